@@ -1,0 +1,1 @@
+"""amber: preserve production bugs in amber."""
