@@ -1,0 +1,411 @@
+"""Keyed, deterministic pseudonyms and the fixed redaction marker.
+
+A *pseudonym* replaces an identifying value (an email, a name, an IP address, a customer id)
+with a realistic fake that is always the same for the same input under the same key, so a
+captured exchange and the database fixture extracted for it still agree with each other. A
+*marker* replaces a secret (a password, a token) with the fixed text `[REDACTED:<rule>]`;
+markers are never reversible and never vary.
+
+The seed of every pseudonym is `HMAC-SHA256(key, kind + "\\0" + normalized(value))`. The key
+comes from the `AMBER_KEY` environment variable (`load_key`): without the key, a pseudonym
+cannot be linked back to its input by a dictionary attack.
+
+Pseudonyms are recognisably synthetic, so `amber scan` never reports them as leaks:
+
+| kind | shape | synthetic range |
+|---|---|---|
+| `email` | `first.last42@example.org` | example.com / example.org / example.net |
+| `ip` | `198.51.100.23` | TEST-NET-1/2/3 (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) |
+| `ipv6` | `2001:db8:...` | documentation prefix 2001:db8::/32 |
+| `phone` | `+1-415-555-0123` | NANP fictional lines 555-0100 to 555-0199 |
+
+```python
+>>> p = Pseudonymizer(b"0123456789abcdef0123456789abcdef")
+>>> p.pseudonym("email", "Alice@Corp.com") == p.pseudonym("email", "alice@corp.com ")
+True
+>>> marker("password")
+'[REDACTED:password]'
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from amber.errors import KeyMissing
+
+__all__ = [
+    "KEY_ENV",
+    "MARKER_RE",
+    "MIN_KEY_BYTES",
+    "PSEUDONYM_KINDS",
+    "Pseudonymizer",
+    "is_marker",
+    "is_synthetic",
+    "load_key",
+    "marker",
+]
+
+KEY_ENV = "AMBER_KEY"
+"""The environment variable that holds the pseudonym key."""
+
+MIN_KEY_BYTES = 16
+"""The shortest key `load_key` accepts, in bytes of its UTF-8 text."""
+
+PSEUDONYM_KINDS: tuple[str, ...] = (
+    "address",
+    "customer_id",
+    "email",
+    "first_name",
+    "ip",
+    "ipv6",
+    "last_name",
+    "name",
+    "phone",
+    "text",
+    "username",
+)
+"""Every kind `Pseudonymizer.pseudonym` knows."""
+
+MARKER_RE = re.compile(r"\[REDACTED:[A-Za-z0-9_.:-]{1,64}\]")
+"""Matches any marker `marker()` produces."""
+
+_KEY_HELP = (
+    "generate one with  export AMBER_KEY=$(python3 -c 'import secrets; "
+    "print(secrets.token_hex(32))')  and keep it out of the repository"
+)
+
+
+def marker(rule: str) -> str:
+    """The fixed replacement of a secret found by `rule`: `[REDACTED:<rule>]`."""
+    return f"[REDACTED:{rule}]"
+
+
+def is_marker(value: str) -> bool:
+    """True when `value` is exactly one marker (what a redacted secret became)."""
+    return value.startswith("[REDACTED:") and MARKER_RE.fullmatch(value) is not None
+
+
+def load_key(env: Mapping[str, str] = os.environ) -> bytes:
+    """The pseudonym key: the UTF-8 bytes of `AMBER_KEY`, surrounding whitespace removed.
+
+    Any text of at least `MIN_KEY_BYTES` (16) bytes is accepted and used as is; hex is *not*
+    decoded (it does not need to be: HMAC takes a key of any length, and 64 hex digits from
+    `secrets.token_hex(32)` carry the full 256 bits either way).
+
+    *Raises:* `KeyMissing` when the variable is unset, empty or shorter than 16 bytes.
+    """
+    raw = env.get(KEY_ENV)
+    if raw is None or not raw.strip():
+        raise KeyMissing(f"{KEY_ENV} is not set: {_KEY_HELP}")
+    key = raw.strip().encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise KeyMissing(
+            f"{KEY_ENV} is too short ({len(key)} bytes, at least {MIN_KEY_BYTES} needed): "
+            f"{_KEY_HELP}"
+        )
+    return key
+
+
+# -- synthetic ranges -------------------------------------------------------------------
+
+_RESERVED_EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+_RESERVED_TLDS = ("test", "example", "invalid", "localhost")
+_TEST_NETS = (
+    ipaddress.ip_network("192.0.2.0/24"),
+    ipaddress.ip_network("198.51.100.0/24"),
+    ipaddress.ip_network("203.0.113.0/24"),
+)
+_TEST_NET_PREFIXES = ("192.0.2.", "198.51.100.", "203.0.113.")
+_DOC_V6 = ipaddress.ip_network("2001:db8::/32")
+_FICTIONAL_PHONE = re.compile(r"55501[0-9]{2}$")
+
+
+def _is_reserved_email(value: str) -> bool:
+    domain = value.rpartition("@")[2].lower().rstrip(".")
+    if domain in _RESERVED_EMAIL_DOMAINS or domain.endswith(
+        tuple("." + d for d in _RESERVED_EMAIL_DOMAINS)
+    ):
+        return True
+    return domain.rpartition(".")[2] in _RESERVED_TLDS
+
+
+def _is_reserved_ip(value: str) -> bool:
+    try:
+        addr = ipaddress.ip_address(value.strip("[]").split("%")[0])
+    except ValueError:
+        return False
+    if addr.version == 4:
+        return any(addr in net for net in _TEST_NETS)
+    return addr in _DOC_V6
+
+
+def _is_reserved_phone(value: str) -> bool:
+    digits = "".join(c for c in value if c.isdigit())
+    return _FICTIONAL_PHONE.search(digits) is not None
+
+
+def is_synthetic(kind: str, value: str) -> bool:
+    """True when `value` lies in the synthetic range pseudonyms of `kind` are drawn from.
+
+    Only the recognisable kinds answer: `email` (reserved domains and the `.test`,
+    `.example`, `.invalid`, `.localhost` top-level domains), `ip`/`ipv6` (documentation
+    networks) and `phone` (555-01xx). Every other kind answers False.
+    """
+    if kind == "email":
+        return _is_reserved_email(value)
+    if kind in ("ip", "ipv6"):
+        return _is_reserved_ip(value)
+    if kind == "phone":
+        return _is_reserved_phone(value)
+    return False
+
+
+# -- the pseudonymizer ------------------------------------------------------------------
+
+
+class _FakerState(threading.local):
+    """One seeded Faker per thread (creating a Faker costs milliseconds)."""
+
+    def __init__(self) -> None:
+        from faker import Faker
+        from faker.providers.person.en_US import Provider as Person
+
+        self.faker: Any = Faker("en_US")
+        self.first_names: list[str] = [_ascii(n) for n in Person.first_names]
+        self.last_names: list[str] = [_ascii(n) for n in Person.last_names]
+
+
+_STATE: _FakerState | None = None
+_STATE_LOCK = threading.Lock()
+
+
+def _state() -> _FakerState:
+    global _STATE
+    if _STATE is None:
+        with _STATE_LOCK:
+            if _STATE is None:
+                _STATE = _FakerState()
+    return _STATE
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+_CACHE_MAX = 65536
+
+
+class Pseudonymizer:
+    """Deterministic, keyed fakes for identifying values.
+
+    **Parameters:**
+
+    * `key` - the secret HMAC key, usually `load_key()`.
+
+    The same key and input always give the same pseudonym, in any process; another key gives
+    another one. Faker is only used as a realistic dictionary: its random generator is seeded
+    from the HMAC of the input, so the output is stable for a given Faker version (upgrading
+    Faker may change names and addresses; emails, IPs, phones and ids do not depend on it
+    beyond the name lists).
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < MIN_KEY_BYTES:
+            raise KeyMissing(
+                f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes: {_KEY_HELP}"
+            )
+        self._key = bytes(key)
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def digest(self, kind: str, value: str) -> bytes:
+        """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""
+        msg = kind.encode("utf-8") + b"\0" + _normalize(kind, value).encode(
+            "utf-8", "surrogatepass"
+        )
+        return hmac.new(self._key, msg, hashlib.sha256).digest()
+
+    def pseudonym(self, kind: str, value: str) -> str:
+        """The pseudonym of `value` as a `kind` (one of `PSEUDONYM_KINDS`).
+
+        *Raises:* `ValueError` for an unknown kind.
+        """
+        cache_key = (kind, value)
+        found = self._cache.get(cache_key)
+        if found is not None:
+            return found
+        maker = _MAKERS.get(kind)
+        if maker is None:
+            raise ValueError(
+                f"unknown pseudonym kind {kind!r}; expected one of {', '.join(PSEUDONYM_KINDS)}"
+            )
+        result = maker(self.digest(kind, value), value)
+        if len(self._cache) >= _CACHE_MAX:
+            self._cache.clear()
+        self._cache[cache_key] = result
+        return result
+
+
+def _normalize(kind: str, value: str) -> str:
+    value = value.strip()
+    if kind in ("email", "username"):
+        return value.lower()
+    if kind in ("ip", "ipv6"):
+        try:
+            return str(ipaddress.ip_address(value.strip("[]")))
+        except ValueError:
+            return value.lower()
+    if kind == "phone":
+        return ("+" if value.startswith("+") else "") + "".join(
+            c for c in value if c.isdigit()
+        )
+    return value
+
+
+def _seeded(digest: bytes) -> Any:
+    st = _state()
+    st.faker.seed_instance(int.from_bytes(digest[:8], "big"))
+    return st.faker
+
+
+def _stream(digest: bytes, n: int) -> bytes:
+    """`n` pseudo-random bytes expanded from `digest` (SHAKE-256)."""
+    return hashlib.shake_256(digest).digest(n)
+
+
+def _email(digest: bytes, value: str) -> str:
+    fake = _seeded(digest)
+    st = _state()
+    first = fake.random.choice(st.first_names).lower()
+    last = fake.random.choice(st.last_names).lower()
+    first = re.sub(r"[^a-z]", "", first) or "user"
+    last = re.sub(r"[^a-z]", "", last) or "name"
+    domain = _RESERVED_EMAIL_DOMAINS[digest[8] % 3]
+    return f"{first}.{last}{digest[9] % 100}@{domain}"
+
+
+def _name(digest: bytes, value: str) -> str:
+    fake = _seeded(digest)
+    st = _state()
+    return f"{fake.random.choice(st.first_names)} {fake.random.choice(st.last_names)}"
+
+
+def _first_name(digest: bytes, value: str) -> str:
+    return str(_seeded(digest).random.choice(_state().first_names))
+
+
+def _last_name(digest: bytes, value: str) -> str:
+    return str(_seeded(digest).random.choice(_state().last_names))
+
+
+def _username(digest: bytes, value: str) -> str:
+    fake = _seeded(digest)
+    st = _state()
+    first = re.sub(r"[^a-z]", "", fake.random.choice(st.first_names).lower()) or "user"
+    last = re.sub(r"[^a-z]", "", fake.random.choice(st.last_names).lower()) or "name"
+    style = digest[8] % 3
+    n = digest[9] % 100
+    if style == 0:
+        return f"{first}{last[:1]}{n}"
+    if style == 1:
+        return f"{first}_{last}"
+    return f"{first[:1]}{last}{n}"
+
+
+def _address(digest: bytes, value: str) -> str:
+    text = _seeded(digest).address()
+    return _ascii(str(text)).replace("\n", ", ")
+
+
+def _text(digest: bytes, value: str) -> str:
+    words = max(1, min(12, len(value.split())))
+    fake = _seeded(digest)
+    return " ".join(str(w) for w in fake.words(nb=words))
+
+
+def _ip(digest: bytes, value: str) -> str:
+    if ":" in value.strip("[]"):
+        return _ipv6(digest, value)
+    prefix = _TEST_NET_PREFIXES[digest[0] % 3]
+    return f"{prefix}{1 + digest[1] % 254}"
+
+
+def _ipv6(digest: bytes, value: str) -> str:
+    groups = [int.from_bytes(digest[i : i + 2], "big") for i in range(0, 12, 2)]
+    return str(ipaddress.IPv6Address(f"2001:db8:{':'.join(f'{g:x}' for g in groups)}"))
+
+
+def _phone(digest: bytes, value: str) -> str:
+    area = 201 + int.from_bytes(digest[0:2], "big") % 799  # 201..999: a valid NANP area
+    line = digest[2] % 100
+    return f"+1-{area}-555-01{line:02d}"
+
+
+_ID_PREFIX = re.compile(r"^[A-Za-z]{1,8}[_-]")
+_HEXLIKE = re.compile(r"(?:[0-9a-f]|-)+|(?:[0-9A-F]|-)+")
+
+
+def _customer_id(digest: bytes, value: str) -> str:
+    """Same length and character classes: digits stay digits, letters keep their case.
+
+    A short alphabetic prefix ending in `_` or `-` (`cus_`, `usr-`) is kept, as are
+    punctuation characters, so the id keeps its recognisable shape. A leading non-zero
+    digit stays non-zero, so an integer id stays an integer of the same width. A hex id of
+    8+ characters (a UUID, a digest) stays hex.
+    """
+    value = value.strip()
+    m = _ID_PREFIX.match(value)
+    keep = m.end() if m else 0
+    stream = _stream(digest, max(1, len(value)))
+    out = [value[:keep]]
+    body = value[keep:]
+    if len(body) >= 8 and _HEXLIKE.fullmatch(body) and not body.isdigit():
+        # a UUID or hex digest stays valid hex (case kept)
+        for i in range(keep, len(value)):
+            c = value[i]
+            if c == "-":
+                out.append(c)
+            else:
+                h = "0123456789abcdef"[stream[i] % 16]
+                out.append(h.upper() if c.isupper() else h)
+        return "".join(out)
+    for i in range(keep, len(value)):
+        c = value[i]
+        b = stream[i]
+        if c.isascii() and c.isdigit():
+            if i == keep and c != "0":
+                out.append("123456789"[b % 9])
+            else:
+                out.append("0123456789"[b % 10])
+        elif c.isascii() and c.islower():
+            out.append("abcdefghijklmnopqrstuvwxyz"[b % 26])
+        elif c.isascii() and c.isupper():
+            out.append("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[b % 26])
+        elif c.isascii():
+            out.append(c)
+        else:
+            out.append("x")
+    return "".join(out)
+
+
+_MAKERS = {
+    "address": _address,
+    "customer_id": _customer_id,
+    "email": _email,
+    "first_name": _first_name,
+    "ip": _ip,
+    "ipv6": _ipv6,
+    "last_name": _last_name,
+    "name": _name,
+    "phone": _phone,
+    "text": _text,
+    "username": _username,
+}
