@@ -1,1 +1,49 @@
-"""amber: preserve production bugs in amber."""
+"""amber: preserve production bugs in amber.
+
+Capture sanitized production HTTP traffic, replay it against any build, and turn a failing
+request into a permanent pytest regression test with a seeded database fixture.
+
+The core shared by `amber.capture`, `amber.replay` and `amber.fixtures`: the exchange
+model, the store, route templates, configuration and errors.
+"""
+
+from __future__ import annotations
+
+from amber._config import Config
+from amber._config import find_config
+from amber._config import load_config
+from amber._model import Exchange
+from amber._model import Headers
+from amber._model import Redaction
+from amber._model import Request
+from amber._model import Response
+from amber._model import extract_request_id
+from amber._model import new_id
+from amber._routes import Router
+from amber._routes import template_path
+from amber._store import ExchangeQuery
+from amber._store import ExchangeSummary
+from amber._store import Store
+from amber._store import open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "Exchange",
+    "ExchangeQuery",
+    "ExchangeSummary",
+    "Headers",
+    "Redaction",
+    "Request",
+    "Response",
+    "Router",
+    "Store",
+    "__version__",
+    "extract_request_id",
+    "find_config",
+    "load_config",
+    "new_id",
+    "open_store",
+    "template_path",
+]

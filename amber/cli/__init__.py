@@ -1,0 +1,82 @@
+"""The `amber` command line. `main(argv)` returns the exit status; nothing here calls exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from amber import __version__
+from amber.cli._common import Command
+from amber.cli._common import UsageError
+from amber.errors import AmberError
+from amber.errors import ConfigError
+
+__all__ = ["main"]
+
+EPILOG = """\
+environment:
+  AMBER_STORE   store URL (sqlite:///PATH or postgresql://USER@HOST/DB)
+  AMBER_CONFIG  path of amber.yaml
+  AMBER_KEY     pseudonym key (capture and import); make one with
+                python3 -c 'import secrets; print(secrets.token_hex(32))'
+
+exit status: 0 success, 1 error, 2 usage error, 130 interrupted.
+Every command explains its flags: amber COMMAND --help.
+"""
+
+
+def _commands() -> list[Command]:
+    from amber.cli import _ls
+    from amber.cli import _show
+    from amber.cli import _stats
+    from amber.cli import _transfer
+
+    return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amber",
+        description="Capture sanitized production HTTP traffic, replay it, and turn failing "
+        "requests into pytest regression tests.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"amber {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for cmd in _commands():
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        cmd.register(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="amber: %(levelname)s: %(message)s",
+    )
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args))
+    except UsageError as e:
+        print(f"amber {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"amber: config error: {e}", file=sys.stderr)
+        return 1
+    except AmberError as e:
+        print(f"amber: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("amber: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

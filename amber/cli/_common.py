@@ -1,0 +1,194 @@
+"""What every subcommand shares: store and config options, filters, time parsing, output."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from typing import TextIO
+
+from rich.console import Console
+
+from amber._config import Config
+from amber._config import find_config
+from amber._config import resolve_store_url
+from amber._store import ExchangeQuery
+from amber._store import Store
+from amber.errors import AmberError
+
+__all__ = [
+    "Command",
+    "add_filter_args",
+    "add_store_args",
+    "console",
+    "format_time",
+    "open_from_args",
+    "parse_duration",
+    "parse_time",
+    "query_from_args",
+]
+
+
+class UsageError(AmberError):
+    """A command-line value is invalid (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: `register` adds its parser; `run` returns the exit status."""
+
+    name: str
+    help: str
+    register: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str = ""
+
+
+def console(file: TextIO | None = None) -> Console:
+    return Console(file=file or sys.stdout, highlight=False, soft_wrap=True)
+
+
+def add_store_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("store and config")
+    g.add_argument(
+        "--store",
+        metavar="URL",
+        help="exchange store: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(default: $AMBER_STORE, else `store` in amber.yaml, else sqlite:///.amber/store.db)",
+    )
+    g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="amber.yaml to use (default: $AMBER_CONFIG, else ./amber.yaml when present)",
+    )
+
+
+def open_from_args(args: argparse.Namespace, *, create: bool = False) -> tuple[Config, Store]:
+    config = find_config(getattr(args, "config", None))
+    url = resolve_store_url(getattr(args, "store", None), config)
+    return config, Store.open(url, create=create)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.I)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `15m`, `2h`, `1d`, `1w` -> seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise UsageError(f"invalid duration {text!r}: use e.g. 30s, 15m, 2h, 1d")
+    return float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
+
+
+def parse_time(text: str, now: float | None = None) -> float:
+    """An absolute or relative time -> epoch seconds.
+
+    Accepts ISO 8601 (`2026-11-23T10:00`, `2026-11-23 10:00:00+01:00`; without an offset the
+    time is UTC), epoch seconds (`1763892000`), or a duration meaning "that long ago"
+    (`15m`, `2h`, `1d`).
+    """
+    t = text.strip()
+    now = time.time() if now is None else now
+    if re.fullmatch(r"\d{9,}(\.\d+)?", t):
+        return float(t)
+    if _DURATION.match(t):
+        return now - parse_duration(t)
+    try:
+        parsed = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"invalid time {text!r}: use ISO 8601 (2026-11-23T10:00, UTC unless an offset "
+            "is given), epoch seconds, or an age such as 15m, 2h, 1d"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+def format_time(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    d = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+    return d.strftime("%Y-%m-%d %H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
+
+
+def add_filter_args(p: argparse.ArgumentParser, *, limit_default: int | None = None) -> None:
+    g = p.add_argument_group("filters (combined with AND; repeat a flag or use commas for OR)")
+    g.add_argument(
+        "--status",
+        action="append",
+        metavar="CODE",
+        help="response status: 500, 5xx, 4xx, or `error` for upstream errors (no response)",
+    )
+    g.add_argument("--method", action="append", metavar="METHOD", help="HTTP method, e.g. POST")
+    g.add_argument("--path", metavar="GLOB", help="path glob, e.g. '/api/*/orders' (no query)")
+    g.add_argument(
+        "--route", action="append", metavar="TEMPLATE", help="route template, e.g. /users/{id}"
+    )
+    g.add_argument("--host", action="append", metavar="HOST", help="upstream host name")
+    g.add_argument("--request-id", metavar="ID", help="request/trace id lifted at capture")
+    g.add_argument(
+        "--since",
+        metavar="TIME",
+        help="captured at or after TIME: ISO 8601 (UTC unless an offset is given), "
+        "epoch seconds, or an age such as 15m, 2h, 1d",
+    )
+    g.add_argument("--until", metavar="TIME", help="captured before TIME (same forms)")
+    g.add_argument(
+        "--limit",
+        type=int,
+        default=limit_default,
+        metavar="N",
+        help="at most N exchanges"
+        + (f" (default {limit_default}; 0 for all)" if limit_default else " (default: all)"),
+    )
+
+
+def _split(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or ():
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def query_from_args(args: argparse.Namespace, *, newest_first: bool = False) -> ExchangeQuery:
+    q = ExchangeQuery(newest_first=newest_first)
+    statuses: list[int] = []
+    classes: list[int] = []
+    for s in _split(getattr(args, "status", None)):
+        low = s.lower()
+        if low in ("error", "err", "errors"):
+            q.errors_only = True
+        elif re.fullmatch(r"[1-5]xx", low):
+            classes.append(int(low[0]))
+        elif re.fullmatch(r"\d{3}", low):
+            statuses.append(int(low))
+        else:
+            raise UsageError(f"invalid --status {s!r}: use a code (500), a class (5xx) or error")
+    q.statuses, q.status_classes = statuses, classes
+    q.methods = [m.upper() for m in _split(getattr(args, "method", None))]
+    q.routes = _split(getattr(args, "route", None))
+    q.hosts = _split(getattr(args, "host", None))
+    q.path_glob = getattr(args, "path", None)
+    q.request_id = getattr(args, "request_id", None)
+    if getattr(args, "since", None):
+        q.since = parse_time(args.since)
+    if getattr(args, "until", None):
+        q.until = parse_time(args.until)
+    limit = getattr(args, "limit", None)
+    if limit is not None and limit < 0:
+        raise UsageError("--limit must be 0 (all) or more")
+    q.limit = limit or None
+    return q
+
+
+def json_default(obj: Any) -> Any:
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    raise TypeError

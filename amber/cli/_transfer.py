@@ -1,0 +1,154 @@
+"""`amber export` and `amber import`: HAR, JSONL, curl and mitmproxy flow files."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from amber import __version__
+from amber._exports import read_jsonl
+from amber._exports import write_curl
+from amber._exports import write_jsonl
+from amber._flows import detect_format
+from amber._flows import read_flows
+from amber._har import read_har
+from amber._har import write_har
+from amber._model import Exchange
+from amber.cli._common import Command
+from amber.cli._common import add_filter_args
+from amber.cli._common import add_store_args
+from amber.cli._common import open_from_args
+from amber.cli._common import query_from_args
+
+FORMATS = ("har", "jsonl", "curl")
+
+
+def register_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format", "-f", choices=FORMATS, default="har",
+        help="har: HAR 1.2 for browser devtools and mitmproxy; jsonl: one exchange per line, "
+        "lossless; curl: one shell command per exchange (default: har)",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    p.add_argument(
+        "--base-url", metavar="URL",
+        help="curl only: send the commands to this URL instead of the captured host",
+    )
+    add_filter_args(p)
+    add_store_args(p)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[BinaryIO]:
+    if not path or path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    tmp = f"{path}.part"
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            yield fp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def run_export(args: argparse.Namespace) -> int:
+    _config, store = open_from_args(args)
+    with store:
+        exchanges = store.iter_exchanges(query_from_args(args))
+        with _output(args.output) as fp:
+            if args.format == "har":
+                n = write_har(exchanges, fp, creator_version=__version__)
+            elif args.format == "jsonl":
+                n = write_jsonl(exchanges, fp)
+            else:
+                n = write_curl(exchanges, fp, base_url=args.base_url)
+    if args.output and args.output != "-":
+        print(f"exported {n} exchanges to {args.output} ({args.format})", file=sys.stderr)
+    return 0
+
+
+def register_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", help="HAR, mitmproxy flow or amber JSONL")
+    p.add_argument(
+        "--format", choices=("auto", "har", "flows", "jsonl"), default="auto",
+        help="input format (default: detected from the file's first bytes)",
+    )
+    p.add_argument(
+        "--max-body-size", type=int, metavar="BYTES",
+        help="cap stored bodies at BYTES, flagging them truncated "
+        "(default: capture.max_body_size in amber.yaml, else 1 MiB)",
+    )
+    add_store_args(p)
+
+
+def _read(path: str, fmt: str) -> Iterator[Exchange]:
+    if fmt == "auto":
+        fmt = detect_format(path)
+    if fmt == "har":
+        return read_har(path)
+    if fmt == "flows":
+        return read_flows(path)
+    return read_jsonl(path)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from amber._pseudonym import load_key
+    from amber.capture._pipeline import Pipeline
+    from amber.errors import SanitizeError
+
+    config, store = open_from_args(args, create=True)
+    # Imported files come from production like captured traffic: same sanitizer, same key.
+    pipeline = Pipeline.from_config(config, load_key(), body_cap=args.max_body_size)
+    with store:
+        for path in args.files:
+            new = dup = dropped = 0
+            batch: list[Exchange] = []
+
+            def flush() -> None:
+                nonlocal new, dup
+                if not batch:
+                    return
+                have = store.existing_ids([e.id for e in batch])
+                fresh = [e for e in batch if e.id not in have]
+                dup += len(batch) - len(fresh)
+                new += store.add_many(fresh)
+                batch.clear()
+
+            for ex in _read(path, args.format):
+                try:
+                    batch.append(pipeline.process(ex, encoded=False))
+                except SanitizeError:
+                    dropped += 1
+                    continue
+                if len(batch) >= 500:
+                    flush()
+            flush()
+            msg = f"{path}: imported {new} exchanges"
+            if dup:
+                msg += f", skipped {dup} already stored"
+            if dropped:
+                msg += f", dropped {dropped} that could not be sanitized"
+            print(msg, file=sys.stderr)
+    return 0
+
+
+EXPORT = Command(
+    "export", "write exchanges as HAR, JSONL or curl commands", register_export, run_export,
+    description="Export exchanges (streamed from the store) as HAR 1.2, JSONL or curl.",
+)
+IMPORT = Command(
+    "import", "import HAR, mitmproxy flow or JSONL files (sanitized on the way in)",
+    register_import, run_import,
+    description="Import exchanges from HAR, mitmproxy flow (-w) or amber JSONL files. "
+    "Everything passes through the same sanitizer as captured traffic, so AMBER_KEY "
+    "must be set.",
+)

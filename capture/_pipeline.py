@@ -1,0 +1,136 @@
+"""The one path every exchange takes before it is stored: decode, cap, sanitize, label.
+
+Capture's writer thread, `amber import` and anything else that persists exchanges call
+`Pipeline.process`; there is no other way into the store for outside traffic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from amber._config import Config
+from amber._model import Exchange
+from amber._model import Redaction
+from amber._model import Request
+from amber._model import Response
+from amber._model import extract_request_id
+from amber._pseudonym import Pseudonymizer
+from amber._routes import Router
+from amber.capture.sanitize import SanitizeConfig
+from amber.capture.sanitize import Sanitizer
+from amber.capture.sanitize import decode_body
+
+__all__ = ["DEFAULT_BODY_CAP", "Pipeline"]
+
+DEFAULT_BODY_CAP = 1024 * 1024
+"""Bodies above this many (decoded) bytes are cut to it and flagged `body_truncated`."""
+
+
+@dataclass
+class _Counters:
+    processed: int = 0
+    truncated: int = 0
+    undecodable: int = 0
+
+
+class Pipeline:
+    """Decode, cap, sanitize and label exchanges. Thread-safe after construction."""
+
+    def __init__(
+        self,
+        sanitizer: Sanitizer,
+        router: Router,
+        request_id_headers: tuple[str, ...] = (),
+        body_cap: int = DEFAULT_BODY_CAP,
+        max_decoded: int | None = None,
+    ) -> None:
+        self.sanitizer = sanitizer
+        self.router = router
+        self.request_id_headers = request_id_headers
+        self.body_cap = body_cap
+        # Decompress up to somewhat more than the cap, so a capped body is still real data.
+        self.max_decoded = max_decoded if max_decoded is not None else max(body_cap * 4, 1 << 20)
+        self.counters = _Counters()
+
+    @classmethod
+    def from_config(
+        cls, config: Config, key: bytes, *, body_cap: int | None = None
+    ) -> Pipeline:
+        """Build from amber.yaml (`sanitize`, `routes`, `request_id_headers`, `capture`).
+
+        *Raises:* `ConfigError` naming file, line and key.
+        """
+        section: Mapping[str, Any] = config.section("sanitize")
+        scfg = config.with_key("sanitize", lambda: SanitizeConfig.from_mapping(section))
+        cap = body_cap
+        if cap is None:
+            raw = config.section("capture").get("max_body_size", DEFAULT_BODY_CAP)
+            if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+                raise config.error("expected a byte count (integer >= 0)", "capture.max_body_size")
+            cap = raw
+        return cls(
+            Sanitizer(scfg, Pseudonymizer(key)),
+            config.router,
+            config.request_id_headers,
+            body_cap=cap,
+        )
+
+    def _decode(
+        self, msg: Request | Response, where: str, notes: list[Redaction]
+    ) -> dict[str, Any]:
+        decoded = decode_body(msg.body, msg.content_encoding, max_decoded=self.max_decoded)
+        body = decoded.body
+        truncated = msg.body_truncated or decoded.truncated
+        if decoded.undecodable:
+            self.counters.undecodable += 1
+            notes.append(Redaction("undecodable-body", f"{where}.body", "drop"))
+            body = b""
+        if self.body_cap and len(body) > self.body_cap:
+            body = body[: self.body_cap]
+            truncated = True
+        if truncated:
+            self.counters.truncated += 1
+        return {
+            "body": body,
+            "content_encoding": decoded.original_encoding or msg.content_encoding,
+            "body_truncated": truncated,
+        }
+
+    def process(self, ex: Exchange, *, encoded: bool = True) -> Exchange:
+        """The stored form of `ex`.
+
+        `encoded=True` means the bodies are still as on the wire (capture); imports from HAR
+        or flow files pass already decoded bodies with `encoded=False`.
+
+        *Raises:* `SanitizeError` when the exchange cannot be made safe: drop it.
+        """
+        notes: list[Redaction] = []
+        req, resp = ex.request, ex.response
+        if encoded:
+            req = dataclasses.replace(req, **self._decode(req, "request", notes))
+            if resp is not None:
+                resp = dataclasses.replace(resp, **self._decode(resp, "response", notes))
+        else:
+            if self.body_cap and len(req.body) > self.body_cap:
+                req = dataclasses.replace(req, body=req.body[: self.body_cap], body_truncated=True)
+            if resp is not None and self.body_cap and len(resp.body) > self.body_cap:
+                resp = dataclasses.replace(
+                    resp, body=resp.body[: self.body_cap], body_truncated=True
+                )
+        staged = dataclasses.replace(ex, request=req, response=resp)
+        clean = self.sanitizer.sanitize(staged)
+        self.counters.processed += 1
+        request_id = extract_request_id(
+            clean.request.headers,
+            clean.response.headers if clean.response else (),
+            self.request_id_headers,
+        )
+        return dataclasses.replace(
+            clean,
+            request_id=request_id,
+            route=self.router.route(clean.request.method, clean.request.path),
+            redactions=tuple(notes) + clean.redactions,
+        )

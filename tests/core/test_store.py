@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from amber._store import SCHEMA_VERSION
+from amber._store import ExchangeQuery
+from amber._store import Store
+from amber._store import normalize_url
+from amber.errors import NotFound
+from amber.errors import StoreCorrupt
+from amber.errors import StoreError
+from amber.errors import StoreUnavailable
+from amber.errors import StoreVersionError
+from tests.conftest import T0
+from tests.conftest import make_exchange
+
+
+def test_round_trip_keeps_everything(store: Store) -> None:
+    binary = bytes(range(256)) * 40  # 10 KiB, compressed above the threshold? (incompressible)
+    text = b'{"k": "' + b"a" * 20000 + b'"}'  # compressible: stored zstd
+    ex = make_exchange(1, req_body=binary, body=text, query="a=1&a=2")
+    store.add(ex)
+    got = store.get(ex.id)
+    assert got == ex
+    assert got.request.headers.count(("Accept", "*/*")) == 1
+    assert [v for k, v in got.response.headers if k == "Set-Cookie"] == ["a=1", "b=2"]  # type: ignore[union-attr]
+
+
+def test_large_compressible_bodies_are_compressed_on_disk(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s:
+        s.add(make_exchange(1, body=b"x" * 1_000_000))
+    con = sqlite3.connect(tmp_path / "s.db")
+    (size,) = con.execute("select length(resp_body) from amber_exchanges").fetchone()
+    assert size < 10_000
+    with Store.open(url) as s:
+        assert s.get(s.list(ExchangeQuery())[0].id).response.body == b"x" * 1_000_000  # type: ignore[union-attr]
+
+
+def test_error_exchange_without_response(store: Store) -> None:
+    ex = make_exchange(2, status=None, error="connection refused by upstream")
+    store.add(ex)
+    got = store.get(ex.id)
+    assert got.response is None and got.error == "connection refused by upstream"
+    assert [s.id for s in store.list(ExchangeQuery(errors_only=True))] == [ex.id]
+
+
+def test_lookup_by_request_id_prefix_and_unknown(store: Store) -> None:
+    a = make_exchange(1, request_id="abc-123")
+    b = make_exchange(2, request_id="abc-123")  # a retry carries the same request id
+    store.add_many([a, b])
+    assert [e.id for e in store.lookup("abc-123")] == [b.id, a.id]
+    assert store.get(a.id[:12].lower()).id == a.id
+    with pytest.raises(NotFound, match="amber ls"):
+        store.get("nope-404")
+
+
+def test_filters(store: Store) -> None:
+    exs = [
+        make_exchange(0, status=200),
+        make_exchange(1, status=500, method="POST"),
+        make_exchange(2, status=503, path="/health"),
+        make_exchange(3, status=404, path="/api/v1/orders/7"),
+        make_exchange(4, status=None, error="timeout"),
+    ]
+    store.add_many(exs)
+    ids = lambda q: [s.id for s in store.list(q)]  # noqa: E731
+    assert ids(ExchangeQuery(status_classes=(5,))) == [exs[1].id, exs[2].id]
+    assert ids(ExchangeQuery(statuses=(404,))) == [exs[3].id]
+    assert ids(ExchangeQuery(status_classes=(5,), errors_only=True)) == [
+        exs[1].id, exs[2].id, exs[4].id
+    ]
+    assert ids(ExchangeQuery(methods=("post",))) == [exs[1].id]
+    assert ids(ExchangeQuery(path_glob="/api/*/orders/*")) == [exs[3].id]
+    assert ids(ExchangeQuery(path_glob="/API/*")) == []  # globs are case-sensitive
+    assert ids(ExchangeQuery(routes=("/api/v1/orders/{id}",))) == [exs[3].id]
+    assert ids(ExchangeQuery(since=T0 + 1, until=T0 + 3)) == [exs[1].id, exs[2].id]
+    assert ids(ExchangeQuery(limit=2, newest_first=True)) == [exs[4].id, exs[3].id]
+    assert store.count(ExchangeQuery(status_classes=(5,))) == 2
+
+
+def test_paging_streams_everything_in_order(store: Store) -> None:
+    exs = [make_exchange(i, started=T0 + (i // 3)) for i in range(250)]  # ties on time
+    store.add_many(exs)
+    seen = [e.id for e in store.iter_exchanges(ExchangeQuery(), page=7)]
+    assert sorted(seen) == sorted(e.id for e in exs) and len(seen) == 250
+    newest = [s.id for s in store.iter_summaries(ExchangeQuery(newest_first=True), page=11)]
+    assert newest == list(reversed([s.id for s in store.iter_summaries(ExchangeQuery())]))
+    assert len(list(store.iter_summaries(ExchangeQuery(limit=30), page=7))) == 30
+
+
+def test_stats_buckets(store: Store) -> None:
+    store.add_many([make_exchange(i, status=500 if i >= 60 else 200) for i in range(120)])
+    rows = store.stats(ExchangeQuery(), 60)
+    by = {(r.bucket_start, r.status_class): r.count for r in rows}
+    b0 = int(T0 // 60) * 60
+    assert sum(by.values()) == 120
+    assert by[(float(b0), 2)] + by.get((float(b0 + 60), 2), 0) == 60
+    assert store.time_range() == (T0, T0 + 119)
+
+
+def test_duplicate_ids_fail_the_batch_atomically(store: Store) -> None:
+    a = make_exchange(1)
+    store.add(a)
+    with pytest.raises(StoreError, match="already stored"):
+        store.add_many([make_exchange(2), a])
+    assert store.count() == 1  # the new exchange of the failed batch is not half-written
+
+
+def test_sqlite_file_is_private_and_wal(tmp_path: Path) -> None:
+    db = tmp_path / "sub" / "store.db"
+    with Store.open(f"sqlite:///{db}") as s:
+        s.add(make_exchange(1))
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(db.parent).st_mode) == 0o700
+
+
+def test_corrupt_file_is_refused_and_left_alone(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    junk = b"this is not sqlite" * 1000
+    db.write_bytes(junk)
+    with pytest.raises(StoreCorrupt, match="not a readable amber store"):
+        Store.open(f"sqlite:///{db}")
+    assert db.read_bytes() == junk
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    con = sqlite3.connect(db)
+    con.execute("create table users (id integer primary key)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreCorrupt, match="not an amber store"):
+        Store.open(f"sqlite:///{db}")
+    assert sqlite3.connect(db).execute("select name from sqlite_master").fetchall() == [
+        ("users",)
+    ]
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s, s.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"update amber_meta set value='{SCHEMA_VERSION + 1}' where key='schema_version'"
+        )
+    with pytest.raises(StoreVersionError, match="upgrade amber"):
+        Store.open(url)
+
+
+def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from amber import _store
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s:
+        s.add(make_exchange(1))
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'"
+            )
+    ran = []
+    monkeypatch.setitem(_store.MIGRATIONS, SCHEMA_VERSION - 1, lambda conn: ran.append(conn))
+    with Store.open(url) as s:
+        assert s.count() == 1
+        with s.engine.connect() as conn:
+            v = conn.execute(sa.text("select value from amber_meta where key='schema_version'"))
+            assert v.scalar() == str(SCHEMA_VERSION)
+    assert len(ran) == 1
+
+
+def test_unmigratable_schema_says_what_to_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s, s.engine.begin() as conn:
+        conn.exec_driver_sql("update amber_meta set value='0' where key='schema_version'")
+    with pytest.raises(StoreVersionError, match="amber export --format jsonl"):
+        Store.open(url)
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(StoreUnavailable, match="cannot open store"):
+        Store.open("postgresql://nobody:secret@127.0.0.1:1/none")
+
+
+def test_unreachable_error_hides_password() -> None:
+    with pytest.raises(StoreUnavailable) as info:
+        Store.open("postgresql://nobody:hunter2secret@127.0.0.1:1/none")
+    assert "hunter2secret" not in str(info.value)
+
+
+def test_missing_store_without_create(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="capture or import"):
+        Store.open(f"sqlite:///{tmp_path / 'missing.db'}", create=False)
+
+
+def test_normalize_url() -> None:
+    assert normalize_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalize_url("/tmp/x.db") == "sqlite:////tmp/x.db"
+    assert normalize_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_concurrent_writers_and_readers(store: Store) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def write(base: int) -> None:
+        try:
+            for j in range(10):
+                store.add_many([make_exchange(base * 1000 + j * 10 + k) for k in range(10)])
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    while any(t.is_alive() for t in threads):
+        store.count()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 400
