@@ -1,0 +1,328 @@
+"""`CaptureAddon`: records sanitized exchanges from mitmproxy into an amber store.
+
+Load it into any mitmproxy with `mitmdump -s "$(amber addon-path)" --set amber_store=URL`,
+or run `amber capture`, which does the same with sensible defaults.
+
+The hooks run on mitmproxy's event loop, so they only decide (filters, sampling) and copy
+references into a `RawFlow`; the writer thread does the rest. Any exception inside amber is
+logged and counted, and the flow passes through untouched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from mitmproxy import ctx
+from mitmproxy import exceptions
+from mitmproxy import flowfilter
+from mitmproxy import http
+
+from amber._config import Config
+from amber._config import find_config
+from amber._config import resolve_store_url
+from amber._pseudonym import load_key
+from amber._routes import template_path
+from amber._store import Store
+from amber.capture._pipeline import DEFAULT_BODY_CAP
+from amber.capture._pipeline import Pipeline
+from amber.capture._writer import CaptureStats
+from amber.capture._writer import RawFlow
+from amber.capture._writer import Writer
+from amber.errors import AmberError
+
+__all__ = ["CaptureAddon"]
+
+log = logging.getLogger("amber.capture")
+
+
+def _addr(peer: Any) -> str | None:
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return None
+
+
+class CaptureAddon:
+    """Filter, sample and queue every finished HTTP exchange for sanitizing and storage."""
+
+    def __init__(self) -> None:
+        self.stats = CaptureStats()
+        self.writer: Writer | None = None
+        self.store: Store | None = None
+        self.filter: flowfilter.TFilter | None = None
+        self.include_paths: tuple[str, ...] = ()
+        self.exclude_paths: tuple[str, ...] = ()
+        self.include_hosts: tuple[str, ...] = ()
+        self.exclude_hosts: tuple[str, ...] = ()
+        self.methods: frozenset[str] = frozenset()
+        self.content_types: tuple[str, ...] = ()
+        self.rate = 1.0
+        self.sample_key: tuple[str, str] | None = None
+        self.always_header = b"x-amber-capture"
+
+    # -- options --------------------------------------------------------------------------
+
+    def load(self, loader: Any) -> None:
+        loader.add_option(
+            "amber_store", str, "",
+            "Store URL (sqlite:///PATH or postgresql://USER@HOST/DB). Empty: $AMBER_STORE, "
+            "else amber.yaml, else sqlite:///.amber/store.db.",
+        )
+        loader.add_option(
+            "amber_config", str, "",
+            "Path of amber.yaml (sanitizer rules, routes). Empty: $AMBER_CONFIG or ./amber.yaml.",
+        )
+        loader.add_option(
+            "amber_filter", str, "",
+            "Only consider flows matching this mitmproxy filter expression, e.g. "
+            "'~d api.example.com & !~u /health'.",
+        )
+        loader.add_option(
+            "amber_include_paths", Sequence[str], [],
+            "Record only paths matching one of these globs or route templates.",
+        )
+        loader.add_option(
+            "amber_exclude_paths", Sequence[str], [],
+            "Never record paths matching these globs or route templates (e.g. /health).",
+        )
+        loader.add_option(
+            "amber_include_hosts", Sequence[str], [], "Record only these hosts (globs)."
+        )
+        loader.add_option(
+            "amber_exclude_hosts", Sequence[str], [], "Never record these hosts (globs)."
+        )
+        loader.add_option(
+            "amber_methods", Sequence[str], [], "Record only these HTTP methods (empty: all)."
+        )
+        loader.add_option(
+            "amber_content_types", Sequence[str], [],
+            "Record only responses whose content type starts with one of these (empty: all).",
+        )
+        loader.add_option(
+            "amber_sample_rate", float, 1.0,
+            "Fraction of ordinary exchanges to keep (0..1). Server errors, upstream errors "
+            "and requests carrying the always-capture header are always kept.",
+        )
+        loader.add_option(
+            "amber_sample_key", str, "",
+            "Sample consistently per user or session: 'header:X-User-Id' or 'cookie:session'.",
+        )
+        loader.add_option(
+            "amber_always_header", str, "X-Amber-Capture",
+            "Requests carrying this header are always recorded, whatever the sampling.",
+        )
+        loader.add_option(
+            "amber_max_body_size", int, DEFAULT_BODY_CAP,
+            "Bodies above this many decoded bytes are truncated to it and flagged.",
+        )
+        loader.add_option(
+            "amber_queue_size", int, 10_000,
+            "Exchanges held in memory while the writer catches up; more are dropped and counted.",
+        )
+        loader.add_option(
+            "amber_queue_bytes", int, 256 * 1024 * 1024,
+            "Bytes of bodies held in memory while the writer catches up.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        opts = ctx.options
+        if "amber_filter" in updated:
+            try:
+                self.filter = flowfilter.parse(opts.amber_filter) if opts.amber_filter else None
+            except ValueError as e:
+                raise exceptions.OptionsError(f"amber_filter: {e}") from e
+        if "amber_sample_rate" in updated:
+            if not 0.0 <= opts.amber_sample_rate <= 1.0:
+                raise exceptions.OptionsError("amber_sample_rate must be between 0 and 1")
+            self.rate = opts.amber_sample_rate
+        if "amber_sample_key" in updated:
+            spec = opts.amber_sample_key.strip()
+            if spec:
+                kind, _, name = spec.partition(":")
+                if kind not in ("header", "cookie") or not name:
+                    raise exceptions.OptionsError(
+                        "amber_sample_key must be 'header:NAME' or 'cookie:NAME'"
+                    )
+                self.sample_key = (kind, name.lower() if kind == "header" else name)
+            else:
+                self.sample_key = None
+        self.include_paths = tuple(opts.amber_include_paths)
+        self.exclude_paths = tuple(opts.amber_exclude_paths)
+        self.include_hosts = tuple(h.lower() for h in opts.amber_include_hosts)
+        self.exclude_hosts = tuple(h.lower() for h in opts.amber_exclude_hosts)
+        self.methods = frozenset(m.upper() for m in opts.amber_methods)
+        self.content_types = tuple(c.lower() for c in opts.amber_content_types)
+        self.always_header = opts.amber_always_header.lower().encode()
+        writer_opts = {
+            "amber_store", "amber_config", "amber_max_body_size", "amber_queue_size",
+            "amber_queue_bytes",
+        }
+        if writer_opts & updated:
+            self._start_writer()
+
+    def _start_writer(self) -> None:
+        opts = ctx.options
+        if opts.amber_max_body_size < 0 or opts.amber_queue_size < 1:
+            raise exceptions.OptionsError("amber_max_body_size >= 0 and amber_queue_size >= 1")
+        try:
+            config: Config = find_config(opts.amber_config or None)
+            pipeline = Pipeline.from_config(config, load_key(),
+                                            body_cap=opts.amber_max_body_size)
+            url = resolve_store_url(opts.amber_store or None, config)
+            store = Store.open(url)
+        except AmberError as e:
+            raise exceptions.OptionsError(str(e)) from e
+        self._stop_writer()
+        self.store = store
+        self.writer = Writer(
+            store, pipeline, max_items=opts.amber_queue_size, max_bytes=opts.amber_queue_bytes,
+            stats=self.stats,
+        )
+        self.writer.start()
+        log.info("amber: recording to %s", _display_url(url))
+
+    def _stop_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+            self.writer = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def _path_matches(self, path: str, patterns: tuple[str, ...]) -> bool:
+        route = None
+        for p in patterns:
+            if "{" in p:
+                route = route or template_path(path)
+                if route == p:
+                    return True
+            elif fnmatch.fnmatchcase(path, p):
+                return True
+        return False
+
+    def _wanted(self, flow: http.HTTPFlow) -> bool:
+        req = flow.request
+        if self.methods and req.method.upper() not in self.methods:
+            return False
+        host = req.pretty_host.lower()
+        if self.include_hosts and not any(fnmatch.fnmatchcase(host, h) for h in self.include_hosts):
+            return False
+        if self.exclude_hosts and any(fnmatch.fnmatchcase(host, h) for h in self.exclude_hosts):
+            return False
+        if self.include_paths or self.exclude_paths:
+            path = req.path.split("?", 1)[0]
+            if self.include_paths and not self._path_matches(path, self.include_paths):
+                return False
+            if self.exclude_paths and self._path_matches(path, self.exclude_paths):
+                return False
+        if self.content_types and flow.response is not None:
+            ctype = flow.response.headers.get("content-type", "").lower()
+            if not ctype.startswith(self.content_types):
+                return False
+        return self.filter is None or bool(self.filter(flow))
+
+    def _must_keep(self, flow: http.HTTPFlow) -> bool:
+        if flow.error is not None or flow.response is None:
+            return True
+        if flow.response.status_code >= 500:
+            return True
+        return any(k.lower() == self.always_header for k, _ in flow.request.headers.fields)
+
+    def _sampled_in(self, flow: http.HTTPFlow) -> bool:
+        if self.rate >= 1.0:
+            return True
+        if self.rate <= 0.0:
+            return False
+        if self.sample_key is not None:
+            kind, name = self.sample_key
+            if kind == "header":
+                value = flow.request.headers.get(name)
+            else:
+                value = flow.request.cookies.get(name)
+            if value:
+                digest = hashlib.blake2b(value.encode("utf-8", "surrogateescape"),
+                                         digest_size=8).digest()
+                return int.from_bytes(digest, "big") / 2**64 < self.rate
+        return random.random() < self.rate
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._record(flow)
+
+    def _record(self, flow: http.HTTPFlow) -> None:
+        try:
+            if flow.websocket is not None or flow.is_replay:
+                return
+            if flow.response is not None and flow.response.status_code == 101:
+                return
+            self.stats.seen += 1
+            if not self._wanted(flow):
+                self.stats.filtered += 1
+                return
+            if not self._must_keep(flow) and not self._sampled_in(flow):
+                self.stats.sampled_out += 1
+                return
+            writer = self.writer
+            if writer is None:
+                self.stats.dropped_store += 1
+                return
+            writer.submit(_raw(flow))
+        except Exception as e:  # never let amber break a proxied exchange
+            self.stats.hook_errors += 1
+            log.error("amber: capture hook failed (%s); the flow passed through untouched",
+                      type(e).__name__)
+
+    def done(self) -> None:
+        if self.writer is not None:
+            self.writer.stop()
+        log.warning("amber: %s", self.stats.summary())
+        self._stop_writer()
+
+
+def _display_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<store>"
+
+
+def _raw(flow: http.HTTPFlow) -> RawFlow:
+    req = flow.request
+    resp = flow.response
+    data = req.data
+    host_header = req.host_header
+    return RawFlow(
+        started=req.timestamp_start,
+        req_end=req.timestamp_end,
+        client=_addr(flow.client_conn.peername),
+        method=data.method,
+        scheme=data.scheme,
+        host=req.host,
+        port=req.port,
+        path=data.path,
+        http_version=req.http_version,
+        req_headers=req.headers.fields,
+        req_body=data.content,
+        host_header=host_header,
+        status=resp.status_code if resp is not None else None,
+        reason=resp.data.reason if resp is not None else b"",
+        resp_version=resp.http_version if resp is not None else "",
+        resp_headers=resp.headers.fields if resp is not None else (),
+        resp_body=resp.data.content if resp is not None else None,
+        resp_start=resp.timestamp_start if resp is not None else None,
+        resp_end=resp.timestamp_end if resp is not None else None,
+        error=flow.error.msg if flow.error is not None else None,
+        tags=(),
+    )
