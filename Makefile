@@ -17,19 +17,21 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # The strict editable install links each file: re-link so new modules are importable.
+# (Run mypy from build/: in the repository root, ./amber would shadow the installed
+# namespace, which maps capture/, replay/ and fixtures/ into amber.)
 relink: $(STAMP)
 	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
 
 lint: relink
 	$(VENV)/bin/ruff check amber capture replay fixtures tests benchmarks examples
-	$(VENV)/bin/mypy -p amber
+	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 
 typecheck: lint
 
 # The whole suite: lint, types, unit and integration tests, then the slow marker.
 test: relink
 	$(VENV)/bin/ruff check amber capture replay fixtures tests benchmarks examples
-	$(VENV)/bin/mypy -p amber
+	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 	$(VENV)/bin/pytest -q
 	$(VENV)/bin/pytest -q -m slow
 

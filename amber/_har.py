@@ -12,7 +12,8 @@ convention for custom fields, which other tools ignore):
   `_amber_redactions`, `_amber_error`, `_amber_client_addr`, `_amber_meta`, and
   `_amber_timestamps` (the four exact epoch timestamps; HAR's own are rounded to ms);
 - on `request` and `response`: `_amber_content_encoding`, `_amber_truncated`, and on
-  `request` `_amber_host_header`; default values are left out.
+  `request` `_amber_host_header` and `_amber_target` (the raw path and query, when the URL
+  had to percent-encode spaces, controls or non-ASCII); default values are left out.
 
 An entry with `_amber_id` is read back exactly; any other entry is read tolerantly (see
 `read_har`). Request bodies that are not text are written as base64 with
@@ -24,17 +25,20 @@ from __future__ import annotations
 
 import base64
 import codecs
+import contextlib
 import email.utils
+import ipaddress
 import os
 import re
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from datetime import UTC
 from datetime import datetime
-from datetime import timezone
 from typing import Any
 from typing import BinaryIO
 from urllib.parse import parse_qsl
+from urllib.parse import quote
 from urllib.parse import quote_plus
 
 import orjson
@@ -98,7 +102,7 @@ def _text_to_body(text: str, content_type: str | None) -> bytes:
 
 def _iso(ts: float) -> str:
     """ISO 8601 in UTC with milliseconds, as Chrome writes it: `2024-01-05T10:00:00.123Z`."""
-    dt = datetime.fromtimestamp(ts, timezone.utc)
+    dt = datetime.fromtimestamp(ts, UTC)
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{dt.microsecond // 1000:03d}Z"
 
 
@@ -113,7 +117,7 @@ def _parse_iso(value: str) -> float:
     text = _ISO_FRACTION.sub(lambda m: m.group(1), text, count=1)
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
@@ -171,10 +175,8 @@ def _response_cookies(headers: Headers) -> list[dict[str, Any]]:
             if key in ("path", "domain"):
                 cookie[key] = val.strip()
             elif key == "expires":
-                try:
+                with contextlib.suppress(TypeError, ValueError, IndexError):
                     cookie["expires"] = email.utils.parsedate_to_datetime(val).isoformat()
-                except (TypeError, ValueError, IndexError):
-                    pass
             elif key == "httponly":
                 cookie["httpOnly"] = True
             elif key == "secure":
@@ -199,11 +201,35 @@ def _timings(ex: Exchange) -> tuple[float, float, float]:
     return _ms(req_end - start), _ms(resp_start - req_end), _ms(resp_end - resp_start)
 
 
+_URL_UNSAFE = re.compile(r"[^\x21-\x7e]")
+
+
+def _url_safe(target: str) -> str:
+    """Percent-encode (as UTF-8) what a URL cannot hold: controls, spaces, non-ASCII."""
+    return _URL_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), target)
+
+
+def _har_version(version: str) -> str:
+    # Chrome's spelling, which mitmproxy's HAR reader (and devtools) recognise as HTTP/2;
+    # read back as mitmproxy's "HTTP/2.0".
+    return "http/2.0" if version == "HTTP/2.0" else version
+
+
+def _exact_version(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "HTTP/2.0" if text == "http/2.0" else text
+
+
 def _request_obj(req: Request) -> dict[str, Any]:
+    url = req.url
+    target = req.target
+    safe_target = _url_safe(target)
+    if safe_target != target:
+        url = url[: len(url) - len(target)] + safe_target
     obj: dict[str, Any] = {
         "method": req.method,
-        "url": req.url,
-        "httpVersion": req.http_version,
+        "url": url,
+        "httpVersion": _har_version(req.http_version),
         "cookies": _request_cookies(req.headers),
         "headers": _name_values(req.headers),
         "queryString": _name_values(parse_qsl(req.query, keep_blank_values=True)),
@@ -219,6 +245,8 @@ def _request_obj(req: Request) -> dict[str, Any]:
         elif "application/x-www-form-urlencoded" in mime.lower():
             post["params"] = _name_values(parse_qsl(text, keep_blank_values=True))
         obj["postData"] = post
+    if safe_target != target:
+        obj["_amber_target"] = target
     if req.content_encoding is not None:
         obj["_amber_content_encoding"] = req.content_encoding
     if req.host_header is not None:
@@ -251,7 +279,7 @@ def _response_obj(resp: Response | None, error: str | None) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "status": resp.status,
         "statusText": resp.reason,
-        "httpVersion": resp.http_version,
+        "httpVersion": _har_version(resp.http_version),
         "cookies": _response_cookies(resp.headers),
         "headers": _name_values(resp.headers),
         "content": content,
@@ -336,7 +364,8 @@ def read_har(source: BinaryIO | str | os.PathLike[str]) -> Iterator[Exchange]:
         with open(source, "rb") as fp:
             yield from _read(fp, os.fspath(source))
     else:
-        yield from _read(source, str(getattr(source, "name", "<HAR>")))
+        name = getattr(source, "name", None)
+        yield from _read(source, name if isinstance(name, str) else "<HAR>")
 
 
 _AMBER_HEAD = re.compile(
@@ -447,7 +476,7 @@ def _http_version(value: Any) -> str:
     v = str(value or "").strip().upper()
     if v in ("", "UNKNOWN"):
         return "HTTP/1.1"
-    if v.startswith("H3") or v.startswith("HTTP/3"):
+    if v.startswith(("H3", "HTTP/3")):
         return "HTTP/3"
     if v in ("H2", "H2C") or v.startswith("HTTP/2"):
         return "HTTP/2.0"
@@ -475,6 +504,10 @@ def _split_url(url: str, exact: bool) -> tuple[str, str, int, str, str] | None:
     if netloc.startswith("["):
         host, _, after = netloc[1:].partition("]")
         port_text = after[1:] if after.startswith(":") else ""
+    elif netloc.count(":") > 1:  # IPv6 without brackets, as mitmproxy's savehar writes it
+        host, _, port_text = netloc.rpartition(":")
+        if not (port_text.isdigit() and _is_ipv6(host)):
+            host, port_text = netloc, ""
     else:
         host, _, port_text = netloc.partition(":")
     if not host:
@@ -489,6 +522,14 @@ def _split_url(url: str, exact: bool) -> tuple[str, str, int, str, str] | None:
     if not exact and not path:
         path = "/"
     return scheme, host, port, path, query
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _content_encoding(headers: Headers) -> str | None:
@@ -563,6 +604,9 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
     if parts is None:
         return None
     scheme, host, port, path, query = parts
+    raw_target = req_d.get("_amber_target")
+    if exact and isinstance(raw_target, str):
+        path, _, query = raw_target.partition("?")
 
     # timestamps
     started = entry.get("startedDateTime")
@@ -608,7 +652,7 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
         port=port,
         path=path,
         query=query,
-        http_version=(str(req_d.get("httpVersion") or "") if exact
+        http_version=(_exact_version(req_d.get("httpVersion")) if exact
                       else _http_version(req_d.get("httpVersion"))),
         headers=req_headers,
         body=_request_body(post, req_headers) if post else b"",
@@ -639,7 +683,7 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
         response = Response(
             status=status,
             reason=str(resp_d.get("statusText") or ""),
-            http_version=(str(resp_d.get("httpVersion") or "") if exact
+            http_version=(_exact_version(resp_d.get("httpVersion")) if exact
                           else _http_version(resp_d.get("httpVersion"))),
             headers=resp_headers,
             body=body,

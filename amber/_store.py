@@ -97,9 +97,10 @@ exchanges = sa.Table(
     sa.Index("ix_amber_exchanges_id", "id", unique=True),
     sa.Index("ix_amber_exchanges_request_id", "request_id"),
     sa.Index("ix_amber_exchanges_started_at", "started_at"),
-    sa.Index("ix_amber_exchanges_route", "route", "started_at"),
+    # route and method lookups carry status, so a status filter needs no row fetches
+    sa.Index("ix_amber_exchanges_route", "route", "started_at", "status"),
     sa.Index("ix_amber_exchanges_status", "status", "started_at"),
-    sa.Index("ix_amber_exchanges_method", "method", "started_at"),
+    sa.Index("ix_amber_exchanges_method", "method", "started_at", "status"),
 )
 
 _SUMMARY_COLUMNS = (
@@ -677,14 +678,18 @@ class Store:
                     )
         return [self._exchange(r) for r in rows]
 
-    def list(self, query: ExchangeQuery) -> list[ExchangeSummary]:
+    def summaries(self, query: ExchangeQuery) -> list[ExchangeSummary]:
         """Summaries (no bodies) matching `query`, oldest first unless `newest_first`."""
         return list(self.iter_summaries(query))
 
-    def iter_summaries(self, query: ExchangeQuery, page: int = 1000) -> Iterator[ExchangeSummary]:
+    def iter_summaries(
+        self, query: ExchangeQuery, page: int = 1000
+    ) -> Iterator[ExchangeSummary]:
         yield from self._paged(query, _SUMMARY_COLUMNS, page, self._summary)
 
-    def iter_exchanges(self, query: ExchangeQuery | None = None, page: int = 200) -> Iterator[Exchange]:
+    def iter_exchanges(
+        self, query: ExchangeQuery | None = None, page: int = 200
+    ) -> Iterator[Exchange]:
         """Stream full exchanges matching `query`, one page of `page` rows in memory at a time."""
         yield from self._paged(query or ExchangeQuery(), (exchanges,), page, self._exchange)
 

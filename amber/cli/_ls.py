@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
                 out.write(orjson.dumps(d).decode() + "\n")
             return 0
         table = Table(box=None, pad_edge=False, header_style="bold")
-        for col in ("ID", "CAPTURED (UTC)", "METHOD", "STATUS", "MS", "ROUTE", "PATH", "REQUEST ID"):
+        columns = ("ID", "CAPTURED (UTC)", "METHOD", "STATUS", "MS", "ROUTE", "PATH", "REQUEST ID")
+        for col in columns:
             table.add_column(col, no_wrap=col != "PATH", overflow="fold")
         n = 0
         for r in rows:

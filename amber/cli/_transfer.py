@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import BinaryIO
 
 from amber import __version__
@@ -23,6 +24,10 @@ from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import query_from_args
+
+if TYPE_CHECKING:
+    from amber._store import Store
+    from amber.capture._pipeline import Pipeline
 
 FORMATS = ("har", "jsonl", "curl")
 
@@ -100,38 +105,44 @@ def _read(path: str, fmt: str) -> Iterator[Exchange]:
     return read_jsonl(path)
 
 
+def _import_file(
+    store: Store, pipeline: Pipeline, path: str, fmt: str
+) -> tuple[int, int, int]:
+    """Sanitize and store one file in batches; returns (new, duplicates, dropped)."""
+    from amber.errors import SanitizeError
+
+    new = dup = dropped = 0
+    batch: list[Exchange] = []
+    for ex in _read(path, fmt):
+        try:
+            batch.append(pipeline.process(ex, encoded=False))
+        except SanitizeError:
+            dropped += 1
+        if len(batch) >= 500:
+            n, d = _store_batch(store, batch)
+            new, dup, batch = new + n, dup + d, []
+    n, d = _store_batch(store, batch)
+    return new + n, dup + d, dropped
+
+
+def _store_batch(store: Store, batch: list[Exchange]) -> tuple[int, int]:
+    if not batch:
+        return 0, 0
+    have = store.existing_ids([e.id for e in batch])
+    fresh = [e for e in batch if e.id not in have]
+    return store.add_many(fresh), len(batch) - len(fresh)
+
+
 def run_import(args: argparse.Namespace) -> int:
     from amber._pseudonym import load_key
     from amber.capture._pipeline import Pipeline
-    from amber.errors import SanitizeError
 
     config, store = open_from_args(args, create=True)
     # Imported files come from production like captured traffic: same sanitizer, same key.
     pipeline = Pipeline.from_config(config, load_key(), body_cap=args.max_body_size)
     with store:
         for path in args.files:
-            new = dup = dropped = 0
-            batch: list[Exchange] = []
-
-            def flush() -> None:
-                nonlocal new, dup
-                if not batch:
-                    return
-                have = store.existing_ids([e.id for e in batch])
-                fresh = [e for e in batch if e.id not in have]
-                dup += len(batch) - len(fresh)
-                new += store.add_many(fresh)
-                batch.clear()
-
-            for ex in _read(path, args.format):
-                try:
-                    batch.append(pipeline.process(ex, encoded=False))
-                except SanitizeError:
-                    dropped += 1
-                    continue
-                if len(batch) >= 500:
-                    flush()
-            flush()
+            new, dup, dropped = _import_file(store, pipeline, path, args.format)
             msg = f"{path}: imported {new} exchanges"
             if dup:
                 msg += f", skipped {dup} already stored"

@@ -41,7 +41,8 @@ def test_non_utf8_header_bytes_are_kept() -> None:
 
 
 def test_decoded_views() -> None:
-    resp = Response(200, headers=(("Content-Type", "text/plain; charset=latin-1"),), body=b"caf\xe9")
+    latin = (("Content-Type", "text/plain; charset=latin-1"),)
+    resp = Response(200, headers=latin, body=b"caf\xe9")
     assert resp.text == "café"
     assert not resp.is_binary
     png = Response(200, headers=(("Content-Type", "image/png"),), body=b"\x89PNG\r\n\x1a\n\x00\x00")

@@ -40,7 +40,7 @@ def test_large_compressible_bodies_are_compressed_on_disk(tmp_path: Path) -> Non
     (size,) = con.execute("select length(resp_body) from amber_exchanges").fetchone()
     assert size < 10_000
     with Store.open(url) as s:
-        assert s.get(s.list(ExchangeQuery())[0].id).response.body == b"x" * 1_000_000  # type: ignore[union-attr]
+        assert s.get(s.summaries(ExchangeQuery())[0].id).response.body == b"x" * 1_000_000  # type: ignore[union-attr]
 
 
 def test_error_exchange_without_response(store: Store) -> None:
@@ -48,7 +48,7 @@ def test_error_exchange_without_response(store: Store) -> None:
     store.add(ex)
     got = store.get(ex.id)
     assert got.response is None and got.error == "connection refused by upstream"
-    assert [s.id for s in store.list(ExchangeQuery(errors_only=True))] == [ex.id]
+    assert [s.id for s in store.summaries(ExchangeQuery(errors_only=True))] == [ex.id]
 
 
 def test_lookup_by_request_id_prefix_and_unknown(store: Store) -> None:
@@ -70,7 +70,7 @@ def test_filters(store: Store) -> None:
         make_exchange(4, status=None, error="timeout"),
     ]
     store.add_many(exs)
-    ids = lambda q: [s.id for s in store.list(q)]  # noqa: E731
+    ids = lambda q: [s.id for s in store.summaries(q)]  # noqa: E731
     assert ids(ExchangeQuery(status_classes=(5,))) == [exs[1].id, exs[2].id]
     assert ids(ExchangeQuery(statuses=(404,))) == [exs[3].id]
     assert ids(ExchangeQuery(status_classes=(5,), errors_only=True)) == [
