@@ -32,6 +32,10 @@ def _status(s: int | None, error: str | None) -> str:
     return str(s)
 
 
+def _target(path: str, query: str, truncated: bool) -> str:
+    return path + ("?" + query if query else "") + (" [truncated]" if truncated else "")
+
+
 def run(args: argparse.Namespace) -> int:
     _config, store = open_from_args(args)
     with store:
@@ -48,22 +52,31 @@ def run(args: argparse.Namespace) -> int:
                 }
                 out.write(orjson.dumps(d).decode() + "\n")
             return 0
-        table = Table(box=None, pad_edge=False, header_style="bold")
         columns = ("ID", "CAPTURED (UTC)", "METHOD", "STATUS", "MS", "ROUTE", "PATH", "REQUEST ID")
-        for col in columns:
-            table.add_column(col, no_wrap=col != "PATH", overflow="fold")
-        n = 0
-        for r in rows:
-            n += 1
-            path = r.path + ("?" + r.query if r.query else "")
-            status = _status(r.status, r.error)
-            style = "red" if (r.status or 0) >= 500 or r.error else ""
-            table.add_row(
-                r.id, format_time(r.started_at), r.method, status,
-                f"{r.duration_ms:.0f}" if r.duration_ms is not None else "-",
-                r.route, path + (" [truncated]" if r.truncated else ""), r.request_id or "-",
-                style=style,
+        lines = (
+            (
+                r.id, format_time(r.started_at), r.method, _status(r.status, r.error),
+                f"{r.duration_ms:.0f}" if r.duration_ms is not None else "-", r.route,
+                _target(r.path, r.query, r.truncated),
+                r.request_id or "-",
             )
+            for r in rows
+        )
+        if not out.isatty():
+            # pipes and files get every character, tab-separated, streamed
+            out.write("\t".join(columns) + "\n")
+            for line in lines:
+                out.write("\t".join(line) + "\n")
+            return 0
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for col in columns:
+            table.add_column(col, no_wrap=col not in ("PATH", "ROUTE"), min_width=len(col),
+                             overflow="fold")
+        n = 0
+        for line in lines:
+            n += 1
+            err = line[3] == "ERR" or line[3].startswith("5")
+            table.add_row(*line, style="red" if err else "")
         c = console()
         if n == 0:
             c.print("no exchanges match (the store is empty or the filters exclude everything)")

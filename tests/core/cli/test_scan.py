@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from amber._store import Store
+from tests.conftest import make_exchange
+from tests.core.cli.conftest import Run
+
+GH = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+def test_clean_artifacts_pass(env: Path, amber: Run) -> None:
+    (env / "out").mkdir()
+    (env / "out" / "test_x.py").write_text(
+        'HEADERS = {"authorization": "Bearer [REDACTED:authorization]"}\n'
+        'EMAIL = "jordan.smith@example.com"\nIP = "192.0.2.17"\n'
+    )
+    code, out, err = amber("scan", str(env / "out"))
+    assert code == 0, out
+    assert "1 files" in err and "0 findings" in err
+
+
+def test_findings_name_place_and_rule_never_the_value(env: Path, amber: Run) -> None:
+    p = env / "fixture.yaml"
+    p.write_text(f"rows:\n  - token: ok\n  - note: 'deploy with {GH}'\n  - mail: x@corp.io\n")
+    code, out, _ = amber("scan", str(p))
+    assert code == 1
+    assert f"{p}:3:" in out and "github" in out.lower()
+    assert f"{p}:4:" in out
+    assert GH not in out and "x@corp.io" not in out
+
+
+def test_scans_inside_a_store_with_compressed_bodies(env: Path, amber: Run) -> None:
+    # a store written without the sanitizer (e.g. by an old or buggy tool) must be caught,
+    # including in zstd-compressed bodies that a byte search of the file cannot see
+    leaky = make_exchange(1, body=b'{"k": "' + GH.encode() + b'", "pad": "' + b"z" * 9000 + b'"}')
+    with Store.open(f"sqlite:///{env / 'leaky.db'}") as s:
+        s.add(leaky)
+    code, out, _ = amber("scan", str(env / "leaky.db"))
+    assert code == 1
+    assert f"exchange {leaky.id} response.body" in out
+    assert GH not in out
+
+
+def test_the_pseudonym_key_is_a_finding(env: Path, amber: Run,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "super-secret-amber-key-123456"
+    monkeypatch.setenv("AMBER_KEY", key)
+    (env / "report.json").write_text(f'{{"key": "{base64.b64encode(b"x").decode()}", "k": "{key}"}}')
+    code, out, _ = amber("scan", str(env / "report.json"))
+    assert code == 1 and "amber-key" in out and key not in out
+
+
+def test_missing_path_is_a_usage_error(env: Path, amber: Run) -> None:
+    code, _, err = amber("scan", str(env / "nope"))
+    assert code == 2 and "no such file" in err
