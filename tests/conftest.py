@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 

@@ -1,0 +1,36 @@
+"""The sanitizer: nothing secret or personal reaches disk.
+
+```python
+>>> from amber.capture.sanitize import SanitizeConfig, Sanitizer
+>>> sanitizer = Sanitizer(SanitizeConfig.from_mapping(yaml_doc.get("sanitize") or {}),
+...                       Pseudonymizer(load_key()))
+>>> clean = sanitizer.sanitize(exchange)
+```
+
+Secrets become fixed markers (`[REDACTED:<rule>]`); identifying values become keyed,
+deterministic pseudonyms. See docs/sanitization.md for the rules and the `sanitize:` schema.
+"""
+
+from __future__ import annotations
+
+from ._config import DEFAULT_MAX_DECODED_BODY
+from ._config import SanitizeConfig
+from ._decode import DecodedBody
+from ._decode import decode_body
+from ._sanitizer import Sanitizer
+from ._scan import Finding
+from ._scan import scan_bytes
+from ._values import DETECTOR_NAMES
+from ._values import CustomRule
+
+__all__ = [
+    "DEFAULT_MAX_DECODED_BODY",
+    "DETECTOR_NAMES",
+    "CustomRule",
+    "DecodedBody",
+    "Finding",
+    "SanitizeConfig",
+    "Sanitizer",
+    "decode_body",
+    "scan_bytes",
+]

@@ -49,7 +49,8 @@ def test_the_pseudonym_key_is_a_finding(env: Path, amber: Run,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     key = "super-secret-amber-key-123456"
     monkeypatch.setenv("AMBER_KEY", key)
-    (env / "report.json").write_text(f'{{"key": "{base64.b64encode(b"x").decode()}", "k": "{key}"}}')
+    noise = base64.b64encode(b"x").decode()
+    (env / "report.json").write_text(f'{{"key": "{noise}", "k": "{key}"}}')
     code, out, _ = amber("scan", str(env / "report.json"))
     assert code == 1 and "amber-key" in out and key not in out
 
