@@ -37,7 +37,10 @@ def test_every_module_imports_from_the_installed_namespace() -> None:
 
 
 def test_no_top_level_capture_replay_fixtures_installed() -> None:
-    code = "import importlib.util as u; print([n for n in ('capture','replay','fixtures') if u.find_spec(n)])"
+    code = (
+        "import importlib.util as u; "
+        "print([n for n in ('capture', 'replay', 'fixtures') if u.find_spec(n)])"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
 
