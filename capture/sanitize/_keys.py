@@ -1,0 +1,224 @@
+"""Which keys (JSON members, form fields, query parameters, cookie names) are sensitive.
+
+Two tiers, and never a substring match (Sentry's `auth` matched `author`, `cc` matched
+`Accept`):
+
+1. **Exact** match on the normalized key: lowercase, `-` and `.` folded to `_`.
+2. **Marker** match on the key's *tokens*, split on `_`, `-`, `.` and camelCase
+   (`userPassword` -> `user`, `password`). `token` is a marker, the plural `tokens` is not:
+   `tokens_used`, `max_tokens`, `prompt_tokens` are counts. A marker followed by a
+   qualifier such as `count`, `expires`, `type` or `length` (`session_count`,
+   `token_expires_at`, `password_length`), or preceded by `has`, `is`, `num`, `max`...
+   (`has_password`) describes the secret rather than holding it and is not redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from collections.abc import Mapping
+
+__all__ = [
+    "DEFAULT_IDENTITY_KEYS",
+    "DEFAULT_IDENTITY_SUFFIXES",
+    "DEFAULT_KEY_MARKERS",
+    "DEFAULT_SENSITIVE_KEYS",
+    "KeyClassifier",
+    "normalize_key",
+    "split_tokens",
+]
+
+# Sentry's SDK denylist, Schemathesis' extras and the auth/payment names of the reference.
+DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
+    {
+        # sentry-python DEFAULT_DENYLIST
+        "password", "passwd", "secret", "api_key", "apikey", "auth", "credentials",
+        "mysql_pwd", "privatekey", "private_key", "token", "session", "csrftoken",
+        "sessionid", "x_csrftoken", "set_cookie", "cookie", "authorization",
+        "x_api_key", "aiohttp_session", "connect_sid", "csrf_token", "csrf", "_csrf",
+        "_csrf_token", "phpsessid", "_session", "symfony", "user_session", "_xsrf",
+        "xsrf_token", "jsessionid", "sid",
+        # OAuth / OIDC
+        "access_token", "refresh_token", "id_token", "client_secret", "code_verifier",
+        "assertion", "client_assertion", "bearer", "jwt",
+        # one-time codes and payment data
+        "otp", "totp", "mfa_code", "pin", "cvv", "cvc", "cvv2", "cvc2", "ssn",
+        "social_security_number", "iban", "card_number", "cardnumber", "pan",
+        "account_number", "routing_number", "tax_id",
+        # signatures and keys
+        "signature", "sig", "hmac", "private_key_id", "secret_key", "access_key",
+        "pwd", "pass", "passphrase",
+    }
+)  # fmt: skip
+
+DEFAULT_KEY_MARKERS: frozenset[str] = frozenset(
+    {
+        "token", "secret", "secrets", "password", "passwords", "passwd", "passphrase",
+        "pwd", "credential", "credentials", "apikey", "session", "sessionid", "auth",
+        "csrf", "xsrf", "jwt", "privatekey", "cookie",
+    }
+)  # fmt: skip
+
+# Adjacent token pairs that together mark a secret: `api_key`, `privateKey`, `secret-key`.
+_MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key"),
+        ("signing", "key"), ("encryption", "key"), ("client", "secret"),
+        ("session", "id"), ("auth", "code"), ("card", "number"), ("security", "code"),
+    }
+)  # fmt: skip
+
+# A token after the marker that makes the key describe the secret instead of holding it.
+_QUALIFIERS_AFTER: frozenset[str] = frozenset(
+    {
+        "count", "counts", "length", "len", "type", "types", "expires", "expiry",
+        "expiration", "exp", "ttl", "timeout", "used", "limit", "limits", "max", "min",
+        "total", "size", "version", "policy", "strength", "required", "enabled",
+        "changed", "updated", "created", "rotated", "url", "uri", "endpoint", "status",
+        "method", "methods", "scheme", "provider", "name", "names", "id_type", "duration",
+        "lifetime", "age", "mode", "hint", "format", "algorithm", "alg", "location",
+        "path", "field", "header", "param", "valid", "invalid", "ok", "error", "errors",
+        "attempts", "retries", "reset_at", "last", "index", "number_of",
+    }
+)  # fmt: skip
+
+_QUALIFIERS_BEFORE: frozenset[str] = frozenset(
+    {"has", "is", "num", "n", "max", "min", "total", "count", "requires", "require",
+     "uses", "use", "needs", "no", "without", "with"}
+)  # fmt: skip
+
+DEFAULT_IDENTITY_KEYS: Mapping[str, str] = {
+    "email": "email", "e_mail": "email", "email_address": "email", "emailaddress": "email",
+    "mail": "email",
+    "name": "name", "full_name": "name", "fullname": "name", "display_name": "name",
+    "displayname": "name", "contact_name": "name", "customer_name": "name",
+    "first_name": "first_name", "firstname": "first_name", "given_name": "first_name",
+    "givenname": "first_name",
+    "last_name": "last_name", "lastname": "last_name", "surname": "last_name",
+    "family_name": "last_name", "familyname": "last_name",
+    "phone": "phone", "phone_number": "phone", "phonenumber": "phone", "mobile": "phone",
+    "mobile_number": "phone", "telephone": "phone", "tel": "phone", "cell": "phone",
+    "msisdn": "phone",
+    "username": "username", "user_name": "username", "login": "username",
+    "ip": "ip", "ip_address": "ip", "ipaddress": "ip", "remote_addr": "ip",
+    "client_ip": "ip", "x_forwarded_for": "ip", "x_real_ip": "ip",
+    "address": "address", "street": "address", "street_address": "address",
+    "address_line1": "address", "address_line_1": "address", "address1": "address",
+    "address_line2": "address", "address2": "address",
+    "customer_id": "customer_id",
+}  # fmt: skip
+
+# The last token of a longer key that still names an identity: `billing_email`,
+# `contactPhone`, `remote_ip`.
+DEFAULT_IDENTITY_SUFFIXES: Mapping[str, str] = {
+    "email": "email", "phone": "phone", "mobile": "phone", "username": "username",
+    "ip": "ip",
+}  # fmt: skip
+
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_FOLD = str.maketrans({"-": "_", ".": "_", " ": "_"})
+
+Verdict = tuple[str, str] | None
+"""`("mask", rule)`, `("pseudonym", kind)` or None (not sensitive)."""
+
+
+def normalize_key(key: str) -> str:
+    """Lowercase, with `-`, `.` and spaces folded to `_`: `X-Api.Key` -> `x_api_key`."""
+    return key.strip().translate(_FOLD).lower()
+
+
+def split_tokens(key: str) -> list[str]:
+    """Lowercase tokens of a key, split on `_ - .` and camelCase.
+
+    ```python
+    >>> split_tokens("userPassword")
+    ['user', 'password']
+    >>> split_tokens("X-API-Key")
+    ['x', 'api', 'key']
+    ```
+    """
+    out: list[str] = []
+    for part in re.split(r"[_\-.\s:/\[\]]+", key):
+        if part:
+            out.extend(t.lower() for t in _CAMEL.findall(part))
+    return out
+
+
+class KeyClassifier:
+    """Decides, with a cache, what to do with the value under a key.
+
+    **Parameters:**
+
+    * `sensitive` - extra exact keys (normalized) to mask.
+    * `markers` - extra marker tokens.
+    * `keep` - keys never redacted (normalized), checked first.
+    * `identity` - normalized key -> pseudonym kind; merged over the defaults by the caller.
+    """
+
+    def __init__(
+        self,
+        *,
+        sensitive: Iterable[str] = (),
+        markers: Iterable[str] = (),
+        keep: Iterable[str] = (),
+        identity: Mapping[str, str] = DEFAULT_IDENTITY_KEYS,
+        identity_suffixes: Mapping[str, str] = DEFAULT_IDENTITY_SUFFIXES,
+    ) -> None:
+        self.sensitive = DEFAULT_SENSITIVE_KEYS | {normalize_key(k) for k in sensitive}
+        self.markers = DEFAULT_KEY_MARKERS | {m.lower() for m in markers}
+        self.keep = frozenset(normalize_key(k) for k in keep)
+        self.identity = {normalize_key(k): v for k, v in identity.items()}
+        self.identity_suffixes = dict(identity_suffixes)
+        self._cache: dict[str, Verdict] = {}
+
+    def classify(self, key: str) -> Verdict:
+        """`("mask", "sensitive-key")`, `("pseudonym", kind)` or None."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        verdict = self._classify(key)
+        if len(self._cache) < 100_000:
+            self._cache[key] = verdict
+        return verdict
+
+    def is_sensitive(self, key: str) -> bool:
+        v = self.classify(key)
+        return v is not None and v[0] == "mask"
+
+    def _classify(self, key: str) -> Verdict:
+        norm = normalize_key(key)
+        if not norm or norm in self.keep:
+            return None
+        kind = self.identity.get(norm)
+        if kind is not None:
+            return ("pseudonym", kind)
+        if norm in self.sensitive or norm.lstrip("_") in self.sensitive:
+            return ("mask", "sensitive-key")
+        tokens = split_tokens(key)
+        if not tokens:
+            return None
+        if self._marked(tokens):
+            return ("mask", "sensitive-key")
+        if len(tokens) > 1:
+            kind = self.identity_suffixes.get(tokens[-1])
+            if kind is not None and tokens[-2] not in ("is", "has", "verified"):
+                return ("pseudonym", kind)
+        return None
+
+    def _marked(self, tokens: list[str]) -> bool:
+        n = len(tokens)
+        for i, tok in enumerate(tokens):
+            hit_end = -1
+            if tok in self.markers:
+                hit_end = i
+            elif i + 1 < n and (tok, tokens[i + 1]) in _MARKER_PAIRS:
+                hit_end = i + 1
+            if hit_end < 0:
+                continue
+            if any(t in _QUALIFIERS_AFTER for t in tokens[hit_end + 1 :]):
+                continue
+            if any(t in _QUALIFIERS_BEFORE for t in tokens[:i]):
+                continue
+            return True
+        return False

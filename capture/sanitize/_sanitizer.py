@@ -1,0 +1,194 @@
+"""`Sanitizer`: one exchange in, a new sanitized exchange (with its redactions) out."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+from urllib.parse import quote
+from urllib.parse import unquote
+
+from amber._model import Exchange
+from amber._model import Redaction
+from amber._model import Request
+from amber._model import Response
+from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_synthetic
+from amber._pseudonym import marker
+from amber.errors import SanitizeError
+
+from ._bodies import BodySanitizer
+from ._config import SanitizeConfig
+from ._headers import HeaderSanitizer
+from ._headers import is_opaque_token
+from ._keys import KeyClassifier
+from ._keys import split_tokens
+from ._values import ValueScanner
+
+__all__ = ["Sanitizer"]
+
+# A path segment after one of these is a secret when it looks opaque:
+# `/password-reset/6f1c...`, `/api/tokens/ab12...`, `/invite/Zx81...`.
+_PATH_MARKERS = frozenset(
+    {
+        "token", "tokens", "secret", "secrets", "password", "reset", "verify",
+        "verification", "confirm", "confirmation", "invite", "invites", "invitation",
+        "magic", "session", "sessions", "apikey", "apikeys", "key", "keys", "unsubscribe",
+        "activate", "activation", "auth", "oauth", "callback", "share", "download",
+    }
+)  # fmt: skip
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_PCHAR_SAFE = "[]:@!$&'()*+,;=~"
+
+
+class Sanitizer:
+    """Applies the header, key, value and body rules to whole exchanges.
+
+    **Parameters:**
+
+    * `config` - what to redact beyond the defaults (`SanitizeConfig()` for the defaults).
+    * `pseudonymizer` - makes the pseudonyms (`Pseudonymizer(load_key())`).
+
+    ```python
+    >>> s = Sanitizer(SanitizeConfig(), Pseudonymizer(load_key()))
+    >>> clean = s.sanitize(exchange)
+    ```
+
+    A `Sanitizer` is immutable after construction and safe to share between threads.
+    """
+
+    def __init__(self, config: SanitizeConfig, pseudonymizer: Pseudonymizer) -> None:
+        self.config = config
+        self.pseudonymizer = pseudonymizer
+        self.keys = KeyClassifier(
+            sensitive=config.sensitive_keys,
+            markers=config.key_markers,
+            keep=config.keep_keys,
+            identity=config.identity_keys(),
+        )
+        self.scanner = ValueScanner(
+            pseudonymizer, self.keys, enabled=config.enabled_detectors(), custom=config.rules
+        )
+        self.headers = HeaderSanitizer(
+            self.scanner, self.keys, pseudonymizer,
+            sensitive=config.sensitive_headers, keep=config.keep_headers,
+        )
+        self.bodies = BodySanitizer(self.scanner, self.keys, pseudonymizer)
+
+    # -- public -----------------------------------------------------------------------
+
+    def sanitize(self, ex: Exchange) -> Exchange:
+        """A new exchange with every rule applied and `redactions` filled in.
+
+        Redactions already on `ex` (for example `undecodable-body` from `decode_body`) are
+        kept. *Raises:* `SanitizeError` when anything unexpected happens; the message names
+        the exchange and the error type but never a value from the exchange.
+        """
+        try:
+            return self._sanitize(ex)
+        except SanitizeError:
+            raise
+        except Exception as e:
+            raise SanitizeError(
+                f"exchange {ex.id} could not be sanitized ({type(e).__name__}); it was dropped"
+            ) from None
+
+    def sanitize_text(self, text: str, location: str) -> tuple[str, list[Redaction]]:
+        """The value rules (and `key=value` secrets) applied to free text."""
+        out: list[Redaction] = []
+        return self.scanner.apply(text, location, out), out
+
+    # -- internals --------------------------------------------------------------------
+
+    def _sanitize(self, ex: Exchange) -> Exchange:
+        out: list[Redaction] = list(ex.redactions)
+        req = self._request(ex.request, out)
+        resp = self._response(ex.response, out) if ex.response is not None else None
+        error = ex.error
+        if error:
+            error = self.scanner.apply(error, "error", out)
+        client = self._client_addr(ex.client_addr, out)
+        return dataclasses.replace(
+            ex,
+            request=req,
+            response=resp,
+            error=error,
+            client_addr=client,
+            redactions=tuple(dict.fromkeys(out)),
+            meta=dict(ex.meta),
+        )
+
+    def _request(self, req: Request, out: list[Redaction]) -> Request:
+        headers = self.headers.sanitize(req.headers, "request", out)
+        query = self.bodies.pairs(req.query, "request.query", out, plus=True)
+        path = self._path(req.path, out)
+        body = self.bodies.sanitize(req.body, req.content_type, "request.body", out)
+        host = req.host
+        host_header = req.host_header
+        if "@" in host:
+            out.append(Redaction("url-userinfo", "request.host", "drop"))
+            host = host.rpartition("@")[2]
+        if host_header and "@" in host_header:
+            out.append(Redaction("url-userinfo", "request.host_header", "drop"))
+            host_header = host_header.rpartition("@")[2]
+        return dataclasses.replace(
+            req, headers=headers, query=query, path=path, body=body, host=host,
+            host_header=host_header,
+        )
+
+    def _response(self, resp: Response, out: list[Redaction]) -> Response:
+        headers = self.headers.sanitize(resp.headers, "response", out)
+        body = self.bodies.sanitize(resp.body, resp.content_type, "response.body", out)
+        reason = self.scanner.apply(resp.reason, "response.reason", out) if resp.reason else ""
+        return dataclasses.replace(resp, headers=headers, body=body, reason=reason)
+
+    def _path(self, path: str, out: list[Redaction]) -> str:
+        if not path or path == "/":
+            return path
+        segments = path.split("/")
+        changed = False
+        previous_marked = False
+        for i, seg in enumerate(segments):
+            if not seg:
+                continue
+            # `;jsessionid=...` path parameters
+            base, semi, params = seg.partition(";")
+            value = unquote(base, errors="surrogateescape")
+            new = value
+            if previous_marked and is_opaque_token(value) and _UUID.fullmatch(value) is None:
+                out.append(Redaction("path-token", "request.path", "mask"))
+                new = marker("path-token")
+            elif len(value) > 5:
+                new = self.scanner.apply(value, "request.path", out)
+            new_params = params
+            if semi:
+                new_params = self.bodies.pairs(params.replace(";", "&"), "request.path", out,
+                                               plus=False).replace("&", ";")
+            if new != value or new_params != params:
+                enc = base if new == value else quote(new, safe=_PCHAR_SAFE,
+                                                      errors="surrogateescape")
+                segments[i] = enc + semi + new_params
+                changed = True
+            previous_marked = any(t in _PATH_MARKERS for t in split_tokens(value))
+        return "/".join(segments) if changed else path
+
+    def _client_addr(self, addr: str | None, out: list[Redaction]) -> str | None:
+        if not addr:
+            return addr
+        host, port = addr, ""
+        m = re.fullmatch(r"\[([^\]]+)\](:\d+)?|([0-9.]+)(:\d+)?", addr)
+        if m is not None:
+            host = m.group(1) or m.group(3)
+            port = m.group(2) or m.group(4) or ""
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            new = self.scanner.apply(addr, "client_addr", out)
+            return new
+        if is_synthetic("ip", str(ip)):
+            return addr
+        out.append(Redaction("client-ip", "client_addr", "pseudonym"))
+        fake = self.pseudonymizer.pseudonym("ip", str(ip))
+        if ip.version == 6 and (port or addr.startswith("[")):
+            fake = f"[{fake}]"
+        return fake + port

@@ -1,0 +1,500 @@
+"""Value detectors: secrets and identifiers found by their shape, wherever they appear.
+
+Every detector is one alternative of a single compiled regex (`re.ASCII`, explicit
+character classes), so a string without a candidate costs one C-level `search`. A match
+is then checked in Python (Luhn for cards, mod-97 for IBANs, area numbers for SSNs,
+`ipaddress` for IPs) before anything is replaced. Secrets become markers
+(`[REDACTED:<rule>]`); identifying values (emails, phones, IPs) become pseudonyms.
+
+Nothing here ever flags a marker or a pseudonym: values already in the synthetic ranges
+(`is_synthetic`) and markers are left alone, which makes sanitizing idempotent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from amber._model import Redaction
+from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_marker
+from amber._pseudonym import is_synthetic
+from amber._pseudonym import marker
+
+from ._keys import KeyClassifier
+
+__all__ = [
+    "DETECTORS",
+    "CustomRule",
+    "Hit",
+    "ValueScanner",
+    "iban_ok",
+    "luhn_ok",
+]
+
+# -- validators ---------------------------------------------------------------------------
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn checksum of a digit string."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+_CARD_IIN = re.compile(
+    r"4|5[1-5]|2(?:2[2-9]|[3-6][0-9]|7[01]|720)|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|2)"
+)
+
+
+def _card_ok(text: str) -> bool:
+    digits = text.replace(" ", "").replace("-", "")
+    if not 13 <= len(digits) <= 19:
+        return False
+    seps = {c for c in text if c in " -"}
+    if len(seps) > 1:
+        return False
+    if _CARD_IIN.match(digits) is None:
+        return False
+    return luhn_ok(digits)
+
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30,
+    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24,
+    "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
+    "UA": 29, "VG": 24, "XK": 20,
+}  # fmt: skip
+
+
+def iban_ok(text: str) -> bool:
+    """A known country, its IBAN length, and the ISO 13616 mod-97 check."""
+    s = text.replace(" ", "").upper()
+    if _IBAN_LENGTHS.get(s[:2]) != len(s):
+        return False
+    moved = s[4:] + s[:4]
+    try:
+        number = int("".join(str(int(c, 36)) for c in moved))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def _ssn_ok(text: str) -> bool:
+    area, group, serial = text[0:3], text[4:6], text[7:11]
+    if area in ("000", "666") or area[0] == "9":
+        return False
+    return group != "00" and serial != "0000"
+
+
+def _phone_ok(text: str) -> bool:
+    digits = "".join(c for c in text if c.isdigit())
+    if text.startswith("+"):
+        return 8 <= len(digits) <= 15
+    # NANP national form: area and exchange codes start with 2-9
+    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+def _basic_ok(cred: str) -> bool:
+    try:
+        raw = base64.b64decode(cred + "=" * (-len(cred) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in raw
+
+
+def _ipv4_keep(text: str) -> bool:
+    """Addresses that identify nobody: unspecified, loopback, broadcast/netmasks."""
+    return text.startswith(("0.", "127.", "255."))
+
+
+# -- detectors ----------------------------------------------------------------------------
+
+_V = r"[A-Za-z0-9_.~+/=-]"  # token characters
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """One built-in value rule.
+
+    `group` names the regex group to replace (None: the whole match); `action` is `mask`
+    or a pseudonym kind; `check` validates the replaced text.
+    """
+
+    name: str
+    ident: str
+    pattern: str
+    action: str = "mask"
+    group: str | None = None
+    check: Callable[[str], bool] | None = None
+    secret: bool = True
+
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "pem-private-key", "pem",
+        r"-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----"
+        r"(?:.*?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----|.*)",
+    ),
+    Detector(
+        "jwt", "jwt",
+        r"(?<![A-Za-z0-9_-])ey[A-Za-z0-9_-]{17,}\.ey[A-Za-z0-9_/\\-]{17,}\."
+        r"(?:[A-Za-z0-9_/\\-]{10,}={0,2})?",
+    ),
+    Detector(
+        "auth-credentials", "auth",
+        r"(?i:\b(?:bearer|token)[ \t]+)(?P<auth_v>" + _V + r"{8,}+)",
+        group="auth_v", check=lambda v: len(v) >= 16 or any(c.isdigit() for c in v),
+    ),
+    Detector(
+        "auth-credentials", "basic",
+        r"(?i:\bbasic[ \t]+)(?P<basic_v>[A-Za-z0-9+/]{4,}+={0,2})",
+        group="basic_v", check=_basic_ok,
+    ),
+    Detector(
+        "secret-key-value", "kv",
+        # `key = value`, `"key": "value"`, `key: value`; the value is captured in a lookahead
+        # so that, when the key is not sensitive, the rules still run inside the value.
+        r"(?<![A-Za-z0-9_.\\-])(?P<kv_q>\\?[\"']|)(?P<kv_k>[A-Za-z_][A-Za-z0-9_.-]{0,79}+)"
+        r"(?P=kv_q)[ \t]*[:=][ \t]*(?=(?P<kv_v>"
+        r"\\?\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,1024}+(?:\\?\")?"
+        r"|'[^'\r\n]{0,1024}+'?"
+        r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"
+        r"|[^\s\"'&,;<>{}\[\]\\]{1,256}+))",
+    ),
+    Detector(
+        "url-userinfo", "url",
+        r"//(?P<url_u>[^/\s:@\"'<>\[\]]{1,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
+        r"(?=[A-Za-z0-9\[])",
+        group="url_p",
+    ),
+    Detector("aws-access-key-id", "awsid",
+             r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b"),
+    Detector(
+        "aws-secret-key", "awssecret",
+        r"(?i:aws)[A-Za-z0-9_ .-]{0,20}?[\"'=: ]{1,4}(?P<awssecret_v>[0-9a-zA-Z/+]{40})"
+        r"(?![0-9a-zA-Z/+])",
+        group="awssecret_v",
+    ),
+    Detector("github-token", "gh",
+             r"\b(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{82})\b"),
+    Detector("stripe-key", "stripe",
+             r"\b(?:(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}|whsec_[a-zA-Z0-9]{24,})\b"),
+    Detector("slack-token", "slack",
+             r"\bxox[baprseo]-[0-9A-Za-z-]{10,}+"),
+    Detector(
+        "slack-webhook", "slackhook",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<slackhook_v>[A-Za-z0-9+/_-]{20,})",
+        group="slackhook_v",
+    ),
+    Detector("google-api-key", "google", r"\bAIza[0-9A-Za-z_-]{35}"),
+    Detector("sendgrid-key", "sendgrid", r"\bSG\.[0-9A-Za-z_-]{16,32}\.[0-9A-Za-z_-]{16,64}"),
+    Detector(
+        "twilio-key", "twilio",
+        r"(?i:twilio)[\s\S]{0,40}?\b(?P<twilio_v>(?:SK|AC)[0-9a-fA-F]{32})\b",
+        group="twilio_v",
+    ),
+    Detector(
+        "email", "email",
+        r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
+        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+        r"(?![A-Za-z0-9-]|\.[A-Za-z0-9])",
+        action="email", secret=False,
+    ),
+    Detector(
+        "iban", "iban",
+        r"\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b",
+        check=iban_ok,
+    ),
+    Detector(
+        "credit-card", "card",
+        r"(?<![0-9.,-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9]|[.,-][0-9])", check=_card_ok,
+    ),
+    Detector("us-ssn", "ssn", r"(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])", check=_ssn_ok),
+    Detector(
+        "phone", "phone",
+        r"(?<![0-9A-Za-z+.-])(?:"
+        r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}[ .-]?[0-9]{2,5}"
+        r"|\([2-9][0-9]{2}\)[ ]?[2-9][0-9]{2}-[0-9]{4}"
+        r"|[2-9][0-9]{2}(?P<phone_s>[.-])[2-9][0-9]{2}(?P=phone_s)[0-9]{4}"
+        r")(?![0-9A-Za-z]|[.-][0-9])",
+        action="phone", check=_phone_ok, secret=False,
+    ),
+    Detector(
+        "ipv6", "ipv6",
+        r"(?<![0-9A-Za-z:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:[0-9]{1,3}\.){3}"
+        r"[0-9]{1,3})?(?![0-9A-Za-z:]|\.[0-9])",
+        action="ipv6", secret=False,
+    ),
+    Detector(
+        "ipv4", "ipv4",
+        r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
+        r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])",
+        action="ip", secret=False,
+    ),
+)  # fmt: skip
+
+DETECTOR_NAMES: tuple[str, ...] = tuple(dict.fromkeys(d.name for d in DETECTORS))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomRule:
+    """A configured value rule: `action` is `mask` or `pseudonym` (then `kind` is used)."""
+
+    name: str
+    pattern: re.Pattern[str]
+    action: str = "mask"
+    kind: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One value found: rule, span in the scanned text, and its replacement."""
+
+    rule: str
+    start: int
+    end: int
+    replacement: str
+    action: str
+
+
+_AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
+
+
+# Detector groups: each runs only when its cheap gate (C-level `in` checks) passes, and each
+# compiled group starts with a look-ahead on the characters a match can start with, so the
+# regex engine rejects most positions with one test.
+_GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("pem", ("pem",), "-"),
+    ("at", ("url", "email"), "/A-Za-z0-9._%+\u00c0-\uffff-"),
+    ("kv", ("kv",), "A-Za-z_\\\\\"'"),
+    ("auth", ("auth", "basic"), "BbTt"),
+    ("tokens", ("jwt", "awsid", "awssecret", "gh", "stripe", "slack", "slackhook", "google",
+                "sendgrid", "twilio"), "eAaghsrwxSTtW"),
+    ("digits", ("iban", "card", "ssn", "phone", "ipv6", "ipv4"), "0-9A-Za-f:+("),
+)
+_TOKEN_HINTS = (".ey", "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws", "gh",
+                "github_pat_", "k_", "whsec_", "xox", "hooks.slack", "AIza", "SG.", "wilio",
+                "WILIO")
+_AUTH_HINTS = ("earer", "EARER", "asic", "ASIC", "oken", "OKEN")
+_DIGIT = re.compile(r"[0-9]")
+
+
+def _gate(group: str, s: str) -> bool:
+    if group == "digits":
+        return _DIGIT.search(s) is not None
+    if group == "at":
+        return "@" in s
+    if group == "kv":
+        return "=" in s or ":" in s
+    if group == "tokens":
+        return len(s) >= 16 and any(h in s for h in _TOKEN_HINTS)
+    if group == "auth":
+        return any(h in s for h in _AUTH_HINTS)
+    return "-----BEGIN" in s  # pem
+
+
+class ValueScanner:
+    """Applies the enabled detectors and the custom rules to text.
+
+    **Parameters:**
+
+    * `pseudonymizer` - makes the pseudonyms.
+    * `keys` - decides whether the key of a `key=value` pair in text is sensitive.
+    * `enabled` - detector names to run (default: all).
+    * `custom` - configured rules, applied after the built-in detectors.
+    """
+
+    def __init__(
+        self,
+        pseudonymizer: Pseudonymizer,
+        keys: KeyClassifier,
+        *,
+        enabled: Sequence[str] | None = None,
+        custom: Sequence[CustomRule] = (),
+    ) -> None:
+        self._pseudo = pseudonymizer
+        self._keys = keys
+        wanted = set(DETECTOR_NAMES if enabled is None else enabled)
+        self._detectors = {d.ident: d for d in DETECTORS if d.name in wanted}
+        self.enabled = frozenset(d.name for d in self._detectors.values())
+        self._custom = tuple(custom)
+        self._memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._groups: list[tuple[str, re.Pattern[str]]] = []
+        for group, idents, first in _GROUPS:
+            dets = [self._detectors[i] for i in idents if i in self._detectors]
+            if not dets:
+                continue
+            combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
+            self._groups.append(
+                (group, re.compile(f"(?=[{first}])(?:{combined})", re.ASCII | re.DOTALL))
+            )
+
+    # -- public -----------------------------------------------------------------------
+
+    def might_match(self, text: str) -> bool:
+        """Could anything in `text` be replaced? (No Python work per match.)"""
+        if self._custom:
+            return True
+        return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
+
+    def apply(self, text: str, location: str, out: list[Redaction]) -> str:
+        """`text` with every detected value replaced; one `Redaction` per replacement."""
+        n = len(text)
+        if n >= 6:
+            if n <= 96:
+                # short values repeat a lot (statuses, locales, names): memoize them
+                cached = self._memo.get(text)
+                if cached is None:
+                    cached = self._apply_uncached(text)
+                    if len(self._memo) >= 200_000:
+                        self._memo.clear()
+                    self._memo[text] = cached
+                new, found = cached
+            else:
+                new, found = self._apply_uncached(text)
+            for name, action in found:
+                out.append(Redaction(name, location, action))
+            text = new
+        for custom in self._custom:
+            text = self._apply_custom(custom, text, location, out)
+        return text
+
+    def _apply_uncached(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        hits = self._hits(text)
+        if not hits:
+            return text, ()
+        pieces: list[str] = []
+        pos = 0
+        for hit in hits:
+            pieces.append(text[pos : hit.start])
+            pieces.append(hit.replacement)
+            pos = hit.end
+        pieces.append(text[pos:])
+        return "".join(pieces), tuple((h.rule, h.action) for h in hits)
+
+    def hits(self, text: str) -> Iterator[Hit]:
+        """Every value a sanitizer would replace, in order (for `scan_bytes`)."""
+        yield from self._hits(text)
+        for rule in self._custom:
+            for m in rule.pattern.finditer(text):
+                if not is_marker(m.group(0)) and not _synthetic_any(m.group(0)):
+                    yield Hit(rule.name, m.start(), m.end(), "", rule.action)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _hits(self, text: str) -> list[Hit]:
+        found: list[Hit] = []
+        short = len(text) < 16
+        for group, rx in self._groups:
+            if short and group in ("tokens", "pem"):
+                continue
+            if not _gate(group, text):
+                continue
+            pos = 0
+            for m in rx.finditer(text):
+                if m.start() < pos:
+                    continue
+                hit = self._handle(m, text)
+                if hit is not None:
+                    found.append(hit)
+                    pos = hit.end
+        if len(found) > 1:
+            found.sort(key=lambda h: (h.start, -h.end))
+            kept: list[Hit] = []
+            pos = 0
+            for hit in found:
+                if hit.start >= pos:
+                    kept.append(hit)
+                    pos = hit.end
+            return kept
+        return found
+
+    def _handle(self, m: re.Match[str], text: str) -> Hit | None:
+        ident = m.lastgroup
+        assert ident is not None
+        if ident == "kv":
+            return self._handle_kv(m)
+        det = self._detectors[ident]
+        if det.group is not None:
+            start, end = m.span(det.group)
+        else:
+            start, end = m.span()
+        value = text[start:end]
+        if det.check is not None and not det.check(value):
+            return None
+        if det.secret:
+            if is_marker(value):
+                return None
+            return Hit(det.name, start, end, marker(det.name), "mask")
+        kind = det.action
+        if kind == "ip" and _ipv4_keep(value):
+            return None
+        if kind == "ipv6":
+            try:
+                addr = ipaddress.IPv6Address(value)
+            except ValueError:
+                return None
+            if addr.is_loopback or addr.is_unspecified:
+                return None
+        if is_synthetic(kind, value):
+            return None
+        return Hit(det.name, start, end, self._pseudo.pseudonym(kind, value), "pseudonym")
+
+    def _handle_kv(self, m: re.Match[str]) -> Hit | None:
+        key = m.group("kv_k")
+        if not self._keys.is_sensitive(key):
+            return None
+        start, end = m.span("kv_v")
+        value = m.group("kv_v")
+        # keep the quotes of a quoted value, and the scheme of an auth value
+        if value.startswith('\\"'):
+            start += 2
+            end -= 2 if value.endswith('\\"') and len(value) >= 4 else 0
+        elif value[:1] in "\"'":
+            start += 1
+            if len(value) >= 2 and value[-1] == value[0] and value[-2:-1] != "\\":
+                end -= 1
+        inner = m.string[start:end]
+        sm = _AUTH_SCHEME.match(inner)
+        if sm is not None and sm.end() < len(inner):
+            start += sm.end()
+            inner = inner[sm.end() :]
+        if not inner or is_marker(inner) or inner.startswith("[REDACTED:"):
+            return None
+        return Hit("secret-key-value", start, end, marker("secret-key-value"), "mask")
+
+    def _apply_custom(
+        self, rule: CustomRule, text: str, location: str, out: list[Redaction]
+    ) -> str:
+        def repl(m: re.Match[str]) -> str:
+            value = m.group(0)
+            if not value or is_marker(value):
+                return value
+            out.append(Redaction(rule.name, location, rule.action))
+            if rule.action == "mask":
+                return marker(rule.name)
+            return self._pseudo.pseudonym(rule.kind, value)
+
+        return rule.pattern.sub(repl, text)
+
+
+def _synthetic_any(value: str) -> bool:
+    return any(is_synthetic(k, value) for k in ("email", "ip", "phone"))

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import pytest
+
+from amber._pseudonym import Pseudonymizer
+from amber.capture.sanitize import SanitizeConfig
+from amber.capture.sanitize import Sanitizer
+
+KEY = b"sanitizer-test-key-0123456789abcdef"
+
+
+@pytest.fixture
+def pseudo() -> Pseudonymizer:
+    return Pseudonymizer(KEY)
+
+
+@pytest.fixture
+def sanitizer(pseudo: Pseudonymizer) -> Sanitizer:
+    return Sanitizer(SanitizeConfig(), pseudo)

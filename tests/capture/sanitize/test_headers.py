@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import pytest
+
+from amber._model import Redaction
+from amber.capture.sanitize import Sanitizer
+
+
+def run(s: Sanitizer, *headers: tuple[str, str]) -> tuple[dict[str, str], list[Redaction]]:
+    out: list[Redaction] = []
+    return dict(s.headers.sanitize(tuple(headers), "request", out)), out
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Bearer abc.def", "Bearer [REDACTED:authorization]"),
+        ("Basic dXNlcjpwdw==", "Basic [REDACTED:authorization]"),
+        ("AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=ff",
+         "AWS4-HMAC-SHA256 [REDACTED:authorization]"),
+        ("justatoken", "[REDACTED:authorization]"),
+        ("Bearer [REDACTED:authorization]", "Bearer [REDACTED:authorization]"),
+    ],
+)
+def test_authorization_keeps_scheme(sanitizer: Sanitizer, value: str, expected: str) -> None:
+    h, _ = run(sanitizer, ("Authorization", value))
+    assert h["Authorization"] == expected
+
+
+def test_cookie_per_cookie(sanitizer: Sanitizer) -> None:
+    h, out = run(sanitizer, ("Cookie", "JSESSIONID=abc; lang=en-US; csrftoken=zz; "
+                                       "_ga=GA1.2.1234567.1700000000; contact=bob@corp.com"))
+    assert h["Cookie"] == (
+        "JSESSIONID=[REDACTED:cookie]; lang=en-US; csrftoken=[REDACTED:cookie]; "
+        "_ga=[REDACTED:cookie]; contact=" + h["Cookie"].rsplit("contact=", 1)[1]
+    )
+    assert "bob@corp.com" not in h["Cookie"] and "@example." in h["Cookie"]
+    assert [r.location for r in out][:2] == ["request.headers.cookie.JSESSIONID",
+                                             "request.headers.cookie.csrftoken"]
+
+
+def test_set_cookie(sanitizer: Sanitizer) -> None:
+    out: list[Redaction] = []
+    h = dict(sanitizer.headers.sanitize(
+        (("Set-Cookie", "theme=dark; Path=/"), ("Set-Cookie", 'sid="x1"; Secure')), "response", out
+    ))
+    assert h["Set-Cookie"] == "sid=[REDACTED:set-cookie]; Secure"
+    assert [r.location for r in out] == ["response.headers.set-cookie.theme",
+                                         "response.headers.set-cookie.sid"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["X-Api-Key", "api-key", "X-Auth-Token", "X-CSRF-Token", "X-XSRF-TOKEN",
+     "X-Amz-Security-Token", "X-Goog-Api-Key", "X-Session-Token", "WWW-Authenticate",
+     "Proxy-Authenticate", "Stripe-Signature", "X-Hub-Signature", "X-Hub-Signature-256",
+     "X-Slack-Signature", "X-Twilio-Signature", "X-Shopify-Hmac-Sha256", "Webhook-Signature",
+     "X-My-Custom-Secret", "X-Internal-Auth", "X-Refresh-Token"],
+)
+def test_sensitive_headers_masked(sanitizer: Sanitizer, name: str) -> None:
+    h, out = run(sanitizer, (name, "v4lue-123"))
+    assert h[name] == "[REDACTED:sensitive-header]"
+    assert out == [Redaction("sensitive-header", f"request.headers.{name.lower()}", "mask")]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("Accept", "application/json"), ("Author", "Jane"), ("X-Request-Id", "abc-123"),
+     ("Content-Length", "42"), ("Keep-Alive", "timeout=5"), ("X-Tokens-Used", "17"),
+     ("Date", "Tue, 15 Nov 1994 08:12:31 GMT"), ("Idempotency-Key", "k-1234567890abcdef")],
+)
+def test_harmless_headers_kept(sanitizer: Sanitizer, name: str, value: str) -> None:
+    h, out = run(sanitizer, (name, value))
+    assert h[name] == value and out == []
+
+
+def test_forwarded_addresses(sanitizer: Sanitizer) -> None:
+    h, out = run(sanitizer,
+                 ("X-Forwarded-For", "81.2.69.160, 10.0.0.1:8080, unknown"),
+                 ("Forwarded", 'for=81.2.69.160;proto=https, for="[2a00::1]:4711";by=10.0.0.2'),
+                 ("X-Real-IP", "81.2.69.160"), ("CF-Connecting-IP", "2a00::2"))
+    assert "81.2.69.160" not in str(h) and "2a00::" not in str(h) and "10.0.0." not in str(h)
+    assert h["X-Forwarded-For"].endswith(":8080, unknown")
+    assert 'for="[2001:db8:' in h["Forwarded"] and ";proto=https" in h["Forwarded"]
+    assert h["X-Real-IP"].startswith(("192.0.2.", "198.51.100.", "203.0.113."))
+    assert all(r.action == "pseudonym" for r in out)
+
+
+def test_from_and_other_values(sanitizer: Sanitizer) -> None:
+    h, _ = run(sanitizer, ("From", "bob@corp.com"),
+               ("Referer", "https://x.test/?token=" + "a1" * 20),
+               ("User-Agent", "bot/1.0 (+mailto:ops@corp.com)"), ("Host", "u:p@api.test"))
+    assert h["From"].endswith(("@example.com", "@example.org", "@example.net"))
+    assert "a1a1" not in h["Referer"] and "ops@corp.com" not in h["User-Agent"]
+    assert h["Host"] == "api.test"
+
+
+def test_keep_and_redact_config(sanitizer: Sanitizer) -> None:
+    from amber.capture.sanitize import SanitizeConfig
+
+    s = Sanitizer(SanitizeConfig(keep_headers=frozenset({"x-api-key"}),
+                                 sensitive_headers=frozenset({"x-tenant"})),
+                  sanitizer.pseudonymizer)
+    h, _ = run(s, ("X-Api-Key", "k"), ("X-Tenant", "acme"))
+    assert h == {"X-Api-Key": "k", "X-Tenant": "[REDACTED:sensitive-header]"}

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+
+from amber.capture.sanitize._keys import KeyClassifier
+from amber.capture.sanitize._keys import normalize_key
+from amber.capture.sanitize._keys import split_tokens
+
+
+def test_normalize_and_split() -> None:
+    assert normalize_key("X-Api.Key") == "x_api_key"
+    assert split_tokens("userPassword") == ["user", "password"]
+    assert split_tokens("X-API-Key") == ["x", "api", "key"]
+    assert split_tokens("APIKey") == ["api", "key"]
+    assert split_tokens("oauth_token.v2") == ["oauth", "token", "v", "2"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password", "Password", "passwd", "access_token", "refresh-token", "id_token",
+        "client_secret", "otp", "pin", "cvv", "cvc", "ssn", "iban", "card_number", "api_key",
+        "apikey", "private_key", "secret", "userPassword", "authToken", "auth", "x-auth-code",
+        "session_id", "sessionId", "csrf_token", "privateKey", "apiKey", "db.password",
+        "aws_secret_access_key", "credentials", "new_password", "Authorization", "_csrf",
+        "connect.sid", "PHPSESSID", "signature",
+    ],
+)  # fmt: skip
+def test_sensitive(key: str) -> None:
+    assert KeyClassifier().classify(key) == ("mask", "sensitive-key"), key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "author", "authority", "authored_by", "Accept", "access_count", "tokens_used",
+        "max_tokens", "prompt_tokens", "tokenizer_version", "cc_count", "occupation",
+        "session_count", "token_expires_at", "password_length", "has_password",
+        "token_type", "passport", "keyboard", "monkey", "key", "status", "id", "pinned",
+        "description", "oauth", "secretary", "is_session_active", "sessions",
+    ],
+)  # fmt: skip
+def test_not_sensitive(key: str) -> None:
+    assert KeyClassifier().classify(key) is None, key
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("email", "email"), ("Email", "email"), ("billing_email", "email"),
+        ("contactEmail", "email"), ("first_name", "first_name"), ("firstName", "first_name"),
+        ("last_name", "last_name"), ("phone", "phone"), ("mobilePhone", "phone"),
+        ("username", "username"), ("name", "name"), ("customer_id", "customer_id"),
+        ("ip_address", "ip"), ("address", "address"),
+    ],
+)  # fmt: skip
+def test_identity(key: str, kind: str) -> None:
+    assert KeyClassifier().classify(key) == ("pseudonym", kind)
+
+
+def test_email_verified_is_not_an_email() -> None:
+    k = KeyClassifier()
+    assert k.classify("email_verified") is None
+    assert k.classify("is_email") is None
+
+
+def test_configured_keys() -> None:
+    k = KeyClassifier(sensitive=["Employee-Number"], markers=["nonce"], keep=["session"],
+                      identity={"account_ref": "customer_id"})
+    assert k.classify("employee_number") == ("mask", "sensitive-key")
+    assert k.classify("requestNonce") == ("mask", "sensitive-key")
+    assert k.classify("session") is None
+    assert k.classify("account_ref") == ("pseudonym", "customer_id")
+    assert k.classify("email") is None  # identity mapping replaced wholesale here

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import pytest
+
+from amber._model import Redaction
+from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_synthetic
+from amber.capture.sanitize._keys import KeyClassifier
+from amber.capture.sanitize._values import DETECTOR_NAMES
+from amber.capture.sanitize._values import ValueScanner
+from amber.capture.sanitize._values import iban_ok
+from amber.capture.sanitize._values import luhn_ok
+
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgH\n"
+    "abcdefghijklmnop\n-----END RSA PRIVATE KEY-----"
+)
+
+SECRETS = {
+    "jwt": JWT,
+    "pem-private-key": PEM,
+    "aws-access-key-id": "AKIAIOSFODNN7EXAMPLE",
+    "github-token": "ghp_" + "A1b2C3d4E5" * 3 + "F6g7H8",
+    "stripe-key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "slack-token": "xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "google-api-key": "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    "sendgrid-key": "SG." + "ngeVfQFYQlKU0ufo8x5d1A" + "."
+    + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr",
+    "credit-card": "4111 1111 1111 1111",
+    "iban": "GB82 WEST 1234 5698 7654 32",
+    "us-ssn": "123-45-6789",
+}
+
+
+@pytest.fixture
+def scanner(pseudo: Pseudonymizer) -> ValueScanner:
+    return ValueScanner(pseudo, KeyClassifier())
+
+
+def apply(scanner: ValueScanner, text: str) -> tuple[str, list[Redaction]]:
+    out: list[Redaction] = []
+    return scanner.apply(text, "t", out), out
+
+
+@pytest.mark.parametrize(("rule", "secret"), list(SECRETS.items()))
+def test_secrets_become_markers(scanner: ValueScanner, rule: str, secret: str) -> None:
+    text, hits = apply(scanner, f"before {secret} after")
+    assert secret not in text
+    assert f"[REDACTED:{rule}]" in text
+    assert text.startswith("before ") and text.endswith(" after")
+    assert [h.rule for h in hits] == [rule]
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("Authorization: Bearer abcDEF123456ghi", "Bearer "),
+        ("curl -H 'Basic dXNlcjpwYXNzd29yZA=='", "Basic "),
+        ("postgres://app:s3cr3t-pw@db.internal:5432/app", "postgres://app:"),
+        ("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX", "hooks"),
+        ('aws_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"', "aws_secret"),
+        ("twilio key SK0123456789abcdef0123456789abcdef", "twilio key"),
+        ("callback?access_token=abcdefghijklmnopqrstuvwxyz0123456789&x=1", "access_token="),
+        ('{"password": "hunter2", "user": "bob"', '"password": "'),
+        ("password=hunter2 user=bob", "user=bob"),
+    ],
+)
+def test_secret_parts_masked_context_kept(scanner: ValueScanner, text: str, kept: str) -> None:
+    secretish = ("abcDEF123456ghi", "dXNlcjpwYXNzd29yZA==", "s3cr3t-pw", "XXXXXXXXXXXXXXXXXXXXXXXX",
+                 "wJalrXUtnFEMI", "SK0123456789abcdef", "abcdefghijklmnopqrstuvwxyz0123",
+                 "hunter2")
+    new, hits = apply(scanner, text)
+    assert hits, text
+    assert kept in new
+    for s in secretish:
+        assert s not in new
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version 1.2.3 of the lib", "order 1234567812345678 shipped", "the author wrote",
+        "2024-01-15T10:00:00Z", "Basic plan", "a Bearer token is required", "took 12:30:45",
+        "mac 00:1a:2b:3c:4d:5e", "ts 1700000000000", "uuid 550e8400-e29b-41d4-a716-446655440000",
+        "ssn 000-12-3456 and 666-12-3456 and 900-12-3456", "Accept: application/json",
+        "tokens_used=5", "price 1,234,567.89", "localhost 127.0.0.1 and 0.0.0.0 and ::1",
+        "IBAN GB00 WEST 1234 5698 7654 32", "call 555-1234", "[REDACTED:jwt]",
+        "password=[REDACTED:secret-key-value]", "alice.smith42@example.com",
+        "203.0.113.9 and 2001:db8::1 and +1-415-555-0123",
+    ],
+)
+def test_false_positives(scanner: ValueScanner, text: str) -> None:
+    new, hits = apply(scanner, text)
+    assert new == text
+    assert hits == []
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "rule"),
+    [
+        ("mail bob@corp.com now", "email", "email"),
+        ("call +44 20 7946 0958 now", "phone", "phone"),
+        ("call (415) 555-2671 now", "phone", "phone"),
+        ("call 415-555-2671 now", "phone", "phone"),
+        ("from 8.8.8.8 now", "ip", "ipv4"),
+        ("from 2a00:1450:4001:81b::200e now", "ipv6", "ipv6"),
+    ],
+)
+def test_identifiers_pseudonymized(
+    scanner: ValueScanner, pseudo: Pseudonymizer, text: str, kind: str, rule: str
+) -> None:
+    new, hits = apply(scanner, text)
+    assert [(h.rule, h.action) for h in hits] == [(rule, "pseudonym")]
+    fake = new.split(" ", 1)[1].rsplit(" ", 1)[0]
+    assert is_synthetic(kind, fake)
+    again, hits2 = apply(scanner, new)
+    assert again == new and hits2 == []
+
+
+def test_validators() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+    assert iban_ok("DE89370400440532013000")
+    assert not iban_ok("DE89370400440532013001")
+    assert not iban_ok("ZZ89370400440532013000")
+
+
+def test_disabled_detectors(pseudo: Pseudonymizer) -> None:
+    scanner = ValueScanner(pseudo, KeyClassifier(),
+                           enabled=[n for n in DETECTOR_NAMES if n not in ("email", "phone")])
+    new, hits = apply(scanner, "bob@corp.com +44 20 7946 0958 AKIAIOSFODNN7EXAMPLE")
+    assert new.startswith("bob@corp.com +44 20 7946 0958 [REDACTED:")
+    assert len(hits) == 1
+
+
+def test_linear_on_pathological_input(scanner: ValueScanner) -> None:
+    # nested key=value chains and long runs must not go quadratic (would time out)
+    for text in ("a=" * 200_000, "x" * 1_000_000, "1-" * 300_000, "a:" * 300_000,
+                 "@" * 300_000, "password=" * 100_000):
+        apply(scanner, text)

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+import sys
+
+import pytest
+
+from amber._pseudonym import MARKER_RE
+from amber._pseudonym import PSEUDONYM_KINDS
+from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_marker
+from amber._pseudonym import is_synthetic
+from amber._pseudonym import load_key
+from amber._pseudonym import marker
+from amber.errors import KeyMissing
+
+KEY = b"test-key-0123456789abcdef-0123456789"
+OTHER = b"another-key-0123456789abcdef-012345"
+
+SAMPLES = {
+    "email": "Alice.Smith@Corp.com",
+    "name": "Alice Smith",
+    "first_name": "Alice",
+    "last_name": "Smith",
+    "phone": "+44 20 7946 0958",
+    "username": "alice",
+    "ip": "8.8.8.8",
+    "ipv6": "2a00:1450:4001:81b::200e",
+    "customer_id": "1234567",
+    "address": "1 Main Street, Springfield",
+    "text": "some free text here",
+}
+
+
+def test_every_kind_has_a_sample() -> None:
+    assert set(SAMPLES) == set(PSEUDONYM_KINDS)
+
+
+@pytest.mark.parametrize("kind", PSEUDONYM_KINDS)
+def test_deterministic_across_instances_and_key_dependent(kind: str) -> None:
+    value = SAMPLES[kind]
+    a = Pseudonymizer(KEY).pseudonym(kind, value)
+    b = Pseudonymizer(KEY).pseudonym(kind, value)
+    c = Pseudonymizer(OTHER).pseudonym(kind, value)
+    assert a == b
+    assert a != c
+    assert a != value
+    assert a.isascii()
+
+
+def test_same_output_in_another_process() -> None:
+    code = (
+        "from amber._pseudonym import Pseudonymizer;"
+        f"p = Pseudonymizer({KEY!r});"
+        "print(p.pseudonym('email', 'bob@corp.com'), p.pseudonym('name', 'Bob'),"
+        " p.pseudonym('customer_id', '98765'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONHASHSEED": "123"},
+    ).stdout.split()
+    p = Pseudonymizer(KEY)
+    assert out[0] == p.pseudonym("email", "bob@corp.com")
+    assert " ".join(out[1:3]) == p.pseudonym("name", "Bob")
+    assert out[3] == p.pseudonym("customer_id", "98765")
+
+
+def test_normalization() -> None:
+    p = Pseudonymizer(KEY)
+    assert p.pseudonym("email", " Bob@Corp.COM ") == p.pseudonym("email", "bob@corp.com")
+    assert p.pseudonym("username", "Bob") == p.pseudonym("username", "bob")
+    assert p.pseudonym("name", "Bob") != p.pseudonym("name", "bob")
+    assert p.pseudonym("phone", "+1 (415) 555-2671") == p.pseudonym("phone", "+14155552671")
+    assert p.pseudonym("ipv6", "2A00::1") == p.pseudonym("ipv6", "2a00:0:0::1")
+    # the kind is part of the seed
+    assert p.digest("name", "x") != p.digest("first_name", "x")
+
+
+def test_synthetic_ranges() -> None:
+    p = Pseudonymizer(KEY)
+    for i in range(200):
+        email = p.pseudonym("email", f"user{i}@corp.com")
+        assert re.fullmatch(r"[a-z]+\.[a-z]+[0-9]{1,2}@example\.(com|org|net)", email)
+        ip = ipaddress.ip_address(p.pseudonym("ip", f"10.0.{i}.1"))
+        assert any(ip in ipaddress.ip_network(n)
+                   for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+        ip6 = ipaddress.ip_address(p.pseudonym("ipv6", f"2a00::{i:x}"))
+        assert ip6 in ipaddress.ip_network("2001:db8::/32")
+        phone = p.pseudonym("phone", f"+44 20 7946 {i:04d}")
+        assert re.fullmatch(r"\+1-[2-9][0-9]{2}-555-01[0-9]{2}", phone)
+        assert is_synthetic("email", email)
+        assert is_synthetic("ip", str(ip)) and is_synthetic("ipv6", str(ip6))
+        assert is_synthetic("phone", phone)
+    assert not is_synthetic("email", "bob@corp.com")
+    assert not is_synthetic("ip", "8.8.8.8")
+    assert not is_synthetic("phone", "+1 415 555 2671")
+    assert is_synthetic("email", "x@mail.example.com")
+    assert is_synthetic("email", "x@host.test")
+
+
+def test_customer_id_keeps_shape() -> None:
+    p = Pseudonymizer(KEY)
+    for value in ("1234567", "9", "000123", "cus_9aB3kLmN", "550e8400-e29b-41d4-a716-446655440000",
+                  "AB-1234-xy"):
+        fake = p.pseudonym("customer_id", value)
+        assert len(fake) == len(value)
+        if value.isdigit():
+            assert fake.isdigit()
+            assert (fake[0] == "0") == (value[0] == "0") or value[0] == "0"
+    assert p.pseudonym("customer_id", "cus_9aB3kLmN").startswith("cus_")
+    uuid = p.pseudonym("customer_id", "550e8400-e29b-41d4-a716-446655440000")
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", uuid)
+    assert int(p.pseudonym("customer_id", "1234567")) >= 1_000_000
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="unknown pseudonym kind"):
+        Pseudonymizer(KEY).pseudonym("shoe_size", "42")
+
+
+def test_marker() -> None:
+    assert marker("password") == "[REDACTED:password]"
+    assert is_marker("[REDACTED:sensitive-key]")
+    assert not is_marker("[REDACTED:x] and more")
+    assert MARKER_RE.fullmatch(marker("aws-access-key-id"))
+
+
+def test_load_key() -> None:
+    hexkey = "ab" * 32
+    assert load_key({"AMBER_KEY": hexkey}) == hexkey.encode()
+    assert load_key({"AMBER_KEY": "  sixteen-chars-ok  "}) == b"sixteen-chars-ok"
+    with pytest.raises(KeyMissing, match=r"AMBER_KEY is not set: generate one with .*token_hex"):
+        load_key({})
+    with pytest.raises(KeyMissing, match="AMBER_KEY is not set"):
+        load_key({"AMBER_KEY": "   "})
+    with pytest.raises(KeyMissing, match=r"too short .*keep it out of the repository"):
+        load_key({"AMBER_KEY": "short"})
+    with pytest.raises(KeyMissing):
+        Pseudonymizer(b"short")
