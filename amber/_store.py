@@ -54,7 +54,7 @@ __all__ = [
     "open_store",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 COMPRESS_THRESHOLD = 4096
 """Bodies of this many bytes or more are stored zstd-compressed (when that saves space)."""
 
@@ -121,8 +121,44 @@ _SUMMARY_COLUMNS = (
 
 _INSERT_COLUMNS = tuple(c.name for c in exchanges.columns if c.name != "seq")
 
+# Replay and shadow runs (schema 2): one row per run, one row per exchange sent.
+runs = sa.Table(
+    "amber_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # replay | shadow
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("state", sa.String(16), nullable=False),  # running | completed | interrupted
+    sa.Column("target", sa.Text, nullable=False),  # URLs with passwords hidden
+    sa.Column("params", sa.LargeBinary, nullable=False),  # JSON: flags, filters, reason
+    sa.Column("summary", sa.LargeBinary),  # JSON: counts (and the shadow report)
+    sa.Index("ix_amber_runs_started_at", "started_at"),
+)
+
+run_results = sa.Table(
+    "amber_run_results",
+    metadata,
+    sa.Column("seq", _BigInt, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("exchange_id", sa.String(32), nullable=False),
+    sa.Column("sent_at", sa.Float, nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("detail", sa.LargeBinary, nullable=False),  # JSON: differences (sanitized)
+    sa.Index("ix_amber_run_results_run", "run_id", "seq"),
+    sa.Index("ix_amber_run_results_exchange", "exchange_id"),
+)
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[runs, run_results])
+
+
 # Migrations from version N to N+1, run in one transaction each. Add one per schema change.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
 
 
 @dataclass(frozen=True, slots=True)

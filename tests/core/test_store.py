@@ -175,6 +175,19 @@ def test_older_schema_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert len(ran) == 1
 
 
+def test_version_1_store_gains_the_run_tables(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s:
+        s.add(make_exchange(1))
+        with s.engine.begin() as conn:
+            conn.exec_driver_sql("drop table amber_run_results")
+            conn.exec_driver_sql("drop table amber_runs")
+            conn.exec_driver_sql("update amber_meta set value='1' where key='schema_version'")
+    with Store.open(url) as s:
+        assert s.count() == 1
+        assert {"amber_runs", "amber_run_results"} <= set(sa.inspect(s.engine).get_table_names())
+
+
 def test_unmigratable_schema_says_what_to_do(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     with Store.open(url) as s, s.engine.begin() as conn:

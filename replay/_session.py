@@ -1,0 +1,213 @@
+"""Session state carried between replayed requests.
+
+Captured credentials were sanitized away (`[REDACTED:...]` markers), and ids the server minted
+at capture time differ from the ids it mints on replay. `SessionState` learns, from each
+(recorded, replayed) response pair of one session, what the target returned in place of
+what was recorded, and rewrites the session's later requests:
+
+- **secrets**: a recorded value that is a marker (a token the capture masked) at a JSON key,
+  or a cookie the target set, is remembered by key/cookie name; a later request's
+  `Authorization: Bearer [REDACTED:...]`, a masked cookie of that name or a masked JSON field
+  of that key receives the fresh value.
+- **minted values**: a distinctive recorded value (a string of 6+ characters, or an integer
+  under an `...id` key) that the target returned differently at the same JSON path, or in the
+  `Location` header, is replaced wherever it appears later: path segments, query, headers and
+  JSON bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from amber._model import Headers
+from amber._model import Request
+from amber._model import Response
+from amber._model import header_get
+from amber._model import header_get_all
+
+__all__ = ["MARKER_RE", "SessionState", "has_marker"]
+
+MARKER_RE = re.compile(r"\[REDACTED:[a-z0-9_.-]+\]")
+_TOKENISH = re.compile(r"(^|[_\-.])(token|jwt|session|sid|auth|key|secret)($|[_\-.])|token", re.I)
+MAX_LEARNED = 10_000
+
+
+def has_marker(value: str) -> bool:
+    return "[REDACTED:" in value
+
+
+def _json(body: bytes) -> Any:
+    if not body or body[:1] not in (b"{", b"["):
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _pairs(a: Any, b: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:
+    """Leaves of `a` and `b` at the same positions, with the nearest object key."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k, v in a.items():
+            if k in b:
+                yield from _pairs(v, b[k], str(k))
+    elif isinstance(a, list) and isinstance(b, list):
+        for x, y in zip(a, b, strict=False):
+            yield from _pairs(x, y, key)
+    else:
+        yield key, a, b
+
+
+class SessionState:
+    """What one session learned so far. Not thread-safe: one session replays in order."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}  # key or cookie name (lowercase) -> fresh value
+        self.cookies: dict[str, str] = {}  # cookies the target set
+        self.values: dict[str, str] = {}  # recorded minted value -> replayed value
+        self.bearer: str | None = None
+
+    # -- learning -------------------------------------------------------------------------
+
+    def learn(self, recorded: Response | None, actual: Response | None) -> None:
+        if actual is None:
+            return
+        for raw in header_get_all(actual.headers, "set-cookie"):
+            try:
+                jar = SimpleCookie()
+                jar.load(raw)
+            except Exception:
+                continue
+            for name, morsel in jar.items():
+                self.cookies[name] = morsel.value
+        if recorded is None:
+            return
+        rec_loc, act_loc = header_get(recorded.headers, "location"), header_get(actual.headers,
+                                                                                  "location")
+        if rec_loc and act_loc and rec_loc != act_loc:
+            for x, y in zip(rec_loc.split("/"), act_loc.split("/"), strict=False):
+                if x != y and len(x) >= 2 and not has_marker(x):
+                    self._remember(x, y)
+        a, b = _json(recorded.body), _json(actual.body)
+        if a is None or b is None:
+            return
+        for key, x, y in _pairs(a, b):
+            if x == y or y is None:
+                continue
+            if isinstance(x, str) and has_marker(x) and isinstance(y, str):
+                self.secrets[key.lower()] = y
+                if _TOKENISH.search(key):
+                    self.bearer = y
+            elif isinstance(x, str) and isinstance(y, str) and len(x) >= 6:
+                self._remember(x, y)
+            elif (
+                isinstance(x, int) and isinstance(y, int) and not isinstance(x, bool)
+                and key.lower().endswith("id") and abs(x) >= 10
+            ):
+                self._remember(str(x), str(y))
+
+    def _remember(self, recorded: str, actual: str) -> None:
+        if len(self.values) < MAX_LEARNED:
+            self.values[recorded] = actual
+
+    # -- rewriting ------------------------------------------------------------------------
+
+    def _swap(self, text: str) -> str:
+        if not self.values:
+            return text
+        for old, new in self.values.items():
+            if old in text:
+                text = text.replace(old, new)
+        return text
+
+    def rewrite(self, req: Request) -> tuple[str, str, Headers, bytes]:
+        """(path, query, headers, body) of `req` with what this session learned applied.
+
+        Headers still holding a marker that nothing learned can fill are dropped, so the
+        target sees no `[REDACTED:...]` credentials (configured auth may add its own).
+        """
+        path = "/".join(self.values.get(seg, seg) for seg in req.path.split("/"))
+        query = self._swap(req.query)
+        headers: list[tuple[str, str]] = []
+        for name, value in req.headers:
+            lname = name.lower()
+            if lname == "cookie":
+                cookie = self._cookie(value)
+                if cookie:
+                    headers.append((name, cookie))
+                continue
+            if has_marker(value):
+                if lname == "authorization" and self.bearer is not None:
+                    scheme = value.split(" ", 1)[0] if " " in value else "Bearer"
+                    headers.append((name, f"{scheme} {self.bearer}"))
+                elif lname in self.secrets:
+                    headers.append((name, self.secrets[lname]))
+                continue
+            headers.append((name, self._swap(value)))
+        if self.cookies and not any(k.lower() == "cookie" for k, _ in headers):
+            headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
+        return path, query, tuple(headers), self._body(req.body)
+
+    def _cookie(self, value: str) -> str:
+        out = []
+        seen = set()
+        for part in value.split(";"):
+            name, sep, val = part.strip().partition("=")
+            if not sep:
+                continue
+            seen.add(name)
+            if name in self.cookies:
+                out.append(f"{name}={self.cookies[name]}")
+            elif has_marker(val):
+                continue  # a masked cookie nobody set again: leave it out
+            else:
+                out.append(f"{name}={val}")
+        out += [f"{k}={v}" for k, v in self.cookies.items() if k not in seen]
+        return "; ".join(out)
+
+    def _body(self, body: bytes) -> bytes:
+        if not body or (not self.values and not self.secrets):
+            return body
+        doc = _json(body)
+        if doc is None:
+            if self.values and len(body) < 1_000_000:
+                text = body.decode("utf-8", "surrogateescape")
+                swapped = self._swap(text)
+                if swapped != text:
+                    return swapped.encode("utf-8", "surrogateescape")
+            return body
+        changed = False
+
+        def walk(node: Any, key: str) -> Any:
+            nonlocal changed
+            if isinstance(node, dict):
+                return {k: walk(v, str(k)) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v, key) for v in node]
+            if isinstance(node, str):
+                if has_marker(node) and key.lower() in self.secrets:
+                    changed = True
+                    return self.secrets[key.lower()]
+                if node in self.values:
+                    changed = True
+                    return self.values[node]
+            if isinstance(node, int) and not isinstance(node, bool) and str(node) in self.values:
+                new = self.values[str(node)]
+                if new.lstrip("-").isdigit():
+                    changed = True
+                    return int(new)
+            return node
+
+        out = walk(doc, "")
+        return orjson.dumps(out) if changed else body
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode characters that cannot appear raw in a request target."""
+    return quote(path, safe="/:@!$&'()*+,;=-._~%")

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import httpx
+import pytest
+
+from amber._model import Exchange
+from amber._model import Request
+from amber._model import Response
+from amber._model import new_id
+from amber._pseudonym import Pseudonymizer
+from amber._routes import Router
+from amber.capture._pipeline import Pipeline
+from amber.capture.sanitize import SanitizeConfig
+from amber.capture.sanitize import Sanitizer
+from amber.replay._auth import Auth
+from amber.replay._runner import Outcome
+from amber.replay._runner import Replayer
+from amber.replay._runner import Target
+from amber.replay._runner import session_key_of
+from amber.replay._transport import FastTransport
+from tests.replay.conftest import AppState
+from tests.replay.conftest import make_app
+from tests.servers import serve
+
+PIPELINE = Pipeline(Sanitizer(SanitizeConfig(), Pseudonymizer(b"runner-test-key-0123456789")),
+                    Router())
+
+
+def record(url: str, calls: Sequence[tuple[str, str, bytes]], client_addr: str = "192.0.2.9"
+           ) -> list[Exchange]:
+    """Drive a real app with a real client, then sanitize what was seen, like capture does.
+
+    `calls` may use `{token}` and `{order}` placeholders for values from earlier responses.
+    """
+    out = []
+    token = order = ""
+    with httpx.Client(base_url=url) as client:
+        for method, path, body in calls:
+            path = path.format(order=order)
+            headers = {"content-type": "application/json", "x-request-id": new_id()}
+            if token:
+                headers["authorization"] = f"Bearer {token}"
+            t = time.time()
+            r = client.request(method, path, content=body, headers=headers)
+            if path == "/login":
+                token = r.json()["access_token"]
+            if path == "/orders" and method == "POST":
+                order = r.json()["id"]
+            req = r.request
+            ex = Exchange(
+                id=new_id(t),
+                request=Request(method, "http", "127.0.0.1", 80, req.url.path,
+                                req.url.query.decode(), headers=tuple(
+                                    (k.decode(), v.decode()) for k, v in req.headers.raw),
+                                body=body, timestamp_start=t),
+                response=Response(r.status_code, r.reason_phrase, headers=tuple(
+                    (k.decode(), v.decode()) for k, v in r.headers.raw), body=r.content,
+                    timestamp_start=t, timestamp_end=time.time()),
+                client_addr=client_addr,
+            )
+            out.append(PIPELINE.process(ex, encoded=False))
+    return out
+
+
+SESSION = [
+    ("POST", "/login", b'{"username": "ann", "password": "hunter2hunter2"}'),
+    ("POST", "/orders", b'{"sku": "SKU-1", "qty": 2}'),
+    ("GET", "/orders/{order}", b""),
+]
+
+
+def replay(exchanges: list[Exchange], url: str, **kw: object) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    r = Replayer(Target(url), **kw)  # type: ignore[arg-type]
+    asyncio.run(r.run(exchanges, outcomes.append))
+    return outcomes
+
+
+def test_session_replay_carries_rotating_token_and_minted_ids(app_url: str) -> None:
+    recorded = record(app_url, SESSION)
+    assert b"hunter2" not in recorded[0].request.body  # the capture sanitized it
+    assert "[REDACTED:" in dict(recorded[1].request.headers)["authorization"]
+    fresh = AppState()
+    with serve(make_app(fresh)) as other:
+        outcomes = replay(recorded, other)
+    assert [o.response.status if o.response else o.error for o in outcomes] == [200, 201, 200]
+    # the token the new build minted was sent, never a marker
+    sent_auth = [dict(s["headers"]).get("authorization", "") for s in fresh.seen]
+    assert sent_auth[0] == "" and sent_auth[1][7:] in fresh.tokens and sent_auth[2] == sent_auth[1]
+    assert "[REDACTED" not in str([s["headers"] for s in fresh.seen])
+    # a masked password in a body stays masked: replay.auth.login supplies real credentials
+    # the order id minted by the new build replaced the recorded one in the path
+    assert fresh.seen[2]["path"] == f"/orders/{next(iter(fresh.orders))}"
+
+
+def test_without_carry_the_marker_header_is_dropped(app_url: str) -> None:
+    recorded = record(app_url, SESSION)
+    fresh = AppState()
+    with serve(make_app(fresh)) as other:
+        outcomes = replay(recorded, other, carry_state=False)
+    assert [o.response.status for o in outcomes if o.response] == [200, 401, 401]
+    assert all("authorization" not in dict(s["headers"]) for s in fresh.seen)
+
+
+def test_static_auth_headers_replace_markers(app_url: str, app_state: AppState) -> None:
+    app_state.tokens.add("static-token-for-staging")
+    recorded = record(app_url, SESSION)[1:2]
+    outcomes = replay(recorded, app_url, auth=Auth(headers={
+        "Authorization": "Bearer static-token-for-staging"}), carry_state=False)
+    assert outcomes[0].response is not None and outcomes[0].response.status == 201
+
+
+def test_login_flow_from_config(app_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAGING_PASSWORD", "pw")
+    auth = Auth.from_mapping({"login": {"path": "/login", "json": {
+        "username": "ci", "password": "${STAGING_PASSWORD}"},
+        "token": {"json": "$.access_token"}}})
+    recorded = record(app_url, SESSION)[1:2]
+    outcomes = replay(recorded, app_url, auth=auth, carry_state=False)
+    assert outcomes[0].response is not None and outcomes[0].response.status == 201
+
+
+def test_path_prefix_gzip_head_and_bodies(app_url: str, app_state: AppState) -> None:
+    def ex(method: str, path: str, body: bytes = b"") -> Exchange:
+        return Exchange(new_id(), Request(method, "http", "x", 80, path, "a=1&a=2",
+                                          headers=(("content-type", "text/plain"),
+                                                   ("content-encoding", "gzip")), body=body))
+    with serve(make_app(app_state), root_path="") as url:
+        outcomes = replay([ex("POST", "/echo", b"\x00\xffbinary"), ex("GET", "/gz"),
+                           ex("HEAD", "/echo")], url)
+    post, gz, head = outcomes
+    assert post.response is not None and post.response.json()["len"] == 8
+    assert app_state.seen[0]["body"] == b"\x00\xffbinary"
+    assert app_state.seen[0]["query"] == "a=1&a=2"
+    # bodies are stored decoded, so content-encoding is never forwarded
+    assert "content-encoding" not in dict(app_state.seen[0]["headers"])
+    assert gz.response is not None and gz.response.json() == {"compressed": True}
+    assert gz.response.content_encoding == "gzip"
+    assert head.response is not None and head.response.status == 200 and head.response.body == b""
+
+
+def test_faults_are_reported_per_exchange(app_url: str) -> None:
+    def ex(path: str) -> Exchange:
+        return Exchange(new_id(), Request("GET", "http", "x", 80, path))
+    outcomes = replay([ex("/big"), ex("/loop"), ex("/echo")], app_url, max_body=1024 * 1024)
+    by = {o.exchange.request.path: o for o in outcomes}
+    assert by["/big"].body_capped and len(by["/big"].response.body) == 1024 * 1024  # type: ignore[union-attr]
+    assert by["/loop"].response is not None and by["/loop"].response.status == 302  # not followed
+    assert by["/echo"].response is not None and by["/echo"].response.status == 200
+    timed = []
+    asyncio.run(Replayer(Target(app_url, timeout=0.3)).run([ex("/slow"), ex("/echo")],
+                                                          timed.append))
+    assert timed[0].error is not None and "timeout" in timed[0].error
+    assert timed[1].response is not None  # the run continued
+
+
+def test_target_down_is_an_error_not_a_crash() -> None:
+    from tests.servers import free_port
+
+    outcomes = replay([Exchange(new_id(), Request("GET", "http", "x", 80, "/"))],
+                      f"http://127.0.0.1:{free_port()}")
+    assert outcomes[0].response is None and "connection failed" in (outcomes[0].error or "")
+
+
+def test_speed_follows_the_recorded_schedule(app_url: str) -> None:
+    t0 = 1_000_000.0
+    exs = [Exchange(new_id(t0 + i * 0.05), Request("GET", "http", "x", 80, "/echo",
+                                                   timestamp_start=t0 + i * 0.05),
+                    client_addr=f"198.51.100.{i}") for i in range(10)]
+    outcomes = replay(exs, app_url, speed=1.0)
+    starts = sorted(o.sent_at for o in outcomes)
+    assert 0.40 <= starts[-1] - starts[0] < 2.0  # 0.45 s of recorded time, not instant
+
+
+def test_session_order_is_kept(app_url: str, app_state: AppState) -> None:
+    exs = [Exchange(new_id(), Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
+                    client_addr="192.0.2.1") for i in range(30)]
+    replay(exs, app_url, concurrency=16)
+    assert [s["body"] for s in app_state.seen] == [str(i).encode() for i in range(30)]
+
+
+def test_session_keys() -> None:
+    ex = Exchange(new_id(), Request("GET", "http", "x", 80, "/", headers=(
+        ("X-User", "u1"), ("Cookie", "a=1; sid=abc"))), client_addr="192.0.2.3")
+    assert session_key_of(ex, "header:x-user") == "h:u1"
+    assert session_key_of(ex, "cookie:sid") == "c:abc"
+    assert session_key_of(ex, None) == "a:192.0.2.3"
+
+
+def test_fast_transport_speaks_httpx(app_url: str) -> None:
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(transport=FastTransport()) as client:
+            return await client.post(f"{app_url}/echo", content=b"abc")
+    r = asyncio.run(main())
+    assert r.status_code == 200 and r.json()["len"] == 3
