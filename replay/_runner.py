@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 
 import httpx
 
@@ -42,6 +44,7 @@ HOP_BY_HOP = frozenset({
     "host",
 })
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
 
 
 @dataclass(frozen=True)
@@ -80,13 +83,17 @@ class Outcome:
     error: str | None
     sent_at: float
     latency_ms: float | None
-    scheduled_at: float | None = None
+    scheduled_at: float | None = None  # time.monotonic() the schedule asked for (--speed)
     body_capped: bool = False
+    sent_mono: float = 0.0  # time.monotonic() when the request went out
     notes: list[str] = field(default_factory=list)
 
 
 def session_key_of(ex: Exchange, spec: str | None) -> str:
-    """The session an exchange belongs to: `header:NAME`, `cookie:NAME`, else the client."""
+    """The session an exchange belongs to: `header:NAME`, `cookie:NAME`, else the client.
+
+    (`none`, handled by the replayer, makes every exchange its own session: no ordering.)
+    """
     if spec:
         kind, _, name = spec.partition(":")
         if kind == "header":
@@ -151,7 +158,7 @@ class Replayer:
         self.drop = HOP_BY_HOP | {h.lower() for h in drop_headers}
         self.carry_state = carry_state
         self.max_body = max_body
-        self._sessions: dict[str, tuple[SessionState, asyncio.Future[None] | None]] = {}
+        self._states: OrderedDict[str, SessionState] = OrderedDict()
         self._fast = self.transport if isinstance(self.transport, FastTransport) else None
 
     # -- building requests ----------------------------------------------------------------
@@ -224,6 +231,7 @@ class Replayer:
         base = self.target.base
         await self.rate.wait()
         sent_at = time.time()
+        mono = time.monotonic()
         start = time.perf_counter()
         try:
             target, headers, body = self._parts(ex, state)
@@ -259,7 +267,7 @@ class Replayer:
         )
         if state is not None:
             state.learn(ex.response, actual)
-        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped)
+        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, sent_mono=mono)
 
     async def replay_one(self, ex: Exchange, state: SessionState | None,
                          scheduled_at: float | None = None) -> Outcome:
@@ -294,15 +302,35 @@ class Replayer:
             state.learn(ex.response, actual)
         return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped)
 
+    def state(self, key: str) -> SessionState | None:
+        """The learned state of session `key` (kept for the most recent sessions)."""
+        if not self.carry_state:
+            return None
+        st = self._states.get(key)
+        if st is None:
+            st = self._states[key] = SessionState()
+            if len(self._states) > MAX_SESSIONS:
+                self._states.popitem(last=False)
+        else:
+            self._states.move_to_end(key)
+        return st
+
     async def run(
         self,
         exchanges: Iterable[Exchange],
-        on_outcome: Callable[[Outcome], Awaitable[None] | None],
+        on_outcome: Callable[[Any], Awaitable[None] | None],
+        perform: Callable[[Exchange, str, float | None], Awaitable[Any]] | None = None,
     ) -> None:
-        """Replay `exchanges` (consumed lazily, in order) and call `on_outcome` for each."""
+        """Replay `exchanges` (consumed lazily, in order) and call `on_outcome` for each.
+
+        `perform(exchange, session_key, scheduled_at)` replaces the default single send
+        (shadow runs send each exchange to three targets); its result goes to `on_outcome`.
+        """
         await self.auth.start(self.send, self.target.base)
+        act = perform or (lambda ex, key, sched: self.replay_one(ex, self.state(key), sched))
         slots = asyncio.Semaphore(self.concurrency)
         pending: set[asyncio.Task[None]] = set()
+        tails: dict[str, asyncio.Future[None]] = {}
         t0_wall: float | None = None
         t0_rec: float | None = None
 
@@ -311,18 +339,15 @@ class Replayer:
             try:
                 if prev is not None:
                     await asyncio.shield(prev)
-                state = self._sessions[key][0] if self.carry_state else None
-                outcome = await self.replay_one(ex, state, scheduled)
-                result = on_outcome(outcome)
+                result = on_outcome(await act(ex, key, scheduled))
                 if asyncio.iscoroutine(result):
                     await result
             finally:
                 if not done.done():
                     done.set_result(None)
                 slots.release()
-                entry = self._sessions.get(key)
-                if entry is not None and entry[1] is done:
-                    del self._sessions[key]  # the session is idle: forget its tail
+                if tails.get(key) is done:
+                    del tails[key]  # the session is idle: nothing to wait for
 
         try:
             for ex in exchanges:
@@ -335,10 +360,11 @@ class Replayer:
                     if delay > 0:
                         await asyncio.sleep(delay)
                 await slots.acquire()
-                key = session_key_of(ex, self.session_key)
-                state, prev = self._sessions.get(key, (SessionState(), None))
+                key = ex.id if self.session_key == "none" else session_key_of(
+                    ex, self.session_key)
+                prev = tails.get(key)
                 done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                self._sessions[key] = (state, done)
+                tails[key] = done
                 task = asyncio.ensure_future(one(ex, key, prev, done, scheduled))
                 pending.add(task)
                 task.add_done_callback(pending.discard)

@@ -176,6 +176,23 @@ def test_speed_follows_the_recorded_schedule(app_url: str) -> None:
     assert 0.40 <= starts[-1] - starts[0] < 2.0  # 0.45 s of recorded time, not instant
 
 
+def test_session_state_survives_idle_gaps(app_url: str) -> None:
+    recorded = record(app_url, SESSION)
+    for i, ex in enumerate(recorded):  # recorded 0.2 s apart: each request finishes first
+        ex.request.timestamp_start = 1_000_000.0 + i * 0.2
+    fresh = AppState()
+    with serve(make_app(fresh)) as other:
+        outcomes = replay(recorded, other, speed=1.0)
+    assert [o.response.status for o in outcomes if o.response] == [200, 201, 200]
+
+
+def test_session_key_none_disables_ordering(app_url: str, app_state: AppState) -> None:
+    exs = [Exchange(new_id(), Request("GET", "http", "x", 80, "/echo"), client_addr="192.0.2.1")
+           for i in range(20)]
+    outcomes = replay(exs, app_url, concurrency=8, session_key="none")
+    assert len(outcomes) == 20
+
+
 def test_session_order_is_kept(app_url: str, app_state: AppState) -> None:
     exs = [Exchange(new_id(), Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
                     client_addr="192.0.2.1") for i in range(30)]

@@ -1,0 +1,174 @@
+"""Replay benchmark: bulk throughput against wrk on the same app, and timing fidelity.
+
+    .venv/bin/python benchmarks/bench_replay.py [--requests 20000] [--fidelity 10000]
+
+Targets (issue 4): bulk replay >= 0.9 of wrk's rate on the same app in the same run (the
+replayer must never be the bottleneck); at --speed 1 over 10,000 requests, p99 deviation
+from the recorded schedule <= 5 ms. Needs `wrk` (Debian package `wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from amber._model import Exchange
+from amber._model import Request
+from amber._model import Response
+from amber._model import new_id
+from amber._store import ExchangeQuery
+from amber._store import Store
+from amber.replay._runner import Outcome
+from amber.replay._runner import Replayer
+from amber.replay._runner import Target
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_app(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "_app:app", "--port", str(port), "--log-level",
+         "warning", "--no-access-log", "--workers", "1"], cwd=HERE)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the benchmark app did not start")
+
+
+def wrk(url: str, seconds: int) -> float:
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", url], capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert m, out
+    return float(m.group(1))
+
+
+def body(i: int) -> bytes:
+    return orjson.dumps({"id": str(i), "name": f"widget {i}", "price": 9.5, "tags": ["a", "b"]})
+
+
+def fill(store: Store, n: int, spacing: float) -> None:
+    t0 = 1_760_000_000.0
+    batch = []
+    for i in range(n):
+        t = t0 + i * spacing
+        batch.append(Exchange(
+            id=new_id(t),
+            request=Request("GET", "http", "api", 80, f"/items/{i % 5000}",
+                            headers=(("accept", "application/json"),
+                                     ("user-agent", "bench")), timestamp_start=t),
+            response=Response(200, "OK", headers=(("content-type", "application/json"),),
+                              body=body(i % 5000), timestamp_start=t, timestamp_end=t),
+            client_addr=f"198.51.100.{i % 250}", route="/items/{id}",
+        ))
+        if len(batch) == 2000:
+            store.add_many(batch)
+            batch = []
+    store.add_many(batch)
+
+
+def replay(store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8,
+           compare: bool = True) -> tuple[float, list[Outcome], int]:
+    from amber.replay import NoiseRules
+    from amber.replay import compare_responses
+
+    rules = NoiseRules()
+    outcomes: list[Outcome] = []
+    mismatches = 0
+    keep = speed > 0
+
+    def on(o: Outcome) -> None:
+        nonlocal mismatches
+        if compare and not compare_responses(o.exchange.response, o.response, rules,
+                                             actual_error=o.error).ok:
+            mismatches += 1
+        if keep:
+            outcomes.append(o)
+
+    r = Replayer(Target(url), concurrency=concurrency if not speed else 64, speed=speed)
+    start = time.perf_counter()
+    asyncio.run(r.run(store.iter_exchanges(ExchangeQuery(), page=1000), on))
+    return time.perf_counter() - start, outcomes, mismatches
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--requests", type=int, default=20_000)
+    ap.add_argument("--fidelity", type=int, default=10_000)
+    ap.add_argument("--wrk-seconds", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2)
+    a = ap.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="amber-bench-replay-"))
+    port = free_port()
+    app = start_app(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        bulk = Store.open(f"sqlite:///{tmp / 'bulk.db'}")
+        fill(bulk, a.requests, 0.001)
+        wrk(url + "/items/1", 2)  # warm-up
+        wrk_rates, amber_rates = [], []
+        mismatches = 0
+        for _ in range(a.rounds):
+            wrk_rates.append(wrk(url + "/items/1", a.wrk_seconds))
+            elapsed, _, mismatches = replay(bulk, url)
+            amber_rates.append(a.requests / elapsed)
+        w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
+        print(f"bulk replay ({a.requests:,} exchanges streamed from the store, compared, "
+              f"8 concurrent): {r:,.0f} req/s; wrk -t1 -c8: {w:,.0f} req/s; ratio {r / w:.2f} "
+              f"(target >= 0.90); mismatches {mismatches}; peak RSS {rss_mb():.0f} MB")
+        print(f"  rounds: amber {[round(x) for x in amber_rates]}, "
+              f"wrk {[round(x) for x in wrk_rates]}")
+        fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
+        spacing = 0.002  # 500 requests/s recorded
+        fill(fid, a.fidelity, spacing)
+        elapsed, outcomes, _ = replay(fid, url, speed=1.0, compare=False)
+        dev = sorted(abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes
+                     if o.scheduled_at is not None)
+        p50, p99 = dev[len(dev) // 2], dev[int(len(dev) * 0.99)]
+        print(f"timing fidelity at --speed 1 ({len(dev):,} requests over "
+              f"{a.fidelity * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms)")
+        bulk.close()
+        fid.close()
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    raise SystemExit(main())
