@@ -19,6 +19,7 @@ replay:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
@@ -160,7 +162,13 @@ class Auth:
         elif kind == "header":
             token = resp.headers.get(name)
         else:
-            token = resp.cookies.get(name)
+            token = None
+            for raw in resp.headers.get_list("set-cookie"):
+                jar: SimpleCookie = SimpleCookie()
+                with contextlib.suppress(Exception):
+                    jar.load(raw)
+                if name in jar:
+                    token = jar[name].value
         if not token:
             raise AuthError(f"login response has no token at {kind} {name!r}; fix "
                             "replay.auth.login.token")

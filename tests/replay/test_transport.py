@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+import httpx
+import pytest
+
+from amber.replay._transport import FastTransport
+from tests.replay.conftest import AppState
+
+
+def raw_server(reply: bytes, *, close: bool = True) -> tuple[int, threading.Thread]:
+    """A one-shot socket server answering any request with `reply` (for broken servers)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def run() -> None:
+        conn, _ = srv.accept()
+        conn.recv(65536)
+        conn.sendall(reply)
+        if close:
+            conn.close()
+        srv.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t
+
+
+def send(port: int, **kw: object) -> object:
+    async def main() -> object:
+        t = FastTransport(**kw)  # type: ignore[arg-type]
+        try:
+            return await t.send_raw("http", "127.0.0.1", port, "GET", b"/", [], b"", 2.0)
+        finally:
+            await t.aclose()
+    return asyncio.run(main())
+
+
+def test_body_delimited_by_close_and_chunked() -> None:
+    port, _ = raw_server(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close")
+    r = send(port)
+    assert r.status == 200 and r.body == b"until close"  # type: ignore[attr-defined]
+    port, _ = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    r = send(port)
+    assert r.body == b"abcde"  # type: ignore[attr-defined]
+
+
+def test_garbage_and_early_close_are_protocol_errors() -> None:
+    port, _ = raw_server(b"SMTP ready\r\n\r\n")
+    with pytest.raises(httpx.RemoteProtocolError):
+        send(port)
+    port, _ = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
+    with pytest.raises(httpx.RemoteProtocolError, match="before a complete response"):
+        send(port)
+
+
+def test_connections_are_reused(app_url: str, app_state: AppState) -> None:
+    port = int(app_url.rsplit(":", 1)[1])
+
+    async def main() -> int:
+        t = FastTransport()
+        for _ in range(20):
+            r = await t.send_raw("http", "127.0.0.1", port, "GET", b"/echo", [], b"", 5.0)
+            assert r.status == 200
+        n = sum(len(p.idle) for p in t._pools.values())
+        await t.aclose()
+        return n
+
+    assert asyncio.run(main()) == 1
+
+
+def test_tls_errors_say_what_to_do() -> None:
+    port, _ = raw_server(b"HTTP/1.1 200 OK\r\n\r\n")
+
+    async def main() -> None:
+        t = FastTransport()
+        try:
+            await t.send_raw("https", "127.0.0.1", port, "GET", b"/", [], b"", 2.0)
+        finally:
+            await t.aclose()
+
+    with pytest.raises(httpx.ConnectError, match="--insecure"):
+        asyncio.run(main())
