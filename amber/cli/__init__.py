@@ -30,13 +30,16 @@ Every command explains its flags: amber COMMAND --help.
 def _commands() -> list[Command]:
     from amber.cli import _capture
     from amber.cli import _ls
+    from amber.cli import _replay
     from amber.cli import _scan
+    from amber.cli import _shadow
     from amber.cli import _show
     from amber.cli import _stats
     from amber.cli import _transfer
 
     return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
-            _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND]
+            _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
+            _replay.REPLAY, _replay.RUNS, _shadow.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,7 +28,8 @@ class AppState:
         self.counter = itertools.count(1000)
 
 
-def make_app(state: AppState, *, broken_field: bool = False) -> Starlette:
+def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = False
+             ) -> Starlette:
     async def record(request: Request) -> bytes:
         body = await request.body()
         state.seen.append({"method": request.method, "path": request.url.path,
@@ -63,7 +64,10 @@ def make_app(state: AppState, *, broken_field: bool = False) -> Starlette:
         order = state.orders.get(request.path_params["oid"])
         if order is None:
             return JSONResponse({"error": "not found"}, status_code=404)
-        body = dict(order, fetched_at=time.time(), trace=str(uuid.uuid4()))
+        now = time.time()
+        fetched: object = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) if iso_time \
+            else now
+        body = dict(order, fetched_at=fetched, trace=str(uuid.uuid4()))
         if broken_field:
             body["qty"] = 3
         return JSONResponse(body)

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from amber._store import Store
 from amber.cli import main
+from tests.replay.conftest import AppState
+from tests.replay.conftest import make_app
+from tests.replay.test_runner import SESSION
+from tests.replay.test_runner import record
+from tests.servers import serve
 
 DATA = Path(__file__).parent.parent / "data"
 
@@ -31,3 +39,19 @@ def amber(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, out, err
 
     return run
+
+
+GETS = [("GET", "/orders/{order}", b"")] * 2
+
+
+@pytest.fixture
+def recorded(env: Path) -> Iterator[Path]:
+    """12 captured sessions (login, create an order, read it 3 times) in the env's store."""
+    with serve(make_app(AppState())) as url, Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        for i in range(12):
+            s.add_many(record(url, SESSION + GETS, client_addr=f"192.0.2.{i + 1}"))
+    yield env
+
+
+def apps(stack: ExitStack, n: int, **kw: bool) -> list[str]:
+    return [stack.enter_context(serve(make_app(AppState(), **kw))) for _ in range(n)]
