@@ -45,10 +45,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(port: int) -> subprocess.Popen[bytes]:
+def start_app(port: int, fast: bool) -> subprocess.Popen[bytes]:
+    # `fast=False` is the setup of ../shared/reference/baselines.md (uvicorn's pure-Python
+    # h11 parser and asyncio loop); `fast=True` uses httptools and uvloop when installed.
+    impl = ["--http", "httptools", "--loop", "auto"] if fast else ["--http", "h11", "--loop",
+                                                                     "asyncio"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "_app:app", "--port", str(port), "--log-level",
-         "warning", "--no-access-log", "--workers", "1"], cwd=HERE)
+         "warning", "--no-access-log", "--workers", "1", *impl], cwd=HERE)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -131,25 +135,34 @@ def main() -> int:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="amber-bench-replay-"))
+    bulk = Store.open(f"sqlite:///{tmp / 'bulk.db'}")
+    fill(bulk, a.requests, 0.001)
     port = free_port()
-    app = start_app(port)
+    app = start_app(port, fast=False)
     url = f"http://127.0.0.1:{port}"
     try:
-        bulk = Store.open(f"sqlite:///{tmp / 'bulk.db'}")
-        fill(bulk, a.requests, 0.001)
-        wrk(url + "/items/1", 2)  # warm-up
-        wrk_rates, amber_rates = [], []
-        mismatches = 0
-        for _ in range(a.rounds):
-            wrk_rates.append(wrk(url + "/items/1", a.wrk_seconds))
-            elapsed, _, mismatches = replay(bulk, url)
-            amber_rates.append(a.requests / elapsed)
-        w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
-        print(f"bulk replay ({a.requests:,} exchanges streamed from the store, compared, "
-              f"8 concurrent): {r:,.0f} req/s; wrk -t1 -c8: {w:,.0f} req/s; ratio {r / w:.2f} "
-              f"(target >= 0.90); mismatches {mismatches}; peak RSS {rss_mb():.0f} MB")
-        print(f"  rounds: amber {[round(x) for x in amber_rates]}, "
-              f"wrk {[round(x) for x in wrk_rates]}")
+        for fast in (False, True):
+            if fast:
+                app.send_signal(signal.SIGINT)
+                app.wait(timeout=10)
+                port = free_port()
+                app = start_app(port, fast=True)
+                url = f"http://127.0.0.1:{port}"
+            wrk(url + "/items/1", 2)  # warm-up
+            wrk_rates, amber_rates = [], []
+            mismatches = 0
+            for _ in range(a.rounds):
+                wrk_rates.append(wrk(url + "/items/1", a.wrk_seconds))
+                elapsed, _, mismatches = replay(bulk, url)
+                amber_rates.append(a.requests / elapsed)
+            w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
+            setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
+            print(f"bulk replay vs wrk, {setup}: {a.requests:,} exchanges streamed from the "
+                  f"store and compared, 8 concurrent: {r:,.0f} req/s; wrk -t1 -c8: "
+                  f"{w:,.0f} req/s; ratio {r / w:.2f} (target >= 0.90); mismatches "
+                  f"{mismatches}; peak RSS {rss_mb():.0f} MB")
+            print(f"  rounds: amber {[round(x) for x in amber_rates]}, "
+                  f"wrk {[round(x) for x in wrk_rates]}")
         fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
         spacing = 0.002  # 500 requests/s recorded
         fill(fid, a.fidelity, spacing)

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import queue
+import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -350,7 +353,7 @@ class Replayer:
                     del tails[key]  # the session is idle: nothing to wait for
 
         try:
-            for ex in exchanges:
+            async for ex in _prefetch(exchanges):
                 scheduled = None
                 if self.speed > 0:
                     if t0_wall is None or t0_rec is None:
@@ -377,6 +380,58 @@ class Replayer:
                 await asyncio.gather(*pending, return_exceptions=True)
             if self._own_transport:
                 await self.transport.aclose()
+
+
+async def _prefetch(source: Iterable[Exchange], chunk: int = 200,
+                    depth: int = 4) -> AsyncIterator[Exchange]:
+    """Iterate `source` in a thread, `depth` chunks ahead.
+
+    Reading a page from the store takes milliseconds; done on the event loop it would delay
+    every request scheduled meanwhile (and wreck `--speed` timing). Lists are used directly.
+    """
+    if isinstance(source, (list, tuple)):
+        for ex in source:
+            yield ex
+        return
+    q: queue.Queue[list[Exchange] | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            buf: list[Exchange] = []
+            for ex in source:
+                buf.append(ex)
+                if len(buf) >= chunk:
+                    while not stop.is_set():
+                        try:
+                            q.put(buf, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                    buf = []
+            q.put(buf)
+            q.put(None)
+        except BaseException as e:  # re-raised on the loop
+            q.put(e)
+
+    thread = threading.Thread(target=produce, name="amber-replay-source", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = q.get_nowait()
+            except queue.Empty:
+                item = await asyncio.to_thread(q.get)
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            for ex in item:
+                yield ex
+    finally:
+        stop.set()
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,0 +1,372 @@
+"""`CaptureAddon` without a proxy: mitmproxy's test context, hooks called directly."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mitmproxy import exceptions
+from mitmproxy import http
+from mitmproxy.test import taddons
+from mitmproxy.test import tflow
+from mitmproxy.test import tutils
+
+from amber._store import Store
+from amber.capture import addon as addon_mod
+from amber.capture._writer import RawFlow
+from amber.capture.addon import CaptureAddon
+
+KEY = "addon-unit-test-key-0123456789abcdef"
+
+
+class FakeWriter:
+    """Stands in for the writer: records what the hooks submit."""
+
+    def __init__(self) -> None:
+        self.raws: list[RawFlow] = []
+
+    def submit(self, raw: RawFlow) -> bool:
+        self.raws.append(raw)
+        return True
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for var in ("AMBER_STORE", "AMBER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AMBER_KEY", KEY)
+    return tmp_path
+
+
+@contextlib.contextmanager
+def addon_context(addon: CaptureAddon) -> Iterator[taddons.context]:
+    """`taddons.context`, with the writer stopped and the context's event loop closed after."""
+    tctx = taddons.context(addon)
+    try:
+        with tctx:
+            yield tctx
+    finally:
+        addon.done()
+        tctx.master.event_loop.close()
+
+
+@pytest.fixture
+def ctx(env: Path) -> Iterator[tuple[CaptureAddon, taddons.context]]:
+    """The addon loaded into a test context, recording into a SQLite store under tmp_path."""
+    addon = CaptureAddon()
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
+        yield addon, tctx
+
+
+@pytest.fixture
+def fake(ctx: tuple[CaptureAddon, taddons.context]) -> tuple[CaptureAddon, taddons.context,
+                                                              FakeWriter]:
+    """Like `ctx`, with the real writer stopped and replaced by a recording fake."""
+    addon, tctx = ctx
+    addon._stop_writer()
+    writer = FakeWriter()
+    addon.writer = writer  # type: ignore[assignment]
+    return addon, tctx, writer
+
+
+def flow(
+    path: str = "/users/42/orders",
+    *,
+    method: str = "GET",
+    host: str = "api.example.com",
+    status: int | None = 200,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+    resp_headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),),
+    error: bool = False,
+) -> http.HTTPFlow:
+    req = tutils.treq(method=method.encode(), host=host, path=path.encode(),
+                      headers=http.Headers(headers), content=b"")
+    resp: Any = False
+    if status is not None:
+        resp = tutils.tresp(status_code=status, headers=http.Headers(resp_headers),
+                            content=b'{"ok": true}')
+    return tflow.tflow(req=req, resp=resp, err=error)
+
+
+def paths(writer: FakeWriter) -> list[str]:
+    return [r.path.decode() for r in writer.raws]
+
+
+# -- recording through the real writer -----------------------------------------------------
+
+
+def test_response_and_error_are_stored(ctx: tuple[CaptureAddon, taddons.context],
+                                       env: Path) -> None:
+    addon, _ = ctx
+    addon.response(flow("/a"))
+    addon.error(flow("/b", status=None, error=True))
+    assert addon.writer is not None
+    assert addon.writer.flush()
+    addon.done()
+    with Store.open(f"sqlite:///{env / 'store.db'}", create=False) as store:
+        exchanges = {ex.request.path: ex for ex in store.iter_exchanges()}
+    assert set(exchanges) == {"/a", "/b"}
+    assert exchanges["/b"].response is None and exchanges["/b"].error
+    assert addon.stats.stored == 2 and addon.stats.seen == 2
+
+
+def test_websocket_flows_are_not_recorded(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, _, writer = fake
+    addon.response(tflow.twebsocketflow())
+    upgrade = flow("/ws", status=101)
+    addon.response(upgrade)
+    addon.error(tflow.twebsocketflow(err=True))
+    assert writer.raws == []
+    assert addon.stats.hook_errors == 0
+
+
+def test_replayed_flows_are_not_recorded(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, _, writer = fake
+    f = flow()
+    f.is_replay = "request"
+    addon.response(f)
+    assert writer.raws == []
+
+
+# -- filters -------------------------------------------------------------------------------
+
+
+def test_host_filters(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_include_hosts=["*.example.com"],
+                   amber_exclude_hosts=["internal.example.com"])
+    addon.response(flow("/1", host="api.example.com"))
+    addon.response(flow("/2", host="internal.example.com"))
+    addon.response(flow("/3", host="other.org"))
+    addon.response(flow("/4", host="API.EXAMPLE.COM"))
+    assert paths(writer) == ["/1", "/4"]
+    assert addon.stats.filtered == 2
+
+
+def test_path_globs_and_route_templates(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_include_paths=["/api/*", "/users/{id}/orders"],
+                   amber_exclude_paths=["/api/health"])
+    for p in ("/api/items?x=1", "/api/health", "/users/42/orders", "/users/me/orders",
+              "/other", "/api/health?verbose=1"):
+        addon.response(flow(p))
+    assert paths(writer) == ["/api/items?x=1", "/users/42/orders"]
+
+
+@pytest.mark.xfail(strict=True, reason="amber bug: amber_include_paths/amber_exclude_paths "
+                   "only match route templates spelled with the default '{id}' "
+                   "(capture/addon.py _path_matches compares template_path(path) == pattern), "
+                   "so a named template such as /users/{user_id} never matches")
+def test_named_route_templates_match(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_exclude_paths=["/users/{user_id}/orders"])
+    addon.response(flow("/users/42/orders"))
+    assert writer.raws == []
+
+
+def test_method_and_content_type_filters(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_methods=["post", "PUT"],
+                   amber_content_types=["application/json"])
+    addon.response(flow("/get", method="GET"))
+    addon.response(flow("/post", method="POST"))
+    addon.response(flow("/put-html", method="PUT",
+                        resp_headers=((b"content-type", b"text/html"),)))
+    addon.response(flow("/put-json", method="PUT",
+                        resp_headers=((b"Content-Type", b"Application/JSON; charset=utf-8"),)))
+    # no response yet (an upstream error): the content type cannot exclude it
+    addon.error(flow("/post-error", method="POST", status=None, error=True))
+    assert paths(writer) == ["/post", "/put-json", "/post-error"]
+
+
+def test_mitmproxy_filter_expression(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_filter="~d api.example.com & !~u /health")
+    addon.response(flow("/health"))
+    addon.response(flow("/orders"))
+    addon.response(flow("/orders", host="other.org"))
+    assert paths(writer) == ["/orders"]
+    assert writer.raws[0].host == "api.example.com"
+
+
+# -- sampling --------------------------------------------------------------------------------
+
+
+def test_always_keep_under_sample_rate_zero(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_sample_rate=0.0)
+    addon.response(flow("/ordinary"))
+    addon.response(flow("/server-error", status=503))
+    addon.response(flow("/client-error", status=404))
+    addon.error(flow("/upstream-down", status=None, error=True))
+    addon.response(flow("/flagged", headers=((b"X-Amber-Capture", b"1"),)))
+    addon.response(flow("/flagged-lower", headers=((b"x-amber-capture", b"yes"),)))
+    assert paths(writer) == ["/server-error", "/upstream-down", "/flagged", "/flagged-lower"]
+    assert addon.stats.sampled_out == 2
+
+
+def test_custom_always_header(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_sample_rate=0.0, amber_always_header="X-Debug-Me")
+    addon.response(flow("/old", headers=((b"X-Amber-Capture", b"1"),)))
+    addon.response(flow("/new", headers=((b"x-debug-me", b"1"),)))
+    assert paths(writer) == ["/new"]
+
+
+def test_filters_win_over_always_keep(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_sample_rate=0.0, amber_exclude_paths=["/health"])
+    addon.response(flow("/health", status=500))
+    assert writer.raws == []
+
+
+@pytest.mark.parametrize("spec", ["header:X-User-Id", "cookie:session"])
+def test_consistent_sampling_per_key(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], spec: str
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_sample_rate=0.5, amber_sample_key=spec)
+    kind, _, name = spec.partition(":")
+    users = [f"user-{i}" for i in range(200)]
+    for rnd in range(3):
+        for u in users:
+            if kind == "header":
+                hdrs = ((name.encode(), u.encode()),)
+            else:
+                hdrs = ((b"cookie", f"theme=dark; {name}={u}".encode()),)
+            addon.response(flow(f"/{u}/{rnd}", headers=hdrs))
+    kept: dict[str, set[int]] = {}
+    for p in paths(writer):
+        _, u, rnd = p.split("/")
+        kept.setdefault(u, set()).add(int(rnd))
+    # every user is either always kept or never: all 3 rounds or none
+    assert all(rounds == {0, 1, 2} for rounds in kept.values())
+    # and the rate holds (deterministic: the hash of fixed user ids)
+    assert 60 <= len(kept) <= 140
+    assert addon.stats.sampled_out == 3 * (200 - len(kept))
+
+
+def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context,
+                                               FakeWriter]) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_sample_rate=1.0, amber_sample_key="header:X-User-Id")
+    for i in range(20):
+        addon.response(flow(f"/{i}", headers=((b"x-user-id", str(i).encode()),)))
+    assert len(writer.raws) == 20
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opts", [
+    {"amber_sample_rate": 1.5},
+    {"amber_sample_rate": -0.1},
+    {"amber_sample_key": "query:user"},
+    {"amber_sample_key": "header:"},
+    {"amber_filter": "~d ("},
+    {"amber_max_body_size": -1},
+    {"amber_queue_size": 0},
+    {"amber_store": "ftp://example.invalid/store"},
+    {"amber_store": "postgresql://nobody@127.0.0.1:1/amber"},
+])
+def test_invalid_options_raise_options_error(
+    ctx: tuple[CaptureAddon, taddons.context], opts: dict[str, Any]
+) -> None:
+    addon, tctx = ctx
+    with pytest.raises(exceptions.OptionsError):
+        tctx.configure(addon, **opts)
+
+
+def test_invalid_config_file_raises_options_error(
+    ctx: tuple[CaptureAddon, taddons.context], env: Path
+) -> None:
+    addon, tctx = ctx
+    (env / "bad.yaml").write_text("sanitize: [not, a, mapping\n")
+    with pytest.raises(exceptions.OptionsError):
+        tctx.configure(addon, amber_config=str(env / "bad.yaml"))
+
+
+def test_missing_key_raises_options_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AMBER_KEY")
+    addon = CaptureAddon()
+    with addon_context(addon) as tctx, pytest.raises(exceptions.OptionsError, match="AMBER_KEY"):
+        tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
+    assert addon.writer is None
+
+
+# -- failures inside the hooks -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["_wanted", "_raw", "submit"])
+def test_internal_exception_leaves_flow_untouched(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+) -> None:
+    addon, _, writer = fake
+
+    def boom(*a: object, **k: object) -> Any:
+        raise RuntimeError("internal failure")
+
+    if target == "_wanted":
+        monkeypatch.setattr(addon, "_wanted", boom)
+    elif target == "_raw":
+        monkeypatch.setattr(addon_mod, "_raw", boom)
+    else:
+        monkeypatch.setattr(writer, "submit", boom)
+    f = flow("/x", headers=((b"authorization", b"Bearer abc"),))
+    before = f.get_state()
+    addon.response(f)
+    addon.error(f)
+    assert f.get_state() == before
+    assert addon.stats.hook_errors == 2
+    assert writer.raws == []
+
+
+def test_no_writer_counts_a_drop(fake: tuple[CaptureAddon, taddons.context,
+                                             FakeWriter]) -> None:
+    addon, _, _ = fake
+    addon.writer = None
+    addon.response(flow())
+    assert addon.stats.dropped_store == 1 and addon.stats.hook_errors == 0
+
+
+def test_raw_flow_copies_references_not_decoded_bodies(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, _, writer = fake
+    import gzip
+
+    body = gzip.compress(b'{"password": "x"}')
+    f = flow("/gz?a=1", method="POST",
+             resp_headers=((b"content-encoding", b"gzip"), (b"content-type", b"application/json")))
+    assert f.response is not None
+    f.response.raw_content = body
+    addon.response(f)
+    [raw] = writer.raws
+    assert raw.resp_body is body  # the wire bytes, not decoded, not copied
+    assert raw.method == b"POST" and raw.path == b"/gz?a=1" and raw.status == 200
