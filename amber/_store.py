@@ -120,6 +120,12 @@ _SUMMARY_COLUMNS = (
 )
 
 _INSERT_COLUMNS = tuple(c.name for c in exchanges.columns if c.name != "seq")
+# `Store._exchange` unpacks rows positionally in this order:
+assert tuple(c.name for c in exchanges.columns) == (
+    "seq", "id", "request_id", "started_at", "method", "scheme", "host", "port", "path",
+    "query", "route", "status", "error", "duration_ms", "truncated", "doc", "flags",
+    "req_body", "resp_body",
+)
 
 # Replay and shadow runs (schema 2): one row per run, one row per exchange sent.
 runs = sa.Table(
@@ -625,54 +631,35 @@ class Store:
             return b""
         if compressed:
             return zstandard.ZstdDecompressor().decompress(data)
-        return bytes(data)
+        return data if type(data) is bytes else bytes(data)  # PostgreSQL gives memoryview
 
     def _exchange(self, row: sa.Row[Any]) -> Exchange:
-        m = row._mapping
-        doc = orjson.loads(m["doc"])
+        # Positional access: RowMapping lookups by name cost more than the rest of decoding.
+        (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
+         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = row
+        doc = orjson.loads(doc_bytes)
         rq = doc["rq"]
-        flags = m["flags"]
         req = Request(
-            method=m["method"],
-            scheme=m["scheme"],
-            host=m["host"],
-            port=m["port"],
-            path=m["path"],
-            query=m["query"],
-            http_version=rq["v"],
-            headers=tuple((k, v) for k, v in rq["h"]),
-            body=self._unpack_body(m["req_body"], bool(flags & _FLAG_REQ_ZSTD)),
-            content_encoding=rq["ce"],
-            host_header=rq["hh"],
-            timestamp_start=rq["ts"],
-            timestamp_end=rq["te"],
-            body_truncated=rq["tr"],
+            method, scheme, host, port, path, query, rq["v"],
+            tuple(map(tuple, rq["h"])),  # type: ignore[arg-type]
+            self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD)),
+            rq["ce"], rq["hh"], rq["ts"], rq["te"], rq["tr"],
         )
         resp = None
         rs = doc.get("rs")
         if rs is not None:
             resp = Response(
-                status=m["status"],
-                reason=rs["r"],
-                http_version=rs["v"],
-                headers=tuple((k, v) for k, v in rs["h"]),
-                body=self._unpack_body(m["resp_body"], bool(flags & _FLAG_RESP_ZSTD)),
-                content_encoding=rs["ce"],
-                timestamp_start=rs["ts"],
-                timestamp_end=rs["te"],
-                body_truncated=rs["tr"],
+                status, rs["r"], rs["v"],
+                tuple(map(tuple, rs["h"])),  # type: ignore[arg-type]
+                self._unpack_body(resp_body, bool(flags & _FLAG_RESP_ZSTD)),
+                rs["ce"], rs["ts"], rs["te"], rs["tr"],
             )
+        rd = doc.get("rd")
         return Exchange(
-            id=m["id"],
-            request=req,
-            response=resp,
-            error=m["error"],
-            client_addr=doc.get("ca"),
-            request_id=m["request_id"],
-            route=m["route"],
-            tags=tuple(doc.get("tg") or ()),
-            redactions=tuple(Redaction(*r) for r in doc.get("rd") or ()),
-            meta=doc.get("m") or {},
+            id_, req, resp, error, doc.get("ca"), request_id, route,
+            tuple(doc["tg"]) if doc.get("tg") else (),
+            tuple(Redaction(*r) for r in rd) if rd else (),
+            doc.get("m") or {},
         )
 
     def get(self, key: str) -> Exchange:

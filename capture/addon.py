@@ -26,7 +26,7 @@ from amber._config import Config
 from amber._config import find_config
 from amber._config import resolve_store_url
 from amber._pseudonym import load_key
-from amber._routes import template_path
+from amber._routes import RoutePattern
 from amber._store import Store
 from amber.capture._pipeline import DEFAULT_BODY_CAP
 from amber.capture._pipeline import Pipeline
@@ -54,8 +54,8 @@ class CaptureAddon:
         self.writer: Writer | None = None
         self.store: Store | None = None
         self.filter: flowfilter.TFilter | None = None
-        self.include_paths: tuple[str, ...] = ()
-        self.exclude_paths: tuple[str, ...] = ()
+        self.include_paths: tuple[str | RoutePattern, ...] = ()
+        self.exclude_paths: tuple[str | RoutePattern, ...] = ()
         self.include_hosts: tuple[str, ...] = ()
         self.exclude_hosts: tuple[str, ...] = ()
         self.methods: frozenset[str] = frozenset()
@@ -150,8 +150,8 @@ class CaptureAddon:
                 self.sample_key = (kind, name.lower() if kind == "header" else name)
             else:
                 self.sample_key = None
-        self.include_paths = tuple(opts.amber_include_paths)
-        self.exclude_paths = tuple(opts.amber_exclude_paths)
+        self.include_paths = _path_patterns("amber_include_paths", opts.amber_include_paths)
+        self.exclude_paths = _path_patterns("amber_exclude_paths", opts.amber_exclude_paths)
         self.include_hosts = tuple(h.lower() for h in opts.amber_include_hosts)
         self.exclude_hosts = tuple(h.lower() for h in opts.amber_exclude_hosts)
         self.methods = frozenset(m.upper() for m in opts.amber_methods)
@@ -195,12 +195,11 @@ class CaptureAddon:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _path_matches(self, path: str, patterns: tuple[str, ...]) -> bool:
-        route = None
+    def _path_matches(self, method: str, path: str,
+                      patterns: tuple[str | RoutePattern, ...]) -> bool:
         for p in patterns:
-            if "{" in p:
-                route = route or template_path(path)
-                if route == p:
+            if isinstance(p, RoutePattern):
+                if p.match(method, path) is not None:
                     return True
             elif fnmatch.fnmatchcase(path, p):
                 return True
@@ -217,9 +216,10 @@ class CaptureAddon:
             return False
         if self.include_paths or self.exclude_paths:
             path = req.path.split("?", 1)[0]
-            if self.include_paths and not self._path_matches(path, self.include_paths):
+            method = req.method
+            if self.include_paths and not self._path_matches(method, path, self.include_paths):
                 return False
-            if self.exclude_paths and self._path_matches(path, self.exclude_paths):
+            if self.exclude_paths and self._path_matches(method, path, self.exclude_paths):
                 return False
         if self.content_types and flow.response is not None:
             ctype = flow.response.headers.get("content-type", "").lower()
@@ -287,6 +287,20 @@ class CaptureAddon:
             self.writer.stop()
         log.warning("amber: %s", self.stats.summary())
         self._stop_writer()
+
+
+def _path_patterns(option: str, specs: Sequence[str]) -> tuple[str | RoutePattern, ...]:
+    """Globs stay globs; specs with `{name}` are route templates (any parameter names)."""
+    out: list[str | RoutePattern] = []
+    for spec in specs:
+        if "{" in spec:
+            try:
+                out.append(RoutePattern.parse(spec))
+            except AmberError as e:
+                raise exceptions.OptionsError(f"{option}: {e}") from e
+        else:
+            out.append(spec)
+    return tuple(out)
 
 
 def _display_url(url: str) -> str:

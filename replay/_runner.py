@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import queue
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -330,6 +331,10 @@ class Replayer:
         (shadow runs send each exchange to three targets); its result goes to `on_outcome`.
         """
         await self.auth.start(self.send, self.target.base)
+        # The store is read in a thread (`_prefetch`); with the default 5 ms GIL switch
+        # interval that thread can hold up the event loop, and every connection idles.
+        previous_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous_interval, 0.0005))
         act = perform or (lambda ex, key, sched: self.replay_one(ex, self.state(key), sched))
         slots = asyncio.Semaphore(self.concurrency)
         pending: set[asyncio.Task[None]] = set()
@@ -378,6 +383,7 @@ class Replayer:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+            sys.setswitchinterval(previous_interval)
             if self._own_transport:
                 await self.transport.aclose()
 

@@ -86,8 +86,9 @@ class SessionState:
                 continue
             for name, morsel in jar.items():
                 self.cookies[name] = morsel.value
-        if recorded is None:
-            return
+        if recorded is None or recorded.body == actual.body and not any(
+                k.lower() == "location" for k, _ in actual.headers):
+            return  # nothing differs: nothing to learn (the common case, and cheap)
         rec_loc, act_loc = header_get(recorded.headers, "location"), header_get(actual.headers,
                                                                                   "location")
         if rec_loc and act_loc and rec_loc != act_loc:
@@ -132,6 +133,14 @@ class SessionState:
         Headers still holding a marker that nothing learned can fill are dropped, so the
         target sees no `[REDACTED:...]` credentials (configured auth may add its own).
         """
+        if not (self.values or self.secrets or self.cookies or self.bearer):
+            # nothing learned yet: only drop headers still holding a marker
+            if any("[REDACTED:" in v for _, v in req.headers):
+                return req.path, req.query, tuple(
+                    (k, v) for k, v in req.headers
+                    if "[REDACTED:" not in v or k.lower() == "cookie" and self._cookie(v)
+                ), req.body
+            return req.path, req.query, req.headers, req.body
         path = "/".join(self.values.get(seg, seg) for seg in req.path.split("/"))
         query = self._swap(req.query)
         headers: list[tuple[str, str]] = []

@@ -153,6 +153,11 @@ class _Connection(asyncio.Protocol):
                    for k, _ in self.parser.headers)
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 @dataclass
 class _Pool:
     idle: deque[_Connection] = field(default_factory=deque)
@@ -244,8 +249,11 @@ class FastTransport(httpx.AsyncBaseTransport):
             waiter = conn.start(self.max_body, method == "HEAD")
             assert conn.transport is not None
             conn.transport.write(payload)
+            # a timer instead of asyncio.wait_for: no extra task per request
+            timer = asyncio.get_running_loop().call_later(
+                timeout, _expire, waiter) if timeout else None
             try:
-                await asyncio.wait_for(waiter, timeout)
+                await waiter
             except TimeoutError as e:
                 conn.transport.close()
                 raise httpx.ReadTimeout(f"no complete response within {timeout:g}s") from e
@@ -254,6 +262,9 @@ class FastTransport(httpx.AsyncBaseTransport):
                 if reused and attempt == 0 and not (conn.parser and conn.parser.headers):
                     continue  # a keep-alive connection the server had closed: retry once
                 raise
+            finally:
+                if timer is not None:
+                    timer.cancel()
             p = conn.parser
             pp = conn.pparser
             assert p is not None and pp is not None

@@ -63,10 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="amber: %(levelname)s: %(message)s",
-    )
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    if args.command != "capture":  # mitmproxy brings its own log handler
+        logging.basicConfig(level=level, format="amber: %(levelname)s: %(message)s")
+        # Libraries lower the root logger's level; our handler keeps its own.
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(level)
+    logging.getLogger("faker").setLevel(logging.WARNING)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

@@ -79,6 +79,9 @@ def mitmdump_args(args: argparse.Namespace) -> list[str]:
             raise UsageError(f"--upstream {args.upstream!r}: expected a URL such as "
                              "http://127.0.0.1:8000")
         out += ["--mode", f"reverse:{args.upstream}"]
+        # connect upstream per request: with the service down the client gets a 502 and the
+        # failure is recorded, instead of a reset connection before any request is read
+        out += ["--set", "connection_strategy=lazy"]
         if not args.rewrite_host:
             out += ["--set", "keep_host_header=true"]
     elif args.mode:

@@ -167,10 +167,6 @@ def test_path_globs_and_route_templates(
     assert paths(writer) == ["/api/items?x=1", "/users/42/orders"]
 
 
-@pytest.mark.xfail(strict=True, reason="amber bug: amber_include_paths/amber_exclude_paths "
-                   "only match route templates spelled with the default '{id}' "
-                   "(capture/addon.py _path_matches compares template_path(path) == pattern), "
-                   "so a named template such as /users/{user_id} never matches")
 def test_named_route_templates_match(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
 ) -> None:

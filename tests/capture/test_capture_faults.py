@@ -328,10 +328,6 @@ def test_upstream_down_is_recorded_with_an_error_lazy(runner: CaptureRunner) -> 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="amber gap: `amber capture --upstream` keeps mitmproxy's "
-                   "eager connection_strategy, so with the upstream down mitmproxy resets the "
-                   "client connection before any request is read: no 502, no recorded exchange "
-                   "(amber/cli/_capture.py mitmdump_args should add connection_strategy=lazy)")
 def test_upstream_down_is_recorded_with_an_error(runner: CaptureRunner) -> None:
     upstream_down(runner)
 
