@@ -636,12 +636,13 @@ class Store:
     def _exchange(self, row: sa.Row[Any]) -> Exchange:
         # Positional access: RowMapping lookups by name cost more than the rest of decoding.
         (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
-         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = row
+         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(
+            row)
         doc = orjson.loads(doc_bytes)
         rq = doc["rq"]
         req = Request(
             method, scheme, host, port, path, query, rq["v"],
-            tuple(map(tuple, rq["h"])),  # type: ignore[arg-type]
+            tuple(map(tuple, rq["h"])),
             self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD)),
             rq["ce"], rq["hh"], rq["ts"], rq["te"], rq["tr"],
         )
@@ -650,7 +651,7 @@ class Store:
         if rs is not None:
             resp = Response(
                 status, rs["r"], rs["v"],
-                tuple(map(tuple, rs["h"])),  # type: ignore[arg-type]
+                tuple(map(tuple, rs["h"])),
                 self._unpack_body(resp_body, bool(flags & _FLAG_RESP_ZSTD)),
                 rs["ce"], rs["ts"], rs["te"], rs["tr"],
             )
