@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 from typing import NamedTuple
 
 from amber._model import Exchange
@@ -167,6 +168,9 @@ class Writer:
         retry_initial: float = 0.5,
         retry_max: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        source: Any = None,
+        on_release: Callable[[int], None] | None = None,
+        on_flush: Callable[[CaptureStats], None] | None = None,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -178,7 +182,10 @@ class Writer:
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self._clock = clock
-        self._queue: queue.SimpleQueue[RawFlow | None] = queue.SimpleQueue()
+        # `source` lets a writer process read from a multiprocessing queue instead
+        self._queue: Any = source if source is not None else queue.SimpleQueue()
+        self._on_release = on_release
+        self._on_flush = on_flush
         self._pending_items = 0
         self._pending_bytes = 0
         self._lock = threading.Lock()
@@ -216,23 +223,30 @@ class Writer:
     # -- writer thread ------------------------------------------------------------------
 
     def _release(self, raw: RawFlow) -> None:
+        size = raw.size
         with self._lock:
             self._pending_items -= 1
-            self._pending_bytes -= raw.size
+            self._pending_bytes -= size
+        if self._on_release is not None:
+            self._on_release(size)
 
     def _run(self) -> None:
         batch: list[Exchange] = []
         raws: list[RawFlow] = []
         last_flush = self._clock()
+        sentinel = False
         while True:
             try:
                 item = self._queue.get(timeout=self.flush_interval)
+                if item is None:  # the stop sentinel: nothing is submitted after it
+                    sentinel = True
+                    self._stopping.set()
             except queue.Empty:
                 item = None
             if item is not None:
                 raws.append(item)
                 self._process(item, batch)
-            done = self._stopping.is_set() and self._queue.empty()
+            done = sentinel
             due = self._clock() - last_flush >= self.flush_interval
             if raws and (len(raws) >= self.batch_size or item is None or due or done):
                 if batch:
@@ -241,6 +255,8 @@ class Writer:
                     self._release(r)
                 batch, raws = [], []
                 last_flush = self._clock()
+                if self._on_flush is not None:
+                    self._on_flush(self.stats)
             if item is None or done:
                 with self._idle:
                     self._idle.notify_all()

@@ -30,6 +30,7 @@ from amber._routes import RoutePattern
 from amber._store import Store
 from amber.capture._pipeline import DEFAULT_BODY_CAP
 from amber.capture._pipeline import Pipeline
+from amber.capture._process import ProcessWriter
 from amber.capture._writer import CaptureStats
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
@@ -51,7 +52,7 @@ class CaptureAddon:
 
     def __init__(self) -> None:
         self.stats = CaptureStats()
-        self.writer: Writer | None = None
+        self.writer: Writer | ProcessWriter | None = None
         self.store: Store | None = None
         self.filter: flowfilter.TFilter | None = None
         self.include_paths: tuple[str | RoutePattern, ...] = ()
@@ -127,6 +128,12 @@ class CaptureAddon:
             "amber_queue_bytes", int, 256 * 1024 * 1024,
             "Bytes of bodies held in memory while the writer catches up.",
         )
+        loader.add_option(
+            "amber_writer", str, "process",
+            "Where sanitizing and storing run: 'process' (a child process, so the proxy's "
+            "event loop never waits for it) or 'thread' (in mitmproxy's process).",
+            choices=["process", "thread"],
+        )
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options
@@ -159,7 +166,7 @@ class CaptureAddon:
         self.always_header = opts.amber_always_header.lower().encode()
         writer_opts = {
             "amber_store", "amber_config", "amber_max_body_size", "amber_queue_size",
-            "amber_queue_bytes",
+            "amber_queue_bytes", "amber_writer",
         }
         if writer_opts & updated:
             self._start_writer()
@@ -170,19 +177,32 @@ class CaptureAddon:
             raise exceptions.OptionsError("amber_max_body_size >= 0 and amber_queue_size >= 1")
         try:
             config: Config = find_config(opts.amber_config or None)
-            pipeline = Pipeline.from_config(config, load_key(),
-                                            body_cap=opts.amber_max_body_size)
+            key = load_key()
+            pipeline = Pipeline.from_config(config, key, body_cap=opts.amber_max_body_size)
             url = resolve_store_url(opts.amber_store or None, config)
             store = Store.open(url)
         except AmberError as e:
             raise exceptions.OptionsError(str(e)) from e
         self._stop_writer()
-        self.store = store
-        self.writer = Writer(
-            store, pipeline, max_items=opts.amber_queue_size, max_bytes=opts.amber_queue_bytes,
-            stats=self.stats,
-        )
-        self.writer.start()
+        if opts.amber_writer == "thread":
+            self.store = store
+            self.writer = Writer(
+                store, pipeline, max_items=opts.amber_queue_size,
+                max_bytes=opts.amber_queue_bytes, stats=self.stats,
+            )
+            self.writer.start()
+        else:
+            store.close()  # validated here; the writer process opens its own
+            writer = ProcessWriter(
+                url, config.path, key, opts.amber_max_body_size,
+                max_items=opts.amber_queue_size, max_bytes=opts.amber_queue_bytes,
+                stats=self.stats,
+            )
+            try:
+                writer.start()
+            except RuntimeError as e:
+                raise exceptions.OptionsError(str(e)) from e
+            self.writer = writer
         log.info("amber: recording to %s", _display_url(url))
 
     def _stop_writer(self) -> None:

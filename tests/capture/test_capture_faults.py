@@ -323,10 +323,6 @@ def upstream_down(runner: CaptureRunner, *extra: str) -> None:
     assert SECRET.encode() not in dumped(ex)
 
 
-def test_upstream_down_is_recorded_with_an_error_lazy(runner: CaptureRunner) -> None:
-    upstream_down(runner, "--set", "connection_strategy=lazy")
-
-
 @pytest.mark.slow
 def test_upstream_down_is_recorded_with_an_error(runner: CaptureRunner) -> None:
     upstream_down(runner)
