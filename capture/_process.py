@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -37,6 +38,10 @@ def _child_main(source: Any, counters: Any, ready: Any, errors: Any, store_url: 
                 config_path: str | None, key: bytes, body_cap: int, batch_size: int) -> None:
     """The writer process: build the pipeline and store, then drain `source` until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # Lower priority than the proxy: when the cores are busy, forwarding traffic wins and
+    # the bounded queue absorbs the difference.
+    with contextlib.suppress(OSError):
+        os.nice(10)
     from amber._config import find_config
     from amber._store import Store
     from amber.capture._pipeline import Pipeline
