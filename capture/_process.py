@@ -18,6 +18,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
@@ -69,6 +70,7 @@ def _child_main(source: Any, counters: Any, ready: Any, errors: Any, store_url: 
     stats = CaptureStats()
     writer = Writer(store, pipeline, max_items=2**62, max_bytes=2**62, batch_size=batch_size,
                     stats=stats, source=source, on_release=release, on_flush=publish)
+    errors.put("")  # started
     ready.set()
     try:
         writer._run()
@@ -119,10 +121,14 @@ class ProcessWriter:
         if not self._ready.wait(timeout):
             self._proc.kill()
             raise RuntimeError("the amber writer process did not start")
-        with contextlib.suppress(Exception):
-            error = self._errors.get(timeout=0.2)
-            self._proc.join(timeout=5)
-            raise RuntimeError(f"the amber writer process failed: {error}")
+        try:
+            error = self._errors.get(timeout=timeout)
+        except queue.Empty:
+            error = "no word from the writer process"
+        if not error:
+            return
+        self._proc.join(timeout=5)
+        raise RuntimeError(f"the amber writer process failed: {error}")
 
     @property
     def pending(self) -> int:

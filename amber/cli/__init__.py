@@ -29,6 +29,7 @@ Every command explains its flags: amber COMMAND --help.
 
 def _commands() -> list[Command]:
     from amber.cli import _capture
+    from amber.cli import _gentest
     from amber.cli import _ls
     from amber.cli import _replay
     from amber.cli import _scan
@@ -39,7 +40,8 @@ def _commands() -> list[Command]:
 
     return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
             _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
-            _replay.REPLAY, _replay.RUNS, _shadow.COMMAND]
+            _replay.REPLAY, _replay.RUNS, _shadow.COMMAND,
+            _gentest.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

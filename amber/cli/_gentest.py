@@ -1,0 +1,99 @@
+"""`amber gen-test ID... --out DIR`: regression tests from captured exchanges."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from amber.cli._common import Command
+from amber.cli._common import UsageError
+from amber.cli._common import add_store_args
+from amber.cli._common import open_from_args
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="+", metavar="ID", help="amber ids or request ids")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="where to write the tests (e.g. tests/regressions)")
+    p.add_argument("--source-db", metavar="URL",
+                   help="extract each exchange's database fixture from this (read-only) "
+                   "database into DIR/fixtures/")
+    p.add_argument("--reason", metavar="TEXT",
+                   help="why the source database is read (kept in the audit log)")
+    p.add_argument("--app", metavar="MODULE:ATTR",
+                   help="run the tests in-process against this WSGI/ASGI app or factory "
+                   "(default: testgen.app in amber.yaml, or --amber-app at pytest time)")
+    p.add_argument("--base-url", metavar="URL",
+                   help="run the tests against this running build instead")
+    p.add_argument("--db-env", metavar="NAME",
+                   help="environment variable through which the app reads its database URL")
+    p.add_argument("--expect-status", type=int, metavar="CODE",
+                   help="the status the request should get once fixed (asserted)")
+    p.add_argument("--expect-json", metavar="JSON",
+                   help="the JSON body the request should get once fixed (asserted)")
+    p.add_argument("--noise", metavar="FILE", action="append", default=[],
+                   help="noise rules (from amber shadow --save-noise) to leave out of "
+                   "comparisons of good responses")
+    add_store_args(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from amber.cli._replay import load_noise
+    from amber.replay._testgen import GenSpec
+    from amber.replay._testgen import command_line
+    from amber.replay._testgen import stem_of
+    from amber.replay._testgen import write_test
+
+    expect_json = None
+    if args.expect_json is not None:
+        try:
+            expect_json = json.loads(args.expect_json)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--expect-json is not valid JSON: {e}") from None
+    config, store = open_from_args(args)
+    section = config.section("testgen")
+    noise = load_noise(config, args.noise)
+    out = Path(args.out)
+    command = command_line(["amber", "gen-test", *sys.argv[2:]]) if sys.argv[1:2] == [
+        "gen-test"] else command_line(["amber", "gen-test", *args.ids, "--out", args.out])
+    written: list[Path] = []
+    with store:
+        exchanges = [store.get(i) for i in args.ids]
+    for ex in exchanges:
+        stem = stem_of(ex)
+        fixture_rel = None
+        if args.source_db:
+            from amber.cli._fixtures import extract_for_exchange
+
+            fixture_path = out / "fixtures" / f"{stem}.yaml"
+            extract_for_exchange(config, ex, args.source_db, fixture_path, reason=args.reason)
+            fixture_rel = f"fixtures/{stem}.yaml"
+            written.append(fixture_path)
+        spec = GenSpec(
+            exchange=ex, command=command,
+            app=args.app or section.get("app"),
+            base_url=args.base_url or section.get("base_url"),
+            db_env=args.db_env or section.get("db_env"),
+            fixture=fixture_rel, expect_status=args.expect_status, expect_json=expect_json,
+            noise=noise.rules_for(ex.request.method, ex.route),
+        )
+        generated = write_test(spec, out)
+        written.append(generated.path)
+        if generated.snapshot is not None:
+            written.append(generated.snapshot)
+    for path in written:
+        print(path)
+    print(f"amber gen-test: {len(exchanges)} tests written; run them with: pytest {out}",
+          file=sys.stderr)
+    return 0
+
+
+COMMAND = Command(
+    "gen-test", "turn captured exchanges into pytest regression tests", register, run,
+    description="Write one readable pytest file per exchange: a captured server error "
+    "becomes a test that fails until the bug is fixed; a good response becomes a snapshot "
+    "test (re-record with pytest --amber-update). With --source-db, each test seeds the "
+    "rows its request needs.",
+)

@@ -1,0 +1,216 @@
+"""`amber gen-test`: a captured exchange becomes a readable pytest regression test.
+
+For each exchange, one file `test_<method>_<route>_<id>.py` with one test:
+
+- a captured **server error** (the bug) asserts the response is not a server error, plus the
+  status/body the user expects once fixed (`--expect-status`, `--expect-json`);
+- a captured **good response** asserts status and body equal to the recording minus noise
+  paths; the expected response is `__snapshots__/<stem>.json` next to the test, re-recorded
+  with `pytest --amber-update`.
+
+The request is embedded as a literal (already sanitized at capture: markers stay markers;
+credentials come from the plugin's configured auth). Its database fixture, when extracted,
+sits in `fixtures/<stem>.yaml` and is loaded by the `amber_client` fixture before the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import pprint
+import re
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amber._model import Exchange
+from amber.replay._noise import NoiseRules
+from amber.replay._runner import HOP_BY_HOP
+
+__all__ = ["GeneratedTest", "GenSpec", "render_test", "snapshot_of", "write_test"]
+
+_DROP_HEADERS = HOP_BY_HOP | {"cookie", "authorization", "x-request-id"}
+
+
+@dataclass(frozen=True)
+class GenSpec:
+    """What the user asked for one exchange."""
+
+    exchange: Exchange
+    command: str
+    app: str | None = None
+    base_url: str | None = None
+    db_env: str | None = None
+    fixture: str | None = None  # path relative to the test file
+    expect_status: int | None = None
+    expect_json: Any = None
+    noise: NoiseRules | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedTest:
+    path: Path
+    snapshot: Path | None
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    s = re.sub(r"[^a-zA-Z0-9]+", "_", text).strip("_").lower()
+    return (s or "root")[:limit].rstrip("_")
+
+
+def stem_of(ex: Exchange) -> str:
+    return f"test_{_slug(ex.request.method)}_{_slug(ex.route or ex.request.path)}_" \
+           f"{ex.id[-8:].lower()}"
+
+
+def _request_literal(ex: Exchange) -> dict[str, Any]:
+    req = ex.request
+    headers = [[k, v] for k, v in req.headers
+               if k.lower() not in _DROP_HEADERS and "[REDACTED:" not in v]
+    body: Any = None
+    if req.body:
+        try:
+            body = req.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body = {"base64": base64.b64encode(req.body).decode("ascii")}
+    return {"method": req.method, "path": req.path, "query": req.query,
+            "headers": headers, "body": body}
+
+
+def snapshot_of(ex: Exchange) -> dict[str, Any]:
+    """The recorded response as a reviewable JSON snapshot."""
+    resp = ex.response
+    assert resp is not None
+    body: dict[str, Any]
+    try:
+        body = {"json": json.loads(resp.body)} if resp.body else {"text": ""}
+    except (ValueError, UnicodeDecodeError):
+        try:
+            body = {"text": resp.body.decode("utf-8")}
+        except UnicodeDecodeError:
+            body = {"base64": base64.b64encode(resp.body).decode("ascii")}
+    return {"status": resp.status,
+            "headers": {"content-type": resp.header("content-type") or ""},
+            "body": body}
+
+
+def _noise_literal(rules: NoiseRules | None) -> dict[str, Any]:
+    if rules is None:
+        return {}
+    out: dict[str, Any] = {}
+    if rules.ignore_paths:
+        out["ignore_paths"] = sorted(rules.ignore_paths)
+    if rules.ignore_order:
+        out["ignore_order"] = sorted(rules.ignore_order)
+    patterns = [{"path": p, "regex": rx.pattern} for p, rx in rules.value_patterns]
+    if patterns:
+        out["value_patterns"] = patterns
+    return out
+
+
+def _lit(value: Any, indent: int = 0) -> str:
+    text = pprint.pformat(value, width=92 - indent, sort_dicts=False)
+    pad = " " * indent
+    return text.replace("\n", "\n" + pad)
+
+
+def render_test(spec: GenSpec, stem: str) -> str:
+    ex = spec.exchange
+    req = ex.request
+    status = ex.status
+    captured = dt.datetime.fromtimestamp(req.timestamp_start, tz=dt.UTC)
+    captured_iso = captured.isoformat(timespec="seconds")
+    failed = ex.error is not None or status is None or status >= 500
+    # a captured 4xx or wrong 200 is a bug too when the user says what it should have been
+    bug = failed or spec.expect_status is not None or spec.expect_json is not None
+    marker_kw: dict[str, Any] = {"exchange": ex.id, "captured_at": captured_iso}
+    if spec.fixture:
+        marker_kw["fixture"] = spec.fixture
+    for name in ("app", "base_url", "db_env"):
+        value = getattr(spec, name)
+        if value:
+            marker_kw[name] = value
+    marker_args = ", ".join(f"{k}={v!r}" for k, v in marker_kw.items())
+    what = (f"failed in production with {status or 'no response'}"
+            + (f" ({ex.error})" if ex.error else "")) if failed else f"answered {status}"
+    lines = [
+        f'"""Regression test: {req.method} {ex.route or req.path} {what}.',
+        "",
+        f"amber id:     {ex.id}",
+        f"request id:   {ex.request_id or '-'}",
+        f"captured at:  {captured_iso}",
+        f"route:        {req.method} {ex.route or req.path}",
+        f"generated by: {spec.command}",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import pytest",
+        "",
+        "from amber.testing import "
+        + ("assert_no_server_error" if bug else "assert_matches_recording")
+        + (", assert_status" if bug and spec.expect_status else "")
+        + ", request_kwargs",
+        "",
+        f"pytestmark = pytest.mark.amber({marker_args})",
+        "",
+        f"REQUEST = {_lit(_request_literal(ex))}",
+        "",
+    ]
+    if bug:
+        lines += [
+            "",
+            f"def {stem}(amber_client):",
+            "    response = amber_client.request(**request_kwargs(REQUEST))",
+            f"    assert_no_server_error(response, captured_status={status!r}, "
+            f"exchange_id={ex.id!r})",
+        ]
+        if spec.expect_status is not None:
+            lines.append(f"    assert_status(response, {spec.expect_status})")
+        if spec.expect_json is not None:
+            lines.append(f"    assert response.json() == {_lit(spec.expect_json, 4)}")
+    else:
+        lines += [
+            f"NOISE = {_lit(_noise_literal(spec.noise))}",
+            "",
+            "",
+            f"def {stem}(amber_client, request):",
+            "    response = amber_client.request(**request_kwargs(REQUEST))",
+            "    snapshot = request.path.parent / \"__snapshots__\" / "
+            f"\"{stem}.json\"",
+            "    assert_matches_recording(response, snapshot, noise=NOISE)",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fp:
+        fp.write(text)
+
+
+def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
+    """Write the test file (and its snapshot for good responses) under `out_dir`."""
+    stem = stem_of(spec.exchange)
+    path = out_dir / f"{stem}.py"
+    _write(path, render_test(spec, stem))
+    snapshot = None
+    ex = spec.exchange
+    bug = spec.expect_status is not None or spec.expect_json is not None
+    if ex.response is not None and ex.response.status < 500 and ex.error is None and not bug:
+        snapshot = out_dir / "__snapshots__" / f"{stem}.json"
+        _write(snapshot, json.dumps(snapshot_of(ex), indent=2, sort_keys=True) + "\n")
+    return GeneratedTest(path, snapshot)
+
+
+def command_line(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> str:
+    """The generating command for the docstring, with secrets in URLs hidden."""
+    out = []
+    for a in argv:
+        out.append(re.sub(r"(//[^/:@\s]+:)[^@/\s]+@", r"\1***@", a))
+    return " ".join(out)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amber._model import Exchange
+from amber._model import Request
+from amber._model import Response
+from amber._model import new_id
+from amber.replay._noise import NoiseRules
+from amber.replay._testgen import GenSpec
+from amber.replay._testgen import render_test
+from amber.replay._testgen import write_test
+
+APP = Path(__file__).resolve().parent / "apps" / "tiny.py"
+
+
+def exchange(path: str, status: int, body: bytes) -> Exchange:
+    return Exchange(
+        new_id(946681200.0), Request("GET", "http", "api", 80, path, headers=(
+            ("Accept", "application/json"), ("Authorization", "Bearer [REDACTED:authorization]"),
+            ("X-Request-ID", "req-42")), timestamp_start=946681200.0),
+        Response(status, headers=(("Content-Type", "application/json"),), body=body),
+        request_id="req-42", route="/users/{id}",
+    )
+
+
+def run_pytest(path: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run generated tests as a user would: their own directory, the installed amber."""
+    shutil.copy(APP, path.parent / "tiny_app.py")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path),
+         "--amber-app", "tiny_app:create_app", *extra],
+        cwd=path.parent, capture_output=True, text=True, env={**os.environ, **env},
+        timeout=120,
+    )
+
+
+def test_generated_file_is_readable_python_with_a_docstring() -> None:
+    ex = exchange("/users/2", 500, b"<h1>Internal Server Error</h1>")
+    text = render_test(GenSpec(ex, "amber gen-test X --out t"), "test_get_users_id_x")
+    tree = ast.parse(text)
+    doc = ast.get_docstring(tree) or ""
+    assert ex.id in doc and "req-42" in doc and "GET /users/{id}" in doc
+    assert "amber gen-test X --out t" in doc and "1999-12-31T23:00:00+00:00" in doc
+    assert "REDACTED" not in text  # masked credentials are not replayed
+    assert "assert_no_server_error" in text
+
+
+def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "amber gen-test"), tmp_path)
+    assert gen.snapshot is None
+    broken = run_pytest(gen.path)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert "still fails" in broken.stdout
+    fixed = run_pytest(gen.path, TINY_FIXED="1")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+
+
+def test_expected_status_and_body_are_asserted(tmp_path: Path) -> None:
+    spec = GenSpec(exchange("/users/2", 500, b"oops"), "gen", expect_status=200,
+                    expect_json={"nope": True})
+    gen = write_test(spec, tmp_path)
+    result = run_pytest(gen.path, TINY_FIXED="1")
+    assert result.returncode == 1 and "nope" in result.stdout
+
+
+def test_good_response_snapshot_with_noise_and_update(tmp_path: Path) -> None:
+    ex = exchange("/users/1", 200,
+                  b'{"id": 1, "greeting": "Hello Ann", "served_at": 946681200.5}')
+    noisy = NoiseRules.from_mapping({"ignore_paths": ["$.served_at"]})
+    gen = write_test(GenSpec(ex, "gen", noise=noisy), tmp_path)
+    assert gen.snapshot is not None and gen.snapshot.exists()
+    ok = run_pytest(gen.path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    strict = write_test(GenSpec(ex, "gen"), tmp_path / "strict")
+    diff = run_pytest(strict.path)
+    assert diff.returncode == 1 and "$.served_at" in diff.stdout and "--amber-update" in diff.stdout
+    update = run_pytest(strict.path, "--amber-update")
+    assert update.returncode == 0
+    assert strict.snapshot is not None and "946681200.5" not in strict.snapshot.read_text()
+
+
+def test_missing_app_is_a_clear_failure(tmp_path: Path) -> None:
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             str(gen.path)], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "--amber-app" in result.stdout
+
+
+@pytest.mark.parametrize("status", [None])
+def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
+    ex = Exchange(new_id(), Request("GET", "http", "x", 80, "/users/2"), None,
+                  error="connection reset", route="/users/{id}")
+    text = render_test(GenSpec(ex, "gen"), "test_x")
+    assert "connection reset" in text and "assert_no_server_error" in text
