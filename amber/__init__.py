@@ -9,6 +9,8 @@ model, the store, route templates, configuration and errors.
 
 from __future__ import annotations
 
+from pathlib import Path as _Path
+
 from amber._config import Config
 from amber._config import find_config
 from amber._config import load_config
@@ -47,3 +49,11 @@ __all__ = [
     "open_store",
     "template_path",
 ]
+
+# Imported from a source checkout (./amber on sys.path, e.g. `python -m pytest` in the
+# repository root) rather than from the installed package: map the card's root folders
+# `capture/`, `replay/` and `fixtures/` into the namespace as the install does. Installed
+# copies (wheel or editable link tree) never take this branch.
+_checkout = _Path(__file__).parent.parent
+if (_checkout / "pyproject.toml").is_file() and (_checkout / "capture" / "__init__.py").is_file():
+    __path__.append(str(_checkout))
