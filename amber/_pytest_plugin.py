@@ -24,6 +24,7 @@ the `amber_captured_at` fixture returns it as a `datetime`, for apps or conftest
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import importlib
 import inspect
@@ -42,16 +43,22 @@ __all__ = ["AppClient", "pytest_addoption", "pytest_configure"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("amber", "amber regression tests")
-    g.addoption("--amber-app", metavar="MODULE:ATTR",
-                help="in-process WSGI/ASGI app (or a factory) the generated tests call")
-    g.addoption("--amber-base-url", metavar="URL",
-                help="send generated tests' requests to this running build instead")
-    g.addoption("--amber-db-url", metavar="URL",
-                help="database the tests' fixtures are loaded into")
-    g.addoption("--amber-db-env", metavar="NAME",
-                help="environment variable through which the app finds its database")
-    g.addoption("--amber-update", action="store_true",
-                help="re-record the expected responses of generated tests")
+    options: list[tuple[str, dict[str, Any]]] = [
+        ("--amber-app", {"metavar": "MODULE:ATTR", "help": "in-process WSGI/ASGI app (or a "
+                         "factory) the generated tests call"}),
+        ("--amber-base-url", {"metavar": "URL", "help": "send generated tests' requests to "
+                              "this running build instead"}),
+        ("--amber-db-url", {"metavar": "URL", "help": "database the tests' fixtures are "
+                            "loaded into"}),
+        ("--amber-db-env", {"metavar": "NAME", "help": "environment variable through which "
+                            "the app finds its database"}),
+        ("--amber-update", {"action": "store_true", "help": "re-record the expected "
+                            "responses of generated tests"}),
+    ]
+    for name, kw in options:
+        # amber.fixtures' plugin declares --amber-db-url too; whichever loads first wins
+        with contextlib.suppress(ValueError):
+            g.addoption(name, **kw)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,6 +91,16 @@ def _testgen_section() -> dict[str, Any]:
     except Exception:
         return {}
     return dict(section)
+
+
+def _auth_from_config() -> Any:
+    """`testgen.auth` from amber.yaml (the schema of `replay.auth`), or None."""
+    auth = _testgen_section().get("auth")
+    if not auth:
+        return None
+    from amber.replay import Auth
+
+    return Auth.from_mapping(auth, key="testgen.auth")
 
 
 def load_app(spec: str) -> Any:
@@ -121,9 +138,11 @@ class AppClient:
     """`request(method, url, ...)` against an in-process app or a URL, returning httpx
     responses. ASGI apps are driven through an event loop per request."""
 
-    def __init__(self, app: Any = None, base_url: str | None = None) -> None:
+    def __init__(self, app: Any = None, base_url: str | None = None,
+                 auth: Any = None) -> None:
         self._asgi = app is not None and _is_asgi(app)
         self._app = app
+        self._auth = auth
         if app is None:
             self._client: httpx.Client | None = httpx.Client(base_url=base_url or "",
                                                              timeout=30.0)
@@ -134,14 +153,21 @@ class AppClient:
                                         base_url="http://testserver")
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send like `httpx.Client.request`; configured auth (testgen.auth) is applied."""
         if self._client is not None:
-            return self._client.request(method, url, **kwargs)
+            req = self._client.build_request(method, url, **kwargs)
+            if self._auth is not None:
+                req = asyncio.run(self._auth.apply(req))
+            return self._client.send(req)
 
         async def send() -> httpx.Response:
             transport = httpx.ASGITransport(app=self._app)
             async with httpx.AsyncClient(transport=transport,
                                          base_url="http://testserver") as client:
-                response = await client.request(method, url, **kwargs)
+                req = client.build_request(method, url, **kwargs)
+                if self._auth is not None:
+                    req = await self._auth.apply(req)
+                response = await client.send(req)
                 await response.aread()
                 return response
 
@@ -190,7 +216,8 @@ def amber_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App
             os.environ[db_env] = db_url
         if kw.get("captured_at"):
             os.environ["AMBER_CAPTURED_AT"] = str(kw["captured_at"])
-        client = AppClient(load_app(app_spec) if not base_url else None, base_url)
+        client = AppClient(load_app(app_spec) if not base_url else None, base_url,
+                           _auth_from_config())
         yield client
     finally:
         if client is not None:

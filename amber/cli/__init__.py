@@ -29,6 +29,8 @@ Every command explains its flags: amber COMMAND --help.
 
 def _commands() -> list[Command]:
     from amber.cli import _capture
+    from amber.cli import _demo
+    from amber.cli import _fixtures
     from amber.cli import _gentest
     from amber.cli import _ls
     from amber.cli import _replay
@@ -41,7 +43,7 @@ def _commands() -> list[Command]:
     return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
             _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
             _replay.REPLAY, _replay.RUNS, _shadow.COMMAND,
-            _gentest.COMMAND]
+            _gentest.COMMAND, _fixtures.COMMAND, _demo.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

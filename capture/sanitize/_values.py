@@ -479,6 +479,8 @@ class ValueScanner:
             inner = inner[sm.end() :]
         if not inner or is_marker(inner) or inner.startswith("[REDACTED:"):
             return None
+        if inner.strip().lower() in _NOT_A_SECRET:
+            return None  # `password_hash: null`, `token=""`, `secret: false` hold nothing
         return Hit("secret-key-value", start, end, marker("secret-key-value"), "mask")
 
     def _apply_custom(
@@ -494,6 +496,10 @@ class ValueScanner:
             return self._pseudo.pseudonym(rule.kind, value)
 
         return rule.pattern.sub(repl, text)
+
+
+_NOT_A_SECRET = frozenset({"null", "none", "nil", "true", "false", "~", "''", '""', "[]",
+                           "{}", "undefined"})
 
 
 def _synthetic_any(value: str) -> bool:

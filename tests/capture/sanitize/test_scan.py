@@ -57,3 +57,10 @@ def test_binary_offsets_are_bytes() -> None:
     data = b"\xff\xfe\x00caf\xc3\xa9 " + SECRET.encode()
     (f,) = scan_bytes(data)
     assert data[f.offset : f.offset + f.length] == SECRET.encode()
+
+
+def test_empty_and_null_values_under_secret_keys_are_not_findings() -> None:
+    from amber.capture.sanitize import scan_bytes as scan
+
+    assert scan(b"password_hash: null\ntoken: ''\napi_key: false\n") == []
+    assert [f.rule for f in scan(b"password_hash: pbkdf2$abc$def\n")] == ["secret-key-value"]

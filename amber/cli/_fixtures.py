@@ -1,0 +1,98 @@
+"""`amber fixtures ID --source-db URL`: extract the anonymized DB rows of a captured request."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from amber._config import Config
+from amber._model import Exchange
+from amber._pseudonym import load_key
+from amber.cli._common import Command
+from amber.cli._common import add_store_args
+from amber.cli._common import open_from_args
+
+if TYPE_CHECKING:
+    from amber.fixtures import Fixture
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", metavar="ID", help="amber id or request id of the captured exchange")
+    p.add_argument("--source-db", required=True, metavar="URL",
+                   help="source database, opened read-only (a replica): postgresql://... or "
+                   "sqlite:///PATH")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="fixture file to write (default: fixtures/<ID>.yaml)")
+    p.add_argument("--reason", metavar="TEXT", help="why this extraction (kept in the audit log)")
+    p.add_argument("--audit-log", metavar="FILE",
+                   help="audit log (default: fixtures.audit_log, else .amber/audit.jsonl)")
+    p.add_argument("--max-rows", type=int, metavar="N", help="row cap (default 10000)")
+    add_store_args(p)
+
+
+def extract_for_exchange(
+    config: Config, ex: Exchange, source_db: str, output: str | Path, *,
+    reason: str | None = None, max_rows: int | None = None, audit_log: str | None = None,
+) -> Fixture:
+    """Seeds (rule or printed proposal), extraction, YAML file (0600) and audit record."""
+    import dataclasses
+
+    from amber.fixtures import FixtureError
+    from amber.fixtures import FixturesConfig
+    from amber.fixtures import Source
+    from amber.fixtures import append_audit
+    from amber.fixtures import audit_record
+    from amber.fixtures import extract
+    from amber.fixtures import plan_for
+
+    fconf = config.with_key("fixtures",
+                            lambda: FixturesConfig.from_mapping(config.section("fixtures")))
+    caps = fconf.caps if not max_rows else dataclasses.replace(fconf.caps, max_rows=max_rows)
+    key = load_key()
+    with Source(source_db, caps) as source:
+        plan = plan_for(ex, fconf, source)
+        for n in plan.notes:
+            print(f"amber: note: {n}", file=sys.stderr)
+        if not plan.seeds:
+            raise FixtureError(
+                f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "
+                "fixtures.rules in amber.yaml")
+        if plan.proposed and plan.rule is not None:
+            print("amber: no fixtures rule matches this route; using this proposal "
+                  "(paste it into amber.yaml):", file=sys.stderr)
+            print(plan.rule.to_yaml(), file=sys.stderr, end="")
+        route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
+        fx = extract(source, plan.seeds, children=plan.children, rules=fconf.anonymize,
+                     key=key, caps=caps, meta={"exchange": ex.id, "route": route})
+    fx.write(output)
+    append_audit(audit_log or fconf.audit_log, audit_record(
+        source=str(fx.meta["source"]), tables=fx.row_counts, reason=reason, exchange=ex.id,
+        route=route, output=str(output)))
+    for n in fx.notes:
+        print(f"amber: note: {n}", file=sys.stderr)
+    return fx
+
+
+def run(args: argparse.Namespace) -> int:
+    config, store = open_from_args(args)
+    with store:
+        ex = store.get(args.id)
+    out = Path(args.output or f"fixtures/{ex.id}.yaml")
+    fx = extract_for_exchange(config, ex, args.source_db, out, reason=args.reason,
+                              max_rows=args.max_rows, audit_log=args.audit_log)
+    counts = ", ".join(f"{t} {n}" for t, n in fx.row_counts.items())
+    print(f"wrote {out}: {sum(fx.row_counts.values())} rows ({counts})")
+    return 0
+
+
+COMMAND = Command(
+    name="fixtures",
+    help="extract the anonymized database rows a captured request depends on",
+    register=register,
+    run=run,
+    description="Connect read-only to the source database, select the rows the request "
+    "reads (rules in amber.yaml, or a printed proposal), add every parent row they reference, "
+    "pseudonymize them with the capture key (AMBER_KEY) and write a YAML fixture.",
+)

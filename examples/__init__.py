@@ -1,0 +1,1 @@
+"""Example applications bundled with amber (not part of the installed package)."""

@@ -1,0 +1,52 @@
+"""Authenticate replayed and regression-test requests against a test copy of the shop.
+
+Captured `Authorization` headers are redacted (`[REDACTED:authorization]`), and a database
+fixture's password hashes are too, so a replayed request cannot log in the way the original
+client did. `sign` is an amber auth hook (`replay.auth.hook:
+examples.shop.replay_auth:sign`, signature `(httpx.Request) -> httpx.Request`): it makes
+sure a support account exists in the database at `$SHOP_DATABASE_URL`, mints a fresh token
+for it, and puts it in the request's `Authorization` header. Support accounts may read
+every customer, so any captured request can be replayed with it.
+
+Only for test databases: it writes an account and a token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import sqlalchemy as sa
+
+from examples.shop.db import customers
+from examples.shop.db import database_url_from_env
+from examples.shop.db import issue_token
+from examples.shop.db import make_engine
+from examples.shop.db import metadata
+
+__all__ = ["REPLAY_AGENT_EMAIL", "agent_token", "sign"]
+
+REPLAY_AGENT_EMAIL = "replay-agent@shop.example"
+
+
+def agent_token(database_url: str | None = None) -> str:
+    """A new bearer token for the replay support agent (created if missing)."""
+    engine = make_engine(database_url or database_url_from_env())
+    try:
+        metadata.create_all(engine, checkfirst=True)
+        with engine.begin() as conn:
+            agent_id = conn.execute(sa.select(customers.c.id).where(
+                customers.c.email == REPLAY_AGENT_EMAIL)).scalar()
+            if agent_id is None:
+                agent_id = conn.execute(customers.insert().values(
+                    email=REPLAY_AGENT_EMAIL, full_name="Replay Agent", role="support",
+                    password_hash=None, created_at=dt.datetime(2024, 1, 1),
+                )).inserted_primary_key[0]
+        return issue_token(engine, int(agent_id))
+    finally:
+        engine.dispose()
+
+
+def sign(request: httpx.Request) -> httpx.Request:
+    request.headers["Authorization"] = f"Bearer {agent_token()}"
+    return request
