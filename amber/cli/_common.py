@@ -50,7 +50,10 @@ class Command:
 
 
 def console(file: TextIO | None = None) -> Console:
-    return Console(file=file or sys.stdout, highlight=False, soft_wrap=True)
+    out = file or sys.stdout
+    # rich assumes 80 columns when not on a terminal: tables in logs and CI get a wider page
+    width = None if out.isatty() else 160
+    return Console(file=out, highlight=False, soft_wrap=True, width=width)
 
 
 def add_store_args(p: argparse.ArgumentParser) -> None:

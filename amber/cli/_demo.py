@@ -3,9 +3,10 @@
 1. seed the example shop's database and start the shop (the buggy build);
 2. put `amber capture` in front of it and drive realistic traffic through the proxy;
 3. find the failing request (the request id the shop logged with its 500);
-4. generate the regression test with its database fixture (`amber gen-test --source-db`);
-5. run the test against the buggy build (it fails) and the fixed build (it passes);
-6. stop everything it started (also on Ctrl-C) and list every file it wrote.
+4. replay it against the running build (it fails the same way);
+5. generate the regression test with its database fixture (`amber gen-test --source-db`);
+6. run the test against the buggy build (it fails) and the fixed build (it passes);
+7. stop everything it started (also on Ctrl-C) and list every file it wrote.
 """
 
 from __future__ import annotations
@@ -148,7 +149,13 @@ class _Demo:
         print(self.run(*self.amber, "stats").stdout.strip())
         print(self.run(*self.amber, "show", request_id).stdout.strip()[:1500])
 
-        self.say("4. amber gen-test: the regression test and its database fixture")
+        self.say("4. amber replay: the same request against the running build fails again")
+        replay = self.run(*self.amber, "replay", request_id, "--target",
+                          f"http://127.0.0.1:{app_port}", check=False,
+                          **{DB_ENV: self.db_url})
+        print(replay.stdout.strip()[-800:])
+
+        self.say("5. amber gen-test: the regression test and its database fixture")
         gen = self.run(*self.amber, "gen-test", request_id, "--out", "tests",
                        "--source-db", self.db_url, "--app", APP_SPEC, "--db-env", DB_ENV,
                        "--reason", "amber demo")
@@ -157,7 +164,7 @@ class _Demo:
         if test_files:
             print("\n" + (self.out / test_files[0]).read_text())
 
-        self.say("5. the test against the buggy build: it must fail")
+        self.say("6. the test against the buggy build: it must fail")
         pytest_cmd = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
         buggy = self.run(*pytest_cmd, check=False)
         print(buggy.stdout.strip()[-1500:])
