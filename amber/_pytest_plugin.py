@@ -14,7 +14,8 @@ options, environment variables, the test's `@pytest.mark.amber(...)` marker, and
 | `--amber-db-env NAME` | `AMBER_TEST_DB_ENV` | `db_env` | env var with the app's DB URL |
 | `--amber-update` | `AMBER_UPDATE_SNAPSHOTS` | | re-record expected responses |
 
-(1) In-process, the default is a fresh SQLite file per test.
+(1) In-process, the default is one SQLite file per session, restored before each test from
+a template holding just that test's fixture: every test starts from exactly its rows.
 
 The clock: during each test `AMBER_CAPTURED_AT` holds the capture time (ISO 8601, UTC) and
 the `amber_captured_at` fixture returns it as a `datetime`, for apps or conftests that pin
@@ -26,9 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import inspect
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,13 +87,19 @@ def _setting(request: pytest.FixtureRequest, name: str, env: str) -> Any:
 
 
 def _testgen_section() -> dict[str, Any]:
+    """amber.yaml's `testgen:` section (read once per config file and directory)."""
+    return dict(_testgen_cached(os.getcwd(), os.environ.get("AMBER_CONFIG", "")))
+
+
+@functools.lru_cache(maxsize=8)
+def _testgen_cached(cwd: str, env_config: str) -> tuple[tuple[str, Any], ...]:
     try:
         from amber._config import find_config
 
         section = find_config().section("testgen")
     except Exception:
-        return {}
-    return dict(section)
+        return ()
+    return tuple(section.items())
 
 
 def _auth_from_config() -> Any:
@@ -98,9 +107,18 @@ def _auth_from_config() -> Any:
     auth = _testgen_section().get("auth")
     if not auth:
         return None
-    from amber.replay import Auth
+    return _auth_cached(repr(auth), auth)
 
-    return Auth.from_mapping(auth, key="testgen.auth")
+
+_AUTHS: dict[str, Any] = {}
+
+
+def _auth_cached(key: str, spec: Any) -> Any:
+    if key not in _AUTHS:
+        from amber.replay import Auth
+
+        _AUTHS[key] = Auth.from_mapping(spec, key="testgen.auth")
+    return _AUTHS[key]
 
 
 def load_app(spec: str) -> Any:
@@ -134,6 +152,22 @@ def _is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(type(app).__call__) if callable(app) else False
 
 
+def _apply_auth_sync(auth: Any, req: httpx.Request) -> httpx.Request:
+    """`Auth.apply` without an event loop when the hook is a plain function."""
+    if auth.hook is not None and inspect.iscoroutinefunction(auth.hook):
+        return asyncio.run(auth.apply(req))  # type: ignore[no-any-return]
+    for k, v in auth.header_items():
+        req.headers[k] = v
+    for name, value in auth.cookie_items():
+        req.headers["cookie"] = "; ".join([*req.headers.get_list("cookie"), f"{name}={value}"])
+    if auth.hook is not None:
+        out = auth.hook(req)
+        if not isinstance(out, httpx.Request):
+            raise TypeError("the auth hook must return an httpx.Request")
+        req = out
+    return req
+
+
 class AppClient:
     """`request(method, url, ...)` against an in-process app or a URL, returning httpx
     responses. ASGI apps are driven through an event loop per request."""
@@ -157,7 +191,7 @@ class AppClient:
         if self._client is not None:
             req = self._client.build_request(method, url, **kwargs)
             if self._auth is not None:
-                req = asyncio.run(self._auth.apply(req))
+                req = _apply_auth_sync(self._auth, req)
             return self._client.send(req)
 
         async def send() -> httpx.Response:
@@ -185,8 +219,52 @@ def amber_captured_at(request: pytest.FixtureRequest) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
+# In-process runs reuse one SQLite file per session: each test restores it from a template
+# built once per fixture (SQLite's backup API), and the app built for it is reused while
+# the environment it was built in is unchanged. Loading YAML, creating tables and building
+# the app once per test would cost tens of milliseconds each.
+_TEMPLATES: dict[tuple[str, float], Path] = {}
+_APPS: dict[tuple[Any, ...], Any] = {}
+
+
+def _restore(template: Path, target: Path) -> None:
+    src = sqlite3.connect(template)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _template(fixture: Path | None, root: Path) -> Path:
+    from amber.fixtures import load_fixture_file
+
+    key = (str(fixture), fixture.stat().st_mtime if fixture else 0.0)
+    found = _TEMPLATES.get(key)
+    if found is not None and found.exists():
+        return found
+    path = root / f"template-{len(_TEMPLATES)}.db"
+    sqlite3.connect(path).close()
+    if fixture is not None:
+        load_fixture_file(fixture, f"sqlite:///{path}")  # kept: it is the template
+    _TEMPLATES[key] = path
+    return path
+
+
+def _app_for(spec: str, db_url: str | None) -> Any:
+    env = tuple(sorted((k, v) for k, v in os.environ.items()
+                       if k != "AMBER_CAPTURED_AT" and not k.startswith("PYTEST_")))
+    key = (spec, db_url, env)
+    app = _APPS.get(key)
+    if app is None:
+        app = _APPS[key] = load_app(spec)
+    return app
+
+
 @pytest.fixture
-def amber_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AppClient]:
+def amber_client(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
     """A client for the app under test, with the test's database fixture loaded."""
     marker = request.node.get_closest_marker("amber")
     kw = marker.kwargs if marker is not None else {}
@@ -197,26 +275,30 @@ def amber_client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App
     if not base_url and not app_spec:
         pytest.fail("amber: no app to test: pass --amber-app MODULE:ATTR or --amber-base-url "
                     "URL (or set testgen.app in amber.yaml)", pytrace=False)
-    if not db_url and not base_url:
-        db_url = f"sqlite:///{tmp_path / 'amber-test.db'}"
+    fixture = kw.get("fixture")
+    fixture_path = Path(str(request.node.fspath)).parent / fixture if fixture else None
     saved = {k: os.environ.get(k) for k in (db_env, "AMBER_CAPTURED_AT") if k}
     handle = None
-    fixture = kw.get("fixture")
-    if fixture:
+    if not db_url and not base_url:
+        root = tmp_path_factory.getbasetemp() / "amber"
+        root.mkdir(exist_ok=True)
+        db_file = root / "amber-test.db"
+        _restore(_template(fixture_path, root), db_file)
+        db_url = f"sqlite:///{db_file}"
+    elif fixture_path is not None:
         if not db_url:
             pytest.fail("amber: this test seeds a database: pass --amber-db-url URL (the "
                         "database of the running build)", pytrace=False)
         from amber.fixtures import load_fixture_file
 
-        path = Path(str(request.node.fspath)).parent / fixture
-        handle = load_fixture_file(path, db_url)
+        handle = load_fixture_file(fixture_path, db_url)
     client: AppClient | None = None
     try:
         if db_env and db_url:
             os.environ[db_env] = db_url
         if kw.get("captured_at"):
             os.environ["AMBER_CAPTURED_AT"] = str(kw["captured_at"])
-        client = AppClient(load_app(app_spec) if not base_url else None, base_url,
+        client = AppClient(_app_for(app_spec, db_url) if not base_url else None, base_url,
                            _auth_from_config())
         yield client
     finally:

@@ -29,22 +29,29 @@ __all__ = ["REPLAY_AGENT_EMAIL", "agent_token", "sign"]
 REPLAY_AGENT_EMAIL = "replay-agent@shop.example"
 
 
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def _engine(url: str) -> sa.Engine:
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = make_engine(url)
+    return engine
+
+
 def agent_token(database_url: str | None = None) -> str:
     """A new bearer token for the replay support agent (created if missing)."""
-    engine = make_engine(database_url or database_url_from_env())
-    try:
-        metadata.create_all(engine, checkfirst=True)
-        with engine.begin() as conn:
-            agent_id = conn.execute(sa.select(customers.c.id).where(
-                customers.c.email == REPLAY_AGENT_EMAIL)).scalar()
-            if agent_id is None:
-                agent_id = conn.execute(customers.insert().values(
-                    email=REPLAY_AGENT_EMAIL, full_name="Replay Agent", role="support",
-                    password_hash=None, created_at=dt.datetime(2024, 1, 1),
-                )).inserted_primary_key[0]
-        return issue_token(engine, int(agent_id))
-    finally:
-        engine.dispose()
+    engine = _engine(database_url or database_url_from_env())
+    metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        agent_id = conn.execute(sa.select(customers.c.id).where(
+            customers.c.email == REPLAY_AGENT_EMAIL)).scalar()
+        if agent_id is None:
+            agent_id = conn.execute(customers.insert().values(
+                email=REPLAY_AGENT_EMAIL, full_name="Replay Agent", role="support",
+                password_hash=None, created_at=dt.datetime(2024, 1, 1),
+            )).inserted_primary_key[0]
+    return issue_token(engine, int(agent_id))
 
 
 def sign(request: httpx.Request) -> httpx.Request:
