@@ -61,6 +61,7 @@ class Target:
     timeout: float = 30.0
     verify: bool = True
     keep_host: bool = False
+    rate: float | None = None  # a default request rate for this target (production)
 
     @property
     def base(self) -> httpx.URL:

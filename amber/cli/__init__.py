@@ -28,6 +28,7 @@ Every command explains its flags: amber COMMAND --help.
 
 
 def _commands() -> list[Command]:
+    from amber.cli import _auditlog
     from amber.cli import _capture
     from amber.cli import _demo
     from amber.cli import _fixtures
@@ -43,7 +44,8 @@ def _commands() -> list[Command]:
     return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
             _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
             _replay.REPLAY, _replay.RUNS, _shadow.COMMAND,
-            _gentest.COMMAND, _fixtures.COMMAND, _demo.COMMAND]
+            _gentest.COMMAND, _fixtures.COMMAND, _demo.COMMAND,
+            _auditlog.COMMAND]
 
 
 def build_parser() -> argparse.ArgumentParser:

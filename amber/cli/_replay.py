@@ -32,6 +32,9 @@ from amber.cli._common import console
 from amber.cli._common import format_time
 from amber.cli._common import open_from_args
 from amber.cli._common import query_from_args
+from amber.cli._safety import add_safety_args
+from amber.cli._safety import audit
+from amber.cli._safety import guard
 
 if TYPE_CHECKING:
     from amber.replay import Comparison
@@ -76,6 +79,7 @@ def register_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exit-zero", action="store_true",
                    help="exit 0 even when responses differ from the recording")
     p.add_argument("--oldest-first", action="store_true", default=True, help=argparse.SUPPRESS)
+    add_safety_args(p)
     add_pacing_args(p)
     add_filter_args(p)
     add_store_args(p)
@@ -94,8 +98,14 @@ def resolve_target(config: Config, spec: str, args: argparse.Namespace) -> Any:
         t = targets[spec]
         if not isinstance(t, dict) or "url" not in t:
             raise config.error("expected a mapping with url and label", f"targets.{spec}")
+        rate = t.get("rate")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                                 or rate <= 0):
+            raise config.error("expected requests per second (a number > 0)",
+                               f"targets.{spec}.rate")
         return Target(url=str(t["url"]), name=spec, label=t.get("label"), timeout=timeout,
-                      verify=not args.insecure, keep_host=args.keep_host)
+                      verify=not args.insecure, keep_host=args.keep_host,
+                      rate=float(rate) if rate is not None else None)
     host = spec.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].split(":")[0]
     if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
         print(f"amber: warning: {spec} is an unlabelled target; name it in amber.yaml "
@@ -165,6 +175,7 @@ def run_replay(args: argparse.Namespace) -> int:
 
     config, store = open_from_args(args)
     target = resolve_target(config, args.target, args)
+    guard(config, [target], args, store, None if args.ids else query_from_args(args))
     noise = load_noise(config, args.noise)
     section = config.section("replay")
     auth = config.with_key("replay.auth", lambda: Auth.from_mapping(section.get("auth") or {}))
@@ -252,6 +263,8 @@ def run_replay(args: argparse.Namespace) -> int:
         summary = dict(counts, elapsed_s=round(time.monotonic() - started, 3))
         log.finish(run_id, state, summary)
         store.close()
+        audit(config, "replay", sys.argv, reason=args.reason, target=target.display,
+              run=run_id, state=state, **counts)
     if args.json:
         out.write(orjson.dumps({"run": run_id, "state": state, **summary}).decode() + "\n")
     else:

@@ -28,6 +28,9 @@ from amber.cli._replay import _selected
 from amber.cli._replay import add_pacing_args
 from amber.cli._replay import load_noise
 from amber.cli._replay import resolve_target
+from amber.cli._safety import add_safety_args
+from amber.cli._safety import audit
+from amber.cli._safety import guard
 
 if TYPE_CHECKING:
     from amber.replay import ShadowReport
@@ -45,6 +48,7 @@ def register(p: argparse.ArgumentParser) -> None:
                    "What differs between the two baselines is noise")
     p.add_argument("--allow-writes", action="store_true",
                    help="also send POST/PUT/PATCH/DELETE (each request is sent three times!)")
+    add_safety_args(p, allow_writes=False)
     p.add_argument("--fail-on", metavar="SPEC",
                    help="when to exit 1: 'regression' (default: any reported field), "
                    "'diff-rate>1%%' (share of a route's requests that regressed), "
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     baseline = resolve_target(config, args.baseline, args)
     candidate = resolve_target(config, args.candidate, args)
     baseline2 = resolve_target(config, args.baseline2, args) if args.baseline2 else None
+    guard(config, [baseline, candidate, baseline2], args, store,
+          None if args.ids else query_from_args(args))
     settings = config.with_key(
         "shadow", lambda: ShadowSettings.from_mapping(config.section("shadow")))
     fail_on = settings.fail_on
@@ -167,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
     log.finish(run_id, state, {"requests": count, "regressions": len(report.regressions()),
                                "skipped_writes": runner.skipped_writes, "gate": reasons[:50]})
     store.close()
+    audit(config, "shadow", sys.argv, reason=args.reason, target=targets, run=run_id,
+          state=state, requests=count, regressions=len(report.regressions()),
+          skipped_writes=runner.skipped_writes)
     if args.save_noise:
         learned = acc.learned_noise()
         Path(args.save_noise).write_text(learned.dump(comment=acc.learned_noise_comment()))

@@ -1,0 +1,110 @@
+"""The audit log: one JSON line per command that touches a target or a source database.
+
+Append-only, created `0600` in a `0700` folder (default `.amber/audit.jsonl`, or `audit.path`
+in amber.yaml). Each record: when, the OS user, the command line with secrets masked, the
+target or source (passwords hidden), the reason given, and what was sent or read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import re
+from collections.abc import Iterator
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_AUDIT_LOG", "append_audit", "audit_path", "mask_argv", "read_audit",
+           "record"]
+
+DEFAULT_AUDIT_LOG = ".amber/audit.jsonl"
+
+_USERINFO = re.compile(r"(//[^/:@\s]*:)[^@/\s]+@")
+_SECRET_FLAG = re.compile(r"^--?(?:password|token|secret|key|api[-_]?key|auth)(?:=|$)", re.I)
+
+
+def mask_argv(argv: Sequence[str]) -> list[str]:
+    """The command line with URL passwords, secret-looking flag values and tokens masked."""
+    from amber.capture.sanitize import scan_bytes
+
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+            continue
+        if _SECRET_FLAG.match(arg):
+            if "=" in arg:
+                out.append(arg.split("=", 1)[0] + "=***")
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        masked = _USERINFO.sub(r"\1***@", arg)
+        # scan what is left once the (masked) userinfo is out of the way
+        rest = re.sub(r"//[^/@\s]*@", "//", masked)
+        findings = scan_bytes(rest.encode("utf-8", "surrogateescape"))
+        out.append("***" if any(f.rule not in ("email", "ip", "ipv6", "phone")
+                                for f in findings) else masked)
+    return out
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def record(command: str, argv: Sequence[str], *, reason: str | None,
+           target: str | None = None, **counts: Any) -> dict[str, Any]:
+    return {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "user": _user(),
+        "command": command,
+        "argv": mask_argv(argv),
+        "target": target,
+        "reason": reason,
+        **counts,
+    }
+
+
+def audit_path(config_section: Mapping[str, Any] | None = None) -> Path:
+    path = (config_section or {}).get("path") or os.environ.get("AMBER_AUDIT_LOG")
+    return Path(path or DEFAULT_AUDIT_LOG)
+
+
+def append_audit(path: str | os.PathLike[str], entry: Mapping[str, Any]) -> None:
+    """Append `entry` as one JSON line; creates the file 0600 (its folder 0700)."""
+    p = Path(path)
+    if not p.parent.exists():
+        p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def read_audit(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Entries in order; a damaged line is reported as `{"unreadable_line": N}`."""
+    p = Path(path)
+    if not p.exists():
+        return
+    with p.open(encoding="utf-8") as fp:
+        for n, line in enumerate(fp, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                yield {"unreadable_line": n}
+                continue
+            if isinstance(entry, dict):
+                yield entry

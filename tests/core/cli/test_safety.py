@@ -1,0 +1,92 @@
+"""Production safety: refusals name the flags that allow them; every action is audited."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from contextlib import ExitStack
+from pathlib import Path
+
+from amber._store import Store
+from tests.conftest import make_exchange
+from tests.core.cli.conftest import Run
+from tests.core.cli.conftest import apps
+
+
+def config(env: Path, url: str) -> None:
+    (env / "amber.yaml").write_text(
+        f"targets:\n  prod: {{url: '{url}', label: production, rate: 50}}\n"
+        f"  local: {{url: '{url}', label: local}}\n")
+
+
+def test_production_needs_a_reason_and_confirmed_writes(recorded: Path, amber: Run) -> None:
+    with ExitStack() as stack:
+        (url,) = apps(stack, 1)
+        config(recorded, url)
+        code, _, err = amber("replay", "--target", "prod")
+        assert code == 2 and "--reason" in err and "production" in err
+        code, _, err = amber("replay", "--target", "prod", "--reason", "INC-1")
+        assert code == 2 and "--allow-writes --confirm prod" in err
+        assert "24 non-idempotent" in err  # 12 logins + 12 order creations
+        code, _, err = amber("replay", "--target", "prod", "--reason", "INC-1",
+                             "--allow-writes", "--confirm", "local")
+        assert code == 2 and "--confirm prod" in err
+        # reads only: allowed, and slowed down to the target's rate
+        code, out, err = amber("replay", "--target", "prod", "--reason", "INC-1", "--method",
+                               "GET", "--json", "--exit-zero")
+        assert code == 0, err
+        assert "limited to 50 requests/s" in err
+        code, out, err = amber("replay", "--target", "prod", "--reason", "INC-1",
+                               "--allow-writes", "--confirm", "prod", "--json", "--exit-zero")
+        assert code == 0, err
+        sent = json.loads(out.splitlines()[-1])["sent"]
+        assert sent == 60
+        # a local target needs none of this
+        code, _, err = amber("replay", "--target", "local", "--json", "--exit-zero")
+        assert code == 0, err
+
+
+def test_every_target_command_is_audited(recorded: Path, amber: Run) -> None:
+    with ExitStack() as stack:
+        (url,) = apps(stack, 1)
+        config(recorded, url)
+        amber("replay", "--target", "local", "--reason", "checking the fix", "--exit-zero",
+              "--method", "GET", "--json")
+        amber("shadow", "--baseline", "local", "--candidate", "local", "--reason", "canary",
+              "--json")
+    code, out, _ = amber("audit", "--json")
+    entries = [json.loads(x) for x in out.splitlines()]
+    assert [e["command"] for e in entries] == ["replay", "shadow"]
+    replay, shadow = entries
+    assert replay["reason"] == "checking the fix" and replay["sent"] == 36
+    assert replay["target"].startswith("http://127.0.0.1:")
+    assert shadow["requests"] == 36 and shadow["reason"] == "canary"
+    log = recorded / ".amber" / "audit.jsonl"
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    code, out, _ = amber("audit", "--command", "shadow")
+    assert "canary" in out and "checking the fix" not in out
+
+
+def test_audited_command_lines_hide_secrets() -> None:
+    from amber._audit import mask_argv
+
+    masked = mask_argv(["amber", "replay", "--target", "https://ci:hunter2@staging/x",
+                        "--token", "abc", "--password=xyz",
+                        "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"])
+    assert masked == ["amber", "replay", "--target", "https://ci:***@staging/x", "--token",
+                      "***", "--password=***", "***"]
+
+
+def test_the_key_is_in_no_artifact(env: Path, amber: Run) -> None:
+    key = os.environ["AMBER_KEY"]
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(make_exchange(1, status=500, body=b'{"email": "a@corp.io"}'))
+    amber("export", "--format", "jsonl", "-o", str(env / "out.jsonl"))
+    amber("gen-test", "req-1", "--out", str(env / "tests"))
+    for path in env.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert key.encode() not in data and key.encode().hex().encode() not in data, path
+    code, _, _ = amber("scan", str(env))
+    assert code in (0, 1)  # findings in the planted test data are fine; the key is not one

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from amber._audit import append_audit
+from amber._audit import read_audit
+from amber._audit import record
+
+
+def test_append_only_private_and_tolerant(tmp_path: Path) -> None:
+    log = tmp_path / "sub" / "audit.jsonl"
+    append_audit(log, record("replay", ["amber", "replay"], reason="r1", target="t", sent=3))
+    with log.open("a") as fp:
+        fp.write("{not json\n")
+    append_audit(log, record("shadow", ["amber", "shadow"], reason=None, target="t"))
+    entries = list(read_audit(log))
+    assert [e.get("command") for e in entries] == ["replay", None, "shadow"]
+    assert entries[1] == {"unreadable_line": 2}
+    assert entries[0]["sent"] == 3 and entries[0]["user"]
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(log.parent).st_mode) == 0o700
+    assert list(read_audit(tmp_path / "missing.jsonl")) == []
