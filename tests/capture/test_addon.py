@@ -51,10 +51,13 @@ def addon_context(addon: CaptureAddon) -> Iterator[taddons.context]:
     tctx = taddons.context(addon)
     try:
         with tctx:
-            yield tctx
+            try:
+                yield tctx
+            finally:
+                addon.done()  # inside the context: mitmproxy 12 logs through its loop
     finally:
-        addon.done()
-        tctx.master.event_loop.close()
+        if not tctx.master.event_loop.is_closed():
+            tctx.master.event_loop.close()
 
 
 @pytest.fixture
