@@ -244,7 +244,8 @@ def test_amber_har_through_mitmproxy_and_back(tmp_path: Path) -> None:
     assert back[0].request.path == "/api/caf%C3%83%C2%A9/%C3%BF"
     assert back[0].response is not None and exchanges[0].response is not None
     assert back[0].response.body == exchanges[0].response.body
-    assert back[0].response.content_encoding == "gzip"
+    # mitmproxy 11 keeps Content-Encoding on HAR import; 12 keeps the decoded body without it
+    assert back[0].response.content_encoding in ("gzip", None)
     # mitmproxy's HAR import rewrites Host and adds Content-Length; the rest survives
     assert back[0].request.headers[1:5] == exchanges[0].request.headers[1:5]
     assert back[1].request.http_version == "HTTP/2"  # mitmproxy's HAR import spells it so
