@@ -245,12 +245,8 @@ class Replayer:
                 ex.request.method, target.encode("utf-8", "surrogateescape"), headers, body,
                 self.target.timeout,
             )
-        except httpx.TimeoutException:
-            return Outcome(ex, None, f"timeout after {self.target.timeout:g}s", sent_at,
-                           (time.perf_counter() - start) * 1000, scheduled_at)
         except (httpx.HTTPError, OSError, ValueError) as e:
-            return Outcome(ex, None, _describe(e), sent_at,
-                           (time.perf_counter() - start) * 1000, scheduled_at)
+            return self._failure(ex, e, sent_at, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         resp_headers = tuple((k.decode("latin-1"), v.decode("utf-8", "replace"))
                              for k, v in raw.headers)
@@ -274,6 +270,14 @@ class Replayer:
             state.learn(ex.response, actual)
         return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, sent_mono=mono)
 
+    def _failure(self, ex: Exchange, e: BaseException, sent_at: float, start: float,
+                 scheduled_at: float | None) -> Outcome:
+        """The outcome of a request that got no response (reported; the run goes on)."""
+        error = (f"timeout after {self.target.timeout:g}s"
+                 if isinstance(e, httpx.TimeoutException) else _describe(e))
+        return Outcome(ex, None, error, sent_at, (time.perf_counter() - start) * 1000,
+                       scheduled_at)
+
     async def replay_one(self, ex: Exchange, state: SessionState | None,
                          scheduled_at: float | None = None) -> Outcome:
         if self._fast is not None and self.auth.hook is None:
@@ -285,12 +289,8 @@ class Replayer:
             request = await self.auth.apply(self.build(ex, state))
             resp = await self.send(request)
             body, capped = await self._read(resp)
-        except httpx.TimeoutException:
-            return Outcome(ex, None, f"timeout after {self.target.timeout:g}s", sent_at,
-                           (time.perf_counter() - start) * 1000, scheduled_at)
         except (httpx.HTTPError, OSError, ValueError) as e:
-            return Outcome(ex, None, _describe(e), sent_at,
-                           (time.perf_counter() - start) * 1000, scheduled_at)
+            return self._failure(ex, e, sent_at, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         actual = Response(
             status=resp.status_code,
