@@ -252,6 +252,28 @@ def _template(fixture: Path | None, root: Path) -> Path:
     return path
 
 
+def _db_root(request: pytest.FixtureRequest, factory: pytest.TempPathFactory) -> Path:
+    """Where the session's test database lives: in memory-backed /dev/shm when there is one
+    (every test commits, and fsyncs to a disk cost more than the test), else pytest's tmp."""
+    cached = getattr(request.config, "_amber_db_root", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    root: Path | None = None
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        import shutil
+        import tempfile
+
+        made = Path(tempfile.mkdtemp(prefix="amber-pytest-", dir=shm))
+        request.config.add_cleanup(lambda: shutil.rmtree(made, ignore_errors=True))
+        root = made
+    if root is None:
+        root = factory.getbasetemp() / "amber"
+        root.mkdir(exist_ok=True)
+    request.config._amber_db_root = root  # type: ignore[attr-defined]
+    return root
+
+
 def _app_for(spec: str, db_url: str | None) -> Any:
     env = tuple(sorted((k, v) for k, v in os.environ.items()
                        if k != "AMBER_CAPTURED_AT" and not k.startswith("PYTEST_")))
@@ -280,8 +302,7 @@ def amber_client(request: pytest.FixtureRequest,
     saved = {k: os.environ.get(k) for k in (db_env, "AMBER_CAPTURED_AT") if k}
     handle = None
     if not db_url and not base_url:
-        root = tmp_path_factory.getbasetemp() / "amber"
-        root.mkdir(exist_ok=True)
+        root = _db_root(request, tmp_path_factory)
         db_file = root / "amber-test.db"
         _restore(_template(fixture_path, root), db_file)
         db_url = f"sqlite:///{db_file}"
