@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from amber._model import Redaction
 
@@ -49,32 +50,27 @@ class _Capped(Exception):
         self.partial = partial
 
 
-def _zlib_stream(raw: bytes, wbits: int, limit: int) -> bytes:
+def _zlib_member(data: bytes, wbits: int, limit: int, out: bytearray) -> Any:
+    """Inflate one zlib/gzip member into `out`, never past `limit` (a bomb is cut there)."""
     d = zlib.decompressobj(wbits)
-    out = bytearray()
-    try:
-        data = raw
-        while data:
-            out += d.decompress(data, limit - len(out) + 1)
-            if len(out) > limit:
-                raise _Capped(bytes(out[:limit]))
-            data = d.unconsumed_tail
-        out += d.flush()
+    while data:
+        out += d.decompress(data, limit - len(out) + 1)
         if len(out) > limit:
             raise _Capped(bytes(out[:limit]))
+        data = d.unconsumed_tail
+    out += d.flush()
+    if len(out) > limit:
+        raise _Capped(bytes(out[:limit]))
+    return d
+
+
+def _zlib_stream(raw: bytes, wbits: int, limit: int) -> bytes:
+    out = bytearray()
+    try:
+        d = _zlib_member(raw, wbits, limit, out)
         # gzip allows several members back to back
         while wbits >= 16 and d.unused_data:
-            rest = d.unused_data
-            d = zlib.decompressobj(wbits)
-            data = rest
-            while data:
-                out += d.decompress(data, limit - len(out) + 1)
-                if len(out) > limit:
-                    raise _Capped(bytes(out[:limit]))
-                data = d.unconsumed_tail
-            out += d.flush()
-            if len(out) > limit:
-                raise _Capped(bytes(out[:limit]))
+            d = _zlib_member(d.unused_data, wbits, limit, out)
     except zlib.error as e:
         raise _Undecodable(str(e)) from e
     if not d.eof:
