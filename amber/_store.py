@@ -331,7 +331,9 @@ class _Checkpointer(threading.Thread):
 
     def run(self) -> None:
         try:
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+            # a short busy timeout: a checkpoint waiting on readers must never hold the
+            # writer lock long enough to stall the capture writer behind it
+            conn = sqlite3.connect(self.path, timeout=0.2, check_same_thread=False)
         except sqlite3.Error:
             return
         try:
