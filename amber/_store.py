@@ -525,7 +525,7 @@ class Store:
                 return packed, True
         return body, False
 
-    def _row(self, ex: Exchange) -> dict[str, Any]:
+    def _row(self, ex: Exchange) -> tuple[Any, ...]:
         req, resp = ex.request, ex.response
         doc: dict[str, Any] = {
             "rq": {
@@ -561,26 +561,27 @@ class Store:
             resp_body, z = self._pack_body(resp.body)
             if z:
                 flags |= _FLAG_RESP_ZSTD
-        return {
-            "id": ex.id,
-            "request_id": ex.request_id[:200] if ex.request_id else None,
-            "started_at": req.timestamp_start,
-            "method": req.method,
-            "scheme": req.scheme,
-            "host": req.host,
-            "port": req.port,
-            "path": req.path,
-            "query": req.query,
-            "route": ex.route,
-            "status": resp.status if resp is not None else None,
-            "error": ex.error,
-            "duration_ms": ex.duration_ms,
-            "truncated": ex.truncated,
-            "doc": orjson.dumps(doc),
-            "flags": flags,
-            "req_body": req_body,
-            "resp_body": resp_body,
-        }
+        # in `_INSERT_COLUMNS` order: handed to the driver as is
+        return (
+            ex.id,
+            ex.request_id[:200] if ex.request_id else None,
+            req.timestamp_start,
+            req.method,
+            req.scheme,
+            req.host,
+            req.port,
+            req.path,
+            req.query,
+            ex.route,
+            resp.status if resp is not None else None,
+            ex.error,
+            ex.duration_ms,
+            ex.truncated,
+            orjson.dumps(doc),
+            flags,
+            req_body,
+            resp_body,
+        )
 
     def add(self, ex: Exchange) -> None:
         self.add_many([ex])
@@ -598,9 +599,7 @@ class Store:
             with self.engine.begin() as conn:
                 # Positional parameters straight to the driver: SQLAlchemy's per-row bind
                 # processing costs more than SQLite's own insert at capture rates.
-                conn.exec_driver_sql(
-                    self._insert_sql, [tuple(r[k] for k in _INSERT_COLUMNS) for r in rows]
-                )
+                conn.exec_driver_sql(self._insert_sql, rows)
         except sa.exc.IntegrityError as e:
             raise StoreError(
                 f"an exchange with one of these ids is already stored ({_short(e)}); "

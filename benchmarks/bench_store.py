@@ -100,10 +100,7 @@ def main() -> int:
     print(f"store benchmark in {tmp} (python {sys.version.split()[0]}, {os.cpu_count()} cores)")
     exchanges = [make(i) for i in range(a.ingest)]
     store = Store.open(f"sqlite:///{db}")
-    raw_rows = [tuple(store._row(ex)[k] for k in (
-        "id", "request_id", "started_at", "method", "scheme", "host", "port", "path", "query",
-        "route", "status", "error", "duration_ms", "truncated", "doc", "flags", "req_body",
-        "resp_body")) for ex in exchanges]
+    raw_rows = [store._row(ex) for ex in exchanges]
     raw_rate = bench_raw_sqlite(tmp / "raw.db", raw_rows)
     del raw_rows
 
