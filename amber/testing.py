@@ -28,6 +28,7 @@ __all__ = [
     "assert_status",
     "load_snapshot",
     "request_kwargs",
+    "snapshot_body",
 ]
 
 UPDATE_ENV = "AMBER_UPDATE_SNAPSHOTS"
@@ -85,19 +86,24 @@ def load_snapshot(path: Path) -> dict[str, Any]:
     return data
 
 
-def _snapshot_of(response: httpx.Response) -> dict[str, Any]:
-    body: Any
-    try:
-        body = {"json": response.json()}
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+def snapshot_body(content: bytes) -> dict[str, Any]:
+    """A body as snapshots keep it: `{"json": ...}`, else `{"text": ...}`, else base64."""
+    if content:
         try:
-            body = {"text": response.content.decode("utf-8")}
-        except UnicodeDecodeError:
-            body = {"base64": base64.b64encode(response.content).decode("ascii")}
+            return {"json": json.loads(content)}
+        except (ValueError, UnicodeDecodeError):
+            pass
+    try:
+        return {"text": content.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(content).decode("ascii")}
+
+
+def _snapshot_of(response: httpx.Response) -> dict[str, Any]:
     return {
         "status": response.status_code,
         "headers": {"content-type": response.headers.get("content-type", "")},
-        "body": body,
+        "body": snapshot_body(response.content),
     }
 
 

@@ -30,6 +30,7 @@ from typing import Any
 from amber._model import Exchange
 from amber.replay._noise import NoiseRules
 from amber.replay._runner import HOP_BY_HOP
+from amber.testing import snapshot_body
 
 __all__ = ["GeneratedTest", "GenSpec", "render_test", "snapshot_of", "write_test"]
 
@@ -85,14 +86,7 @@ def snapshot_of(ex: Exchange) -> dict[str, Any]:
     """The recorded response as a reviewable JSON snapshot."""
     resp = ex.response
     assert resp is not None
-    body: dict[str, Any]
-    try:
-        body = {"json": json.loads(resp.body)} if resp.body else {"text": ""}
-    except (ValueError, UnicodeDecodeError):
-        try:
-            body = {"text": resp.body.decode("utf-8")}
-        except UnicodeDecodeError:
-            body = {"base64": base64.b64encode(resp.body).decode("ascii")}
+    body = snapshot_body(resp.body)
     return {"status": resp.status,
             "headers": {"content-type": resp.header("content-type") or ""},
             "body": body}
