@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 from typing import NamedTuple
 
@@ -141,7 +140,6 @@ class CaptureStats:
     dropped_store: int = 0
     hook_errors: int = 0
     store_failures: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def summary(self) -> str:
         return (
