@@ -12,8 +12,9 @@ capture: {...}                          # see docs/capture.md
 ```
 
 Sections owned by other parts of amber (`sanitize`, `capture`, `replay`, `fixtures`,
-`targets`, `testgen`) are kept as mappings here and validated by their owners through
-`Config.section()`, which turns their `ConfigError(key=...)` into one with file and line.
+`targets`, `sources`, `testgen`, `audit`) are kept as mappings here and validated by their
+owners through `Config.section()`, which turns their `ConfigError(key=...)` into one with file
+and line.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ DEFAULT_STORE = "sqlite:///.amber/store.db"
 """The default store: `.amber/store.db` under the current directory."""
 
 _CORE_KEYS = {"version", "store", "request_id_headers", "routes"}
-_SECTIONS = {"sanitize", "capture", "replay", "shadow", "fixtures", "targets", "testgen", "audit"}
+_SECTIONS = {"sanitize", "capture", "replay", "shadow", "fixtures", "targets", "sources",
+             "testgen", "audit"}
 
 T = TypeVar("T")
 

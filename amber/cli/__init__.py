@@ -68,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = ["amber", *argv]  # the command line as given, for the audit log
     level = logging.DEBUG if args.verbose else logging.WARNING
     if args.command != "capture":  # mitmproxy brings its own log handler
         logging.basicConfig(level=level, format="amber: %(levelname)s: %(message)s")

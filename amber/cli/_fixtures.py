@@ -7,12 +7,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amber._audit import append_audit
+from amber._audit import audit_path
 from amber._config import Config
 from amber._model import Exchange
 from amber._pseudonym import load_key
 from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
+from amber.cli._safety import SourceRef
+from amber.cli._safety import guard_source
+from amber.cli._safety import resolve_source
 
 if TYPE_CHECKING:
     from amber.fixtures import Fixture
@@ -20,29 +25,34 @@ if TYPE_CHECKING:
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", metavar="ID", help="amber id or request id of the captured exchange")
-    p.add_argument("--source-db", required=True, metavar="URL",
-                   help="source database, opened read-only (a replica): postgresql://... or "
-                   "sqlite:///PATH")
+    p.add_argument("--source-db", required=True, metavar="NAME|URL",
+                   help="source database, opened read-only (a replica): a name under sources: "
+                   "in amber.yaml, or a URL (postgresql://..., sqlite:///PATH)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="fixture file to write (default: fixtures/<ID>.yaml)")
-    p.add_argument("--reason", metavar="TEXT", help="why this extraction (kept in the audit log)")
+    p.add_argument("--reason", metavar="TEXT",
+                   help="why this extraction (kept in the audit log; required for sources "
+                   "labelled production)")
     p.add_argument("--audit-log", metavar="FILE",
-                   help="audit log (default: fixtures.audit_log, else .amber/audit.jsonl)")
+                   help="audit log (default: audit.path in amber.yaml, else $AMBER_AUDIT_LOG, "
+                   "else .amber/audit.jsonl)")
     p.add_argument("--max-rows", type=int, metavar="N", help="row cap (default 10000)")
     add_store_args(p)
 
 
 def extract_for_exchange(
-    config: Config, ex: Exchange, source_db: str, output: str | Path, *,
+    config: Config, ex: Exchange, source: SourceRef, output: str | Path, *,
     reason: str | None = None, max_rows: int | None = None, audit_log: str | None = None,
+    argv: list[str] | None = None, command: str = "fixtures",
 ) -> Fixture:
-    """Seeds (rule or printed proposal), extraction, YAML file (0600) and audit record."""
+    """Seeds (rule or printed proposal), extraction, YAML file (0600) and audit record.
+
+    The caller has resolved `source` and checked it (`guard_source`)."""
     import dataclasses
 
     from amber.fixtures import FixtureError
     from amber.fixtures import FixturesConfig
     from amber.fixtures import Source
-    from amber.fixtures import append_audit
     from amber.fixtures import audit_record
     from amber.fixtures import extract
     from amber.fixtures import plan_for
@@ -51,8 +61,8 @@ def extract_for_exchange(
                             lambda: FixturesConfig.from_mapping(config.section("fixtures")))
     caps = fconf.caps if not max_rows else dataclasses.replace(fconf.caps, max_rows=max_rows)
     key = load_key()
-    with Source(source_db, caps) as source:
-        plan = plan_for(ex, fconf, source)
+    with Source(source.url, caps) as db:
+        plan = plan_for(ex, fconf, db)
         for n in plan.notes:
             print(f"amber: note: {n}", file=sys.stderr)
         if not plan.seeds:
@@ -64,12 +74,15 @@ def extract_for_exchange(
                   "(paste it into amber.yaml):", file=sys.stderr)
             print(plan.rule.to_yaml(), file=sys.stderr, end="")
         route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
-        fx = extract(source, plan.seeds, children=plan.children, rules=fconf.anonymize,
+        fx = extract(db, plan.seeds, children=plan.children, rules=fconf.anonymize,
                      key=key, caps=caps, meta={"exchange": ex.id, "route": route})
     fx.write(output)
-    append_audit(audit_log or fconf.audit_log, audit_record(
-        source=str(fx.meta["source"]), tables=fx.row_counts, reason=reason, exchange=ex.id,
-        route=route, output=str(output)))
+    counts = fx.row_counts
+    log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
+    entry = audit_record(source=source.name or str(fx.meta["source"]), tables=counts,
+                         reason=reason, exchange=ex.id, route=route, output=str(output),
+                         argv=argv or ["amber", command, ex.id], command=command)
+    append_audit(log, {**entry, "label": source.label} if source.label else entry)
     for n in fx.notes:
         print(f"amber: note: {n}", file=sys.stderr)
     return fx
@@ -80,8 +93,10 @@ def run(args: argparse.Namespace) -> int:
     with store:
         ex = store.get(args.id)
     out = Path(args.output or f"fixtures/{ex.id}.yaml")
-    fx = extract_for_exchange(config, ex, args.source_db, out, reason=args.reason,
-                              max_rows=args.max_rows, audit_log=args.audit_log)
+    source = resolve_source(config, args.source_db)
+    guard_source(source, args.reason)
+    fx = extract_for_exchange(config, ex, source, out, reason=args.reason,
+                              max_rows=args.max_rows, audit_log=args.audit_log, argv=args.argv)
     counts = ", ".join(f"{t} {n}" for t, n in fx.row_counts.items())
     print(f"wrote {out}: {sum(fx.row_counts.values())} rows ({counts})")
     return 0

@@ -7,21 +7,25 @@ import json
 import sys
 from pathlib import Path
 
+from amber._audit import mask_argv
 from amber.cli._common import Command
 from amber.cli._common import UsageError
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
+from amber.cli._safety import guard_source
+from amber.cli._safety import resolve_source
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("ids", nargs="+", metavar="ID", help="amber ids or request ids")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="where to write the tests (e.g. tests/regressions)")
-    p.add_argument("--source-db", metavar="URL",
+    p.add_argument("--source-db", metavar="NAME|URL",
                    help="extract each exchange's database fixture from this (read-only) "
-                   "database into DIR/fixtures/")
+                   "database into DIR/fixtures/: a name under sources: in amber.yaml, or a URL")
     p.add_argument("--reason", metavar="TEXT",
-                   help="why the source database is read (kept in the audit log)")
+                   help="why the source database is read (kept in the audit log; required "
+                   "for sources labelled production)")
     p.add_argument("--app", metavar="MODULE:ATTR",
                    help="run the tests in-process against this WSGI/ASGI app or factory "
                    "(default: testgen.app in amber.yaml, or --amber-app at pytest time)")
@@ -56,19 +60,23 @@ def run(args: argparse.Namespace) -> int:
     section = config.section("testgen")
     noise = load_noise(config, args.noise)
     out = Path(args.out)
-    command = command_line(["amber", "gen-test", *sys.argv[2:]]) if sys.argv[1:2] == [
-        "gen-test"] else command_line(["amber", "gen-test", *args.ids, "--out", args.out])
+    command = command_line(mask_argv(args.argv))
+    source = None
+    if args.source_db:
+        source = resolve_source(config, args.source_db)
+        guard_source(source, args.reason)
     written: list[Path] = []
     with store:
         exchanges = [store.get(i) for i in args.ids]
     for ex in exchanges:
         stem = stem_of(ex)
         fixture_rel = None
-        if args.source_db:
+        if source is not None:
             from amber.cli._fixtures import extract_for_exchange
 
             fixture_path = out / "fixtures" / f"{stem}.yaml"
-            extract_for_exchange(config, ex, args.source_db, fixture_path, reason=args.reason)
+            extract_for_exchange(config, ex, source, fixture_path, reason=args.reason,
+                                 argv=args.argv, command="gen-test")
             fixture_rel = f"fixtures/{stem}.yaml"
             written.append(fixture_path)
         spec = GenSpec(

@@ -263,7 +263,7 @@ def run_replay(args: argparse.Namespace) -> int:
         summary = dict(counts, elapsed_s=round(time.monotonic() - started, 3))
         log.finish(run_id, state, summary)
         store.close()
-        audit(config, "replay", sys.argv, reason=args.reason, target=target.display,
+        audit(config, "replay", args.argv, reason=args.reason, target=target.display,
               run=run_id, state=state, **counts)
     if args.json:
         out.write(orjson.dumps({"run": run_id, "state": state, **summary}).decode() + "\n")

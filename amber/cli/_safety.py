@@ -15,14 +15,24 @@ Against a target labelled `production`:
   unless both `--allow-writes` and `--confirm NAME` (the target's own name) are given;
 - reads are rate-limited by default (the target's `rate`, else 10 requests/s) unless
   `--rate` says otherwise.
+
+Source databases (read by `amber fixtures` and `amber gen-test --source-db`) are named the
+same way, and `--reason` is required for those labelled `production`:
+
+```yaml
+sources:
+  replica: {url: postgresql://amber_ro@replica.internal/app, label: production}
+```
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from amber._audit import append_audit
@@ -33,8 +43,8 @@ from amber._store import ExchangeQuery
 from amber._store import Store
 from amber.cli._common import UsageError
 
-__all__ = ["PRODUCTION", "UNSAFE_METHODS", "add_safety_args", "audit", "guard",
-           "unsafe_methods"]
+__all__ = ["PRODUCTION", "UNSAFE_METHODS", "SourceRef", "add_safety_args", "audit", "guard",
+           "guard_source", "resolve_source", "unsafe_methods"]
 
 PRODUCTION = "production"
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -52,6 +62,58 @@ def add_safety_args(p: argparse.ArgumentParser, *, allow_writes: bool = True) ->
     g.add_argument("--confirm", metavar="NAME",
                    help="with --allow-writes against a production target: its name, to "
                    "show you mean that target")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceRef:
+    """A source database as given on the command line: a name from `sources:`, or a URL."""
+
+    url: str
+    name: str | None = None
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        return self.name or _USERINFO.sub(r"\1***@", self.url)
+
+
+_USERINFO = re.compile(r"(//[^/:@\s]*:)[^@/\s]+@")
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "")
+
+
+def resolve_source(config: Config, spec: str) -> SourceRef:
+    """`spec` as a source: a name under `sources:` in amber.yaml, else a database URL.
+
+    A URL to a database on another host is unlabelled: amber warns, because the
+    production rules cannot apply to what it does not know is production."""
+    sources = config.section("sources")
+    if "://" not in spec:
+        if spec not in sources:
+            known = ", ".join(sorted(sources)) or "none configured"
+            raise UsageError(f"unknown source database {spec!r}: give a URL (postgresql://..., "
+                             f"sqlite:///PATH) or one of ({known}) from sources: in amber.yaml")
+        s = sources[spec]
+        if not isinstance(s, Mapping) or not isinstance(s.get("url"), str):
+            raise config.error("expected a mapping with url and label", f"sources.{spec}")
+        label = s.get("label")
+        if label is not None and not isinstance(label, str):
+            raise config.error("expected a label such as production, staging or local",
+                               f"sources.{spec}.label")
+        return SourceRef(url=s["url"], name=spec, label=label)
+    rest = spec.split("://", 1)[1]
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    if host not in _LOCAL_HOSTS:
+        print(f"amber: warning: {SourceRef(spec).display} is an unlabelled source database; "
+              "name it in amber.yaml (sources:) to get its safety rules", file=sys.stderr)
+    return SourceRef(url=spec)
+
+
+def guard_source(source: SourceRef, reason: str | None) -> None:
+    """Refuse to read a production-labelled source without a reason. Raises UsageError."""
+    if source.label == PRODUCTION and not reason:
+        raise UsageError(f"source database {source.display!r} is labelled production: say "
+                         "why with --reason \"...\" (it is kept in the audit log)")
 
 
 def unsafe_methods(config: Config) -> tuple[str, ...]:

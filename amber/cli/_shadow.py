@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     log.finish(run_id, state, {"requests": count, "regressions": len(report.regressions()),
                                "skipped_writes": runner.skipped_writes, "gate": reasons[:50]})
     store.close()
-    audit(config, "shadow", sys.argv, reason=args.reason, target=targets, run=run_id,
+    audit(config, "shadow", args.argv, reason=args.reason, target=targets, run=run_id,
           state=state, requests=count, regressions=len(report.regressions()),
           skipped_writes=runner.skipped_writes)
     if args.save_noise:

@@ -10,23 +10,15 @@ from tests.fixtures.conftest import build
 
 
 def run_fixtures(*argv: str) -> tuple[int, str, str]:
-    """`amber fixtures ...` through the Command (registered in amber.cli by the lead)."""
-    import argparse
+    """`amber fixtures ...` through the CLI's entry point."""
     import contextlib
     import io
 
-    from amber.cli._fixtures import COMMAND
-    from amber.errors import AmberError
+    from amber.cli import main
 
-    p = argparse.ArgumentParser()
-    COMMAND.register(p)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = COMMAND.run(p.parse_args(list(argv)))
-        except AmberError as e:
-            print(f"amber: error: {e}", file=err)
-            code = 1
+        code = main(["fixtures", *argv])
     return code, out.getvalue(), err.getvalue()
 
 
@@ -44,6 +36,8 @@ def test_fixtures_command_proposes_extracts_and_audits(env: Path) -> None:
     assert fx.row_counts["orders"] == 1 and fx.meta["exchange"] == ex.id
     record = json.loads((env / ".amber" / "audit.jsonl").read_text())
     assert record["reason"] == "bug 42" and record["tables"]["orders"] == 1
+    assert record["command"] == "fixtures" and record["rows"] == sum(fx.row_counts.values())
+    assert record["argv"][:3] == ["amber", "fixtures", ex.id] and record["user"]
 
 
 def test_fixtures_command_unreachable_db(env: Path) -> None:

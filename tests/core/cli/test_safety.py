@@ -94,3 +94,44 @@ def test_the_key_is_in_no_artifact(env: Path, amber: Run) -> None:
     (env / "leak.txt").write_text(f"oops {key}\n")
     code, out, _ = amber("scan", str(env / "leak.txt"))
     assert code == 1 and "amber-key" in out and key not in out
+
+
+def test_production_sources_need_a_reason_and_are_audited(env: Path, amber: Run) -> None:
+    from tests.fixtures.conftest import build
+
+    src = f"sqlite:///{env / 'replica.db'}"
+    build(src)
+    ex = make_exchange(path="/orders/100")
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(ex)
+    (env / "amber.yaml").write_text(
+        f"sources:\n  replica: {{url: '{src}', label: production}}\n"
+        f"  copy: {{url: '{src}', label: local}}\n")
+    code, _, err = amber("fixtures", ex.id, "--source-db", "replica", "-o", "a.yaml")
+    assert code == 2 and "labelled production" in err and "--reason" in err
+    assert not (env / "a.yaml").exists()
+    code, _, err = amber("gen-test", ex.id, "--out", "t", "--source-db", "replica")
+    assert code == 2 and "--reason" in err and not (env / "t").exists()
+    code, _, err = amber("fixtures", ex.id, "--source-db", "nope")
+    assert code == 2 and "unknown source database 'nope'" in err and "replica" in err
+    code, _, err = amber("fixtures", ex.id, "--source-db", "replica", "-o", "a.yaml",
+                         "--reason", "INC-9: NULL email")
+    assert code == 0, err
+    code, _, err = amber("fixtures", ex.id, "--source-db", "copy", "-o", "b.yaml")
+    assert code == 0, err
+    code, out, _ = amber("audit", "--json", "--command", "fixtures")
+    entries = [json.loads(x) for x in out.splitlines()]
+    assert [(e["source"], e.get("label"), e["reason"]) for e in entries] == [
+        ("replica", "production", "INC-9: NULL email"), ("copy", "local", None)]
+    assert entries[0]["rows"] == sum(entries[0]["tables"].values()) > 0
+    assert entries[0]["argv"][:4] == ["amber", "fixtures", ex.id, "--source-db"]
+
+
+def test_unlabelled_remote_sources_are_warned_about(env: Path, amber: Run) -> None:
+    ex = make_exchange(path="/orders/100")
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(ex)
+    code, _, err = amber("fixtures", ex.id, "--source-db",
+                         "postgresql://ro:pw@db.invalid:1/app", "--reason", "x")
+    assert code == 1 and "unlabelled source database" in err
+    assert "pw@" not in err and "ro:***@db.invalid" in err
