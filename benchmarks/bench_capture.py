@@ -115,6 +115,22 @@ WRK_N = re.compile(r"(\d+) requests in")
 WRK_BAD = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of `pid` so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def run_wrk(wrk: str, url: str, duration: int) -> tuple[float, int, str]:
     out = subprocess.run([wrk, "-t1", "-c8", f"-d{duration}s", url], capture_output=True,
                          text=True, check=True).stdout
@@ -187,15 +203,29 @@ def main() -> int:
 
         amber_requests = 0
         results: dict[str, dict[str, list[float]]] = {}
+        # CPU per request of each proxy process (and of amber's writer process): less noisy
+        # than req/s on a shared 2-core machine, and it says where the cost is.
+        cpu: dict[str, dict[str, list[float]]] = {}
+        proxy_pid = {"mitmdump": plain.pid, "amber": amber.pid}
+        writer_pids = child_pids(amber.pid)
         names = list(setups)
         for label, path, duration in variants:
             res = results.setdefault(label, {n: [] for n in names})
+            use = cpu.setdefault(label, {"mitmdump": [], "amber": [], "writer": []})
             for r in range(args.rounds):
                 order = names[r % 3:] + names[: r % 3]
                 for name in order:
+                    pid = proxy_pid.get(name)
+                    c0 = cpu_seconds(pid) if pid else 0.0
+                    w0 = sum(cpu_seconds(p) for p in writer_pids)
                     rps, n, bad = run_wrk(wrk, f"http://127.0.0.1:{setups[name]}{path}",
                                           duration)
                     res[name].append(rps)
+                    if pid and n:
+                        use[name].append((cpu_seconds(pid) - c0) / n * 1e6)
+                    if name == "amber" and n:
+                        use["writer"].append(
+                            (sum(cpu_seconds(p) for p in writer_pids) - w0) / n * 1e6)
                     if name == "amber":
                         amber_requests += n
                     note = f"  ({bad})" if bad else ""
@@ -225,6 +255,11 @@ def main() -> int:
             ok &= ratio >= TARGET_RATIO
             print(f"  {label:32s}{med['direct']:10.0f}{med['mitmdump']:10.0f}"
                   f"{med['amber']:10.0f}  {ratio:.3f} (target >= {TARGET_RATIO})")
+        print("CPU per request, median (us): proxy process; amber's writer process apart")
+        for label, use in cpu.items():
+            med = {k: statistics.median(v) if v else float("nan") for k, v in use.items()}
+            print(f"  {label:32s} mitmdump {med['mitmdump']:6.0f}   amber {med['amber']:6.0f} "
+                  f"({med['amber'] / med['mitmdump']:.2f}x)   writer {med['writer']:6.0f}")
         print(f"peak RSS (VmHWM): plain mitmdump {hwm['mitmdump']:.0f} MiB, "
               f"amber capture {hwm['amber']:.0f} MiB")
         print(f"amber: {amber_requests} requests completed by wrk (plus warm-up), "

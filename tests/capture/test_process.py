@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import pickle
+import queue
+import struct
+import threading
 from pathlib import Path
 
 import pytest
 
 from amber._store import Store
 from amber.capture._process import ProcessWriter
+from amber.capture._process import _FrameReader
+from amber.capture._process import _FrameSender
 from tests.capture.test_writer import KEY
 from tests.capture.test_writer import SECRET
 from tests.capture.test_writer import raw
@@ -50,3 +58,82 @@ def test_start_failure_is_reported(tmp_path: Path) -> None:
     w = ProcessWriter(f"sqlite:///{tmp_path / 'bad.db'}", None, KEY, 1024)
     with pytest.raises(RuntimeError, match="not a readable amber store"):
         w.start()
+
+
+def _reader_thread(fd: int, out: list[object]) -> threading.Thread:
+    def run() -> None:
+        reader = _FrameReader(fd)
+        while (item := reader.get(timeout=10)) is not None:
+            out.append(item)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_frames_larger_than_the_pipe_arrive_whole_and_in_order_without_a_loop() -> None:
+    r, w = os.pipe()
+    got: list[object] = []
+    t = _reader_thread(r, got)
+    sender = _FrameSender(w)
+    items = [(i, os.urandom(1) * (20_000 + i)) for i in range(200)]  # ~4 MB > pipe size
+    for item in items:
+        sender.send(pickle.dumps(item))
+    sender.send(b"")
+    assert sender.drain(timeout=10)
+    t.join(timeout=10)
+    assert got == items
+    os.close(w)
+    os.close(r)
+
+
+def test_a_full_pipe_never_blocks_the_event_loop() -> None:
+    r, w = os.pipe()
+    sender = _FrameSender(w)
+    items = [(i, b"x" * 50_000) for i in range(100)]  # 5 MB, nobody reading yet
+
+    async def main() -> list[object]:
+        for item in items:
+            sender.send(pickle.dumps(item))  # returns at once: the rest waits in the backlog
+        assert sender._backlog and sender._loop is not None
+        got: list[object] = []
+        t = _reader_thread(r, got)
+        while sender._backlog:
+            await asyncio.sleep(0.01)
+        assert sender._loop is None  # the writer callback is gone once drained
+        sender.send(b"")
+        assert sender.drain(timeout=10)
+        await asyncio.to_thread(t.join, 10)
+        return got
+
+    assert asyncio.run(main()) == items
+    os.close(w)
+    os.close(r)
+
+
+def test_partial_frames_and_eof_on_the_reading_side() -> None:
+    r, w = os.pipe()
+    frame = pickle.dumps({"a": 1})
+    data = struct.pack("<I", len(frame)) + frame
+    reader = _FrameReader(r)
+    os.write(w, data[:3])
+    with pytest.raises(queue.Empty):
+        reader.get(timeout=0.05)
+    os.write(w, data[3:])
+    assert reader.get(timeout=1) == {"a": 1}
+    os.close(w)  # the proxy died: the child finishes what it has and stops
+    assert reader.get(timeout=1) is None
+    os.close(r)
+
+
+def test_a_dead_writer_process_means_counted_drops_not_errors(tmp_path: Path) -> None:
+    w = ProcessWriter(f"sqlite:///{tmp_path / 's.db'}", None, KEY, 1024 * 1024)
+    w.start()
+    assert w.submit(raw(0)) and w.flush(timeout=30)
+    w._proc.kill()
+    w._proc.join(timeout=10)
+    results = [w.submit(raw(i, body=b"y" * 100_000)) for i in range(1, 40)]
+    assert not all(results)  # the broken pipe is noticed; nothing raised
+    w.stop(timeout=5)
+    assert w.stats.stored == 1
+    assert w.stats.dropped_queue_full + w.stats.dropped_store == 39
