@@ -50,13 +50,13 @@ class RawFlow(NamedTuple):
     host: str
     port: int
     path: bytes
-    http_version: str
+    http_version: bytes
     req_headers: RawHeaders
     req_body: bytes | None
-    host_header: str | None
+    authority: bytes  # HTTP/2 and HTTP/3 carry the Host header here
     status: int | None
     reason: bytes
-    resp_version: str
+    resp_version: bytes
     resp_headers: RawHeaders
     resp_body: bytes | None
     resp_start: float | None
@@ -81,6 +81,14 @@ def _encoding(headers: tuple[tuple[str, str], ...]) -> str | None:
     return None
 
 
+def _host_header(raw: RawFlow, headers: tuple[tuple[str, str], ...]) -> str | None:
+    """What the client sent as Host (mitmproxy's `Request.host_header`)."""
+    host = next((v for k, v in headers if k.lower() == "host"), None)
+    if raw.http_version in (b"HTTP/2.0", b"HTTP/3") and raw.authority:
+        return decode_header_bytes(raw.authority)
+    return host
+
+
 def raw_to_exchange(raw: RawFlow) -> Exchange:
     """Build the (not yet sanitized, still content-encoded) exchange of a raw flow."""
     target = raw.path.decode("utf-8", "surrogateescape")
@@ -93,11 +101,11 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
         port=raw.port,
         path=path or "/",
         query=query,
-        http_version=raw.http_version,
+        http_version=raw.http_version.decode("utf-8", "surrogateescape"),
         headers=req_headers,
         body=raw.req_body or b"",
         content_encoding=_encoding(req_headers),
-        host_header=raw.host_header,
+        host_header=_host_header(raw, req_headers),
         timestamp_start=raw.started,
         timestamp_end=raw.req_end,
         body_truncated=raw.req_body is None,
@@ -108,7 +116,7 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
         response = Response(
             status=raw.status,
             reason=raw.reason.decode("latin-1"),
-            http_version=raw.resp_version,
+            http_version=raw.resp_version.decode("utf-8", "surrogateescape"),
             headers=resp_headers,
             body=raw.resp_body or b"",
             content_encoding=_encoding(resp_headers),

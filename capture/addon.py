@@ -229,11 +229,14 @@ class CaptureAddon:
         req = flow.request
         if self.methods and req.method.upper() not in self.methods:
             return False
-        host = req.pretty_host.lower()
-        if self.include_hosts and not any(fnmatch.fnmatchcase(host, h) for h in self.include_hosts):
-            return False
-        if self.exclude_hosts and any(fnmatch.fnmatchcase(host, h) for h in self.exclude_hosts):
-            return False
+        if self.include_hosts or self.exclude_hosts:
+            host = req.pretty_host.lower()
+            if self.include_hosts and not any(fnmatch.fnmatchcase(host, h)
+                                              for h in self.include_hosts):
+                return False
+            if self.exclude_hosts and any(fnmatch.fnmatchcase(host, h)
+                                          for h in self.exclude_hosts):
+                return False
         if self.include_paths or self.exclude_paths:
             path = req.path.split("?", 1)[0]
             method = req.method
@@ -333,30 +336,31 @@ def _display_url(url: str) -> str:
 
 
 def _raw(flow: http.HTTPFlow) -> RawFlow:
+    # raw attributes, not mitmproxy's decoding properties: this runs on the proxy's loop for
+    # every flow, and the writer process decodes
     req = flow.request
     resp = flow.response
     data = req.data
-    host_header = req.host_header
     return RawFlow(
-        started=req.timestamp_start,
-        req_end=req.timestamp_end,
+        started=data.timestamp_start,
+        req_end=data.timestamp_end,
         client=_addr(flow.client_conn.peername),
         method=data.method,
         scheme=data.scheme,
-        host=req.host,
-        port=req.port,
+        host=data.host,
+        port=data.port,
         path=data.path,
-        http_version=req.http_version,
-        req_headers=req.headers.fields,
+        http_version=data.http_version,
+        req_headers=data.headers.fields,
         req_body=data.content,
-        host_header=host_header,
-        status=resp.status_code if resp is not None else None,
+        authority=data.authority,
+        status=resp.data.status_code if resp is not None else None,
         reason=resp.data.reason if resp is not None else b"",
-        resp_version=resp.http_version if resp is not None else "",
+        resp_version=resp.data.http_version if resp is not None else b"",
         resp_headers=resp.headers.fields if resp is not None else (),
         resp_body=resp.data.content if resp is not None else None,
-        resp_start=resp.timestamp_start if resp is not None else None,
-        resp_end=resp.timestamp_end if resp is not None else None,
+        resp_start=resp.data.timestamp_start if resp is not None else None,
+        resp_end=resp.data.timestamp_end if resp is not None else None,
         error=flow.error.msg if flow.error is not None else None,
         tags=(),
     )

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from amber.cli._common import Command
 from amber.cli._common import UsageError
@@ -67,7 +68,7 @@ def register_capture(p: argparse.ArgumentParser) -> None:
 
 
 def mitmdump_args(args: argparse.Namespace) -> list[str]:
-    """The mitmdump command line equivalent to `args` (also printed for reference)."""
+    """The mitmdump command line equivalent to `args`: `-s ENTRY` and then the flags."""
     host, _, port = args.listen.rpartition(":")
     if not port.isdigit():
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
@@ -122,10 +123,32 @@ def run_capture(args: argparse.Namespace) -> int:
               f"{confdir / 'mitmproxy-ca-cert.pem'}", file=sys.stderr)
     print(f"amber capture: listening on {args.listen}; Ctrl-C stops after writing "
           "everything buffered", file=sys.stderr)
-    from mitmproxy.tools.main import mitmdump
+    return run_proxy(argv[2:])  # the addon goes into the master, not through `-s`
 
-    code = mitmdump(argv)
-    return int(code or 0)
+
+def run_proxy(argv: list[str]) -> int:
+    """mitmdump's main loop with the capture addon built in and without mitmdump's flow
+    printer.
+
+    Every addon costs every hook of every flow a lookup: a `-s` script is three nodes in
+    mitmproxy's addon tree (loader, script, module) and the flow printer one more, each
+    visited about 25 times per request. Registering `CaptureAddon` in the master directly
+    and leaving the printer out (amber never prints flows: they are unsanitized) keeps that
+    overhead to the one addon that does work. The flags are mitmdump's.
+    """
+    from mitmproxy.tools import cmdline
+    from mitmproxy.tools import dump
+    from mitmproxy.tools.main import run
+
+    from amber.capture.addon import CaptureAddon
+
+    class AmberMaster(dump.DumpMaster):
+        def __init__(self, options: Any, **kwargs: Any) -> None:
+            super().__init__(options, with_dumper=False, **kwargs)
+            self.addons.add(CaptureAddon())  # type: ignore[no-untyped-call]
+
+    run(AmberMaster, cmdline.mitmdump, argv, lambda _: {})  # start-up errors: sys.exit(1)
+    return 0
 
 
 def run_addon_path(args: argparse.Namespace) -> int:

@@ -224,7 +224,8 @@ def secrets_run(
     echo_app: EchoApp, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Run]:
     runner = CaptureRunner(echo_app, tmp_path_factory)
-    proxy = runner.start()
+    # asking mitmproxy to print whole flows must not put them in the log either
+    proxy = runner.start("--verbose-proxy", "--set", "flow_detail=4")
     sent: list[Sent] = []
     expected: list[bytes | None] = []
     try:

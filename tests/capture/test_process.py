@@ -98,7 +98,7 @@ def test_a_full_pipe_never_blocks_the_event_loop() -> None:
         assert sender._backlog and sender._loop is not None
         got: list[object] = []
         t = _reader_thread(r, got)
-        while sender._backlog:
+        while sender._backlog or sender._pending:
             await asyncio.sleep(0.01)
         assert sender._loop is None  # the writer callback is gone once drained
         sender.send(b"")
@@ -107,6 +107,24 @@ def test_a_full_pipe_never_blocks_the_event_loop() -> None:
         return got
 
     assert asyncio.run(main()) == items
+    os.close(w)
+    os.close(r)
+
+
+def test_frames_sent_within_a_few_milliseconds_go_out_in_one_write() -> None:
+    r, w = os.pipe()
+    sender = _FrameSender(w, delay=0.05)
+
+    async def main() -> None:
+        for i in range(20):
+            sender.send(pickle.dumps(i))
+        assert sender._pending and sender._timer is not None  # collected, not yet written
+        await asyncio.sleep(0.2)
+        assert not sender._pending and sender._timer is None
+
+    asyncio.run(main())
+    reader = _FrameReader(r)
+    assert [reader.get(timeout=1) for _ in range(20)] == list(range(20))
     os.close(w)
     os.close(r)
 

@@ -39,11 +39,11 @@ def raw(i: int = 0, body: bytes | None = None, status: int | None = 200) -> RawF
     return RawFlow(
         started=946681200.0 + i, req_end=946681200.5 + i, client="10.0.0.1",
         method=b"POST", scheme=b"http", host="api.internal", port=8000,
-        path=f"/items/{i}?token={SECRET}".encode(), http_version="HTTP/1.1",
+        path=f"/items/{i}?token={SECRET}".encode(), http_version=b"HTTP/1.1",
         req_headers=((b"Host", b"api.example.com"), (b"Content-Type", b"application/json"),
                      (b"Authorization", f"Bearer {SECRET}".encode())),
-        req_body=req_body, host_header="api.example.com",
-        status=status, reason=b"OK" if status else b"", resp_version="HTTP/1.1",
+        req_body=req_body, authority=b"",
+        status=status, reason=b"OK" if status else b"", resp_version=b"HTTP/1.1",
         resp_headers=((b"Content-Type", b"application/json"),) if status else (),
         resp_body=b'{"ok": true}' if status else None,
         resp_start=946681200.6 + i if status else None,
@@ -247,3 +247,14 @@ def test_summary_line_counts_everything() -> None:
         "seen 10, stored 6, filtered 1, sampled out 1, dropped: 1 queue full, "
         "1 sanitize failed, 0 store unavailable; 0 hook errors"
     )
+
+
+def test_the_host_header_is_what_the_client_sent_in_every_http_version() -> None:
+    h1 = raw(1)
+    assert raw_to_exchange(h1).request.host_header == "api.example.com"
+    h2 = raw(2)._replace(http_version=b"HTTP/2.0", authority=b"h2.example.com",
+                         req_headers=((b"content-type", b"application/json"),))
+    ex = raw_to_exchange(h2)
+    assert ex.request.host_header == "h2.example.com" and ex.request.http_version == "HTTP/2.0"
+    no_host = raw(3)._replace(req_headers=())
+    assert raw_to_exchange(no_host).request.host_header is None
