@@ -64,6 +64,7 @@ class CaptureAddon:
         self.rate = 1.0
         self.sample_key: tuple[str, str] | None = None
         self.always_header = b"x-amber-capture"
+        self.failed: str | None = None
 
     # -- options --------------------------------------------------------------------------
 
@@ -134,6 +135,20 @@ class CaptureAddon:
             "event loop never waits for it) or 'thread' (in mitmproxy's process).",
             choices=["process", "thread"],
         )
+
+    def running(self) -> None:
+        # Loaded as a script, the addon is configured with every option; added to a master
+        # directly (`amber capture`), only with those given on the command line. Either way
+        # the writer must run: apply the rest now, or stop the proxy saying why.
+        if self.writer is not None:
+            return
+        try:
+            names = ctx.options.keys()  # an OptManager, not a dict
+            self.configure({k for k in names if k.startswith("amber_")})
+        except exceptions.OptionsError as e:
+            self.failed = str(e)
+            log.error("amber: cannot record: %s", e)
+            ctx.master.shutdown()
 
     def configure(self, updated: set[str]) -> None:
         opts = ctx.options

@@ -142,13 +142,15 @@ def run_proxy(argv: list[str]) -> int:
 
     from amber.capture.addon import CaptureAddon
 
+    addon = CaptureAddon()
+
     class AmberMaster(dump.DumpMaster):
         def __init__(self, options: Any, **kwargs: Any) -> None:
             super().__init__(options, with_dumper=False, **kwargs)
-            self.addons.add(CaptureAddon())  # type: ignore[no-untyped-call]
+            self.addons.add(addon)  # type: ignore[no-untyped-call]
 
     run(AmberMaster, cmdline.mitmdump, argv, lambda _: {})  # start-up errors: sys.exit(1)
-    return 0
+    return 1 if addon.failed else 0
 
 
 def run_addon_path(args: argparse.Namespace) -> int:

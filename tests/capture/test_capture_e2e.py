@@ -392,3 +392,39 @@ def test_missing_key_stops_capture_before_listening(
     assert not (tmp_path / "store.db").exists()
     with pytest.raises(Exception):  # noqa: B017 - nothing was created to open
         Store.open(f"sqlite:///{tmp_path / 'store.db'}", create=False)
+
+
+def test_capture_records_with_the_store_from_the_environment_and_no_options(
+    echo_app: EchoApp, tmp_path: Path
+) -> None:
+    """No --store and no amber_* option on the command line: the addon, which lives in the
+    master, still configures itself from $AMBER_STORE and records."""
+    port = free_port()
+    env = capture_env()
+    env["AMBER_STORE"] = f"sqlite:///{tmp_path / 'env-store.db'}"
+    proc = subprocess.Popen(
+        [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    cp = CaptureProcess(proc, port, tmp_path / "env-store.db", tmp_path / "unused.log")
+    try:
+        cp.wait_listening()
+        assert httpx.get(f"http://127.0.0.1:{port}/env-check", timeout=30).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    with Store.open(env["AMBER_STORE"], create=False) as s:
+        assert [ex.request.path for ex in s.iter_exchanges()] == ["/env-check"]
+
+
+def test_capture_stops_with_an_error_when_the_store_cannot_be_opened(
+    echo_app: EchoApp, tmp_path: Path
+) -> None:
+    (tmp_path / "bad.db").write_bytes(b"not a database" * 100)
+    env = capture_env()
+    env["AMBER_STORE"] = f"sqlite:///{tmp_path / 'bad.db'}"
+    proc = subprocess.run(
+        [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{free_port()}"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1
+    assert "not a readable amber store" in proc.stdout + proc.stderr
