@@ -17,9 +17,13 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
-import httpx
+import orjson
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "UPDATE_ENV",
@@ -76,9 +80,18 @@ def assert_status(response: httpx.Response, expected: int) -> None:
         raise AssertionError(f"expected status {expected}, got {_describe(response)}")
 
 
+def _dumps_sorted(value: Any) -> bytes:
+    """Compact JSON with sorted keys: snapshots keep keys sorted, so both sides of a
+    comparison are put in that order (key order carries no meaning in them)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits, nesting beyond 255
+        return json.dumps(value, sort_keys=True).encode()
+
+
 def load_snapshot(path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_bytes())
     except FileNotFoundError:
         raise AssertionError(
             f"snapshot {path} is missing: record it with pytest --amber-update"
@@ -112,7 +125,7 @@ def _as_model(snapshot: Mapping[str, Any]) -> Any:
 
     body = snapshot.get("body") or {}
     if "json" in body:
-        raw = json.dumps(body["json"]).encode()
+        raw = _dumps_sorted(body["json"])
     elif "text" in body:
         raw = str(body["text"]).encode()
     elif "base64" in body:

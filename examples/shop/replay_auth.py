@@ -14,13 +14,15 @@ Only for test databases: it writes an account and a token.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import httpx
 import sqlalchemy as sa
 
+from examples.shop.db import api_tokens
 from examples.shop.db import customers
 from examples.shop.db import database_url_from_env
-from examples.shop.db import issue_token
+from examples.shop.db import hash_token
 from examples.shop.db import make_engine
 from examples.shop.db import metadata
 
@@ -40,10 +42,14 @@ def _engine(url: str) -> sa.Engine:
 
 
 def agent_token(database_url: str | None = None) -> str:
-    """A new bearer token for the replay support agent (created if missing)."""
+    """A new bearer token for the replay support agent (created if missing).
+
+    One transaction and one check of the schema per call: the hook runs before every
+    replayed or regression-tested request."""
     engine = _engine(database_url or database_url_from_env())
-    metadata.create_all(engine, checkfirst=True)
+    token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
         agent_id = conn.execute(sa.select(customers.c.id).where(
             customers.c.email == REPLAY_AGENT_EMAIL)).scalar()
         if agent_id is None:
@@ -51,7 +57,10 @@ def agent_token(database_url: str | None = None) -> str:
                 email=REPLAY_AGENT_EMAIL, full_name="Replay Agent", role="support",
                 password_hash=None, created_at=dt.datetime(2024, 1, 1),
             )).inserted_primary_key[0]
-    return issue_token(engine, int(agent_id))
+        conn.execute(api_tokens.insert().values(
+            token_hash=hash_token(token), customer_id=int(agent_id),
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+    return token
 
 
 def sign(request: httpx.Request) -> httpx.Request:
