@@ -631,36 +631,44 @@ class Store:
         if data is None:
             return b""
         if compressed:
-            return zstandard.ZstdDecompressor().decompress(data)
+            return self._decompressor().decompress(data)
         return data if type(data) is bytes else bytes(data)  # PostgreSQL gives memoryview
+
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        d: zstandard.ZstdDecompressor | None = getattr(self._cctx, "d", None)
+        if d is None:
+            d = self._cctx.d = zstandard.ZstdDecompressor()
+        return d
 
     def _exchange(self, row: sa.Row[Any]) -> Exchange:
         # Positional access: RowMapping lookups by name cost more than the rest of decoding.
         (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
-         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(
-            row)
+         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(row)
         doc = orjson.loads(doc_bytes)
         rq = doc["rq"]
+        if flags or type(req_body) is not bytes:
+            req_body = self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD))
         req = Request(
             method, scheme, host, port, path, query, rq["v"],
-            tuple(map(tuple, rq["h"])),
-            self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD)),
+            tuple([(k, v) for k, v in rq["h"]]), req_body,
             rq["ce"], rq["hh"], rq["ts"], rq["te"], rq["tr"],
         )
         resp = None
         rs = doc.get("rs")
         if rs is not None:
+            if resp_body is None or flags or type(resp_body) is not bytes:
+                resp_body = self._unpack_body(resp_body, bool(flags & _FLAG_RESP_ZSTD))
             resp = Response(
                 status, rs["r"], rs["v"],
-                tuple(map(tuple, rs["h"])),
-                self._unpack_body(resp_body, bool(flags & _FLAG_RESP_ZSTD)),
+                tuple([(k, v) for k, v in rs["h"]]), resp_body,
                 rs["ce"], rs["ts"], rs["te"], rs["tr"],
             )
+        tags = doc.get("tg")
         rd = doc.get("rd")
         return Exchange(
             id_, req, resp, error, doc.get("ca"), request_id, route,
-            tuple(doc["tg"]) if doc.get("tg") else (),
-            tuple(Redaction(*r) for r in rd) if rd else (),
+            tuple(tags) if tags else (),
+            tuple([Redaction(*r) for r in rd]) if rd else (),
             doc.get("m") or {},
         )
 
@@ -748,15 +756,21 @@ class Store:
         remaining = query.limit
         last: tuple[float, int] | None = None
         desc = query.newest_first
+        # positions of the columns paging needs (rows are read by position: cheaper)
+        keys = list(sa.select(*columns).selected_columns.keys())
+        i_seq, i_started, i_path = (keys.index(k) for k in ("seq", "started_at", "path"))
         while remaining is None or remaining > 0:
             stmt = sa.select(*columns)
             where = list(conds)
             if last is not None:
                 t, s = last
+                # `started_at >= t AND (...)`, not `started_at > t OR (...)`: the bound lets
+                # SQLite seek the index; with the OR alone it scans from the first row
+                # (each page costs more than the last: quadratic over a large store).
                 if desc:
-                    where.append(sa.or_(c.started_at < t, sa.and_(c.started_at == t, c.seq < s)))
+                    where += (c.started_at <= t, sa.or_(c.started_at < t, c.seq < s))
                 else:
-                    where.append(sa.or_(c.started_at > t, sa.and_(c.started_at == t, c.seq > s)))
+                    where += (c.started_at >= t, sa.or_(c.started_at > t, c.seq > s))
             if where:
                 stmt = stmt.where(*where)
             order = (c.started_at.desc(), c.seq.desc()) if desc else (c.started_at, c.seq)
@@ -769,17 +783,19 @@ class Store:
                 raise StoreUnavailable(f"cannot read the store: {_short(e)}") from e
             if not rows:
                 return
-            for row in rows:
-                m = row._mapping
-                if not query.accepts_path(m["path"]):
-                    continue
-                if remaining is not None:
-                    remaining -= 1
-                yield convert(row)
-                if remaining is not None and remaining <= 0:
-                    return
-            last_row = rows[-1]._mapping
-            last = (last_row["started_at"], last_row["seq"])
+            if query.path_glob is None and remaining is None:
+                yield from map(convert, rows)  # the common case: nothing to check per row
+            else:
+                for row in rows:
+                    if not query.accepts_path(row[i_path]):
+                        continue
+                    if remaining is not None:
+                        remaining -= 1
+                    yield convert(row)
+                    if remaining is not None and remaining <= 0:
+                        return
+            last_row = rows[-1]
+            last = (last_row[i_started], last_row[i_seq])
             if len(rows) < n:
                 return
 

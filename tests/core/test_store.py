@@ -4,6 +4,7 @@ import os
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -93,6 +94,49 @@ def test_paging_streams_everything_in_order(store: Store) -> None:
     newest = [s.id for s in store.iter_summaries(ExchangeQuery(newest_first=True), page=11)]
     assert newest == list(reversed([s.id for s in store.iter_summaries(ExchangeQuery())]))
     assert len(list(store.iter_summaries(ExchangeQuery(limit=30), page=7))) == 30
+
+
+def test_paging_keeps_exact_order_across_ties_both_ways(store: Store) -> None:
+    exs = [make_exchange(i, started=T0 + (i // 4)) for i in range(61)]  # ties span pages
+    store.add_many(exs)
+    ids = [e.id for e in exs]  # insertion order = (started_at, seq) order
+    assert [e.id for e in store.iter_exchanges(ExchangeQuery(), page=3)] == ids
+    newest = [e.id for e in store.iter_exchanges(ExchangeQuery(newest_first=True), page=5)]
+    assert newest == ids[::-1]
+    got = list(store.iter_exchanges(ExchangeQuery(limit=9), page=4))
+    assert [e.id for e in got] == ids[:9] and got[3] == exs[3]
+    globbed = store.iter_exchanges(ExchangeQuery(path_glob="/users/1*/orders"), page=2)
+    assert [e.id for e in globbed] == [e.id for e in exs if e.request.path.startswith(
+        "/users/1")]
+
+
+def test_paging_seeks_the_index_instead_of_scanning(store: Store) -> None:
+    """Each page starts where the last ended: SQLite must search the index, not scan it
+    from the first row (that made paging through a large store quadratic)."""
+    if store.dialect != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    store.add_many([make_exchange(i, started=T0 + (i // 2)) for i in range(30)])
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "amber_exchanges" in statement and "ORDER BY" in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        assert len(list(store.iter_exchanges(ExchangeQuery(), page=8))) == 30
+        assert len(list(store.iter_exchanges(ExchangeQuery(newest_first=True), page=8))) == 30
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", record)
+    later = [(s, p) for s, p in statements if " WHERE " in s.replace("\n", " ")]
+    assert len(later) >= 6
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        for statement, parameters in later:
+            plan = " ".join(str(r[-1]) for r in raw.execute(
+                "EXPLAIN QUERY PLAN " + statement, parameters))
+            assert "SEARCH" in plan and "started_at" in plan, plan
 
 
 def test_stats_buckets(store: Store) -> None:
