@@ -5,6 +5,10 @@
 Targets (issue 4): bulk replay >= 0.9 of wrk's rate on the same app in the same run (the
 replayer must never be the bottleneck); at --speed 1 over 10,000 requests, p99 deviation
 from the recorded schedule <= 5 ms. Needs `wrk` (Debian package `wrk`).
+
+Rates are noisy on a small shared machine; CPU time per request is not (much): printed for
+the replayer (this process, all threads: event loop and store reader, comparisons
+included), for wrk, and for the app under either client (user + system time).
 """
 
 from __future__ import annotations
@@ -64,12 +68,37 @@ def start_app(port: int, fast: bool) -> subprocess.Popen[bytes]:
     raise SystemExit("the benchmark app did not start")
 
 
-def wrk(url: str, seconds: int) -> float:
+def cpu_self() -> float:
+    """CPU seconds (user + system) of this process so far, all threads."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_children() -> float:
+    """CPU seconds of the child processes waited for so far (wrk runs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds of a running process (the app), from /proc (0.0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: int) -> tuple[float, float]:
+    """wrk's rate (requests/s) and its CPU time per request (seconds)."""
+    before = cpu_children()
     out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", url], capture_output=True,
                          text=True, check=True).stdout
+    used = cpu_children() - before
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert m, out
-    return float(m.group(1))
+    n = re.search(r"(\d+) requests in", out)
+    assert m and n, out
+    return float(m.group(1)), used / max(1, int(n.group(1)))
 
 
 def body(i: int) -> bytes:
@@ -149,30 +178,50 @@ def main() -> int:
                 app = start_app(port, fast=True)
                 url = f"http://127.0.0.1:{port}"
             wrk(url + "/items/1", 2)  # warm-up
-            wrk_rates, amber_rates = [], []
+            replay(bulk, url)  # warm-up (imports, the store's pages in the OS cache)
+            wrk_rates, amber_rates, ratios = [], [], []
+            amber_cpu, wrk_cpu, app_amber, app_wrk = [], [], [], []
             mismatches = 0
             for _ in range(a.rounds):
-                wrk_rates.append(wrk(url + "/items/1", a.wrk_seconds))
+                app0 = cpu_of(app.pid)
+                rate, per = wrk(url + "/items/1", a.wrk_seconds)
+                app1 = cpu_of(app.pid)
+                wrk_rates.append(rate)
+                wrk_cpu.append(per)
+                app_wrk.append((app1 - app0) / (rate * a.wrk_seconds))
+                c0 = cpu_self()
                 elapsed, _, mismatches = replay(bulk, url)
+                amber_cpu.append((cpu_self() - c0) / a.requests)
+                app_amber.append((cpu_of(app.pid) - app1) / a.requests)
                 amber_rates.append(a.requests / elapsed)
+                ratios.append(amber_rates[-1] / rate)
             w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
+            med = statistics.median
             setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
             print(f"bulk replay vs wrk, {setup}: {a.requests:,} exchanges streamed from the "
                   f"store and compared, 8 concurrent: {r:,.0f} req/s; wrk -t1 -c8: "
-                  f"{w:,.0f} req/s; ratio {r / w:.2f} (target >= 0.90); mismatches "
+                  f"{w:,.0f} req/s; ratio {med(ratios):.2f} (target >= 0.90); mismatches "
                   f"{mismatches}; peak RSS {rss_mb():.0f} MB")
+            print(f"  CPU per request: replayer {med(amber_cpu) * 1e6:.0f} us (all threads), "
+                  f"wrk {med(wrk_cpu) * 1e6:.0f} us; the app {med(app_amber) * 1e6:.0f} us "
+                  f"under amber, {med(app_wrk) * 1e6:.0f} us under wrk")
             print(f"  rounds: amber {[round(x) for x in amber_rates]}, "
-                  f"wrk {[round(x) for x in wrk_rates]}")
+                  f"wrk {[round(x) for x in wrk_rates]}, ratios "
+                  f"{[round(x, 2) for x in ratios]}, replayer us/request "
+                  f"{[round(x * 1e6) for x in amber_cpu]}")
         fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
         spacing = 0.002  # 500 requests/s recorded
         fill(fid, a.fidelity, spacing)
+        c0 = cpu_self()
         elapsed, outcomes, _ = replay(fid, url, speed=1.0, compare=False)
+        fid_cpu = (cpu_self() - c0) / a.fidelity
         dev = sorted(abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes
                      if o.scheduled_at is not None)
         p50, p99 = dev[len(dev) // 2], dev[int(len(dev) * 0.99)]
         print(f"timing fidelity at --speed 1 ({len(dev):,} requests over "
               f"{a.fidelity * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
-              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms)")
+              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms); "
+              f"replayer CPU {fid_cpu * 1e6:.0f} us/request; peak RSS {rss_mb():.0f} MB")
         bulk.close()
         fid.close()
     finally:

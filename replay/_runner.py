@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import queue
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections import deque
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -37,7 +36,10 @@ from amber._model import header_get
 from amber.capture.sanitize import decode_body
 from amber.replay._auth import Auth
 from amber.replay._session import SessionState
+from amber.replay._transport import _NO_BODY_METHODS
 from amber.replay._transport import FastTransport
+from amber.replay._transport import _Pool
+from amber.replay._transport import encode_request
 
 __all__ = ["HOP_BY_HOP", "Outcome", "Replayer", "Target", "session_key_of"]
 
@@ -49,6 +51,7 @@ HOP_BY_HOP = frozenset({
 })
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
+MAX_QUEUED = 1024  # exchanges waiting behind their session's request in flight, at most
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ class Replayer:
         self.max_body = max_body
         self._states: OrderedDict[str, SessionState] = OrderedDict()
         self._fast = self.transport if isinstance(self.transport, FastTransport) else None
+        self._pool: _Pool | None = None
+        self._prefix = target.prefix
+        self._auth_cache: tuple[Any, tuple[frozenset[str], bool]] | None = None
 
     # -- building requests ----------------------------------------------------------------
 
@@ -230,41 +236,98 @@ class Replayer:
             out.append((b"Cookie", f"{name}={value}".encode()))
         return target, out, body
 
+    def _auth_block(self) -> tuple[frozenset[str], bool]:
+        """(header names not taken from the recording, whether auth sets any header).
+
+        Recomputed only when the auth headers or token change."""
+        auth = self.auth
+        if not auth.headers and auth.token is None:
+            return self.drop, False
+        key = (auth.token, tuple(auth.headers.items()))
+        cached = self._auth_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        names = frozenset(k.lower() for k, _ in auth.header_items())
+        block = (self.drop | names, bool(names or auth.cookie_items()))
+        self._auth_cache = (key, block)
+        return block
+
+    def _payload(self, ex: Exchange, state: SessionState | None) -> bytes:
+        """The request of `ex` as HTTP/1.1 bytes for `FastTransport.request`: what `build`
+        does, without httpx. The common case (no auth headers, no kept Host, header names
+        that are tokens) is one string joined and encoded once."""
+        req = ex.request
+        drop, has_auth = self._auth_block()
+        if has_auth or (self.target.keep_host and req.host_header):
+            return self._payload_parts(ex, state)
+        if state is not None:
+            path, query, headers, body = state.rewrite(req)
+            redacted = False
+        else:
+            path, query, headers, body = req.path, req.query, req.headers, req.body
+            redacted = True
+        method = req.method
+        parts = [method, " ", self._prefix, path, "?" if query else "", query, " HTTP/1.1\r\n"]
+        for k, v in headers:
+            if k.lower() in drop or redacted and "[REDACTED:" in v:
+                continue
+            if not k.isascii():  # not a token: encoded as `_parts` does
+                return self._payload_parts(ex, state)
+            parts += (k, ": ", v, "\r\n")
+        head = "".join(parts).encode("utf-8", "surrogateescape")
+        line_end = head.index(b"\r\n") + 2
+        if body or method not in _NO_BODY_METHODS:
+            return b"".join((head[:line_end], self._pool_of().host_line, head[line_end:],
+                             b"Content-Length: ", str(len(body)).encode(), b"\r\n\r\n", body))
+        return b"".join((head[:line_end], self._pool_of().host_line, head[line_end:], b"\r\n"))
+
+    def _payload_parts(self, ex: Exchange, state: SessionState | None) -> bytes:
+        target, headers, body = self._parts(ex, state)
+        return encode_request(self._pool_of(), ex.request.method,
+                              target.encode("utf-8", "surrogateescape"), headers, body)
+
+    def _pool_of(self) -> _Pool:
+        pool = self._pool
+        if pool is None:
+            assert self._fast is not None
+            base = self.target.base
+            pool = self._pool = self._fast.pool(
+                base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80))
+        return pool
+
     async def _replay_fast(self, ex: Exchange, state: SessionState | None,
                            scheduled_at: float | None) -> Outcome:
         assert self._fast is not None
-        base = self.target.base
-        await self.rate.wait()
+        if self.rate.interval:
+            await self.rate.wait()
         sent_at = time.time()
         mono = time.monotonic()
         start = time.perf_counter()
         try:
-            target, headers, body = self._parts(ex, state)
-            raw = await self._fast.send_raw(
-                base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80),
-                ex.request.method, target.encode("utf-8", "surrogateescape"), headers, body,
-                self.target.timeout,
-            )
+            raw = await self._fast.request(self._pool_of(), self._payload(ex, state),
+                                           ex.request.method == "HEAD", self.target.timeout)
         except (httpx.HTTPError, OSError, ValueError) as e:
             return self._failure(ex, e, sent_at, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
-        resp_headers = tuple((k.decode("latin-1"), v.decode("utf-8", "replace"))
-                             for k, v in raw.headers)
         encoding = None
+        resp_headers = []
+        for k, v in raw.headers:
+            name = k.decode("latin-1")
+            value = v.decode("utf-8", "replace")
+            resp_headers.append((name, value))
+            if len(name) == 16 and name.lower() == "content-encoding":
+                value = value.strip()
+                if value.lower() not in ("", "identity"):
+                    encoding = value
         resp_body = raw.body
         capped = raw.truncated
-        for k, v in resp_headers:
-            if k.lower() == "content-encoding" and v.strip().lower() not in ("", "identity"):
-                encoding = v.strip()
         if encoding is not None:
             decoded = decode_body(raw.body, encoding, max_decoded=self.max_body)
             resp_body = decoded.body
             capped = capped or decoded.truncated
         actual = Response(
-            status=raw.status, reason=raw.reason, http_version=raw.http_version,
-            headers=resp_headers, body=resp_body, content_encoding=encoding,
-            timestamp_start=sent_at, timestamp_end=sent_at + latency / 1000,
-            body_truncated=capped,
+            raw.status, raw.reason, raw.http_version, tuple(resp_headers), resp_body, encoding,
+            sent_at, sent_at + latency / 1000, capped,
         )
         if state is not None:
             state.learn(ex.response, actual)
@@ -330,115 +393,205 @@ class Replayer:
 
         `perform(exchange, session_key, scheduled_at)` replaces the default single send
         (shadow runs send each exchange to three targets); its result goes to `on_outcome`.
+
+        `concurrency` workers take exchanges in order. An exchange whose session has one in
+        flight is queued behind it, and the worker sending that session sends it next (so a
+        session's requests go one after another, in recorded order, while the other workers
+        keep the target busy); at most `MAX_QUEUED` exchanges wait like that before workers
+        stop taking new ones. No task, future or timer is created per request.
         """
         await self.auth.start(self.send, self.target.base)
-        # The store is read in a thread (`_prefetch`); with the default 5 ms GIL switch
-        # interval that thread can hold up the event loop, and every connection idles.
+        # The store is read in a thread (`_Feed`); with the default 5 ms GIL switch interval
+        # that thread can hold up the event loop, and every connection idles.
         previous_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(previous_interval, 0.0005))
+        default = perform is None and self._fast is not None and self.auth.hook is None
         act = perform or (lambda ex, key, sched: self.replay_one(ex, self.state(key), sched))
-        slots = asyncio.Semaphore(self.concurrency)
-        pending: set[asyncio.Task[None]] = set()
-        tails: dict[str, asyncio.Future[None]] = {}
-        t0_wall: float | None = None
-        t0_rec: float | None = None
+        loop = asyncio.get_running_loop()
+        feed = _Feed(exchanges, loop)
+        by_key = self.session_key != "none"
+        spec = self.session_key
+        speed = self.speed
+        carry = self.carry_state
+        # sessions with an exchange in flight -> exchanges queued behind it (None: no queue)
+        busy: dict[str, deque[tuple[Exchange, float | None]] | None] = {}
+        queued = 0
+        room: list[asyncio.Future[None]] = []  # workers waiting for `queued` to go down
+        clock: list[float] = []  # (wall, recorded) start of the --speed schedule
 
-        async def one(ex: Exchange, key: str, prev: asyncio.Future[None] | None,
-                      done: asyncio.Future[None], scheduled: float | None) -> None:
-            try:
-                if prev is not None:
-                    await asyncio.shield(prev)
-                result = on_outcome(await act(ex, key, scheduled))
-                if asyncio.iscoroutine(result):
-                    await result
-            finally:
-                if not done.done():
-                    done.set_result(None)
-                slots.release()
-                if tails.get(key) is done:
-                    del tails[key]  # the session is idle: nothing to wait for
+        async def send(ex: Exchange, key: str, scheduled: float | None) -> None:
+            if scheduled is not None:
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            if default:
+                outcome: Any = await self._replay_fast(
+                    ex, self.state(key) if carry else None, scheduled)
+            else:
+                outcome = await act(ex, key, scheduled)
+            result = on_outcome(outcome)
+            if result is not None and asyncio.iscoroutine(result):
+                await result
 
-        try:
-            async for ex in _prefetch(exchanges):
+        async def worker() -> None:
+            nonlocal queued
+            while True:
+                ex = feed.next()
+                if ex is None:
+                    ex = await feed.wait()
+                    if ex is None:
+                        return
                 scheduled = None
-                if self.speed > 0:
-                    if t0_wall is None or t0_rec is None:
-                        t0_wall, t0_rec = time.monotonic(), ex.started_at
-                    scheduled = t0_wall + (ex.started_at - t0_rec) / self.speed
-                    delay = scheduled - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                await slots.acquire()
-                key = ex.id if self.session_key == "none" else session_key_of(
-                    ex, self.session_key)
-                prev = tails.get(key)
-                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                tails[key] = done
-                task = asyncio.ensure_future(one(ex, key, prev, done, scheduled))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            if pending:
-                await asyncio.gather(*pending)
+                if speed > 0:
+                    if not clock:
+                        clock[:] = (time.monotonic(), ex.started_at)
+                    scheduled = clock[0] + (ex.started_at - clock[1]) / speed
+                if not by_key:
+                    await send(ex, ex.id, scheduled)
+                    continue
+                key = session_key_of(ex, spec)
+                if key in busy:  # its session is in flight: the sending worker takes it
+                    q = busy[key]
+                    if q is None:
+                        q = busy[key] = deque()
+                    q.append((ex, scheduled))
+                    queued += 1
+                    while queued > MAX_QUEUED:
+                        waiter = loop.create_future()
+                        room.append(waiter)
+                        await waiter
+                    continue
+                busy[key] = None
+                try:
+                    while True:
+                        await send(ex, key, scheduled)
+                        q = busy[key]
+                        if not q:
+                            break
+                        ex, scheduled = q.popleft()
+                        queued -= 1
+                        while room and queued <= MAX_QUEUED:
+                            waiter = room.pop()
+                            if not waiter.done():
+                                waiter.set_result(None)
+                finally:
+                    del busy[key]
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(self.concurrency)]
+        try:
+            await asyncio.gather(*workers)
         finally:
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            feed.close()
             sys.setswitchinterval(previous_interval)
             if self._own_transport:
                 await self.transport.aclose()
 
 
-async def _prefetch(source: Iterable[Exchange], chunk: int = 200,
-                    depth: int = 4) -> AsyncIterator[Exchange]:
-    """Iterate `source` in a thread, `depth` chunks ahead.
+class _Feed:
+    """Exchanges from `source`, read ahead in a thread in chunks (lists are used directly).
 
     Reading a page from the store takes milliseconds; done on the event loop it would delay
-    every request scheduled meanwhile (and wreck `--speed` timing). Lists are used directly.
+    every request scheduled meanwhile (and wreck `--speed` timing). The thread hands over
+    whole chunks with `call_soon_threadsafe` (one loop wake-up per chunk) and stays at most
+    `depth` chunks ahead, so memory stays bounded.
     """
-    if isinstance(source, (list, tuple)):
-        for ex in source:
-            yield ex
-        return
-    q: queue.Queue[list[Exchange] | BaseException | None] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
 
-    def produce() -> None:
+    def __init__(self, source: Iterable[Exchange], loop: asyncio.AbstractEventLoop,
+                 chunk: int = 256, depth: int = 4) -> None:
+        self._loop = loop
+        self._buf: list[Exchange] = []
+        self._pos = 0
+        self._chunks: deque[list[Exchange]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._ahead = threading.Semaphore(depth)
+        self._stop = threading.Event()
+        if isinstance(source, (list, tuple)):
+            self._buf = list(source)
+            self._done = True
+            return
+        self._done = False
+        self._thread = threading.Thread(target=self._produce, args=(source, chunk),
+                                        name="amber-replay-source", daemon=True)
+        self._thread.start()
+
+    def next(self) -> Exchange | None:
+        """The next exchange when one is at hand, else None (then `wait`)."""
+        pos = self._pos
+        buf = self._buf
+        if pos < len(buf):
+            self._pos = pos + 1
+            return buf[pos]
+        if self._chunks:
+            self._buf = buf = self._chunks.popleft()
+            self._ahead.release()
+            self._pos = 1
+            if buf:
+                return buf[0]
+        return None
+
+    async def wait(self) -> Exchange | None:
+        """The next exchange, or None at the end of the source."""
+        while True:
+            ex = self.next()
+            if ex is not None:
+                return ex
+            if self._chunks:
+                continue  # an empty chunk
+            if self._error is not None:
+                raise self._error
+            if self._done:
+                return None
+            if self._waiter is None:
+                self._waiter = self._loop.create_future()
+            await asyncio.shield(self._waiter)
+
+    def _deliver(self, chunk: list[Exchange] | None, error: BaseException | None) -> None:
+        if chunk is not None:
+            self._chunks.append(chunk)
+        else:
+            self._done = True
+            self._error = error
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _hand_over(self, chunk: list[Exchange] | None,
+                   error: BaseException | None = None) -> bool:
+        if chunk is not None:
+            while not self._ahead.acquire(timeout=0.1):
+                if self._stop.is_set():
+                    return False
+        if self._stop.is_set():
+            return False
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, chunk, error)
+        except RuntimeError:  # the loop is closed
+            return False
+        return True
+
+    def _produce(self, source: Iterable[Exchange], chunk: int) -> None:
         try:
             buf: list[Exchange] = []
             for ex in source:
                 buf.append(ex)
                 if len(buf) >= chunk:
-                    while not stop.is_set():
-                        try:
-                            q.put(buf, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not self._hand_over(buf):
                         return
                     buf = []
-            q.put(buf)
-            q.put(None)
-        except BaseException as e:  # re-raised on the loop
-            q.put(e)
-
-    thread = threading.Thread(target=produce, name="amber-replay-source", daemon=True)
-    thread.start()
-    try:
-        while True:
-            try:
-                item = q.get_nowait()
-            except queue.Empty:
-                item = await asyncio.to_thread(q.get)
-            if item is None:
+            if buf and not self._hand_over(buf):
                 return
-            if isinstance(item, BaseException):
-                raise item
-            for ex in item:
-                yield ex
-    finally:
-        stop.set()
+            self._hand_over(None)
+        except BaseException as e:  # re-raised on the loop
+            self._hand_over(None, e)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._chunks.clear()
 
 
 @functools.lru_cache(maxsize=64)

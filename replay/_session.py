@@ -29,7 +29,6 @@ from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
 from amber._model import header_get
-from amber._model import header_get_all
 
 __all__ = ["MARKER_RE", "SessionState", "has_marker"]
 
@@ -78,16 +77,13 @@ class SessionState:
     def learn(self, recorded: Response | None, actual: Response | None) -> None:
         if actual is None:
             return
-        for raw in header_get_all(actual.headers, "set-cookie"):
-            try:
-                jar = SimpleCookie()
-                jar.load(raw)
-            except Exception:
-                continue
-            for name, morsel in jar.items():
-                self.cookies[name] = morsel.value
-        if recorded is None or recorded.body == actual.body and not any(
-                k.lower() == "location" for k, _ in actual.headers):
+        location = False
+        for name, raw in actual.headers:  # one pass: Set-Cookie and Location (same lengths)
+            if len(name) == 10 and name.lower() == "set-cookie":
+                self._learn_cookie(raw)
+            elif len(name) == 8 and name.lower() == "location":
+                location = True
+        if recorded is None or recorded.body == actual.body and not location:
             return  # nothing differs: nothing to learn (the common case, and cheap)
         rec_loc, act_loc = header_get(recorded.headers, "location"), header_get(actual.headers,
                                                                                   "location")
@@ -113,6 +109,15 @@ class SessionState:
             ):
                 self._remember(str(x), str(y))
 
+    def _learn_cookie(self, raw: str) -> None:
+        try:
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(raw)
+        except Exception:
+            return
+        for name, morsel in jar.items():
+            self.cookies[name] = morsel.value
+
     def _remember(self, recorded: str, actual: str) -> None:
         if len(self.values) < MAX_LEARNED:
             self.values[recorded] = actual
@@ -135,11 +140,12 @@ class SessionState:
         """
         if not (self.values or self.secrets or self.cookies or self.bearer):
             # nothing learned yet: only drop headers still holding a marker
-            if any("[REDACTED:" in v for _, v in req.headers):
-                return req.path, req.query, tuple(
-                    (k, v) for k, v in req.headers
-                    if "[REDACTED:" not in v or k.lower() == "cookie" and self._cookie(v)
-                ), req.body
+            for _, v in req.headers:
+                if "[REDACTED:" in v:
+                    return req.path, req.query, tuple(
+                        (k, v) for k, v in req.headers
+                        if "[REDACTED:" not in v or k.lower() == "cookie" and self._cookie(v)
+                    ), req.body
             return req.path, req.query, req.headers, req.body
         path = "/".join(self.values.get(seg, seg) for seg in req.path.split("/"))
         query = self._swap(req.query)

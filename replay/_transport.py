@@ -5,10 +5,12 @@ and the replayer has the other, so every microsecond per request counts. httpx's
 async transport reaches about 0.13 of wrk here and httpx over aiohttp about 0.5 (see
 docs/benchmarks.md). This module keeps one pool of keep-alive connections per origin,
 writes each request as one buffer and parses responses with `httptools` (llhttp, the
-parser of Node.js and uvicorn), with no per-request object graph beyond the result.
+parser of Node.js and uvicorn; one parser per connection), with no per-request object graph
+beyond the result, and one timer for the timeouts of all requests in flight.
 
 Two ways in:
-- `FastTransport.send_raw(...)`: the replayer's hot path, bytes in and a `RawResponse` out;
+- `FastTransport.request(pool, payload)`: the replayer's hot path, a complete request as
+  bytes in and a `RawResponse` out (`FastTransport.send_raw(...)` builds the bytes);
 - `FastTransport.handle_async_request(httpx.Request)`: the standard httpx transport API
   (used for login requests and signing hooks, or by anyone passing it to `AsyncClient`).
 
@@ -20,11 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import field
 
 import httptools
 import httpx
@@ -42,23 +44,52 @@ class RawResponse:
     truncated: bool = False
 
 
-class _Parser:
-    """httptools callbacks for one response."""
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; also the httptools callback object of its responses.
 
-    __slots__ = ("body", "complete", "head", "headers", "keep_alive", "max_body", "parser",
-                 "reason", "size", "truncated")
+    The parser is kept across the responses of the connection (llhttp resets itself after
+    each message), except after a response to HEAD (its parser would expect a body).
+    """
 
-    def __init__(self, max_body: int, head: bool = False) -> None:
-        self.head = head
-        self.keep_alive = False
+    __slots__ = ("body", "closed", "complete", "deadline", "head", "headers", "keep_alive",
+                 "max_body", "parser", "reason", "size", "transport", "truncated", "waiter")
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[None] | None = None
         self.parser: httptools.HttpResponseParser | None = None
+        self.closed = False
+        self.head = False
+        self.keep_alive = False
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
+        self.size = 0
+        self.max_body = 0
+        self.truncated = False
+        self.complete = False
+        self.reason = b""
+        self.deadline = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+
+    def start(self, max_body: int, head: bool, loop: asyncio.AbstractEventLoop
+              ) -> asyncio.Future[None]:
+        if self.parser is None:
+            self.parser = httptools.HttpResponseParser(self)
+        self.head = head
+        self.keep_alive = False
+        self.headers = []
+        self.body = []
         self.size = 0
         self.max_body = max_body
         self.truncated = False
         self.complete = False
         self.reason = b""
+        self.waiter = waiter = loop.create_future()
+        return waiter
+
+    # -- httptools callbacks ----------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
@@ -86,43 +117,25 @@ class _Parser:
             self.keep_alive = self.parser.should_keep_alive()
         self.complete = True
 
-
-class _Connection(asyncio.Protocol):
-    __slots__ = ("closed", "parser", "pparser", "transport", "waiter")
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.parser: _Parser | None = None
-        self.pparser: httptools.HttpResponseParser | None = None
-        self.closed = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
-
-    def start(self, max_body: int, head: bool) -> asyncio.Future[None]:
-        self.parser = _Parser(max_body, head)
-        self.pparser = httptools.HttpResponseParser(self.parser)
-        self.parser.parser = self.pparser
-        self.waiter = asyncio.get_running_loop().create_future()
-        return self.waiter
+    # -- protocol ---------------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        if self.pparser is None or self.waiter is None:
+        waiter = self.waiter
+        if waiter is None or self.parser is None:
             self.closed = True  # unsolicited bytes: this connection can't be reused
             if self.transport is not None:
                 self.transport.close()
             return
         try:
-            self.pparser.feed_data(data)
+            self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass
         except httptools.HttpParserError as e:
-            if not self.waiter.done():
-                self.waiter.set_exception(httpx.RemoteProtocolError(f"invalid response: {e}"))
+            if not waiter.done():
+                waiter.set_exception(httpx.RemoteProtocolError(f"invalid response: {e}"))
             return
-        if self.parser is not None and self.parser.complete and not self.waiter.done():
-            self.waiter.set_result(None)
+        if self.complete and not waiter.done():
+            waiter.set_result(None)
 
     def eof_received(self) -> bool | None:
         self._finish_on_close()
@@ -136,11 +149,11 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self.waiter is None or self.waiter.done():
             return
-        if self.pparser is not None and self.parser is not None and not self.parser.complete:
+        if self.parser is not None and not self.complete:
             with contextlib.suppress(httptools.HttpParserError):
-                self.pparser.feed_data(b"")  # a body delimited by connection close
-            if self.parser.complete or (self.parser.headers and self.pparser.get_status_code()
-                                        and not self._has_length()):
+                self.parser.feed_data(b"")  # a body delimited by connection close
+            if self.complete or (self.headers and self.parser.get_status_code()
+                                 and not self._has_length()):
                 self.waiter.set_result(None)
                 return
         self.waiter.set_exception(httpx.RemoteProtocolError(
@@ -148,19 +161,45 @@ class _Connection(asyncio.Protocol):
             + (f" ({exc})" if exc else "")))
 
     def _has_length(self) -> bool:
-        assert self.parser is not None
         return any(k.lower() in (b"content-length", b"transfer-encoding")
-                   for k, _ in self.parser.headers)
+                   for k, _ in self.headers)
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
-@dataclass
 class _Pool:
-    idle: deque[_Connection] = field(default_factory=deque)
+    """The idle keep-alive connections to one origin, and its `Host` header line."""
+
+    __slots__ = ("host", "host_line", "idle", "port", "scheme")
+
+    def __init__(self, scheme: str, host: str, port: int) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.idle: deque[_Connection] = deque()
+        hostport = host if port in (80, 443) else f"{host}:{port}"
+        if ":" in host and not host.startswith("["):
+            hostport = f"[{host}]" if port in (80, 443) else f"[{host}]:{port}"
+        self.host_line = b"Host: " + hostport.encode("idna") + b"\r\n"
+
+
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
+
+def encode_request(pool: _Pool, method: str, target: bytes,
+                   headers: Sequence[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """An HTTP/1.1 request as bytes; `Host` added unless in `headers`, `Content-Length` set
+    when there is a body (or the method has one)."""
+    lines = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
+    if not any(k.lower() == b"host" for k, _ in headers):
+        lines.append(pool.host_line)
+    for k, v in headers:
+        lines += (k, b": ", v, b"\r\n")
+    if body or method not in _NO_BODY_METHODS:
+        lines += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
+    lines.append(b"\r\n")
+    if body:
+        lines.append(body)
+    return b"".join(lines)
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -173,6 +212,12 @@ class FastTransport(httpx.AsyncBaseTransport):
         self.max_idle = max_idle_per_origin
         self._pools: dict[tuple[str, str, int], _Pool] = {}
         self._ssl: ssl.SSLContext | None = None
+        # Timeouts: one timer for all requests in flight (at the earliest deadline), not one
+        # `call_later` per request.
+        self._busy: set[_Connection] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._ssl is None:
@@ -184,9 +229,17 @@ class FastTransport(httpx.AsyncBaseTransport):
             self._ssl = ctx
         return self._ssl
 
-    async def _connect(self, scheme: str, host: str, port: int,
-                       timeout: float | None) -> _Connection:
+    def pool(self, scheme: str, host: str, port: int) -> _Pool:
+        """The connection pool of an origin (for `request`)."""
+        key = (scheme, host, port)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = _Pool(scheme, host, port)
+        return pool
+
+    async def _connect(self, pool: _Pool, timeout: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
+        scheme, host, port = pool.scheme, pool.host, pool.port
         try:
             _, proto = await asyncio.wait_for(
                 loop.create_connection(
@@ -206,6 +259,33 @@ class FastTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"{host}:{port}: {e.strerror or e}") from e
         return proto
 
+    # -- timeouts -------------------------------------------------------------------------
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._timer_loop is not loop:  # a new event loop (another asyncio.run)
+            self._timer, self._timer_at, self._timer_loop = None, math.inf, loop
+        if when < self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(when, self._expire, loop)
+            self._timer_at = when
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._timer_at = None, math.inf
+        now = loop.time()
+        earliest = math.inf
+        for conn in tuple(self._busy):
+            if conn.deadline <= now:
+                self._busy.discard(conn)
+                if conn.waiter is not None and not conn.waiter.done():
+                    conn.waiter.set_exception(TimeoutError())
+            elif conn.deadline < earliest:
+                earliest = conn.deadline
+        if earliest < math.inf:
+            self._arm(loop, earliest)
+
+    # -- sending --------------------------------------------------------------------------
+
     async def send_raw(
         self,
         scheme: str,
@@ -218,70 +298,69 @@ class FastTransport(httpx.AsyncBaseTransport):
         timeout: float | None = 30.0,
     ) -> RawResponse:
         """Send one request; `headers` must not contain Host or Content-Length."""
-        key = (scheme, host, port)
-        pool = self._pools.get(key)
-        if pool is None:
-            pool = self._pools[key] = _Pool()
-        hostport = host if port in (80, 443) else f"{host}:{port}"
-        if ":" in host and not host.startswith("["):
-            hostport = f"[{host}]" if port in (80, 443) else f"[{host}]:{port}"
-        has_host = any(k.lower() == b"host" for k, _ in headers)
-        lines = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
-        if not has_host:
-            lines += [b"Host: ", hostport.encode("idna"), b"\r\n"]
-        for k, v in headers:
-            lines += [k, b": ", v, b"\r\n"]
-        if body or method not in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            lines += [b"Content-Length: ", str(len(body)).encode(), b"\r\n"]
-        lines.append(b"\r\n")
-        payload = b"".join(lines) + body if body else b"".join(lines)
+        pool = self.pool(scheme, host, port)
+        payload = encode_request(pool, method, target, headers, body)
+        return await self.request(pool, payload, method == "HEAD", timeout)
+
+    async def request(self, pool: _Pool, payload: bytes, head: bool = False,
+                      timeout: float | None = 30.0) -> RawResponse:
+        """Send `payload` (a complete HTTP/1.1 request, `Host` included) to `pool`'s origin.
+
+        Retries once on a fresh connection when a reused keep-alive connection turns out to
+        be closed before any response byte.
+        """
+        loop = asyncio.get_running_loop()
+        idle = pool.idle
         for attempt in (0, 1):
             conn: _Connection | None = None
             reused = False
-            while pool.idle:
-                candidate = pool.idle.pop()
+            while idle:
+                candidate = idle.pop()
                 if not candidate.closed and candidate.transport is not None \
                         and not candidate.transport.is_closing():
                     conn, reused = candidate, True
                     break
             if conn is None:
-                conn = await self._connect(scheme, host, port, timeout)
-            waiter = conn.start(self.max_body, method == "HEAD")
-            assert conn.transport is not None
-            conn.transport.write(payload)
-            # a timer instead of asyncio.wait_for: no extra task per request
-            timer = asyncio.get_running_loop().call_later(
-                timeout, _expire, waiter) if timeout else None
+                conn = await self._connect(pool, timeout)
+            waiter = conn.start(self.max_body, head, loop)
+            transport = conn.transport
+            assert transport is not None
+            transport.write(payload)
+            if timeout:
+                conn.deadline = deadline = loop.time() + timeout
+                self._busy.add(conn)
+                if deadline < self._timer_at or self._timer_loop is not loop:
+                    self._arm(loop, deadline)
             try:
                 await waiter
             except TimeoutError as e:
-                conn.transport.close()
+                transport.close()
                 raise httpx.ReadTimeout(f"no complete response within {timeout:g}s") from e
             except httpx.RemoteProtocolError:
-                conn.transport.close()
-                if reused and attempt == 0 and not (conn.parser and conn.parser.headers):
+                transport.close()
+                if reused and attempt == 0 and not conn.headers:
                     continue  # a keep-alive connection the server had closed: retry once
                 raise
             finally:
-                if timer is not None:
-                    timer.cancel()
-            p = conn.parser
-            pp = conn.pparser
-            assert p is not None and pp is not None
-            keep = p.keep_alive and not conn.closed and not p.truncated
-            conn.parser = conn.pparser = None
-            conn.waiter = None
-            if keep and len(pool.idle) < self.max_idle:
-                pool.idle.append(conn)
+                self._busy.discard(conn)
+                conn.waiter = None
+            parser = conn.parser
+            assert parser is not None
+            status = parser.get_status_code()
+            version = parser.get_http_version()
+            body = conn.body
+            truncated = conn.truncated
+            if head:
+                conn.parser = None  # it still expects the body Content-Length announced
+            if conn.keep_alive and not conn.closed and not truncated \
+                    and len(idle) < self.max_idle:
+                idle.append(conn)
             else:
-                conn.transport.close()
+                transport.close()
             return RawResponse(
-                status=pp.get_status_code(),
-                reason=p.reason.decode("latin-1"),
-                http_version=f"HTTP/{pp.get_http_version()}",
-                headers=p.headers,
-                body=b"".join(p.body),
-                truncated=p.truncated,
+                status, conn.reason.decode("latin-1"),
+                _VERSIONS.get(version) or f"HTTP/{version}", conn.headers,
+                body[0] if len(body) == 1 else b"".join(body), truncated,
             )
         raise httpx.RemoteProtocolError("connection closed")  # pragma: no cover
 
@@ -301,6 +380,10 @@ class FastTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at, self._timer_loop = None, math.inf, None
+        self._busy.clear()
         for pool in self._pools.values():
             while pool.idle:
                 conn = pool.idle.pop()
