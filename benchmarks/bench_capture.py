@@ -28,6 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _proc import child_pids  # benchmarks/_proc.py (the script's folder is on sys.path)
+from _proc import cpu_seconds
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 KEY = "bench-capture-key-0123456789abcdef"
@@ -113,22 +116,6 @@ def vm_hwm_mib(pid: int) -> float:
 WRK_RPS = re.compile(r"Requests/sec:\s+([\d.]+)")
 WRK_N = re.compile(r"(\d+) requests in")
 WRK_BAD = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of `pid` so far (Linux /proc; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def child_pids(pid: int) -> list[int]:
-    try:
-        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def run_wrk(wrk: str, url: str, duration: int) -> tuple[float, int, str]:

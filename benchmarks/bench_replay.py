@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import orjson
+from _proc import cpu_seconds  # benchmarks/_proc.py (the script's folder is on sys.path)
 
 from amber._model import Exchange
 from amber._model import Request
@@ -78,15 +79,6 @@ def cpu_children() -> float:
     """CPU seconds of the child processes waited for so far (wrk runs)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
-
-
-def cpu_of(pid: int) -> float:
-    """CPU seconds of a running process (the app), from /proc (0.0 where there is none)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, seconds: int) -> tuple[float, float]:
@@ -183,16 +175,16 @@ def main() -> int:
             amber_cpu, wrk_cpu, app_amber, app_wrk = [], [], [], []
             mismatches = 0
             for _ in range(a.rounds):
-                app0 = cpu_of(app.pid)
+                app0 = cpu_seconds(app.pid)
                 rate, per = wrk(url + "/items/1", a.wrk_seconds)
-                app1 = cpu_of(app.pid)
+                app1 = cpu_seconds(app.pid)
                 wrk_rates.append(rate)
                 wrk_cpu.append(per)
                 app_wrk.append((app1 - app0) / (rate * a.wrk_seconds))
                 c0 = cpu_self()
                 elapsed, _, mismatches = replay(bulk, url)
                 amber_cpu.append((cpu_self() - c0) / a.requests)
-                app_amber.append((cpu_of(app.pid) - app1) / a.requests)
+                app_amber.append((cpu_seconds(app.pid) - app1) / a.requests)
                 amber_rates.append(a.requests / elapsed)
                 ratios.append(amber_rates[-1] / rate)
             w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
