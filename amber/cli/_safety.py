@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import sys
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from typing import Any
 
 from amber._audit import append_audit
 from amber._audit import audit_path
+from amber._audit import mask_userinfo
 from amber._audit import record
 from amber._config import Config
 from amber._store import ExchangeQuery
@@ -74,10 +74,8 @@ class SourceRef:
 
     @property
     def display(self) -> str:
-        return self.name or _USERINFO.sub(r"\1***@", self.url)
+        return self.name or mask_userinfo(self.url)
 
-
-_USERINFO = re.compile(r"(//[^/:@\s]*:)[^@/\s]+@")
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "")
 
 
