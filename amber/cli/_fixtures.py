@@ -77,12 +77,11 @@ def extract_for_exchange(
         fx = extract(db, plan.seeds, children=plan.children, rules=fconf.anonymize,
                      key=key, caps=caps, meta={"exchange": ex.id, "route": route})
     fx.write(output)
-    counts = fx.row_counts
     log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
-    entry = audit_record(source=source.name or str(fx.meta["source"]), tables=counts,
-                         reason=reason, exchange=ex.id, route=route, output=str(output),
-                         argv=argv or ["amber", command, ex.id], command=command)
-    append_audit(log, {**entry, "label": source.label} if source.label else entry)
+    append_audit(log, audit_record(
+        source=source.name or str(fx.meta["source"]), tables=fx.row_counts, reason=reason,
+        exchange=ex.id, route=route, output=str(output), argv=argv or ["amber", command, ex.id],
+        command=command, label=source.label))
     for n in fx.notes:
         print(f"amber: note: {n}", file=sys.stderr)
     return fx
