@@ -69,10 +69,15 @@ def register_capture(p: argparse.ArgumentParser) -> None:
 
 def mitmdump_args(args: argparse.Namespace) -> list[str]:
     """The mitmdump command line equivalent to `args`: `-s ENTRY` and then the flags."""
+    return ["-s", entry_file(), *proxy_args(args)]
+
+
+def proxy_args(args: argparse.Namespace) -> list[str]:
+    """mitmproxy's flags for `args` (the addon itself is not among them)."""
     host, _, port = args.listen.rpartition(":")
     if not port.isdigit():
         raise UsageError(f"--listen {args.listen!r}: expected HOST:PORT")
-    out = ["-s", entry_file(), "--listen-host", host or "127.0.0.1", "--listen-port", port]
+    out = ["--listen-host", host or "127.0.0.1", "--listen-port", port]
     if args.upstream and args.mode and args.mode != "reverse":
         raise UsageError("--upstream is the reverse-proxy target; don't combine it with --mode")
     if args.upstream:
@@ -116,14 +121,14 @@ def run_capture(args: argparse.Namespace) -> int:
     from amber._pseudonym import load_key
 
     load_key()  # fail before starting the proxy when the key is missing
-    argv = mitmdump_args(args)
+    argv = proxy_args(args)
     if args.mode == "regular" or (args.mode or "").startswith("upstream:"):
         confdir = Path(os.path.expanduser("~/.mitmproxy"))
         print(f"amber capture: clients must trust mitmproxy's CA for HTTPS: "
               f"{confdir / 'mitmproxy-ca-cert.pem'}", file=sys.stderr)
     print(f"amber capture: listening on {args.listen}; Ctrl-C stops after writing "
           "everything buffered", file=sys.stderr)
-    return run_proxy(argv[2:])  # the addon goes into the master, not through `-s`
+    return run_proxy(argv)  # the addon goes into the master, not through `-s`
 
 
 def run_proxy(argv: list[str]) -> int:
