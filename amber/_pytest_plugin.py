@@ -15,9 +15,11 @@ options, environment variables, the test's `@pytest.mark.amber(...)` marker, and
 | `--amber-fresh-app` | `AMBER_TEST_FRESH_APP` | `fresh_app` | build the app for every test (2) |
 | `--amber-update` | `AMBER_UPDATE_SNAPSHOTS` | | re-record expected responses |
 
-(1) In-process, the default is one SQLite file per session, restored before each test (with
-SQLite's backup API) from a template database built once per fixture file: every test starts
-from exactly its fixture's rows, whatever the tests before it wrote.
+(1) In-process, the default is one SQLite file per session, rebuilt before each test: every
+test starts from exactly its fixture's rows, whatever the tests before it wrote. The tables
+of each distinct schema are created once per session and copied in (SQLite's backup API),
+then the fixture's rows are inserted; a fixture that serves more than one test is built
+once into a template file that later tests are restored from.
 
 (2) In-process apps are built once per session and environment (a test that changes the
 environment gets an app of its own) and reused, with one httpx client each whose cookies are
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
     import sqlite3
 
     import httpx
+
+    from amber.fixtures._template import TemplateBuilder
 
 __all__ = ["AppClient", "pytest_addoption", "pytest_configure"]
 
@@ -325,11 +329,14 @@ def amber_captured_at(request: pytest.FixtureRequest) -> dt.datetime | None:
 
 # --- the session's test database and apps ------------------------------------------------
 #
-# Loading a fixture's YAML and creating its tables costs tens of milliseconds, building an
-# app about ten, restoring a database from a template well under one: templates are built
-# once per fixture file and restored before every test, apps are built once and reused.
+# Creating a fixture's tables costs several milliseconds, building an app about ten,
+# copying a schema or restoring a database well under one, inserting a small fixture's rows
+# about one: schemas are created once per session (fixtures._template), fixtures used again
+# are restored from a template file, apps are built once and reused.
 
 _Object = tuple[str, str, str, str]  # sqlite_master: type, name, tbl_name, sql
+# (fixture file, its mtime, index of the app whose start-up objects it gets, or None)
+_TemplateKey = tuple[str, int, int | None]
 
 
 def _schema(conn: sqlite3.Connection, db: str = "main") -> list[_Object]:
@@ -354,20 +361,14 @@ def _copy_db(src: Path, dst: Path) -> None:
         a.close()
 
 
-def _with_startup(template: Path, out: Path, startup: Path, objects: list[_Object]) -> None:
-    """`out` := `template` plus the app's start-up objects wherever it lacks their table:
-    tables are created with the rows the start-up wrote, then their indexes, triggers and
-    views."""
+def _add_startup(conn: sqlite3.Connection, startup: Path, objects: list[_Object]) -> None:
+    """Add the app's start-up objects to `conn`'s database (autocommit mode) wherever it
+    lacks their table: tables are created with the rows the start-up wrote, then their
+    indexes, triggers and views."""
     import sqlite3
 
-    conn = sqlite3.connect(out, isolation_level=None)
+    conn.execute("ATTACH DATABASE ? AS amber_startup", (str(startup),))
     try:
-        src = sqlite3.connect(template)
-        try:
-            src.backup(conn)
-        finally:
-            src.close()
-        conn.execute("ATTACH DATABASE ? AS amber_startup", (str(startup),))
         conn.execute("BEGIN")
         present = {name for _, name, _, _ in _schema(conn)}
         created: list[str] = []
@@ -392,9 +393,12 @@ def _with_startup(template: Path, out: Path, startup: Path, objects: list[_Objec
                 conn.execute("ROLLBACK TO amber_object")
             conn.execute("RELEASE amber_object")
         conn.execute("COMMIT")
-        conn.execute("DETACH DATABASE amber_startup")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     finally:
-        conn.close()
+        conn.execute("DETACH DATABASE amber_startup")
 
 
 @dataclass
@@ -414,8 +418,9 @@ class _Session:
     def __init__(self) -> None:
         self._root: Path | None = None
         self._made_root = False
-        self.templates: dict[tuple[str, int], Path] = {}  # fixture file -> its rows alone
-        self.ready: dict[tuple[Path, int], Path] = {}  # (template, app) -> + app start-up
+        self.templates: dict[_TemplateKey, Path] = {}  # fixture (+ app start-up) -> file
+        self._built_once: set[_TemplateKey] = set()  # built in place once, no file yet
+        self._builder: TemplateBuilder | None = None
         self.apps: dict[tuple[Any, ...], _App] = {}
         self.url_clients: dict[tuple[str, int], AppClient] = {}
         self._target: sqlite3.Connection | None = None
@@ -444,36 +449,55 @@ class _Session:
         self._files += 1
         return self.root(factory) / f"{kind}-{self._files}.db"
 
-    def template(self, fixture: Path | None, factory: pytest.TempPathFactory) -> Path:
-        """A database holding just `fixture`'s rows (none without a fixture)."""
-        key = (str(fixture), fixture.stat().st_mtime_ns if fixture else 0)
+    def _build(self, fixture: Path | None, app: _App | None,
+               dest: Path | sqlite3.Connection) -> None:
+        """Make `dest` hold `fixture`'s rows (none without a fixture), plus, when `app` is
+        given, what its start-up created where the fixture lacks it."""
+        from amber.fixtures._format import Fixture
+        from amber.fixtures._template import TemplateBuilder
+
+        if self._builder is None:
+            self._builder = TemplateBuilder()
+        fx = Fixture.read(fixture) if fixture is not None else Fixture([], {})
+        if app is None or not app.startup or app.startup_db is None:
+            self._builder.build(fx, dest)
+            return
+        startup_db, objects = app.startup_db, app.startup
+
+        def extend(conn: sqlite3.Connection) -> None:
+            _add_startup(conn, startup_db, objects)
+
+        self._builder.build(fx, dest, variant=app.index, extend=extend)
+
+    @staticmethod
+    def _key(fixture: Path | None, app: _App | None) -> _TemplateKey:
+        return (str(fixture), fixture.stat().st_mtime_ns if fixture else 0,
+                app.index if app is not None and app.startup else None)
+
+    def template(self, fixture: Path | None, factory: pytest.TempPathFactory,
+                 app: _App | None = None) -> Path:
+        """A database file holding `fixture`'s rows (none without a fixture), plus, when
+        `app` is given, what its start-up created where the fixture lacks it (added to the
+        fixture's schema once, not per fixture)."""
+        key = self._key(fixture, app)
         found = self.templates.get(key)
-        if found is not None:
-            return found
-        import sqlite3
-
-        path = self._new_file("fixture", factory)
-        sqlite3.connect(path).close()
-        if fixture is not None:
-            from amber.fixtures import load_fixture_file
-
-            # the rows stay (this file is the template); only the loader's engine goes
-            load_fixture_file(fixture, f"sqlite:///{path}").engine.dispose()
-        self.templates[key] = path
-        return path
-
-    def with_startup(self, template: Path, app: _App,
-                     factory: pytest.TempPathFactory) -> Path:
-        """`template` plus what `app`'s start-up created where the template lacks it."""
-        if not app.startup or app.startup_db is None:
-            return template
-        key = (template, app.index)
-        found = self.ready.get(key)
         if found is None:
-            found = self._new_file("ready", factory)
-            _with_startup(template, found, app.startup_db, app.startup)
-            self.ready[key] = found
+            found = self._new_file("fixture", factory)
+            self._build(fixture, app, found)
+            self.templates[key] = found
         return found
+
+    def load(self, fixture: Path | None, app: _App | None,
+             factory: pytest.TempPathFactory) -> None:
+        """Make the test database hold `template(fixture, app)`'s content: the first time a
+        fixture is asked for, built in place (most fixtures serve one test); from the
+        second on, restored from a template file built for it."""
+        key = self._key(fixture, app)
+        if key in self.templates or key in self._built_once:
+            self.restore(self.template(fixture, factory, app), factory)
+            return
+        self._built_once.add(key)
+        self._build(fixture, app, self.target(factory))
 
     def restore(self, template: Path, factory: pytest.TempPathFactory) -> None:
         """Make the test database a copy of `template` (SQLite's online backup: connections
@@ -487,9 +511,15 @@ class _Session:
                 self._sources.popitem(last=False)[1].close()
         else:
             self._sources.move_to_end(template)
+        src.backup(self.target(factory))
+
+    def target(self, factory: pytest.TempPathFactory) -> sqlite3.Connection:
+        """The session's own connection to the test database."""
         if self._target is None:
+            import sqlite3
+
             self._target = sqlite3.connect(self.db_file(factory), check_same_thread=False)
-        src.backup(self._target)
+        return self._target
 
     def record_startup(self, app: _App, base: Path, factory: pytest.TempPathFactory) -> None:
         """Note what `app`'s start-up added to the test database restored from `base`."""
@@ -521,6 +551,9 @@ class _Session:
             conn.close()
         self._sources.clear()
         self._target = None
+        if self._builder is not None:
+            self._builder.close()
+            self._builder = None
         if self._made_root and self._root is not None:
             import shutil
 
@@ -576,9 +609,7 @@ def amber_client(request: pytest.FixtureRequest,
     client: AppClient | None = None
     own_client = False
     try:
-        template = None
         if sqlite_session:
-            template = state.template(fixture_path, tmp_path_factory)
             db_url = f"sqlite:///{state.db_file(tmp_path_factory)}"
         elif fixture_path is not None:
             if not db_url:
@@ -598,14 +629,14 @@ def amber_client(request: pytest.FixtureRequest,
             if client is None:
                 client = state.url_clients[key] = AppClient(None, base_url, auth)
         elif fresh:
-            if template is not None:
-                state.restore(template, tmp_path_factory)
+            if sqlite_session:
+                state.load(fixture_path, None, tmp_path_factory)
             client, own_client = AppClient(load_app(app_spec), None, auth), True
         else:
-            app = _app_for(state, app_spec, db_url, template, tmp_path_factory)
-            if template is not None:
-                state.restore(state.with_startup(template, app, tmp_path_factory),
-                              tmp_path_factory)
+            app = _app_for(state, app_spec, db_url, sqlite_session, fixture_path,
+                           tmp_path_factory)
+            if sqlite_session:
+                state.load(fixture_path, app, tmp_path_factory)
             client = _client_for(app, auth)
         client.reset()
         yield client
@@ -621,15 +652,15 @@ def amber_client(request: pytest.FixtureRequest,
             handle.cleanup()
 
 
-def _app_for(state: _Session, spec: str, db_url: str | None, template: Path | None,
-             factory: pytest.TempPathFactory) -> _App:
+def _app_for(state: _Session, spec: str, db_url: str | None, owned: bool,
+             fixture: Path | None, factory: pytest.TempPathFactory) -> _App:
     """The session's app for `spec` in this environment, built on first use: on an empty
-    test database when the session owns it (`template` given), its start-up recorded."""
+    test database when the session owns it (`owned`), its start-up recorded."""
     key = (spec, db_url, _env_key())
     found = state.apps.get(key)
     if found is not None:
         return found
-    if template is None:
+    if not owned:
         app = _App(load_app(spec), len(state.apps))
     else:
         base = state.template(None, factory)
@@ -638,7 +669,7 @@ def _app_for(state: _Session, spec: str, db_url: str | None, template: Path | No
             built = load_app(spec)
         except Exception:
             # a start-up that needs rows to start: build it on this test's fixture instead
-            base = template
+            base = state.template(fixture, factory)
             state.restore(base, factory)
             built = load_app(spec)
         app = _App(built, len(state.apps))

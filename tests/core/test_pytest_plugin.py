@@ -164,9 +164,12 @@ def test_{name}_2_starts_clean(amber_client):
 def _generated_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(shopapp=APP)
     (pytester.path / "fx.yaml").write_text(FIXTURE)
+    (pytester.path / "fx2.yaml").write_text(  # the same schema, other rows
+        FIXTURE.replace("{id: 1, label: a}, {id: 2, label: b}", "{id: 7, label: c}"))
     for name, fixture, items in (("a", "fx.yaml", ["a", "b"]),
                                  ("b", None, None),  # the app's own tables only
-                                 ("c", "fx.yaml", ["a", "b"])):
+                                 ("c", "fx2.yaml", ["c"]),
+                                 ("d", "fx.yaml", ["a", "b"])):  # again, after others
         (pytester.path / f"test_{name}.py").write_text(
             TESTS.format(fixture=fixture, name=name, items=items))
 
@@ -179,16 +182,16 @@ def test_generated_tests_start_from_their_fixture_and_the_apps_start_up(
     _generated_suite(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s",
                                            "--amber-app", "shopapp:create_app")
-    result.assert_outcomes(passed=6)
-    assert re.findall(r"built (\d+)", result.stdout.str()) == ["1", "1", "1"]  # reused
+    result.assert_outcomes(passed=8)
+    assert re.findall(r"built (\d+)", result.stdout.str()) == ["1", "1", "1", "1"]  # reused
 
 
 def test_fresh_app_builds_the_app_for_every_test(pytester: pytest.Pytester) -> None:
     _generated_suite(pytester)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--amber-fresh-app",
                                            "--amber-app", "shopapp:create_app")
-    result.assert_outcomes(passed=6)
-    assert re.findall(r"built (\d+)", result.stdout.str()) == ["2", "4", "6"]
+    result.assert_outcomes(passed=8)
+    assert re.findall(r"built (\d+)", result.stdout.str()) == ["2", "4", "6", "8"]
 
 
 NEEDS_ROWS = '''
