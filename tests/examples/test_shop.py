@@ -33,6 +33,7 @@ from examples.shop.db import hash_password  # noqa: E402
 from examples.shop.db import issue_token  # noqa: E402
 from examples.shop.db import metadata  # noqa: E402
 from examples.shop.db import verify_password  # noqa: E402
+from examples.shop.replay_auth import agent_token  # noqa: E402
 from examples.shop.replay_auth import sign  # noqa: E402
 from examples.shop.seed import BUG_CUSTOMER_ID  # noqa: E402
 from examples.shop.seed import SUPPORT_EMAIL  # noqa: E402
@@ -182,6 +183,14 @@ def test_the_replay_auth_hook_signs_a_captured_request(
         with shop_client(url, fixed=fixed) as client:
             assert client.send(sign(captured)).status_code == status
     assert len(dump(url)["customers"]) == 2  # the agent was created once
+
+
+def test_the_replay_auth_hook_creates_missing_tables(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"  # the app never started on it
+    first, second = agent_token(url), agent_token(url)
+    assert first != second
+    tokens = dump(url)["api_tokens"]
+    assert len(tokens) == 2 and len(dump(url)["customers"]) == 1
 
 
 # --- auth, request ids, the other endpoints --------------------------------------------
