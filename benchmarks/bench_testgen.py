@@ -218,10 +218,11 @@ def main() -> int:
                 shutil.copy(fixture, out / "fixtures" / fixture.name)
                 for i in range(n):
                     body = text.replace(f"def {source.stem}(", f"def {source.stem}_{i}(")
-                    if distinct:  # a fixture file of its own (its own bytes, same rows)
+                    if distinct:  # a fixture file of its own: its own exchange, same rows
                         own = f"{fixture.stem}_{i}.yaml"
-                        (out / "fixtures" / own).write_text(
-                            fixture.read_text() + f"# copy {i}\n")
+                        (out / "fixtures" / own).write_text(re.sub(
+                            r"exchange: (\w+?)\w{6}\b", rf"exchange: \g<1>{i:06d}",
+                            fixture.read_text(), count=1))
                         body = body.replace(f"fixtures/{fixture.name}", f"fixtures/{own}")
                     (out / f"{source.stem}_{i}.py").write_text(body)
                 return out
