@@ -296,16 +296,21 @@ class Replayer:
         return pool
 
     async def _replay_fast(self, ex: Exchange, state: SessionState | None,
-                           scheduled_at: float | None) -> Outcome:
+                           scheduled_at: float | None,
+                           in_flight: Callable[[], None] | None = None) -> Outcome:
         assert self._fast is not None
         if self.rate.interval:
+            if in_flight is not None and self.rate.next > time.monotonic():
+                in_flight()  # nothing to overlap with: no waiting for the rate's slot
+                in_flight = None
             await self.rate.wait()
         sent_at = time.time()
         mono = time.monotonic()
         start = time.perf_counter()
         try:
             raw = await self._fast.request(self._pool_of(), self._payload(ex, state),
-                                           ex.request.method == "HEAD", self.target.timeout)
+                                           ex.request.method == "HEAD", self.target.timeout,
+                                           in_flight)
         except (httpx.HTTPError, OSError, ValueError) as e:
             return self._failure(ex, e, sent_at, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
@@ -419,25 +424,58 @@ class Replayer:
         room: list[asyncio.Future[None]] = []  # workers waiting for `queued` to go down
         clock: list[float] = []  # (wall, recorded) start of the --speed schedule
 
-        async def send(ex: Exchange, key: str, scheduled: float | None) -> None:
+        def release(held: list[Any], pending: list[Any]) -> None:
+            """Hand the outcomes `held` back to `on_outcome`; coroutines it returns are
+            kept in `pending` to be awaited."""
+            while held:
+                result = on_outcome(held.pop())
+                if result is not None and asyncio.iscoroutine(result):
+                    pending.append(result)
+
+        async def settle(held: list[Any], pending: list[Any]) -> None:
+            """Hand over what is held now: before a wait, nothing would overlap it."""
+            release(held, pending)
+            while pending:
+                await pending.pop(0)
+
+        async def send(ex: Exchange, key: str, scheduled: float | None, held: list[Any],
+                       pending: list[Any]) -> None:
             if scheduled is not None:
                 delay = scheduled - time.monotonic()
                 if delay > 0:
+                    await settle(held, pending)
                     await asyncio.sleep(delay)
-            if default:
-                outcome: Any = await self._replay_fast(
-                    ex, self.state(key) if carry else None, scheduled)
-            else:
+            if not default:
+                release(held, pending)
                 outcome = await act(ex, key, scheduled)
-            result = on_outcome(outcome)
-            if result is not None and asyncio.iscoroutine(result):
-                await result
+                result = on_outcome(outcome)
+                if result is not None and asyncio.iscoroutine(result):
+                    await result
+                return
+            # The worker's previous outcome goes to `on_outcome` (comparison, the store, the
+            # progress bar) once this request is written, while the target works on it: the
+            # target gets its next request sooner, and the comparison costs no wall time.
+            outcome = await self._replay_fast(ex, self.state(key) if carry else None,
+                                              scheduled, lambda: release(held, pending))
+            release(held, pending)  # when the request was never written
+            held.append(outcome)  # (before any await: a cancelled run still hands it over)
+            while pending:
+                await pending.pop(0)
 
         async def worker() -> None:
+            held: list[Any] = []  # this worker's last outcome, not yet handed over
+            pending: list[Any] = []  # coroutines `on_outcome` returned, to await
+            try:
+                await work(held, pending)
+            finally:  # at the end, on an error or when cancelled: nothing is lost
+                await settle(held, pending)
+
+        async def work(held: list[Any], pending: list[Any]) -> None:
             nonlocal queued
             while True:
                 ex = feed.next()
                 if ex is None:
+                    await settle(held, pending)  # the store is behind, or done
                     ex = await feed.wait()
                     if ex is None:
                         return
@@ -447,7 +485,7 @@ class Replayer:
                         clock[:] = (time.monotonic(), ex.started_at)
                     scheduled = clock[0] + (ex.started_at - clock[1]) / speed
                 if not by_key:
-                    await send(ex, ex.id, scheduled)
+                    await send(ex, ex.id, scheduled, held, pending)
                     continue
                 key = session_key_of(ex, spec)
                 if key in busy:  # its session is in flight: the sending worker takes it
@@ -457,6 +495,7 @@ class Replayer:
                     q.append((ex, scheduled))
                     queued += 1
                     while queued > MAX_QUEUED:
+                        await settle(held, pending)
                         waiter = loop.create_future()
                         room.append(waiter)
                         await waiter
@@ -464,7 +503,7 @@ class Replayer:
                 busy[key] = None
                 try:
                     while True:
-                        await send(ex, key, scheduled)
+                        await send(ex, key, scheduled, held, pending)
                         q = busy[key]
                         if not q:
                             break

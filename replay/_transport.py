@@ -25,6 +25,7 @@ import contextlib
 import math
 import ssl
 from collections import deque
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -303,8 +304,13 @@ class FastTransport(httpx.AsyncBaseTransport):
         return await self.request(pool, payload, method == "HEAD", timeout)
 
     async def request(self, pool: _Pool, payload: bytes, head: bool = False,
-                      timeout: float | None = 30.0) -> RawResponse:
+                      timeout: float | None = 30.0,
+                      in_flight: Callable[[], None] | None = None) -> RawResponse:
         """Send `payload` (a complete HTTP/1.1 request, `Host` included) to `pool`'s origin.
+
+        `in_flight()` is called once, right after the request is written and before its
+        response is awaited: work that can overlap the target's (the caller's bookkeeping
+        for the previous response) without delaying this request.
 
         Retries once on a fresh connection when a reused keep-alive connection turns out to
         be closed before any response byte.
@@ -331,6 +337,15 @@ class FastTransport(httpx.AsyncBaseTransport):
                 self._busy.add(conn)
                 if deadline < self._timer_at or self._timer_loop is not loop:
                     self._arm(loop, deadline)
+            if in_flight is not None:
+                work, in_flight = in_flight, None
+                try:
+                    work()
+                except BaseException:
+                    self._busy.discard(conn)
+                    conn.waiter = None
+                    transport.close()  # its response is nobody's now
+                    raise
             try:
                 await waiter
             except TimeoutError as e:

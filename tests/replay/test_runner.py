@@ -214,3 +214,75 @@ def test_fast_transport_speaks_httpx(app_url: str) -> None:
             return await client.post(f"{app_url}/echo", content=b"abc")
     r = asyncio.run(main())
     assert r.status_code == 200 and r.json()["len"] == 3
+
+
+def echo_exchanges(n: int) -> list[Exchange]:
+    return [Exchange(new_id(), Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
+                     client_addr="192.0.2.1") for i in range(n)]
+
+
+def test_an_outcome_is_handed_over_while_the_next_request_is_in_flight(
+        app_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[str] = []
+    real = Replayer._payload
+
+    def payload(self: Replayer, ex: Exchange, state: object) -> bytes:
+        events.append(f"send {ex.request.body.decode()}")
+        return real(self, ex, state)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Replayer, "_payload", payload)
+    r = Replayer(Target(app_url), concurrency=1)
+    asyncio.run(r.run(echo_exchanges(4), lambda o: events.append(
+        f"outcome {o.exchange.request.body.decode()}")))
+    assert events == ["send 0", "send 1", "outcome 0", "send 2", "outcome 1", "send 3",
+                      "outcome 2", "outcome 3"]
+
+
+def test_async_sinks_get_every_outcome_in_order(app_url: str) -> None:
+    got: list[str] = []
+
+    async def sink(o: Outcome) -> None:
+        await asyncio.sleep(0)
+        got.append(o.exchange.request.body.decode())
+
+    asyncio.run(Replayer(Target(app_url), concurrency=1).run(echo_exchanges(5), sink))
+    assert got == ["0", "1", "2", "3", "4"]
+
+
+def test_a_cancelled_run_hands_over_every_finished_outcome(app_url: str) -> None:
+    """Ctrl-C keeps the partial run: the outcome a worker holds back (to hand it over once
+    its next request is on the wire) reaches the sink when the run is cancelled."""
+    got: list[str] = []
+
+    async def sink(o: Outcome) -> None:
+        got.append(o.exchange.request.body.decode())
+        if len(got) == 1:
+            await asyncio.sleep(30)  # the user presses Ctrl-C meanwhile
+
+    async def main() -> None:
+        task = asyncio.ensure_future(
+            Replayer(Target(app_url), concurrency=1).run(echo_exchanges(5), sink))
+        while not got:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert got == ["0", "1"]  # 1 was answered while the sink was busy with 0
+
+
+def test_a_failing_sink_stops_the_run_and_closes_its_connections(app_url: str) -> None:
+    def sink(o: Outcome) -> None:
+        raise RuntimeError("the store is gone")
+
+    with pytest.raises(RuntimeError, match="the store is gone"):
+        asyncio.run(Replayer(Target(app_url), concurrency=2).run(echo_exchanges(6), sink))
+
+
+def test_with_a_rate_an_outcome_does_not_wait_for_the_next_slot(app_url: str) -> None:
+    handed: list[float] = []
+    start = time.monotonic()
+    r = Replayer(Target(app_url), concurrency=1, rate=1)  # one request a second
+    asyncio.run(r.run(echo_exchanges(2), lambda o: handed.append(time.monotonic() - start)))
+    assert handed[0] < 0.8 <= handed[1]  # not a second later, when the next one is sent
