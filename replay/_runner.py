@@ -404,6 +404,12 @@ class Replayer:
         session's requests go one after another, in recorded order, while the other workers
         keep the target busy); at most `MAX_QUEUED` exchanges wait like that before workers
         stop taking new ones. No task, future or timer is created per request.
+
+        With the default send, a worker calls `on_outcome` for its previous exchange right
+        after writing its next request (or before it waits for anything), so the sink's work
+        overlaps the target's; every outcome is still handed over exactly once, also when
+        the run is cancelled or fails. Latencies are unaffected unless the sink takes
+        longer than the target to answer.
         """
         await self.auth.start(self.send, self.target.base)
         # The store is read in a thread (`_Feed`); with the default 5 ms GIL switch interval
