@@ -60,6 +60,8 @@ _ABSENT: Any = object()
 _INDEX = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
 _SUM_OPTS = orjson.OPT_SORT_KEYS
 _NUMBERS = (int, float)
+# a run of digits that may be an integer beyond 64 bits (orjson reads those as floats)
+_LONG_DIGITS = re.compile(rb"\d{19,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +233,8 @@ def _strict_equal(a: Any, b: Any) -> bool:
 
 def _same(a: Any, b: Any) -> bool:
     """Fast strict equality of two parsed JSON values. Containers: their orjson
-    serializations (exact types, so `true` is not `1`; other key order -> descend);
-    scalars: `==` plus a type check."""
+    serializations (exact types, so `true` is not `1`), else a walk (objects whose keys
+    come in another order are the same object); scalars: `==` plus a type check."""
     if a is b:
         return True
     ta = type(a)
@@ -240,13 +242,25 @@ def _same(a: Any, b: Any) -> bool:
         if type(b) is not ta or len(a) != len(b):
             return False
         try:
-            return orjson.dumps(a) == orjson.dumps(b)
+            if orjson.dumps(a) == orjson.dumps(b):
+                return True
         except TypeError:  # integers beyond 64 bits, nesting beyond 255
-            return _strict_equal(a, b)
+            pass
+        return _strict_equal(a, b)
     tb = type(b)
     if ta is not tb and not (ta in _NUMBERS and tb in _NUMBERS):
         return False
     return bool(a == b)
+
+
+def loads_json(body: bytes) -> Any:
+    """Parse JSON like `orjson.loads`, with integers beyond 64 bits kept exact (orjson
+    makes them floats, and two ids 1 apart would compare equal). Raises
+    `orjson.JSONDecodeError`."""
+    value = orjson.loads(body)
+    if _LONG_DIGITS.search(body) is not None:
+        value = json.loads(body)  # valid JSON (orjson said so); exact integers
+    return value
 
 
 def _canonical(value: Any) -> bytes:
@@ -431,7 +445,7 @@ class _Body:
                     self._kind = "large"
                 else:
                     try:
-                        self._value = orjson.loads(body)
+                        self._value = loads_json(body)
                         self._kind = "json"
                     except orjson.JSONDecodeError:
                         self._kind = "binary" if self.resp.is_binary else "invalid-json"

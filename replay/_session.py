@@ -29,6 +29,7 @@ from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
 from amber._model import header_get
+from amber.replay._compare import loads_json
 
 __all__ = ["MARKER_RE", "SessionState", "has_marker"]
 
@@ -45,7 +46,7 @@ def _json(body: bytes) -> Any:
     if not body or body[:1] not in (b"{", b"["):
         return None
     try:
-        return orjson.loads(body)
+        return loads_json(body)
     except orjson.JSONDecodeError:
         return None
 

@@ -110,6 +110,30 @@ def test_key_order_and_whitespace_do_not_matter() -> None:
 # -- noise rules on bodies ---------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("a", "b"), [
+    (b'[{"a":1,"b":2},{"a":3,"b":4}]', b'[{"b":2,"a":1},{"b":4,"a":3}]'),
+    (b'{"items":[{"id":1,"tags":{"x":1,"y":2}},{"id":2,"tags":{"x":3,"y":4}}]}',
+     b'{"items":[{"tags":{"y":2,"x":1},"id":1},{"id":2,"tags":{"y":4,"x":3}}]}'),
+])
+def test_objects_in_arrays_with_other_key_order_are_equal(a: bytes, b: bytes) -> None:
+    result = compare_responses(resp(raw=a), resp(raw=b), RULES)
+    assert result.ok, result.differences
+
+
+@pytest.mark.parametrize(("a", "b", "path"), [
+    (b'{"id": 18446744073709551616}', b'{"id": 18446744073709551617}', "body$.id"),
+    (b'{"id": -9223372036854775809}', b'{"id": -9223372036854775810}', "body$.id"),
+    (b'[170141183460469231731687303715884105727]',
+     b'[170141183460469231731687303715884105728]', "body$[0]"),
+])
+def test_integers_beyond_64_bits_compare_exactly(a: bytes, b: bytes, path: str) -> None:
+    result = compare_responses(resp(raw=a), resp(raw=b), RULES)
+    assert [(d.path, d.kind, d.expected, d.actual) for d in result.differences] == \
+        [(path, "value", a.split(b"[")[-1].split(b" ")[-1].strip(b"]}").decode(),
+          b.split(b"[")[-1].split(b" ")[-1].strip(b"]}").decode())]
+    assert compare_responses(resp(raw=a), resp(raw=a), RULES).ok
+
+
 def test_ignore_globs_move_differences_to_ignored() -> None:
     rules = NoiseRules.from_mapping({"ignore_paths": ["$..created_at", "$.items[*].id",
                                                       "$.meta"]})

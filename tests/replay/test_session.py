@@ -47,3 +47,14 @@ def test_nothing_learned_leaves_requests_alone() -> None:
     st = SessionState()
     req = Request("POST", "http", "h", 80, "/x", body=b"not json [REDACTED:x]")
     assert st.rewrite(req)[3] == b"not json [REDACTED:x]"
+
+
+def test_ids_beyond_64_bits_are_carried_exactly() -> None:
+    def raw(body: bytes) -> Response:
+        return Response(200, headers=(("content-type", "application/json"),), body=body)
+
+    st = SessionState()
+    st.learn(raw(b'{"id": 170141183460469231731687303715884105727}'),
+             raw(b'{"id": 170141183460469231731687303715884105729}'))
+    req = Request("GET", "http", "h", 80, "/things/170141183460469231731687303715884105727")
+    assert st.rewrite(req)[0] == "/things/170141183460469231731687303715884105729"
