@@ -60,8 +60,10 @@ _ABSENT: Any = object()
 _INDEX = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
 _SUM_OPTS = orjson.OPT_SORT_KEYS
 _NUMBERS = (int, float)
-# a run of digits that may be an integer beyond 64 bits (orjson reads those as floats)
-_LONG_DIGITS = re.compile(rb"\d{19,}")
+# integers beyond 64 bits (orjson reads those as floats) have 19 digits or more
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+_WS = b" \t\r\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +235,8 @@ def _strict_equal(a: Any, b: Any) -> bool:
 
 def _same(a: Any, b: Any) -> bool:
     """Fast strict equality of two parsed JSON values. Containers: their orjson
-    serializations (exact types, so `true` is not `1`), else a walk (objects whose keys
-    come in another order are the same object); scalars: `==` plus a type check."""
+    serializations (exact types, so `true` is not `1`; other key order -> False, and the
+    walker descends to find nothing); scalars: `==` plus a type check."""
     if a is b:
         return True
     ta = type(a)
@@ -242,15 +244,38 @@ def _same(a: Any, b: Any) -> bool:
         if type(b) is not ta or len(a) != len(b):
             return False
         try:
-            if orjson.dumps(a) == orjson.dumps(b):
-                return True
+            return orjson.dumps(a) == orjson.dumps(b)
         except TypeError:  # integers beyond 64 bits, nesting beyond 255
-            pass
-        return _strict_equal(a, b)
+            return _strict_equal(a, b)
     tb = type(b)
     if ta is not tb and not (ta in _NUMBERS and tb in _NUMBERS):
         return False
     return bool(a == b)
+
+
+def _has_long_integer(body: bytes) -> bool:
+    """Whether valid JSON text has an integer token of 19 digits or more. A few C passes
+    (a regex costs 4x the parse); a digit run inside a string (a zero-padded id) is told
+    apart by what surrounds it, and the rare string that fools that only costs time."""
+    t = body.translate(_DIGITS_AS_ZERO)
+    i = t.find(_LONG_RUN)
+    n = len(t)
+    while i >= 0:
+        j = i + len(_LONG_RUN)
+        while j < n and t[j] == 48:  # b"0"
+            j += 1
+        k = i - 1
+        if k >= 0 and t[k] == 45:  # b"-"
+            k -= 1
+        while k >= 0 and t[k] in _WS:
+            k -= 1
+        m = j
+        while m < n and t[m] in _WS:
+            m += 1
+        if (k < 0 or t[k] in b":,[") and (m >= n or t[m] in b",}]"):
+            return True
+        i = t.find(_LONG_RUN, j)
+    return False
 
 
 def loads_json(body: bytes) -> Any:
@@ -258,7 +283,7 @@ def loads_json(body: bytes) -> Any:
     makes them floats, and two ids 1 apart would compare equal). Raises
     `orjson.JSONDecodeError`."""
     value = orjson.loads(body)
-    if _LONG_DIGITS.search(body) is not None:
+    if _has_long_integer(body):
         value = json.loads(body)  # valid JSON (orjson said so); exact integers
     return value
 
@@ -353,9 +378,11 @@ class _Walker:
                 self.emit(path, "length", na, nb)
             common = [i for i in range(min(na, nb)) if not _same(a[i], b[i])]
             if na == nb and len(common) >= 2:
-                ka = sorted(_canonical(a[i]) for i in common)
-                kb = sorted(_canonical(b[i]) for i in common)
-                if ka == kb:
+                ka = [_canonical(a[i]) for i in common]
+                kb = [_canonical(b[i]) for i in common]
+                # the same elements elsewhere; not when each differs from its counterpart
+                # only in key order (the descent below finds nothing there)
+                if ka != kb and sorted(ka) == sorted(kb):
                     self.emit(path, "order", a, b)
                     return
             for i in common:

@@ -365,3 +365,17 @@ def test_masked_values_in_the_recording_are_not_held_against_the_target() -> Non
     assert cmp.ok and [d.path for d in cmp.ignored] == ["body$.access_token"]
     changed = compare_responses(recorded, resp({"access_token": "x", "user": "bob"}), RULES)
     assert [d.path for d in changed.differences] == ["body$.user"]
+
+
+@pytest.mark.parametrize(("body", "long"), [
+    (b'{"id": 18446744073709551616}', True),
+    (b'[1, -9223372036854775809 ]', True),
+    (b'18446744073709551616', True),
+    (b'{"a":[\n  12345678901234567890\n]}', True),
+    (b'{"request_id": "0000000000000000000000000000000a"}', False),  # a string: orjson is exact
+    (b'{"n": 1234567890123456789.5, "m": 0.12345678901234567890123}', False),  # floats
+    (b'{"id": 123456789012345678}', False),  # 18 digits: within 64 bits
+])
+def test_the_exact_parse_is_taken_only_for_long_integer_tokens(body: bytes, long: bool) -> None:
+    assert _compare._has_long_integer(body) is long
+    assert _compare.loads_json(body) == json.loads(body)
