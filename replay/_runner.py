@@ -445,26 +445,24 @@ class Replayer:
                 await pending.pop(0)
 
         async def send(ex: Exchange, key: str, scheduled: float | None, held: list[Any],
-                       pending: list[Any]) -> None:
+                       pending: list[Any], hand_over: Callable[[], None]) -> None:
             if scheduled is not None:
                 delay = scheduled - time.monotonic()
                 if delay > 0:
                     await settle(held, pending)
                     await asyncio.sleep(delay)
+            if default:
+                # The worker's previous outcome goes to `on_outcome` (comparison, the store,
+                # the progress bar) once this request is written, while the target works on
+                # it: the target gets its next request sooner.
+                outcome = await self._replay_fast(ex, self.state(key) if carry else None,
+                                                  scheduled, hand_over)
+                release(held, pending)  # when the request was never written
+            else:
+                outcome = await act(ex, key, scheduled)
+            held.append(outcome)  # (before any await: a cancelled run still hands it over)
             if not default:
                 release(held, pending)
-                outcome = await act(ex, key, scheduled)
-                result = on_outcome(outcome)
-                if result is not None and asyncio.iscoroutine(result):
-                    await result
-                return
-            # The worker's previous outcome goes to `on_outcome` (comparison, the store, the
-            # progress bar) once this request is written, while the target works on it: the
-            # target gets its next request sooner, and the comparison costs no wall time.
-            outcome = await self._replay_fast(ex, self.state(key) if carry else None,
-                                              scheduled, lambda: release(held, pending))
-            release(held, pending)  # when the request was never written
-            held.append(outcome)  # (before any await: a cancelled run still hands it over)
             while pending:
                 await pending.pop(0)
 
@@ -472,11 +470,12 @@ class Replayer:
             held: list[Any] = []  # this worker's last outcome, not yet handed over
             pending: list[Any] = []  # coroutines `on_outcome` returned, to await
             try:
-                await work(held, pending)
+                await work(held, pending, functools.partial(release, held, pending))
             finally:  # at the end, on an error or when cancelled: nothing is lost
                 await settle(held, pending)
 
-        async def work(held: list[Any], pending: list[Any]) -> None:
+        async def work(held: list[Any], pending: list[Any],
+                       hand_over: Callable[[], None]) -> None:
             nonlocal queued
             while True:
                 ex = feed.next()
@@ -491,7 +490,7 @@ class Replayer:
                         clock[:] = (time.monotonic(), ex.started_at)
                     scheduled = clock[0] + (ex.started_at - clock[1]) / speed
                 if not by_key:
-                    await send(ex, ex.id, scheduled, held, pending)
+                    await send(ex, ex.id, scheduled, held, pending, hand_over)
                     continue
                 key = session_key_of(ex, spec)
                 if key in busy:  # its session is in flight: the sending worker takes it
@@ -509,7 +508,7 @@ class Replayer:
                 busy[key] = None
                 try:
                     while True:
-                        await send(ex, key, scheduled, held, pending)
+                        await send(ex, key, scheduled, held, pending, hand_over)
                         q = busy[key]
                         if not q:
                             break
