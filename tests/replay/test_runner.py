@@ -272,7 +272,7 @@ def test_a_cancelled_run_hands_over_every_finished_outcome(app_url: str) -> None
     assert got == ["0", "1"]  # 1 was answered while the sink was busy with 0
 
 
-def test_a_failing_sink_stops_the_run_and_closes_its_connections(app_url: str) -> None:
+def test_a_failing_sink_stops_the_run(app_url: str) -> None:
     def sink(o: Outcome) -> None:
         raise RuntimeError("the store is gone")
 

@@ -86,3 +86,34 @@ def test_tls_errors_say_what_to_do() -> None:
 
     with pytest.raises(httpx.ConnectError, match="--insecure"):
         asyncio.run(main())
+
+
+def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_connection(
+        app_url: str, app_state: AppState) -> None:
+    from amber.replay._transport import encode_request
+
+    port = int(app_url.rsplit(":", 1)[1])
+
+    async def main() -> None:
+        t = FastTransport()
+        pool = t.pool("http", "127.0.0.1", port)
+        payload = encode_request(pool, "POST", b"/echo", [], b"abc")
+        seen_at_call: list[int] = []
+
+        def work() -> None:  # the request is on the wire, its response not yet read
+            seen_at_call.append(len(pool.idle))
+
+        r = await t.request(pool, payload, in_flight=work)
+        assert r.status == 200 and seen_at_call == [0]  # the connection was in use
+
+        def broken() -> None:
+            raise RuntimeError("sink failed")
+
+        with pytest.raises(RuntimeError, match="sink failed"):
+            await t.request(pool, payload, in_flight=broken)
+        assert not t._busy and not pool.idle  # not timed, not reused: closed
+        r = await t.request(pool, payload)  # the transport goes on with a new connection
+        assert r.status == 200
+        await t.aclose()
+
+    asyncio.run(main())
