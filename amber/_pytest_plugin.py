@@ -409,6 +409,11 @@ class _App:
     startup_db: Path | None = None  # the database right after its start-up
     clients: dict[int, AppClient] = field(default_factory=dict)  # by id(auth)
 
+    @property
+    def adds_to_fixtures(self) -> bool:
+        """Whether its start-up created objects that tests' databases get."""
+        return bool(self.startup) and self.startup_db is not None
+
 
 class _Session:
     """A pytest session's amber state: the test database, its templates, apps, clients."""
@@ -459,10 +464,11 @@ class _Session:
         if self._builder is None:
             self._builder = TemplateBuilder()
         fx = Fixture.read(fixture) if fixture is not None else Fixture([], {})
-        if app is None or not app.startup or app.startup_db is None:
+        if app is None or not app.adds_to_fixtures:
             self._builder.build(fx, dest)
             return
         startup_db, objects = app.startup_db, app.startup
+        assert startup_db is not None
 
         def extend(conn: sqlite3.Connection) -> None:
             _add_startup(conn, startup_db, objects)
@@ -472,7 +478,7 @@ class _Session:
     @staticmethod
     def _key(fixture: Path | None, app: _App | None) -> _TemplateKey:
         return (str(fixture), fixture.stat().st_mtime_ns if fixture else 0,
-                app.index if app is not None and app.startup else None)
+                app.index if app is not None and app.adds_to_fixtures else None)
 
     def template(self, fixture: Path | None, factory: pytest.TempPathFactory,
                  app: _App | None = None) -> Path:
