@@ -36,10 +36,10 @@ from amber._model import header_get
 from amber.capture.sanitize import decode_body
 from amber.replay._auth import Auth
 from amber.replay._session import SessionState
-from amber.replay._transport import _NO_BODY_METHODS
 from amber.replay._transport import FastTransport
 from amber.replay._transport import _Pool
 from amber.replay._transport import encode_request
+from amber.replay._transport import frame_request
 
 __all__ = ["HOP_BY_HOP", "Outcome", "Replayer", "Target", "session_key_of"]
 
@@ -274,12 +274,8 @@ class Replayer:
             if not k.isascii():  # not a token: encoded as `_parts` does
                 return self._payload_parts(ex, state)
             parts += (k, ": ", v, "\r\n")
-        head = "".join(parts).encode("utf-8", "surrogateescape")
-        line_end = head.index(b"\r\n") + 2
-        if body or method not in _NO_BODY_METHODS:
-            return b"".join((head[:line_end], self._pool_of().host_line, head[line_end:],
-                             b"Content-Length: ", str(len(body)).encode(), b"\r\n\r\n", body))
-        return b"".join((head[:line_end], self._pool_of().host_line, head[line_end:], b"\r\n"))
+        return frame_request(self._pool_of(), method,
+                             "".join(parts).encode("utf-8", "surrogateescape"), body)
 
     def _payload_parts(self, ex: Exchange, state: SessionState | None) -> bytes:
         target, headers, body = self._parts(ex, state)

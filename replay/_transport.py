@@ -186,21 +186,29 @@ _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
+def frame_request(pool: _Pool, method: str, head: bytes, body: bytes, *,
+                  has_host: bool = False) -> bytes:
+    """A complete HTTP/1.1 request from `head` (the request line and header lines, each
+    ending in CRLF): `pool`'s Host line after the request line unless `has_host`,
+    `Content-Length` when there is a body (or the method has one), the blank line, the
+    body."""
+    line_end = head.index(b"\r\n") + 2
+    parts = [head[:line_end], b"" if has_host else pool.host_line, head[line_end:]]
+    if body or method not in _NO_BODY_METHODS:
+        parts += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
+    parts += (b"\r\n", body)
+    return b"".join(parts)
+
+
 def encode_request(pool: _Pool, method: str, target: bytes,
                    headers: Sequence[tuple[bytes, bytes]], body: bytes) -> bytes:
     """An HTTP/1.1 request as bytes; `Host` added unless in `headers`, `Content-Length` set
     when there is a body (or the method has one)."""
     lines = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
-    if not any(k.lower() == b"host" for k, _ in headers):
-        lines.append(pool.host_line)
     for k, v in headers:
         lines += (k, b": ", v, b"\r\n")
-    if body or method not in _NO_BODY_METHODS:
-        lines += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
-    lines.append(b"\r\n")
-    if body:
-        lines.append(body)
-    return b"".join(lines)
+    return frame_request(pool, method, b"".join(lines), body,
+                         has_host=any(k.lower() == b"host" for k, _ in headers))
 
 
 class FastTransport(httpx.AsyncBaseTransport):
