@@ -14,7 +14,6 @@ included), for wrk, and for the app under either client (user + system time).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import resource
@@ -31,6 +30,7 @@ from pathlib import Path
 import orjson
 from _proc import cpu_seconds  # benchmarks/_proc.py (the script's folder is on sys.path)
 
+from amber import _aio
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
@@ -137,7 +137,7 @@ def replay(store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8,
 
     r = Replayer(Target(url), concurrency=concurrency if not speed else 64, speed=speed)
     start = time.perf_counter()
-    asyncio.run(r.run(store.iter_exchanges(ExchangeQuery(), page=1000), on))
+    _aio.run(r.run(store.iter_exchanges(ExchangeQuery(), page=1000), on))  # as the CLI does
     return time.perf_counter() - start, outcomes, mismatches
 
 
@@ -161,6 +161,9 @@ def main() -> int:
     port = free_port()
     app = start_app(port, fast=False)
     url = f"http://127.0.0.1:{port}"
+    factory = _aio.loop_factory()
+    print(f"replayer event loop: {factory.__module__ if factory else 'asyncio'} "
+          f"(set {_aio.LOOP_ENV}=asyncio to compare)")
     try:
         for fast in (False, True):
             if fast:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import sys
@@ -20,6 +19,7 @@ from rich.progress import TextColumn
 from rich.progress import TimeRemainingColumn
 from rich.table import Table
 
+from amber import _aio
 from amber._config import Config
 from amber._model import Exchange
 from amber._runs import RunLog
@@ -255,7 +255,7 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     try:
         with progress:
-            asyncio.run(replayer.run(exchanges(), on_outcome))
+            _aio.run(replayer.run(exchanges(), on_outcome))
     except KeyboardInterrupt:
         state = "interrupted"
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import os
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from amber import _aio
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber.cli._common import Command
@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     state = "completed"
     started = time.monotonic()
     try:
-        asyncio.run(runner.run(exchanges, on_triple))
+        _aio.run(runner.run(exchanges, on_triple))
     except KeyboardInterrupt:
         state = "interrupted"
     report = acc.report()
