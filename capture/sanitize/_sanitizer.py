@@ -39,6 +39,7 @@ _PATH_MARKERS = frozenset(
 )  # fmt: skip
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PCHAR_SAFE = "[]:@!$&'()*+,;=~"
+_ADDR_CACHE_MAX = 4096
 
 
 class Sanitizer:
@@ -74,6 +75,9 @@ class Sanitizer:
             sensitive=config.sensitive_headers, keep=config.keep_headers,
         )
         self.bodies = BodySanitizer(self.scanner, self.keys, pseudonymizer)
+        # client address -> (its stored form, the redactions made): a proxy sees the same
+        # few addresses over and over, and parsing and pseudonymizing one costs ~10 us
+        self._addr_cache: dict[str, tuple[str, tuple[Redaction, ...]]] = {}
 
     # -- public -----------------------------------------------------------------------
 
@@ -175,6 +179,17 @@ class Sanitizer:
     def _client_addr(self, addr: str | None, out: list[Redaction]) -> str | None:
         if not addr:
             return addr
+        cached = self._addr_cache.get(addr)
+        if cached is None:
+            notes: list[Redaction] = []
+            cached = (self._new_client_addr(addr, notes), tuple(notes))
+            if len(self._addr_cache) >= _ADDR_CACHE_MAX:
+                self._addr_cache.clear()
+            self._addr_cache[addr] = cached
+        out.extend(cached[1])
+        return cached[0]
+
+    def _new_client_addr(self, addr: str, out: list[Redaction]) -> str:
         host, port = addr, ""
         m = re.fullmatch(r"\[([^\]]+)\](:\d+)?|([0-9.]+)(:\d+)?", addr)
         if m is not None:

@@ -238,6 +238,40 @@ def test_ipv6_client_addr(sanitizer: Sanitizer) -> None:
     assert clean.client_addr.startswith("[2001:db8:") and clean.client_addr.endswith("]:443")
 
 
+_GH_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+
+
+@pytest.mark.parametrize(("addr", "original"), [
+    ("81.2.69.160:50123", "81.2.69.160"),
+    ("10.1.2.3", "10.1.2.3"),
+    ("[2a00::1]:443", "2a00::1"),
+    (f"gw.internal token={_GH_TOKEN}", _GH_TOKEN),  # not an address: scanned as text
+])
+def test_client_addr_is_the_same_on_every_exchange_and_always_reported(
+    sanitizer: Sanitizer, addr: str, original: str,
+) -> None:
+    # the second and third exchange from an address are answered from a cache: same stored
+    # form, same redactions, nothing of the original left
+    def one() -> Exchange:
+        return sanitizer.sanitize(Exchange(
+            id="x", request=Request(method="GET", scheme="http", host="api.test", port=80,
+                                    path="/"), client_addr=addr))
+
+    first, second, third = one(), one(), one()
+    assert first.client_addr == second.client_addr == third.client_addr
+    assert first.redactions == second.redactions == third.redactions
+    assert [r for r in third.redactions if r.location == "client_addr"]
+    assert original not in (third.client_addr or "")
+
+
+def test_a_synthetic_client_addr_is_kept(sanitizer: Sanitizer) -> None:
+    for _ in range(2):
+        clean = sanitizer.sanitize(Exchange(
+            id="x", request=Request(method="GET", scheme="http", host="api.test", port=80,
+                                    path="/"), client_addr="203.0.113.7:50123"))
+        assert clean.client_addr == "203.0.113.7:50123" and not clean.redactions
+
+
 def test_custom_config(pseudo: Pseudonymizer) -> None:
     cfg = SanitizeConfig.from_mapping({
         "headers": {"redact": ["X-Internal"], "keep": ["X-Api-Key"]},
