@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from typing import TypeVar
 
 from amber._config import Config
 from amber._model import Exchange
@@ -24,6 +25,8 @@ from amber.capture.sanitize import Sanitizer
 from amber.capture.sanitize import decode_body
 
 __all__ = ["DEFAULT_BODY_CAP", "Pipeline"]
+
+_M = TypeVar("_M", Request, Response)
 
 DEFAULT_BODY_CAP = 1024 * 1024
 """Bodies above this many (decoded) bytes are cut to it and flagged `body_truncated`."""
@@ -78,9 +81,9 @@ class Pipeline:
             body_cap=cap,
         )
 
-    def _decode(
-        self, msg: Request | Response, where: str, notes: list[Redaction]
-    ) -> dict[str, Any]:
+    def _decoded(self, msg: _M, where: str, notes: list[Redaction]) -> _M:
+        """`msg` with its body decoded and capped (`msg` itself when that changes nothing,
+        as for most bodies: no copy of the message)."""
         decoded = decode_body(msg.body, msg.content_encoding, max_decoded=self.max_decoded)
         body = decoded.body
         truncated = msg.body_truncated or decoded.truncated
@@ -93,11 +96,12 @@ class Pipeline:
             truncated = True
         if truncated:
             self.counters.truncated += 1
-        return {
-            "body": body,
-            "content_encoding": decoded.original_encoding or msg.content_encoding,
-            "body_truncated": truncated,
-        }
+        encoding = decoded.original_encoding or msg.content_encoding
+        if body is msg.body and truncated == msg.body_truncated \
+                and encoding == msg.content_encoding:
+            return msg
+        return dataclasses.replace(msg, body=body, content_encoding=encoding,
+                                   body_truncated=truncated)
 
     def process(self, ex: Exchange, *, encoded: bool = True) -> Exchange:
         """The stored form of `ex`.
@@ -110,9 +114,9 @@ class Pipeline:
         notes: list[Redaction] = []
         req, resp = ex.request, ex.response
         if encoded:
-            req = dataclasses.replace(req, **self._decode(req, "request", notes))
+            req = self._decoded(req, "request", notes)
             if resp is not None:
-                resp = dataclasses.replace(resp, **self._decode(resp, "response", notes))
+                resp = self._decoded(resp, "response", notes)
         else:
             if self.body_cap and len(req.body) > self.body_cap:
                 req = dataclasses.replace(req, body=req.body[: self.body_cap], body_truncated=True)
@@ -120,7 +124,9 @@ class Pipeline:
                 resp = dataclasses.replace(
                     resp, body=resp.body[: self.body_cap], body_truncated=True
                 )
-        staged = dataclasses.replace(ex, request=req, response=resp)
+        staged = ex
+        if req is not ex.request or resp is not ex.response:
+            staged = dataclasses.replace(ex, request=req, response=resp)
         clean = self.sanitizer.sanitize(staged)
         self.counters.processed += 1
         request_id = extract_request_id(
