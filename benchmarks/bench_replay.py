@@ -1,6 +1,6 @@
 """Replay benchmark: bulk throughput against wrk on the same app, and timing fidelity.
 
-    .venv/bin/python benchmarks/bench_replay.py [--requests 20000] [--fidelity 10000]
+    .venv/bin/python benchmarks/bench_replay.py [--requests 15000] [--rounds 7] [--fidelity 10000]
 
 Targets (issue 4): bulk replay >= 0.9 of wrk's rate on the same app in the same run (the
 replayer must never be the bottleneck); at --speed 1 over 10,000 requests, p99 deviation
@@ -147,10 +147,12 @@ def rss_mb() -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--requests", type=int, default=20_000)
+    ap.add_argument("--requests", type=int, default=15_000,
+                    help="exchanges replayed per round (about 3 s against the baseline app)")
     ap.add_argument("--fidelity", type=int, default=10_000)
-    ap.add_argument("--wrk-seconds", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--wrk-seconds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=7,
+                    help="wrk and amber back to back per round, alternating which goes first")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -177,19 +179,24 @@ def main() -> int:
             wrk_rates, amber_rates, ratios = [], [], []
             amber_cpu, wrk_cpu, app_amber, app_wrk = [], [], [], []
             mismatches = 0
-            for _ in range(a.rounds):
-                app0 = cpu_seconds(app.pid)
-                rate, per = wrk(url + "/items/1", a.wrk_seconds)
-                app1 = cpu_seconds(app.pid)
-                wrk_rates.append(rate)
-                wrk_cpu.append(per)
-                app_wrk.append((app1 - app0) / (rate * a.wrk_seconds))
-                c0 = cpu_self()
-                elapsed, _, mismatches = replay(bulk, url)
-                amber_cpu.append((cpu_self() - c0) / a.requests)
-                app_amber.append((cpu_seconds(app.pid) - app1) / a.requests)
-                amber_rates.append(a.requests / elapsed)
-                ratios.append(amber_rates[-1] / rate)
+            for n in range(a.rounds):
+                # this machine's speed drifts minute to minute: each round pairs the two
+                # clients back to back, alternating the order, and the ratio is taken per
+                # round (the median of those is the result)
+                for client in ("wrk", "amber") if n % 2 == 0 else ("amber", "wrk"):
+                    app0 = cpu_seconds(app.pid)
+                    if client == "wrk":
+                        rate, per = wrk(url + "/items/1", a.wrk_seconds)
+                        wrk_rates.append(rate)
+                        wrk_cpu.append(per)
+                        app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))
+                    else:
+                        c0 = cpu_self()
+                        elapsed, _, mismatches = replay(bulk, url)
+                        amber_cpu.append((cpu_self() - c0) / a.requests)
+                        app_amber.append((cpu_seconds(app.pid) - app0) / a.requests)
+                        amber_rates.append(a.requests / elapsed)
+                ratios.append(amber_rates[-1] / wrk_rates[-1])
             w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
             med = statistics.median
             setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
