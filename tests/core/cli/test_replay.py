@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from amber._model import Exchange
+from amber._model import Request as StoredRequest
+from amber._model import Response
+from amber._model import new_id
+from amber._store import Store
 from tests.core.cli.conftest import Run
 from tests.core.cli.conftest import apps
+from tests.servers import serve
 
 
 def test_replay_without_noise_explains_each_difference(recorded: Path, amber: Run) -> None:
@@ -36,3 +54,54 @@ def test_unknown_named_target_and_unreachable_target(recorded: Path, amber: Run)
     rows = [json.loads(x) for x in out.splitlines()]
     assert code == 1 and all("connection failed" in (r.get("error") or "") for r in rows[:-1])
     assert rows[-1]["error"] == 3 and rows[-1]["state"] == "completed"
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
+    env: Path, amber: Run, loop: str,
+) -> None:
+    # a real SIGINT to a real `amber replay` process, on either event loop: it exits 130,
+    # and every exchange answered before the signal is in the stored run
+    hits: list[str] = []
+
+    async def slow(request: Request) -> JSONResponse:
+        hits.append(request.path_params["i"])
+        await asyncio.sleep(0.05)
+        return JSONResponse({"i": request.path_params["i"]})
+
+    with Store.open(f"sqlite:///{env / 'store.db'}") as store:
+        t0 = 1_760_000_000.0
+        store.add_many([
+            Exchange(id=new_id(t0 + i), request=StoredRequest("GET", "http", "api", 80,
+                                                               f"/slow/{i}",
+                                                               timestamp_start=t0 + i),
+                     response=Response(200, headers=(("content-type", "application/json"),),
+                                       body=b'{"i":"%d"}' % i))
+            for i in range(200)
+        ])
+    app = Starlette(routes=[Route("/slow/{i}", slow)])
+    with serve(app) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "amber", "replay", "--target", url, "--concurrency", "1",
+             "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "AMBER_EVENT_LOOP": loop}, cwd=env,
+        )
+        deadline = time.monotonic() + 30
+        while len(hits) < 5 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    summary = lines[-1]
+    assert summary["state"] == "interrupted"
+    answered = lines[:-1]
+    # the request in flight at the signal is cancelled, not reported
+    assert 4 <= len(answered) <= len(hits) < 200 and all(r["ok"] for r in answered)
+    code, stored, _ = amber("runs", summary["run"], "--json")
+    assert code == 0
+    assert [json.loads(x)["exchange"] for x in stored.splitlines()] == [
+        r["exchange"] for r in answered]
+    code, listed, _ = amber("runs", "--json")
+    assert json.loads(listed.splitlines()[0])["state"] == "interrupted"
