@@ -55,7 +55,9 @@ class Sanitizer:
     >>> clean = s.sanitize(exchange)
     ```
 
-    A `Sanitizer` is immutable after construction and safe to share between threads.
+    A `Sanitizer`'s rules are fixed at construction and it is safe to share between
+    threads (its one cache, of client addresses, holds results only: two threads missing
+    it at once compute the same value twice).
     """
 
     def __init__(self, config: SanitizeConfig, pseudonymizer: Pseudonymizer) -> None:
