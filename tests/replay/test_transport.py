@@ -1,14 +1,21 @@
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 
 import httpx
 import pytest
 
+from amber import _aio
 from amber.replay._transport import FastTransport
 from tests.replay.conftest import AppState
+
+
+@pytest.fixture(autouse=True, params=["asyncio", "uvloop"])
+def loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on asyncio's loop and on uvloop (what the CLI uses)."""
+    monkeypatch.setenv(_aio.LOOP_ENV, request.param)
+    return str(request.param)
 
 
 def raw_server(reply: bytes, *, close: bool = True) -> tuple[int, threading.Thread]:
@@ -37,7 +44,7 @@ def send(port: int, **kw: object) -> object:
             return await t.send_raw("http", "127.0.0.1", port, "GET", b"/", [], b"", 2.0)
         finally:
             await t.aclose()
-    return asyncio.run(main())
+    return _aio.run(main())
 
 
 def test_body_delimited_by_close_and_chunked() -> None:
@@ -71,7 +78,7 @@ def test_connections_are_reused(app_url: str, app_state: AppState) -> None:
         await t.aclose()
         return n
 
-    assert asyncio.run(main()) == 1
+    assert _aio.run(main()) == 1
 
 
 def test_tls_errors_say_what_to_do() -> None:
@@ -85,7 +92,7 @@ def test_tls_errors_say_what_to_do() -> None:
             await t.aclose()
 
     with pytest.raises(httpx.ConnectError, match="--insecure"):
-        asyncio.run(main())
+        _aio.run(main())
 
 
 def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_connection(
@@ -116,4 +123,4 @@ def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_con
         assert r.status == 200
         await t.aclose()
 
-    asyncio.run(main())
+    _aio.run(main())
