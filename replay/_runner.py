@@ -224,10 +224,10 @@ class Replayer:
         else:
             path, query, body = req.path, req.query, req.body
             headers = tuple((k, v) for k, v in req.headers if "[REDACTED:" not in v)
-        target = (self.target.prefix + path) + (f"?{query}" if query else "")
-        auth_names = {k.lower() for k, _ in self.auth.header_items()}
+        target = (self._prefix + path) + (f"?{query}" if query else "")
+        drop, _ = self._auth_block()  # hop-by-hop, configured and auth-set header names
         out = [(k.encode("latin-1", "replace"), v.encode("utf-8", "surrogateescape"))
-               for k, v in headers if k.lower() not in self.drop and k.lower() not in auth_names]
+               for k, v in headers if k.lower() not in drop]
         if self.target.keep_host and req.host_header:
             out.append((b"Host", req.host_header.encode("idna", "replace")))
         for k, v in self.auth.header_items():
