@@ -48,6 +48,7 @@ from amber._model import Headers
 from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
+from amber._model import content_encoding
 from amber._model import extract_request_id
 from amber._model import header_get
 from amber._model import header_get_all
@@ -533,8 +534,8 @@ def _is_ipv6(text: str) -> bool:
 
 
 def _content_encoding(headers: Headers) -> str | None:
-    value = (header_get(headers, "content-encoding") or "").strip().lower()
-    return None if value in ("", "identity") else value
+    value = content_encoding(headers)
+    return value.lower() if value else None
 
 
 def _request_body(post: Mapping[str, Any], headers: Headers) -> bytes:

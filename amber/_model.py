@@ -30,6 +30,7 @@ __all__ = [
     "Redaction",
     "Request",
     "Response",
+    "content_encoding",
     "decode_header_bytes",
     "extract_request_id",
     "header_get",
@@ -79,6 +80,20 @@ def header_get(headers: Headers, name: str, default: str | None = None) -> str |
         if k.lower() == lname:
             return v
     return default
+
+
+def content_encoding(headers: Headers) -> str | None:
+    """The first `Content-Encoding` value, stripped; None when absent, empty or `identity`.
+
+    ```python
+    >>> content_encoding((("Content-Encoding", " gzip "),))
+    'gzip'
+    >>> content_encoding((("content-encoding", "identity"),)) is None
+    True
+    ```
+    """
+    value = (header_get(headers, "content-encoding") or "").strip()
+    return value if value and value.lower() != "identity" else None
 
 
 def header_get_all(headers: Headers, name: str) -> list[str]:

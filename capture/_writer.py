@@ -25,6 +25,7 @@ from typing import NamedTuple
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
+from amber._model import content_encoding
 from amber._model import decode_header_bytes
 from amber._model import new_id
 from amber._store import Store
@@ -73,14 +74,6 @@ def _headers(fields: RawHeaders) -> tuple[tuple[str, str], ...]:
     return tuple((decode_header_bytes(k), decode_header_bytes(v)) for k, v in fields)
 
 
-def _encoding(headers: tuple[tuple[str, str], ...]) -> str | None:
-    for k, v in headers:
-        if k.lower() == "content-encoding":
-            v = v.strip()
-            return v if v and v.lower() != "identity" else None
-    return None
-
-
 def _host_header(raw: RawFlow, headers: tuple[tuple[str, str], ...]) -> str | None:
     """What the client sent as Host (mitmproxy's `Request.host_header`)."""
     host = next((v for k, v in headers if k.lower() == "host"), None)
@@ -104,7 +97,7 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
         http_version=raw.http_version.decode("utf-8", "surrogateescape"),
         headers=req_headers,
         body=raw.req_body or b"",
-        content_encoding=_encoding(req_headers),
+        content_encoding=content_encoding(req_headers),
         host_header=_host_header(raw, req_headers),
         timestamp_start=raw.started,
         timestamp_end=raw.req_end,
@@ -119,7 +112,7 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
             http_version=raw.resp_version.decode("utf-8", "surrogateescape"),
             headers=resp_headers,
             body=raw.resp_body or b"",
-            content_encoding=_encoding(resp_headers),
+            content_encoding=content_encoding(resp_headers),
             timestamp_start=raw.resp_start,
             timestamp_end=raw.resp_end,
             body_truncated=raw.resp_body is None,

@@ -32,6 +32,7 @@ import httpx
 
 from amber._model import Exchange
 from amber._model import Response
+from amber._model import content_encoding
 from amber._model import header_get
 from amber.capture.sanitize import decode_body
 from amber.replay._auth import Auth
@@ -310,16 +311,9 @@ class Replayer:
         except (httpx.HTTPError, OSError, ValueError) as e:
             return self._failure(ex, e, sent_at, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
-        encoding = None
-        resp_headers = []
-        for k, v in raw.headers:
-            name = k.decode("latin-1")
-            value = v.decode("utf-8", "replace")
-            resp_headers.append((name, value))
-            if len(name) == 16 and name.lower() == "content-encoding":
-                value = value.strip()
-                if value.lower() not in ("", "identity"):
-                    encoding = value
+        resp_headers = tuple([(k.decode("latin-1"), v.decode("utf-8", "replace"))
+                              for k, v in raw.headers])
+        encoding = content_encoding(resp_headers)
         resp_body = raw.body
         capped = raw.truncated
         if encoding is not None:
@@ -327,7 +321,7 @@ class Replayer:
             resp_body = decoded.body
             capped = capped or decoded.truncated
         actual = Response(
-            raw.status, raw.reason, raw.http_version, tuple(resp_headers), resp_body, encoding,
+            raw.status, raw.reason, raw.http_version, resp_headers, resp_body, encoding,
             sent_at, sent_at + latency / 1000, capped,
         )
         if state is not None:

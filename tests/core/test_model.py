@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
+from amber._model import content_encoding
 from amber._model import decode_header_bytes
 from amber._model import extract_request_id
 from amber._model import header_get_all
@@ -70,3 +73,14 @@ def test_duration_and_truncation() -> None:
     assert not ex.truncated
     ex.request.body_truncated = True
     assert ex.truncated
+
+
+@pytest.mark.parametrize(("headers", "want"), [
+    ((("Content-Type", "text/plain"), ("Content-Encoding", " GZIP ")), "GZIP"),
+    ((("content-encoding", "br"), ("content-encoding", "gzip")), "br"),  # the first one
+    ((("Content-Encoding", "Identity"),), None),
+    ((("Content-Encoding", "  "),), None),
+    ((), None),
+])
+def test_content_encoding(headers: tuple[tuple[str, str], ...], want: str | None) -> None:
+    assert content_encoding(headers) == want
