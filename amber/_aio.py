@@ -61,5 +61,11 @@ def run(main: Coroutine[Any, Any, _T]) -> _T:
     except BaseException:
         main.close()  # never started: no "coroutine was never awaited" warning
         raise
-    with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(main)
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main)
+    finally:
+        if factory is not None:
+            # as asyncio.run leaves it: no current loop, so a later `get_event_loop()` in
+            # this thread raises instead of quietly making a loop nobody closes
+            asyncio.set_event_loop(None)

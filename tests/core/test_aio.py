@@ -66,3 +66,14 @@ def test_run_returns_the_result_and_propagates_errors() -> None:
     assert _aio.run(value()) == 42
     with pytest.raises(ValueError, match="inner"):
         _aio.run(boom())
+
+
+@pytest.mark.parametrize("value", ["uvloop", "asyncio"])
+def test_no_loop_is_left_current_afterwards(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # as after asyncio.run: asking for the current loop fails instead of making a new one
+    # that nobody closes (a ResourceWarning at some later garbage collection)
+    monkeypatch.setenv(_aio.LOOP_ENV, value)
+    asyncio.set_event_loop_policy(None)  # a fresh policy: nothing set in this thread yet
+    _aio.run(_loop_type())
+    with pytest.raises(RuntimeError):
+        asyncio.get_event_loop_policy().get_event_loop()
