@@ -87,9 +87,13 @@ def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, "AMBER_EVENT_LOOP": loop}, cwd=env,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(hits) < 5 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        if len(hits) < 5:  # never got going: say so, rather than interrupt its start-up
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the replay sent {len(hits)} requests in 60 s: {err.decode()[-2000:]}")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
