@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -26,6 +27,7 @@ import pytest
 
 from amber._model import Exchange
 from amber._store import Store
+from amber.capture.sanitize._decode import decode_body
 from tests.capture.conftest import AMBER
 from tests.capture.conftest import CaptureProcess
 from tests.capture.conftest import CaptureRunner
@@ -73,7 +75,16 @@ def stored(proxy: CaptureProcess, test_id: str, n: int = 1, timeout: float = 20)
                      if ("X-Test-Id", test_id) in ex.request.headers]
         return len(found) >= n
 
-    wait_for(ready, timeout, f"exchange {test_id} in the store")
+    try:
+        wait_for(ready, timeout, f"exchange {test_id} in the store")
+    except AssertionError as e:
+        # say what the store and the proxy did hold, so a failure in CI can be diagnosed
+        with Store.open(proxy.store_url, create=False) as store:
+            total = sum(1 for _ in store.iter_exchanges())
+        tail = "\n".join(proxy.output.splitlines()[-40:])
+        raise AssertionError(f"{e}: found {len(found)} of {n}; {total} exchanges in the "
+                             f"store; proxy alive: {proxy.proc.poll() is None}; the end of "
+                             f"amber capture's output:\n{tail}") from None
     return found
 
 
@@ -141,8 +152,11 @@ def test_lying_or_unknown_request_encoding(
 def test_lying_response_encoding_reaches_the_client_unmodified(
     proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str, enc: str,
 ) -> None:
-    # says `enc`, but the bytes are binary garbage with a secret in them
-    body = os.urandom(64) + SECRET.encode() + bytes(range(256))
+    # says `enc`, but the bytes are binary garbage with a secret in them. Fixed garbage:
+    # about 7 % of random prefixes start a valid brotli stream (an uncompressed meta-block
+    # copies input through), which is then kept as a truncated decoded body, not dropped.
+    body = random.Random(1).randbytes(64) + SECRET.encode() + bytes(range(256))
+    assert decode_body(body, enc, max_decoded=1 << 20).undecodable, "pick other garbage"
     echo_app.canned(f"/lying-resp/{enc}", body,
                     headers=[("Content-Type", "application/json"), ("Content-Encoding", enc)])
     resp, raw = send_raw(client, "GET", f"/lying-resp/{enc}", headers={"X-Test-Id": tid})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
 
 import brotli
@@ -99,3 +100,14 @@ def test_truncated_stream_keeps_prefix() -> None:
 def test_identity_over_limit_truncated() -> None:
     d = decode_body(b"x" * 2048, None, max_decoded=1024)
     assert d.truncated and len(d.body) == 1024
+
+
+def test_garbage_that_starts_a_brotli_stream_is_kept_as_a_cut_stream() -> None:
+    # Some binary garbage is a valid brotli prefix (an uncompressed meta-block copies the
+    # input through): it decodes without error but never finishes. That is handled as a
+    # stream cut short - the decoded prefix is kept, flagged truncated, and then sanitized
+    # like any body - not as undecodable. (CI once picked such bytes at random.)
+    garbage = random.Random(0).randbytes(64) + b"x" * 40 + bytes(range(256))
+    d = decode_body(garbage, "br", max_decoded=LIMIT)
+    assert d.truncated and not d.undecodable
+    assert d.body and d.body in garbage
