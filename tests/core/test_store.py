@@ -284,3 +284,18 @@ def test_concurrent_writers_and_readers(store: Store) -> None:
         t.join()
     assert not errors
     assert store.count() == 400
+
+
+def test_stream_rows_and_decode_split_what_iterating_does(store: Store) -> None:
+    exs = [make_exchange(i, started=T0 + (i // 4)) for i in range(23)]
+    store.add_many(exs)
+    query = ExchangeQuery(path_glob="/users/1*/orders", newest_first=True)
+    expected = list(store.iter_exchanges(query, page=3))
+    assert expected and len(expected) < len(exs)
+    stream = store.iter_exchanges(query, page=3)
+    rows = list(stream.rows())  # filters and order apply to the rows already
+    assert [stream.decode(r) for r in rows] == expected
+    # still a plain iterator of exchanges for everyone else
+    again = store.iter_exchanges(query, page=3)
+    assert iter(again) is again and next(again) == expected[0]
+    assert list(again) == expected[1:]

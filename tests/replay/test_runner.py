@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Iterator
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +17,9 @@ from amber._model import Response
 from amber._model import new_id
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
+from amber._store import ExchangeQuery
+from amber._store import ExchangeStream
+from amber._store import Store
 from amber.capture._pipeline import Pipeline
 from amber.capture.sanitize import SanitizeConfig
 from amber.capture.sanitize import Sanitizer
@@ -286,3 +293,61 @@ def test_with_a_rate_an_outcome_does_not_wait_for_the_next_slot(app_url: str) ->
     r = Replayer(Target(app_url), concurrency=1, rate=1)  # one request a second
     asyncio.run(r.run(echo_exchanges(2), lambda o: handed.append(time.monotonic() - start)))
     assert handed[0] < 0.8 <= handed[1]  # not a second later, when the next one is sent
+
+
+def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
+        app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    store.add_many(echo_exchanges(600))  # more than two of the feed's chunks
+    threads: dict[str, set[int]] = {"rows": set(), "decode": set()}
+    real_rows, real_decode = ExchangeStream.rows, ExchangeStream.decode
+
+    def rows(self: ExchangeStream) -> Iterator[Any]:
+        for row in real_rows(self):
+            threads["rows"].add(threading.get_ident())
+            yield row
+
+    def decode(self: ExchangeStream, row: Any) -> Exchange:
+        threads["decode"].add(threading.get_ident())
+        return real_decode(self, row)
+
+    monkeypatch.setattr(ExchangeStream, "rows", rows)
+    monkeypatch.setattr(ExchangeStream, "decode", decode)
+    outcomes: list[Outcome] = []
+    loop_thread: list[int] = []
+
+    async def main() -> None:
+        loop_thread.append(threading.get_ident())
+        await Replayer(Target(app_url), concurrency=1).run(
+            store.iter_exchanges(ExchangeQuery(), page=50), outcomes.append)
+
+    asyncio.run(main())
+    assert [o.exchange.request.body for o in outcomes] == [str(i).encode() for i in range(600)]
+    assert all(o.response is not None and o.response.status == 200 for o in outcomes)
+    assert threads["decode"] == set(loop_thread)
+    assert threads["rows"] and not threads["rows"] & threads["decode"]
+    store.close()
+
+
+def test_a_row_that_cannot_be_decoded_fails_the_run(
+        app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    store.add_many(echo_exchanges(5))
+    real_decode = ExchangeStream.decode
+    seen = []
+
+    def decode(self: ExchangeStream, row: Any) -> Exchange:
+        ex = real_decode(self, row)
+        if ex.request.body == b"3":
+            raise ValueError("corrupt row")
+        seen.append(ex)
+        return ex
+
+    monkeypatch.setattr(ExchangeStream, "decode", decode)
+    outcomes: list[Outcome] = []
+    with pytest.raises(ValueError, match="corrupt row"):
+        asyncio.run(Replayer(Target(app_url), concurrency=1).run(
+            store.iter_exchanges(ExchangeQuery()), outcomes.append))
+    # what was replayed before the bad row is still handed over
+    assert [o.exchange.request.body for o in outcomes] == [b"0", b"1", b"2"]
+    store.close()
