@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -13,11 +15,14 @@ import sqlalchemy as sa
 
 from amber._model import new_id
 from amber._store import Store
-from amber._store import run_results
+from amber._store import pack_results
+from amber._store import run_chunks
 from amber._store import runs
+from amber._store import unpack_results
 from amber.errors import NotFound
+from amber.errors import StoreUnavailable
 
-__all__ = ["RunInfo", "RunLog", "RunResult"]
+__all__ = ["RunInfo", "RunLog", "RunResult", "RunWriter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,19 +65,30 @@ class RunLog:
             ))
         return run_id
 
-    def add(self, run_id: str, results: Iterable[RunResult]) -> int:
-        rows = [
-            {
-                "run_id": run_id, "exchange_id": r.exchange_id, "sent_at": r.sent_at,
-                "status": r.status, "latency_ms": r.latency_ms, "ok": r.ok, "error": r.error,
-                "detail": orjson.dumps(r.detail or {}, default=str),
-            }
-            for r in results
-        ]
-        if rows:
-            with self.store.engine.begin() as conn:
-                conn.execute(run_results.insert(), rows)
+    def add(self, run_id: str, results: Iterable[RunResult], chunk: int = 500) -> int:
+        """Store `results` of `run_id` (after those added before); returns how many."""
+        rows = [_row(r) for r in results]
+        for i in range(0, len(rows), chunk):
+            self._insert(run_id, rows[i:i + chunk])
         return len(rows)
+
+    def _insert(self, run_id: str, rows: list[list[Any]]) -> None:
+        if rows:
+            data = pack_results(rows)
+            try:
+                with self.store.engine.begin() as conn:
+                    conn.execute(run_chunks.insert().values(run_id=run_id, count=len(rows),
+                                                            data=data))
+            except sa.exc.SQLAlchemyError as e:
+                raise StoreUnavailable(
+                    f"cannot store the run's results ({type(e).__name__}: "
+                    f"{str(e).splitlines()[0][:200]}); the results so far are kept"
+                ) from e
+
+    def writer(self, run_id: str, *, batch: int = 500, depth: int = 4,
+               interval: float = 1.0) -> RunWriter:
+        """A `RunWriter` for `run_id`'s results (close it when the run ends)."""
+        return RunWriter(self, run_id, batch=batch, depth=depth, interval=interval)
 
     def finish(self, run_id: str, state: str, summary: dict[str, Any]) -> None:
         with self.store.engine.begin() as conn:
@@ -110,23 +126,86 @@ class RunLog:
             raise NotFound(f"no run {run_id!r}; list runs with `amber runs`")
         return self._info(row)
 
-    def results(self, run_id: str, page: int = 500) -> Iterator[RunResult]:
-        """Stream a run's results in the order they were recorded."""
+    def results(self, run_id: str, page: int = 20) -> Iterator[RunResult]:
+        """Stream a run's results in the order they were recorded (`page` chunks of results
+        read at a time)."""
         last = 0
-        c = run_results.c
+        c = run_chunks.c
         while True:
             with self.store.engine.connect() as conn:
                 rows = conn.execute(
-                    sa.select(run_results).where(c.run_id == run_id, c.seq > last)
+                    sa.select(c.seq, c.data).where(c.run_id == run_id, c.seq > last)
                     .order_by(c.seq).limit(page)
                 ).all()
             if not rows:
                 return
-            for row in rows:
-                m = row._mapping
-                yield RunResult(
-                    exchange_id=m["exchange_id"], sent_at=m["sent_at"], status=m["status"],
-                    latency_ms=m["latency_ms"], ok=bool(m["ok"]), error=m["error"],
-                    detail=orjson.loads(m["detail"]),
-                )
-            last = rows[-1]._mapping["seq"]
+            for seq, data in rows:
+                for ex_id, sent_at, status, latency, ok, error, detail in unpack_results(data):
+                    yield RunResult(ex_id, sent_at, status, latency, ok, error, detail)
+                last = seq
+
+
+def _row(r: RunResult) -> list[Any]:
+    return [r.exchange_id, r.sent_at, r.status, r.latency_ms, r.ok, r.error, r.detail or {}]
+
+
+class RunWriter:
+    """Stores one run's results from a background thread, a chunk at a time.
+
+    A replay's event loop must not wait for the store (an insert takes milliseconds, during
+    which no response would be read), so `add`, on the loop, only appends the result; a
+    chunk goes to the thread when it holds `batch` results or is `interval` seconds old,
+    through a queue of at most `depth` chunks: memory stays bounded, and `add` blocks only
+    when the store falls that far behind. A failed insert is raised by the next `add` or by
+    `close`, so a run does not go on with its results unsaved.
+    """
+
+    def __init__(self, log: RunLog, run_id: str, *, batch: int = 500, depth: int = 4,
+                 interval: float = 1.0) -> None:
+        self.run_id = run_id
+        self._log = log
+        self._batch = batch
+        self._interval = interval
+        self._since = time.monotonic()
+        self._rows: list[list[Any]] = []
+        self._queue: queue.Queue[list[list[Any]] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="amber-run-writer", daemon=True)
+        self._thread.start()
+
+    def add(self, result: RunResult) -> None:
+        """Queue one result. *Raises:* the store's error when an earlier batch failed."""
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        rows = self._rows
+        rows.append(_row(result))
+        if len(rows) >= self._batch or (len(rows) & 31 == 0
+                                        and time.monotonic() - self._since >= self._interval):
+            self._queue.put(rows)
+            self._rows = []
+            self._since = time.monotonic()
+
+    def close(self) -> None:
+        """Store what is left and stop the thread. *Raises:* the first insert's error."""
+        if not self._closed:
+            self._closed = True
+            if self._rows and self._error is None:
+                self._queue.put(self._rows)
+            self._rows = []
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+
+    def _run(self) -> None:
+        while True:
+            rows = self._queue.get()
+            if rows is None:
+                return
+            if self._error is not None:
+                continue  # keep draining, so `add` never blocks on a dead writer
+            try:
+                self._log._insert(self.run_id, rows)
+            except BaseException as e:  # raised on the caller's side
+                self._error = e

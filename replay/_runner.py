@@ -384,11 +384,15 @@ class Replayer:
         exchanges: Iterable[Exchange],
         on_outcome: Callable[[Any], Awaitable[None] | None],
         perform: Callable[[Exchange, str, float | None], Awaitable[Any]] | None = None,
+        accept: Callable[[Exchange], bool] | None = None,
     ) -> None:
         """Replay `exchanges` (consumed lazily, in order) and call `on_outcome` for each.
 
         `perform(exchange, session_key, scheduled_at)` replaces the default single send
         (shadow runs send each exchange to three targets); its result goes to `on_outcome`.
+        `accept(exchange)`, when given, is asked on the event loop before each exchange is
+        sent: False skips it (no outcome). Filter there rather than by wrapping a store's
+        stream in a generator, which would decode every row in the reader thread (`_Feed`).
 
         `concurrency` workers take exchanges in order. An exchange whose session has one in
         flight is queued behind it, and the worker sending that session sends it next (so a
@@ -475,6 +479,8 @@ class Replayer:
                     ex = await feed.wait()
                     if ex is None:
                         return
+                if accept is not None and not accept(ex):
+                    continue
                 scheduled = None
                 if speed > 0:
                     if not clock:

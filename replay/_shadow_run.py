@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +58,11 @@ class ShadowRunner:
         self.unsafe = NON_IDEMPOTENT | {m.upper() for m in unsafe_methods}
         self.skipped_writes = 0
 
-    def _safe(self, exchanges: Iterable[Exchange]) -> Iterator[Exchange]:
-        for ex in exchanges:
-            if not self.allow_writes and ex.request.method.upper() in self.unsafe:
-                self.skipped_writes += 1
-                continue
-            yield ex
+    def _safe(self, ex: Exchange) -> bool:
+        if not self.allow_writes and ex.request.method.upper() in self.unsafe:
+            self.skipped_writes += 1
+            return False
+        return True
 
     async def _perform(self, ex: Exchange, key: str, scheduled: float | None) -> Triple:
         p = await self.primary.replay_one(ex, self.primary.state(key), scheduled)
@@ -81,7 +79,7 @@ class ShadowRunner:
         await self.candidate.auth.start(self.candidate.send, self.candidate.target.base)
         await self.secondary.auth.start(self.secondary.send, self.secondary.target.base)
         try:
-            await self.primary.run(self._safe(exchanges), on_triple, self._perform)
+            await self.primary.run(exchanges, on_triple, self._perform, self._safe)
         finally:
             for r in (self.candidate, self.secondary):
                 if r._own_transport:

@@ -187,19 +187,18 @@ def run_replay(args: argparse.Namespace) -> int:
     run_id = log.start("replay", target.display, params)
     out = sys.stdout
     counts = {"sent": 0, "ok": 0, "mismatch": 0, "error": 0, "skipped": 0}
-    buffer: list[RunResult] = []
+    results = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     rows: list[tuple[str, ...]] = []
     interactive = not args.json and sys.stderr.isatty()
 
-    def exchanges() -> Iterator[Exchange]:
-        for ex in _selected(store, args):
-            if ex.request.body_truncated:
-                if args.skip_truncated:
-                    counts["skipped"] += 1
-                    continue
-                print(f"amber: warning: {ex.id}: request body was truncated at capture; "
-                      "replaying it anyway (--skip-truncated to skip)", file=sys.stderr)
-            yield ex
+    def accept(ex: Exchange) -> bool:
+        if ex.request.body_truncated:
+            if args.skip_truncated:
+                counts["skipped"] += 1
+                return False
+            print(f"amber: warning: {ex.id}: request body was truncated at capture; "
+                  "replaying it anyway (--skip-truncated to skip)", file=sys.stderr)
+        return True
 
     total = None if args.ids else store.count(query_from_args(args))
     progress = Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(),
@@ -207,6 +206,8 @@ def run_replay(args: argparse.Namespace) -> int:
                         console=console(sys.stderr), disable=not interactive, transient=True)
     task = progress.add_task("replay", total=total, rate=0.0)
     started = time.monotonic()
+    # the bar redraws ten times a second: updating it per outcome only costs time
+    shown = {"count": 0, "at": started}
 
     def on_outcome(o: Outcome) -> None:
         ex = o.exchange
@@ -226,10 +227,7 @@ def run_replay(args: argparse.Namespace) -> int:
                       recorded_status=ex.status)
         result = RunResult(ex.id, o.sent_at, o.response.status if o.response else None,
                            o.latency_ms, cmp.ok, clean(o.error), detail)
-        buffer.append(result)
-        if len(buffer) >= 200:
-            log.add(run_id, buffer)
-            buffer.clear()
+        results.add(result)
         if args.json:
             out.write(orjson.dumps({"exchange": ex.id, "run": run_id, **_result_dict(result)})
                       .decode() + "\n")
@@ -243,8 +241,12 @@ def run_replay(args: argparse.Namespace) -> int:
                 (f"{first.path}: {clean(first.expected)!s:.40} != {clean(first.actual)!s:.40}"
                  if first else ""),
             ))
-        elapsed = time.monotonic() - started
-        progress.update(task, advance=1, rate=counts["sent"] / elapsed if elapsed else 0.0)
+        now = time.monotonic()
+        if interactive and now - shown["at"] >= 0.1:
+            sent = counts["sent"]
+            progress.update(task, advance=sent - shown["count"],
+                            rate=sent / (now - started) if now > started else 0.0)
+            shown.update(count=sent, at=now)
 
     state = "completed"
     replayer = Replayer(
@@ -254,16 +256,18 @@ def run_replay(args: argparse.Namespace) -> int:
     )
     try:
         with progress:
-            _aio.run(replayer.run(exchanges(), on_outcome))
+            _aio.run(replayer.run(_selected(store, args), on_outcome, accept=accept))
     except KeyboardInterrupt:
         state = "interrupted"
     finally:
-        log.add(run_id, buffer)
-        summary = dict(counts, elapsed_s=round(time.monotonic() - started, 3))
-        log.finish(run_id, state, summary)
-        store.close()
-        audit(config, "replay", args.argv, reason=args.reason, target=target.display,
-              run=run_id, state=state, **counts)
+        try:
+            results.close()
+        finally:
+            summary = dict(counts, elapsed_s=round(time.monotonic() - started, 3))
+            log.finish(run_id, state, summary)
+            store.close()
+            audit(config, "replay", args.argv, reason=args.reason, target=target.display,
+                  run=run_id, state=state, **counts)
     if args.json:
         out.write(orjson.dumps({"run": run_id, "state": state, **summary}).decode() + "\n")
     else:

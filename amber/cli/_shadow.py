@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         f" baseline2 {baseline2.display}" if baseline2 else "")
     run_id = log.start("shadow", targets, {"ids": args.ids, "allow_writes": args.allow_writes,
                                            "fail_on": args.fail_on})
-    buffer: list[RunResult] = []
+    results = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     count = 0
 
     def on_triple(t: Triple) -> None:
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         )
         count += 1
         c = t.candidate
-        buffer.append(RunResult(
+        results.add(RunResult(
             ex.id, c.sent_at, c.response.status if c.response else None, c.latency_ms, v.ok,
             clean(c.error), {"method": ex.request.method, "path": ex.request.path,
                              "route": ex.route,
@@ -140,9 +140,6 @@ def run(args: argparse.Namespace) -> int:
                              "suppressed_paths": sorted(v.suppressed_paths),
                              "noise_paths": sorted(v.noise_paths)},
         ))
-        if len(buffer) >= 200:
-            log.add(run_id, buffer)
-            buffer.clear()
 
     runner = ShadowRunner(
         baseline, candidate, baseline2, allow_writes=args.allow_writes,
@@ -153,14 +150,14 @@ def run(args: argparse.Namespace) -> int:
     if auth_cfg:
         for r in (runner.primary, runner.candidate, runner.secondary):
             r.auth = config.with_key("replay.auth", lambda: Auth.from_mapping(auth_cfg))
-    exchanges = _selected(store, args) if args.ids else store.iter_exchanges(
-        query_from_args(args))
     state = "completed"
     started = time.monotonic()
     try:
-        _aio.run(runner.run(exchanges, on_triple))
+        _aio.run(runner.run(_selected(store, args), on_triple))
     except KeyboardInterrupt:
         state = "interrupted"
+    finally:
+        results.close()
     report = acc.report()
     _clean_report(report, clean)
     meta = {"run": run_id, "baseline": baseline.display, "candidate": candidate.display,
@@ -168,7 +165,6 @@ def run(args: argparse.Namespace) -> int:
             "skipped_writes": runner.skipped_writes,
             "elapsed_s": round(time.monotonic() - started, 3), "state": state}
     doc = report_json(report, fail_on=fail_on, meta=meta)
-    log.add(run_id, buffer)
     reasons = report.gate(fail_on)
     log.finish(run_id, state, {"requests": count, "regressions": len(report.regressions()),
                                "skipped_writes": runner.skipped_writes, "gate": reasons[:50]})

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -224,12 +225,44 @@ def test_version_1_store_gains_the_run_tables(tmp_path: Path) -> None:
     with Store.open(url) as s:
         s.add(make_exchange(1))
         with s.engine.begin() as conn:
-            conn.exec_driver_sql("drop table amber_run_results")
+            conn.exec_driver_sql("drop table amber_run_chunks")
             conn.exec_driver_sql("drop table amber_runs")
             conn.exec_driver_sql("update amber_meta set value='1' where key='schema_version'")
     with Store.open(url) as s:
         assert s.count() == 1
-        assert {"amber_runs", "amber_run_results"} <= set(sa.inspect(s.engine).get_table_names())
+        tables = set(sa.inspect(s.engine).get_table_names())
+        assert {"amber_runs", "amber_run_chunks"} <= tables
+        assert "amber_run_results" not in tables
+
+
+def test_version_2_run_results_move_into_chunks_in_order(tmp_path: Path) -> None:
+    from amber import _store
+    from amber._runs import RunLog
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with Store.open(url) as s:
+        log = RunLog(s)
+        a, b = log.start("replay", "http://a", {}), log.start("shadow", "http://b", {})
+        with s.engine.begin() as conn:  # a schema 2 store: one row per result
+            conn.exec_driver_sql("drop table amber_run_chunks")
+            _store._legacy.create_all(conn)
+            rows = [{"run_id": a if i % 3 else b, "exchange_id": f"ex{i}", "sent_at": 1.0 + i,
+                     "status": 200 if i % 7 else None, "latency_ms": 2.5,
+                     "ok": i % 5 != 0, "error": None if i % 7 else "timeout",
+                     "detail": orjson.dumps({"i": i, "differences": []})}
+                    for i in range(1234)]
+            conn.execute(_store._legacy_run_results.insert(), rows)
+            conn.exec_driver_sql("update amber_meta set value='2' where key='schema_version'")
+    with Store.open(url) as s:
+        assert "amber_run_results" not in set(sa.inspect(s.engine).get_table_names())
+        log = RunLog(s)
+        for run, mine in ((a, [r for r in rows if r["run_id"] == a]),
+                          (b, [r for r in rows if r["run_id"] == b])):
+            got = list(log.results(run, page=1))
+            assert [(r.exchange_id, r.sent_at, r.status, r.ok, r.error, r.detail)
+                    for r in got] == [
+                (m["exchange_id"], m["sent_at"], m["status"], m["ok"], m["error"],
+                 orjson.loads(m["detail"])) for m in mine]
 
 
 def test_unmigratable_schema_says_what_to_do(tmp_path: Path) -> None:
