@@ -176,10 +176,17 @@ class RunWriter:
 
     def add(self, result: RunResult) -> None:
         """Queue one result. *Raises:* the store's error when an earlier batch failed."""
+        self.append(result.exchange_id, result.sent_at, result.status, result.latency_ms,
+                    result.ok, result.error, result.detail)
+
+    def append(self, exchange_id: str, sent_at: float, status: int | None,
+               latency_ms: float | None, ok: bool, error: str | None,
+               detail: dict[str, Any] | None) -> None:
+        """`add` without building a `RunResult` (called per exchange on a replay's loop)."""
         if self._error is not None:
             raise self._error.with_traceback(None)
         rows = self._rows
-        rows.append(_row(result))
+        rows.append([exchange_id, sent_at, status, latency_ms, ok, error, detail or {}])
         if len(rows) >= self._batch or (len(rows) & 31 == 0
                                         and time.monotonic() - self._since >= self._interval):
             self._queue.put(rows)

@@ -154,7 +154,17 @@ def _safe_text(config: Config) -> Any:
     return clean
 
 
+TABLE_ROWS = 200
+"""The first results shown in `amber replay`'s table (all of them are in the run)."""
+TABLE_DIFFS = 1000
+"""Differing results shown after those (the table is kept in memory until the end)."""
+
+
 def comparison_detail(cmp: Comparison, clean: Any, limit: int = 50) -> dict[str, Any]:
+    """What a run stores about one comparison (values already sanitized by `clean`)."""
+    if not cmp.differences:  # the common case, per exchange: nothing to clean
+        return {"checks": cmp.checks, "differences": [], "more": 0,
+                "ignored": len(cmp.ignored)}
     return {
         "checks": cmp.checks,
         "differences": [
@@ -210,34 +220,39 @@ def run_replay(args: argparse.Namespace) -> int:
     shown = {"count": 0, "at": started}
 
     def on_outcome(o: Outcome) -> None:
+        # Runs for every exchange on the replay's event loop: kept lean (no per-result
+        # dataclass; the row goes to the run's writer thread as is).
         ex = o.exchange
-        rules = noise.rules_for(ex.request.method, ex.route)
-        cmp = compare_responses(ex.response, o.response, rules, expected_error=ex.error,
+        req = ex.request
+        recorded = ex.response
+        rules = noise.rules_for(req.method, ex.route)
+        cmp = compare_responses(recorded, o.response, rules, expected_error=ex.error,
                                 actual_error=o.error, expected_truncated=bool(
-                                    ex.response and ex.response.body_truncated))
+                                    recorded and recorded.body_truncated))
+        ok = not cmp.differences
         counts["sent"] += 1
         if o.error:
             counts["error"] += 1
-        if cmp.ok:
-            counts["ok"] += 1
-        else:
-            counts["mismatch"] += 1
+        counts["ok" if ok else "mismatch"] += 1
         detail = comparison_detail(cmp, clean)
-        detail.update(method=ex.request.method, path=ex.request.path, route=ex.route,
-                      recorded_status=ex.status)
-        result = RunResult(ex.id, o.sent_at, o.response.status if o.response else None,
-                           o.latency_ms, cmp.ok, clean(o.error), detail)
-        results.add(result)
+        detail["method"] = req.method
+        detail["path"] = req.path
+        detail["route"] = ex.route
+        detail["recorded_status"] = recorded.status if recorded is not None else None
+        status = o.response.status if o.response is not None else None
+        error = clean(o.error) if o.error else None
+        results.append(ex.id, o.sent_at, status, o.latency_ms, ok, error, detail)
         if args.json:
-            out.write(orjson.dumps({"exchange": ex.id, "run": run_id, **_result_dict(result)})
-                      .decode() + "\n")
-        elif len(rows) < 200 or not cmp.ok:
+            out.write(orjson.dumps({"exchange": ex.id, "run": run_id, "status": status,
+                                    "latency_ms": o.latency_ms, "ok": ok, "error": error,
+                                    **detail}).decode() + "\n")
+        elif len(rows) < TABLE_ROWS or (not ok and len(rows) < TABLE_ROWS + TABLE_DIFFS):
             first = cmp.differences[0] if cmp.differences else None
             rows.append((
-                ex.id, ex.request.method, ex.request.path[:60],
-                str(ex.status or "ERR"), str(o.response.status if o.response else "ERR"),
+                ex.id, req.method, req.path[:60],
+                str(ex.status or "ERR"), str(status or "ERR"),
                 f"{o.latency_ms:.0f}" if o.latency_ms is not None else "-",
-                "ok" if cmp.ok else "DIFF",
+                "ok" if ok else "DIFF",
                 (f"{first.path}: {clean(first.expected)!s:.40} != {clean(first.actual)!s:.40}"
                  if first else ""),
             ))
@@ -279,6 +294,10 @@ def run_replay(args: argparse.Namespace) -> int:
             for r in rows:
                 t.add_row(*r, style="" if r[6] == "ok" else "red")
             c.print(t)
+        shown_diffs = sum(1 for r in rows if r[6] != "ok")
+        if counts["mismatch"] > shown_diffs:
+            c.print(f"({counts['mismatch'] - shown_diffs} more differ than the table shows: "
+                    f"amber runs {run_id} --failed)")
         c.print(f"run {run_id} ({state}): {counts['sent']} sent to {target.display}, "
                 f"{counts['ok']} as recorded, {counts['mismatch']} differ "
                 f"({counts['error']} transport errors), {counts['skipped']} skipped. "

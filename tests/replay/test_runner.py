@@ -351,3 +351,23 @@ def test_a_row_that_cannot_be_decoded_fails_the_run(
     # what was replayed before the bad row is still handed over
     assert [o.exchange.request.body for o in outcomes] == [b"0", b"1", b"2"]
     store.close()
+
+
+def test_accept_skips_exchanges_on_the_loop_without_an_outcome(app_url: str) -> None:
+    asked: list[tuple[bytes, int]] = []
+
+    def accept(ex: Exchange) -> bool:
+        asked.append((ex.request.body, threading.get_ident()))
+        return int(ex.request.body) % 3 != 0
+
+    outcomes: list[Outcome] = []
+    loop_thread: list[int] = []
+
+    async def main() -> None:
+        loop_thread.append(threading.get_ident())
+        await Replayer(Target(app_url), concurrency=2).run(echo_exchanges(10),
+                                                           outcomes.append, accept=accept)
+
+    asyncio.run(main())
+    assert sorted(int(o.exchange.request.body) for o in outcomes) == [1, 2, 4, 5, 7, 8]
+    assert len(asked) == 10 and {t for _, t in asked} == set(loop_thread)

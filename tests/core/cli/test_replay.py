@@ -109,3 +109,19 @@ def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
         r["exchange"] for r in answered]
     code, listed, _ = amber("runs", "--json")
     assert json.loads(listed.splitlines()[0])["state"] == "interrupted"
+
+
+def test_the_table_is_bounded_and_says_how_many_more_differ(
+        recorded: Path, amber: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    from amber.cli import _replay
+
+    monkeypatch.setattr(_replay, "TABLE_ROWS", 2)
+    monkeypatch.setattr(_replay, "TABLE_DIFFS", 3)
+    with ExitStack() as stack:
+        (target,) = apps(stack, 1)
+        code, out, _ = amber("replay", "--target", target, "--route", "/orders/{id}")
+    # 12 sessions x 3 reads of an order, each differing (timestamps, traces): 5 rows shown
+    assert code == 1
+    assert sum(1 for line in out.splitlines() if " DIFF " in line) == 5
+    assert "31 more differ than the table shows" in out and "--failed" in out
+    assert "36 differ" in out
