@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from amber._model import new_id
 from amber._store import Store
+from amber._store import pack_encoded
 from amber._store import pack_results
 from amber._store import run_chunks
 from amber._store import runs
@@ -74,10 +75,13 @@ class RunLog:
 
     def _insert(self, run_id: str, rows: list[list[Any]]) -> None:
         if rows:
-            data = pack_results(rows)
+            self._insert_packed(run_id, len(rows), pack_results(rows))
+
+    def _insert_packed(self, run_id: str, count: int, data: bytes) -> None:
+        if count:
             try:
                 with self.store.engine.begin() as conn:
-                    conn.execute(run_chunks.insert().values(run_id=run_id, count=len(rows),
+                    conn.execute(run_chunks.insert().values(run_id=run_id, count=count,
                                                             data=data))
             except sa.exc.SQLAlchemyError as e:
                 raise StoreUnavailable(
@@ -167,8 +171,8 @@ class RunWriter:
         self._batch = batch
         self._interval = interval
         self._since = time.monotonic()
-        self._rows: list[list[Any]] = []
-        self._queue: queue.Queue[list[list[Any]] | None] = queue.Queue(maxsize=depth)
+        self._rows: list[bytes] = []
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="amber-run-writer", daemon=True)
@@ -186,7 +190,10 @@ class RunWriter:
         if self._error is not None:
             raise self._error.with_traceback(None)
         rows = self._rows
-        rows.append([exchange_id, sent_at, status, latency_ms, ok, error, detail or {}])
+        # encoded here, a row at a time: the whole chunk at once in the writer thread would
+        # hold the GIL for a millisecond, and the loop with it
+        rows.append(orjson.dumps([exchange_id, sent_at, status, latency_ms, ok, error,
+                                  detail or {}], default=str))
         if len(rows) >= self._batch or (len(rows) & 31 == 0
                                         and time.monotonic() - self._since >= self._interval):
             self._queue.put(rows)
@@ -213,6 +220,6 @@ class RunWriter:
             if self._error is not None:
                 continue  # keep draining, so `add` never blocks on a dead writer
             try:
-                self._log._insert(self.run_id, rows)
+                self._log._insert_packed(self.run_id, len(rows), pack_encoded(rows))
             except BaseException as e:  # raised on the caller's side
                 self._error = e

@@ -177,8 +177,12 @@ _legacy_run_results = sa.Table(
 
 def pack_results(results: Sequence[Sequence[Any]]) -> bytes:
     """A run chunk's `data` from result rows (JSON-compatible sequences)."""
-    return bytes(zstandard.ZstdCompressor(level=3).compress(
-        orjson.dumps(results, default=str)))
+    return pack_encoded([orjson.dumps(r, default=str) for r in results])
+
+
+def pack_encoded(rows: Sequence[bytes]) -> bytes:
+    """A run chunk's `data` from result rows already encoded as JSON arrays."""
+    return bytes(zstandard.ZstdCompressor(level=3).compress(b"[" + b",".join(rows) + b"]"))
 
 
 def unpack_results(data: bytes) -> list[list[Any]]:

@@ -6,8 +6,14 @@ Targets (issue 4): bulk replay >= 0.9 of wrk's rate on the same app in the same 
 replayer must never be the bottleneck); at --speed 1 over 10,000 requests, p99 deviation
 from the recorded schedule <= 5 ms. Needs `wrk` (Debian package `wrk`).
 
+Two amber clients are measured against wrk in each round:
+- `amber replay` itself (a subprocess, as users run it: comparisons, the run's results
+  stored, the table printed). Its rate is taken over the run (`elapsed_s` in the stored
+  run's summary); the ~0.5 s of interpreter start-up and imports is printed apart.
+- the library's `Replayer.run` in this process, with a sink that only compares.
+
 Rates are noisy on a small shared machine; CPU time per request is not (much): printed for
-the replayer (this process, all threads: event loop and store reader, comparisons
+the library replayer (this process, all threads: event loop and store reader, comparisons
 included), for wrk, and for the app under either client (user + system time).
 """
 
@@ -35,6 +41,7 @@ from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
 from amber._model import new_id
+from amber._runs import RunLog
 from amber._store import ExchangeQuery
 from amber._store import Store
 from amber.replay._runner import Outcome
@@ -42,6 +49,7 @@ from amber.replay._runner import Replayer
 from amber.replay._runner import Target
 
 HERE = Path(__file__).resolve().parent
+AMBER = Path(sys.executable).parent / "amber"
 
 
 def free_port() -> int:
@@ -141,6 +149,25 @@ def replay(store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8,
     return time.perf_counter() - start, outcomes, mismatches
 
 
+def replay_cli(store_url: str, url: str, cwd: Path) -> tuple[float, float, int]:
+    """`amber replay` as users run it: (its rate over the run, the process's wall time,
+    peak RSS in MB of the process)."""
+    env = dict(os.environ, AMBER_KEY="bench-replay-key-0123456789abcdef")
+    t = time.perf_counter()
+    out = subprocess.run([str(AMBER), "replay", "--target", url, "--store", store_url,
+                          "--exit-zero"], env=env, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if out.returncode != 0:
+        raise SystemExit(f"amber replay failed:\n{out.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
+    with Store.open(store_url) as store:
+        [info] = RunLog(store).list(1)
+    summary = info.summary or {}
+    if summary.get("mismatch"):
+        raise SystemExit(f"amber replay found {summary['mismatch']} mismatches: {summary}")
+    return summary["sent"] / summary["elapsed_s"], wall, peak // 1024
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -158,7 +185,8 @@ def main() -> int:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="amber-bench-replay-"))
-    bulk = Store.open(f"sqlite:///{tmp / 'bulk.db'}")
+    bulk_url = f"sqlite:///{tmp / 'bulk.db'}"
+    bulk = Store.open(bulk_url)
     fill(bulk, a.requests, 0.001)
     port = free_port()
     app = start_app(port, fast=False)
@@ -176,41 +204,54 @@ def main() -> int:
                 url = f"http://127.0.0.1:{port}"
             wrk(url + "/items/1", 2)  # warm-up
             replay(bulk, url)  # warm-up (imports, the store's pages in the OS cache)
-            wrk_rates, amber_rates, ratios = [], [], []
-            amber_cpu, wrk_cpu, app_amber, app_wrk = [], [], [], []
+            wrk_rates: list[float] = []
+            rates: dict[str, list[float]] = {"cli": [], "lib": []}
+            ratios: dict[str, list[float]] = {"cli": [], "lib": []}
+            amber_cpu, wrk_cpu, app_amber, app_wrk, walls = [], [], [], [], []
+            cli_rss = 0
             mismatches = 0
+            clients = ("wrk", "cli", "lib")
             for n in range(a.rounds):
-                # this machine's speed drifts minute to minute: each round pairs the two
-                # clients back to back, alternating the order, and the ratio is taken per
-                # round (the median of those is the result)
-                for client in ("wrk", "amber") if n % 2 == 0 else ("amber", "wrk"):
+                # this machine's speed drifts minute to minute: each round runs the clients
+                # back to back, rotating the order, and ratios are taken per round (the
+                # median of those is the result)
+                for client in clients[n % 3:] + clients[:n % 3]:
                     app0 = cpu_seconds(app.pid)
                     if client == "wrk":
                         rate, per = wrk(url + "/items/1", a.wrk_seconds)
                         wrk_rates.append(rate)
                         wrk_cpu.append(per)
                         app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))
+                    elif client == "cli":
+                        rate, wall, rss = replay_cli(bulk_url, url, tmp)
+                        rates["cli"].append(rate)
+                        walls.append(wall - a.requests / rate)
+                        cli_rss = max(cli_rss, rss)
                     else:
                         c0 = cpu_self()
                         elapsed, _, mismatches = replay(bulk, url)
                         amber_cpu.append((cpu_self() - c0) / a.requests)
                         app_amber.append((cpu_seconds(app.pid) - app0) / a.requests)
-                        amber_rates.append(a.requests / elapsed)
-                ratios.append(amber_rates[-1] / wrk_rates[-1])
-            w, r = statistics.median(wrk_rates), statistics.median(amber_rates)
+                        rates["lib"].append(a.requests / elapsed)
+                for k in ratios:
+                    ratios[k].append(rates[k][-1] / wrk_rates[-1])
             med = statistics.median
             setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
-            print(f"bulk replay vs wrk, {setup}: {a.requests:,} exchanges streamed from the "
-                  f"store and compared, 8 concurrent: {r:,.0f} req/s; wrk -t1 -c8: "
-                  f"{w:,.0f} req/s; ratio {med(ratios):.2f} (target >= 0.90); mismatches "
-                  f"{mismatches}; peak RSS {rss_mb():.0f} MB")
-            print(f"  CPU per request: replayer {med(amber_cpu) * 1e6:.0f} us (all threads), "
-                  f"wrk {med(wrk_cpu) * 1e6:.0f} us; the app {med(app_amber) * 1e6:.0f} us "
-                  f"under amber, {med(app_wrk) * 1e6:.0f} us under wrk")
-            print(f"  rounds: amber {[round(x) for x in amber_rates]}, "
-                  f"wrk {[round(x) for x in wrk_rates]}, ratios "
-                  f"{[round(x, 2) for x in ratios]}, replayer us/request "
-                  f"{[round(x * 1e6) for x in amber_cpu]}")
+            print(f"bulk replay vs wrk, {setup}, {a.requests:,} exchanges streamed from the "
+                  f"store and compared, 8 concurrent; wrk -t1 -c8: {med(wrk_rates):,.0f} req/s")
+            print(f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
+                  f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
+                  f"{med(walls):.2f} s apart; peak RSS {cli_rss} MB")
+            print(f"  Replayer.run (library, compare only): {med(rates['lib']):,.0f} req/s, "
+                  f"ratio {med(ratios['lib']):.2f}; mismatches {mismatches}; "
+                  f"peak RSS {rss_mb():.0f} MB")
+            print(f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
+                  f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
+                  f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
+                  "under wrk")
+            print(f"  rounds: wrk {[round(x) for x in wrk_rates]}; ratios cli "
+                  f"{[round(x, 2) for x in ratios['cli']]}, library "
+                  f"{[round(x, 2) for x in ratios['lib']]}")
         fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
         spacing = 0.002  # 500 requests/s recorded
         fill(fid, a.fidelity, spacing)

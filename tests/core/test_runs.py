@@ -57,10 +57,10 @@ def test_a_failed_insert_stops_the_run(store: Store, monkeypatch: pytest.MonkeyP
     log = RunLog(store)
     run = log.start("replay", "http://127.0.0.1:8000", {})
 
-    def broken(run_id: str, rows: list[list[object]]) -> None:
+    def broken(run_id: str, count: int, data: bytes) -> None:
         raise StoreUnavailable("disk full")
 
-    monkeypatch.setattr(log, "_insert", broken)
+    monkeypatch.setattr(log, "_insert_packed", broken)
     w = log.writer(run, batch=2)
     w.add(RunResult("a", 1.0, 200, 1.0, True))
     w.add(RunResult("b", 1.0, 200, 1.0, True))  # a full chunk: to the thread, which fails
