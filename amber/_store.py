@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 3
+PAGE_BYTES = 8 * 1024 * 1024
+"""About the most body bytes a page of `iter_exchanges` holds (fewer rows when bodies are
+large; at least one row)."""
 COMPRESS_THRESHOLD = 4096
 """Bodies of this many bytes or more are stored zstd-compressed (when that saves space)."""
 
@@ -791,7 +794,8 @@ class Store:
     def iter_exchanges(
         self, query: ExchangeQuery | None = None, page: int = 200
     ) -> ExchangeStream:
-        """Stream full exchanges matching `query`, one page of `page` rows in memory at a time.
+        """Stream full exchanges matching `query`, one page in memory at a time: at most `page`
+        rows, fewer when their bodies pass `PAGE_BYTES`.
 
         The result is an iterator of `Exchange`; `ExchangeStream.rows()` and `.decode()` split
         reading from decoding, for a consumer that reads in one thread and decodes in another.
@@ -821,9 +825,16 @@ class Store:
         columns: Sequence[Any],
         page: int,
         convert: Callable[[sa.Row[Any]], Any],
+        page_bytes: int | None = None,
     ) -> Iterator[Any]:
-        """Keyset pagination over (started_at, seq): no long-lived cursor, bounded memory."""
+        """Keyset pagination over (started_at, seq): no long-lived cursor, bounded memory.
+
+        With `page_bytes` (full rows: the bodies are the last two columns), the next page
+        asks for as many rows as the last page's bodies suggest fit in `page_bytes`, at most
+        `page`: a page of large bodies stays about that size instead of `page` times them.
+        """
         c = exchanges.c
+        max_page = page
         conds = query.where()
         remaining = query.limit
         last: tuple[float, int] | None = None
@@ -870,6 +881,9 @@ class Store:
             last = (last_row[i_started], last_row[i_seq])
             if len(rows) < n:
                 return
+            if page_bytes is not None:
+                size = sum(len(r[-1] or b"") + len(r[-2] or b"") for r in rows) or 1
+                page = max(1, min(max_page, int(len(rows) * page_bytes / size)))
 
     def count(self, query: ExchangeQuery | None = None) -> int:
         query = query or ExchangeQuery()
@@ -950,7 +964,13 @@ class ExchangeStream(Iterator[Exchange]):
 
     def rows(self) -> Iterator[Any]:
         """The matching rows, undecoded, in order (a page at a time)."""
-        return self._store._paged(self._query, (exchanges,), self._page, _same)
+        return self._store._paged(self._query, (exchanges,), self._page, _same,
+                                  page_bytes=PAGE_BYTES)
+
+    @staticmethod
+    def row_size(row: Any) -> int:
+        """About how many bytes a row from `rows()` holds (its bodies, as stored)."""
+        return len(row[-1] or b"") + len(row[-2] or b"")
 
     def decode(self, row: Any) -> Exchange:
         """The `Exchange` of a row from `rows()`."""

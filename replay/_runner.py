@@ -546,7 +546,7 @@ class _Feed:
     """
 
     def __init__(self, source: Iterable[Exchange], loop: asyncio.AbstractEventLoop,
-                 chunk: int = 256, depth: int = 4) -> None:
+                 chunk: int = 256, depth: int = 4, chunk_bytes: int = 8 << 20) -> None:
         self._loop = loop
         self._buf: list[Any] = []
         self._pos = 0
@@ -562,10 +562,12 @@ class _Feed:
             self._done = True
             return
         items: Iterable[Any] = source
+        size: Callable[[Any], int] = _exchange_size
         if isinstance(source, ExchangeStream):
-            items, self._decode = source.rows(), source.decode
+            items, self._decode, size = source.rows(), source.decode, source.row_size
         self._done = False
-        self._thread = threading.Thread(target=self._produce, args=(items, chunk),
+        self._thread = threading.Thread(target=self._produce,
+                                        args=(items, chunk, chunk_bytes, size),
                                         name="amber-replay-source", daemon=True)
         self._thread.start()
 
@@ -632,15 +634,21 @@ class _Feed:
             return False
         return True
 
-    def _produce(self, source: Iterable[Any], chunk: int) -> None:
+    def _produce(self, source: Iterable[Any], chunk: int, chunk_bytes: int,
+                 size: Callable[[Any], int]) -> None:
+        # a chunk ends at `chunk` items or `chunk_bytes` of bodies: with at most `depth`
+        # chunks ahead, memory stays bounded whatever the bodies weigh
         try:
             buf: list[Any] = []
+            held = 0
             for item in source:
                 buf.append(item)
-                if len(buf) >= chunk:
+                held += size(item)
+                if len(buf) >= chunk or held >= chunk_bytes:
                     if not self._hand_over(buf):
                         return
                     buf = []
+                    held = 0
             if buf and not self._hand_over(buf):
                 return
             self._hand_over(None)
@@ -650,6 +658,11 @@ class _Feed:
     def close(self) -> None:
         self._stop.set()
         self._chunks.clear()
+
+
+def _exchange_size(ex: Exchange) -> int:
+    resp = ex.response
+    return len(ex.request.body) + (len(resp.body) if resp is not None else 0)
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import stat
@@ -332,3 +333,23 @@ def test_stream_rows_and_decode_split_what_iterating_does(store: Store) -> None:
     again = store.iter_exchanges(query, page=3)
     assert iter(again) is again and next(again) == expected[0]
     assert list(again) == expected[1:]
+
+
+def test_pages_of_large_bodies_hold_fewer_rows(store: Store,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from amber import _store
+
+    big = [make_exchange(i) for i in range(40)]
+    for i, ex in enumerate(big):  # incompressible 100 KB bodies
+        body = b"".join(hashlib.sha256(b"%d-%d" % (i, k)).digest() for k in range(3200))
+        ex.request.body = body
+    store.add_many(big)
+    monkeypatch.setattr(_store, "PAGE_BYTES", 250_000)
+    selects: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cur, stmt, *a: selects.append(stmt)
+                    if "FROM amber_exchanges" in stmt else None)
+    got = [e.id for e in store.iter_exchanges(ExchangeQuery(), page=20)]
+    assert got == [e.id for e in big]
+    # the first page takes 20 rows (2 MB); later ones two (200 KB) each: 12 queries, not 3
+    assert len(selects) >= 11

@@ -371,3 +371,26 @@ def test_accept_skips_exchanges_on_the_loop_without_an_outcome(app_url: str) -> 
     asyncio.run(main())
     assert sorted(int(o.exchange.request.body) for o in outcomes) == [1, 2, 4, 5, 7, 8]
     assert len(asked) == 10 and {t for _, t in asked} == set(loop_thread)
+
+
+def test_the_feed_bounds_its_read_ahead_by_body_bytes_too() -> None:
+    from amber.replay._runner import _Feed
+
+    def source() -> Iterator[Exchange]:
+        for i in range(100):
+            yield Exchange(new_id(), Request("POST", "http", "x", 80, "/echo",
+                                             body=bytes([i]) * 1000))
+
+    async def main() -> tuple[list[int], int]:
+        feed = _Feed(source(), asyncio.get_running_loop(), chunk=256, depth=2,
+                     chunk_bytes=5000)
+        await asyncio.sleep(0.3)  # the reader fills what it may, then waits
+        ahead = [len(c) for c in feed._chunks]
+        n = 0
+        while await feed.wait() is not None:
+            n += 1
+        feed.close()
+        return ahead, n
+
+    ahead, n = asyncio.run(main())
+    assert ahead == [5, 5] and n == 100
