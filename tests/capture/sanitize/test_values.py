@@ -142,3 +142,22 @@ def test_linear_on_pathological_input(scanner: ValueScanner) -> None:
     for text in ("a=" * 200_000, "x" * 1_000_000, "1-" * 300_000, "a:" * 300_000,
                  "@" * 300_000, "password=" * 100_000):
         apply(scanner, text)
+
+
+@pytest.mark.parametrize("text", [
+    "fb2494654948499c8e98f68809cd3099",  # a request id CI once had masked as a card
+    "trace a4111111111111111b end",
+    "sha 4111111111111111ff",
+])
+def test_digits_inside_an_alphanumeric_token_are_not_a_card(
+        scanner: ValueScanner, text: str) -> None:
+    assert apply(scanner, text) == (text, [])
+
+
+@pytest.mark.parametrize("text", [
+    "card 4111 1111 1111 1111.", "paid:4111111111111111", "cc_4111111111111111",
+    "(4111-1111-1111-1111)", "4111111111111111",
+])
+def test_delimited_cards_are_still_masked(scanner: ValueScanner, text: str) -> None:
+    out, red = apply(scanner, text)
+    assert "4111" not in out and [r.rule for r in red] == ["credit-card"]
