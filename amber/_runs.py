@@ -19,6 +19,7 @@ from amber._store import pack_encoded
 from amber._store import pack_results
 from amber._store import run_chunks
 from amber._store import runs
+from amber._store import unpack_json
 from amber._store import unpack_results
 from amber.errors import NotFound
 from amber.errors import StoreUnavailable
@@ -133,6 +134,16 @@ class RunLog:
     def results(self, run_id: str, page: int = 20) -> Iterator[RunResult]:
         """Stream a run's results in the order they were recorded (`page` chunks of results
         read at a time)."""
+        for data in self._chunks(run_id, page):
+            for ex_id, sent_at, status, latency, ok, error, detail in unpack_results(data):
+                yield RunResult(ex_id, sent_at, status, latency, ok, error, detail)
+
+    def results_json(self, run_id: str) -> Iterator[bytes]:
+        """A run's results as stored: JSON arrays of result rows, one per chunk (what
+        `amber scan` reads: the chunks are compressed in the store file)."""
+        return (unpack_json(data) for data in self._chunks(run_id, 20))
+
+    def _chunks(self, run_id: str, page: int) -> Iterator[bytes]:
         last = 0
         c = run_chunks.c
         while True:
@@ -144,8 +155,7 @@ class RunLog:
             if not rows:
                 return
             for seq, data in rows:
-                for ex_id, sent_at, status, latency, ok, error, detail in unpack_results(data):
-                    yield RunResult(ex_id, sent_at, status, latency, ok, error, detail)
+                yield data
                 last = seq
 
 

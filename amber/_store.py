@@ -190,8 +190,13 @@ def pack_encoded(rows: Sequence[bytes]) -> bytes:
 
 def unpack_results(data: bytes) -> list[list[Any]]:
     """The result rows of a run chunk's `data`."""
-    rows: list[list[Any]] = orjson.loads(zstandard.ZstdDecompressor().decompress(data))
+    rows: list[list[Any]] = orjson.loads(unpack_json(data))
     return rows
+
+
+def unpack_json(data: bytes) -> bytes:
+    """A run chunk's `data` as the JSON text it holds (for leak scans)."""
+    return bytes(zstandard.ZstdDecompressor().decompress(data))
 
 
 def _migrate_1_to_2(conn: Connection) -> None:

@@ -102,11 +102,22 @@ def _is_amber_store(path: Path) -> bool:
 
 
 def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
+    from amber._runs import RunLog
     from amber._store import Store
 
     with Store.open(url, create=False) as store:
         for ex in store.iter_exchanges():
             yield from scan_exchange(ex, where, args, scfg)
+        # replay and shadow runs: values from targets' responses are in their results,
+        # which the store keeps compressed (a scan of the file's bytes cannot see them)
+        log = RunLog(store)
+        for run in log.list(limit=1_000_000):
+            meta = orjson.dumps({"target": run.target, "params": run.params,
+                                 "summary": run.summary})
+            yield from scan_data(meta, f"{where} run {run.id}", args, scfg, positions=False)
+            for i, data in enumerate(log.results_json(run.id)):
+                yield from scan_data(data, f"{where} run {run.id} results chunk {i}", args,
+                                     scfg, positions=False)
 
 
 def scan_file(path: Path, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
