@@ -236,11 +236,11 @@ def test_version_1_store_gains_the_run_tables(tmp_path: Path) -> None:
         assert "amber_run_results" not in tables
 
 
-def test_version_2_run_results_move_into_chunks_in_order(tmp_path: Path) -> None:
+def test_version_2_run_results_move_into_chunks_in_order(store_url: str) -> None:
     from amber import _store
     from amber._runs import RunLog
 
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = store_url
     with Store.open(url) as s:
         log = RunLog(s)
         a, b = log.start("replay", "http://a", {}), log.start("shadow", "http://b", {})
