@@ -84,7 +84,7 @@ class Target:
         return str(u)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """One replayed exchange: what came back, when, and how long it took."""
 
