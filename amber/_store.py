@@ -834,7 +834,7 @@ class Store:
     ) -> Iterator[Any]:
         """Keyset pagination over (started_at, seq): no long-lived cursor, bounded memory.
 
-        With `page_bytes` (full rows: the bodies are the last two columns), the next page
+        With `page_bytes` (full rows, sized by `_body_bytes`), the next page
         asks for as many rows as the last page's bodies suggest fit in `page_bytes`, at most
         `page`: a page of large bodies stays about that size instead of `page` times them.
         """
@@ -887,7 +887,7 @@ class Store:
             if len(rows) < n:
                 return
             if page_bytes is not None:
-                size = sum(len(r[-1] or b"") + len(r[-2] or b"") for r in rows) or 1
+                size = sum(map(_body_bytes, rows)) or 1
                 page = max(1, min(max_page, int(len(rows) * page_bytes / size)))
 
     def count(self, query: ExchangeQuery | None = None) -> int:
@@ -975,7 +975,7 @@ class ExchangeStream(Iterator[Exchange]):
     @staticmethod
     def row_size(row: Any) -> int:
         """About how many bytes a row from `rows()` holds (its bodies, as stored)."""
-        return len(row[-1] or b"") + len(row[-2] or b"")
+        return _body_bytes(row)
 
     def decode(self, row: Any) -> Exchange:
         """The `Exchange` of a row from `rows()`."""
@@ -984,3 +984,8 @@ class ExchangeStream(Iterator[Exchange]):
 
 def _same(row: Any) -> Any:
     return row
+
+
+def _body_bytes(row: Any) -> int:
+    """The stored size of a full exchange row's bodies (its last two columns)."""
+    return len(row[-1] or b"") + len(row[-2] or b"")
