@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from amber._model import new_id
 from amber._store import Store
 from amber._store import pack_encoded
-from amber._store import pack_results
 from amber._store import run_chunks
 from amber._store import runs
 from amber._store import unpack_json
@@ -69,14 +68,12 @@ class RunLog:
 
     def add(self, run_id: str, results: Iterable[RunResult], chunk: int = 500) -> int:
         """Store `results` of `run_id` (after those added before); returns how many."""
-        rows = [_row(r) for r in results]
+        rows = [_encode(r.exchange_id, r.sent_at, r.status, r.latency_ms, r.ok, r.error,
+                        r.detail) for r in results]
         for i in range(0, len(rows), chunk):
-            self._insert(run_id, rows[i:i + chunk])
+            part = rows[i:i + chunk]
+            self._insert_packed(run_id, len(part), pack_encoded(part))
         return len(rows)
-
-    def _insert(self, run_id: str, rows: list[list[Any]]) -> None:
-        if rows:
-            self._insert_packed(run_id, len(rows), pack_results(rows))
 
     def _insert_packed(self, run_id: str, count: int, data: bytes) -> None:
         if count:
@@ -159,8 +156,11 @@ class RunLog:
                 last = seq
 
 
-def _row(r: RunResult) -> list[Any]:
-    return [r.exchange_id, r.sent_at, r.status, r.latency_ms, r.ok, r.error, r.detail or {}]
+def _encode(exchange_id: str, sent_at: float, status: int | None, latency_ms: float | None,
+            ok: bool, error: str | None, detail: dict[str, Any] | None) -> bytes:
+    """One result as stored in a chunk: a JSON array (see `amber._store.run_chunks`)."""
+    return orjson.dumps([exchange_id, sent_at, status, latency_ms, ok, error, detail or {}],
+                        default=str)
 
 
 class RunWriter:
@@ -202,13 +202,12 @@ class RunWriter:
         rows = self._rows
         # encoded here, a row at a time: the whole chunk at once in the writer thread would
         # hold the GIL for a millisecond, and the loop with it
-        rows.append(orjson.dumps([exchange_id, sent_at, status, latency_ms, ok, error,
-                                  detail or {}], default=str))
-        if len(rows) >= self._batch or (len(rows) & 31 == 0
-                                        and time.monotonic() - self._since >= self._interval):
+        rows.append(_encode(exchange_id, sent_at, status, latency_ms, ok, error, detail))
+        now = time.monotonic()
+        if len(rows) >= self._batch or now - self._since >= self._interval:
             self._queue.put(rows)
             self._rows = []
-            self._since = time.monotonic()
+            self._since = now
 
     def close(self) -> None:
         """Store what is left and stop the thread. *Raises:* the first insert's error."""
