@@ -110,7 +110,8 @@ class RunLog:
             summary=orjson.loads(m["summary"]) if m["summary"] else None,
         )
 
-    def list(self, limit: int = 20) -> list[RunInfo]:
+    def list(self, limit: int | None = 20) -> list[RunInfo]:
+        """The latest runs first; `limit=None` for all of them."""
         with self.store.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(runs).order_by(runs.c.started_at.desc()).limit(limit)

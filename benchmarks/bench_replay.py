@@ -102,11 +102,9 @@ end
 """
 
 
-def wrk(url: str, seconds: int) -> tuple[float, float]:
+def wrk(url: str, seconds: int, script: Path) -> tuple[float, float]:
     """wrk's rate (requests/s) and its CPU time per request (seconds), sending what amber
-    replays (`WRK_SCRIPT`)."""
-    script = Path(tempfile.gettempdir()) / f"amber-bench-replay-{os.getpid()}.lua"
-    script.write_text(WRK_SCRIPT)
+    replays (`script` holds `WRK_SCRIPT`)."""
     before = cpu_children()
     out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
@@ -195,12 +193,15 @@ def main() -> int:
     ap.add_argument("--fidelity", type=int, default=10_000)
     ap.add_argument("--wrk-seconds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=7,
-                    help="wrk and amber back to back per round, alternating which goes first")
+                    help="wrk, amber replay and the library back to back per round, the "
+                    "order rotating")
     a = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="amber-bench-replay-"))
+    script = tmp / "requests.lua"
+    script.write_text(WRK_SCRIPT)
     bulk_url = f"sqlite:///{tmp / 'bulk.db'}"
     bulk = Store.open(bulk_url)
     fill(bulk, a.requests, 0.001)
@@ -218,7 +219,7 @@ def main() -> int:
                 port = free_port()
                 app = start_app(port, fast=True)
                 url = f"http://127.0.0.1:{port}"
-            wrk(url, 2)  # warm-up
+            wrk(url, 2, script)  # warm-up
             replay(bulk, url)  # warm-up (imports, the store's pages in the OS cache)
             wrk_rates: list[float] = []
             rates: dict[str, list[float]] = {"cli": [], "lib": []}
@@ -234,7 +235,7 @@ def main() -> int:
                 for client in clients[n % 3:] + clients[:n % 3]:
                     app0 = cpu_seconds(app.pid)
                     if client == "wrk":
-                        rate, per = wrk(url, a.wrk_seconds)
+                        rate, per = wrk(url, a.wrk_seconds, script)
                         wrk_rates.append(rate)
                         wrk_cpu.append(per)
                         app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))

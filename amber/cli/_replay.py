@@ -238,7 +238,7 @@ def run_replay(args: argparse.Namespace) -> int:
         detail["method"] = req.method
         detail["path"] = req.path
         detail["route"] = ex.route
-        detail["recorded_status"] = recorded.status if recorded is not None else None
+        detail["recorded_status"] = ex.status
         status = o.response.status if o.response is not None else None
         error = clean(o.error) if o.error else None
         results.append(ex.id, o.sent_at, status, o.latency_ms, ok, error, detail)

@@ -111,7 +111,7 @@ def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> 
         # replay and shadow runs: values from targets' responses are in their results,
         # which the store keeps compressed (a scan of the file's bytes cannot see them)
         log = RunLog(store)
-        for run in log.list(limit=1_000_000):
+        for run in log.list(limit=None):
             meta = orjson.dumps({"target": run.target, "params": run.params,
                                  "summary": run.summary})
             yield from scan_data(meta, f"{where} run {run.id}", args, scfg, positions=False)
