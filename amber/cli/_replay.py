@@ -37,6 +37,7 @@ from amber.cli._safety import audit
 from amber.cli._safety import guard
 
 if TYPE_CHECKING:
+    from amber._store import Store
     from amber.replay import Comparison
     from amber.replay import NoiseFile
     from amber.replay import Outcome
@@ -125,12 +126,12 @@ def load_noise(config: Config, files: list[str]) -> NoiseFile:
     return noise
 
 
-def _selected(store: Any, args: argparse.Namespace) -> Iterator[Exchange]:
+def _selected(store: Store, args: argparse.Namespace) -> Iterator[Exchange]:
     """The exchanges named by id, else the store's stream for the filters (returned as is:
     the replayer reads a stream's rows in a thread and decodes them on its loop)."""
     if args.ids:
         return (store.get(key) for key in args.ids)
-    return store.iter_exchanges(query_from_args(args))  # type: ignore[no-any-return]
+    return store.iter_exchanges(query_from_args(args))
 
 
 def _safe_text(config: Config) -> Any:
@@ -162,9 +163,6 @@ TABLE_DIFFS = 1000
 
 def comparison_detail(cmp: Comparison, clean: Any, limit: int = 50) -> dict[str, Any]:
     """What a run stores about one comparison (values already sanitized by `clean`)."""
-    if not cmp.differences:  # the common case, per exchange: nothing to clean
-        return {"checks": cmp.checks, "differences": [], "more": 0,
-                "ignored": len(cmp.ignored)}
     return {
         "checks": cmp.checks,
         "differences": [
