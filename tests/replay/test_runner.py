@@ -384,7 +384,10 @@ def test_the_feed_bounds_its_read_ahead_by_body_bytes_too() -> None:
     async def main() -> tuple[list[int], int]:
         feed = _Feed(source(), asyncio.get_running_loop(), chunk=256, depth=2,
                      chunk_bytes=5000)
-        await asyncio.sleep(0.3)  # the reader fills what it may, then waits
+        deadline = time.monotonic() + 10
+        while len(feed._chunks) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # and it stops there: `depth` chunks ahead
         ahead = [len(c) for c in feed._chunks]
         n = 0
         while await feed.wait() is not None:
