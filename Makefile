@@ -23,14 +23,14 @@ relink: $(STAMP)
 	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
 
 lint: relink
-	$(VENV)/bin/ruff check amber capture replay fixtures tests benchmarks $(wildcard examples)
+	$(VENV)/bin/ruff check amber capture replay fixtures testing tests benchmarks $(wildcard examples)
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 
 typecheck: lint
 
 # The whole suite: lint, types, unit and integration tests, then the slow marker.
 test: relink
-	$(VENV)/bin/ruff check amber capture replay fixtures tests benchmarks $(wildcard examples)
+	$(VENV)/bin/ruff check amber capture replay fixtures testing tests benchmarks $(wildcard examples)
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 	$(VENV)/bin/pytest -q
 	$(VENV)/bin/pytest -q -m slow

@@ -34,7 +34,7 @@ def mask_userinfo(text: str) -> str:
 
 def mask_argv(argv: Sequence[str]) -> list[str]:
     """The command line with URL passwords, secret-looking flag values and tokens masked."""
-    from amber.capture.sanitize import scan_bytes
+    from amber.sanitize import scan_bytes
 
     out: list[str] = []
     hide_next = False

@@ -24,6 +24,7 @@ from dataclasses import field
 from typing import Any
 
 __all__ = [
+    "HOP_BY_HOP",
     "DEFAULT_REQUEST_ID_HEADERS",
     "Exchange",
     "Headers",
@@ -37,6 +38,15 @@ __all__ = [
     "header_get_all",
     "new_id",
 ]
+
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "trailers", "transfer-encoding", "upgrade", "proxy-connection", "content-length",
+    "content-encoding",  # bodies are stored decoded: they are sent decoded
+    "host",
+})
+"""Headers a replayed or generated request never carries as recorded: hop-by-hop ones,
+framing (the sender computes it; bodies are stored decoded) and `Host` (the target's)."""
 
 Headers = tuple[tuple[str, str], ...]
 """An ordered multi-map of header fields: `((name, value), ...)`, repeats kept."""

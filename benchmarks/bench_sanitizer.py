@@ -24,8 +24,8 @@ from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
 from amber._pseudonym import Pseudonymizer
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 
 WORDS = (
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",

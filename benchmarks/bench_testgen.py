@@ -53,8 +53,8 @@ from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
 from amber._model import new_id
-from amber.replay._testgen import GenSpec
-from amber.replay._testgen import write_test
+from amber.testing._generate import GenSpec
+from amber.testing._generate import write_test
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -222,8 +222,8 @@ def _child_main(conn: Any, counters: Any, ready: Any, errors: Any, store_url: st
     with contextlib.suppress(OSError):
         os.nice(10)
     from amber._config import find_config
+    from amber._ingest import Pipeline
     from amber._store import Store
-    from amber.capture._pipeline import Pipeline
     from amber.capture._writer import Writer
 
     try:

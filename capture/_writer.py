@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from typing import NamedTuple
 
+from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
@@ -29,7 +30,6 @@ from amber._model import content_encoding
 from amber._model import decode_header_bytes
 from amber._model import new_id
 from amber._store import Store
-from amber.capture._pipeline import Pipeline
 from amber.errors import SanitizeError
 from amber.errors import StoreError
 

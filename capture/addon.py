@@ -25,11 +25,11 @@ from mitmproxy import http
 from amber._config import Config
 from amber._config import find_config
 from amber._config import resolve_store_url
+from amber._ingest import DEFAULT_BODY_CAP
+from amber._ingest import Pipeline
 from amber._pseudonym import load_key
 from amber._routes import RoutePattern
 from amber._store import Store
-from amber.capture._pipeline import DEFAULT_BODY_CAP
-from amber.capture._pipeline import Pipeline
 from amber.capture._process import ProcessWriter
 from amber.capture._writer import CaptureStats
 from amber.capture._writer import RawFlow

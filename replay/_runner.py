@@ -30,12 +30,13 @@ from typing import Any
 
 import httpx
 
+from amber._decode import decode_body
+from amber._model import HOP_BY_HOP
 from amber._model import Exchange
 from amber._model import Response
 from amber._model import content_encoding
 from amber._model import header_get
 from amber._store import ExchangeStream
-from amber.capture.sanitize import decode_body
 from amber.replay._auth import Auth
 from amber.replay._session import SessionState
 from amber.replay._transport import FastTransport
@@ -43,14 +44,8 @@ from amber.replay._transport import _Pool
 from amber.replay._transport import encode_request
 from amber.replay._transport import frame_request
 
-__all__ = ["HOP_BY_HOP", "Outcome", "Replayer", "Target", "session_key_of"]
+__all__ = ["Outcome", "Replayer", "Target", "session_key_of"]
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "proxy-connection", "content-length",
-    "content-encoding",  # bodies are stored decoded: they are sent decoded
-    "host",
-})
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
 MAX_QUEUED = 1024  # exchanges waiting behind their session's request in flight, at most

@@ -45,10 +45,10 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from amber.cli._replay import load_noise
-    from amber.replay._testgen import GenSpec
-    from amber.replay._testgen import command_line
-    from amber.replay._testgen import stem_of
-    from amber.replay._testgen import write_test
+    from amber.testing import GenSpec
+    from amber.testing import command_line
+    from amber.testing import stem_of
+    from amber.testing import write_test
 
     expect_json = None
     if args.expect_json is not None:

@@ -137,8 +137,8 @@ def _selected(store: Store, args: argparse.Namespace) -> Iterator[Exchange]:
 def _safe_text(config: Config) -> Any:
     """A sanitizer for display values taken from target responses (stored in runs)."""
     from amber._pseudonym import Pseudonymizer
-    from amber.capture.sanitize import SanitizeConfig
-    from amber.capture.sanitize import Sanitizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
 
     key = os.environ.get("AMBER_KEY", "").encode() or secrets.token_bytes(32)
     if len(key) < 16:

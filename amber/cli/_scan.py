@@ -49,7 +49,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def _config(path: str | None) -> object:
     from amber._config import find_config
-    from amber.capture.sanitize import SanitizeConfig
+    from amber.sanitize import SanitizeConfig
 
     cfg = find_config(path)
     section = cfg.section("sanitize")
@@ -65,7 +65,7 @@ def _key_needles() -> list[bytes]:
 
 def scan_data(data: bytes, where: str, args: argparse.Namespace, scfg: object,
               line_base: int = 0, positions: bool = True) -> Iterator[Hit]:
-    from amber.capture.sanitize import scan_bytes
+    from amber.sanitize import scan_bytes
 
     for f in scan_bytes(data, config=scfg, rules=args.rule):  # type: ignore[arg-type]
         yield Hit(f"{where}:{f.line + line_base}:{f.column}" if positions else where, f.rule)

@@ -26,8 +26,8 @@ from amber.cli._common import open_from_args
 from amber.cli._common import query_from_args
 
 if TYPE_CHECKING:
+    from amber._ingest import Pipeline
     from amber._store import Store
-    from amber.capture._pipeline import Pipeline
 
 FORMATS = ("har", "jsonl", "curl")
 
@@ -134,8 +134,8 @@ def _store_batch(store: Store, batch: list[Exchange]) -> tuple[int, int]:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from amber._ingest import Pipeline
     from amber._pseudonym import load_key
-    from amber.capture._pipeline import Pipeline
 
     config, store = open_from_args(args, create=True)
     # Imported files come from production like captured traffic: same sanitizer, same key.

@@ -25,9 +25,9 @@ import httpx
 import orjson
 import pytest
 
+from amber._decode import decode_body
 from amber._model import Exchange
 from amber._store import Store
-from amber.capture.sanitize._decode import decode_body
 from tests.capture.conftest import AMBER
 from tests.capture.conftest import CaptureProcess
 from tests.capture.conftest import CaptureRunner

@@ -12,19 +12,19 @@ from typing import Any
 import orjson
 import pytest
 
+from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
 from amber._store import Store
-from amber.capture._pipeline import Pipeline
 from amber.capture._writer import CaptureStats
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
 from amber.capture._writer import raw_to_exchange
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
 from amber.errors import SanitizeError
 from amber.errors import StoreUnavailable
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 
 KEY = b"writer-test-key-0123456789abcdef"
 SECRET = "sk_live_51WriterTestStripeKey0987654"

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
@@ -20,15 +21,14 @@ from amber._routes import Router
 from amber._store import ExchangeQuery
 from amber._store import ExchangeStream
 from amber._store import Store
-from amber.capture._pipeline import Pipeline
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
 from amber.replay._auth import Auth
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
 from amber.replay._runner import session_key_of
 from amber.replay._transport import FastTransport
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 from tests.replay.conftest import AppState
 from tests.replay.conftest import make_app
 from tests.servers import serve

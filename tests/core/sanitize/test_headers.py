@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from amber._model import Redaction
-from amber.capture.sanitize import Sanitizer
+from amber.sanitize import Sanitizer
 
 
 def run(s: Sanitizer, *headers: tuple[str, str]) -> tuple[dict[str, str], list[Redaction]]:
@@ -96,7 +96,7 @@ def test_from_and_other_values(sanitizer: Sanitizer) -> None:
 
 
 def test_keep_and_redact_config(sanitizer: Sanitizer) -> None:
-    from amber.capture.sanitize import SanitizeConfig
+    from amber.sanitize import SanitizeConfig
 
     s = Sanitizer(SanitizeConfig(keep_headers=frozenset({"x-api-key"}),
                                  sensitive_headers=frozenset({"x-tenant"})),

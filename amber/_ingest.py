@@ -13,6 +13,7 @@ from typing import Any
 from typing import TypeVar
 
 from amber._config import Config
+from amber._decode import decode_body
 from amber._model import Exchange
 from amber._model import Redaction
 from amber._model import Request
@@ -20,9 +21,8 @@ from amber._model import Response
 from amber._model import extract_request_id
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
-from amber.capture.sanitize import decode_body
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 
 __all__ = ["DEFAULT_BODY_CAP", "Pipeline"]
 

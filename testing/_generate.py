@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import os
 import pprint
 import re
@@ -27,12 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amber._model import HOP_BY_HOP
 from amber._model import Exchange
-from amber.replay._noise import NoiseRules
-from amber.replay._runner import HOP_BY_HOP
-from amber.testing import snapshot_body
+from amber.replay import NoiseRules
+from amber.testing._snapshot import dumps_snapshot
+from amber.testing._snapshot import make_snapshot
 
-__all__ = ["GeneratedTest", "GenSpec", "render_test", "snapshot_of", "write_test"]
+__all__ = [
+    "GenSpec",
+    "GeneratedTest",
+    "command_line",
+    "render_test",
+    "snapshot_of",
+    "stem_of",
+    "write_test",
+]
 
 _DROP_HEADERS = HOP_BY_HOP | {"cookie", "authorization", "x-request-id"}
 
@@ -86,10 +94,7 @@ def snapshot_of(ex: Exchange) -> dict[str, Any]:
     """The recorded response as a reviewable JSON snapshot."""
     resp = ex.response
     assert resp is not None
-    body = snapshot_body(resp.body)
-    return {"status": resp.status,
-            "headers": {"content-type": resp.header("content-type") or ""},
-            "body": body}
+    return make_snapshot(resp.status, resp.header("content-type") or "", resp.body)
 
 
 def _noise_literal(rules: NoiseRules | None) -> dict[str, Any]:
@@ -198,7 +203,7 @@ def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
     bug = spec.expect_status is not None or spec.expect_json is not None
     if ex.response is not None and ex.response.status < 500 and ex.error is None and not bug:
         snapshot = out_dir / "__snapshots__" / f"{stem}.json"
-        _write(snapshot, json.dumps(snapshot_of(ex), indent=2, sort_keys=True) + "\n")
+        _write(snapshot, dumps_snapshot(snapshot_of(ex)))
     return GeneratedTest(path, snapshot)
 
 

@@ -8,8 +8,8 @@ import brotli
 import pytest
 import zstandard
 
+from amber._decode import decode_body
 from amber._model import Redaction
-from amber.capture.sanitize import decode_body
 
 PLAIN = b'{"user": {"email": "bob@corp.com", "password": "hunter2"}}' * 50
 LIMIT = 1 << 20

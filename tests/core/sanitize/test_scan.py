@@ -4,8 +4,8 @@ import orjson
 
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import marker
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import scan_bytes
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import scan_bytes
 
 SECRET = "ghp_" + "S3cr3tT0k3n" * 3 + "abc"
 
@@ -60,7 +60,7 @@ def test_binary_offsets_are_bytes() -> None:
 
 
 def test_empty_and_null_values_under_secret_keys_are_not_findings() -> None:
-    from amber.capture.sanitize import scan_bytes as scan
+    from amber.sanitize import scan_bytes as scan
 
     assert scan(b"password_hash: null\ntoken: ''\napi_key: false\n") == []
     assert [f.rule for f in scan(b"password_hash: pbkdf2$abc$def\n")] == ["secret-key-value"]

@@ -14,11 +14,11 @@ from amber._model import Request
 from amber._model import Response
 from amber._model import new_id
 from amber.replay._noise import NoiseRules
-from amber.replay._testgen import GenSpec
-from amber.replay._testgen import render_test
-from amber.replay._testgen import write_test
+from amber.testing._generate import GenSpec
+from amber.testing._generate import render_test
+from amber.testing._generate import write_test
 
-APP = Path(__file__).resolve().parent / "apps" / "tiny.py"
+APP = Path(__file__).resolve().parent.parent / "replay" / "apps" / "tiny.py"
 
 
 def exchange(path: str, status: int, body: bytes) -> Exchange:

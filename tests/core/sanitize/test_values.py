@@ -5,11 +5,11 @@ import pytest
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
-from amber.capture.sanitize._keys import KeyClassifier
-from amber.capture.sanitize._values import DETECTOR_NAMES
-from amber.capture.sanitize._values import ValueScanner
-from amber.capture.sanitize._values import iban_ok
-from amber.capture.sanitize._values import luhn_ok
+from amber.sanitize._keys import KeyClassifier
+from amber.sanitize._values import DETECTOR_NAMES
+from amber.sanitize._values import ValueScanner
+from amber.sanitize._values import iban_ok
+from amber.sanitize._values import luhn_ok
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."

@@ -27,13 +27,13 @@ from urllib.parse import unquote_plus
 
 import orjson
 
+from amber._decode import looks_textual
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
-from ._decode import looks_textual
 from ._keys import KeyClassifier
 from ._keys import Verdict
 from ._values import ValueScanner

@@ -8,12 +8,12 @@ import pytest
 
 from amber._config import Config
 from amber._config import load_config
+from amber._ingest import Pipeline
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
-from amber.capture._pipeline import Pipeline
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
 from amber.errors import ConfigError
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 from tests.conftest import make_exchange
 
 KEY = b"pipeline-test-key-0123456789"

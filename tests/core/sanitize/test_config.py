@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
-from amber.capture.sanitize import DEFAULT_MAX_DECODED_BODY
-from amber.capture.sanitize import SanitizeConfig
 from amber.errors import ConfigError
+from amber.sanitize import DEFAULT_MAX_DECODED_BODY
+from amber.sanitize import SanitizeConfig
 
 
 def test_defaults() -> None:

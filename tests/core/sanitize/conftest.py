@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from amber._pseudonym import Pseudonymizer
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 
 KEY = b"sanitizer-test-key-0123456789abcdef"
 

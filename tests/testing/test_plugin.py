@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from amber._pytest_plugin import AppClient
-from amber._pytest_plugin import _is_asgi
-from amber._pytest_plugin import load_app
+from amber.testing import AppClient
+from amber.testing import load_app
+from amber.testing._client import is_asgi
 
 pytest_plugins = ["pytester"]
 
@@ -41,7 +41,7 @@ def test_load_app_calls_factories_only(fake_module: types.ModuleType) -> None:
     assert load_app("amber_fake_app:wsgi") is wsgi_app
     assert load_app("amber_fake_app:factory") is wsgi_app
     assert load_app("amber_fake_app:asgi") is asgi_app
-    assert _is_asgi(asgi_app) and not _is_asgi(wsgi_app)
+    assert is_asgi(asgi_app) and not is_asgi(wsgi_app)
 
 
 def test_clients_for_wsgi_and_asgi() -> None:
@@ -74,7 +74,7 @@ def test_asgi_client_keeps_one_event_loop_and_cancels_leftover_tasks() -> None:
 
 def test_plugins_import_nothing_heavy() -> None:
     """pytest start-up for projects that never use amber: no httpx from amber's plugins."""
-    code = ("import sys, amber._pytest_plugin, amber.fixtures._plugin; "
+    code = ("import sys, amber.testing._plugin; "
             "print(sorted(m for m in ('httpx', 'flask') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)

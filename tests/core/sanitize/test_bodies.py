@@ -3,8 +3,8 @@ from __future__ import annotations
 import orjson
 
 from amber._model import Redaction
-from amber.capture.sanitize import Sanitizer
-from amber.capture.sanitize._bodies import render_path
+from amber.sanitize import Sanitizer
+from amber.sanitize._bodies import render_path
 
 
 def run(s: Sanitizer, body: bytes, ct: str | None) -> tuple[bytes, list[Redaction]]:

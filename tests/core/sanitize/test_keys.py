@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from amber.capture.sanitize._keys import KeyClassifier
-from amber.capture.sanitize._keys import normalize_key
-from amber.capture.sanitize._keys import split_tokens
+from amber.sanitize._keys import KeyClassifier
+from amber.sanitize._keys import normalize_key
+from amber.sanitize._keys import split_tokens
 
 
 def test_normalize_and_split() -> None:

@@ -13,10 +13,10 @@ from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
 from amber._pseudonym import Pseudonymizer
-from amber.capture.sanitize import SanitizeConfig
-from amber.capture.sanitize import Sanitizer
-from amber.capture.sanitize import scan_bytes
 from amber.errors import SanitizeError
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
+from amber.sanitize import scan_bytes
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."

@@ -1,7 +1,7 @@
 """The sanitizer: nothing secret or personal reaches disk.
 
 ```python
->>> from amber.capture.sanitize import SanitizeConfig, Sanitizer
+>>> from amber.sanitize import SanitizeConfig, Sanitizer
 >>> sanitizer = Sanitizer(SanitizeConfig.from_mapping(yaml_doc.get("sanitize") or {}),
 ...                       Pseudonymizer(load_key()))
 >>> clean = sanitizer.sanitize(exchange)
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from ._config import DEFAULT_MAX_DECODED_BODY
 from ._config import SanitizeConfig
-from ._decode import DecodedBody
-from ._decode import decode_body
+from ._keys import KeyClassifier
 from ._sanitizer import Sanitizer
 from ._scan import Finding
 from ._scan import scan_bytes
@@ -27,10 +26,9 @@ __all__ = [
     "DEFAULT_MAX_DECODED_BODY",
     "DETECTOR_NAMES",
     "CustomRule",
-    "DecodedBody",
     "Finding",
+    "KeyClassifier",
     "SanitizeConfig",
     "Sanitizer",
-    "decode_body",
     "scan_bytes",
 ]
