@@ -250,6 +250,16 @@ def test_long_modules_say_why() -> None:
     )
 
 
+def test_the_architecture_page_names_every_module_and_only_real_ones() -> None:
+    import re
+
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:amber|capture|replay|fixtures|testing)/[\w/]+\.py)`", doc))
+    real = {str(path.relative_to(ROOT)) for _, path in source_modules()}
+    assert not real - named, f"docs/architecture.md does not name: {sorted(real - named)}"
+    assert not named - real, f"docs/architecture.md names missing modules: {sorted(named - real)}"
+
+
 @pytest.mark.slow
 def test_wheel_contains_every_module(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
