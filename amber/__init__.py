@@ -3,8 +3,10 @@
 Capture sanitized production HTTP traffic, replay it against any build, and turn a failing
 request into a permanent pytest regression test with a seeded database fixture.
 
-The core shared by `amber.capture`, `amber.replay` and `amber.fixtures`: the exchange
-model, the store, route templates, configuration and errors.
+The core every layer builds on (docs/architecture.md): the exchange model, the store, route
+templates, configuration, errors, the sanitizer (`amber.sanitize`), content decoding and the
+ingest pipeline. Above it: the features `amber.capture`, `amber.replay`, `amber.fixtures`,
+then `amber.testing`, then the CLI `amber.cli`.
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ __all__ = [
 ]
 
 # Imported from a source checkout (./amber on sys.path, e.g. `python -m pytest` in the
-# repository root) rather than from the installed package: map the card's root folders
-# `capture/`, `replay/` and `fixtures/` into the namespace as the install does. Installed
+# repository root) rather than from the installed package: map the root folders `capture/`,
+# `replay/`, `fixtures/` and `testing/` into the namespace as the install does. Installed
 # copies (wheel or editable link tree) never take this branch.
 _checkout = _Path(__file__).parent.parent
 if (_checkout / "pyproject.toml").is_file() and (_checkout / "capture" / "__init__.py").is_file():

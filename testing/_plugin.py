@@ -1,4 +1,7 @@
-"""amber's pytest plugin (registered through the `pytest11` entry point).
+"""amber's one pytest plugin (registered through the `pytest11` entry point).
+
+It gives generated tests `amber_client` and `amber_captured_at`, and hand-written tests
+`amber_db` (load a fixture file, removed after the test) with its `amber_fixture` marker.
 
 Generated regression tests ask for `amber_client`: an httpx client that reaches the app
 under test either in-process (a WSGI or ASGI app, or a factory returning one) or by URL,
@@ -39,7 +42,6 @@ the `amber_captured_at` fixture returns it as a `datetime`, for apps or conftest
 Nothing heavy is imported until a test asks for `amber_client`: pytest sessions that never
 use amber do not pay for httpx, asyncio or SQLite here.
 """
-
 
 from __future__ import annotations
 
