@@ -45,11 +45,13 @@ use amber do not pay for httpx, asyncio or SQLite here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
 from collections.abc import Callable
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -206,69 +208,105 @@ def _client_for(app: App, auth: Any) -> AppClient:
     return client
 
 
-@pytest.fixture
-def amber_client(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
-    """A client for the app under test, with the test's database fixture loaded."""
+@dataclass(frozen=True)
+class _Target:
+    """Where one generated test sends its request, and which database it gets."""
+
+    base_url: str | None
+    app_spec: str | None
+    db_url: str | None
+    db_env: str | None
+    fresh: bool
+    fixture: Path | None
+
+    @property
+    def sqlite_session(self) -> bool:
+        """Whether the session's own SQLite test database serves this test."""
+        return not self.db_url and not self.base_url
+
+
+def _target(request: pytest.FixtureRequest) -> tuple[_Target, _Settings]:
     settings = _Settings(request)
     base_url = settings.get("base_url", "AMBER_TEST_BASE_URL")
     app_spec = settings.get("app", "AMBER_TEST_APP")
-    db_url = settings.get("db_url", "AMBER_TEST_DATABASE_URL")
-    db_env = settings.get("db_env", "AMBER_TEST_DB_ENV")
     if not base_url and not app_spec:
         pytest.fail("amber: no app to test: pass --amber-app MODULE:ATTR or --amber-base-url "
                     "URL (or set testgen.app in amber.yaml)", pytrace=False)
-    fresh = not base_url and settings.flag("fresh_app", "AMBER_TEST_FRESH_APP")
     fixture = settings.marker.get("fixture")
-    fixture_path = request.path.parent / fixture if fixture else None
-    state = _session(request.config)
-    sqlite_session = not db_url and not base_url
-    saved = {k: os.environ.get(k) for k in (db_env, "AMBER_CAPTURED_AT") if k}
-    handle = None
-    client: AppClient | None = None
-    own_client = False
-    try:
-        if sqlite_session:
-            db_url = f"sqlite:///{state.db_file(tmp_path_factory)}"
-        elif fixture_path is not None:
-            if not db_url:
-                pytest.fail("amber: this test seeds a database: pass --amber-db-url URL (the "
-                            "database of the running build)", pytrace=False)
-            from amber.fixtures import load_fixture_file
+    return _Target(
+        base_url=base_url,
+        app_spec=app_spec,
+        db_url=settings.get("db_url", "AMBER_TEST_DATABASE_URL"),
+        db_env=settings.get("db_env", "AMBER_TEST_DB_ENV"),
+        fresh=not base_url and settings.flag("fresh_app", "AMBER_TEST_FRESH_APP"),
+        fixture=request.path.parent / fixture if fixture else None,
+    ), settings
 
-            handle = load_fixture_file(fixture_path, db_url)
-        if db_env and db_url:
-            os.environ[db_env] = db_url
-        if settings.marker.get("captured_at"):
-            os.environ["AMBER_CAPTURED_AT"] = str(settings.marker["captured_at"])
-        auth = _auth_from_config()
-        if base_url:
-            key = (str(base_url), id(auth))
-            client = state.url_clients.get(key)
-            if client is None:
-                client = state.url_clients[key] = AppClient(None, base_url, auth)
-        elif fresh:
-            if sqlite_session:
-                state.load(fixture_path, None, tmp_path_factory)
-            client, own_client = AppClient(load_app(app_spec), None, auth), True
-        else:
-            app = _app_for(state, app_spec, db_url, sqlite_session, fixture_path,
-                           tmp_path_factory)
-            if sqlite_session:
-                state.load(fixture_path, app, tmp_path_factory)
-            client = _client_for(app, auth)
-        client.reset()
-        yield client
+
+@contextlib.contextmanager
+def _environ_restored(*names: str | None) -> Iterator[None]:
+    """Put back these environment variables as they were when the block ends."""
+    saved = {k: os.environ.get(k) for k in names if k}
+    try:
+        yield
     finally:
-        if client is not None and own_client:
-            client.close()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        if handle is not None:
-            handle.cleanup()
+
+
+@pytest.fixture
+def amber_client(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppClient]:
+    """A client for the app under test, with the test's database fixture loaded."""
+    target, settings = _target(request)
+    state = _session(request.config)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_environ_restored(target.db_env, "AMBER_CAPTURED_AT"))
+        db_url = target.db_url
+        if target.sqlite_session:
+            db_url = f"sqlite:///{state.db_file(tmp_path_factory)}"
+        elif target.fixture is not None:
+            if not db_url:
+                pytest.fail("amber: this test seeds a database: pass --amber-db-url URL (the "
+                            "database of the running build)", pytrace=False)
+            from amber.fixtures import load_fixture_file
+
+            stack.callback(load_fixture_file(target.fixture, db_url).cleanup)
+        if target.db_env and db_url:
+            os.environ[target.db_env] = db_url
+        if settings.marker.get("captured_at"):
+            os.environ["AMBER_CAPTURED_AT"] = str(settings.marker["captured_at"])
+        client = _client(target, db_url, state, tmp_path_factory, stack)
+        client.reset()
+        yield client
+
+
+def _client(target: _Target, db_url: str | None, state: Session,
+            factory: pytest.TempPathFactory, stack: contextlib.ExitStack) -> AppClient:
+    """The test's client: the session's for a URL or a reused app, else one of its own
+    (closed by `stack`), with the test database loaded where the session owns it."""
+    auth = _auth_from_config()
+    if target.base_url:
+        key = (str(target.base_url), id(auth))
+        client = state.url_clients.get(key)
+        if client is None:
+            client = state.url_clients[key] = AppClient(None, target.base_url, auth)
+        return client
+    assert target.app_spec is not None
+    if target.fresh:
+        if target.sqlite_session:
+            state.load(target.fixture, None, factory)
+        client = AppClient(load_app(target.app_spec), None, auth)
+        stack.callback(client.close)
+        return client
+    app = _app_for(state, target.app_spec, db_url, target.sqlite_session, target.fixture,
+                   factory)
+    if target.sqlite_session:
+        state.load(target.fixture, app, factory)
+    return _client_for(app, auth)
 
 
 def _app_for(state: Session, spec: str, db_url: str | None, owned: bool,
