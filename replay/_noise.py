@@ -12,6 +12,10 @@ Body paths are JSON paths: `$.user.name`, `$.items[3].id`, `$["odd key"]`. Globs
 `$.meta.generated_at`). The root glob `$` hides the whole body, whatever its type.
 
 *See also:* docs/shadow.md for the file format and how the rules are applied.
+
+One module because the glob grammar, the rules and the file that holds them are one
+format: the file's validation messages and the rules' matching share the grammar's parser,
+and a change to either must be read next to the other.
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ candidate differs on more than `absolute_threshold` of the route's requests.
 Memory is O(routes x fields): counters, at most `max_examples` examples per field and at
 most `MAX_SIGNATURES` distinct sets of regressed fields per route (to count the requests
 whose differences touch a reported field). Never O(requests).
+
+One module because the counters, the per-request suppression and the tests above are one
+algorithm, and the report records are what it produces: split, the statistics this
+docstring describes would be scattered over files.
 """
 
 from __future__ import annotations
