@@ -259,7 +259,8 @@ def _child_main(conn: Any, counters: Any, ready: Any, errors: Any, store_url: st
 
 
 class ProcessWriter:
-    """The `Writer` interface (`start`, `submit`, `flush`, `stop`) over a child process."""
+    """The `CaptureWriter` interface (`start`, `submit`, `flush`, `stop`) over a child
+    process."""
 
     def __init__(
         self,

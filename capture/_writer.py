@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import NamedTuple
+from typing import Protocol
 
 from amber._ingest import Pipeline
 from amber._model import Exchange
@@ -33,7 +34,7 @@ from amber._store import Store
 from amber.errors import SanitizeError
 from amber.errors import StoreError
 
-__all__ = ["CaptureStats", "RawFlow", "Writer", "raw_to_exchange"]
+__all__ = ["CaptureStats", "CaptureWriter", "RawFlow", "Writer", "raw_to_exchange"]
 
 log = logging.getLogger("amber.capture")
 
@@ -151,8 +152,35 @@ class CaptureStats:
         )
 
 
+class CaptureWriter(Protocol):
+    """What `CaptureAddon` needs of a writer: `Writer` (a thread) and `ProcessWriter` (a child
+    process) both provide it, and a unit test can hand the addon a fake.
+
+    The addon builds a writer, stops the one it replaces, then calls `start`; `submit` runs on
+    mitmproxy's event loop for every kept flow, so it must neither block nor raise: it
+    returns False, and counts the drop, when the writer cannot take the flow. `stop` writes
+    everything accepted so far (or counts what it could not write) before it returns.
+    """
+
+    def start(self) -> None:
+        """Begin taking flows. *Raises:* `RuntimeError` when the writer cannot run."""
+
+    def submit(self, raw: RawFlow) -> bool:
+        """Queue `raw` for writing; False (and counted in the stats) when it is dropped."""
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is written or dropped; False on timeout."""
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop accepting, write everything buffered, and release the writer's resources."""
+
+
 class Writer:
-    """Owns the queue and the writer thread. `submit` never blocks and never raises."""
+    """Owns the queue and the writer thread. `submit` never blocks and never raises.
+
+    With `owns_store`, `stop` also closes the store (the addon's writer opens its own);
+    without it the caller keeps the store and closes it.
+    """
 
     def __init__(
         self,
@@ -170,8 +198,10 @@ class Writer:
         source: Any = None,
         on_release: Callable[[int], None] | None = None,
         on_flush: Callable[[CaptureStats], None] | None = None,
+        owns_store: bool = False,
     ) -> None:
         self.store = store
+        self._owns_store = owns_store
         self.pipeline = pipeline
         self.max_items = max_items
         self.max_bytes = max_bytes
@@ -311,9 +341,12 @@ class Writer:
         return self._pending_items == 0
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop accepting, write everything buffered, and end the thread."""
+        """Stop accepting, write everything buffered, end the thread, and close the store if
+        the writer owns it."""
         self._stop_deadline = self._clock() + timeout
         self._stopping.set()
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout=timeout + 1)
+        if self._owns_store:
+            self.store.close()

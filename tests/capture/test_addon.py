@@ -1,4 +1,7 @@
-"""`CaptureAddon` without a proxy: mitmproxy's test context, hooks called directly."""
+"""`CaptureAddon` without a proxy and without processes: mitmproxy's test context, hooks
+called directly, and either a fake writer or the in-thread `Writer` on a SQLite store under
+tmp_path (`amber_writer=thread`). The writer process, the production default, is tested
+through the addon in `test_process.py`."""
 
 from __future__ import annotations
 
@@ -16,24 +19,48 @@ from mitmproxy.test import tutils
 
 from amber._store import Store
 from amber.capture import addon as addon_mod
+from amber.capture._writer import CaptureStats
 from amber.capture._writer import RawFlow
+from amber.capture._writer import Writer
 from amber.capture.addon import CaptureAddon
+from amber.capture.addon import WriterSettings
 
 KEY = "addon-unit-test-key-0123456789abcdef"
 
 
 class FakeWriter:
-    """Stands in for the writer: records what the hooks submit."""
+    """Stands in for the writer (a `CaptureWriter`): records what the hooks submit."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: WriterSettings, stats: CaptureStats) -> None:
+        self.settings = settings
+        self.stats = stats
         self.raws: list[RawFlow] = []
+        self.started = False
+        self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
 
     def submit(self, raw: RawFlow) -> bool:
         self.raws.append(raw)
         return True
 
-    def stop(self) -> None:
-        pass
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopped = True
+
+
+class FakeFactory:
+    """A `WriterFactory` that builds `FakeWriter`s and keeps every one, in order."""
+
+    def __init__(self) -> None:
+        self.made: list[FakeWriter] = []
+
+    def __call__(self, settings: WriterSettings, stats: CaptureStats) -> FakeWriter:
+        self.made.append(FakeWriter(settings, stats))
+        return self.made[-1]
 
 
 @pytest.fixture
@@ -62,22 +89,28 @@ def addon_context(addon: CaptureAddon) -> Iterator[taddons.context]:
 
 @pytest.fixture
 def ctx(env: Path) -> Iterator[tuple[CaptureAddon, taddons.context]]:
-    """The addon loaded into a test context, recording into a SQLite store under tmp_path."""
+    """The addon loaded into a test context, recording through an in-thread `Writer` into a
+    SQLite store under tmp_path."""
     addon = CaptureAddon()
     with addon_context(addon) as tctx:
-        tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
+        tctx.configure(addon, amber_writer="thread", amber_store=f"sqlite:///{env / 'store.db'}")
         yield addon, tctx
 
 
 @pytest.fixture
-def fake(ctx: tuple[CaptureAddon, taddons.context]) -> tuple[CaptureAddon, taddons.context,
-                                                              FakeWriter]:
-    """Like `ctx`, with the real writer stopped and replaced by a recording fake."""
-    addon, tctx = ctx
-    addon._stop_writer()
-    writer = FakeWriter()
-    addon.writer = writer  # type: ignore[assignment]
-    return addon, tctx, writer
+def factory() -> FakeFactory:
+    return FakeFactory()
+
+
+@pytest.fixture
+def fake(env: Path, factory: FakeFactory) -> Iterator[tuple[CaptureAddon, taddons.context,
+                                                            FakeWriter]]:
+    """The addon in a test context with a recording fake for its writer (nothing opened)."""
+    addon = CaptureAddon(writer_factory=factory)
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
+        [writer] = factory.made
+        yield addon, tctx, writer
 
 
 def flow(
@@ -109,6 +142,7 @@ def paths(writer: FakeWriter) -> list[str]:
 def test_response_and_error_are_stored(ctx: tuple[CaptureAddon, taddons.context],
                                        env: Path) -> None:
     addon, _ = ctx
+    assert isinstance(addon.writer, Writer)
     addon.response(flow("/a"))
     addon.error(flow("/b", status=None, error=True))
     assert addon.writer is not None
@@ -316,6 +350,109 @@ def test_missing_key_raises_options_error(env: Path, monkeypatch: pytest.MonkeyP
     with addon_context(addon) as tctx, pytest.raises(exceptions.OptionsError, match="AMBER_KEY"):
         tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
     assert addon.writer is None
+
+
+# -- the writer: replaced only when what it is built from changes ------------------------------
+
+
+def test_filter_and_sampling_options_keep_the_writer(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_filter="~d api.example.com", amber_sample_rate=0.5,
+                   amber_sample_key="header:X-User-Id", amber_include_paths=["/api/*"],
+                   amber_exclude_hosts=["internal.*"], amber_methods=["GET"],
+                   amber_content_types=["application/json"], amber_always_header="X-Keep")
+    assert factory.made == [writer] and writer.started and not writer.stopped
+    assert addon.writer is writer
+
+
+def test_the_same_writer_options_again_keep_the_writer(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory, env: Path,
+) -> None:
+    addon, tctx, writer = fake
+    tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}", amber_writer="process",
+                   amber_queue_size=10_000)
+    assert factory.made == [writer] and not writer.stopped
+
+
+@pytest.mark.parametrize(("option", "value", "field", "expected"), [
+    ("amber_store", "sqlite:///other.db", "store_url", "sqlite:///other.db"),
+    ("amber_writer", "thread", "mode", "thread"),
+    ("amber_queue_size", 5, "max_items", 5),
+    ("amber_queue_bytes", 4096, "max_bytes", 4096),
+    ("amber_max_body_size", 100, "body_cap", 100),
+])
+def test_a_changed_writer_option_replaces_the_writer(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
+    option: str, value: object, field: str, expected: object,
+) -> None:
+    addon, tctx, old = fake
+    tctx.configure(addon, **{option: value})
+    [_, new] = factory.made
+    assert old.stopped and new.started and not new.stopped
+    assert addon.writer is new
+    assert getattr(new.settings, field) == expected
+    assert new.stats is addon.stats  # the counters carry on across writers
+
+
+def test_amber_yaml_is_read_when_amber_config_changes_only(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory, env: Path,
+) -> None:
+    addon, tctx, _ = fake
+    config = env / "amber.yaml"
+    config.write_text("store: sqlite:///from-config.db\n")
+    tctx.configure(addon, amber_config=str(config))
+    assert factory.made[-1].settings.store_url == f"sqlite:///{env / 'store.db'}"  # option wins
+    assert factory.made[-1].settings.config.path == str(config)
+    config.write_text("sanitize: [not, a, mapping\n")
+    tctx.configure(addon, amber_queue_size=7)  # the writer is rebuilt from the parsed config
+    assert factory.made[-1].settings.max_items == 7
+    with pytest.raises(exceptions.OptionsError, match="amber.yaml"):
+        tctx.configure(addon, amber_config=str(config))
+
+
+def test_a_rejected_writer_option_leaves_the_running_writer(
+    ctx: tuple[CaptureAddon, taddons.context], env: Path,
+) -> None:
+    addon, tctx = ctx
+    writer = addon.writer
+    (env / "bad.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(exceptions.OptionsError, match="not a readable amber store"):
+        tctx.configure(addon, amber_store=f"sqlite:///{env / 'bad.db'}")
+    assert addon.writer is writer  # checked before the old writer stopped, kept after
+    addon.response(flow("/after"))
+    assert writer is not None and writer.flush()
+    assert addon.stats.stored == 1
+
+
+def test_running_starts_the_writer_from_every_option(
+    env: Path, factory: FakeFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`amber capture` adds the addon to its master with only the options it was given:
+    `running` applies the rest (here none was given: the store comes from $AMBER_STORE)."""
+    monkeypatch.setenv("AMBER_STORE", "sqlite:///env.db")
+    addon = CaptureAddon(writer_factory=factory)
+    with addon_context(addon):
+        addon.running()
+        addon.running()
+        [writer] = factory.made
+        assert writer.started and writer.settings.store_url == "sqlite:///env.db"
+        assert writer.settings.mode == "process" and addon.failed is None
+    assert writer.stopped
+
+
+def test_running_with_an_unusable_option_stops_the_proxy(
+    env: Path, factory: FakeFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AMBER_KEY")
+    addon = CaptureAddon(writer_factory=factory)
+    with addon_context(addon) as tctx:
+        shutdowns: list[bool] = []
+        monkeypatch.setattr(tctx.master, "shutdown", lambda: shutdowns.append(True))
+        addon.running()
+    assert addon.failed is not None and "AMBER_KEY" in addon.failed
+    assert shutdowns == [True] and factory.made == []
 
 
 # -- failures inside the hooks -----------------------------------------------------------------

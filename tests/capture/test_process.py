@@ -16,6 +16,9 @@ from amber._store import Store
 from amber.capture._process import ProcessWriter
 from amber.capture._process import _FrameReader
 from amber.capture._process import _FrameSender
+from amber.capture.addon import CaptureAddon
+from tests.capture.test_addon import addon_context
+from tests.capture.test_addon import flow
 from tests.capture.test_writer import KEY
 from tests.capture.test_writer import SECRET
 from tests.capture.test_writer import raw
@@ -155,3 +158,29 @@ def test_a_dead_writer_process_means_counted_drops_not_errors(tmp_path: Path) ->
     w.stop(timeout=5)
     assert w.stats.stored == 1
     assert w.stats.dropped_queue_full + w.stats.dropped_store == 39
+
+
+def test_the_addon_records_through_a_writer_process_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production path, the only addon test that spawns a process: with its default
+    options the addon starts the writer process, records through it, and `done` ends it."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("AMBER_STORE", "AMBER_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AMBER_KEY", KEY.decode())
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    addon = CaptureAddon()
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, amber_store=url)
+        writer = addon.writer
+        assert isinstance(writer, ProcessWriter) and writer._proc.is_alive()
+        addon.response(flow("/a"))
+        addon.error(flow("/b", status=None, error=True))
+        assert writer.flush(timeout=30)
+    assert not writer._proc.is_alive() and addon.writer is None
+    assert addon.stats.stored == 2 and addon.stats.seen == 2
+    with Store.open(url, create=False) as store:
+        exchanges = {ex.request.path: ex for ex in store.iter_exchanges()}
+    assert set(exchanges) == {"/a", "/b"}
+    assert exchanges["/b"].response is None and exchanges["/b"].error
