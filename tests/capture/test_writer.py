@@ -147,6 +147,19 @@ def test_queue_full_by_bytes_drops_and_counts(store: Store, writers: list[Writer
     assert store.count() == 2
 
 
+def test_stop_closes_the_store_only_when_the_writer_owns_it(
+    store: Store, writers: list[Writer], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed: list[bool] = []
+    monkeypatch.setattr(store, "close", lambda: closed.append(True))
+    make(writers, store).stop()
+    assert closed == []  # the caller's store: the caller closes it
+    owner = make(writers, store, owns_store=True)
+    owner.submit(raw(0))
+    owner.stop()
+    assert closed == [True] and store.count() == 1  # written first, then closed
+
+
 def test_submit_after_stop_is_dropped(store: Store, writers: list[Writer]) -> None:
     w = make(writers, store)
     w.stop()
