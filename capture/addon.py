@@ -40,6 +40,7 @@ from amber._ingest import Pipeline
 from amber._pseudonym import load_key
 from amber._routes import RoutePattern
 from amber._store import Store
+from amber._urls import hide_password
 from amber.capture._process import ProcessWriter
 from amber.capture._writer import CaptureStats
 from amber.capture._writer import CaptureWriter
@@ -224,7 +225,7 @@ class CaptureAddon:
         except RuntimeError as e:
             raise exceptions.OptionsError(str(e)) from e
         self.writer, self._settings = writer, settings
-        log.info("amber: recording to %s", _display_url(settings.store_url))
+        log.info("amber: recording to %s", hide_password(settings.store_url))
 
     def _writer_settings(self, updated: set[str]) -> WriterSettings:
         """The writer's settings from the options; those in `updated` are checked first."""
@@ -444,15 +445,6 @@ def _path_patterns(option: str, specs: Sequence[str]) -> tuple[str | RoutePatter
         else:
             out.append(spec)
     return tuple(out)
-
-
-def _display_url(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<store>"
 
 
 def _raw(flow: http.HTTPFlow) -> RawFlow:

@@ -6,6 +6,7 @@ through the addon in `test_process.py`."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -394,6 +395,16 @@ def test_a_changed_writer_option_replaces_the_writer(
     assert addon.writer is new
     assert getattr(new.settings, field) == expected
     assert new.stats is addon.stats  # the counters carry on across writers
+
+
+def test_the_store_is_logged_without_its_password(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], caplog: pytest.LogCaptureFixture,
+) -> None:
+    addon, tctx, _ = fake
+    with caplog.at_level(logging.INFO, logger="amber.capture"):
+        tctx.configure(addon, amber_store="postgresql://amber:Pw-Not-Logged@db.internal/amber")
+    assert "recording to postgresql://amber:***@db.internal/amber" in caplog.text
+    assert "Pw-Not-Logged" not in caplog.text
 
 
 def test_amber_yaml_is_read_when_amber_config_changes_only(
