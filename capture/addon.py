@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import Literal
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
@@ -64,7 +65,7 @@ class WriterSettings:
     """What a capture writer is built from. The addon keeps its writer while these stay equal
     (the same values set again, or another option changing), and replaces it otherwise."""
 
-    mode: str  # option amber_writer: "process" or "thread"
+    mode: Literal["process", "thread"]  # option amber_writer
     store_url: str
     config: Config
     key: bytes = field(repr=False)  # the pseudonym key never shows in a log or a traceback
