@@ -18,18 +18,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_AUDIT_LOG", "append_audit", "audit_path", "mask_argv", "mask_userinfo",
-           "read_audit", "record"]
+from amber._urls import hide_passwords
+
+__all__ = ["DEFAULT_AUDIT_LOG", "PRODUCTION", "append_audit", "audit_path", "mask_argv",
+           "mask_userinfo", "read_audit", "record"]
 
 DEFAULT_AUDIT_LOG = ".amber/audit.jsonl"
+PRODUCTION = "production"
+"""The label (amber.yaml `targets:` and `sources:`) whose use needs a reason, kept here."""
 
-_USERINFO = re.compile(r"(//[^/:@\s]*:)[^@/\s]+@")
 _SECRET_FLAG = re.compile(r"^--?(?:password|token|secret|key|api[-_]?key|auth)(?:=|$)", re.I)
 
 
-def mask_userinfo(text: str) -> str:
-    """`text` with the password of every `scheme://user:password@host` replaced by `***`."""
-    return _USERINFO.sub(r"\1***@", text)
+# amber.cli._safety still imports it under this name
+mask_userinfo = hide_passwords
 
 
 def mask_argv(argv: Sequence[str]) -> list[str]:
@@ -50,7 +52,7 @@ def mask_argv(argv: Sequence[str]) -> list[str]:
                 out.append(arg)
                 hide_next = True
             continue
-        masked = mask_userinfo(arg)
+        masked = hide_passwords(arg)
         # scan what is left once the (masked) userinfo is out of the way
         rest = re.sub(r"//[^/@\s]*@", "//", masked)
         findings = scan_bytes(rest.encode("utf-8", "surrogateescape"))

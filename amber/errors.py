@@ -3,6 +3,7 @@
 ```
 AmberError                      base of everything amber raises on purpose
 ├── ConfigError(ValueError)     amber.yaml is invalid: names file, line and key
+├── UsageError                  a command-line value is invalid (exit status 2)
 ├── StoreError                  the exchange store cannot be used
 │   ├── StoreUnavailable        the URL cannot be reached or opened
 │   ├── StoreCorrupt            not an amber store, or a damaged file
@@ -10,26 +11,43 @@ AmberError                      base of everything amber raises on purpose
 ├── NotFound(LookupError)       no exchange (or run) with that id
 ├── ImportFormatError(ValueError)  a HAR or flow file that cannot be read
 ├── KeyMissing                  AMBER_KEY is not set or is too short
-└── SanitizeError               an exchange could not be sanitized (it is dropped)
+├── SanitizeError               an exchange could not be sanitized (it is dropped)
+├── AuthError                   replay could not log in or sign its requests
+└── FixtureError                a database fixture cannot be extracted or loaded
+    ├── SourceUnavailable       the source database cannot be reached, opened or read
+    ├── ClosureTooLarge         the rows a request needs exceed the row cap
+    ├── DanglingReference       a NOT NULL foreign key names a row the source lacks
+    ├── CycleError              a foreign-key cycle with no nullable column
+    └── FixtureFormatError(ValueError)  a fixture file is invalid
 ```
 
-Every message is one line that says what happened and what to do next; the CLI prints
-it as `amber: error: <message>` and exits with status 2 (usage) or 1 (everything else).
+Every message is one line that says what happened and what to do next. The CLI prints a
+`UsageError` as `amber COMMAND: error: <message>` and exits with status 2, a `ConfigError`
+as `amber: config error: <message>` and any other one as `amber: error: <message>`, with
+status 1. `amber.replay` and `amber.fixtures` export their errors under the same names.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AmberError",
+    "AuthError",
+    "ClosureTooLarge",
     "ConfigError",
+    "CycleError",
+    "DanglingReference",
+    "FixtureError",
+    "FixtureFormatError",
     "ImportFormatError",
     "KeyMissing",
     "NotFound",
     "SanitizeError",
+    "SourceUnavailable",
     "StoreCorrupt",
     "StoreError",
     "StoreUnavailable",
     "StoreVersionError",
+    "UsageError",
 ]
 
 
@@ -56,6 +74,14 @@ class ConfigError(AmberError, ValueError):
             where = f"{path}:{line}: " if line else f"{path}: "
         prefix = f"{key}: " if key else ""
         super().__init__(f"{where}{prefix}{message}")
+
+
+class UsageError(AmberError):
+    """A command-line value is invalid; the CLI exits with status 2.
+
+    The message names the flag and the form expected, e.g.
+    `invalid duration '5x': use e.g. 30s, 15m, 2h, 1d`.
+    """
 
 
 class StoreError(AmberError):
@@ -88,3 +114,34 @@ class KeyMissing(AmberError):
 
 class SanitizeError(AmberError):
     """An exchange could not be sanitized; capture drops it rather than store it raw."""
+
+
+class AuthError(AmberError):
+    """Replay authentication could not be set up: the login request failed or answered
+    without a token, or the signing hook returned something other than a request."""
+
+
+class FixtureError(AmberError):
+    """A database fixture cannot be extracted or loaded; base of the fixture errors."""
+
+
+class SourceUnavailable(FixtureError):
+    """The source database cannot be reached, opened or read; a missing privilege names
+    the table and the GRANT to ask for."""
+
+
+class ClosureTooLarge(FixtureError):
+    """The closure grew past the row cap; the message names the relationship followed."""
+
+
+class DanglingReference(FixtureError):
+    """A source row references a parent row the source does not have, through a NOT NULL
+    foreign key (so it cannot be loaded); the message names the table, column and value."""
+
+
+class CycleError(FixtureError):
+    """A foreign-key cycle where no column is nullable: it cannot be loaded."""
+
+
+class FixtureFormatError(FixtureError, ValueError):
+    """A fixture file is invalid; the message names the file, table and row."""

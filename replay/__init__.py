@@ -10,8 +10,8 @@
 
 from __future__ import annotations
 
+from amber.errors import AuthError
 from amber.replay._auth import Auth
-from amber.replay._auth import AuthError
 from amber.replay._compare import Comparison
 from amber.replay._compare import Difference
 from amber.replay._compare import compare_responses

@@ -35,17 +35,14 @@ from typing import Any
 import httpx
 import orjson
 
-from amber.errors import AmberError
+from amber.errors import AuthError
 from amber.errors import ConfigError
 
+# AuthError lives in amber.errors; it stays importable from here for older imports
 __all__ = ["Auth", "AuthError", "Login"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Hook = Callable[[httpx.Request], "httpx.Request | Awaitable[httpx.Request]"]
-
-
-class AuthError(AmberError):
-    """Replay authentication could not be set up (login failed, hook missing)."""
 
 
 def expand(value: str, key: str, env: Mapping[str, str]) -> str:
@@ -148,7 +145,8 @@ class Auth:
             resp = await send(httpx.Request(lg.method, url, headers=headers, content=content))
             await resp.aread()
         except httpx.HTTPError as e:
-            raise AuthError(f"login request {lg.method} {url} failed: {e}") from e
+            raise AuthError(f"login request {lg.method} {url} failed: {e}; check that the "
+                            "target is up and replay.auth.login.path") from e
         if resp.status_code >= 400:
             raise AuthError(f"login request {lg.method} {url} answered {resp.status_code}; check "
                             "the credentials in replay.auth.login")
@@ -199,7 +197,8 @@ class Auth:
             if inspect.isawaitable(out):
                 out = await out
             if not isinstance(out, httpx.Request):
-                raise AuthError("the replay auth hook must return an httpx.Request")
+                raise AuthError(f"the replay auth hook returned {type(out).__name__}: make it "
+                                "return the httpx.Request it is given (or a new one)")
             request = out
         return request
 

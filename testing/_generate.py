@@ -20,7 +20,6 @@ import datetime as dt
 import os
 import pprint
 import re
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from amber._model import HOP_BY_HOP
 from amber._model import Exchange
+from amber._urls import hide_passwords
 from amber.replay import NoiseRules
 from amber.testing._snapshot import dumps_snapshot
 from amber.testing._snapshot import make_snapshot
@@ -207,9 +207,6 @@ def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
     return GeneratedTest(path, snapshot)
 
 
-def command_line(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> str:
-    """The generating command for the docstring, with secrets in URLs hidden."""
-    out = []
-    for a in argv:
-        out.append(re.sub(r"(//[^/:@\s]+:)[^@/\s]+@", r"\1***@", a))
-    return " ".join(out)
+def command_line(argv: Sequence[str]) -> str:
+    """The generating command for the docstring, with passwords in URLs hidden."""
+    return " ".join(hide_passwords(a) for a in argv)

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from amber import __version__
 from amber.cli._common import Command
-from amber.cli._common import UsageError
 from amber.errors import AmberError
 from amber.errors import ConfigError
+from amber.errors import UsageError
 
 __all__ = ["main"]
 

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from typing import TextIO
 
 from rich.console import Console
@@ -19,10 +18,11 @@ from amber._config import find_config
 from amber._config import resolve_store_url
 from amber._store import ExchangeQuery
 from amber._store import Store
-from amber.errors import AmberError
+from amber.errors import UsageError
 
 __all__ = [
     "Command",
+    "UsageError",  # lives in amber.errors; importable from here for the commands' imports
     "add_filter_args",
     "add_store_args",
     "console",
@@ -32,10 +32,6 @@ __all__ = [
     "parse_time",
     "query_from_args",
 ]
-
-
-class UsageError(AmberError):
-    """A command-line value is invalid (exit status 2)."""
 
 
 @dataclass(frozen=True)
@@ -189,9 +185,3 @@ def query_from_args(args: argparse.Namespace, *, newest_first: bool = False) -> 
         raise UsageError("--limit must be 0 (all) or more")
     q.limit = limit or None
     return q
-
-
-def json_default(obj: Any) -> Any:
-    if isinstance(obj, bytes):
-        return obj.decode("utf-8", "replace")
-    raise TypeError

@@ -18,6 +18,7 @@ from amber.cli._common import open_from_args
 from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
+from amber.errors import FixtureError
 
 if TYPE_CHECKING:
     from amber.fixtures import Fixture
@@ -50,7 +51,6 @@ def extract_for_exchange(
     The caller has resolved `source` and checked it (`guard_source`)."""
     import dataclasses
 
-    from amber.fixtures import FixtureError
     from amber.fixtures import FixturesConfig
     from amber.fixtures import Source
     from amber.fixtures import audit_record

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from amber._audit import mask_argv
 from amber.cli._common import Command
-from amber.cli._common import UsageError
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
+from amber.errors import UsageError
 
 
 def register(p: argparse.ArgumentParser) -> None:

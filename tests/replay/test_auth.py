@@ -5,9 +5,9 @@ import asyncio
 import httpx
 import pytest
 
+from amber.errors import AuthError
 from amber.errors import ConfigError
 from amber.replay._auth import Auth
-from amber.replay._auth import AuthError
 
 
 def sign(request: httpx.Request) -> httpx.Request:

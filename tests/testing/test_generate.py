@@ -15,6 +15,7 @@ from amber._model import Response
 from amber._model import new_id
 from amber.replay._noise import NoiseRules
 from amber.testing._generate import GenSpec
+from amber.testing._generate import command_line
 from amber.testing._generate import render_test
 from amber.testing._generate import write_test
 
@@ -101,3 +102,9 @@ def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
                   error="connection reset", route="/users/{id}")
     text = render_test(GenSpec(ex, "gen"), "test_x")
     assert "connection reset" in text and "assert_no_server_error" in text
+
+
+def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
+    argv = ["amber", "gen-test", "01J", "--source-db", "postgresql://ro:p@ss@replica/app"]
+    assert command_line(argv) == ("amber gen-test 01J --source-db "
+                                  "postgresql://ro:***@replica/app")

@@ -3,11 +3,11 @@ from __future__ import annotations
 import pytest
 
 from amber.cli import build_parser
-from amber.cli._common import UsageError
 from amber.cli._common import format_time
 from amber.cli._common import parse_duration
 from amber.cli._common import parse_time
 from amber.cli._common import query_from_args
+from amber.errors import UsageError
 
 NOW = 1_763_892_000.0
 
