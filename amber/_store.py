@@ -38,6 +38,7 @@ from amber._model import Exchange
 from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
+from amber._urls import hide_password
 from amber.errors import NotFound
 from amber.errors import StoreCorrupt
 from amber.errors import StoreError
@@ -357,13 +358,6 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _redact_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<invalid store URL>"
-
-
 def _prepare_sqlite_file(path: str) -> None:
     """Create the store's directory (0700) and file (0600) before SQLite opens it."""
     if path in ("", ":memory:") or path.startswith("file:"):
@@ -463,12 +457,12 @@ class Store:
         a damaged file), `StoreVersionError` (written by a newer amber).
         """
         url = normalize_url(url)
-        shown = _redact_url(url)
+        shown = hide_password(url)
         try:
             parsed = make_url(url)
         except Exception as e:
             raise StoreUnavailable(
-                f"store URL {url!r} is not a database URL; use sqlite:///PATH or "
+                f"store URL {shown!r} is not a database URL; use sqlite:///PATH or "
                 "postgresql://USER@HOST/DB"
             ) from e
         kwargs: dict[str, Any] = {}

@@ -279,9 +279,13 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
         Store.open("postgresql://nobody:secret@127.0.0.1:1/none")
 
 
-def test_unreachable_error_hides_password() -> None:
+@pytest.mark.parametrize("url", [
+    "postgresql://nobody:hunter2secret@127.0.0.1:1/none",
+    "my-db://nobody:hunter2secret@host/none",  # not a database URL at all
+])
+def test_open_errors_hide_the_password(url: str) -> None:
     with pytest.raises(StoreUnavailable) as info:
-        Store.open("postgresql://nobody:hunter2secret@127.0.0.1:1/none")
+        Store.open(url)
     assert "hunter2secret" not in str(info.value)
 
 
