@@ -37,6 +37,7 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import BinaryIO
+from typing import get_args
 from urllib.parse import parse_qsl
 from urllib.parse import quote
 from urllib.parse import quote_plus
@@ -46,6 +47,7 @@ import orjson
 from amber._model import Exchange
 from amber._model import Headers
 from amber._model import Redaction
+from amber._model import RedactionAction
 from amber._model import Request
 from amber._model import Response
 from amber._model import content_encoding
@@ -60,6 +62,7 @@ __all__ = ["read_har", "write_har"]
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _SKIPPED_SCHEMES = frozenset({"data", "blob", "about", "chrome", "chrome-extension",
                               "moz-extension", "file"})
+_ACTIONS: tuple[RedactionAction, ...] = get_args(RedactionAction)
 
 
 # -- shared helpers ---------------------------------------------------------------------
@@ -427,6 +430,21 @@ def _read_amber_stream(fp: BinaryIO, name: str) -> Iterator[Exchange]:
         index += 1
 
 
+def _redactions(items: Any) -> tuple[Redaction, ...]:
+    """`_amber_redactions` as amber wrote them; an action outside the closed set is an
+    error, not a new kind of redaction."""
+    out = []
+    for i, r in enumerate(items or ()):
+        if not isinstance(r, dict):
+            continue
+        action = r.get("action", "mask")
+        if action not in _ACTIONS:
+            raise _Bad(f"_amber_redactions[{i}].action",
+                       f"expected one of {', '.join(_ACTIONS)}, got {action!r}")
+        out.append(Redaction(str(r.get("rule", "")), str(r.get("location", "")), action))
+    return tuple(out)
+
+
 def _entry_or_error(entry: Any, index: int, name: str) -> Exchange | None:
     try:
         if not isinstance(entry, dict):
@@ -715,10 +733,6 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
         request_id=entry.get("_amber_request_id"),
         route=str(entry.get("_amber_route") or ""),
         tags=tuple(str(t) for t in entry.get("_amber_tags") or ()),
-        redactions=tuple(
-            Redaction(rule=str(r.get("rule", "")), location=str(r.get("location", "")),
-                      action=str(r.get("action", "mask")))
-            for r in entry.get("_amber_redactions") or () if isinstance(r, dict)
-        ),
+        redactions=_redactions(entry.get("_amber_redactions")),
         meta=dict(entry.get("_amber_meta") or {}),
     )

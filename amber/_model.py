@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import Literal
 
 __all__ = [
     "HOP_BY_HOP",
@@ -29,6 +29,7 @@ __all__ = [
     "Exchange",
     "Headers",
     "Redaction",
+    "RedactionAction",
     "Request",
     "Response",
     "content_encoding",
@@ -225,10 +226,6 @@ class _Message:
             return True
         return False
 
-    @property
-    def body_sha256(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()
-
 
 @dataclass(slots=True)
 class Request(_Message):
@@ -280,18 +277,23 @@ class Response(_Message):
     body_truncated: bool = False
 
 
+RedactionAction = Literal["mask", "pseudonym", "drop"]
+"""How the sanitizer changed a value: `mask` (a fixed marker), `pseudonym` (a consistent
+fake) or `drop` (removed: userinfo in a URL, a body that could not be decoded)."""
+
+
 @dataclass(slots=True, frozen=True)
 class Redaction:
     """One change the sanitizer made: which rule, where, and how. Never the original value.
 
     `location` is a dotted locator such as `request.headers.authorization`,
     `request.query.token`, `response.body$.user.email` or `request.body:text`.
-    `action` is `mask` (fixed marker), `pseudonym` (consistent fake) or `drop`.
+    `action` is a `RedactionAction`: `mask`, `pseudonym` or `drop`.
     """
 
     rule: str
     location: str
-    action: str = "mask"
+    action: RedactionAction = "mask"
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from typing import Literal
 
 import orjson
 import sqlalchemy as sa
@@ -413,7 +414,10 @@ class _Checkpointer(threading.Thread):
             self.checkpoint(conn, "TRUNCATE")
             conn.close()
 
-    def checkpoint(self, conn: sqlite3.Connection, mode: str = "PASSIVE") -> None:
+    def checkpoint(self, conn: sqlite3.Connection,
+                   mode: Literal["PASSIVE", "TRUNCATE"] = "PASSIVE") -> None:
+        """One WAL checkpoint; a PASSIVE one that leaves a long log behind restarts it.
+        `mode` goes into the PRAGMA's text, hence the closed set."""
         try:
             busy, log_pages, _done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             if mode == "PASSIVE" and log_pages > self.restart_pages:

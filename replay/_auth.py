@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from http.cookies import SimpleCookie
 from typing import Any
+from typing import Literal
 
 import httpx
 import orjson
@@ -43,6 +44,10 @@ __all__ = ["Auth", "AuthError", "Login"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Hook = Callable[[httpx.Request], "httpx.Request | Awaitable[httpx.Request]"]
+TokenSource = Literal["json", "header", "cookie"]
+"""Where the login response carries the token: a JSON path, a header or a cookie."""
+TokenTarget = Literal["header", "cookie"]
+"""Where each replayed request carries the token."""
 
 
 def expand(value: str, key: str, env: Mapping[str, str]) -> str:
@@ -80,13 +85,16 @@ def _json_path(doc: Any, path: str) -> Any:
 
 @dataclass(frozen=True)
 class Login:
+    """The request replay sends first, where its response carries the token and where each
+    replayed request gets it (`format` turns the token into the header's value)."""
+
     method: str
     path: str
     headers: dict[str, str]
     json: Any = None
     form: dict[str, str] | None = None
-    token_from: tuple[str, str] = ("json", "$.access_token")  # (json|header|cookie, name)
-    inject: tuple[str, str] = ("header", "Authorization")  # (header|cookie, name)
+    token_from: tuple[TokenSource, str] = ("json", "$.access_token")
+    inject: tuple[TokenTarget, str] = ("header", "Authorization")
     format: str = "Bearer {token}"
 
 
@@ -217,7 +225,8 @@ def _login(data: Any, key: str, env: Mapping[str, str]) -> Login:
         raise ConfigError("expected one of {json: PATH}, {header: NAME}, {cookie: NAME}",
                           key=f"{key}.token")
     inject = data.get("inject") or {"header": "Authorization"}
-    kind = "header" if "header" in inject else "cookie" if "cookie" in inject else None
+    kind: TokenTarget | None = (
+        "header" if "header" in inject else "cookie" if "cookie" in inject else None)
     if kind is None:
         raise ConfigError("expected {header: NAME, format: ...} or {cookie: NAME}",
                           key=f"{key}.inject")

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
+from typing import Literal
 
 import orjson
 
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_TEXT_BYTES",
     "Comparison",
     "Difference",
+    "DifferenceKind",
     "compare_responses",
     "diff_bodies",
     "diff_json",
@@ -65,20 +67,27 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
 _WS = b" \t\r\n"
 
+DifferenceKind = Literal["value", "type", "missing", "extra", "length", "order", "status",
+                         "header", "text", "binary", "error"]
+"""What differs: `value`, `type` (`1` vs `"1"`), `missing` (only expected has it), `extra`
+(only actual has it), `length`, `order` (same elements, other order), `status`, `header`,
+`text` (a line), `binary` (bodies by hash) or `error` (a side has no response)."""
+_BodyKind = Literal["empty", "json", "invalid-json", "text", "binary", "large"]
+_Raw = tuple[str, DifferenceKind, Any, Any]  # (path, kind, expected, actual) from the walker
+
 
 @dataclass(frozen=True, slots=True)
 class Difference:
     """One difference: where (`path`), what kind, and short displays of both sides.
 
     `path` is `status`, `header:<name>`, `body$.json.path`, `body:line N`, `body:lines`,
-    `body:sha256`, `body` (the bodies' types differ) or `error`. `kind` is one of `value`,
-    `type`, `missing` (only expected has it), `extra` (only actual has it), `length`,
-    `order`, `status`, `header`, `text`, `binary`, `error`. Displays are at most 200
-    characters (truncated with `…`), `None` for an absent side.
+    `body:sha256`, `body` (the bodies' types differ) or `error`. `kind` is a
+    `DifferenceKind`. Displays are at most 200 characters (truncated with `…`), `None` for
+    an absent side.
     """
 
     path: str
-    kind: str
+    kind: DifferenceKind
     expected: str | None
     actual: str | None
 
@@ -310,11 +319,11 @@ class _Walker:
         self.ignore = rules.ignore_regex if rules else None
         self.order = rules.order_regex if rules else None
         self.patterns = rules.body_value_patterns if rules else ()
-        self.out: list[tuple[str, str, Any, Any]] = []
-        self.ignored: list[tuple[str, str, Any, Any]] = []
+        self.out: list[_Raw] = []
+        self.ignored: list[_Raw] = []
         self.limit = limit
 
-    def emit(self, path: str, kind: str, a: Any, b: Any) -> None:
+    def emit(self, path: str, kind: DifferenceKind, a: Any, b: Any) -> None:
         if kind in ("value", "type") and isinstance(a, str) and "[REDACTED:" in a:
             # the recording holds a marker where the secret was: nothing to compare against
             if len(self.ignored) < self.limit:
@@ -415,7 +424,7 @@ class _Walker:
                 self.child(_ABSENT, b[i], f"{path}[{i}]", 1)
 
 
-def _to_difference(raw: tuple[str, str, Any, Any], prefix: str = "body") -> Difference:
+def _to_difference(raw: _Raw, prefix: str = "body") -> Difference:
     path, kind, a, b = raw
     if kind == "length":
         return Difference(prefix + path, kind, str(a), str(b))
@@ -457,11 +466,11 @@ class _Body:
 
     def __init__(self, resp: Response) -> None:
         self.resp = resp
-        self._kind: str | None = None
+        self._kind: _BodyKind | None = None
         self._value: Any = None
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> _BodyKind:
         """`empty`, `json`, `invalid-json`, `text`, `binary` or `large`."""
         if self._kind is None:
             body = self.resp.body
@@ -517,7 +526,7 @@ def _text_differences(e: Response, a: Response, rules: NoiseRules,
             x = le[i1 + k] if i1 + k < i2 else None
             y = la[j1 + k] if j1 + k < j2 else None
             line = i1 + k + 1 if x is not None else i1 + 1
-            kind = "text" if x is not None and y is not None else (
+            kind: DifferenceKind = "text" if x is not None and y is not None else (
                 "missing" if x is not None else "extra")
             out.append(Difference(f"body:line {line}", kind,
                                   _cut(x) if x is not None else None,
@@ -558,7 +567,7 @@ def _diff_body_views(ve: _Body, va: _Body, rules: NoiseRules,
         _text_differences(e, a, rules, out, ignored)
         return
     if ke == "json" or ka == "json":
-        def what(kind: str, r: Response) -> str:
+        def what(kind: _BodyKind, r: Response) -> str:
             if kind == "json":
                 return f"JSON {_type_name(ve.value if r is e else va.value)}"
             head = r.body[:60].decode("utf-8", "replace") if kind != "binary" else ""

@@ -459,6 +459,16 @@ def test_invalid_json_and_damaged_amber_har() -> None:
         list(read_har(io.BytesIO(cut)))
 
 
+def test_a_redaction_action_outside_the_closed_set_is_an_error() -> None:
+    doc = json.loads(_har_bytes(_exchanges()))
+    index = next(i for i, e in enumerate(doc["log"]["entries"]) if e.get("_amber_redactions"))
+    doc["log"]["entries"][index]["_amber_redactions"][1]["action"] = "hash"
+    with pytest.raises(ImportFormatError) as exc:
+        list(read_har(io.BytesIO(json.dumps(doc).encode())))
+    assert (f"entries[{index}]: _amber_redactions[1].action: expected one of mask, "
+            "pseudonym, drop, got 'hash'") in str(exc.value)
+
+
 def test_bom_is_skipped() -> None:
     data = b"\xef\xbb\xbf" + json.dumps({"log": {"entries": [
         {"request": {"method": "GET", "url": "http://a/"}}]}}).encode()
