@@ -19,6 +19,10 @@ An entry with `_amber_id` is read back exactly; any other entry is read tolerant
 `read_har`). Request bodies that are not text are written as base64 with
 `postData.encoding = "base64"`, which mirrors `content.encoding` but is not in HAR 1.2:
 other tools show such a body as its base64 text.
+
+One module because export and import are one mapping read in both directions: every
+`_amber_*` field, version and cookie rule is written and read here, and a change to one
+direction has to be made to the other.
 """
 
 from __future__ import annotations

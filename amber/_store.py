@@ -7,6 +7,10 @@ bodies are two binary columns, zstd-compressed above a size threshold.
 
 Reads stream: `iter_exchanges()` pages through the table by primary key, so replaying,
 exporting or generating tests from a million exchanges holds one page in memory.
+
+One module because the tables, their migrations, the row encoding and the queries change
+together: a new column or schema version touches all four, and a migration has to be read
+against the tables it produces.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ line by line (difflib, at most `MAX_LINE_DIFFERENCES` reported), binary by SHA-2
 A body larger than `MAX_JSON_BYTES` (JSON) or `MAX_TEXT_BYTES` (text) is compared by hash.
 A body truncated at capture is not compared: `checks["body_truncated_prefix"]` notes whether
 the captured prefix matches, and no `Difference` is produced (see docs/shadow.md).
+
+One module because status, headers and bodies are one comparison: they share the displays,
+the noise rules' hooks and `Difference`, whose kinds are what this code emits.
 """
 
 from __future__ import annotations
