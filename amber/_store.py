@@ -423,7 +423,7 @@ class _Checkpointer(threading.Thread):
         """One WAL checkpoint; a PASSIVE one that leaves a long log behind restarts it.
         `mode` goes into the PRAGMA's text, hence the closed set."""
         try:
-            busy, log_pages, _done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            _busy, log_pages, _done = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             if mode == "PASSIVE" and log_pages > self.restart_pages:
                 conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         except sqlite3.Error:
