@@ -20,8 +20,10 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from amber._model import Redaction
+from amber._model import RedactionAction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
@@ -263,7 +265,7 @@ class CustomRule:
 
     name: str
     pattern: re.Pattern[str]
-    action: str = "mask"
+    action: Literal["mask", "pseudonym"] = "mask"
     kind: str = "text"
 
 
@@ -275,7 +277,7 @@ class Hit:
     start: int
     end: int
     replacement: str
-    action: str
+    action: RedactionAction
 
 
 _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
@@ -339,7 +341,7 @@ class ValueScanner:
         self._detectors = {d.ident: d for d in DETECTORS if d.name in wanted}
         self.enabled = frozenset(d.name for d in self._detectors.values())
         self._custom = tuple(custom)
-        self._memo: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._memo: dict[str, tuple[str, tuple[tuple[str, RedactionAction], ...]]] = {}
         self._groups: list[tuple[str, re.Pattern[str]]] = []
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
@@ -380,7 +382,8 @@ class ValueScanner:
             text = self._apply_custom(custom, text, location, out)
         return text
 
-    def _apply_uncached(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    def _apply_uncached(self, text: str
+                        ) -> tuple[str, tuple[tuple[str, RedactionAction], ...]]:
         hits = self._hits(text)
         if not hits:
             return text, ()
