@@ -1,4 +1,10 @@
-"""Replay and shadow runs kept in the store, so they can be listed and compared later."""
+"""Replay and shadow runs kept in the store, so they can be listed and compared later.
+
+A run is one row (`RunInfo`: kind, target, state, parameters, summary); its results are
+`RunResult`s, stored in chunks as the JSON array `[exchange_id, sent_at, status, latency_ms,
+ok, error, detail]` (`amber._store.run_chunks`). `RunResult.row` and `RunResult.from_row` are
+the one place that array is written and read.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,12 @@ import threading
 import time
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
+from typing import Literal
+from typing import cast
 
 import orjson
 import sqlalchemy as sa
@@ -23,12 +33,33 @@ from amber._store import unpack_results
 from amber.errors import NotFound
 from amber.errors import StoreUnavailable
 
-__all__ = ["RunInfo", "RunLog", "RunResult", "RunWriter"]
+__all__ = ["RunInfo", "RunKind", "RunLog", "RunResult", "RunState", "RunWriter",
+           "encode_result"]
+
+RunKind = Literal["replay", "shadow"]
+RunState = Literal["running", "completed", "interrupted", "failed"]
+"""`running` until the run ends; then `completed`, `interrupted` (Ctrl-C: what was answered
+is kept) or `failed` (an error ended it; the results stored before it are kept)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunResult:
-    """What happened to one exchange in a run."""
+    """What happened to one exchange in a replay or a shadow run: one shape for both.
+
+    The first fields say what was sent and what came back (in a shadow run, from the
+    candidate). What the comparison found depends on the run:
+
+    - replay: `checks` (which comparisons ran and passed), `differences` (the first ones, as
+      `{"path", "kind", "expected", "actual"}` with values already sanitized), `more` (how
+      many differences beyond those) and `ignored` (differences the noise rules explained);
+    - shadow: `regression_paths` (fields where the candidate differed beyond the noise),
+      `suppressed_paths` (where this request's noise explained it) and `noise_paths`
+      (where the two baselines differed); `regression_paths` is None in replay results.
+
+    Not frozen, so that building one per replayed exchange costs no more than a plain
+    object (a frozen dataclass sets each field through `object.__setattr__`, about three
+    times the cost); treat it as immutable.
+    """
 
     exchange_id: str
     sent_at: float
@@ -36,16 +67,67 @@ class RunResult:
     latency_ms: float | None
     ok: bool
     error: str | None = None
-    detail: dict[str, Any] | None = None  # differences (sanitized), method, path, ...
+    method: str = ""
+    path: str = ""
+    route: str = ""
+    recorded_status: int | None = None
+    checks: dict[str, bool] = field(default_factory=dict)
+    differences: Sequence[dict[str, Any]] = ()
+    more: int = 0
+    ignored: int = 0
+    regression_paths: Sequence[str] | None = None
+    suppressed_paths: Sequence[str] = ()
+    noise_paths: Sequence[str] = ()
+
+    def detail(self) -> dict[str, Any]:
+        """The stored `detail` object: a replay's comparison, then method, path, route and
+        recorded status; for a shadow result, those four, then its three path lists."""
+        if self.regression_paths is None:
+            return {"checks": self.checks, "differences": self.differences, "more": self.more,
+                    "ignored": self.ignored, "method": self.method, "path": self.path,
+                    "route": self.route, "recorded_status": self.recorded_status}
+        return {"method": self.method, "path": self.path, "route": self.route,
+                "recorded_status": self.recorded_status,
+                "regression_paths": self.regression_paths,
+                "suppressed_paths": self.suppressed_paths, "noise_paths": self.noise_paths}
+
+    def row(self) -> list[Any]:
+        """The result as stored: `[exchange_id, sent_at, status, latency_ms, ok, error,
+        detail]`."""
+        return [self.exchange_id, self.sent_at, self.status, self.latency_ms, self.ok,
+                self.error, self.detail()]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> RunResult:
+        """A stored result, as written by any amber since schema 2: `detail` may lack keys
+        (`{}` for none), and shadow results before this record have no recorded status."""
+        exchange_id, sent_at, status, latency_ms, ok, error, d = row
+        d = d or {}
+        common = (exchange_id, sent_at, status, latency_ms, ok, error,
+                  d.get("method") or "", d.get("path") or "", d.get("route") or "",
+                  d.get("recorded_status"))
+        if d.get("regression_paths") is not None:
+            return cls(*common, regression_paths=d["regression_paths"],
+                       suppressed_paths=d.get("suppressed_paths") or [],
+                       noise_paths=d.get("noise_paths") or [])
+        return cls(*common, checks=d.get("checks") or {}, differences=d.get("differences") or [],
+                   more=d.get("more") or 0, ignored=d.get("ignored") or 0)
+
+
+def encode_result(r: RunResult) -> bytes:
+    """One result as stored in a chunk: its `row` as JSON (see `amber._store.run_chunks`)."""
+    return orjson.dumps(r.row(), default=str)
 
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
+    """One run: what it was, against what, how it ended and its summary counts."""
+
     id: str
-    kind: str
+    kind: RunKind
     started_at: float
     finished_at: float | None
-    state: str
+    state: RunState
     target: str
     params: dict[str, Any]
     summary: dict[str, Any] | None
@@ -57,7 +139,7 @@ class RunLog:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def start(self, kind: str, target: str, params: dict[str, Any]) -> str:
+    def start(self, kind: RunKind, target: str, params: dict[str, Any]) -> str:
         run_id = new_id()
         with self.store.engine.begin() as conn:
             conn.execute(runs.insert().values(
@@ -68,8 +150,7 @@ class RunLog:
 
     def add(self, run_id: str, results: Iterable[RunResult], chunk: int = 500) -> int:
         """Store `results` of `run_id` (after those added before); returns how many."""
-        rows = [_encode(r.exchange_id, r.sent_at, r.status, r.latency_ms, r.ok, r.error,
-                        r.detail) for r in results]
+        rows = [encode_result(r) for r in results]
         for i in range(0, len(rows), chunk):
             part = rows[i:i + chunk]
             self._insert_packed(run_id, len(part), pack_encoded(part))
@@ -92,7 +173,7 @@ class RunLog:
         """A `RunWriter` for `run_id`'s results (close it when the run ends)."""
         return RunWriter(self, run_id, batch=batch, depth=depth, interval=interval)
 
-    def finish(self, run_id: str, state: str, summary: dict[str, Any]) -> None:
+    def finish(self, run_id: str, state: RunState, summary: dict[str, Any]) -> None:
         with self.store.engine.begin() as conn:
             conn.execute(
                 runs.update().where(runs.c.id == run_id).values(
@@ -104,8 +185,8 @@ class RunLog:
     def _info(self, row: sa.Row[Any]) -> RunInfo:
         m = row._mapping
         return RunInfo(
-            id=m["id"], kind=m["kind"], started_at=m["started_at"],
-            finished_at=m["finished_at"], state=m["state"], target=m["target"],
+            id=m["id"], kind=cast(RunKind, m["kind"]), started_at=m["started_at"],
+            finished_at=m["finished_at"], state=cast(RunState, m["state"]), target=m["target"],
             params=orjson.loads(m["params"]),
             summary=orjson.loads(m["summary"]) if m["summary"] else None,
         )
@@ -133,8 +214,8 @@ class RunLog:
         """Stream a run's results in the order they were recorded (`page` chunks of results
         read at a time)."""
         for data in self._chunks(run_id, page):
-            for ex_id, sent_at, status, latency, ok, error, detail in unpack_results(data):
-                yield RunResult(ex_id, sent_at, status, latency, ok, error, detail)
+            for row in unpack_results(data):
+                yield RunResult.from_row(row)
 
     def results_json(self, run_id: str) -> Iterator[bytes]:
         """A run's results as stored: JSON arrays of result rows, one per chunk (what
@@ -155,13 +236,6 @@ class RunLog:
             for seq, data in rows:
                 yield data
                 last = seq
-
-
-def _encode(exchange_id: str, sent_at: float, status: int | None, latency_ms: float | None,
-            ok: bool, error: str | None, detail: dict[str, Any] | None) -> bytes:
-    """One result as stored in a chunk: a JSON array (see `amber._store.run_chunks`)."""
-    return orjson.dumps([exchange_id, sent_at, status, latency_ms, ok, error, detail or {}],
-                        default=str)
 
 
 class RunWriter:
@@ -190,20 +264,14 @@ class RunWriter:
         self._thread.start()
 
     def add(self, result: RunResult) -> None:
-        """Queue one result. *Raises:* the store's error when an earlier batch failed."""
-        self.append(result.exchange_id, result.sent_at, result.status, result.latency_ms,
-                    result.ok, result.error, result.detail)
-
-    def append(self, exchange_id: str, sent_at: float, status: int | None,
-               latency_ms: float | None, ok: bool, error: str | None,
-               detail: dict[str, Any] | None) -> None:
-        """`add` without building a `RunResult` (called per exchange on a replay's loop)."""
+        """Queue one result (called per exchange on a replay's loop). *Raises:* the store's
+        error when an earlier batch failed."""
         if self._error is not None:
             raise self._error.with_traceback(None)
         rows = self._rows
         # encoded here, a row at a time: the whole chunk at once in the writer thread would
         # hold the GIL for a millisecond, and the loop with it
-        rows.append(_encode(exchange_id, sent_at, status, latency_ms, ok, error, detail))
+        rows.append(encode_result(result))
         now = time.monotonic()
         if len(rows) >= self._batch or now - self._since >= self._interval:
             self._queue.put(rows)

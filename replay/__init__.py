@@ -5,6 +5,9 @@
 - `compare_responses`, `Comparison`, `Difference`: explainable response comparison;
 - `NoiseRules`, `NoiseFile`: ignore rules and learned noise (reviewable YAML);
 - `ShadowRunner`, `ShadowAccumulator`, `ShadowReport`: shadow comparison, Diffy-style;
+- `replay_exchanges`, `shadow_exchanges`: the use cases (`amber replay`, `amber shadow`):
+  settings in (`ReplaySettings`, `ShadowRunSettings`, `Selection`, `SendOptions`, `Safety`),
+  progress to a `RunEvents`, a summary out; `resolve_target` reads targets from amber.yaml;
 - `render_terminal`, `render_html`, `report_json`: shadow reports.
 """
 
@@ -23,6 +26,13 @@ from amber.replay._noise import NoiseRules
 from amber.replay._report import render_html
 from amber.replay._report import render_terminal
 from amber.replay._report import report_json
+from amber.replay._run import ReplaySettings
+from amber.replay._run import ReplaySummary
+from amber.replay._run import RunEvents
+from amber.replay._run import Selection
+from amber.replay._run import SendOptions
+from amber.replay._run import replay_exchanges
+from amber.replay._run import result_cleaner
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
@@ -33,7 +43,13 @@ from amber.replay._shadow import ShadowReport
 from amber.replay._shadow import ShadowSettings
 from amber.replay._shadow import parse_fail_on
 from amber.replay._shadow_run import ShadowRunner
+from amber.replay._shadow_run import ShadowRunSettings
+from amber.replay._shadow_run import ShadowSummary
 from amber.replay._shadow_run import Triple
+from amber.replay._shadow_run import shadow_exchanges
+from amber.replay._targets import Safety
+from amber.replay._targets import resolve_target
+from amber.replay._targets import unsafe_methods
 from amber.replay._transport import FastTransport
 
 __all__ = [
@@ -47,12 +63,20 @@ __all__ = [
     "NoiseFile",
     "NoiseRules",
     "Outcome",
+    "ReplaySettings",
+    "ReplaySummary",
     "Replayer",
+    "RunEvents",
+    "Safety",
+    "Selection",
+    "SendOptions",
     "SessionState",
     "ShadowAccumulator",
     "ShadowReport",
+    "ShadowRunSettings",
     "ShadowRunner",
     "ShadowSettings",
+    "ShadowSummary",
     "Target",
     "Triple",
     "compare_responses",
@@ -61,5 +85,10 @@ __all__ = [
     "parse_fail_on",
     "render_html",
     "render_terminal",
+    "replay_exchanges",
     "report_json",
+    "resolve_target",
+    "result_cleaner",
+    "shadow_exchanges",
+    "unsafe_methods",
 ]

@@ -8,22 +8,51 @@ the same service hit a second time.
 
 Non-idempotent requests (POST, PUT, PATCH, DELETE and configured methods) are not sent
 unless `allow_writes` is set: a shadow run sends every request three times.
+
+`shadow_exchanges(store, settings, events)` is the use case (`amber shadow` is its command
+line): it guards the targets, runs a `ShadowRunner`, compares with a `ShadowAccumulator`,
+keeps a `RunResult` per request (the candidate's response) in the store, audits the run
+and returns a `ShadowSummary` with the report, its values sanitized.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from amber._model import Exchange
+from amber._runs import RunLog
+from amber._runs import RunResult
+from amber._runs import RunState
+from amber._runs import RunWriter
+from amber._store import Store
+from amber.replay._auth import Auth
+from amber.replay._noise import NoiseFile
+from amber.replay._run import UNHEARD
+from amber.replay._run import Clean
+from amber.replay._run import RunEvents
+from amber.replay._run import Selection
+from amber.replay._run import SendOptions
+from amber.replay._run import drive
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
+from amber.replay._shadow import FailOn
+from amber.replay._shadow import ShadowAccumulator
+from amber.replay._shadow import ShadowReport
+from amber.replay._shadow import ShadowSettings
+from amber.replay._targets import Safety
+from amber.replay._targets import guard_targets
 
-__all__ = ["NON_IDEMPOTENT", "ShadowRunner", "Triple"]
+__all__ = ["NON_IDEMPOTENT", "ShadowRunSettings", "ShadowRunner", "ShadowSummary", "Triple",
+           "clean_report", "shadow_exchanges"]
 
 NON_IDEMPOTENT = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -49,11 +78,15 @@ class ShadowRunner:
         *,
         allow_writes: bool = False,
         unsafe_methods: Iterable[str] = (),
+        auth: Callable[[], Auth] | None = None,
         **replayer_options: Any,
     ) -> None:
-        self.primary = Replayer(primary, **replayer_options)
-        self.candidate = Replayer(candidate, **replayer_options)
-        self.secondary = Replayer(secondary or primary, **replayer_options)
+        """`auth` makes each target's credentials (each logs in on its own); the other
+        options are the three `Replayer`s'."""
+        self.primary = Replayer(primary, auth=auth() if auth else None, **replayer_options)
+        self.candidate = Replayer(candidate, auth=auth() if auth else None, **replayer_options)
+        self.secondary = Replayer(secondary or primary, auth=auth() if auth else None,
+                                  **replayer_options)
         self.allow_writes = allow_writes
         self.unsafe = NON_IDEMPOTENT | {m.upper() for m in unsafe_methods}
         self.skipped_writes = 0
@@ -84,3 +117,158 @@ class ShadowRunner:
             for r in (self.candidate, self.secondary):
                 if r._own_transport:
                     await r.transport.aclose()
+
+
+def clean_report(report: ShadowReport, clean: Clean) -> None:
+    """Sanitize the examples' values in place: they come from the targets' responses."""
+    for r in report.routes:
+        for f in r.fields:
+            f.examples = [dataclasses.replace(e, expected=clean(e.expected),
+                                              actual=clean(e.actual)) for e in f.examples]
+            f.noise_examples = [dataclasses.replace(e, expected=clean(e.expected),
+                                                    actual=clean(e.actual))
+                                for e in f.noise_examples]
+
+
+@dataclass(frozen=True)
+class ShadowRunSettings:
+    """One shadow run: the targets, which exchanges, how, and when it fails.
+
+    `baseline2` defaults to the baseline asked twice. `shadow` holds the thresholds and the
+    default `fail_on`; `fail_on`, when given, replaces that gate. `clean`, `noise`,
+    `selection`, `sending` and `params` are as in `ReplaySettings`; `safety.allow_writes`
+    also sends non-idempotent requests (three times each).
+    """
+
+    baseline: Target
+    candidate: Target
+    clean: Clean
+    baseline2: Target | None = None
+    selection: Selection = field(default_factory=Selection)
+    sending: SendOptions = field(default_factory=SendOptions)
+    safety: Safety = field(default_factory=Safety)
+    noise: NoiseFile = field(default_factory=NoiseFile)
+    shadow: ShadowSettings = field(default_factory=ShadowSettings)
+    fail_on: FailOn | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def gate(self) -> FailOn:
+        """When the run fails: `fail_on`, else the `shadow:` configuration's."""
+        return self.fail_on or self.shadow.fail_on
+
+    @property
+    def targets(self) -> str:
+        """The targets as the run and the audit log name them."""
+        return f"baseline {self.baseline.display} candidate {self.candidate.display}" + (
+            f" baseline2 {self.baseline2.display}" if self.baseline2 else "")
+
+
+@dataclass(frozen=True)
+class ShadowSummary:
+    """How a shadow run went: its report (values sanitized), the gate's verdict (`reasons`
+    it failed for; empty when it passed) and the noise the baselines showed."""
+
+    run_id: str
+    settings: ShadowRunSettings
+    state: RunState
+    requests: int
+    skipped_writes: int
+    elapsed_s: float
+    report: ShadowReport
+    reasons: list[str]
+    accumulator: ShadowAccumulator
+
+    def meta(self) -> dict[str, Any]:
+        """The report's `meta` (JSON and HTML): run, targets, counts, elapsed, state."""
+        s = self.settings
+        return {"run": self.run_id, "baseline": s.baseline.display,
+                "candidate": s.candidate.display,
+                "baseline2": (s.baseline2 or s.baseline).display, "requests": self.requests,
+                "skipped_writes": self.skipped_writes, "elapsed_s": self.elapsed_s,
+                "state": self.state}
+
+    def learned_noise(self) -> str:
+        """What differed between the two baselines, as a reviewable noise file (YAML)."""
+        acc = self.accumulator
+        return acc.learned_noise().dump(comment=acc.learned_noise_comment())
+
+
+def shadow_exchanges(store: Store, settings: ShadowRunSettings,
+                     events: RunEvents | None = None) -> ShadowSummary:
+    """Shadow `settings.selection` from `store` on the three targets and keep the run.
+
+    *Raises:* `UsageError` when a target's rules refuse the run (before anything is
+    sent); errors of the store or the loop once the run is finished as `failed`.
+    Ctrl-C ends the run as `interrupted`, returned (with its report) like a completed one.
+    """
+    events = events or UNHEARD
+    sel, sending, sh = settings.selection, settings.sending, settings.shadow
+    rate = guard_targets([settings.baseline, settings.candidate, settings.baseline2],
+                         settings.safety, rate=sending.rate,
+                         count_unsafe=lambda methods: sel.count_methods(store, methods),
+                         notify=events.notice)
+    runner = ShadowRunner(settings.baseline, settings.candidate, settings.baseline2,
+                          allow_writes=settings.safety.allow_writes, auth=sending.auth,
+                          **sending.replayer_options(rate))
+    acc = ShadowAccumulator(settings.noise.rules_for, relative_threshold=sh.relative_threshold,
+                            absolute_threshold=sh.absolute_threshold,
+                            max_examples=sh.max_examples)
+    log = RunLog(store)
+    run_id = log.start("shadow", settings.targets, {
+        "ids": list(sel.ids), "allow_writes": settings.safety.allow_writes, **settings.params})
+    writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
+    events.started(run_id, None)
+    started = time.monotonic()
+    ended: list[ShadowSummary] = []
+
+    def finish(state: RunState) -> None:
+        elapsed = round(time.monotonic() - started, 3)
+        ended.append(_finish(log, run_id, settings, acc, state, runner.skipped_writes, elapsed))
+
+    drive(runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer,
+          finish)
+    return ended[0]
+
+
+def _finish(log: RunLog, run_id: str, settings: ShadowRunSettings, acc: ShadowAccumulator,
+            state: RunState, skipped_writes: int, elapsed_s: float) -> ShadowSummary:
+    """The report and the gate's verdict; the run's summary in the store; the audit record."""
+    report = acc.report()
+    clean_report(report, settings.clean)
+    summary = ShadowSummary(run_id, settings, state, acc.requests, skipped_writes, elapsed_s,
+                            report, report.gate(settings.gate), acc)
+    regressions = len(report.regressions())
+    log.finish(run_id, state, {"requests": summary.requests, "regressions": regressions,
+                               "skipped_writes": skipped_writes, "gate": summary.reasons[:50]})
+    settings.safety.audit("shadow", settings.targets, run=run_id, state=state,
+                          requests=summary.requests, regressions=regressions,
+                          skipped_writes=skipped_writes)
+    return summary
+
+
+def _sink(settings: ShadowRunSettings, acc: ShadowAccumulator, writer: RunWriter,
+          events: RunEvents) -> Callable[[Triple], None]:
+    """What happens to each request's three responses: compare, count, store, report."""
+    clean = settings.clean
+
+    def on_triple(t: Triple) -> None:
+        ex = t.exchange
+        req = ex.request
+        v = acc.add(
+            exchange_id=ex.id, method=req.method, route=ex.route,
+            primary=t.primary.response, candidate=t.candidate.response,
+            secondary=t.secondary.response, primary_error=t.primary.error,
+            candidate_error=t.candidate.error, secondary_error=t.secondary.error,
+        )
+        c = t.candidate
+        result = RunResult(
+            ex.id, c.sent_at, c.response.status if c.response else None, c.latency_ms, v.ok,
+            clean(c.error), method=req.method, path=req.path, route=ex.route,
+            recorded_status=ex.status, regression_paths=sorted(v.regression_paths),
+            suppressed_paths=sorted(v.suppressed_paths), noise_paths=sorted(v.noise_paths),
+        )
+        writer.add(result)
+        events.result(result)
+
+    return on_triple

@@ -1,23 +1,10 @@
-"""Guarded targets: the safe thing is the default, the risky thing is deliberate.
+"""The safety flags of commands that touch targets or source databases (docs/safety.md).
 
-Named targets in amber.yaml carry a label:
-
-```yaml
-targets:
-  prod:    {url: https://api.example.com, label: production, rate: 5}
-  staging: {url: https://staging.example.com, label: staging}
-  local:   {url: http://127.0.0.1:8000, label: local}
-```
-
-Against a target labelled `production`:
-- `--reason "..."` is required (it goes to the audit log);
-- non-idempotent requests (POST, PUT, PATCH, DELETE and `replay.unsafe_methods`) are refused
-  unless both `--allow-writes` and `--confirm NAME` (the target's own name) are given;
-- reads are rate-limited by default (the target's `rate`, else 10 requests/s) unless
-  `--rate` says otherwise.
-
-Source databases (read by `amber fixtures` and `amber gen-test --source-db`) are named the
-same way, and `--reason` is required for those labelled `production`:
+Targets (`amber replay`, `amber shadow`): the flags become an `amber.replay.Safety`, whose
+rules `amber.replay` applies (a reason for production targets, confirmed writes, a default
+rate, the audit record). Source databases (`amber fixtures`, `amber gen-test --source-db`)
+are named in amber.yaml the same way, and `--reason` is required for those labelled
+`production`:
 
 ```yaml
 sources:
@@ -30,25 +17,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections.abc import Iterable
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from amber._audit import append_audit
+from amber._audit import PRODUCTION
 from amber._audit import audit_path
-from amber._audit import mask_userinfo
-from amber._audit import record
 from amber._config import Config
-from amber._store import ExchangeQuery
-from amber._store import Store
-from amber.cli._common import UsageError
+from amber._urls import hide_password
+from amber.errors import UsageError
 
-__all__ = ["PRODUCTION", "UNSAFE_METHODS", "SourceRef", "add_safety_args", "audit", "guard",
-           "guard_source", "resolve_source", "unsafe_methods"]
+if TYPE_CHECKING:
+    from amber.replay import Safety
 
-PRODUCTION = "production"
-UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-DEFAULT_PRODUCTION_RATE = 10.0
+__all__ = ["SourceRef", "add_safety_args", "guard_source", "resolve_source",
+           "safety_from_args"]
 
 
 def add_safety_args(p: argparse.ArgumentParser, *, allow_writes: bool = True) -> None:
@@ -64,6 +46,16 @@ def add_safety_args(p: argparse.ArgumentParser, *, allow_writes: bool = True) ->
                    "show you mean that target")
 
 
+def safety_from_args(args: argparse.Namespace, config: Config) -> Safety:
+    """The safety flags (and `argv`, for the audit log amber.yaml names) as a `Safety`."""
+    from amber.replay import Safety
+    from amber.replay import unsafe_methods
+
+    return Safety(reason=args.reason, allow_writes=args.allow_writes, confirm=args.confirm,
+                  unsafe_methods=unsafe_methods(config),
+                  audit_log=audit_path(config.section("audit")), argv=tuple(args.argv))
+
+
 @dataclasses.dataclass(frozen=True)
 class SourceRef:
     """A source database as given on the command line: a name from `sources:`, or a URL."""
@@ -74,7 +66,7 @@ class SourceRef:
 
     @property
     def display(self) -> str:
-        return self.name or mask_userinfo(self.url)
+        return self.name or hide_password(self.url)
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "")
 
@@ -112,54 +104,3 @@ def guard_source(source: SourceRef, reason: str | None) -> None:
     if source.label == PRODUCTION and not reason:
         raise UsageError(f"source database {source.display!r} is labelled production: say "
                          "why with --reason \"...\" (it is kept in the audit log)")
-
-
-def unsafe_methods(config: Config) -> tuple[str, ...]:
-    extra = config.section("replay").get("unsafe_methods") or []
-    if not isinstance(extra, list):
-        raise config.error("expected a list of HTTP methods", "replay.unsafe_methods")
-    return tuple(dict.fromkeys([*UNSAFE_METHODS, *(str(m).upper() for m in extra)]))
-
-
-def count_unsafe(store: Store, args: argparse.Namespace, query: ExchangeQuery | None,
-                 methods: Iterable[str]) -> int:
-    methods = tuple(methods)
-    if getattr(args, "ids", None):
-        return sum(1 for i in args.ids if store.get(i).request.method.upper() in methods)
-    if query is None:
-        return 0
-    wanted = [m for m in methods if not query.methods or m in query.methods]
-    if not wanted:
-        return 0
-    return store.count(dataclasses.replace(query, methods=wanted, limit=None))
-
-
-def guard(config: Config, targets: Iterable[Any], args: argparse.Namespace, store: Store,
-          query: ExchangeQuery | None) -> None:
-    """Refuse what production targets do not allow; slow reads down. Raises UsageError."""
-    for target in targets:
-        if target is None or target.label != PRODUCTION:
-            continue
-        name = target.name or target.url
-        if not args.reason:
-            raise UsageError(f"target {name!r} is labelled production: say why with "
-                             "--reason \"...\" (it is kept in the audit log)")
-        unsafe = count_unsafe(store, args, query, unsafe_methods(config))
-        writes_allowed = getattr(args, "allow_writes", False)
-        if unsafe and not (writes_allowed and args.confirm == target.name):
-            raise UsageError(
-                f"refusing to send {unsafe} non-idempotent requests (POST, PUT, PATCH, "
-                f"DELETE) to production target {name!r}: add --allow-writes --confirm "
-                f"{target.name} to send them, or filter them out (e.g. --method GET)"
-            )
-        if args.rate is None:
-            args.rate = float(getattr(target, "rate", None) or DEFAULT_PRODUCTION_RATE)
-            print(f"amber: reads against production target {name!r} are limited to "
-                  f"{args.rate:g} requests/s (--rate to change)", file=sys.stderr)
-
-
-def audit(config: Config, command: str, argv: list[str], *, reason: str | None,
-          target: str | None, **counts: Any) -> None:
-    """Append this command's audit record."""
-    append_audit(audit_path(config.section("audit")),
-                 record(command, argv, reason=reason, target=target, **counts))

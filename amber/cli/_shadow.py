@@ -3,38 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from typing import Any
 
 import orjson
 
-from amber import _aio
-from amber._runs import RunLog
-from amber._runs import RunResult
 from amber.cli._common import Command
-from amber.cli._common import UsageError
 from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
 from amber.cli._common import console
 from amber.cli._common import open_from_args
-from amber.cli._common import query_from_args
-from amber.cli._replay import _safe_text
-from amber.cli._replay import _selected
 from amber.cli._replay import add_pacing_args
 from amber.cli._replay import load_noise
+from amber.cli._replay import notice
 from amber.cli._replay import resolve_target
+from amber.cli._replay import selection_from_args
+from amber.cli._replay import sending_from_args
 from amber.cli._safety import add_safety_args
-from amber.cli._safety import audit
-from amber.cli._safety import guard
+from amber.cli._safety import safety_from_args
+from amber.errors import UsageError
 
 if TYPE_CHECKING:
-    from amber.replay import ShadowReport
-    from amber.replay import Triple
+    from amber._config import Config
+    from amber._runs import RunResult
+    from amber.replay import FailOn
+    from amber.replay import ShadowRunSettings
+    from amber.replay import ShadowSummary
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -65,15 +61,18 @@ def register(p: argparse.ArgumentParser) -> None:
     add_store_args(p)
 
 
-def _clean_report(report: ShadowReport, clean: Any) -> None:
-    """Examples carry values from the targets' responses: sanitize them like captures."""
-    for r in report.routes:
-        for f in r.fields:
-            f.examples = [dataclasses.replace(e, expected=clean(e.expected),
-                                              actual=clean(e.actual)) for e in f.examples]
-            f.noise_examples = [dataclasses.replace(e, expected=clean(e.expected),
-                                                    actual=clean(e.actual))
-                                for e in f.noise_examples]
+class ShadowOutput:
+    """What `amber shadow` prints while it runs (`amber.replay.RunEvents`): notices only;
+    the report comes at the end."""
+
+    def started(self, run_id: str, total: int | None) -> None:
+        pass
+
+    def result(self, result: RunResult) -> None:
+        pass
+
+    def notice(self, message: str) -> None:
+        notice(message)
 
 
 def _write_private(path: str, data: bytes) -> None:
@@ -82,117 +81,75 @@ def _write_private(path: str, data: bytes) -> None:
         fp.write(data)
 
 
-def run(args: argparse.Namespace) -> int:
-    from amber.replay import Auth
-    from amber.replay import ShadowAccumulator
-    from amber.replay import ShadowRunner
-    from amber.replay import ShadowSettings
+def _fail_on(args: argparse.Namespace) -> FailOn | None:
+    """`--fail-on`, parsed (None when not given: amber.yaml's `shadow.fail_on` applies)."""
     from amber.replay import parse_fail_on
+
+    if not args.fail_on:
+        return None
+    try:
+        return parse_fail_on(args.fail_on)
+    except ValueError as e:
+        raise UsageError(f"--fail-on: {e}") from None
+
+
+def settings_from_args(args: argparse.Namespace, config: Config) -> ShadowRunSettings:
+    """The flags and amber.yaml (`targets:`, `shadow:`, `replay:`) as one run's settings."""
+    from amber.replay import ShadowRunSettings
+    from amber.replay import ShadowSettings
+    from amber.replay import result_cleaner
+
+    baseline = resolve_target(config, args.baseline, args)
+    candidate = resolve_target(config, args.candidate, args)
+    baseline2 = resolve_target(config, args.baseline2, args) if args.baseline2 else None
+    shadow = config.with_key(
+        "shadow", lambda: ShadowSettings.from_mapping(config.section("shadow")))
+    return ShadowRunSettings(
+        baseline=baseline, candidate=candidate, baseline2=baseline2,
+        clean=result_cleaner(config), selection=selection_from_args(args),
+        sending=sending_from_args(args, config), safety=safety_from_args(args, config),
+        noise=load_noise(config, args.noise), shadow=shadow, fail_on=_fail_on(args),
+        params={"fail_on": args.fail_on},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from amber.replay import shadow_exchanges
+
+    config, store = open_from_args(args)
+    with store:
+        summary = shadow_exchanges(store, settings_from_args(args, config), ShadowOutput())
+    if args.save_noise:
+        Path(args.save_noise).write_text(summary.learned_noise())
+    _print(summary, args)
+    if summary.state == "interrupted":
+        return 130
+    return 1 if summary.reasons else 0
+
+
+def _print(summary: ShadowSummary, args: argparse.Namespace) -> None:
+    """The report: JSON or the terminal's tables and a line of notes; HTML to `--html`."""
     from amber.replay import render_html
     from amber.replay import render_terminal
     from amber.replay import report_json
 
-    config, store = open_from_args(args)
-    baseline = resolve_target(config, args.baseline, args)
-    candidate = resolve_target(config, args.candidate, args)
-    baseline2 = resolve_target(config, args.baseline2, args) if args.baseline2 else None
-    guard(config, [baseline, candidate, baseline2], args, store,
-          None if args.ids else query_from_args(args))
-    settings = config.with_key(
-        "shadow", lambda: ShadowSettings.from_mapping(config.section("shadow")))
-    fail_on = settings.fail_on
-    if args.fail_on:
-        try:
-            fail_on = parse_fail_on(args.fail_on)
-        except ValueError as e:
-            raise UsageError(f"--fail-on: {e}") from None
-    noise = load_noise(config, args.noise)
-    section = config.section("replay")
-    auth_cfg = section.get("auth") or {}
-    clean = _safe_text(config)
-    acc = ShadowAccumulator(noise.rules_for, relative_threshold=settings.relative_threshold,
-                            absolute_threshold=settings.absolute_threshold,
-                            max_examples=settings.max_examples)
-    log = RunLog(store)
-    targets = f"baseline {baseline.display} candidate {candidate.display}" + (
-        f" baseline2 {baseline2.display}" if baseline2 else "")
-    run_id = log.start("shadow", targets, {"ids": args.ids, "allow_writes": args.allow_writes,
-                                           "fail_on": args.fail_on})
-    results = log.writer(run_id)  # stored from a thread: the loop never waits on the store
-    count = 0
-
-    def on_triple(t: Triple) -> None:
-        nonlocal count
-        ex = t.exchange
-        v = acc.add(
-            exchange_id=ex.id, method=ex.request.method, route=ex.route,
-            primary=t.primary.response, candidate=t.candidate.response,
-            secondary=t.secondary.response, primary_error=t.primary.error,
-            candidate_error=t.candidate.error, secondary_error=t.secondary.error,
-        )
-        count += 1
-        c = t.candidate
-        results.add(RunResult(
-            ex.id, c.sent_at, c.response.status if c.response else None, c.latency_ms, v.ok,
-            clean(c.error), {"method": ex.request.method, "path": ex.request.path,
-                             "route": ex.route,
-                             "regression_paths": sorted(v.regression_paths),
-                             "suppressed_paths": sorted(v.suppressed_paths),
-                             "noise_paths": sorted(v.noise_paths)},
-        ))
-
-    runner = ShadowRunner(
-        baseline, candidate, baseline2, allow_writes=args.allow_writes,
-        concurrency=args.concurrency, rate=args.rate, speed=args.speed,
-        session_key=args.session_key or section.get("session_key"),
-        drop_headers=section.get("drop_headers") or [], carry_state=not args.no_carry,
-    )
-    if auth_cfg:
-        for r in (runner.primary, runner.candidate, runner.secondary):
-            r.auth = config.with_key("replay.auth", lambda: Auth.from_mapping(auth_cfg))
-    state = "completed"
-    started = time.monotonic()
-    try:
-        _aio.run(runner.run(_selected(store, args), on_triple))
-    except KeyboardInterrupt:
-        state = "interrupted"
-    finally:
-        results.close()
-    report = acc.report()
-    _clean_report(report, clean)
-    meta = {"run": run_id, "baseline": baseline.display, "candidate": candidate.display,
-            "baseline2": (baseline2 or baseline).display, "requests": count,
-            "skipped_writes": runner.skipped_writes,
-            "elapsed_s": round(time.monotonic() - started, 3), "state": state}
-    doc = report_json(report, fail_on=fail_on, meta=meta)
-    reasons = report.gate(fail_on)
-    log.finish(run_id, state, {"requests": count, "regressions": len(report.regressions()),
-                               "skipped_writes": runner.skipped_writes, "gate": reasons[:50]})
-    store.close()
-    audit(config, "shadow", args.argv, reason=args.reason, target=targets, run=run_id,
-          state=state, requests=count, regressions=len(report.regressions()),
-          skipped_writes=runner.skipped_writes)
-    if args.save_noise:
-        learned = acc.learned_noise()
-        Path(args.save_noise).write_text(learned.dump(comment=acc.learned_noise_comment()))
+    report, fail_on, meta = summary.report, summary.settings.gate, summary.meta()
     if args.html:
         _write_private(args.html, render_html(report, meta=meta, fail_on=fail_on).encode())
     if args.json:
+        doc = report_json(report, fail_on=fail_on, meta=meta)
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
-    else:
-        render_terminal(report, console(), fail_on=fail_on)
-        notes = [f"run {run_id} ({state}): {count} requests"]
-        if runner.skipped_writes:
-            notes.append(f"{runner.skipped_writes} non-idempotent requests not sent "
-                         "(--allow-writes to send them)")
-        if args.html:
-            notes.append(f"report: {args.html}")
-        if args.save_noise:
-            notes.append(f"noise rules: {args.save_noise}")
-        console(sys.stderr).print("; ".join(notes))
-    if state == "interrupted":
-        return 130
-    return 1 if reasons else 0
+        return
+    render_terminal(report, console(), fail_on=fail_on)
+    notes = [f"run {summary.run_id} ({summary.state}): {summary.requests} requests"]
+    if summary.skipped_writes:
+        notes.append(f"{summary.skipped_writes} non-idempotent requests not sent "
+                     "(--allow-writes to send them)")
+    if args.html:
+        notes.append(f"report: {args.html}")
+    if args.save_noise:
+        notes.append(f"noise rules: {args.save_noise}")
+    console(sys.stderr).print("; ".join(notes))
 
 
 COMMAND = Command(

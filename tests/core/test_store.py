@@ -250,7 +250,7 @@ def test_version_2_run_results_move_into_chunks_in_order(store_url: str) -> None
             rows = [{"run_id": a if i % 3 else b, "exchange_id": f"ex{i}", "sent_at": 1.0 + i,
                      "status": 200 if i % 7 else None, "latency_ms": 2.5,
                      "ok": i % 5 != 0, "error": None if i % 7 else "timeout",
-                     "detail": orjson.dumps({"i": i, "differences": []})}
+                     "detail": orjson.dumps({"differences": [], "path": f"/{i}"})}
                     for i in range(1234)]
             conn.execute(_store._legacy_run_results.insert(), rows)
             conn.exec_driver_sql("update amber_meta set value='2' where key='schema_version'")
@@ -260,10 +260,10 @@ def test_version_2_run_results_move_into_chunks_in_order(store_url: str) -> None
         for run, mine in ((a, [r for r in rows if r["run_id"] == a]),
                           (b, [r for r in rows if r["run_id"] == b])):
             got = list(log.results(run, page=1))
-            assert [(r.exchange_id, r.sent_at, r.status, r.ok, r.error, r.detail)
+            assert [(r.exchange_id, r.sent_at, r.status, r.ok, r.error, r.path)
                     for r in got] == [
                 (m["exchange_id"], m["sent_at"], m["status"], m["ok"], m["error"],
-                 orjson.loads(m["detail"])) for m in mine]
+                 orjson.loads(m["detail"])["path"]) for m in mine]
 
 
 def test_unmigratable_schema_says_what_to_do(tmp_path: Path) -> None:

@@ -1,15 +1,26 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
+from pathlib import Path
 
 import httpx
 
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import new_id
+from amber._runs import RunLog
+from amber._store import Store
+from amber.replay._auth import Auth
+from amber.replay._run import SendOptions
 from amber.replay._runner import Target
 from amber.replay._shadow_run import ShadowRunner
+from amber.replay._shadow_run import ShadowRunSettings
 from amber.replay._shadow_run import Triple
+from amber.replay._shadow_run import shadow_exchanges
+from amber.replay._targets import Safety
+from tests.conftest import make_exchange
 
 
 def test_order_baseline_candidate_baseline2_and_writes_skipped() -> None:
@@ -44,3 +55,55 @@ def test_one_baseline_is_asked_twice() -> None:
     asyncio.run(runner.run([Exchange(new_id(), Request("POST", "http", "x", 80, "/"))],
                            lambda t: None))
     assert hosts == ["base", "cand", "base"] and runner.skipped_writes == 0
+
+
+def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
+        store: Store, tmp_path: Path) -> None:
+    # baselines and candidate all drift in `at`; the candidate renames user 1
+    ticks = itertools.count()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = "bob" if request.url.host == "cand" and request.url.path == "/users/1" else "ann"
+        return httpx.Response(200, json={"name": name, "at": next(ticks)})
+
+    json_headers = (("Content-Type", "application/json"),)
+    exs = [make_exchange(i, path=f"/users/{i}", body=b'{"name": "ann", "at": 0}',
+                         resp_headers=json_headers) for i in range(4)]
+    exs.append(make_exchange(9, method="POST", path="/users", resp_headers=json_headers))
+    store.add_many(exs)
+    audit = tmp_path / "audit.jsonl"
+    settings = ShadowRunSettings(
+        Target("http://base"), Target("http://cand"), clean=lambda v: v,
+        sending=SendOptions(concurrency=1, transport=httpx.MockTransport(handler)),
+        safety=Safety(reason="canary", audit_log=audit), params={"fail_on": None},
+    )
+    s = shadow_exchanges(store, settings)
+    assert (s.state, s.requests, s.skipped_writes) == ("completed", 4, 1)
+    assert [(r, f.path) for r, f in s.report.regressions()] == [("GET /users/{id}",
+                                                                 "body$.name")]
+    assert s.reasons and s.meta()["baseline2"] == "http://base"
+    assert "at" in s.learned_noise()
+    results = {r.path: r for r in RunLog(store).results(s.run_id)}
+    assert results["/users/1"].regression_paths == ["body$.name"] and not results["/users/1"].ok
+    assert results["/users/2"].ok and results["/users/2"].noise_paths == ["body$.at"]
+    assert results["/users/2"].recorded_status == 200
+    info = RunLog(store).get(s.run_id)
+    assert (info.kind, info.state, info.summary) == ("shadow", "completed", {
+        "requests": 4, "regressions": 1, "skipped_writes": 1, "gate": s.reasons})
+    assert info.params == {"ids": [], "allow_writes": False, "fail_on": None}
+    record = json.loads(audit.read_text())
+    assert (record["command"], record["requests"], record["regressions"]) == ("shadow", 4, 1)
+    assert record["target"] == "baseline http://base candidate http://cand"
+
+
+def test_each_target_logs_in_with_its_own_credentials() -> None:
+    made: list[Auth] = []
+
+    def auth() -> Auth:
+        made.append(Auth(headers={"Authorization": f"Bearer {len(made)}"}))
+        return made[-1]
+
+    runner = ShadowRunner(Target("http://base"), Target("http://cand"), auth=auth,
+                          transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+    assert [r.auth for r in (runner.primary, runner.candidate, runner.secondary)] == made
+    assert len({id(a) for a in made}) == 3

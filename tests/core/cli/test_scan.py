@@ -68,12 +68,12 @@ def test_scans_the_compressed_results_of_runs(env: Path, amber: Run) -> None:
         s.add(make_exchange(1))
         log = RunLog(s)
         clean = log.start("replay", "http://127.0.0.1:1", {})
-        log.add(clean, [RunResult("A", 1.0, 200, 1.0, True, None, {"differences": []})])
+        log.add(clean, [RunResult("A", 1.0, 200, 1.0, True)])
         leaky = log.start("replay", "http://127.0.0.1:1", {})
         # a difference whose value escaped cleaning (a bug, or a result written by hand)
-        log.add(leaky, [RunResult(f"E{i}", 1.0, 200, 1.0, False, None, {"differences": [
+        log.add(leaky, [RunResult(f"E{i}", 1.0, 200, 1.0, False, differences=[
             {"path": "body$.token", "expected": "[REDACTED:github-token]",
-             "actual": GH if i == 700 else "x", "pad": "p" * 200}]}) for i in range(800)])
+             "actual": GH if i == 700 else "x", "pad": "p" * 200}]) for i in range(800)])
     code, out, _ = amber("scan", str(env / "runs.db"))
     assert code == 1, out
     assert f"run {leaky} results chunk 1" in out and "github" in out.lower()

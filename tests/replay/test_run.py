@@ -1,0 +1,175 @@
+"""The replay use case, driven through an in-memory transport (no server, no CLI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from amber._model import Exchange
+from amber._runs import RunLog
+from amber._runs import RunResult
+from amber._store import ExchangeQuery
+from amber._store import Store
+from amber.errors import UsageError
+from amber.replay._run import ReplaySettings
+from amber.replay._run import Selection
+from amber.replay._run import SendOptions
+from amber.replay._run import drive
+from amber.replay._run import replay_exchanges
+from amber.replay._runner import Target
+from amber.replay._targets import Safety
+from tests.conftest import make_exchange
+
+
+class Events:
+    """Records what a run tells."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, int | None]] = []
+        self.results: list[RunResult] = []
+        self.notices: list[str] = []
+
+    def started(self, run_id: str, total: int | None) -> None:
+        self.starts.append((run_id, total))
+
+    def result(self, result: RunResult) -> None:
+        self.results.append(result)
+
+    def notice(self, message: str) -> None:
+        self.notices.append(message)
+
+
+JSON = (("Content-Type", "application/json"),)
+
+
+def app(request: httpx.Request) -> httpx.Response:
+    """The recording answered `{"ok": true}`; /users/2 now says false."""
+    return httpx.Response(200, json={"ok": request.url.path != "/users/2/orders"})
+
+
+def settings(**kw: object) -> ReplaySettings:
+    base = ReplaySettings(target=Target("http://app"), clean=lambda v: v and v.upper(),
+                          sending=SendOptions(concurrency=1,
+                                              transport=httpx.MockTransport(app)))
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def three(store: Store) -> list[Exchange]:
+    exs = [make_exchange(i, resp_headers=JSON) for i in range(3)]
+    store.add_many(exs)
+    return exs
+
+
+def test_a_replay_compares_stores_and_reports_each_exchange(
+        store: Store, three: list[Exchange], tmp_path: Path) -> None:
+    events = Events()
+    audit = tmp_path / "audit.jsonl"
+    s = replay_exchanges(store, settings(safety=Safety(reason="check", audit_log=audit,
+                                                       argv=("amber", "replay")),
+                                         params={"filters": {"limit": None}}), events)
+    assert (s.state, s.sent, s.ok, s.mismatch, s.error, s.skipped) == (
+        "completed", 3, 2, 1, 0, 0)
+    assert events.starts == [(s.run_id, 3)]
+    assert [r.ok for r in events.results] == [True, True, False]
+    diff = events.results[2]
+    # values from the target are cleaned before they are kept
+    assert diff.differences == [{"path": "body$.ok", "kind": "value", "expected": "TRUE",
+                                 "actual": "FALSE"}]
+    assert (diff.method, diff.path, diff.route, diff.recorded_status) == (
+        "GET", "/users/2/orders", "/users/{id}/orders", 200)
+    log = RunLog(store)
+    assert list(log.results(s.run_id)) == events.results
+    info = log.get(s.run_id)
+    assert (info.kind, info.state, info.summary) == ("replay", "completed", dict(
+        s.counts(), elapsed_s=s.elapsed_s))
+    assert info.params == {"ids": [], "concurrency": 1, "rate": None, "speed": 0.0,
+                           "filters": {"limit": None}}
+    (record,) = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert (record["command"], record["reason"], record["run"], record["sent"]) == (
+        "replay", "check", s.run_id, 3)
+
+
+def test_ids_select_and_noise_explains(store: Store, three: list[Exchange]) -> None:
+    from amber.replay._noise import NoiseFile
+
+    noise = NoiseFile.from_mapping({"global": {"ignore_paths": ["$.ok"]}})
+    s = replay_exchanges(store, settings(selection=Selection(ids=(three[2].id,)),
+                                         noise=noise))
+    assert (s.sent, s.ok) == (1, 1)
+    (r,) = RunLog(store).results(s.run_id)
+    assert r.ignored == 1 and r.exchange_id == three[2].id
+
+
+def test_truncated_request_bodies_are_skipped_or_sent_with_a_notice(store: Store) -> None:
+    ex = make_exchange(1, method="POST", resp_headers=JSON)
+    ex = dataclasses.replace(ex, request=dataclasses.replace(ex.request, body_truncated=True))
+    store.add(ex)
+    events = Events()
+    assert replay_exchanges(store, settings(skip_truncated=True), events).skipped == 1
+    assert not events.notices
+    assert replay_exchanges(store, settings(), events).sent == 1
+    assert events.notices == [f"warning: {ex.id}: request body was truncated at capture; "
+                              "replaying it anyway (--skip-truncated to skip)"]
+
+
+def test_production_rules_refuse_before_a_run_starts(store: Store,
+                                                     three: list[Exchange]) -> None:
+    prod = Target("http://app", name="prod", label="production")
+    with pytest.raises(UsageError, match="--reason"):
+        replay_exchanges(store, settings(target=prod))
+    assert RunLog(store).list() == []
+    events = Events()
+    s = replay_exchanges(store, settings(target=prod, safety=Safety(reason="INC-1")), events)
+    assert events.notices == ["reads against production target 'prod' are limited to 10 "
+                              "requests/s (--rate to change)"]
+    assert RunLog(store).get(s.run_id).params["rate"] == 10.0
+
+
+def test_a_run_that_fails_is_finished_as_failed_and_audited(
+        store: Store, three: list[Exchange], tmp_path: Path) -> None:
+    class Broken(Events):
+        def result(self, result: RunResult) -> None:
+            raise RuntimeError("sink broke")
+
+    audit = tmp_path / "audit.jsonl"
+    with pytest.raises(RuntimeError, match="sink broke"):
+        replay_exchanges(store, settings(safety=Safety(audit_log=audit)), Broken())
+    (info,) = RunLog(store).list()
+    assert info.state == "failed"
+    assert json.loads(audit.read_text())["state"] == "failed"
+
+
+def test_drive_names_how_a_run_ended(store: Store) -> None:
+    log = RunLog(store)
+    ended: list[str] = []
+
+    async def done() -> None:
+        pass
+
+    async def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    for main in (done(), interrupted()):
+        writer = log.writer(log.start("replay", "t", {}))
+        assert drive(main, writer, ended.append) == ended[-1]
+    assert ended == ["completed", "interrupted"]
+
+
+def test_selection_counts_methods_by_id_or_query(store: Store) -> None:
+    exs = [make_exchange(i, method=m) for i, m in enumerate(["GET", "POST", "DELETE", "POST"])]
+    store.add_many(exs)
+    unsafe = ("POST", "DELETE")
+    assert Selection(ids=(exs[0].id, exs[1].id)).count_methods(store, unsafe) == 1
+    assert Selection().count_methods(store, unsafe) == 3
+    assert Selection(query=ExchangeQuery(methods=["GET"])).count_methods(store, unsafe) == 0
+    assert Selection(query=ExchangeQuery(limit=1)).count_methods(store, unsafe) == 3
+    assert Selection().total(store) == 4 and Selection(ids=("x",)).total(store) is None
+
+
+def test_the_default_events_hear_nothing(store: Store, three: list[Exchange]) -> None:
+    assert replay_exchanges(store, settings()).sent == 3
