@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 
@@ -29,17 +28,19 @@ from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
 from amber._model import header_get
+from amber._pseudonym import MARKER_RE
 from amber.replay._compare import loads_json
 
-__all__ = ["MARKER_RE", "SessionState", "has_marker"]
+__all__ = ["SessionState", "has_marker"]
 
-MARKER_RE = re.compile(r"\[REDACTED:[a-z0-9_.-]+\]")
 _TOKENISH = re.compile(r"(^|[_\-.])(token|jwt|session|sid|auth|key|secret)($|[_\-.])|token", re.I)
 MAX_LEARNED = 10_000
 
 
 def has_marker(value: str) -> bool:
-    return "[REDACTED:" in value
+    """True when `value` holds a redaction marker (`amber._pseudonym.MARKER_RE`) anywhere:
+    a masked token in `Bearer [REDACTED:...]`, a cookie list, a JSON string."""
+    return "[REDACTED:" in value and MARKER_RE.search(value) is not None  # cheap test first
 
 
 def _json(body: bytes) -> Any:
@@ -76,14 +77,11 @@ class SessionState:
     # -- learning -------------------------------------------------------------------------
 
     def learn(self, recorded: Response | None, actual: Response | None) -> None:
+        """Learn from one (recorded, replayed) response pair of this session: the cookies
+        the target set, and what it returned in place of recorded secrets and ids."""
         if actual is None:
             return
-        location = False
-        for name, raw in actual.headers:  # one pass: Set-Cookie and Location (same lengths)
-            if len(name) == 10 and name.lower() == "set-cookie":
-                self._learn_cookie(raw)
-            elif len(name) == 8 and name.lower() == "location":
-                location = True
+        location = self._learn_headers(actual)
         if recorded is None or recorded.body == actual.body and not location:
             return  # nothing differs: nothing to learn (the common case, and cheap)
         rec_loc, act_loc = header_get(recorded.headers, "location"), header_get(actual.headers,
@@ -93,9 +91,23 @@ class SessionState:
                 if x != y and len(x) >= 2 and not has_marker(x):
                     self._remember(x, y)
         a, b = _json(recorded.body), _json(actual.body)
-        if a is None or b is None:
-            return
-        for key, x, y in _pairs(a, b):
+        if a is not None and b is not None:
+            self._learn_json(a, b)
+
+    def _learn_headers(self, actual: Response) -> bool:
+        """Learn the cookies `actual` sets; whether it has a `Location` header."""
+        location = False
+        for name, raw in actual.headers:  # one pass: Set-Cookie and Location (same lengths)
+            if len(name) == 10 and name.lower() == "set-cookie":
+                self._learn_cookie(raw)
+            elif len(name) == 8 and name.lower() == "location":
+                location = True
+        return location
+
+    def _learn_json(self, recorded: Any, actual: Any) -> None:
+        """Learn secrets (a marker recorded where the target sent a value) and minted values
+        from two JSON documents."""
+        for key, x, y in _pairs(recorded, actual):
             if x == y or y is None:
                 continue
             if isinstance(x, str) and has_marker(x) and isinstance(y, str):
@@ -140,13 +152,10 @@ class SessionState:
         target sees no `[REDACTED:...]` credentials (configured auth may add its own).
         """
         if not (self.values or self.secrets or self.cookies or self.bearer):
-            # nothing learned yet: only drop headers still holding a marker
+            # nothing learned yet: only drop what holds a marker
             for _, v in req.headers:
-                if "[REDACTED:" in v:
-                    return req.path, req.query, tuple(
-                        (k, v) for k, v in req.headers
-                        if "[REDACTED:" not in v or k.lower() == "cookie" and self._cookie(v)
-                    ), req.body
+                if "[REDACTED:" in v:  # (the cheap test of `has_marker`)
+                    return req.path, req.query, self._unmasked(req.headers), req.body
             return req.path, req.query, req.headers, req.body
         path = "/".join(self.values.get(seg, seg) for seg in req.path.split("/"))
         query = self._swap(req.query)
@@ -170,7 +179,22 @@ class SessionState:
             headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
         return path, query, tuple(headers), self._body(req.body)
 
+    def _unmasked(self, headers: Headers) -> Headers:
+        """`headers` without those holding a marker; a `Cookie` header loses only its
+        masked cookies."""
+        out: list[tuple[str, str]] = []
+        for k, v in headers:
+            if not has_marker(v):
+                out.append((k, v))
+            elif k.lower() == "cookie":
+                cookie = self._cookie(v)
+                if cookie:
+                    out.append((k, cookie))
+        return tuple(out)
+
     def _cookie(self, value: str) -> str:
+        """A `Cookie` header's value with the cookies the target set, without the masked
+        cookies it did not set."""
         out = []
         seen = set()
         for part in value.split(";"):
@@ -188,16 +212,13 @@ class SessionState:
         return "; ".join(out)
 
     def _body(self, body: bytes) -> bytes:
+        """A request body with learned secrets and values in place of recorded ones (in a
+        JSON body, only whole strings and integers are replaced)."""
         if not body or (not self.values and not self.secrets):
             return body
         doc = _json(body)
         if doc is None:
-            if self.values and len(body) < 1_000_000:
-                text = body.decode("utf-8", "surrogateescape")
-                swapped = self._swap(text)
-                if swapped != text:
-                    return swapped.encode("utf-8", "surrogateescape")
-            return body
+            return self._swap_bytes(body)
         changed = False
 
         def walk(node: Any, key: str) -> Any:
@@ -223,7 +244,13 @@ class SessionState:
         out = walk(doc, "")
         return orjson.dumps(out) if changed else body
 
+    def _swap_bytes(self, body: bytes) -> bytes:
+        """A body that is not JSON with the learned values swapped in, as text (bodies of
+        1 MB or more are left alone: scanning them for every value costs too much)."""
+        if self.values and len(body) < 1_000_000:
+            text = body.decode("utf-8", "surrogateescape")
+            swapped = self._swap(text)
+            if swapped != text:
+                return swapped.encode("utf-8", "surrogateescape")
+        return body
 
-def quote_path(path: str) -> str:
-    """Percent-encode characters that cannot appear raw in a request target."""
-    return quote(path, safe="/:@!$&'()*+,;=-._~%")

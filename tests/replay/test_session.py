@@ -5,6 +5,7 @@ import orjson
 from amber._model import Request
 from amber._model import Response
 from amber.replay._session import SessionState
+from amber.replay._session import has_marker
 
 
 def resp(body: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
@@ -58,3 +59,20 @@ def test_ids_beyond_64_bits_are_carried_exactly() -> None:
              raw(b'{"id": 170141183460469231731687303715884105729}'))
     req = Request("GET", "http", "h", 80, "/things/170141183460469231731687303715884105727")
     assert st.rewrite(req)[0] == "/things/170141183460469231731687303715884105729"
+
+
+def test_markers_are_the_cores() -> None:
+    """`has_marker` finds what `amber._pseudonym.marker` makes, inside a longer value too."""
+    from amber._pseudonym import marker
+
+    assert has_marker(f"Bearer {marker('authorization')}")
+    assert has_marker(f"sid={marker('AWS:Secret.Key_2')}; theme=dark")  # any rule name
+    assert not has_marker("[REDACTED:]") and not has_marker("[REDACTED: x]")
+    assert not has_marker("plain value")
+
+
+def test_before_anything_is_learned_only_masked_cookies_are_left_out() -> None:
+    req = Request("GET", "http", "h", 80, "/", headers=(
+        ("Cookie", "sid=[REDACTED:cookie]; theme=dark"), ("X-Api-Key", "[REDACTED:api-key]"),
+        ("Accept", "*/*")))
+    assert SessionState().rewrite(req)[2] == (("Cookie", "theme=dark"), ("Accept", "*/*"))
