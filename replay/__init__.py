@@ -35,6 +35,7 @@ from amber.replay._run import replay_exchanges
 from amber.replay._run import result_cleaner
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
+from amber.replay._runner import RequestParts
 from amber.replay._runner import Target
 from amber.replay._session import SessionState
 from amber.replay._shadow import FailOn
@@ -66,6 +67,7 @@ __all__ = [
     "ReplaySettings",
     "ReplaySummary",
     "Replayer",
+    "RequestParts",
     "RunEvents",
     "Safety",
     "Selection",

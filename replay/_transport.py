@@ -8,9 +8,11 @@ writes each request as one buffer and parses responses with `httptools` (llhttp,
 parser of Node.js and uvicorn; one parser per connection), with no per-request object graph
 beyond the result, and one timer for the timeouts of all requests in flight.
 
-Two ways in:
+Three ways in:
 - `FastTransport.request(pool, payload)`: the replayer's hot path, a complete request as
-  bytes in and a `RawResponse` out (`FastTransport.send_raw(...)` builds the bytes);
+  bytes in (`encode_request` makes them) and a `RawResponse` out;
+- `FastTransport.send_raw(scheme, host, port, method, target, headers, body)`: the same
+  from the request's parts;
 - `FastTransport.handle_async_request(httpx.Request)`: the standard httpx transport API
   (used for login requests and signing hooks, or by anyone passing it to `AsyncClient`).
 
@@ -26,13 +28,14 @@ import math
 import ssl
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httptools
 import httpx
 
-__all__ = ["FastTransport", "RawResponse"]
+__all__ = ["FastTransport", "Pool", "RawResponse", "encode_request"]
 
 
 @dataclass(slots=True)
@@ -166,8 +169,11 @@ class _Connection(asyncio.Protocol):
                    for k, _ in self.headers)
 
 
-class _Pool:
-    """The idle keep-alive connections to one origin, and its `Host` header line."""
+class Pool:
+    """The idle keep-alive connections to one origin, and its `Host` header line.
+
+    Made by `FastTransport.pool`; the replayer keeps its target's pool to frame requests
+    (`encode_request`) and send them (`FastTransport.request`)."""
 
     __slots__ = ("host", "host_line", "idle", "port", "scheme")
 
@@ -179,36 +185,43 @@ class _Pool:
         hostport = host if port in (80, 443) else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
             hostport = f"[{host}]" if port in (80, 443) else f"[{host}]:{port}"
-        self.host_line = b"Host: " + hostport.encode("idna") + b"\r\n"
+        self.host_line = "Host: " + hostport.encode("idna").decode("ascii") + "\r\n"
 
 
 _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
-def frame_request(pool: _Pool, method: str, head: bytes, body: bytes, *,
-                  has_host: bool = False) -> bytes:
-    """A complete HTTP/1.1 request from `head` (the request line and header lines, each
-    ending in CRLF): `pool`'s Host line after the request line unless `has_host`,
-    `Content-Length` when there is a body (or the method has one), the blank line, the
-    body."""
-    line_end = head.index(b"\r\n") + 2
-    parts = [head[:line_end], b"" if has_host else pool.host_line, head[line_end:]]
-    if body or method not in _NO_BODY_METHODS:
-        parts += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
-    parts += (b"\r\n", body)
-    return b"".join(parts)
+def encode_request(pool: Pool, method: str, target: str,
+                   headers: Iterable[tuple[str, str]], body: bytes, *,
+                   has_host: bool = False) -> bytes:
+    """A complete HTTP/1.1 request for `FastTransport.request`: the request line, `pool`'s
+    `Host` line unless `has_host` (`headers` hold one), `headers`, `Content-Length` when
+    there is a body (or the method has one), the blank line, the body.
 
-
-def encode_request(pool: _Pool, method: str, target: bytes,
-                   headers: Sequence[tuple[bytes, bytes]], body: bytes) -> bytes:
-    """An HTTP/1.1 request as bytes; `Host` added unless in `headers`, `Content-Length` set
-    when there is a body (or the method has one)."""
-    lines = [method.encode(), b" ", target, b" HTTP/1.1\r\n"]
+    Text is encoded as UTF-8, with surrogates back to the bytes they stand for
+    (`surrogateescape`, as amber decodes what it cannot read). The replayer frames every
+    request here: one list joined and encoded once."""
+    parts = [method, " ", target, " HTTP/1.1\r\n"]
+    if not has_host:
+        parts.append(pool.host_line)
     for k, v in headers:
-        lines += (k, b": ", v, b"\r\n")
-    return frame_request(pool, method, b"".join(lines), body,
-                         has_host=any(k.lower() == b"host" for k, _ in headers))
+        parts += (k, ": ", v, "\r\n")
+    if body or method not in _NO_BODY_METHODS:
+        parts += ("Content-Length: ", str(len(body)), "\r\n")
+    parts.append("\r\n")
+    head = "".join(parts).encode("utf-8", "surrogateescape")
+    return head + body if body else head
+
+
+def _idle_connection(pool: Pool) -> _Connection | None:
+    """The most recently used idle connection of `pool` still open (closed ones dropped)."""
+    idle = pool.idle
+    while idle:
+        conn = idle.pop()
+        if not conn.closed and conn.transport is not None and not conn.transport.is_closing():
+            return conn
+    return None
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -219,7 +232,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         self.verify = verify
         self.max_body = max_body
         self.max_idle = max_idle_per_origin
-        self._pools: dict[tuple[str, str, int], _Pool] = {}
+        self._pools: dict[tuple[str, str, int], Pool] = {}
         self._ssl: ssl.SSLContext | None = None
         # Timeouts: one timer for all requests in flight (at the earliest deadline), not one
         # `call_later` per request.
@@ -238,15 +251,15 @@ class FastTransport(httpx.AsyncBaseTransport):
             self._ssl = ctx
         return self._ssl
 
-    def pool(self, scheme: str, host: str, port: int) -> _Pool:
+    def pool(self, scheme: str, host: str, port: int) -> Pool:
         """The connection pool of an origin (for `request`)."""
         key = (scheme, host, port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = _Pool(scheme, host, port)
+            pool = self._pools[key] = Pool(scheme, host, port)
         return pool
 
-    async def _connect(self, pool: _Pool, timeout: float | None) -> _Connection:
+    async def _connect(self, pool: Pool, timeout: float | None) -> _Connection:
         loop = asyncio.get_running_loop()
         scheme, host, port = pool.scheme, pool.host, pool.port
         try:
@@ -306,12 +319,17 @@ class FastTransport(httpx.AsyncBaseTransport):
         body: bytes,
         timeout: float | None = 30.0,
     ) -> RawResponse:
-        """Send one request; `headers` must not contain Host or Content-Length."""
-        pool = self.pool(scheme, host, port)
-        payload = encode_request(pool, method, target, headers, body)
-        return await self.request(pool, payload, method == "HEAD", timeout)
+        """Send one request; `headers` must not contain Content-Length (`Host` is added
+        unless they hold one)."""
+        text = [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+                for k, v in headers]
+        payload = encode_request(
+            self.pool(scheme, host, port), method, target.decode("utf-8", "surrogateescape"),
+            text, body, has_host=any(k.lower() == "host" for k, _ in text))
+        return await self.request(self.pool(scheme, host, port), payload, method == "HEAD",
+                                  timeout)
 
-    async def request(self, pool: _Pool, payload: bytes, head: bool = False,
+    async def request(self, pool: Pool, payload: bytes, head: bool = False,
                       timeout: float | None = 30.0,
                       in_flight: Callable[[], None] | None = None) -> RawResponse:
         """Send `payload` (a complete HTTP/1.1 request, `Host` included) to `pool`'s origin.
@@ -324,16 +342,9 @@ class FastTransport(httpx.AsyncBaseTransport):
         be closed before any response byte.
         """
         loop = asyncio.get_running_loop()
-        idle = pool.idle
         for attempt in (0, 1):
-            conn: _Connection | None = None
-            reused = False
-            while idle:
-                candidate = idle.pop()
-                if not candidate.closed and candidate.transport is not None \
-                        and not candidate.transport.is_closing():
-                    conn, reused = candidate, True
-                    break
+            conn = _idle_connection(pool)
+            reused = conn is not None
             if conn is None:
                 conn = await self._connect(pool, timeout)
             waiter = conn.start(self.max_body, head, loop)
@@ -367,25 +378,31 @@ class FastTransport(httpx.AsyncBaseTransport):
             finally:
                 self._busy.discard(conn)
                 conn.waiter = None
-            parser = conn.parser
-            assert parser is not None
-            status = parser.get_status_code()
-            version = parser.get_http_version()
-            body = conn.body
-            truncated = conn.truncated
-            if head:
-                conn.parser = None  # it still expects the body Content-Length announced
-            if conn.keep_alive and not conn.closed and not truncated \
-                    and len(idle) < self.max_idle:
-                idle.append(conn)
-            else:
-                transport.close()
-            return RawResponse(
-                status, conn.reason.decode("latin-1"),
-                _VERSIONS.get(version) or f"HTTP/{version}", conn.headers,
-                body[0] if len(body) == 1 else b"".join(body), truncated,
-            )
+            return self._response(pool, conn, head)
         raise httpx.RemoteProtocolError("connection closed")  # pragma: no cover
+
+    def _response(self, pool: Pool, conn: _Connection, head: bool) -> RawResponse:
+        """The response `conn` just received; the connection goes back to `pool` when it
+        can be reused."""
+        parser = conn.parser
+        transport = conn.transport
+        assert parser is not None and transport is not None
+        status = parser.get_status_code()
+        version = parser.get_http_version()
+        body = conn.body
+        truncated = conn.truncated
+        if head:
+            conn.parser = None  # it still expects the body Content-Length announced
+        if conn.keep_alive and not conn.closed and not truncated \
+                and len(pool.idle) < self.max_idle:
+            pool.idle.append(conn)
+        else:
+            transport.close()
+        return RawResponse(
+            status, conn.reason.decode("latin-1"),
+            _VERSIONS.get(version) or f"HTTP/{version}", conn.headers,
+            body[0] if len(body) == 1 else b"".join(body), truncated,
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url

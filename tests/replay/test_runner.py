@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from amber._ingest import Pipeline
@@ -25,7 +26,6 @@ from amber.replay._auth import Auth
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
-from amber.replay._runner import session_key_of
 from amber.replay._transport import FastTransport
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
@@ -174,13 +174,16 @@ def test_target_down_is_an_error_not_a_crash() -> None:
 
 
 def test_speed_follows_the_recorded_schedule(app_url: str) -> None:
+    """Through FastTransport (the hot path), on a fake clock: see FakeClock below."""
+    clock = FakeClock()
     t0 = 1_000_000.0
     exs = [Exchange(new_id(t0 + i * 0.05), Request("GET", "http", "x", 80, "/echo",
                                                    timestamp_start=t0 + i * 0.05),
                     client_addr=f"198.51.100.{i}") for i in range(10)]
-    outcomes = replay(exs, app_url, speed=1.0)
-    starts = sorted(o.sent_at for o in outcomes)
-    assert 0.40 <= starts[-1] - starts[0] < 2.0  # 0.45 s of recorded time, not instant
+    outcomes = replay(exs, app_url, speed=0.5, clock=clock, sleep=clock.sleep)
+    assert all(o.response is not None and o.response.status == 200 for o in outcomes)
+    assert sorted((o.scheduled_at, o.sent_mono) for o in outcomes) == [
+        (pytest.approx(100.0 + i * 0.1), pytest.approx(100.0 + i * 0.1)) for i in range(10)]
 
 
 def test_session_state_survives_idle_gaps(app_url: str) -> None:
@@ -205,14 +208,6 @@ def test_session_order_is_kept(app_url: str, app_state: AppState) -> None:
                     client_addr="192.0.2.1") for i in range(30)]
     replay(exs, app_url, concurrency=16)
     assert [s["body"] for s in app_state.seen] == [str(i).encode() for i in range(30)]
-
-
-def test_session_keys() -> None:
-    ex = Exchange(new_id(), Request("GET", "http", "x", 80, "/", headers=(
-        ("X-User", "u1"), ("Cookie", "a=1; sid=abc"))), client_addr="192.0.2.3")
-    assert session_key_of(ex, "header:x-user") == "h:u1"
-    assert session_key_of(ex, "cookie:sid") == "c:abc"
-    assert session_key_of(ex, None) == "a:192.0.2.3"
 
 
 def test_fast_transport_speaks_httpx(app_url: str) -> None:
@@ -288,11 +283,18 @@ def test_a_failing_sink_stops_the_run(app_url: str) -> None:
 
 
 def test_with_a_rate_an_outcome_does_not_wait_for_the_next_slot(app_url: str) -> None:
-    handed: list[float] = []
-    start = time.monotonic()
-    r = Replayer(Target(app_url), concurrency=1, rate=1)  # one request a second
-    asyncio.run(r.run(echo_exchanges(2), lambda o: handed.append(time.monotonic() - start)))
-    assert handed[0] < 0.8 <= handed[1]  # not a second later, when the next one is sent
+    events: list[str] = []
+    clock = FakeClock()
+
+    async def sleep(delay: float) -> None:
+        events.append(f"wait {delay:g}")
+        await clock.sleep(delay)
+
+    r = Replayer(Target(app_url), concurrency=1, rate=1, clock=clock, sleep=sleep)  # 1/s
+    asyncio.run(r.run(echo_exchanges(3), lambda o: events.append(
+        f"outcome {o.exchange.request.body.decode()}")))
+    # handed over before the wait for the next slot, not a second later when it is sent
+    assert events == ["outcome 0", "wait 1", "outcome 1", "wait 1", "outcome 2"]
 
 
 def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
@@ -373,27 +375,271 @@ def test_accept_skips_exchanges_on_the_loop_without_an_outcome(app_url: str) -> 
     assert len(asked) == 10 and {t for _, t in asked} == set(loop_thread)
 
 
-def test_the_feed_bounds_its_read_ahead_by_body_bytes_too() -> None:
-    from amber.replay._runner import _Feed
+# -- the transport seam: the replayer's logic through httpx.MockTransport (no app, no socket) --
 
-    def source() -> Iterator[Exchange]:
-        for i in range(100):
-            yield Exchange(new_id(), Request("POST", "http", "x", 80, "/echo",
-                                             body=bytes([i]) * 1000))
 
-    async def main() -> tuple[list[int], int]:
-        feed = _Feed(source(), asyncio.get_running_loop(), chunk=256, depth=2,
-                     chunk_bytes=5000)
-        deadline = time.monotonic() + 10
-        while len(feed._chunks) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.2)  # and it stops there: `depth` chunks ahead
-        ahead = [len(c) for c in feed._chunks]
-        n = 0
-        while await feed.wait() is not None:
-            n += 1
-        feed.close()
-        return ahead, n
+class FakeClock:
+    """Virtual time for `Replayer(clock=..., sleep=...)`: it moves only when a sleeper wakes.
 
-    ahead, n = asyncio.run(main())
-    assert ahead == [5, 5] and n == 100
+    A sleeper gives way to the other tasks once, then wakes with the clock at its wake time
+    (sleepers resume in the order they slept, which is the order of their wake times for the
+    rate limiter and the recorded schedule). Nothing waits for real time."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+        self.wakes: list[float] = []  # every wake time asked for, in order
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        wake = self.now + delay
+        self.wakes.append(wake)
+        await asyncio.sleep(0)
+        self.now = max(self.now, wake)
+
+
+T0 = 1_760_000_000.0
+
+
+def get(path: str, client: str = "192.0.2.1", at: float = T0, **kw: Any) -> Exchange:
+    return Exchange(new_id(at), Request("GET", "http", "api", 80, path, timestamp_start=at,
+                                        **kw), client_addr=client)
+
+
+def mock_run(exchanges: list[Exchange], handler: Any, **kw: Any) -> list[Outcome]:
+    """Replay through `httpx.MockTransport(handler)`; the outcomes in the order handed over."""
+    outcomes: list[Outcome] = []
+    r = Replayer(Target("http://target.test/v2"), transport=httpx.MockTransport(handler),
+                 **kw)
+    asyncio.run(r.run(exchanges, outcomes.append))
+    return outcomes
+
+
+def test_any_httpx_transport_receives_the_built_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={"ok": True}, headers={"x-from": "mock"})
+
+    ex = Exchange(new_id(), Request(
+        "POST", "http", "api", 80, "/orders", "a=1&a=2", body=b'{"sku": 1}', headers=(
+            ("Host", "api.example"), ("Connection", "keep-alive"), ("Content-Length", "10"),
+            ("X-Drop-Me", "1"), ("Authorization", "Bearer [REDACTED:authorization]"),
+            ("content-type", "application/json")), host_header="api.example"))
+    [outcome] = mock_run([ex], handler, drop_headers=["x-drop-me"], carry_state=False)
+    [request] = seen
+    assert str(request.url) == "http://target.test/v2/orders?a=1&a=2"
+    assert request.content == b'{"sku": 1}'
+    assert [(k, v) for k, v in request.headers.items()
+            if k not in ("host", "content-length")] == [("content-type", "application/json")]
+    assert request.headers["host"] == "target.test"
+    assert outcome.error is None and outcome.response is not None
+    assert outcome.response.status == 201 and outcome.response.json() == {"ok": True}
+    assert dict(outcome.response.headers)["x-from"] == "mock"
+
+
+def test_speed_sends_on_the_recorded_schedule_scaled() -> None:
+    clock = FakeClock()
+    sent: list[tuple[str, float]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append((request.url.path, clock()))
+        return httpx.Response(200)
+
+    offsets = [0.0, 0.4, 1.0, 1.0, 2.5]  # recorded seconds after the first request
+    exs = [get(f"/r{i}", client=f"198.51.100.{i}", at=T0 + off)
+           for i, off in enumerate(offsets)]
+    outcomes = mock_run(exs, handler, speed=2.0, concurrency=2, clock=clock,
+                        sleep=clock.sleep)
+    # at twice the recorded pace, each request goes out when the schedule says, not before
+    assert sent == [(f"/v2/r{i}", pytest.approx(100.0 + off / 2))
+                    for i, off in enumerate(offsets)]
+    assert sorted((o.scheduled_at, o.sent_mono) for o in outcomes) == [
+        (pytest.approx(100.0 + off / 2), pytest.approx(100.0 + off / 2)) for off in offsets]
+
+
+def test_concurrency_bounds_the_requests_in_flight() -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        for _ in range(5):  # the response takes a while: other workers run meanwhile
+            await asyncio.sleep(0)
+        in_flight -= 1
+        return httpx.Response(200)
+
+    outcomes = mock_run([get(f"/{i}") for i in range(30)], handler, concurrency=3,
+                        session_key="none")
+    assert len(outcomes) == 30 and peak == 3
+
+
+def test_rate_spaces_requests_across_workers() -> None:
+    clock = FakeClock()
+    sent: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(clock())
+        return httpx.Response(200)
+
+    mock_run([get(f"/{i}") for i in range(6)], handler, rate=4.0, concurrency=3,
+             session_key="none", clock=clock, sleep=clock.sleep)
+    assert sent == [pytest.approx(100.0 + i * 0.25) for i in range(6)]
+
+
+def test_a_session_is_sent_in_recorded_order_one_request_at_a_time() -> None:
+    events: list[tuple[str, str, int]] = []
+    in_flight: dict[str, int] = {}
+    overlapped = False
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal overlapped
+        user, n = request.headers["x-user"], int(request.url.path.rsplit("/", 1)[1])
+        in_flight[user] = in_flight.get(user, 0) + 1
+        assert in_flight[user] == 1, f"two requests of session {user} in flight"
+        overlapped = overlapped or sum(in_flight.values()) > 1
+        events.append(("start", user, n))
+        for _ in range(n % 4 + 1):  # uneven response times: a session could overtake itself
+            await asyncio.sleep(0)
+        in_flight[user] -= 1
+        return httpx.Response(200)
+
+    exs = [get(f"/{i}", headers=(("x-user", "ann" if i % 3 else "bob"),)) for i in range(24)]
+    outcomes = mock_run(exs, handler, concurrency=4, session_key="header:x-user")
+    assert len(outcomes) == 24
+    for user in ("ann", "bob"):
+        sent = [n for kind, u, n in events if u == user]
+        assert sent == [i for i in range(24) if (i % 3 != 0) == (user == "ann")]
+    assert overlapped  # the two sessions did run side by side
+
+
+def login_app(seen: list[httpx.Request]) -> Any:
+    """A mock app: /login mints a token per client, /orders an id; both checked later."""
+    tokens: dict[str, str] = {}
+    orders: dict[str, str] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        who = request.headers["x-client"]
+        path = request.url.path
+        if path == "/v2/login":
+            tokens[who] = f"token-of-{who}-{len(seen)}"
+            return httpx.Response(200, json={"access_token": tokens[who]})
+        if request.headers.get("authorization") != f"Bearer {tokens.get(who)}":
+            return httpx.Response(401)
+        if path == "/v2/orders":
+            orders[who] = f"ord_{who}_{len(seen):04d}"
+            return httpx.Response(201, json={"id": orders[who]},
+                                  headers={"location": f"/orders/{orders[who]}"})
+        if path == f"/v2/orders/{orders.get(who)}":
+            return httpx.Response(200, json={"id": orders[who]})
+        return httpx.Response(404)
+
+    return handler
+
+
+def recorded_session(who: str) -> list[Exchange]:
+    """What capture stored for one client: the token masked, the ids of that day."""
+    auth = (("x-client", who), ("Authorization", "Bearer [REDACTED:authorization]"))
+
+    def ex(method: str, path: str, status: int, body: bytes, headers: Any = (),
+           resp_headers: Any = ()) -> Exchange:
+        return Exchange(new_id(), Request(method, "http", "api", 80, path, headers=headers),
+                        Response(status, body=body, headers=(
+                            ("content-type", "application/json"), *resp_headers)),
+                        client_addr=who)
+
+    return [
+        ex("POST", "/login", 200, b'{"access_token": "[REDACTED:access-token]"}',
+           (("x-client", who),)),
+        ex("POST", "/orders", 201, b'{"id": "ord_recorded_1"}', auth,
+           (("location", "/orders/ord_recorded_1"),)),
+        ex("GET", "/orders/ord_recorded_1", 200, b'{"id": "ord_recorded_1"}', auth),
+    ]
+
+
+def test_each_session_carries_its_own_learned_token_and_ids() -> None:
+    seen: list[httpx.Request] = []
+    ann, bob = recorded_session("ann"), recorded_session("bob")
+    interleaved = [x for pair in zip(ann, bob, strict=True) for x in pair]
+    outcomes = mock_run(interleaved, login_app(seen), concurrency=2)
+    assert [o.response.status for o in outcomes if o.response] == [200, 200, 201, 201, 200, 200]
+    for who in ("ann", "bob"):
+        mine = [r for r in seen if r.headers["x-client"] == who]
+        token = orjson.loads(next(o.response.body for o in outcomes if o.response
+                                  and o.exchange.client_addr == who
+                                  and o.exchange.request.path == "/login"))["access_token"]
+        assert [r.headers.get("authorization") for r in mine] == [
+            None, f"Bearer {token}", f"Bearer {token}"]
+        assert mine[2].url.path.startswith(f"/v2/orders/ord_{who}_")
+    assert "REDACTED" not in repr([r.headers.raw for r in seen])
+
+
+def test_without_carry_over_nothing_learned_is_sent() -> None:
+    seen: list[httpx.Request] = []
+    outcomes = mock_run(recorded_session("ann"), login_app(seen), carry_state=False)
+    assert [o.response.status for o in outcomes if o.response] == [200, 401, 401]
+    assert all("authorization" not in r.headers for r in seen)
+    assert seen[2].url.path == "/v2/orders/ord_recorded_1"
+
+
+def test_transport_failures_are_outcomes_and_the_run_goes_on() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/down":
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path == "/v2/slow":
+            raise httpx.ReadTimeout("too slow", request=request)
+        return httpx.Response(200)
+
+    clock = FakeClock()
+    outcomes = mock_run([get("/down"), get("/slow"), get("/fine")], handler, concurrency=1,
+                        clock=clock, sleep=clock.sleep)
+    down, slow, fine = outcomes
+    assert down.response is None and down.error == "connection failed: connection refused"
+    assert slow.response is None and slow.error == "timeout after 30s"
+    assert down.sent_mono == slow.sent_mono == 100.0 and down.latency_ms is not None
+    assert fine.error is None and fine.response is not None and fine.response.status == 200
+
+
+def test_the_fast_payload_and_the_httpx_request_are_the_same_request() -> None:
+    """`_payload` (FastTransport) and `build` (any httpx transport) encode one `parts`."""
+    from amber.replay._auth import Login
+
+    auth = Auth(headers={"X-Api-Key": "k1"}, token="T0K",
+                login=Login("POST", "/login", {}, inject=("cookie", "session")))
+    exs = [
+        get("/plain", headers=(("accept", "*/*"), ("Connection", "close"))),
+        get("/cookies", headers=(("Cookie", "theme=dark; sid=[REDACTED:cookie]"),
+                                 ("X-Api-Key", "[REDACTED:api-key]"), ("x-é", "ü"))),
+        Exchange(new_id(), Request("PUT", "http", "api", 80, "/p", "q=1", body=b"\x00\xff",
+                                   headers=(("Host", "api.example"),),
+                                   host_header="api.example")),
+    ]
+
+    def as_fast(r: Replayer, ex: Exchange) -> tuple[str, list[tuple[str, str]], bytes]:
+        head, _, body = r._payload(ex, r.state("s")).partition(b"\r\n\r\n")
+        line, *fields = head.decode("utf-8", "surrogateescape").split("\r\n")
+        return line, [tuple(f.split(": ", 1)) for f in fields], body  # type: ignore[misc]
+
+    def as_httpx(r: Replayer, ex: Exchange) -> tuple[str, list[tuple[str, str]], bytes]:
+        req = r.build(ex, r.state("s"))
+        line = f"{req.method} {req.url.raw_path.decode()} HTTP/1.1"
+        return line, [(k.decode(), v.decode()) for k, v in req.headers.raw], req.content
+
+    for keep_host in (False, True):
+        fast = Replayer(Target("http://target.test:8080/v2", keep_host=keep_host), auth=auth)
+        other = Replayer(Target("http://target.test:8080/v2", keep_host=keep_host), auth=auth,
+                         transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+        for ex in exs:
+            line, headers, body = as_fast(fast, ex)
+            want_line, want_headers, want_body = as_httpx(other, ex)
+            assert (line, body) == (want_line, want_body)
+            assert sorted(headers) == sorted(want_headers)
+            host = [v for k, v in headers if k.lower() == "host"]
+            assert host == (["api.example"] if keep_host and ex.request.host_header
+                            else ["target.test:8080"])
+    cookies = [v for k, v in as_fast(fast, exs[1])[1] if k.lower() == "cookie"]
+    assert cookies == ["theme=dark; session=T0K"]  # one Cookie header, the masked one gone

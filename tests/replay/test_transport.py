@@ -104,7 +104,7 @@ def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_con
     async def main() -> None:
         t = FastTransport()
         pool = t.pool("http", "127.0.0.1", port)
-        payload = encode_request(pool, "POST", b"/echo", [], b"abc")
+        payload = encode_request(pool, "POST", "/echo", [], b"abc")
         seen_at_call: list[int] = []
 
         def work() -> None:  # the request is on the wire, its response not yet read
