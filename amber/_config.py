@@ -8,17 +8,25 @@ routes:                                 # route templates, first match wins
   - /users/{user_id}/orders/{order_id}
   - GET /files/{path*}
 sanitize: {...}                         # see docs/sanitization.md
-capture: {...}                          # see docs/capture.md
+capture:                                # see docs/capture.md; every key is optional
+  sample_rate: 0.3
+  exclude_paths: [/health]
 ```
 
-Sections owned by other parts of amber (`sanitize`, `capture`, `replay`, `fixtures`,
-`targets`, `sources`, `testgen`, `audit`) are kept as mappings here and validated by their
-owners through `Config.section()`, which turns their `ConfigError(key=...)` into one with file
-and line.
+The `capture:` section is checked here, key by key (`CAPTURE_KEYS`): an unknown or mistyped
+key is an error naming the file, the line and the valid keys, so a setting amber would not
+honour is never silently accepted. The capture addon takes these values wherever its own
+option is not given (option > amber.yaml > default).
+
+Other sections owned by other parts of amber (`sanitize`, `replay`, `fixtures`, `targets`,
+`sources`, `testgen`, `audit`) are kept as mappings here and validated by their owners
+through `Config.section()`, which turns their `ConfigError(key=...)` into one with file and
+line.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -35,7 +43,10 @@ import yaml
 from amber._routes import Router
 from amber.errors import ConfigError
 
-__all__ = ["CONFIG_ENV", "DEFAULT_STORE", "STORE_ENV", "Config", "find_config", "load_config"]
+__all__ = [
+    "CAPTURE_KEYS", "CONFIG_ENV", "DEFAULT_STORE", "STORE_ENV", "Config", "find_config",
+    "load_config",
+]
 
 CONFIG_ENV = "AMBER_CONFIG"
 STORE_ENV = "AMBER_STORE"
@@ -47,6 +58,56 @@ _SECTIONS = {"sanitize", "capture", "replay", "shadow", "fixtures", "targets", "
              "testgen", "audit"}
 
 T = TypeVar("T")
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_text_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) for x in value)
+
+
+def _is_fraction(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _is_count(low: int) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+    return check
+
+
+def _is_sample_key(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    kind, _, name = value.strip().partition(":")
+    return not value.strip() or (kind in ("header", "cookie") and bool(name))
+
+
+# key -> (check, what it expects); the capture addon has one option per key (amber_KEY)
+_CAPTURE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "filter": (_is_text, "a mitmproxy filter expression (a string)"),
+    "include_paths": (_is_text_list, "a list of path globs or route templates"),
+    "exclude_paths": (_is_text_list, "a list of path globs or route templates"),
+    "include_hosts": (_is_text_list, "a list of host globs"),
+    "exclude_hosts": (_is_text_list, "a list of host globs"),
+    "methods": (_is_text_list, "a list of HTTP methods"),
+    "content_types": (_is_text_list, "a list of content-type prefixes"),
+    "sample_rate": (_is_fraction, "a number between 0 and 1"),
+    "sample_key": (_is_sample_key, "'header:NAME' or 'cookie:NAME'"),
+    "always_header": (_is_name, "a header name"),
+    "max_body_size": (_is_count(0), "a byte count (an integer >= 0)"),
+    "queue_size": (_is_count(1), "a number of exchanges (an integer >= 1)"),
+    "queue_bytes": (_is_count(1), "a byte count (an integer >= 1)"),
+    "writer": (lambda v: v in ("process", "thread"), "'process' or 'thread'"),
+}
+CAPTURE_KEYS: tuple[str, ...] = tuple(_CAPTURE_CHECKS)
+"""The keys amber.yaml's `capture:` section accepts, in the order docs/capture.md lists them."""
 
 
 def _line_index(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
@@ -114,6 +175,11 @@ class Config:
                 message = message[len(e.key) + 2 :]
             raise self.error(message, key) from e
 
+    @property
+    def capture(self) -> Mapping[str, Any]:
+        """The `capture:` section (checked when the file was loaded; empty when absent)."""
+        return self.section("capture")
+
     def section(self, name: str) -> Mapping[str, Any]:
         """The raw mapping of section `name` (empty when absent)."""
         value = self.data.get(name) or {}
@@ -151,6 +217,20 @@ def _validate(cfg: Config) -> None:
     for name in _SECTIONS:
         if name in cfg.data:
             cfg.section(name)
+    _validate_capture(cfg)
+
+
+def _validate_capture(cfg: Config) -> None:
+    """Every key under `capture:` is known and holds what its option accepts."""
+    for key, value in cfg.capture.items():
+        if key not in _CAPTURE_CHECKS:
+            close = difflib.get_close_matches(str(key), CAPTURE_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise cfg.error(f"unknown key; {hint}valid keys under capture: "
+                            f"{', '.join(CAPTURE_KEYS)}", f"capture.{key}")
+        check, expected = _CAPTURE_CHECKS[key]
+        if not check(value):
+            raise cfg.error(f"expected {expected}, got {value!r}", f"capture.{key}")
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

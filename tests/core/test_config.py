@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from amber._config import CAPTURE_KEYS
 from amber._config import DEFAULT_STORE
 from amber._config import Config
 from amber._config import find_config
@@ -54,15 +55,74 @@ def test_unsafe_yaml_tags_are_rejected(tmp_path: Path) -> None:
 
 
 def test_section_errors_get_line_numbers(tmp_path: Path) -> None:
-    p = write(tmp_path, "capture:\n  sample_rate: 2\n")
+    p = write(tmp_path, "replay:\n  timeout: 2\n")
     cfg = load_config(p)
 
     def build() -> None:
-        raise ConfigError("expected a number between 0 and 1", key="capture.sample_rate")
+        raise ConfigError("expected a duration", key="replay.timeout")
 
     with pytest.raises(ConfigError) as e:
-        cfg.with_key("capture", build)
-    assert str(e.value) == f"{p}:2: capture.sample_rate: expected a number between 0 and 1"
+        cfg.with_key("replay", build)
+    assert str(e.value) == f"{p}:2: replay.timeout: expected a duration"
+
+
+def test_every_capture_key_is_accepted(tmp_path: Path) -> None:
+    p = write(tmp_path, """capture:
+  filter: "~d api.example.com"
+  include_paths: [/api/*]
+  exclude_paths: [/health, "/users/{id}/avatar"]
+  include_hosts: ["*.example.com"]
+  exclude_hosts: [internal.example.com]
+  methods: [GET, POST]
+  content_types: [application/json]
+  sample_rate: 0.3
+  sample_key: header:X-User-Id
+  always_header: X-Debug
+  max_body_size: 65536
+  queue_size: 500
+  queue_bytes: 1048576
+  writer: thread
+""")
+    cfg = load_config(p)
+    assert set(cfg.capture) == set(CAPTURE_KEYS)
+    assert cfg.capture["sample_rate"] == 0.3 and cfg.capture["writer"] == "thread"
+    assert Config().capture == {}
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    # mistyped, and keys nothing implements: an error, never silently ignored
+    ("capture:\n  sample_rat: 0.3\n", 2, "unknown key; did you mean 'sample_rate'?"),
+    ("capture:\n  writer: thread\n  retention: 30d\n", 3, "unknown key; valid keys"),
+    ("capture:\n  sample_rate: 1.5\n", 2, "expected a number between 0 and 1, got 1.5"),
+    ("capture:\n  sample_rate: half\n", 2, "expected a number between 0 and 1, got 'half'"),
+    ("capture:\n  sample_rate: true\n", 2, "expected a number between 0 and 1, got True"),
+    ("capture:\n  sample_rate:\n", 2, "expected a number between 0 and 1, got None"),
+    ("capture:\n  exclude_paths: /health\n", 2, "expected a list of path globs"),
+    ("capture:\n  methods: [GET, 1]\n", 2, "expected a list of HTTP methods"),
+    ("capture:\n  sample_key: query:user\n", 2, "expected 'header:NAME' or 'cookie:NAME'"),
+    ("capture:\n  always_header: ''\n", 2, "expected a header name"),
+    ("capture:\n  max_body_size: -1\n", 2, "expected a byte count"),
+    ("capture:\n  queue_size: 0\n", 2, "expected a number of exchanges"),
+    ("capture:\n  queue_bytes: 1.5\n", 2, "expected a byte count"),
+    ("capture:\n  writer: fork\n", 2, "expected 'process' or 'thread'"),
+    ("capture: [sample_rate]\n", 1, "expected a mapping"),
+])
+def test_a_bad_capture_key_names_file_line_and_key(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value).startswith(f"{p}:{line}: capture")
+    assert message in str(e.value)
+
+
+def test_an_unknown_capture_key_lists_the_valid_ones(tmp_path: Path) -> None:
+    p = write(tmp_path, "capture:\n  retention: 30d\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(p)
+    assert str(e.value) == (f"{p}:2: capture.retention: unknown key; valid keys under capture: "
+                            + ", ".join(CAPTURE_KEYS))
 
 
 def test_wrong_types(tmp_path: Path) -> None:
