@@ -21,17 +21,13 @@ from typing import Any
 from amber._urls import hide_passwords
 
 __all__ = ["DEFAULT_AUDIT_LOG", "PRODUCTION", "append_audit", "audit_path", "mask_argv",
-           "mask_userinfo", "read_audit", "record"]
+           "read_audit", "record"]
 
 DEFAULT_AUDIT_LOG = ".amber/audit.jsonl"
 PRODUCTION = "production"
 """The label (amber.yaml `targets:` and `sources:`) whose use needs a reason, kept here."""
 
 _SECRET_FLAG = re.compile(r"^--?(?:password|token|secret|key|api[-_]?key|auth)(?:=|$)", re.I)
-
-
-# amber.cli._safety still imports it under this name
-mask_userinfo = hide_passwords
 
 
 def mask_argv(argv: Sequence[str]) -> list[str]:

@@ -195,20 +195,26 @@ class Auth:
         return []
 
     async def apply(self, request: httpx.Request) -> httpx.Request:
+        """Add the auth's headers and cookie to `request`, then run the hook (`sign`)."""
         for k, v in self.header_items():
             request.headers[k] = v
         for name, value in self.cookie_items():
             cookies = request.headers.get_list("cookie")
             request.headers["cookie"] = "; ".join([*cookies, f"{name}={value}"])
-        if self.hook is not None:
-            out = self.hook(request)
-            if inspect.isawaitable(out):
-                out = await out
-            if not isinstance(out, httpx.Request):
-                raise AuthError(f"the replay auth hook returned {type(out).__name__}: make it "
-                                "return the httpx.Request it is given (or a new one)")
-            request = out
-        return request
+        return await self.sign(request)
+
+    async def sign(self, request: httpx.Request) -> httpx.Request:
+        """Only the hook (e.g. a signature over the final request), for a request that already
+        carries the auth's headers and cookie; `request` itself without a hook."""
+        if self.hook is None:
+            return request
+        out = self.hook(request)
+        if inspect.isawaitable(out):
+            out = await out
+        if not isinstance(out, httpx.Request):
+            raise AuthError(f"the replay auth hook returned {type(out).__name__}: make it "
+                            "return the httpx.Request it is given (or a new one)")
+        return out
 
 
 def _login(data: Any, key: str, env: Mapping[str, str]) -> Login:

@@ -42,6 +42,7 @@ from amber._model import HOP_BY_HOP
 from amber._model import Exchange
 from amber._model import Response
 from amber._model import content_encoding
+from amber._urls import hide_password
 from amber.replay._auth import Auth
 from amber.replay._dispatch import Clock
 from amber.replay._dispatch import Dispatcher
@@ -85,10 +86,7 @@ class Target:
 
     @property
     def display(self) -> str:
-        u = self.base
-        if u.password:
-            u = u.copy_with(password="***")
-        return str(u)
+        return hide_password(str(self.base))
 
 
 @dataclass(slots=True)
@@ -294,8 +292,7 @@ class Replayer:
         start = time.perf_counter()
         try:
             request = self.build(ex, state)  # the auth's headers and cookie included
-            if self.auth.hook is not None:
-                request = await Auth(hook=self.auth.hook).apply(request)  # only the hook
+            request = await self.auth.sign(request)
             resp = await self.send(request)
             body, capped = await self._read(resp)
         except (httpx.HTTPError, OSError, ValueError) as e:
