@@ -21,3 +21,15 @@ def child_pids(pid: int) -> list[int]:
         return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def descendant_pids(pid: int) -> list[int]:
+    """Every process below `pid`: amber's writer is forked by a fork server, the proxy's
+    child, so it is a grandchild."""
+    out: list[int] = []
+    stack = child_pids(pid)
+    while stack:
+        p = stack.pop()
+        out.append(p)
+        stack += child_pids(p)
+    return out

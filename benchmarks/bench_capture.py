@@ -35,8 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _proc import child_pids  # benchmarks/_proc.py (the script's folder is on sys.path)
-from _proc import cpu_seconds
+from _proc import cpu_seconds  # benchmarks/_proc.py (the script's folder is on sys.path)
+from _proc import descendant_pids
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -202,7 +202,7 @@ def main() -> int:
         # than req/s on a shared 2-core machine, and it says where the cost is.
         cpu: dict[str, dict[str, list[float]]] = {}
         proxy_pid = {"mitmdump": plain.pid, "amber": amber.pid}
-        writer_pids = child_pids(amber.pid)
+        writer_pids = descendant_pids(amber.pid)
         names = list(setups)
         for label, path, duration in variants:
             res = results.setdefault(label, {n: [] for n in names})

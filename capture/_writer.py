@@ -4,24 +4,36 @@ mitmproxy's hooks only `submit()` a `RawFlow` (references to immutable bytes, no
 no copying of bodies); everything costly happens here, off the proxy's event loop:
 decoding, capping, sanitizing (`Pipeline`) and batched inserts into the store.
 
-Failure policy (fail open for traffic, fail closed for data):
-- queue full (by count or bytes): the new exchange is dropped and counted;
-- sanitizing fails: the exchange is dropped and counted, never stored raw;
-- store down: the current batch is retried with back-off while the queue absorbs new
-  exchanges; once the queue is full, new ones are dropped and counted.
+Failure policy (fail open for traffic, fail closed for data, never silently): every exchange
+the writer is offered ends in exactly one counter of `CaptureStats`, under its true reason.
+- queue full (by count or bytes): the new exchange is dropped (`queue_full`, or
+  `store_unavailable` / `store_lost` when that is why the queue is full);
+- sanitizing fails: the exchange is dropped (`sanitize_failed`), never stored raw;
+- store down (`StoreUnavailable`: the database cannot be reached or written): the current
+  batch is retried with back-off while the queue absorbs new exchanges;
+- any other failure of an insert is about the batch's content: the batch is split in halves
+  until each exchange the store refuses is alone; that one is dropped (`unstorable`, logged
+  with its id, route and error class, never its content) and the writer goes on;
+- the SQLite file deleted or replaced under the writer: nothing more is written into the
+  unlinked file; batches are dropped (`store_lost`), reported once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from typing import Literal
 from typing import NamedTuple
 from typing import Protocol
+from typing import get_args
 
 from amber._ingest import Pipeline
 from amber._model import Exchange
@@ -32,9 +44,23 @@ from amber._model import decode_header_bytes
 from amber._model import new_id
 from amber._store import Store
 from amber.errors import SanitizeError
-from amber.errors import StoreError
+from amber.errors import StoreUnavailable
 
-__all__ = ["CaptureStats", "CaptureWriter", "RawFlow", "Writer", "raw_to_exchange"]
+__all__ = [
+    "DROP_REASONS",
+    "CaptureStats",
+    "CaptureWriter",
+    "DropReason",
+    "EVENTS",
+    "Event",
+    "ExchangeSink",
+    "Outcome",
+    "RawFlow",
+    "StatsSnapshot",
+    "Writer",
+    "raw_to_exchange",
+    "sqlite_file",
+]
 
 log = logging.getLogger("amber.capture")
 
@@ -128,28 +154,136 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
     )
 
 
-@dataclass
-class CaptureStats:
-    """Counters of what happened to every exchange the hooks saw."""
+DropReason = Literal[
+    "queue_full",  # the writer's queue was full (it is slower than the traffic)
+    "sanitize_failed",  # sanitizing raised: never stored raw
+    "store_unavailable",  # the store could not be reached or written until the queue was full
+    "unstorable",  # the store refused this exchange alone (its content); the writer went on
+    "store_lost",  # the SQLite file was deleted or replaced under the writer
+    "writer_restart",  # lost with a writer process that died, or offered while it restarted
+    "stop_timeout",  # still unwritten when stopping waited its time out
+    "no_writer",  # no writer was running (not started, stopped, or its options rejected)
+    "hook_failed",  # amber's hook failed on the flow (the flow itself passed through)
+]
+"""Why an exchange was dropped: one reason per drop, each counted apart."""
 
-    seen: int = 0
-    filtered: int = 0
-    sampled_out: int = 0
-    queued: int = 0
-    stored: int = 0
-    dropped_queue_full: int = 0
-    dropped_sanitize: int = 0
-    dropped_store: int = 0
-    hook_errors: int = 0
-    store_failures: int = 0
+DROP_REASONS: tuple[DropReason, ...] = get_args(DropReason)
+
+Outcome = Literal["stored", "filtered", "sampled_out"] | DropReason
+"""Where an exchange the hooks saw ends: stored, deliberately not kept, or dropped."""
+
+Event = Literal["hook_errors", "store_failures", "writer_restarts"]
+"""What is counted besides exchanges: failures in amber's hooks (those in `_record` also
+drop the exchange, as `hook_failed`; a failed copy of a streamed body does not), failed
+store writes (each retry) and restarts of the writer process."""
+
+EVENTS: tuple[Event, ...] = get_args(Event)
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    """The counters at one moment. `seen == stored + filtered + sampled_out +
+    sum(dropped.values()) + in_flight` holds exactly in every snapshot."""
+
+    seen: int
+    stored: int
+    filtered: int
+    sampled_out: int
+    in_flight: int  # offered to the writer and not yet stored or dropped
+    dropped: Mapping[DropReason, int]
+    events: Mapping[Event, int]
 
     def summary(self) -> str:
+        """One line for the log: every outcome, every drop reason and event, zeros too."""
+        drops = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in self.dropped.items())
+        events = ", ".join(f"{n} {e.replace('_', ' ')}" for e, n in self.events.items())
         return (
             f"seen {self.seen}, stored {self.stored}, filtered {self.filtered}, "
-            f"sampled out {self.sampled_out}, dropped: {self.dropped_queue_full} queue full, "
-            f"{self.dropped_sanitize} sanitize failed, {self.dropped_store} store unavailable; "
-            f"{self.hook_errors} hook errors"
+            f"sampled out {self.sampled_out}, in flight {self.in_flight}; "
+            f"dropped {sum(self.dropped.values())}: {drops}; {events}"
         )
+
+
+class CaptureStats:
+    """Counts what happened to every exchange the hooks saw, under one lock.
+
+    Each change moves exchanges from one place to another in one step (`count`: seen and
+    settled at once; `enter`: seen and now in flight; `settle`: from in flight to where it
+    ended), so the identity of `StatsSnapshot` holds at every moment, from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._n: dict[str, int] = dict.fromkeys(
+            ("seen", "stored", "filtered", "sampled_out", "in_flight", *DROP_REASONS,
+             *EVENTS), 0)
+
+    def count(self, outcome: Outcome) -> None:
+        """An exchange seen and settled at once (filtered, sampled out, dropped on arrival)."""
+        with self._lock:
+            self._n["seen"] += 1
+            self._n[outcome] += 1
+
+    def enter(self) -> None:
+        """An exchange seen and handed to the writer: in flight until settled."""
+        with self._lock:
+            self._n["seen"] += 1
+            self._n["in_flight"] += 1
+
+    def settle(self, outcome: Outcome, n: int = 1) -> None:
+        """`n` exchanges in flight ended as `outcome`."""
+        with self._lock:
+            self._n["in_flight"] -= n
+            self._n[outcome] += n
+
+    def note(self, event: Event, n: int = 1) -> None:
+        """An event that is not an exchange's fate (a hook error, a failed write, a
+        restart)."""
+        with self._lock:
+            self._n[event] += n
+
+    def snapshot(self) -> StatsSnapshot:
+        with self._lock:
+            n = dict(self._n)
+        return StatsSnapshot(
+            seen=n["seen"], stored=n["stored"], filtered=n["filtered"],
+            sampled_out=n["sampled_out"], in_flight=n["in_flight"],
+            dropped={r: n[r] for r in DROP_REASONS}, events={e: n[e] for e in EVENTS},
+        )
+
+    def summary(self) -> str:
+        return self.snapshot().summary()
+
+    @property
+    def seen(self) -> int:
+        return self._n["seen"]
+
+    @property
+    def stored(self) -> int:
+        return self._n["stored"]
+
+    @property
+    def filtered(self) -> int:
+        return self._n["filtered"]
+
+    @property
+    def sampled_out(self) -> int:
+        return self._n["sampled_out"]
+
+    @property
+    def in_flight(self) -> int:
+        return self._n["in_flight"]
+
+    @property
+    def hook_errors(self) -> int:
+        return self._n["hook_errors"]
+
+    @property
+    def store_failures(self) -> int:
+        return self._n["store_failures"]
+
+    def dropped(self, reason: DropReason) -> int:
+        return self._n[reason]
 
 
 class CaptureWriter(Protocol):
@@ -157,9 +291,10 @@ class CaptureWriter(Protocol):
     process) both provide it, and a unit test can hand the addon a fake.
 
     The addon builds a writer, stops the one it replaces, then calls `start`; `submit` runs on
-    mitmproxy's event loop for every kept flow, so it must neither block nor raise: it
-    returns False, and counts the drop, when the writer cannot take the flow. `stop` writes
-    everything accepted so far (or counts what it could not write) before it returns.
+    mitmproxy's event loop for every kept flow, so it must neither block nor raise: it counts
+    the flow in the stats (in flight, or dropped under its reason) and returns False when the
+    writer cannot take it. `stop` writes everything accepted so far (or counts what it could
+    not write) before it returns.
     """
 
     def start(self) -> None:
@@ -175,16 +310,71 @@ class CaptureWriter(Protocol):
         """Stop accepting, write everything buffered, and release the writer's resources."""
 
 
+class ExchangeSink(Protocol):
+    """What the writer inserts into: a `Store`, or a wrapper around one (the writer process
+    wraps its store to tell the proxy what it stored, even if it is killed)."""
+
+    def add_many(self, batch: Sequence[Exchange]) -> int:
+        """Insert `batch` in one transaction; all or nothing."""
+
+    def close(self) -> None:
+        """Release the store."""
+
+
+def sqlite_file(store: Store) -> str | None:
+    """The file of a SQLite store (None for another database or an in-memory one)."""
+    db = store.engine.url.database if store.dialect == "sqlite" else None
+    return db if db and db != ":memory:" else None
+
+
+class _StoreFile:
+    """Tells whether a store's file is still the one opened: SQLite goes on writing into a
+    file that was deleted (or renamed away) through its open descriptors, into the void."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._identity = self._stat()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def lost(self) -> bool:
+        return self._stat() != self._identity
+
+
+def _error_class(error: BaseException) -> str:
+    """The class of an insert's error, and of its cause: never the message, which can quote
+    the value (`UnicodeEncodeError` does)."""
+    cause = error.__cause__
+    name = type(error).__name__
+    return f"{name} from {type(cause).__name__}" if cause is not None else name
+
+
+def _printable(text: str) -> str:
+    """`text` safe for any log handler: undecodable bytes (surrogates) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Writer:
     """Owns the queue and the writer thread. `submit` never blocks and never raises.
 
     With `owns_store`, `stop` also closes the store (the addon's writer opens its own);
-    without it the caller keeps the store and closes it.
+    without it the caller keeps the store and closes it. `store_file` is the SQLite file to
+    watch (a deleted or replaced file is reported, not written into); by default the store's
+    own file when `store` is a `Store`.
+
+    With a `source` (the writer process reads its pipe), exchanges enter the stats when they
+    are read; `on_progress` runs after each batch and whenever the store goes down or comes
+    back, so that a writer process can publish its counters.
     """
 
     def __init__(
         self,
-        store: Store,
+        store: ExchangeSink,
         pipeline: Pipeline,
         *,
         max_items: int = 10_000,
@@ -197,8 +387,9 @@ class Writer:
         clock: Callable[[], float] = time.monotonic,
         source: Any = None,
         on_release: Callable[[int], None] | None = None,
-        on_flush: Callable[[CaptureStats], None] | None = None,
+        on_progress: Callable[[], None] | None = None,
         owns_store: bool = False,
+        store_file: str | None = None,
     ) -> None:
         self.store = store
         self._owns_store = owns_store
@@ -211,10 +402,11 @@ class Writer:
         self.retry_initial = retry_initial
         self.retry_max = retry_max
         self._clock = clock
-        # `source` lets a writer process read from a multiprocessing queue instead
+        # `source` lets a writer process read from its pipe instead
         self._queue: Any = source if source is not None else queue.SimpleQueue()
+        self._enter_on_read = source is not None
         self._on_release = on_release
-        self._on_flush = on_flush
+        self._on_progress = on_progress
         self._pending_items = 0
         self._pending_bytes = 0
         self._lock = threading.Lock()
@@ -222,26 +414,40 @@ class Writer:
         self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="amber-writer", daemon=True)
         self._store_down_since: float | None = None
+        if store_file is None and isinstance(store, Store):
+            store_file = sqlite_file(store)
+        self._file = _StoreFile(store_file) if store_file else None
+        self._file_lost = False
 
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def store_state(self) -> DropReason | None:
+        """Why the store takes nothing now (`store_unavailable`, `store_lost`), or None."""
+        if self._file_lost:
+            return "store_lost"
+        return "store_unavailable" if self._store_down_since is not None else None
+
     # -- event-loop side ------------------------------------------------------------------
 
     def submit(self, raw: RawFlow) -> bool:
-        """Queue `raw` for the writer; False (and counted) when the queue is full."""
+        """Queue `raw` for the writer; False (and counted) when it is dropped."""
         size = raw.size
         with self._lock:
-            if (
-                self._pending_items >= self.max_items
-                or self._pending_bytes + size > self.max_bytes
-                or self._stopping.is_set()
-            ):
-                self.stats.dropped_queue_full += 1
-                return False
-            self._pending_items += 1
-            self._pending_bytes += size
-            self.stats.queued += 1
+            reason: DropReason | None = None
+            if self._stopping.is_set():
+                reason = "no_writer"
+            elif (self._pending_items >= self.max_items
+                  or self._pending_bytes + size > self.max_bytes):
+                reason = self.store_state or "queue_full"
+            else:
+                self._pending_items += 1
+                self._pending_bytes += size
+                self.stats.enter()
+        if reason is not None:
+            self.stats.count(reason)
+            return False
         self._queue.put(raw)
         return True
 
@@ -259,73 +465,131 @@ class Writer:
         if self._on_release is not None:
             self._on_release(size)
 
+    def _next(self) -> tuple[RawFlow | None, bool]:
+        """The next flow (None when none came within the flush interval), and whether the
+        stop sentinel was reached: nothing is submitted after it."""
+        try:
+            item = self._queue.get(timeout=self.flush_interval)
+        except queue.Empty:
+            return None, False
+        if item is None:
+            self._stopping.set()
+            return None, True
+        if self._enter_on_read:
+            self.stats.enter()
+        return item, False
+
     def _run(self) -> None:
         batch: list[Exchange] = []
         raws: list[RawFlow] = []
         last_flush = self._clock()
-        sentinel = False
         while True:
-            try:
-                item = self._queue.get(timeout=self.flush_interval)
-                if item is None:  # the stop sentinel: nothing is submitted after it
-                    sentinel = True
-                    self._stopping.set()
-            except queue.Empty:
-                item = None
+            item, done = self._next()
             if item is not None:
                 raws.append(item)
                 self._process(item, batch)
-            done = sentinel
             due = self._clock() - last_flush >= self.flush_interval
             if raws and (len(raws) >= self.batch_size or item is None or due or done):
-                if batch:
-                    self._flush(batch)
-                for r in raws:
-                    self._release(r)
+                self._write(batch, raws)
                 batch, raws = [], []
                 last_flush = self._clock()
-                if self._on_flush is not None:
-                    self._on_flush(self.stats)
             if item is None or done:
                 with self._idle:
                     self._idle.notify_all()
             if done:
                 return
 
+    def _write(self, batch: list[Exchange], raws: list[RawFlow]) -> None:
+        """Store a batch, publish the counters, then free the batch's room in the queue (in
+        that order: a flow's room is freed only once its fate is counted)."""
+        if batch:
+            self._store_batch(batch)
+        if self._on_progress is not None:
+            self._on_progress()
+        for r in raws:
+            self._release(r)
+
     def _process(self, raw: RawFlow, batch: list[Exchange]) -> None:
         try:
             batch.append(self.pipeline.process(raw_to_exchange(raw), encoded=True))
         except SanitizeError as e:
-            self.stats.dropped_sanitize += 1
+            self.stats.settle("sanitize_failed")
             log.warning("exchange dropped: sanitizing failed (%s)", type(e).__name__)
         except Exception as e:  # a bug in amber must not lead to storing raw data either
-            self.stats.dropped_sanitize += 1
+            self.stats.settle("sanitize_failed")
             log.error("exchange dropped: unexpected %s while sanitizing", type(e).__name__)
 
-    def _flush(self, batch: list[Exchange]) -> None:
+    def _store_batch(self, batch: list[Exchange]) -> None:
+        """Insert `batch`; a part the store refuses for its content is split in halves until
+        each refused exchange is alone, and only that one is dropped."""
+        if self._file is not None and (self._file_lost or self._file.lost()):
+            self._lose_file(len(batch))
+            return
+        parts = [batch]
+        while parts:
+            part = parts.pop()
+            error = self._insert(part)
+            if error is None:
+                continue
+            if len(part) > 1:
+                mid = len(part) // 2
+                parts += (part[mid:], part[:mid])  # the first half is tried first
+                continue
+            self.stats.settle("unstorable")
+            log.warning(
+                "exchange %s (route %s) dropped as unstorable: the store refused it with %s; "
+                "the writer goes on", part[0].id, _printable(part[0].route or "-"),
+                _error_class(error),
+            )
+
+    def _insert(self, part: list[Exchange]) -> Exception | None:
+        """Insert `part`, retrying with back-off while the store is unavailable. Returns the
+        error when the store refused the part for another reason (its content), else None:
+        stored, or (stopping with the store still down) dropped and counted."""
         delay = self.retry_initial
         while True:
             try:
-                self.stats.stored += self.store.add_many(batch)
-                if self._store_down_since is not None:
-                    log.warning(
-                        "store is back after %.1fs; writing resumed",
-                        self._clock() - self._store_down_since,
-                    )
-                    self._store_down_since = None
-                return
-            except StoreError as e:
-                self.stats.store_failures += 1
-                if self._store_down_since is None:
-                    self._store_down_since = self._clock()
-                    log.error("store write failed (%s); buffering and retrying", e)
+                stored = self.store.add_many(part)
+            except StoreUnavailable as e:
+                self._store_down(e)
                 if self._stopping.is_set() and self._stop_deadline_passed():
-                    self.stats.dropped_store += len(batch)
+                    self.stats.settle("store_unavailable", len(part))
                     log.error("stopping with the store unavailable: %d exchanges lost",
-                              len(batch))
-                    return
+                              len(part))
+                    return None
                 time.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
+                continue
+            except Exception as e:  # anything else is about what this part holds
+                return e
+            self.stats.settle("stored", stored)
+            if self._store_down_since is not None:
+                log.warning("store is back after %.1fs; writing resumed",
+                            self._clock() - self._store_down_since)
+                self._store_down_since = None
+                if self._on_progress is not None:
+                    self._on_progress()
+            return None
+
+    def _store_down(self, error: StoreUnavailable) -> None:
+        self.stats.note("store_failures")
+        if self._store_down_since is None:
+            self._store_down_since = self._clock()
+            log.error("store write failed (%s); buffering and retrying", error)
+        if self._on_progress is not None:
+            self._on_progress()
+
+    def _lose_file(self, n: int) -> None:
+        """The store's file is gone: count `n` exchanges as lost with it; say so once."""
+        if not self._file_lost and self._file is not None:
+            self._file_lost = True
+            log.error(
+                "the store file %s was deleted or replaced while capturing: exchanges are "
+                "dropped (counted as store lost) until capture is restarted", self._file.path,
+            )
+            if self._on_progress is not None:
+                self._on_progress()
+        self.stats.settle("store_lost", n)
 
     _stop_deadline: float | None = None
 

@@ -338,20 +338,21 @@ class CaptureAddon:
                 return
             if flow.response is not None and flow.response.status_code == 101:
                 return
-            self.stats.seen += 1
+            # every exchange seen is counted once, where it ends (see CaptureStats)
             if not self._wanted(flow):
-                self.stats.filtered += 1
+                self.stats.count("filtered")
                 return
             if not self._must_keep(flow) and not self._sampled_in(flow):
-                self.stats.sampled_out += 1
+                self.stats.count("sampled_out")
                 return
             writer = self.writer
             if writer is None:
-                self.stats.dropped_store += 1
+                self.stats.count("no_writer")
                 return
-            writer.submit(_raw(flow))
+            writer.submit(_raw(flow))  # counts it: in flight or dropped
         except Exception as e:  # never let amber break a proxied exchange
-            self.stats.hook_errors += 1
+            self.stats.count("hook_failed")
+            self.stats.note("hook_errors")
             log.error("amber: capture hook failed (%s); the flow passed through untouched",
                       type(e).__name__)
 

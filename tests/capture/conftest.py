@@ -328,8 +328,8 @@ def echo_app() -> Iterator[EchoApp]:
 # -- amber capture as a subprocess ------------------------------------------------------------
 
 SUMMARY = re.compile(
-    r"seen (\d+), stored (\d+), filtered (\d+), sampled out (\d+), dropped: (\d+) queue full, "
-    r"(\d+) sanitize failed, (\d+) store unavailable; (\d+) hook errors"
+    r"seen (\d+), stored (\d+), filtered (\d+), sampled out (\d+), in flight (\d+); "
+    r"dropped (\d+): ([^;]*); (\d+) hook errors"
 )
 
 
@@ -339,9 +339,9 @@ class Summary:
     stored: int
     filtered: int
     sampled_out: int
-    queue_full: int
-    sanitize_failed: int
-    store_unavailable: int
+    in_flight: int
+    dropped: int
+    drops: dict[str, int]  # by reason as the line names it: "queue full", "unstorable"...
     hook_errors: int
 
 
@@ -369,7 +369,9 @@ class CaptureProcess:
     def summary(self) -> Summary:
         found = SUMMARY.findall(self.output)
         assert found, f"no summary line in amber capture's output:\n{self.output}"
-        return Summary(*(int(x) for x in found[-1]))
+        *counts, drops, hook_errors = found[-1]
+        by_reason = {r: int(n) for n, _, r in (d.partition(" ") for d in drops.split(", "))}
+        return Summary(*(int(x) for x in counts), by_reason, int(hook_errors))
 
     def wait_listening(self, timeout: float = 30.0) -> None:
         end = time.monotonic() + timeout
@@ -473,7 +475,7 @@ def check_clean(cp: CaptureProcess, code: int) -> list[str]:
         return [f"amber capture exited {code}:\n{cp.output}"]
     s = cp.summary()
     kept = s.seen - s.filtered - s.sampled_out
-    if (s.queue_full, s.sanitize_failed, s.store_unavailable, s.hook_errors) != (0, 0, 0, 0):
+    if s.dropped or s.in_flight or s.hook_errors:
         return [f"amber capture dropped exchanges: {s}"]
     if s.stored != kept:
         return [f"stored {s.stored} of {kept} kept exchanges: {s}"]

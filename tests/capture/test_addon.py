@@ -500,7 +500,7 @@ def test_no_writer_counts_a_drop(fake: tuple[CaptureAddon, taddons.context,
     addon, _, _ = fake
     addon.writer = None
     addon.response(flow())
-    assert addon.stats.dropped_store == 1 and addon.stats.hook_errors == 0
+    assert addon.stats.dropped("no_writer") == 1 and addon.stats.hook_errors == 0
 
 
 def test_raw_flow_copies_references_not_decoded_bodies(

@@ -1,5 +1,6 @@
 """Faults through the real `amber capture` proxy: odd bodies, encodings, bombs, huge bodies,
-HTTP/2, WebSockets, a dead upstream and an unavailable store.
+HTTP/2, WebSockets, a dead upstream, an unavailable store, and the writer's failure policy
+(a row the store refuses, a killed writer process, a store file deleted mid-capture).
 
 Most tests share one proxy (module scope) and find their exchange by an `X-Test-Id` header;
 its teardown asserts a clean SIGINT exit with nothing dropped.
@@ -8,14 +9,17 @@ its teardown asserts a clean SIGINT exit with nothing dropped.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
+import itertools
 import os
 import random
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +42,7 @@ from tests.capture.conftest import deterministic_bytes
 from tests.capture.conftest import free_port
 from tests.capture.conftest import port_open
 from tests.capture.conftest import wait_for
+from tests.capture.test_writer import refuse_path
 
 SECRET = "sk_live_51FaultsStripeKeyQaZwSx1234"
 GH = "ghp_FaultsGithubTokenAbCdEfGhIjKlMnOpQrSt"
@@ -392,10 +397,154 @@ def test_store_locked_mid_run_traffic_flows_and_drops_are_counted(
     assert p.stop() == 0
     s = p.summary()
     assert s.seen == 21
-    assert s.queue_full >= 20 - 5 - 1  # the queue held 5, the writer at most one batch more
-    assert s.stored + s.queue_full + s.store_unavailable == 21
+    # the queue held 5, the writer at most one batch more; the rest were refused, as queue
+    # full while the writer waited on the lock, as store unavailable once a write failed
+    refused = s.drops["queue full"] + s.drops["store unavailable"]
+    assert refused >= 20 - 5 - 1 and s.dropped == refused and s.in_flight == 0
+    assert s.stored + refused == 21
     with Store.open(p.store_url, create=False) as store:
         assert store.count() == s.stored
+
+
+# -- the writer's failure policy, through the real proxy -----------------------------------------
+
+
+def store_count(url: str) -> int:
+    with Store.open(url, create=False) as store:
+        return store.count()
+
+
+@pytest.mark.slow
+def test_one_exchange_the_store_refuses_costs_only_itself(
+    runner: CaptureRunner, tmp_path: Path,
+) -> None:
+    """The store refuses one row (a trigger aborts its insert, as a store that cannot take a
+    value would): the 220 others and every later exchange are stored, the summary counts it
+    as unstorable, and the log names it without its content."""
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    Store.open(url).close()
+    refuse_path(db, "/poison")
+    p = runner.start(store=url, check_teardown=False)
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        for i in range(221):
+            path = "/poison" if i == 110 else f"/ok/{i}"
+            assert c.get(path, params={"token": SECRET}).status_code == 200
+        wait_for(lambda: store_count(url) >= 220, 60, "the 220 storable exchanges")
+        for i in range(20):
+            assert c.get(f"/after/{i}").status_code == 200
+    assert p.stop() == 0
+    s = p.summary()
+    assert (s.seen, s.stored, s.drops["unstorable"], s.dropped, s.in_flight) == (
+        241, 240, 1, 1, 0)
+    with Store.open(url, create=False) as store:
+        paths = [ex.request.path for ex in store.iter_exchanges()]
+    assert len(paths) == 240 and "/poison" not in paths
+    assert "(route /poison) dropped as unstorable" in p.output
+    assert SECRET not in p.output
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc."""
+    out: list[int] = []
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        out += (int(k) for k in kids)
+        stack += (int(k) for k in kids)
+    return out
+
+
+def writer_pid(proxy: CaptureProcess, not_this: int = 0) -> int:
+    """The writer process of `proxy` (the one that is not the fork server it comes from,
+    nor multiprocessing's resource tracker), once there is exactly one besides `not_this`."""
+    found: list[int] = []
+
+    def one() -> bool:
+        nonlocal found
+        found = []
+        for pid in descendants(proxy.proc.pid):
+            with contextlib.suppress(OSError):
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent != proxy.proc.pid and pid != not_this:
+                    found.append(pid)
+        return len(found) == 1
+
+    wait_for(one, 60, "one writer process")
+    return found[0]
+
+
+@pytest.mark.slow
+def test_a_writer_killed_under_load_is_restarted_and_the_gap_counted(
+    runner: CaptureRunner,
+) -> None:
+    """SIGKILL the writer process while traffic flows: traffic is unaffected, the proxy logs
+    the death once with its cause, restarts the writer, recording resumes, and the summary
+    counts every exchange lost in between as writer restart."""
+    p = runner.start(check_teardown=False)
+    sent = 0
+    failures: list[str] = []
+    running = threading.Event()
+    running.set()
+
+    def traffic() -> None:
+        nonlocal sent
+        with httpx.Client(base_url=p.url, timeout=30) as c:
+            while running.is_set():
+                r = c.get(f"/load/{sent}")
+                if r.status_code != 200:
+                    failures.append(f"{sent}: {r.status_code}")
+                sent += 1
+
+    client = threading.Thread(target=traffic)
+    client.start()
+    try:
+        p.wait_stored(100, timeout=60)
+        first = writer_pid(p)
+        os.kill(first, signal.SIGKILL)
+        writer_pid(p, not_this=first)  # a new one
+        resumed_from = store_count(p.store_url)
+        wait_for(lambda: store_count(p.store_url) >= resumed_from + 100, 60, "recording")
+    finally:
+        running.clear()
+        client.join()
+    assert p.stop() == 0
+    assert not failures, failures[:5]  # the proxied traffic never noticed
+    s = p.summary()
+    assert s.seen == sent and s.in_flight == 0
+    assert s.stored + s.drops["writer restart"] == sent and s.drops["writer restart"] > 0
+    assert s.dropped == s.drops["writer restart"]
+    with Store.open(p.store_url, create=False) as store:
+        assert store.count() == s.stored
+        times = sorted(ex.request.timestamp_start for ex in store.iter_exchanges())
+    assert p.output.count("the writer process died (killed by SIGKILL)") == 1
+    assert "1 writer restarts" in p.output
+    gap = max(b - a for a, b in itertools.pairwise(times))
+    print(f"recording gap around the SIGKILL through amber capture: {gap:.2f}s, "
+          f"{s.drops['writer restart']} of {sent} exchanges counted as writer restart")
+
+
+def test_the_store_file_deleted_mid_capture_is_reported_and_counted(
+    runner: CaptureRunner,
+) -> None:
+    p = runner.start(check_teardown=False)
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        for i in range(10):
+            assert c.get(f"/before/{i}").status_code == 200
+        p.wait_stored(10)
+        for f in p.db_path.parent.glob("store.db*"):
+            f.unlink()
+        for i in range(20):
+            assert c.get(f"/after/{i}").status_code == 200  # traffic goes on
+    assert p.stop() == 0
+    s = p.summary()
+    assert (s.seen, s.stored, s.drops["store lost"], s.dropped) == (30, 10, 20, 20)
+    assert p.output.count("was deleted or replaced while capturing") == 1
+    assert not p.db_path.exists()  # nothing was written into a new file either
 
 
 # -- huge bodies (slow) ------------------------------------------------------------------------

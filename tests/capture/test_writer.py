@@ -1,9 +1,14 @@
-"""The capture `Writer` without a proxy: queue limits, failure policy, flushing."""
+"""The capture `Writer` without a proxy: queue limits, failure policy, flushing, and the
+accounting identity of `CaptureStats`."""
 
 from __future__ import annotations
 
 import logging
+import random
+import sqlite3
 import threading
+from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +24,15 @@ from amber._routes import Router
 from amber._store import Store
 from amber.capture._writer import CaptureStats
 from amber.capture._writer import RawFlow
+from amber.capture._writer import StatsSnapshot
 from amber.capture._writer import Writer
 from amber.capture._writer import raw_to_exchange
 from amber.errors import SanitizeError
+from amber.errors import StoreError
 from amber.errors import StoreUnavailable
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
+from tests.capture.conftest import wait_for
 
 KEY = b"writer-test-key-0123456789abcdef"
 SECRET = "sk_live_51WriterTestStripeKey0987654"
@@ -101,7 +109,7 @@ def test_stop_flushes_everything_sanitized(store: Store, writers: list[Writer],
         assert w.submit(raw(i))
     w.stop()
     assert not w._thread.is_alive()
-    assert w.stats.stored == 300 and w.pending == 0
+    assert w.stats.stored == 300 and w.pending == 0 and w.stats.in_flight == 0
     assert store.count() == 300
     exchanges = list(store.iter_exchanges())
     assert sorted(orjson.loads(ex.request.body)["i"] for ex in exchanges) == list(range(300))
@@ -130,7 +138,8 @@ def test_queue_full_by_count_drops_and_counts(store: Store, writers: list[Writer
     w = make(writers, store, start=False, max_items=3)
     results = [w.submit(raw(i)) for i in range(5)]
     assert results == [True, True, True, False, False]
-    assert w.stats.dropped_queue_full == 2 and w.stats.queued == 3
+    assert w.stats.dropped("queue_full") == 2 and w.stats.in_flight == 3
+    assert w.stats.seen == 5
     w.start()
     w.stop()
     assert store.count() == 3 and w.stats.stored == 3
@@ -141,7 +150,7 @@ def test_queue_full_by_bytes_drops_and_counts(store: Store, writers: list[Writer
     assert w.submit(raw(0, body=b"x" * 6000))
     assert not w.submit(raw(1, body=b"x" * 6000))
     assert w.submit(raw(2, body=b"x" * 100))
-    assert w.stats.dropped_queue_full == 1
+    assert w.stats.dropped("queue_full") == 1
     w.start()
     w.stop()
     assert store.count() == 2
@@ -164,7 +173,7 @@ def test_submit_after_stop_is_dropped(store: Store, writers: list[Writer]) -> No
     w = make(writers, store)
     w.stop()
     assert w.submit(raw(0)) is False
-    assert w.stats.dropped_queue_full == 1 and store.count() == 0
+    assert w.stats.dropped("no_writer") == 1 and store.count() == 0
 
 
 @pytest.mark.parametrize("exc", [SanitizeError("cannot sanitize"), RuntimeError("bug")])
@@ -188,7 +197,7 @@ def test_sanitize_failure_drops_counts_and_stores_nothing_raw(
         for i in range(10):
             w.submit(raw(i))
         w.stop()
-    assert w.stats.dropped_sanitize == 5
+    assert w.stats.dropped("sanitize_failed") == 5
     assert w.stats.stored == 5 and store.count() == 5
     assert SECRET.encode() not in store_bytes(tmp_path)
     stored = {orjson.loads(ex.request.body)["i"] for ex in store.iter_exchanges()}
@@ -225,9 +234,10 @@ def test_store_failing_then_recovering_loses_nothing(
         for i in range(50):
             assert w.submit(raw(i))
         w.stop()
-    assert w.stats.store_failures == 4
-    assert w.stats.dropped_store == 0 and w.stats.dropped_queue_full == 0
-    assert w.stats.stored == 50
+    snap = w.stats.snapshot()
+    assert snap.events["store_failures"] == 4
+    assert sum(snap.dropped.values()) == 0
+    assert snap.stored == 50
     assert sorted(orjson.loads(ex.request.body)["i"] for ex in fs.rows) == list(range(50))
     assert "store is back" in caplog.text
 
@@ -239,26 +249,261 @@ def test_store_down_at_stop_counts_the_loss(writers: list[Writer]) -> None:
         w.submit(raw(i))
     w.stop(timeout=0.3)
     assert not w._thread.is_alive()
-    assert w.stats.stored == 0 and w.stats.dropped_store == 5
-    assert w.stats.store_failures >= 1
+    assert w.stats.stored == 0 and w.stats.dropped("store_unavailable") == 5
+    assert w.stats.store_failures >= 1 and w.stats.in_flight == 0
 
 
-def test_store_down_fills_the_queue_then_drops(writers: list[Writer]) -> None:
+def test_store_down_fills_the_queue_then_drops_as_store_unavailable(
+    writers: list[Writer],
+) -> None:
     fs = FlakyStore(fail=10**9)
     w = make(writers, fs, max_items=5, batch_size=1)
     accepted = sum(w.submit(raw(i)) for i in range(20))
     assert accepted <= 5 + 1  # the queue, plus at most the batch being retried
-    assert w.stats.dropped_queue_full == 20 - accepted
+    # refused before the writer's first attempt failed: queue full; after it: store down
+    refused = w.stats.dropped("queue_full") + w.stats.dropped("store_unavailable")
+    assert refused == 20 - accepted
+    wait_for(lambda: w.stats.store_failures >= 1, 30, "the first failed write")
+    before = w.stats.dropped("store_unavailable")
+    assert not w.submit(raw(20))
+    assert w.stats.dropped("store_unavailable") == before + 1  # its true reason
     w.stop(timeout=0.2)
-    assert w.stats.dropped_store + w.stats.stored == accepted
+    snap = w.stats.snapshot()
+    assert snap.dropped["store_unavailable"] + snap.dropped["queue_full"] == 21
+    assert snap.in_flight == 0 and snap.stored == 0
 
 
-def test_summary_line_counts_everything() -> None:
-    stats = CaptureStats(seen=10, stored=6, filtered=1, sampled_out=1, dropped_queue_full=1,
-                         dropped_sanitize=1, dropped_store=0, hook_errors=0)
+def balanced(s: StatsSnapshot) -> bool:
+    """The accounting identity: every exchange seen is in exactly one place."""
+    return s.seen == (s.stored + s.filtered + s.sampled_out + sum(s.dropped.values())
+                      + s.in_flight)
+
+
+HOSTILE = "/p/caf\udce9"  # a raw 0xe9 byte in the URL, surrogate-escaped
+
+
+def encode_error() -> Exception:
+    # what the SQLite driver raised for HOSTILE before the store took any string
+    return UnicodeEncodeError("utf-8", HOSTILE, 5, 6, "surrogates not allowed")
+
+
+class HostileStore:
+    """A real store behind a gate: refuses, for their content, batches holding a hostile
+    path (with `error()`, not a connection error), and is unavailable while `down`."""
+
+    def __init__(self, store: Store, error: Callable[[], Exception] = encode_error) -> None:
+        self.store = store
+        self.error = error
+        self.down = False
+        self.fail_next = 0  # unavailable for this many more calls
+        self.refused: set[str] = set()  # ids of the hostile exchanges it refused alone
+        self.calls = 0
+
+    def add_many(self, batch: Iterable[Exchange]) -> int:
+        items = list(batch)
+        self.calls += 1
+        if self.down or self.fail_next > 0:
+            self.fail_next = max(0, self.fail_next - 1)
+            raise StoreUnavailable("database is down")
+        if any(ex.request.path.startswith("/p/") for ex in items):
+            if len(items) == 1:
+                self.refused.add(items[0].id)
+            raise self.error()
+        return self.store.add_many(items)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def hostile_raw(i: int) -> RawFlow:
+    return raw(i)._replace(path=HOSTILE.encode("utf-8", "surrogateescape") + b"?q=1")
+
+
+def stored_ids(store: Store) -> set[int]:
+    return {orjson.loads(ex.request.body)["i"] for ex in store.iter_exchanges()}
+
+
+@pytest.mark.parametrize("error", [
+    encode_error,
+    lambda: StoreError("cannot write to the store: value too long for type varchar(16)"),
+    lambda: ValueError("a bug in a driver"),
+], ids=["UnicodeEncodeError", "StoreError", "ValueError"])
+def test_one_hostile_exchange_costs_only_itself(
+    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    error: Callable[[], Exception],
+) -> None:
+    hs = HostileStore(store, error)
+    w = make(writers, hs, batch_size=200)
+    with caplog.at_level(logging.WARNING, logger="amber.capture"):
+        for i in range(221):  # one hostile among 220 ordinary ones
+            assert w.submit(hostile_raw(i) if i == 110 else raw(i))
+        assert w.flush(timeout=60)
+        for i in range(221, 271):  # and the writer goes on
+            assert w.submit(raw(i))
+        w.stop()
+    snap = w.stats.snapshot()
+    assert (snap.stored, snap.dropped["unstorable"], snap.in_flight) == (270, 1, 0)
+    assert sum(snap.dropped.values()) == 1 and balanced(snap)
+    assert stored_ids(store) == set(range(271)) - {110}
+    [hostile_id] = hs.refused
+    [line] = [r.getMessage() for r in caplog.records if "unstorable" in r.getMessage()]
+    assert hostile_id in line and type(error()).__name__ in line
+    assert "(route /p/caf\\udce9)" in line  # the sanitized route, its odd byte escaped
+    # the error's message (it can quote the value) stays out, as does the content
+    assert str(error()) not in caplog.text and SECRET not in caplog.text
+
+
+def refuse_path(db: Path, path: str) -> None:
+    """Make the SQLite store at `db` refuse (an integrity error) every row with `path`."""
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
+        f"WHEN NEW.path = '{path}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_a_real_store_refusing_one_row_costs_only_that_row(
+    store: Store, writers: list[Writer], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same with a real SQLite refusal: a trigger aborts the insert of one path."""
+    refuse_path(tmp_path / "store.db", "/items/7")
+    w = make(writers, store, batch_size=50)
+    with caplog.at_level(logging.WARNING, logger="amber.capture"):
+        for i in range(100):
+            assert w.submit(raw(i))
+        w.stop()
+    snap = w.stats.snapshot()
+    assert (snap.stored, snap.dropped["unstorable"]) == (99, 1) and balanced(snap)
+    assert stored_ids(store) == set(range(100)) - {7}
+    assert "StoreError from IntegrityError" in caplog.text and "poison" not in caplog.text
+
+
+def test_the_store_going_down_while_a_batch_is_split_still_retries(
+    store: Store, writers: list[Writer],
+) -> None:
+    hs = HostileStore(store)
+    real_add = hs.add_many
+
+    def then_down(batch: Iterable[Exchange]) -> int:
+        if hs.calls == 1:  # after the whole batch failed: two connection failures
+            hs.fail_next = 2
+        return real_add(batch)
+
+    hs.add_many = then_down  # type: ignore[method-assign]
+    w = make(writers, hs, start=False, batch_size=64)
+    for i in range(64):
+        assert w.submit(hostile_raw(i) if i == 5 else raw(i))
+    w.start()
+    w.stop()
+    snap = w.stats.snapshot()
+    assert (snap.stored, snap.dropped["unstorable"]) == (63, 1) and balanced(snap)
+    assert snap.events["store_failures"] == 2 and snap.dropped["store_unavailable"] == 0
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_file_deleted_or_replaced_is_reported_not_written_into(
+    tmp_path: Path, writers: list[Writer], caplog: pytest.LogCaptureFixture, how: str,
+) -> None:
+    db = tmp_path / "store.db"
+    store = Store.open(f"sqlite:///{db}")
+    w = make(writers, store, owns_store=True)
+    for i in range(20):
+        assert w.submit(raw(i))
+    assert w.flush(timeout=30) and w.stats.stored == 20
+    for p in tmp_path.glob("store.db*"):
+        p.unlink()
+    if how == "replaced":
+        Store.open(f"sqlite:///{db}").close()  # another store where ours was
+    with caplog.at_level(logging.ERROR, logger="amber.capture"):
+        for i in range(20, 50):
+            assert w.submit(raw(i))
+        w.stop()
+    snap = w.stats.snapshot()
+    assert (snap.stored, snap.dropped["store_lost"], snap.in_flight) == (20, 30, 0)
+    assert "30 store lost" in snap.summary()
+    [line] = [r.getMessage() for r in caplog.records]  # said once
+    assert "deleted or replaced" in line and str(db) in line
+    if how == "replaced":
+        with Store.open(f"sqlite:///{db}", create=False) as other:
+            assert other.count() == 0  # nothing went into the file now at that path
+    else:
+        assert not db.exists()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_counts_add_up_at_every_moment(
+    store: Store, writers: list[Writer], monkeypatch: pytest.MonkeyPatch, seed: int,
+) -> None:
+    """Random mixes of ordinary, hostile and unsanitizable exchanges, filtering, sampling,
+    a store going down and up and a queue too small, while another thread takes snapshots:
+    every snapshot balances, and at stop every exchange is where its kind says."""
+    rng = random.Random(seed)
+    hs = HostileStore(store)
+    p = pipeline()
+    real = p.process
+
+    def process(ex: Exchange, *, encoded: bool = True) -> Exchange:
+        if ex.request.path.startswith("/unsanitizable/"):
+            raise SanitizeError("cannot sanitize")
+        return real(ex, encoded=encoded)
+
+    monkeypatch.setattr(p, "process", process)
+    w = make(writers, hs, pipeline=p, max_items=rng.choice([3, 40, 10_000]),
+             batch_size=rng.choice([1, 7, 200]))
+    stats = w.stats
+    snapshots: list[StatsSnapshot] = []
+    done = threading.Event()
+
+    def monitor() -> None:
+        while not done.is_set():
+            snapshots.append(stats.snapshot())
+
+    watcher = threading.Thread(target=monitor)
+    watcher.start()
+    expected: Counter[str] = Counter()
+    kinds = ["stored", "unstorable", "sanitize_failed", "filtered", "sampled_out", "down",
+             "up"]
+    for i in range(400):
+        [kind] = rng.choices(kinds, weights=[60, 4, 4, 8, 8, 1, 2])
+        if kind in ("down", "up"):
+            hs.down = kind == "down"
+        elif kind in ("filtered", "sampled_out"):  # what the addon counts, not the writer
+            stats.count(kind)  # type: ignore[arg-type]
+            expected[kind] += 1
+        else:
+            r = {"stored": raw(i), "unstorable": hostile_raw(i),
+                 "sanitize_failed": raw(i)._replace(path=f"/unsanitizable/{i}".encode())}[kind]
+            expected[kind if w.submit(r) else "refused"] += 1
+    hs.down = False
+    w.stop()
+    done.set()
+    watcher.join()
+    snap = stats.snapshot()
+    assert snapshots and all(balanced(s) for s in snapshots)
+    assert balanced(snap) and snap.in_flight == 0
+    assert snap.seen == sum(expected.values())
+    assert snap.stored == expected["stored"] == store.count()
+    got = {"unstorable": snap.dropped["unstorable"], "filtered": snap.filtered,
+           "sanitize_failed": snap.dropped["sanitize_failed"], "sampled_out": snap.sampled_out}
+    assert got == {kind: expected[kind] for kind in got}
+    assert snap.dropped["queue_full"] + snap.dropped["store_unavailable"] == expected["refused"]
+
+
+def test_summary_line_names_every_outcome_reason_and_event() -> None:
+    stats = CaptureStats()
+    for outcome in ("filtered", "sampled_out", "queue_full", "unstorable"):
+        stats.count(outcome)  # type: ignore[arg-type]
+    for _ in range(3):
+        stats.enter()
+    stats.settle("stored", 2)
+    stats.note("store_failures")
     assert stats.summary() == (
-        "seen 10, stored 6, filtered 1, sampled out 1, dropped: 1 queue full, "
-        "1 sanitize failed, 0 store unavailable; 0 hook errors"
+        "seen 7, stored 2, filtered 1, sampled out 1, in flight 1; dropped 2: 1 queue full, "
+        "0 sanitize failed, 0 store unavailable, 1 unstorable, 0 store lost, 0 writer "
+        "restart, 0 stop timeout, 0 no writer, 0 hook failed; 0 hook errors, 1 store "
+        "failures, 0 writer restarts"
     )
 
 
