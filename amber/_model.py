@@ -23,6 +23,8 @@ from dataclasses import field
 from typing import Any
 from typing import Literal
 
+import orjson
+
 __all__ = [
     "HOP_BY_HOP",
     "DEFAULT_REQUEST_ID_HEADERS",
@@ -34,10 +36,14 @@ __all__ = [
     "Response",
     "content_encoding",
     "decode_header_bytes",
+    "dumps_json",
     "extract_request_id",
     "header_get",
     "header_get_all",
+    "loads_json",
     "new_id",
+    "printable",
+    "text_bytes",
 ]
 
 HOP_BY_HOP = frozenset({
@@ -82,6 +88,87 @@ def decode_header_bytes(raw: bytes) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+# -- text that is not UTF-8 -------------------------------------------------------------
+#
+# mitmproxy decodes a request line's raw bytes with `surrogateescape`: `GET /p/caf\xe9` has
+# the path '/p/caf\udce9'. The model keeps such strings as they are (replaying encodes them
+# back to the same bytes); these helpers let them through everything that needs UTF-8.
+
+_UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group(0))
+    if 0xDC80 <= code <= 0xDCFF:  # a raw byte kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    r"""`text` with NUL and lone surrogates written as escapes: a raw byte kept by
+    `surrogateescape` becomes `\xe9`, NUL `\x00`, any other lone surrogate `\ud800`.
+
+    The result is valid UTF-8 without NUL, so a terminal, a database text column or a
+    log line takes it. It is for showing (and for the store's index keys, which keep the
+    exact value elsewhere): an ordinary string that already reads `\xe9` is unchanged, so
+    the escape is not reversible on its own.
+
+    ```python
+    >>> printable("/p/caf\udce9")
+    '/p/caf\\xe9'
+    ```
+    """
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNPRINTABLE.sub(_escape_char, text)
+
+
+def text_bytes(text: str) -> bytes:
+    """The bytes a string stands for: UTF-8, with the raw bytes `surrogateescape` kept put
+    back as they were (any other lone surrogate as its 3-byte `surrogatepass` form)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def dumps_json(obj: Any, *, indent: bool = False, newline: bool = False) -> bytes:
+    """JSON bytes of `obj`, with orjson; a string holding lone surrogates (which orjson
+    refuses) makes it fall back to the standard library, which writes them as `\\udce9`
+    escapes: JSON's own syntax, read back as the same string by `loads_json`, Python's
+    `json` and JavaScript. Everything else about the output is the same JSON.
+
+    *Raises:* `TypeError` (orjson's) for a value JSON cannot represent.
+    """
+    option = (orjson.OPT_INDENT_2 if indent else 0) | (
+        orjson.OPT_APPEND_NEWLINE if newline else 0)
+    try:
+        return orjson.dumps(obj, option=option)
+    except orjson.JSONEncodeError as e:
+        try:
+            text = json.dumps(obj, ensure_ascii=True, allow_nan=False,
+                              indent=2 if indent else None,
+                              separators=(",", ": ") if indent else (",", ":"))
+        except (TypeError, ValueError):
+            raise e from None
+        return (text + "\n" if newline else text).encode("ascii")
+
+
+def loads_json(data: bytes | str) -> Any:
+    """Parse JSON with orjson, falling back to the standard library for text orjson
+    refuses but JSON allows: lone surrogate escapes (`\\udce9`), as `dumps_json` writes.
+
+    *Raises:* orjson's `JSONDecodeError` (a `ValueError`) when neither can parse it.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise e from None
 
 
 def header_get(headers: Headers, name: str, default: str | None = None) -> str | None:

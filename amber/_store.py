@@ -5,6 +5,17 @@ route, status, host) are real, indexed columns; the rest of the exchange (header
 timestamps, HTTP versions, the sanitizer's report) is one JSON document per row, and the
 bodies are two binary columns, zstd-compressed above a size threshold.
 
+Every string the model admits fits: text columns have no length limit, and a value a text
+column cannot hold as it is (raw non-UTF-8 bytes kept by `surrogateescape`, NUL, or an
+indexed value too long for a PostgreSQL index entry) is stored there in a printable form
+(see `_stored_text`), exactly in the row's document, and the row is flagged `_FLAG_TEXT`.
+
+Commands that only read open the store with `read_only=True`: a SQLite file is then read
+through connections that cannot write it, its WAL or its `-shm` (see
+`_connect_read_only`), and nothing is created or migrated. Every open looks at an existing
+file's bytes before anything writes to it, so a file that is not an amber store is refused
+untouched.
+
 Reads stream: `iter_exchanges()` pages through the table by primary key, so replaying,
 exporting or generating tests from a million exchanges holds one page in memory.
 
@@ -16,6 +27,8 @@ against the tables it produces.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import os
 import sqlite3
 import stat
@@ -30,6 +43,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 from typing import Literal
+from urllib.parse import quote
 
 import orjson
 import sqlalchemy as sa
@@ -38,11 +52,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from amber._model import Exchange
 from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
+from amber._model import printable
 from amber._urls import hide_password
 from amber.errors import NotFound
 from amber.errors import StoreCorrupt
@@ -59,9 +75,10 @@ __all__ = [
     "Store",
     "normalize_url",
     "open_store",
+    "sqlite_tables",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PAGE_BYTES = 8 * 1024 * 1024
 """About the most body bytes a page of `iter_exchanges` holds (fewer rows when bodies are
 large; at least one row)."""
@@ -70,6 +87,13 @@ COMPRESS_THRESHOLD = 4096
 
 _FLAG_REQ_ZSTD = 1
 _FLAG_RESP_ZSTD = 2
+_FLAG_TEXT = 4
+"""The row's document is standard-library JSON (it may hold lone surrogates, which orjson
+refuses) and its `x` object holds the exact value of each text column stored otherwise."""
+
+INDEX_KEY_BYTES = 1000
+"""The most UTF-8 bytes an indexed text column (id, request id, method, route) holds as is:
+PostgreSQL refuses an index entry over about 2700 bytes."""
 
 metadata = sa.MetaData()
 
@@ -86,12 +110,14 @@ exchanges = sa.Table(
     "amber_exchanges",
     metadata,
     sa.Column("seq", _BigInt, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(32), nullable=False),
-    sa.Column("request_id", sa.String(200)),
+    # Schema 4: no length limits on text (a legal 17-character method overflowed
+    # varchar(16) on PostgreSQL); `_stored_text` keeps indexed values within an index entry.
+    sa.Column("id", sa.Text, nullable=False),
+    sa.Column("request_id", sa.Text),
     sa.Column("started_at", sa.Float, nullable=False),
-    sa.Column("method", sa.String(16), nullable=False),
-    sa.Column("scheme", sa.String(8), nullable=False),
-    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("scheme", sa.Text, nullable=False),
+    sa.Column("host", sa.Text, nullable=False),
     sa.Column("port", sa.Integer, nullable=False),
     sa.Column("path", sa.Text, nullable=False),
     sa.Column("query", sa.Text, nullable=False),
@@ -127,7 +153,16 @@ _SUMMARY_COLUMNS = (
     exchanges.c.error,
     exchanges.c.duration_ms,
     exchanges.c.truncated,
+    exchanges.c.flags,
+    # the document only where it holds exact text values (see `_FLAG_TEXT`)
+    sa.case((exchanges.c.flags.op("&")(_FLAG_TEXT) != 0, exchanges.c.doc),
+            else_=sa.null()).label("text_doc"),
 )
+
+# The text columns, in row order, and whether each is indexed (so capped, see `_stored_text`).
+_TEXT_COLUMNS = ("id", "request_id", "method", "scheme", "host", "path", "query", "route",
+                 "error")
+_INDEXED_TEXT = frozenset({"id", "request_id", "method", "route"})
 
 _INSERT_COLUMNS = tuple(c.name for c in exchanges.columns if c.name != "seq")
 # `Store._exchange` unpacks rows positionally in this order:
@@ -242,11 +277,116 @@ def _migrate_2_to_3(conn: Connection, chunk: int = 500) -> None:
     _legacy_run_results.drop(conn)
 
 
+def _migrate_3_to_4(conn: Connection) -> None:
+    """Protocol text columns lose their length limits. SQLite never enforced them, so only
+    PostgreSQL changes; varchar to text needs no table rewrite there. Rows written from
+    schema 4 on may carry `_FLAG_TEXT`, which is why an older amber must not read them."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "ALTER TABLE amber_exchanges "
+            + ", ".join(f"ALTER COLUMN {name} TYPE TEXT"
+                        for name in ("id", "request_id", "method", "scheme", "host"))
+        )
+
+
 # Migrations from version N to N+1, run in one transaction each. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _migrate_1_to_2,
     2: _migrate_2_to_3,
+    3: _migrate_3_to_4,
 }
+
+
+# -- text every backend can store ------------------------------------------------------
+
+
+def _plain(value: str, indexed: bool) -> bool:
+    """True when a text column can hold `value` as it is: ASCII (or UTF-8) without NUL,
+    and within an index entry when the column is indexed. The common case is ASCII."""
+    if value.isascii():
+        return "\x00" not in value and (not indexed or len(value) <= INDEX_KEY_BYTES)
+    if "\x00" in value:
+        return False
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates: raw bytes kept by surrogateescape
+        return False
+    return not indexed or size <= INDEX_KEY_BYTES
+
+
+def _stored_text(value: str, indexed: bool) -> str:
+    """The form of a text value its column holds, the same for a row and for a filter.
+
+    A plain value (see `_plain`) is itself. Any other is `printable(value)` (`\\xe9` for a
+    raw byte, `\\x00` for NUL), valid UTF-8 on every backend; an indexed one longer than
+    `INDEX_KEY_BYTES` is cut to a prefix plus `...#` and 16 hex digits of its SHA-256, so
+    equal values still meet in the index. The exact value is in the row's document.
+    """
+    if _plain(value, indexed):
+        return value
+    text = printable(value)
+    data = text.encode("utf-8")
+    if indexed and len(data) > INDEX_KEY_BYTES:
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        head = data[: INDEX_KEY_BYTES - 24].decode("utf-8", "ignore")
+        text = f"{head}...#{digest}"
+    return text
+
+
+def _stored_texts(values: Sequence[str | None]) -> tuple[list[str | None], dict[str, str]]:
+    """The stored forms of a row's `_TEXT_COLUMNS` values, and the exact values of those
+    stored otherwise (for the row's document)."""
+    stored: list[str | None] = []
+    exact: dict[str, str] = {}
+    for name, value in zip(_TEXT_COLUMNS, values, strict=True):
+        if value is None:
+            stored.append(None)
+            continue
+        form = _stored_text(value, name in _INDEXED_TEXT)
+        if form != value:
+            exact[name] = value
+        stored.append(form)
+    return stored, exact
+
+
+def _encode_texts(
+    texts: Sequence[str | None], doc: dict[str, Any]
+) -> tuple[Sequence[Any], bytes, bool]:
+    """A row's text columns and document when the common case does not hold: the stored
+    forms, the document (with the exact values where they differ), and whether the row
+    needs `_FLAG_TEXT`. Plain non-ASCII text (`/caf\u00e9`) still needs no flag."""
+    stored, exact = _stored_texts(texts)
+    if not exact:
+        try:
+            return stored, orjson.dumps(doc), False
+        except orjson.JSONEncodeError:  # lone surrogates in a header, a tag, meta...
+            pass
+    else:
+        doc["x"] = exact
+    return stored, _text_doc(doc, str(texts[0])), True
+
+
+def _text_doc(doc: dict[str, Any], exchange_id: str) -> bytes:
+    """A `_FLAG_TEXT` row's document: standard-library JSON, which writes lone surrogates
+    as `\\udce9` escapes and reads them back as the same string.
+
+    *Raises:* `StoreError` when the exchange holds a value JSON cannot represent (in its
+    meta): that exchange cannot be stored, and the message names it, not its content.
+    """
+    try:
+        return json.dumps(doc, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+    except (TypeError, ValueError) as e:
+        raise StoreError(
+            f"exchange {printable(exchange_id)} cannot be stored: it holds a value JSON "
+            f"cannot represent ({type(e).__name__}); keep meta to JSON types"
+        ) from e
+
+
+def _load_text_doc(data: Any) -> dict[str, Any]:
+    """A `_FLAG_TEXT` row's document (standard-library JSON; PostgreSQL gives memoryview)."""
+    doc: dict[str, Any] = json.loads(bytes(data))
+    return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +424,9 @@ class ExchangeQuery:
 
     `status` is either exact codes or classes: `status_classes=(5,)` matches 5xx.
     `path_glob` uses shell wildcards (`/api/*/orders`). Times are epoch seconds.
+
+    Text filters compare stored forms in SQL (`_stored_text`, so a value with raw bytes
+    matches too); rows read back are then checked against the exact values (`accepts`).
     """
 
     ids: Sequence[str] = ()
@@ -305,7 +448,7 @@ class ExchangeQuery:
         c = exchanges.c
         conds: list[Any] = list(self.extra)
         if self.ids:
-            conds.append(c.id.in_(list(self.ids)))
+            conds.append(c.id.in_([_stored_text(i, True) for i in self.ids]))
         status_conds: list[Any] = []
         if self.statuses:
             status_conds.append(c.status.in_(list(self.statuses)))
@@ -316,24 +459,53 @@ class ExchangeQuery:
         if status_conds:
             conds.append(sa.or_(*status_conds))
         if self.methods:
-            conds.append(c.method.in_([m.upper() for m in self.methods]))
+            conds.append(c.method.in_([_stored_text(m.upper(), True) for m in self.methods]))
         if self.routes:
-            conds.append(c.route.in_(list(self.routes)))
+            conds.append(c.route.in_([_stored_text(r, True) for r in self.routes]))
         if self.hosts:
-            conds.append(c.host.in_(list(self.hosts)))
+            conds.append(c.host.in_([_stored_text(h, False) for h in self.hosts]))
         if self.request_id:
-            conds.append(c.request_id == self.request_id)
+            conds.append(c.request_id == _stored_text(self.request_id, True))
         if self.since is not None:
             conds.append(c.started_at >= self.since)
         if self.until is not None:
             conds.append(c.started_at < self.until)
         if self.path_glob:
-            conds.append(c.path.like(_glob_to_like(self.path_glob), escape="\\"))
+            like: Any = c.path.like(_glob_to_like(printable(self.path_glob)), escape="\\")
+            if "?" in self.path_glob or "[" in self.path_glob:
+                # one glob character can stand for an escape (`\\xe9`) in a stored path
+                like = sa.or_(like, c.flags.op("&")(_FLAG_TEXT) != 0)
+            conds.append(like)
         return conds
+
+    @property
+    def filters_text(self) -> bool:
+        """True when a row read back needs `accepts` (SQL compared stored text forms)."""
+        return bool(self.ids or self.methods or self.routes or self.hosts or self.request_id
+                    or self.path_glob)
+
+    @property
+    def plain_values(self) -> bool:
+        """True when every exact-match filter value is stored as it is (`_plain`): then SQL's
+        match on a row without `_FLAG_TEXT` is exact (else it may be a look-alike: ordinary
+        text that reads like the escaped form of a raw-byte value)."""
+        return all(_plain(v, True) for v in (*self.ids, *self.methods, *self.routes,
+                                             *self.hosts, self.request_id or ""))
 
     def accepts_path(self, path: str) -> bool:
         """The exact glob check (LIKE in SQL is only a case-insensitive prefilter)."""
         return self.path_glob is None or fnmatch.fnmatchcase(path, self.path_glob)
+
+    def accepts(self, texts: dict[str, Any]) -> bool:
+        """The exact check of the text filters against a row's `_TEXT_COLUMNS` values."""
+        return (
+            (not self.ids or texts["id"] in self.ids)
+            and (not self.methods or texts["method"] in {m.upper() for m in self.methods})
+            and (not self.routes or texts["route"] in self.routes)
+            and (not self.hosts or texts["host"] in self.hosts)
+            and (not self.request_id or texts["request_id"] == self.request_id)
+            and self.accepts_path(texts["path"])
+        )
 
 
 def _glob_to_like(glob: str) -> str:
@@ -387,6 +559,155 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.execute("PRAGMA temp_store = MEMORY")
     cur.execute("PRAGMA cache_size = -64000")
     cur.close()
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _connect_read_only(path: str, *, probe: bool = False) -> sqlite3.Connection:
+    """A connection that can write neither the SQLite file at `path`, nor its WAL, nor its
+    `-shm`, nor create either of them. The mode is chosen anew for every connection:
+
+    - a WAL-mode file with a WAL: `mode=ro&readonly_shm=1`. SQLite reads the WAL through
+      the `-shm` index without writing it (when no writer keeps the index, after a crash,
+      it rebuilds a private copy in memory), and a read-only connection never checkpoints
+      or deletes the WAL;
+    - a WAL-mode file without a WAL: `immutable=1`. Any other read-only open creates an
+      empty `-wal` and a `-shm` and leaves them behind (owned by whoever ran the command).
+      Without a WAL nobody is writing, and a writer that starts writes into a new WAL
+      first, which the next connection (a page of rows later) reads through;
+    - a rollback-journal file (not amber's, or not yet): `mode=ro`, which only locks.
+
+    A WAL without its `-shm` cannot be read without writing one: a read-only store says
+    what to run instead; a `probe` (judging a file's tables before any write) reads the
+    file alone, which holds the tables of any store that was ever checkpointed.
+    """
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(20)
+    except OSError as e:
+        raise sqlite3.OperationalError(f"unable to open database file: {e.strerror}") from e
+    if head[18:20] == b"\x02\x02":  # WAL mode (file format versions 2)
+        has_shm = os.path.exists(path + "-shm")
+        if os.path.exists(path + "-wal") and (has_shm or not probe):
+            if not has_shm:
+                raise StoreUnavailable(
+                    f"{path} has a write-ahead log but no -shm index, which reading it would "
+                    f"create: run `amber migrate --store {path}` (it folds the log into the "
+                    "store), then run this again"
+                )
+            params = "mode=ro&readonly_shm=1"
+        else:
+            params = "mode=ro&immutable=1"
+    else:
+        params = "mode=ro"
+    uri = f"file:{quote(os.path.abspath(path))}?{params}"
+    return sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+
+
+def _sqlite_tables(path: str, shown: str) -> set[str] | None:
+    """The tables of the SQLite file at `path`, read without writing a byte to it or beside
+    it; None when there is no file, no tables for an empty file.
+
+    *Raises:* `StoreCorrupt` for a file that is not SQLite or is damaged (left untouched).
+    """
+    try:
+        with open(path, "rb") as fp:
+            head = fp.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreUnavailable(f"cannot read the store file {path}: {e.strerror}") from e
+    if head and head != SQLITE_MAGIC:
+        raise StoreCorrupt(
+            f"{shown} is not a readable amber store: it is not an SQLite database (left "
+            "untouched); point --store at a new file, or restore the store from a backup"
+        )
+    if not head and not os.path.exists(path + "-wal"):
+        return set()
+    try:
+        conn = _connect_read_only(path, probe=True)
+        try:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {name for (name,) in rows}
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as e:
+        raise StoreUnavailable(f"cannot open store {shown}: {e}") from e
+    except sqlite3.DatabaseError as e:
+        raise StoreCorrupt(
+            f"{shown} is not a readable amber store ({e}); move it aside and start a new "
+            "store, or restore it from a backup"
+        ) from e
+
+
+def sqlite_tables(path: str) -> set[str] | None:
+    """The tables of the SQLite file at `path`, read without writing a byte to it or beside
+    it (what `Store.open` judges a file by); None when there is no such file.
+
+    *Raises:* `StoreCorrupt` (not SQLite, or damaged), `StoreUnavailable` (unreadable).
+    """
+    return _sqlite_tables(path, path)
+
+
+def _refuse_foreign(tables: set[str], shown: str) -> None:
+    """Refuse a database that holds another application's tables (and no amber store)."""
+    if "amber_meta" in tables:
+        return
+    foreign = tables - {"amber_exchanges"}
+    if foreign:
+        raise StoreCorrupt(
+            f"{shown} is not an amber store: it is a database with the tables "
+            f"{', '.join(sorted(foreign)[:5])} (left untouched); point --store at a new file "
+            "or an empty database"
+        )
+
+
+def _sqlite_engine(url: str, db: str, shown: str, *, create: bool, read_only: bool) -> Engine:
+    """The engine of a SQLite store, once an existing file was judged by its bytes alone."""
+    on_disk = db not in ("", ":memory:") and not db.startswith("file:")
+    tables = _sqlite_tables(db, shown) if on_disk else set()
+    if tables is None:
+        if read_only or not create:
+            raise StoreUnavailable(f"no store at {db}; capture or import exchanges first")
+        try:
+            _prepare_sqlite_file(db)
+        except OSError as e:
+            raise StoreUnavailable(f"cannot create the store file {db}: {e.strerror}") from e
+    else:
+        _refuse_foreign(tables, shown)
+    if read_only:
+        if not on_disk:
+            raise StoreUnavailable(f"{shown} is not a file; a read-only store is a SQLite file")
+        return sa.create_engine("sqlite://", poolclass=NullPool,
+                                creator=lambda: _connect_read_only(db))
+    try:
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    except Exception as e:  # a bad dialect
+        raise StoreUnavailable(f"cannot open store {shown}: {e}") from e
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _server_engine(url: str, backend: str, shown: str, *, read_only: bool) -> Engine:
+    """The engine of a database server's store (PostgreSQL)."""
+    kwargs: dict[str, Any] = {}
+    if backend == "postgresql":
+        options: dict[str, Any] = {"connect_timeout": 10}
+        if read_only:
+            options["options"] = "-c default_transaction_read_only=on"
+        kwargs = {"connect_args": options, "pool_pre_ping": True}
+    try:
+        return sa.create_engine(url, **kwargs)
+    except ImportError as e:
+        if backend == "postgresql":
+            raise StoreUnavailable(
+                f"{shown} is a PostgreSQL store and its driver, psycopg, is not installed: "
+                "pip install 'amber[postgres]'"
+            ) from e
+        raise StoreUnavailable(f"cannot open store {shown}: {e}") from e
+    except Exception as e:  # a bad dialect
+        raise StoreUnavailable(f"cannot open store {shown}: {e}") from e
 
 
 class _Checkpointer(threading.Thread):
@@ -444,9 +765,10 @@ class Store:
     ```
     """
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, read_only: bool = False) -> None:
         self.engine = engine
         self.url = url
+        self.read_only = read_only
         self._cctx = threading.local()
         self._checkpointer: _Checkpointer | None = None
         self._checkpointer_lock = threading.Lock()
@@ -458,11 +780,19 @@ class Store:
     # -- opening -----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> Store:
+    def open(cls, url: str, *, create: bool = True, read_only: bool = False) -> Store:
         """Open (and create or migrate) the store at `url`.
 
-        *Raises:* `StoreUnavailable` (cannot connect), `StoreCorrupt` (not an amber store or
-        a damaged file), `StoreVersionError` (written by a newer amber).
+        An existing SQLite file is judged by its bytes before anything writes to it: a file
+        that is not SQLite, or another application's database, is refused untouched.
+        With `read_only` nothing is written at all: SQLite is read through connections that
+        cannot write the file, its WAL or its `-shm` (`_connect_read_only`), PostgreSQL in
+        read-only transactions; nothing is created, and a store that needs a migration
+        says what to run instead.
+
+        *Raises:* `StoreUnavailable` (cannot connect, no driver, no store), `StoreCorrupt`
+        (not an amber store or a damaged file), `StoreVersionError` (written by a newer
+        amber, or in need of a migration that `read_only` does not run).
         """
         url = normalize_url(url)
         shown = hide_password(url)
@@ -473,50 +803,26 @@ class Store:
                 f"store URL {shown!r} is not a database URL; use sqlite:///PATH or "
                 "postgresql://USER@HOST/DB"
             ) from e
-        kwargs: dict[str, Any] = {}
-        if parsed.get_backend_name() == "sqlite":
-            db = parsed.database or ""
-            if not create and db and db != ":memory:" and not Path(db).exists():
-                raise StoreUnavailable(f"no store at {db}; capture or import exchanges first")
-            try:
-                _prepare_sqlite_file(db)
-            except OSError as e:
-                raise StoreUnavailable(f"cannot create the store file {db}: {e.strerror}") from e
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-        elif parsed.get_backend_name() == "postgresql":
-            kwargs["connect_args"] = {"connect_timeout": 10}
-            kwargs["pool_pre_ping"] = True
+        backend = parsed.get_backend_name()
+        if backend == "sqlite":
+            engine = _sqlite_engine(url, parsed.database or "", shown, create=create,
+                                    read_only=read_only)
+        else:
+            engine = _server_engine(url, backend, shown, read_only=read_only)
+        store = cls(engine, url, read_only=read_only)
         try:
-            engine = sa.create_engine(url, **kwargs)
-        except Exception as e:  # missing driver, bad dialect
-            raise StoreUnavailable(f"cannot open store {shown}: {e}") from e
-        if parsed.get_backend_name() == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine, url)
-        store._init_schema(shown)
+            store._init_schema(shown)
+        except BaseException:
+            engine.dispose()
+            raise
         return store
 
     def _init_schema(self, shown: str) -> None:
         try:
-            with self.engine.begin() as conn:
-                insp = sa.inspect(conn)
-                tables = set(insp.get_table_names())
+            with self.engine.connect() if self.read_only else self.engine.begin() as conn:
+                tables = set(sa.inspect(conn).get_table_names())
                 if "amber_meta" not in tables:
-                    foreign = tables - {"amber_exchanges"}
-                    if foreign:
-                        raise StoreCorrupt(
-                            f"{shown} is not an amber store (it has tables "
-                            f"{', '.join(sorted(foreign)[:5])}); point --store at a new file "
-                            "or an empty database"
-                        )
-                    metadata.create_all(conn)
-                    conn.execute(
-                        meta_table.insert(),
-                        [
-                            {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                            {"key": "created_at", "value": str(time.time())},
-                        ],
-                    )
+                    self._create_schema(conn, tables, shown)
                     return
                 row = conn.execute(
                     sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
@@ -541,17 +847,39 @@ class Store:
         if version < SCHEMA_VERSION:
             self._migrate(version, shown)
 
+    def _create_schema(self, conn: Connection, tables: set[str], shown: str) -> None:
+        """A new store's tables, in a database without amber's (refusing a foreign one)."""
+        _refuse_foreign(tables, shown)
+        if self.read_only:
+            raise StoreUnavailable(
+                f"{shown} holds no amber store yet (no amber tables); capture or import "
+                "exchanges into it first"
+            )
+        metadata.create_all(conn)
+        conn.execute(
+            meta_table.insert(),
+            [
+                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                {"key": "created_at", "value": str(time.time())},
+            ],
+        )
+
     def _migrate(self, version: int, shown: str) -> None:
+        if any(v not in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+            raise StoreVersionError(
+                f"{shown} has store schema {version}, which this amber cannot migrate; "
+                "export it with the amber that wrote it (amber export --format jsonl) "
+                "and import the file into a new store"
+            )
+        if self.read_only:
+            raise StoreVersionError(
+                f"{shown} has store schema {version} and this amber reads schema "
+                f"{SCHEMA_VERSION}; read-only commands do not migrate: run `amber migrate "
+                f"--store {shown}` (or any command that writes to it), then run this again"
+            )
         while version < SCHEMA_VERSION:
-            step = MIGRATIONS.get(version)
-            if step is None:
-                raise StoreVersionError(
-                    f"{shown} has store schema {version}, which this amber cannot migrate; "
-                    "export it with the amber that wrote it (amber export --format jsonl) "
-                    "and import the file into a new store"
-                )
             with self.engine.begin() as conn:
-                step(conn)
+                MIGRATIONS[version](conn)
                 conn.execute(
                     meta_table.update()
                     .where(meta_table.c.key == "schema_version")
@@ -567,7 +895,7 @@ class Store:
         self.engine.dispose()
 
     def _ensure_checkpointer(self) -> None:
-        if self._checkpointer is not None or self.dialect != "sqlite":
+        if self._checkpointer is not None or self.dialect != "sqlite" or self.read_only:
             return
         db = self.engine.url.database or ""
         if not db or db == ":memory:":
@@ -639,23 +967,41 @@ class Store:
             resp_body, z = self._pack_body(resp.body)
             if z:
                 flags |= _FLAG_RESP_ZSTD
+        texts: Sequence[Any]  # str | None, in `_TEXT_COLUMNS` order
+        id_, rid, method, scheme, host, path, query, route, error = texts = (
+            ex.id, ex.request_id or None, req.method, req.scheme, req.host, req.path,
+            req.query, ex.route, ex.error)
+        # one check for the common case: every text column takes its value as it is
+        joined = f"{id_}{rid}{method}{scheme}{host}{path}{query}{route}{error}"
+        doc_bytes = None
+        if (joined.isascii() and "\x00" not in joined and len(id_) <= INDEX_KEY_BYTES
+                and len(method) <= INDEX_KEY_BYTES and len(route) <= INDEX_KEY_BYTES
+                and (rid is None or len(rid) <= INDEX_KEY_BYTES)):
+            try:
+                doc_bytes = orjson.dumps(doc)
+            except orjson.JSONEncodeError:  # lone surrogates in a header, a tag, meta...
+                doc_bytes = None
+        if doc_bytes is None:
+            texts, doc_bytes, special = _encode_texts(texts, doc)
+            id_, rid, method, scheme, host, path, query, route, error = texts
+            flags |= _FLAG_TEXT if special else 0
         # in `_INSERT_COLUMNS` order: handed to the driver as is
         return (
-            ex.id,
-            ex.request_id[:200] if ex.request_id else None,
+            id_,
+            rid,
             req.timestamp_start,
-            req.method,
-            req.scheme,
-            req.host,
+            method,
+            scheme,
+            host,
             req.port,
-            req.path,
-            req.query,
-            ex.route,
+            path,
+            query,
+            route,
             resp.status if resp is not None else None,
-            ex.error,
+            error,
             ex.duration_ms,
             ex.truncated,
-            orjson.dumps(doc),
+            doc_bytes,
             flags,
             req_body,
             resp_body,
@@ -669,6 +1015,8 @@ class Store:
 
         *Raises:* `StoreError` subclasses; the transaction is rolled back, nothing partial.
         """
+        if self.read_only:
+            raise StoreError(f"{hide_password(self.url)} was opened read-only; nothing written")
         rows = [self._row(ex) for ex in batch]
         if not rows:
             return 0
@@ -693,9 +1041,10 @@ class Store:
         """Which of `ids` are already stored (for idempotent imports)."""
         if not ids:
             return set()
+        stored = {_stored_text(i, True): i for i in ids}
         with self._read() as conn:
-            rows = conn.execute(sa.select(exchanges.c.id).where(exchanges.c.id.in_(list(ids))))
-            return {r[0] for r in rows}
+            rows = conn.execute(sa.select(exchanges.c.id).where(exchanges.c.id.in_(list(stored))))
+            return {stored[r[0]] for r in rows}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -722,7 +1071,17 @@ class Store:
         # Positional access: RowMapping lookups by name cost more than the rest of decoding.
         (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
          status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(row)
-        doc = orjson.loads(doc_bytes)
+        if flags & _FLAG_TEXT:
+            doc = _load_text_doc(doc_bytes)
+            x = doc.get("x")
+            if x:
+                id_, request_id, method, scheme, host, path, query, route, error = (
+                    x.get(name, value) for name, value in zip(_TEXT_COLUMNS, (
+                        id_, request_id, method, scheme, host, path, query, route, error),
+                        strict=True)
+                )
+        else:
+            doc = orjson.loads(doc_bytes)
         rq = doc["rq"]
         if flags or type(req_body) is not bytes:
             req_body = self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD))
@@ -768,15 +1127,22 @@ class Store:
         """Exchanges matching `key` as for `get`, newest first (several share a request id)."""
         c = exchanges.c
         with self._read() as conn:
-            rows = conn.execute(sa.select(exchanges).where(c.id == key.upper())).all()
-            if not rows:
-                rows = conn.execute(
-                    sa.select(exchanges)
-                    .where(c.request_id == key)
-                    .order_by(c.started_at.desc())
-                    .limit(50)
-                ).all()
-            if not rows and len(key) >= 6 and key.isalnum():
+            rows = conn.execute(
+                sa.select(exchanges).where(c.id == _stored_text(key.upper(), True))).all()
+            found = [e for e in map(self._exchange, rows) if e.id == key.upper()]
+            if found:
+                return found
+            rows = conn.execute(
+                sa.select(exchanges)
+                .where(c.request_id == _stored_text(key, True))
+                .order_by(c.started_at.desc())
+                .limit(50)
+            ).all()
+            found = [e for e in map(self._exchange, rows) if e.request_id == key]
+            if found:
+                return found
+            rows = []
+            if len(key) >= 6 and key.isalnum():
                 prefix = key.upper()
                 rows = conn.execute(
                     sa.select(exchanges)
@@ -810,7 +1176,9 @@ class Store:
         return ExchangeStream(self, query or ExchangeQuery(), page)
 
     def _summary(self, row: sa.Row[Any]) -> ExchangeSummary:
-        m = row._mapping
+        m: Any = row._mapping
+        if m["text_doc"] is not None:  # `_FLAG_TEXT`: exact values from the document
+            m = {**m, **(_load_text_doc(m["text_doc"]).get("x") or {})}
         return ExchangeSummary(
             id=m["id"],
             request_id=m["request_id"],
@@ -848,7 +1216,8 @@ class Store:
         desc = query.newest_first
         # positions of the columns paging needs (rows are read by position: cheaper)
         keys = list(sa.select(*columns).selected_columns.keys())
-        i_seq, i_started, i_path = (keys.index(k) for k in ("seq", "started_at", "path"))
+        i_seq, i_started = keys.index("seq"), keys.index("started_at")
+        check = _row_check(query, keys)
         while remaining is None or remaining > 0:
             stmt = sa.select(*columns)
             where = list(conds)
@@ -873,11 +1242,11 @@ class Store:
                 raise StoreUnavailable(f"cannot read the store: {_short(e)}") from e
             if not rows:
                 return
-            if query.path_glob is None and remaining is None:
+            if check is None and remaining is None:
                 yield from map(convert, rows)  # the common case: nothing to check per row
             else:
                 for row in rows:
-                    if not query.accepts_path(row[i_path]):
+                    if check is not None and not check(row):
                         continue
                     if remaining is not None:
                         remaining -= 1
@@ -932,15 +1301,38 @@ class Store:
         return None if lo is None else (float(lo), float(hi))
 
 
+def _row_check(query: ExchangeQuery, keys: list[str]) -> Callable[[Any], bool] | None:
+    """The exact check a row read back needs, or None when SQL's filter was exact: with
+    text filters, a plain row's path against the glob (LIKE only prefilters), a `_FLAG_TEXT`
+    row's exact text values against every text filter (SQL compared their stored forms)."""
+    if not query.filters_text:
+        return None
+    i_path, i_flags = keys.index("path"), keys.index("flags")
+    i_doc = keys.index("text_doc" if "text_doc" in keys else "doc")
+    positions = [(name, keys.index(name)) for name in _TEXT_COLUMNS if name in keys]
+    plain = query.plain_values
+
+    def check(row: Any) -> bool:
+        flagged = row[i_flags] & _FLAG_TEXT
+        if plain and not flagged:
+            return query.accepts_path(row[i_path])
+        texts = {name: row[i] for name, i in positions}
+        if flagged:
+            texts.update(_load_text_doc(row[i_doc]).get("x") or {})
+        return query.accepts(texts)
+
+    return check
+
+
 def _short(e: BaseException) -> str:
     orig = getattr(e, "orig", None)
     text = str(orig if orig is not None else e).strip().splitlines()
     return text[0] if text else type(e).__name__
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, read_only: bool = False) -> Store:
     """Open the store at `url` (see `Store.open`)."""
-    return Store.open(url, create=create)
+    return Store.open(url, create=create, read_only=read_only)
 
 
 class ExchangeStream(Iterator[Exchange]):
