@@ -1,6 +1,8 @@
 """JSONL export and import, and curl export.
 
-JSONL is amber's lossless interchange format: one `Exchange.to_dict()` per line.
+JSONL is amber's lossless interchange format: one `Exchange.to_dict()` per line. A string
+holding raw non-UTF-8 bytes (kept by `surrogateescape`, e.g. a path `/p/caf\\udce9`) is
+written with JSON's `\\udce9` escape and read back as the same string (`dumps_json`).
 
 The curl export writes one bash command per exchange. Bodies are passed inline, never
 through stdin (`--data-binary @-`), so every command can be copied and run on its own:
@@ -11,6 +13,8 @@ through stdin (`--data-binary @-`), so every command can be copied and run on it
   `--data-binary @<(printf -- '...')` with octal escapes, a bash process substitution.
 
 Both are bash (and zsh) syntax, so the file starts with `#!/usr/bin/env bash`.
+A URL, method or header holding raw non-UTF-8 bytes is passed as `$'...\\xe9'`, so the
+command sends exactly the bytes that were captured.
 Hop-by-hop headers, Content-Length and HTTP/2 pseudo-headers are left to curl. The Host
 header is kept only when it differs from the URL's (a reverse proxy capture) and no
 `base_url` is given. A decoded request body is sent decoded, without its
@@ -27,9 +31,11 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import BinaryIO
 
-import orjson
-
 from amber._model import Exchange
+from amber._model import dumps_json
+from amber._model import loads_json
+from amber._model import printable
+from amber._model import text_bytes
 from amber.errors import ImportFormatError
 
 __all__ = ["read_jsonl", "write_curl", "write_jsonl"]
@@ -45,7 +51,7 @@ def write_jsonl(exchanges: Iterable[Exchange], fp: BinaryIO) -> int:
     """
     count = 0
     for ex in exchanges:
-        fp.write(orjson.dumps(ex.to_dict(), option=orjson.OPT_APPEND_NEWLINE))
+        fp.write(dumps_json(ex.to_dict(), newline=True))
         count += 1
     return count
 
@@ -73,8 +79,8 @@ def _read_jsonl(fp: BinaryIO, name: str) -> Iterator[Exchange]:
         if not line.strip():
             continue
         try:
-            doc = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
+            doc = loads_json(line)
+        except ValueError as e:
             raise ImportFormatError(
                 f"{name}:{lineno}: not valid JSON ({e}); each line must be one exchange "
                 "as written by the JSONL export"
@@ -151,7 +157,17 @@ def _printf(data: bytes) -> str:
 
 
 def _comment(text: str) -> str:
-    return re.sub(r"[\r\n]+", " ", text)
+    return re.sub(r"[\r\n]+", " ", printable(text))
+
+
+def _quote(text: str) -> str:
+    """One shell word that yields `text`'s bytes: raw bytes kept by `surrogateescape` (which
+    no UTF-8 file can hold as text) go through `$'...\\xe9'`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _ansi_c(text_bytes(text))
+    return shlex.quote(text)
 
 
 def _curl_command(ex: Exchange, base_url: str | None) -> str:
@@ -161,7 +177,7 @@ def _curl_command(ex: Exchange, base_url: str | None) -> str:
     if req.method == "HEAD":
         args.append("--head")
     elif req.method != ("POST" if req.body else "GET"):
-        args += ["-X", shlex.quote(req.method)]
+        args += ["-X", _quote(req.method)]
     if any(c in url for c in "[]{}"):
         args.append("--globoff")
     if re.search(r"(^|/)\.\.?(/|$)", req.path):
@@ -182,7 +198,7 @@ def _curl_command(ex: Exchange, base_url: str | None) -> str:
         if lname == "accept-encoding" and "--compressed" not in args:
             args.append("--compressed")
         # `Name;` is curl's syntax for a header with an empty value (`Name:` removes one).
-        args += ["-H", shlex.quote(f"{name}: {value}" if value else f"{name};")]
+        args += ["-H", _quote(f"{name}: {value}" if value else f"{name};")]
     if req.body:
         if not has_content_type:
             args += ["-H", shlex.quote("Content-Type:")]
@@ -190,7 +206,7 @@ def _curl_command(ex: Exchange, base_url: str | None) -> str:
             args += ["--data-binary", "@" + _printf(req.body)]
         else:
             args += ["--data-binary", _ansi_c(req.body)]
-    args.append(shlex.quote(url))
+    args.append(_quote(url))
 
     lines: list[str] = []
     line = args[0]

@@ -16,7 +16,10 @@ convention for custom fields, which other tools ignore):
   had to percent-encode spaces, controls or non-ASCII); default values are left out.
 
 An entry with `_amber_id` is read back exactly; any other entry is read tolerantly (see
-`read_har`). Request bodies that are not text are written as base64 with
+`read_har`). A string holding raw non-UTF-8 bytes (kept by `surrogateescape`: a path
+`/p/caf\\udce9`) is written with JSON's `\\udce9` escape (`dumps_json`) and read back as
+the same string; in `request.url` such a byte is percent-encoded as itself (`%E9`).
+Request bodies that are not text are written as base64 with
 `postData.encoding = "base64"`, which mirrors `content.encoding` but is not in HAR 1.2:
 other tools show such a body as its base64 text.
 
@@ -55,10 +58,13 @@ from amber._model import RedactionAction
 from amber._model import Request
 from amber._model import Response
 from amber._model import content_encoding
+from amber._model import dumps_json
 from amber._model import extract_request_id
 from amber._model import header_get
 from amber._model import header_get_all
+from amber._model import loads_json
 from amber._model import new_id
+from amber._model import text_bytes
 from amber.errors import ImportFormatError
 
 __all__ = ["read_har", "write_har"]
@@ -151,7 +157,7 @@ def write_har(exchanges: Iterable[Exchange], fp: BinaryIO, *, creator_version: s
     for ex in exchanges:
         if count:
             fp.write(b",\n")
-        fp.write(orjson.dumps(_entry(ex)))
+        fp.write(dumps_json(_entry(ex)))
         count += 1
     fp.write(b"\n]}}\n" if count else b"]}}\n")
     return count
@@ -213,8 +219,9 @@ _URL_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 
 def _url_safe(target: str) -> str:
-    """Percent-encode (as UTF-8) what a URL cannot hold: controls, spaces, non-ASCII."""
-    return _URL_UNSAFE.sub(lambda m: quote(m.group(0), safe=""), target)
+    """Percent-encode (as UTF-8) what a URL cannot hold: controls, spaces, non-ASCII; a raw
+    byte kept by `surrogateescape` as that byte (`%E9`)."""
+    return _URL_UNSAFE.sub(lambda m: quote(text_bytes(m.group(0)), safe=""), target)
 
 
 def _har_version(version: str) -> str:
@@ -391,8 +398,8 @@ def _read(fp: BinaryIO, name: str) -> Iterator[Exchange]:
         return
     data = first + fp.read()
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
+        doc = loads_json(data)
+    except ValueError as e:
         raise ImportFormatError(f"{name}: not a HAR file: invalid JSON ({e})") from e
     log = doc.get("log") if isinstance(doc, dict) else None
     if not isinstance(log, dict):
@@ -422,8 +429,8 @@ def _read_amber_stream(fp: BinaryIO, name: str) -> Iterator[Exchange]:
         if stripped.endswith(b","):
             stripped = stripped[:-1]
         try:
-            entry = orjson.loads(stripped)
-        except orjson.JSONDecodeError as e:
+            entry = loads_json(stripped)
+        except ValueError as e:
             raise ImportFormatError(
                 f"{name}: entries[{index}]: invalid JSON ({e}); the file is damaged "
                 "(truncated?), export it again"
