@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from amber.capture._writer import CaptureStats
+from amber.capture._stats import CaptureStats
 from amber.capture._writer import CaptureWriter
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer

@@ -43,7 +43,7 @@ from amber._routes import RoutePattern
 from amber._store import Store
 from amber._urls import hide_password
 from amber.capture._process import ProcessWriter
-from amber.capture._writer import CaptureStats
+from amber.capture._stats import CaptureStats
 from amber.capture._writer import CaptureWriter
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer

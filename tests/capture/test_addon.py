@@ -20,7 +20,7 @@ from mitmproxy.test import tutils
 
 from amber._store import Store
 from amber.capture import addon as addon_mod
-from amber.capture._writer import CaptureStats
+from amber.capture._stats import CaptureStats
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
 from amber.capture.addon import CaptureAddon

@@ -3,13 +3,9 @@ and supervised: killed, it is restarted and what it lost is counted."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
-import pickle
-import queue
 import signal
-import struct
 import threading
 import time
 from pathlib import Path
@@ -21,17 +17,15 @@ from amber.capture._process import _COMMIT_IDS
 from amber.capture._process import _COMMIT_TARGET
 from amber.capture._process import ProcessWriter
 from amber.capture._process import _exit_cause
-from amber.capture._process import _FrameReader
-from amber.capture._process import _FrameSender
-from amber.capture._writer import StatsSnapshot
+from amber.capture._stats import StatsSnapshot
 from amber.capture._writer import raw_to_exchange
 from amber.capture.addon import CaptureAddon
 from tests.capture.conftest import wait_for
 from tests.capture.test_addon import addon_context
 from tests.capture.test_addon import flow
+from tests.capture.test_stats import balanced
 from tests.capture.test_writer import KEY
 from tests.capture.test_writer import SECRET
-from tests.capture.test_writer import balanced
 from tests.capture.test_writer import raw
 from tests.capture.test_writer import refuse_path
 from tests.capture.test_writer import stored_ids
@@ -75,90 +69,6 @@ def test_start_failure_is_reported(tmp_path: Path) -> None:
     w = ProcessWriter(f"sqlite:///{tmp_path / 'bad.db'}", None, KEY, 1024)
     with pytest.raises(RuntimeError, match="not a readable amber store"):
         w.start()
-
-
-def _reader_thread(fd: int, out: list[object]) -> threading.Thread:
-    def run() -> None:
-        reader = _FrameReader(fd)
-        while (item := reader.get(timeout=10)) is not None:
-            out.append(item)
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
-def test_frames_larger_than_the_pipe_arrive_whole_and_in_order_without_a_loop() -> None:
-    r, w = os.pipe()
-    got: list[object] = []
-    t = _reader_thread(r, got)
-    sender = _FrameSender(w)
-    items = [(i, os.urandom(1) * (20_000 + i)) for i in range(200)]  # ~4 MB > pipe size
-    for item in items:
-        sender.send(pickle.dumps(item))
-    sender.send(b"")
-    assert sender.drain(timeout=10)
-    t.join(timeout=10)
-    assert got == items
-    os.close(w)
-    os.close(r)
-
-
-def test_a_full_pipe_never_blocks_the_event_loop() -> None:
-    r, w = os.pipe()
-    sender = _FrameSender(w)
-    items = [(i, b"x" * 50_000) for i in range(100)]  # 5 MB, nobody reading yet
-
-    async def main() -> list[object]:
-        for item in items:
-            sender.send(pickle.dumps(item))  # returns at once: the rest waits in the backlog
-        assert sender._backlog and sender._loop is not None
-        got: list[object] = []
-        t = _reader_thread(r, got)
-        while sender._backlog or sender._pending:
-            await asyncio.sleep(0.01)
-        assert sender._loop is None  # the writer callback is gone once drained
-        sender.send(b"")
-        assert sender.drain(timeout=10)
-        await asyncio.to_thread(t.join, 10)
-        return got
-
-    assert asyncio.run(main()) == items
-    os.close(w)
-    os.close(r)
-
-
-def test_frames_sent_within_a_few_milliseconds_go_out_in_one_write() -> None:
-    r, w = os.pipe()
-    sender = _FrameSender(w, delay=0.05)
-
-    async def main() -> None:
-        for i in range(20):
-            sender.send(pickle.dumps(i))
-        assert sender._pending and sender._timer is not None  # collected, not yet written
-        await asyncio.sleep(0.2)
-        assert not sender._pending and sender._timer is None
-
-    asyncio.run(main())
-    reader = _FrameReader(r)
-    assert [reader.get(timeout=1) for _ in range(20)] == list(range(20))
-    os.close(w)
-    os.close(r)
-
-
-def test_partial_frames_and_eof_on_the_reading_side() -> None:
-    r, w = os.pipe()
-    frame = pickle.dumps({"a": 1})
-    data = struct.pack("<I", len(frame)) + frame
-    reader = _FrameReader(r)
-    os.write(w, data[:3])
-    with pytest.raises(queue.Empty):
-        reader.get(timeout=0.05)
-    os.write(w, data[3:])
-    assert reader.get(timeout=1) == {"a": 1}
-    os.close(w)  # the proxy died: the child finishes what it has and stops
-    assert reader.get(timeout=1) is None
-    os.close(r)
 
 
 def test_one_refused_exchange_costs_only_itself_in_the_writer_process(tmp_path: Path) -> None:

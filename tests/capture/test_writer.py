@@ -22,9 +22,8 @@ from amber._model import Exchange
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
 from amber._store import Store
-from amber.capture._writer import CaptureStats
+from amber.capture._stats import StatsSnapshot
 from amber.capture._writer import RawFlow
-from amber.capture._writer import StatsSnapshot
 from amber.capture._writer import Writer
 from amber.capture._writer import raw_to_exchange
 from amber.errors import SanitizeError
@@ -33,6 +32,7 @@ from amber.errors import StoreUnavailable
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from tests.capture.conftest import wait_for
+from tests.capture.test_stats import balanced
 
 KEY = b"writer-test-key-0123456789abcdef"
 SECRET = "sk_live_51WriterTestStripeKey0987654"
@@ -273,12 +273,6 @@ def test_store_down_fills_the_queue_then_drops_as_store_unavailable(
     assert snap.in_flight == 0 and snap.stored == 0
 
 
-def balanced(s: StatsSnapshot) -> bool:
-    """The accounting identity: every exchange seen is in exactly one place."""
-    return s.seen == (s.stored + s.filtered + s.sampled_out + sum(s.dropped.values())
-                      + s.in_flight)
-
-
 HOSTILE = "/p/caf\udce9"  # a raw 0xe9 byte in the URL, surrogate-escaped
 
 
@@ -489,22 +483,6 @@ def test_the_counts_add_up_at_every_moment(
            "sanitize_failed": snap.dropped["sanitize_failed"], "sampled_out": snap.sampled_out}
     assert got == {kind: expected[kind] for kind in got}
     assert snap.dropped["queue_full"] + snap.dropped["store_unavailable"] == expected["refused"]
-
-
-def test_summary_line_names_every_outcome_reason_and_event() -> None:
-    stats = CaptureStats()
-    for outcome in ("filtered", "sampled_out", "queue_full", "unstorable"):
-        stats.count(outcome)  # type: ignore[arg-type]
-    for _ in range(3):
-        stats.enter()
-    stats.settle("stored", 2)
-    stats.note("store_failures")
-    assert stats.summary() == (
-        "seen 7, stored 2, filtered 1, sampled out 1, in flight 1; dropped 2: 1 queue full, "
-        "0 sanitize failed, 0 store unavailable, 1 unstorable, 0 store lost, 0 writer "
-        "restart, 0 stop timeout, 0 no writer, 0 hook failed; 0 hook errors, 1 store "
-        "failures, 0 writer restarts"
-    )
 
 
 def test_the_host_header_is_what_the_client_sent_in_every_http_version() -> None:
