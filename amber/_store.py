@@ -349,6 +349,39 @@ def _stored_texts(values: Sequence[str | None]) -> tuple[list[str | None], dict[
     return stored, exact
 
 
+def _document(ex: Exchange) -> dict[str, Any]:
+    """The row's JSON document: what has no column of its own (headers, timestamps, HTTP
+    versions, tags, the sanitizer's report, meta)."""
+    req, resp = ex.request, ex.response
+    doc: dict[str, Any] = {
+        "rq": {
+            "v": req.http_version,
+            "h": req.headers,
+            "ce": req.content_encoding,
+            "hh": req.host_header,
+            "ts": req.timestamp_start,
+            "te": req.timestamp_end,
+            "tr": req.body_truncated,
+        },
+        "ca": ex.client_addr,
+        "tg": ex.tags,
+        "rd": [(r.rule, r.location, r.action) for r in ex.redactions],
+    }
+    if ex.meta:
+        doc["m"] = ex.meta
+    if resp is not None:
+        doc["rs"] = {
+            "r": resp.reason,
+            "v": resp.http_version,
+            "h": resp.headers,
+            "ce": resp.content_encoding,
+            "ts": resp.timestamp_start,
+            "te": resp.timestamp_end,
+            "tr": resp.body_truncated,
+        }
+    return doc
+
+
 def _encode_texts(
     texts: Sequence[str | None], doc: dict[str, Any]
 ) -> tuple[Sequence[Any], bytes, bool]:
@@ -471,11 +504,7 @@ class ExchangeQuery:
         if self.until is not None:
             conds.append(c.started_at < self.until)
         if self.path_glob:
-            like: Any = c.path.like(_glob_to_like(printable(self.path_glob)), escape="\\")
-            if "?" in self.path_glob or "[" in self.path_glob:
-                # one glob character can stand for an escape (`\\xe9`) in a stored path
-                like = sa.or_(like, c.flags.op("&")(_FLAG_TEXT) != 0)
-            conds.append(like)
+            conds.append(_path_prefilter(self.path_glob))
         return conds
 
     @property
@@ -506,6 +535,15 @@ class ExchangeQuery:
             and (not self.request_id or texts["request_id"] == self.request_id)
             and self.accepts_path(texts["path"])
         )
+
+
+def _path_prefilter(glob: str) -> Any:
+    """SQL that keeps at least the rows whose path matches `glob` (`accepts` decides)."""
+    like = exchanges.c.path.like(_glob_to_like(printable(glob)), escape="\\")
+    if "?" in glob or "[" in glob:
+        # one glob character can stand for an escape (`\\xe9`) in a stored path
+        return sa.or_(like, exchanges.c.flags.op("&")(_FLAG_TEXT) != 0)
+    return like
 
 
 def _glob_to_like(glob: str) -> str:
@@ -620,8 +658,8 @@ def _sqlite_tables(path: str, shown: str) -> set[str] | None:
         raise StoreUnavailable(f"cannot read the store file {path}: {e.strerror}") from e
     if head and head != SQLITE_MAGIC:
         raise StoreCorrupt(
-            f"{shown} is not a readable amber store: it is not an SQLite database (left "
-            "untouched); point --store at a new file, or restore the store from a backup"
+            f"{shown} is not a readable amber store: it is not an SQLite database, and amber "
+            "left it untouched; point --store at an amber store or a new file"
         )
     if not head and not os.path.exists(path + "-wal"):
         return set()
@@ -657,9 +695,9 @@ def _refuse_foreign(tables: set[str], shown: str) -> None:
     foreign = tables - {"amber_exchanges"}
     if foreign:
         raise StoreCorrupt(
-            f"{shown} is not an amber store: it is a database with the tables "
-            f"{', '.join(sorted(foreign)[:5])} (left untouched); point --store at a new file "
-            "or an empty database"
+            f"{shown} is not an amber store but another application's database (tables "
+            f"{', '.join(sorted(foreign)[:5])}), and amber left it untouched; point --store at "
+            "a new file or an empty database"
         )
 
 
@@ -933,37 +971,13 @@ class Store:
 
     def _row(self, ex: Exchange) -> tuple[Any, ...]:
         req, resp = ex.request, ex.response
-        doc: dict[str, Any] = {
-            "rq": {
-                "v": req.http_version,
-                "h": req.headers,
-                "ce": req.content_encoding,
-                "hh": req.host_header,
-                "ts": req.timestamp_start,
-                "te": req.timestamp_end,
-                "tr": req.body_truncated,
-            },
-            "ca": ex.client_addr,
-            "tg": ex.tags,
-            "rd": [(r.rule, r.location, r.action) for r in ex.redactions],
-        }
-        if ex.meta:
-            doc["m"] = ex.meta
+        doc = _document(ex)
         flags = 0
         req_body, z = self._pack_body(req.body)
         if z:
             flags |= _FLAG_REQ_ZSTD
         resp_body: bytes | None = None
         if resp is not None:
-            doc["rs"] = {
-                "r": resp.reason,
-                "v": resp.http_version,
-                "h": resp.headers,
-                "ce": resp.content_encoding,
-                "ts": resp.timestamp_start,
-                "te": resp.timestamp_end,
-                "tr": resp.body_truncated,
-            }
             resp_body, z = self._pack_body(resp.body)
             if z:
                 flags |= _FLAG_RESP_ZSTD

@@ -42,7 +42,7 @@ def _commands() -> list[Command]:
     from amber.cli import _transfer
 
     return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
-            _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
+            _transfer.MIGRATE, _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
             _replay.REPLAY, _replay.RUNS, _shadow.COMMAND,
             _gentest.COMMAND, _fixtures.COMMAND, _demo.COMMAND,
             _auditlog.COMMAND]

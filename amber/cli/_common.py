@@ -67,10 +67,19 @@ def add_store_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def open_from_args(args: argparse.Namespace, *, create: bool = False) -> tuple[Config, Store]:
+def open_from_args(
+    args: argparse.Namespace, *, create: bool = False, read_only: bool = False
+) -> tuple[Config, Store]:
+    """The config and the store a command's `--config` and `--store` name.
+
+    Commands that only read pass `read_only`: the store is then opened so that nothing,
+    not even SQLite's WAL housekeeping, writes to it (see `Store.open`). Every open judges
+    an existing file by its bytes first, so a file that is not an amber store is refused
+    before anything touches it.
+    """
     config = find_config(getattr(args, "config", None))
     url = resolve_store_url(getattr(args, "store", None), config)
-    return config, Store.open(url, create=create)
+    return config, Store.open(url, create=create, read_only=read_only)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.I)

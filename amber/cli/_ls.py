@@ -1,13 +1,18 @@
-"""`amber ls`: list captured exchanges, newest first."""
+"""`amber ls`: list captured exchanges, newest first.
+
+The store is opened read-only. Text that is not UTF-8 (a raw byte in a path, kept by
+`surrogateescape`) is shown escaped (`\\xe9`) in the table; `--json` gives the exact value.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-import orjson
 from rich.table import Table
 
+from amber._model import dumps_json
+from amber._model import printable
 from amber.cli._common import Command
 from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
@@ -37,7 +42,7 @@ def _target(path: str, query: str, truncated: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    _config, store = open_from_args(args)
+    _config, store = open_from_args(args, read_only=True)
     with store:
         q = query_from_args(args, newest_first=not args.oldest_first)
         rows = store.iter_summaries(q)
@@ -50,16 +55,16 @@ def run(args: argparse.Namespace) -> int:
                     "route": r.route, "status": r.status, "error": r.error,
                     "duration_ms": r.duration_ms, "truncated": r.truncated,
                 }
-                out.write(orjson.dumps(d).decode() + "\n")
+                out.write(dumps_json(d, newline=True).decode())
             return 0
         columns = ("ID", "CAPTURED (UTC)", "METHOD", "STATUS", "MS", "ROUTE", "PATH", "REQUEST ID")
         lines = (
-            (
+            tuple(map(printable, (
                 r.id, format_time(r.started_at), r.method, _status(r.status, r.error),
                 f"{r.duration_ms:.0f}" if r.duration_ms is not None else "-", r.route,
                 _target(r.path, r.query, r.truncated),
                 r.request_id or "-",
-            )
+            )))
             for r in rows
         )
         if not out.isatty():

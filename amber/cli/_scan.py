@@ -1,7 +1,9 @@
 """`amber scan PATH...`: a leak gate over any artifact, made for CI.
 
 Uses the sanitizer's own detectors (amber's markers and pseudonyms are never reported).
-Prints where and which rule, never the matched text. Exit status 1 when anything is found.
+Prints where and which rule, never the matched text. Exit status 1 when anything is found,
+else 2 when anything could not be scanned (each named on stderr, after the scan went on
+with the rest), else 0. Stores are opened read-only: a scan never changes one (nor its WAL).
 """
 
 from __future__ import annotations
@@ -9,14 +11,22 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import orjson
 
 from amber._model import Exchange
+from amber._model import dumps_json
+from amber._model import printable
+from amber._model import text_bytes
+from amber._store import sqlite_tables
+from amber._urls import hide_password
 from amber.cli._common import Command
+from amber.errors import StoreError
 
 CHUNK = 8 * 1024 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -78,22 +88,22 @@ def scan_exchange(ex: Exchange, where: str, args: argparse.Namespace,
                   scfg: object) -> Iterator[Hit]:
     req, resp = ex.request, ex.response
     parts: list[tuple[str, bytes]] = [
-        ("request.target", req.target.encode("utf-8", "surrogateescape")),
-        ("request.headers", orjson.dumps(req.headers)),
+        ("request.target", text_bytes(req.target)),
+        ("request.headers", dumps_json(req.headers)),
         ("request.body", req.body),
     ]
     if resp is not None:
-        parts += [("response.headers", orjson.dumps(resp.headers)), ("response.body", resp.body)]
+        parts += [("response.headers", dumps_json(resp.headers)), ("response.body", resp.body)]
     if ex.error:
-        parts.append(("error", ex.error.encode()))
+        parts.append(("error", text_bytes(ex.error)))
     if ex.client_addr:
-        parts.append(("client_addr", ex.client_addr.encode()))
+        parts.append(("client_addr", text_bytes(ex.client_addr)))
     for name, data in parts:
-        yield from scan_data(data, f"{where} exchange {ex.id} {name}", args, scfg,
+        yield from scan_data(data, f"{where} exchange {printable(ex.id)} {name}", args, scfg,
                              positions=name.endswith(".body"))
 
 
-def _is_amber_store(path: Path) -> bool:
+def _is_sqlite(path: Path) -> bool:
     try:
         with path.open("rb") as fp:
             return fp.read(16) == SQLITE_MAGIC
@@ -102,10 +112,11 @@ def _is_amber_store(path: Path) -> bool:
 
 
 def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
+    """The exchanges and run results of the store at `url`, opened read-only."""
     from amber._runs import RunLog
     from amber._store import Store
 
-    with Store.open(url, create=False) as store:
+    with Store.open(url, read_only=True) as store:
         for ex in store.iter_exchanges():
             yield from scan_exchange(ex, where, args, scfg)
         # replay and shadow runs: values from targets' responses are in their results,
@@ -120,10 +131,51 @@ def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> 
                                      scfg, positions=False)
 
 
+@dataclass
+class Scan:
+    """What a scan saw: findings, files, and what it could not scan (with why)."""
+
+    args: argparse.Namespace
+    config: object
+    found: int = 0
+    files: int = 0
+    unscanned: list[str] = field(default_factory=list)
+
+    def report(self, hits: Iterable[Hit]) -> None:
+        for hit in hits:
+            self.found += 1
+            _report(hit, self.args.json)
+
+    def store(self, url: str, where: str) -> None:
+        """Scan a store; one that cannot be opened or read is noted, and the scan goes on."""
+        try:
+            self.report(scan_store(url, where, self.args, self.config))
+        except StoreError as e:
+            self.unscanned.append(f"{where}: {e}")
+
+    def file(self, path: Path) -> None:
+        """Scan a file's bytes, and an amber store's exchanges inside it (compressed there).
+        An SQLite file of another application is scanned as bytes: they hold all of it."""
+        self.files += 1
+        if _is_sqlite(path):
+            try:
+                tables = sqlite_tables(str(path)) or set()
+            except StoreError as e:
+                self.unscanned.append(f"{path}: {e}")
+                tables = set()
+            if "amber_meta" in tables:
+                self.store(f"sqlite:///{path}", str(path))
+            elif tables:
+                print(f"amber scan: {path}: an SQLite database that is not an amber store "
+                      "(scanned as bytes)", file=sys.stderr)
+        try:
+            self.report(scan_file(path, self.args, self.config))
+        except OSError as e:
+            self.unscanned.append(f"{path}: cannot read it ({e.strerror})")
+
+
 def scan_file(path: Path, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
-    if _is_amber_store(path):
-        # bodies are compressed inside the store: scan the exchanges, and the raw pages too
-        yield from scan_store(f"sqlite:///{path}", str(path), args, scfg)
+    """The findings in a file's bytes, read in chunks cut at line ends."""
     line_base = 0
     with path.open("rb") as fp:
         carry = b""
@@ -145,7 +197,8 @@ def scan_file(path: Path, args: argparse.Namespace, scfg: object) -> Iterator[Hi
                 break
 
 
-def walk(paths: list[str]) -> Iterator[Path]:
+def walk(paths: list[str], missing: list[str]) -> Iterator[Path]:
+    """The files under `paths`; a path that does not exist goes to `missing`."""
     for p in paths:
         path = Path(p)
         if path.is_dir():
@@ -158,39 +211,33 @@ def walk(paths: list[str]) -> Iterator[Path]:
         elif path.exists():
             yield path
         else:
-            raise FileNotFoundError(p)
+            missing.append(f"{p}: no such file or directory")
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.store:
         print("amber scan: error: give at least one PATH or --store URL", file=sys.stderr)
         return 2
-    scfg = _config(args.config)
-    found = 0
-    scanned = 0
-    try:
-        for url in args.store:
-            for hit in scan_store(url, "store", args, scfg):
-                found += 1
-                _report(hit, args.json)
-        for path in walk(args.paths):
-            scanned += 1
-            for hit in scan_file(path, args, scfg):
-                found += 1
-                _report(hit, args.json)
-    except FileNotFoundError as e:
-        print(f"amber scan: error: no such file or directory: {e}", file=sys.stderr)
-        return 2
-    print(f"amber scan: {scanned} files, {len(args.store)} stores, {found} findings",
+    scan = Scan(args, _config(args.config))
+    for url in args.store:
+        scan.store(url, f"store {hide_password(url)}")
+    for path in walk(args.paths, scan.unscanned):
+        scan.file(path)
+    for line in scan.unscanned:
+        print(f"amber scan: error: not scanned: {line}", file=sys.stderr)
+    print(f"amber scan: {scan.files} files, {len(args.store)} stores, {scan.found} findings"
+          + (f", {len(scan.unscanned)} not scanned" if scan.unscanned else ""),
           file=sys.stderr)
-    return 1 if found else 0
+    if scan.found:
+        return 1
+    return 2 if scan.unscanned else 0
 
 
 def _report(hit: Hit, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(orjson.dumps(hit.as_dict()).decode() + "\n")
+        sys.stdout.write(dumps_json(hit.as_dict(), newline=True).decode())
     else:
-        sys.stdout.write(f"{hit.where}: {hit.rule}\n")
+        sys.stdout.write(f"{printable(hit.where)}: {hit.rule}\n")
 
 
 COMMAND = Command(

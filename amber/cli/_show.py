@@ -1,4 +1,9 @@
-"""`amber show ID`: one exchange in full, bodies pretty-printed by content type."""
+"""`amber show ID`: one exchange in full, bodies pretty-printed by content type.
+
+The store is opened read-only. `--json` gives every value exactly (a raw non-UTF-8 byte kept
+by `surrogateescape` as a `\\udce9` escape, which Python's json reads back as the same
+string); the text view shows such a byte as `\\xe9`.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from amber._model import Exchange
 from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
+from amber._model import dumps_json
+from amber._model import printable
 from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import format_time
@@ -94,19 +101,18 @@ def render(ex: Exchange, *, full: bool = False) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    _config, store = open_from_args(args)
+    _config, store = open_from_args(args, read_only=True)
     with store:
         matches = store.lookup(args.id)
         if not matches:
             store.get(args.id)  # raises NotFound with the hint
         ex = matches[0]
         if args.json:
-            sys.stdout.write(orjson.dumps(ex.to_dict(), option=orjson.OPT_INDENT_2).decode())
-            sys.stdout.write("\n")
+            sys.stdout.write(dumps_json(ex.to_dict(), indent=True, newline=True).decode())
         else:
-            sys.stdout.write(render(ex, full=args.full))
+            sys.stdout.write(printable(render(ex, full=args.full)))
         if len(matches) > 1:
-            others = ", ".join(m.id for m in matches[1:6])
+            others = ", ".join(printable(m.id) for m in matches[1:6])
             print(
                 f"note: {len(matches)} exchanges carry request id {args.id!r}; showing the "
                 f"latest. Others: {others}",

@@ -1,6 +1,8 @@
 """`amber stats`: exchanges and error rates by route and status over time buckets.
 
-The first view of an incident: when did errors start, and which routes are affected.
+The first view of an incident: when did errors start, and which routes are affected. The
+store is opened read-only. Counts group by the stored route and method, so one holding raw
+non-UTF-8 bytes shows them escaped (`\\xe9`), as `amber ls` does.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def incident_start(buckets: dict[float, Counts]) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _config, store = open_from_args(args)
+    _config, store = open_from_args(args, read_only=True)
     with store:
         q = query_from_args(args)
         span = store.time_range(q)

@@ -1,4 +1,11 @@
-"""`amber export` and `amber import`: HAR, JSONL, curl and mitmproxy flow files."""
+"""`amber export` and `amber import`: HAR, JSONL, curl and mitmproxy flow files; and
+`amber migrate`, which brings a store to this amber's schema.
+
+Export reads the store read-only. Import, like capture, opens it for writing, which first
+judges an existing file by its bytes: a file that is not an amber store is refused
+untouched. The read-only commands never migrate a store; `amber migrate` is what they
+point to when one needs it.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ from amber._flows import read_flows
 from amber._har import read_har
 from amber._har import write_har
 from amber._model import Exchange
+from amber._store import SCHEMA_VERSION
+from amber._urls import hide_password
 from amber.cli._common import Command
 from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
@@ -66,7 +75,7 @@ def _output(path: str | None) -> Iterator[BinaryIO]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    _config, store = open_from_args(args)
+    _config, store = open_from_args(args, read_only=True)
     with store:
         exchanges = store.iter_exchanges(query_from_args(args))
         with _output(args.output) as fp:
@@ -152,6 +161,20 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_migrate(p: argparse.ArgumentParser) -> None:
+    add_store_args(p)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Open the store for writing, which migrates it (and lets SQLite fold a leftover WAL
+    back into the file when it closes), and say where it stands."""
+    _config, store = open_from_args(args)
+    with store:
+        shown = hide_password(store.url)
+    print(f"{shown}: store schema {SCHEMA_VERSION}, up to date", file=sys.stderr)
+    return 0
+
+
 EXPORT = Command(
     "export", "write exchanges as HAR, JSONL or curl commands", register_export, run_export,
     description="Export exchanges (streamed from the store) as HAR 1.2, JSONL or curl.",
@@ -162,4 +185,11 @@ IMPORT = Command(
     description="Import exchanges from HAR, mitmproxy flow (-w) or amber JSONL files. "
     "Everything passes through the same sanitizer as captured traffic, so AMBER_KEY "
     "must be set.",
+)
+MIGRATE = Command(
+    "migrate", "bring a store to this amber's schema (read-only commands never do)",
+    register_migrate, run_migrate,
+    description="Migrate the store in place to this amber's schema, one transaction per "
+    "step, and fold a leftover SQLite WAL back into the file. ls, show, stats, export and "
+    "scan only read, so they ask for this instead of migrating.",
 )

@@ -157,7 +157,7 @@ def test_an_applications_database_is_refused_untouched(
     con.commit()
     con.close()
     before = snapshot(db)
-    with pytest.raises(StoreCorrupt, match=r"not an amber store: .*tables users .*untouched"):
+    with pytest.raises(StoreCorrupt, match=r"not an amber store .*tables users.*untouched"):
         Store.open(f"sqlite:///{db}", read_only=read_only)
     assert snapshot(db) == before  # the header's journal-mode bytes included
 
