@@ -296,9 +296,10 @@ class ProcessWriter:
 
     @property
     def pending(self) -> int:
-        """Flows submitted to the current child and not yet stored or dropped by it."""
+        """Flows submitted to the current child and not yet stored or dropped by it (none once
+        its losses are settled: it died, or was stopped)."""
         child = self._child
-        return child.submitted_items - child.settled()
+        return 0 if child.finished else child.submitted_items - child.settled()
 
     def submit(self, raw: RawFlow) -> bool:
         size = raw.size

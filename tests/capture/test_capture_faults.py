@@ -424,7 +424,7 @@ def test_one_exchange_the_store_refuses_costs_only_itself(
     db = tmp_path / "store.db"
     url = f"sqlite:///{db}"
     Store.open(url).close()
-    refuse_path(db, "/poison")
+    refuse_path(url, "/poison")
     p = runner.start(store=url, check_teardown=False)
     with httpx.Client(base_url=p.url, timeout=30) as c:
         for i in range(221):

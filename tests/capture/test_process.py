@@ -71,13 +71,13 @@ def test_start_failure_is_reported(tmp_path: Path) -> None:
         w.start()
 
 
-def test_one_refused_exchange_costs_only_itself_in_the_writer_process(tmp_path: Path) -> None:
-    """A real store that refuses one row (a trigger aborts its insert): of 221 exchanges the
-    other 220 are stored, the one is counted unstorable, and every later one is stored."""
-    db = tmp_path / "store.db"
-    url = f"sqlite:///{db}"
+def test_one_refused_exchange_costs_only_itself_in_the_writer_process(store_url: str) -> None:
+    """A real store, SQLite or PostgreSQL, that refuses one row (a trigger aborts its insert):
+    of 221 exchanges the other 220 are stored, the one is counted unstorable, and every later
+    one is stored."""
+    url = store_url
     Store.open(url).close()
-    refuse_path(db, "/items/110")
+    refuse_path(url, "/items/110")
     w = ProcessWriter(url, None, KEY, 1024 * 1024, batch_size=200)
     w.start()
     try:

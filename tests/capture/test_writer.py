@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -16,12 +15,14 @@ from typing import Any
 
 import orjson
 import pytest
+import sqlalchemy as sa
 
 from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._pseudonym import Pseudonymizer
 from amber._routes import Router
 from amber._store import Store
+from amber._store import normalize_url
 from amber.capture._stats import StatsSnapshot
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
@@ -347,31 +348,42 @@ def test_one_hostile_exchange_costs_only_itself(
     assert str(error()) not in caplog.text and SECRET not in caplog.text
 
 
-def refuse_path(db: Path, path: str) -> None:
-    """Make the SQLite store at `db` refuse (an integrity error) every row with `path`."""
-    conn = sqlite3.connect(db)
-    conn.execute(
-        "CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
-        f"WHEN NEW.path = '{path}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
-    )
-    conn.commit()
-    conn.close()
+def refuse_path(url: str, path: str) -> None:
+    """Make the store at `url` (SQLite or PostgreSQL) refuse every row with `path`: a trigger
+    aborts its insert, as a store that cannot take a value does (not a connection error)."""
+    engine = sa.create_engine(normalize_url(url))
+    if engine.dialect.name == "sqlite":
+        ddl = [f"CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
+               f"WHEN NEW.path = '{path}' BEGIN SELECT RAISE(ABORT, 'poison'); END"]
+    else:
+        ddl = [f"CREATE FUNCTION amber_test_refuse() RETURNS trigger AS $$ BEGIN "
+               f"IF NEW.path = '{path}' THEN RAISE EXCEPTION 'poison'; END IF; RETURN NEW; "
+               "END $$ LANGUAGE plpgsql",
+               "CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
+               "FOR EACH ROW EXECUTE FUNCTION amber_test_refuse()"]
+    with engine.begin() as conn:
+        for statement in ddl:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
 
 
 def test_a_real_store_refusing_one_row_costs_only_that_row(
-    store: Store, writers: list[Writer], tmp_path: Path, caplog: pytest.LogCaptureFixture,
+    store_url: str, writers: list[Writer], caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The same with a real SQLite refusal: a trigger aborts the insert of one path."""
-    refuse_path(tmp_path / "store.db", "/items/7")
-    w = make(writers, store, batch_size=50)
+    """The same with a real refusal, on SQLite and PostgreSQL: a trigger aborts the insert of
+    one path."""
+    real = Store.open(store_url)
+    refuse_path(store_url, "/items/7")
+    w = make(writers, real, batch_size=50, owns_store=True)
     with caplog.at_level(logging.WARNING, logger="amber.capture"):
         for i in range(100):
             assert w.submit(raw(i))
         w.stop()
     snap = w.stats.snapshot()
     assert (snap.stored, snap.dropped["unstorable"]) == (99, 1) and balanced(snap)
-    assert stored_ids(store) == set(range(100)) - {7}
-    assert "StoreError from IntegrityError" in caplog.text and "poison" not in caplog.text
+    with Store.open(store_url, create=False) as store:
+        assert stored_ids(store) == set(range(100)) - {7}
+    assert "dropped as unstorable" in caplog.text and "poison" not in caplog.text
 
 
 def test_the_store_going_down_while_a_batch_is_split_still_retries(
