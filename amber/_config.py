@@ -105,6 +105,8 @@ _CAPTURE_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
     "queue_size": (_is_count(1), "a number of exchanges (an integer >= 1)"),
     "queue_bytes": (_is_count(1), "a byte count (an integer >= 1)"),
     "writer": (lambda v: v in ("process", "thread"), "'process' or 'thread'"),
+    "status_file": (_is_text, "a file path (a string)"),
+    "status_interval": (_is_count(0), "a number of seconds (an integer >= 0)"),
 }
 CAPTURE_KEYS: tuple[str, ...] = tuple(_CAPTURE_CHECKS)
 """The keys amber.yaml's `capture:` section accepts, in the order docs/capture.md lists them."""

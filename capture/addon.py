@@ -22,7 +22,6 @@ import hashlib
 import logging
 import random
 from collections.abc import Callable
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -42,8 +41,19 @@ from amber._pseudonym import load_key
 from amber._routes import RoutePattern
 from amber._store import Store
 from amber._urls import hide_password
+from amber.capture._options import BY_NAME
+from amber.capture._options import NOT_IN_YAML
+from amber.capture._options import OPTIONS
+from amber.capture._options import parse_count
+from amber.capture._options import parse_filter
+from amber.capture._options import parse_rate
+from amber.capture._options import parse_sample_key
+from amber.capture._options import path_patterns
 from amber.capture._process import ProcessWriter
 from amber.capture._stats import CaptureStats
+from amber.capture._status import StatusReporter
+from amber.capture._stream import StreamCopy
+from amber.capture._stream import should_stream
 from amber.capture._writer import CaptureWriter
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
@@ -116,6 +126,7 @@ class CaptureAddon:
 
     def __init__(self, writer_factory: WriterFactory = open_writer) -> None:
         self.stats = CaptureStats()
+        self.status = StatusReporter(self.stats)  # summary lines and the status file
         self.writer: CaptureWriter | None = None
         self._writer_factory = writer_factory
         self._settings: WriterSettings | None = None  # what the running writer was built from
@@ -130,90 +141,111 @@ class CaptureAddon:
         self.rate = 1.0
         self.sample_key: tuple[str, str] | None = None
         self.always_header = b"x-amber-capture"
+        self.body_cap = DEFAULT_BODY_CAP  # the running writer's, for the copies of streams
         self.failed: str | None = None
+        self._running = False  # set by `running`: from then on configure (re)builds the writer
 
     # -- options --------------------------------------------------------------------------
 
     def load(self, loader: Any) -> None:
-        _add_selection_options(loader)
-        _add_writer_options(loader)
+        for option in OPTIONS:
+            loader.add_option(option.name, option.typespec, option.unset, option.help)
 
     def running(self) -> None:
-        # Loaded as a script, the addon is configured with every option; added to a master
-        # directly (`amber capture`), only with those given on the command line. Either way
-        # the writer must run: apply the rest now, or stop the proxy saying why.
-        if self.writer is not None:
+        """Start recording, now that the proxy listens: resolve every option (added to a
+        master directly, as by `amber capture`, the addon was configured only with those given
+        on the command line), then open the store and start the writer. If that fails, stop
+        the proxy saying why.
+
+        No store is opened before this point: mitmproxy configures the addon while it starts,
+        and when an option is rejected it rolls the options back and configures again with
+        the old values (the defaults at start-up); opening a store then would create one the
+        user never named.
+        """
+        if self._running:
             return
+        self._running = True
         try:
-            names = ctx.options.keys()  # an OptManager, not a dict
-            self.configure({k for k in names if k.startswith("amber_")})
+            self.configure(set(BY_NAME))
         except exceptions.OptionsError as e:
             self.failed = str(e)
             log.error("amber: cannot record: %s", e)
             ctx.master.shutdown()
+            return
+        self.status.start()  # summary lines (period, SIGUSR1) and the status file
 
     def configure(self, updated: set[str]) -> None:
-        """Apply the options in `updated`, each parsed and checked only when it is there.
+        """Apply the options in `updated`, each parsed and checked only when it is there; a
+        new amber.yaml (amber_config changed, or the first call) applies to every option.
 
-        *Raises:* `OptionsError` saying which option is wrong and what it expects; mitmproxy
-        then puts the previous values back and configures again with them.
+        The writer is (re)built only once the proxy is running (see `running`); until then
+        its settings are only checked.
+
+        *Raises:* `OptionsError` saying which option or amber.yaml key is wrong and what it
+        expects; mitmproxy then puts the previous values back and configures again with them.
         """
+        config = self._config
+        if "amber_config" in updated or config is None:
+            config = self._config = self._read_config()
+            updated = updated | set(BY_NAME)  # amber.yaml may give any option its value
         self._configure_selection(updated)
         self._configure_sampling(updated)
+        if updated & _STATUS_OPTIONS:
+            self.status.configure(
+                str(self._value("amber_status_file")[0]),
+                parse_count(*self._value("amber_status_interval"), low=0,
+                             what="seconds between summary lines"))
         if updated & _WRITER_OPTIONS:
-            self._configure_writer(updated)
+            settings = self._writer_settings(config)
+            if self._running:
+                self._configure_writer(settings)
+
+    def _read_config(self) -> Config:
+        try:
+            return find_config(ctx.options.amber_config or None)
+        except AmberError as e:
+            raise exceptions.OptionsError(str(e)) from e
+
+    def _value(self, name: str) -> tuple[Any, str]:
+        """The value of option `name` in effect, and where it comes from (for messages): the
+        option when given, else amber.yaml's `capture:` key, else the built-in default."""
+        option = BY_NAME[name]
+        value = getattr(ctx.options, name)
+        if value != option.unset:
+            return value, name
+        config = self._config
+        if config is not None and name not in NOT_IN_YAML and option.key in config.capture:
+            key = f"capture.{option.key}"
+            return config.capture[option.key], f"{config.path}:{config.line_of(key)}: {key}"
+        return option.default, name
 
     def _configure_selection(self, updated: set[str]) -> None:
-        opts = ctx.options
         if "amber_filter" in updated:
-            try:
-                self.filter = flowfilter.parse(opts.amber_filter) if opts.amber_filter else None
-            except ValueError as e:
-                raise exceptions.OptionsError(
-                    f"amber_filter: {e}; write a mitmproxy filter expression, e.g. "
-                    "'~d api.example.com & !~u /health'"
-                ) from e
+            self.filter = parse_filter(*self._value("amber_filter"))
         if "amber_include_paths" in updated:
-            self.include_paths = _path_patterns("amber_include_paths", opts.amber_include_paths)
+            self.include_paths = path_patterns(*self._value("amber_include_paths"))
         if "amber_exclude_paths" in updated:
-            self.exclude_paths = _path_patterns("amber_exclude_paths", opts.amber_exclude_paths)
+            self.exclude_paths = path_patterns(*self._value("amber_exclude_paths"))
         if "amber_include_hosts" in updated:
-            self.include_hosts = tuple(h.lower() for h in opts.amber_include_hosts)
+            self.include_hosts = tuple(h.lower() for h in self._value("amber_include_hosts")[0])
         if "amber_exclude_hosts" in updated:
-            self.exclude_hosts = tuple(h.lower() for h in opts.amber_exclude_hosts)
+            self.exclude_hosts = tuple(h.lower() for h in self._value("amber_exclude_hosts")[0])
         if "amber_methods" in updated:
-            self.methods = frozenset(m.upper() for m in opts.amber_methods)
+            self.methods = frozenset(m.upper() for m in self._value("amber_methods")[0])
         if "amber_content_types" in updated:
-            self.content_types = tuple(c.lower() for c in opts.amber_content_types)
+            self.content_types = tuple(c.lower() for c in self._value("amber_content_types")[0])
 
     def _configure_sampling(self, updated: set[str]) -> None:
-        opts = ctx.options
         if "amber_sample_rate" in updated:
-            if not 0.0 <= opts.amber_sample_rate <= 1.0:
-                raise exceptions.OptionsError(
-                    "amber_sample_rate must be between 0 and 1 (the fraction of ordinary "
-                    f"exchanges kept), got {opts.amber_sample_rate}"
-                )
-            self.rate = opts.amber_sample_rate
+            self.rate = parse_rate(*self._value("amber_sample_rate"))
         if "amber_sample_key" in updated:
-            spec = opts.amber_sample_key.strip()
-            if spec:
-                kind, _, name = spec.partition(":")
-                if kind not in ("header", "cookie") or not name:
-                    raise exceptions.OptionsError(
-                        "amber_sample_key must be 'header:NAME' or 'cookie:NAME' (or empty), "
-                        f"got {spec!r}"
-                    )
-                self.sample_key = (kind, name.lower() if kind == "header" else name)
-            else:
-                self.sample_key = None
+            self.sample_key = parse_sample_key(*self._value("amber_sample_key"))
         if "amber_always_header" in updated:
-            self.always_header = opts.amber_always_header.lower().encode()
+            self.always_header = str(self._value("amber_always_header")[0]).lower().encode()
 
-    def _configure_writer(self, updated: set[str]) -> None:
+    def _configure_writer(self, settings: WriterSettings) -> None:
         """Replace the writer when the settings it is built from changed: the new one is built
         (and its store checked) first, then the old one stops, then the new one starts."""
-        settings = self._writer_settings(updated)
         if self.writer is not None and settings == self._settings:
             return
         try:
@@ -226,35 +258,32 @@ class CaptureAddon:
         except RuntimeError as e:
             raise exceptions.OptionsError(str(e)) from e
         self.writer, self._settings = writer, settings
+        self.body_cap = settings.body_cap
         log.info("amber: recording to %s", hide_password(settings.store_url))
 
-    def _writer_settings(self, updated: set[str]) -> WriterSettings:
-        """The writer's settings from the options; those in `updated` are checked first."""
-        opts = ctx.options
-        if "amber_max_body_size" in updated and opts.amber_max_body_size < 0:
-            raise exceptions.OptionsError(
-                "amber_max_body_size must be 0 or more (decoded bytes kept of each body), "
-                f"got {opts.amber_max_body_size}"
-            )
-        if "amber_queue_size" in updated and opts.amber_queue_size < 1:
-            raise exceptions.OptionsError(
-                "amber_queue_size must be 1 or more (exchanges held while the writer catches "
-                f"up), got {opts.amber_queue_size}"
-            )
+    def _writer_settings(self, config: Config) -> WriterSettings:
+        """The writer's settings from the options and `config`, checked; nothing is opened."""
+        body_cap = parse_count(*self._value("amber_max_body_size"), low=0,
+                                what="decoded bytes kept of each body")
+        max_items = parse_count(*self._value("amber_queue_size"), low=1,
+                                 what="exchanges held while the writer catches up")
+        max_bytes = parse_count(*self._value("amber_queue_bytes"), low=1,
+                                 what="bytes of bodies held while the writer catches up")
+        mode, where = self._value("amber_writer")
+        if mode not in ("process", "thread"):
+            raise exceptions.OptionsError(f"{where}: expected 'process' or 'thread', got {mode!r}")
         try:
-            if "amber_config" in updated or self._config is None:
-                self._config = find_config(opts.amber_config or None)
             key = load_key()
         except AmberError as e:
             raise exceptions.OptionsError(str(e)) from e
         return WriterSettings(
-            mode=opts.amber_writer,
-            store_url=resolve_store_url(opts.amber_store or None, self._config),
-            config=self._config,
+            mode=mode,
+            store_url=resolve_store_url(ctx.options.amber_store or None, config),
+            config=config,
             key=key,
-            body_cap=opts.amber_max_body_size,
-            max_items=opts.amber_queue_size,
-            max_bytes=opts.amber_queue_bytes,
+            body_cap=body_cap,
+            max_items=max_items,
+            max_bytes=max_bytes,
         )
 
     def _stop_writer(self) -> None:
@@ -326,13 +355,31 @@ class CaptureAddon:
 
     # -- hooks ----------------------------------------------------------------------------
 
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        """Stream event streams, NDJSON streams and bodies over the cap to the client as they
+        arrive (mitmproxy would first buffer them whole), through a `StreamCopy` that keeps
+        the part amber records. A stream another addon set up is left alone (recorded
+        without its body, flagged truncated); mitmproxy's own plain streaming
+        (`stream_large_bodies`) gets the copy, which passes the same bytes."""
+        try:
+            resp = flow.response
+            if resp is None or (resp.stream and resp.stream is not True):
+                return
+            limit = self.body_cap or DEFAULT_BODY_CAP
+            if resp.stream is True or should_stream(resp.headers, limit):
+                resp.stream = StreamCopy(limit)
+        except Exception as e:  # never let amber break a proxied exchange
+            # not a drop: the response is buffered as without amber and recorded as usual
+            log.error("amber: the response headers hook failed (%s); the response is not "
+                      "streamed", type(e).__name__)
+
     def response(self, flow: http.HTTPFlow) -> None:
-        self._record(flow)
+        self._record(flow, complete=True)
 
     def error(self, flow: http.HTTPFlow) -> None:
-        self._record(flow)
+        self._record(flow, complete=False)
 
-    def _record(self, flow: http.HTTPFlow) -> None:
+    def _record(self, flow: http.HTTPFlow, *, complete: bool) -> None:
         try:
             if flow.websocket is not None or flow.is_replay:
                 return
@@ -349,7 +396,7 @@ class CaptureAddon:
             if writer is None:
                 self.stats.count("no_writer")
                 return
-            writer.submit(_raw(flow))  # counts it: in flight or dropped
+            writer.submit(_raw(flow, complete=complete))  # counts it: in flight or dropped
         except Exception as e:  # never let amber break a proxied exchange
             self.stats.count("hook_failed")
             self.stats.note("hook_errors")
@@ -358,103 +405,24 @@ class CaptureAddon:
 
     def done(self) -> None:
         self._stop_writer()  # writes everything buffered, so the summary is complete
-        log.warning("amber: %s", self.stats.summary())
+        if self.failed is None:  # a start that failed said why; it recorded nothing
+            log.warning("amber: %s", self.stats.summary())
+        self.status.stop()  # the status file gets the final counts
 
 
-def _add_selection_options(loader: Any) -> None:
-    """The options that decide which flows are recorded (filters and sampling)."""
-    loader.add_option(
-        "amber_filter", str, "",
-        "Only consider flows matching this mitmproxy filter expression, e.g. "
-        "'~d api.example.com & !~u /health'.",
-    )
-    loader.add_option(
-        "amber_include_paths", Sequence[str], [],
-        "Record only paths matching one of these globs or route templates.",
-    )
-    loader.add_option(
-        "amber_exclude_paths", Sequence[str], [],
-        "Never record paths matching these globs or route templates (e.g. /health).",
-    )
-    loader.add_option(
-        "amber_include_hosts", Sequence[str], [], "Record only these hosts (globs)."
-    )
-    loader.add_option(
-        "amber_exclude_hosts", Sequence[str], [], "Never record these hosts (globs)."
-    )
-    loader.add_option(
-        "amber_methods", Sequence[str], [], "Record only these HTTP methods (empty: all)."
-    )
-    loader.add_option(
-        "amber_content_types", Sequence[str], [],
-        "Record only responses whose content type starts with one of these (empty: all).",
-    )
-    loader.add_option(
-        "amber_sample_rate", float, 1.0,
-        "Fraction of ordinary exchanges to keep (0..1). Server errors, upstream errors "
-        "and requests carrying the always-capture header are always kept.",
-    )
-    loader.add_option(
-        "amber_sample_key", str, "",
-        "Sample consistently per user or session: 'header:X-User-Id' or 'cookie:session'.",
-    )
-    loader.add_option(
-        "amber_always_header", str, "X-Amber-Capture",
-        "Requests carrying this header are always recorded, whatever the sampling.",
-    )
+_STATUS_OPTIONS = frozenset({"amber_status_file", "amber_status_interval"})
 
 
-def _add_writer_options(loader: Any) -> None:
-    """The options the writer is built from (`_WRITER_OPTIONS`)."""
-    loader.add_option(
-        "amber_store", str, "",
-        "Store URL (sqlite:///PATH or postgresql://USER@HOST/DB). Empty: $AMBER_STORE, "
-        "else amber.yaml, else sqlite:///.amber/store.db.",
-    )
-    loader.add_option(
-        "amber_config", str, "",
-        "Path of amber.yaml (sanitizer rules, routes). Empty: $AMBER_CONFIG or ./amber.yaml.",
-    )
-    loader.add_option(
-        "amber_max_body_size", int, DEFAULT_BODY_CAP,
-        "Bodies above this many decoded bytes are truncated to it and flagged.",
-    )
-    loader.add_option(
-        "amber_queue_size", int, 10_000,
-        "Exchanges held in memory while the writer catches up; more are dropped and counted.",
-    )
-    loader.add_option(
-        "amber_queue_bytes", int, 256 * 1024 * 1024,
-        "Bytes of bodies held in memory while the writer catches up.",
-    )
-    loader.add_option(
-        "amber_writer", str, "process",
-        "Where sanitizing and storing run: 'process' (a child process, so the proxy's "
-        "event loop never waits for it) or 'thread' (in mitmproxy's process).",
-        choices=["process", "thread"],
-    )
-
-
-def _path_patterns(option: str, specs: Sequence[str]) -> tuple[str | RoutePattern, ...]:
-    """Globs stay globs; specs with `{name}` are route templates (any parameter names)."""
-    out: list[str | RoutePattern] = []
-    for spec in specs:
-        if "{" in spec:
-            try:
-                out.append(RoutePattern.parse(spec))
-            except AmberError as e:
-                raise exceptions.OptionsError(f"{option}: {e}") from e
-        else:
-            out.append(spec)
-    return tuple(out)
-
-
-def _raw(flow: http.HTTPFlow) -> RawFlow:
+def _raw(flow: http.HTTPFlow, *, complete: bool = True) -> RawFlow:
     # raw attributes, not mitmproxy's decoding properties: this runs on the proxy's loop for
     # every flow, and the writer process decodes
     req = flow.request
     resp = flow.response
     data = req.data
+    resp_body = resp.data.content if resp is not None else None
+    cut = False
+    if resp is not None and isinstance(resp.stream, StreamCopy):
+        resp_body, cut = resp.stream.body(complete=complete)
     return RawFlow(
         started=data.timestamp_start,
         req_end=data.timestamp_end,
@@ -472,9 +440,10 @@ def _raw(flow: http.HTTPFlow) -> RawFlow:
         reason=resp.data.reason if resp is not None else b"",
         resp_version=resp.data.http_version if resp is not None else b"",
         resp_headers=resp.headers.fields if resp is not None else (),
-        resp_body=resp.data.content if resp is not None else None,
+        resp_body=resp_body,
         resp_start=resp.data.timestamp_start if resp is not None else None,
         resp_end=resp.data.timestamp_end if resp is not None else None,
         error=flow.error.msg if flow.error is not None else None,
         tags=(),
+        resp_cut=cut,
     )

@@ -162,6 +162,7 @@ class EchoApp:
         self._canned: dict[str, Canned] = {}
         self.port = 0
         self.ws_messages: list[str] = []
+        self.stream_sent: dict[str, list[float]] = {}  # X-Test-Id -> when each event was sent
         self.app = Starlette(routes=[
             Route("/_secrets", self.secrets_route, methods=["GET", "POST"]),
             Route("/_compressed/{enc}", self.compressed_route),
@@ -170,6 +171,7 @@ class EchoApp:
             Route("/_slow", self.slow_route),
             Route("/_huge/{size:int}", self.huge_route),
             Route("/_hang", self.hang_route),
+            Route("/_stream/{kind}", self.stream_route),
             WebSocketRoute("/_ws", self.ws_route),
             Route("/_echo/{rest:path}", self.echo_route,
                   methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
@@ -278,6 +280,28 @@ class EchoApp:
         return StreamingResponse(gen(), media_type="application/octet-stream",
                                  headers={"content-length": str(size)})
 
+    async def stream_route(self, request: Request) -> Response:
+        """A live stream (`kind` sse or ndjson) of `n` events, `gap` seconds apart, each
+        padded to about `size` bytes; with `abort=1` the connection breaks after the first.
+        The time.monotonic() at which each event is handed to the server is kept under the
+        request's X-Test-Id, for the test to compare with when its client got it."""
+        await self._record(request)
+        q = request.query_params
+        kind, n, gap = request.path_params["kind"], int(q.get("n", "2")), float(q.get("gap", "1"))
+        sent = self.stream_sent.setdefault(request.headers.get("x-test-id", ""), [])
+
+        async def events() -> AsyncIterator[bytes]:
+            for i in range(n):
+                if i:
+                    await asyncio.sleep(gap)
+                    if q.get("abort"):
+                        raise ConnectionAbortedError("the app dies mid-stream")
+                sent.append(time.monotonic())
+                yield stream_event(kind, i, int(q.get("size", "0")))
+
+        media = "text/event-stream" if kind == "sse" else "application/x-ndjson"
+        return StreamingResponse(events(), media_type=media)
+
     async def ws_route(self, ws: WebSocket) -> None:
         await ws.accept()
         with contextlib.suppress(Exception):
@@ -285,6 +309,12 @@ class EchoApp:
                 msg = await ws.receive_text()
                 self.ws_messages.append(msg)
                 await ws.send_text(f"echo:{msg}")
+
+
+def stream_event(kind: str, i: int, size: int = 0) -> bytes:
+    """Event `i` of `/_stream/{kind}`: one SSE event or one NDJSON line."""
+    data = orjson.dumps({"n": i, "pad": "x" * max(0, size - 20)})
+    return b"id: %d\ndata: %s\n\n" % (i, data) if kind == "sse" else data + b"\n"
 
 
 def _raw_response(canned: Canned) -> Response:
@@ -326,6 +356,10 @@ def echo_app() -> Iterator[EchoApp]:
 
 
 # -- amber capture as a subprocess ------------------------------------------------------------
+
+READY_LINE = "amber capture: listening on"
+"""What `amber capture` prints once the proxy accepts connections and records."""
+READY_DEADLINE = 600.0
 
 SUMMARY = re.compile(
     r"seen (\d+), stored (\d+), filtered (\d+), sampled out (\d+), in flight (\d+); "
@@ -373,14 +407,19 @@ class CaptureProcess:
         by_reason = {r: int(n) for n, _, r in (d.partition(" ") for d in drops.split(", "))}
         return Summary(*(int(x) for x in counts), by_reason, int(hook_errors))
 
-    def wait_listening(self, timeout: float = 30.0) -> None:
-        end = time.monotonic() + timeout
-        while not port_open(self.port):
+    def wait_listening(self, deadline: float = READY_DEADLINE) -> None:
+        """Wait for amber's ready line, which it prints once its port accepts connections and
+        its writer runs; fail as soon as the process exits instead. The deadline only keeps a
+        hung start from hanging the run: a loaded machine is slow, not broken."""
+        end = time.monotonic() + deadline
+        while READY_LINE not in self.output:
             if self.proc.poll() is not None:
                 raise AssertionError(f"amber capture exited {self.proc.returncode}:\n{self.output}")
             if time.monotonic() > end:
-                raise AssertionError(f"amber capture did not listen:\n{self.output}")
+                raise AssertionError(f"amber capture printed no ready line in {deadline:.0f} s:"
+                                     f"\n{self.output}")
             time.sleep(0.05)
+        assert port_open(self.port), f"ready line, but port {self.port} is closed:\n{self.output}"
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 60.0) -> int:
         if self.returncode is None:

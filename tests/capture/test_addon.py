@@ -7,20 +7,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from mitmproxy import exceptions
 from mitmproxy import http
 from mitmproxy.test import taddons
 from mitmproxy.test import tflow
 from mitmproxy.test import tutils
 
+from amber._config import CAPTURE_KEYS
 from amber._store import Store
 from amber.capture import addon as addon_mod
 from amber.capture._stats import CaptureStats
+from amber.capture._stream import StreamCopy
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
 from amber.capture.addon import CaptureAddon
@@ -90,11 +95,12 @@ def addon_context(addon: CaptureAddon) -> Iterator[taddons.context]:
 
 @pytest.fixture
 def ctx(env: Path) -> Iterator[tuple[CaptureAddon, taddons.context]]:
-    """The addon loaded into a test context, recording through an in-thread `Writer` into a
-    SQLite store under tmp_path."""
+    """The addon loaded into a test context and running (as once the proxy listens),
+    recording through an in-thread `Writer` into a SQLite store under tmp_path."""
     addon = CaptureAddon()
     with addon_context(addon) as tctx:
         tctx.configure(addon, amber_writer="thread", amber_store=f"sqlite:///{env / 'store.db'}")
+        addon.running()
         yield addon, tctx
 
 
@@ -110,6 +116,7 @@ def fake(env: Path, factory: FakeFactory) -> Iterator[tuple[CaptureAddon, taddon
     addon = CaptureAddon(writer_factory=factory)
     with addon_context(addon) as tctx:
         tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
+        addon.running()
         [writer] = factory.made
         yield addon, tctx, writer
 
@@ -251,7 +258,7 @@ def test_always_keep_under_sample_rate_zero(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_sample_rate=0.0)
+    tctx.configure(addon, amber_sample_rate="0")
     addon.response(flow("/ordinary"))
     addon.response(flow("/server-error", status=503))
     addon.response(flow("/client-error", status=404))
@@ -264,7 +271,7 @@ def test_always_keep_under_sample_rate_zero(
 
 def test_custom_always_header(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_sample_rate=0.0, amber_always_header="X-Debug-Me")
+    tctx.configure(addon, amber_sample_rate="0", amber_always_header="X-Debug-Me")
     addon.response(flow("/old", headers=((b"X-Amber-Capture", b"1"),)))
     addon.response(flow("/new", headers=((b"x-debug-me", b"1"),)))
     assert paths(writer) == ["/new"]
@@ -274,7 +281,7 @@ def test_filters_win_over_always_keep(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_sample_rate=0.0, amber_exclude_paths=["/health"])
+    tctx.configure(addon, amber_sample_rate="0", amber_exclude_paths=["/health"])
     addon.response(flow("/health", status=500))
     assert writer.raws == []
 
@@ -284,7 +291,7 @@ def test_consistent_sampling_per_key(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter], spec: str
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_sample_rate=0.5, amber_sample_key=spec)
+    tctx.configure(addon, amber_sample_rate="0.5", amber_sample_key=spec)
     kind, _, name = spec.partition(":")
     users = [f"user-{i}" for i in range(200)]
     for rnd in range(3):
@@ -308,7 +315,7 @@ def test_consistent_sampling_per_key(
 def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context,
                                                FakeWriter]) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_sample_rate=1.0, amber_sample_key="header:X-User-Id")
+    tctx.configure(addon, amber_sample_rate="1", amber_sample_key="header:X-User-Id")
     for i in range(20):
         addon.response(flow(f"/{i}", headers=((b"x-user-id", str(i).encode()),)))
     assert len(writer.raws) == 20
@@ -318,13 +325,13 @@ def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context,
 
 
 @pytest.mark.parametrize("opts", [
-    {"amber_sample_rate": 1.5},
-    {"amber_sample_rate": -0.1},
+    {"amber_sample_rate": "1.5"},
+    {"amber_sample_rate": "-0.1"},
     {"amber_sample_key": "query:user"},
     {"amber_sample_key": "header:"},
     {"amber_filter": "~d ("},
-    {"amber_max_body_size": -1},
-    {"amber_queue_size": 0},
+    {"amber_max_body_size": "-1"},
+    {"amber_queue_size": "0"},
     {"amber_store": "ftp://example.invalid/store"},
     {"amber_store": "postgresql://nobody@127.0.0.1:1/amber"},
 ])
@@ -351,6 +358,152 @@ def test_missing_key_raises_options_error(env: Path, monkeypatch: pytest.MonkeyP
     with addon_context(addon) as tctx, pytest.raises(exceptions.OptionsError, match="AMBER_KEY"):
         tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}")
     assert addon.writer is None
+    assert not (env / "store.db").exists()
+
+
+# -- every option from every entry: option > amber.yaml > default ---------------------------
+
+# option -> (a value for amber.yaml, another given as the option (as --set gives it), how the
+# addon holds the value in effect)
+EVERY_OPTION: dict[str, tuple[object, object, Callable[[CaptureAddon, FakeWriter], object]]] = {
+    "amber_filter": ("~d yaml.example", "~d option.example",
+                     lambda a, w: (a._wanted(flow(host="yaml.example")),
+                                   a._wanted(flow(host="option.example")))),
+    "amber_include_paths": (["/yaml/*"], ["/option/*"], lambda a, w: a.include_paths),
+    "amber_exclude_paths": (["/yaml"], ["/option", "/users/{id}"], lambda a, w: a.exclude_paths),
+    "amber_include_hosts": (["Yaml.example"], ["option.example"], lambda a, w: a.include_hosts),
+    "amber_exclude_hosts": (["yaml.example"], ["Option.example"], lambda a, w: a.exclude_hosts),
+    "amber_methods": (["get"], ["post", "PUT"], lambda a, w: a.methods),
+    "amber_content_types": (["Text/HTML"], ["application/json"], lambda a, w: a.content_types),
+    "amber_sample_rate": (0.25, "0.75", lambda a, w: a.rate),
+    "amber_sample_key": ("cookie:sid", "header:X-User", lambda a, w: a.sample_key),
+    "amber_always_header": ("X-Yaml", "X-Option", lambda a, w: a.always_header),
+    "amber_max_body_size": (100, "200", lambda a, w: (w.settings.body_cap, a.body_cap)),
+    "amber_queue_size": (5, "6", lambda a, w: w.settings.max_items),
+    "amber_queue_bytes": (4096, "8192", lambda a, w: w.settings.max_bytes),
+    "amber_writer": ("thread", "process", lambda a, w: w.settings.mode),
+    "amber_status_file": ("yaml.prom", "option.prom", lambda a, w: a.status.path),
+    "amber_status_interval": (30, "45", lambda a, w: a.status.interval),
+}
+
+
+def test_every_option_is_in_the_table_and_amber_yaml() -> None:
+    addon = CaptureAddon()
+    with addon_context(addon) as tctx:
+        names = {k for k in tctx.options.keys() if k.startswith("amber_")}  # noqa: SIM118
+    assert names - {"amber_store", "amber_config"} == set(EVERY_OPTION)
+    assert {n.removeprefix("amber_") for n in EVERY_OPTION} == set(CAPTURE_KEYS)
+
+
+@pytest.mark.parametrize("option", sorted(EVERY_OPTION))
+def test_option_beats_amber_yaml_beats_default(
+    env: Path, factory: FakeFactory, option: str,
+) -> None:
+    yaml_value, option_value, held = EVERY_OPTION[option]
+    key = option.removeprefix("amber_")
+    addon = CaptureAddon(writer_factory=factory)
+    with addon_context(addon) as tctx:
+        addon.running()  # defaults only: no amber.yaml yet
+        default = held(addon, factory.made[-1])
+        (env / "amber.yaml").write_text(yaml.safe_dump({"capture": {key: yaml_value}}))
+        tctx.configure(addon, amber_config=str(env / "amber.yaml"))
+        from_yaml = held(addon, factory.made[-1])
+        tctx.options.set(*(f"{option}={v}" for v in (
+            option_value if isinstance(option_value, list) else [option_value])))
+        from_option = held(addon, factory.made[-1])
+        tctx.options.set(f"{option}=" if isinstance(option_value, str) else option)
+        back_to_yaml = held(addon, factory.made[-1])
+    assert from_yaml != default and from_option != from_yaml
+    assert back_to_yaml == from_yaml  # an empty option means "not given"
+
+
+def test_set_parses_every_option_from_text(fake: tuple[CaptureAddon, taddons.context,
+                                                       FakeWriter], factory: FakeFactory) -> None:
+    """What `--set` and `amber capture`'s flags do: mitmproxy parses text into each option's
+    type; a float option cannot be parsed, so the sample rate is a string checked here."""
+    addon, tctx, _ = fake
+    tctx.options.set("amber_sample_rate=0.3", "amber_max_body_size=100",
+                     "amber_queue_size=5", "amber_queue_bytes=4096", "amber_writer=thread",
+                     "amber_exclude_paths=/a", "amber_exclude_paths=/b")
+    assert addon.rate == 0.3 and addon.exclude_paths == ("/a", "/b")
+    settings = factory.made[-1].settings
+    assert (settings.body_cap, settings.max_items, settings.max_bytes, settings.mode) == (
+        100, 5, 4096, "thread")
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("amber_sample_rate=0.3.1", "amber_sample_rate: expected a number between 0 and 1"),
+    ("amber_sample_rate=nan", "amber_sample_rate: expected a number between 0 and 1"),
+    ("amber_sample_rate=2", "got '2'"),
+    ("amber_max_body_size=1k", "amber_max_body_size: expected a whole number, 0 or more"),
+    ("amber_queue_size=0", "amber_queue_size: expected a whole number, 1 or more"),
+    ("amber_queue_bytes=-5", "amber_queue_bytes: expected a whole number, 1 or more"),
+    ("amber_writer=fork", "amber_writer: expected 'process' or 'thread', got 'fork'"),
+])
+def test_a_bad_value_names_the_option(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], spec: str, message: str,
+) -> None:
+    addon, tctx, writer = fake
+    with pytest.raises(exceptions.OptionsError, match=re.escape(message)):
+        tctx.options.set(spec)
+    assert addon.rate == 1.0 and addon.writer is writer and not writer.stopped
+
+
+def test_a_bad_amber_yaml_value_names_file_line_and_key(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], env: Path,
+) -> None:
+    """amber.yaml's own check takes types and ranges; a filter or a route template is checked
+    by the addon, which names the file and line as well."""
+    addon, tctx, _ = fake
+    config = env / "capture.yaml"
+    config.write_text("capture:\n  exclude_paths: [/ok]\n  filter: '~d ('\n")
+    with pytest.raises(exceptions.OptionsError, match=re.escape(f"{config}:3: capture.filter")):
+        tctx.configure(addon, amber_config=str(config))
+    config.write_text("capture:\n  sample_rat: 0.3\n")
+    with pytest.raises(exceptions.OptionsError,
+                       match=re.escape(f"{config}:2: capture.sample_rat: unknown key")):
+        tctx.configure(addon, amber_config=str(config))
+
+
+# -- no store is opened before the proxy runs, nor by an option rollback ----------------------
+
+
+def test_nothing_is_opened_until_running(env: Path, factory: FakeFactory) -> None:
+    addon = CaptureAddon(writer_factory=factory)
+    with addon_context(addon) as tctx:
+        tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}", amber_queue_size="5")
+        assert factory.made == [] and addon.writer is None
+        addon.running()
+        [writer] = factory.made
+        assert writer.started and writer.settings.max_items == 5
+
+
+def test_a_rolled_back_option_never_opens_the_default_store(env: Path) -> None:
+    """mitmproxy answers a rejected option by configuring again with the previous values:
+    at start-up, the defaults. Then nothing may be opened, least of all the default store
+    (.amber/store.db in the current directory), which the user did not name."""
+    addon = CaptureAddon()
+    unreachable = "postgresql://nobody@127.0.0.1:1/amber"
+    with addon_context(addon) as tctx:
+        with pytest.raises(exceptions.OptionsError):
+            tctx.options.set(f"amber_store={unreachable}", "amber_sample_rate=2")
+        tctx.options.set(f"amber_store={unreachable}", "amber_writer=thread")
+        addon.running()  # the proxy listens: now the store is opened, and fails
+        assert addon.failed is not None and "cannot open store" in addon.failed
+        assert addon.writer is None
+    assert not (env / ".amber").exists()
+    assert list(env.iterdir()) == []
+
+
+def test_a_rejected_store_at_run_time_keeps_the_writer_and_opens_nothing_else(
+    ctx: tuple[CaptureAddon, taddons.context], env: Path,
+) -> None:
+    addon, tctx = ctx
+    writer = addon.writer
+    with pytest.raises(exceptions.OptionsError, match="cannot open store"):
+        tctx.options.set("amber_store=postgresql://nobody@127.0.0.1:1/amber")
+    assert addon.writer is writer and tctx.options.amber_store.startswith("sqlite:///")
+    assert sorted(p.name for p in env.iterdir() if not p.name.startswith("store.db")) == []
 
 
 # -- the writer: replaced only when what it is built from changes ------------------------------
@@ -360,7 +513,7 @@ def test_filter_and_sampling_options_keep_the_writer(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_filter="~d api.example.com", amber_sample_rate=0.5,
+    tctx.configure(addon, amber_filter="~d api.example.com", amber_sample_rate="0.5",
                    amber_sample_key="header:X-User-Id", amber_include_paths=["/api/*"],
                    amber_exclude_hosts=["internal.*"], amber_methods=["GET"],
                    amber_content_types=["application/json"], amber_always_header="X-Keep")
@@ -373,16 +526,16 @@ def test_the_same_writer_options_again_keep_the_writer(
 ) -> None:
     addon, tctx, writer = fake
     tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}", amber_writer="process",
-                   amber_queue_size=10_000)
+                   amber_queue_size="10000")
     assert factory.made == [writer] and not writer.stopped
 
 
 @pytest.mark.parametrize(("option", "value", "field", "expected"), [
     ("amber_store", "sqlite:///other.db", "store_url", "sqlite:///other.db"),
     ("amber_writer", "thread", "mode", "thread"),
-    ("amber_queue_size", 5, "max_items", 5),
-    ("amber_queue_bytes", 4096, "max_bytes", 4096),
-    ("amber_max_body_size", 100, "body_cap", 100),
+    ("amber_queue_size", "5", "max_items", 5),
+    ("amber_queue_bytes", "4096", "max_bytes", 4096),
+    ("amber_max_body_size", "100", "body_cap", 100),
 ])
 def test_a_changed_writer_option_replaces_the_writer(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
@@ -417,7 +570,7 @@ def test_amber_yaml_is_read_when_amber_config_changes_only(
     assert factory.made[-1].settings.store_url == f"sqlite:///{env / 'store.db'}"  # option wins
     assert factory.made[-1].settings.config.path == str(config)
     config.write_text("sanitize: [not, a, mapping\n")
-    tctx.configure(addon, amber_queue_size=7)  # the writer is rebuilt from the parsed config
+    tctx.configure(addon, amber_queue_size="7")  # the writer is rebuilt from the parsed config
     assert factory.made[-1].settings.max_items == 7
     with pytest.raises(exceptions.OptionsError, match="amber.yaml"):
         tctx.configure(addon, amber_config=str(config))
@@ -518,3 +671,124 @@ def test_raw_flow_copies_references_not_decoded_bodies(
     [raw] = writer.raws
     assert raw.resp_body is body  # the wire bytes, not decoded, not copied
     assert raw.method == b"POST" and raw.path == b"/gz?a=1" and raw.status == 200
+
+
+# -- streams: forwarded live, recorded up to the cap -------------------------------------------
+
+
+def headers_flow(*resp_headers: tuple[bytes, bytes]) -> http.HTTPFlow:
+    """A flow at the `responseheaders` hook: headers received, no body yet."""
+    f = flow("/stream", resp_headers=resp_headers)
+    assert f.response is not None
+    f.response.data.content = None
+    return f
+
+
+@pytest.mark.parametrize(("headers", "streamed"), [
+    (((b"content-type", b"text/event-stream"),), True),
+    (((b"content-type", b"application/json"), (b"content-length", b"101")), True),  # > cap
+    (((b"content-type", b"application/json"), (b"content-length", b"100")), False),
+])
+def test_event_streams_and_bodies_over_the_cap_are_streamed(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    headers: tuple[tuple[bytes, bytes], ...], streamed: bool,
+) -> None:
+    addon, tctx, _ = fake
+    tctx.configure(addon, amber_max_body_size="100")
+    f = headers_flow(*headers)
+    addon.responseheaders(f)
+    assert f.response is not None
+    assert isinstance(f.response.stream, StreamCopy) is streamed
+
+
+def test_a_stream_set_by_another_addon_is_left_alone(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, _, writer = fake
+
+    def theirs(chunk: bytes) -> bytes:
+        return chunk.upper()
+
+    f = headers_flow((b"content-type", b"text/event-stream"))
+    assert f.response is not None
+    f.response.stream = theirs
+    addon.responseheaders(f)
+    assert f.response.stream is theirs
+    addon.response(f)
+    [raw] = writer.raws
+    assert raw.resp_body is None  # amber has no copy: recorded without body, flagged truncated
+    # mitmproxy's own plain streaming (stream_large_bodies) gets amber's copy instead
+    f = headers_flow((b"content-type", b"application/octet-stream"))
+    assert f.response is not None
+    f.response.stream = True
+    addon.responseheaders(f)
+    assert isinstance(f.response.stream, StreamCopy)
+
+
+def test_a_streamed_body_passes_unchanged_and_is_recorded_up_to_the_cap(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
+) -> None:
+    addon, tctx, _ = fake
+    tctx.configure(addon, amber_max_body_size="25")
+    writer = factory.made[-1]  # a new body cap: a new writer
+    events = [b"data: one\n\n", b"data: two\n\n", b"data: three\n\n", b""]  # b"": end
+    complete = headers_flow((b"content-type", b"text/event-stream"))
+    cut = headers_flow((b"content-type", b"text/event-stream"))
+    for f, sent in ((complete, events[:2] + events[3:]), (cut, events)):
+        addon.responseheaders(f)
+        assert f.response is not None and callable(f.response.stream)
+        assert [f.response.stream(chunk) for chunk in sent] == sent  # the same bytes
+        addon.response(f)
+    [whole, capped] = writer.raws
+    assert whole.resp_body == b"data: one\n\ndata: two\n\n" and not whole.resp_cut
+    assert capped.resp_body == b"data: one\n\ndata: two\n\ndat" and capped.resp_cut
+
+
+def test_a_stream_broken_off_is_recorded_with_what_came_flagged_truncated(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+) -> None:
+    addon, _, writer = fake
+    f = headers_flow((b"content-type", b"application/x-ndjson"))
+    addon.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    f.response.stream(b'{"n": 1}\n')
+    f.error = flow(error=True).error  # the upstream went away mid-stream
+    addon.error(f)
+    [raw] = writer.raws
+    assert raw.resp_body == b'{"n": 1}\n' and raw.resp_cut and raw.error
+
+
+def test_a_failing_copy_never_alters_the_stream(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    addon, _, writer = fake
+    f = headers_flow((b"content-type", b"text/event-stream"))
+    addon.responseheaders(f)
+    assert f.response is not None and callable(f.response.stream)
+    stream = f.response.stream
+
+    def boom(self: object, chunk: bytes) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(StreamCopy, "_keep", boom)
+    chunks = [b"data: one\n\n", b""]
+    assert [stream(c) for c in chunks] == chunks
+    addon.response(f)
+    [raw] = writer.raws
+    assert raw.resp_body is None and raw.resp_cut  # recorded, without a body it cannot vouch for
+
+
+def test_a_failing_responseheaders_hook_leaves_the_flow_buffered(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    addon, _, _ = fake
+
+    def boom(*a: object) -> bool:
+        raise RuntimeError("internal failure")
+
+    monkeypatch.setattr(addon_mod, "should_stream", boom)
+    f = headers_flow((b"content-type", b"text/event-stream"))
+    before = f.get_state()
+    addon.responseheaders(f)
+    assert f.get_state() == before
+    assert f.response is not None and f.response.stream is False

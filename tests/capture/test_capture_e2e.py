@@ -15,8 +15,11 @@ import hashlib
 import os
 import re
 import signal
+import socket
 import subprocess
+import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -26,21 +29,27 @@ import httpx
 import orjson
 import pytest
 
+from amber._model import Exchange
 from amber._store import Store
 from tests.capture.conftest import AMBER
 from tests.capture.conftest import APP_SECRETS
 from tests.capture.conftest import KEY_A
 from tests.capture.conftest import KEY_B
+from tests.capture.conftest import READY_DEADLINE
+from tests.capture.conftest import READY_LINE
 from tests.capture.conftest import CaptureProcess
 from tests.capture.conftest import CaptureRunner
 from tests.capture.conftest import EchoApp
 from tests.capture.conftest import capture_env
 from tests.capture.conftest import check_clean
 from tests.capture.conftest import compressed_body
+from tests.capture.conftest import deterministic_bytes
 from tests.capture.conftest import free_port
 from tests.capture.conftest import html_body
 from tests.capture.conftest import port_open
 from tests.capture.conftest import secrets_json
+from tests.capture.conftest import stream_event
+from tests.capture.conftest import wait_for
 
 
 def luhn_ok(number: str) -> bool:
@@ -360,6 +369,7 @@ def pseudonym_of_email(proxy: CaptureProcess) -> tuple[str, str]:
     return m.group(1), body["email"]
 
 
+@pytest.mark.slow
 def test_pseudonyms_stable_per_key_across_runs(capture_proxy: CaptureRunner) -> None:
     # three separate runs and stores; started together only to save time
     runs = [capture_proxy.start(key=k, wait=False) for k in (KEY_A, KEY_A, KEY_B)]
@@ -402,17 +412,18 @@ def test_capture_records_with_the_store_from_the_environment_and_no_options(
     port = free_port()
     env = capture_env()
     env["AMBER_STORE"] = f"sqlite:///{tmp_path / 'env-store.db'}"
-    proc = subprocess.Popen(
-        [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    cp = CaptureProcess(proc, port, tmp_path / "env-store.db", tmp_path / "unused.log")
+    log = tmp_path / "capture.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    cp = CaptureProcess(proc, port, tmp_path / "env-store.db", log)
     try:
         cp.wait_listening()
         assert httpx.get(f"http://127.0.0.1:{port}/env-check", timeout=30).status_code == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out
+        cp.stop()
+    assert cp.returncode == 0, cp.output
     with Store.open(env["AMBER_STORE"], create=False) as s:
         assert [ex.request.path for ex in s.iter_exchanges()] == ["/env-check"]
 
@@ -428,3 +439,218 @@ def test_capture_stops_with_an_error_when_the_store_cannot_be_opened(
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert proc.returncode == 1
     assert "not a readable amber store" in proc.stdout + proc.stderr
+
+
+# -- options from every entry ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", ["flag", "--set", "amber.yaml"])
+def test_the_sample_rate_works_from_every_entry(
+    capture_proxy: CaptureRunner, tmp_path: Path, entry: str,
+) -> None:
+    """`--sample-rate` and `--set amber_sample_rate=` crashed at start-up (mitmproxy cannot
+    parse a float option) and amber.yaml's capture.sample_rate was ignored. At rate 0 every
+    ordinary exchange is sampled out and a 5xx still kept: the rate took effect."""
+    config = tmp_path / "amber.yaml"
+    config.write_text("capture:\n  sample_rate: 0.0\n" if entry == "amber.yaml" else "{}\n")
+    extra = {"flag": ["--sample-rate", "0.0"], "--set": ["--set", "amber_sample_rate=0.0"],
+             "amber.yaml": []}[entry]
+    p = capture_proxy.start("--config", str(config), *extra)
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        assert c.get("/ordinary").status_code == 200
+        assert c.get("/_status/503").status_code == 503
+    assert p.stop() == 0
+    assert [ex.request.path for ex in p.exchanges()] == ["/_status/503"]
+
+
+def test_a_flag_beats_amber_yaml(capture_proxy: CaptureRunner, tmp_path: Path) -> None:
+    config = tmp_path / "amber.yaml"
+    config.write_text("capture:\n  sample_rate: 0\n  exclude_paths: [/skipped]\n")
+    p = capture_proxy.start("--config", str(config), "--sample-rate", "1")
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        for path in ("/kept", "/skipped"):
+            assert c.get(path).status_code == 200
+    assert p.stop() == 0
+    assert [ex.request.path for ex in p.exchanges()] == ["/kept"]  # amber.yaml's exclude holds
+
+
+# -- honest start-up ---------------------------------------------------------------------------
+
+
+def start_failure(echo_app: EchoApp, cwd: Path, *extra: str, port: int | None = None,
+                  ) -> tuple[int, list[str]]:
+    """Run `amber capture` that should fail to start: its exit code and its output lines."""
+    proc = subprocess.run(
+        [AMBER, "capture", "--upstream", echo_app.url, "--listen",
+         f"127.0.0.1:{port or free_port()}", *extra],
+        capture_output=True, text=True, env=capture_env(), cwd=cwd, timeout=600,
+    )
+    return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()
+
+
+def test_listening_is_said_only_once_the_port_accepts_connections(
+    capture_proxy: CaptureRunner,
+) -> None:
+    p = capture_proxy.start(wait=False)
+    end = time.monotonic() + READY_DEADLINE
+    while READY_LINE not in p.output:
+        assert p.proc.poll() is None and time.monotonic() < end, p.output
+        time.sleep(0.01)
+    with socket.create_connection(("127.0.0.1", p.port), timeout=5):
+        pass  # accepted at once: the port was bound before the line was printed
+    assert f"{READY_LINE} 127.0.0.1:{p.port};" in p.output
+
+
+def test_a_taken_port_exits_with_one_line_and_writes_nothing(
+    echo_app: EchoApp, tmp_path: Path,
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, lines = start_failure(echo_app, tmp_path, "--store",
+                                    f"sqlite:///{tmp_path / 'store.db'}", port=port)
+    assert code == 1
+    [line] = lines
+    assert line.startswith("amber capture: error: ") and "address already in use" in line
+    assert "--listen HOST:PORT" in line
+    assert list(tmp_path.iterdir()) == []  # the store was never opened
+
+
+def test_an_unreachable_store_exits_with_one_line_and_opens_no_other(
+    echo_app: EchoApp, tmp_path: Path,
+) -> None:
+    """mitmproxy rolls a rejected option back to the defaults; amber used to start a writer on
+    the default store then, creating .amber/store.db in the current directory."""
+    port = free_port()
+    url = f"postgresql://amber:Pw-Not-Shown@127.0.0.1:{free_port()}/amber"
+    code, lines = start_failure(echo_app, tmp_path, "--store", url, port=port)
+    assert code == 1
+    [line] = lines
+    assert line.startswith("amber capture: error: cannot record: cannot open store ")
+    assert "Pw-Not-Shown" not in line
+    assert list(tmp_path.iterdir()) == []  # no .amber/ in the current directory
+    assert not port_open(port)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--sample-rate", "half"], "amber_sample_rate: expected a number between 0 and 1"),
+    (["--set", "amber_queue_size=lots"], "amber_queue_size: expected a whole number"),
+])
+def test_a_bad_option_exits_with_one_line_naming_it(
+    echo_app: EchoApp, tmp_path: Path, extra: list[str], message: str,
+) -> None:
+    code, lines = start_failure(echo_app, tmp_path, *extra)
+    assert code == 1
+    assert lines == [f"amber capture: error: {message}" + lines[0].split(message, 1)[1]]
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- streams pass through live -----------------------------------------------------------------
+
+STREAM_CAP = 4096
+
+
+@pytest.fixture(scope="module")
+def stream_proxy(
+    echo_app: EchoApp, tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[CaptureProcess]:
+    runner = CaptureRunner(echo_app, tmp_path_factory)
+    yield runner.start("--max-body-size", str(STREAM_CAP))
+    runner.close_all()
+
+
+def stored_one(proxy: CaptureProcess, tid: str) -> Exchange:
+    """The exchange carrying X-Test-Id `tid`, once the running proxy has stored it."""
+    found: list[Exchange] = []
+
+    def ready() -> bool:
+        with Store.open(proxy.store_url, create=False) as store:
+            found[:] = [ex for ex in store.iter_exchanges()
+                        if ("X-Test-Id", tid) in ex.request.headers]
+        return bool(found)
+
+    wait_for(ready, READY_DEADLINE, f"exchange {tid} in the store")
+    [ex] = found
+    return ex
+
+
+def read_events(resp: httpx.Response, sep: bytes) -> tuple[list[bytes], list[float]]:
+    """The events of a streamed response and when each one was complete at the client."""
+    events: list[bytes] = []
+    arrived: list[float] = []
+    buf = b""
+    for chunk in resp.iter_raw():
+        buf += chunk
+        while sep in buf:
+            event, buf = buf.split(sep, 1)
+            events.append(event + sep)
+            arrived.append(time.monotonic())
+    assert buf == b""
+    return events, arrived
+
+
+def test_server_sent_events_reach_the_client_as_the_app_sends_them(
+    stream_proxy: CaptureProcess, echo_app: EchoApp,
+) -> None:
+    tid = uuid.uuid4().hex
+    with httpx.Client(timeout=60) as c, c.stream(
+        "GET", f"{stream_proxy.url}/_stream/sse?n=3&gap=1", headers={"X-Test-Id": tid},
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events, arrived = read_events(r, b"\n\n")
+    sent = echo_app.stream_sent[tid]
+    assert events == [stream_event("sse", i) for i in range(3)]
+    lags_ms = [round((a - s) * 1000, 1) for a, s in zip(arrived, sent, strict=True)]
+    print(f"SSE through amber capture: each event reached the client {lags_ms} ms after "
+          "the app sent it (events 1 s apart)")
+    # buffered, the first event would arrive with the last, 2 s late: each one must arrive
+    # before the app sends the next
+    assert arrived[0] < sent[1] and arrived[1] < sent[2]
+    ex = stored_one(stream_proxy, tid)
+    assert ex.response is not None and ex.response.body == b"".join(events)
+    assert not ex.response.body_truncated
+
+
+def test_an_ndjson_stream_over_the_cap_passes_whole_and_is_recorded_cut(
+    stream_proxy: CaptureProcess, echo_app: EchoApp,
+) -> None:
+    tid = uuid.uuid4().hex
+    with httpx.Client(timeout=60) as c, c.stream(
+        "GET", f"{stream_proxy.url}/_stream/ndjson?n=3&gap=0.1&size=3000",
+        headers={"X-Test-Id": tid},
+    ) as r:
+        events, _ = read_events(r, b"\n")
+    whole = b"".join(stream_event("ndjson", i, 3000) for i in range(3))
+    assert b"".join(events) == whole  # the client got every byte
+    ex = stored_one(stream_proxy, tid)
+    assert ex.response is not None and ex.response.body_truncated
+    assert ex.response.body == whole[:STREAM_CAP]
+
+
+def test_a_body_announced_over_the_cap_passes_whole_and_is_recorded_cut(
+    stream_proxy: CaptureProcess,
+) -> None:
+    tid = uuid.uuid4().hex
+    size = 50 * STREAM_CAP
+    r = httpx.get(f"{stream_proxy.url}/_huge/{size}", headers={"X-Test-Id": tid}, timeout=60)
+    assert r.content == b"".join(deterministic_bytes(size))
+    ex = stored_one(stream_proxy, tid)
+    assert ex.response is not None and ex.response.body_truncated
+    assert ex.response.body == r.content[:STREAM_CAP]
+
+
+def test_a_stream_the_app_breaks_off_is_recorded_with_the_events_seen(
+    stream_proxy: CaptureProcess,
+) -> None:
+    tid = uuid.uuid4().hex
+    got = b""
+    with pytest.raises(httpx.RemoteProtocolError), httpx.Client(timeout=60) as c, c.stream(
+        "GET", f"{stream_proxy.url}/_stream/sse?n=2&gap=0.2&abort=1", headers={"X-Test-Id": tid},
+    ) as r:
+        for chunk in r.iter_raw():
+            got += chunk
+    assert got == stream_event("sse", 0)
+    ex = stored_one(stream_proxy, tid)
+    assert ex.error and ex.response is not None and ex.response.body_truncated
+    assert ex.response.body == got

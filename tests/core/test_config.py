@@ -82,6 +82,8 @@ def test_every_capture_key_is_accepted(tmp_path: Path) -> None:
   queue_size: 500
   queue_bytes: 1048576
   writer: thread
+  status_file: /var/lib/node_exporter/textfile/amber.prom
+  status_interval: 300
 """)
     cfg = load_config(p)
     assert set(cfg.capture) == set(CAPTURE_KEYS)
@@ -105,6 +107,7 @@ def test_every_capture_key_is_accepted(tmp_path: Path) -> None:
     ("capture:\n  queue_size: 0\n", 2, "expected a number of exchanges"),
     ("capture:\n  queue_bytes: 1.5\n", 2, "expected a byte count"),
     ("capture:\n  writer: fork\n", 2, "expected 'process' or 'thread'"),
+    ("capture:\n  status_interval: -1\n", 2, "expected a number of seconds"),
     ("capture: [sample_rate]\n", 1, "expected a mapping"),
 ])
 def test_a_bad_capture_key_names_file_line_and_key(
