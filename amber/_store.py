@@ -58,6 +58,7 @@ from amber._model import Exchange
 from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
+from amber._model import loads_json
 from amber._model import printable
 from amber._urls import hide_password
 from amber.errors import NotFound
@@ -230,8 +231,9 @@ def pack_encoded(rows: Sequence[bytes]) -> bytes:
 
 
 def unpack_results(data: bytes) -> list[list[Any]]:
-    """The result rows of a run chunk's `data`."""
-    rows: list[list[Any]] = orjson.loads(unpack_json(data))
+    """The result rows of a run chunk's `data` (lone-surrogate escapes, which a result of an
+    exchange with raw non-UTF-8 bytes in its path may hold, read back as they were)."""
+    rows: list[list[Any]] = loads_json(unpack_json(data))
     return rows
 
 

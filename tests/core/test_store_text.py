@@ -192,3 +192,13 @@ def test_schema_3_on_postgres_refused_a_17_character_method(pg_database: str) ->
                 "'PROPPATCHEXTENDED', 'http', 'h', 80, '/', '', '/', false, '', 0, '')")
     finally:
         engine.dispose()
+
+
+def test_run_chunks_read_back_raw_bytes() -> None:
+    """A replay result names the exchange's path; written with dumps_json, it reads back."""
+    from amber._model import dumps_json
+    from amber._store import pack_encoded
+    from amber._store import unpack_results
+
+    row = ["ex1", 1.5, 200, 2.0, True, None, {"path": RAW}]
+    assert unpack_results(pack_encoded([dumps_json(row)])) == [row]
