@@ -148,6 +148,7 @@ def _child_main(conn: Any, counters: Any, ids: Any, ready: Any, errors: Any, sto
         _CountingStore(store, counters, ids), pipeline, max_items=2**62, max_bytes=2**62,
         batch_size=batch_size, source=FrameReader(conn.fileno(), _decode),
         on_release=release, on_progress=publish, store_file=sqlite_file(store),
+        reconnect=store.close,
     )
     errors.put("")  # started
     ready.set()

@@ -82,7 +82,6 @@ class RawFlow(NamedTuple):
     resp_end: float | None
     error: str | None
     tags: tuple[str, ...]
-    resp_cut: bool = False  # a streamed body kept only up to the cap, or broken off
 
     @property
     def size(self) -> int:
@@ -134,7 +133,7 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
             content_encoding=content_encoding(resp_headers),
             timestamp_start=raw.resp_start,
             timestamp_end=raw.resp_end,
-            body_truncated=raw.resp_body is None or raw.resp_cut,
+            body_truncated=raw.resp_body is None,
         )
     return Exchange(
         id=new_id(raw.started),
@@ -224,8 +223,10 @@ class Writer:
 
     With `owns_store`, `stop` also closes the store (the addon's writer opens its own);
     without it the caller keeps the store and closes it. `store_file` is the SQLite file to
-    watch (a deleted or replaced file is reported, not written into); by default the store's
-    own file when `store` is a `Store`.
+    watch (a deleted or replaced file is reported, not written into) and `reconnect` drops
+    the store's pooled connections after a failed write (a SQLite connection opened while the
+    file could not be written stays read-only, and a retry on it would fail forever); by
+    default both come from `store` when it is a `Store`.
 
     With a `source` (the writer process reads its pipe), exchanges enter the stats when they
     are read; `on_progress` runs after each batch and whenever the store goes down or comes
@@ -250,6 +251,7 @@ class Writer:
         on_progress: Callable[[], None] | None = None,
         owns_store: bool = False,
         store_file: str | None = None,
+        reconnect: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self._owns_store = owns_store
@@ -274,8 +276,10 @@ class Writer:
         self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="amber-writer", daemon=True)
         self._store_down_since: float | None = None
-        if store_file is None and isinstance(store, Store):
-            store_file = sqlite_file(store)
+        if isinstance(store, Store):
+            store_file = store_file or sqlite_file(store)
+            reconnect = reconnect or store.close
+        self._reconnect = reconnect
         self._file = _StoreFile(store_file) if store_file else None
         self._file_lost = False
 
@@ -433,6 +437,8 @@ class Writer:
 
     def _store_down(self, error: StoreUnavailable) -> None:
         self.stats.note("store_failures")
+        if self._reconnect is not None:
+            self._reconnect()
         if self._store_down_since is None:
             self._store_down_since = self._clock()
             log.error("store write failed (%s); buffering and retrying", error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -213,3 +214,53 @@ def test_the_addon_records_through_a_writer_process_by_default(
         exchanges = {ex.request.path: ex for ex in store.iter_exchanges()}
     assert set(exchanges) == {"/a", "/b"}
     assert exchanges["/b"].response is None and exchanges["/b"].error
+
+
+def chattr(flag: str, path: Path) -> bool:
+    """Set or clear the immutable flag; False where that is not possible (not root, or a file
+    system without the flag)."""
+    try:
+        return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_an_immutable_shm_file_is_survived_and_recorded_after(tmp_path: Path) -> None:
+    """SQLite's -shm made immutable under a running writer: the writer process dies (SIGBUS on
+    its mapping) and is restarted; the new one cannot write and retries, counting what the
+    full queue refuses as store unavailable; once the file is writable again it records
+    again (it reopens its connections, which SQLite had opened read-only)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    shm = tmp_path / "store.db-shm"
+    w = ProcessWriter(url, None, KEY, 1024 * 1024, max_items=50)
+    w.start()
+    i = 0
+
+    def offer(n: int = 1) -> None:
+        nonlocal i
+        for _ in range(n):
+            w.submit(raw(i))
+            i += 1
+
+    try:
+        offer(20)
+        assert w.flush(timeout=60) and w.stats.stored == 20
+        if not chattr("+i", shm):
+            pytest.skip("cannot make a file immutable here (needs root and chattr)")
+        try:
+            wait_for(lambda: offer() or w.stats.store_failures > 0, 120, "a failed write")
+        finally:
+            assert chattr("-i", shm)
+        stored = w.stats.stored
+        wait_for(lambda: offer() or w.stats.stored > stored, 120, "recording again")
+    finally:
+        chattr("-i", shm)
+        w.stop()
+    snap = w.stats.snapshot()
+    assert balanced(snap) and snap.in_flight == 0 and snap.seen == i
+    assert snap.dropped["store_unavailable"] + snap.dropped["writer_restart"] > 0
+    assert snap.stored + sum(snap.dropped.values()) == i
+    with Store.open(url, create=False) as store:
+        assert store.count() == snap.stored
+    print(f"immutable -shm: {snap.summary()}")
