@@ -82,6 +82,7 @@ class RawFlow(NamedTuple):
     resp_end: float | None
     error: str | None
     tags: tuple[str, ...]
+    resp_cut: bool = False  # a streamed body kept only up to the cap, or broken off
 
     @property
     def size(self) -> int:
@@ -133,7 +134,7 @@ def raw_to_exchange(raw: RawFlow) -> Exchange:
             content_encoding=content_encoding(resp_headers),
             timestamp_start=raw.resp_start,
             timestamp_end=raw.resp_end,
-            body_truncated=raw.resp_body is None,
+            body_truncated=raw.resp_body is None or raw.resp_cut,
         )
     return Exchange(
         id=new_id(raw.started),
