@@ -547,6 +547,31 @@ def test_the_store_file_deleted_mid_capture_is_reported_and_counted(
     assert not p.db_path.exists()  # nothing was written into a new file either
 
 
+@pytest.mark.slow
+def test_status_file_and_sigusr1_while_capturing(runner: CaptureRunner, tmp_path: Path) -> None:
+    """What an operator watches: the status file (Prometheus text) follows the counts while
+    the proxy runs, SIGUSR1 prints the summary line without stopping anything, and the file
+    holds the final counts after exit."""
+    status = tmp_path / "amber.prom"
+    p = runner.start("--set", f"amber_status_file={status}", "--set", "amber_status_interval=0")
+
+    def stored_total() -> float:
+        for line in status.read_text().splitlines() if status.exists() else ():
+            if line.startswith("amber_capture_stored_total "):
+                return float(line.split()[1])
+        return -1
+
+    with httpx.Client(base_url=p.url, timeout=30) as c:
+        for i in range(5):
+            assert c.get(f"/watched/{i}").status_code == 200
+        wait_for(lambda: stored_total() == 5, 60, "the status file to say 5 stored")
+        p.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: "seen 5, stored 5" in p.output, 60, "the line SIGUSR1 asks for")
+        assert c.get("/after-signal").status_code == 200  # the proxy runs on
+    assert p.stop() == 0
+    assert stored_total() == 6
+
+
 # -- huge bodies (slow) ------------------------------------------------------------------------
 
 

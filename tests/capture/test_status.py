@@ -15,7 +15,12 @@ import pytest
 from amber.capture._stats import CaptureStats
 from amber.capture._status import StatusReporter
 from amber.capture._status import prometheus_text
+from amber.capture.addon import CaptureAddon
 from tests.capture.conftest import wait_for
+from tests.capture.test_addon import KEY
+from tests.capture.test_addon import FakeFactory
+from tests.capture.test_addon import addon_context
+from tests.capture.test_addon import flow
 
 # one sample line of the text exposition format: name, optional labels, a number
 SAMPLE = re.compile(r'^(amber_capture_[a-z_]+)(\{reason="[a-z_]+"\})? (-?[0-9.e+]+)$')
@@ -127,3 +132,28 @@ def test_an_unwritable_status_file_is_said_once_and_retried(
     assert caplog.text.count("cannot write the status file") == 1
     assert "FileNotFoundError" in caplog.text
 
+
+def test_the_addon_reports_through_its_status_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`amber_status_file` and `amber_status_interval`, as `--set` gives them: the file
+    appears once the addon runs, SIGUSR1 logs a line, and `done` leaves the final counts."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AMBER_KEY", KEY)
+    factory = FakeFactory()
+    addon = CaptureAddon(writer_factory=factory)
+    status = tmp_path / "amber.prom"
+    with (caplog.at_level(logging.WARNING, logger="amber.capture"),
+          addon_context(addon) as tctx):
+        tctx.options.set(f"amber_status_file={status}", "amber_status_interval=0")
+        addon.running()
+        wait_for(status.exists, 30, "the status file")
+        addon.response(flow("/kept"))
+        tctx.configure(addon, amber_exclude_paths=["/left-out"])
+        addon.response(flow("/left-out"))
+        os.kill(os.getpid(), signal.SIGUSR1)
+        wait_for(lambda: "seen 1, stored 0, filtered 1" in caplog.text, 30, "a line")
+    values = parse(status.read_text())
+    assert values["amber_capture_seen_total"] == 1  # the fake writer does not count
+    assert values["amber_capture_filtered_total"] == 1
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
