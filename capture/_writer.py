@@ -192,7 +192,7 @@ class _StoreFile:
     file that was deleted (or renamed away) through its open descriptors, into the void."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.abspath(path)  # the file opened, whatever the cwd becomes
         self._identity = self._stat()
 
     def _stat(self) -> tuple[int, int] | None:
