@@ -1,0 +1,208 @@
+"""The adversarial corpus as a ratchet, and a property test over random bodies.
+
+The ratchet asserts that, on the corpus in `corpus/`, each class leaks at most as often and
+each look-alike class is damaged at most as often as the sanitizer did when the table was
+recorded: any regression fails, and every improvement should lower the table (issue 16's goal
+is all zeros). `benchmarks/bench_sanitizer_recall.py` prints the full table.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from collections import Counter
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from amber._model import Exchange
+from amber._pseudonym import Pseudonymizer
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
+from tests.core.sanitize.conftest import KEY
+from tests.core.sanitize.corpus import Planted
+from tests.core.sanitize.corpus import Report
+from tests.core.sanitize.corpus import cases
+from tests.core.sanitize.corpus import forms
+from tests.core.sanitize.corpus import leaked
+from tests.core.sanitize.corpus import lookalike_cases
+from tests.core.sanitize.corpus import planted
+from tests.core.sanitize.corpus import run
+from tests.core.sanitize.corpus import table
+from tests.core.sanitize.corpus import truncation_cases
+from tests.core.sanitize.corpus.carriers import exchange
+from tests.core.sanitize.corpus.lookalikes import lookalikes
+
+# Leaking cases per class, as measured on 2026-12-02 (sanitizer of d5e237c..68b2807) out of
+# the case counts in the comments. LOWER THESE as the sanitizer improves; never raise them.
+LEAKS_AT_MOST = {
+    "auth-header": 0,  # of 340
+    "card": 337,  # of 924
+    "cookie": 233,  # of 660
+    "date-of-birth": 300,  # of 300
+    "email": 168,  # of 875
+    "iban": 200,  # of 825
+    "jwt": 4,  # of 330
+    "national-id": 318,  # of 495
+    "passport": 240,  # of 240
+    "password": 510,  # of 1080
+    "path-token": 111,  # of 120
+    "phone": 114,  # of 726
+    "private-key": 0,  # of 198
+    "signed-url": 404,  # of 760
+    "truncation": 150,  # of 168
+    "url-userinfo": 72,  # of 204
+    "vendor-token": 640,  # of 2112
+}
+
+# Look-alike cases whose value was damaged, per class (classes not listed: 0). Lower these too.
+CHANGED_AT_MOST = {"js-source": 56, "name": 50, "sql-error": 22, "version": 28}
+
+# Look-alike exchanges not stored byte for byte (of 1596: JSON re-serialized, a pair's `name`
+# pseudonymized...), and bodies without a planted value that changed in secret cases (of 6627).
+NOT_IDENTICAL_AT_MOST = 547
+CLEAN_BODIES_CHANGED_AT_MOST = 79
+
+# Classes the sanitizer catches in every JSON and form body of the corpus under their own
+# key: the property test checks these for leaks (grow the list as classes become caught).
+FULLY_CAUGHT = ("auth-header", "email", "iban", "jwt", "phone", "private-key")
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    sanitizer = Sanitizer(SanitizeConfig(), Pseudonymizer(KEY))
+    return run(sanitizer, [*cases(), *lookalike_cases(), *truncation_cases()])
+
+
+def test_corpus_is_big_enough() -> None:
+    values = planted()
+    assert len(values) >= 300
+    assert len({p.value for p in values}) == len(values)
+    assert len(lookalikes()) >= 100
+    assert min(Counter(p.cls for p in values).values()) >= 6
+
+
+def test_every_case_carries_its_value() -> None:
+    # a leak check that cannot see the planted value would measure nothing
+    for case in [*cases(), *truncation_cases()]:
+        assert leaked(case.exchange, case.needles), (case.cls, case.carrier, case.encoding)
+
+
+def test_no_crash(report: Report) -> None:
+    assert report.crashes == 0
+
+
+def test_leaks_do_not_regress(report: Report) -> None:
+    worse = {c: (n, LEAKS_AT_MOST.get(c, 0)) for c, n in report.leaks.items()
+             if n > LEAKS_AT_MOST.get(c, 0)}
+    assert not worse, f"leaks above the ratchet (now, allowed): {worse}\n{table(report)}"
+
+
+def test_over_redaction_does_not_regress(report: Report) -> None:
+    worse = {c: (n, CHANGED_AT_MOST.get(c, 0)) for c, n in report.changed.items()
+             if n > CHANGED_AT_MOST.get(c, 0)}
+    assert not worse, f"look-alikes damaged above the ratchet: {worse}\n{table(report)}"
+    assert report.total(report.not_identical) <= NOT_IDENTICAL_AT_MOST, table(report)
+    assert report.clean_bodies_changed <= CLEAN_BODIES_CHANGED_AT_MOST, table(report)
+
+
+# -- property test -----------------------------------------------------------------------
+
+_PLANTED = planted()
+_NEUTRAL_KEYS = ("id", "items", "data", "meta", "count", "status", "title", "tags", "page")
+_leaf = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(string.ascii_lowercase + " ", max_size=12),
+)  # fmt: skip
+_documents = st.recursive(
+    _leaf,
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(_NEUTRAL_KEYS), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _plant(doc: object, p: Planted, rnd: random.Random) -> object:
+    """`doc` with `{p.key: p.value}` added at a random place (a dict or list inside it, or
+    around it)."""
+    holders: list[object] = []
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            holders.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            holders.append(node)
+            stack.extend(node)
+    if not holders:
+        return {"data": doc, p.key: p.value}
+    holder = rnd.choice(holders)
+    if isinstance(holder, dict):
+        holder[p.key] = p.value
+    else:
+        assert isinstance(holder, list)
+        holder.insert(rnd.randrange(len(holder) + 1), {p.key: p.value})
+    return doc
+
+
+def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted]) -> None:
+    stored = sanitizer.sanitize(ex)  # raises on a crash
+    for p in values:
+        if p.cls in FULLY_CAUGHT:
+            needles = {f for part in (*p.parts, p.value) for f in forms(part)}
+            assert not leaked(stored, needles), (p.cls, p.key, ex.request.body[:300])
+
+
+_SETTINGS = settings(max_examples=150, deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@_SETTINGS
+@given(doc=_documents, values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+       rnd=st.randoms(use_true_random=False), indent=st.sampled_from([None, 2]))
+def test_random_json_bodies(sanitizer: Sanitizer, doc: object, values: list[Planted],
+                            rnd: random.Random, indent: int | None) -> None:
+    for p in values:
+        doc = _plant(doc, p, rnd)
+    body = json.dumps(doc, indent=indent).encode()
+    _check(sanitizer, exchange(req_body=body, req_type="application/json"), values)
+
+
+@_SETTINGS
+@given(pairs=st.lists(st.tuples(st.sampled_from(_NEUTRAL_KEYS),
+                                st.text(string.ascii_letters, max_size=10)), max_size=6),
+       values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+       rnd=st.randoms(use_true_random=False))
+def test_random_form_bodies(sanitizer: Sanitizer, pairs: list[tuple[str, str]],
+                            values: list[Planted], rnd: random.Random) -> None:
+    for p in values:
+        pairs.insert(rnd.randrange(len(pairs) + 1), (p.key, p.value))
+    body = urlencode(pairs).encode()
+    _check(sanitizer, exchange(req_body=body, req_type="application/x-www-form-urlencoded"),
+           values)
+
+
+_CONTENT_TYPES = (
+    "application/json", "application/x-ndjson", "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=b", "text/xml", "text/html", "text/csv", "text/plain",
+    "text/event-stream", "application/yaml", "application/octet-stream", "application/json; "
+    "charset=latin-1",
+)  # fmt: skip
+
+
+@_SETTINGS
+@given(body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
+       ctype=st.sampled_from(_CONTENT_TYPES), value=st.sampled_from(_PLANTED))
+def test_random_bodies_never_crash(sanitizer: Sanitizer, body: bytes, ctype: str,
+                                   value: Planted) -> None:
+    cut = len(body) // 2
+    planted_body = body[:cut] + value.value.encode() + body[cut:]
+    for b in (body, planted_body):
+        sanitizer.sanitize(exchange(req_body=b, req_type=ctype, resp_body=b, resp_type=ctype))
