@@ -83,6 +83,22 @@ def _json_in_json(key: str, value: str) -> Exchange:
     return exchange(req_body=json.dumps(doc).encode(), req_type="application/json")
 
 
+def _aws_tags(key: str, value: str) -> Exchange:
+    doc = {"ResourceArn": "arn:aws:ecs:eu-west-1:000000000000:service/web",
+           "Tags": [{"Key": "team", "Value": "payments"}, {"Key": key, "Value": value}]}
+    return exchange(req_body=json.dumps(doc).encode(),
+                    req_type="application/x-amz-json-1.1")
+
+
+def _graphql(key: str, value: str) -> Exchange:
+    doc = {"operationName": "UpdateAccount",
+           "query": "mutation UpdateAccount($input: AccountInput!) { updateAccount(input: "
+                    "$input) { id } }",
+           "variables": {"input": {key: value, "locale": "en-GB"}}}
+    return exchange(path="/graphql", query="", req_body=json.dumps(doc).encode(),
+                    req_type="application/json")
+
+
 def _form(key: str, value: str) -> Exchange:
     body = urlencode({"next": "/home", key: value, "remember": "1"})
     return exchange(req_body=body.encode(), req_type="application/x-www-form-urlencoded")
@@ -150,7 +166,8 @@ def _sse(key: str, value: str) -> Exchange:
 
 KEYED: dict[str, Carrier] = {
     "header": _header, "query": _query, "json": _json, "json-pair": _json_pair,
-    "json-in-json": _json_in_json, "form": _form, "multipart": _multipart, "xml": _xml,
+    "json-in-json": _json_in_json, "aws-tags": _aws_tags, "graphql": _graphql, "form": _form,
+    "multipart": _multipart, "xml": _xml,
     "html": _html, "csv": _csv, "env": _env, "yaml": _yaml, "ndjson": _ndjson, "sse": _sse,
 }  # fmt: skip
 """Carriers that place a value under its field name (every class goes through these)."""
@@ -171,8 +188,26 @@ def _html_text(_key: str, value: str) -> Exchange:
     return exchange(method="GET", resp_body=body.encode(), resp_type="text/html")
 
 
-SHAPED: dict[str, Carrier] = {"text": _text, "json-note": _json_note, "html-text": _html_text}
-"""Carriers with no telling key: only a detector that knows the value's shape can help."""
+def _glued(prefix: str) -> Carrier:
+    def carrier(_key: str, value: str) -> Exchange:
+        body = f"trace: request ok\nref{prefix}{value} end\n"
+        return exchange(req_body=body.encode(), req_type="text/plain")
+
+    return carrier
+
+
+def _json_after_newline(_key: str, value: str) -> Exchange:
+    doc = {"log": f"2024-03-14 deploy started\n{value}\ndeploy done"}
+    return exchange(req_body=json.dumps(doc).encode(), req_type="application/json")
+
+
+SHAPED: dict[str, Carrier] = {
+    "text": _text, "json-note": _json_note, "html-text": _html_text,
+    "after-underscore": _glued("_"), "after-comma": _glued(","), "after-%20": _glued("%20"),
+    "json-after-newline": _json_after_newline,
+}  # fmt: skip
+"""Carriers with no telling key: only a detector that knows the value's shape can help
+(`after-*`: the value glued to what precedes it, as in logs and encoded query text)."""
 
 
 def _cookie(key: str, value: str) -> Exchange:
