@@ -38,7 +38,7 @@ def exchange(
     req_type: str | None = None,
     status: int = 200,
     resp_headers: tuple[tuple[str, str], ...] = (),
-    resp_body: bytes = b'{"ok": true}',
+    resp_body: bytes = b'{\n  "ok": true,\n  "message": "saved",\n  "updated": 1.50e2\n}\n',
     resp_type: str = "application/json",
 ) -> Exchange:
     """An ordinary exchange with the given parts (no secret of its own)."""

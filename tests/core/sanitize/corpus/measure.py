@@ -207,8 +207,8 @@ def _bodies_untouched(case: Case, stored: Exchange, report: Report) -> None:
     if case.exchange.response is not None and stored.response is not None:
         pairs.append((case.exchange.response.body, stored.response.body))
     for before, after in pairs:
-        text = before.decode("utf-8", "replace")
-        if not before or any(n in text for n in case.needles):
+        views = list(_views(before.decode("utf-8", "replace")))
+        if not before or any(n in view for view in views for n in case.needles):
             continue
         report.clean_bodies += 1
         report.clean_bodies_changed += before != after
