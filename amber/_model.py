@@ -15,6 +15,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -134,21 +135,23 @@ def text_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def dumps_json(obj: Any, *, indent: bool = False, newline: bool = False) -> bytes:
+def dumps_json(obj: Any, *, indent: bool = False, newline: bool = False,
+               default: Callable[[Any], Any] | None = None) -> bytes:
     """JSON bytes of `obj`, with orjson; a string holding lone surrogates (which orjson
     refuses) makes it fall back to the standard library, which writes them as `\\udce9`
     escapes: JSON's own syntax, read back as the same string by `loads_json`, Python's
-    `json` and JavaScript. Everything else about the output is the same JSON.
+    `json` and JavaScript. Everything else about the output is the same JSON. `default`,
+    as in both libraries, turns a value JSON cannot represent into one it can.
 
     *Raises:* `TypeError` (orjson's) for a value JSON cannot represent.
     """
     option = (orjson.OPT_INDENT_2 if indent else 0) | (
         orjson.OPT_APPEND_NEWLINE if newline else 0)
     try:
-        return orjson.dumps(obj, option=option)
+        return orjson.dumps(obj, default=default, option=option)
     except orjson.JSONEncodeError as e:
         try:
-            text = json.dumps(obj, ensure_ascii=True, allow_nan=False,
+            text = json.dumps(obj, ensure_ascii=True, allow_nan=False, default=default,
                               indent=2 if indent else None,
                               separators=(",", ": ") if indent else (",", ":"))
         except (TypeError, ValueError):

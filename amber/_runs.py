@@ -20,9 +20,10 @@ from typing import Any
 from typing import Literal
 from typing import cast
 
-import orjson
 import sqlalchemy as sa
 
+from amber._model import dumps_json
+from amber._model import loads_json
 from amber._model import new_id
 from amber._store import Store
 from amber._store import pack_encoded
@@ -115,8 +116,11 @@ class RunResult:
 
 
 def encode_result(r: RunResult) -> bytes:
-    """One result as stored in a chunk: its `row` as JSON (see `amber._store.run_chunks`)."""
-    return orjson.dumps(r.row(), default=str)
+    """One result as stored in a chunk: its `row` as JSON (see `amber._store.run_chunks`).
+
+    `dumps_json`, because a path may hold raw non-UTF-8 bytes (surrogate-escaped, as the
+    store keeps them), which orjson alone refuses; `RunLog.results` reads them back."""
+    return dumps_json(r.row(), default=str)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +145,10 @@ class RunLog:
 
     def start(self, kind: RunKind, target: str, params: dict[str, Any]) -> str:
         run_id = new_id()
-        with self.store.engine.begin() as conn:
+        with self.store.database_errors("write"), self.store.engine.begin() as conn:
             conn.execute(runs.insert().values(
                 id=run_id, kind=kind, started_at=time.time(), state="running", target=target,
-                params=orjson.dumps(params, default=str),
+                params=dumps_json(params, default=str),
             ))
         return run_id
 
@@ -174,11 +178,11 @@ class RunLog:
         return RunWriter(self, run_id, batch=batch, depth=depth, interval=interval)
 
     def finish(self, run_id: str, state: RunState, summary: dict[str, Any]) -> None:
-        with self.store.engine.begin() as conn:
+        with self.store.database_errors("write"), self.store.engine.begin() as conn:
             conn.execute(
                 runs.update().where(runs.c.id == run_id).values(
                     state=state, finished_at=time.time(),
-                    summary=orjson.dumps(summary, default=str),
+                    summary=dumps_json(summary, default=str),
                 )
             )
 
@@ -187,20 +191,20 @@ class RunLog:
         return RunInfo(
             id=m["id"], kind=cast(RunKind, m["kind"]), started_at=m["started_at"],
             finished_at=m["finished_at"], state=cast(RunState, m["state"]), target=m["target"],
-            params=orjson.loads(m["params"]),
-            summary=orjson.loads(m["summary"]) if m["summary"] else None,
+            params=loads_json(m["params"]),
+            summary=loads_json(m["summary"]) if m["summary"] else None,
         )
 
     def list(self, limit: int | None = 20) -> list[RunInfo]:
         """The latest runs first; `limit=None` for all of them."""
-        with self.store.engine.connect() as conn:
+        with self.store.database_errors(), self.store.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(runs).order_by(runs.c.started_at.desc()).limit(limit)
             ).all()
         return [self._info(r) for r in rows]
 
     def get(self, run_id: str) -> RunInfo:
-        with self.store.engine.connect() as conn:
+        with self.store.database_errors(), self.store.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id.upper())).first()
             if row is None:
                 row = conn.execute(
@@ -226,7 +230,7 @@ class RunLog:
         last = 0
         c = run_chunks.c
         while True:
-            with self.store.engine.connect() as conn:
+            with self.store.database_errors(), self.store.engine.connect() as conn:
                 rows = conn.execute(
                     sa.select(c.seq, c.data).where(c.run_id == run_id, c.seq > last)
                     .order_by(c.seq).limit(page)

@@ -26,6 +26,7 @@ against the tables it produces.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -1064,11 +1065,32 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------
 
-    def _read(self) -> Connection:
+    @contextlib.contextmanager
+    def database_errors(self, doing: str = "read") -> Iterator[None]:
+        """Within it, a database error becomes a `StoreError` that names the store and says
+        what to do, as when it is opened: `StoreUnavailable` for an operational one (locked,
+        gone, server down), `StoreCorrupt` for any other (SQLite's "database disk image is
+        malformed" from a damaged page that opening did not read). Used by every read here
+        and by the run log, so a damaged store never surfaces as a driver's traceback."""
         try:
-            return self.engine.connect()
+            yield
+        except sa.exc.OperationalError as e:
+            shown = hide_password(self.url)
+            raise StoreUnavailable(f"cannot {doing} the store {shown}: {_short(e)}") from e
+        except sa.exc.DatabaseError as e:
+            shown = hide_password(self.url)
+            raise StoreCorrupt(
+                f"{shown} is not a readable amber store ({_short(e)}); move it aside and "
+                "start a new store, or restore it from a backup"
+            ) from e
         except sa.exc.SQLAlchemyError as e:
-            raise StoreUnavailable(f"cannot read the store: {_short(e)}") from e
+            shown = hide_password(self.url)
+            raise StoreUnavailable(f"cannot {doing} the store {shown}: {_short(e)}") from e
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.database_errors("read"), self.engine.connect() as conn:
+            yield conn
 
     def _unpack_body(self, data: bytes | None, compressed: bool) -> bytes:
         if data is None:
@@ -1251,11 +1273,8 @@ class Store:
             order = (c.started_at.desc(), c.seq.desc()) if desc else (c.started_at, c.seq)
             n = page if remaining is None else min(page, remaining)
             stmt = stmt.order_by(*order).limit(n)
-            try:
-                with self._read() as conn:
-                    rows = conn.execute(stmt).all()
-            except sa.exc.SQLAlchemyError as e:
-                raise StoreUnavailable(f"cannot read the store: {_short(e)}") from e
+            with self._read() as conn:
+                rows = conn.execute(stmt).all()
             if not rows:
                 return
             if check is None and remaining is None:

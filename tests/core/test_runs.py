@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import orjson
@@ -139,3 +140,26 @@ def test_a_run_ends_in_one_of_its_states(store: Store) -> None:
     assert log.get(run).state == "running"
     log.finish(run, "failed", {"sent": 0})
     assert (log.get(run).state, log.get(run).kind) == ("failed", "replay")
+
+
+RAW_PATH = "/p/caf\udce9"  # the raw byte 0xe9 of a non-UTF-8 URL, as the store keeps it
+
+
+def test_a_result_whose_path_holds_a_raw_byte_round_trips(store: Store) -> None:
+    """orjson refuses a lone surrogate: `RunLog.add` and the writer failed on such a path
+    (the replay of an exchange the store accepted). Both store it, and it reads back as
+    the same string, in the run's parameters too."""
+    log = RunLog(store)
+    run = log.start("replay", "http://127.0.0.1:8000", {"filters": {"path": RAW_PATH + "*"}})
+    result = dataclasses.replace(REPLAYED, path=RAW_PATH, differences=[
+        {"path": "header:x-caf\udce9", "kind": "value", "expected": "\udce9", "actual": "e"}])
+    assert log.add(run, [result]) == 1
+    w = log.writer(run)
+    w.add(dataclasses.replace(SHADOWED, path=RAW_PATH))
+    w.close()
+    log.finish(run, "completed", {"last": RAW_PATH})
+    replayed, shadowed = log.results(run)
+    assert replayed == result and shadowed.path == RAW_PATH
+    info = log.get(run)
+    assert info.params == {"filters": {"path": RAW_PATH + "*"}}
+    assert info.summary == {"last": RAW_PATH}
