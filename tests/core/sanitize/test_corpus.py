@@ -12,7 +12,6 @@ import json
 import random
 import string
 from collections import Counter
-from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck
@@ -36,6 +35,8 @@ from tests.core.sanitize.corpus import run
 from tests.core.sanitize.corpus import table
 from tests.core.sanitize.corpus import truncation_cases
 from tests.core.sanitize.corpus.carriers import exchange
+from tests.core.sanitize.corpus.formats import FORMATS
+from tests.core.sanitize.corpus.formats import render
 from tests.core.sanitize.corpus.lookalikes import lookalikes
 
 # Leaking cases per class, as measured on 2026-12-02 (the sanitizer as of 68b2807), out of
@@ -68,9 +69,22 @@ CHANGED_AT_MOST = {"js-source": 64, "name": 60, "sql-error": 26, "version": 32}
 NOT_IDENTICAL_AT_MOST = 775
 CLEAN_BODIES_CHANGED_AT_MOST = 0
 
-# Classes the sanitizer catches in every JSON and form body of the corpus under their own
-# key: the property test checks these for leaks (grow the list as classes become caught).
-FULLY_CAUGHT = ("auth-header", "email", "iban", "jwt", "phone", "private-key")
+# Classes the sanitizer catches in every body of a format in the corpus, under their own key:
+# the property tests check these for leaks (grow the lists as classes become caught).
+_SHAPES = ("auth-header", "jwt", "private-key", "url-userinfo")
+FULLY_CAUGHT: dict[str, tuple[str, ...]] = {
+    "json": (*_SHAPES, "email", "iban", "phone"),
+    "ndjson": (*_SHAPES, "email", "iban", "phone"),
+    "form": (*_SHAPES, "email", "iban", "phone"),
+    "multipart": (*_SHAPES, "email", "iban", "phone"),
+    "sse": (*_SHAPES, "iban"),
+    "yaml": (*_SHAPES, "iban"),
+    "env": (*_SHAPES, "iban"),
+    "xml": _SHAPES,
+    "html": _SHAPES,
+    "csv": _SHAPES,
+    "text": _SHAPES,
+}
 
 
 @pytest.fixture(scope="module")
@@ -152,12 +166,12 @@ def _plant(doc: object, p: Planted, rnd: random.Random) -> object:
     return doc
 
 
-def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted]) -> None:
+def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted], fmt: str) -> None:
     stored = sanitizer.sanitize(ex)  # raises on a crash
     for p in values:
-        if p.cls in FULLY_CAUGHT:
+        if p.cls in FULLY_CAUGHT[fmt]:
             needles = {f for part in (*p.parts, p.value) for f in forms(part)}
-            assert not leaked(stored, needles), (p.cls, p.key, ex.request.body[:300])
+            assert not leaked(stored, needles), (fmt, p.cls, p.key, ex.request.body[:300])
 
 
 _SETTINGS = settings(max_examples=150, deadline=None, database=None,
@@ -172,21 +186,22 @@ def test_random_json_bodies(sanitizer: Sanitizer, doc: object, values: list[Plan
     for p in values:
         doc = _plant(doc, p, rnd)
     body = json.dumps(doc, indent=indent).encode()
-    _check(sanitizer, exchange(req_body=body, req_type="application/json"), values)
+    _check(sanitizer, exchange(req_body=body, req_type="application/json"), values, "json")
 
 
 @_SETTINGS
-@given(pairs=st.lists(st.tuples(st.sampled_from(_NEUTRAL_KEYS),
-                                st.text(string.ascii_letters, max_size=10)), max_size=6),
+@given(fmt=st.sampled_from(sorted(FORMATS)),
+       pairs=st.lists(st.tuples(st.sampled_from(_NEUTRAL_KEYS),
+                                st.text(string.ascii_letters + " ", max_size=10)), max_size=6),
        values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
        rnd=st.randoms(use_true_random=False))
-def test_random_form_bodies(sanitizer: Sanitizer, pairs: list[tuple[str, str]],
-                            values: list[Planted], rnd: random.Random) -> None:
+def test_random_bodies_of_every_format(sanitizer: Sanitizer, fmt: str,
+                                       pairs: list[tuple[str, str]], values: list[Planted],
+                                       rnd: random.Random) -> None:
     for p in values:
         pairs.insert(rnd.randrange(len(pairs) + 1), (p.key, p.value))
-    body = urlencode(pairs).encode()
-    _check(sanitizer, exchange(req_body=body, req_type="application/x-www-form-urlencoded"),
-           values)
+    body, ctype = render(fmt, pairs)
+    _check(sanitizer, exchange(req_body=body, req_type=ctype), values, fmt)
 
 
 _CONTENT_TYPES = (

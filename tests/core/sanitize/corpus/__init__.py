@@ -2,8 +2,9 @@
 
 `secrets` holds the planted secrets and personal values by class, `lookalikes` the ordinary
 values that must survive, `carriers` the places traffic carries them (headers, URLs, JSON,
-forms, multipart, XML, HTML, CSV, YAML, .env, NDJSON, SSE) and the placement encodings, and
-`measure` runs them through a `Sanitizer` and counts leaks and over-redactions.
+forms, multipart, XML, HTML, CSV, YAML, .env, NDJSON, SSE) and the placement encodings,
+`formats` renders random field lists in each body format for the property tests, and `measure`
+runs the cases through a `Sanitizer` and counts leaks and over-redactions.
 `tests/core/sanitize/test_corpus.py` holds the ratchet; `benchmarks/bench_sanitizer_recall.py`
 prints the table.
 """
