@@ -3,16 +3,18 @@
 A *leak* is a planted value (or the secret part of it) found in the stored exchange in any of
 its forms: raw, URL-encoded, base64, hex, JSON-escaped (once or twice) or HTML-escaped, in any
 field (headers, URL, bodies, reason, error, client address) or in the redaction report's rules
-and locations. An *over-redaction* is a look-alike case whose stored exchange lost the
-original value (an occurrence of it, in any form, is gone); the stored exchange of a look-alike
-is also compared whole (`not_identical`: JSON re-serialized, a carrier's other field changed).
-A body that held no planted value must be stored byte for byte.
+and locations; a leak found only in the HAR, JSONL or curl export of the stored exchange is
+counted apart (`export_only_leaks`). An *over-redaction* is a look-alike case whose stored
+exchange lost the original value (an occurrence of it, in any form, is gone); the stored
+exchange of a look-alike is also compared whole (`not_identical`: JSON re-serialized, a
+carrier's other field changed). A body that held no planted value must be stored byte for byte.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import time
 from collections import Counter
@@ -24,6 +26,9 @@ from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import unquote_plus
 
+from amber._exports import write_curl
+from amber._exports import write_jsonl
+from amber._har import write_har
 from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._routes import Router
@@ -38,8 +43,8 @@ from .lookalikes import lookalikes
 from .secrets import Planted
 from .secrets import planted
 
-__all__ = ["Case", "Report", "cases", "forms", "leaked", "lookalike_cases", "run", "table",
-           "truncation_cases"]
+__all__ = ["Case", "Report", "cases", "forms", "leaked", "leaked_in_exports", "lookalike_cases",
+           "run", "table", "truncation_cases"]
 
 ENCODED_CARRIERS = ("header", "query", "json", "form")
 """Carriers every non-raw placement encoding goes through (raw goes through all of them)."""
@@ -159,6 +164,23 @@ def leaked(stored: Exchange, needles: Iterable[str]) -> bool:
     return any(n in view for view in _views(_stored_text(stored)) for n in wanted)
 
 
+def _exports_text(stored: Exchange) -> str:
+    """The stored exchange as `amber export` writes it: HAR, JSONL and curl."""
+    out: list[str] = []
+    for write in (lambda ex, fp: write_har(ex, fp, creator_version="corpus"), write_jsonl,
+                  write_curl):
+        buf = io.BytesIO()
+        write([stored], buf)
+        out.append(buf.getvalue().decode("utf-8", "replace"))
+    return "\n".join(out)
+
+
+def leaked_in_exports(stored: Exchange, needles: Iterable[str]) -> bool:
+    """True when any needle appears in the HAR, JSONL or curl export of `stored`."""
+    wanted = tuple(needles)
+    return any(n in view for view in _views(_exports_text(stored)) for n in wanted)
+
+
 def _unchanged(before: Exchange, after: Exchange) -> bool:
     a, b = before.request, after.request
     same = (a.path, a.query, a.headers, a.body) == (b.path, b.query, b.headers, b.body)
@@ -191,6 +213,7 @@ class Report:
     lookalike_carrier_changed: Counter[str] = field(default_factory=Counter)
     not_identical: Counter[str] = field(default_factory=Counter)
     lookalike_carrier_not_identical: Counter[str] = field(default_factory=Counter)
+    export_only_leaks: Counter[str] = field(default_factory=Counter)
     clean_bodies: int = 0
     clean_bodies_changed: int = 0
     crashes: int = 0
@@ -262,6 +285,8 @@ def _count(case: Case, stored: Exchange, report: Report) -> None:
         report.leaks[cls] += 1
         report.carrier_leaks[carrier] += 1
         report.encoding_leaks[case.encoding] += 1
+    elif leaked_in_exports(stored, case.needles):
+        report.export_only_leaks[cls] += 1
     if case.kind == "secret":
         _bodies_untouched(case, stored, report)
 
@@ -293,6 +318,8 @@ def table(report: Report) -> str:
                    "changed")
     lines.append(f"bodies without a secret: {report.clean_bodies}, changed: "
                  f"{report.clean_bodies_changed}")
+    lines.append(f"leaks found only in the HAR, JSONL or curl export: "
+                 f"{report.total(report.export_only_leaks)} {dict(report.export_only_leaks)}")
     lines.append(f"crashes: {report.crashes}")
     if report.seconds:
         lines.append(f"throughput: {report.bytes / report.seconds / 1e6:.1f} MB/s "
