@@ -19,7 +19,9 @@ import codecs
 import json
 import re
 from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
+from typing import cast
 from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import unquote
@@ -36,6 +38,9 @@ from amber._pseudonym import marker
 
 from ._keys import KeyClassifier
 from ._keys import Verdict
+from ._keys import normalize_key
+from ._keys import split_tokens
+from ._keys import version_like
 from ._values import ValueScanner
 from ._values import _card_ok
 
@@ -48,6 +53,39 @@ _CHARSET = re.compile(r'(?i)charset="?([\w.:-]+)')
 _DISPOSITION_NAME = re.compile(rb'(?i)[;\s]name="([^"]*)"|[;\s]name=([^;\s]+)')
 _DISPOSITION_FILE = re.compile(rb"(?i)[;\s]filename\*?=")
 _QUERY_SAFE = "[]:@/,!$'()*"
+_KEY_SPACED = re.compile(rb'"[ \t\n\r]+:')
+# the end of the whitespace at an index (the pattern matches everywhere, if only "")
+_WS = cast(Callable[[str, int], "re.Match[str]"], re.compile(r"[ \t\n\r]*").match)
+# the stdlib's C scanners (untyped in typeshed): (value, end) of the value at an index, and
+# (string, end) of the string whose opening quote is just before the index
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+# Source code, by content type or by what its first 4 KiB look like.
+_CODE_TYPE = re.compile(r"javascript|ecmascript|typescript|/css|/html|xhtml|jsx")
+_CODE_SHAPE = re.compile(
+    rb"\bfunction\s*[A-Za-z_$]*\s*\(|\)\s*=>|\b(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*="
+    rb"|\b(?:document|window)\.[a-z]|<script\b|^\s*(?:import|export)\s+[{*]|[.#]?[\w-]+\s*\{\s*"
+    rb"[a-z-]+\s*:[^;{}]*;"
+)
+_NAME: Verdict = ("pseudonym", "name")
+# The identity kinds that say, in a sibling key, that an object is about a person.
+_PERSON_VERDICTS = frozenset(
+    ("pseudonym", k) for k in ("email", "phone", "first_name", "last_name", "username")
+)
+# The last token of a key whose object (or list of objects) is a person.
+_PERSON_PARENTS = frozenset(
+    {
+        "user", "users", "customer", "customers", "owner", "owners", "author", "authors",
+        "contact", "contacts", "member", "members", "person", "people", "persons",
+        "profile", "profiles", "employee", "employees", "recipient", "recipients",
+        "sender", "senders", "assignee", "assignees", "reporter", "creator", "patient",
+        "patients", "student", "students", "buyer", "payer", "holder", "cardholder",
+        "guest", "guests", "attendee", "attendees", "participant", "participants",
+        "applicant", "passenger", "passengers", "traveler", "travelers", "driver",
+        "drivers", "admin", "admins", "teacher", "teachers", "friend", "friends",
+        "follower", "followers", "signer", "reviewer", "reviewers", "account_holder",
+    }
+)  # fmt: skip
 
 Path = tuple[Any, ...] | None
 
@@ -76,6 +114,7 @@ class BodySanitizer:
         self.keys = keys
         self.pseudo = pseudonymizer
         self.key_has_values: dict[str, bool] = {}
+        self.person_keys: dict[str, bool] = {}
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""
@@ -110,13 +149,20 @@ class BodySanitizer:
                 return result
         if "x-www-form-urlencoded" in ct:
             return self.form(body, location, out)
-        return self.text(body, location, out, charset=_charset(content_type))
+        return self.text(body, location, out, charset=_charset(content_type),
+                         code=_CODE_TYPE.search(ct) is not None
+                         or _CODE_SHAPE.search(body, 0, 4096) is not None)
 
     # -- JSON -------------------------------------------------------------------------
 
     def json(self, body: bytes, location: str, out: list[Redaction]) -> bytes | None:
-        """The sanitized JSON, or None when `body` is not valid JSON."""
-        stdlib = False
+        """The sanitized JSON, or None when `body` is not valid JSON.
+
+        The parsed document decides what to replace (`_JsonWalker`); the replacements are
+        then spliced into the original text (`_Splicer`), so every byte outside a replaced
+        value or key stays as it was: whitespace, escapes, number spelling, key order and
+        duplicate keys.
+        """
         try:
             if _BIG_INT.search(body):
                 raise ValueError("integer wider than 64 bits")
@@ -126,23 +172,48 @@ class BodySanitizer:
                 obj = json.loads(body)
             except (ValueError, RecursionError):
                 return None
-            stdlib = True
-        walker = _JsonWalker(self, location, out, True)
-        new = walker.walk(obj)
-        if new is not obj:
-            walker.changed = True
-        if not walker.changed:
+        walker = _JsonWalker(self, location, out)
+        walker.walk(obj)
+        duplicates = walker.members != _raw_members(body)
+        if not duplicates and not walker.edits and not walker.renames:
             return body
-        if not stdlib:
-            try:
-                return orjson.dumps(new)
-            except TypeError:
-                pass
-        text = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
-            return json.dumps(new, separators=(",", ":")).encode("ascii")
+        if not duplicates and not walker.renames and None not in walker.edits:
+            fast = _reserialized(obj, body, walker.sets)
+            if fast is not None:
+                return fast
+        if duplicates:
+            # a key repeats (or a string holds `":`): the parsed document kept only the last
+            # of each repeated key, so walk it again noting each object's context, and the
+            # splicer sanitizes the earlier members from their own text
+            walker = _JsonWalker(self, location, [], contexts={})
+            walker.walk(obj)
+            walker.out = out
+        encoding = json.detect_encoding(body)
+        text = body.decode(encoding, "surrogatepass")
+        new = _Splicer(text, walker, duplicates).run(None)
+        return body if new == text else new.encode(encoding, "surrogatepass")
+
+    def orphan(self, text: str, path: tuple[Path, str], walker: _JsonWalker) -> str:
+        """The value of a member that a later repeated key hid from the parsed document.
+
+        It is sanitized as a member of its object (same inherited verdict and person
+        context, from `walker.contexts`) and returned as text, edited in place.
+        """
+        parent, key = path
+        sub = _JsonWalker(self, walker.location, walker.out, contexts={})
+        inherited, person = (walker.contexts or {}).get(parent, (None, False))
+        sub._dict({key: _SCAN(text, 0)[0]}, parent, inherited, person)
+        return _Splicer(text, sub, True).run(path)
+
+    def person_key(self, key: str) -> bool:
+        """Does this key hold a person (`user`, `customers`, `billing_contact`)? Cached."""
+        found = self.person_keys.get(key)
+        if found is None:
+            tokens = split_tokens(key)
+            found = bool(tokens) and tokens[-1] in _PERSON_PARENTS
+            if len(self.person_keys) < 100_000:
+                self.person_keys[key] = found
+        return found
 
     def ndjson(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
         lines = body.split(b"\n")
@@ -183,9 +254,10 @@ class BodySanitizer:
             loc = f"{location}.{new_name}"
             if hits:
                 out.extend(Redaction(h.rule, loc, h.action) for h in hits)
-            verdict = self.keys.classify(name)
-            if not eq:
-                new_value = value
+            verdict = self.field_verdict(name, lambda: (
+                unq(p.partition("=")[0], errors="surrogateescape") for p in pieces))
+            if not eq or (verdict is None and version_like(name, value)):
+                new_value = value  # `version=2.4.1.0` is not an address
             else:
                 new_value = self.scalar_by_verdict(value, verdict, loc, out)
             if new_name == name and new_value == value:
@@ -198,6 +270,16 @@ class BodySanitizer:
                                                          errors="surrogateescape")
             pieces[i] = f"{n}{eq}{v}"
         return "&".join(pieces) if changed else raw
+
+    def field_verdict(self, name: str, siblings: Callable[[], Iterable[str]]) -> Verdict:
+        """A form or multipart field's verdict; a bare `name` is a person's only beside a
+        person's other fields (`email`, `phone`...): `name=mug&qty=1` is a product."""
+        verdict = self.keys.classify(name)
+        if verdict == _NAME and normalize_key(name) == "name" and not any(
+            self.keys.classify(n) in _PERSON_VERDICTS for n in siblings()
+        ):
+            return None
+        return verdict
 
     def scalar_by_verdict(
         self, value: str, verdict: Verdict, location: str, out: list[Redaction]
@@ -257,8 +339,12 @@ class BodySanitizer:
             head_text = head.decode("utf-8", "surrogateescape")
             new_head = self.scanner.apply(head_text, loc, out).encode("utf-8", "surrogateescape")
             part_ct = _part_header(head, b"content-type")
-            verdict = None if is_file else self.keys.classify(name)
-            if verdict is not None and content:
+            verdict = None if is_file else self.field_verdict(name, lambda: (
+                n.decode("utf-8", "replace") for ns in _DISPOSITION_NAME.findall(body)
+                for n in ns))
+            if verdict is None and version_like(name, content.decode("latin-1").strip()):
+                new_content = content  # a `version` field's `2.4.1.0`
+            elif verdict is not None and content:
                 text = content.decode("utf-8", "surrogateescape")
                 new_content = self.scalar_by_verdict(text, verdict, loc, out).encode(
                     "utf-8", "surrogateescape"
@@ -271,21 +357,29 @@ class BodySanitizer:
     # -- text and binary --------------------------------------------------------------
 
     def text(
-        self, body: bytes, location: str, out: list[Redaction], *, charset: str | None = None
+        self,
+        body: bytes,
+        location: str,
+        out: list[Redaction],
+        *,
+        charset: str | None = None,
+        code: bool = False,
     ) -> bytes:
+        """Text by the value rules; `code` (JavaScript, CSS, HTML source) keeps expressions
+        such as `token = sessionStorage.getItem(...)` out of the `key = value` rule."""
         if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "usascii",
                                                                           "ascii"):
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
-                new = self.scanner.apply(decoded, f"{location}:text", out)
+                new = self.scanner.apply(decoded, f"{location}:text", out, code=code)
                 return body if new == decoded else new.encode(codec, "surrogateescape")
             except (LookupError, UnicodeError):
                 pass
         if not looks_textual(body):
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
-        new = self.scanner.apply(decoded, f"{location}:text", out)
+        new = self.scanner.apply(decoded, f"{location}:text", out, code=code)
         return body if new is decoded or new == decoded else new.encode(
             "utf-8", "surrogateescape"
         )
@@ -313,17 +407,77 @@ def _charset(content_type: str | None) -> str | None:
     return m.group(1) if m else None
 
 
+def _raw_members(body: bytes) -> int:
+    """Object members in the JSON text (at least: a string may also hold `":`)."""
+    n = body.count(b'":')
+    if _KEY_SPACED.search(body) is not None:
+        n += len(_KEY_SPACED.findall(body))
+    return n
+
+
+def _dumps_python(obj: Any) -> bytes:
+    """`json.dumps` with its defaults: `", "` and `": "` separators, ASCII only."""
+    return json.dumps(obj).encode("ascii")
+
+
+def _reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> bytes | None:
+    """The edited document re-serialized, when that is byte for byte the same as splicing.
+
+    When orjson's compact output (or `json.dumps`' default, for bodies with `", "` and
+    `": "`) of the parsed document gives back `body` exactly (whitespace at its end aside),
+    serializing the edited document changes only the edited values, and is much faster
+    than following the text. None when it does not (then the splicer runs). `sets` are
+    the walker's `(container, key, new value)` edits.
+    """
+    core = body.rstrip(b" \t\r\n")
+    head = core[:256]
+    dumps = _dumps_python if b'": ' in head or b'", ' in head else orjson.dumps
+    try:
+        if dumps(obj) != core:
+            return None
+        for container, key, new in sets:
+            container[key] = new
+        return dumps(obj) + body[len(core) :]
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None  # big integers (orjson), lone surrogates (orjson), NaN (ASCII encoding)
+
+
+def _encode(value: Any) -> str:
+    """`value` as a JSON token to put in place of another one."""
+    if type(value) is not str:
+        return json.dumps(value)
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate kept from a `\ud800` escape
+        return json.dumps(value)
+    return text
+
+
 class _JsonWalker:
-    """Walks a parsed JSON document in place; builds locations only for redactions."""
+    """Walks a parsed JSON document and records, by path, what to replace.
+
+    `edits` maps a value's path to its replacement, `renames` a key's path to the key's
+    new text, `members` counts object members (fewer than the text has: a key repeats).
+    Locations are built only for redactions. With `contexts`, each object's inherited
+    verdict and person flag are noted by path (for members a repeated key hid).
+    """
 
     def __init__(
-        self, owner: BodySanitizer, location: str, out: list[Redaction], scan: bool
+        self,
+        owner: BodySanitizer,
+        location: str,
+        out: list[Redaction],
+        contexts: dict[Path, tuple[Verdict, bool]] | None = None,
     ) -> None:
         self.owner = owner
         self.location = location
         self.out = out
-        self.scan = scan
-        self.changed = False
+        self.contexts = contexts
+        self.edits: dict[Path, Any] = {}
+        self.renames: dict[Path, str] = {}
+        self.sets: list[tuple[Any, Any, Any]] = []
+        self.members = 0
         self._apply = owner.scanner.apply
         self._classify = owner.keys.classify
         self._key_check = owner.key_might_match
@@ -331,36 +485,94 @@ class _JsonWalker:
     def loc(self, path: Path) -> str:
         return self.location + render_path(path)
 
-    def walk(self, obj: Any) -> Any:
+    def walk(self, obj: Any) -> None:
         t = type(obj)
         if t is dict:
-            self._dict(obj, None, None)
-            return obj
-        if t is list:
-            self._list(obj, None, None)
-            return obj
-        return self._leaf(obj, None, None, top=True)
+            self._dict(obj, None, None, False)
+        elif t is list:
+            self._list(obj, None, None, False)
+        else:
+            new = self._leaf(obj, None, None)
+            if new is not obj:
+                self.edits[None] = new
+
+    def _about_person(self, d: dict[str, Any]) -> bool:
+        """Does a sibling key say the object is a person (`email`, `first_name`...)?"""
+        classify = self._classify
+        return any(classify(k) in _PERSON_VERDICTS for k in d)
+
+    def _dict(self, d: dict[str, Any], path: Path, inherited: Verdict, person: bool) -> None:
+        self.members += len(d)
+        if self.contexts is not None:
+            self.contexts[path] = (inherited, person or self._about_person(d))
+        classify = self._classify
+        person_key = self.owner.person_key
+        for k, v in d.items():
+            verdict = classify(k)
+            inh = False
+            if verdict is None:
+                if inherited is not None:
+                    verdict = inherited
+                    inh = True
+            elif verdict == _NAME and not person and normalize_key(k) == "name" and (
+                not self._about_person(d)
+            ):
+                # a product's, region's or file's name: only a person's is pseudonymized
+                verdict, inh = inherited, inherited is not None
+            t = type(v)
+            if t is dict:
+                self._dict(v, (path, k), verdict, person_key(k))
+            elif t is list:
+                self._list(v, (path, k), verdict, person_key(k))
+            else:
+                kp = (path, k)
+                nv = self._leaf(v, verdict, kp, inherited=inh)
+                if nv is not v:
+                    self.edits[kp] = nv
+                    self.sets.append((d, k, nv))
+            if self._key_check(k):
+                self._rename(k, path)
+
+    def _rename(self, k: str, path: Path) -> None:
+        """Replace what the value rules find in a key (an email used as a key)."""
+        hits: list[Redaction] = []
+        nk = self._apply(k, "", hits)
+        if hits:
+            loc = self.loc((path, nk))
+            self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+            self.renames[(path, k)] = nk
+
+    def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
+        for i, v in enumerate(items):
+            t = type(v)
+            if t is dict:
+                self._dict(v, (path, i), verdict, person)
+            elif t is list:
+                self._list(v, (path, i), verdict, person)
+            else:
+                nv = self._leaf(v, verdict, (path, i), inherited=True)
+                if nv is not v:
+                    self.edits[(path, i)] = nv
+                    self.sets.append((items, i, nv))
 
     def _str(self, s: str, path: Path) -> str:
         hits: list[Redaction] = []
         new = self._apply(s, "", hits)
-        if hits:
-            loc = self.loc(path)
-            self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+        if not hits:
+            return s  # `new` may be an equal string from the scanner's memo
+        key = _last_key(path)
+        if key is not None and version_like(key, s):
+            return s  # `"version": "2.4.1.0"` is not an address
+        loc = self.loc(path)
+        self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
         return new
 
-    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, top: bool = False,
-              inherited: bool = False) -> Any:
+    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False) -> Any:
         t = type(v)
         if verdict is None:
             if t is str:
-                if self.scan:
-                    return self._str(v, path)
-                return v
-            if (
-                t is int and self.scan and (v >= 10**12 or v <= -(10**12))
-                and _card_ok(str(abs(v)))
-            ):
+                return self._str(v, path)
+            if t is int and (v >= 10**12 or v <= -(10**12)) and _card_ok(str(abs(v))):
                 self.out.append(Redaction("credit-card", self.loc(path), "mask"))
                 return marker("credit-card")
             return v
@@ -384,48 +596,126 @@ class _JsonWalker:
                 return int(digits) if v >= 0 else -int(digits)
         return v
 
-    def _dict(self, d: dict[str, Any], path: Path, inherited: Verdict) -> None:
-        renamed = False
-        classify = self._classify
-        for k, v in d.items():
-            verdict = classify(k)
-            inh = False
-            if verdict is None and inherited is not None:
-                verdict = inherited
-                inh = True
-            t = type(v)
-            if t is dict:
-                self._dict(v, (path, k), verdict if verdict is not None else None)
-            elif t is list:
-                self._list(v, (path, k), verdict)
-            else:
-                nv = self._leaf(v, verdict, (path, k), inherited=inh)
-                if nv is not v:
-                    d[k] = nv
-                    self.changed = True
-            if self.scan and self._key_check(k):
-                renamed = True
-        if renamed:
-            items = list(d.items())
-            d.clear()
-            for k, v in items:
-                hits: list[Redaction] = []
-                nk = self.owner.scanner.apply(k, "", hits)
-                if hits:
-                    loc = self.loc((path, nk))
-                    self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
-                    self.changed = True
-                d[nk] = v
 
-    def _list(self, items: list[Any], path: Path, verdict: Verdict) -> None:
-        for i, v in enumerate(items):
-            t = type(v)
-            if t is dict:
-                self._dict(v, (path, i), verdict)
-            elif t is list:
-                self._list(v, (path, i), verdict)
+def _last_key(path: Path) -> str | None:
+    """The key a value sits under (a list item's: its list's key)."""
+    while path is not None and not isinstance(path[1], str):
+        path = path[0]
+    return None if path is None else path[1]
+
+
+class _Splicer:
+    """Puts a walker's replacements into the original JSON text, touching nothing else.
+
+    It follows the text with the stdlib's C scanner, descending only into the objects and
+    arrays that hold a replacement (every one with `full`, when keys repeat: a member
+    whose key comes again later in its object is an orphan, sanitized from its own text
+    by `BodySanitizer.orphan`), and skipping every other value in one call.
+    """
+
+    def __init__(self, text: str, walker: _JsonWalker, full: bool) -> None:
+        self.text = text
+        self.walker = walker
+        self.edits = walker.edits
+        self.renames = walker.renames
+        self.full = full
+        self.splices: list[tuple[int, int, str]] = []
+        hot: set[Path] = set()
+        for p in (*self.edits, *self.renames):
+            q = p
+            while q is not None:
+                q = q[0]
+                if q in hot:
+                    break
+                hot.add(q)
+        self.hot = hot
+
+    def run(self, root: Path) -> str:
+        """The text with every replacement made; `root` is the path of its value."""
+        s = self.text
+        self.value(_WS(s, 0).end(), root)
+        if not self.splices:
+            return s
+        self.splices.sort()
+        pieces: list[str] = []
+        pos = 0
+        for start, end, new in self.splices:
+            pieces.append(s[pos:start])
+            pieces.append(new)
+            pos = end
+        pieces.append(s[pos:])
+        return "".join(pieces)
+
+    def value(self, i: int, path: Path) -> int:
+        """Where the value at `i` ends, after replacing it or what it holds."""
+        end = self.skip(i, path)
+        if end >= 0:
+            return end
+        return self.obj(i, path) if self.text[i] == "{" else self.arr(i, path)
+
+    def skip(self, i: int, path: Path) -> int:
+        """Where the value at `i` ends if it is replaced or holds nothing to replace, else -1.
+
+        (`obj` and `arr` descend themselves, one stack frame per level of nesting.)
+        """
+        if path in self.edits:
+            end: int = _SCAN(self.text, i)[1]
+            self.splices.append((i, end, _encode(self.edits[path])))
+            return end
+        if self.text[i] in "{[" and (self.full or path in self.hot):
+            return -1
+        end = _SCAN(self.text, i)[1]
+        return end
+
+    def obj(self, i: int, path: Path) -> int:
+        s, ws = self.text, _WS
+        i = ws(s, i + 1).end()
+        if s[i] == "}":
+            return i + 1
+        members: list[tuple[tuple[Path, str], int, int]] = []
+        while True:
+            key, j = _scanstring(s, i + 1)
+            kp = (path, key)
+            new_key = self.renames.get(kp)
+            if new_key is not None:
+                self.splices.append((i, j, _encode(new_key)))
+            i = ws(s, ws(s, j).end() + 1).end()  # past the colon
+            if self.full:
+                end: int = _SCAN(s, i)[1]
+                members.append((kp, i, end))
+                i = end
             else:
-                nv = self._leaf(v, verdict, (path, i), inherited=True)
-                if nv is not v:
-                    items[i] = nv
-                    self.changed = True
+                end = self.skip(i, kp)
+                if end < 0:
+                    end = self.obj(i, kp) if s[i] == "{" else self.arr(i, kp)
+                i = end
+            i = ws(s, i).end()
+            if s[i] == "}":
+                break
+            i = ws(s, i + 1).end()  # past the comma
+        if members:
+            last = {kp: n for n, (kp, _, _) in enumerate(members)}
+            for n, (kp, start, end) in enumerate(members):
+                if last[kp] == n:
+                    self.value(start, kp)
+                else:
+                    orphan = self.walker.owner.orphan(s[start:end], kp, self.walker)
+                    self.splices.append((start, end, orphan))
+        return i + 1
+
+    def arr(self, i: int, path: Path) -> int:
+        s, ws = self.text, _WS
+        i = ws(s, i + 1).end()
+        if s[i] == "]":
+            return i + 1
+        n = 0
+        while True:
+            ip = (path, n)
+            end = self.skip(i, ip)
+            if end < 0:
+                end = self.obj(i, ip) if s[i] == "{" else self.arr(i, ip)
+            i = ws(s, end).end()
+            n += 1
+            if s[i] == "]":
+                return i + 1
+            i = ws(s, i + 1).end()  # past the comma

@@ -26,6 +26,7 @@ from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
 from ._keys import KeyClassifier
+from ._keys import version_like
 from ._values import ValueScanner
 
 __all__ = [
@@ -169,7 +170,7 @@ class HeaderSanitizer:
         if not value.strip():
             return value
         if kind == "values":
-            return self.scanner.apply(value, loc, out)
+            return self._values(name, value, loc, out)
         if kind == "authorization":
             return self._authorization(value, loc, out)
         if kind == "cookie":
@@ -189,6 +190,11 @@ class HeaderSanitizer:
             return value
         out.append(Redaction("sensitive-header", loc, "mask"))
         return marker("sensitive-header")
+
+    def _values(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
+        if version_like(name, value.strip()):
+            return value  # `X-App-Version: 2.4.1.0` is not an address
+        return self.scanner.apply(value, loc, out)
 
     def _authorization(self, value: str, loc: str, out: list[Redaction]) -> str:
         m = _SCHEME.match(value)

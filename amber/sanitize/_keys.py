@@ -26,6 +26,7 @@ __all__ = [
     "KeyClassifier",
     "normalize_key",
     "split_tokens",
+    "version_like",
 ]
 
 # Sentry's SDK denylist, Schemathesis' extras and the auth/payment names of the reference.
@@ -118,6 +119,13 @@ DEFAULT_IDENTITY_SUFFIXES: Mapping[str, str] = {
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _FOLD = str.maketrans({"-": "_", ".": "_", " ": "_"})
 
+# A key with one of these tokens holds a version: its dotted numbers are never addresses.
+_VERSION_TOKENS = frozenset(
+    {"version", "versions", "ver", "build", "release", "revision", "rev", "firmware", "fw",
+     "semver", "v"}
+)  # fmt: skip
+_DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+
 Verdict = tuple[str, str] | None
 """`("mask", rule)`, `("pseudonym", kind)` or None (not sensitive)."""
 
@@ -142,6 +150,13 @@ def split_tokens(key: str) -> list[str]:
         if part:
             out.extend(t.lower() for t in _CAMEL.findall(part))
     return out
+
+
+def version_like(key: str, value: str) -> bool:
+    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`)?"""
+    return _DOTTED.fullmatch(value) is not None and any(
+        t in _VERSION_TOKENS for t in split_tokens(key)
+    )
 
 
 class KeyClassifier:

@@ -175,7 +175,7 @@ DETECTORS: tuple[Detector, ...] = (
         # `key = value`, `"key": "value"`, `key: value`; the value is captured in a lookahead
         # so that, when the key is not sensitive, the rules still run inside the value.
         r"(?<![A-Za-z0-9_.\\-])(?P<kv_q>\\?[\"']|)(?P<kv_k>[A-Za-z_][A-Za-z0-9_.-]{0,79}+)"
-        r"(?P=kv_q)[ \t]*[:=][ \t]*(?=(?P<kv_v>"
+        r"(?P=kv_q)[ \t]*(?P<kv_s>[:=])[ \t]*(?=(?P<kv_v>"
         r"\\?\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,1024}+(?:\\?\")?"
         r"|'[^'\r\n]{0,1024}+'?"
         r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"
@@ -251,7 +251,8 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "ipv4", "ipv4",
         r"(?<![0-9A-Za-z.])(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
-        r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9])",
+        # `8.8.4.4-lts`, `1.2.3.4+build7`: a version with a suffix, not an address
+        r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9]|\.[0-9]|[-+][A-Za-z])",
         action="ip", secret=False,
     ),
 )  # fmt: skip
@@ -360,10 +361,22 @@ class ValueScanner:
             return True
         return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
 
-    def apply(self, text: str, location: str, out: list[Redaction]) -> str:
-        """`text` with every detected value replaced; one `Redaction` per replacement."""
+    def apply(
+        self, text: str, location: str, out: list[Redaction], *, code: bool = False
+    ) -> str:
+        """`text` with every detected value replaced; one `Redaction` per replacement.
+
+        `code` says the text is source code (JavaScript, CSS, HTML): there a `key = value`
+        pair is a secret only when the value is a literal (`token = "f00..."`), never an
+        expression (`token = sessionStorage.getItem("t")`, `if (token == null)`).
+        """
         n = len(text)
-        if n >= 6:
+        if code and n >= 6:
+            new, found = self._apply_uncached(text, code=True)
+            for name, action in found:
+                out.append(Redaction(name, location, action))
+            text = new
+        elif n >= 6:
             if n <= 96:
                 # short values repeat a lot (statuses, locales, names): memoize them
                 cached = self._memo.get(text)
@@ -382,9 +395,10 @@ class ValueScanner:
             text = self._apply_custom(custom, text, location, out)
         return text
 
-    def _apply_uncached(self, text: str
-                        ) -> tuple[str, tuple[tuple[str, RedactionAction], ...]]:
-        hits = self._hits(text)
+    def _apply_uncached(
+        self, text: str, *, code: bool = False
+    ) -> tuple[str, tuple[tuple[str, RedactionAction], ...]]:
+        hits = self._hits(text, code)
         if not hits:
             return text, ()
         pieces: list[str] = []
@@ -406,7 +420,7 @@ class ValueScanner:
 
     # -- internals --------------------------------------------------------------------
 
-    def _hits(self, text: str) -> list[Hit]:
+    def _hits(self, text: str, code: bool = False) -> list[Hit]:
         found: list[Hit] = []
         short = len(text) < 16
         for group, rx in self._groups:
@@ -418,7 +432,7 @@ class ValueScanner:
             for m in rx.finditer(text):
                 if m.start() < pos:
                     continue
-                hit = self._handle(m, text)
+                hit = self._handle(m, text, code)
                 if hit is not None:
                     found.append(hit)
                     pos = hit.end
@@ -433,11 +447,11 @@ class ValueScanner:
             return kept
         return found
 
-    def _handle(self, m: re.Match[str], text: str) -> Hit | None:
+    def _handle(self, m: re.Match[str], text: str, code: bool) -> Hit | None:
         ident = m.lastgroup
         assert ident is not None
         if ident == "kv":
-            return self._handle_kv(m)
+            return self._handle_kv(m, code)
         det = self._detectors[ident]
         if det.group is not None:
             start, end = m.span(det.group)
@@ -451,7 +465,7 @@ class ValueScanner:
                 return None
             return Hit(det.name, start, end, marker(det.name), "mask")
         kind = det.action
-        if kind == "ip" and _ipv4_keep(value):
+        if kind == "ip" and (_ipv4_keep(value) or _after_version(text, start)):
             return None
         if kind == "ipv6":
             try:
@@ -464,12 +478,16 @@ class ValueScanner:
             return None
         return Hit(det.name, start, end, self._pseudo.pseudonym(kind, value), "pseudonym")
 
-    def _handle_kv(self, m: re.Match[str]) -> Hit | None:
+    def _handle_kv(self, m: re.Match[str], code: bool) -> Hit | None:
         key = m.group("kv_k")
         if not self._keys.is_sensitive(key):
             return None
         start, end = m.span("kv_v")
         value = m.group("kv_v")
+        if _ANY_EXPRESSION.match(value) is not None or (code and _code_expression(m, value)):
+            return None  # `token = sessionStorage.getItem(...)`: code, not a secret
+        if _prose_label(m, value):
+            return None  # `unrecognized token: "]"`: a sentence, not a pair
         # keep the quotes of a quoted value, and the scheme of an auth value
         if value.startswith('\\"'):
             start += 2
@@ -502,6 +520,64 @@ class ValueScanner:
             return self._pseudo.pseudonym(rule.kind, value)
 
         return rule.pattern.sub(repl, text)
+
+
+# In source code, a value that starts with an operator or a block, a keyword, a call, a
+# name or a chain of names is an expression: `token === null`, `secret: function () {`,
+# `token = getToken();`, `pin = n ? a : b`, `key = this.props.key`.
+_CODE_EXPRESSION = re.compile(
+    r"[=!<>&|?(){}\[]|(?:new|await|typeof|function|async|void|this)\b"
+    r"|[A-Za-z_$][\w$]*(?:[ \t]*\(|(?![\w$.-]))|[A-Za-z_$]+(?:\.[A-Za-z_$]+)+(?![\w$-])"
+)
+
+
+def _code_expression(m: re.Match[str], value: str) -> bool:
+    """Is this pair in source code an expression (not a literal), and not a URL's query?"""
+    start = m.start()
+    if start > 0 and m.string[start - 1] in "?&;":
+        return False  # `href="/cb?token=abc123..."`: a query string inside the source
+    return _CODE_EXPRESSION.match(value) is not None
+
+
+# `<word> <key>:` followed by a value: a label inside a sentence, as in SQLite's
+# `unrecognized token: "]"` and `near "token": syntax error`.
+_PROSE_BEFORE = re.compile(r"[A-Za-z]{2,}[ \t]$")
+_NEXT_WORD = re.compile(r"[ \t][a-z]")
+
+
+def _prose_label(m: re.Match[str], value: str) -> bool:
+    """Is this `key: value` a label in prose whose value is not a secret?
+
+    That is: after a word and a space, and either too short to be a secret (`"]"`) or,
+    for a quoted key, a lowercase word that the sentence goes on after (`syntax error`).
+    """
+    start = m.start()
+    if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40),
+                                                      start) is None:
+        return False
+    inner = value.strip("\\\"'")
+    if len(inner) <= 3 or not any(c.isalnum() for c in inner):
+        return True
+    return bool(m.group("kv_q")) and inner.isalpha() and inner.islower() and (
+        _NEXT_WORD.match(m.string, m.end("kv_v")) is not None
+    )
+
+
+# Anywhere, a value that is a comparison or a call on a dotted name is code, not a secret:
+# `if (apiKey === undefined)`, `token = sessionStorage.getItem('auth')`.
+_ANY_EXPRESSION = re.compile(r"==|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[ \t]*\(")
+
+
+# A dotted number right after a version-like word is a version, never an address:
+# `version 2.4.1.0`, `"build": "10.0.19041.1"`, `<Version>1.2.3.4`.
+_VERSION_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])(?i:version|ver|build|release|revision|rev|firmware|fw|semver)"
+    r"|Version|Build|Release|Revision)[\"']?[ \t]*[:=/ >]?[ \t]*[\"']?$"
+)
+
+
+def _after_version(text: str, start: int) -> bool:
+    return start > 0 and _VERSION_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
 _NOT_A_SECRET = frozenset({"null", "none", "nil", "true", "false", "~", "''", '""', "[]",

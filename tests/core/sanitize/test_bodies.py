@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import orjson
 
 from amber._model import Redaction
@@ -28,7 +30,11 @@ def test_json_key_order_and_types(sanitizer: Sanitizer) -> None:
     assert data["n"] is None and data["tokens_used"] == 7
     assert isinstance(data["customer_id"], int) and len(str(data["customer_id"])) == 7
     assert data["card"] == "[REDACTED:credit-card]"
-    assert b" " not in new  # compact
+    # only the replaced values changed: the spacing between members is the original's
+    fake = str(data["customer_id"]).encode()
+    assert new == body.replace(b"12345", b'"[REDACTED:sensitive-key]"').replace(
+        b"false", b'"[REDACTED:sensitive-key]"').replace(b"9876543", fake).replace(
+        b"4111111111111111", b'"[REDACTED:credit-card]"')
 
 
 def test_unchanged_json_keeps_bytes(sanitizer: Sanitizer) -> None:
@@ -132,3 +138,164 @@ def test_large_body_is_linear(sanitizer: Sanitizer) -> None:
     text = b"lorem ipsum dolor sit amet 12:30 a=b " * 100_000
     new, _ = run(sanitizer, text, "text/plain")
     assert new == text
+
+
+# -- faithful edits: only the replaced spans change -------------------------------------
+
+ODD_JSON = (
+    b'{\n  "id" :\t123456789012345678901234567890,\n  "ratio": 1.0, "big": 1e3, "neg": -0.0,'
+    b' "esc": "caf\\u00e9 \\/ \\"q\\" \\n", "dup": 1, "dup": 2,\n  "k\\u0065y": [ ],'
+    b' "deep": ' + b"[" * 300 + b'"x"' + b"]" * 300 + b',  "uni": "\xc3\xa9\xf0\x9f\x98\x80",'
+    b' "empty": {}, "t": true, "f": false, "n": null }\n'
+)
+
+
+def test_odd_json_without_secrets_is_byte_identical(sanitizer: Sanitizer) -> None:
+    assert run(sanitizer, ODD_JSON, "application/json") == (ODD_JSON, [])
+    nd = ODD_JSON.replace(b"\n", b" ") + b"\n" + b'[1.50, "a"]\n'
+    assert run(sanitizer, nd, "application/x-ndjson") == (nd, [])
+
+
+def test_secrets_change_only_their_own_spans(sanitizer: Sanitizer) -> None:
+    # every odd construct next to secrets, in both serializers' styles and hand-written ones
+    secrets = (b'"hunter2"', b'"bob@corp.com"', b"4111111111111111")
+    for sep in (b", ", b",", b" ,\n\t"):
+        template = sep.join([
+            b'{"esc": "caf\\u00e9"', b'"password": @0', b'"num": 1.0e3', b'"big": 1' + b"0" * 25,
+            b'"user": {"email" : @1, "card":@2}', b'"after": [1, 2.50, "ok"]}',
+        ])
+        body = template
+        for i, secret in enumerate(secrets):
+            body = body.replace(b"@%d" % i, secret)
+        new, out = run(sanitizer, body, "application/json")
+        assert len(out) == 3
+        # put the replacements back as placeholders: what remains must be the template
+        data = orjson.loads(new) if b"1" + b"0" * 25 not in new else None
+        del data
+        pieces = new
+        for i, r in enumerate((b'"[REDACTED:sensitive-key]"', None, b'"[REDACTED:credit-card]"')):
+            if r is not None:
+                pieces = pieces.replace(r, b"@%d" % i, 1)
+        fake = pieces.split(b'"email" : ')[1].split(b",")[0]
+        assert fake.endswith(b'.example.com"') or b"example" in fake
+        assert pieces.replace(fake, b"@1", 1) == template
+
+
+def test_duplicate_keys_keep_both_and_each_is_sanitized(sanitizer: Sanitizer) -> None:
+    body = b'{"note": "mail bob@corp.com", "a": 1, "note": "fine", "password": "x1",' \
+           b' "password": "y2"}'
+    new, out = run(sanitizer, body, "application/json")
+    assert b"bob@corp.com" not in new and b"x1" not in new and b"y2" not in new
+    assert new.count(b'"note"') == 2 and new.count(b'"password"') == 2
+    assert new.endswith(b', "a": 1, "note": "fine", "password": "[REDACTED:sensitive-key]",'
+                        b' "password": "[REDACTED:sensitive-key]"}')
+    # a repeated key under a masked parent is masked too
+    nested = b'{"credentials": {"user": "bob", "user": "ann"}}'
+    new, _ = run(sanitizer, nested, "application/json")
+    assert new == b'{"credentials": {"user": "[REDACTED:sensitive-key]",' \
+                  b' "user": "[REDACTED:sensitive-key]"}}'
+
+
+def test_escaped_keys_and_values_stay_escaped(sanitizer: Sanitizer) -> None:
+    body = b'{"pass\\u0077ord":  "hunter2", "city": "M\\u00fcnchen", "m": "bob\\u0040corp.com"}'
+    new, _ = run(sanitizer, body, "application/json")
+    assert new.startswith(b'{"pass\\u0077ord":  "[REDACTED:sensitive-key]",'
+                          b' "city": "M\\u00fcnchen"')
+    assert b"bob" not in new and b'"m": "' in new
+
+
+def test_email_as_key_is_renamed_in_place(sanitizer: Sanitizer) -> None:
+    body = b'{ "bob@corp.com" : {"n": 1.0},  "x": 2 }'
+    new, out = run(sanitizer, body, "application/json")
+    assert b"bob@corp.com" not in new
+    assert new.startswith(b'{ "') and new.endswith(b'" : {"n": 1.0},  "x": 2 }')
+    assert [r.rule for r in out] == ["email"]
+
+
+def test_deep_nesting_big_ints_and_surrogates(sanitizer: Sanitizer) -> None:
+    body = b"[" * 400 + b'{"token": "abc123def456", "n": 123456789012345678901234}' + b"]" * 400
+    new, _ = run(sanitizer, body, "application/json")
+    assert new == body.replace(b'"abc123def456"', b'"[REDACTED:sensitive-key]"')
+    lone = b'{"a": "\\ud800 bob@corp.com", "b": "\\ud83d\\ude00"}'
+    new, _ = run(sanitizer, lone, "application/json")
+    assert b"bob@corp.com" not in new and new.startswith(b'{"a": "\\ud800 ')
+    assert new.endswith(b'"b": "\\ud83d\\ude00"}')
+    orjson.loads(new.replace(b"\\ud800", b""))  # still valid JSON
+
+
+def test_splicer_and_reserializer_agree(sanitizer: Sanitizer) -> None:
+    # orjson-compact and json.dumps-default bodies take the re-serializing fast path; the
+    # same document with one extra space takes the splicer: the edits must be the same
+    doc = {"users": [{"id": i, "email": f"u{i}@corp.com", "bio": "café", "score": 1.5,
+                      "token": f"t{i}abcdef0123"} for i in range(5)], "total": 5}
+    for body in (orjson.dumps(doc), json.dumps(doc).encode()):
+        fast, out_fast = run(sanitizer, body, "application/json")
+        slow, out_slow = run(sanitizer, b" " + body, "application/json")
+        assert slow == b" " + fast and out_fast == out_slow
+
+
+def test_ndjson_and_top_level_strings_are_faithful(sanitizer: Sanitizer) -> None:
+    body = b'{"a" : 1.0, "password": "p1"}\n"bob@corp.com"\n[ 1e3 ]\n'
+    new, _ = run(sanitizer, body, "application/x-ndjson")
+    lines = new.split(b"\n")
+    assert lines[0] == b'{"a" : 1.0, "password": "[REDACTED:sensitive-key]"}'
+    assert lines[1].startswith(b'"') and b"bob" not in lines[1] and lines[2:] == [b"[ 1e3 ]", b""]
+
+
+# -- identity by context ----------------------------------------------------------------
+
+
+def test_name_is_a_person_only_in_a_person_object(sanitizer: Sanitizer) -> None:
+    body = (b'{"name": "mug", "region": {"name": "eu-west-1"}, "file": {"name": "a.txt"},'
+            b' "user": {"name": "Ann Lee", "company": {"name": "Acme"}},'
+            b' "members": [{"name": "Bo Ek"}], "owner_name": "Cy Dee",'
+            b' "people": {"name": "Di Fox", "email": "di@corp.com"},'
+            b' "items": [{"name": "Eve Gil", "phone": "+44 20 7946 0018"}, {"name": "cup"}]}')
+    new, out = run(sanitizer, body, "application/json")
+    for kept in (b'"mug"', b'"eu-west-1"', b'"a.txt"', b'"Acme"', b'"cup"'):
+        assert kept in new
+    for person in (b"Ann Lee", b"Bo Ek", b"Di Fox", b"Eve Gil"):
+        assert person not in new
+    names = {r.location for r in out if r.rule == "name"}
+    assert names == {"request.body$.user.name", "request.body$.members[0].name",
+                     "request.body$.people.name", "request.body$.items[0].name"}
+
+
+def test_name_in_forms_and_multipart_by_siblings(sanitizer: Sanitizer) -> None:
+    new, _ = run(sanitizer, b"name=mug&qty=1", "application/x-www-form-urlencoded")
+    assert new == b"name=mug&qty=1"
+    new, _ = run(sanitizer, b"name=Ann+Lee&email=ann%40corp.com",
+                 "application/x-www-form-urlencoded")
+    assert b"Ann" not in new
+    part = b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+    product = part % (b"name", b"mug") + part % (b"qty", b"1") + b"--B--\r\n"
+    assert run(sanitizer, product, "multipart/form-data; boundary=B")[0] == product
+    person = part % (b"name", b"Ann Lee") + part % (b"username", b"ann") + b"--B--\r\n"
+    assert b"Ann Lee" not in run(sanitizer, person, "multipart/form-data; boundary=B")[0]
+
+
+def test_versions_are_not_addresses(sanitizer: Sanitizer) -> None:
+    body = (b'{"version": "2.4.1.0", "appVersion": "10.0.19.41", "build": ["1.2.3.4"],'
+            b' "server": "10.1.2.3", "ip": "10.1.2.4"}')
+    new, out = run(sanitizer, body, "application/json")
+    assert new.startswith(b'{"version": "2.4.1.0", "appVersion": "10.0.19.41",'
+                          b' "build": ["1.2.3.4"]')
+    assert b"10.1.2.3" not in new and b"10.1.2.4" not in new
+    new, _ = run(sanitizer, b"version=2.4.1.0&peer=10.1.2.3", "application/x-www-form-urlencoded")
+    assert new.startswith(b"version=2.4.1.0&peer=") and b"10.1.2.3" not in new
+
+
+def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None:
+    js = (b'const token = sessionStorage.getItem("t");\n'
+          b"if (token == null) { token = getToken(); }\n"
+          b"let secret = this.props.secret;\n"
+          b'const password = "hunter2hunter2";\nfetch("/cb?token=abc123def456ghi");\n')
+    new, out = run(sanitizer, js, "application/javascript")
+    assert b"hunter2" not in new and b"abc123def456ghi" not in new
+    assert new.startswith(js.split(b"const password")[0])
+    assert len(out) == 2
+    # the same text by shape alone, and a query-like string that is not code
+    new, _ = run(sanitizer, js, "text/plain")
+    assert b"sessionStorage.getItem" in new and b"hunter2" not in new
+    new, _ = run(sanitizer, b"token=sessionStorage.getItem", "text/plain")
+    assert new == b"token=[REDACTED:secret-key-value]"

@@ -103,3 +103,9 @@ def test_keep_and_redact_config(sanitizer: Sanitizer) -> None:
                   sanitizer.pseudonymizer)
     h, _ = run(s, ("X-Api-Key", "k"), ("X-Tenant", "acme"))
     assert h == {"X-Api-Key": "k", "X-Tenant": "[REDACTED:sensitive-header]"}
+
+
+def test_version_headers_are_not_addresses(sanitizer: Sanitizer) -> None:
+    headers, out = run(sanitizer, ("X-App-Version", "2.4.1.0"), ("X-Peer", "10.1.2.3"))
+    assert headers["X-App-Version"] == "2.4.1.0" and headers["X-Peer"] != "10.1.2.3"
+    assert [r.location for r in out] == ["request.headers.x-peer"]

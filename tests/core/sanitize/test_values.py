@@ -161,3 +161,53 @@ def test_digits_inside_an_alphanumeric_token_are_not_a_card(
 def test_delimited_cards_are_still_masked(scanner: ValueScanner, text: str) -> None:
     out, red = apply(scanner, text)
     assert "4111" not in out and [r.rule for r in red] == ["credit-card"]
+
+
+def _apply(scanner: ValueScanner, text: str, *, code: bool = False) -> str:
+    out: list[Redaction] = []
+    return scanner.apply(text, "x", out, code=code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'unrecognized token: "]"',
+        'sqlite3.OperationalError: unrecognized token: "}"',
+        'near "token": syntax error',
+        "let password = document.getElementById('pw').value;",
+        "const token = sessionStorage.getItem('auth');",
+        "if (apiKey === undefined) { throw new Error('missing key'); }",
+        'secret = os.environ.get("APP_SECRET")',
+        "version 2.4.1.0, build: 10.0.19.41, <Version>1.2.3.4</Version>",
+        "release 8.8.4.4-lts and 1.2.3.4.5 and 10.1.2.3+build7",
+    ],
+)
+def test_prose_code_and_versions_are_kept(scanner: ValueScanner, text: str) -> None:
+    assert _apply(scanner, text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("your token: 9f8e7d6c5b4a3f2e", "your token: "),
+        ("GET /cb?token=abc123def456ghi", "GET /cb?token="),
+        ('{"token": "abc"}', '{"token": "'),
+        ("password: hunter2 please", "password: "),
+        ("token = sessionStorage", "token = "),
+        ("peer 10.1.2.3 version", "peer "),
+    ],
+)
+def test_secrets_next_to_those_rules_are_still_found(
+    scanner: ValueScanner, text: str, kept: str
+) -> None:
+    new = _apply(scanner, text)
+    assert new != text and new.startswith(kept)
+
+
+def test_code_mode_keeps_expressions_not_literals(scanner: ValueScanner) -> None:
+    js = "token = getToken(); secret: function () {}; key = this.props.key; pin = n ? a : b;"
+    assert _apply(scanner, js, code=True) == js
+    assert _apply(scanner, js) != js  # outside code, `token = getToken` is a pair
+    literal = 'const apiKey = "f00dfeedcafe1234"; fetch("/x?token=abc123def456ghi")'
+    new = _apply(scanner, literal, code=True)
+    assert "f00dfeedcafe1234" not in new and "abc123def456ghi" not in new
