@@ -1,6 +1,6 @@
 """Sanitizer recall, over-redaction and speed on the adversarial corpus of issue 16.
 
-    .venv/bin/python benchmarks/bench_sanitizer_recall.py [--repeat 3]
+    .venv/bin/python benchmarks/bench_sanitizer_recall.py [--repeat 3] [--examples]
 
 Runs every case of `tests/core/sanitize/corpus` (320 planted secrets and personal values in
 every carrier and placement encoding, 113 look-alikes, truncation by the body cap) through
@@ -74,12 +74,18 @@ def json_comparison(sanitizer: Sanitizer, all_cases: list[Case], repeat: int) ->
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--repeat", type=int, default=3, help="timing runs, best kept (default 3)")
+    ap.add_argument("--examples", action="store_true",
+                    help="also print the first failing cases of each class")
     args = ap.parse_args(argv)
 
     sanitizer = Sanitizer(SanitizeConfig(), Pseudonymizer(b"benchmark-key-0123456789abcdef"))
     all_cases = [*cases(), *lookalike_cases(), *truncation_cases()]
     print(f"corpus: {len(all_cases)} cases")
-    print(table(run(sanitizer, all_cases)))
+    report = run(sanitizer, all_cases)
+    print(table(report))
+    if args.examples:
+        for cls, found in sorted(report.examples.items()):
+            print(f"{cls}: " + "; ".join(found))
     print(json_comparison(sanitizer, all_cases, max(1, args.repeat)))
     return 0
 

@@ -63,6 +63,7 @@ class Case:
     encoding: str
     exchange: Exchange
     needles: frozenset[str] = frozenset()
+    key: str = ""  # the field name the value was planted under
 
 
 def forms(text: str) -> set[str]:
@@ -99,14 +100,14 @@ def cases(values: Iterable[Planted] | None = None) -> Iterator[Case]:
                 if p.cls == "path-token":
                     break
                 if enc == "raw" or name in ENCODED_CARRIERS:
-                    yield Case("secret", p.cls, name, enc, carrier(key, value), needles)
+                    yield Case("secret", p.cls, name, enc, carrier(key, value), needles, p.key)
             if enc != "raw":
                 continue
             if p.shaped:
                 for name, carrier in SHAPED.items():
-                    yield Case("secret", p.cls, name, enc, carrier(key, value), needles)
+                    yield Case("secret", p.cls, name, enc, carrier(key, value), needles, p.key)
             for name, carrier in SPECIFIC.get(p.cls, {}).items():
-                yield Case("secret", p.cls, name, enc, carrier(key, value), needles)
+                yield Case("secret", p.cls, name, enc, carrier(key, value), needles, p.key)
 
 
 def lookalike_cases() -> Iterator[Case]:
@@ -117,7 +118,7 @@ def lookalike_cases() -> Iterator[Case]:
     for item in lookalikes():
         for name, carrier in KEYED.items():
             yield Case("lookalike", item.cls, name, "raw", carrier(item.key, item.value),
-                       frozenset({item.value, *forms(item.value)}))
+                       frozenset({item.value, *forms(item.value)}), item.key)
 
 
 def truncation_cases() -> Iterator[Case]:
@@ -131,7 +132,8 @@ def truncation_cases() -> Iterator[Case]:
             pad = TRUNCATION_CAP - 19 - 1 - len(head)
             body = head + "x" * pad + " " + p.value + ('"}' if kind == "json" else "\n")
             ex = exchange(resp_body=body.encode(), resp_type=ctype)
-            yield Case("truncation", p.cls, kind, "raw", ex, frozenset(forms(p.value[:12])))
+            yield Case("truncation", p.cls, kind, "raw", ex, frozenset(forms(p.value[:12])),
+                       p.key)
 
 
 def _stored_text(ex: Exchange) -> str:
@@ -214,6 +216,7 @@ class Report:
     not_identical: Counter[str] = field(default_factory=Counter)
     lookalike_carrier_not_identical: Counter[str] = field(default_factory=Counter)
     export_only_leaks: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
     clean_bodies: int = 0
     clean_bodies_changed: int = 0
     crashes: int = 0
@@ -223,6 +226,14 @@ class Report:
     def total(self, counter: Counter[str]) -> int:
         """The sum of a counter's values."""
         return sum(counter.values())
+
+    def note(self, cls: str, case: Case, keep: int = 5) -> None:
+        """Keep the first `keep` distinct failing placements of a class as examples (carrier,
+        encoding and field name: where to look first)."""
+        found = self.examples.setdefault(cls, [])
+        example = f"{case.carrier}/{case.encoding} under {case.key!r}"
+        if len(found) < keep and example not in found:
+            found.append(example)
 
 
 def _bodies_untouched(case: Case, stored: Exchange, report: Report) -> None:
@@ -270,6 +281,7 @@ def _count(case: Case, stored: Exchange, report: Report) -> None:
         report.lookalike_cases[case.cls] += 1
         report.lookalike_carrier_cases[case.carrier] += 1
         if _value_changed(case, stored):
+            report.note(case.cls, case)
             report.changed[case.cls] += 1
             report.lookalike_carrier_changed[case.carrier] += 1
         if not _unchanged(case.exchange, stored):
@@ -282,6 +294,7 @@ def _count(case: Case, stored: Exchange, report: Report) -> None:
     report.carrier_cases[carrier] += 1
     report.encoding_cases[case.encoding] += 1
     if leaked(stored, case.needles):
+        report.note(cls, case)
         report.leaks[cls] += 1
         report.carrier_leaks[carrier] += 1
         report.encoding_leaks[case.encoding] += 1
