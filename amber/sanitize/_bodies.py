@@ -620,14 +620,16 @@ class _Splicer:
         self.renames = walker.renames
         self.full = full
         self.splices: list[tuple[int, int, str]] = []
-        hot: set[Path] = set()
+        # every container path that holds a replacement, mapped to the walker's own tuple:
+        # paths built on it compare by identity, not by a recursion as deep as the path
+        hot: dict[Path, Path] = {}
         for p in (*self.edits, *self.renames):
             q = p
             while q is not None:
                 q = q[0]
                 if q in hot:
                     break
-                hot.add(q)
+                hot[q] = q
         self.hot = hot
 
     def run(self, root: Path) -> str:
@@ -669,6 +671,7 @@ class _Splicer:
 
     def obj(self, i: int, path: Path) -> int:
         s, ws = self.text, _WS
+        path = self.hot.get(path, path)
         i = ws(s, i + 1).end()
         if s[i] == "}":
             return i + 1
@@ -705,6 +708,7 @@ class _Splicer:
 
     def arr(self, i: int, path: Path) -> int:
         s, ws = self.text, _WS
+        path = self.hot.get(path, path)
         i = ws(s, i + 1).end()
         if s[i] == "]":
             return i + 1

@@ -213,9 +213,11 @@ def test_email_as_key_is_renamed_in_place(sanitizer: Sanitizer) -> None:
 
 
 def test_deep_nesting_big_ints_and_surrogates(sanitizer: Sanitizer) -> None:
-    body = b"[" * 400 + b'{"token": "abc123def456", "n": 123456789012345678901234}' + b"]" * 400
-    new, _ = run(sanitizer, body, "application/json")
-    assert new == body.replace(b'"abc123def456"', b'"[REDACTED:sensitive-key]"')
+    # as deep as the walk allows, on both paths: re-serialized (compact) and spliced
+    inner = b'{"token": "abc123def456", "n": 123456789012345678901234}'
+    for body in (b"[" * 800 + inner + b"]" * 800, b"[ " * 800 + inner + b"]" * 800):
+        new, _ = run(sanitizer, body, "application/json")
+        assert new == body.replace(b'"abc123def456"', b'"[REDACTED:sensitive-key]"')
     lone = b'{"a": "\\ud800 bob@corp.com", "b": "\\ud83d\\ude00"}'
     new, _ = run(sanitizer, lone, "application/json")
     assert b"bob@corp.com" not in new and new.startswith(b'{"a": "\\ud800 ')
