@@ -342,7 +342,9 @@ class BodySanitizer:
             verdict = None if is_file else self.field_verdict(name, lambda: (
                 n.decode("utf-8", "replace") for ns in _DISPOSITION_NAME.findall(body)
                 for n in ns))
-            if verdict is None and version_like(name, content.decode("latin-1").strip()):
+            if verdict is None and len(content) <= 64 and version_like(
+                name, content.decode("latin-1").strip()
+            ):
                 new_content = content  # a `version` field's `2.4.1.0`
             elif verdict is not None and content:
                 text = content.decode("utf-8", "surrogateescape")

@@ -285,6 +285,10 @@ def test_versions_are_not_addresses(sanitizer: Sanitizer) -> None:
     assert b"10.1.2.3" not in new and b"10.1.2.4" not in new
     new, _ = run(sanitizer, b"version=2.4.1.0&peer=10.1.2.3", "application/x-www-form-urlencoded")
     assert new.startswith(b"version=2.4.1.0&peer=") and b"10.1.2.3" not in new
+    part = b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+    body = part % (b"build", b"10.0.19.41") + part % (b"peer", b"10.1.2.3") + b"--B--\r\n"
+    new, _ = run(sanitizer, body, "multipart/form-data; boundary=B")
+    assert b"10.0.19.41" in new and b"10.1.2.3" not in new
 
 
 def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None:
