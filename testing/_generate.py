@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import itertools
 import os
 import pprint
 import re
@@ -28,11 +29,14 @@ from typing import Any
 from amber._model import HOP_BY_HOP
 from amber._model import Exchange
 from amber._urls import hide_passwords
+from amber.errors import UsageError
 from amber.replay import NoiseRules
 from amber.testing._snapshot import dumps_snapshot
 from amber.testing._snapshot import make_snapshot
 
 __all__ = [
+    "MAX_EXPECT_DEPTH",
+    "MAX_JSON_DEPTH",
     "GenSpec",
     "GeneratedTest",
     "command_line",
@@ -44,10 +48,53 @@ __all__ = [
 
 _DROP_HEADERS = HOP_BY_HOP | {"cookie", "authorization", "x-request-id"}
 
+MAX_JSON_DEPTH = 500
+"""The deepest JSON body a generated snapshot test compares. The test parses and compares
+bodies recursively, within Python's recursion limit (1,000 frames unless raised) and under
+pytest's own frames: measured, a 950-deep array passes and a 970-deep one fails with
+`RecursionError`, so half the limit leaves room for deeper stacks (plugins, xdist)."""
+
+MAX_EXPECT_DEPTH = 100
+"""The deepest `--expect-json` value: it is written into the test as a Python literal, and
+Python's parser refuses a line with more than 200 nested brackets."""
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(data: bytes) -> int:
+    """How deep the arrays and objects of the JSON text `data` nest, counted on the
+    brackets outside strings without parsing (a parser recurses that deep before it
+    finds out anything else): 0 for text that does not start as an array or an object."""
+    if data.lstrip()[:1] not in (b"[", b"{"):
+        return 0
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _value_depth(value: Any) -> int:
+    """How deep the lists and dicts of a JSON value nest (iteratively: it may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
 
 @dataclass(frozen=True)
 class GenSpec:
-    """What the user asked for one exchange."""
+    """What the user asked for one exchange.
+
+    A spec whose test could not be valid Python or could not compare faithfully is refused
+    when it is made, before anything is written: a snapshot test of a response whose JSON
+    nests deeper than `MAX_JSON_DEPTH`, or an `expect_json` deeper than
+    `MAX_EXPECT_DEPTH`. *Raises:* `UsageError` saying what to do instead.
+    """
 
     exchange: Exchange
     command: str
@@ -58,6 +105,31 @@ class GenSpec:
     expect_status: int | None = None
     expect_json: Any = None
     noise: NoiseRules | None = None
+
+    def __post_init__(self) -> None:
+        ex = self.exchange
+        depth = _value_depth(self.expect_json)
+        if depth > MAX_EXPECT_DEPTH:
+            raise UsageError(
+                f"--expect-json nests {depth} levels deep; a generated test holds at most "
+                f"{MAX_EXPECT_DEPTH} (it is written as a Python literal): expect a part of "
+                "the body by editing the generated test instead")
+        if self.snapshot and ex.response is not None:
+            depth = json_depth(ex.response.body)
+            if depth > MAX_JSON_DEPTH:
+                raise UsageError(
+                    f"exchange {ex.id}: its response body nests JSON {depth} levels deep, "
+                    f"more than a generated snapshot test compares ({MAX_JSON_DEPTH}); pass "
+                    f"--expect-status {ex.response.status} for a test of its status, or "
+                    "write this test by hand")
+
+    @property
+    def snapshot(self) -> bool:
+        """Whether the test compares the response with a snapshot: a captured good
+        response, when the user does not say what it should have been instead."""
+        ex = self.exchange
+        return (ex.response is not None and ex.response.status < 500 and ex.error is None
+                and self.expect_status is None and self.expect_json is None)
 
 
 @dataclass(frozen=True)
@@ -125,7 +197,7 @@ def render_test(spec: GenSpec, stem: str) -> str:
     captured_iso = captured.isoformat(timespec="seconds")
     failed = ex.error is not None or status is None or status >= 500
     # a captured 4xx or wrong 200 is a bug too when the user says what it should have been
-    bug = failed or spec.expect_status is not None or spec.expect_json is not None
+    bug = not spec.snapshot
     marker_kw: dict[str, Any] = {"exchange": ex.id, "captured_at": captured_iso}
     if spec.fixture:
         marker_kw["fixture"] = spec.fixture
@@ -199,11 +271,9 @@ def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
     path = out_dir / f"{stem}.py"
     _write(path, render_test(spec, stem))
     snapshot = None
-    ex = spec.exchange
-    bug = spec.expect_status is not None or spec.expect_json is not None
-    if ex.response is not None and ex.response.status < 500 and ex.error is None and not bug:
+    if spec.snapshot:
         snapshot = out_dir / "__snapshots__" / f"{stem}.json"
-        _write(snapshot, dumps_snapshot(snapshot_of(ex)))
+        _write(snapshot, dumps_snapshot(snapshot_of(spec.exchange)))
     return GeneratedTest(path, snapshot)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -13,9 +14,13 @@ from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
 from amber._model import new_id
+from amber.errors import UsageError
 from amber.replay._noise import NoiseRules
+from amber.testing._generate import MAX_EXPECT_DEPTH
+from amber.testing._generate import MAX_JSON_DEPTH
 from amber.testing._generate import GenSpec
 from amber.testing._generate import command_line
+from amber.testing._generate import json_depth
 from amber.testing._generate import render_test
 from amber.testing._generate import write_test
 
@@ -108,3 +113,58 @@ def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
     argv = ["amber", "gen-test", "01J", "--source-db", "postgresql://ro:p@ss@replica/app"]
     assert command_line(argv) == ("amber gen-test 01J --source-db "
                                   "postgresql://ro:***@replica/app")
+
+
+def nested(depth: int, leaf: bytes = b"1") -> bytes:
+    return b"[" * depth + leaf + b"]" * depth
+
+
+DEEP_APP = '''
+def app(environ, start_response):
+    depth = int(environ["PATH_INFO"].rsplit("/", 1)[1])
+    leaf = b"2" if environ["PATH_INFO"].startswith("/changed/") else b"1"
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b"[" * depth + leaf + b"]" * depth]
+'''
+
+
+def test_a_response_as_deep_as_the_limit_is_compared_faithfully(tmp_path: Path) -> None:
+    """At `MAX_JSON_DEPTH` the generated snapshot test runs under pytest: it passes on the
+    recorded body and fails, on an assertion naming the path, on a changed one (at 970
+    levels it failed on `RecursionError` either way)."""
+    (tmp_path / "deep_app.py").write_text(DEEP_APP)
+    for path in (f"/same/{MAX_JSON_DEPTH}", f"/changed/{MAX_JSON_DEPTH}"):
+        gen = write_test(GenSpec(exchange(path, 200, nested(MAX_JSON_DEPTH)), "gen"), tmp_path)
+        assert gen.snapshot is not None
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path),
+         "--amber-app", "deep_app:app"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "1 failed, 1 passed" in result.stdout, result.stdout
+    assert "RecursionError" not in result.stdout and "body differs at 1 path" in result.stdout
+
+
+def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: Path) -> None:
+    too_deep = exchange("/deep", 200, nested(MAX_JSON_DEPTH + 1))
+    with pytest.raises(UsageError, match=f"nests JSON {MAX_JSON_DEPTH + 1} levels deep.*"
+                                         "--expect-status 200"):
+        GenSpec(too_deep, "gen")
+    status_only = write_test(GenSpec(too_deep, "gen", expect_status=200), tmp_path)
+    assert status_only.snapshot is None and "assert_status" in status_only.path.read_text()
+    server_error = exchange("/deep", 500, nested(5000))  # a bug test reads no body
+    assert GenSpec(server_error, "gen").snapshot is False
+    with pytest.raises(UsageError, match=f"nests {MAX_EXPECT_DEPTH + 1} levels deep"):
+        GenSpec(server_error, "gen", expect_json=json.loads(nested(MAX_EXPECT_DEPTH + 1)))
+    deepest = GenSpec(server_error, "gen", expect_json=json.loads(nested(MAX_EXPECT_DEPTH)))
+    compile(render_test(deepest, "test_x"), "test_x.py", "exec")  # Python's parser takes it
+
+
+@pytest.mark.parametrize(("body", "depth"), [
+    (b'{"a": [1, {"b": []}]}', 4),
+    (b'  [[["]]]]]]", "\\"[[[["]]]', 3),  # brackets inside strings, escaped quotes
+    (b"<html>[[[[</html>", 0),  # not JSON: nothing a JSON parser would descend into
+    (b"[" * 5000, 5000),  # cut short: a parser recurses as deep before it fails
+    (b"", 0),
+])
+def test_json_depth_counts_what_a_parser_descends_into(body: bytes, depth: int) -> None:
+    assert json_depth(body) == depth
