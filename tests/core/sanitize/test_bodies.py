@@ -3,10 +3,16 @@ from __future__ import annotations
 import json
 
 import orjson
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from amber._model import Redaction
+from amber._pseudonym import Pseudonymizer
+from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize._bodies import render_path
+from tests.core.sanitize.conftest import KEY
 
 
 def run(s: Sanitizer, body: bytes, ct: str | None) -> tuple[bytes, list[Redaction]]:
@@ -305,3 +311,67 @@ def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None
     assert b"sessionStorage.getItem" in new and b"hunter2" not in new
     new, _ = run(sanitizer, b"token=sessionStorage.getItem", "text/plain")
     assert new == b"token=[REDACTED:secret-key-value]"
+
+
+_SANITIZER = Sanitizer(SanitizeConfig(), Pseudonymizer(KEY))
+_KEYS = st.sampled_from(["id", "note", "name", "Caf\u00e9", "a b", "password", "email", "k"])
+_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8), st.sampled_from(["bob@corp.com", "hunter2", "4111111111111111"]),
+)  # fmt: skip
+_DOCS = st.recursive(
+    _LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=_DOCS, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans(),
+       compact=st.booleans())
+def test_any_formatting_gives_the_same_edits(
+    doc: object, indent: int | None, ascii_only: bool, compact: bool
+) -> None:
+    sanitizer = _SANITIZER
+    body = json.dumps(doc, indent=indent, ensure_ascii=ascii_only,
+                      separators=(",", ":") if compact else None).encode()
+    new, out = run(sanitizer, body, "application/json")
+    assert json.loads(new) is not None or new == b"null"  # still JSON
+    if not out:
+        assert new == body
+    assert b"bob@corp.com" not in new
+    # the splicer (a leading space defeats the re-serializing path) gives the same bytes
+    spliced, out2 = run(sanitizer, b" " + body, "application/json")
+    assert spliced == b" " + new and out2 == out
+
+
+_TEXT_LEAVES = _LEAVES.map(json.dumps)
+_TEXT_DOCS = st.recursive(
+    _TEXT_LEAVES,
+    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[ " + ",".join(xs) + "]")
+    | st.lists(st.tuples(_KEYS, inner), max_size=5).map(
+        lambda kv: "{" + " ,".join(f"{json.dumps(k)} :{v}" for k, v in kv) + "}"),
+    max_leaves=12,
+)
+
+
+def _masked_under_password(node: object, masked: bool = False, key: str = "") -> bool:
+    """Every leaf under a `password` key (repeated keys included) is masked or empty (an
+    identity key inside keeps its own rule: a pseudonym)."""
+    if isinstance(node, list) and all(isinstance(p, tuple) for p in node) and node:
+        return all(_masked_under_password(v, masked or k == "password", k) for k, v in node)
+    if isinstance(node, list):
+        return all(_masked_under_password(v, masked, key) for v in node)
+    return not masked or key in ("email", "name") or node in (None, "", "[REDACTED:sensitive-key]")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_TEXT_DOCS)
+def test_repeated_keys_and_odd_spacing_never_leak(text: str) -> None:
+    body = text.encode()
+    new, out = run(_SANITIZER, body, "application/json")
+    if not out:
+        assert new == body
+    assert b"bob@corp.com" not in new
+    pairs = json.loads(new, object_pairs_hook=list)
+    assert _masked_under_password(pairs)
