@@ -355,14 +355,20 @@ _TEXT_DOCS = st.recursive(
 )
 
 
+_IDENTITY = ("email", "name")
+
+
 def _masked_under_password(node: object, masked: bool = False, key: str = "") -> bool:
     """Every leaf under a `password` key (repeated keys included) is masked or empty (an
     identity key inside keeps its own rule: a pseudonym)."""
     if isinstance(node, list) and all(isinstance(p, tuple) for p in node) and node:
-        return all(_masked_under_password(v, masked or k == "password", k) for k, v in node)
+        return all(
+            _masked_under_password(v, k == "password" or (masked and k not in _IDENTITY), k)
+            for k, v in node
+        )
     if isinstance(node, list):
         return all(_masked_under_password(v, masked, key) for v in node)
-    return not masked or key in ("email", "name") or node in (None, "", "[REDACTED:sensitive-key]")
+    return not masked or node in (None, "", "[REDACTED:sensitive-key]")
 
 
 @settings(max_examples=300, deadline=None)
