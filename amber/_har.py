@@ -400,7 +400,7 @@ def _read(fp: BinaryIO, name: str) -> Iterator[Exchange]:
     try:
         doc = loads_json(data)
     except ValueError as e:
-        raise ImportFormatError(f"{name}: not a HAR file: invalid JSON ({e})") from e
+        raise ImportFormatError(_invalid_json(name, data, e)) from e
     log = doc.get("log") if isinstance(doc, dict) else None
     if not isinstance(log, dict):
         raise ImportFormatError(
@@ -420,11 +420,31 @@ def _read(fp: BinaryIO, name: str) -> Iterator[Exchange]:
             yield ex
 
 
+def _invalid_json(name: str, data: bytes, e: ValueError) -> str:
+    """What to say about a HAR file that is not JSON: a file cut short (the parser ran out
+    of data, as when a copy or a download stopped) is to be exported or copied again; any
+    other is not a HAR file. The parser's message names a position, never the content."""
+    pos = getattr(e, "pos", None)
+    if getattr(e, "msg", "") == "unexpected end of data" or (
+            isinstance(pos, int) and pos >= len(data.rstrip())):
+        return (f"{name}: the file ends in the middle of its JSON ({e}): it is truncated; "
+                "export or copy it again, whole, and import that")
+    return (f"{name}: not a HAR file: invalid JSON ({e}); export HAR 1.2 from the browser "
+            "or proxy and import that")
+
+
 def _read_amber_stream(fp: BinaryIO, name: str) -> Iterator[Exchange]:
+    """The entries of a HAR file amber wrote, a line each; a file that stops before the
+    closing `]}}` line (a copy cut at a line end) is reported as truncated, after the
+    entries it holds."""
     index = 0
+    closed = False
     for line in fp:
         stripped = line.strip()
-        if stripped in (b"]}}", b""):
+        if stripped == b"]}}":
+            closed = True
+            continue
+        if stripped == b"":
             continue
         if stripped.endswith(b","):
             stripped = stripped[:-1]
@@ -439,6 +459,12 @@ def _read_amber_stream(fp: BinaryIO, name: str) -> Iterator[Exchange]:
         if ex is not None:
             yield ex
         index += 1
+    if not closed:
+        where = f"after entries[{index - 1}]" if index else "before its first entry"
+        raise ImportFormatError(
+            f"{name}: the file ends {where} without the closing ']}}}}' of an amber HAR "
+            "export: it is truncated; export or copy it again, whole, and import that"
+        )
 
 
 def _redactions(items: Any) -> tuple[Redaction, ...]:

@@ -21,10 +21,9 @@ AmberError                      base of everything amber raises on purpose
     └── FixtureFormatError(ValueError)  a fixture file is invalid
 ```
 
-Every message is one line that says what happened and what to do next. The CLI prints a
-`UsageError` as `amber COMMAND: error: <message>` and exits with status 2, a `ConfigError`
-as `amber: config error: <message>` and any other one as `amber: error: <message>`, with
-status 1. `amber.replay` and `amber.fixtures` export their errors under the same names.
+Every message is one line that says what happened and what to do next. The CLI prints
+each as `amber COMMAND: error: <message>` and exits with status 2 for a `UsageError`, 1 for
+any other. `amber.replay` and `amber.fixtures` export their errors under the same names.
 """
 
 from __future__ import annotations

@@ -1,28 +1,41 @@
-"""The `amber` command line. `main(argv)` returns the exit status; nothing here calls exit."""
+"""The `amber` command line. `main(argv)` returns the exit status; nothing here calls exit.
+
+Every failure a command reports is one line on stderr, `amber COMMAND: error: MESSAGE`,
+where the message names what is wrong (a file, a flag, a store) and what to do: usage
+errors (argparse's included) exit 2, every other error 1. An error amber did not expect is
+one line too, naming its class and where it was raised, never its message (which may hold
+unsanitized content); `AMBER_DEBUG=1` prints the traceback as well.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from amber import __version__
 from amber.cli._common import Command
 from amber.errors import AmberError
-from amber.errors import ConfigError
 from amber.errors import UsageError
 
 __all__ = ["main"]
 
-EPILOG = """\
+DEBUG_ENV = "AMBER_DEBUG"
+
+EPILOG = f"""\
 environment:
   AMBER_STORE   store URL (sqlite:///PATH or postgresql://USER@HOST/DB)
   AMBER_CONFIG  path of amber.yaml
   AMBER_KEY     pseudonym key (capture and import); make one with
                 python3 -c 'import secrets; print(secrets.token_hex(32))'
+  {DEBUG_ENV}   set to 1 to print the traceback of an error along with its line
 
 exit status: 0 success, 1 error, 2 usage error, 130 interrupted.
+Errors are one line on stderr: amber COMMAND: error: MESSAGE.
 Every command explains its flags: amber COMMAND --help.
 """
 
@@ -48,8 +61,20 @@ def _commands() -> list[Command]:
             _auditlog.COMMAND]
 
 
+class _ArgumentsRejected(Exception):
+    """argparse rejected the command line; `main` prints it as a usage error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors reach `main` (argparse would print the usage block
+    and exit), so they print as one line with the same prefix as every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentsRejected(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="amber",
         description="Capture sanitized production HTTP traffic, replay it, and turn failing "
         "requests into pytest regression tests.",
@@ -66,34 +91,88 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names, read before parsing so that even a rejected command
+    line gets its command's prefix: the first word that is not an option (amber's own
+    options take no value), when it is a command."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return word if word in {cmd.name for cmd in _commands()} else None
+
+
+class _LogLine(logging.Formatter):
+    """`amber COMMAND: warning: message`: a log record as one line with the errors'
+    prefix (an exception attached to a record is left out, as in the error lines)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{self.prefix}: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(command: str, prefix: str, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING
+    if command != "capture":  # mitmproxy brings its own log handler
+        handler = logging.StreamHandler()
+        handler.setFormatter(_LogLine(prefix))
+        logging.basicConfig(level=level, handlers=[handler])
+        # Libraries lower the root logger's level; our handler keeps its own.
+        for h in logging.getLogger().handlers:
+            h.setLevel(level)
+    logging.getLogger("faker").setLevel(logging.WARNING)
+
+
+def _unexpected(e: BaseException) -> str:
+    """The line for an error amber did not expect: its class and the innermost place it
+    was raised, not its message (it may quote unsanitized input)."""
+    frames = traceback.extract_tb(e.__traceback__)
+    where = ""
+    if frames:
+        parts = frames[-1].filename.replace(os.sep, "/").split("/")
+        where = f" at {'/'.join(parts[-2:])}:{frames[-1].lineno}"
+    return (f"unexpected {type(e).__name__}{where} (a bug in amber: please report it); "
+            f"run again with {DEBUG_ENV}=1 to see the traceback")
+
+
+def _failure(e: BaseException) -> tuple[str, int]:
+    """The message and exit status of an error that ended a command."""
+    if isinstance(e, UsageError):
+        return str(e), 2
+    if isinstance(e, AmberError):
+        return str(e), 1
+    if isinstance(e, OSError) and e.filename is not None:
+        # a file the command was given or had to write, e.g. a full disk
+        what = e.strerror or type(e).__name__
+        return f"{e.filename}: {what}; check the path, its permissions and free space", 1
+    return _unexpected(e), 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    args.argv = ["amber", *argv]  # the command line as given, for the audit log
-    level = logging.DEBUG if args.verbose else logging.WARNING
-    if args.command != "capture":  # mitmproxy brings its own log handler
-        logging.basicConfig(level=level, format="amber: %(levelname)s: %(message)s")
-        # Libraries lower the root logger's level; our handler keeps its own.
-        for handler in logging.getLogger().handlers:
-            handler.setLevel(level)
-    logging.getLogger("faker").setLevel(logging.WARNING)
+    command = _command_of(argv)
+    prefix = f"amber {command}" if command else "amber"
+    try:
+        args = parser.parse_args(argv)
+    except _ArgumentsRejected as e:
+        print(f"{prefix}: error: {e}; see `{prefix} --help`", file=sys.stderr)
+        return 2
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    args.argv = ["amber", *argv]  # the command line as given, for the audit log
+    _setup_logging(args.command, prefix, args.verbose)
     try:
         return int(args._run(args))
-    except UsageError as e:
-        print(f"amber {args.command}: error: {e}", file=sys.stderr)
-        return 2
-    except ConfigError as e:
-        print(f"amber: config error: {e}", file=sys.stderr)
-        return 1
-    except AmberError as e:
-        print(f"amber: error: {e}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
-        print("amber: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        message, status = _failure(e)
+        print(f"{prefix}: error: {message}", file=sys.stderr)
+        return status

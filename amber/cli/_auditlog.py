@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-import orjson
 from rich.table import Table
 
 from amber._audit import audit_path
 from amber._audit import read_audit
 from amber._config import find_config
+from amber._model import dumps_json
 from amber.cli._common import Command
 from amber.cli._common import console
 from amber.cli._common import parse_time
+from amber.cli._common import readable_file
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -31,6 +33,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path = args.file or audit_path(find_config(args.config).section("audit"))
+    if Path(path).exists():  # a log not written yet has no entries
+        readable_file(str(path))
     since = parse_time(args.since) if args.since else None
     entries = []
     for e in read_audit(path):
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         entries.append(e)
     if args.json:
         for e in entries:
-            sys.stdout.write(orjson.dumps(e).decode() + "\n")
+            sys.stdout.write(dumps_json(e, newline=True).decode())
         return 0
     t = Table(box=None, header_style="bold")
     for col in ("WHEN (UTC)", "USER", "COMMAND", "TARGET / SOURCE", "REASON", "COUNTS"):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -31,6 +33,9 @@ __all__ = [
     "parse_duration",
     "parse_time",
     "query_from_args",
+    "readable_file",
+    "writable_dir",
+    "writable_file",
 ]
 
 
@@ -80,6 +85,60 @@ def open_from_args(
     config = find_config(getattr(args, "config", None))
     url = resolve_store_url(getattr(args, "store", None), config)
     return config, Store.open(url, create=create, read_only=read_only)
+
+
+def readable_file(path: str) -> None:
+    """Check, before anything else happens, that the command can read the file `path`.
+
+    *Raises:* `UsageError` naming the file and what to do when it is missing, a directory
+    or unreadable; a command given a wrong path stops before it opens (or creates) a store.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{path}: no such file; check the path")
+    if p.is_dir():
+        raise UsageError(f"{path}: is a directory; give the file in it")
+    if not os.access(p, os.R_OK):
+        raise UsageError(f"{path}: permission denied; make it readable or copy it elsewhere")
+
+
+def writable_file(path: str, flag: str, *, make_parents: bool = False) -> None:
+    """Check, before the command does its work, that it will be able to write the file
+    `path` (given with `flag`): not a directory, in a directory it may write (created with
+    its parents when `make_parents`). A run or an export does not end in an unwritable path.
+
+    *Raises:* `UsageError` naming the flag, the path and what to do.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory; give a file name")
+    if not make_parents and not p.parent.is_dir():
+        raise UsageError(f"{flag} {path}: no directory {p.parent}; create it or write "
+                         "elsewhere")
+    _creatable(p.parent, flag, path)
+
+
+def writable_dir(path: str, flag: str) -> None:
+    """Check that the directory `path` (given with `flag`) exists or can be created, and
+    can be written. *Raises:* `UsageError` naming the flag, the path and what to do."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{flag} {path}: is a file, not a directory; give a directory")
+    _creatable(p, flag, path)
+
+
+def _creatable(directory: Path, flag: str, shown: str) -> None:
+    """`directory`, or the nearest of its parents that exists, is a directory amber may
+    write in (so it can create what is missing below it)."""
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {shown}: {existing} is a file, not a directory; write "
+                         "elsewhere")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {shown}: cannot write in {existing} (permission denied); "
+                         "write elsewhere")
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.I)

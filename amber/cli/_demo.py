@@ -24,6 +24,7 @@ from pathlib import Path
 
 from amber.cli._common import Command
 from amber.cli._common import UsageError
+from amber.cli._common import writable_dir
 
 APP_SPEC = "examples.shop.app:create_app"
 DB_ENV = "SHOP_DATABASE_URL"
@@ -189,6 +190,7 @@ class _Demo:
 
 
 def run(args: argparse.Namespace) -> int:
+    writable_dir(args.out, "--out")
     demo = _Demo(Path(args.examples), Path(args.out))
     try:
         return demo.main()

@@ -15,6 +15,7 @@ from amber._pseudonym import load_key
 from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
+from amber.cli._common import writable_file
 from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
@@ -88,10 +89,12 @@ def extract_for_exchange(
 
 
 def run(args: argparse.Namespace) -> int:
-    config, store = open_from_args(args)
+    """The store is only read; the output path is checked before the source is read."""
+    config, store = open_from_args(args, read_only=True)
     with store:
         ex = store.get(args.id)
     out = Path(args.output or f"fixtures/{ex.id}.yaml")
+    writable_file(str(out), "-o", make_parents=True)
     source = resolve_source(config, args.source_db)
     guard_source(source, args.reason)
     fx = extract_for_exchange(config, ex, source, out, reason=args.reason,

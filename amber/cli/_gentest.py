@@ -5,15 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
 
 from amber._audit import mask_argv
+from amber._model import Exchange
 from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
+from amber.cli._common import writable_dir
+from amber.cli._replay import load_noise
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
 from amber.errors import UsageError
+
+if TYPE_CHECKING:
+    from amber.replay import NoiseFile
+    from amber.testing import GenSpec
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -44,49 +54,36 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from amber.cli._replay import load_noise
-    from amber.testing import GenSpec
+    """Every exchange's spec is made (and checked) before anything is written; then each
+    one's fixture, test and snapshot. The store is only read."""
     from amber.testing import command_line
-    from amber.testing import stem_of
     from amber.testing import write_test
 
-    expect_json = None
-    if args.expect_json is not None:
-        try:
-            expect_json = json.loads(args.expect_json)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"--expect-json is not valid JSON: {e}") from None
-    config, store = open_from_args(args)
-    section = config.section("testgen")
-    noise = load_noise(config, args.noise)
-    out = Path(args.out)
-    command = command_line(mask_argv(args.argv))
-    source = None
-    if args.source_db:
-        source = resolve_source(config, args.source_db)
-        guard_source(source, args.reason)
-    written: list[Path] = []
+    expect_json = _expect_json(args.expect_json)
+    writable_dir(args.out, "--out")
+    config, store = open_from_args(args, read_only=True)
     with store:
+        noise = load_noise(config, args.noise)
+        source = None
+        if args.source_db:
+            source = resolve_source(config, args.source_db)
+            guard_source(source, args.reason)
         exchanges = [store.get(i) for i in args.ids]
-    for ex in exchanges:
-        stem = stem_of(ex)
-        fixture_rel = None
-        if source is not None:
+    out = Path(args.out)
+    section = config.section("testgen")
+    command = command_line(mask_argv(args.argv))
+    fixtures = source is not None
+    specs = [_spec(args, ex, section, command, noise, expect_json, with_fixture=fixtures)
+             for ex in exchanges]
+    written: list[Path] = []
+    for spec in specs:
+        if source is not None and spec.fixture is not None:
             from amber.cli._fixtures import extract_for_exchange
 
-            fixture_path = out / "fixtures" / f"{stem}.yaml"
-            extract_for_exchange(config, ex, source, fixture_path, reason=args.reason,
-                                 argv=args.argv, command="gen-test")
-            fixture_rel = f"fixtures/{stem}.yaml"
+            fixture_path = out / spec.fixture
+            extract_for_exchange(config, spec.exchange, source, fixture_path,
+                                 reason=args.reason, argv=args.argv, command="gen-test")
             written.append(fixture_path)
-        spec = GenSpec(
-            exchange=ex, command=command,
-            app=args.app or section.get("app"),
-            base_url=args.base_url or section.get("base_url"),
-            db_env=args.db_env or section.get("db_env"),
-            fixture=fixture_rel, expect_status=args.expect_status, expect_json=expect_json,
-            noise=noise.rules_for(ex.request.method, ex.route),
-        )
         generated = write_test(spec, out)
         written.append(generated.path)
         if generated.snapshot is not None:
@@ -96,6 +93,37 @@ def run(args: argparse.Namespace) -> int:
     print(f"amber gen-test: {len(exchanges)} tests written; run them with: pytest {out}",
           file=sys.stderr)
     return 0
+
+
+def _expect_json(text: str | None) -> Any:
+    """`--expect-json`, parsed. *Raises:* `UsageError` for text that is not JSON, or nests
+    deeper than Python's parser goes."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--expect-json is not valid JSON: {e}") from None
+    except RecursionError:
+        raise UsageError("--expect-json nests too deep to parse; expect a part of the body "
+                         "by editing the generated test instead") from None
+
+
+def _spec(args: argparse.Namespace, ex: Exchange, section: Mapping[str, Any], command: str,
+          noise: NoiseFile, expect_json: Any, *, with_fixture: bool) -> GenSpec:
+    """One exchange's spec from the flags and amber.yaml's `testgen:` (checked as made)."""
+    from amber.testing import GenSpec
+    from amber.testing import stem_of
+
+    return GenSpec(
+        exchange=ex, command=command,
+        app=args.app or section.get("app"),
+        base_url=args.base_url or section.get("base_url"),
+        db_env=args.db_env or section.get("db_env"),
+        fixture=f"fixtures/{stem_of(ex)}.yaml" if with_fixture else None,
+        expect_status=args.expect_status, expect_json=expect_json,
+        noise=noise.rules_for(ex.request.method, ex.route),
+    )
 
 
 COMMAND = Command(

@@ -18,6 +18,8 @@ from rich.progress import TimeRemainingColumn
 from rich.table import Table
 
 from amber._config import Config
+from amber._model import dumps_json
+from amber._model import printable
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber.cli._common import Command
@@ -168,21 +170,21 @@ class ReplayOutput:
         # called for every exchange on the replay's loop: kept lean
         rows = self.rows
         if self.json:
-            sys.stdout.write(orjson.dumps({
+            sys.stdout.write(dumps_json({
                 "exchange": r.exchange_id, "run": self.run_id, "status": r.status,
                 "latency_ms": r.latency_ms, "ok": r.ok, "error": r.error, "checks": r.checks,
                 "differences": r.differences, "more": r.more, "ignored": r.ignored,
                 "method": r.method, "path": r.path, "route": r.route,
-                "recorded_status": r.recorded_status}).decode() + "\n")
+                "recorded_status": r.recorded_status}, newline=True).decode())
         elif len(rows) < TABLE_ROWS or (not r.ok and len(rows) < TABLE_ROWS + TABLE_DIFFS):
             first = r.differences[0] if r.differences else None
             rows.append((
-                r.exchange_id, r.method, r.path[:60],
+                r.exchange_id, printable(r.method), printable(r.path[:60]),
                 str(r.recorded_status or "ERR"), str(r.status or "ERR"),
                 f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-",
                 "ok" if r.ok else "DIFF",
-                (f"{first['path']}: {first['expected']!s:.40} != {first['actual']!s:.40}"
-                 if first else ""),
+                printable(f"{first['path']}: {first['expected']!s:.40} != "
+                          f"{first['actual']!s:.40}") if first else "",
             ))
         if self.interactive:
             self._count += 1
@@ -264,10 +266,10 @@ def _list_runs(log: RunLog, args: argparse.Namespace) -> None:
     infos = log.list(args.limit)
     if args.json:
         for i in infos:
-            sys.stdout.write(orjson.dumps({
+            sys.stdout.write(dumps_json({
                 "id": i.id, "kind": i.kind, "started_at": i.started_at,
                 "state": i.state, "target": i.target, "summary": i.summary,
-            }).decode() + "\n")
+            }, newline=True).decode())
         return
     t = Table(box=None, header_style="bold")
     for col in ("RUN", "KIND", "STARTED (UTC)", "STATE", "TARGET", "SUMMARY"):
@@ -291,15 +293,17 @@ def _show_run(log: RunLog, args: argparse.Namespace) -> None:
         if args.failed and r.ok:
             continue
         if args.json:
-            out.write(orjson.dumps({
+            out.write(dumps_json({
                 "exchange": r.exchange_id, "status": r.status, "latency_ms": r.latency_ms,
-                "ok": r.ok, "error": r.error, **r.detail()}).decode() + "\n")
+                "ok": r.ok, "error": r.error, **r.detail()}, newline=True).decode())
             continue
         verdict = "ok" if r.ok else "DIFF"
-        out.write(f"{r.exchange_id} {r.method} {r.path} {r.recorded_status} -> {r.status} "
-                  f"{verdict}" + (f" ({r.error})" if r.error else "") + "\n")
+        out.write(printable(f"{r.exchange_id} {r.method} {r.path} {r.recorded_status} -> "
+                            f"{r.status} {verdict}" + (f" ({r.error})" if r.error else ""))
+                  + "\n")
         for diff in r.differences[:10] if not r.ok else []:
-            out.write(f"    {diff['path']}: {diff['expected']!r} != {diff['actual']!r}\n")
+            out.write(printable(f"    {diff['path']}: {diff['expected']!r} != "
+                                f"{diff['actual']!r}") + "\n")
 
 
 REPLAY = Command(

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
-import orjson
-
 from amber._model import Exchange
 from amber._model import dumps_json
 from amber._model import printable
@@ -123,8 +121,8 @@ def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> 
         # which the store keeps compressed (a scan of the file's bytes cannot see them)
         log = RunLog(store)
         for run in log.list(limit=None):
-            meta = orjson.dumps({"target": run.target, "params": run.params,
-                                 "summary": run.summary})
+            meta = dumps_json({"target": run.target, "params": run.params,
+                               "summary": run.summary})
             yield from scan_data(meta, f"{where} run {run.id}", args, scfg, positions=False)
             for i, data in enumerate(log.results_json(run.id)):
                 yield from scan_data(data, f"{where} run {run.id} results chunk {i}", args,

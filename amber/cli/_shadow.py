@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
+from amber._model import dumps_json
 from amber.cli._common import Command
 from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
 from amber.cli._common import console
 from amber.cli._common import open_from_args
+from amber.cli._common import writable_file
 from amber.cli._replay import add_pacing_args
 from amber.cli._replay import load_noise
 from amber.cli._replay import notice
@@ -116,6 +116,9 @@ def settings_from_args(args: argparse.Namespace, config: Config) -> ShadowRunSet
 def run(args: argparse.Namespace) -> int:
     from amber.replay import shadow_exchanges
 
+    for path, flag in ((args.save_noise, "--save-noise"), (args.html, "--html")):
+        if path:
+            writable_file(path, flag)  # checked before the run, not after it
     config, store = open_from_args(args)
     with store:
         summary = shadow_exchanges(store, settings_from_args(args, config), ShadowOutput())
@@ -138,7 +141,7 @@ def _print(summary: ShadowSummary, args: argparse.Namespace) -> None:
         _write_private(args.html, render_html(report, meta=meta, fail_on=fail_on).encode())
     if args.json:
         doc = report_json(report, fail_on=fail_on, meta=meta)
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(dumps_json(doc, indent=True, newline=True).decode())
         return
     render_terminal(report, console(), fail_on=fail_on)
     notes = [f"run {summary.run_id} ({summary.state}): {summary.requests} requests"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-import orjson
 from rich.table import Table
 
+from amber._model import dumps_json
 from amber._store import StatsRow
 from amber.cli._common import Command
 from amber.cli._common import add_filter_args
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             "buckets": [{"start": s, **c.as_dict()} for s, c in buckets.items()],
             "routes": [{"route": k, **c.as_dict()} for k, c in ranked],
         }
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(dumps_json(doc, indent=True, newline=True).decode())
         return 0
     c = console()
     total = sum(b.total for b in buckets.values())

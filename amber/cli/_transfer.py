@@ -33,6 +33,10 @@ from amber.cli._common import add_filter_args
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import query_from_args
+from amber.cli._common import readable_file
+from amber.cli._common import writable_file
+from amber.errors import ImportFormatError
+from amber.errors import SanitizeError
 
 if TYPE_CHECKING:
     from amber._ingest import Pipeline
@@ -75,6 +79,8 @@ def _output(path: str | None) -> Iterator[BinaryIO]:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.output and args.output != "-":
+        writable_file(args.output, "-o")
     _config, store = open_from_args(args, read_only=True)
     with store:
         exchanges = store.iter_exchanges(query_from_args(args))
@@ -117,19 +123,29 @@ def _read(path: str, fmt: str) -> Iterator[Exchange]:
 def _import_file(
     store: Store, pipeline: Pipeline, path: str, fmt: str
 ) -> tuple[int, int, int]:
-    """Sanitize and store one file in batches; returns (new, duplicates, dropped)."""
-    from amber.errors import SanitizeError
+    """Sanitize and store one file in batches; returns (new, duplicates, dropped).
 
+    A file that turns out damaged part-way (a bad entry, a truncated end) keeps what was
+    read before the damage, stored, and the error says so: importing the mended file
+    again skips those."""
     new = dup = dropped = 0
     batch: list[Exchange] = []
-    for ex in _read(path, fmt):
-        try:
-            batch.append(pipeline.process(ex, encoded=False))
-        except SanitizeError:
-            dropped += 1
-        if len(batch) >= 500:
-            n, d = _store_batch(store, batch)
-            new, dup, batch = new + n, dup + d, []
+    try:
+        for ex in _read(path, fmt):
+            try:
+                batch.append(pipeline.process(ex, encoded=False))
+            except SanitizeError:
+                dropped += 1
+            if len(batch) >= 500:
+                n, d = _store_batch(store, batch)
+                new, dup, batch = new + n, dup + d, []
+    except ImportFormatError as e:
+        n, d = _store_batch(store, batch)
+        if not new + n + dup + d:
+            raise
+        raise ImportFormatError(
+            f"{e}; the {new + n + dup + d} exchanges before it are in the store (importing "
+            "again skips them)") from e
     n, d = _store_batch(store, batch)
     return new + n, dup + d, dropped
 
@@ -146,6 +162,8 @@ def run_import(args: argparse.Namespace) -> int:
     from amber._ingest import Pipeline
     from amber._pseudonym import load_key
 
+    for path in args.files:
+        readable_file(path)  # a mistyped name creates no store
     config, store = open_from_args(args, create=True)
     # Imported files come from production like captured traffic: same sanitizer, same key.
     pipeline = Pipeline.from_config(config, load_key(), body_cap=args.max_body_size)

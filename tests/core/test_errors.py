@@ -45,8 +45,9 @@ def test_features_export_the_core_classes() -> None:
 
 @pytest.mark.parametrize(("error", "status", "prefix"), [
     (amber.errors.UsageError("--limit must be 0 (all) or more"), 2, "amber ls: error: "),
-    (amber.errors.CycleError("cycle a -> b -> a; make one column nullable"), 1, "amber: error: "),
-    (amber.errors.AuthError("login answered 403; check replay.auth.login"), 1, "amber: error: "),
+    (amber.errors.CycleError("cycle a -> b -> a; make one column nullable"), 1,
+     "amber ls: error: "),
+    (amber.errors.AuthError("login answered 403; check replay.auth.login"), 1, "amber ls: error: "),
 ])
 def test_the_cli_prints_each_error_on_one_line(
     error: AmberError, status: int, prefix: str, tmp_path: Path,

@@ -459,6 +459,24 @@ def test_invalid_json_and_damaged_amber_har() -> None:
         list(read_har(io.BytesIO(cut)))
 
 
+def test_a_truncated_har_says_so_and_what_to_do() -> None:
+    doc = json.dumps({"log": {"entries": [
+        {"request": {"method": "GET", "url": "http://a/", "headers": []}}]}}).encode()
+    for cut in (10, len(doc) // 2, len(doc) - 1):
+        with pytest.raises(ImportFormatError, match="ends in the middle of its JSON .*: it is "
+                                                    "truncated; export or copy it again"):
+            list(read_har(io.BytesIO(doc[:cut])))
+    # amber's own HAR, cut at a line end: every entry is JSON, the closing line is missing
+    lines = _har_bytes(_exchanges()).splitlines(keepends=True)
+    read = []
+    with pytest.raises(ImportFormatError, match=r"ends after entries\[1\] without the closing "
+                                                r"'\]}}' .*truncated"):
+        read.extend(read_har(io.BytesIO(b"".join(lines[:3]))))
+    assert len(read) == 2  # the entries before the cut are read
+    with pytest.raises(ImportFormatError, match="ends before its first entry"):
+        list(read_har(io.BytesIO(lines[0])))
+
+
 def test_a_redaction_action_outside_the_closed_set_is_an_error() -> None:
     doc = json.loads(_har_bytes(_exchanges()))
     index = next(i for i, e in enumerate(doc["log"]["entries"]) if e.get("_amber_redactions"))

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 from amber._store import Store
 from amber.fixtures import Fixture
 from tests.conftest import make_exchange
+from tests.core.test_store_readonly import ROOT
+from tests.core.test_store_readonly import snapshot
 from tests.fixtures.conftest import build
 
 
@@ -46,3 +52,28 @@ def test_fixtures_command_unreachable_db(env: Path) -> None:
         s.add(ex)
     code, _, err = run_fixtures(ex.id, "--source-db", "postgresql://x:pw@127.0.0.1:1/db")
     assert code == 1 and "cannot read source database" in err and "pw" not in err
+
+
+def test_fixtures_command_only_reads_the_store(env: Path) -> None:
+    """The store is opened read-only: one whose writer died, leaving its exchange in a WAL
+    nobody checkpointed, is read and left byte for byte as it was (WAL and -shm included)."""
+    src = f"sqlite:///{env / 'src.db'}"
+    build(src)
+    db = env / "store" / "store.db"
+    db.parent.mkdir()
+    code = textwrap.dedent(f"""
+        import os
+        from amber._store import Store
+        from tests.conftest import make_exchange
+        store = Store.open({f"sqlite:///{db}"!r})
+        store.add_many([make_exchange(path="/orders/100", request_id="in-the-wal")])
+        os._exit(0)
+    """)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    before = snapshot(db)
+    assert before["-wal"] is not None
+    code_, out, err = run_fixtures("in-the-wal", "--source-db", src, "-o", "fx.yaml",
+                                   "--store", f"sqlite:///{db}")
+    assert code_ == 0, err
+    assert snapshot(db) == before

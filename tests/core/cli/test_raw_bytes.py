@@ -15,6 +15,9 @@ from tests.conftest import make_exchange
 from tests.core.cli.conftest import Run
 from tests.core.test_store_text import RAW
 from tests.core.test_store_text import hostile
+from tests.replay.conftest import AppState
+from tests.replay.conftest import make_app
+from tests.servers import serve
 
 
 @pytest.fixture
@@ -74,3 +77,21 @@ def test_export_as_curl_writes_the_bytes_in_ansi_c_quotes(stored: Exchange, ambe
     code, out, _ = amber("export", "--format", "curl", "--path", RAW)
     assert code == 0
     assert "$'http://h\\xe9st.internal:8000/p/caf\\xe9?q=\\xff&x=1'" in out
+
+
+def test_a_replay_of_it_is_kept_and_read_back(env: Path, amber: Run) -> None:
+    """`RunLog` wrote results with orjson, which refuses the surrogate-escaped byte: the
+    replay of such an exchange failed once it was sent. Its result is stored, printed as
+    JSON with the exact path, and read back by `amber runs`."""
+    ex = make_exchange(1, path=RAW, status=404, body=b"not found")
+    with Store.open(f"sqlite:///{env / 'store.db'}") as store:
+        store.add_many([ex])
+    with serve(make_app(AppState())) as url:
+        code, out, err = amber("replay", ex.id, "--target", url, "--json", "--exit-zero")
+    assert code == 0, err
+    result, summary = (json.loads(line) for line in out.splitlines())
+    assert result["path"] == RAW and summary["sent"] == 1
+    code, out, _ = amber("runs", summary["run"], "--json")
+    assert code == 0 and json.loads(out)["path"] == RAW
+    code, out, _ = amber("runs", summary["run"])
+    assert code == 0 and f"{ex.id} GET /p/caf\\xe9 404 -> " in out

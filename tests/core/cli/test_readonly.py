@@ -37,7 +37,7 @@ READS = [
     ["ls"], ["ls", "--json"], ["show", "{id}"], ["show", "{id}", "--json"], ["stats"],
     ["stats", "--json"], ["export", "-o", "{tmp}/out.har"],
     ["export", "--format", "jsonl", "-o", "{tmp}/out.jsonl"], ["export", "--format", "curl"],
-    ["scan", "{db}"], ["scan", "{dir}"],
+    ["scan", "{db}"], ["scan", "{dir}"], ["gen-test", "{id}", "--out", "{tmp}/tests"],
 ]
 
 

@@ -91,7 +91,8 @@ def test_import_of_a_browser_har(env: Path, amber: Run) -> None:
 def test_bad_inputs_exit_nonzero_with_one_line(env: Path, amber: Run) -> None:
     (env / "broken.har").write_text('{"log": {"entries": [{"request": {}}]}}')
     code, _, err = amber("import", str(env / "broken.har"))
-    assert code == 1 and err.startswith("amber: error:") and len(err.strip().splitlines()) == 1
+    assert code == 1 and err.startswith("amber import: error:")
+    assert len(err.strip().splitlines()) == 1
 
     code, _, err = amber("show", "does-not-exist")
     assert code == 1 and "amber ls" in err
