@@ -297,3 +297,24 @@ def test_custom_config(pseudo: Pseudonymizer) -> None:
     assert isinstance(body["account_ref"], int) and body["account_ref"] != 123456
     assert len(str(body["account_ref"])) == 6
     assert body["note"] == "bob@corp.com [REDACTED:ticket]"
+
+
+def test_captured_database_errors_stay_as_they_are(sanitizer: Sanitizer) -> None:
+    # the developer must read the error the service gave, not one the sanitizer made up
+    errors = ('sqlite3.OperationalError: unrecognized token: "]"',
+              'near "token": syntax error', 'ERROR: column "password_hash" does not exist')
+    for error in errors:
+        body = json.dumps({"error": error, "version": "2.4.1.0"}).encode()
+        ex = Exchange(
+            id="x", request=Request(method="GET", scheme="https", host="api.test", port=443,
+                                    path="/"),
+            response=Response(status=500, headers=(("Content-Type", "application/json"),),
+                              body=body, reason=error),
+            error=error,
+        )
+        clean = sanitizer.sanitize(ex)
+        assert clean.error == error and clean.redactions == ()
+        assert clean.response is not None and clean.response.body == body
+    # a real secret in an error message is still masked
+    text, _ = sanitizer.sanitize_text("auth failed: token: 9f8e7d6c5b4a3f2e1d0c", "error")
+    assert "9f8e7d6c5b4a3f2e1d0c" not in text
