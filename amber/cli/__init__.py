@@ -26,6 +26,9 @@ __all__ = ["main"]
 
 DEBUG_ENV = "AMBER_DEBUG"
 
+_EXTRAS = {"psycopg": ("PostgreSQL", "postgres")}
+"""Optional drivers: the package, what needs it and the extra of amber that installs it."""
+
 EPILOG = f"""\
 environment:
   AMBER_STORE   store URL (sqlite:///PATH or postgresql://USER@HOST/DB)
@@ -141,6 +144,10 @@ def _failure(e: BaseException) -> tuple[str, int]:
         return str(e), 2
     if isinstance(e, AmberError):
         return str(e), 1
+    if isinstance(e, ModuleNotFoundError) and e.name in _EXTRAS:
+        what, extra = _EXTRAS[e.name]
+        return (f"{what} needs the {e.name} package, which is not installed: "
+                f"pip install 'amber[{extra}]'"), 1
     if isinstance(e, OSError) and e.filename is not None:
         # a file the command was given or had to write, e.g. a full disk
         what = e.strerror or type(e).__name__

@@ -225,3 +225,14 @@ def test_a_file_error_names_the_file(
     assert main(["ls"]) == 1
     _one_error_line("ls", capsys.readouterr().err,
                     f"{env / 'x.har'}: No space left on device; check the path")
+
+
+def test_a_missing_optional_driver_names_the_extra(
+    world: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if amber[postgres] were missing
+    pg = "postgresql://amber@127.0.0.1:1/app"
+    for argv in (["ls", "--store", pg], ["fixtures", "req-1", "--source-db", pg]):
+        code, _, err = amber(*argv)
+        assert code == 1
+        _one_error_line(argv[0], err, "pip install 'amber[postgres]'")
