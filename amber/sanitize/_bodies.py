@@ -528,7 +528,7 @@ class _JsonWalker:
                 self._list(v, (path, k), verdict, person_key(k))
             else:
                 kp = (path, k)
-                nv = self._leaf(v, verdict, kp, inherited=inh)
+                nv = self._leaf(v, verdict, kp, inherited=inh, siblings=d)
                 if nv is not v:
                     self.edits[kp] = nv
                     self.sets.append((d, k, nv))
@@ -557,23 +557,23 @@ class _JsonWalker:
                     self.edits[(path, i)] = nv
                     self.sets.append((items, i, nv))
 
-    def _str(self, s: str, path: Path) -> str:
+    def _str(self, s: str, path: Path, siblings: dict[str, Any] | None) -> str:
         hits: list[Redaction] = []
         new = self._apply(s, "", hits)
         if not hits:
             return s  # `new` may be an equal string from the scanner's memo
-        key = _last_key(path)
-        if key is not None and version_like(key, s):
+        if _version_value(s, path, siblings):
             return s  # `"version": "2.4.1.0"` is not an address
         loc = self.loc(path)
         self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
         return new
 
-    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False) -> Any:
+    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False,
+              siblings: dict[str, Any] | None = None) -> Any:
         t = type(v)
         if verdict is None:
             if t is str:
-                return self._str(v, path)
+                return self._str(v, path, siblings)
             if t is int and (v >= 10**12 or v <= -(10**12)) and _card_ok(str(abs(v))):
                 self.out.append(Redaction("credit-card", self.loc(path), "mask"))
                 return marker("credit-card")
@@ -599,11 +599,21 @@ class _JsonWalker:
         return v
 
 
-def _last_key(path: Path) -> str | None:
-    """The key a value sits under (a list item's: its list's key)."""
+def _version_value(s: str, path: Path, siblings: dict[str, Any] | None) -> bool:
+    """Is `s` a version by its key (a list item's: its list's key), or, in a name/value
+    pair (`{"name": "APP_VERSION", "value": "2.4.1.0"}`, `{"Key": "build", "Value": ...}`),
+    by the name beside it?"""
     while path is not None and not isinstance(path[1], str):
         path = path[0]
-    return None if path is None else path[1]
+    if path is None:
+        return False
+    key: str = path[1]
+    if version_like(key, s):
+        return True
+    if siblings is None or key.lower() != "value":
+        return False
+    name = next((v for k, v in siblings.items() if k.lower() in ("name", "key")), None)
+    return isinstance(name, str) and version_like(name, s)
 
 
 class _Splicer:

@@ -291,6 +291,10 @@ def test_versions_are_not_addresses(sanitizer: Sanitizer) -> None:
     assert b"10.1.2.3" not in new and b"10.1.2.4" not in new
     new, _ = run(sanitizer, b"version=2.4.1.0&peer=10.1.2.3", "application/x-www-form-urlencoded")
     assert new.startswith(b"version=2.4.1.0&peer=") and b"10.1.2.3" not in new
+    pairs = (b'{"env": [{"name": "APP_VERSION", "value": "2.4.1.0"}, {"name": "PEER",'
+             b' "value": "10.1.2.3"}], "Tags": [{"Key": "build", "Value": "1.2.3.4"}]}')
+    new, _ = run(sanitizer, pairs, "application/json")
+    assert b'"2.4.1.0"' in new and b'"1.2.3.4"' in new and b"10.1.2.3" not in new
     part = b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
     body = part % (b"build", b"10.0.19.41") + part % (b"peer", b"10.1.2.3") + b"--B--\r\n"
     new, _ = run(sanitizer, body, "multipart/form-data; boundary=B")
