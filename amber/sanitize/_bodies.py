@@ -1,12 +1,16 @@
 """Bodies: JSON, NDJSON, form, multipart, text and binary.
 
 * **JSON** (any `json`/`+json` content type, or a body that parses as JSON whatever its
-  content type claims): keys by `KeyClassifier`, string leaves by the value detectors, then
-  re-serialized compactly in the original key order. An unchanged body keeps its bytes.
+  content type claims): keys by `KeyClassifier` (a bare `name` only in a person's context),
+  string leaves by the value detectors; only the replaced values and keys change, in the
+  original bytes (`_JsonWalker` decides, `_reserialized` or `_Splicer` edits). NDJSON is
+  edited line by line the same way.
 * **Invalid or truncated JSON** falls back to text, where the `secret-key-value` detector
   still masks `"password": "..."` and `password=...` pairs.
 * **Text** is decoded as UTF-8 with `surrogateescape` (or its declared charset), so bytes
-  that were not touched survive exactly.
+  that were not touched survive exactly. Source code (by content type or shape) keeps its
+  expressions out of the `key = value` rule.
+* **Forms and multipart**: each untouched pair or part keeps its exact bytes.
 * **Binary** (NUL bytes, control characters, invalid UTF-8) is never parsed; it is read as
   Latin-1 (one character per byte) and the same detectors run over it, so a token embedded in
   a protobuf or an image comment is still replaced. Replacements change lengths: a binary body
