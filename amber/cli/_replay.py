@@ -252,7 +252,7 @@ def register_runs(p: argparse.ArgumentParser) -> None:
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    _config, store = open_from_args(args)
+    _config, store = open_from_args(args, read_only=True)  # listing runs changes nothing
     with store:
         log = RunLog(store)
         if args.run:

@@ -208,6 +208,6 @@ MIGRATE = Command(
     "migrate", "bring a store to this amber's schema (read-only commands never do)",
     register_migrate, run_migrate,
     description="Migrate the store in place to this amber's schema, one transaction per "
-    "step, and fold a leftover SQLite WAL back into the file. ls, show, stats, export and "
-    "scan only read, so they ask for this instead of migrating.",
+    "step, and fold a leftover SQLite WAL back into the file. ls, show, stats, export, scan, "
+    "runs, gen-test and fixtures only read, so they ask for this instead of migrating.",
 )

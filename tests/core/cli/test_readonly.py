@@ -38,6 +38,7 @@ READS = [
     ["stats", "--json"], ["export", "-o", "{tmp}/out.har"],
     ["export", "--format", "jsonl", "-o", "{tmp}/out.jsonl"], ["export", "--format", "curl"],
     ["scan", "{db}"], ["scan", "{dir}"], ["gen-test", "{id}", "--out", "{tmp}/tests"],
+    ["runs"], ["runs", "--json"],
 ]
 
 
