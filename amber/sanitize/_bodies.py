@@ -187,8 +187,9 @@ class BodySanitizer:
                 return fast
         if duplicates:
             # a key repeats (or a string holds `":`): the parsed document kept only the last
-            # of each repeated key, so walk it again noting each object's context, and the
-            # splicer sanitizes the earlier members from their own text
+            # of each repeated key, so walk it again noting each object's context (its
+            # redactions are already in `out`), and the splicer sanitizes the earlier
+            # members from their own text, recording theirs in `out`
             walker = _JsonWalker(self, location, [], contexts={})
             walker.walk(obj)
             walker.out = out
@@ -206,7 +207,7 @@ class BodySanitizer:
         parent, key = path
         sub = _JsonWalker(self, walker.location, walker.out, contexts={})
         inherited, person = (walker.contexts or {}).get(parent, (None, False))
-        sub._dict({key: _SCAN(text, 0)[0]}, parent, inherited, person)
+        sub.walk_member(key, _SCAN(text, 0)[0], parent, inherited, person)
         return _Splicer(text, sub, True).run(path)
 
     def person_key(self, key: str) -> bool:
@@ -501,6 +502,12 @@ class _JsonWalker:
             new = self._leaf(obj, None, None)
             if new is not obj:
                 self.edits[None] = new
+
+    def walk_member(
+        self, key: str, value: Any, parent: Path, inherited: Verdict, person: bool
+    ) -> None:
+        """Walk one member of the object at `parent`, with that object's context."""
+        self._dict({key: value}, parent, inherited, person)
 
     def _about_person(self, d: dict[str, Any]) -> bool:
         """Does a sibling key say the object is a person (`email`, `first_name`...)?"""
