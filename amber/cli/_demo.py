@@ -25,6 +25,7 @@ from pathlib import Path
 from amber.cli._common import Command
 from amber.cli._common import UsageError
 from amber.cli._common import writable_dir
+from amber.errors import AmberError
 
 APP_SPEC = "examples.shop.app:create_app"
 DB_ENV = "SHOP_DATABASE_URL"
@@ -48,13 +49,15 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: flo
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise UsageError(f"{what} exited with status {proc.returncode} during start-up")
+            raise AmberError(f"{what} exited with status {proc.returncode} during start-up; "
+                             "see its log in the demo's --out directory")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise UsageError(f"{what} did not start listening on 127.0.0.1:{port}")
+    raise AmberError(f"{what} did not start listening on 127.0.0.1:{port}; see its log in "
+                     "the demo's --out directory")
 
 
 class _Demo:
@@ -79,8 +82,10 @@ class _Demo:
         result = subprocess.run(list(cmd), cwd=self.out, env={**self.env, **env},
                                 capture_output=True, text=True, timeout=300)
         if check and result.returncode != 0:
-            raise UsageError(f"{' '.join(cmd[:4])} ... failed ({result.returncode}):\n"
-                             f"{result.stdout}{result.stderr}")
+            # the step's own output first: the error stays one line
+            sys.stderr.write(result.stdout + result.stderr)
+            raise AmberError(f"{' '.join(cmd[:4])} ... failed with exit status "
+                             f"{result.returncode}: its output is above, the logs in {self.out}")
         return result
 
     def start(self, what: str, *cmd: str, port: int, **env: str) -> subprocess.Popen[bytes]:
@@ -144,7 +149,7 @@ class _Demo:
         m = re.search(r"ERROR request_id=(\S+) 5\d\d .*", log) or re.search(
             r"FAILED request_id=(\S+)", traffic.stdout)
         if not m:
-            raise UsageError("the traffic produced no failing request: see demo-output/*.log")
+            raise AmberError(f"the traffic produced no failing request: see {self.out}/*.log")
         request_id = m.group(1)
         print(f"error log: {m.group(0)}")
         print(self.run(*self.amber, "stats").stdout.strip())
