@@ -181,5 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
         message, status = _failure(e)
-        print(f"{prefix}: error: {message}", file=sys.stderr)
+        # one line even when a message quotes a library's multi-line text
+        line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+        print(f"{prefix}: error: {line}", file=sys.stderr)
         return status

@@ -236,3 +236,13 @@ def test_a_missing_optional_driver_names_the_extra(
         code, _, err = amber(*argv)
         assert code == 1
         _one_error_line(argv[0], err, "pip install 'amber[postgres]'")
+
+
+def test_a_message_quoting_several_lines_is_still_one(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = StoreCorrupt("cannot read the store:\n  page 7: bad\n\n  page 9: bad\n")
+    monkeypatch.setattr("amber.cli._common.Store.open", _raise(error))
+    assert main(["ls"]) == 1
+    assert capsys.readouterr().err == (
+        "amber ls: error: cannot read the store:; page 7: bad; page 9: bad\n")
