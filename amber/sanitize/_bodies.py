@@ -3,7 +3,7 @@
 * **JSON** (any `json`/`+json` content type, or a body that parses as JSON whatever its
   content type claims): keys by `KeyClassifier` (a bare `name` only in a person's context),
   string leaves by the value detectors; only the replaced values and keys change, in the
-  original bytes (`_JsonWalker` decides, `_reserialized` or `_Splicer` edits). NDJSON is
+  original bytes (`JsonWalker` decides, `reserialized` or `Splicer` edits). NDJSON is
   edited line by line the same way.
 * **Invalid or truncated JSON** falls back to text, where the `secret-key-value` detector
   still masks `"password": "..."` and `password=...` pairs.
@@ -24,8 +24,6 @@ import json
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
-from typing import Any
-from typing import cast
 from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import unquote
@@ -40,41 +38,36 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._json import NAME
+from ._json import PERSON_VERDICTS
+from ._json import SCAN
+from ._json import JsonWalker
+from ._json import Path
+from ._json import Splicer
+from ._json import raw_members
+from ._json import render_path
+from ._json import reserialized
 from ._keys import KeyClassifier
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 from ._keys import version_like
 from ._values import ValueScanner
-from ._values import _card_ok
 
 __all__ = ["BodySanitizer", "render_path"]
 
 _BIG_INT = re.compile(rb"[0-9]{19}")
-_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _BOUNDARY = re.compile(r'(?i)boundary=(?:"([^"]+)"|([^;\s]+))')
 _CHARSET = re.compile(r'(?i)charset="?([\w.:-]+)')
 _DISPOSITION_NAME = re.compile(rb'(?i)[;\s]name="([^"]*)"|[;\s]name=([^;\s]+)')
 _DISPOSITION_FILE = re.compile(rb"(?i)[;\s]filename\*?=")
 _QUERY_SAFE = "[]:@/,!$'()*"
-_KEY_SPACED = re.compile(rb'"[ \t\n\r]+:')
-# the end of the whitespace at an index (the pattern matches everywhere, if only "")
-_WS = cast(Callable[[str, int], "re.Match[str]"], re.compile(r"[ \t\n\r]*").match)
-# the stdlib's C scanners (untyped in typeshed): (value, end) of the value at an index, and
-# (string, end) of the string whose opening quote is just before the index
-_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 # Source code, by content type or by what its first 4 KiB look like.
 _CODE_TYPE = re.compile(r"javascript|ecmascript|typescript|/css|/html|xhtml|jsx")
 _CODE_SHAPE = re.compile(
     rb"\bfunction\s*[A-Za-z_$]*\s*\(|\)\s*=>|\b(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*="
     rb"|\b(?:document|window)\.[a-z]|<script\b|^\s*(?:import|export)\s+[{*]|[.#]?[\w-]+\s*\{\s*"
     rb"[a-z-]+\s*:[^;{}]*;"
-)
-_NAME: Verdict = ("pseudonym", "name")
-# The identity kinds that say, in a sibling key, that an object is about a person.
-_PERSON_VERDICTS = frozenset(
-    ("pseudonym", k) for k in ("email", "phone", "first_name", "last_name", "username")
 )
 # The last token of a key whose object (or list of objects) is a person.
 _PERSON_PARENTS = frozenset(
@@ -90,23 +83,6 @@ _PERSON_PARENTS = frozenset(
         "follower", "followers", "signer", "reviewer", "reviewers", "account_holder",
     }
 )  # fmt: skip
-
-Path = tuple[Any, ...] | None
-
-
-def render_path(path: Path) -> str:
-    """`$.items[3].email` from the linked path `((((None, 'items'), 3), 'email')`."""
-    parts: list[str] = []
-    while path is not None:
-        path, key = path
-        if isinstance(key, int):
-            parts.append(f"[{key}]")
-        elif _SIMPLE_KEY.fullmatch(key):
-            parts.append(f".{key}")
-        else:
-            parts.append(f"[{json.dumps(key)}]")
-    return "$" + "".join(reversed(parts))
-
 
 class BodySanitizer:
     """Sanitizes one body at a time; `out` collects the redactions."""
@@ -162,8 +138,8 @@ class BodySanitizer:
     def json(self, body: bytes, location: str, out: list[Redaction]) -> bytes | None:
         """The sanitized JSON, or None when `body` is not valid JSON.
 
-        The parsed document decides what to replace (`_JsonWalker`); the replacements are
-        then spliced into the original text (`_Splicer`), so every byte outside a replaced
+        The parsed document decides what to replace (`JsonWalker`); the replacements are
+        then spliced into the original text (`Splicer`), so every byte outside a replaced
         value or key stays as it was: whitespace, escapes, number spelling, key order and
         duplicate keys.
         """
@@ -176,13 +152,13 @@ class BodySanitizer:
                 obj = json.loads(body)
             except (ValueError, RecursionError):
                 return None
-        walker = _JsonWalker(self, location, out)
+        walker = JsonWalker(self, location, out)
         walker.walk(obj)
-        duplicates = walker.members != _raw_members(body)
+        duplicates = walker.members != raw_members(body)
         if not duplicates and not walker.edits and not walker.renames:
             return body
         if not duplicates and not walker.renames and None not in walker.edits:
-            fast = _reserialized(obj, body, walker.sets)
+            fast = reserialized(obj, body, walker.sets)
             if fast is not None:
                 return fast
         if duplicates:
@@ -190,25 +166,25 @@ class BodySanitizer:
             # of each repeated key, so walk it again noting each object's context (its
             # redactions are already in `out`), and the splicer sanitizes the earlier
             # members from their own text, recording theirs in `out`
-            walker = _JsonWalker(self, location, [], contexts={})
+            walker = JsonWalker(self, location, [], contexts={})
             walker.walk(obj)
             walker.out = out
         encoding = json.detect_encoding(body)
         text = body.decode(encoding, "surrogatepass")
-        new = _Splicer(text, walker, duplicates).run(None)
+        new = Splicer(text, walker, duplicates).run(None)
         return body if new == text else new.encode(encoding, "surrogatepass")
 
-    def orphan(self, text: str, path: tuple[Path, str], walker: _JsonWalker) -> str:
+    def orphan(self, text: str, path: tuple[Path, str], walker: JsonWalker) -> str:
         """The value of a member that a later repeated key hid from the parsed document.
 
         It is sanitized as a member of its object (same inherited verdict and person
         context, from `walker.contexts`) and returned as text, edited in place.
         """
         parent, key = path
-        sub = _JsonWalker(self, walker.location, walker.out, contexts={})
+        sub = JsonWalker(self, walker.location, walker.out, contexts={})
         inherited, person = (walker.contexts or {}).get(parent, (None, False))
-        sub.walk_member(key, _SCAN(text, 0)[0], parent, inherited, person)
-        return _Splicer(text, sub, True).run(path)
+        sub.walk_member(key, SCAN(text, 0)[0], parent, inherited, person)
+        return Splicer(text, sub, True).run(path)
 
     def person_key(self, key: str) -> bool:
         """Does this key hold a person (`user`, `customers`, `billing_contact`)? Cached."""
@@ -280,8 +256,8 @@ class BodySanitizer:
         """A form or multipart field's verdict; a bare `name` is a person's only beside a
         person's other fields (`email`, `phone`...): `name=mug&qty=1` is a product."""
         verdict = self.keys.classify(name)
-        if verdict == _NAME and normalize_key(name) == "name" and not any(
-            self.keys.classify(n) in _PERSON_VERDICTS for n in siblings()
+        if verdict == NAME and normalize_key(name) == "name" and not any(
+            self.keys.classify(n) in PERSON_VERDICTS for n in siblings()
         ):
             return None
         return verdict
@@ -412,337 +388,3 @@ def _charset(content_type: str | None) -> str | None:
         return None
     m = _CHARSET.search(content_type)
     return m.group(1) if m else None
-
-
-def _raw_members(body: bytes) -> int:
-    """Object members in the JSON text (at least: a string may also hold `":`)."""
-    n = body.count(b'":')
-    if _KEY_SPACED.search(body) is not None:
-        n += len(_KEY_SPACED.findall(body))
-    return n
-
-
-def _dumps_python(obj: Any) -> bytes:
-    """`json.dumps` with its defaults: `", "` and `": "` separators, ASCII only."""
-    return json.dumps(obj).encode("ascii")
-
-
-def _reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> bytes | None:
-    """The edited document re-serialized, when that is byte for byte the same as splicing.
-
-    When orjson's compact output (or `json.dumps`' default, for bodies with `", "` and
-    `": "`) of the parsed document gives back `body` exactly (whitespace at its end aside),
-    serializing the edited document changes only the edited values, and is much faster
-    than following the text. None when it does not (then the splicer runs). `sets` are
-    the walker's `(container, key, new value)` edits.
-    """
-    core = body.rstrip(b" \t\r\n")
-    head = core[:256]
-    dumps = _dumps_python if b'": ' in head or b'", ' in head else orjson.dumps
-    try:
-        if dumps(obj) != core:
-            return None
-        for container, key, new in sets:
-            container[key] = new
-        return dumps(obj) + body[len(core) :]
-    except (TypeError, ValueError, UnicodeEncodeError):
-        return None  # big integers (orjson), lone surrogates (orjson), NaN (ASCII encoding)
-
-
-def _encode(value: Any) -> str:
-    """`value` as a JSON token to put in place of another one."""
-    if type(value) is not str:
-        return json.dumps(value)
-    text = json.dumps(value, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate kept from a `\ud800` escape
-        return json.dumps(value)
-    return text
-
-
-class _JsonWalker:
-    """Walks a parsed JSON document and records, by path, what to replace.
-
-    `edits` maps a value's path to its replacement, `renames` a key's path to the key's
-    new text, `members` counts object members (fewer than the text has: a key repeats).
-    Locations are built only for redactions. With `contexts`, each object's inherited
-    verdict and person flag are noted by path (for members a repeated key hid).
-    """
-
-    def __init__(
-        self,
-        owner: BodySanitizer,
-        location: str,
-        out: list[Redaction],
-        contexts: dict[Path, tuple[Verdict, bool]] | None = None,
-    ) -> None:
-        self.owner = owner
-        self.location = location
-        self.out = out
-        self.contexts = contexts
-        self.edits: dict[Path, Any] = {}
-        self.renames: dict[Path, str] = {}
-        self.sets: list[tuple[Any, Any, Any]] = []
-        self.members = 0
-        self._apply = owner.scanner.apply
-        self._classify = owner.keys.classify
-        self._key_check = owner.key_might_match
-
-    def loc(self, path: Path) -> str:
-        return self.location + render_path(path)
-
-    def walk(self, obj: Any) -> None:
-        t = type(obj)
-        if t is dict:
-            self._dict(obj, None, None, False)
-        elif t is list:
-            self._list(obj, None, None, False)
-        else:
-            new = self._leaf(obj, None, None)
-            if new is not obj:
-                self.edits[None] = new
-
-    def walk_member(
-        self, key: str, value: Any, parent: Path, inherited: Verdict, person: bool
-    ) -> None:
-        """Walk one member of the object at `parent`, with that object's context."""
-        self._dict({key: value}, parent, inherited, person)
-
-    def _about_person(self, d: dict[str, Any]) -> bool:
-        """Does a sibling key say the object is a person (`email`, `first_name`...)?"""
-        classify = self._classify
-        return any(classify(k) in _PERSON_VERDICTS for k in d)
-
-    def _dict(self, d: dict[str, Any], path: Path, inherited: Verdict, person: bool) -> None:
-        self.members += len(d)
-        if self.contexts is not None:
-            self.contexts[path] = (inherited, person or self._about_person(d))
-        classify = self._classify
-        person_key = self.owner.person_key
-        for k, v in d.items():
-            verdict = classify(k)
-            inh = False
-            if verdict is None:
-                if inherited is not None:
-                    verdict = inherited
-                    inh = True
-            elif verdict == _NAME and not person and normalize_key(k) == "name" and (
-                not self._about_person(d)
-            ):
-                # a product's, region's or file's name: only a person's is pseudonymized
-                verdict, inh = inherited, inherited is not None
-            t = type(v)
-            if t is dict:
-                self._dict(v, (path, k), verdict, person_key(k))
-            elif t is list:
-                self._list(v, (path, k), verdict, person_key(k))
-            else:
-                kp = (path, k)
-                nv = self._leaf(v, verdict, kp, inherited=inh, siblings=d)
-                if nv is not v:
-                    self.edits[kp] = nv
-                    self.sets.append((d, k, nv))
-            if self._key_check(k):
-                self._rename(k, path)
-
-    def _rename(self, k: str, path: Path) -> None:
-        """Replace what the value rules find in a key (an email used as a key)."""
-        hits: list[Redaction] = []
-        nk = self._apply(k, "", hits)
-        if hits:
-            loc = self.loc((path, nk))
-            self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
-            self.renames[(path, k)] = nk
-
-    def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
-        for i, v in enumerate(items):
-            t = type(v)
-            if t is dict:
-                self._dict(v, (path, i), verdict, person)
-            elif t is list:
-                self._list(v, (path, i), verdict, person)
-            else:
-                nv = self._leaf(v, verdict, (path, i), inherited=True)
-                if nv is not v:
-                    self.edits[(path, i)] = nv
-                    self.sets.append((items, i, nv))
-
-    def _str(self, s: str, path: Path, siblings: dict[str, Any] | None) -> str:
-        hits: list[Redaction] = []
-        new = self._apply(s, "", hits)
-        if not hits:
-            return s  # `new` may be an equal string from the scanner's memo
-        if _version_value(s, path, siblings):
-            return s  # `"version": "2.4.1.0"` is not an address
-        loc = self.loc(path)
-        self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
-        return new
-
-    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False,
-              siblings: dict[str, Any] | None = None) -> Any:
-        t = type(v)
-        if verdict is None:
-            if t is str:
-                return self._str(v, path, siblings)
-            if t is int and (v >= 10**12 or v <= -(10**12)) and _card_ok(str(abs(v))):
-                self.out.append(Redaction("credit-card", self.loc(path), "mask"))
-                return marker("credit-card")
-            return v
-        action, what = verdict
-        if action == "mask":
-            if v is None or v == "" or (t is str and is_marker(v)):
-                return v
-            self.out.append(Redaction(what, self.loc(path), "mask"))
-            return marker(what)
-        # pseudonym
-        if t is str:
-            if not v or is_marker(v) or is_synthetic(what, v):
-                return v
-            self.out.append(Redaction(what, self.loc(path), "pseudonym"))
-            return self.owner.pseudo.pseudonym(what, v)
-        if t is int and not inherited and what in ("customer_id", "phone"):
-            fake = self.owner.pseudo.pseudonym(what, str(v))
-            digits = "".join(c for c in fake if c.isdigit())
-            if digits:
-                self.out.append(Redaction(what, self.loc(path), "pseudonym"))
-                return int(digits) if v >= 0 else -int(digits)
-        return v
-
-
-def _version_value(s: str, path: Path, siblings: dict[str, Any] | None) -> bool:
-    """Is `s` a version by its key (a list item's: its list's key), or, in a name/value
-    pair (`{"name": "APP_VERSION", "value": "2.4.1.0"}`, `{"Key": "build", "Value": ...}`),
-    by the name beside it?"""
-    while path is not None and not isinstance(path[1], str):
-        path = path[0]
-    if path is None:
-        return False
-    key: str = path[1]
-    if version_like(key, s):
-        return True
-    if siblings is None or key.lower() != "value":
-        return False
-    name = next((v for k, v in siblings.items() if k.lower() in ("name", "key")), None)
-    return isinstance(name, str) and version_like(name, s)
-
-
-class _Splicer:
-    """Puts a walker's replacements into the original JSON text, touching nothing else.
-
-    It follows the text with the stdlib's C scanner, descending only into the objects and
-    arrays that hold a replacement (every one with `full`, when keys repeat: a member
-    whose key comes again later in its object is an orphan, sanitized from its own text
-    by `BodySanitizer.orphan`), and skipping every other value in one call.
-    """
-
-    def __init__(self, text: str, walker: _JsonWalker, full: bool) -> None:
-        self.text = text
-        self.walker = walker
-        self.edits = walker.edits
-        self.renames = walker.renames
-        self.full = full
-        self.splices: list[tuple[int, int, str]] = []
-        # every container path that holds a replacement, mapped to the walker's own tuple:
-        # paths built on it compare by identity, not by a recursion as deep as the path
-        hot: dict[Path, Path] = {}
-        for p in (*self.edits, *self.renames):
-            q = p
-            while q is not None:
-                q = q[0]
-                if q in hot:
-                    break
-                hot[q] = q
-        self.hot = hot
-
-    def run(self, root: Path) -> str:
-        """The text with every replacement made; `root` is the path of its value."""
-        s = self.text
-        self.value(_WS(s, 0).end(), root)
-        if not self.splices:
-            return s
-        self.splices.sort()
-        pieces: list[str] = []
-        pos = 0
-        for start, end, new in self.splices:
-            pieces.append(s[pos:start])
-            pieces.append(new)
-            pos = end
-        pieces.append(s[pos:])
-        return "".join(pieces)
-
-    def value(self, i: int, path: Path) -> int:
-        """Where the value at `i` ends, after replacing it or what it holds."""
-        end = self.skip(i, path)
-        if end >= 0:
-            return end
-        return self.obj(i, path) if self.text[i] == "{" else self.arr(i, path)
-
-    def skip(self, i: int, path: Path) -> int:
-        """Where the value at `i` ends if it is replaced or holds nothing to replace, else -1.
-
-        (`obj` and `arr` descend themselves, one stack frame per level of nesting.)
-        """
-        if path in self.edits:
-            end: int = _SCAN(self.text, i)[1]
-            self.splices.append((i, end, _encode(self.edits[path])))
-            return end
-        if self.text[i] in "{[" and (self.full or path in self.hot):
-            return -1
-        end = _SCAN(self.text, i)[1]
-        return end
-
-    def obj(self, i: int, path: Path) -> int:
-        s, ws = self.text, _WS
-        path = self.hot.get(path, path)
-        i = ws(s, i + 1).end()
-        if s[i] == "}":
-            return i + 1
-        members: list[tuple[tuple[Path, str], int, int]] = []
-        while True:
-            key, j = _scanstring(s, i + 1)
-            kp = (path, key)
-            new_key = self.renames.get(kp)
-            if new_key is not None:
-                self.splices.append((i, j, _encode(new_key)))
-            i = ws(s, ws(s, j).end() + 1).end()  # past the colon
-            if self.full:
-                end: int = _SCAN(s, i)[1]
-                members.append((kp, i, end))
-                i = end
-            else:
-                end = self.skip(i, kp)
-                if end < 0:
-                    end = self.obj(i, kp) if s[i] == "{" else self.arr(i, kp)
-                i = end
-            i = ws(s, i).end()
-            if s[i] == "}":
-                break
-            i = ws(s, i + 1).end()  # past the comma
-        if members:
-            last = {kp: n for n, (kp, _, _) in enumerate(members)}
-            for n, (kp, start, end) in enumerate(members):
-                if last[kp] == n:
-                    self.value(start, kp)
-                else:
-                    orphan = self.walker.owner.orphan(s[start:end], kp, self.walker)
-                    self.splices.append((start, end, orphan))
-        return i + 1
-
-    def arr(self, i: int, path: Path) -> int:
-        s, ws = self.text, _WS
-        path = self.hot.get(path, path)
-        i = ws(s, i + 1).end()
-        if s[i] == "]":
-            return i + 1
-        n = 0
-        while True:
-            ip = (path, n)
-            end = self.skip(i, ip)
-            if end < 0:
-                end = self.obj(i, ip) if s[i] == "{" else self.arr(i, ip)
-            i = ws(s, end).end()
-            n += 1
-            if s[i] == "]":
-                return i + 1
-            i = ws(s, i + 1).end()  # past the comma
