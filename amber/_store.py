@@ -1106,6 +1106,18 @@ class Store:
         return d
 
     def _exchange(self, row: sa.Row[Any]) -> Exchange:
+        """The exchange a row holds. *Raises:* `StoreCorrupt` naming it when its stored
+        document or a compressed body cannot be decoded (the file is sound, the row not)."""
+        try:
+            return self._decode(row)
+        except (ValueError, LookupError, TypeError, zstandard.ZstdError) as e:
+            raise StoreCorrupt(
+                f"{hide_password(self.url)}: exchange {printable(str(row[1]))} is damaged "
+                f"({type(e).__name__} decoding it); restore the store from a backup, or "
+                "leave that exchange out with filters (--since, --until, --route)"
+            ) from e
+
+    def _decode(self, row: sa.Row[Any]) -> Exchange:
         # Positional access: RowMapping lookups by name cost more than the rest of decoding.
         (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
          status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(row)

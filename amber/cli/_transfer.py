@@ -164,10 +164,11 @@ def run_import(args: argparse.Namespace) -> int:
 
     for path in args.files:
         readable_file(path)  # a mistyped name creates no store
+    key = load_key()  # nor does a missing key
     config, store = open_from_args(args, create=True)
-    # Imported files come from production like captured traffic: same sanitizer, same key.
-    pipeline = Pipeline.from_config(config, load_key(), body_cap=args.max_body_size)
     with store:
+        # Imported files come from production like captured traffic: same sanitizer and key.
+        pipeline = Pipeline.from_config(config, key, body_cap=args.max_body_size)
         for path in args.files:
             new, dup, dropped = _import_file(store, pipeline, path, args.format)
             msg = f"{path}: imported {new} exchanges"

@@ -45,9 +45,9 @@ def _damage(path: Path, keep_pages: int = 3) -> None:
 
 @pytest.fixture
 def world(env: Path) -> Path:
-    """The env's store (20 exchanges, a 5000-deep JSON response, a replay run), a damaged
-    copy of it, a foreign SQLite file, truncated HAR files and a plain file to put paths
-    under."""
+    """The env's store (20 exchanges, a 5000-deep JSON response, a replay run), a copy
+    with damaged pages and one with a damaged row, a foreign SQLite file, truncated HAR
+    files and a plain file to put paths under."""
     deep = make_exchange(99, body=b"[" * DEEP + b"1" + b"]" * DEEP, request_id="deep-1")
     good = [make_exchange(i) for i in range(20)]
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
@@ -64,6 +64,9 @@ def world(env: Path) -> Path:
         s.count()  # the damage is where every command reads
     with sqlite3.connect(env / "foreign.db") as conn:
         conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    shutil.copy(env / "store.db", env / "bad-row.db")  # a sound file, one row's document not
+    with sqlite3.connect(env / "bad-row.db") as conn:
+        conn.execute("UPDATE amber_exchanges SET doc = x'00ff' WHERE request_id = 'req-3'")
     (env / "cut.har").write_bytes((DATA / "chrome_devtools.har").read_bytes()[:3000])
     lines = (env / "export.har").read_bytes().splitlines(keepends=True)
     (env / "cut-at-line.har").write_bytes(b"".join(lines[:8]))  # amber's own, cut at a line end
@@ -83,12 +86,15 @@ CASES: list[tuple[str, int, str, str | None]] = [
     ("ls --config {dir}/missing.yaml", 1, "missing.yaml: file not found", None),
     (f"show {{id}} {DAMAGED}", 1, CORRUPT, None),
     ("show no-such-id", 1, "no exchange with id or request id 'no-such-id'", None),
+    ("show req-3 --store sqlite:///{dir}/bad-row.db", 1, "is damaged (JSONDecodeError "
+     "decoding it); restore the store from a backup", None),
     (f"stats {DAMAGED}", 1, CORRUPT, None),
     ("stats --bucket 5x", 2, "invalid duration '5x'", None),
     ("export -o /missing/dir/x.har", 2, "-o /missing/dir/x.har: no directory /missing/dir",
      None),
     ("export -o {dir}/a-dir", 2, "a-dir: is a directory; give a file name", None),
     (f"export -o {{dir}}/out.har {DAMAGED}", 1, CORRUPT, None),
+    ("export -o {dir}/out.har --store sqlite:///{dir}/bad-row.db", 1, "is damaged", None),
     ("import nothere.har", 2, "nothere.har: no such file; check the path", None),
     ("import {dir}/a-dir", 2, "a-dir: is a directory", None),
     ("import {dir}/cut.har", 1, "cut.har: the file ends in the middle of its JSON", None),
