@@ -1112,7 +1112,7 @@ class Store:
             return self._decode(row)
         except (ValueError, LookupError, TypeError, zstandard.ZstdError) as e:
             raise StoreCorrupt(
-                f"{hide_password(self.url)}: exchange {printable(str(row[1]))} is damaged "
+                f"{hide_password(self.url)}: exchange {printable(str(tuple(row)[1]))} is damaged "
                 f"({type(e).__name__} decoding it); restore the store from a backup, or "
                 "leave that exchange out with filters (--since, --until, --route)"
             ) from e
