@@ -50,6 +50,7 @@ from amber.capture._pipe import FrameSender
 from amber.capture._stats import CaptureStats
 from amber.capture._stats import DropReason
 from amber.capture._stats import Outcome
+from amber.capture._writer import HANG_AFTER
 from amber.capture._writer import RawFlow
 
 __all__ = ["ProcessWriter"]
@@ -108,12 +109,23 @@ class _CountingStore:
         c[_STORED] = stored + n
         return n
 
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return self._store.existing_ids(ids)
+
+    def found(self, n: int) -> None:
+        """`n` exchanges of an insert that failed (its connection lost as it committed) are
+        in the store after all: published as stored, as a successful insert would be."""
+        c = self._counters
+        c[_STORED] += n
+        c[_COMMIT_TARGET] = c[_STORED]
+
     def close(self) -> None:
         self._store.close()
 
 
 def _child_main(conn: Any, counters: Any, ids: Any, ready: Any, errors: Any, store_url: str,
-                config_path: str | None, key: bytes, body_cap: int, batch_size: int) -> None:
+                config_path: str | None, key: bytes, body_cap: int, batch_size: int,
+                hang_after: float) -> None:
     """The writer process: build the pipeline and store, then drain `source` until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     # Lower priority than the proxy: when the cores are busy, forwarding traffic wins and
@@ -144,11 +156,12 @@ def _child_main(conn: Any, counters: Any, ids: Any, ready: Any, errors: Any, sto
         for reason, at in _DROP_AT.items():
             counters[at] = writer.stats.dropped(reason)
 
+    sink = _CountingStore(store, counters, ids)
     writer = Writer(
-        _CountingStore(store, counters, ids), pipeline, max_items=2**62, max_bytes=2**62,
-        batch_size=batch_size, source=FrameReader(conn.fileno(), _decode),
-        on_release=release, on_progress=publish, store_file=sqlite_file(store),
-        reconnect=store.close,
+        sink, pipeline, max_items=2**62, max_bytes=2**62, batch_size=batch_size,
+        hang_after=hang_after, source=FrameReader(conn.fileno(), _decode),
+        on_release=release, on_progress=publish, on_found=sink.found,
+        store_file=sqlite_file(store), reconnect=store.close,
     )
     errors.put("")  # started
     ready.set()
@@ -251,7 +264,9 @@ class _Child:
 
 class ProcessWriter:
     """The `CaptureWriter` interface (`start`, `submit`, `flush`, `stop`) over a supervised
-    child process."""
+    child process. A hung store does not kill the child: its writer's watch marks the store
+    unavailable (after `hang_after` seconds) and publishes it, so a full queue's refusals are
+    counted `store_unavailable`."""
 
     def __init__(
         self,
@@ -264,6 +279,7 @@ class ProcessWriter:
         max_bytes: int = 256 * 1024 * 1024,
         batch_size: int = 200,
         stats: CaptureStats | None = None,
+        hang_after: float = HANG_AFTER,
     ) -> None:
         self.max_items = max_items
         self.max_bytes = max_bytes
@@ -272,7 +288,7 @@ class ProcessWriter:
         self._ctx = multiprocessing.get_context(_START_METHOD)
         if _START_METHOD == "forkserver":
             self._ctx.set_forkserver_preload(_PRELOAD)
-        self._args = (store_url, config_path, key, body_cap, batch_size)
+        self._args = (store_url, config_path, key, body_cap, batch_size, hang_after)
         self._batch_size = batch_size
         self._child = self._new_child()
         self._lock = threading.Lock()  # submit (the loop) against the watchdog's swaps

@@ -10,7 +10,11 @@ the writer is offered ends in exactly one counter of `CaptureStats`, under its t
   `store_unavailable` / `store_lost` when that is why the queue is full);
 - sanitizing fails: the exchange is dropped (`sanitize_failed`), never stored raw;
 - store down (`StoreUnavailable`: the database cannot be reached or written): the current
-  batch is retried with back-off while the queue absorbs new exchanges;
+  batch is retried with back-off while the queue absorbs new exchanges; an insert whose
+  connection was lost as it committed is found by its ids on the retry and counted stored;
+- store hung (an insert that has not returned within `hang_after`: a frozen server, a
+  network partition without a reset): said once, and the store counts as unavailable until
+  the insert returns or fails, which then takes the path above;
 - any other failure of an insert is about the batch's content: the batch is split in halves
   until each exchange the store refuses is alone; that one is dropped (`unstorable`, logged
   with its id, route and error class, never its content) and the writer goes on;
@@ -54,6 +58,17 @@ __all__ = [
 ]
 
 log = logging.getLogger("amber.capture")
+
+HANG_AFTER = 10.0
+"""Seconds an insert may take before the store counts as hung. A healthy batch insert takes
+milliseconds, and the longest a working store makes a write wait is SQLite's busy timeout and
+PostgreSQL's connect timeout, both 10 s; a server frozen or cut off without a reset answers
+never, and the blocked writer thread cannot say so itself."""
+
+RETRY_MAX = 2.0
+"""The longest wait between two retries of an unavailable store (from 0.5 s, doubling). A
+retry is one insert attempt, cheap even when it fails; a longer wait only delays recording
+once the store is back (with 10 s, recording resumed up to 10 s late)."""
 
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 
@@ -177,6 +192,10 @@ class ExchangeSink(Protocol):
     def add_many(self, batch: Sequence[Exchange]) -> int:
         """Insert `batch` in one transaction; all or nothing."""
 
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are stored (an insert cut off with its connection may have
+        committed)."""
+
     def close(self) -> None:
         """Release the store."""
 
@@ -230,8 +249,13 @@ class Writer:
     default both come from `store` when it is a `Store`.
 
     With a `source` (the writer process reads its pipe), exchanges enter the stats when they
-    are read; `on_progress` runs after each batch and whenever the store goes down or comes
-    back, so that a writer process can publish its counters.
+    are read; `on_progress` runs after each batch and whenever the store goes down, hangs or
+    comes back (never twice at once), so that a writer process can publish its counters;
+    `on_found(n)` runs when `n` exchanges of an insert cut off with its connection are found
+    stored, so that it can count them stored as its sink would have.
+
+    An insert that has not returned after `hang_after` seconds is reported by a watch
+    thread, which marks the store unavailable until the insert returns or fails.
     """
 
     def __init__(
@@ -245,11 +269,13 @@ class Writer:
         flush_interval: float = 0.25,
         stats: CaptureStats | None = None,
         retry_initial: float = 0.5,
-        retry_max: float = 10.0,
+        retry_max: float = RETRY_MAX,
+        hang_after: float = HANG_AFTER,
         clock: Callable[[], float] = time.monotonic,
         source: Any = None,
         on_release: Callable[[int], None] | None = None,
         on_progress: Callable[[], None] | None = None,
+        on_found: Callable[[int], None] | None = None,
         owns_store: bool = False,
         store_file: str | None = None,
         reconnect: Callable[[], None] | None = None,
@@ -264,12 +290,15 @@ class Writer:
         self.stats = stats or CaptureStats()
         self.retry_initial = retry_initial
         self.retry_max = retry_max
+        self.hang_after = hang_after
         self._clock = clock
         # `source` lets a writer process read from its pipe instead
         self._queue: Any = source if source is not None else queue.SimpleQueue()
         self._enter_on_read = source is not None
         self._on_release = on_release
         self._on_progress = on_progress
+        self._progress_lock = threading.Lock()
+        self._on_found = on_found
         self._pending_items = 0
         self._pending_bytes = 0
         self._lock = threading.Lock()
@@ -277,6 +306,12 @@ class Writer:
         self._idle = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="amber-writer", daemon=True)
         self._store_down_since: float | None = None
+        # The watch: when the insert in progress began (None between inserts), when the one
+        # that hung began (None unless one hangs), and whether the writer loop has ended.
+        self._writing = threading.Condition()
+        self._write_began: float | None = None
+        self._hung_since: float | None = None
+        self._watch_done = False
         if isinstance(store, Store):
             store_file = store_file or sqlite_file(store)
             reconnect = reconnect or store.close
@@ -292,7 +327,8 @@ class Writer:
         """Why the store takes nothing now (`store_unavailable`, `store_lost`), or None."""
         if self._file_lost:
             return "store_lost"
-        return "store_unavailable" if self._store_down_since is not None else None
+        down = self._store_down_since is not None or self._hung_since is not None
+        return "store_unavailable" if down else None
 
     # -- event-loop side ------------------------------------------------------------------
 
@@ -345,6 +381,17 @@ class Writer:
         return item, False
 
     def _run(self) -> None:
+        watch = threading.Thread(target=self._watch_writes, name="amber-writer-watch",
+                                 daemon=True)
+        watch.start()
+        try:
+            self._loop()
+        finally:
+            with self._writing:
+                self._watch_done = True
+                self._writing.notify_all()
+
+    def _loop(self) -> None:
         batch: list[Exchange] = []
         raws: list[RawFlow] = []
         last_flush = self._clock()
@@ -369,8 +416,7 @@ class Writer:
         that order: a flow's room is freed only once its fate is counted)."""
         if batch:
             self._store_batch(batch)
-        if self._on_progress is not None:
-            self._on_progress()
+        self._progress()
         for r in raws:
             self._release(r)
 
@@ -412,10 +458,12 @@ class Writer:
         error when the store refused the part for another reason (its content), else None:
         stored, or (stopping with the store still down) dropped and counted."""
         delay = self.retry_initial
+        cut = False  # an attempt lost the store: it may have committed before the reply
         while True:
             try:
-                stored = self.store.add_many(part)
+                stored = self._add(part)
             except StoreUnavailable as e:
+                cut = True
                 self._store_down(e)
                 if self._stopping.is_set() and self._stop_deadline_passed():
                     self.stats.settle("store_unavailable", len(part))
@@ -426,25 +474,98 @@ class Writer:
                 delay = min(delay * 2, self.retry_max)
                 continue
             except Exception as e:  # anything else is about what this part holds
-                return e
+                self._hung_since = None  # the store answered
+                if not (cut and self._found(part)):
+                    return e
+                stored = len(part)
             self.stats.settle("stored", stored)
-            if self._store_down_since is not None:
-                log.warning("store is back after %.1fs; writing resumed",
-                            self._clock() - self._store_down_since)
-                self._store_down_since = None
-                if self._on_progress is not None:
-                    self._on_progress()
+            self._store_back()
             return None
 
+    def _add(self, part: list[Exchange]) -> int:
+        """`store.add_many(part)`, watched: the watch thread knows when it began."""
+        with self._writing:
+            self._write_began = self._clock()
+            self._writing.notify_all()
+        try:
+            return self.store.add_many(part)
+        finally:
+            with self._writing:
+                self._write_began = None
+
+    def _found(self, part: list[Exchange]) -> bool:
+        """Whether `part`, retried after its insert lost the store, was committed by that
+        insert after all (PostgreSQL committed, the reply was lost): the retry then fails on
+        its ids, which are stored, not unstorable."""
+        try:
+            found = self.store.existing_ids([ex.id for ex in part])
+        except Exception as e:
+            log.error("cannot look up a retried insert's ids in the store (%s); taking the "
+                      "retry's error as the exchanges' own", _error_class(e))
+            return False
+        if len(found) < len(part):
+            return False
+        if self._on_found is not None:
+            self._on_found(len(part))
+        log.warning("%d exchanges whose insert lost its connection were committed after "
+                    "all: counted as stored", len(part))
+        return True
+
+    def _store_back(self) -> None:
+        """An insert returned: end an outage or a hang, saying so once."""
+        since = self._store_down_since
+        if since is None:
+            since = self._hung_since
+        if since is None:
+            return
+        self._store_down_since = None
+        self._hung_since = None
+        log.warning("store is back after %.1fs; writing resumed", self._clock() - since)
+        self._progress()
+
     def _store_down(self, error: StoreUnavailable) -> None:
+        """An insert failed with the store unavailable: mark it so first (a full queue's
+        refusals are counted under that reason from now on), then count and say it, and
+        close the store's connections for the retry (closing can take a while)."""
+        first = self._store_down_since is None
+        if first:
+            hung = self._hung_since
+            self._store_down_since = hung if hung is not None else self._clock()
+        self._hung_since = None
         self.stats.note("store_failures")
+        self._progress()
+        if first:
+            log.error("store write failed (%s); buffering and retrying", error)
         if self._reconnect is not None:
             self._reconnect()
-        if self._store_down_since is None:
-            self._store_down_since = self._clock()
-            log.error("store write failed (%s); buffering and retrying", error)
+
+    def _watch_writes(self) -> None:
+        """The watch thread: report each insert that passes `hang_after`, once."""
+        while self._await_hang():
+            log.error("store write has not returned for %g s: counting new drops as "
+                      "store_unavailable", self.hang_after)
+            self._progress()
+
+    def _await_hang(self) -> bool:
+        """Wait until the insert in progress passes `hang_after` and mark the store hung
+        (True), or until the writer loop ends (False)."""
+        with self._writing:
+            while not self._watch_done:
+                began = self._write_began
+                left = None
+                if began is not None and self._hung_since is None:
+                    left = began + self.hang_after - self._clock()
+                    if left <= 0:
+                        self._hung_since = began
+                        return True
+                self._writing.wait(left)
+        return False
+
+    def _progress(self) -> None:
+        """Run `on_progress` (from the writer or the watch thread, one at a time)."""
         if self._on_progress is not None:
-            self._on_progress()
+            with self._progress_lock:
+                self._on_progress()
 
     def _lose_file(self, n: int) -> None:
         """The store's file is gone: count `n` exchanges as lost with it; say so once."""
@@ -454,8 +575,7 @@ class Writer:
                 "the store file %s was deleted or replaced while capturing: exchanges are "
                 "dropped (counted as store lost) until capture is restarted", self._file.path,
             )
-            if self._on_progress is not None:
-                self._on_progress()
+            self._progress()
         self.stats.settle("store_lost", n)
 
     _stop_deadline: float | None = None

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from amber._routes import Router
 from amber._store import Store
 from amber._store import normalize_url
 from amber.capture._stats import StatsSnapshot
+from amber.capture._writer import RETRY_MAX
 from amber.capture._writer import RawFlow
 from amber.capture._writer import Writer
 from amber.capture._writer import raw_to_exchange
@@ -225,6 +227,10 @@ class FlakyStore:
             self.rows += items
             return len(items)
 
+    def existing_ids(self, ids: Iterable[str]) -> set[str]:
+        with self.lock:
+            return {ex.id for ex in self.rows} & set(ids)
+
 
 def test_store_failing_then_recovering_loses_nothing(
     writers: list[Writer], caplog: pytest.LogCaptureFixture
@@ -274,6 +280,163 @@ def test_store_down_fills_the_queue_then_drops_as_store_unavailable(
     assert snap.in_flight == 0 and snap.stored == 0
 
 
+def test_retries_wait_at_most_two_seconds_apart(
+    writers: list[Writer], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The production back-off: 0.5 s doubling, capped at 2 s (recording resumes at most
+    about 2 s after the store is back)."""
+    waits: list[float] = []
+    monkeypatch.setattr("amber.capture._writer.time.sleep", waits.append)
+    fs = FlakyStore(fail=6)
+    w = make(writers, fs, retry_initial=0.5, retry_max=RETRY_MAX)
+    assert w.submit(raw(0))
+    w.stop()
+    assert waits == [0.5, 1.0, 2.0, 2.0, 2.0, 2.0] and w.stats.stored == 1
+
+
+def test_the_store_is_marked_unavailable_before_it_is_closed(writers: list[Writer]) -> None:
+    """A full queue's refusals are counted `store_unavailable` from the failed write on:
+    the writer marks the store down before it closes the store's connections, which is
+    slow (the SQLite checkpointer is joined), not after."""
+    seen: list[str | None] = []
+    fs = FlakyStore(fail=1)
+    w = make(writers, fs, start=False, reconnect=lambda: seen.append(w.store_state))
+    w.start()
+    assert w.submit(raw(0))
+    w.stop()
+    assert seen == ["store_unavailable"] and w.stats.stored == 1
+
+
+class HangingStore:
+    """A real store whose inserts block while `gate` is closed (a frozen server)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()
+
+    def add_many(self, batch: Iterable[Exchange]) -> int:
+        if not self.gate.is_set():
+            self.waiting.set()
+            self.gate.wait()
+        return self.store.add_many(list(batch))
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return self.store.existing_ids(ids)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def test_a_hung_insert_is_reported_and_counts_the_store_unavailable(
+    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An insert that does not return: after `hang_after` the log says so once, the store is
+    unavailable (a full queue's refusals are `store_unavailable`, not `queue_full`); when
+    the insert returns, the end is logged and recording goes on."""
+    caplog.set_level(logging.INFO, logger="amber.capture")
+    hs = HangingStore(store)
+    w = make(writers, hs, max_items=10, batch_size=1, hang_after=0.5)
+    assert w.submit(raw(0)) and w.flush(30)
+    hs.gate.clear()
+    assert w.submit(raw(1))
+    assert hs.waiting.wait(30) and w.store_state is None  # blocked, not yet hung
+    wait_for(lambda: w.store_state == "store_unavailable", 30, "the hang to be reported")
+    accepted = [i for i in range(2, 30) if w.submit(raw(i))]
+    assert len(accepted) == 9  # the queue's 10, the blocked one included
+    assert w.stats.dropped("store_unavailable") == 28 - 9
+    assert w.stats.dropped("queue_full") == 0 and w.stats.store_failures == 0
+    hs.gate.set()
+    assert w.flush(30) and w.store_state is None
+    w.stop()
+    assert w.stats.stored == 11 and store.count() == 11 and balanced(w.stats.snapshot())
+    messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
+    assert messages.count("store write has not returned for 0.5 s: counting new drops as "
+                          "store_unavailable") == 1, messages
+    assert sum("store is back after" in m for m in messages) == 1, messages
+
+
+def test_a_hung_insert_that_fails_takes_the_retry_path(
+    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A hung insert that finally fails is the store unavailable all along (no moment
+    where the state lapses), retried, and stored once the store answers."""
+    caplog.set_level(logging.INFO, logger="amber.capture")
+    hs = HostileStore(store)
+    gate = threading.Event()
+    states: list[str | None] = []
+    real_add = hs.add_many
+
+    def hang_then_fail(batch: Iterable[Exchange]) -> int:
+        if hs.calls == 1:
+            hs.calls += 1
+            gate.wait()
+            raise StoreUnavailable("server closed the connection unexpectedly")
+        return real_add(batch)
+
+    hs.add_many = hang_then_fail  # type: ignore[method-assign]
+    hs.calls = 1
+    w = make(writers, hs, hang_after=0.2, reconnect=lambda: states.append(w.store_state))
+    assert w.submit(raw(0))
+    wait_for(lambda: w.store_state == "store_unavailable", 30, "the hang to be reported")
+    gate.set()
+    w.stop()
+    assert states == ["store_unavailable"]
+    assert w.stats.stored == 1 and w.stats.store_failures == 1 and store.count() == 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
+    assert [m.split(" ")[:3] for m in messages] == [
+        ["store", "write", "has"], ["store", "write", "failed"], ["store", "is", "back"]]
+
+
+def test_an_insert_committed_as_its_connection_dropped_is_counted_stored(
+    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PostgreSQL committed the insert but the connection dropped before the reply: the
+    retry fails on the ids, which are found stored and counted stored, not unstorable."""
+    caplog.set_level(logging.INFO, logger="amber.capture")
+    hs = HostileStore(store)
+    real_add = hs.add_many
+
+    def commit_then_drop(batch: Iterable[Exchange]) -> int:
+        n = real_add(batch)
+        if hs.calls == 1:
+            raise StoreUnavailable("server closed the connection unexpectedly")
+        return n
+
+    hs.add_many = commit_then_drop  # type: ignore[method-assign]
+    w = make(writers, hs, start=False, batch_size=10)
+    for i in range(10):
+        assert w.submit(raw(i))
+    w.start()
+    w.stop()
+    snap = w.stats.snapshot()
+    assert snap.stored == 10 and sum(snap.dropped.values()) == 0 and balanced(snap)
+    assert store.count() == 10 and hs.calls == 2  # the retry failed on the ids, once
+    assert "10 exchanges whose insert lost its connection were committed" in caplog.text
+
+
+def test_a_duplicate_without_a_lost_connection_is_still_unstorable(
+    store: Store, writers: list[Writer],
+) -> None:
+    """Ids found stored count as stored only after a lost connection: an exchange whose id
+    is already stored (here by someone else, just before) on a first attempt is refused
+    alone, as before."""
+    hs = HostileStore(store)
+    real_add = hs.add_many
+
+    def stored_behind_its_back(batch: Iterable[Exchange]) -> int:
+        items = list(batch)
+        store.add_many(items)
+        return real_add(items)
+
+    hs.add_many = stored_behind_its_back  # type: ignore[method-assign]
+    w = make(writers, hs, batch_size=1)
+    assert w.submit(raw(0))
+    w.stop()
+    assert w.stats.dropped("unstorable") == 1 and w.stats.stored == 0
+
+
 HOSTILE = "/p/caf\udce9"  # a raw 0xe9 byte in the URL, surrogate-escaped
 
 
@@ -305,6 +468,9 @@ class HostileStore:
                 self.refused.add(items[0].id)
             raise self.error()
         return self.store.add_many(items)
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        return self.store.existing_ids(ids)
 
     def close(self) -> None:
         self.store.close()
