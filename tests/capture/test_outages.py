@@ -1,6 +1,7 @@
 """Store outages under a running capture writer, on real stores: the disk filling up and then
-freed (SQLite on a small tmpfs), and PostgreSQL stopped and started again (a private cluster,
-never the shared test server).
+freed (SQLite on a small tmpfs), PostgreSQL stopped and started again, and PostgreSQL frozen
+(its backends stopped with SIGSTOP: a server that hangs rather than stops, as behind a network
+partition without a reset) and thawed (a private cluster, never the shared test server).
 
 Both writers (the thread and the process) go through one script, `through_outage`: a feeder
 keeps offering exchanges while the store goes away; once the writer says the store is
@@ -24,6 +25,7 @@ import itertools
 import logging
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -182,7 +184,7 @@ def through_outage(w: AnyWriter, begin: Callable[[], None],
     return Outage(seen_after, resumed_after, feeder.slowest, w.stats.snapshot(), feeder)
 
 
-def check_accounting(outage: Outage, url: str) -> None:
+def check_accounting(outage: Outage, url: str, *, hung: bool = False) -> None:
     """Every exchange offered is stored or counted `store_unavailable`, in every snapshot and
     in the store: exactly those accepted are stored, those refused are the only drops."""
     snap, feeder = outage.snapshot, outage.feeder
@@ -192,7 +194,11 @@ def check_accounting(outage: Outage, url: str) -> None:
     expected = {r: len(feeder.refused) if r == "store_unavailable" else 0 for r in DROP_REASONS}
     assert dict(snap.dropped) == expected  # nothing unstorable, queue full or lost
     assert snap.stored == len(feeder.accepted)
-    assert snap.events["store_failures"] >= 3 and snap.events["writer_restarts"] == 0
+    if hung:  # the frozen insert never failed: it waited, then went through
+        assert snap.events["store_failures"] == 0
+    else:
+        assert snap.events["store_failures"] >= 3
+    assert snap.events["writer_restarts"] == 0
     with Store.open(url, create=False) as store:
         assert store.count() == snap.stored  # none stored uncounted, none counted twice
         assert stored_ids(store) == set(feeder.accepted)
@@ -390,3 +396,81 @@ def test_postgresql_stopped_and_restarted_mid_capture_is_a_counted_gap(
     print(outage.report(f"PostgreSQL restarted, {writer_kind} writer"))
     check_accounting(outage, private_database)
     check_thread_log(writer_kind, caplog)
+
+
+# -- PostgreSQL frozen, then thawed ----------------------------------------------------------
+
+
+def client_backends(url: str) -> list[int]:
+    """The server processes of the sessions open on the database of `url` (the writer's),
+    as seen from a session on another database."""
+    name = url.rsplit("/", 1)[1]
+    engine = sa.create_engine(normalize_url(url.rsplit("/", 1)[0] + "/postgres"))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND datname = :name"), {"name": name})
+            return [int(r[0]) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable(
+    writer_kind: str, private_cluster: PrivateCluster, private_database: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The writer's server backend stopped with SIGSTOP mid-capture: the insert neither
+    returns nor fails (the kernel still acknowledges the connection). After the production
+    bound (10 s) the writer says so once and counts the store unavailable, so the full
+    queue's refusals are `store_unavailable`, never `queue_full`; after SIGCONT the insert
+    goes through and recording resumes, with everything accepted stored."""
+    caplog.set_level(logging.INFO, logger="amber.capture")
+    w = open_writer(writer_kind, private_database)
+    feeder = Feeder(w, low=MAX_ITEMS // 5)
+    feeder.start()
+    frozen: list[int] = []
+    try:
+        wait_for(lambda: w.stats.stored >= 50, DEADLINE, "50 exchanges stored before")
+        frozen = client_backends(private_database)
+        assert frozen
+        signal_all(frozen, signal.SIGSTOP)
+        began = time.monotonic()
+        wait_for(lambda: store_state(w) == "store_unavailable", DEADLINE,
+                 "the writer to report the hung store")
+        seen_after = time.monotonic() - began
+        assert w.stats.dropped("queue_full") == 0
+        for _ in range(MAX_ITEMS + 50):  # the queue fills: nothing leaves it
+            feeder.offer()
+        signal_all(frozen, signal.SIGCONT)
+        frozen = []
+        back = time.monotonic()
+        stored = w.stats.stored
+        wait_for(lambda: w.stats.stored > stored, DEADLINE, "recording to resume")
+        resumed_after = time.monotonic() - back
+        wait_for(lambda: store_state(w) is None, DEADLINE, "the store to be back")
+        accepted = len(feeder.accepted)
+        wait_for(lambda: w.stats.stored >= accepted + 50, DEADLINE,
+                 "new exchanges stored after the thaw")
+    finally:
+        signal_all(frozen, signal.SIGCONT)
+        feeder.stop()
+        w.stop()
+    outage = Outage(seen_after, resumed_after, feeder.slowest, w.stats.snapshot(), feeder)
+    print(outage.report(f"PostgreSQL frozen, {writer_kind} writer"))
+    check_accounting(outage, private_database, hung=True)
+    if writer_kind == "thread":
+        messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
+        assert messages.count("store write has not returned for 10 s: counting new drops as "
+                              "store_unavailable") == 1, messages
+        assert sum("store is back" in m for m in messages) == 1, messages
+        assert not any("store write failed" in m for m in messages), messages
+        assert SECRET not in caplog.text
