@@ -52,6 +52,8 @@ from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 from ._keys import version_like
+from ._urls import UrlSanitizer
+from ._urls import url_param_verdict
 from ._values import ValueScanner
 
 __all__ = ["BodySanitizer", "render_path"]
@@ -95,6 +97,7 @@ class BodySanitizer:
         self.pseudo = pseudonymizer
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
+        self.urls = UrlSanitizer(self)
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""
@@ -213,9 +216,13 @@ class BodySanitizer:
             "utf-8", "surrogateescape"
         )
 
-    def pairs(self, raw: str, location: str, out: list[Redaction], *, plus: bool) -> str:
+    def pairs(
+        self, raw: str, location: str, out: list[Redaction], *, plus: bool, url: bool = False
+    ) -> str:
         """`a=1&b=2` with each value sanitized by its key, then by the value rules.
 
+        `url`: the pairs are a URL's query, where signed-URL and OAuth parameters
+        (`X-Amz-Signature`, `sig`, `code`...) are secrets too (`url_param_verdict`).
         Untouched pairs keep their exact encoding; replaced values are percent-encoded
         (`[`, `]`, `:` and `@` are left readable).
         """
@@ -237,6 +244,8 @@ class BodySanitizer:
                 out.extend(Redaction(h.rule, loc, h.action) for h in hits)
             verdict = self.field_verdict(name, lambda: (
                 unq(p.partition("=")[0], errors="surrogateescape") for p in pieces))
+            if verdict is None and url:
+                verdict = url_param_verdict(name, value)
             if not eq or (verdict is None and version_like(name, value)):
                 new_value = value  # `version=2.4.1.0` is not an address
             else:
@@ -355,17 +364,22 @@ class BodySanitizer:
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
-                new = self.scanner.apply(decoded, f"{location}:text", out, code=code)
+                new = self._text(decoded, f"{location}:text", out, code)
                 return body if new == decoded else new.encode(codec, "surrogateescape")
             except (LookupError, UnicodeError):
                 pass
         if not looks_textual(body):
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
-        new = self.scanner.apply(decoded, f"{location}:text", out, code=code)
+        new = self._text(decoded, f"{location}:text", out, code)
         return body if new is decoded or new == decoded else new.encode(
             "utf-8", "surrogateescape"
         )
+
+    def _text(self, text: str, location: str, out: list[Redaction], code: bool) -> str:
+        """The URLs in `text` by the URL rules, then all of it by the value rules."""
+        return self.scanner.apply(self.urls.in_text(text, location, out), location, out,
+                                  code=code)
 
     def binary(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
         decoded = body.decode("latin-1")

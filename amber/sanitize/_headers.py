@@ -7,9 +7,10 @@
 | `set-cookie` | value masked; name and attributes kept |
 | forwarded-for family | every address pseudonymized (TEST-NET / 2001:db8::) |
 | `from` | email pseudonymized; anything else masked |
+| `location`, `referer`, `content-location`, `x-original-url`... | the URL rules (`_urls.py`) |
 | API-key, token, signature headers, or a name with a marker token | masked whole |
 | allowlisted (`content-type`, `date`...) | untouched |
-| everything else | value rules |
+| everything else | URLs in it by the URL rules (`link`, `refresh`), then value rules |
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from amber._model import Headers
 from amber._model import Redaction
@@ -27,7 +29,11 @@ from amber._pseudonym import marker
 
 from ._keys import KeyClassifier
 from ._keys import version_like
+from ._urls import URL_HEADERS
 from ._values import ValueScanner
+
+if TYPE_CHECKING:
+    from ._urls import UrlSanitizer
 
 __all__ = [
     "DEFAULT_KEEP_HEADERS",
@@ -114,8 +120,10 @@ class HeaderSanitizer:
         *,
         sensitive: Iterable[str] = (),
         keep: Iterable[str] = (),
+        urls: UrlSanitizer | None = None,
     ) -> None:
         self.scanner = scanner
+        self.urls = urls
         self.keys = keys
         self.pseudo = pseudonymizer
         self.keep = DEFAULT_KEEP_HEADERS | {k.lower() for k in keep}
@@ -130,6 +138,8 @@ class HeaderSanitizer:
             return found
         if lname in self.keep:
             kind = "keep"
+        elif lname in URL_HEADERS and self.urls is not None:
+            kind = "url"
         elif lname in ("authorization", "proxy-authorization"):
             kind = "authorization"
         elif lname == "cookie":
@@ -171,6 +181,8 @@ class HeaderSanitizer:
             return value
         if kind == "values":
             return self._values(name, value, loc, out)
+        if kind == "url" and self.urls is not None:
+            return self.scanner.apply(self.urls.url(value, loc, out), loc, out)
         if kind == "authorization":
             return self._authorization(value, loc, out)
         if kind == "cookie":
@@ -194,6 +206,8 @@ class HeaderSanitizer:
     def _values(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
         if version_like(name, value.strip()):
             return value  # `X-App-Version: 2.4.1.0` is not an address
+        if self.urls is not None:
+            value = self.urls.in_text(value, loc, out)  # `Link: <url>`, `Refresh: 0; url=`
         return self.scanner.apply(value, loc, out)
 
     def _authorization(self, value: str, loc: str, out: list[Redaction]) -> str:

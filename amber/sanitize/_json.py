@@ -149,6 +149,7 @@ class JsonWalker:
         self._apply = owner.scanner.apply
         self._classify = owner.keys.classify
         self._key_check = owner.key_might_match
+        self._urls = owner.urls.in_text
 
     def loc(self, path: Path) -> str:
         return self.location + render_path(path)
@@ -231,7 +232,7 @@ class JsonWalker:
 
     def _str(self, s: str, path: Path, siblings: dict[str, Any] | None) -> str:
         hits: list[Redaction] = []
-        new = self._apply(s, "", hits)
+        new = self._apply(self._urls(s, "", hits) if "%3A" in s or "://" in s else s, "", hits)
         if not hits:
             return s  # `new` may be an equal string from the scanner's memo
         if _version_value(s, path, siblings):

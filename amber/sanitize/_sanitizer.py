@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-from urllib.parse import quote
-from urllib.parse import unquote
 
 from amber._model import Exchange
 from amber._model import Redaction
@@ -14,31 +12,16 @@ from amber._model import Request
 from amber._model import Response
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
-from amber._pseudonym import marker
 from amber.errors import SanitizeError
 
 from ._bodies import BodySanitizer
 from ._config import SanitizeConfig
 from ._headers import HeaderSanitizer
-from ._headers import is_opaque_token
 from ._keys import KeyClassifier
-from ._keys import split_tokens
 from ._values import ValueScanner
 
 __all__ = ["Sanitizer"]
 
-# A path segment after one of these is a secret when it looks opaque:
-# `/password-reset/6f1c...`, `/api/tokens/ab12...`, `/invite/Zx81...`.
-_PATH_MARKERS = frozenset(
-    {
-        "token", "tokens", "secret", "secrets", "password", "reset", "verify",
-        "verification", "confirm", "confirmation", "invite", "invites", "invitation",
-        "magic", "session", "sessions", "apikey", "apikeys", "key", "keys", "unsubscribe",
-        "activate", "activation", "auth", "oauth", "callback", "share", "download",
-    }
-)  # fmt: skip
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PCHAR_SAFE = "[]:@!$&'()*+,;=~"
 _ADDR_CACHE_MAX = 4096
 
 
@@ -72,11 +55,12 @@ class Sanitizer:
         self.scanner = ValueScanner(
             pseudonymizer, self.keys, enabled=config.enabled_detectors(), custom=config.rules
         )
+        self.bodies = BodySanitizer(self.scanner, self.keys, pseudonymizer)
+        self.urls = self.bodies.urls
         self.headers = HeaderSanitizer(
             self.scanner, self.keys, pseudonymizer,
-            sensitive=config.sensitive_headers, keep=config.keep_headers,
+            sensitive=config.sensitive_headers, keep=config.keep_headers, urls=self.urls,
         )
-        self.bodies = BodySanitizer(self.scanner, self.keys, pseudonymizer)
         # client address -> (its stored form, the redactions made): a proxy sees the same
         # few addresses over and over, and parsing and pseudonymizing one costs ~10 us
         self._addr_cache: dict[str, tuple[str, tuple[Redaction, ...]]] = {}
@@ -126,8 +110,8 @@ class Sanitizer:
 
     def _request(self, req: Request, out: list[Redaction]) -> Request:
         headers = self.headers.sanitize(req.headers, "request", out)
-        query = self.bodies.pairs(req.query, "request.query", out, plus=True)
-        path = self._path(req.path, out)
+        query = self.urls.query(req.query, "request.query", out, html=False)
+        path = self.urls.path(req.path, "request.path", out)
         body = self.bodies.sanitize(req.body, req.content_type, "request.body", out)
         host = req.host
         host_header = req.host_header
@@ -147,36 +131,6 @@ class Sanitizer:
         body = self.bodies.sanitize(resp.body, resp.content_type, "response.body", out)
         reason = self.scanner.apply(resp.reason, "response.reason", out) if resp.reason else ""
         return dataclasses.replace(resp, headers=headers, body=body, reason=reason)
-
-    def _path(self, path: str, out: list[Redaction]) -> str:
-        if not path or path == "/":
-            return path
-        segments = path.split("/")
-        changed = False
-        previous_marked = False
-        for i, seg in enumerate(segments):
-            if not seg:
-                continue
-            # `;jsessionid=...` path parameters
-            base, semi, params = seg.partition(";")
-            value = unquote(base, errors="surrogateescape")
-            new = value
-            if previous_marked and is_opaque_token(value) and _UUID.fullmatch(value) is None:
-                out.append(Redaction("path-token", "request.path", "mask"))
-                new = marker("path-token")
-            elif len(value) > 5:
-                new = self.scanner.apply(value, "request.path", out)
-            new_params = params
-            if semi:
-                new_params = self.bodies.pairs(params.replace(";", "&"), "request.path", out,
-                                               plus=False).replace("&", ";")
-            if new != value or new_params != params:
-                enc = base if new == value else quote(new, safe=_PCHAR_SAFE,
-                                                      errors="surrogateescape")
-                segments[i] = enc + semi + new_params
-                changed = True
-            previous_marked = any(t in _PATH_MARKERS for t in split_tokens(value))
-        return "/".join(segments) if changed else path
 
     def _client_addr(self, addr: str | None, out: list[Redaction]) -> str | None:
         if not addr:
