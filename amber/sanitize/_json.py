@@ -59,6 +59,8 @@ PERSON_VERDICTS = frozenset(
 )
 
 Path = tuple[Any, ...] | None
+# The member that names the other in a name/value pair.
+_PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 
 
 def render_path(path: Path) -> str:
@@ -182,6 +184,7 @@ class JsonWalker:
             self.contexts[path] = (inherited, person or self._about_person(d))
         classify = self._classify
         person_key = self.owner.person_key
+        pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         for k, v in d.items():
             verdict = classify(k)
             inh = False
@@ -189,6 +192,8 @@ class JsonWalker:
                 if inherited is not None:
                     verdict = inherited
                     inh = True
+                elif pair is not None and k in ("value", "Value"):
+                    verdict = pair
             elif verdict == NAME and not person and normalize_key(k) == "name" and (
                 not self._about_person(d)
             ):
@@ -207,6 +212,18 @@ class JsonWalker:
                     self.sets.append((d, k, nv))
             if self._key_check(k):
                 self._rename(k, path)
+
+    def _pair_verdict(self, d: dict[str, Any]) -> Verdict:
+        """In a name/value pair (`{"name": "DATABASE_PASSWORD", "value": ...}`, an AWS tag
+        `{"Key": ..., "Value": ...}`), the verdict the name gives the value: a mask, or an
+        identity other than a bare name. None elsewhere."""
+        if len(d) > 4:
+            return None
+        name = next((v for k, v in d.items() if k in _PAIR_NAMES), None)
+        if type(name) is not str or len(name) > 64:
+            return None
+        verdict = self._classify(name)
+        return None if verdict == NAME else verdict
 
     def _rename(self, k: str, path: Path) -> None:
         """Replace what the value rules find in a key (an email used as a key)."""

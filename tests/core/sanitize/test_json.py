@@ -199,3 +199,23 @@ def test_repeated_keys_and_odd_spacing_never_leak(text: str) -> None:
     assert b"bob@corp.com" not in new
     pairs = json.loads(new, object_pairs_hook=list)
     assert _masked_under_password(pairs)
+
+
+def test_name_value_pairs_take_the_names_verdict(sanitizer: Sanitizer) -> None:
+    body = json.dumps({
+        "env": [{"name": "REGION", "value": "eu-west-1"},
+                {"name": "DATABASE_PASSWORD", "value": "qwerty"}],
+        "Tags": [{"Key": "team", "Value": "payments"}, {"Key": "api_key", "Value": ["a", "b"]}],
+    }).encode()
+    new, out = run(sanitizer, body, "application/json")
+    doc = json.loads(new)
+    assert doc["env"][0]["value"] == "eu-west-1" and doc["Tags"][0]["Value"] == "payments"
+    assert doc["env"][1]["value"].startswith("[REDACTED:")
+    assert all(v.startswith("[REDACTED:") for v in doc["Tags"][1]["Value"])
+    assert len(out) == 3
+
+
+def test_pairs_named_by_a_bare_name_or_an_ordinary_word_are_kept(sanitizer: Sanitizer) -> None:
+    body = json.dumps([{"name": "name", "value": "mug"}, {"Key": "sha256", "Value": "ab" * 32},
+                       {"name": "APP_VERSION", "value": "2.4.1.0"}]).encode()
+    assert run(sanitizer, body, "application/json") == (body, [])
