@@ -3,8 +3,8 @@
 | header | treatment |
 |---|---|
 | `authorization`, `proxy-authorization` | scheme kept: `Bearer [REDACTED:authorization]` |
-| `cookie` | per cookie, names kept: session-like names and opaque values masked, else value rules |
-| `set-cookie` | value masked; name and attributes kept |
+| `cookie` | per cookie, names kept: values masked, except preferences (`SAFE_COOKIES`) |
+| `set-cookie` | every value masked (folded lines too); names and attributes kept |
 | forwarded-for family | every address pseudonymized (TEST-NET / 2001:db8::) |
 | `from` | email pseudonymized; anything else masked |
 | `location`, `referer`, `content-location`, `x-original-url`... | the URL rules (`_urls.py`) |
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_KEEP_HEADERS",
+    "SAFE_COOKIES",
     "DEFAULT_SENSITIVE_HEADERS",
     "FORWARDED_IP_HEADERS",
     "HeaderSanitizer",
@@ -88,10 +89,16 @@ _NAME_MARKERS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-_SESSION_COOKIE_PARTS = (
-    "sess", "sid", "auth", "token", "jwt", "csrf", "xsrf", "remember", "sso", "saml",
-    "secret", "login", "pass", "oauth", "identity", "credential", "apikey", "api_key",
-)
+SAFE_COOKIES: frozenset[str] = frozenset(
+    {
+        "theme", "lang", "language", "locale", "tz", "timezone", "currency", "country",
+        "colorscheme", "color_scheme", "color-scheme", "colormode", "color_mode", "darkmode",
+        "dark_mode", "font_size", "layout", "sidebar_collapsed", "page_size", "pagesize",
+        "cookieconsent", "cookie_consent", "cookies_accepted",
+    }
+)  # fmt: skip
+# A `,` in a `Set-Cookie` line that starts the next cookie (not the one in `Expires=Wed, 09`)
+_FOLD = re.compile(r",(?=[ \t]*[^\s=;,]+=)")
 _OPAQUE = re.compile(r"[A-Za-z0-9+/=_.%~-]{16,}")
 _SCHEME = re.compile(r"^([ \t]*[A-Za-z][A-Za-z0-9._~+-]*[ \t]+)(\S.*)$", re.DOTALL)
 _FORWARDED_ADDR = re.compile(r'(?i)\b(for|by)=("?)([^;,"\s]+)\2')
@@ -121,9 +128,11 @@ class HeaderSanitizer:
         sensitive: Iterable[str] = (),
         keep: Iterable[str] = (),
         urls: UrlSanitizer | None = None,
+        keep_cookies: Iterable[str] = (),
     ) -> None:
         self.scanner = scanner
         self.urls = urls
+        self.keep_cookies = frozenset(k.lower() for k in keep_cookies)
         self.keys = keys
         self.pseudo = pseudonymizer
         self.keep = DEFAULT_KEEP_HEADERS | {k.lower() for k in keep}
@@ -223,13 +232,9 @@ class HeaderSanitizer:
         out.append(Redaction("authorization", loc, "mask"))
         return marker("authorization")
 
-    def _session_cookie(self, name: str) -> bool:
-        low = name.lower()
-        if self.keys.classify(name) is not None and self.keys.is_sensitive(name):
-            return True
-        return any(p in low for p in _SESSION_COOKIE_PARTS)
-
     def _cookie(self, value: str, loc: str, out: list[Redaction]) -> str:
+        """Each `name=value` of a `Cookie` header: names kept; a value masked unless its
+        name is a known preference (`SAFE_COOKIES`, or a kept key) and it is not opaque."""
         parts = value.split(";")
         changed = False
         for i, part in enumerate(parts):
@@ -243,7 +248,7 @@ class HeaderSanitizer:
             inner = core[1:-1] if quoted else core
             if not inner or is_marker(inner):
                 continue
-            if self._session_cookie(cname) or is_opaque_token(inner):
+            if not self._safe_cookie(cname) or is_opaque_token(inner):
                 out.append(Redaction("cookie", cloc, "mask"))
                 new_inner = marker("cookie")
             else:
@@ -257,16 +262,24 @@ class HeaderSanitizer:
             changed = True
         return ";".join(parts) if changed else value
 
+    def _safe_cookie(self, name: str) -> bool:
+        low = name.lower()
+        return low in SAFE_COOKIES or low in self.keep_cookies
+
     def _set_cookie(self, value: str, loc: str, out: list[Redaction]) -> str:
-        first, sep, attrs = value.partition(";")
-        name, eq, val = first.partition("=")
-        if not eq:
-            return value
-        core = val.strip().strip('"')
-        if not core or is_marker(core):
-            return value
-        out.append(Redaction("set-cookie", f"{loc}.{name.strip()}", "mask"))
-        return f"{name}={marker('set-cookie')}{sep}{attrs}"
+        """Every cookie's value masked, its name and attributes kept; a folded line (several
+        cookies joined by `,` before the next `name=`) is handled cookie by cookie."""
+        cookies = _FOLD.split(value)
+        for i, cookie in enumerate(cookies):
+            first, sep, attrs = cookie.partition(";")
+            name, eq, val = first.partition("=")
+            core = val.strip().strip('"')
+            if not eq or not core or is_marker(core):
+                continue
+            out.append(Redaction("set-cookie", f"{loc}.{name.strip()}", "mask"))
+            lead = val[: len(val) - len(val.lstrip())]
+            cookies[i] = f"{name}={lead}{marker('set-cookie')}{sep}{attrs}"
+        return ",".join(cookies)
 
     def _ip(self, token: str) -> str | None:
         """The pseudonym of an address token (with optional port), or None."""

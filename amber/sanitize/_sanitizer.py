@@ -60,6 +60,7 @@ class Sanitizer:
         self.headers = HeaderSanitizer(
             self.scanner, self.keys, pseudonymizer,
             sensitive=config.sensitive_headers, keep=config.keep_headers, urls=self.urls,
+            keep_cookies=config.keep_keys,
         )
         # client address -> (its stored form, the redactions made): a proxy sees the same
         # few addresses over and over, and parsing and pseudonymizing one costs ~10 us
