@@ -734,7 +734,14 @@ def _server_engine(url: str, backend: str, shown: str, *, read_only: bool) -> En
     """The engine of a database server's store (PostgreSQL)."""
     kwargs: dict[str, Any] = {}
     if backend == "postgresql":
-        options: dict[str, Any] = {"connect_timeout": 10}
+        # A server frozen or cut off without a reset would leave a query waiting forever:
+        # keepalive probes after 10 s of silence, and TCP_USER_TIMEOUT (30 s of unanswered
+        # probes or unacknowledged data), make libpq fail it instead. A slow but live server
+        # is unaffected: its kernel answers both.
+        options: dict[str, Any] = {
+            "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+            "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000,
+        }
         if read_only:
             options["options"] = "-c default_transaction_read_only=on"
         kwargs = {"connect_args": options, "pool_pre_ping": True}

@@ -482,8 +482,7 @@ class Writer:
             self._store_back()
             return None
 
-    def _add(self, part: list[Exchange]) -> int:
-        """`store.add_many(part)`, watched: the watch thread knows when it began."""
+    def _add(self, part: list[Exchange]) -> int:  # add_many, watched
         with self._writing:
             self._write_began = self._clock()
             self._writing.notify_all()
@@ -513,9 +512,7 @@ class Writer:
 
     def _store_back(self) -> None:
         """An insert returned: end an outage or a hang, saying so once."""
-        since = self._store_down_since
-        if since is None:
-            since = self._hung_since
+        since = self._hung_since if self._store_down_since is None else self._store_down_since
         if since is None:
             return
         self._store_down_since = None
@@ -561,8 +558,7 @@ class Writer:
                 self._writing.wait(left)
         return False
 
-    def _progress(self) -> None:
-        """Run `on_progress` (from the writer or the watch thread, one at a time)."""
+    def _progress(self) -> None:  # from the writer or the watch thread, one at a time
         if self._on_progress is not None:
             with self._progress_lock:
                 self._on_progress()

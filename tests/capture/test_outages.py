@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -474,3 +475,21 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
         assert sum("store is back" in m for m in messages) == 1, messages
         assert not any("store write failed" in m for m in messages), messages
         assert SECRET not in caplog.text
+
+
+@pytest.mark.postgres
+def test_postgresql_store_connections_give_up_on_a_silent_peer(pg_database: str) -> None:
+    """A partition without a reset cannot be made here without root's packet filter, so
+    this checks what makes libpq fail it (and the writer retry) instead of waiting forever:
+    the store's connections carry TCP keepalives (probes after 10 s of silence) and
+    TCP_USER_TIMEOUT (30 s), read back from the kernel on the connection's socket."""
+    with Store.open(pg_database) as store, store.engine.connect() as conn:
+        fd = conn.connection.dbapi_connection.pgconn.socket  # type: ignore[union-attr]
+        sock = socket.socket(fileno=os.dup(fd))
+        try:
+            got = (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                   sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                   sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+        finally:
+            sock.close()
+    assert got == (1, 10, 30_000)
