@@ -52,6 +52,7 @@ from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 from ._keys import version_like
+from ._markup import MarkupSanitizer
 from ._urls import UrlSanitizer
 from ._urls import url_param_verdict
 from ._values import ValueScanner
@@ -98,6 +99,7 @@ class BodySanitizer:
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
         self.urls = UrlSanitizer(self)
+        self.markup = MarkupSanitizer(self)
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""
@@ -134,7 +136,8 @@ class BodySanitizer:
             return self.form(body, location, out)
         return self.text(body, location, out, charset=_charset(content_type),
                          code=_CODE_TYPE.search(ct) is not None
-                         or _CODE_SHAPE.search(body, 0, 4096) is not None)
+                         or _CODE_SHAPE.search(body, 0, 4096) is not None,
+                         markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<")
 
     # -- JSON -------------------------------------------------------------------------
 
@@ -356,28 +359,35 @@ class BodySanitizer:
         *,
         charset: str | None = None,
         code: bool = False,
+        markup: bool = False,
     ) -> bytes:
         """Text by the value rules; `code` (JavaScript, CSS, HTML source) keeps expressions
-        such as `token = sessionStorage.getItem(...)` out of the `key = value` rule."""
+        such as `token = sessionStorage.getItem(...)` out of the `key = value` rule, and
+        `markup` (XML, SOAP, HTML) applies the key rules to tags and attributes first."""
         if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "usascii",
                                                                           "ascii"):
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
-                new = self._text(decoded, f"{location}:text", out, code)
+                new = self._text(decoded, f"{location}:text", out, code, markup)
                 return body if new == decoded else new.encode(codec, "surrogateescape")
             except (LookupError, UnicodeError):
                 pass
         if not looks_textual(body):
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
-        new = self._text(decoded, f"{location}:text", out, code)
+        new = self._text(decoded, f"{location}:text", out, code, markup)
         return body if new is decoded or new == decoded else new.encode(
             "utf-8", "surrogateescape"
         )
 
-    def _text(self, text: str, location: str, out: list[Redaction], code: bool) -> str:
-        """The URLs in `text` by the URL rules, then all of it by the value rules."""
+    def _text(
+        self, text: str, location: str, out: list[Redaction], code: bool, markup: bool
+    ) -> str:
+        """Markup by its tags and attributes, the URLs in `text` by the URL rules, then all
+        of it by the value rules."""
+        if markup:
+            text = self.markup.apply(text, location, out)
         return self.scanner.apply(self.urls.in_text(text, location, out), location, out,
                                   code=code)
 

@@ -1,0 +1,123 @@
+"""XML, SOAP and HTML bodies: element text and attribute values by the key rules.
+
+A tolerant regex tokenizer (no parser: a truncated or invalid document is still read) finds
+
+* **leaf elements** `<Tag>text</Tag>` (a namespace prefix ignored): the text goes by the key
+  rule of the tag's name, so `<SecretAccessKey>`, `<wsse:Password>` and `<ApiKey>` mask it;
+* **attributes** `name="value"`: by the attribute's own name (`<Credentials token="...">`),
+  and, in a tag with a naming attribute (`name`, `id`, `property`, `key`) and a `value` or
+  `content` attribute, by the name it gives (`<meta name="csrf-token" content="...">`,
+  `<input type="hidden" name="api_key" value="...">`).
+
+Only the spans of replaced texts and attribute values change; entities are decoded to judge
+a value and the replacement is written escaped. Everything else (and every value the key
+rules leave) is left to the value rules, which run on the whole body afterwards.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from amber._model import Redaction
+from amber._pseudonym import is_marker
+
+from ._json import NAME
+from ._keys import Verdict
+from ._keys import normalize_key
+
+if TYPE_CHECKING:
+    from ._bodies import BodySanitizer
+
+__all__ = ["MarkupSanitizer"]
+
+_LEAF = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]{1,65536})</\1\s*>")
+_TAG = re.compile(r"<[A-Za-z][\w:.-]*(\s[^<>]*?)/?>")
+_ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_NAMING = ("name", "id", "property", "key", "itemprop", "http-equiv")
+_VALUED = ("value", "content")
+# Markup's own attributes, never a credential's name.
+_MARKUP_ATTRS = frozenset(
+    {
+        "type", "class", "style", "href", "src", "action", "method", "rel", "lang", "dir",
+        "for", "title", "alt", "placeholder", "charset", "width", "height", "role", "media",
+        "encoding", "version", "standalone", "target", "autocomplete", "tabindex",
+    }
+)  # fmt: skip
+
+
+class MarkupSanitizer:
+    """Applies the key rules to the element texts and attribute values of a markup body."""
+
+    def __init__(self, bodies: BodySanitizer) -> None:
+        self.bodies = bodies
+        self._classify = bodies.keys.classify
+
+    def classify(self, name: str) -> Verdict:
+        """A tag's or attribute's verdict; a bare `name` is no person's in markup."""
+        verdict = self._classify(name)
+        if verdict == NAME and normalize_key(name) == "name":
+            return None
+        return verdict
+
+    def apply(self, text: str, location: str, out: list[Redaction]) -> str:
+        """`text` with what the key rules mask or pseudonymize replaced in place."""
+        if "<" not in text:
+            return text
+        text = _TAG.sub(lambda m: self._tag(m, location, out), text)
+        return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
+
+    def _value(self, raw: str, verdict: Verdict, location: str, out: list[Redaction]) -> str:
+        value = html.unescape(raw)
+        if not value.strip() or is_marker(value):
+            return raw
+        new = self.bodies.scalar_by_verdict(value, verdict, location, out)
+        return raw if new == value else html.escape(new, quote=True)
+
+    def _leaf(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        verdict = self.classify(m.group(2))
+        if verdict is None:
+            return m.group(0)
+        raw = m.group(4)
+        new = self._value(raw, verdict, f"{location}.{m.group(2)}", out)
+        if new == raw:
+            return m.group(0)
+        start, end = m.span(4)
+        base = m.start(0)
+        whole = m.group(0)
+        return whole[: start - base] + new + whole[end - base :]
+
+    def _tag(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        attrs = list(_ATTR.finditer(m.group(0)))
+        if not attrs:
+            return m.group(0)
+        names = {a.group(1).lower(): a.group(2) if a.group(2) is not None else a.group(3)
+                 for a in attrs}
+        named = next((names[n] for n in _NAMING if names.get(n)), None)
+        pair = self.classify(html.unescape(named)) if named and len(named) <= 64 else None
+        whole = m.group(0)
+        pieces: list[str] = []
+        pos = 0
+        for a in attrs:
+            attr = a.group(1).lower()
+            verdict: Verdict
+            if attr in _VALUED and pair is not None:
+                verdict = pair
+            elif attr in _NAMING or attr in _MARKUP_ATTRS or attr.startswith(("xmlns", "aria-")):
+                continue
+            else:
+                verdict = self.classify(attr)
+            if verdict is None:
+                continue
+            group = 2 if a.group(2) is not None else 3
+            raw = a.group(group)
+            new = self._value(raw, verdict, f"{location}.{named or attr}", out)
+            if new != raw:
+                pieces.append(whole[pos : a.start(group)])
+                pieces.append(new)
+                pos = a.end(group)
+        if not pieces:
+            return whole
+        pieces.append(whole[pos:])
+        return "".join(pieces)

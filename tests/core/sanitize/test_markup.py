@@ -1,0 +1,64 @@
+"""XML, SOAP and HTML bodies: element text and attribute values by the key rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from amber._model import Redaction
+from amber.sanitize import Sanitizer
+
+
+def run(s: Sanitizer, body: str, ct: str) -> tuple[str, list[Redaction]]:
+    out: list[Redaction] = []
+    return s.bodies.sanitize(body.encode(), ct, "response.body", out).decode(), out
+
+
+SOAP = ('<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="http://x/">'
+        "<soap:Header><wsse:Security><wsse:Username>svc</wsse:Username>"
+        "<wsse:Password>hunter&amp;2</wsse:Password></wsse:Security></soap:Header>"
+        "<soap:Body><Creds><AccessKeyId>x</AccessKeyId><SecretAccessKey>abc</SecretAccessKey>"
+        "<Region>eu-west-1</Region></Creds></soap:Body></soap:Envelope>")
+
+
+def test_soap_secrets_by_element_name(sanitizer: Sanitizer) -> None:
+    new, out = run(sanitizer, SOAP, "text/xml; charset=utf-8")
+    masked = "[REDACTED:sensitive-key]"
+    fake = new.split("Username>")[1][:-7]
+    assert new == (
+        SOAP.replace("hunter&amp;2", masked).replace(">x<", f">{masked}<")
+        .replace(">abc<", f">{masked}<").replace(">svc<", f">{fake}<")
+    )
+    assert "svc<" not in new
+    assert [r.location for r in out] == [
+        "response.body:text.Username", "response.body:text.Password",
+        "response.body:text.AccessKeyId", "response.body:text.SecretAccessKey"]
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ['<input type="hidden" name="api_key" value="k3y&amp;v">',
+     "<meta name='csrf-token' content='Zk3x9Q'>",
+     '<input name="csrf_token" type="hidden" value="abcdef">',
+     '<Credentials password="p4ss" user="bob">'],
+)
+def test_html_attributes_by_their_name(sanitizer: Sanitizer, tag: str) -> None:
+    new, out = run(sanitizer, f"<html><body>{tag}</body></html>", "text/html")
+    assert "[REDACTED:" in new and len(out) == 1
+    for secret in ("k3y", "Zk3x9Q", "abcdef", "p4ss"):
+        assert secret not in new
+
+
+def test_ordinary_markup_is_byte_identical(sanitizer: Sanitizer) -> None:
+    page = ('<!doctype html><html lang="en"><head><meta name="viewport" content="width=device'
+            '-width"><title>Shop</title></head><body><input type="text" name="name" '
+            'value="Blue Widget"><Name>mug</Name><Version>2.4.1.0</Version>'
+            '<a href="/items?page=2" class="next">next</a></body></html>')
+    assert run(sanitizer, page, "text/html") == (page, [])
+    assert run(sanitizer, SOAP.replace("Password", "Nonce").replace("SecretAccessKey", "Id")
+               .replace("AccessKeyId", "Region"), "application/soap+xml")[0].count(
+        "[REDACTED") == 0
+
+
+def test_invalid_or_cut_markup_is_still_read(sanitizer: Sanitizer) -> None:
+    new, _ = run(sanitizer, "<a><b></a><Password>s3cret</Password><input name=", "text/xml")
+    assert "s3cret" not in new and new.endswith("<input name=")
