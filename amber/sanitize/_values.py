@@ -2,9 +2,13 @@
 
 Every detector is one alternative of a single compiled regex (`re.ASCII`, explicit
 character classes), so a string without a candidate costs one C-level `search`. A match
-is then checked in Python (Luhn for cards, mod-97 for IBANs, area numbers for SSNs,
-`ipaddress` for IPs) before anything is replaced. Secrets become markers
-(`[REDACTED:<rule>]`); identifying values (emails, phones, IPs) become pseudonyms.
+is then checked in Python (the checks of `_ids.py`: IIN family and Luhn for cards,
+mod-97 for IBANs, checksums for national ids; `ipaddress` for IPs) before anything is
+replaced; a candidate that fails its check lets the group's later detectors try the same
+place, and the scan goes on from the next character. Vendor credential shapes and the
+token boundaries (`LEFT`, `RIGHT`: a token glued after `_`, `,`, `%20` or `\\n` is found
+too) come from `_vendors.py`. Secrets become markers (`[REDACTED:<rule>]`); identifying
+values (emails, phones, IPs) become pseudonyms.
 
 Nothing here ever flags a marker or a pseudonym: values already in the synthetic ranges
 (`is_synthetic`) and markers are left alone, which makes sanitizing idempotent.
@@ -29,7 +33,20 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._ids import card_ok
+from ._ids import iban_ok
+from ._ids import luhn_ok
+from ._ids import nino_ok
+from ._ids import phone_ok
+from ._ids import ssn_ok
+from ._ids import steuer_id_ok
 from ._keys import KeyClassifier
+from ._vendors import LEFT
+from ._vendors import RIGHT
+from ._vendors import VENDOR_HINTS
+from ._vendors import VENDOR_SHAPES
+
+_card_ok = card_ok  # the name the JSON walker imports
 
 __all__ = [
     "DETECTORS",
@@ -41,77 +58,6 @@ __all__ = [
 ]
 
 # -- validators ---------------------------------------------------------------------------
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn checksum of a digit string."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-_CARD_IIN = re.compile(
-    r"4|5[1-5]|2(?:2[2-9]|[3-6][0-9]|7[01]|720)|3[47]|3(?:0[0-5]|[68])|35|6(?:011|5|4[4-9]|2)"
-)
-
-
-def _card_ok(text: str) -> bool:
-    digits = text.replace(" ", "").replace("-", "")
-    if not 13 <= len(digits) <= 19:
-        return False
-    seps = {c for c in text if c in " -"}
-    if len(seps) > 1:
-        return False
-    if _CARD_IIN.match(digits) is None:
-        return False
-    return luhn_ok(digits)
-
-
-_IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30,
-    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24,
-    "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
-    "UA": 29, "VG": 24, "XK": 20,
-}  # fmt: skip
-
-
-def iban_ok(text: str) -> bool:
-    """A known country, its IBAN length, and the ISO 13616 mod-97 check."""
-    s = text.replace(" ", "").upper()
-    if _IBAN_LENGTHS.get(s[:2]) != len(s):
-        return False
-    moved = s[4:] + s[:4]
-    try:
-        number = int("".join(str(int(c, 36)) for c in moved))
-    except ValueError:
-        return False
-    return number % 97 == 1
-
-
-def _ssn_ok(text: str) -> bool:
-    area, group, serial = text[0:3], text[4:6], text[7:11]
-    if area in ("000", "666") or area[0] == "9":
-        return False
-    return group != "00" and serial != "0000"
-
-
-def _phone_ok(text: str) -> bool:
-    digits = "".join(c for c in text if c.isdigit())
-    if text.startswith("+"):
-        return 8 <= len(digits) <= 15
-    # NANP national form: area and exchange codes start with 2-9
-    return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
 
 
 def _basic_ok(cred: str) -> bool:
@@ -157,17 +103,17 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "jwt", "jwt",
-        r"(?<![A-Za-z0-9_-])ey[A-Za-z0-9_-]{17,}\.ey[A-Za-z0-9_/\\-]{17,}\."
+        LEFT + r"(?<!-)ey[A-Za-z0-9_-]{17,}\.ey[A-Za-z0-9_/\\-]{17,}\."
         r"(?:[A-Za-z0-9_/\\-]{10,}={0,2})?",
     ),
     Detector(
         "auth-credentials", "auth",
-        r"(?i:\b(?:bearer|token)[ \t]+)(?P<auth_v>" + _V + r"{8,}+)",
+        LEFT + r"(?i:(?:bearer|token)[ \t]+)(?P<auth_v>" + _V + r"{8,}+)",
         group="auth_v", check=lambda v: len(v) >= 16 or any(c.isdigit() for c in v),
     ),
     Detector(
         "auth-credentials", "basic",
-        r"(?i:\bbasic[ \t]+)(?P<basic_v>[A-Za-z0-9+/]{4,}+={0,2})",
+        LEFT + r"(?i:basic[ \t]+)(?P<basic_v>[A-Za-z0-9+/]{4,}+={0,2})",
         group="basic_v", check=_basic_ok,
     ),
     Detector(
@@ -188,7 +134,7 @@ DETECTORS: tuple[Detector, ...] = (
         group="url_p",
     ),
     Detector("aws-access-key-id", "awsid",
-             r"\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b"),
+             LEFT + r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}" + RIGHT),
     Detector(
         "aws-secret-key", "awssecret",
         r"(?i:aws)[A-Za-z0-9_ .-]{0,20}?[\"'=: ]{1,4}(?P<awssecret_v>[0-9a-zA-Z/+]{40})"
@@ -196,23 +142,25 @@ DETECTORS: tuple[Detector, ...] = (
         group="awssecret_v",
     ),
     Detector("github-token", "gh",
-             r"\b(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{82})\b"),
+             LEFT + r"(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{82})" + RIGHT),
     Detector("stripe-key", "stripe",
-             r"\b(?:(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}|whsec_[a-zA-Z0-9]{24,})\b"),
+             LEFT + r"(?:(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}|whsec_[a-zA-Z0-9]{24,})"
+             + RIGHT),
     Detector("slack-token", "slack",
-             r"\bxox[baprseo]-[0-9A-Za-z-]{10,}+"),
+             LEFT + r"xox[baprseo]-[0-9A-Za-z-]{10,}+"),
     Detector(
         "slack-webhook", "slackhook",
         r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<slackhook_v>[A-Za-z0-9+/_-]{20,})",
         group="slackhook_v",
     ),
-    Detector("google-api-key", "google", r"\bAIza[0-9A-Za-z_-]{35}"),
-    Detector("sendgrid-key", "sendgrid", r"\bSG\.[0-9A-Za-z_-]{16,32}\.[0-9A-Za-z_-]{16,64}"),
+    Detector("google-api-key", "google", LEFT + r"AIza[0-9A-Za-z_-]{35}"),
+    Detector("sendgrid-key", "sendgrid", LEFT + r"SG\.[0-9A-Za-z_-]{16,32}\.[0-9A-Za-z_-]{16,64}"),
     Detector(
         "twilio-key", "twilio",
         r"(?i:twilio)[\s\S]{0,40}?\b(?P<twilio_v>(?:SK|AC)[0-9a-fA-F]{32})\b",
         group="twilio_v",
     ),
+    *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in VENDOR_SHAPES),
     Detector(
         "email", "email",
         r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
@@ -222,25 +170,39 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "iban", "iban",
-        r"\b[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b",
+        # upper case, grouped by fours or not; lower case, ungrouped (grouped, its last
+        # group could take the next word: `de89 ... 00 end`)
+        LEFT + r"(?:[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?"
+        r"|[a-z]{2}[0-9]{2}[a-z0-9]{11,30})" + RIGHT,
         check=iban_ok,
     ),
     Detector(
         "credit-card", "card",
         # not inside a longer alphanumeric token: a Luhn-valid run of 13+ digits inside a
-        # hex id, hash or trace id (0.06 % of random UUIDs hold one) is not a card
-        r"(?<![0-9A-Za-z.,-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z]|[.,-][0-9])",
-        check=_card_ok,
+        # hex id, hash or trace id (0.06 % of random UUIDs hold one) is not a card, nor is
+        # the tail of a number after a decimal point
+        LEFT + r"(?<![0-9][.-])[0-9](?:[ .-]?[0-9]){11,18}(?![0-9A-Za-z]|[.,-][0-9])",
+        check=card_ok,
     ),
-    Detector("us-ssn", "ssn", r"(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])", check=_ssn_ok),
+    Detector("us-ssn", "ssn", LEFT + r"(?<!-)[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])",
+             check=ssn_ok),
+    Detector(
+        "uk-nino", "nino",
+        LEFT + r"[A-Z]{2}(?P<nino_s>[ ]?)[0-9]{2}(?P=nino_s)[0-9]{2}(?P=nino_s)[0-9]{2}"
+        r"(?P=nino_s)[A-D]" + RIGHT,
+        check=nino_ok,
+    ),
+    Detector("de-tax-id", "steuer", LEFT + r"[1-9][0-9]{10}(?![0-9])", check=steuer_id_ok),
+    Detector("telegram-bot-token", "telegram",
+             LEFT + r"[0-9]{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])"),
     Detector(
         "phone", "phone",
-        r"(?<![0-9A-Za-z+.-])(?:"
-        r"\+[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}[ .-]?[0-9]{2,5}"
+        LEFT + r"(?<![+.-])(?:"
+        r"(?:\+|\+?00[ ]?)[1-9][0-9]{0,3}(?:[ .-]?\(?[0-9]{1,5}\)?){1,6}[ .-]?[0-9]{2,5}"
         r"|\([2-9][0-9]{2}\)[ ]?[2-9][0-9]{2}-[0-9]{4}"
         r"|[2-9][0-9]{2}(?P<phone_s>[.-])[2-9][0-9]{2}(?P=phone_s)[0-9]{4}"
         r")(?![0-9A-Za-z]|[.-][0-9])",
-        action="phone", check=_phone_ok, secret=False,
+        action="phone", check=phone_ok, secret=False,
     ),
     Detector(
         "ipv6", "ipv6",
@@ -293,12 +255,14 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("kv", ("kv",), "A-Za-z_\\\\\"'"),
     ("auth", ("auth", "basic"), "BbTt"),
     ("tokens", ("jwt", "awsid", "awssecret", "gh", "stripe", "slack", "slackhook", "google",
-                "sendgrid", "twilio"), "eAaghsrwxSTtW"),
-    ("digits", ("iban", "card", "ssn", "phone", "ipv6", "ipv4"), "0-9A-Za-f:+("),
+                "sendgrid", "twilio", *(v.ident for v in VENDOR_SHAPES)),
+     "eAaghsrwxSTtWnpdkGEHq"),
+    ("digits", ("iban", "card", "ssn", "nino", "steuer", "telegram", "phone", "ipv6", "ipv4"),
+     "0-9A-Za-z:+("),
 )
 _TOKEN_HINTS = (".ey", "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws", "gh",
                 "github_pat_", "k_", "whsec_", "xox", "hooks.slack", "AIza", "SG.", "wilio",
-                "WILIO")
+                "WILIO", *VENDOR_HINTS)
 _AUTH_HINTS = ("earer", "EARER", "asic", "ASIC", "oken", "OKEN")
 _DIGIT = re.compile(r"[0-9]")
 
@@ -344,6 +308,10 @@ class ValueScanner:
         self._custom = tuple(custom)
         self._memo: dict[str, tuple[str, tuple[tuple[str, RedactionAction], ...]]] = {}
         self._groups: list[tuple[str, re.Pattern[str]]] = []
+        # per detector, the detectors after it in its group, each compiled alone: tried at
+        # the same place when its own match fails its check (`00 44 161 496 0742` is first
+        # a card candidate, then a phone)
+        self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
             if not dets:
@@ -352,6 +320,10 @@ class ValueScanner:
             self._groups.append(
                 (group, re.compile(f"(?=[{first}])(?:{combined})", re.ASCII | re.DOTALL))
             )
+            singles = [re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL)
+                       for d in dets]
+            for i, d in enumerate(dets):
+                self._later[d.ident] = tuple(singles[i + 1 :])
 
     # -- public -----------------------------------------------------------------------
 
@@ -429,13 +401,15 @@ class ValueScanner:
             if not _gate(group, text):
                 continue
             pos = 0
-            for m in rx.finditer(text):
-                if m.start() < pos:
-                    continue
-                hit = self._handle(m, text, code)
-                if hit is not None:
+            while (m := rx.search(text, pos)) is not None:
+                hit = self._handle(m, text, code) or self._handle_later(m, text, code)
+                if hit is None:
+                    # a candidate that failed its check may hide one that starts inside it
+                    # (`%2000 44 161...`, `ref,4111...`): go on from the next character
+                    pos = m.start() + 1
+                else:
                     found.append(hit)
-                    pos = hit.end
+                    pos = max(hit.end, m.end())
         if len(found) > 1:
             found.sort(key=lambda h: (h.start, -h.end))
             kept: list[Hit] = []
@@ -446,6 +420,18 @@ class ValueScanner:
                     pos = hit.end
             return kept
         return found
+
+    def _handle_later(self, m: re.Match[str], text: str, code: bool) -> Hit | None:
+        """The first later detector of the group that matches where `m` starts and passes."""
+        ident = m.lastgroup
+        assert ident is not None
+        for single in self._later[ident]:
+            other = single.match(text, m.start())
+            if other is not None:
+                hit = self._handle(other, text, code)
+                if hit is not None:
+                    return hit
+        return None
 
     def _handle(self, m: re.Match[str], text: str, code: bool) -> Hit | None:
         ident = m.lastgroup

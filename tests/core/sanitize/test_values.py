@@ -211,3 +211,76 @@ def test_code_mode_keeps_expressions_not_literals(scanner: ValueScanner) -> None
     literal = 'const apiKey = "f00dfeedcafe1234"; fetch("/x?token=abc123def456ghi")'
     new = _apply(scanner, literal, code=True)
     assert "f00dfeedcafe1234" not in new and "abc123def456ghi" not in new
+
+
+@pytest.mark.parametrize("before", ["_", ",", "%20", "\n", "\t", "\\n"])
+@pytest.mark.parametrize(
+    "rule",
+    ["jwt", "aws-access-key-id", "github-token", "stripe-key", "slack-token", "google-api-key",
+     "sendgrid-key", "credit-card", "iban", "us-ssn"],
+)  # fmt: skip
+def test_detectors_find_values_glued_after_separators(
+    scanner: ValueScanner, rule: str, before: str
+) -> None:
+    # a regex word boundary treats `_` as a word character, and `%20` ends with a digit
+    secret = SECRETS[rule]
+    text, hits = apply(scanner, f"ref{before}{secret} end")
+    assert text == f"ref{before}[REDACTED:{rule}] end"
+    assert [h.rule for h in hits] == [rule]
+
+
+def test_bearer_glued_after_an_underscore(scanner: ValueScanner) -> None:
+    text, _ = apply(scanner, "ref_Bearer abcdef0123456789xyz end")
+    assert text == "ref_Bearer [REDACTED:auth-credentials] end"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("id,card_number\n1,4111111111111111,active", "credit-card"),  # after `digit,`
+        ("card 6759 0000 0000", "credit-card"),  # Maestro, 12 digits
+        ("card 2200-0000-0000-0004", "credit-card"),  # Mir
+        ("card 6212.0000.0000.0000.005", "credit-card"),  # UnionPay, dots
+        ("iban es6083697060098634811679 end", "iban"),  # lower case
+        ("ref_de89370400440532013000 end", "iban"),
+        ("ni AB 12 34 56 C end", "uk-nino"),
+        ("ref_AB123456C end", "uk-nino"),
+        ("steuer 12345678911 end", "de-tax-id"),
+    ],
+)
+def test_personal_ids_found(scanner: ValueScanner, text: str, rule: str) -> None:
+    out, hits = apply(scanner, text)
+    assert f"[REDACTED:{rule}]" in out
+    assert [h.rule for h in hits] == [rule]
+
+
+@pytest.mark.parametrize(
+    "phone",
+    ["+0044 20 7946 0321", "00 44 161 496 0742", "0049 89 2180 4431", "+49 (0)151 2345 6789",
+     "+44 (0) 20 7946 0958"],
+)  # fmt: skip
+@pytest.mark.parametrize("before", [" ", "_", ",", "%20", "\n"])
+def test_international_phone_formats(scanner: ValueScanner, phone: str, before: str) -> None:
+    # `00 44 161 496 0742` is first a card candidate (it fails its check), then a phone
+    text, hits = apply(scanner, f"tel{before}{phone} end")
+    assert phone not in text
+    assert [h.rule for h in hits] == ["phone"]
+    assert is_synthetic("phone", text.removeprefix(f"tel{before}").removesuffix(" end"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "10.0.19045.3693",  # a Windows build: dots between digits, not a card's groups
+        "1,299.00", "1234567.89", "12 499,90",  # prices
+        "1710428966535", "1710428966",  # timestamps
+        "9781234567897", "4006381333931",  # ISBN, EAN
+        "52.5200,13.4050",  # coordinates
+        "1Z999AA10123456784", "9400111899223197428490",  # parcel tracking numbers
+        "00:05:00", "00-1B-63-84-45-E6",  # a duration, a MAC
+        "B08N5WRWNW", "SKU-4821-XL", "De89370400440532013000",
+        "12345678901",  # 11 digits, not a tax id (no repeated digit)
+    ],
+)
+def test_numbers_and_ids_that_look_personal_are_kept(scanner: ValueScanner, text: str) -> None:
+    assert apply(scanner, f"value {text} end") == (f"value {text} end", [])
