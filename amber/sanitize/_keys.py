@@ -49,6 +49,12 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # signatures and keys
         "signature", "sig", "hmac", "private_key_id", "secret_key", "access_key",
         "pwd", "pass", "passphrase",
+        # dates of birth, passports and national ids (personal data kept under a name that
+        # says what it is, in any shape)
+        "dob", "date_of_birth", "dateofbirth", "birth_date", "birthdate", "birthday", "bday",
+        "born", "born_on", "geburtsdatum", "passport", "passport_number", "passportnumber",
+        "passport_no", "passportno", "nino", "ni_number", "national_insurance_number",
+        "national_id", "steuer_id", "steuerid", "steuernummer", "tin", "taxid",
     }
 )  # fmt: skip
 
@@ -56,7 +62,8 @@ DEFAULT_KEY_MARKERS: frozenset[str] = frozenset(
     {
         "token", "secret", "secrets", "password", "passwords", "passwd", "passphrase",
         "pwd", "credential", "credentials", "apikey", "session", "sessionid", "auth",
-        "csrf", "xsrf", "jwt", "privatekey", "cookie",
+        "csrf", "xsrf", "jwt", "privatekey", "cookie", "passport", "dob", "birthdate",
+        "birthday",
     }
 )  # fmt: skip
 
@@ -66,6 +73,7 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key"),
         ("signing", "key"), ("encryption", "key"), ("client", "secret"),
         ("session", "id"), ("auth", "code"), ("card", "number"), ("security", "code"),
+        ("birth", "date"), ("of", "birth"), ("born", "on"), ("tax", "id"), ("national", "id"),
     }
 )  # fmt: skip
 
@@ -79,7 +87,8 @@ _QUALIFIERS_AFTER: frozenset[str] = frozenset(
         "method", "methods", "scheme", "provider", "name", "names", "id_type", "duration",
         "lifetime", "age", "mode", "hint", "format", "algorithm", "alg", "location",
         "path", "field", "header", "param", "valid", "invalid", "ok", "error", "errors",
-        "attempts", "retries", "reset_at", "last", "index", "number_of",
+        "attempts", "retries", "reset_at", "last", "index", "number_of", "verified",
+        "country", "issued", "issuing", "issuer",
     }
 )  # fmt: skip
 
