@@ -4,29 +4,40 @@ and supervised: killed, it is restarted and what it lost is counted."""
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
+from amber._model import Exchange
 from amber._store import Store
 from amber.capture._process import _COMMIT_IDS
 from amber.capture._process import _COMMIT_TARGET
+from amber.capture._process import _ID_LEN
+from amber.capture._process import _N_COUNTERS
+from amber.capture._process import _STORED
 from amber.capture._process import ProcessWriter
+from amber.capture._process import _CountingStore
 from amber.capture._process import _exit_cause
 from amber.capture._stats import StatsSnapshot
+from amber.capture._writer import Writer
 from amber.capture._writer import raw_to_exchange
 from amber.capture.addon import CaptureAddon
+from amber.errors import StoreUnavailable
 from tests.capture.conftest import wait_for
 from tests.capture.test_addon import addon_context
 from tests.capture.test_addon import flow
 from tests.capture.test_stats import balanced
 from tests.capture.test_writer import KEY
 from tests.capture.test_writer import SECRET
+from tests.capture.test_writer import HostileStore
+from tests.capture.test_writer import pipeline
 from tests.capture.test_writer import raw
 from tests.capture.test_writer import refuse_path
 from tests.capture.test_writer import stored_ids
@@ -181,6 +192,35 @@ def test_an_insert_committed_as_the_writer_died_is_found_not_counted_lost(
     assert w._settle_lost(child, "writer_restart") == 0  # settled once only
     w.stop(timeout=1)
     assert balanced(w.stats.snapshot())
+
+
+def test_an_insert_committed_as_its_connection_dropped_is_published_stored(
+    tmp_path: Path,
+) -> None:
+    """The child's sink publishes what the proxy counts: exchanges of an insert that failed
+    with the connection but had committed are found on the retry and published as stored
+    (and no longer as an insert in progress), so the proxy neither loses nor doubles them."""
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        hs = HostileStore(store)
+        real_add = hs.add_many
+
+        def commit_then_drop(batch: Iterable[Exchange]) -> int:
+            n = real_add(batch)
+            if hs.calls == 1:
+                raise StoreUnavailable("server closed the connection unexpectedly")
+            return n
+
+        hs.add_many = commit_then_drop  # type: ignore[method-assign]
+        counters = multiprocessing.RawArray("q", _N_COUNTERS)
+        ids = multiprocessing.RawArray("c", _ID_LEN * 10)
+        sink = _CountingStore(hs, counters, ids)  # type: ignore[arg-type]
+        w = Writer(sink, pipeline(), batch_size=10, retry_initial=0.001, on_found=sink.found)
+        for i in range(10):
+            assert w.submit(raw(i))
+        w.start()
+        w.stop()
+        assert (counters[_STORED], counters[_COMMIT_TARGET]) == (10, 10)
+        assert w.stats.stored == 10 and store.count() == 10
 
 
 def test_exit_causes_are_named() -> None:
