@@ -53,6 +53,7 @@ from ._keys import normalize_key
 from ._keys import split_tokens
 from ._keys import version_like
 from ._markup import MarkupSanitizer
+from ._tabular import TabularSanitizer
 from ._urls import UrlSanitizer
 from ._urls import url_param_verdict
 from ._values import ValueScanner
@@ -100,6 +101,7 @@ class BodySanitizer:
         self.person_keys: dict[str, bool] = {}
         self.urls = UrlSanitizer(self)
         self.markup = MarkupSanitizer(self)
+        self.tabular = TabularSanitizer(self)
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""
@@ -137,7 +139,8 @@ class BodySanitizer:
         return self.text(body, location, out, charset=_charset(content_type),
                          code=_CODE_TYPE.search(ct) is not None
                          or _CODE_SHAPE.search(body, 0, 4096) is not None,
-                         markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<")
+                         markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<",
+                         table="csv" in ct or "tab-separated" in ct)
 
     # -- JSON -------------------------------------------------------------------------
 
@@ -360,34 +363,41 @@ class BodySanitizer:
         charset: str | None = None,
         code: bool = False,
         markup: bool = False,
+        table: bool = False,
     ) -> bytes:
         """Text by the value rules; `code` (JavaScript, CSS, HTML source) keeps expressions
         such as `token = sessionStorage.getItem(...)` out of the `key = value` rule, and
-        `markup` (XML, SOAP, HTML) applies the key rules to tags and attributes first."""
+        `markup` (XML, SOAP, HTML) applies the key rules to tags and attributes first, and
+        `table` (CSV, TSV) to columns by their header."""
         if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "usascii",
                                                                           "ascii"):
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
-                new = self._text(decoded, f"{location}:text", out, code, markup)
+                new = self._text(decoded, f"{location}:text", out, code, markup, table)
                 return body if new == decoded else new.encode(codec, "surrogateescape")
             except (LookupError, UnicodeError):
                 pass
         if not looks_textual(body):
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
-        new = self._text(decoded, f"{location}:text", out, code, markup)
+        new = self._text(decoded, f"{location}:text", out, code, markup, table)
         return body if new is decoded or new == decoded else new.encode(
             "utf-8", "surrogateescape"
         )
 
     def _text(
-        self, text: str, location: str, out: list[Redaction], code: bool, markup: bool
+        self, text: str, location: str, out: list[Redaction], code: bool, markup: bool,
+        table: bool,
     ) -> str:
-        """Markup by its tags and attributes, the URLs in `text` by the URL rules, then all
-        of it by the value rules."""
+        """Markup by its tags and attributes, then the URLs in `text` by the URL rules and
+        all of it by the value rules; a table cell by cell instead."""
         if markup:
             text = self.markup.apply(text, location, out)
+        if table:
+            cells = self.tabular.apply(text, location, out)
+            if cells is not None:
+                return cells
         return self.scanner.apply(self.urls.in_text(text, location, out), location, out,
                                   code=code)
 
