@@ -170,11 +170,13 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "iban", "iban",
-        # upper case, grouped by fours or not; lower case, ungrouped (grouped, its last
-        # group could take the next word: `de89 ... 00 end`)
-        LEFT + r"(?:[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?"
-        r"|[a-z]{2}[0-9]{2}[a-z0-9]{11,30})" + RIGHT,
+        LEFT + r"[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?" + RIGHT,
         check=iban_ok,
+    ),
+    Detector(
+        # in lower case, ungrouped only (grouped, its last group could take the next word:
+        # `de89 ... 00 end`)
+        "iban", "ibanlc", LEFT + r"[a-z]{2}[0-9]{2}[a-z0-9]{11,30}" + RIGHT, check=iban_ok,
     ),
     Detector(
         "credit-card", "card",
@@ -246,23 +248,31 @@ class Hit:
 _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
 
 
-# Detector groups: each runs only when its cheap gate (C-level `in` checks) passes, and each
-# compiled group starts with a look-ahead on the characters a match can start with, so the
-# regex engine rejects most positions with one test.
+# Detector groups: each runs only when its cheap gate (C-level checks) passes, and each
+# compiled group starts with its prefix: a look-ahead on the characters a match can start
+# with (and, for the digits group, the token boundary), so the regex engine rejects most
+# positions with one test.
 _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("pem", ("pem",), "-"),
-    ("at", ("url", "email"), "/A-Za-z0-9._%+\u00c0-\uffff-"),
-    ("kv", ("kv",), "A-Za-z_\\\\\"'"),
-    ("auth", ("auth", "basic"), "BbTt"),
+    ("pem", ("pem",), "(?=[-])"),
+    ("at", ("url", "email"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
+    ("kv", ("kv",), "(?=[A-Za-z_\\\\\"'])"),
+    ("auth", ("auth", "basic"), "(?=[BbTt])"),
     ("tokens", ("jwt", "awsid", "awssecret", "gh", "stripe", "slack", "slackhook", "google",
                 "sendgrid", "twilio", *(v.ident for v in VENDOR_SHAPES)),
-     "eAaghsrwxSTtWnpdkGEHq"),
+     "(?=[eAaghsrwxSTtWnpdkGEHq])"),
+    # no detector of this group starts right after a letter or digit: the group rejects
+    # such a place once (`LEFT`) instead of once per detector
     ("digits", ("iban", "card", "ssn", "nino", "steuer", "telegram", "phone", "ipv6", "ipv4"),
-     "0-9A-Za-z:+("),
+     "(?=[0-9A-Za-f:+(])" + LEFT),
+    # its own scan: in the group above, every lowercase letter would try every detector
+    ("lower", ("ibanlc",), "(?=[a-z])"),
 )
 _TOKEN_HINTS = (".ey", "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws", "gh",
                 "github_pat_", "k_", "whsec_", "xox", "hooks.slack", "AIza", "SG.", "wilio",
                 "WILIO", *VENDOR_HINTS)
+# one C-level search for all the hints: a Python loop of `in` tests costs more than the
+# regex once there are dozens of vendor prefixes
+_TOKEN_HINT = re.compile("|".join(re.escape(h) for h in _TOKEN_HINTS))
 _AUTH_HINTS = ("earer", "EARER", "asic", "ASIC", "oken", "OKEN")
 _DIGIT = re.compile(r"[0-9]")
 
@@ -270,12 +280,14 @@ _DIGIT = re.compile(r"[0-9]")
 def _gate(group: str, s: str) -> bool:
     if group == "digits":
         return _DIGIT.search(s) is not None
+    if group == "lower":  # the shortest IBAN has 15 characters
+        return len(s) >= 15 and _DIGIT.search(s) is not None
     if group == "at":
         return "@" in s
     if group == "kv":
         return "=" in s or ":" in s
     if group == "tokens":
-        return len(s) >= 16 and any(h in s for h in _TOKEN_HINTS)
+        return len(s) >= 16 and _TOKEN_HINT.search(s) is not None
     if group == "auth":
         return any(h in s for h in _AUTH_HINTS)
     return "-----BEGIN" in s  # pem
@@ -318,7 +330,7 @@ class ValueScanner:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
             self._groups.append(
-                (group, re.compile(f"(?=[{first}])(?:{combined})", re.ASCII | re.DOTALL))
+                (group, re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL))
             )
             singles = [re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL)
                        for d in dets]
