@@ -7,6 +7,7 @@ Capture's writer thread, `amber import` and anything else that persists exchange
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,18 @@ _M = TypeVar("_M", Request, Response)
 
 DEFAULT_BODY_CAP = 1024 * 1024
 """Bodies above this many (decoded) bytes are cut to it and flagged `body_truncated`."""
+
+_WINDOW = 4096
+"""How far past the cap a body is sanitized before it is cut: a secret that straddles the
+cap is seen whole, replaced, and no prefix of it is stored."""
+_PARTIAL_MAX = 512
+# A cut body's last word: the bytes after the last space, quote, bracket, comma or
+# semicolon (a token, a URL, `key=value&...`). When the cut falls inside it and it is
+# shorter than `_PARTIAL_MAX`, it is dropped: it may be the prefix of a secret, too short
+# for the detectors to recognize.
+_WORD = rb"[^\s\"'<>()\[\]{},;]"
+_PARTIAL = re.compile(_WORD + rb"{1,%d}\Z" % _PARTIAL_MAX)
+_TOKEN_BYTE = re.compile(_WORD)
 
 
 @dataclass
@@ -92,7 +105,7 @@ class Pipeline:
             notes.append(Redaction("undecodable-body", f"{where}.body", "drop"))
             body = b""
         if self.body_cap and len(body) > self.body_cap:
-            body = body[: self.body_cap]
+            body = body[: self.body_cap + _WINDOW]  # cut to the cap after sanitizing
             truncated = True
         if truncated:
             self.counters.truncated += 1
@@ -102,6 +115,34 @@ class Pipeline:
             return msg
         return dataclasses.replace(msg, body=body, content_encoding=encoding,
                                    body_truncated=truncated)
+
+    def _window(self, msg: _M) -> _M:
+        """`msg` with a body over the cap cut to the sanitizing window, flagged truncated."""
+        if not self.body_cap or len(msg.body) <= self.body_cap:
+            return msg
+        return dataclasses.replace(
+            msg, body=msg.body[: self.body_cap + _WINDOW], body_truncated=True
+        )
+
+    def _cut(self, msg: _M) -> _M:
+        """A sanitized truncated body cut to the cap, without a trailing partial token.
+
+        The end of a truncated body is a cut (ours at the cap, the window's, or one made
+        before amber saw it); the word a cut falls inside is dropped, so no prefix of a
+        secret too short to be recognized is stored.
+        """
+        if not msg.body_truncated or not msg.body:
+            return msg
+        body = msg.body
+        inside = True
+        if self.body_cap and len(body) > self.body_cap:
+            inside = _TOKEN_BYTE.match(body, self.body_cap) is not None
+            body = body[: self.body_cap]
+        if inside:
+            m = _PARTIAL.search(body, max(0, len(body) - _PARTIAL_MAX - 1))
+            if m is not None and (m.start() == 0 or not _TOKEN_BYTE.match(body, m.start() - 1)):
+                body = body[: m.start()]
+        return msg if body is msg.body else dataclasses.replace(msg, body=body)
 
     def process(self, ex: Exchange, *, encoded: bool = True) -> Exchange:
         """The stored form of `ex`.
@@ -118,16 +159,18 @@ class Pipeline:
             if resp is not None:
                 resp = self._decoded(resp, "response", notes)
         else:
-            if self.body_cap and len(req.body) > self.body_cap:
-                req = dataclasses.replace(req, body=req.body[: self.body_cap], body_truncated=True)
-            if resp is not None and self.body_cap and len(resp.body) > self.body_cap:
-                resp = dataclasses.replace(
-                    resp, body=resp.body[: self.body_cap], body_truncated=True
-                )
+            req = self._window(req)
+            if resp is not None:
+                resp = self._window(resp)
         staged = ex
         if req is not ex.request or resp is not ex.response:
             staged = dataclasses.replace(ex, request=req, response=resp)
         clean = self.sanitizer.sanitize(staged)
+        clean = dataclasses.replace(
+            clean,
+            request=self._cut(clean.request),
+            response=self._cut(clean.response) if clean.response is not None else None,
+        )
         self.counters.processed += 1
         request_id = extract_request_id(
             clean.request.headers,

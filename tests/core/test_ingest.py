@@ -34,8 +34,9 @@ def test_decodes_caps_sanitizes_and_labels() -> None:
     out = pipeline().process(ex)
     assert out.response is not None
     assert out.response.content_encoding == "gzip"
-    # capped at 1024 decoded bytes before sanitizing (markers may lengthen it a little)
-    assert out.response.body_truncated and 1024 <= len(out.response.body) < 1100
+    # sanitized on a window past the cap, then cut to the cap (the run of `a` the cut
+    # falls in is longer than a token prefix worth dropping)
+    assert out.response.body_truncated and len(out.response.body) == 1024
     assert b"hunter2" not in out.response.body
     assert out.route == "/users/{user_id}/orders"
     assert out.request_id == "req-3"  # request headers first
@@ -59,3 +60,46 @@ def test_from_config_errors_name_the_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"amber.yaml:2: capture.max_body_size"):
         Pipeline.from_config(load_config(p), KEY)
     assert Pipeline.from_config(Config(), KEY).body_cap == 1024 * 1024
+
+
+TOKEN = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0" * 2  # a GitHub token, 44 characters
+
+
+@pytest.mark.parametrize("encoded", [True, False])
+@pytest.mark.parametrize(
+    ("head", "tail", "ctype"),
+    [('{"log": "', '"}', "application/json"), ("log line: ", "\n", "text/plain")],
+)
+def test_a_secret_cut_by_the_cap_leaves_no_prefix(
+    encoded: bool, head: str, tail: str, ctype: str
+) -> None:
+    for into in (1, 4, 19, 43):  # the cap falls this many characters into the token
+        body = head + "x" * (256 - into - 1 - len(head)) + " " + TOKEN + tail + "y" * 50
+        ex = make_exchange(5, body=body.encode(), resp_headers=(("Content-Type", ctype),))
+        out = pipeline(body_cap=256).process(ex, encoded=encoded)
+        assert out.response is not None and out.response.body_truncated
+        stored = out.response.body
+        assert len(stored) <= 256 and b"ghp_" not in stored and b"Z9y8" not in stored
+        assert stored.startswith((head + "x" * 20).encode())
+
+
+def test_a_cut_inside_a_word_drops_only_that_word() -> None:
+    body = b"word " * 100
+    out = pipeline(body_cap=256).process(make_exchange(
+        6, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False)
+    assert out.response is not None and out.response.body == body[:255]  # the cut `w` dropped
+    body = b"word " * 51 + b"end"
+    out = pipeline(body_cap=256).process(make_exchange(
+        7, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False)
+    assert out.response is not None and out.response.body == body[:255]
+
+
+def test_a_body_truncated_before_amber_loses_its_trailing_partial_token() -> None:
+    ex = make_exchange(8, body=b"note: " + TOKEN[:19].encode(),
+                       resp_headers=(("Content-Type", "text/plain"),))
+    ex = dataclasses.replace(ex, response=dataclasses.replace(ex.response, body_truncated=True))
+    out = pipeline().process(ex, encoded=False)
+    assert out.response is not None and out.response.body == b"note: "
+    whole = make_exchange(9, body=b"note: ok", resp_headers=(("Content-Type", "text/plain"),))
+    kept = pipeline().process(whole, encoded=False).response
+    assert kept is not None and kept.body == b"note: ok"  # not truncated: nothing dropped
