@@ -164,8 +164,10 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "email", "email",
         r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
-        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
-        r"(?![A-Za-z0-9-]|\.[A-Za-z0-9])",
+        # internationalized domains too: `müller-gmbh.de`, `почта.рф`, `例子.中国`
+        r"@(?:[A-Za-z0-9\u00c0-\uffff](?:[A-Za-z0-9\u00c0-\uffff-]{0,61}"
+        r"[A-Za-z0-9\u00c0-\uffff])?\.)+(?:[A-Za-z]{2,24}|[\u00c0-\uffff]{2,24})"
+        r"(?![A-Za-z0-9\u00c0-\uffff-]|\.[A-Za-z0-9\u00c0-\uffff])",
         action="email", secret=False,
     ),
     Detector(

@@ -284,3 +284,20 @@ def test_international_phone_formats(scanner: ValueScanner, phone: str, before: 
 )
 def test_numbers_and_ids_that_look_personal_are_kept(scanner: ValueScanner, text: str) -> None:
     assert apply(scanner, f"value {text} end") == (f"value {text} end", [])
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["jürgen.weiß@müller-gmbh.de", "用户@例子.中国", "ivan.petrov@почта.рф",
+     "s.yilmaz@şirket.com.tr"],
+)  # fmt: skip
+def test_emails_at_internationalized_domains(scanner: ValueScanner, email: str) -> None:
+    text, hits = apply(scanner, f"from {email}, thanks")
+    assert email not in text
+    assert is_synthetic("email", text.removeprefix("from ").removesuffix(", thanks"))
+    assert [h.rule for h in hits] == ["email"]
+
+
+@pytest.mark.parametrize("text", ["Grüße@ später", "user@host", "größe@maß"])
+def test_at_signs_that_are_not_emails_are_kept(scanner: ValueScanner, text: str) -> None:
+    assert apply(scanner, text) == (text, [])
