@@ -330,7 +330,10 @@ class BodySanitizer:
             raw_name = (m.group(1) if m and m.group(1) is not None else
                         (m.group(2) if m else b"")) or b""
             name = raw_name.decode("utf-8", "replace")
-            loc = f"{location}.multipart.{name or i}"
+            # the location names the field as stored: an email used as a field name is
+            # replaced in the part's head below, and must not come back through `loc`
+            shown = self.scanner.apply(name, "", []) if len(name) > 5 else name
+            loc = f"{location}.multipart.{shown or i}"
             is_file = _DISPOSITION_FILE.search(head) is not None
             head_text = head.decode("utf-8", "surrogateescape")
             new_head = self.scanner.apply(head_text, loc, out).encode("utf-8", "surrogateescape")

@@ -196,3 +196,11 @@ def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None
     assert b"sessionStorage.getItem" in new and b"hunter2" not in new
     new, _ = run(sanitizer, b"token=sessionStorage.getItem", "text/plain")
     assert new == b"token=[REDACTED:secret-key-value]"
+
+
+def test_an_email_as_multipart_field_name_is_not_in_the_locations(sanitizer: Sanitizer) -> None:
+    body = (b"--B\r\nContent-Disposition: form-data; name=\"bob.smith@corp.com\"\r\n\r\nyes\r\n"
+            b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n--B--\r\n")
+    new, out = run(sanitizer, body, "multipart/form-data; boundary=B")
+    assert b"bob.smith" not in new and b'name="title"\r\n\r\nhello' in new
+    assert out and not any("bob.smith" in r.location for r in out)
