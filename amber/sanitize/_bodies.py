@@ -3,8 +3,8 @@
 * **JSON** (any `json`/`+json` content type, or a body that parses as JSON whatever its
   content type claims): keys by `KeyClassifier` (a bare `name` only in a person's context),
   string leaves by the value detectors; only the replaced values and keys change, in the
-  original bytes (`JsonWalker` decides, `reserialized` or `Splicer` edits). NDJSON is
-  edited line by line the same way.
+  original bytes (`JsonWalker` decides, `reserialized` or `Splicer` edits). NDJSON, and
+  the JSON `data:` lines of server-sent events, are edited line by line the same way.
 * **Invalid or truncated JSON** falls back to text, where the `secret-key-value` detector
   still masks `"password": "..."` and `password=...` pairs.
 * **Text** is decoded as UTF-8 with `surrogateescape` (or its declared charset), so bytes
@@ -130,6 +130,8 @@ class BodySanitizer:
                     return result
         if "ndjson" in ct or "jsonl" in ct or "json-seq" in ct:
             return self.ndjson(body, location, out)
+        if "event-stream" in ct:
+            return self.events(body, location, out)
         if "json" in ct or body.lstrip()[:1] in (b"{", b"["):
             result = self.json(body, location, out)
             if result is not None:
@@ -211,6 +213,23 @@ class BodySanitizer:
             if not line.strip():
                 continue
             result = self.json(line, f"{location}[{i}]", out)
+            lines[i] = result if result is not None else self.text(line, location, out)
+        return b"\n".join(lines)
+
+    def events(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
+        """Server-sent events: a `data:` line holding JSON is edited like a JSON body,
+        every other line gets the text rules."""
+        lines = body.split(b"\n")
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            result = None
+            if line.startswith(b"data:"):
+                payload = line[5:]
+                lead = payload[: len(payload) - len(payload.lstrip())]
+                if payload.lstrip()[:1] in (b"{", b"["):
+                    edited = self.json(payload.lstrip(), f"{location}[{i}]", out)
+                    result = None if edited is None else b"data:" + lead + edited
             lines[i] = result if result is not None else self.text(line, location, out)
         return b"\n".join(lines)
 

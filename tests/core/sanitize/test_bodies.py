@@ -204,3 +204,11 @@ def test_an_email_as_multipart_field_name_is_not_in_the_locations(sanitizer: San
     new, out = run(sanitizer, body, "multipart/form-data; boundary=B")
     assert b"bob.smith" not in new and b'name="title"\r\n\r\nhello' in new
     assert out and not any("bob.smith" in r.location for r in out)
+
+
+def test_server_sent_events_data_lines_are_json(sanitizer: Sanitizer) -> None:
+    body = (b'event: update\nid: 7\ndata: {"password": "hunter2", "n":  1}\n\n'
+            b"data: plain text\ndata: {not json\n\n")
+    new, out = run(sanitizer, body, "text/event-stream")
+    assert new == body.replace(b"hunter2", b"[REDACTED:sensitive-key]")
+    assert [r.location for r in out] == ["request.body[2]$.password"]
