@@ -4,6 +4,8 @@ A tolerant regex tokenizer (no parser: a truncated or invalid document is still 
 
 * **leaf elements** `<Tag>text</Tag>` (a namespace prefix ignored): the text goes by the key
   rule of the tag's name, so `<SecretAccessKey>`, `<wsse:Password>` and `<ApiKey>` mask it;
+* **name/value pairs** `<Name>DB_PASSWORD</Name><Value>...</Value>` (also `Key`): the value
+  goes by the key rule of the name;
 * **attributes** `name="value"`: by the attribute's own name (`<Credentials token="...">`),
   and, in a tag with a naming attribute (`name`, `id`, `property`, `key`) and a `value` or
   `content` attribute, by the name it gives (`<meta name="csrf-token" content="...">`,
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
 __all__ = ["MarkupSanitizer"]
 
 _LEAF = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]{1,65536})</\1\s*>")
+# `<Name>DB_PASSWORD</Name><Value>...</Value>` (SSM parameters, AWS tags, settings lists)
+_PAIR = re.compile(
+    r"<((?:[\w.-]+:)?(?:Name|Key|name|key))>([^<]{1,64})</\1\s*>(\s*)"
+    r"<((?:[\w.-]+:)?(?:Value|value))(\s[^<>]*)?>([^<]{1,65536})</\4\s*>"
+)
 _TAG = re.compile(r"<[A-Za-z][\w:.-]*(\s[^<>]*?)/?>")
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NAMING = ("name", "id", "property", "key", "itemprop", "http-equiv")
@@ -66,6 +73,7 @@ class MarkupSanitizer:
         if "<" not in text:
             return text
         text = _TAG.sub(lambda m: self._tag(m, location, out), text)
+        text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
         return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
 
     def _value(self, raw: str, verdict: Verdict, location: str, out: list[Redaction]) -> str:
@@ -76,14 +84,24 @@ class MarkupSanitizer:
         return raw if new == value else html.escape(new, quote=True)
 
     def _leaf(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
-        verdict = self.classify(m.group(2))
+        return self._replace(m, 4, self.classify(m.group(2)), f"{location}.{m.group(2)}", out)
+
+    def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        name = html.unescape(m.group(2)).strip()
+        return self._replace(m, 6, self.classify(name), f"{location}.{name}", out)
+
+    def _replace(
+        self, m: re.Match[str], group: int, verdict: Verdict, location: str,
+        out: list[Redaction],
+    ) -> str:
+        """The match with its `group` (a text) replaced by the verdict's result."""
         if verdict is None:
             return m.group(0)
-        raw = m.group(4)
-        new = self._value(raw, verdict, f"{location}.{m.group(2)}", out)
+        raw = m.group(group)
+        new = self._value(raw, verdict, location, out)
         if new == raw:
             return m.group(0)
-        start, end = m.span(4)
+        start, end = m.span(group)
         base = m.start(0)
         whole = m.group(0)
         return whole[: start - base] + new + whole[end - base :]

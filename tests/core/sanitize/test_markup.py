@@ -62,3 +62,12 @@ def test_ordinary_markup_is_byte_identical(sanitizer: Sanitizer) -> None:
 def test_invalid_or_cut_markup_is_still_read(sanitizer: Sanitizer) -> None:
     new, _ = run(sanitizer, "<a><b></a><Password>s3cret</Password><input name=", "text/xml")
     assert "s3cret" not in new and new.endswith("<input name=")
+
+
+def test_xml_name_value_pairs(sanitizer: Sanitizer) -> None:
+    body = ("<Parameters><Parameter><Name>DB_PASSWORD</Name>\n  <Value>s3cr&lt;t</Value>"
+            "</Parameter><Parameter><Name>REGION</Name><Value>eu-west-1</Value></Parameter>"
+            "<Tag><Key>name</Key><Value>mug</Value></Tag></Parameters>")
+    new, out = run(sanitizer, body, "application/xml")
+    assert new == body.replace("s3cr&lt;t", "[REDACTED:sensitive-key]")
+    assert [r.location for r in out] == ["response.body:text.DB_PASSWORD"]
