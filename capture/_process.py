@@ -73,13 +73,15 @@ _PRELOAD = ["amber.capture._process", "amber._config"]
 # `_STORED` moves in one write per insert; `_COMMIT_TARGET` is what it will become when the
 # insert in progress commits, and `_COMMIT_IDS` how many ids of that insert are in the id
 # buffer: if the child dies in between, the proxy asks the store which of them made it.
+# `_WRITING` is the number of the insert in progress (0 between inserts): the full queue's
+# refusals during an insert that turns out hung are the store's doing.
 _CHILD_DROPS: tuple[DropReason, ...] = (
     "sanitize_failed", "store_unavailable", "unstorable", "store_lost",
 )
 (_DONE_ITEMS, _DONE_BYTES, _STATE, _STORE_FAILURES, _STORED, _COMMIT_TARGET,
- _COMMIT_IDS) = range(7)
-_DROP_AT = {reason: 7 + i for i, reason in enumerate(_CHILD_DROPS)}
-_N_COUNTERS = 7 + len(_CHILD_DROPS)
+ _COMMIT_IDS, _WRITING) = range(8)
+_DROP_AT = {reason: 8 + i for i, reason in enumerate(_CHILD_DROPS)}
+_N_COUNTERS = 8 + len(_CHILD_DROPS)
 _STATES: tuple[DropReason | None, ...] = (None, "store_unavailable", "store_lost")
 
 
@@ -91,6 +93,7 @@ class _CountingStore:
         self._store = store
         self._counters = counters
         self._ids = ids
+        self._inserts = 0
 
     def add_many(self, batch: Sequence[Exchange]) -> int:
         c = self._counters
@@ -101,11 +104,15 @@ class _CountingStore:
             self._ids[:len(ids)] = ids
         c[_COMMIT_IDS] = len(batch) if fits else 0
         c[_COMMIT_TARGET] = stored + len(batch)
+        self._inserts += 1
+        c[_WRITING] = self._inserts
         try:
             n = self._store.add_many(batch)
         except BaseException:
             c[_COMMIT_TARGET] = stored
             raise
+        finally:
+            c[_WRITING] = 0
         c[_STORED] = stored + n
         return n
 
@@ -206,6 +213,16 @@ class _Child:
         self.failures = 0  # the child's failed store writes, as last synced
         self.started_at = 0.0  # 0 until started
         self.finished = False  # its losses are settled: nothing of it is in flight any more
+        self.full_insert = 0  # the insert in progress when the queue was last full...
+        self.full_refused = 0  # ...and how many the full queue refused during it
+
+    def refused_full(self) -> None:
+        """The full queue refused a flow (`queue_full`): remember during which insert."""
+        writing = int(self.counters[_WRITING])
+        if writing != self.full_insert:
+            self.full_insert, self.full_refused = writing, 0
+        if writing:
+            self.full_refused += 1
 
     def start(self, timeout: float) -> None:
         """Start the process and wait until it has opened the store.
@@ -322,6 +339,8 @@ class ProcessWriter:
         size = raw.size
         with self._lock:
             reason = self._refusal(size)
+            if reason == "queue_full":
+                self._child.refused_full()
             if reason is None:
                 # a plain tuple pickles in half the time of the NamedTuple (no __reduce__);
                 # pickling raises (if ever) before anything is counted
@@ -332,7 +351,7 @@ class ProcessWriter:
                 self.stats.enter()
                 child.sender.send(payload)
                 return True
-        self.stats.count(reason)
+            self.stats.count(reason)  # under the lock: the watchdog may recount it
         return False
 
     def _refusal(self, size: int) -> DropReason | None:
@@ -370,8 +389,18 @@ class ProcessWriter:
             child = self._child
             died = bool(wait_ready([child.proc.sentinel], timeout=_SYNC_INTERVAL))
             self._sync(child)
+            self._recount_hung(child)
             if died and not self._stopping.is_set():
                 self._restart(child)
+
+    def _recount_hung(self, child: _Child) -> None:
+        """The full queue's refusals during an insert still in progress while the child says
+        the store is unavailable (that insert hangs) were the store's doing: recounted."""
+        with self._lock:
+            if (child.full_refused and child.store_state == "store_unavailable"
+                    and int(child.counters[_WRITING]) == child.full_insert):
+                self.stats.recount("queue_full", "store_unavailable", child.full_refused)
+                child.full_refused = 0
 
     def _restart(self, dead: _Child) -> None:
         """Count what died with `dead`, say why once, and start its successor after the

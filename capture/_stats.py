@@ -103,6 +103,14 @@ class CaptureStats:
             self._n["in_flight"] -= n
             self._n[outcome] += n
 
+    def recount(self, was: DropReason, now: DropReason, n: int) -> None:
+        """`n` drops counted as `was` turn out to be `now` (refusals of a full queue while an
+        insert was in progress that then proved hung)."""
+        with self._lock:
+            n = min(n, self._n[was])
+            self._n[was] -= n
+            self._n[now] += n
+
     def note(self, event: Event, n: int = 1) -> None:
         """An event that is not an exchange's fate (a hook error, a failed write, a
         restart)."""

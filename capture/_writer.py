@@ -312,6 +312,7 @@ class Writer:
         self._write_began: float | None = None
         self._hung_since: float | None = None
         self._watch_done = False
+        self._full_while_writing = 0  # queue_full refusals during the insert in progress
         if isinstance(store, Store):
             store_file = store_file or sqlite_file(store)
             reconnect = reconnect or store.close
@@ -342,13 +343,15 @@ class Writer:
             elif (self._pending_items >= self.max_items
                   or self._pending_bytes + size > self.max_bytes):
                 reason = self.store_state or "queue_full"
+                if reason == "queue_full" and self._write_began is not None:
+                    self._full_while_writing += 1  # store_unavailable if the insert hangs
             else:
                 self._pending_items += 1
                 self._pending_bytes += size
                 self.stats.enter()
-        if reason is not None:
-            self.stats.count(reason)
-            return False
+            if reason is not None:
+                self.stats.count(reason)
+                return False
         self._queue.put(raw)
         return True
 
@@ -483,6 +486,8 @@ class Writer:
             return None
 
     def _add(self, part: list[Exchange]) -> int:  # add_many, watched
+        with self._lock:
+            self._full_while_writing = 0
         with self._writing:
             self._write_began = self._clock()
             self._writing.notify_all()
@@ -537,7 +542,8 @@ class Writer:
             self._reconnect()
 
     def _watch_writes(self) -> None:
-        """The watch thread: report each insert that passes `hang_after`, once."""
+        """The watch thread: report each insert that passes `hang_after`, once; the full
+        queue's refusals since it began are recounted as `store_unavailable`."""
         while self._await_hang():
             log.error("store write has not returned for %g s: counting new drops as "
                       "store_unavailable", self.hang_after)
@@ -553,7 +559,10 @@ class Writer:
                 if began is not None and self._hung_since is None:
                     left = began + self.hang_after - self._clock()
                     if left <= 0:
-                        self._hung_since = began
+                        with self._lock:  # the queue was full because the insert hung
+                            self._hung_since = began
+                            refused, self._full_while_writing = self._full_while_writing, 0
+                        self.stats.recount("queue_full", "store_unavailable", refused)
                         return True
                 self._writing.wait(left)
         return False

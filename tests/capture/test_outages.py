@@ -43,6 +43,7 @@ import sqlalchemy as sa
 
 from amber._store import Store
 from amber._store import normalize_url
+from amber.capture._process import _WRITING
 from amber.capture._process import ProcessWriter
 from amber.capture._stats import DROP_REASONS
 from amber.capture._stats import DropReason
@@ -423,6 +424,13 @@ def signal_all(pids: list[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
+def inserting(w: AnyWriter) -> bool:
+    """Whether the writer is inside an insert now."""
+    if isinstance(w, Writer):
+        return w._write_began is not None
+    return bool(w._child.counters[_WRITING])
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable(
@@ -432,8 +440,9 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
     """The writer's server backend stopped with SIGSTOP mid-capture: the insert neither
     returns nor fails (the kernel still acknowledges the connection). After the production
     bound (10 s) the writer says so once and counts the store unavailable, so the full
-    queue's refusals are `store_unavailable`, never `queue_full`; after SIGCONT the insert
-    goes through and recording resumes, with everything accepted stored."""
+    queue's refusals are `store_unavailable`, never `queue_full` (those made during the
+    hung insert before it was known are recounted); after SIGCONT the insert goes through
+    and recording resumes, with everything accepted stored."""
     caplog.set_level(logging.INFO, logger="amber.capture")
     w = open_writer(writer_kind, private_database)
     feeder = Feeder(w, low=MAX_ITEMS // 5)
@@ -445,11 +454,17 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
         assert frozen
         signal_all(frozen, signal.SIGSTOP)
         began = time.monotonic()
+        wait_for(lambda: inserting(w), DEADLINE, "an insert waiting on the frozen server")
+        # the queue fills before anyone can tell the insert hangs: counted queue_full, then
+        # recounted store_unavailable once the hang is known
+        for _ in range(MAX_ITEMS + 50):
+            feeder.offer()
         wait_for(lambda: store_state(w) == "store_unavailable", DEADLINE,
                  "the writer to report the hung store")
         seen_after = time.monotonic() - began
-        assert w.stats.dropped("queue_full") == 0
-        for _ in range(MAX_ITEMS + 50):  # the queue fills: nothing leaves it
+        wait_for(lambda: w.stats.dropped("queue_full") == 0, DEADLINE,
+                 "the full queue's refusals to be recounted")
+        for _ in range(10):  # refused as store_unavailable at once
             feeder.offer()
         signal_all(frozen, signal.SIGCONT)
         frozen = []

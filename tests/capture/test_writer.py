@@ -333,24 +333,29 @@ def test_a_hung_insert_is_reported_and_counts_the_store_unavailable(
     store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An insert that does not return: after `hang_after` the log says so once, the store is
-    unavailable (a full queue's refusals are `store_unavailable`, not `queue_full`); when
-    the insert returns, the end is logged and recording goes on."""
+    unavailable (a full queue's refusals are `store_unavailable`, not `queue_full`, those
+    during the hung insert before it was known too); when the insert returns, the end is
+    logged and recording goes on."""
     caplog.set_level(logging.INFO, logger="amber.capture")
     hs = HangingStore(store)
     w = make(writers, hs, max_items=10, batch_size=1, hang_after=0.5)
     assert w.submit(raw(0)) and w.flush(30)
     hs.gate.clear()
     assert w.submit(raw(1))
-    assert hs.waiting.wait(30) and w.store_state is None  # blocked, not yet hung
-    wait_for(lambda: w.store_state == "store_unavailable", 30, "the hang to be reported")
+    assert hs.waiting.wait(30)
+    # the queue fills before anyone can tell the insert hangs (counted queue_full at first)
     accepted = [i for i in range(2, 30) if w.submit(raw(i))]
     assert len(accepted) == 9  # the queue's 10, the blocked one included
-    assert w.stats.dropped("store_unavailable") == 28 - 9
+    wait_for(lambda: w.store_state == "store_unavailable", 30, "the hang to be reported")
+    assert not any(w.submit(raw(i)) for i in range(30, 40))
+    # once it is known, what the full queue refused during that insert is recounted
+    assert w.stats.dropped("store_unavailable") == 28 - 9 + 10
     assert w.stats.dropped("queue_full") == 0 and w.stats.store_failures == 0
     hs.gate.set()
     assert w.flush(30) and w.store_state is None
     w.stop()
     assert w.stats.stored == 11 and store.count() == 11 and balanced(w.stats.snapshot())
+    assert w.stats.seen == 40
     messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
     assert messages.count("store write has not returned for 0.5 s: counting new drops as "
                           "store_unavailable") == 1, messages
