@@ -248,6 +248,10 @@ class JsonWalker:
                     self.sets.append((items, i, nv))
 
     def _str(self, s: str, path: Path, siblings: dict[str, Any] | None) -> str:
+        if len(s) > 1 and s[0] in "{[" and s[-1] in "}]":
+            inner = self._embedded(s, path)
+            if inner is not None:
+                return inner
         hits: list[Redaction] = []
         new = self._apply(self._urls(s, "", hits) if "%3A" in s or "://" in s else s, "", hits)
         if not hits:
@@ -257,6 +261,18 @@ class JsonWalker:
         loc = self.loc(path)
         self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
         return new
+
+    def _embedded(self, s: str, path: Path) -> str | None:
+        """A string that is a JSON object or array (`"payload": "{\\"api_keys\\": [...]}"`)
+        sanitized as a JSON body of its own, edited in place; None when it is not JSON."""
+        try:
+            text = s.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        new = self.owner.json(text, self.loc(path), self.out)
+        if new is None:
+            return None
+        return s if new is text else new.decode("utf-8")
 
     def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False,
               siblings: dict[str, Any] | None = None) -> Any:

@@ -219,3 +219,18 @@ def test_pairs_named_by_a_bare_name_or_an_ordinary_word_are_kept(sanitizer: Sani
     body = json.dumps([{"name": "name", "value": "mug"}, {"Key": "sha256", "Value": "ab" * 32},
                        {"name": "APP_VERSION", "value": "2.4.1.0"}]).encode()
     assert run(sanitizer, body, "application/json") == (body, [])
+
+
+def test_json_inside_a_json_string_is_walked(sanitizer: Sanitizer) -> None:
+    inner = json.dumps({"secrets": ["k1", "k2"], "user": {"email": "bob@corp.com"}, "n": 1})
+    body = json.dumps({"payload": inner, "note": "[not json", "list": "[1, 2]"}).encode()
+    new, out = run(sanitizer, body, "application/json")
+    payload = json.loads(json.loads(new)["payload"])
+    assert payload["secrets"] == ["[REDACTED:sensitive-key]"] * 2
+    assert "bob@corp.com" not in new.decode() and payload["n"] == 1
+    assert json.loads(new)["note"] == "[not json" and json.loads(new)["list"] == "[1, 2]"
+    assert {r.location for r in out} == {"request.body$.payload$.secrets[0]",
+                                         "request.body$.payload$.secrets[1]",
+                                         "request.body$.payload$.user.email"}
+    plain = json.dumps({"payload": json.dumps({"a": [1, "x"]})}).encode()
+    assert run(sanitizer, plain, "application/json") == (plain, [])
