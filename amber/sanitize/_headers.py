@@ -9,6 +9,8 @@
 | `from` | email pseudonymized; anything else masked |
 | `location`, `referer`, `content-location`, `x-original-url`... | the URL rules (`_urls.py`) |
 | API-key, token, signature headers, or a name with a marker token | masked whole |
+| a name the key rules call sensitive (`X-Passport-Number`, `X-Dob`) | masked whole |
+| a name the key rules call an identity (`X-User-Email`, `X-Phone`) | pseudonymized |
 | allowlisted (`content-type`, `date`...) | untouched |
 | everything else | URLs in it by the URL rules (`link`, `refresh`), then value rules |
 """
@@ -140,6 +142,8 @@ class HeaderSanitizer:
             k.lower() for k in keep
         }
         self._verdicts: dict[str, str] = {}
+        # a header named by an identity key (`X-User-Email`): the pseudonym kind
+        self._identities: dict[str, str] = {}
 
     def _kind(self, lname: str) -> str:
         found = self._verdicts.get(lname)
@@ -164,9 +168,21 @@ class HeaderSanitizer:
         elif any(t in _NAME_MARKERS for t in _name_tokens(lname)):
             kind = "mask"
         else:
-            kind = "values"
+            kind = self._by_key(lname)
         self._verdicts[lname] = kind
         return kind
+
+    def _by_key(self, lname: str) -> str:
+        """The kind of a header the key rules name (`X-Passport-Number`, `X-User-Email`):
+        "mask", "identity" (kind noted in `_identities`), or "values"."""
+        verdict = self.keys.classify(lname.removeprefix("x-"))
+        if verdict is None or verdict == ("pseudonym", "name"):
+            return "values"  # a bare `X-Name` is no person's
+        action, what = verdict
+        if action == "mask":
+            return "mask"
+        self._identities[lname] = what
+        return "identity"
 
     def sanitize(self, headers: Headers, side: str, out: list[Redaction]) -> Headers:
         result: list[tuple[str, str]] = []
@@ -200,6 +216,12 @@ class HeaderSanitizer:
             return self._set_cookie(value, loc, out)
         if kind == "forwarded":
             return self._forwarded(lname, value, loc, out)
+        if kind == "identity":
+            what = self._identities[lname]
+            if is_marker(value) or is_synthetic(what, value):
+                return value
+            out.append(Redaction(what, loc, "pseudonym"))
+            return self.pseudo.pseudonym(what, value)
         if kind == "from":
             new = self.scanner.apply(value, loc, out)
             if new == value and not is_marker(value) and not is_synthetic("email", value):

@@ -146,3 +146,19 @@ def test_version_headers_are_not_addresses(sanitizer: Sanitizer) -> None:
     headers, out = run(sanitizer, ("X-App-Version", "2.4.1.0"), ("X-Peer", "10.1.2.3"))
     assert headers["X-App-Version"] == "2.4.1.0" and headers["X-Peer"] != "10.1.2.3"
     assert [r.location for r in out] == ["request.headers.x-peer"]
+
+
+def test_headers_named_by_the_key_rules(sanitizer: Sanitizer) -> None:
+    h, out = run(sanitizer, ("X-Passport-Number", "X1234567"), ("X-Email", "bob@corp.com"),
+                 ("X-Phone", "020 7946 0958"), ("Password", "hunter2"))
+    assert h["X-Passport-Number"] == h["Password"] == "[REDACTED:sensitive-header]"
+    assert "bob@corp.com" not in h["X-Email"] and "@example." in h["X-Email"]
+    assert h["X-Phone"] != "020 7946 0958"
+    assert {r.action for r in out} == {"mask", "pseudonym"}
+
+
+def test_ordinary_headers_keep_their_values(sanitizer: Sanitizer) -> None:
+    headers = (("X-Name", "Blue Widget"), ("X-Version", "2.4.1.0"), ("X-Request-Id", "req_8f2a"),
+               ("X-Sha256", "ab" * 32), ("X-Location", "52.5200,13.4050"))
+    h, out = run(sanitizer, *headers)
+    assert h == dict(headers) and out == []
