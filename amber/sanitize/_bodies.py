@@ -299,9 +299,10 @@ class BodySanitizer:
     def scalar_by_verdict(
         self, value: str, verdict: Verdict, location: str, out: list[Redaction]
     ) -> str:
-        """A string value under a key: masked, pseudonymized, or scanned by value rules."""
+        """A string value under a key: masked, pseudonymized, or scanned by the URL and
+        value rules (`redirect=https%3A%2F%2Fu%3Apw%40host` holds a URL)."""
         if verdict is None:
-            return self.scanner.apply(value, location, out)
+            return self.scanner.apply(self.urls.in_text(value, location, out), location, out)
         if not value or is_marker(value):
             return value
         action, what = verdict

@@ -82,10 +82,7 @@ class TabularSanitizer:
             if verdict is None and version_like(name, cell.strip()):
                 continue  # a `version` column's `2.4.1.0` is not an address
             loc = f"{location}.{name}" if verdict is not None else location
-            new = self.bodies.scalar_by_verdict(
-                cell if verdict is not None else self.bodies.urls.in_text(cell, loc, out),
-                verdict, loc, out,
-            )
+            new = self.bodies.scalar_by_verdict(cell, verdict, loc, out)
             if new != cell:
                 row[i] = new
                 replaced = True

@@ -212,3 +212,13 @@ def test_server_sent_events_data_lines_are_json(sanitizer: Sanitizer) -> None:
     new, out = run(sanitizer, body, "text/event-stream")
     assert new == body.replace(b"hunter2", b"[REDACTED:sensitive-key]")
     assert [r.location for r in out] == ["request.body[2]$.password"]
+
+
+def test_an_encoded_url_in_a_form_value_gets_the_url_rules(sanitizer: Sanitizer) -> None:
+    inner = "postgres%3A%2F%2Fsvc%3Ap4ssw0rdXYZ%40db%2Fapp"
+    body = f"upstream={inner.replace('%', '%25')}&next=%2Fhome".encode()
+    new, out = run(sanitizer, body, "application/x-www-form-urlencoded")
+    assert b"p4ssw0rdXYZ" not in new and new.endswith(b"&next=%2Fhome")
+    assert [r.rule for r in out] == ["url-userinfo"]
+    same = b"upstream=https%253A%252F%252Fexample.com%252Fdocs&next=%2Fhome"
+    assert run(sanitizer, same, "application/x-www-form-urlencoded") == (same, [])
