@@ -150,7 +150,9 @@ DETECTORS: tuple[Detector, ...] = (
              LEFT + r"xox[baprseo]-[0-9A-Za-z-]{10,}+"),
     Detector(
         "slack-webhook", "slackhook",
-        r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<slackhook_v>[A-Za-z0-9+/_-]{20,})",
+        # also percent-encoded, as a URL inside a query or form value
+        r"hooks\.slack\.com(?:/|%2[Ff])(?:services|workflows|triggers)(?:/|%2[Ff])"
+        r"(?P<slackhook_v>(?:[A-Za-z0-9+/_-]|%2[Ff]){20,})",
         group="slackhook_v",
     ),
     Detector("google-api-key", "google", LEFT + r"AIza[0-9A-Za-z_-]{35}"),

@@ -57,7 +57,9 @@ VENDOR_SHAPES: tuple[VendorShape, ...] = (
     VendorShape("mailgun-key", "mailgun", LEFT + r"key-[0-9a-f]{32}" + RIGHT),
     VendorShape(
         "azure-storage-key", "azure",
-        r"(?i:AccountKey|SharedAccessKey)=(?P<azure_v>[A-Za-z0-9+/]{20,}={0,2})",
+        # also percent-encoded: `AccountKey%3D...%2B...%3D%3D`
+        r"(?i:AccountKey|SharedAccessKey)(?:=|%3[Dd])"
+        r"(?P<azure_v>(?:[A-Za-z0-9+/]|%2[BbFf]){20,}(?:%3[Dd]|=){0,2})",
         group="azure_v",
     ),
     # a Twilio API key's SID, found without the word "twilio" nearby (lowercase hex only:

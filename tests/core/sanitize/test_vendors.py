@@ -84,3 +84,20 @@ def test_telegram_bot_token(scanner: ValueScanner) -> None:
 )
 def test_look_alikes_kept(scanner: ValueScanner, text: str) -> None:
     assert _apply(scanner, f"value {text} end") == (f"value {text} end", [])
+
+
+def test_azure_storage_key_percent_encoded(scanner: ValueScanner) -> None:
+    key = (ALNUM * 5)[:40] + "+/" + (ALNUM * 5)[:44] + "=="
+    quoted = key.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+    encoded = f"AccountName%3Dstore1%3BAccountKey%3D{quoted}%3BEndpoint"
+    text, rules = _apply(scanner, encoded)
+    assert text == "AccountName%3Dstore1%3BAccountKey%3D[REDACTED:azure-storage-key]%3BEndpoint"
+    assert rules == ["azure-storage-key"]
+
+
+def test_slack_webhook_percent_encoded(scanner: ValueScanner) -> None:
+    url = "https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0000000%2FB0000000%2F" + ALNUM
+    text, rules = _apply(scanner, f"hook={url}&x=1")
+    assert ALNUM not in text and "B0000000" not in text
+    assert text == "hook=https%3A%2F%2Fhooks.slack.com%2Fservices%2F[REDACTED:slack-webhook]&x=1"
+    assert rules == ["slack-webhook"]
