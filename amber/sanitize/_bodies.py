@@ -417,6 +417,16 @@ class BodySanitizer:
         all of it by the value rules; a table cell by cell instead."""
         if markup:
             text = self.markup.apply(text, location, out)
+            kept = self.markup.versions(text)
+            if kept:  # the value rules run around `value="2.4.1.0"` under a version name
+                pieces: list[str] = []
+                pos = 0
+                for start, end in kept:
+                    pieces.append(self._text(text[pos:start], location, out, code, False, False))
+                    pieces.append(text[start:end])
+                    pos = end
+                pieces.append(self._text(text[pos:], location, out, code, False, False))
+                return "".join(pieces)
         if table:
             cells = self.tabular.apply(text, location, out)
             if cells is not None:

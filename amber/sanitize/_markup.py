@@ -28,6 +28,7 @@ from amber._pseudonym import is_marker
 from ._json import NAME
 from ._keys import Verdict
 from ._keys import normalize_key
+from ._keys import version_like
 
 if TYPE_CHECKING:
     from ._bodies import BodySanitizer
@@ -75,6 +76,24 @@ class MarkupSanitizer:
         text = _TAG.sub(lambda m: self._tag(m, location, out), text)
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
         return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
+
+    def versions(self, text: str) -> list[tuple[int, int]]:
+        """The spans of `value`/`content` attributes that a version-like name names
+        (`<input name="version" value="2.4.1.0">`): not addresses, kept from the value
+        rules."""
+        spans: list[tuple[int, int]] = []
+        if "version" not in text.lower():
+            return spans
+        for m in _TAG.finditer(text):
+            attrs = list(_ATTR.finditer(m.group(0)))
+            named = next((_attr_value(a) for a in attrs if a.group(1).lower() in _NAMING), None)
+            if not named:
+                continue
+            for a in attrs:
+                group = 2 if a.group(2) is not None else 3
+                if a.group(1).lower() in _VALUED and version_like(named, a.group(group)):
+                    spans.append((m.start() + a.start(group), m.start() + a.end(group)))
+        return spans
 
     def _value(self, raw: str, verdict: Verdict, location: str, out: list[Redaction]) -> str:
         value = html.unescape(raw)
@@ -139,3 +158,7 @@ class MarkupSanitizer:
             return whole
         pieces.append(whole[pos:])
         return "".join(pieces)
+
+
+def _attr_value(a: re.Match[str]) -> str:
+    return a.group(2) if a.group(2) is not None else a.group(3)

@@ -71,3 +71,13 @@ def test_xml_name_value_pairs(sanitizer: Sanitizer) -> None:
     new, out = run(sanitizer, body, "application/xml")
     assert new == body.replace("s3cr&lt;t", "[REDACTED:sensitive-key]")
     assert [r.location for r in out] == ["response.body:text.DB_PASSWORD"]
+
+
+def test_a_version_attribute_is_not_an_address(sanitizer: Sanitizer) -> None:
+    page = ('<form><input type="hidden" name="version" value="2.4.1.0">'
+            '<meta name="build" content="10.0.19045.3693"><p>from 81.2.69.142</p>'
+            '<input name="api_key" value="k3y"><input name="peer" value="198.18.0.7"></form>')
+    new, out = run(sanitizer, page, "text/html")
+    assert 'value="2.4.1.0"' in new and 'content="10.0.19045.3693"' in new
+    assert "81.2.69.142" not in new and "198.18.0.7" not in new and "k3y" not in new
+    assert len(out) == 3
