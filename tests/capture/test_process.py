@@ -25,9 +25,9 @@ from amber.capture._process import _STORED
 from amber.capture._process import ProcessWriter
 from amber.capture._process import _CountingStore
 from amber.capture._process import _exit_cause
+from amber.capture._raw import raw_to_exchange
 from amber.capture._stats import StatsSnapshot
 from amber.capture._writer import Writer
-from amber.capture._writer import raw_to_exchange
 from amber.capture.addon import CaptureAddon
 from amber.errors import StoreUnavailable
 from tests.capture.conftest import wait_for
