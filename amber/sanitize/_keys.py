@@ -64,6 +64,8 @@ DEFAULT_KEY_MARKERS: frozenset[str] = frozenset(
         "pwd", "credential", "credentials", "apikey", "session", "sessionid", "auth",
         "csrf", "xsrf", "jwt", "privatekey", "cookie", "passport", "dob", "birthdate",
         "birthday",
+        # abbreviations people use: `oldPw`, `login_pw`, `db_pass`, `userPass`, `passcode`
+        "pw", "pass", "passcode",
     }
 )  # fmt: skip
 
@@ -74,6 +76,8 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("signing", "key"), ("encryption", "key"), ("client", "secret"),
         ("session", "id"), ("auth", "code"), ("card", "number"), ("security", "code"),
         ("birth", "date"), ("of", "birth"), ("born", "on"), ("tax", "id"), ("national", "id"),
+        ("pin", "code"), ("otp", "code"), ("mfa", "code"), ("recovery", "code"),
+        ("recovery", "codes"), ("backup", "codes"), ("security", "answer"), ("master", "key"),
     }
 )  # fmt: skip
 
@@ -88,7 +92,7 @@ _QUALIFIERS_AFTER: frozenset[str] = frozenset(
         "lifetime", "age", "mode", "hint", "format", "algorithm", "alg", "location",
         "path", "field", "header", "param", "valid", "invalid", "ok", "error", "errors",
         "attempts", "retries", "reset_at", "last", "index", "number_of", "verified",
-        "country", "issued", "issuing", "issuer",
+        "country", "issued", "issuing", "issuer", "through", "rate",
     }
 )  # fmt: skip
 

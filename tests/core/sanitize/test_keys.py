@@ -98,3 +98,24 @@ def test_configured_keys() -> None:
     assert k.classify("session") is None
     assert k.classify("account_ref") == ("pseudonym", "customer_id")
     assert k.classify("email") is None  # identity mapping replaced wholesale here
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "pw", "oldPw", "newPw", "login_pw", "db_pass", "smtp_pass", "userPass", "passcode",
+        "X-Passcode", "pin_code", "otp_code", "mfa_code", "recoveryCodes", "backup_codes",
+        "security_answer", "master_key",
+    ],
+)  # fmt: skip
+def test_abbreviated_secret_keys_are_masked(key: str) -> None:
+    assert KeyClassifier().classify(key) == ("mask", "sensitive-key"), key
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["bypass", "passed", "passenger", "compass", "passes", "pass_through", "pass_rate",
+     "pin_color", "pwd_hint"],
+)  # fmt: skip
+def test_words_around_those_abbreviations_are_kept(key: str) -> None:
+    assert KeyClassifier().classify(key) is None, key
