@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install relink test test-fast test-slow lint typecheck demo bench clean
+.PHONY: install relink test test-fast test-slow lint format typecheck demo bench clean
 
 # The venv and every dependency (dev extras included). Re-run when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -22,15 +22,23 @@ install: $(STAMP)
 relink: $(STAMP)
 	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
 
+SOURCES := amber capture replay fixtures testing tests benchmarks $(wildcard examples)
+
 lint: relink
-	$(VENV)/bin/ruff check amber capture replay fixtures testing tests benchmarks $(wildcard examples)
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 
 typecheck: lint
 
+# Apply the formatting `make test` checks.
+format: $(STAMP)
+	$(VENV)/bin/ruff format $(SOURCES)
+
 # The whole suite: lint, types, unit and integration tests, then the slow marker.
 test: relink
-	$(VENV)/bin/ruff check amber capture replay fixtures testing tests benchmarks $(wildcard examples)
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 	$(VENV)/bin/pytest -q
 	$(VENV)/bin/pytest -q -m slow

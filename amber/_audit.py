@@ -20,8 +20,15 @@ from typing import Any
 
 from amber._urls import hide_passwords
 
-__all__ = ["DEFAULT_AUDIT_LOG", "PRODUCTION", "append_audit", "audit_path", "mask_argv",
-           "read_audit", "record"]
+__all__ = [
+    "DEFAULT_AUDIT_LOG",
+    "PRODUCTION",
+    "append_audit",
+    "audit_path",
+    "mask_argv",
+    "read_audit",
+    "record",
+]
 
 DEFAULT_AUDIT_LOG = ".amber/audit.jsonl"
 PRODUCTION = "production"
@@ -52,8 +59,11 @@ def mask_argv(argv: Sequence[str]) -> list[str]:
         # scan what is left once the (masked) userinfo is out of the way
         rest = re.sub(r"//[^/@\s]*@", "//", masked)
         findings = scan_bytes(rest.encode("utf-8", "surrogateescape"))
-        out.append("***" if any(f.rule not in ("email", "ip", "ipv6", "phone")
-                                for f in findings) else masked)
+        out.append(
+            "***"
+            if any(f.rule not in ("email", "ip", "ipv6", "phone") for f in findings)
+            else masked
+        )
     return out
 
 
@@ -64,8 +74,14 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
-def record(command: str, argv: Sequence[str], *, reason: str | None,
-           target: str | None = None, **counts: Any) -> dict[str, Any]:
+def record(
+    command: str,
+    argv: Sequence[str],
+    *,
+    reason: str | None,
+    target: str | None = None,
+    **counts: Any,
+) -> dict[str, Any]:
     return {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "user": _user(),

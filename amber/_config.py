@@ -44,7 +44,12 @@ from amber._routes import Router
 from amber.errors import ConfigError
 
 __all__ = [
-    "CAPTURE_KEYS", "CONFIG_ENV", "DEFAULT_STORE", "STORE_ENV", "Config", "find_config",
+    "CAPTURE_KEYS",
+    "CONFIG_ENV",
+    "DEFAULT_STORE",
+    "STORE_ENV",
+    "Config",
+    "find_config",
     "load_config",
 ]
 
@@ -54,8 +59,17 @@ DEFAULT_STORE = "sqlite:///.amber/store.db"
 """The default store: `.amber/store.db` under the current directory."""
 
 _CORE_KEYS = {"version", "store", "request_id_headers", "routes"}
-_SECTIONS = {"sanitize", "capture", "replay", "shadow", "fixtures", "targets", "sources",
-             "testgen", "audit"}
+_SECTIONS = {
+    "sanitize",
+    "capture",
+    "replay",
+    "shadow",
+    "fixtures",
+    "targets",
+    "sources",
+    "testgen",
+    "audit",
+}
 
 T = TypeVar("T")
 
@@ -79,6 +93,7 @@ def _is_fraction(value: object) -> bool:
 def _is_count(low: int) -> Callable[[object], bool]:
     def check(value: object) -> bool:
         return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
     return check
 
 
@@ -197,15 +212,14 @@ def _validate(cfg: Config) -> None:
             raise cfg.error(f"unknown key (known keys: {known})", str(key))
     version = cfg.data.get("version", 1)
     if version != 1:
-        raise cfg.error(f"unsupported config version {version!r}; this amber reads version 1",
-                        "version")
+        raise cfg.error(
+            f"unsupported config version {version!r}; this amber reads version 1", "version"
+        )
     store = cfg.data.get("store")
     if store is not None and not isinstance(store, str):
         raise cfg.error("expected a database URL string", "store")
     rid = cfg.data.get("request_id_headers")
-    if rid is not None and (
-        not isinstance(rid, list) or not all(isinstance(x, str) for x in rid)
-    ):
+    if rid is not None and (not isinstance(rid, list) or not all(isinstance(x, str) for x in rid)):
         raise cfg.error("expected a list of header names", "request_id_headers")
     routes = cfg.data.get("routes")
     if routes is not None:
@@ -228,8 +242,10 @@ def _validate_capture(cfg: Config) -> None:
         if key not in _CAPTURE_CHECKS:
             close = difflib.get_close_matches(str(key), CAPTURE_KEYS, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise cfg.error(f"unknown key; {hint}valid keys under capture: "
-                            f"{', '.join(CAPTURE_KEYS)}", f"capture.{key}")
+            raise cfg.error(
+                f"unknown key; {hint}valid keys under capture: {', '.join(CAPTURE_KEYS)}",
+                f"capture.{key}",
+            )
         check, expected = _CAPTURE_CHECKS[key]
         if not check(value):
             raise cfg.error(f"expected {expected}, got {value!r}", f"capture.{key}")

@@ -167,9 +167,7 @@ def decode_body(raw: bytes, content_encoding: str | None, *, max_decoded: int) -
     * `content_encoding` - the header value, or None.
     * `max_decoded` - the most decoded bytes kept; the rest is cut and `truncated` set.
     """
-    codings = [
-        c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()
-    ]
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     codings = [c for c in codings if c != "identity"]
     original = content_encoding.strip() if content_encoding else None
     if not codings:
@@ -192,15 +190,24 @@ def decode_body(raw: bytes, content_encoding: str | None, *, max_decoded: int) -
             return _fallback(raw, original, f"{coding} failed to decode ({e})")
     if truncated and len(codings) > 1 and coding != codings[0]:
         # stopped inside the chain: what we hold is still encoded, so it cannot be kept
-        return DecodedBody(b"", original, truncated=True, undecodable=True,
-                           note="decoded size limit reached inside an encoding chain")
-    return DecodedBody(data, original, truncated=truncated,
-                       note="decoded size limit reached or stream cut short" if truncated
-                       else None)
+        return DecodedBody(
+            b"",
+            original,
+            truncated=True,
+            undecodable=True,
+            note="decoded size limit reached inside an encoding chain",
+        )
+    return DecodedBody(
+        data,
+        original,
+        truncated=truncated,
+        note="decoded size limit reached or stream cut short" if truncated else None,
+    )
 
 
 def _fallback(raw: bytes, original: str | None, why: str) -> DecodedBody:
     if looks_textual(raw):
         return DecodedBody(raw, original, note=f"{why}; the bytes look like text: kept as is")
-    return DecodedBody(b"", original, undecodable=True,
-                       note=f"{why}; body dropped (it cannot be inspected)")
+    return DecodedBody(
+        b"", original, undecodable=True, note=f"{why}; body dropped (it cannot be inspected)"
+    )

@@ -107,10 +107,21 @@ def _read_jsonl(fp: BinaryIO, name: str) -> Iterator[Exchange]:
 
 # -- curl -------------------------------------------------------------------------------
 
-_SKIP_HEADERS = frozenset({
-    "connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
-    "upgrade", "proxy-authenticate", "proxy-authorization", "content-length", "http2-settings",
-})
+_SKIP_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "content-length",
+        "http2-settings",
+    }
+)
 _ANSI_C_ESCAPES = {0x5C: "\\\\", 0x27: "\\'", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
@@ -224,8 +235,7 @@ def _curl_command(ex: Exchange, base_url: str | None) -> str:
     return " \\\n".join(lines)
 
 
-def write_curl(exchanges: Iterable[Exchange], fp: BinaryIO, *, base_url: str | None = None
-               ) -> int:
+def write_curl(exchanges: Iterable[Exchange], fp: BinaryIO, *, base_url: str | None = None) -> int:
     """Write one runnable curl command per exchange (bash syntax); return how many.
 
     Each command is preceded by a comment with the amber id, the request id and the
@@ -235,12 +245,14 @@ def write_curl(exchanges: Iterable[Exchange], fp: BinaryIO, *, base_url: str | N
     fp.write(b"#!/usr/bin/env bash\n")
     count = 0
     for ex in exchanges:
-        outcome = (str(ex.status) if ex.response is not None
-                   else f"error: {ex.error}" if ex.error else "no response")
-        comment = _comment(
-            f"# amber {ex.id} request_id={ex.request_id or '-'} recorded={outcome}"
+        outcome = (
+            str(ex.status)
+            if ex.response is not None
+            else f"error: {ex.error}"
+            if ex.error
+            else "no response"
         )
+        comment = _comment(f"# amber {ex.id} request_id={ex.request_id or '-'} recorded={outcome}")
         fp.write(f"\n{comment}\n{_curl_command(ex, base_url)}\n".encode())
         count += 1
     return count
-

@@ -70,8 +70,9 @@ from amber.errors import ImportFormatError
 __all__ = ["read_har", "write_har"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-_SKIPPED_SCHEMES = frozenset({"data", "blob", "about", "chrome", "chrome-extension",
-                              "moz-extension", "file"})
+_SKIPPED_SCHEMES = frozenset(
+    {"data", "blob", "about", "chrome", "chrome-extension", "moz-extension", "file"}
+)
 _ACTIONS: tuple[RedactionAction, ...] = get_args(RedactionAction)
 
 
@@ -319,16 +320,20 @@ def _entry(ex: Exchange) -> dict[str, Any]:
         "response": _response_obj(resp, ex.error),
         "cache": {},
         "timings": {
-            "blocked": -1, "dns": -1, "connect": -1, "ssl": -1,
-            "send": send, "wait": wait, "receive": receive,
+            "blocked": -1,
+            "dns": -1,
+            "connect": -1,
+            "ssl": -1,
+            "send": send,
+            "wait": wait,
+            "receive": receive,
         },
         "_amber_id": ex.id,
         "_amber_route": ex.route,
         "_amber_request_id": ex.request_id,
         "_amber_tags": list(ex.tags),
         "_amber_redactions": [
-            {"rule": r.rule, "location": r.location, "action": r.action}
-            for r in ex.redactions
+            {"rule": r.rule, "location": r.location, "action": r.action} for r in ex.redactions
         ],
         "_amber_error": ex.error,
         "_amber_client_addr": ex.client_addr,
@@ -426,11 +431,16 @@ def _invalid_json(name: str, data: bytes, e: ValueError) -> str:
     other is not a HAR file. The parser's message names a position, never the content."""
     pos = getattr(e, "pos", None)
     if getattr(e, "msg", "") == "unexpected end of data" or (
-            isinstance(pos, int) and pos >= len(data.rstrip())):
-        return (f"{name}: the file ends in the middle of its JSON ({e}): it is truncated; "
-                "export or copy it again, whole, and import that")
-    return (f"{name}: not a HAR file: invalid JSON ({e}); export HAR 1.2 from the browser "
-            "or proxy and import that")
+        isinstance(pos, int) and pos >= len(data.rstrip())
+    ):
+        return (
+            f"{name}: the file ends in the middle of its JSON ({e}): it is truncated; "
+            "export or copy it again, whole, and import that"
+        )
+    return (
+        f"{name}: not a HAR file: invalid JSON ({e}); export HAR 1.2 from the browser "
+        "or proxy and import that"
+    )
 
 
 def _read_amber_stream(fp: BinaryIO, name: str) -> Iterator[Exchange]:
@@ -476,8 +486,10 @@ def _redactions(items: Any) -> tuple[Redaction, ...]:
             continue
         action = r.get("action", "mask")
         if action not in _ACTIONS:
-            raise _Bad(f"_amber_redactions[{i}].action",
-                       f"expected one of {', '.join(_ACTIONS)}, got {action!r}")
+            raise _Bad(
+                f"_amber_redactions[{i}].action",
+                f"expected one of {', '.join(_ACTIONS)}, got {action!r}",
+            )
         out.append(Redaction(str(r.get("rule", "")), str(r.get("location", "")), action))
     return tuple(out)
 
@@ -511,8 +523,7 @@ def _headers(value: Any, where: str) -> Headers:
     out: list[tuple[str, str]] = []
     for item in value:
         if isinstance(item, dict) and "name" in item:
-            out.append((str(item["name"]), "" if item.get("value") is None else
-                        str(item["value"])))
+            out.append((str(item["name"]), "" if item.get("value") is None else str(item["value"])))
         elif isinstance(item, (list, tuple)) and len(item) == 2:  # [name, value] (Slack)
             out.append((str(item[0]), str(item[1])))
         else:
@@ -606,8 +617,9 @@ def _request_body(post: Mapping[str, Any], headers: Headers) -> bytes:
     params = post.get("params")
     if not isinstance(params, list) or not params:
         return b""
-    pairs = [(str(p.get("name", "")), str(p.get("value") or ""))
-             for p in params if isinstance(p, dict)]
+    pairs = [
+        (str(p.get("name", "")), str(p.get("value") or "")) for p in params if isinstance(p, dict)
+    ]
     boundary = re.search(r"boundary=\"?([^\";]+)", mime, re.I)
     if "multipart/form-data" in mime.lower() and boundary:
         return _multipart(params, boundary.group(1))
@@ -708,8 +720,11 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
         port=port,
         path=path,
         query=query,
-        http_version=(_exact_version(req_d.get("httpVersion")) if exact
-                      else _http_version(req_d.get("httpVersion"))),
+        http_version=(
+            _exact_version(req_d.get("httpVersion"))
+            if exact
+            else _http_version(req_d.get("httpVersion"))
+        ),
         headers=req_headers,
         body=_request_body(post, req_headers) if post else b"",
         content_encoding=req_ce,
@@ -734,17 +749,20 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
         resp_headers = _headers(resp_d.get("headers"), "response.headers")
         if not exact:
             resp_headers = tuple((k, v) for k, v in resp_headers if not k.startswith(":"))
-        body, missing = _response_body(_obj(resp_d, "content", "response.content"),
-                                       resp_headers)
+        body, missing = _response_body(_obj(resp_d, "content", "response.content"), resp_headers)
         response = Response(
             status=status,
             reason=str(resp_d.get("statusText") or ""),
-            http_version=(_exact_version(resp_d.get("httpVersion")) if exact
-                          else _http_version(resp_d.get("httpVersion"))),
+            http_version=(
+                _exact_version(resp_d.get("httpVersion"))
+                if exact
+                else _http_version(resp_d.get("httpVersion"))
+            ),
             headers=resp_headers,
             body=body,
-            content_encoding=(resp_d.get("_amber_content_encoding") if exact
-                              else _content_encoding(resp_headers)),
+            content_encoding=(
+                resp_d.get("_amber_content_encoding") if exact else _content_encoding(resp_headers)
+            ),
             timestamp_start=resp_start,
             timestamp_end=resp_end,
             body_truncated=bool(resp_d.get("_amber_truncated")) or (missing and not exact),
@@ -758,8 +776,7 @@ def _exchange(entry: dict[str, Any]) -> Exchange | None:
             request=request,
             response=response,
             error=error,
-            request_id=extract_request_id(request.headers,
-                                          response.headers if response else ()),
+            request_id=extract_request_id(request.headers, response.headers if response else ()),
         )
     return Exchange(
         id=str(entry["_amber_id"]),

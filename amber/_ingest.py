@@ -72,9 +72,7 @@ class Pipeline:
         self.counters = _Counters()
 
     @classmethod
-    def from_config(
-        cls, config: Config, key: bytes, *, body_cap: int | None = None
-    ) -> Pipeline:
+    def from_config(cls, config: Config, key: bytes, *, body_cap: int | None = None) -> Pipeline:
         """Build from amber.yaml (`sanitize`, `routes`, `request_id_headers`, `capture`).
 
         *Raises:* `ConfigError` naming file, line and key.
@@ -110,11 +108,15 @@ class Pipeline:
         if truncated:
             self.counters.truncated += 1
         encoding = decoded.original_encoding or msg.content_encoding
-        if body is msg.body and truncated == msg.body_truncated \
-                and encoding == msg.content_encoding:
+        if (
+            body is msg.body
+            and truncated == msg.body_truncated
+            and encoding == msg.content_encoding
+        ):
             return msg
-        return dataclasses.replace(msg, body=body, content_encoding=encoding,
-                                   body_truncated=truncated)
+        return dataclasses.replace(
+            msg, body=body, content_encoding=encoding, body_truncated=truncated
+        )
 
     def _window(self, msg: _M) -> _M:
         """`msg` with a body over the cap cut to the sanitizing window, flagged truncated."""

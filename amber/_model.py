@@ -47,12 +47,23 @@ __all__ = [
     "text_bytes",
 ]
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "proxy-connection", "content-length",
-    "content-encoding",  # bodies are stored decoded: they are sent decoded
-    "host",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+        "content-length",
+        "content-encoding",  # bodies are stored decoded: they are sent decoded
+        "host",
+    }
+)
 """Headers a replayed or generated request never carries as recorded: hop-by-hop ones,
 framing (the sender computes it; bodies are stored decoded) and `Host` (the target's)."""
 
@@ -135,8 +146,13 @@ def text_bytes(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
-def dumps_json(obj: Any, *, indent: bool = False, newline: bool = False,
-               default: Callable[[Any], Any] | None = None) -> bytes:
+def dumps_json(
+    obj: Any,
+    *,
+    indent: bool = False,
+    newline: bool = False,
+    default: Callable[[Any], Any] | None = None,
+) -> bytes:
     """JSON bytes of `obj`, with orjson; a string holding lone surrogates (which orjson
     refuses) makes it fall back to the standard library, which writes them as `\\udce9`
     escapes: JSON's own syntax, read back as the same string by `loads_json`, Python's
@@ -145,15 +161,19 @@ def dumps_json(obj: Any, *, indent: bool = False, newline: bool = False,
 
     *Raises:* `TypeError` (orjson's) for a value JSON cannot represent.
     """
-    option = (orjson.OPT_INDENT_2 if indent else 0) | (
-        orjson.OPT_APPEND_NEWLINE if newline else 0)
+    option = (orjson.OPT_INDENT_2 if indent else 0) | (orjson.OPT_APPEND_NEWLINE if newline else 0)
     try:
         return orjson.dumps(obj, default=default, option=option)
     except orjson.JSONEncodeError as e:
         try:
-            text = json.dumps(obj, ensure_ascii=True, allow_nan=False, default=default,
-                              indent=2 if indent else None,
-                              separators=(",", ": ") if indent else (",", ":"))
+            text = json.dumps(
+                obj,
+                ensure_ascii=True,
+                allow_nan=False,
+                default=default,
+                indent=2 if indent else None,
+                separators=(",", ": ") if indent else (",", ":"),
+            )
         except (TypeError, ValueError):
             raise e from None
         return (text + "\n" if newline else text).encode("ascii")
@@ -408,9 +428,7 @@ class Exchange:
     @property
     def truncated(self) -> bool:
         """True when any body was capped at capture time (see `Request.body_truncated`)."""
-        return self.request.body_truncated or bool(
-            self.response and self.response.body_truncated
-        )
+        return self.request.body_truncated or bool(self.response and self.response.body_truncated)
 
     @property
     def started_at(self) -> float:

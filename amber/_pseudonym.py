@@ -228,8 +228,8 @@ class Pseudonymizer:
 
     def digest(self, kind: str, value: str) -> bytes:
         """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""
-        msg = kind.encode("utf-8") + b"\0" + _normalize(kind, value).encode(
-            "utf-8", "surrogatepass"
+        msg = (
+            kind.encode("utf-8") + b"\0" + _normalize(kind, value).encode("utf-8", "surrogatepass")
         )
         return hmac.new(self._key, msg, hashlib.sha256).digest()
 
@@ -264,9 +264,7 @@ def _normalize(kind: str, value: str) -> str:
         except ValueError:
             return value.lower()
     if kind == "phone":
-        return ("+" if value.startswith("+") else "") + "".join(
-            c for c in value if c.isdigit()
-        )
+        return ("+" if value.startswith("+") else "") + "".join(c for c in value if c.isdigit())
     return value
 
 

@@ -37,9 +37,7 @@ def _is_id(segment: str) -> bool:
     if not segment:
         return False
     return bool(
-        _ID_SEGMENT.match(segment)
-        or _PREFIXED_ID.match(segment)
-        or _TOKEN_SEGMENT.match(segment)
+        _ID_SEGMENT.match(segment) or _PREFIXED_ID.match(segment) or _TOKEN_SEGMENT.match(segment)
     )
 
 

@@ -34,8 +34,7 @@ from amber._store import unpack_results
 from amber.errors import NotFound
 from amber.errors import StoreUnavailable
 
-__all__ = ["RunInfo", "RunKind", "RunLog", "RunResult", "RunState", "RunWriter",
-           "encode_result"]
+__all__ = ["RunInfo", "RunKind", "RunLog", "RunResult", "RunState", "RunWriter", "encode_result"]
 
 RunKind = Literal["replay", "shadow"]
 RunState = Literal["running", "completed", "interrupted", "failed"]
@@ -84,19 +83,38 @@ class RunResult:
         """The stored `detail` object: a replay's comparison, then method, path, route and
         recorded status; for a shadow result, those four, then its three path lists."""
         if self.regression_paths is None:
-            return {"checks": self.checks, "differences": self.differences, "more": self.more,
-                    "ignored": self.ignored, "method": self.method, "path": self.path,
-                    "route": self.route, "recorded_status": self.recorded_status}
-        return {"method": self.method, "path": self.path, "route": self.route,
+            return {
+                "checks": self.checks,
+                "differences": self.differences,
+                "more": self.more,
+                "ignored": self.ignored,
+                "method": self.method,
+                "path": self.path,
+                "route": self.route,
                 "recorded_status": self.recorded_status,
-                "regression_paths": self.regression_paths,
-                "suppressed_paths": self.suppressed_paths, "noise_paths": self.noise_paths}
+            }
+        return {
+            "method": self.method,
+            "path": self.path,
+            "route": self.route,
+            "recorded_status": self.recorded_status,
+            "regression_paths": self.regression_paths,
+            "suppressed_paths": self.suppressed_paths,
+            "noise_paths": self.noise_paths,
+        }
 
     def row(self) -> list[Any]:
         """The result as stored: `[exchange_id, sent_at, status, latency_ms, ok, error,
         detail]`."""
-        return [self.exchange_id, self.sent_at, self.status, self.latency_ms, self.ok,
-                self.error, self.detail()]
+        return [
+            self.exchange_id,
+            self.sent_at,
+            self.status,
+            self.latency_ms,
+            self.ok,
+            self.error,
+            self.detail(),
+        ]
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> RunResult:
@@ -104,15 +122,32 @@ class RunResult:
         (`{}` for none), and shadow results before this record have no recorded status."""
         exchange_id, sent_at, status, latency_ms, ok, error, d = row
         d = d or {}
-        common = (exchange_id, sent_at, status, latency_ms, ok, error,
-                  d.get("method") or "", d.get("path") or "", d.get("route") or "",
-                  d.get("recorded_status"))
+        common = (
+            exchange_id,
+            sent_at,
+            status,
+            latency_ms,
+            ok,
+            error,
+            d.get("method") or "",
+            d.get("path") or "",
+            d.get("route") or "",
+            d.get("recorded_status"),
+        )
         if d.get("regression_paths") is not None:
-            return cls(*common, regression_paths=d["regression_paths"],
-                       suppressed_paths=d.get("suppressed_paths") or [],
-                       noise_paths=d.get("noise_paths") or [])
-        return cls(*common, checks=d.get("checks") or {}, differences=d.get("differences") or [],
-                   more=d.get("more") or 0, ignored=d.get("ignored") or 0)
+            return cls(
+                *common,
+                regression_paths=d["regression_paths"],
+                suppressed_paths=d.get("suppressed_paths") or [],
+                noise_paths=d.get("noise_paths") or [],
+            )
+        return cls(
+            *common,
+            checks=d.get("checks") or {},
+            differences=d.get("differences") or [],
+            more=d.get("more") or 0,
+            ignored=d.get("ignored") or 0,
+        )
 
 
 def encode_result(r: RunResult) -> bytes:
@@ -146,17 +181,23 @@ class RunLog:
     def start(self, kind: RunKind, target: str, params: dict[str, Any]) -> str:
         run_id = new_id()
         with self.store.database_errors("write"), self.store.engine.begin() as conn:
-            conn.execute(runs.insert().values(
-                id=run_id, kind=kind, started_at=time.time(), state="running", target=target,
-                params=dumps_json(params, default=str),
-            ))
+            conn.execute(
+                runs.insert().values(
+                    id=run_id,
+                    kind=kind,
+                    started_at=time.time(),
+                    state="running",
+                    target=target,
+                    params=dumps_json(params, default=str),
+                )
+            )
         return run_id
 
     def add(self, run_id: str, results: Iterable[RunResult], chunk: int = 500) -> int:
         """Store `results` of `run_id` (after those added before); returns how many."""
         rows = [encode_result(r) for r in results]
         for i in range(0, len(rows), chunk):
-            part = rows[i:i + chunk]
+            part = rows[i : i + chunk]
             self._insert_packed(run_id, len(part), pack_encoded(part))
         return len(rows)
 
@@ -164,24 +205,27 @@ class RunLog:
         if count:
             try:
                 with self.store.engine.begin() as conn:
-                    conn.execute(run_chunks.insert().values(run_id=run_id, count=count,
-                                                            data=data))
+                    conn.execute(run_chunks.insert().values(run_id=run_id, count=count, data=data))
             except sa.exc.SQLAlchemyError as e:
                 raise StoreUnavailable(
                     f"cannot store the run's results ({type(e).__name__}: "
                     f"{str(e).splitlines()[0][:200]}); the results so far are kept"
                 ) from e
 
-    def writer(self, run_id: str, *, batch: int = 500, depth: int = 4,
-               interval: float = 1.0) -> RunWriter:
+    def writer(
+        self, run_id: str, *, batch: int = 500, depth: int = 4, interval: float = 1.0
+    ) -> RunWriter:
         """A `RunWriter` for `run_id`'s results (close it when the run ends)."""
         return RunWriter(self, run_id, batch=batch, depth=depth, interval=interval)
 
     def finish(self, run_id: str, state: RunState, summary: dict[str, Any]) -> None:
         with self.store.database_errors("write"), self.store.engine.begin() as conn:
             conn.execute(
-                runs.update().where(runs.c.id == run_id).values(
-                    state=state, finished_at=time.time(),
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    state=state,
+                    finished_at=time.time(),
                     summary=dumps_json(summary, default=str),
                 )
             )
@@ -189,8 +233,12 @@ class RunLog:
     def _info(self, row: sa.Row[Any]) -> RunInfo:
         m = row._mapping
         return RunInfo(
-            id=m["id"], kind=cast(RunKind, m["kind"]), started_at=m["started_at"],
-            finished_at=m["finished_at"], state=cast(RunState, m["state"]), target=m["target"],
+            id=m["id"],
+            kind=cast(RunKind, m["kind"]),
+            started_at=m["started_at"],
+            finished_at=m["finished_at"],
+            state=cast(RunState, m["state"]),
+            target=m["target"],
             params=loads_json(m["params"]),
             summary=loads_json(m["summary"]) if m["summary"] else None,
         )
@@ -232,8 +280,10 @@ class RunLog:
         while True:
             with self.store.database_errors(), self.store.engine.connect() as conn:
                 rows = conn.execute(
-                    sa.select(c.seq, c.data).where(c.run_id == run_id, c.seq > last)
-                    .order_by(c.seq).limit(page)
+                    sa.select(c.seq, c.data)
+                    .where(c.run_id == run_id, c.seq > last)
+                    .order_by(c.seq)
+                    .limit(page)
                 ).all()
             if not rows:
                 return
@@ -253,8 +303,9 @@ class RunWriter:
     `close`, so a run does not go on with its results unsaved.
     """
 
-    def __init__(self, log: RunLog, run_id: str, *, batch: int = 500, depth: int = 4,
-                 interval: float = 1.0) -> None:
+    def __init__(
+        self, log: RunLog, run_id: str, *, batch: int = 500, depth: int = 4, interval: float = 1.0
+    ) -> None:
         self.run_id = run_id
         self._log = log
         self._batch = batch

@@ -157,21 +157,37 @@ _SUMMARY_COLUMNS = (
     exchanges.c.truncated,
     exchanges.c.flags,
     # the document only where it holds exact text values (see `_FLAG_TEXT`)
-    sa.case((exchanges.c.flags.op("&")(_FLAG_TEXT) != 0, exchanges.c.doc),
-            else_=sa.null()).label("text_doc"),
+    sa.case((exchanges.c.flags.op("&")(_FLAG_TEXT) != 0, exchanges.c.doc), else_=sa.null()).label(
+        "text_doc"
+    ),
 )
 
 # The text columns, in row order, and whether each is indexed (so capped, see `_stored_text`).
-_TEXT_COLUMNS = ("id", "request_id", "method", "scheme", "host", "path", "query", "route",
-                 "error")
+_TEXT_COLUMNS = ("id", "request_id", "method", "scheme", "host", "path", "query", "route", "error")
 _INDEXED_TEXT = frozenset({"id", "request_id", "method", "route"})
 
 _INSERT_COLUMNS = tuple(c.name for c in exchanges.columns if c.name != "seq")
 # `Store._exchange` unpacks rows positionally in this order:
 assert tuple(c.name for c in exchanges.columns) == (
-    "seq", "id", "request_id", "started_at", "method", "scheme", "host", "port", "path",
-    "query", "route", "status", "error", "duration_ms", "truncated", "doc", "flags",
-    "req_body", "resp_body",
+    "seq",
+    "id",
+    "request_id",
+    "started_at",
+    "method",
+    "scheme",
+    "host",
+    "port",
+    "path",
+    "query",
+    "route",
+    "status",
+    "error",
+    "duration_ms",
+    "truncated",
+    "doc",
+    "flags",
+    "req_body",
+    "resp_body",
 )
 
 # Replay and shadow runs (schema 2): one row per run.
@@ -258,8 +274,11 @@ def _migrate_2_to_3(conn: Connection, chunk: int = 500) -> None:
 
     def flush() -> None:
         if pending:
-            conn.execute(run_chunks.insert().values(run_id=run_id, count=len(pending),
-                                                    data=pack_results(pending)))
+            conn.execute(
+                run_chunks.insert().values(
+                    run_id=run_id, count=len(pending), data=pack_results(pending)
+                )
+            )
             pending.clear()
 
     while True:
@@ -273,8 +292,17 @@ def _migrate_2_to_3(conn: Connection, chunk: int = 500) -> None:
             if m["run_id"] != run_id or len(pending) >= chunk:
                 flush()
                 run_id = m["run_id"]
-            pending.append([m["exchange_id"], m["sent_at"], m["status"], m["latency_ms"],
-                            bool(m["ok"]), m["error"], orjson.loads(m["detail"])])
+            pending.append(
+                [
+                    m["exchange_id"],
+                    m["sent_at"],
+                    m["status"],
+                    m["latency_ms"],
+                    bool(m["ok"]),
+                    m["error"],
+                    orjson.loads(m["detail"]),
+                ]
+            )
         last = rows[-1]._mapping["seq"]
     flush()
     _legacy_run_results.drop(conn)
@@ -287,8 +315,10 @@ def _migrate_3_to_4(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
             "ALTER TABLE amber_exchanges "
-            + ", ".join(f"ALTER COLUMN {name} TYPE TEXT"
-                        for name in ("id", "request_id", "method", "scheme", "host"))
+            + ", ".join(
+                f"ALTER COLUMN {name} TYPE TEXT"
+                for name in ("id", "request_id", "method", "scheme", "host")
+            )
         )
 
 
@@ -410,8 +440,9 @@ def _text_doc(doc: dict[str, Any], exchange_id: str) -> bytes:
     meta): that exchange cannot be stored, and the message names it, not its content.
     """
     try:
-        return json.dumps(doc, ensure_ascii=True, allow_nan=False,
-                          separators=(",", ":")).encode("ascii")
+        return json.dumps(doc, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode(
+            "ascii"
+        )
     except (TypeError, ValueError) as e:
         raise StoreError(
             f"exchange {printable(exchange_id)} cannot be stored: it holds a value JSON "
@@ -513,16 +544,24 @@ class ExchangeQuery:
     @property
     def filters_text(self) -> bool:
         """True when a row read back needs `accepts` (SQL compared stored text forms)."""
-        return bool(self.ids or self.methods or self.routes or self.hosts or self.request_id
-                    or self.path_glob)
+        return bool(
+            self.ids
+            or self.methods
+            or self.routes
+            or self.hosts
+            or self.request_id
+            or self.path_glob
+        )
 
     @property
     def plain_values(self) -> bool:
         """True when every exact-match filter value is stored as it is (`_plain`): then SQL's
         match on a row without `_FLAG_TEXT` is exact (else it may be a look-alike: ordinary
         text that reads like the escaped form of a raw-byte value)."""
-        return all(_plain(v, True) for v in (*self.ids, *self.methods, *self.routes,
-                                             *self.hosts, self.request_id or ""))
+        return all(
+            _plain(v, True)
+            for v in (*self.ids, *self.methods, *self.routes, *self.hosts, self.request_id or "")
+        )
 
     def accepts_path(self, path: str) -> bool:
         """The exact glob check (LIKE in SQL is only a case-insensitive prefilter)."""
@@ -720,8 +759,9 @@ def _sqlite_engine(url: str, db: str, shown: str, *, create: bool, read_only: bo
     if read_only:
         if not on_disk:
             raise StoreUnavailable(f"{shown} is not a file; a read-only store is a SQLite file")
-        return sa.create_engine("sqlite://", poolclass=NullPool,
-                                creator=lambda: _connect_read_only(db))
+        return sa.create_engine(
+            "sqlite://", poolclass=NullPool, creator=lambda: _connect_read_only(db)
+        )
     try:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
     except Exception as e:  # a bad dialect
@@ -739,8 +779,12 @@ def _server_engine(url: str, backend: str, shown: str, *, read_only: bool) -> En
         # probes or unacknowledged data), make libpq fail it instead. A slow but live server
         # is unaffected: its kernel answers both.
         options: dict[str, Any] = {
-            "connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
-            "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 30_000,
+            "connect_timeout": 10,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 30_000,
         }
         if read_only:
             options["options"] = "-c default_transaction_read_only=on"
@@ -787,8 +831,9 @@ class _Checkpointer(threading.Thread):
             self.checkpoint(conn, "TRUNCATE")
             conn.close()
 
-    def checkpoint(self, conn: sqlite3.Connection,
-                   mode: Literal["PASSIVE", "TRUNCATE"] = "PASSIVE") -> None:
+    def checkpoint(
+        self, conn: sqlite3.Connection, mode: Literal["PASSIVE", "TRUNCATE"] = "PASSIVE"
+    ) -> None:
         """One WAL checkpoint; a PASSIVE one that leaves a long log behind restarts it.
         `mode` goes into the PRAGMA's text, hence the closed set."""
         try:
@@ -853,8 +898,9 @@ class Store:
             ) from e
         backend = parsed.get_backend_name()
         if backend == "sqlite":
-            engine = _sqlite_engine(url, parsed.database or "", shown, create=create,
-                                    read_only=read_only)
+            engine = _sqlite_engine(
+                url, parsed.database or "", shown, create=create, read_only=read_only
+            )
         else:
             engine = _server_engine(url, backend, shown, read_only=read_only)
         store = cls(engine, url, read_only=read_only)
@@ -993,14 +1039,27 @@ class Store:
                 flags |= _FLAG_RESP_ZSTD
         texts: Sequence[Any]  # str | None, in `_TEXT_COLUMNS` order
         id_, rid, method, scheme, host, path, query, route, error = texts = (
-            ex.id, ex.request_id or None, req.method, req.scheme, req.host, req.path,
-            req.query, ex.route, ex.error)
+            ex.id,
+            ex.request_id or None,
+            req.method,
+            req.scheme,
+            req.host,
+            req.path,
+            req.query,
+            ex.route,
+            ex.error,
+        )
         # one check for the common case: every text column takes its value as it is
         joined = f"{id_}{rid}{method}{scheme}{host}{path}{query}{route}{error}"
         doc_bytes = None
-        if (joined.isascii() and "\x00" not in joined and len(id_) <= INDEX_KEY_BYTES
-                and len(method) <= INDEX_KEY_BYTES and len(route) <= INDEX_KEY_BYTES
-                and (rid is None or len(rid) <= INDEX_KEY_BYTES)):
+        if (
+            joined.isascii()
+            and "\x00" not in joined
+            and len(id_) <= INDEX_KEY_BYTES
+            and len(method) <= INDEX_KEY_BYTES
+            and len(route) <= INDEX_KEY_BYTES
+            and (rid is None or len(rid) <= INDEX_KEY_BYTES)
+        ):
             try:
                 doc_bytes = orjson.dumps(doc)
             except orjson.JSONEncodeError:  # lone surrogates in a header, a tag, meta...
@@ -1126,16 +1185,38 @@ class Store:
 
     def _decode(self, row: sa.Row[Any]) -> Exchange:
         # Positional access: RowMapping lookups by name cost more than the rest of decoding.
-        (_seq, id_, request_id, _started, method, scheme, host, port, path, query, route,
-         status, error, _duration, _truncated, doc_bytes, flags, req_body, resp_body) = tuple(row)
+        (
+            _seq,
+            id_,
+            request_id,
+            _started,
+            method,
+            scheme,
+            host,
+            port,
+            path,
+            query,
+            route,
+            status,
+            error,
+            _duration,
+            _truncated,
+            doc_bytes,
+            flags,
+            req_body,
+            resp_body,
+        ) = tuple(row)
         if flags & _FLAG_TEXT:
             doc = _load_text_doc(doc_bytes)
             x = doc.get("x")
             if x:
                 id_, request_id, method, scheme, host, path, query, route, error = (
-                    x.get(name, value) for name, value in zip(_TEXT_COLUMNS, (
-                        id_, request_id, method, scheme, host, path, query, route, error),
-                        strict=True)
+                    x.get(name, value)
+                    for name, value in zip(
+                        _TEXT_COLUMNS,
+                        (id_, request_id, method, scheme, host, path, query, route, error),
+                        strict=True,
+                    )
                 )
         else:
             doc = orjson.loads(doc_bytes)
@@ -1143,9 +1224,20 @@ class Store:
         if flags or type(req_body) is not bytes:
             req_body = self._unpack_body(req_body, bool(flags & _FLAG_REQ_ZSTD))
         req = Request(
-            method, scheme, host, port, path, query, rq["v"],
-            tuple([(k, v) for k, v in rq["h"]]), req_body,
-            rq["ce"], rq["hh"], rq["ts"], rq["te"], rq["tr"],
+            method,
+            scheme,
+            host,
+            port,
+            path,
+            query,
+            rq["v"],
+            tuple([(k, v) for k, v in rq["h"]]),
+            req_body,
+            rq["ce"],
+            rq["hh"],
+            rq["ts"],
+            rq["te"],
+            rq["tr"],
         )
         resp = None
         rs = doc.get("rs")
@@ -1153,14 +1245,26 @@ class Store:
             if resp_body is None or flags or type(resp_body) is not bytes:
                 resp_body = self._unpack_body(resp_body, bool(flags & _FLAG_RESP_ZSTD))
             resp = Response(
-                status, rs["r"], rs["v"],
-                tuple([(k, v) for k, v in rs["h"]]), resp_body,
-                rs["ce"], rs["ts"], rs["te"], rs["tr"],
+                status,
+                rs["r"],
+                rs["v"],
+                tuple([(k, v) for k, v in rs["h"]]),
+                resp_body,
+                rs["ce"],
+                rs["ts"],
+                rs["te"],
+                rs["tr"],
             )
         tags = doc.get("tg")
         rd = doc.get("rd")
         return Exchange(
-            id_, req, resp, error, doc.get("ca"), request_id, route,
+            id_,
+            req,
+            resp,
+            error,
+            doc.get("ca"),
+            request_id,
+            route,
             tuple(tags) if tags else (),
             tuple([Redaction(*r) for r in rd]) if rd else (),
             doc.get("m") or {},
@@ -1185,7 +1289,8 @@ class Store:
         c = exchanges.c
         with self._read() as conn:
             rows = conn.execute(
-                sa.select(exchanges).where(c.id == _stored_text(key.upper(), True))).all()
+                sa.select(exchanges).where(c.id == _stored_text(key.upper(), True))
+            ).all()
             found = [e for e in map(self._exchange, rows) if e.id == key.upper()]
             if found:
                 return found
@@ -1202,9 +1307,7 @@ class Store:
             if len(key) >= 6 and key.isalnum():
                 prefix = key.upper()
                 rows = conn.execute(
-                    sa.select(exchanges)
-                    .where(c.id >= prefix, c.id < prefix + "\x7f")
-                    .limit(2)
+                    sa.select(exchanges).where(c.id >= prefix, c.id < prefix + "\x7f").limit(2)
                 ).all()
                 if len(rows) > 1:
                     raise NotFound(
@@ -1216,14 +1319,10 @@ class Store:
         """Summaries (no bodies) matching `query`, oldest first unless `newest_first`."""
         return list(self.iter_summaries(query))
 
-    def iter_summaries(
-        self, query: ExchangeQuery, page: int = 1000
-    ) -> Iterator[ExchangeSummary]:
+    def iter_summaries(self, query: ExchangeQuery, page: int = 1000) -> Iterator[ExchangeSummary]:
         yield from self._paged(query, _SUMMARY_COLUMNS, page, self._summary)
 
-    def iter_exchanges(
-        self, query: ExchangeQuery | None = None, page: int = 200
-    ) -> ExchangeStream:
+    def iter_exchanges(self, query: ExchangeQuery | None = None, page: int = 200) -> ExchangeStream:
         """Stream full exchanges matching `query`, one page in memory at a time: at most `page`
         rows, fewer when their bodies pass `PAGE_BYTES`.
 
@@ -1417,8 +1516,9 @@ class ExchangeStream(Iterator[Exchange]):
 
     def rows(self) -> Iterator[Any]:
         """The matching rows, undecoded, in order (a page at a time)."""
-        return self._store._paged(self._query, (exchanges,), self._page, _same,
-                                  page_bytes=PAGE_BYTES)
+        return self._store._paged(
+            self._query, (exchanges,), self._page, _same, page_bytes=PAGE_BYTES
+        )
 
     @staticmethod
     def row_size(row: Any) -> int:

@@ -62,7 +62,11 @@ class ConfigError(AmberError, ValueError):
     """
 
     def __init__(
-        self, message: str, *, path: str | None = None, line: int | None = None,
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
         key: str | None = None,
     ) -> None:
         self.path = path

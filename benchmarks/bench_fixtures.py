@@ -64,15 +64,15 @@ INSERT INTO amber_bench_marker VALUES (now());
 def ensure_db(admin: str) -> str:
     engine = sa.create_engine(normalize_url(admin), isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
-        if not c.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s",
-                                 (DB,)).first():
+        if not c.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (DB,)).first():
             c.exec_driver_sql(f"CREATE DATABASE {DB}")
     engine.dispose()
     url = normalize_url(admin).rsplit("/", 1)[0] + "/" + DB
     e = sa.create_engine(url)
     with e.begin() as c:
-        if not c.exec_driver_sql("SELECT 1 FROM pg_tables WHERE tablename = "
-                                 "'amber_bench_marker'").first():
+        if not c.exec_driver_sql(
+            "SELECT 1 FROM pg_tables WHERE tablename = 'amber_bench_marker'"
+        ).first():
             t0 = time.perf_counter()
             c.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
             c.exec_driver_sql(SCHEMA)
@@ -85,11 +85,14 @@ def bench_closure(url: str) -> None:
     seeds_ids = list(range(1000, 501000, 500))[:1000]
     e = sa.create_engine(url)
     with e.connect() as c:
-        total = sum(c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0 for t in
-                    ("categories", "users", "products", "orders", "order_items"))
+        total = sum(
+            c.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() or 0
+            for t in ("categories", "users", "products", "orders", "order_items")
+        )
         t0 = time.perf_counter()
-        c.execute(sa.text("SELECT * FROM order_items WHERE id = ANY(:ids)"),
-                  {"ids": seeds_ids}).fetchall()
+        c.execute(
+            sa.text("SELECT * FROM order_items WHERE id = ANY(:ids)"), {"ids": seeds_ids}
+        ).fetchall()
         base = time.perf_counter() - t0
     e.dispose()
     extract(url, [Seed("order_items", {"id": seeds_ids[:10]})], key=KEY)  # warm up
@@ -97,9 +100,11 @@ def bench_closure(url: str) -> None:
     fx = extract(url, [Seed("order_items", {"id": seeds_ids})], key=KEY)
     took = time.perf_counter() - t0
     rows = sum(fx.row_counts.values())
-    print(f"closure: {len(seeds_ids)} seeds -> {rows} rows {fx.row_counts} from {total:,} "
-          f"source rows in {took:.3f} s (target <= 2 s); plain IN select {base:.3f} s; "
-          f"ratio {took / base:.1f}x")
+    print(
+        f"closure: {len(seeds_ids)} seeds -> {rows} rows {fx.row_counts} from {total:,} "
+        f"source rows in {took:.3f} s (target <= 2 s); plain IN select {base:.3f} s; "
+        f"ratio {took / base:.1f}x"
+    )
 
 
 def _median(xs: list[float]) -> float:
@@ -113,14 +118,29 @@ def _peak_rss_mb() -> float:
 
 
 def bench_load(runs: int = 5) -> None:
-    spec = TableSpec("t", [
-        ColumnSpec("id", "integer", False), ColumnSpec("name", "text"),
-        ColumnSpec("email", "text"), ColumnSpec("qty", "integer"), ColumnSpec("note", "text"),
-        ColumnSpec("created_at", "datetime"),
-    ], ("id",))
-    rows = [{"id": i, "name": f"name {i}", "email": f"u{i}@example.org", "qty": i % 7,
-             "note": None, "created_at": f"2024-01-{i % 28 + 1:02d}T03:04:{i % 60:02d}"}
-            for i in range(1, 10_001)]
+    spec = TableSpec(
+        "t",
+        [
+            ColumnSpec("id", "integer", False),
+            ColumnSpec("name", "text"),
+            ColumnSpec("email", "text"),
+            ColumnSpec("qty", "integer"),
+            ColumnSpec("note", "text"),
+            ColumnSpec("created_at", "datetime"),
+        ],
+        ("id",),
+    )
+    rows = [
+        {
+            "id": i,
+            "name": f"name {i}",
+            "email": f"u{i}@example.org",
+            "qty": i % 7,
+            "note": None,
+            "created_at": f"2024-01-{i % 28 + 1:02d}T03:04:{i % 60:02d}",
+        }
+        for i in range(1, 10_001)
+    ]
     fx = Fixture([spec], {"t": rows})
     rss_before = _peak_rss_mb()
     with tempfile.TemporaryDirectory() as d:
@@ -142,30 +162,41 @@ def bench_load(runs: int = 5) -> None:
             h.cleanup()
             conn = sqlite3.connect(os.path.join(d, f"plain{n}.db"))
             t0 = time.perf_counter()
-            conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, email TEXT, "
-                         "qty INT, note TEXT, created_at TEXT)")
-            conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
-                             [tuple(r.values()) for r in parsed.rows["t"]])
+            conn.execute(
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, email TEXT, "
+                "qty INT, note TEXT, created_at TEXT)"
+            )
+            conn.executemany(
+                "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+                [tuple(r.values()) for r in parsed.rows["t"]],
+            )
             conn.commit()
             base.append(time.perf_counter() - t0)
             conn.close()
         rss = _peak_rss_mb()
         # the same rows as PyYAML-only rows (files written before one-line JSON rows)
-        old = yaml.dump(fx.to_data(), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
-                        sort_keys=False, allow_unicode=True, default_flow_style=None,
-                        width=100)
+        old = yaml.dump(
+            fx.to_data(),
+            Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=None,
+            width=100,
+        )
         t0 = time.perf_counter()
         Fixture.loads(old)
         old_parse = time.perf_counter() - t0
     took, b = _median(full), _median(base)
     verdict = "met" if took <= 1.0 else "MISSED"
-    print(f"load: 10,000-row fixture file ({size / 1e6:.1f} MB) into SQLite, whole path "
-          f"(read + parse + validate + insert) {took:.3f} s, target <= 1 s: {verdict} "
-          f"(median of {runs}); of which parse + validate {_median(parse):.3f} s, "
-          f"insert {_median(insert):.3f} s; plain sqlite3 executemany {b:.3f} s; ratio "
-          f"{took / b:.1f}x (insert alone {_median(insert) / b:.1f}x); peak RSS "
-          f"{rss:.0f} MB ({rss_before:.0f} MB before); the same rows as YAML-only rows "
-          f"parse in {old_parse:.3f} s")
+    print(
+        f"load: 10,000-row fixture file ({size / 1e6:.1f} MB) into SQLite, whole path "
+        f"(read + parse + validate + insert) {took:.3f} s, target <= 1 s: {verdict} "
+        f"(median of {runs}); of which parse + validate {_median(parse):.3f} s, "
+        f"insert {_median(insert):.3f} s; plain sqlite3 executemany {b:.3f} s; ratio "
+        f"{took / b:.1f}x (insert alone {_median(insert) / b:.1f}x); peak RSS "
+        f"{rss:.0f} MB ({rss_before:.0f} MB before); the same rows as YAML-only rows "
+        f"parse in {old_parse:.3f} s"
+    )
 
 
 def main() -> int:

@@ -61,11 +61,28 @@ def free_port() -> int:
 def start_app(port: int, fast: bool) -> subprocess.Popen[bytes]:
     # `fast=False` is the setup of ../shared/reference/baselines.md (uvicorn's pure-Python
     # h11 parser and asyncio loop); `fast=True` uses httptools and uvloop when installed.
-    impl = ["--http", "httptools", "--loop", "auto"] if fast else ["--http", "h11", "--loop",
-                                                                     "asyncio"]
+    impl = (
+        ["--http", "httptools", "--loop", "auto"]
+        if fast
+        else ["--http", "h11", "--loop", "asyncio"]
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "_app:app", "--port", str(port), "--log-level",
-         "warning", "--no-access-log", "--workers", "1", *impl], cwd=HERE)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--workers",
+            "1",
+            *impl,
+        ],
+        cwd=HERE,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -106,8 +123,12 @@ def wrk(url: str, seconds: int, script: Path) -> tuple[float, float]:
     """wrk's rate (requests/s) and its CPU time per request (seconds), sending what amber
     replays (`script` holds `WRK_SCRIPT`)."""
     before = cpu_children()
-    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", "-c8", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     used = cpu_children() - before
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     n = re.search(r"(\d+) requests in", out)
@@ -124,23 +145,39 @@ def fill(store: Store, n: int, spacing: float) -> None:
     batch = []
     for i in range(n):
         t = t0 + i * spacing
-        batch.append(Exchange(
-            id=new_id(t),
-            request=Request("GET", "http", "api", 80, f"/items/{i % 5000}",
-                            headers=(("accept", "application/json"),
-                                     ("user-agent", "bench")), timestamp_start=t),
-            response=Response(200, "OK", headers=(("content-type", "application/json"),),
-                              body=body(i % 5000), timestamp_start=t, timestamp_end=t),
-            client_addr=f"198.51.100.{i % 250}", route="/items/{id}",
-        ))
+        batch.append(
+            Exchange(
+                id=new_id(t),
+                request=Request(
+                    "GET",
+                    "http",
+                    "api",
+                    80,
+                    f"/items/{i % 5000}",
+                    headers=(("accept", "application/json"), ("user-agent", "bench")),
+                    timestamp_start=t,
+                ),
+                response=Response(
+                    200,
+                    "OK",
+                    headers=(("content-type", "application/json"),),
+                    body=body(i % 5000),
+                    timestamp_start=t,
+                    timestamp_end=t,
+                ),
+                client_addr=f"198.51.100.{i % 250}",
+                route="/items/{id}",
+            )
+        )
         if len(batch) == 2000:
             store.add_many(batch)
             batch = []
     store.add_many(batch)
 
 
-def replay(store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8,
-           compare: bool = True) -> tuple[float, list[Outcome], int]:
+def replay(
+    store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8, compare: bool = True
+) -> tuple[float, list[Outcome], int]:
     from amber.replay import NoiseRules
     from amber.replay import compare_responses
 
@@ -151,8 +188,12 @@ def replay(store: Store, url: str, *, speed: float = 0.0, concurrency: int = 8,
 
     def on(o: Outcome) -> None:
         nonlocal mismatches
-        if compare and not compare_responses(o.exchange.response, o.response, rules,
-                                             actual_error=o.error).ok:
+        if (
+            compare
+            and not compare_responses(
+                o.exchange.response, o.response, rules, actual_error=o.error
+            ).ok
+        ):
             mismatches += 1
         if keep:
             outcomes.append(o)
@@ -168,8 +209,13 @@ def replay_cli(store_url: str, url: str, cwd: Path) -> tuple[float, float, int]:
     peak RSS in MB of the process)."""
     env = dict(os.environ, AMBER_KEY="bench-replay-key-0123456789abcdef")
     t = time.perf_counter()
-    out = subprocess.run([str(AMBER), "replay", "--target", url, "--store", store_url,
-                          "--exit-zero"], env=env, cwd=cwd, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(AMBER), "replay", "--target", url, "--store", store_url, "--exit-zero"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t
     if out.returncode != 0:
         raise SystemExit(f"amber replay failed:\n{out.stderr[-3000:]}")
@@ -188,13 +234,20 @@ def rss_mb() -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--requests", type=int, default=15_000,
-                    help="exchanges replayed per round (about 3 s against the baseline app)")
+    ap.add_argument(
+        "--requests",
+        type=int,
+        default=15_000,
+        help="exchanges replayed per round (about 3 s against the baseline app)",
+    )
     ap.add_argument("--fidelity", type=int, default=10_000)
     ap.add_argument("--wrk-seconds", type=int, default=3)
-    ap.add_argument("--rounds", type=int, default=7,
-                    help="wrk, amber replay and the library back to back per round, the "
-                    "order rotating")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="wrk, amber replay and the library back to back per round, the order rotating",
+    )
     a = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
@@ -209,8 +262,10 @@ def main() -> int:
     app = start_app(port, fast=False)
     url = f"http://127.0.0.1:{port}"
     factory = _aio.loop_factory()
-    print(f"replayer event loop: {factory.__module__ if factory else 'asyncio'} "
-          f"(set {_aio.LOOP_ENV}=asyncio to compare)")
+    print(
+        f"replayer event loop: {factory.__module__ if factory else 'asyncio'} "
+        f"(set {_aio.LOOP_ENV}=asyncio to compare)"
+    )
     try:
         for fast in (False, True):
             if fast:
@@ -232,7 +287,7 @@ def main() -> int:
                 # this machine's speed drifts minute to minute: each round runs the clients
                 # back to back, rotating the order, and ratios are taken per round (the
                 # median of those is the result)
-                for client in clients[n % 3:] + clients[:n % 3]:
+                for client in clients[n % 3 :] + clients[: n % 3]:
                     app0 = cpu_seconds(app.pid)
                     if client == "wrk":
                         rate, per = wrk(url, a.wrk_seconds, script)
@@ -254,35 +309,48 @@ def main() -> int:
                     ratios[k].append(rates[k][-1] / wrk_rates[-1])
             med = statistics.median
             setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
-            print(f"bulk replay vs wrk, {setup}, {a.requests:,} exchanges streamed from the "
-                  f"store and compared, 8 concurrent; wrk -t1 -c8 sending the same requests: "
-                  f"{med(wrk_rates):,.0f} req/s")
-            print(f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
-                  f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
-                  f"{med(walls):.2f} s apart; peak RSS {cli_rss} MB")
-            print(f"  Replayer.run (library, compare only): {med(rates['lib']):,.0f} req/s, "
-                  f"ratio {med(ratios['lib']):.2f}; mismatches {mismatches}; "
-                  f"peak RSS {rss_mb():.0f} MB")
-            print(f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
-                  f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
-                  f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
-                  "under wrk")
-            print(f"  rounds: wrk {[round(x) for x in wrk_rates]}; ratios cli "
-                  f"{[round(x, 2) for x in ratios['cli']]}, library "
-                  f"{[round(x, 2) for x in ratios['lib']]}")
+            print(
+                f"bulk replay vs wrk, {setup}, {a.requests:,} exchanges streamed from the "
+                f"store and compared, 8 concurrent; wrk -t1 -c8 sending the same requests: "
+                f"{med(wrk_rates):,.0f} req/s"
+            )
+            print(
+                f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
+                f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
+                f"{med(walls):.2f} s apart; peak RSS {cli_rss} MB"
+            )
+            print(
+                f"  Replayer.run (library, compare only): {med(rates['lib']):,.0f} req/s, "
+                f"ratio {med(ratios['lib']):.2f}; mismatches {mismatches}; "
+                f"peak RSS {rss_mb():.0f} MB"
+            )
+            print(
+                f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
+                f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
+                f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
+                "under wrk"
+            )
+            print(
+                f"  rounds: wrk {[round(x) for x in wrk_rates]}; ratios cli "
+                f"{[round(x, 2) for x in ratios['cli']]}, library "
+                f"{[round(x, 2) for x in ratios['lib']]}"
+            )
         fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
         spacing = 0.002  # 500 requests/s recorded
         fill(fid, a.fidelity, spacing)
         c0 = cpu_self()
         elapsed, outcomes, _ = replay(fid, url, speed=1.0, compare=False)
         fid_cpu = (cpu_self() - c0) / a.fidelity
-        dev = sorted(abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes
-                     if o.scheduled_at is not None)
+        dev = sorted(
+            abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes if o.scheduled_at is not None
+        )
         p50, p99 = dev[len(dev) // 2], dev[int(len(dev) * 0.99)]
-        print(f"timing fidelity at --speed 1 ({len(dev):,} requests over "
-              f"{a.fidelity * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
-              f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms); "
-              f"replayer CPU {fid_cpu * 1e6:.0f} us/request; peak RSS {rss_mb():.0f} MB")
+        print(
+            f"timing fidelity at --speed 1 ({len(dev):,} requests over "
+            f"{a.fidelity * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms); "
+            f"replayer CPU {fid_cpu * 1e6:.0f} us/request; peak RSS {rss_mb():.0f} MB"
+        )
         bulk.close()
         fid.close()
     finally:

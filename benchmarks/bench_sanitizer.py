@@ -28,9 +28,30 @@ from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 
 WORDS = (
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
-    "juliet", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
-    "sierra", "tango", "uniform", "victor", "whiskey", "xray",
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
 )
 
 
@@ -45,8 +66,12 @@ def user(rng: random.Random, i: int) -> dict[str, object]:
         "status": rng.choice(("active", "pending", "disabled")),
         "created_at": f"2024-0{1 + i % 9}-1{i % 10}T10:{i % 60:02d}:00Z",
         "roles": [rng.choice(("admin", "viewer", "editor")) for _ in range(2)],
-        "settings": {"theme": "dark", "locale": "en-US", "tokens_used": i % 1000,
-                     "notifications": {"email": True, "sms": False}},
+        "settings": {
+            "theme": "dark",
+            "locale": "en-US",
+            "tokens_used": i % 1000,
+            "notifications": {"email": True, "sms": False},
+        },
         "bio": " ".join(rng.choice(WORDS) for _ in range(12)),
     }
     if i % 10 == 0:
@@ -63,12 +88,19 @@ def order(rng: random.Random, i: int) -> dict[str, object]:
         "total": round(rng.uniform(5, 500), 2),
         "currency": "USD",
         "items": [
-            {"sku": f"SKU-{rng.randint(1000, 9999)}", "qty": rng.randint(1, 5),
-             "price": round(rng.uniform(1, 100), 2), "title": f"{rng.choice(WORDS)} widget"}
+            {
+                "sku": f"SKU-{rng.randint(1000, 9999)}",
+                "qty": rng.randint(1, 5),
+                "price": round(rng.uniform(1, 100), 2),
+                "title": f"{rng.choice(WORDS)} widget",
+            }
             for _ in range(rng.randint(1, 6))
         ],
-        "shipping": {"city": rng.choice(WORDS).title(), "country": "US",
-                     "note": "leave at door" if i % 3 else "call before delivery"},
+        "shipping": {
+            "city": rng.choice(WORDS).title(),
+            "country": "US",
+            "note": "leave at door" if i % 3 else "call before delivery",
+        },
         "tracking": f"1Z{rng.getrandbits(64):016X}",
     }
 
@@ -80,8 +112,11 @@ def corpus(mb: float) -> list[bytes]:
     i = 0
     while total < mb * 1024 * 1024:
         if i % 2:
-            doc: object = {"data": [user(rng, i * 50 + k) for k in range(50)],
-                           "page": i, "next": f"/v1/users?page={i + 1}"}
+            doc: object = {
+                "data": [user(rng, i * 50 + k) for k in range(50)],
+                "page": i,
+                "next": f"/v1/users?page={i + 1}",
+            }
         else:
             doc = {"orders": [order(rng, i * 40 + k) for k in range(40)], "count": 40}
         body = json.dumps(doc).encode()
@@ -92,9 +127,15 @@ def corpus(mb: float) -> list[bytes]:
 
 
 def exchange(i: int, body: bytes) -> Exchange:
-    req = Request(method="GET", scheme="https", host="api.example.test", port=443,
-                  path="/v1/users", query=f"page={i}",
-                  headers=(("Authorization", "Bearer abc.def.ghi"), ("Accept", "application/json")))
+    req = Request(
+        method="GET",
+        scheme="https",
+        host="api.example.test",
+        port=443,
+        path="/v1/users",
+        query=f"page={i}",
+        headers=(("Authorization", "Bearer abc.def.ghi"), ("Accept", "application/json")),
+    )
     resp = Response(status=200, headers=(("Content-Type", "application/json"),), body=body)
     return Exchange(id=str(i), request=req, response=resp, client_addr="81.2.69.160:5000")
 
@@ -124,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
     print(f"json.loads+dumps : {size / t_json / 1e6:8.1f} MB/s ({t_json:.2f} s)")
-    print(f"sanitizer        : {size / t_san / 1e6:8.1f} MB/s ({t_san:.2f} s), "
-          f"{redactions} redactions")
+    print(
+        f"sanitizer        : {size / t_san / 1e6:8.1f} MB/s ({t_san:.2f} s), "
+        f"{redactions} redactions"
+    )
     print(f"ratio            : {t_san / t_json:8.2f}x the JSON round trip")
     print(f"peak RSS         : {peak_mb:8.1f} MB")
     return 0

@@ -65,17 +65,20 @@ def json_comparison(sanitizer: Sanitizer, all_cases: list[Case], repeat: int) ->
         for c in subset:
             sanitizer.sanitize(c.exchange)
         t_san = min(t_san, time.perf_counter() - t)
-    return (f"JSON cases: {len(subset)}, {size / 1e6:.2f} MB of JSON bodies\n"
-            f"json.loads+dumps : {size / t_json / 1e6:8.1f} MB/s\n"
-            f"sanitizer        : {size / t_san / 1e6:8.1f} MB/s (whole exchanges)\n"
-            f"speed            : {t_json / t_san:8.2f}x the JSON round trip (goal >= 0.25x)")
+    return (
+        f"JSON cases: {len(subset)}, {size / 1e6:.2f} MB of JSON bodies\n"
+        f"json.loads+dumps : {size / t_json / 1e6:8.1f} MB/s\n"
+        f"sanitizer        : {size / t_san / 1e6:8.1f} MB/s (whole exchanges)\n"
+        f"speed            : {t_json / t_san:8.2f}x the JSON round trip (goal >= 0.25x)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--repeat", type=int, default=3, help="timing runs, best kept (default 3)")
-    ap.add_argument("--examples", action="store_true",
-                    help="also print the first failing cases of each class")
+    ap.add_argument(
+        "--examples", action="store_true", help="also print the first failing cases of each class"
+    )
     args = ap.parse_args(argv)
 
     sanitizer = Sanitizer(SanitizeConfig(), Pseudonymizer(b"benchmark-key-0123456789abcdef"))

@@ -41,31 +41,54 @@ ROUTES = [f"/api/v1/resource{k}/{{id}}" for k in range(20)]
 
 def order(rng: random.Random, i: int) -> dict[str, Any]:
     items = [
-        {"sku": f"SKU-{rng.randrange(99999):05d}", "name": f"Product {rng.randrange(500)}",
-         "qty": rng.randrange(1, 5), "price": {"amount": rng.randrange(100, 99999) / 100,
-                                               "currency": "EUR"},
-         "tags": rng.sample(["new", "sale", "eco", "gift", "bulk"], k=2),
-         "attributes": {"color": rng.choice(["red", "blue", "green"]), "size": rng.choice("SML")}}
+        {
+            "sku": f"SKU-{rng.randrange(99999):05d}",
+            "name": f"Product {rng.randrange(500)}",
+            "qty": rng.randrange(1, 5),
+            "price": {"amount": rng.randrange(100, 99999) / 100, "currency": "EUR"},
+            "tags": rng.sample(["new", "sale", "eco", "gift", "bulk"], k=2),
+            "attributes": {
+                "color": rng.choice(["red", "blue", "green"]),
+                "size": rng.choice("SML"),
+            },
+        }
         for _ in range(rng.randrange(8, 25))
     ]
     return {
         "id": i,
         "status": "paid",
-        "customer": {"id": f"c{rng.randrange(10**6)}", "name": "Customer Name",
-                     "email": "someone@example.invalid",
-                     "address": {"street": "1 Main St", "city": "Springfield", "zip": "12345",
-                                 "country": "DE"}},
+        "customer": {
+            "id": f"c{rng.randrange(10**6)}",
+            "name": "Customer Name",
+            "email": "someone@example.invalid",
+            "address": {
+                "street": "1 Main St",
+                "city": "Springfield",
+                "zip": "12345",
+                "country": "DE",
+            },
+        },
         "items": items,
         "totals": {"net": 123.45, "tax": 23.45, "gross": 146.9, "currency": "EUR"},
-        "meta": {"generated_at": "2024-05-06T07:08:09.123Z", "request_id": f"{i:032x}",
-                 "server": "node-1", "version": 3},
+        "meta": {
+            "generated_at": "2024-05-06T07:08:09.123Z",
+            "request_id": f"{i:032x}",
+            "server": "node-1",
+            "version": 3,
+        },
         "links": {"self": f"/orders/{i}", "customer": "/customers/1"},
     }
 
 
-HEADERS = (("Content-Type", "application/json"), ("Date", "Mon, 06 May 2024 07:08:09 GMT"),
-           ("X-Request-ID", "abc"), ("Cache-Control", "no-store"), ("Server", "app"),
-           ("Set-Cookie", "sid=1; Path=/"), ("Content-Length", "3000"))
+HEADERS = (
+    ("Content-Type", "application/json"),
+    ("Date", "Mon, 06 May 2024 07:08:09 GMT"),
+    ("X-Request-ID", "abc"),
+    ("Cache-Control", "no-store"),
+    ("Server", "app"),
+    ("Set-Cookie", "sid=1; Path=/"),
+    ("Content-Length", "3000"),
+)
 
 
 def variants(seed: int, n: int) -> list[tuple[Response, Response, Response]]:
@@ -88,8 +111,7 @@ def variants(seed: int, n: int) -> list[tuple[Response, Response, Response]]:
                 cand["status"] = "pending"
             if i % 5 == 0:
                 del cand["links"]["customer"]
-        p, c, s = (Response(200, headers=HEADERS, body=orjson.dumps(d))
-                   for d in (base, cand, sec))
+        p, c, s = (Response(200, headers=HEADERS, body=orjson.dumps(d)) for d in (base, cand, sec))
         out.append((p, c, s))
     return out
 
@@ -118,11 +140,14 @@ def main(argv: list[str] | None = None) -> int:
 
     pool = variants(1, args.pool)
     sizes = sorted(len(p.body) for p, _, _ in pool)
-    print(f"bodies: {sizes[0]}-{sizes[-1]} bytes (median {sizes[len(sizes) // 2]}), "
-          f"{len(pool)} distinct triples, 1/3 equal, 1/3 volatile-only, 1/3 real differences")
+    print(
+        f"bodies: {sizes[0]}-{sizes[-1]} bytes (median {sizes[len(sizes) // 2]}), "
+        f"{len(pool)} distinct triples, 1/3 equal, 1/3 volatile-only, 1/3 real differences"
+    )
     rules = NoiseRules()
-    learned = NoiseRules.from_mapping({"ignore_paths": ["$.meta.generated_at",
-                                                        "$.meta.request_id"]})
+    learned = NoiseRules.from_mapping(
+        {"ignore_paths": ["$.meta.generated_at", "$.meta.request_id"]}
+    )
     pairs = [(pool[i % len(pool)][0], pool[i % len(pool)][1]) for i in range(args.pairs)]
 
     def baseline() -> None:
@@ -133,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         def run() -> None:
             for a, b in pairs:
                 compare_responses(a, b, r)
+
         return run
 
     # warm up caches (glob compilation, header modes)
@@ -141,40 +167,61 @@ def main(argv: list[str] | None = None) -> int:
     ours = rate(amber_compare(rules), len(pairs))
     ours_rules = rate(amber_compare(learned), len(pairs))
     print(f"baseline orjson.loads x2 + ==      {base:10,.0f} pairs/s")
-    print(f"compare_responses (no rules)       {ours:10,.0f} pairs/s  "
-          f"({ours / base:.2f}x baseline)")
-    print(f"compare_responses (ignore_paths)   {ours_rules:10,.0f} pairs/s  "
-          f"({ours_rules / base:.2f}x baseline)")
+    print(
+        f"compare_responses (no rules)       {ours:10,.0f} pairs/s  ({ours / base:.2f}x baseline)"
+    )
+    print(
+        f"compare_responses (ignore_paths)   {ours_rules:10,.0f} pairs/s  "
+        f"({ours_rules / base:.2f}x baseline)"
+    )
 
     triples = [pool[i % len(pool)] for i in range(args.pairs)]
 
     def shadow() -> None:
         acc = ShadowAccumulator(NoiseFile().rules_for)
         for i, (p, c, s) in enumerate(triples):
-            acc.add(exchange_id=str(i), method="GET", route=ROUTES[i % len(ROUTES)],
-                    primary=p, candidate=c, secondary=s)
+            acc.add(
+                exchange_id=str(i),
+                method="GET",
+                route=ROUTES[i % len(ROUTES)],
+                primary=p,
+                candidate=c,
+                secondary=s,
+            )
 
     sh = rate(shadow, len(triples))
-    print(f"ShadowAccumulator.add (3 responses) {sh:9,.0f} requests/s ({sh / base:.2f}x "
-          "baseline pairs/s; it does two comparisons)")
+    print(
+        f"ShadowAccumulator.add (3 responses) {sh:9,.0f} requests/s ({sh / base:.2f}x "
+        "baseline pairs/s; it does two comparisons)"
+    )
 
     acc = ShadowAccumulator(NoiseFile().rules_for)
     step = max(1, args.requests // 5)
-    print(f"memory over {args.requests:,} shadow requests on {len(ROUTES)} routes "
-          f"(peak RSS; pool of bodies already allocated):")
+    print(
+        f"memory over {args.requests:,} shadow requests on {len(ROUTES)} routes "
+        f"(peak RSS; pool of bodies already allocated):"
+    )
     print(f"  {0:>7,} requests: {rss_mb():7.1f} MB")
     t = time.perf_counter()
     for i in range(args.requests):
         p, c, s = pool[i % len(pool)]
-        acc.add(exchange_id=f"{i:026d}", method="GET", route=ROUTES[i % len(ROUTES)],
-                primary=p, candidate=c, secondary=s)
+        acc.add(
+            exchange_id=f"{i:026d}",
+            method="GET",
+            route=ROUTES[i % len(ROUTES)],
+            primary=p,
+            candidate=c,
+            secondary=s,
+        )
         if (i + 1) % step == 0:
             print(f"  {i + 1:>7,} requests: {rss_mb():7.1f} MB")
     elapsed = time.perf_counter() - t
     report = acc.report()
     fields = sum(len(r.fields) for r in report.routes)
-    print(f"  {args.requests / elapsed:,.0f} requests/s; {len(report.routes)} routes, "
-          f"{fields} fields tracked, {len(report.regressions())} reported")
+    print(
+        f"  {args.requests / elapsed:,.0f} requests/s; {len(report.routes)} routes, "
+        f"{fields} fields tracked, {len(report.regressions())} reported"
+    )
     return 0
 
 

@@ -48,15 +48,28 @@ def make(i: int) -> Exchange:
     return Exchange(
         id=new_id(t),
         request=Request(
-            "GET", "http", "api.internal", 8000, path, "page=2",
-            headers=(("host", "api.example.com"), ("x-request-id", f"req-{i:08d}"),
-                     ("accept", "application/json"), ("user-agent", "bench/1.0")),
-            timestamp_start=t, timestamp_end=t + 0.0005,
+            "GET",
+            "http",
+            "api.internal",
+            8000,
+            path,
+            "page=2",
+            headers=(
+                ("host", "api.example.com"),
+                ("x-request-id", f"req-{i:08d}"),
+                ("accept", "application/json"),
+                ("user-agent", "bench/1.0"),
+            ),
+            timestamp_start=t,
+            timestamp_end=t + 0.0005,
         ),
         response=Response(
-            status, "OK", headers=(("content-type", "application/json"),
-                                   ("content-length", "2000")),
-            body=body(i), timestamp_start=t + 0.01, timestamp_end=t + 0.011,
+            status,
+            "OK",
+            headers=(("content-type", "application/json"), ("content-length", "2000")),
+            body=body(i),
+            timestamp_start=t + 0.01,
+            timestamp_end=t + 0.011,
         ),
         request_id=f"req-{i:08d}",
         route=template_path(path),
@@ -73,8 +86,14 @@ def bench_raw_sqlite(path: Path, rows: list[tuple[object, ...]]) -> float:
     con.execute("PRAGMA synchronous=NORMAL")
     cols = ", ".join(f"c{i}" for i in range(len(rows[0])))
     con.execute(f"CREATE TABLE t (seq INTEGER PRIMARY KEY, {cols})")
-    for name, idx in [("id", "c0"), ("rid", "c1"), ("ts", "c2"), ("route", "c9, c2"),
-                      ("status", "c10, c2"), ("method", "c3, c2")]:
+    for name, idx in [
+        ("id", "c0"),
+        ("rid", "c1"),
+        ("ts", "c2"),
+        ("route", "c9, c2"),
+        ("status", "c10, c2"),
+        ("method", "c3, c2"),
+    ]:
         con.execute(f"CREATE INDEX ix_{name} ON t ({idx})")
     marks = ", ".join("?" * len(rows[0]))
     start = time.perf_counter()
@@ -109,8 +128,10 @@ def main() -> int:
         store.add_many(exchanges[i : i + 1000])
     ingest_rate = a.ingest / (time.perf_counter() - start)
     del exchanges
-    print(f"ingest  {a.ingest:>9,} x ~2 KB   amber {ingest_rate:>9,.0f}/s   raw sqlite3 "
-          f"{raw_rate:>9,.0f}/s   ratio {ingest_rate / raw_rate:.2f}   (target >= 20,000/s)")
+    print(
+        f"ingest  {a.ingest:>9,} x ~2 KB   amber {ingest_rate:>9,.0f}/s   raw sqlite3 "
+        f"{raw_rate:>9,.0f}/s   ratio {ingest_rate / raw_rate:.2f}   (target >= 20,000/s)"
+    )
 
     # fill to the total, in chunks built on the fly so memory stays flat
     n = a.ingest
@@ -120,8 +141,10 @@ def main() -> int:
         store.add_many(chunk)
         n += len(chunk)
     if a.total > a.ingest:
-        print(f"filled to {n:,} exchanges in {time.perf_counter() - fill_start:.1f}s "
-              f"(peak RSS {rss_mb():.0f} MB)")
+        print(
+            f"filled to {n:,} exchanges in {time.perf_counter() - fill_start:.1f}s "
+            f"(peak RSS {rss_mb():.0f} MB)"
+        )
     store.close()
 
     store = Store.open(f"sqlite:///{db}")
@@ -135,8 +158,10 @@ def main() -> int:
         times.append((time.perf_counter() - t) * 1000)
         assert found and found[0].request_id == key
     times.sort()
-    print(f"lookup by request id in {n:,}: median {statistics.median(times):.2f} ms, "
-          f"p99 {times[int(len(times) * 0.99)]:.2f} ms   (target <= 5 ms)")
+    print(
+        f"lookup by request id in {n:,}: median {statistics.median(times):.2f} ms, "
+        f"p99 {times[int(len(times) * 0.99)]:.2f} ms   (target <= 5 ms)"
+    )
 
     con = sqlite3.connect(db)
     raw_times = []
@@ -145,29 +170,41 @@ def main() -> int:
         t = time.perf_counter()
         con.execute("SELECT * FROM amber_exchanges WHERE request_id = ?", (key,)).fetchall()
         raw_times.append((time.perf_counter() - t) * 1000)
-    print(f"  raw sqlite3 lookup median {statistics.median(raw_times):.2f} ms   ratio "
-          f"{statistics.median(raw_times) / statistics.median(times):.2f}")
+    print(
+        f"  raw sqlite3 lookup median {statistics.median(raw_times):.2f} ms   ratio "
+        f"{statistics.median(raw_times) / statistics.median(times):.2f}"
+    )
 
     span = n * 0.05
     ls_times = []
     for k in range(50):
         since = T0 + rng.random() * span * 0.8
-        q = ExchangeQuery(routes=[ROUTES[k % len(ROUTES)].replace("{}", "{id}")
-                                  if k % len(ROUTES) != 4 else "/search"],
-                          status_classes=(5,), since=since, until=since + span * 0.2,
-                          limit=50, newest_first=True)
+        q = ExchangeQuery(
+            routes=[
+                ROUTES[k % len(ROUTES)].replace("{}", "{id}") if k % len(ROUTES) != 4 else "/search"
+            ],
+            status_classes=(5,),
+            since=since,
+            until=since + span * 0.2,
+            limit=50,
+            newest_first=True,
+        )
         t = time.perf_counter()
         rows = store.summaries(q)
         ls_times.append((time.perf_counter() - t) * 1000)
         assert all(r.status == 500 for r in rows)
     ls_times.sort()
-    print(f"ls --route R --status 5xx --since/--until (20% window) --limit 50 over {n:,}: "
-          f"median {statistics.median(ls_times):.1f} ms, max {ls_times[-1]:.1f} ms "
-          f"(target <= 100 ms)")
+    print(
+        f"ls --route R --status 5xx --since/--until (20% window) --limit 50 over {n:,}: "
+        f"median {statistics.median(ls_times):.1f} ms, max {ls_times[-1]:.1f} ms "
+        f"(target <= 100 ms)"
+    )
     t = time.perf_counter()
     count = sum(1 for _ in store.iter_summaries(ExchangeQuery(status_classes=(5,))))
-    print(f"stream all 5xx summaries ({count:,}): {(time.perf_counter() - t) * 1000:.0f} ms; "
-          f"peak RSS {rss_mb():.0f} MB")
+    print(
+        f"stream all 5xx summaries ({count:,}): {(time.perf_counter() - t) * 1000:.0f} ms; "
+        f"peak RSS {rss_mb():.0f} MB"
+    )
     store.close()
     return 0
 

@@ -59,7 +59,7 @@ from amber.testing._generate import write_test
 ROOT = Path(__file__).resolve().parent.parent
 
 # loaded into the measured pytest process with `-p amber_bench_clock`
-CLOCK_PLUGIN = '''
+CLOCK_PLUGIN = """
 import json, os, resource, time
 _t = []
 def pytest_runtest_logstart(nodeid, location):
@@ -72,21 +72,33 @@ def pytest_unconfigure(config):
     with open(os.environ["AMBER_BENCH_CLOCK"], "w") as fp:
         json.dump({"loop": _t[-1] - _t[0] if len(_t) == 2 else 0.0,
                    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, fp)
-'''
+"""
 
 
 def exchanges(n: int) -> list[Exchange]:
     out = []
     for i in range(n):
         status = 500 if i % 10 == 0 else 200
-        out.append(Exchange(
-            new_id(1_760_000_000 + i),
-            Request("GET", "http", "shop", 80, f"/api/customers/{i % 50 + 1}/orders",
-                    headers=(("Accept", "application/json"), ("User-Agent", "bench"))),
-            Response(status, headers=(("Content-Type", "application/json"),),
-                     body=b'{"customer": {"id": 1}, "orders": []}'),
-            request_id=f"req-{i}", route="/api/customers/{customer_id}/orders",
-        ))
+        out.append(
+            Exchange(
+                new_id(1_760_000_000 + i),
+                Request(
+                    "GET",
+                    "http",
+                    "shop",
+                    80,
+                    f"/api/customers/{i % 50 + 1}/orders",
+                    headers=(("Accept", "application/json"), ("User-Agent", "bench")),
+                ),
+                Response(
+                    status,
+                    headers=(("Content-Type", "application/json"),),
+                    body=b'{"customer": {"id": 1}, "orders": []}',
+                ),
+                request_id=f"req-{i}",
+                route="/api/customers/{customer_id}/orders",
+            )
+        )
     return out
 
 
@@ -100,10 +112,23 @@ class Run:
 def run_pytest(test_dir: Path, env: dict[str, str], n: int, clock: Path) -> Run:
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "-p", "amber_bench_clock", str(test_dir)],
-        cwd=test_dir, env={**env, "AMBER_BENCH_CLOCK": str(clock)}, capture_output=True,
-        text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "amber_bench_clock",
+            str(test_dir),
+        ],
+        cwd=test_dir,
+        env={**env, "AMBER_BENCH_CLOCK": str(clock)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     wall = time.perf_counter() - start
     m = re.search(r"(\d+) passed", result.stdout)
     if result.returncode != 0 or not m or int(m.group(1)) != n:
@@ -124,8 +149,10 @@ class Measured:
         return self.n / statistics.median(r.wall for r in self.runs_n)
 
     def _marginal(self, what: str) -> list[float]:
-        extra = [getattr(b, what) - getattr(a, what)
-                 for a, b in zip(self.runs_n, self.runs_2n, strict=True)]
+        extra = [
+            getattr(b, what) - getattr(a, what)
+            for a, b in zip(self.runs_n, self.runs_2n, strict=True)
+        ]
         return sorted(self.n / x if x > 0 else float("inf") for x in extra)
 
     @property
@@ -143,11 +170,13 @@ class Measured:
 
     def line(self, what: str) -> str:
         spread = self._marginal("wall")
-        return (f"{what}:\n  {self.with_startup:,.0f} tests/s with start-up ({self.n} tests); "
-                f"per test (marginal, {self.n} -> {2 * self.n}) {self.marginal:,.0f} tests/s "
-                f"(runs: {spread[0]:,.0f}-{spread[-1]:,.0f}); in the run loop (marginal, "
-                f"collection excluded) {self.loop_marginal:,.0f} tests/s; peak RSS "
-                f"{self.rss:.0f} MB")
+        return (
+            f"{what}:\n  {self.with_startup:,.0f} tests/s with start-up ({self.n} tests); "
+            f"per test (marginal, {self.n} -> {2 * self.n}) {self.marginal:,.0f} tests/s "
+            f"(runs: {spread[0]:,.0f}-{spread[-1]:,.0f}); in the run loop (marginal, "
+            f"collection excluded) {self.loop_marginal:,.0f} tests/s; peak RSS "
+            f"{self.rss:.0f} MB"
+        )
 
 
 Maker = Callable[[Path, int], Path]
@@ -163,26 +192,44 @@ def measure(make: Maker, n: int, env: dict[str, str], tmp: Path, repeat: int) ->
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--tests", type=int, default=1000, help="tests generated (default 1000)")
     ap.add_argument("--suite", type=int, default=200, help="N of the suite runs (default 200)")
-    ap.add_argument("--large", type=int, default=1000,
-                    help="suite size of the amortized run (default 1000; 0: skip)")
+    ap.add_argument(
+        "--large",
+        type=int,
+        default=1000,
+        help="suite size of the amortized run (default 1000; 0: skip)",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="runs per size (default 3)")
-    ap.add_argument("--no-distinct", action="store_true",
-                    help="skip the one-fixture-per-test variant")
-    ap.add_argument("--demo", metavar="DIR", type=Path,
-                    help="the output of an earlier `amber demo --out DIR` (default: run it)")
+    ap.add_argument(
+        "--no-distinct", action="store_true", help="skip the one-fixture-per-test variant"
+    )
+    ap.add_argument(
+        "--demo",
+        metavar="DIR",
+        type=Path,
+        help="the output of an earlier `amber demo --out DIR` (default: run it)",
+    )
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="amber-bench-testgen-"))
     try:
         exs = exchanges(a.tests)
         start = time.perf_counter()
-        paths = [write_test(GenSpec(ex, "amber gen-test (benchmark)",
-                                    app="examples.shop.app:create_app",
-                                    db_env="SHOP_DATABASE_URL"), tmp / "gen").path
-                 for ex in exs]
+        paths = [
+            write_test(
+                GenSpec(
+                    ex,
+                    "amber gen-test (benchmark)",
+                    app="examples.shop.app:create_app",
+                    db_env="SHOP_DATABASE_URL",
+                ),
+                tmp / "gen",
+            ).path
+            for ex in exs
+        ]
         gen = time.perf_counter() - start
         texts = [p.read_text() for p in paths]
         start = time.perf_counter()
@@ -190,22 +237,41 @@ def main() -> int:
             (tmp / "plain").mkdir(exist_ok=True)
             (tmp / "plain" / f"t{i}.py").write_text(t)
         plain = time.perf_counter() - start
-        print(f"generate {a.tests:,} tests: {gen:.2f} s ({a.tests / gen:,.0f}/s; target "
-              f"<= 5 s); plain file writes of the same bytes: {plain:.2f} s "
-              f"(ratio {plain / gen:.2f}); peak RSS "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
-              flush=True)
+        print(
+            f"generate {a.tests:,} tests: {gen:.2f} s ({a.tests / gen:,.0f}/s; target "
+            f"<= 5 s); plain file writes of the same bytes: {plain:.2f} s "
+            f"(ratio {plain / gen:.2f}); peak RSS "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB",
+            flush=True,
+        )
 
         # the example's generated suite, in-process: `amber demo`'s test, replicated
         demo = a.demo or tmp / "demo"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp / "plugin")]),
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp / "plugin")]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         (tmp / "plugin").mkdir()
         (tmp / "plugin" / "amber_bench_clock.py").write_text(CLOCK_PLUGIN)
         if a.demo is None:
-            subprocess.run([sys.executable, "-m", "amber", "demo", "--examples",
-                            str(ROOT / "examples"), "--out", str(demo)], cwd=tmp, env=env,
-                           check=True, capture_output=True, timeout=300)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "amber",
+                    "demo",
+                    "--examples",
+                    str(ROOT / "examples"),
+                    "--out",
+                    str(demo),
+                ],
+                cwd=tmp,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
         source = next((demo / "tests").glob("test_*.py"))
         fixture = next((demo / "tests" / "fixtures").glob("*.yaml"))
         text = source.read_text()
@@ -220,12 +286,18 @@ def main() -> int:
                     body = text.replace(f"def {source.stem}(", f"def {source.stem}_{i}(")
                     if distinct:  # a fixture file of its own: its own exchange, same rows
                         own = f"{fixture.stem}_{i}.yaml"
-                        (out / "fixtures" / own).write_text(re.sub(
-                            r"exchange: (\w+?)\w{6}\b", rf"exchange: \g<1>{i:06d}",
-                            fixture.read_text(), count=1))
+                        (out / "fixtures" / own).write_text(
+                            re.sub(
+                                r"exchange: (\w+?)\w{6}\b",
+                                rf"exchange: \g<1>{i:06d}",
+                                fixture.read_text(),
+                                count=1,
+                            )
+                        )
                         body = body.replace(f"fixtures/{fixture.name}", f"fixtures/{own}")
                     (out / f"{source.stem}_{i}.py").write_text(body)
                 return out
+
             return make
 
         def empty(out: Path, n: int) -> Path:
@@ -238,27 +310,35 @@ def main() -> int:
         n = a.suite
         gen_m = measure(suite(False), n, suite_env, tmp / "suite", a.repeat)
         floor = measure(empty, n, env, tmp / "empty", a.repeat)
-        print(gen_m.line("generated suite of the example, in-process (fixture restore, app, "
-                         "signed request, assertion per test)"))
+        print(
+            gen_m.line(
+                "generated suite of the example, in-process (fixture restore, app, "
+                "signed request, assertion per test)"
+            )
+        )
         print(floor.line("empty tests the same way (pytest's floor)"))
-        print(f"per-test rate vs target 100 tests/s: {gen_m.marginal:,.0f} tests/s "
-              f"({'met' if gen_m.marginal >= 100 else 'NOT met'}); ratio to empty tests: "
-              f"per test {gen_m.marginal / floor.marginal:.2f}, with start-up "
-              f"{gen_m.with_startup / floor.with_startup:.2f}", flush=True)
+        print(
+            f"per-test rate vs target 100 tests/s: {gen_m.marginal:,.0f} tests/s "
+            f"({'met' if gen_m.marginal >= 100 else 'NOT met'}); ratio to empty tests: "
+            f"per test {gen_m.marginal / floor.marginal:.2f}, with start-up "
+            f"{gen_m.with_startup / floor.with_startup:.2f}",
+            flush=True,
+        )
         if a.large:
             d = suite(False)(tmp / "large", a.large)
-            runs = [run_pytest(d, suite_env, a.large, tmp / "clock.json")
-                    for _ in range(a.repeat)]
+            runs = [run_pytest(d, suite_env, a.large, tmp / "clock.json") for _ in range(a.repeat)]
             wall = statistics.median(r.wall for r in runs)
             loop = statistics.median(r.loop for r in runs)
-            print(f"generated suite, {a.large:,} tests: {a.large / wall:,.0f} tests/s with "
-                  f"start-up ({wall:.1f} s); in the run loop (first test's imports included) "
-                  f"{a.large / loop:,.0f} tests/s; "
-                  f"peak RSS {max(r.rss_mb for r in runs):.0f} MB", flush=True)
+            print(
+                f"generated suite, {a.large:,} tests: {a.large / wall:,.0f} tests/s with "
+                f"start-up ({wall:.1f} s); in the run loop (first test's imports included) "
+                f"{a.large / loop:,.0f} tests/s; "
+                f"peak RSS {max(r.rss_mb for r in runs):.0f} MB",
+                flush=True,
+            )
         if not a.no_distinct:
             own = measure(suite(True), n, suite_env, tmp / "distinct", a.repeat)
-            print(own.line("the same with one fixture file per test (template built per "
-                           "test)"))
+            print(own.line("the same with one fixture file per test (template built per test)"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

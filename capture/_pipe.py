@@ -47,8 +47,8 @@ class FrameReader:
             return True, None
         if len(buf) < 4 + n:
             return False, None
-        item = self._decode(memoryview(buf)[4:4 + n])
-        del buf[:4 + n]
+        item = self._decode(memoryview(buf)[4 : 4 + n])
+        del buf[: 4 + n]
         return True, item
 
     def get(self, timeout: float | None = None) -> Any:
@@ -201,6 +201,7 @@ class FrameSender:
             self._backlog.clear()
             loop, self._loop = self._loop, None
         if loop is not None:
+
             def on_loop() -> None:
                 loop.remove_writer(self._fd)
                 then()

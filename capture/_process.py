@@ -64,8 +64,7 @@ _YOUNG = 30.0  # a child that dies sooner than this after its start doubles the 
 _ID_LEN = 26  # an amber id (ULID)
 # Children are forked from a fork server that has imported what they need (SQLAlchemy alone
 # takes a third of a second), so a restart is quick; where there is none, spawned.
-_START_METHOD = ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
-                 else "spawn")
+_START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 _PRELOAD = ["amber.capture._process", "amber._config"]
 
 
@@ -76,10 +75,21 @@ _PRELOAD = ["amber.capture._process", "amber._config"]
 # `_WRITING` is the number of the insert in progress (0 between inserts): the full queue's
 # refusals during an insert that turns out hung are the store's doing.
 _CHILD_DROPS: tuple[DropReason, ...] = (
-    "sanitize_failed", "store_unavailable", "unstorable", "store_lost",
+    "sanitize_failed",
+    "store_unavailable",
+    "unstorable",
+    "store_lost",
 )
-(_DONE_ITEMS, _DONE_BYTES, _STATE, _STORE_FAILURES, _STORED, _COMMIT_TARGET,
- _COMMIT_IDS, _WRITING) = range(8)
+(
+    _DONE_ITEMS,
+    _DONE_BYTES,
+    _STATE,
+    _STORE_FAILURES,
+    _STORED,
+    _COMMIT_TARGET,
+    _COMMIT_IDS,
+    _WRITING,
+) = range(8)
 _DROP_AT = {reason: 8 + i for i, reason in enumerate(_CHILD_DROPS)}
 _N_COUNTERS = 8 + len(_CHILD_DROPS)
 _STATES: tuple[DropReason | None, ...] = (None, "store_unavailable", "store_lost")
@@ -101,7 +111,7 @@ class _CountingStore:
         ids = b"".join(ex.id.encode("ascii") for ex in batch)
         fits = len(ids) == _ID_LEN * len(batch) and len(ids) <= len(self._ids)
         if fits:
-            self._ids[:len(ids)] = ids
+            self._ids[: len(ids)] = ids
         c[_COMMIT_IDS] = len(batch) if fits else 0
         c[_COMMIT_TARGET] = stored + len(batch)
         self._inserts += 1
@@ -130,9 +140,19 @@ class _CountingStore:
         self._store.close()
 
 
-def _child_main(conn: Any, counters: Any, ids: Any, ready: Any, errors: Any, store_url: str,
-                config_path: str | None, key: bytes, body_cap: int, batch_size: int,
-                hang_after: float) -> None:
+def _child_main(
+    conn: Any,
+    counters: Any,
+    ids: Any,
+    ready: Any,
+    errors: Any,
+    store_url: str,
+    config_path: str | None,
+    key: bytes,
+    body_cap: int,
+    batch_size: int,
+    hang_after: float,
+) -> None:
     """The writer process: build the pipeline and store, then drain `source` until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     # Lower priority than the proxy: when the cores are busy, forwarding traffic wins and
@@ -165,10 +185,18 @@ def _child_main(conn: Any, counters: Any, ids: Any, ready: Any, errors: Any, sto
 
     sink = _CountingStore(store, counters, ids)
     writer = Writer(
-        sink, pipeline, max_items=2**62, max_bytes=2**62, batch_size=batch_size,
-        hang_after=hang_after, source=FrameReader(conn.fileno(), _decode),
-        on_release=release, on_progress=publish, on_found=sink.found,
-        store_file=sqlite_file(store), reconnect=store.close,
+        sink,
+        pipeline,
+        max_items=2**62,
+        max_bytes=2**62,
+        batch_size=batch_size,
+        hang_after=hang_after,
+        source=FrameReader(conn.fileno(), _decode),
+        on_release=release,
+        on_progress=publish,
+        on_found=sink.found,
+        store_file=sqlite_file(store),
+        reconnect=store.close,
     )
     errors.put("")  # started
     ready.set()
@@ -203,7 +231,9 @@ class _Child:
         self._ready = ctx.Event()
         self._errors = ctx.Queue()
         self.proc = ctx.Process(
-            target=_child_main, name="amber-writer", daemon=True,
+            target=_child_main,
+            name="amber-writer",
+            daemon=True,
             args=(child_conn, self.counters, self.ids, self._ready, self._errors, *args),
         )
         self._child_conn = child_conn
@@ -235,8 +265,10 @@ class _Child:
         end = time.monotonic() + timeout
         while not self._ready.wait(0.05):
             if not self.proc.is_alive():
-                raise RuntimeError("the amber writer process ended before it started ("
-                                   f"{_exit_cause(self.proc.exitcode)})")
+                raise RuntimeError(
+                    "the amber writer process ended before it started ("
+                    f"{_exit_cause(self.proc.exitcode)})"
+                )
             if time.monotonic() > end:
                 self.proc.kill()
                 raise RuntimeError("the amber writer process did not start")
@@ -257,8 +289,10 @@ class _Child:
     def in_flight(self, size: int = 0) -> tuple[int, int]:
         """Items and bytes (plus `size`) between the hook and the child's last batch."""
         c = self.counters
-        return (self.submitted_items - int(c[_DONE_ITEMS]),
-                self.submitted_bytes - int(c[_DONE_BYTES]) + size)
+        return (
+            self.submitted_items - int(c[_DONE_ITEMS]),
+            self.submitted_bytes - int(c[_DONE_BYTES]) + size,
+        )
 
     @property
     def store_state(self) -> DropReason | None:
@@ -270,8 +304,8 @@ class _Child:
         n = int(c[_COMMIT_TARGET]) - int(c[_STORED])
         if n <= 0 or int(c[_COMMIT_IDS]) != n:
             return []
-        raw = bytes(self.ids[:n * _ID_LEN])
-        return [raw[i:i + _ID_LEN].decode("ascii") for i in range(0, len(raw), _ID_LEN)]
+        raw = bytes(self.ids[: n * _ID_LEN])
+        return [raw[i : i + _ID_LEN].decode("ascii") for i in range(0, len(raw), _ID_LEN)]
 
     def close(self) -> None:
         self.sender.close(self.conn.close)
@@ -313,8 +347,9 @@ class ProcessWriter:
         self._down = False  # the child died and its successor is not running yet
         self._stopped = False
         self._stopping = threading.Event()
-        self._watchdog = threading.Thread(target=self._watch, name="amber-writer-watchdog",
-                                          daemon=True)
+        self._watchdog = threading.Thread(
+            target=self._watch, name="amber-writer-watchdog", daemon=True
+        )
         self._restart_delay = 0.0  # the back-off of the last restart (0: none yet)
 
     def _new_child(self) -> _Child:
@@ -397,8 +432,11 @@ class ProcessWriter:
         """The full queue's refusals during an insert still in progress while the child says
         the store is unavailable (that insert hangs) were the store's doing: recounted."""
         with self._lock:
-            if (child.full_refused and child.store_state == "store_unavailable"
-                    and int(child.counters[_WRITING]) == child.full_insert):
+            if (
+                child.full_refused
+                and child.store_state == "store_unavailable"
+                and int(child.counters[_WRITING]) == child.full_insert
+            ):
                 self.stats.recount("queue_full", "store_unavailable", child.full_refused)
                 child.full_refused = 0
 
@@ -414,8 +452,13 @@ class ProcessWriter:
         delay = min(last * 2, _RESTART_MAX) if young and last else _RESTART_FIRST
         if dead.proc.exitcode is None:
             dead.proc.join(timeout=1)
-        log.error("amber: the writer process died (%s); %d exchanges in flight lost; "
-                  "restarting it in %.1fs", _exit_cause(dead.proc.exitcode), lost, delay)
+        log.error(
+            "amber: the writer process died (%s); %d exchanges in flight lost; "
+            "restarting it in %.1fs",
+            _exit_cause(dead.proc.exitcode),
+            lost,
+            delay,
+        )
         dead.close()
         self.stats.note("writer_restarts")
         failures = 0
@@ -433,8 +476,10 @@ class ProcessWriter:
             with self._lock:
                 self._child, self._down = child, False
             self._restart_delay = delay
-            log.warning("amber: writer process restarted; recording resumed %.1fs after it "
-                        "died", time.monotonic() - died_at)
+            log.warning(
+                "amber: writer process restarted; recording resumed %.1fs after it died",
+                time.monotonic() - died_at,
+            )
             return
 
     def _settle_lost(self, child: _Child, reason: DropReason) -> int:
@@ -462,8 +507,10 @@ class ProcessWriter:
             with Store.open(self._store_url, create=False) as store:
                 return len(store.existing_ids(ids))
         except Exception as e:
-            log.error("amber: cannot check the store for the writer's last insert (%s); "
-                      "counted as lost", type(e).__name__)
+            log.error(
+                "amber: cannot check the store for the writer's last insert (%s); counted as lost",
+                type(e).__name__,
+            )
             return 0
 
     # -- flush and stop ----------------------------------------------------------------------

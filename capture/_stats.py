@@ -17,7 +17,13 @@ from typing import Literal
 from typing import get_args
 
 __all__ = [
-    "DROP_REASONS", "EVENTS", "CaptureStats", "DropReason", "Event", "Outcome", "StatsSnapshot",
+    "DROP_REASONS",
+    "EVENTS",
+    "CaptureStats",
+    "DropReason",
+    "Event",
+    "Outcome",
+    "StatsSnapshot",
 ]
 
 
@@ -82,8 +88,8 @@ class CaptureStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._n: dict[str, int] = dict.fromkeys(
-            ("seen", "stored", "filtered", "sampled_out", "in_flight", *DROP_REASONS,
-             *EVENTS), 0)
+            ("seen", "stored", "filtered", "sampled_out", "in_flight", *DROP_REASONS, *EVENTS), 0
+        )
 
     def count(self, outcome: Outcome) -> None:
         """An exchange seen and settled at once (filtered, sampled out, dropped on arrival)."""
@@ -121,9 +127,13 @@ class CaptureStats:
         with self._lock:
             n = dict(self._n)
         return StatsSnapshot(
-            seen=n["seen"], stored=n["stored"], filtered=n["filtered"],
-            sampled_out=n["sampled_out"], in_flight=n["in_flight"],
-            dropped={r: n[r] for r in DROP_REASONS}, events={e: n[e] for e in EVENTS},
+            seen=n["seen"],
+            stored=n["stored"],
+            filtered=n["filtered"],
+            sampled_out=n["sampled_out"],
+            in_flight=n["in_flight"],
+            dropped={r: n[r] for r in DROP_REASONS},
+            events={e: n[e] for e in EVENTS},
         )
 
     def summary(self) -> str:

@@ -52,24 +52,49 @@ def prometheus_text(snap: StatsSnapshot, now: float) -> str:
         lines.extend(f"amber_capture_{name}{labels} {value!r}" for labels, value in values)
 
     metric("seen_total", "counter", "Exchanges the capture hooks saw.", [("", snap.seen)])
-    metric("stored_total", "counter", "Exchanges written to the store, sanitized.",
-           [("", snap.stored)])
-    metric("filtered_total", "counter", "Exchanges left out by the filters.",
-           [("", snap.filtered)])
-    metric("sampled_out_total", "counter", "Exchanges left out by sampling.",
-           [("", snap.sampled_out)])
-    metric("dropped_total", "counter", "Exchanges dropped, by reason.",
-           [(f'{{reason="{r}"}}', n) for r, n in snap.dropped.items()])
-    metric("in_flight", "gauge", "Exchanges handed to the writer, not yet stored or dropped.",
-           [("", snap.in_flight)])
-    metric("hook_errors_total", "counter", "Failures inside amber's hooks (the flows passed).",
-           [("", snap.events["hook_errors"])])
-    metric("store_failures_total", "counter", "Failed store writes, each retry counted.",
-           [("", snap.events["store_failures"])])
-    metric("writer_restarts_total", "counter", "Restarts of the writer process.",
-           [("", snap.events["writer_restarts"])])
-    metric("status_time_seconds", "gauge", "When these values were taken (Unix time).",
-           [("", round(now, 3))])
+    metric(
+        "stored_total", "counter", "Exchanges written to the store, sanitized.", [("", snap.stored)]
+    )
+    metric("filtered_total", "counter", "Exchanges left out by the filters.", [("", snap.filtered)])
+    metric(
+        "sampled_out_total", "counter", "Exchanges left out by sampling.", [("", snap.sampled_out)]
+    )
+    metric(
+        "dropped_total",
+        "counter",
+        "Exchanges dropped, by reason.",
+        [(f'{{reason="{r}"}}', n) for r, n in snap.dropped.items()],
+    )
+    metric(
+        "in_flight",
+        "gauge",
+        "Exchanges handed to the writer, not yet stored or dropped.",
+        [("", snap.in_flight)],
+    )
+    metric(
+        "hook_errors_total",
+        "counter",
+        "Failures inside amber's hooks (the flows passed).",
+        [("", snap.events["hook_errors"])],
+    )
+    metric(
+        "store_failures_total",
+        "counter",
+        "Failed store writes, each retry counted.",
+        [("", snap.events["store_failures"])],
+    )
+    metric(
+        "writer_restarts_total",
+        "counter",
+        "Restarts of the writer process.",
+        [("", snap.events["writer_restarts"])],
+    )
+    metric(
+        "status_time_seconds",
+        "gauge",
+        "When these values were taken (Unix time).",
+        [("", round(now, 3))],
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -92,8 +117,13 @@ class StatusReporter:
     writes the status file one last time, with the final counts.
     """
 
-    def __init__(self, stats: CaptureStats, *, clock: Callable[[], float] = time.monotonic,
-                 file_period: float = FILE_PERIOD) -> None:
+    def __init__(
+        self,
+        stats: CaptureStats,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        file_period: float = FILE_PERIOD,
+    ) -> None:
         self.stats = stats
         self.path: Path | None = None
         self.interval = 0.0
@@ -171,7 +201,11 @@ class StatusReporter:
         except OSError as e:
             if self._failed_path != path:  # once per path, not every round
                 self._failed_path = path
-                log.error("amber: cannot write the status file %s (%s); trying again every "
-                          "%.0fs", path, type(e).__name__, self._file_period)
+                log.error(
+                    "amber: cannot write the status file %s (%s); trying again every %.0fs",
+                    path,
+                    type(e).__name__,
+                    self._file_period,
+                )
             return
         self._failed_path = None

@@ -18,12 +18,19 @@ __all__ = ["STREAM_TYPES", "StreamCopy", "should_stream"]
 log = logging.getLogger("amber.capture")
 
 
-STREAM_TYPES = frozenset({
-    "text/event-stream",  # server-sent events
-    "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonl",
-    "application/jsonlines", "application/x-jsonlines", "application/json-seq",
-    "application/stream+json",
-})
+STREAM_TYPES = frozenset(
+    {
+        "text/event-stream",  # server-sent events
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonl",
+        "application/jsonlines",
+        "application/x-jsonlines",
+        "application/json-seq",
+        "application/stream+json",
+    }
+)
 """Response content types that are streams of events: forwarded live, never buffered."""
 
 
@@ -63,9 +70,11 @@ class StreamCopy:
             except Exception as e:  # the stream must go on whatever happens to the copy
                 self.broken = True
                 self._parts = []
-                log.error("amber: copying a streamed body failed (%s); the stream passed "
-                          "through untouched and is recorded without its body",
-                          type(e).__name__)
+                log.error(
+                    "amber: copying a streamed body failed (%s); the stream passed "
+                    "through untouched and is recorded without its body",
+                    type(e).__name__,
+                )
         return chunk
 
     def _keep(self, chunk: bytes) -> None:

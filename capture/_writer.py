@@ -66,6 +66,7 @@ RETRY_MAX = 2.0
 retry is one insert attempt, cheap even when it fails; a longer wait only delays recording
 once the store is back (with 10 s, recording resumed up to 10 s late)."""
 
+
 class CaptureWriter(Protocol):
     """What `CaptureAddon` needs of a writer: `Writer` (a thread) and `ProcessWriter` (a child
     process) both provide it, and a unit test can hand the addon a fake.
@@ -245,8 +246,9 @@ class Writer:
             reason: DropReason | None = None
             if self._stopping.is_set():
                 reason = "no_writer"
-            elif (self._pending_items >= self.max_items
-                  or self._pending_bytes + size > self.max_bytes):
+            elif (
+                self._pending_items >= self.max_items or self._pending_bytes + size > self.max_bytes
+            ):
                 reason = self.store_state or "queue_full"
                 if reason == "queue_full" and self._write_began is not None:
                     self._full_while_writing += 1  # store_unavailable if the insert hangs
@@ -289,8 +291,7 @@ class Writer:
         return item, False
 
     def _run(self) -> None:
-        watch = threading.Thread(target=self._watch_writes, name="amber-writer-watch",
-                                 daemon=True)
+        watch = threading.Thread(target=self._watch_writes, name="amber-writer-watch", daemon=True)
         watch.start()
         try:
             self._loop()
@@ -357,7 +358,9 @@ class Writer:
             self.stats.settle("unstorable")
             log.warning(
                 "exchange %s (route %s) dropped as unstorable: the store refused it with %s; "
-                "the writer goes on", part[0].id, _printable(part[0].route or "-"),
+                "the writer goes on",
+                part[0].id,
+                _printable(part[0].route or "-"),
                 _error_class(error),
             )
 
@@ -375,8 +378,7 @@ class Writer:
                 self._store_down(e)
                 if self._stopping.is_set() and self._stop_deadline_passed():
                     self.stats.settle("store_unavailable", len(part))
-                    log.error("stopping with the store unavailable: %d exchanges lost",
-                              len(part))
+                    log.error("stopping with the store unavailable: %d exchanges lost", len(part))
                     return None
                 time.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
@@ -409,15 +411,21 @@ class Writer:
         try:
             found = self.store.existing_ids([ex.id for ex in part])
         except Exception as e:
-            log.error("cannot look up a retried insert's ids in the store (%s); taking the "
-                      "retry's error as the exchanges' own", _error_class(e))
+            log.error(
+                "cannot look up a retried insert's ids in the store (%s); taking the "
+                "retry's error as the exchanges' own",
+                _error_class(e),
+            )
             return False
         if len(found) < len(part):
             return False
         if self._on_found is not None:
             self._on_found(len(part))
-        log.warning("%d exchanges whose insert lost its connection were committed after "
-                    "all: counted as stored", len(part))
+        log.warning(
+            "%d exchanges whose insert lost its connection were committed after "
+            "all: counted as stored",
+            len(part),
+        )
         return True
 
     def _store_back(self) -> None:
@@ -450,8 +458,10 @@ class Writer:
         """The watch thread: report each insert that passes `hang_after`, once; the full
         queue's refusals since it began are recounted as `store_unavailable`."""
         while self._await_hang():
-            log.error("store write has not returned for %g s: counting new drops as "
-                      "store_unavailable", self.hang_after)
+            log.error(
+                "store write has not returned for %g s: counting new drops as store_unavailable",
+                self.hang_after,
+            )
             self._progress()
 
     def _await_hang(self) -> bool:
@@ -483,7 +493,8 @@ class Writer:
             self._file_lost = True
             log.error(
                 "the store file %s was deleted or replaced while capturing: exchanges are "
-                "dropped (counted as store lost) until capture is restarted", self._file.path,
+                "dropped (counted as store lost) until capture is restarted",
+                self._file.path,
             )
             self._progress()
         self.stats.settle("store_lost", n)

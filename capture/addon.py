@@ -64,10 +64,16 @@ __all__ = ["CaptureAddon", "WriterFactory", "WriterSettings", "open_writer"]
 log = logging.getLogger("amber.capture")
 
 # the options a writer is built from: only a change to one of them can replace it
-_WRITER_OPTIONS = frozenset({
-    "amber_store", "amber_config", "amber_max_body_size", "amber_queue_size",
-    "amber_queue_bytes", "amber_writer",
-})
+_WRITER_OPTIONS = frozenset(
+    {
+        "amber_store",
+        "amber_config",
+        "amber_max_body_size",
+        "amber_queue_size",
+        "amber_queue_bytes",
+        "amber_writer",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -101,12 +107,23 @@ def open_writer(settings: WriterSettings, stats: CaptureStats) -> CaptureWriter:
     pipeline = Pipeline.from_config(settings.config, settings.key, body_cap=settings.body_cap)
     store = Store.open(settings.store_url)
     if settings.mode == "thread":
-        return Writer(store, pipeline, max_items=settings.max_items,
-                      max_bytes=settings.max_bytes, stats=stats, owns_store=True)
+        return Writer(
+            store,
+            pipeline,
+            max_items=settings.max_items,
+            max_bytes=settings.max_bytes,
+            stats=stats,
+            owns_store=True,
+        )
     store.close()  # validated here; the writer process opens its own
     return ProcessWriter(
-        settings.store_url, settings.config.path, settings.key, settings.body_cap,
-        max_items=settings.max_items, max_bytes=settings.max_bytes, stats=stats,
+        settings.store_url,
+        settings.config.path,
+        settings.key,
+        settings.body_cap,
+        max_items=settings.max_items,
+        max_bytes=settings.max_bytes,
+        stats=stats,
     )
 
 
@@ -193,8 +210,12 @@ class CaptureAddon:
         if updated & _STATUS_OPTIONS:
             self.status.configure(
                 str(self._value("amber_status_file")[0]),
-                parse_count(*self._value("amber_status_interval"), low=0,
-                             what="seconds between summary lines"))
+                parse_count(
+                    *self._value("amber_status_interval"),
+                    low=0,
+                    what="seconds between summary lines",
+                ),
+            )
         if updated & _WRITER_OPTIONS:
             settings = self._writer_settings(config)
             if self._running:
@@ -263,12 +284,19 @@ class CaptureAddon:
 
     def _writer_settings(self, config: Config) -> WriterSettings:
         """The writer's settings from the options and `config`, checked; nothing is opened."""
-        body_cap = parse_count(*self._value("amber_max_body_size"), low=0,
-                                what="decoded bytes kept of each body")
-        max_items = parse_count(*self._value("amber_queue_size"), low=1,
-                                 what="exchanges held while the writer catches up")
-        max_bytes = parse_count(*self._value("amber_queue_bytes"), low=1,
-                                 what="bytes of bodies held while the writer catches up")
+        body_cap = parse_count(
+            *self._value("amber_max_body_size"), low=0, what="decoded bytes kept of each body"
+        )
+        max_items = parse_count(
+            *self._value("amber_queue_size"),
+            low=1,
+            what="exchanges held while the writer catches up",
+        )
+        max_bytes = parse_count(
+            *self._value("amber_queue_bytes"),
+            low=1,
+            what="bytes of bodies held while the writer catches up",
+        )
         mode, where = self._value("amber_writer")
         if mode not in ("process", "thread"):
             raise exceptions.OptionsError(f"{where}: expected 'process' or 'thread', got {mode!r}")
@@ -294,8 +322,9 @@ class CaptureAddon:
 
     # -- decisions ------------------------------------------------------------------------
 
-    def _path_matches(self, method: str, path: str,
-                      patterns: tuple[str | RoutePattern, ...]) -> bool:
+    def _path_matches(
+        self, method: str, path: str, patterns: tuple[str | RoutePattern, ...]
+    ) -> bool:
         for p in patterns:
             if isinstance(p, RoutePattern):
                 if p.match(method, path) is not None:
@@ -310,11 +339,11 @@ class CaptureAddon:
             return False
         if self.include_hosts or self.exclude_hosts:
             host = req.pretty_host.lower()
-            if self.include_hosts and not any(fnmatch.fnmatchcase(host, h)
-                                              for h in self.include_hosts):
+            if self.include_hosts and not any(
+                fnmatch.fnmatchcase(host, h) for h in self.include_hosts
+            ):
                 return False
-            if self.exclude_hosts and any(fnmatch.fnmatchcase(host, h)
-                                          for h in self.exclude_hosts):
+            if self.exclude_hosts and any(fnmatch.fnmatchcase(host, h) for h in self.exclude_hosts):
                 return False
         if self.include_paths or self.exclude_paths:
             path = req.path.split("?", 1)[0]
@@ -348,8 +377,9 @@ class CaptureAddon:
             else:
                 value = flow.request.cookies.get(name)
             if value:
-                digest = hashlib.blake2b(value.encode("utf-8", "surrogateescape"),
-                                         digest_size=8).digest()
+                digest = hashlib.blake2b(
+                    value.encode("utf-8", "surrogateescape"), digest_size=8
+                ).digest()
                 return int.from_bytes(digest, "big") / 2**64 < self.rate
         return random.random() < self.rate
 
@@ -370,8 +400,10 @@ class CaptureAddon:
                 resp.stream = StreamCopy(limit)
         except Exception as e:  # never let amber break a proxied exchange
             # not a drop: the response is buffered as without amber and recorded as usual
-            log.error("amber: the response headers hook failed (%s); the response is not "
-                      "streamed", type(e).__name__)
+            log.error(
+                "amber: the response headers hook failed (%s); the response is not streamed",
+                type(e).__name__,
+            )
 
     def response(self, flow: http.HTTPFlow) -> None:
         self._record(flow, complete=True)
@@ -400,8 +432,10 @@ class CaptureAddon:
         except Exception as e:  # never let amber break a proxied exchange
             self.stats.count("hook_failed")
             self.stats.note("hook_errors")
-            log.error("amber: capture hook failed (%s); the flow passed through untouched",
-                      type(e).__name__)
+            log.error(
+                "amber: capture hook failed (%s); the flow passed through untouched",
+                type(e).__name__,
+            )
 
     def done(self) -> None:
         self._stop_writer()  # writes everything buffered, so the summary is complete

@@ -54,8 +54,10 @@ def expand(value: str, key: str, env: Mapping[str, str]) -> str:
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in env:
-            raise ConfigError(f"environment variable {name} is not set (export it, or remove "
-                              "the reference)", key=key)
+            raise ConfigError(
+                f"environment variable {name} is not set (export it, or remove the reference)",
+                key=key,
+            )
         return env[name]
 
     return _VAR.sub(sub, value)
@@ -109,18 +111,23 @@ class Auth:
 
     @classmethod
     def from_mapping(
-        cls, data: Mapping[str, Any], key: str = "replay.auth",
+        cls,
+        data: Mapping[str, Any],
+        key: str = "replay.auth",
         env: Mapping[str, str] = os.environ,
     ) -> Auth:
         unknown = set(data) - {"headers", "login", "hook"}
         if unknown:
-            raise ConfigError(f"unknown key {sorted(unknown)[0]!r} (known: headers, login, hook)",
-                              key=f"{key}.{sorted(unknown)[0]}")
+            raise ConfigError(
+                f"unknown key {sorted(unknown)[0]!r} (known: headers, login, hook)",
+                key=f"{key}.{sorted(unknown)[0]}",
+            )
         headers = data.get("headers") or {}
         if not isinstance(headers, Mapping):
             raise ConfigError("expected a mapping of header names to values", key=f"{key}.headers")
-        auth = cls(headers={str(k): expand(str(v), f"{key}.headers.{k}", env)
-                            for k, v in headers.items()})
+        auth = cls(
+            headers={str(k): expand(str(v), f"{key}.headers.{k}", env) for k, v in headers.items()}
+        )
         login = data.get("login")
         if login is not None:
             auth.login = _login(login, f"{key}.login", env)
@@ -133,14 +140,16 @@ class Auth:
     def empty(self) -> bool:
         return not self.headers and self.login is None and self.hook is None
 
-    async def start(self, send: Callable[[httpx.Request], Awaitable[httpx.Response]],
-                    base: httpx.URL) -> None:
+    async def start(
+        self, send: Callable[[httpx.Request], Awaitable[httpx.Response]], base: httpx.URL
+    ) -> None:
         """Run the login request (once, before replay starts)."""
         if self.login is None:
             return
         lg = self.login
-        url = base.join(lg.path.lstrip("/")) if not lg.path.startswith("http") else httpx.URL(
-            lg.path)
+        url = (
+            base.join(lg.path.lstrip("/")) if not lg.path.startswith("http") else httpx.URL(lg.path)
+        )
         content: bytes | None = None
         headers = dict(lg.headers)
         if lg.json is not None:
@@ -153,11 +162,15 @@ class Auth:
             resp = await send(httpx.Request(lg.method, url, headers=headers, content=content))
             await resp.aread()
         except httpx.HTTPError as e:
-            raise AuthError(f"login request {lg.method} {url} failed: {e}; check that the "
-                            "target is up and replay.auth.login.path") from e
+            raise AuthError(
+                f"login request {lg.method} {url} failed: {e}; check that the "
+                "target is up and replay.auth.login.path"
+            ) from e
         if resp.status_code >= 400:
-            raise AuthError(f"login request {lg.method} {url} answered {resp.status_code}; check "
-                            "the credentials in replay.auth.login")
+            raise AuthError(
+                f"login request {lg.method} {url} answered {resp.status_code}; check "
+                "the credentials in replay.auth.login"
+            )
         kind, name = lg.token_from
         token: Any
         if kind == "json":
@@ -176,8 +189,9 @@ class Auth:
                 if name in jar:
                     token = jar[name].value
         if not token:
-            raise AuthError(f"login response has no token at {kind} {name!r}; fix "
-                            "replay.auth.login.token")
+            raise AuthError(
+                f"login response has no token at {kind} {name!r}; fix replay.auth.login.token"
+            )
         self.token = str(token)
 
     def header_items(self) -> list[tuple[str, str]]:
@@ -212,8 +226,10 @@ class Auth:
         if inspect.isawaitable(out):
             out = await out
         if not isinstance(out, httpx.Request):
-            raise AuthError(f"the replay auth hook returned {type(out).__name__}: make it "
-                            "return the httpx.Request it is given (or a new one)")
+            raise AuthError(
+                f"the replay auth hook returned {type(out).__name__}: make it "
+                "return the httpx.Request it is given (or a new one)"
+            )
         return out
 
 
@@ -225,22 +241,30 @@ def _login(data: Any, key: str, env: Mapping[str, str]) -> Login:
     if not isinstance(path, str):
         raise ConfigError("expected the login path, e.g. /api/login", key=f"{key}.path")
     token = data.get("token") or {"json": "$.access_token"}
-    if not isinstance(token, Mapping) or len(token) != 1 or next(iter(token)) not in (
-        "json", "header", "cookie"
+    if (
+        not isinstance(token, Mapping)
+        or len(token) != 1
+        or next(iter(token)) not in ("json", "header", "cookie")
     ):
-        raise ConfigError("expected one of {json: PATH}, {header: NAME}, {cookie: NAME}",
-                          key=f"{key}.token")
+        raise ConfigError(
+            "expected one of {json: PATH}, {header: NAME}, {cookie: NAME}", key=f"{key}.token"
+        )
     inject = data.get("inject") or {"header": "Authorization"}
     kind: TokenTarget | None = (
-        "header" if "header" in inject else "cookie" if "cookie" in inject else None)
+        "header" if "header" in inject else "cookie" if "cookie" in inject else None
+    )
     if kind is None:
-        raise ConfigError("expected {header: NAME, format: ...} or {cookie: NAME}",
-                          key=f"{key}.inject")
+        raise ConfigError(
+            "expected {header: NAME, format: ...} or {cookie: NAME}", key=f"{key}.inject"
+        )
     tkind, tname = next(iter(token.items()))
     return Login(
-        method=str(data.get("method", "POST")).upper(), path=path,
+        method=str(data.get("method", "POST")).upper(),
+        path=path,
         headers={str(k): str(v) for k, v in (data.get("headers") or {}).items()},
-        json=data.get("json"), form=data.get("form"), token_from=(tkind, str(tname)),
+        json=data.get("json"),
+        form=data.get("form"),
+        token_from=(tkind, str(tname)),
         inject=(kind, str(inject[kind])),
         format=str(inject.get("format", "Bearer {token}" if kind == "header" else "{token}")),
     )

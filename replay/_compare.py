@@ -70,8 +70,19 @@ _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
 _WS = b" \t\r\n"
 
-DifferenceKind = Literal["value", "type", "missing", "extra", "length", "order", "status",
-                         "header", "text", "binary", "error"]
+DifferenceKind = Literal[
+    "value",
+    "type",
+    "missing",
+    "extra",
+    "length",
+    "order",
+    "status",
+    "header",
+    "text",
+    "binary",
+    "error",
+]
 """What differs: `value`, `type` (`1` vs `"1"`), `missing` (only expected has it), `extra`
 (only actual has it), `length`, `order` (same elements, other order), `status`, `header`,
 `text` (a line), `binary` (bodies by hash) or `error` (a side has no response)."""
@@ -139,8 +150,13 @@ class Comparison:
             out = []
             groups: dict[str, list[Difference]] = {}
             for d in self.differences:
-                area = ("headers" if d.path.startswith("header:") else
-                        "body" if d.path.startswith("body") else d.path)
+                area = (
+                    "headers"
+                    if d.path.startswith("header:")
+                    else "body"
+                    if d.path.startswith("body")
+                    else d.path
+                )
                 groups.setdefault(area, []).append(d)
             for area, diffs in groups.items():
                 if area in ("status", "error") and len(diffs) == 1:
@@ -432,8 +448,9 @@ def _to_difference(raw: _Raw, prefix: str = "body") -> Difference:
     if kind == "length":
         return Difference(prefix + path, kind, str(a), str(b))
     if kind == "type":
-        return Difference(prefix + path, kind, f"{_type_name(a)} {display(a)}",
-                          f"{_type_name(b)} {display(b)}")
+        return Difference(
+            prefix + path, kind, f"{_type_name(a)} {display(a)}", f"{_type_name(b)} {display(b)}"
+        )
     return Difference(prefix + path, kind, display(a), display(b))
 
 
@@ -503,8 +520,9 @@ def _digest(body: bytes) -> str:
     return f"sha256:{hashlib.sha256(body).hexdigest()[:16]}… ({len(body)} bytes)"
 
 
-def _text_differences(e: Response, a: Response, rules: NoiseRules,
-                      out: list[Difference], ignored: list[Difference]) -> None:
+def _text_differences(
+    e: Response, a: Response, rules: NoiseRules, out: list[Difference], ignored: list[Difference]
+) -> None:
     te, ta = e.text, a.text
     if rules.text_line_patterns:
         for rx in rules.text_line_patterns:
@@ -529,21 +547,29 @@ def _text_differences(e: Response, a: Response, rules: NoiseRules,
             x = le[i1 + k] if i1 + k < i2 else None
             y = la[j1 + k] if j1 + k < j2 else None
             line = i1 + k + 1 if x is not None else i1 + 1
-            kind: DifferenceKind = "text" if x is not None and y is not None else (
-                "missing" if x is not None else "extra")
-            out.append(Difference(f"body:line {line}", kind,
-                                  _cut(x) if x is not None else None,
-                                  _cut(y) if y is not None else None))
+            kind: DifferenceKind = (
+                "text"
+                if x is not None and y is not None
+                else ("missing" if x is not None else "extra")
+            )
+            out.append(
+                Difference(
+                    f"body:line {line}",
+                    kind,
+                    _cut(x) if x is not None else None,
+                    _cut(y) if y is not None else None,
+                )
+            )
             shown += 1
     if more:
         out.append(Difference("body:lines", "text", f"{more} more differing lines", None))
     if not shown and not more:  # only line endings or a trailing newline differ
-        out.append(Difference("body:line-endings", "text", display(te[-40:]),
-                              display(ta[-40:])))
+        out.append(Difference("body:line-endings", "text", display(te[-40:]), display(ta[-40:])))
 
 
-def _diff_body_views(ve: _Body, va: _Body, rules: NoiseRules,
-                     out: list[Difference], ignored: list[Difference]) -> None:
+def _diff_body_views(
+    ve: _Body, va: _Body, rules: NoiseRules, out: list[Difference], ignored: list[Difference]
+) -> None:
     e, a = ve.resp, va.resp
     if e.body == a.body:
         return
@@ -561,15 +587,21 @@ def _diff_body_views(ve: _Body, va: _Body, rules: NoiseRules,
         ignored.extend(_to_difference(r) for r in w.ignored)
         return
     if ke == "empty" or ka == "empty":
-        out.append(Difference("body", "missing" if ka == "empty" else "extra",
-                              _digest(e.body) if e.body else None,
-                              _digest(a.body) if a.body else None))
+        out.append(
+            Difference(
+                "body",
+                "missing" if ka == "empty" else "extra",
+                _digest(e.body) if e.body else None,
+                _digest(a.body) if a.body else None,
+            )
+        )
         return
     textual = ("text", "invalid-json")
     if ke in textual and ka in textual:
         _text_differences(e, a, rules, out, ignored)
         return
     if ke == "json" or ka == "json":
+
         def what(kind: _BodyKind, r: Response) -> str:
             if kind == "json":
                 return f"JSON {_type_name(ve.value if r is e else va.value)}"
@@ -618,8 +650,9 @@ def _cookie_names(values: list[str]) -> list[str]:
     return sorted(v.split("=", 1)[0].strip() for v in values)
 
 
-def _diff_headers(e: Response, a: Response, rules: NoiseRules,
-                  out: list[Difference], ignored: list[Difference]) -> None:
+def _diff_headers(
+    e: Response, a: Response, rules: NoiseRules, out: list[Difference], ignored: list[Difference]
+) -> None:
     he, ha = _header_index(e, rules), _header_index(a, rules)
     if not he and not ha:
         return
@@ -636,15 +669,24 @@ def _diff_headers(e: Response, a: Response, rules: NoiseRules,
             xa = [_norm_header(name, v) for v in va] if va else []
         if xe == xa:
             continue
-        d = Difference(f"header:{name}", "header",
-                       _cut(", ".join(xe)) if ve else None, _cut(", ".join(xa)) if va else None)
+        d = Difference(
+            f"header:{name}",
+            "header",
+            _cut(", ".join(xe)) if ve else None,
+            _cut(", ".join(xa)) if va else None,
+        )
         if mode == "ignore":
             ignored.append(d)
             continue
         pats = rules.header_value_patterns.get(name)
-        if pats and len(xe) == len(xa) and all(
-            any(rx.fullmatch(x) and rx.fullmatch(y) for rx in pats)
-            for x, y in zip(xe, xa, strict=True) if x != y
+        if (
+            pats
+            and len(xe) == len(xa)
+            and all(
+                any(rx.fullmatch(x) and rx.fullmatch(y) for rx in pats)
+                for x, y in zip(xe, xa, strict=True)
+                if x != y
+            )
         ):
             ignored.append(d)
             continue
@@ -654,16 +696,20 @@ def _diff_headers(e: Response, a: Response, rules: NoiseRules,
 # -- responses ---------------------------------------------------------------------------
 
 
-def _compare_views(ve: _Body | None, va: _Body | None, rules: NoiseRules, *,
-                   expected_error: str | None = None, actual_error: str | None = None,
-                   expected_truncated: bool = False) -> Comparison:
+def _compare_views(
+    ve: _Body | None,
+    va: _Body | None,
+    rules: NoiseRules,
+    *,
+    expected_error: str | None = None,
+    actual_error: str | None = None,
+    expected_truncated: bool = False,
+) -> Comparison:
     if ve is None or va is None:
         if ve is None and va is None:
             return Comparison(checks={"error": True})
-        exp = (f"HTTP {ve.resp.status}" if ve is not None
-               else _cut(expected_error or "no response"))
-        act = (f"HTTP {va.resp.status}" if va is not None
-               else _cut(actual_error or "no response"))
+        exp = f"HTTP {ve.resp.status}" if ve is not None else _cut(expected_error or "no response")
+        act = f"HTTP {va.resp.status}" if va is not None else _cut(actual_error or "no response")
         return Comparison((Difference("error", "error", exp, act),), {"error": False})
     e, a = ve.resp, va.resp
     out: list[Difference] = []
@@ -714,6 +760,8 @@ def compare_responses(
     return _compare_views(
         _Body(expected) if expected is not None else None,
         _Body(actual) if actual is not None else None,
-        rules, expected_error=expected_error, actual_error=actual_error,
+        rules,
+        expected_error=expected_error,
+        actual_error=actual_error,
         expected_truncated=expected_truncated,
     )

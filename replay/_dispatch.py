@@ -30,8 +30,16 @@ from amber._model import Exchange
 from amber._model import header_get
 from amber.replay._feed import Feed
 
-__all__ = ["MAX_QUEUED", "Clock", "Dispatcher", "RateLimiter", "Send", "Sink", "Sleep",
-           "session_key_of"]
+__all__ = [
+    "MAX_QUEUED",
+    "Clock",
+    "Dispatcher",
+    "RateLimiter",
+    "Send",
+    "Sink",
+    "Sleep",
+    "session_key_of",
+]
 
 MAX_QUEUED = 1024  # exchanges waiting behind their session's request in flight, at most
 
@@ -74,8 +82,9 @@ class RateLimiter:
     """Spaces calls to `wait` by `1 / rate` seconds of `clock` (no limit when `rate` is
     None or 0)."""
 
-    def __init__(self, rate: float | None, clock: Clock = time.monotonic,
-                 sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self, rate: float | None, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self.interval = 1.0 / rate if rate else 0.0
         self.next = 0.0
         self._clock = clock
@@ -137,10 +146,19 @@ class Dispatcher:
     `Replayer.session_key` (`"none"`: no session ordering). See the module docstring.
     """
 
-    def __init__(self, feed: Feed, send: Send, sink: Sink, *, overlap: bool,
-                 accept: Callable[[Exchange], bool] | None = None,
-                 session_spec: str | None = None, speed: float = 0.0,
-                 clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        send: Send,
+        sink: Sink,
+        *,
+        overlap: bool,
+        accept: Callable[[Exchange], bool] | None = None,
+        session_spec: str | None = None,
+        speed: float = 0.0,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._feed = feed
         self._send_one = send
         self._sink = sink
@@ -204,8 +222,9 @@ class Dispatcher:
             origin = self._origin = (self._clock(), ex.started_at)
         return origin[0] + (ex.started_at - origin[1]) / self._speed
 
-    async def _queue(self, key: str, ex: Exchange, scheduled: float | None,
-                     hand: _HandOver) -> None:
+    async def _queue(
+        self, key: str, ex: Exchange, scheduled: float | None, hand: _HandOver
+    ) -> None:
         """Queue `ex` behind its session's request in flight; wait while too many are."""
         q = self._busy[key]
         if q is None:
@@ -218,8 +237,9 @@ class Dispatcher:
             self._room.append(waiter)
             await waiter
 
-    async def _send_session(self, key: str, ex: Exchange, scheduled: float | None,
-                            hand: _HandOver) -> None:
+    async def _send_session(
+        self, key: str, ex: Exchange, scheduled: float | None, hand: _HandOver
+    ) -> None:
         """Send `ex`, then what was queued behind it meanwhile, until its session is idle."""
         self._busy[key] = None
         try:
@@ -238,8 +258,7 @@ class Dispatcher:
         finally:
             del self._busy[key]
 
-    async def _send(self, ex: Exchange, key: str, scheduled: float | None,
-                    hand: _HandOver) -> None:
+    async def _send(self, ex: Exchange, key: str, scheduled: float | None, hand: _HandOver) -> None:
         if scheduled is not None:
             delay = scheduled - self._clock()
             if delay > 0:

@@ -29,8 +29,14 @@ class Feed:
     same run). Decoding one row takes a few microseconds, too little to hurt timing.
     """
 
-    def __init__(self, source: Iterable[Exchange], loop: asyncio.AbstractEventLoop,
-                 chunk: int = 256, depth: int = 4, chunk_bytes: int = 8 << 20) -> None:
+    def __init__(
+        self,
+        source: Iterable[Exchange],
+        loop: asyncio.AbstractEventLoop,
+        chunk: int = 256,
+        depth: int = 4,
+        chunk_bytes: int = 8 << 20,
+    ) -> None:
         self._loop = loop
         self._buf: list[Any] = []
         self._pos = 0
@@ -50,9 +56,12 @@ class Feed:
         if isinstance(source, ExchangeStream):
             items, self._decode, size = source.rows(), source.decode, source.row_size
         self._done = False
-        self._thread = threading.Thread(target=self._produce,
-                                        args=(items, chunk, chunk_bytes, size),
-                                        name="amber-replay-source", daemon=True)
+        self._thread = threading.Thread(
+            target=self._produce,
+            args=(items, chunk, chunk_bytes, size),
+            name="amber-replay-source",
+            daemon=True,
+        )
         self._thread.start()
 
     def next(self) -> Exchange | None:
@@ -104,8 +113,7 @@ class Feed:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _hand_over(self, chunk: list[Any] | None,
-                   error: BaseException | None = None) -> bool:
+    def _hand_over(self, chunk: list[Any] | None, error: BaseException | None = None) -> bool:
         if chunk is not None:
             while not self._ahead.acquire(timeout=0.1):
                 if self._stop.is_set():
@@ -118,8 +126,9 @@ class Feed:
             return False
         return True
 
-    def _produce(self, source: Iterable[Any], chunk: int, chunk_bytes: int,
-                 size: Callable[[Any], int]) -> None:
+    def _produce(
+        self, source: Iterable[Any], chunk: int, chunk_bytes: int, size: Callable[[Any], int]
+    ) -> None:
         # a chunk ends at `chunk` items or `chunk_bytes` of bodies: with at most `depth`
         # chunks ahead, memory stays bounded whatever the bodies weigh
         buf: list[Any] = []

@@ -49,34 +49,36 @@ __all__ = [
 NOISE_FILE_VERSION = 1
 
 # Never compared by default. Every entry is an exact, lowercase header name.
-DEFAULT_VOLATILE_HEADERS: frozenset[str] = frozenset({
-    "date",                           # the clock at response time
-    "x-request-id",                   # per-request ids minted by the server or a proxy
-    "request-id",
-    "x-correlation-id",
-    "x-runtime",                      # server-side duration (Rails, Rack)
-    "traceparent",                    # W3C trace context
-    "tracestate",
-    "b3",                             # Zipkin single header; x-b3-* via VOLATILE_HEADER_PREFIXES
-    "x-datadog-trace-id",
-    "x-amzn-trace-id",                # AWS load balancers
-    "x-cloud-trace-context",          # Google Cloud
-    "sentry-trace",
-    "server-timing",                  # durations
-    "age",                            # seconds in a cache
-    "expires",                        # absolute time, moves with the clock
-    "last-modified",                  # deployment or write time of the instance
-    "etag",                           # a hash or version: the body comparison decides
-    "set-cookie",                     # values only: cookie NAMES are still compared
-    "content-length",                 # the body comparison decides
-    "connection",                     # hop-by-hop
-    "keep-alive",
-    "transfer-encoding",
-    "via",                            # proxies in between
-    "server",                         # software and version banner of the instance
-    "x-envoy-upstream-service-time",  # duration
-    "cf-ray",                         # Cloudflare request id
-})
+DEFAULT_VOLATILE_HEADERS: frozenset[str] = frozenset(
+    {
+        "date",  # the clock at response time
+        "x-request-id",  # per-request ids minted by the server or a proxy
+        "request-id",
+        "x-correlation-id",
+        "x-runtime",  # server-side duration (Rails, Rack)
+        "traceparent",  # W3C trace context
+        "tracestate",
+        "b3",  # Zipkin single header; x-b3-* via VOLATILE_HEADER_PREFIXES
+        "x-datadog-trace-id",
+        "x-amzn-trace-id",  # AWS load balancers
+        "x-cloud-trace-context",  # Google Cloud
+        "sentry-trace",
+        "server-timing",  # durations
+        "age",  # seconds in a cache
+        "expires",  # absolute time, moves with the clock
+        "last-modified",  # deployment or write time of the instance
+        "etag",  # a hash or version: the body comparison decides
+        "set-cookie",  # values only: cookie NAMES are still compared
+        "content-length",  # the body comparison decides
+        "connection",  # hop-by-hop
+        "keep-alive",
+        "transfer-encoding",
+        "via",  # proxies in between
+        "server",  # software and version banner of the instance
+        "x-envoy-upstream-service-time",  # duration
+        "cf-ray",  # Cloudflare request id
+    }
+)
 """Headers whose values change between any two responses; see docs/shadow.md."""
 
 VOLATILE_HEADER_PREFIXES: tuple[str, ...] = ("x-b3-",)
@@ -99,7 +101,7 @@ NAMED_VALUE_PATTERNS: dict[str, str] = {
     "uuid": r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}",
     "ulid": r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}",
     "iso8601": r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
-               r"(?:Z|[+-]\d{2}:?\d{2})?)?",
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?",
     "epoch": r"1\d{9}(?:\d{3}(?:\d{3})?)?(?:\.\d+)?",
     "hex": r"[0-9a-fA-F]+",
     "number": r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?",
@@ -111,8 +113,13 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _SEG = r'(?:\.[A-Za-z_][A-Za-z0-9_\-]*|\[\d+\]|\["(?:[^"\\]|\\.)*"\])'
 _ROUTE_KEY = re.compile(r"^(\*|[A-Z][A-Z0-9_-]*) (/\S*)$")
 _RULE_KEYS = (
-    "ignore_headers", "compare_headers", "compare_all_headers", "ignore_paths",
-    "value_patterns", "ignore_order", "text_line_patterns",
+    "ignore_headers",
+    "compare_headers",
+    "compare_all_headers",
+    "ignore_paths",
+    "value_patterns",
+    "ignore_order",
+    "text_line_patterns",
 )
 
 
@@ -145,7 +152,7 @@ def _glob_regex(glob: str) -> str:
             j = i + 1
             while j < n and g[j] not in ".[":
                 j += 1
-            name = g[i + 1:j]
+            name = g[i + 1 : j]
             if not name:
                 raise ValueError(f"empty name at offset {i} in {glob!r}")
             out.append(_SEG if name == "*" else re.escape(key_segment(name)))
@@ -154,7 +161,7 @@ def _glob_regex(glob: str) -> str:
             if g.startswith('["', i):
                 m = re.compile(r'"(?:[^"\\]|\\.)*"\]').match(g, i + 1)
                 if not m:
-                    raise ValueError(f"unterminated [\"...\"] at offset {i} in {glob!r}")
+                    raise ValueError(f'unterminated ["..."] at offset {i} in {glob!r}')
                 name = json.loads(m.group(0)[:-1])
                 out.append(re.escape(key_segment(name)))
                 i = m.end()
@@ -162,13 +169,13 @@ def _glob_regex(glob: str) -> str:
             j = g.find("]", i)
             if j < 0:
                 raise ValueError(f"unterminated [ at offset {i} in {glob!r}")
-            inner = g[i + 1:j].strip()
+            inner = g[i + 1 : j].strip()
             if inner == "*":
                 out.append(_SEG)
             elif inner.isdigit():
                 out.append(re.escape(f"[{int(inner)}]"))
             else:
-                raise ValueError(f"expected [*], [N] or [\"key\"], got [{inner}] in {glob!r}")
+                raise ValueError(f'expected [*], [N] or ["key"], got [{inner}] in {glob!r}')
             i = j + 1
         else:
             raise ValueError(f"unexpected {c!r} at offset {i} in {glob!r}")
@@ -280,8 +287,9 @@ class NoiseRules:
 
     @cached_property
     def body_value_patterns(self) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
-        return tuple((_compiled(g, True), rx) for g, rx in self.value_patterns
-                     if not g.startswith("header:"))
+        return tuple(
+            (_compiled(g, True), rx) for g, rx in self.value_patterns if not g.startswith("header:")
+        )
 
     @cached_property
     def header_value_patterns(self) -> dict[str, tuple[re.Pattern[str], ...]]:
@@ -343,21 +351,23 @@ class NoiseRules:
         p = f"{key}." if key else ""
         unknown = sorted(str(k) for k in data if k not in _RULE_KEYS)
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} (known: {', '.join(_RULE_KEYS)})",
-                              key=f"{p}{unknown[0]}")
+            raise ConfigError(
+                f"unknown key {unknown[0]!r} (known: {', '.join(_RULE_KEYS)})",
+                key=f"{p}{unknown[0]}",
+            )
         ignore_headers = _names(data.get("ignore_headers"), f"{p}ignore_headers")
         compare = _names(data.get("compare_headers"), f"{p}compare_headers")
         all_headers = data.get("compare_all_headers", False)
         if not isinstance(all_headers, bool):
-            raise ConfigError(f"expected true or false, got {all_headers!r}",
-                              key=f"{p}compare_all_headers")
+            raise ConfigError(
+                f"expected true or false, got {all_headers!r}", key=f"{p}compare_all_headers"
+            )
         ignore_paths = _globs(data.get("ignore_paths"), f"{p}ignore_paths")
         ignore_order = _globs(data.get("ignore_order"), f"{p}ignore_order")
         patterns = _value_patterns(data.get("value_patterns"), f"{p}value_patterns")
         lines = tuple(
             _regex(v, f"{p}text_line_patterns[{i}]")
-            for i, v in enumerate(_list(data.get("text_line_patterns"),
-                                        f"{p}text_line_patterns"))
+            for i, v in enumerate(_list(data.get("text_line_patterns"), f"{p}text_line_patterns"))
         )
         return cls(
             ignore_headers=frozenset(ignore_headers),
@@ -383,8 +393,8 @@ class NoiseRules:
             out["ignore_paths"] = sorted(set(self.ignore_paths))
         if self.value_patterns:
             out["value_patterns"] = [
-                {"path": g, "regex": p} for g, p in
-                sorted({(g, rx.pattern) for g, rx in self.value_patterns})
+                {"path": g, "regex": p}
+                for g, p in sorted({(g, rx.pattern) for g, rx in self.value_patterns})
             ]
         if self.ignore_order:
             out["ignore_order"] = sorted(set(self.ignore_order))
@@ -406,8 +416,7 @@ class NoiseRules:
             ignore_paths=_canon(self.ignore_paths, other.ignore_paths),
             value_patterns=_canon_patterns(self.value_patterns, other.value_patterns),
             ignore_order=_canon(self.ignore_order, other.ignore_order),
-            text_line_patterns=_canon_patterns(self.text_line_patterns,
-                                               other.text_line_patterns),
+            text_line_patterns=_canon_patterns(self.text_line_patterns, other.text_line_patterns),
         )
 
     @property
@@ -463,12 +472,15 @@ def _value_patterns(value: Any, key: str) -> tuple[tuple[str, re.Pattern[str]], 
     for i, item in enumerate(_list(value, key)):
         where = f"{key}[{i}]"
         if not isinstance(item, Mapping) or "path" not in item:
-            raise ConfigError("expected {path: GLOB, regex: REGEX} or {path: GLOB, like: NAME}",
-                              key=where)
+            raise ConfigError(
+                "expected {path: GLOB, regex: REGEX} or {path: GLOB, like: NAME}", key=where
+            )
         unknown = sorted(str(k) for k in item if k not in ("path", "regex", "like"))
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} (known: path, regex, like)",
-                              key=f"{where}.{unknown[0]}")
+            raise ConfigError(
+                f"unknown key {unknown[0]!r} (known: path, regex, like)",
+                key=f"{where}.{unknown[0]}",
+            )
         glob = item["path"]
         if isinstance(glob, str) and glob.strip().startswith("header:"):
             if not glob.strip()[7:].strip():
@@ -481,9 +493,10 @@ def _value_patterns(value: Any, key: str) -> tuple[tuple[str, re.Pattern[str]], 
         if "like" in item:
             name = item["like"]
             if name not in NAMED_VALUE_PATTERNS:
-                raise ConfigError(f"unknown pattern {name!r} (known: "
-                                  f"{', '.join(sorted(NAMED_VALUE_PATTERNS))})",
-                                  key=f"{where}.like")
+                raise ConfigError(
+                    f"unknown pattern {name!r} (known: {', '.join(sorted(NAMED_VALUE_PATTERNS))})",
+                    key=f"{where}.like",
+                )
             rx = re.compile(NAMED_VALUE_PATTERNS[name])
         else:
             rx = _regex(item["regex"], f"{where}.regex")
@@ -544,8 +557,9 @@ class NoiseFile:
     # -- reading -----------------------------------------------------------------------
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], key: str = "replay.noise",
-                     *, require_version: bool = False) -> NoiseFile:
+    def from_mapping(
+        cls, data: Mapping[str, Any], key: str = "replay.noise", *, require_version: bool = False
+    ) -> NoiseFile:
         """A noise file from its mapping; in amber.yaml (`replay.noise`) `version` is
         optional, and rule keys at the top level are global rules.
 
@@ -556,16 +570,21 @@ class NoiseFile:
         prefix = f"{key}." if key else ""
         version = data.get("version")
         if version is None and require_version:
-            raise ConfigError(f"missing version (expected version: {NOISE_FILE_VERSION})",
-                              key=f"{prefix}version")
+            raise ConfigError(
+                f"missing version (expected version: {NOISE_FILE_VERSION})", key=f"{prefix}version"
+            )
         if version is not None and version != NOISE_FILE_VERSION:
-            raise ConfigError(f"unsupported version {version!r} (this amber reads "
-                              f"{NOISE_FILE_VERSION})", key=f"{prefix}version")
+            raise ConfigError(
+                f"unsupported version {version!r} (this amber reads {NOISE_FILE_VERSION})",
+                key=f"{prefix}version",
+            )
         known = {"version", "global", "routes", *_RULE_KEYS}
         unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} (known: version, global, routes, "
-                              "or rule keys)", key=f"{prefix}{unknown[0]}")
+            raise ConfigError(
+                f"unknown key {unknown[0]!r} (known: version, global, routes, or rule keys)",
+                key=f"{prefix}{unknown[0]}",
+            )
         top = {k: v for k, v in data.items() if k in _RULE_KEYS}
         global_rules = NoiseRules.from_mapping(top, key) if top else _EMPTY
         g = data.get("global")
@@ -573,15 +592,17 @@ class NoiseFile:
             global_rules = global_rules.merged(NoiseRules.from_mapping(g, f"{prefix}global"))
         routes_raw = data.get("routes") or {}
         if not isinstance(routes_raw, Mapping):
-            raise ConfigError("expected a mapping of 'METHOD /route' to rules",
-                              key=f"{prefix}routes")
+            raise ConfigError(
+                "expected a mapping of 'METHOD /route' to rules", key=f"{prefix}routes"
+            )
         routes: dict[str, NoiseRules] = {}
         for rk, rules in routes_raw.items():
             where = f"{prefix}routes.{rk}"
             m = _ROUTE_KEY.match(str(rk).strip()) if isinstance(rk, str) else None
             if not m:
-                raise ConfigError(f"expected a route key like 'GET /users/{{id}}', got {rk!r}",
-                                  key=where)
+                raise ConfigError(
+                    f"expected a route key like 'GET /users/{{id}}', got {rk!r}", key=where
+                )
             norm = f"{m.group(1)} {m.group(2)}"
             parsed = NoiseRules.from_mapping(rules or {}, where)
             routes[norm] = routes[norm].merged(parsed) if norm in routes else parsed
@@ -603,8 +624,11 @@ class NoiseFile:
             lines = _line_index(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
-            raise ConfigError(f"invalid YAML: {getattr(e, 'problem', None) or e}", path=str(p),
-                              line=mark.line + 1 if mark else None) from None
+            raise ConfigError(
+                f"invalid YAML: {getattr(e, 'problem', None) or e}",
+                path=str(p),
+                line=mark.line + 1 if mark else None,
+            ) from None
         if data is None:
             data = {"version": NOISE_FILE_VERSION}
         try:
@@ -639,8 +663,13 @@ class NoiseFile:
         head = ""
         if comment:
             head = "".join(f"# {line}".rstrip() + "\n" for line in comment.splitlines())
-        body = yaml.safe_dump(self.to_mapping(), sort_keys=False, allow_unicode=True,
-                              default_flow_style=False, width=100)
+        body = yaml.safe_dump(
+            self.to_mapping(),
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=100,
+        )
         return head + body
 
     def save(self, path: str | Path, comment: str | None = None) -> None:

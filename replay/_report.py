@@ -37,8 +37,13 @@ def _rate(x: float) -> float:
 
 
 def _example_json(e: Example) -> dict[str, Any]:
-    return {"exchange_id": e.exchange_id, "path": e.path, "expected": e.expected,
-            "actual": e.actual, "suppressed": e.suppressed}
+    return {
+        "exchange_id": e.exchange_id,
+        "path": e.path,
+        "expected": e.expected,
+        "actual": e.actual,
+        "suppressed": e.suppressed,
+    }
 
 
 def _field_json(f: FieldReport) -> dict[str, Any]:
@@ -59,12 +64,16 @@ def _field_json(f: FieldReport) -> dict[str, Any]:
 
 
 def _fail_on_json(fail_on: FailOn) -> dict[str, Any]:
-    return {"any_regression": fail_on.any_regression, "max_diff_rate": fail_on.max_diff_rate,
-            "routes": list(fail_on.routes)}
+    return {
+        "any_regression": fail_on.any_regression,
+        "max_diff_rate": fail_on.max_diff_rate,
+        "routes": list(fail_on.routes),
+    }
 
 
-def report_json(report: ShadowReport, *, fail_on: FailOn | None = None,
-                meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def report_json(
+    report: ShadowReport, *, fail_on: FailOn | None = None, meta: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The report as a JSON-ready dict with a stable schema (docs/shadow.md).
 
     ```
@@ -86,8 +95,7 @@ def report_json(report: ShadowReport, *, fail_on: FailOn | None = None,
     return {
         "schema": REPORT_SCHEMA,
         "meta": dict(meta or {}),
-        "verdict": {"passed": not reasons, "reasons": reasons,
-                    "fail_on": _fail_on_json(fail_on)},
+        "verdict": {"passed": not reasons, "reasons": reasons, "fail_on": _fail_on_json(fail_on)},
         "thresholds": dict(report.thresholds),
         "totals": dict(report.totals),
         "routes": [
@@ -115,8 +123,14 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-def render_terminal(report: ShadowReport, console: Console, *, fail_on: FailOn | None = None,
-                    max_fields: int = 15, max_examples: int = 3) -> None:
+def render_terminal(
+    report: ShadowReport,
+    console: Console,
+    *,
+    fail_on: FailOn | None = None,
+    max_fields: int = 15,
+    max_examples: int = 3,
+) -> None:
     """Print the verdict, a table of routes and, per route, its fields (reported first,
     in red) with examples of the reported ones. Values are printed as plain text."""
     reasons = report.gate(fail_on or FailOn())
@@ -136,27 +150,47 @@ def render_terminal(report: ShadowReport, console: Console, *, fail_on: FailOn |
         console.print("no requests compared")
         return
     routes = Table(title="routes", header_style="bold", title_justify="left")
-    for col, justify in (("ROUTE", "left"), ("REQUESTS", "right"), ("CANDIDATE DIFF", "right"),
-                         ("NOISE", "right"), ("REGRESSED", "right"), ("REPORTED", "right")):
+    for col, justify in (
+        ("ROUTE", "left"),
+        ("REQUESTS", "right"),
+        ("CANDIDATE DIFF", "right"),
+        ("NOISE", "right"),
+        ("REGRESSED", "right"),
+        ("REPORTED", "right"),
+    ):
         routes.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in report.routes:
         routes.add_row(
-            Text(r.route), str(r.requests), f"{r.candidate_differing} ({_pct(r.candidate_rate)})",
-            f"{r.noisy} ({_pct(r.noise_rate)})", f"{r.regressed} ({_pct(r.diff_rate)})",
-            str(len(r.reported)), style="red" if r.reported else None,
+            Text(r.route),
+            str(r.requests),
+            f"{r.candidate_differing} ({_pct(r.candidate_rate)})",
+            f"{r.noisy} ({_pct(r.noise_rate)})",
+            f"{r.regressed} ({_pct(r.diff_rate)})",
+            str(len(r.reported)),
+            style="red" if r.reported else None,
         )
     console.print(routes)
     for r in report.routes:
         if not r.fields:
             continue
-        ft = Table(title=Text(f"{r.route}: {r.requests} requests"), header_style="bold",
-                   title_justify="left")
-        for col, justify in (("FIELD", "left"), ("CANDIDATE", "right"), ("NOISE", "right"),
-                             ("UNEXPLAINED", "right"), ("", "left")):
+        ft = Table(
+            title=Text(f"{r.route}: {r.requests} requests"),
+            header_style="bold",
+            title_justify="left",
+        )
+        for col, justify in (
+            ("FIELD", "left"),
+            ("CANDIDATE", "right"),
+            ("NOISE", "right"),
+            ("UNEXPLAINED", "right"),
+            ("", "left"),
+        ):
             ft.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
         for f in r.fields[:max_fields]:
             ft.add_row(
-                Text(f.path), f"{f.raw} ({_pct(f.raw_rate)})", f"{f.noise} ({_pct(f.noise_rate)})",
+                Text(f.path),
+                f"{f.raw} ({_pct(f.raw_rate)})",
+                f"{f.noise} ({_pct(f.noise_rate)})",
                 str(f.unsuppressed),
                 "REPORTED (" + ", ".join(f.reasons) + ")" if f.reported else "noise",
                 style="bold red" if f.reported else "dim",
@@ -210,16 +244,27 @@ _COLORS = {"candidate": "#d9822b", "noise": "#8a99a8", "regressed": "#b3261e"}
 
 
 def _legend() -> str:
-    names = {"candidate": "candidate differs", "noise": "baselines differ (noise)",
-             "regressed": "regressed"}
-    return '<div class="legend">' + "".join(
-        f'<span><i class="sw" style="background:{c}"></i>{_e(names[k])}</span>'
-        for k, c in _COLORS.items()
-    ) + "</div>"
+    names = {
+        "candidate": "candidate differs",
+        "noise": "baselines differ (noise)",
+        "regressed": "regressed",
+    }
+    return (
+        '<div class="legend">'
+        + "".join(
+            f'<span><i class="sw" style="background:{c}"></i>{_e(names[k])}</span>'
+            for k, c in _COLORS.items()
+        )
+        + "</div>"
+    )
 
 
-def _bars(rows: list[tuple[str, list[tuple[str, float, str]]]], *, label_width: int = 260,
-          width: int = 900) -> str:
+def _bars(
+    rows: list[tuple[str, list[tuple[str, float, str]]]],
+    *,
+    label_width: int = 260,
+    width: int = 900,
+) -> str:
     """An inline SVG of grouped horizontal bars: one group per row, one bar per series,
     each `(color key, rate 0..1, value label)`."""
     bar_h, gap = 10, 12
@@ -229,19 +274,26 @@ def _bars(rows: list[tuple[str, list[tuple[str, float, str]]]], *, label_width: 
     for label, series in rows:
         group_h = len(series) * bar_h
         short = label if len(label) <= 42 else label[:41] + "…"
-        parts.append(f'<text x="{label_width - 8}" y="{y + group_h / 2 + 4:.1f}" '
-                     f'text-anchor="end"><title>{_e(label)}</title>{_e(short)}</text>')
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + group_h / 2 + 4:.1f}" '
+            f'text-anchor="end"><title>{_e(label)}</title>{_e(short)}</text>'
+        )
         for i, (key, rate, text) in enumerate(series):
             w = max(0.0, min(1.0, rate)) * plot
             by = y + i * bar_h
-            parts.append(f'<rect x="{label_width}" y="{by}" width="{plot}" height="{bar_h - 2}" '
-                         'fill="#eef0f3"/>')
-            parts.append(f'<rect x="{label_width}" y="{by}" width="{w:.1f}" '
-                         f'height="{bar_h - 2}" fill="{_COLORS[key]}"/>')
-            parts.append(f'<text x="{label_width + plot + 6}" y="{by + bar_h - 2}">'
-                         f'{_e(text)}</text>')
+            parts.append(
+                f'<rect x="{label_width}" y="{by}" width="{plot}" height="{bar_h - 2}" '
+                'fill="#eef0f3"/>'
+            )
+            parts.append(
+                f'<rect x="{label_width}" y="{by}" width="{w:.1f}" '
+                f'height="{bar_h - 2}" fill="{_COLORS[key]}"/>'
+            )
+            parts.append(
+                f'<text x="{label_width + plot + 6}" y="{by + bar_h - 2}">{_e(text)}</text>'
+            )
         y += group_h + gap
-    return (f'<svg viewBox="0 0 {width} {y}" width="100%" role="img">' + "".join(parts) + "</svg>")
+    return f'<svg viewBox="0 0 {width} {y}" width="100%" role="img">' + "".join(parts) + "</svg>"
 
 
 def _examples_html(title: str, examples: list[Example]) -> str:
@@ -254,20 +306,33 @@ def _examples_html(title: str, examples: list[Example]) -> str:
         f'<td class="muted">{"baselines differed too" if x.suppressed else ""}</td></tr>'
         for x in examples
     )
-    return (f"<details><summary>{_e(title)} ({len(examples)})</summary><table><tr>"
-            "<th>exchange</th><th>path</th><th>expected</th><th>actual</th><th></th></tr>"
-            f"{items}</table></details>")
+    return (
+        f"<details><summary>{_e(title)} ({len(examples)})</summary><table><tr>"
+        "<th>exchange</th><th>path</th><th>expected</th><th>actual</th><th></th></tr>"
+        f"{items}</table></details>"
+    )
 
 
 def _route_html(r: RouteReport) -> str:
     fields = r.fields
     shown = [f for f in fields if f.reported]
     shown += [f for f in fields if not f.reported][: max(0, MAX_HTML_FIELDS - len(shown))]
-    chart = _bars([
-        (f.path, [("candidate", f.raw_rate, f"{f.raw_rate:.1%}"),
-                  ("noise", f.noise_rate, f"{f.noise_rate:.1%}")])
-        for f in shown[:25]
-    ]) if shown else ""
+    chart = (
+        _bars(
+            [
+                (
+                    f.path,
+                    [
+                        ("candidate", f.raw_rate, f"{f.raw_rate:.1%}"),
+                        ("noise", f.noise_rate, f"{f.noise_rate:.1%}"),
+                    ],
+                )
+                for f in shown[:25]
+            ]
+        )
+        if shown
+        else ""
+    )
     rows = []
     for f in shown:
         verdict = "REPORTED: " + ", ".join(f.reasons) if f.reported else "noise"
@@ -280,10 +345,13 @@ def _route_html(r: RouteReport) -> str:
             f'<td class="n">{f.unsuppressed}</td><td>{_e(verdict)}</td></tr>'
         )
     more = len(fields) - len(shown)
-    tail = (f'<p class="muted">{more} more fields in the JSON report.</p>' if more > 0 else "")
-    table = ("<table><tr><th>field</th><th>candidate differs</th><th>baselines differ</th>"
-             "<th>unexplained</th><th>verdict</th></tr>" + "".join(rows) + "</table>"
-             if rows else '<p class="muted">no differences</p>')
+    tail = f'<p class="muted">{more} more fields in the JSON report.</p>' if more > 0 else ""
+    table = (
+        "<table><tr><th>field</th><th>candidate differs</th><th>baselines differ</th>"
+        "<th>unexplained</th><th>verdict</th></tr>" + "".join(rows) + "</table>"
+        if rows
+        else '<p class="muted">no differences</p>'
+    )
     return (
         f'<section class="card" id="{_e(_anchor(r.route))}"><h2>{_e(r.route)}</h2>'
         f'<p class="muted">{r.requests} requests; candidate differs on '
@@ -297,8 +365,13 @@ def _anchor(route: str) -> str:
     return "route-" + "".join(c if c.isalnum() else "-" for c in route).strip("-")
 
 
-def render_html(report: ShadowReport, *, title: str = "amber shadow report",
-                meta: Mapping[str, Any] | None = None, fail_on: FailOn | None = None) -> str:
+def render_html(
+    report: ShadowReport,
+    *,
+    title: str = "amber shadow report",
+    meta: Mapping[str, Any] | None = None,
+    fail_on: FailOn | None = None,
+) -> str:
     """One self-contained HTML page: verdict and gate reasons on top, a per-route chart of
     candidate-diff rate vs noise rate, then per route its field chart and table, with
     examples in collapsible `<details>`. Inline CSS and SVG only; everything escaped."""
@@ -308,18 +381,32 @@ def render_html(report: ShadowReport, *, title: str = "amber shadow report",
     reason_items = "".join(f"<li>{_e(x)}</li>" for x in reasons[:100])
     if len(reasons) > 100:
         reason_items += f"<li>... and {len(reasons) - 100} more</li>"
-    summary = (f"{t.get('requests', 0)} requests on {t.get('routes', 0)} routes; "
-               f"{t.get('regressed', 0)} regressed; {t.get('reported_fields', 0)} fields "
-               f"reported (thresholds: relative {report.thresholds.get('relative')}, "
-               f"absolute {report.thresholds.get('absolute')})")
-    meta_rows = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>"
-                        for k, v in (meta or {}).items())
-    overview = _bars([
-        (r.route, [("candidate", r.candidate_rate, f"{r.candidate_rate:.1%}"),
-                   ("noise", r.noise_rate, f"{r.noise_rate:.1%}"),
-                   ("regressed", r.diff_rate, f"{r.diff_rate:.1%}")])
-        for r in report.routes
-    ]) if report.routes else '<p class="muted">no requests compared</p>'
+    summary = (
+        f"{t.get('requests', 0)} requests on {t.get('routes', 0)} routes; "
+        f"{t.get('regressed', 0)} regressed; {t.get('reported_fields', 0)} fields "
+        f"reported (thresholds: relative {report.thresholds.get('relative')}, "
+        f"absolute {report.thresholds.get('absolute')})"
+    )
+    meta_rows = "".join(
+        f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>" for k, v in (meta or {}).items()
+    )
+    overview = (
+        _bars(
+            [
+                (
+                    r.route,
+                    [
+                        ("candidate", r.candidate_rate, f"{r.candidate_rate:.1%}"),
+                        ("noise", r.noise_rate, f"{r.noise_rate:.1%}"),
+                        ("regressed", r.diff_rate, f"{r.diff_rate:.1%}"),
+                    ],
+                )
+                for r in report.routes
+            ]
+        )
+        if report.routes
+        else '<p class="muted">no requests compared</p>'
+    )
     index = "".join(
         f'<tr class="{"rep" if r.reported else ""}"><td><a href="#{_e(_anchor(r.route))}">'
         f"<code>{_e(r.route)}</code></a></td>"
@@ -334,9 +421,12 @@ def render_html(report: ShadowReport, *, title: str = "amber shadow report",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>"
         f"<h1>{_e(title)}</h1>"
         f'<div class="verdict {verdict_cls}"><b>{verdict}</b>{_e(summary)}'
-        f'{"<ul>" + reason_items + "</ul>" if reason_items else ""}</div>'
-        + (f'<section class="card"><table class="meta">{meta_rows}</table></section>'
-           if meta_rows else "")
+        f"{'<ul>' + reason_items + '</ul>' if reason_items else ''}</div>"
+        + (
+            f'<section class="card"><table class="meta">{meta_rows}</table></section>'
+            if meta_rows
+            else ""
+        )
         + f'<section class="card"><h2>Routes</h2>{_legend()}{overview}'
         "<table><tr><th>route</th><th>requests</th><th>candidate differs</th>"
         "<th>baselines differ</th><th>regressed</th><th>reported fields</th></tr>"

@@ -50,8 +50,19 @@ from amber.replay._targets import guard_targets
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 
-__all__ = ["DETAIL_LIMIT", "UNHEARD", "Clean", "ReplaySettings", "ReplaySummary", "RunEvents",
-           "Selection", "SendOptions", "drive", "replay_exchanges", "result_cleaner"]
+__all__ = [
+    "DETAIL_LIMIT",
+    "UNHEARD",
+    "Clean",
+    "ReplaySettings",
+    "ReplaySummary",
+    "RunEvents",
+    "Selection",
+    "SendOptions",
+    "drive",
+    "replay_exchanges",
+    "result_cleaner",
+]
 
 DETAIL_LIMIT = 50
 """Differences a replay result keeps (with how many more there were)."""
@@ -66,8 +77,9 @@ def result_cleaner(config: Config) -> Clean:
     key = os.environ.get("AMBER_KEY", "").encode() or secrets.token_bytes(32)
     if len(key) < 16:
         key = secrets.token_bytes(32)
-    scfg = config.with_key("sanitize",
-                           lambda: SanitizeConfig.from_mapping(config.section("sanitize")))
+    scfg = config.with_key(
+        "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
+    )
     sanitizer = Sanitizer(scfg, Pseudonymizer(key))
 
     def clean(value: str | None) -> str | None:
@@ -124,9 +136,15 @@ class SendOptions:
 
     def replayer_options(self, rate: float | None) -> dict[str, Any]:
         """`Replayer` keyword arguments (but `auth`), with `rate` as the guard set it."""
-        return {"concurrency": self.concurrency, "rate": rate, "speed": self.speed,
-                "session_key": self.session_key, "drop_headers": self.drop_headers,
-                "carry_state": self.carry_state, "transport": self.transport}
+        return {
+            "concurrency": self.concurrency,
+            "rate": rate,
+            "speed": self.speed,
+            "session_key": self.session_key,
+            "drop_headers": self.drop_headers,
+            "carry_state": self.carry_state,
+            "transport": self.transport,
+        }
 
 
 class RunEvents(Protocol):
@@ -165,8 +183,9 @@ UNHEARD: RunEvents = _Unheard()
 """The events of a run called without any."""
 
 
-def drive(main: Coroutine[Any, Any, None], writer: RunWriter,
-          finish: Callable[[RunState], None]) -> RunState:
+def drive(
+    main: Coroutine[Any, Any, None], writer: RunWriter, finish: Callable[[RunState], None]
+) -> RunState:
     """Run `main` on amber's event loop, store the results left in `writer`, then call
     `finish` with the state the run ended in: `completed`; `interrupted` by Ctrl-C (every
     answered exchange is kept); or `failed`, whose error is raised once `finish` has run."""
@@ -225,12 +244,18 @@ class ReplaySummary:
 
     def counts(self) -> dict[str, int]:
         """The counts, as the run's summary and its audit record hold them."""
-        return {"sent": self.sent, "ok": self.ok, "mismatch": self.mismatch,
-                "error": self.error, "skipped": self.skipped}
+        return {
+            "sent": self.sent,
+            "ok": self.ok,
+            "mismatch": self.mismatch,
+            "error": self.error,
+            "skipped": self.skipped,
+        }
 
 
-def replay_exchanges(store: Store, settings: ReplaySettings,
-                     events: RunEvents | None = None) -> ReplaySummary:
+def replay_exchanges(
+    store: Store, settings: ReplaySettings, events: RunEvents | None = None
+) -> ReplaySummary:
     """Replay `settings.selection` from `store` against `settings.target` and keep the run.
 
     *Raises:* `UsageError` when the target's rules refuse the run (before anything is
@@ -239,14 +264,26 @@ def replay_exchanges(store: Store, settings: ReplaySettings,
     """
     events = events or UNHEARD
     sel, sending, target = settings.selection, settings.sending, settings.target
-    rate = guard_targets([target], settings.safety, rate=sending.rate,
-                         count_unsafe=lambda methods: sel.count_methods(store, methods),
-                         notify=events.notice)
+    rate = guard_targets(
+        [target],
+        settings.safety,
+        rate=sending.rate,
+        count_unsafe=lambda methods: sel.count_methods(store, methods),
+        notify=events.notice,
+    )
     replayer = Replayer(target, auth=sending.auth(), **sending.replayer_options(rate))
     log = RunLog(store)
-    run_id = log.start("replay", target.display, {
-        "ids": list(sel.ids), "concurrency": sending.concurrency, "rate": rate,
-        "speed": sending.speed, **settings.params})
+    run_id = log.start(
+        "replay",
+        target.display,
+        {
+            "ids": list(sel.ids),
+            "concurrency": sending.concurrency,
+            "rate": rate,
+            "speed": sending.speed,
+            **settings.params,
+        },
+    )
     summary = ReplaySummary(run_id, target.display)
     writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     events.started(run_id, sel.total(store))
@@ -256,8 +293,7 @@ def replay_exchanges(store: Store, settings: ReplaySettings,
         summary.state = state
         summary.elapsed_s = round(time.monotonic() - started, 3)
         log.finish(run_id, state, dict(summary.counts(), elapsed_s=summary.elapsed_s))
-        settings.safety.audit("replay", summary.target, run=run_id, state=state,
-                              **summary.counts())
+        settings.safety.audit("replay", summary.target, run=run_id, state=state, **summary.counts())
 
     on_outcome = _sink(settings, writer, events, summary)
     accept = _accept(settings.skip_truncated, summary, events)
@@ -265,8 +301,9 @@ def replay_exchanges(store: Store, settings: ReplaySettings,
     return summary
 
 
-def _accept(skip_truncated: bool, summary: ReplaySummary,
-            events: RunEvents) -> Callable[[Exchange], bool]:
+def _accept(
+    skip_truncated: bool, summary: ReplaySummary, events: RunEvents
+) -> Callable[[Exchange], bool]:
     """Whether to send an exchange (asked on the loop; see `Replayer.run`)."""
 
     def accept(ex: Exchange) -> bool:
@@ -274,15 +311,18 @@ def _accept(skip_truncated: bool, summary: ReplaySummary,
             if skip_truncated:
                 summary.skipped += 1
                 return False
-            events.notice(f"warning: {ex.id}: request body was truncated at capture; "
-                          "replaying it anyway (--skip-truncated to skip)")
+            events.notice(
+                f"warning: {ex.id}: request body was truncated at capture; "
+                "replaying it anyway (--skip-truncated to skip)"
+            )
         return True
 
     return accept
 
 
-def _sink(settings: ReplaySettings, writer: RunWriter, events: RunEvents,
-          summary: ReplaySummary) -> Callable[[Outcome], None]:
+def _sink(
+    settings: ReplaySettings, writer: RunWriter, events: RunEvents, summary: ReplaySummary
+) -> Callable[[Outcome], None]:
     """What happens to each outcome, on the replay's loop: compare, count, store, report.
 
     Kept lean: one `RunResult` per exchange (encoded for the writer thread as it is
@@ -297,9 +337,14 @@ def _sink(settings: ReplaySettings, writer: RunWriter, events: RunEvents,
         ex = o.exchange
         req = ex.request
         recorded = ex.response
-        cmp = compare_responses(recorded, o.response, rules_for(req.method, ex.route),
-                                expected_error=ex.error, actual_error=o.error,
-                                expected_truncated=bool(recorded and recorded.body_truncated))
+        cmp = compare_responses(
+            recorded,
+            o.response,
+            rules_for(req.method, ex.route),
+            expected_error=ex.error,
+            actual_error=o.error,
+            expected_truncated=bool(recorded and recorded.body_truncated),
+        )
         diffs = cmp.differences
         ok = not diffs
         summary.sent += 1
@@ -310,12 +355,28 @@ def _sink(settings: ReplaySettings, writer: RunWriter, events: RunEvents,
         else:
             summary.mismatch += 1
         result = RunResult(
-            ex.id, o.sent_at, o.response.status if o.response is not None else None,
-            o.latency_ms, ok, clean(o.error) if o.error else None, req.method, req.path,
-            ex.route, ex.status, cmp.checks,
-            [{"path": d.path, "kind": d.kind, "expected": clean(d.expected),
-              "actual": clean(d.actual)} for d in diffs[:DETAIL_LIMIT]],
-            max(0, len(diffs) - DETAIL_LIMIT), len(cmp.ignored),
+            ex.id,
+            o.sent_at,
+            o.response.status if o.response is not None else None,
+            o.latency_ms,
+            ok,
+            clean(o.error) if o.error else None,
+            req.method,
+            req.path,
+            ex.route,
+            ex.status,
+            cmp.checks,
+            [
+                {
+                    "path": d.path,
+                    "kind": d.kind,
+                    "expected": clean(d.expected),
+                    "actual": clean(d.actual),
+                }
+                for d in diffs[:DETAIL_LIMIT]
+            ],
+            max(0, len(diffs) - DETAIL_LIMIT),
+            len(cmp.ignored),
         )
         add(result)
         report(result)

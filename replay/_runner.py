@@ -165,7 +165,8 @@ class Replayer:
             raise ValueError("speed must be 0 (as fast as possible) or more")
         self.target = target
         self.transport = transport or FastTransport(
-            verify=target.verify, max_body=max_body, max_idle_per_origin=max(concurrency, 8))
+            verify=target.verify, max_body=max_body, max_idle_per_origin=max(concurrency, 8)
+        )
         self._own_transport = transport is None
         self.concurrency = concurrency
         self.rate = RateLimiter(rate, clock, sleep)
@@ -204,8 +205,9 @@ class Replayer:
         """
         return RequestParts(*self._parts(ex, state))
 
-    def _parts(self, ex: Exchange, state: SessionState | None
-               ) -> tuple[str, str, list[tuple[str, str]], bytes, bool]:
+    def _parts(
+        self, ex: Exchange, state: SessionState | None
+    ) -> tuple[str, str, list[tuple[str, str]], bytes, bool]:
         """`parts` as a plain tuple: `_payload` runs for every request of a bulk replay,
         and a named tuple costs a Python-level call to make."""
         req = ex.request
@@ -215,8 +217,11 @@ class Replayer:
             out = [(k, v) for k, v in headers if k.lower() not in drop]
         else:
             path, query, body = req.path, req.query, req.body
-            out = [(k, v) for k, v in req.headers if k.lower() not in drop
-                   and not ("[REDACTED:" in v and has_marker(v))]
+            out = [
+                (k, v)
+                for k, v in req.headers
+                if k.lower() not in drop and not ("[REDACTED:" in v and has_marker(v))
+            ]
         if self._keep_host and req.host_header:
             out.append(("Host", req.host_header))
             has_host = True
@@ -252,17 +257,21 @@ class Replayer:
         method, target, headers, body, _ = self._parts(ex, state)
         url = self.target.base.copy_with(raw_path=target.encode("utf-8", "surrogateescape"))
         return httpx.Request(
-            method, url, content=body or None, extensions={"timeout": dict(self._timeouts)},
-            headers=[(k.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape"))
-                     for k, v in headers],
+            method,
+            url,
+            content=body or None,
+            extensions={"timeout": dict(self._timeouts)},
+            headers=[
+                (k.encode("utf-8", "surrogateescape"), v.encode("utf-8", "surrogateescape"))
+                for k, v in headers
+            ],
         )
 
     def _payload(self, ex: Exchange, state: SessionState | None) -> bytes:
         """The request of `ex` as HTTP/1.1 bytes for `FastTransport.request`: `parts`,
         encoded as `build` encodes them."""
         method, target, headers, body, has_host = self._parts(ex, state)
-        return encode_request(self._pool_of(), method, target, headers, body,
-                              has_host=has_host)
+        return encode_request(self._pool_of(), method, target, headers, body, has_host=has_host)
 
     def _pool_of(self) -> Pool:
         pool = self._pool
@@ -270,7 +279,8 @@ class Replayer:
             assert self._fast is not None
             base = self.target.base
             pool = self._pool = self._fast.pool(
-                base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80))
+                base.scheme, base.host, base.port or (443 if base.scheme == "https" else 80)
+            )
         return pool
 
     # -- sending --------------------------------------------------------------------------
@@ -279,8 +289,9 @@ class Replayer:
         """Send one `httpx.Request` through the transport (the login request uses it)."""
         return await self.transport.handle_async_request(request)
 
-    async def replay_one(self, ex: Exchange, state: SessionState | None,
-                         scheduled_at: float | None = None) -> Outcome:
+    async def replay_one(
+        self, ex: Exchange, state: SessionState | None, scheduled_at: float | None = None
+    ) -> Outcome:
         """Send `ex` with its session's learned `state` (None: nothing carried), once the
         rate allows, and return its outcome; a request that got no response is an outcome
         with an `error`, not an exception."""
@@ -302,8 +313,9 @@ class Replayer:
             status=resp.status_code,
             reason=resp.reason_phrase,
             http_version=resp.http_version,
-            headers=tuple((k.decode("latin-1"), v.decode("utf-8", "replace"))
-                          for k, v in resp.headers.raw),
+            headers=tuple(
+                (k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in resp.headers.raw
+            ),
             body=body,
             timestamp_start=sent_at,
             timestamp_end=sent_at + latency / 1000,
@@ -330,9 +342,13 @@ class Replayer:
             await resp.aclose()
         return b"".join(chunks), capped
 
-    async def _replay_fast(self, ex: Exchange, state: SessionState | None,
-                           scheduled_at: float | None,
-                           in_flight: Callable[[], None] | None = None) -> Outcome:
+    async def _replay_fast(
+        self,
+        ex: Exchange,
+        state: SessionState | None,
+        scheduled_at: float | None,
+        in_flight: Callable[[], None] | None = None,
+    ) -> Outcome:
         """`replay_one` through `FastTransport.request`; `in_flight()` is called once the
         request is written (or before a wait for the rate, where nothing would overlap it)."""
         assert self._fast is not None
@@ -346,22 +362,28 @@ class Replayer:
         mono = self._clock()
         start = time.perf_counter()
         try:
-            raw = await self._fast.request(self._pool_of(), self._payload(ex, state),
-                                           ex.request.method == "HEAD", self.target.timeout,
-                                           in_flight)
+            raw = await self._fast.request(
+                self._pool_of(),
+                self._payload(ex, state),
+                ex.request.method == "HEAD",
+                self.target.timeout,
+                in_flight,
+            )
         except (httpx.HTTPError, OSError, ValueError) as e:
             return self._failure(ex, e, sent_at, mono, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         actual = self._decoded(raw, sent_at, latency)
         if state is not None:
             state.learn(ex.response, actual)
-        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, actual.body_truncated,
-                       sent_mono=mono)
+        return Outcome(
+            ex, actual, None, sent_at, latency, scheduled_at, actual.body_truncated, sent_mono=mono
+        )
 
     def _decoded(self, raw: RawResponse, sent_at: float, latency_ms: float) -> Response:
         """The `Response` of a raw one, its body decoded (as capture stores bodies)."""
-        headers = tuple([(k.decode("latin-1"), v.decode("utf-8", "replace"))
-                         for k, v in raw.headers])
+        headers = tuple(
+            [(k.decode("latin-1"), v.decode("utf-8", "replace")) for k, v in raw.headers]
+        )
         encoding = content_encoding(headers)
         body = raw.body
         capped = raw.truncated
@@ -369,16 +391,42 @@ class Replayer:
             decoded = decode_body(raw.body, encoding, max_decoded=self.max_body)
             body = decoded.body
             capped = capped or decoded.truncated
-        return Response(raw.status, raw.reason, raw.http_version, headers, body, encoding,
-                        sent_at, sent_at + latency_ms / 1000, capped)
+        return Response(
+            raw.status,
+            raw.reason,
+            raw.http_version,
+            headers,
+            body,
+            encoding,
+            sent_at,
+            sent_at + latency_ms / 1000,
+            capped,
+        )
 
-    def _failure(self, ex: Exchange, e: BaseException, sent_at: float, sent_mono: float,
-                 start: float, scheduled_at: float | None) -> Outcome:
+    def _failure(
+        self,
+        ex: Exchange,
+        e: BaseException,
+        sent_at: float,
+        sent_mono: float,
+        start: float,
+        scheduled_at: float | None,
+    ) -> Outcome:
         """The outcome of a request that got no response (reported; the run goes on)."""
-        error = (f"timeout after {self.target.timeout:g}s"
-                 if isinstance(e, httpx.TimeoutException) else _describe(e))
-        return Outcome(ex, None, error, sent_at, (time.perf_counter() - start) * 1000,
-                       scheduled_at, sent_mono=sent_mono)
+        error = (
+            f"timeout after {self.target.timeout:g}s"
+            if isinstance(e, httpx.TimeoutException)
+            else _describe(e)
+        )
+        return Outcome(
+            ex,
+            None,
+            error,
+            sent_at,
+            (time.perf_counter() - start) * 1000,
+            scheduled_at,
+            sent_mono=sent_mono,
+        )
 
     def state(self, key: str) -> SessionState | None:
         """The learned state of session `key` (kept for the most recent sessions)."""
@@ -427,9 +475,15 @@ class Replayer:
             sys.setswitchinterval(min(previous_interval, 0.0005))
             overlap = perform is None and self._fast is not None and self.auth.hook is None
             await Dispatcher(
-                feed, self._sender(perform, overlap), on_outcome, overlap=overlap,
-                accept=accept, session_spec=self.session_key, speed=self.speed,
-                clock=self._clock, sleep=self._sleep,
+                feed,
+                self._sender(perform, overlap),
+                on_outcome,
+                overlap=overlap,
+                accept=accept,
+                session_spec=self.session_key,
+                speed=self.speed,
+                clock=self._clock,
+                sleep=self._sleep,
             ).run(self.concurrency)
         finally:
             if feed is not None:
@@ -438,14 +492,16 @@ class Replayer:
             if self._own_transport:
                 await self.transport.aclose()
 
-    def _sender(self, perform: Callable[[Exchange, str, float | None], Awaitable[Any]] | None,
-                overlap: bool) -> Send:
+    def _sender(
+        self, perform: Callable[[Exchange, str, float | None], Awaitable[Any]] | None, overlap: bool
+    ) -> Send:
         """How the dispatcher sends one exchange of session `key` (see `run`)."""
         if perform is not None:
             return lambda ex, key, scheduled, _: perform(ex, key, scheduled)
         if overlap:
             return lambda ex, key, scheduled, in_flight: self._replay_fast(
-                ex, self.state(key), scheduled, in_flight)
+                ex, self.state(key), scheduled, in_flight
+            )
         return lambda ex, key, scheduled, _: self.replay_one(ex, self.state(key), scheduled)
 
 

@@ -84,8 +84,10 @@ class SessionState:
         location = self._learn_headers(actual)
         if recorded is None or recorded.body == actual.body and not location:
             return  # nothing differs: nothing to learn (the common case, and cheap)
-        rec_loc, act_loc = header_get(recorded.headers, "location"), header_get(actual.headers,
-                                                                                  "location")
+        rec_loc, act_loc = (
+            header_get(recorded.headers, "location"),
+            header_get(actual.headers, "location"),
+        )
         if rec_loc and act_loc and rec_loc != act_loc:
             for x, y in zip(rec_loc.split("/"), act_loc.split("/"), strict=False):
                 if x != y and len(x) >= 2 and not has_marker(x):
@@ -117,8 +119,11 @@ class SessionState:
             elif isinstance(x, str) and isinstance(y, str) and len(x) >= 6:
                 self._remember(x, y)
             elif (
-                isinstance(x, int) and isinstance(y, int) and not isinstance(x, bool)
-                and key.lower().endswith("id") and abs(x) >= 10
+                isinstance(x, int)
+                and isinstance(y, int)
+                and not isinstance(x, bool)
+                and key.lower().endswith("id")
+                and abs(x) >= 10
             ):
                 self._remember(str(x), str(y))
 
@@ -253,4 +258,3 @@ class SessionState:
             if swapped != text:
                 return swapped.encode("utf-8", "surrogateescape")
         return body
-

@@ -199,8 +199,13 @@ class FailOn:
     routes: tuple[str, ...] = ()
 
 
-_FAIL_ON_FORMS = ("none", "regression", "diff-rate>RATE (0.01 or 1%)", "route=GLOB",
-                  "a comma-separated combination, e.g. 'regression,diff-rate>0.05'")
+_FAIL_ON_FORMS = (
+    "none",
+    "regression",
+    "diff-rate>RATE (0.01 or 1%)",
+    "route=GLOB",
+    "a comma-separated combination, e.g. 'regression,diff-rate>0.05'",
+)
 _DIFF_RATE = re.compile(r"^diff-rate\s*>\s*([0-9.]+)\s*(%?)$")
 
 
@@ -257,28 +262,36 @@ class ShadowSettings:
         known = ("thresholds", "max_examples", "fail_on")
         unknown = sorted(str(k) for k in data if k not in known)
         if unknown:
-            raise ConfigError(f"unknown key {unknown[0]!r} (known: {', '.join(known)})",
-                              key=f"{key}.{unknown[0]}")
+            raise ConfigError(
+                f"unknown key {unknown[0]!r} (known: {', '.join(known)})", key=f"{key}.{unknown[0]}"
+            )
         th = data.get("thresholds") or {}
         if not isinstance(th, Mapping):
-            raise ConfigError("expected a mapping with relative and absolute",
-                              key=f"{key}.thresholds")
+            raise ConfigError(
+                "expected a mapping with relative and absolute", key=f"{key}.thresholds"
+            )
         bad = sorted(str(k) for k in th if k not in ("relative", "absolute"))
         if bad:
-            raise ConfigError(f"unknown key {bad[0]!r} (known: relative, absolute)",
-                              key=f"{key}.thresholds.{bad[0]}")
+            raise ConfigError(
+                f"unknown key {bad[0]!r} (known: relative, absolute)",
+                key=f"{key}.thresholds.{bad[0]}",
+            )
         values = {}
-        for name, default in (("relative", DEFAULT_RELATIVE_THRESHOLD),
-                              ("absolute", DEFAULT_ABSOLUTE_THRESHOLD)):
+        for name, default in (
+            ("relative", DEFAULT_RELATIVE_THRESHOLD),
+            ("absolute", DEFAULT_ABSOLUTE_THRESHOLD),
+        ):
             v = th.get(name, default)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
-                raise ConfigError(f"expected a number from 0 up to 1, got {v!r}",
-                                  key=f"{key}.thresholds.{name}")
+                raise ConfigError(
+                    f"expected a number from 0 up to 1, got {v!r}", key=f"{key}.thresholds.{name}"
+                )
             values[name] = float(v)
         ex = data.get("max_examples", 5)
         if isinstance(ex, bool) or not isinstance(ex, int) or not 0 <= ex <= 100:
-            raise ConfigError(f"expected a whole number from 0 to 100, got {ex!r}",
-                              key=f"{key}.max_examples")
+            raise ConfigError(
+                f"expected a whole number from 0 to 100, got {ex!r}", key=f"{key}.max_examples"
+            )
         fail_on = FailOn()
         if data.get("fail_on") is not None:
             try:
@@ -305,8 +318,7 @@ class ShadowReport:
         fail_on = fail_on or FailOn()
         reasons: list[str] = []
         for r in self.routes:
-            if fail_on.routes and not any(fnmatch.fnmatchcase(r.route, g)
-                                          for g in fail_on.routes):
+            if fail_on.routes and not any(fnmatch.fnmatchcase(r.route, g) for g in fail_on.routes):
                 continue
             if fail_on.any_regression:
                 for f in r.reported:
@@ -324,8 +336,15 @@ class ShadowReport:
 
 
 class _FieldStats:
-    __slots__ = ("examples", "noise", "noise_examples", "raw", "reverse", "suppressed_examples",
-                 "unsuppressed")
+    __slots__ = (
+        "examples",
+        "noise",
+        "noise_examples",
+        "raw",
+        "reverse",
+        "suppressed_examples",
+        "unsuppressed",
+    )
 
     def __init__(self) -> None:
         self.raw = 0
@@ -338,8 +357,15 @@ class _FieldStats:
 
 
 class _RouteStats:
-    __slots__ = ("candidate_differing", "differing", "fields", "noisy", "requests",
-                 "sig_overflow", "signatures")
+    __slots__ = (
+        "candidate_differing",
+        "differing",
+        "fields",
+        "noisy",
+        "requests",
+        "sig_overflow",
+        "signatures",
+    )
 
     def __init__(self) -> None:
         self.requests = 0
@@ -397,8 +423,9 @@ def _group(diffs: tuple[Difference, ...]) -> dict[str, list[Difference]]:
     return out
 
 
-def _unexplained(diffs: list[Difference], other: list[Difference] | None,
-                 other_at: dict[str, Difference]) -> list[Difference]:
+def _unexplained(
+    diffs: list[Difference], other: list[Difference] | None, other_at: dict[str, Difference]
+) -> list[Difference]:
     """The differences of one build at a field that the other build's differences at the
     same field (same request, same primary) do not explain (see the module doc)."""
     if not other:
@@ -464,10 +491,20 @@ class ShadowAccumulator:
         route = route or "/"
         rules = self.rules_for(method, route)
         vp = _Body(primary) if primary is not None else None
-        raw = _compare_views(vp, _Body(candidate) if candidate is not None else None, rules,
-                             expected_error=primary_error, actual_error=candidate_error)
-        noise = _compare_views(vp, _Body(secondary) if secondary is not None else None, rules,
-                               expected_error=primary_error, actual_error=secondary_error)
+        raw = _compare_views(
+            vp,
+            _Body(candidate) if candidate is not None else None,
+            rules,
+            expected_error=primary_error,
+            actual_error=candidate_error,
+        )
+        noise = _compare_views(
+            vp,
+            _Body(secondary) if secondary is not None else None,
+            rules,
+            expected_error=primary_error,
+            actual_error=secondary_error,
+        )
         key = f"{method} {route}"
         rs = self._routes.get(key)
         if rs is None:
@@ -488,8 +525,7 @@ class ShadowAccumulator:
                     fs.reverse += 1
                 if len(fs.noise_examples) < keep:
                     d = diffs[0]
-                    fs.noise_examples.append(Example(exchange_id, d.path, d.expected,
-                                                     d.actual))
+                    fs.noise_examples.append(Example(exchange_id, d.path, d.expected, d.actual))
         regression: set[str] = set()
         suppressed: set[str] = set()
         if raw_groups:
@@ -508,8 +544,9 @@ class ShadowAccumulator:
                     suppressed.add(path)
                     if len(fs.suppressed_examples) < keep:
                         d = diffs[0]
-                        fs.suppressed_examples.append(Example(exchange_id, d.path, d.expected,
-                                                              d.actual, suppressed=True))
+                        fs.suppressed_examples.append(
+                            Example(exchange_id, d.path, d.expected, d.actual, suppressed=True)
+                        )
         if regression:
             rs.differing += 1
             sig = frozenset(regression)
@@ -519,8 +556,7 @@ class ShadowAccumulator:
                 rs.signatures[sig] = 1
             else:
                 rs.sig_overflow += 1
-        return RequestVerdict(frozenset(regression), frozenset(suppressed),
-                              frozenset(noise_groups))
+        return RequestVerdict(frozenset(regression), frozenset(suppressed), frozenset(noise_groups))
 
     # -- reporting ---------------------------------------------------------------------
 
@@ -528,8 +564,10 @@ class ShadowAccumulator:
         if signal <= baseline:
             return False
         delta = signal - baseline
-        return (delta / (signal + baseline) > self.relative_threshold
-                and delta / total > self.absolute_threshold)
+        return (
+            delta / (signal + baseline) > self.relative_threshold
+            and delta / total > self.absolute_threshold
+        )
 
     def _field_report(self, path: str, fs: _FieldStats, n: int) -> FieldReport:
         reasons = []
@@ -540,8 +578,18 @@ class ShadowAccumulator:
             reasons.append("per-request")
         examples = list(fs.examples)
         examples += fs.suppressed_examples[: max(0, self.max_examples - len(examples))]
-        return FieldReport(path, n, fs.raw, fs.noise, fs.unsuppressed, fs.reverse,
-                           bool(reasons), tuple(reasons), examples, list(fs.noise_examples))
+        return FieldReport(
+            path,
+            n,
+            fs.raw,
+            fs.noise,
+            fs.unsuppressed,
+            fs.reverse,
+            bool(reasons),
+            tuple(reasons),
+            examples,
+            list(fs.noise_examples),
+        )
 
     def report(self) -> ShadowReport:
         """The statistics so far (the accumulator can keep adding afterwards)."""
@@ -555,8 +603,11 @@ class ShadowAccumulator:
             regressed = sum(c for sig, c in rs.signatures.items() if sig & reported)
             if reported:
                 regressed += rs.sig_overflow
-            routes.append(RouteReport(key, n, rs.candidate_differing, rs.noisy, rs.differing,
-                                      regressed, fields))
+            routes.append(
+                RouteReport(
+                    key, n, rs.candidate_differing, rs.noisy, rs.differing, regressed, fields
+                )
+            )
         totals = {
             "routes": len(routes),
             "requests": sum(r.requests for r in routes),
@@ -566,8 +617,11 @@ class ShadowAccumulator:
             "regressed": sum(r.regressed for r in routes),
             "reported_fields": sum(len(r.reported) for r in routes),
         }
-        return ShadowReport(routes, totals, {"relative": self.relative_threshold,
-                                             "absolute": self.absolute_threshold})
+        return ShadowReport(
+            routes,
+            totals,
+            {"relative": self.relative_threshold, "absolute": self.absolute_threshold},
+        )
 
     def learned_noise(self) -> NoiseFile:
         """What differed between the two baselines, per route, as `NoiseFile` rules.
@@ -587,8 +641,9 @@ class ShadowAccumulator:
                 elif p.startswith("header:"):
                     headers.append(p[7:])
             if paths or headers:
-                routes[key] = NoiseRules(ignore_headers=frozenset(headers),
-                                         ignore_paths=tuple(sorted(paths)))
+                routes[key] = NoiseRules(
+                    ignore_headers=frozenset(headers), ignore_paths=tuple(sorted(paths))
+                )
         return NoiseFile(NoiseRules(), routes)
 
     def learned_noise_comment(self) -> str:

@@ -51,8 +51,15 @@ from amber.replay._shadow import ShadowSettings
 from amber.replay._targets import Safety
 from amber.replay._targets import guard_targets
 
-__all__ = ["NON_IDEMPOTENT", "ShadowRunSettings", "ShadowRunner", "ShadowSummary", "Triple",
-           "clean_report", "shadow_exchanges"]
+__all__ = [
+    "NON_IDEMPOTENT",
+    "ShadowRunSettings",
+    "ShadowRunner",
+    "ShadowSummary",
+    "Triple",
+    "clean_report",
+    "shadow_exchanges",
+]
 
 NON_IDEMPOTENT = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -85,8 +92,9 @@ class ShadowRunner:
         options are the three `Replayer`s'."""
         self.primary = Replayer(primary, auth=auth() if auth else None, **replayer_options)
         self.candidate = Replayer(candidate, auth=auth() if auth else None, **replayer_options)
-        self.secondary = Replayer(secondary or primary, auth=auth() if auth else None,
-                                  **replayer_options)
+        self.secondary = Replayer(
+            secondary or primary, auth=auth() if auth else None, **replayer_options
+        )
         self.allow_writes = allow_writes
         self.unsafe = NON_IDEMPOTENT | {m.upper() for m in unsafe_methods}
         self.skipped_writes = 0
@@ -123,11 +131,14 @@ def clean_report(report: ShadowReport, clean: Clean) -> None:
     """Sanitize the examples' values in place: they come from the targets' responses."""
     for r in report.routes:
         for f in r.fields:
-            f.examples = [dataclasses.replace(e, expected=clean(e.expected),
-                                              actual=clean(e.actual)) for e in f.examples]
-            f.noise_examples = [dataclasses.replace(e, expected=clean(e.expected),
-                                                    actual=clean(e.actual))
-                                for e in f.noise_examples]
+            f.examples = [
+                dataclasses.replace(e, expected=clean(e.expected), actual=clean(e.actual))
+                for e in f.examples
+            ]
+            f.noise_examples = [
+                dataclasses.replace(e, expected=clean(e.expected), actual=clean(e.actual))
+                for e in f.noise_examples
+            ]
 
 
 @dataclass(frozen=True)
@@ -161,7 +172,8 @@ class ShadowRunSettings:
     def targets(self) -> str:
         """The targets as the run and the audit log name them."""
         return f"baseline {self.baseline.display} candidate {self.candidate.display}" + (
-            f" baseline2 {self.baseline2.display}" if self.baseline2 else "")
+            f" baseline2 {self.baseline2.display}" if self.baseline2 else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -182,11 +194,16 @@ class ShadowSummary:
     def meta(self) -> dict[str, Any]:
         """The report's `meta` (JSON and HTML): run, targets, counts, elapsed, state."""
         s = self.settings
-        return {"run": self.run_id, "baseline": s.baseline.display,
-                "candidate": s.candidate.display,
-                "baseline2": (s.baseline2 or s.baseline).display, "requests": self.requests,
-                "skipped_writes": self.skipped_writes, "elapsed_s": self.elapsed_s,
-                "state": self.state}
+        return {
+            "run": self.run_id,
+            "baseline": s.baseline.display,
+            "candidate": s.candidate.display,
+            "baseline2": (s.baseline2 or s.baseline).display,
+            "requests": self.requests,
+            "skipped_writes": self.skipped_writes,
+            "elapsed_s": self.elapsed_s,
+            "state": self.state,
+        }
 
     def learned_noise(self) -> str:
         """What differed between the two baselines, as a reviewable noise file (YAML)."""
@@ -194,8 +211,9 @@ class ShadowSummary:
         return acc.learned_noise().dump(comment=acc.learned_noise_comment())
 
 
-def shadow_exchanges(store: Store, settings: ShadowRunSettings,
-                     events: RunEvents | None = None) -> ShadowSummary:
+def shadow_exchanges(
+    store: Store, settings: ShadowRunSettings, events: RunEvents | None = None
+) -> ShadowSummary:
     """Shadow `settings.selection` from `store` on the three targets and keep the run.
 
     *Raises:* `UsageError` when a target's rules refuse the run (before anything is
@@ -204,19 +222,33 @@ def shadow_exchanges(store: Store, settings: ShadowRunSettings,
     """
     events = events or UNHEARD
     sel, sending, sh = settings.selection, settings.sending, settings.shadow
-    rate = guard_targets([settings.baseline, settings.candidate, settings.baseline2],
-                         settings.safety, rate=sending.rate,
-                         count_unsafe=lambda methods: sel.count_methods(store, methods),
-                         notify=events.notice)
-    runner = ShadowRunner(settings.baseline, settings.candidate, settings.baseline2,
-                          allow_writes=settings.safety.allow_writes, auth=sending.auth,
-                          **sending.replayer_options(rate))
-    acc = ShadowAccumulator(settings.noise.rules_for, relative_threshold=sh.relative_threshold,
-                            absolute_threshold=sh.absolute_threshold,
-                            max_examples=sh.max_examples)
+    rate = guard_targets(
+        [settings.baseline, settings.candidate, settings.baseline2],
+        settings.safety,
+        rate=sending.rate,
+        count_unsafe=lambda methods: sel.count_methods(store, methods),
+        notify=events.notice,
+    )
+    runner = ShadowRunner(
+        settings.baseline,
+        settings.candidate,
+        settings.baseline2,
+        allow_writes=settings.safety.allow_writes,
+        auth=sending.auth,
+        **sending.replayer_options(rate),
+    )
+    acc = ShadowAccumulator(
+        settings.noise.rules_for,
+        relative_threshold=sh.relative_threshold,
+        absolute_threshold=sh.absolute_threshold,
+        max_examples=sh.max_examples,
+    )
     log = RunLog(store)
-    run_id = log.start("shadow", settings.targets, {
-        "ids": list(sel.ids), "allow_writes": settings.safety.allow_writes, **settings.params})
+    run_id = log.start(
+        "shadow",
+        settings.targets,
+        {"ids": list(sel.ids), "allow_writes": settings.safety.allow_writes, **settings.params},
+    )
     writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     events.started(run_id, None)
     started = time.monotonic()
@@ -226,29 +258,59 @@ def shadow_exchanges(store: Store, settings: ShadowRunSettings,
         elapsed = round(time.monotonic() - started, 3)
         ended.append(_finish(log, run_id, settings, acc, state, runner.skipped_writes, elapsed))
 
-    drive(runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer,
-          finish)
+    drive(runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer, finish)
     return ended[0]
 
 
-def _finish(log: RunLog, run_id: str, settings: ShadowRunSettings, acc: ShadowAccumulator,
-            state: RunState, skipped_writes: int, elapsed_s: float) -> ShadowSummary:
+def _finish(
+    log: RunLog,
+    run_id: str,
+    settings: ShadowRunSettings,
+    acc: ShadowAccumulator,
+    state: RunState,
+    skipped_writes: int,
+    elapsed_s: float,
+) -> ShadowSummary:
     """The report and the gate's verdict; the run's summary in the store; the audit record."""
     report = acc.report()
     clean_report(report, settings.clean)
-    summary = ShadowSummary(run_id, settings, state, acc.requests, skipped_writes, elapsed_s,
-                            report, report.gate(settings.gate), acc)
+    summary = ShadowSummary(
+        run_id,
+        settings,
+        state,
+        acc.requests,
+        skipped_writes,
+        elapsed_s,
+        report,
+        report.gate(settings.gate),
+        acc,
+    )
     regressions = len(report.regressions())
-    log.finish(run_id, state, {"requests": summary.requests, "regressions": regressions,
-                               "skipped_writes": skipped_writes, "gate": summary.reasons[:50]})
-    settings.safety.audit("shadow", settings.targets, run=run_id, state=state,
-                          requests=summary.requests, regressions=regressions,
-                          skipped_writes=skipped_writes)
+    log.finish(
+        run_id,
+        state,
+        {
+            "requests": summary.requests,
+            "regressions": regressions,
+            "skipped_writes": skipped_writes,
+            "gate": summary.reasons[:50],
+        },
+    )
+    settings.safety.audit(
+        "shadow",
+        settings.targets,
+        run=run_id,
+        state=state,
+        requests=summary.requests,
+        regressions=regressions,
+        skipped_writes=skipped_writes,
+    )
     return summary
 
 
-def _sink(settings: ShadowRunSettings, acc: ShadowAccumulator, writer: RunWriter,
-          events: RunEvents) -> Callable[[Triple], None]:
+def _sink(
+    settings: ShadowRunSettings, acc: ShadowAccumulator, writer: RunWriter, events: RunEvents
+) -> Callable[[Triple], None]:
     """What happens to each request's three responses: compare, count, store, report."""
     clean = settings.clean
 
@@ -256,17 +318,31 @@ def _sink(settings: ShadowRunSettings, acc: ShadowAccumulator, writer: RunWriter
         ex = t.exchange
         req = ex.request
         v = acc.add(
-            exchange_id=ex.id, method=req.method, route=ex.route,
-            primary=t.primary.response, candidate=t.candidate.response,
-            secondary=t.secondary.response, primary_error=t.primary.error,
-            candidate_error=t.candidate.error, secondary_error=t.secondary.error,
+            exchange_id=ex.id,
+            method=req.method,
+            route=ex.route,
+            primary=t.primary.response,
+            candidate=t.candidate.response,
+            secondary=t.secondary.response,
+            primary_error=t.primary.error,
+            candidate_error=t.candidate.error,
+            secondary_error=t.secondary.error,
         )
         c = t.candidate
         result = RunResult(
-            ex.id, c.sent_at, c.response.status if c.response else None, c.latency_ms, v.ok,
-            clean(c.error), method=req.method, path=req.path, route=ex.route,
-            recorded_status=ex.status, regression_paths=sorted(v.regression_paths),
-            suppressed_paths=sorted(v.suppressed_paths), noise_paths=sorted(v.noise_paths),
+            ex.id,
+            c.sent_at,
+            c.response.status if c.response else None,
+            c.latency_ms,
+            v.ok,
+            clean(c.error),
+            method=req.method,
+            path=req.path,
+            route=ex.route,
+            recorded_status=ex.status,
+            regression_paths=sorted(v.regression_paths),
+            suppressed_paths=sorted(v.suppressed_paths),
+            noise_paths=sorted(v.noise_paths),
         )
         writer.add(result)
         events.result(result)

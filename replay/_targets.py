@@ -31,17 +31,29 @@ from amber._config import Config
 from amber.errors import UsageError
 from amber.replay._runner import Target
 
-__all__ = ["DEFAULT_PRODUCTION_RATE", "UNSAFE_METHODS", "Safety", "guard_targets",
-           "resolve_target", "unsafe_methods"]
+__all__ = [
+    "DEFAULT_PRODUCTION_RATE",
+    "UNSAFE_METHODS",
+    "Safety",
+    "guard_targets",
+    "resolve_target",
+    "unsafe_methods",
+]
 
 UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DEFAULT_PRODUCTION_RATE = 10.0
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
-def resolve_target(config: Config, spec: str, *, timeout: float | None = None,
-                   verify: bool = True, keep_host: bool = False,
-                   warn: Callable[[str], None] | None = None) -> Target:
+def resolve_target(
+    config: Config,
+    spec: str,
+    *,
+    timeout: float | None = None,
+    verify: bool = True,
+    keep_host: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Target:
     """`spec` as a target: a name under `targets:` in amber.yaml, else a base URL.
 
     `timeout` defaults to `replay.timeout`, else 30 s. A URL to another host than this one
@@ -59,17 +71,27 @@ def resolve_target(config: Config, spec: str, *, timeout: float | None = None,
         if not isinstance(t, dict) or "url" not in t:
             raise config.error("expected a mapping with url and label", f"targets.{spec}")
         rate = t.get("rate")
-        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
-                                 or rate <= 0):
-            raise config.error("expected requests per second (a number > 0)",
-                               f"targets.{spec}.rate")
-        return Target(url=str(t["url"]), name=spec, label=t.get("label"), timeout=timeout,
-                      verify=verify, keep_host=keep_host,
-                      rate=float(rate) if rate is not None else None)
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0
+        ):
+            raise config.error(
+                "expected requests per second (a number > 0)", f"targets.{spec}.rate"
+            )
+        return Target(
+            url=str(t["url"]),
+            name=spec,
+            label=t.get("label"),
+            timeout=timeout,
+            verify=verify,
+            keep_host=keep_host,
+            rate=float(rate) if rate is not None else None,
+        )
     host = spec.split("://", 1)[1].split("/", 1)[0].rsplit("@", 1)[-1].split(":")[0]
     if host not in _LOCAL_HOSTS and warn is not None:
-        warn(f"warning: {spec} is an unlabelled target; name it in amber.yaml (targets:) to "
-             "get its safety rules")
+        warn(
+            f"warning: {spec} is an unlabelled target; name it in amber.yaml (targets:) to "
+            "get its safety rules"
+        )
     return Target(url=spec, timeout=timeout, verify=verify, keep_host=keep_host)
 
 
@@ -101,13 +123,20 @@ class Safety:
     def audit(self, command: str, target: str, **counts: object) -> None:
         """Append the run's record to `audit_log` (nothing when it is None)."""
         if self.audit_log is not None:
-            append_audit(self.audit_log, record(command, self.argv, reason=self.reason,
-                                                target=target, **counts))
+            append_audit(
+                self.audit_log,
+                record(command, self.argv, reason=self.reason, target=target, **counts),
+            )
 
 
-def guard_targets(targets: Iterable[Target | None], safety: Safety, *, rate: float | None,
-                  count_unsafe: Callable[[tuple[str, ...]], int],
-                  notify: Callable[[str], None]) -> float | None:
+def guard_targets(
+    targets: Iterable[Target | None],
+    safety: Safety,
+    *,
+    rate: float | None,
+    count_unsafe: Callable[[tuple[str, ...]], int],
+    notify: Callable[[str], None],
+) -> float | None:
     """Refuse what production targets do not allow; return the request rate to use.
 
     `count_unsafe(methods)` counts the run's requests with those methods (asked only when a
@@ -120,8 +149,10 @@ def guard_targets(targets: Iterable[Target | None], safety: Safety, *, rate: flo
             continue
         name = target.name or target.url
         if not safety.reason:
-            raise UsageError(f"target {name!r} is labelled production: say why with "
-                              "--reason \"...\" (it is kept in the audit log)")
+            raise UsageError(
+                f"target {name!r} is labelled production: say why with "
+                '--reason "..." (it is kept in the audit log)'
+            )
         unsafe = count_unsafe(safety.unsafe_methods)
         if unsafe and not (safety.allow_writes and safety.confirm == target.name):
             raise UsageError(
@@ -131,6 +162,8 @@ def guard_targets(targets: Iterable[Target | None], safety: Safety, *, rate: flo
             )
         if rate is None:
             rate = float(target.rate or DEFAULT_PRODUCTION_RATE)
-            notify(f"reads against production target {name!r} are limited to {rate:g} "
-                   "requests/s (--rate to change)")
+            notify(
+                f"reads against production target {name!r} are limited to {rate:g} "
+                "requests/s (--rate to change)"
+            )
     return rate

@@ -55,8 +55,22 @@ class _Connection(asyncio.Protocol):
     each message), except after a response to HEAD (its parser would expect a body).
     """
 
-    __slots__ = ("body", "closed", "complete", "deadline", "head", "headers", "keep_alive",
-                 "max_body", "parser", "reason", "size", "transport", "truncated", "waiter")
+    __slots__ = (
+        "body",
+        "closed",
+        "complete",
+        "deadline",
+        "head",
+        "headers",
+        "keep_alive",
+        "max_body",
+        "parser",
+        "reason",
+        "size",
+        "transport",
+        "truncated",
+        "waiter",
+    )
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -77,8 +91,9 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
 
-    def start(self, max_body: int, head: bool, loop: asyncio.AbstractEventLoop
-              ) -> asyncio.Future[None]:
+    def start(
+        self, max_body: int, head: bool, loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[None]:
         if self.parser is None:
             self.parser = httptools.HttpResponseParser(self)
         self.head = head
@@ -156,17 +171,20 @@ class _Connection(asyncio.Protocol):
         if self.parser is not None and not self.complete:
             with contextlib.suppress(httptools.HttpParserError):
                 self.parser.feed_data(b"")  # a body delimited by connection close
-            if self.complete or (self.headers and self.parser.get_status_code()
-                                 and not self._has_length()):
+            if self.complete or (
+                self.headers and self.parser.get_status_code() and not self._has_length()
+            ):
                 self.waiter.set_result(None)
                 return
-        self.waiter.set_exception(httpx.RemoteProtocolError(
-            "server closed the connection before a complete response"
-            + (f" ({exc})" if exc else "")))
+        self.waiter.set_exception(
+            httpx.RemoteProtocolError(
+                "server closed the connection before a complete response"
+                + (f" ({exc})" if exc else "")
+            )
+        )
 
     def _has_length(self) -> bool:
-        return any(k.lower() in (b"content-length", b"transfer-encoding")
-                   for k, _ in self.headers)
+        return any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in self.headers)
 
 
 class Pool:
@@ -192,9 +210,15 @@ _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
-def encode_request(pool: Pool, method: str, target: str,
-                   headers: Iterable[tuple[str, str]], body: bytes, *,
-                   has_host: bool = False) -> bytes:
+def encode_request(
+    pool: Pool,
+    method: str,
+    target: str,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    *,
+    has_host: bool = False,
+) -> bytes:
     """A complete HTTP/1.1 request for `FastTransport.request`: the request line, `pool`'s
     `Host` line unless `has_host` (`headers` hold one), `headers`, `Content-Length` when
     there is a body (or the method has one), the blank line, the body.
@@ -227,8 +251,13 @@ def _idle_connection(pool: Pool) -> _Connection | None:
 class FastTransport(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 connection pools per origin, as an httpx transport."""
 
-    def __init__(self, *, verify: bool = True, max_body: int = 16 * 1024 * 1024,
-                 max_idle_per_origin: int = 256) -> None:
+    def __init__(
+        self,
+        *,
+        verify: bool = True,
+        max_body: int = 16 * 1024 * 1024,
+        max_idle_per_origin: int = 256,
+    ) -> None:
         self.verify = verify
         self.max_body = max_body
         self.max_idle = max_idle_per_origin
@@ -265,7 +294,9 @@ class FastTransport(httpx.AsyncBaseTransport):
         try:
             _, proto = await asyncio.wait_for(
                 loop.create_connection(
-                    _Connection, host, port,
+                    _Connection,
+                    host,
+                    port,
                     ssl=self._ssl_context() if scheme == "https" else None,
                     server_hostname=host if scheme == "https" else None,
                 ),
@@ -274,9 +305,10 @@ class FastTransport(httpx.AsyncBaseTransport):
         except TimeoutError as e:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from e
         except ssl.SSLError as e:
-            raise httpx.ConnectError(f"TLS handshake with {host}:{port} failed: {e.reason}; "
-                                     "use --insecure for a self-signed staging certificate"
-                                     ) from e
+            raise httpx.ConnectError(
+                f"TLS handshake with {host}:{port} failed: {e.reason}; "
+                "use --insecure for a self-signed staging certificate"
+            ) from e
         except OSError as e:
             raise httpx.ConnectError(f"{host}:{port}: {e.strerror or e}") from e
         return proto
@@ -321,17 +353,28 @@ class FastTransport(httpx.AsyncBaseTransport):
     ) -> RawResponse:
         """Send one request; `headers` must not contain Content-Length (`Host` is added
         unless they hold one)."""
-        text = [(k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
-                for k, v in headers]
+        text = [
+            (k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+            for k, v in headers
+        ]
         payload = encode_request(
-            self.pool(scheme, host, port), method, target.decode("utf-8", "surrogateescape"),
-            text, body, has_host=any(k.lower() == "host" for k, _ in text))
-        return await self.request(self.pool(scheme, host, port), payload, method == "HEAD",
-                                  timeout)
+            self.pool(scheme, host, port),
+            method,
+            target.decode("utf-8", "surrogateescape"),
+            text,
+            body,
+            has_host=any(k.lower() == "host" for k, _ in text),
+        )
+        return await self.request(self.pool(scheme, host, port), payload, method == "HEAD", timeout)
 
-    async def request(self, pool: Pool, payload: bytes, head: bool = False,
-                      timeout: float | None = 30.0,
-                      in_flight: Callable[[], None] | None = None) -> RawResponse:
+    async def request(
+        self,
+        pool: Pool,
+        payload: bytes,
+        head: bool = False,
+        timeout: float | None = 30.0,
+        in_flight: Callable[[], None] | None = None,
+    ) -> RawResponse:
         """Send `payload` (a complete HTTP/1.1 request, `Host` included) to `pool`'s origin.
 
         `in_flight()` is called once, right after the request is written and before its
@@ -393,30 +436,41 @@ class FastTransport(httpx.AsyncBaseTransport):
         truncated = conn.truncated
         if head:
             conn.parser = None  # it still expects the body Content-Length announced
-        if conn.keep_alive and not conn.closed and not truncated \
-                and len(pool.idle) < self.max_idle:
+        if conn.keep_alive and not conn.closed and not truncated and len(pool.idle) < self.max_idle:
             pool.idle.append(conn)
         else:
             transport.close()
         return RawResponse(
-            status, conn.reason.decode("latin-1"),
-            _VERSIONS.get(version) or f"HTTP/{version}", conn.headers,
-            body[0] if len(body) == 1 else b"".join(body), truncated,
+            status,
+            conn.reason.decode("latin-1"),
+            _VERSIONS.get(version) or f"HTTP/{version}",
+            conn.headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            truncated,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         body = await request.aread()
         port = url.port or (443 if url.scheme == "https" else 80)
-        headers = [(k, v) for k, v in request.headers.raw
-                   if k.lower() not in (b"content-length", b"transfer-encoding")]
+        headers = [
+            (k, v)
+            for k, v in request.headers.raw
+            if k.lower() not in (b"content-length", b"transfer-encoding")
+        ]
         timeout = request.extensions.get("timeout", {}).get("read", 30.0)
-        raw = await self.send_raw(url.scheme, url.host, port, request.method, url.raw_path,
-                                  headers, body, timeout)
+        raw = await self.send_raw(
+            url.scheme, url.host, port, request.method, url.raw_path, headers, body, timeout
+        )
         return httpx.Response(
-            raw.status, headers=raw.headers, content=raw.body, request=request,
-            extensions={"http_version": raw.http_version.encode(),
-                        "reason_phrase": raw.reason.encode()},
+            raw.status,
+            headers=raw.headers,
+            content=raw.body,
+            request=request,
+            extensions={
+                "http_version": raw.http_version.encode(),
+                "reason_phrase": raw.reason.encode(),
+            },
         )
 
     async def aclose(self) -> None:

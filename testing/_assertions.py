@@ -61,8 +61,9 @@ def _describe(response: httpx.Response, limit: int = 2000) -> str:
     return f"{response.status_code} {response.reason_phrase}\n{text}"
 
 
-def assert_no_server_error(response: httpx.Response, *, captured_status: int | None = None,
-                           exchange_id: str = "") -> None:
+def assert_no_server_error(
+    response: httpx.Response, *, captured_status: int | None = None, exchange_id: str = ""
+) -> None:
     """Fail while the bug is present: the app answered with a server error again."""
     __tracebackhide__ = True  # a failure points at the test, not at amber
     if response.status_code >= 500:
@@ -79,8 +80,9 @@ def assert_status(response: httpx.Response, expected: int) -> None:
         raise AssertionError(f"expected status {expected}, got {_describe(response)}")
 
 
-def assert_matches_recording(response: httpx.Response, snapshot: str | Path,
-                             noise: Mapping[str, Any] | None = None) -> None:
+def assert_matches_recording(
+    response: httpx.Response, snapshot: str | Path, noise: Mapping[str, Any] | None = None
+) -> None:
     """Status and body equal to the snapshot, minus `noise` (amber noise rules).
 
     With `pytest --amber-update` the snapshot is rewritten from `response` instead.

@@ -42,9 +42,10 @@ def _is_factory(obj: Any) -> bool:
         params = inspect.signature(obj).parameters.values()
     except (TypeError, ValueError):
         return False
-    return not any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
-                                                       p.POSITIONAL_OR_KEYWORD)
-                   for p in params)
+    return not any(
+        p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in params
+    )
 
 
 def is_asgi(app: Any) -> bool:
@@ -105,8 +106,7 @@ class AppClient:
     request, closed by `close()` or when the client is garbage-collected); tasks an ASGI
     request leaves behind are cancelled when it returns, as under `asyncio.run`."""
 
-    def __init__(self, app: Any = None, base_url: str | None = None,
-                 auth: Any = None) -> None:
+    def __init__(self, app: Any = None, base_url: str | None = None, auth: Any = None) -> None:
         import httpx
 
         self._asgi = app is not None and is_asgi(app)
@@ -116,13 +116,13 @@ class AppClient:
         self._async_client: httpx.AsyncClient | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
         if app is None:
-            self._client: httpx.Client | None = httpx.Client(base_url=base_url or "",
-                                                             timeout=30.0)
+            self._client: httpx.Client | None = httpx.Client(base_url=base_url or "", timeout=30.0)
         elif self._asgi:
             self._client = None
         else:
-            self._client = httpx.Client(transport=httpx.WSGITransport(app=app),
-                                        base_url="http://testserver")
+            self._client = httpx.Client(
+                transport=httpx.WSGITransport(app=app), base_url="http://testserver"
+            )
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send like `httpx.Client.request`; configured auth (testgen.auth) is applied."""
@@ -138,7 +138,8 @@ class AppClient:
 
         if self._async_client is None:
             self._async_client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=self._app), base_url="http://testserver")
+                transport=httpx.ASGITransport(app=self._app), base_url="http://testserver"
+            )
         req = self._async_client.build_request(method, url, **kwargs)
         if self._auth is not None:
             req = await self._auth.apply(req)
@@ -173,4 +174,3 @@ class AppClient:
             finally:
                 if self._finalizer is not None:
                     self._finalizer()
-

@@ -38,7 +38,8 @@ _TemplateKey = tuple[str, int, int | None]
 def _schema(conn: sqlite3.Connection, db: str = "main") -> list[_Object]:
     return conn.execute(
         f"SELECT type, name, tbl_name, sql FROM {db}.sqlite_master WHERE sql IS NOT NULL "
-        "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid").fetchall()
+        "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY rowid"
+    ).fetchall()
 
 
 def _quote(name: str) -> str:
@@ -75,10 +76,15 @@ def _add_startup(conn: sqlite3.Connection, startup: Path, objects: list[_Object]
             created.append(name)
             present = {n for _, n, _, _ in _schema(conn)}  # a virtual table adds shadows
         for name in created:
-            cols = ", ".join(_quote(r[1]) for r in conn.execute(
-                f"PRAGMA amber_startup.table_xinfo({_quote(name)})") if r[6] == 0)
-            conn.execute(f"INSERT INTO main.{_quote(name)} ({cols}) "
-                         f"SELECT {cols} FROM amber_startup.{_quote(name)}")
+            cols = ", ".join(
+                _quote(r[1])
+                for r in conn.execute(f"PRAGMA amber_startup.table_xinfo({_quote(name)})")
+                if r[6] == 0
+            )
+            conn.execute(
+                f"INSERT INTO main.{_quote(name)} ({cols}) "
+                f"SELECT {cols} FROM amber_startup.{_quote(name)}"
+            )
         for kind, name, table, sql in objects:
             if kind == "table" or name in present or (kind != "view" and table not in created):
                 continue
@@ -150,8 +156,9 @@ class Session:
         self._files += 1
         return self.root(factory) / f"{kind}-{self._files}.db"
 
-    def _build(self, fixture: Path | None, app: App | None,
-               dest: Path | sqlite3.Connection) -> None:
+    def _build(
+        self, fixture: Path | None, app: App | None, dest: Path | sqlite3.Connection
+    ) -> None:
         """Make `dest` hold `fixture`'s rows (none without a fixture), plus, when `app` is
         given, what its start-up created where the fixture lacks it."""
         from amber.fixtures import Fixture
@@ -173,11 +180,15 @@ class Session:
 
     @staticmethod
     def _key(fixture: Path | None, app: App | None) -> _TemplateKey:
-        return (str(fixture), fixture.stat().st_mtime_ns if fixture else 0,
-                app.index if app is not None and app.adds_to_fixtures else None)
+        return (
+            str(fixture),
+            fixture.stat().st_mtime_ns if fixture else 0,
+            app.index if app is not None and app.adds_to_fixtures else None,
+        )
 
-    def template(self, fixture: Path | None, factory: pytest.TempPathFactory,
-                 app: App | None = None) -> Path:
+    def template(
+        self, fixture: Path | None, factory: pytest.TempPathFactory, app: App | None = None
+    ) -> Path:
         """A database file holding `fixture`'s rows (none without a fixture), plus, when
         `app` is given, what its start-up created where the fixture lacks it (added to the
         fixture's schema once, not per fixture)."""
@@ -189,8 +200,7 @@ class Session:
             self.templates[key] = found
         return found
 
-    def load(self, fixture: Path | None, app: App | None,
-             factory: pytest.TempPathFactory) -> None:
+    def load(self, fixture: Path | None, app: App | None, factory: pytest.TempPathFactory) -> None:
         """Make the test database hold `template(fixture, app)`'s content: the first time a
         fixture is asked for, built in place (most fixtures serve one test); from the
         second on, restored from a template file built for it."""
@@ -242,8 +252,10 @@ class Session:
             _copy_db(self.db_file(factory), app.startup_db)
 
     def close(self) -> None:
-        for clients in [*(a.clients.values() for a in self.apps.values()),
-                        self.url_clients.values()]:
+        for clients in [
+            *(a.clients.values() for a in self.apps.values()),
+            self.url_clients.values(),
+        ]:
             for client in clients:
                 with contextlib.suppress(Exception):
                     client.close()
@@ -260,4 +272,3 @@ class Session:
             import shutil
 
             shutil.rmtree(self._root, ignore_errors=True)
-

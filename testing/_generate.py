@@ -113,7 +113,8 @@ class GenSpec:
             raise UsageError(
                 f"--expect-json nests {depth} levels deep; a generated test holds at most "
                 f"{MAX_EXPECT_DEPTH} (it is written as a Python literal): expect a part of "
-                "the body by editing the generated test instead")
+                "the body by editing the generated test instead"
+            )
         if self.snapshot and ex.response is not None:
             depth = json_depth(ex.response.body)
             if depth > MAX_JSON_DEPTH:
@@ -121,15 +122,21 @@ class GenSpec:
                     f"exchange {ex.id}: its response body nests JSON {depth} levels deep, "
                     f"more than a generated snapshot test compares ({MAX_JSON_DEPTH}); pass "
                     f"--expect-status {ex.response.status} for a test of its status, or "
-                    "write this test by hand")
+                    "write this test by hand"
+                )
 
     @property
     def snapshot(self) -> bool:
         """Whether the test compares the response with a snapshot: a captured good
         response, when the user does not say what it should have been instead."""
         ex = self.exchange
-        return (ex.response is not None and ex.response.status < 500 and ex.error is None
-                and self.expect_status is None and self.expect_json is None)
+        return (
+            ex.response is not None
+            and ex.response.status < 500
+            and ex.error is None
+            and self.expect_status is None
+            and self.expect_json is None
+        )
 
 
 @dataclass(frozen=True)
@@ -144,22 +151,29 @@ def _slug(text: str, limit: int = 40) -> str:
 
 
 def stem_of(ex: Exchange) -> str:
-    return f"test_{_slug(ex.request.method)}_{_slug(ex.route or ex.request.path)}_" \
-           f"{ex.id[-8:].lower()}"
+    return (
+        f"test_{_slug(ex.request.method)}_{_slug(ex.route or ex.request.path)}_{ex.id[-8:].lower()}"
+    )
 
 
 def _request_literal(ex: Exchange) -> dict[str, Any]:
     req = ex.request
-    headers = [[k, v] for k, v in req.headers
-               if k.lower() not in _DROP_HEADERS and "[REDACTED:" not in v]
+    headers = [
+        [k, v] for k, v in req.headers if k.lower() not in _DROP_HEADERS and "[REDACTED:" not in v
+    ]
     body: Any = None
     if req.body:
         try:
             body = req.body.decode("utf-8")
         except UnicodeDecodeError:
             body = {"base64": base64.b64encode(req.body).decode("ascii")}
-    return {"method": req.method, "path": req.path, "query": req.query,
-            "headers": headers, "body": body}
+    return {
+        "method": req.method,
+        "path": req.path,
+        "query": req.query,
+        "headers": headers,
+        "body": body,
+    }
 
 
 def snapshot_of(ex: Exchange) -> dict[str, Any]:
@@ -206,8 +220,14 @@ def render_test(spec: GenSpec, stem: str) -> str:
         if value:
             marker_kw[name] = value
     marker_args = ", ".join(f"{k}={v!r}" for k, v in marker_kw.items())
-    what = (f"failed in production with {status or 'no response'}"
-            + (f" ({ex.error})" if ex.error else "")) if failed else f"answered {status}"
+    what = (
+        (
+            f"failed in production with {status or 'no response'}"
+            + (f" ({ex.error})" if ex.error else "")
+        )
+        if failed
+        else f"answered {status}"
+    )
     lines = [
         f'"""Regression test: {req.method} {ex.route or req.path} {what}.',
         "",
@@ -251,8 +271,7 @@ def render_test(spec: GenSpec, stem: str) -> str:
             "",
             f"def {stem}(amber_client, request):",
             "    response = amber_client.request(**request_kwargs(REQUEST))",
-            "    snapshot = request.path.parent / \"__snapshots__\" / "
-            f"\"{stem}.json\"",
+            f'    snapshot = request.path.parent / "__snapshots__" / "{stem}.json"',
             "    assert_matches_recording(response, snapshot, noise=NOISE)",
         ]
     return "\n".join(lines) + "\n"

@@ -74,8 +74,9 @@ def make_snapshot(status: int, content_type: str, body: bytes) -> dict[str, Any]
 
 def snapshot_from_response(response: httpx.Response) -> dict[str, Any]:
     """The snapshot document of a live response."""
-    return make_snapshot(response.status_code, response.headers.get("content-type", ""),
-                         response.content)
+    return make_snapshot(
+        response.status_code, response.headers.get("content-type", ""), response.content
+    )
 
 
 def dumps_snapshot(snapshot: Mapping[str, Any]) -> str:

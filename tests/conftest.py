@@ -39,27 +39,49 @@ def make_exchange(
     path = path or f"/users/{i}/orders"
     rid = request_id if request_id is not None else f"req-{i}"
     req = Request(
-        method=method, scheme="http", host="api.internal", port=8000, path=path, query=query,
-        headers=req_headers if req_headers is not None else (
-            ("Host", "api.example.com"), ("X-Request-ID", rid), ("Accept", "*/*"),
+        method=method,
+        scheme="http",
+        host="api.internal",
+        port=8000,
+        path=path,
+        query=query,
+        headers=req_headers
+        if req_headers is not None
+        else (
+            ("Host", "api.example.com"),
+            ("X-Request-ID", rid),
+            ("Accept", "*/*"),
             ("Accept", "application/json"),
         ),
-        body=req_body, host_header="api.example.com", timestamp_start=started,
+        body=req_body,
+        host_header="api.example.com",
+        timestamp_start=started,
         timestamp_end=started + 0.001,
     )
     resp = None
     if status is not None:
         resp = Response(
-            status=status, reason="OK" if status < 400 else "Error",
-            headers=resp_headers if resp_headers is not None else (
-                ("Content-Type", "application/json"), ("Set-Cookie", "a=1"),
+            status=status,
+            reason="OK" if status < 400 else "Error",
+            headers=resp_headers
+            if resp_headers is not None
+            else (
+                ("Content-Type", "application/json"),
+                ("Set-Cookie", "a=1"),
                 ("Set-Cookie", "b=2"),
             ),
-            body=body, timestamp_start=started + 0.010, timestamp_end=started + 0.012,
+            body=body,
+            timestamp_start=started + 0.010,
+            timestamp_end=started + 0.012,
         )
     return Exchange(
-        id=new_id(started), request=req, response=resp, error=error, client_addr="192.0.2.1",
-        request_id=rid or None, route=template_path(path),
+        id=new_id(started),
+        request=req,
+        response=resp,
+        error=error,
+        client_addr="192.0.2.1",
+        request_id=rid or None,
+        route=template_path(path),
     )
 
 
@@ -80,7 +102,7 @@ def pg_database() -> Iterator[str]:
     """A fresh database on the real PostgreSQL server of $AMBER_TEST_PG_URL."""
     admin = _pg_admin_url()
     if not admin:
-        pytest.skip("no PostgreSQL: set AMBER_TEST_PG_URL (eval \"$(.ci/pg-up)\")")
+        pytest.skip('no PostgreSQL: set AMBER_TEST_PG_URL (eval "$(.ci/pg-up)")')
     import sqlalchemy as sa
 
     from amber._store import normalize_url
@@ -126,5 +148,3 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.close()
-
-

@@ -27,8 +27,17 @@ class _Server(uvicorn.Server):
 def serve(app: Any, **config: Any) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port; yields its base URL."""
     port = free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                    access_log=False, lifespan="off", **config))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            **config,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

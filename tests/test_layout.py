@@ -111,8 +111,7 @@ def _imports(module: str, path: Path) -> list[Import]:
             if node.module is None or node.level:
                 # `from . import _x` / `from .pkg import y`: names may be modules
                 for name in names:
-                    out.append(Import(path, node.lineno, f"{target}.{name}", (),
-                                      ast.unparse(node)))
+                    out.append(Import(path, node.lineno, f"{target}.{name}", (), ast.unparse(node)))
             out.append(Import(path, node.lineno, target, names, ast.unparse(node)))
     return [i for i in out if i.module == "amber" or i.module.startswith("amber.")]
 
@@ -164,24 +163,25 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_a_planted_break_is_found_with_file_line_and_import(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "amber/_store.py": "def f():\n    from amber.testing import AppClient\n",
-        "amber/_ok.py": "from amber.sanitize._keys import KeyClassifier\n",
-        "replay/_runner.py": (
-            "from amber._model import Exchange\n"
-            "def f():\n"
-            "    import amber.capture\n"
-        ),
-        "fixtures/_extract.py": "from amber.replay._noise import NoiseRules\n",
-        "fixtures/_ok.py": "from . import _extract\nfrom ._extract import x\n",
-        "testing/_plugin.py": (
-            "from amber.replay import Auth\n"
-            "from amber.replay import _Feed\n"
-            "from amber.fixtures._loader import load\n"
-        ),
-        "capture/addon.py": "from ..replay import _runner\n",
-        "amber/cli/_replay.py": "from amber.replay._runner import Replayer\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "amber/_store.py": "def f():\n    from amber.testing import AppClient\n",
+            "amber/_ok.py": "from amber.sanitize._keys import KeyClassifier\n",
+            "replay/_runner.py": (
+                "from amber._model import Exchange\ndef f():\n    import amber.capture\n"
+            ),
+            "fixtures/_extract.py": "from amber.replay._noise import NoiseRules\n",
+            "fixtures/_ok.py": "from . import _extract\nfrom ._extract import x\n",
+            "testing/_plugin.py": (
+                "from amber.replay import Auth\n"
+                "from amber.replay import _Feed\n"
+                "from amber.fixtures._loader import load\n"
+            ),
+            "capture/addon.py": "from ..replay import _runner\n",
+            "amber/cli/_replay.py": "from amber.replay._runner import Replayer\n",
+        },
+    )
     assert layering_breaks(root) == [
         "amber/_store.py:2: from amber.testing import AppClient  "
         "(core imports amber.testing, a layer above it)",
@@ -264,8 +264,11 @@ def test_the_architecture_page_names_every_module_and_only_real_ones() -> None:
 
 @pytest.mark.slow
 def test_wheel_contains_every_module(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("amber-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     for mod, path in source_modules():

@@ -57,11 +57,24 @@ def _commands() -> list[Command]:
     from amber.cli import _stats
     from amber.cli import _transfer
 
-    return [_ls.COMMAND, _show.COMMAND, _transfer.EXPORT, _transfer.IMPORT, _stats.COMMAND,
-            _transfer.MIGRATE, _capture.CAPTURE, _capture.ADDON_PATH, _scan.COMMAND,
-            _replay.REPLAY, _replay.RUNS, _shadow.COMMAND,
-            _gentest.COMMAND, _fixtures.COMMAND, _demo.COMMAND,
-            _auditlog.COMMAND]
+    return [
+        _ls.COMMAND,
+        _show.COMMAND,
+        _transfer.EXPORT,
+        _transfer.IMPORT,
+        _stats.COMMAND,
+        _transfer.MIGRATE,
+        _capture.CAPTURE,
+        _capture.ADDON_PATH,
+        _scan.COMMAND,
+        _replay.REPLAY,
+        _replay.RUNS,
+        _shadow.COMMAND,
+        _gentest.COMMAND,
+        _fixtures.COMMAND,
+        _demo.COMMAND,
+        _auditlog.COMMAND,
+    ]
 
 
 class _ArgumentsRejected(Exception):
@@ -134,8 +147,10 @@ def _unexpected(e: BaseException) -> str:
     if frames:
         parts = frames[-1].filename.replace(os.sep, "/").split("/")
         where = f" at {'/'.join(parts[-2:])}:{frames[-1].lineno}"
-    return (f"unexpected {type(e).__name__}{where} (a bug in amber: please report it); "
-            f"run again with {DEBUG_ENV}=1 to see the traceback")
+    return (
+        f"unexpected {type(e).__name__}{where} (a bug in amber: please report it); "
+        f"run again with {DEBUG_ENV}=1 to see the traceback"
+    )
 
 
 def _failure(e: BaseException) -> tuple[str, int]:
@@ -146,8 +161,10 @@ def _failure(e: BaseException) -> tuple[str, int]:
         return str(e), 1
     if isinstance(e, ModuleNotFoundError) and e.name in _EXTRAS:
         what, extra = _EXTRAS[e.name]
-        return (f"{what} needs the {e.name} package, which is not installed: "
-                f"pip install 'amber[{extra}]'"), 1
+        return (
+            f"{what} needs the {e.name} package, which is not installed: "
+            f"pip install 'amber[{extra}]'"
+        ), 1
     if isinstance(e, OSError) and e.filename is not None:
         # a file the command was given or had to write, e.g. a full disk
         what = e.strerror or type(e).__name__

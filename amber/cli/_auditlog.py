@@ -19,15 +19,21 @@ from amber.cli._common import readable_file
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--command", dest="cmd", metavar="NAME",
-                   help="only this command (replay, shadow, fixtures, ...)")
+    p.add_argument(
+        "--command",
+        dest="cmd",
+        metavar="NAME",
+        help="only this command (replay, shadow, fixtures, ...)",
+    )
     p.add_argument("--target", metavar="TEXT", help="only entries whose target contains TEXT")
     p.add_argument("--user", metavar="NAME", help="only this OS user")
     p.add_argument("--since", metavar="TIME", help="entries at or after TIME (ISO 8601 or 2h)")
     p.add_argument("--json", action="store_true", help="the entries as JSON lines")
-    p.add_argument("--file", metavar="PATH",
-                   help="the audit log (default: audit.path in amber.yaml, else "
-                   ".amber/audit.jsonl)")
+    p.add_argument(
+        "--file",
+        metavar="PATH",
+        help="the audit log (default: audit.path in amber.yaml, else .amber/audit.jsonl)",
+    )
     p.add_argument("--config", metavar="FILE", help="amber.yaml to use")
 
 
@@ -56,16 +62,26 @@ def run(args: argparse.Namespace) -> int:
         t.add_column(col, overflow="fold")
     skip = {"when", "user", "command", "target", "source", "reason", "argv"}
     for e in entries:
-        counts = ", ".join(f"{k} {v}" for k, v in e.items() if k not in skip
-                           and not isinstance(v, (dict, list)))
-        t.add_row(str(e.get("when", "")), str(e.get("user", "")),
-                  str(e.get("command", "fixtures")),
-                  str(e.get("target") or e.get("source") or ""), str(e.get("reason") or "-"),
-                  counts)
+        counts = ", ".join(
+            f"{k} {v}" for k, v in e.items() if k not in skip and not isinstance(v, (dict, list))
+        )
+        t.add_row(
+            str(e.get("when", "")),
+            str(e.get("user", "")),
+            str(e.get("command", "fixtures")),
+            str(e.get("target") or e.get("source") or ""),
+            str(e.get("reason") or "-"),
+            counts,
+        )
     console().print(t if entries else f"no audit entries in {path}")
     return 0
 
 
-COMMAND = Command("audit", "list the audit log (who sent what where, and why)", register, run,
-                  description="List and filter the append-only audit log of commands that "
-                  "touched a target or a source database.")
+COMMAND = Command(
+    "audit",
+    "list the audit log (who sent what where, and why)",
+    register,
+    run,
+    description="List and filter the append-only audit log of commands that "
+    "touched a target or a source database.",
+)

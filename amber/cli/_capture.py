@@ -27,50 +27,129 @@ def entry_file() -> str:
 # flag -> the addon option it sets, and how argparse reads it. The values are checked by the
 # addon, the one place that checks them whatever sets them (a flag, --set or amber.yaml).
 _OPTION_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("--filter", "amber_filter", {
-        "metavar": "EXPR", "help": "only consider flows matching this mitmproxy filter "
-        "expression, e.g. '~d api.example.com & !~u /health'"}),
-    ("--include-path", "amber_include_paths", {
-        "action": "append", "metavar": "GLOB",
-        "help": "record only these paths (globs or route templates); repeatable"}),
-    ("--exclude-path", "amber_exclude_paths", {
-        "action": "append", "metavar": "GLOB",
-        "help": "never record these paths (globs or route templates); repeatable"}),
-    ("--include-host", "amber_include_hosts", {
-        "action": "append", "metavar": "GLOB", "help": "record only these hosts; repeatable"}),
-    ("--exclude-host", "amber_exclude_hosts", {
-        "action": "append", "metavar": "GLOB", "help": "never record these hosts; repeatable"}),
-    ("--method", "amber_methods", {
-        "action": "append", "metavar": "METHOD",
-        "help": "record only these HTTP methods; repeatable (default: all)"}),
-    ("--content-type", "amber_content_types", {
-        "action": "append", "metavar": "PREFIX",
-        "help": "record only responses whose content type starts with PREFIX; repeatable"}),
-    ("--sample-rate", "amber_sample_rate", {
-        "metavar": "RATE", "help": "keep this fraction (0 to 1) of ordinary exchanges (errors "
-        "and requests with the always-capture header are always kept); default 1"}),
-    ("--sample-key", "amber_sample_key", {
-        "metavar": "header:NAME|cookie:NAME",
-        "help": "sample consistently per user or session by this header or cookie"}),
-    ("--always-header", "amber_always_header", {
-        "metavar": "NAME",
-        "help": "requests carrying this header are always kept (default X-Amber-Capture)"}),
-    ("--max-body-size", "amber_max_body_size", {
-        "metavar": "BYTES", "help": "truncate (and flag) bodies above BYTES (default 1 MiB)"}),
-    ("--queue-size", "amber_queue_size", {
-        "metavar": "N", "help": "exchanges held while the writer catches up (default 10000)"}),
-    ("--queue-bytes", "amber_queue_bytes", {
-        "metavar": "BYTES",
-        "help": "bytes of bodies held while the writer catches up (default 256 MiB)"}),
-    ("--writer", "amber_writer", {
-        "metavar": "process|thread",
-        "help": "sanitize and store in a child process (default) or a thread of the proxy"}),
-    ("--status-file", "amber_status_file", {
-        "metavar": "PATH", "help": "keep capture's counters in this file, in Prometheus' text "
-        "format (for node_exporter's textfile collector: name it *.prom)"}),
-    ("--status-interval", "amber_status_interval", {
-        "metavar": "SECONDS",
-        "help": "log a summary line this often (default 60; 0: only at exit and on SIGUSR1)"}),
+    (
+        "--filter",
+        "amber_filter",
+        {
+            "metavar": "EXPR",
+            "help": "only consider flows matching this mitmproxy filter "
+            "expression, e.g. '~d api.example.com & !~u /health'",
+        },
+    ),
+    (
+        "--include-path",
+        "amber_include_paths",
+        {
+            "action": "append",
+            "metavar": "GLOB",
+            "help": "record only these paths (globs or route templates); repeatable",
+        },
+    ),
+    (
+        "--exclude-path",
+        "amber_exclude_paths",
+        {
+            "action": "append",
+            "metavar": "GLOB",
+            "help": "never record these paths (globs or route templates); repeatable",
+        },
+    ),
+    (
+        "--include-host",
+        "amber_include_hosts",
+        {"action": "append", "metavar": "GLOB", "help": "record only these hosts; repeatable"},
+    ),
+    (
+        "--exclude-host",
+        "amber_exclude_hosts",
+        {"action": "append", "metavar": "GLOB", "help": "never record these hosts; repeatable"},
+    ),
+    (
+        "--method",
+        "amber_methods",
+        {
+            "action": "append",
+            "metavar": "METHOD",
+            "help": "record only these HTTP methods; repeatable (default: all)",
+        },
+    ),
+    (
+        "--content-type",
+        "amber_content_types",
+        {
+            "action": "append",
+            "metavar": "PREFIX",
+            "help": "record only responses whose content type starts with PREFIX; repeatable",
+        },
+    ),
+    (
+        "--sample-rate",
+        "amber_sample_rate",
+        {
+            "metavar": "RATE",
+            "help": "keep this fraction (0 to 1) of ordinary exchanges (errors "
+            "and requests with the always-capture header are always kept); default 1",
+        },
+    ),
+    (
+        "--sample-key",
+        "amber_sample_key",
+        {
+            "metavar": "header:NAME|cookie:NAME",
+            "help": "sample consistently per user or session by this header or cookie",
+        },
+    ),
+    (
+        "--always-header",
+        "amber_always_header",
+        {
+            "metavar": "NAME",
+            "help": "requests carrying this header are always kept (default X-Amber-Capture)",
+        },
+    ),
+    (
+        "--max-body-size",
+        "amber_max_body_size",
+        {"metavar": "BYTES", "help": "truncate (and flag) bodies above BYTES (default 1 MiB)"},
+    ),
+    (
+        "--queue-size",
+        "amber_queue_size",
+        {"metavar": "N", "help": "exchanges held while the writer catches up (default 10000)"},
+    ),
+    (
+        "--queue-bytes",
+        "amber_queue_bytes",
+        {
+            "metavar": "BYTES",
+            "help": "bytes of bodies held while the writer catches up (default 256 MiB)",
+        },
+    ),
+    (
+        "--writer",
+        "amber_writer",
+        {
+            "metavar": "process|thread",
+            "help": "sanitize and store in a child process (default) or a thread of the proxy",
+        },
+    ),
+    (
+        "--status-file",
+        "amber_status_file",
+        {
+            "metavar": "PATH",
+            "help": "keep capture's counters in this file, in Prometheus' text "
+            "format (for node_exporter's textfile collector: name it *.prom)",
+        },
+    ),
+    (
+        "--status-interval",
+        "amber_status_interval",
+        {
+            "metavar": "SECONDS",
+            "help": "log a summary line this often (default 60; 0: only at exit and on SIGUSR1)",
+        },
+    ),
 )
 # options set by the shared --store and --config flags
 _STORE_FLAGS = (("store", "amber_store"), ("config", "amber_config"))
@@ -78,33 +157,44 @@ _STORE_FLAGS = (("store", "amber_store"), ("config", "amber_config"))
 
 def register_capture(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--upstream", metavar="URL",
+        "--upstream",
+        metavar="URL",
         help="reverse proxy in front of this service, e.g. http://127.0.0.1:8000 "
         "(the usual mode; clients talk to --listen instead of the service)",
     )
     p.add_argument(
-        "--mode", metavar="MODE",
+        "--mode",
+        metavar="MODE",
         help="'regular' for an explicit HTTP/HTTPS proxy (TLS through mitmproxy's CA), or "
         "'upstream:URL' to chain to another proxy; default: reverse when --upstream is given",
     )
     p.add_argument(
-        "--listen", metavar="HOST:PORT", default="127.0.0.1:8080",
+        "--listen",
+        metavar="HOST:PORT",
+        default="127.0.0.1:8080",
         help="address to accept clients on (default 127.0.0.1:8080)",
     )
     p.add_argument(
-        "--rewrite-host", action="store_true",
+        "--rewrite-host",
+        action="store_true",
         help="reverse mode: send the upstream's own Host header instead of the client's "
         "(by default the client's Host is forwarded and recorded)",
     )
     for flag, option, kwargs in _OPTION_FLAGS:
         p.add_argument(flag, dest=option, **kwargs)
     p.add_argument(
-        "--set", action="append", default=[], metavar="OPTION=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
         help="any mitmproxy or amber_* option, passed through to mitmproxy (an amber_* option "
         "given here and by its flag is an error)",
     )
-    p.add_argument("--verbose-proxy", action="store_true",
-                   help="let mitmproxy print its own connection log (never flow contents)")
+    p.add_argument(
+        "--verbose-proxy",
+        action="store_true",
+        help="let mitmproxy print its own connection log (never flow contents)",
+    )
     add_store_args(p)
 
 
@@ -123,8 +213,9 @@ def proxy_args(args: argparse.Namespace) -> list[str]:
         raise UsageError("--upstream is the reverse-proxy target; don't combine it with --mode")
     if args.upstream:
         if "://" not in args.upstream:
-            raise UsageError(f"--upstream {args.upstream!r}: expected a URL such as "
-                             "http://127.0.0.1:8000")
+            raise UsageError(
+                f"--upstream {args.upstream!r}: expected a URL such as http://127.0.0.1:8000"
+            )
         out += ["--mode", f"reverse:{args.upstream}"]
         # connect upstream per request: with the service down the client gets a 502 and the
         # failure is recorded, instead of a reset connection before any request is read
@@ -167,8 +258,11 @@ def run_capture(args: argparse.Namespace) -> int:
     argv = proxy_args(args)
     if args.mode == "regular" or (args.mode or "").startswith("upstream:"):
         confdir = Path(os.path.expanduser("~/.mitmproxy"))
-        print(f"amber capture: clients must trust mitmproxy's CA for HTTPS: "
-              f"{confdir / 'mitmproxy-ca-cert.pem'}", file=sys.stderr)
+        print(
+            f"amber capture: clients must trust mitmproxy's CA for HTTPS: "
+            f"{confdir / 'mitmproxy-ca-cert.pem'}",
+            file=sys.stderr,
+        )
     return run_proxy(argv)  # the addon goes into the master, not through `-s`
 
 
@@ -224,8 +318,10 @@ def _master_class(addon: Any) -> Any:
             await asyncio.sleep(0)  # as mitmproxy's check: let pending log records arrive
             if self.logger.has_errored:
                 for record in self.logger.has_errored:
-                    print(f"amber capture: error: {startup_error(record.getMessage())}",
-                          file=sys.stderr)
+                    print(
+                        f"amber capture: error: {startup_error(record.getMessage())}",
+                        file=sys.stderr,
+                    )
                 sys.exit(1)
 
         def finish(self) -> None:
@@ -249,9 +345,13 @@ def _master_class(addon: Any) -> Any:
             if addon.failed is None and not self.startup.logger.has_errored:
                 addons: Any = self.addons
                 addrs = addons.get("proxyserver").listen_addrs()
-                print(f"amber capture: listening on "
-                      f"{', '.join(human.format_address(a) for a in addrs)}; Ctrl-C stops "
-                      "after writing everything buffered", file=sys.stderr, flush=True)
+                print(
+                    f"amber capture: listening on "
+                    f"{', '.join(human.format_address(a) for a in addrs)}; Ctrl-C stops "
+                    "after writing everything buffered",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     return AmberMaster
 
@@ -282,14 +382,19 @@ def run_addon_path(args: argparse.Namespace) -> int:
 
 
 CAPTURE = Command(
-    "capture", "run a capturing proxy (mitmproxy with amber's addon)", register_capture,
+    "capture",
+    "run a capturing proxy (mitmproxy with amber's addon)",
+    register_capture,
     run_capture,
     description="Run mitmproxy with amber's capture addon: a reverse proxy in front of a "
     "service (--upstream), or a regular or chained proxy (--mode). Every exchange is "
     "filtered, sampled and sanitized before it is written to the store. Needs AMBER_KEY.",
 )
 ADDON_PATH = Command(
-    "addon-path", "print the addon file for mitmdump -s", lambda p: None, run_addon_path,
-    description='Print the entry file for existing mitmproxy setups: '
+    "addon-path",
+    "print the addon file for mitmdump -s",
+    lambda p: None,
+    run_addon_path,
+    description="Print the entry file for existing mitmproxy setups: "
     'mitmdump -s "$(amber addon-path)" --set amber_store=URL',
 )

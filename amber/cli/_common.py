@@ -113,8 +113,7 @@ def writable_file(path: str, flag: str, *, make_parents: bool = False) -> None:
     if p.is_dir():
         raise UsageError(f"{flag} {path}: is a directory; give a file name")
     if not make_parents and not p.parent.is_dir():
-        raise UsageError(f"{flag} {path}: no directory {p.parent}; create it or write "
-                         "elsewhere")
+        raise UsageError(f"{flag} {path}: no directory {p.parent}; create it or write elsewhere")
     _creatable(p.parent, flag, path)
 
 
@@ -134,11 +133,11 @@ def _creatable(directory: Path, flag: str, shown: str) -> None:
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise UsageError(f"{flag} {shown}: {existing} is a file, not a directory; write "
-                         "elsewhere")
+        raise UsageError(f"{flag} {shown}: {existing} is a file, not a directory; write elsewhere")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"{flag} {shown}: cannot write in {existing} (permission denied); "
-                         "write elsewhere")
+        raise UsageError(
+            f"{flag} {shown}: cannot write in {existing} (permission denied); write elsewhere"
+        )
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.I)

@@ -27,25 +27,43 @@ if TYPE_CHECKING:
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", metavar="ID", help="amber id or request id of the captured exchange")
-    p.add_argument("--source-db", required=True, metavar="NAME|URL",
-                   help="source database, opened read-only (a replica): a name under sources: "
-                   "in amber.yaml, or a URL (postgresql://..., sqlite:///PATH)")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="fixture file to write (default: fixtures/<ID>.yaml)")
-    p.add_argument("--reason", metavar="TEXT",
-                   help="why this extraction (kept in the audit log; required for sources "
-                   "labelled production)")
-    p.add_argument("--audit-log", metavar="FILE",
-                   help="audit log (default: audit.path in amber.yaml, else $AMBER_AUDIT_LOG, "
-                   "else .amber/audit.jsonl)")
+    p.add_argument(
+        "--source-db",
+        required=True,
+        metavar="NAME|URL",
+        help="source database, opened read-only (a replica): a name under sources: "
+        "in amber.yaml, or a URL (postgresql://..., sqlite:///PATH)",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="fixture file to write (default: fixtures/<ID>.yaml)"
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why this extraction (kept in the audit log; required for sources "
+        "labelled production)",
+    )
+    p.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help="audit log (default: audit.path in amber.yaml, else $AMBER_AUDIT_LOG, "
+        "else .amber/audit.jsonl)",
+    )
     p.add_argument("--max-rows", type=int, metavar="N", help="row cap (default 10000)")
     add_store_args(p)
 
 
 def extract_for_exchange(
-    config: Config, ex: Exchange, source: SourceRef, output: str | Path, *,
-    reason: str | None = None, max_rows: int | None = None, audit_log: str | None = None,
-    argv: list[str] | None = None, command: str = "fixtures",
+    config: Config,
+    ex: Exchange,
+    source: SourceRef,
+    output: str | Path,
+    *,
+    reason: str | None = None,
+    max_rows: int | None = None,
+    audit_log: str | None = None,
+    argv: list[str] | None = None,
+    command: str = "fixtures",
 ) -> Fixture:
     """Seeds (rule or printed proposal), extraction, YAML file (0600) and audit record.
 
@@ -58,8 +76,9 @@ def extract_for_exchange(
     from amber.fixtures import extract
     from amber.fixtures import plan_for
 
-    fconf = config.with_key("fixtures",
-                            lambda: FixturesConfig.from_mapping(config.section("fixtures")))
+    fconf = config.with_key(
+        "fixtures", lambda: FixturesConfig.from_mapping(config.section("fixtures"))
+    )
     caps = fconf.caps if not max_rows else dataclasses.replace(fconf.caps, max_rows=max_rows)
     key = load_key()
     with Source(source.url, caps) as db:
@@ -69,20 +88,41 @@ def extract_for_exchange(
         if not plan.seeds:
             raise FixtureError(
                 f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "
-                "fixtures.rules in amber.yaml")
+                "fixtures.rules in amber.yaml"
+            )
         if plan.proposed and plan.rule is not None:
-            print("amber: no fixtures rule matches this route; using this proposal "
-                  "(paste it into amber.yaml):", file=sys.stderr)
+            print(
+                "amber: no fixtures rule matches this route; using this proposal "
+                "(paste it into amber.yaml):",
+                file=sys.stderr,
+            )
             print(plan.rule.to_yaml(), file=sys.stderr, end="")
         route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
-        fx = extract(db, plan.seeds, children=plan.children, rules=fconf.anonymize,
-                     key=key, caps=caps, meta={"exchange": ex.id, "route": route})
+        fx = extract(
+            db,
+            plan.seeds,
+            children=plan.children,
+            rules=fconf.anonymize,
+            key=key,
+            caps=caps,
+            meta={"exchange": ex.id, "route": route},
+        )
     fx.write(output)
     log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
-    append_audit(log, audit_record(
-        source=source.name or str(fx.meta["source"]), tables=fx.row_counts, reason=reason,
-        exchange=ex.id, route=route, output=str(output), argv=argv or ["amber", command, ex.id],
-        command=command, label=source.label))
+    append_audit(
+        log,
+        audit_record(
+            source=source.name or str(fx.meta["source"]),
+            tables=fx.row_counts,
+            reason=reason,
+            exchange=ex.id,
+            route=route,
+            output=str(output),
+            argv=argv or ["amber", command, ex.id],
+            command=command,
+            label=source.label,
+        ),
+    )
     for n in fx.notes:
         print(f"amber: note: {n}", file=sys.stderr)
     return fx
@@ -97,8 +137,16 @@ def run(args: argparse.Namespace) -> int:
     writable_file(str(out), "-o", make_parents=True)
     source = resolve_source(config, args.source_db)
     guard_source(source, args.reason)
-    fx = extract_for_exchange(config, ex, source, out, reason=args.reason,
-                              max_rows=args.max_rows, audit_log=args.audit_log, argv=args.argv)
+    fx = extract_for_exchange(
+        config,
+        ex,
+        source,
+        out,
+        reason=args.reason,
+        max_rows=args.max_rows,
+        audit_log=args.audit_log,
+        argv=args.argv,
+    )
     counts = ", ".join(f"{t} {n}" for t, n in fx.row_counts.items())
     print(f"wrote {out}: {sum(fx.row_counts.values())} rows ({counts})")
     return 0

@@ -28,28 +28,57 @@ if TYPE_CHECKING:
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("ids", nargs="+", metavar="ID", help="amber ids or request ids")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="where to write the tests (e.g. tests/regressions)")
-    p.add_argument("--source-db", metavar="NAME|URL",
-                   help="extract each exchange's database fixture from this (read-only) "
-                   "database into DIR/fixtures/: a name under sources: in amber.yaml, or a URL")
-    p.add_argument("--reason", metavar="TEXT",
-                   help="why the source database is read (kept in the audit log; required "
-                   "for sources labelled production)")
-    p.add_argument("--app", metavar="MODULE:ATTR",
-                   help="run the tests in-process against this WSGI/ASGI app or factory "
-                   "(default: testgen.app in amber.yaml, or --amber-app at pytest time)")
-    p.add_argument("--base-url", metavar="URL",
-                   help="run the tests against this running build instead")
-    p.add_argument("--db-env", metavar="NAME",
-                   help="environment variable through which the app reads its database URL")
-    p.add_argument("--expect-status", type=int, metavar="CODE",
-                   help="the status the request should get once fixed (asserted)")
-    p.add_argument("--expect-json", metavar="JSON",
-                   help="the JSON body the request should get once fixed (asserted)")
-    p.add_argument("--noise", metavar="FILE", action="append", default=[],
-                   help="noise rules (from amber shadow --save-noise) to leave out of "
-                   "comparisons of good responses")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="where to write the tests (e.g. tests/regressions)",
+    )
+    p.add_argument(
+        "--source-db",
+        metavar="NAME|URL",
+        help="extract each exchange's database fixture from this (read-only) "
+        "database into DIR/fixtures/: a name under sources: in amber.yaml, or a URL",
+    )
+    p.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why the source database is read (kept in the audit log; required "
+        "for sources labelled production)",
+    )
+    p.add_argument(
+        "--app",
+        metavar="MODULE:ATTR",
+        help="run the tests in-process against this WSGI/ASGI app or factory "
+        "(default: testgen.app in amber.yaml, or --amber-app at pytest time)",
+    )
+    p.add_argument(
+        "--base-url", metavar="URL", help="run the tests against this running build instead"
+    )
+    p.add_argument(
+        "--db-env",
+        metavar="NAME",
+        help="environment variable through which the app reads its database URL",
+    )
+    p.add_argument(
+        "--expect-status",
+        type=int,
+        metavar="CODE",
+        help="the status the request should get once fixed (asserted)",
+    )
+    p.add_argument(
+        "--expect-json",
+        metavar="JSON",
+        help="the JSON body the request should get once fixed (asserted)",
+    )
+    p.add_argument(
+        "--noise",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="noise rules (from amber shadow --save-noise) to leave out of "
+        "comparisons of good responses",
+    )
     add_store_args(p)
 
 
@@ -73,16 +102,25 @@ def run(args: argparse.Namespace) -> int:
     section = config.section("testgen")
     command = command_line(mask_argv(args.argv))
     fixtures = source is not None
-    specs = [_spec(args, ex, section, command, noise, expect_json, with_fixture=fixtures)
-             for ex in exchanges]
+    specs = [
+        _spec(args, ex, section, command, noise, expect_json, with_fixture=fixtures)
+        for ex in exchanges
+    ]
     written: list[Path] = []
     for spec in specs:
         if source is not None and spec.fixture is not None:
             from amber.cli._fixtures import extract_for_exchange
 
             fixture_path = out / spec.fixture
-            extract_for_exchange(config, spec.exchange, source, fixture_path,
-                                 reason=args.reason, argv=args.argv, command="gen-test")
+            extract_for_exchange(
+                config,
+                spec.exchange,
+                source,
+                fixture_path,
+                reason=args.reason,
+                argv=args.argv,
+                command="gen-test",
+            )
             written.append(fixture_path)
         generated = write_test(spec, out)
         written.append(generated.path)
@@ -90,8 +128,10 @@ def run(args: argparse.Namespace) -> int:
             written.append(generated.snapshot)
     for path in written:
         print(path)
-    print(f"amber gen-test: {len(exchanges)} tests written; run them with: pytest {out}",
-          file=sys.stderr)
+    print(
+        f"amber gen-test: {len(exchanges)} tests written; run them with: pytest {out}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -105,29 +145,44 @@ def _expect_json(text: str | None) -> Any:
     except json.JSONDecodeError as e:
         raise UsageError(f"--expect-json is not valid JSON: {e}") from None
     except RecursionError:
-        raise UsageError("--expect-json nests too deep to parse; expect a part of the body "
-                         "by editing the generated test instead") from None
+        raise UsageError(
+            "--expect-json nests too deep to parse; expect a part of the body "
+            "by editing the generated test instead"
+        ) from None
 
 
-def _spec(args: argparse.Namespace, ex: Exchange, section: Mapping[str, Any], command: str,
-          noise: NoiseFile, expect_json: Any, *, with_fixture: bool) -> GenSpec:
+def _spec(
+    args: argparse.Namespace,
+    ex: Exchange,
+    section: Mapping[str, Any],
+    command: str,
+    noise: NoiseFile,
+    expect_json: Any,
+    *,
+    with_fixture: bool,
+) -> GenSpec:
     """One exchange's spec from the flags and amber.yaml's `testgen:` (checked as made)."""
     from amber.testing import GenSpec
     from amber.testing import stem_of
 
     return GenSpec(
-        exchange=ex, command=command,
+        exchange=ex,
+        command=command,
         app=args.app or section.get("app"),
         base_url=args.base_url or section.get("base_url"),
         db_env=args.db_env or section.get("db_env"),
         fixture=f"fixtures/{stem_of(ex)}.yaml" if with_fixture else None,
-        expect_status=args.expect_status, expect_json=expect_json,
+        expect_status=args.expect_status,
+        expect_json=expect_json,
         noise=noise.rules_for(ex.request.method, ex.route),
     )
 
 
 COMMAND = Command(
-    "gen-test", "turn captured exchanges into pytest regression tests", register, run,
+    "gen-test",
+    "turn captured exchanges into pytest regression tests",
+    register,
+    run,
     description="Write one readable pytest file per exchange: a captured server error "
     "becomes a test that fails until the bug is fixed; a good response becomes a snapshot "
     "test (re-record with pytest --amber-update). With --source-db, each test seeds the "

@@ -50,21 +50,38 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             for r in rows:
                 d = {
-                    "id": r.id, "request_id": r.request_id, "started_at": r.started_at,
-                    "method": r.method, "host": r.host, "path": r.path, "query": r.query,
-                    "route": r.route, "status": r.status, "error": r.error,
-                    "duration_ms": r.duration_ms, "truncated": r.truncated,
+                    "id": r.id,
+                    "request_id": r.request_id,
+                    "started_at": r.started_at,
+                    "method": r.method,
+                    "host": r.host,
+                    "path": r.path,
+                    "query": r.query,
+                    "route": r.route,
+                    "status": r.status,
+                    "error": r.error,
+                    "duration_ms": r.duration_ms,
+                    "truncated": r.truncated,
                 }
                 out.write(dumps_json(d, newline=True).decode())
             return 0
         columns = ("ID", "CAPTURED (UTC)", "METHOD", "STATUS", "MS", "ROUTE", "PATH", "REQUEST ID")
         lines = (
-            tuple(map(printable, (
-                r.id, format_time(r.started_at), r.method, _status(r.status, r.error),
-                f"{r.duration_ms:.0f}" if r.duration_ms is not None else "-", r.route,
-                _target(r.path, r.query, r.truncated),
-                r.request_id or "-",
-            )))
+            tuple(
+                map(
+                    printable,
+                    (
+                        r.id,
+                        format_time(r.started_at),
+                        r.method,
+                        _status(r.status, r.error),
+                        f"{r.duration_ms:.0f}" if r.duration_ms is not None else "-",
+                        r.route,
+                        _target(r.path, r.query, r.truncated),
+                        r.request_id or "-",
+                    ),
+                )
+            )
             for r in rows
         )
         if not out.isatty():
@@ -75,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         table = Table(box=None, pad_edge=False, header_style="bold")
         for col in columns:
-            table.add_column(col, no_wrap=col not in ("PATH", "ROUTE"), min_width=len(col),
-                             overflow="fold")
+            table.add_column(
+                col, no_wrap=col not in ("PATH", "ROUTE"), min_width=len(col), overflow="fold"
+            )
         n = 0
         for line in lines:
             n += 1
@@ -91,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMAND = Command(
-    "ls", "list captured exchanges (newest first)", register, run,
+    "ls",
+    "list captured exchanges (newest first)",
+    register,
+    run,
     description="List captured exchanges, newest first. Filters combine with AND.",
 )

@@ -42,40 +42,90 @@ if TYPE_CHECKING:
 
 def add_pacing_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pacing")
-    g.add_argument("--concurrency", "-c", type=int, default=8, metavar="N",
-                   help="requests in flight at most (default 8)")
+    g.add_argument(
+        "--concurrency",
+        "-c",
+        type=int,
+        default=8,
+        metavar="N",
+        help="requests in flight at most (default 8)",
+    )
     g.add_argument("--rate", type=float, metavar="R", help="at most R requests per second")
-    g.add_argument("--speed", type=float, default=0.0, metavar="X",
-                   help="follow the recorded inter-arrival times scaled by X (1 = real time, "
-                   "2 = twice as fast); 0, the default, sends as fast as pacing allows")
-    g.add_argument("--session-key", metavar="header:NAME|cookie:NAME",
-                   help="what makes a session: its requests keep their recorded order and "
-                   "share learned tokens and ids (default: the client address)")
-    g.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="per-request timeout (default: replay.timeout in amber.yaml, else 30)")
-    g.add_argument("--insecure", action="store_true",
-                   help="accept self-signed or otherwise invalid TLS certificates (staging)")
-    g.add_argument("--keep-host", action="store_true",
-                   help="send the captured Host header instead of the target's")
-    g.add_argument("--skip-truncated", action="store_true",
-                   help="skip exchanges whose bodies were truncated at capture (default: send "
-                   "them with a warning; their request body is incomplete)")
-    g.add_argument("--no-carry", action="store_true",
-                   help="do not carry tokens and minted ids from earlier responses of a session")
+    g.add_argument(
+        "--speed",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="follow the recorded inter-arrival times scaled by X (1 = real time, "
+        "2 = twice as fast); 0, the default, sends as fast as pacing allows",
+    )
+    g.add_argument(
+        "--session-key",
+        metavar="header:NAME|cookie:NAME",
+        help="what makes a session: its requests keep their recorded order and "
+        "share learned tokens and ids (default: the client address)",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per-request timeout (default: replay.timeout in amber.yaml, else 30)",
+    )
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept self-signed or otherwise invalid TLS certificates (staging)",
+    )
+    g.add_argument(
+        "--keep-host",
+        action="store_true",
+        help="send the captured Host header instead of the target's",
+    )
+    g.add_argument(
+        "--skip-truncated",
+        action="store_true",
+        help="skip exchanges whose bodies were truncated at capture (default: send "
+        "them with a warning; their request body is incomplete)",
+    )
+    g.add_argument(
+        "--no-carry",
+        action="store_true",
+        help="do not carry tokens and minted ids from earlier responses of a session",
+    )
 
 
 def register_replay(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ids", nargs="*", metavar="ID",
-                   help="amber ids or request ids (default: everything the filters match)")
-    p.add_argument("--target", "-t", required=True, metavar="URL|NAME",
-                   help="where to send: a base URL (an optional path prefix is kept, e.g. "
-                   "http://localhost:8000/v2) or a target named in amber.yaml")
-    p.add_argument("--noise", metavar="FILE", action="append", default=[],
-                   help="noise rules learned by `amber shadow --save-noise` (repeatable)")
-    p.add_argument("--json", action="store_true",
-                   help="one JSON object per exchange on stdout, then a summary object")
-    p.add_argument("--exit-zero", action="store_true",
-                   help="exit 0 even when responses differ from the recording")
+    p.add_argument(
+        "ids",
+        nargs="*",
+        metavar="ID",
+        help="amber ids or request ids (default: everything the filters match)",
+    )
+    p.add_argument(
+        "--target",
+        "-t",
+        required=True,
+        metavar="URL|NAME",
+        help="where to send: a base URL (an optional path prefix is kept, e.g. "
+        "http://localhost:8000/v2) or a target named in amber.yaml",
+    )
+    p.add_argument(
+        "--noise",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="noise rules learned by `amber shadow --save-noise` (repeatable)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per exchange on stdout, then a summary object",
+    )
+    p.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when responses differ from the recording",
+    )
     add_safety_args(p)
     add_pacing_args(p)
     add_filter_args(p)
@@ -86,8 +136,14 @@ def resolve_target(config: Config, spec: str, args: argparse.Namespace) -> Targe
     """`--target`-like `spec` with the pacing flags' timeout, TLS and Host choices."""
     from amber.replay import resolve_target as resolve
 
-    return resolve(config, spec, timeout=args.timeout, verify=not args.insecure,
-                   keep_host=args.keep_host, warn=notice)
+    return resolve(
+        config,
+        spec,
+        timeout=args.timeout,
+        verify=not args.insecure,
+        keep_host=args.keep_host,
+        warn=notice,
+    )
 
 
 def notice(message: str) -> None:
@@ -100,8 +156,9 @@ def load_noise(config: Config, files: list[str]) -> NoiseFile:
     from amber.replay import NoiseFile
 
     section = config.section("replay")
-    noise = config.with_key("replay.noise",
-                            lambda: NoiseFile.from_mapping(section.get("noise") or {}))
+    noise = config.with_key(
+        "replay.noise", lambda: NoiseFile.from_mapping(section.get("noise") or {})
+    )
     for path in files:
         noise = noise.merged(NoiseFile.load(path))
     return noise
@@ -126,10 +183,15 @@ def sending_from_args(args: argparse.Namespace, config: Config) -> SendOptions:
     def auth() -> Auth:
         return config.with_key("replay.auth", lambda: Auth.from_mapping(section.get("auth") or {}))
 
-    return SendOptions(concurrency=args.concurrency, rate=args.rate, speed=args.speed,
-                       session_key=args.session_key or section.get("session_key"),
-                       carry_state=not args.no_carry,
-                       drop_headers=tuple(section.get("drop_headers") or []), auth=auth)
+    return SendOptions(
+        concurrency=args.concurrency,
+        rate=args.rate,
+        speed=args.speed,
+        session_key=args.session_key or section.get("session_key"),
+        carry_state=not args.no_carry,
+        drop_headers=tuple(section.get("drop_headers") or []),
+        auth=auth,
+    )
 
 
 TABLE_ROWS = 200
@@ -151,9 +213,15 @@ class ReplayOutput:
         self.run_id = ""
         self.interactive = not json and sys.stderr.isatty()
         self.progress = Progress(
-            TextColumn("replay"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:.0f}/s"), TimeRemainingColumn(),
-            console=console(sys.stderr), disable=not self.interactive, transient=True)
+            TextColumn("replay"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:.0f}/s"),
+            TimeRemainingColumn(),
+            console=console(sys.stderr),
+            disable=not self.interactive,
+            transient=True,
+        )
         self._task: TaskID | None = None
         self._count = self._shown = 0
         self._started = self._at = time.monotonic()
@@ -170,37 +238,67 @@ class ReplayOutput:
         # called for every exchange on the replay's loop: kept lean
         rows = self.rows
         if self.json:
-            sys.stdout.write(dumps_json({
-                "exchange": r.exchange_id, "run": self.run_id, "status": r.status,
-                "latency_ms": r.latency_ms, "ok": r.ok, "error": r.error, "checks": r.checks,
-                "differences": r.differences, "more": r.more, "ignored": r.ignored,
-                "method": r.method, "path": r.path, "route": r.route,
-                "recorded_status": r.recorded_status}, newline=True).decode())
+            sys.stdout.write(
+                dumps_json(
+                    {
+                        "exchange": r.exchange_id,
+                        "run": self.run_id,
+                        "status": r.status,
+                        "latency_ms": r.latency_ms,
+                        "ok": r.ok,
+                        "error": r.error,
+                        "checks": r.checks,
+                        "differences": r.differences,
+                        "more": r.more,
+                        "ignored": r.ignored,
+                        "method": r.method,
+                        "path": r.path,
+                        "route": r.route,
+                        "recorded_status": r.recorded_status,
+                    },
+                    newline=True,
+                ).decode()
+            )
         elif len(rows) < TABLE_ROWS or (not r.ok and len(rows) < TABLE_ROWS + TABLE_DIFFS):
             first = r.differences[0] if r.differences else None
-            rows.append((
-                r.exchange_id, printable(r.method), printable(r.path[:60]),
-                str(r.recorded_status or "ERR"), str(r.status or "ERR"),
-                f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-",
-                "ok" if r.ok else "DIFF",
-                printable(f"{first['path']}: {first['expected']!s:.40} != "
-                          f"{first['actual']!s:.40}") if first else "",
-            ))
+            rows.append(
+                (
+                    r.exchange_id,
+                    printable(r.method),
+                    printable(r.path[:60]),
+                    str(r.recorded_status or "ERR"),
+                    str(r.status or "ERR"),
+                    f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-",
+                    "ok" if r.ok else "DIFF",
+                    printable(
+                        f"{first['path']}: {first['expected']!s:.40} != {first['actual']!s:.40}"
+                    )
+                    if first
+                    else "",
+                )
+            )
         if self.interactive:
             self._count += 1
             now = time.monotonic()
             # the bar redraws ten times a second: updating it per result only costs time
             if now - self._at >= 0.1 and self._task is not None:
                 elapsed = now - self._started
-                self.progress.update(self._task, advance=self._count - self._shown,
-                                     rate=self._count / elapsed if elapsed > 0 else 0.0)
+                self.progress.update(
+                    self._task,
+                    advance=self._count - self._shown,
+                    rate=self._count / elapsed if elapsed > 0 else 0.0,
+                )
                 self._shown, self._at = self._count, now
 
     def summary(self, s: ReplaySummary) -> None:
         """The last JSON line, or the table and a sentence."""
         if self.json:
-            sys.stdout.write(orjson.dumps({"run": s.run_id, "state": s.state, **s.counts(),
-                                           "elapsed_s": s.elapsed_s}).decode() + "\n")
+            sys.stdout.write(
+                orjson.dumps(
+                    {"run": s.run_id, "state": s.state, **s.counts(), "elapsed_s": s.elapsed_s}
+                ).decode()
+                + "\n"
+            )
             return
         c = console()
         if self.rows:
@@ -212,12 +310,16 @@ class ReplayOutput:
             c.print(t)
         shown_diffs = sum(1 for r in self.rows if r[6] != "ok")
         if s.mismatch > shown_diffs:
-            c.print(f"({s.mismatch - shown_diffs} more differ than the table shows: "
-                    f"amber runs {s.run_id} --failed)")
-        c.print(f"run {s.run_id} ({s.state}): {s.sent} sent to {s.target}, "
-                f"{s.ok} as recorded, {s.mismatch} differ "
-                f"({s.error} transport errors), {s.skipped} skipped. "
-                f"Details: amber runs {s.run_id}")
+            c.print(
+                f"({s.mismatch - shown_diffs} more differ than the table shows: "
+                f"amber runs {s.run_id} --failed)"
+            )
+        c.print(
+            f"run {s.run_id} ({s.state}): {s.sent} sent to {s.target}, "
+            f"{s.ok} as recorded, {s.mismatch} differ "
+            f"({s.error} transport errors), {s.skipped} skipped. "
+            f"Details: amber runs {s.run_id}"
+        )
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -228,9 +330,12 @@ def run_replay(args: argparse.Namespace) -> int:
     config, store = open_from_args(args)
     with store:
         settings = ReplaySettings(
-            target=resolve_target(config, args.target, args), clean=result_cleaner(config),
-            selection=selection_from_args(args), sending=sending_from_args(args, config),
-            safety=safety_from_args(args, config), noise=load_noise(config, args.noise),
+            target=resolve_target(config, args.target, args),
+            clean=result_cleaner(config),
+            selection=selection_from_args(args),
+            sending=sending_from_args(args, config),
+            safety=safety_from_args(args, config),
+            noise=load_noise(config, args.noise),
             skip_truncated=args.skip_truncated,
             params={"filters": {k: getattr(args, k, None) for k in FILTERS}},
         )
@@ -266,18 +371,33 @@ def _list_runs(log: RunLog, args: argparse.Namespace) -> None:
     infos = log.list(args.limit)
     if args.json:
         for i in infos:
-            sys.stdout.write(dumps_json({
-                "id": i.id, "kind": i.kind, "started_at": i.started_at,
-                "state": i.state, "target": i.target, "summary": i.summary,
-            }, newline=True).decode())
+            sys.stdout.write(
+                dumps_json(
+                    {
+                        "id": i.id,
+                        "kind": i.kind,
+                        "started_at": i.started_at,
+                        "state": i.state,
+                        "target": i.target,
+                        "summary": i.summary,
+                    },
+                    newline=True,
+                ).decode()
+            )
         return
     t = Table(box=None, header_style="bold")
     for col in ("RUN", "KIND", "STARTED (UTC)", "STATE", "TARGET", "SUMMARY"):
         t.add_column(col, overflow="fold")
     for i in infos:
         s = i.summary or {}
-        t.add_row(i.id, i.kind, format_time(i.started_at), i.state, i.target,
-                  ", ".join(f"{k} {v}" for k, v in s.items() if not isinstance(v, dict)))
+        t.add_row(
+            i.id,
+            i.kind,
+            format_time(i.started_at),
+            i.state,
+            i.target,
+            ", ".join(f"{k} {v}" for k, v in s.items() if not isinstance(v, dict)),
+        )
     console().print(t if infos else "no runs yet")
 
 
@@ -287,31 +407,55 @@ def _show_run(log: RunLog, args: argparse.Namespace) -> None:
     out = sys.stdout
     if not args.json:
         # the summary prints as a Python dict (as it always has)
-        console().print(f"run {info.id}: {info.kind} against {info.target}, {info.state}, "
-                        f"started {format_time(info.started_at)}; {info.summary}")
+        console().print(
+            f"run {info.id}: {info.kind} against {info.target}, {info.state}, "
+            f"started {format_time(info.started_at)}; {info.summary}"
+        )
     for r in log.results(info.id):
         if args.failed and r.ok:
             continue
         if args.json:
-            out.write(dumps_json({
-                "exchange": r.exchange_id, "status": r.status, "latency_ms": r.latency_ms,
-                "ok": r.ok, "error": r.error, **r.detail()}, newline=True).decode())
+            out.write(
+                dumps_json(
+                    {
+                        "exchange": r.exchange_id,
+                        "status": r.status,
+                        "latency_ms": r.latency_ms,
+                        "ok": r.ok,
+                        "error": r.error,
+                        **r.detail(),
+                    },
+                    newline=True,
+                ).decode()
+            )
             continue
         verdict = "ok" if r.ok else "DIFF"
-        out.write(printable(f"{r.exchange_id} {r.method} {r.path} {r.recorded_status} -> "
-                            f"{r.status} {verdict}" + (f" ({r.error})" if r.error else ""))
-                  + "\n")
+        out.write(
+            printable(
+                f"{r.exchange_id} {r.method} {r.path} {r.recorded_status} -> "
+                f"{r.status} {verdict}" + (f" ({r.error})" if r.error else "")
+            )
+            + "\n"
+        )
         for diff in r.differences[:10] if not r.ok else []:
-            out.write(printable(f"    {diff['path']}: {diff['expected']!r} != "
-                                f"{diff['actual']!r}") + "\n")
+            out.write(
+                printable(f"    {diff['path']}: {diff['expected']!r} != {diff['actual']!r}") + "\n"
+            )
 
 
 REPLAY = Command(
-    "replay", "send stored requests to a build and compare with the recording",
-    register_replay, run_replay,
+    "replay",
+    "send stored requests to a build and compare with the recording",
+    register_replay,
+    run_replay,
     description="Replay stored requests against a target (a URL or a named target) and "
     "compare each response with the recording, beyond known noise. Every run is kept in the "
     "store (amber runs). Exit status 1 when any response differs (--exit-zero to disable).",
 )
-RUNS = Command("runs", "list replay and shadow runs, or show one", register_runs, run_runs,
-               description="List recent replay and shadow runs, or show one run's results.")
+RUNS = Command(
+    "runs",
+    "list replay and shadow runs, or show one",
+    register_runs,
+    run_runs,
+    description="List recent replay and shadow runs, or show one run's results.",
+)

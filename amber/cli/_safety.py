@@ -29,21 +29,29 @@ from amber.errors import UsageError
 if TYPE_CHECKING:
     from amber.replay import Safety
 
-__all__ = ["SourceRef", "add_safety_args", "guard_source", "resolve_source",
-           "safety_from_args"]
+__all__ = ["SourceRef", "add_safety_args", "guard_source", "resolve_source", "safety_from_args"]
 
 
 def add_safety_args(p: argparse.ArgumentParser, *, allow_writes: bool = True) -> None:
     g = p.add_argument_group("safety (see docs/safety.md)")
-    g.add_argument("--reason", metavar="TEXT",
-                   help="why you are doing this; kept in the audit log and required for "
-                   "targets labelled production")
+    g.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why you are doing this; kept in the audit log and required for "
+        "targets labelled production",
+    )
     if allow_writes:
-        g.add_argument("--allow-writes", action="store_true",
-                       help="also send non-idempotent requests (POST, PUT, PATCH, DELETE)")
-    g.add_argument("--confirm", metavar="NAME",
-                   help="with --allow-writes against a production target: its name, to "
-                   "show you mean that target")
+        g.add_argument(
+            "--allow-writes",
+            action="store_true",
+            help="also send non-idempotent requests (POST, PUT, PATCH, DELETE)",
+        )
+    g.add_argument(
+        "--confirm",
+        metavar="NAME",
+        help="with --allow-writes against a production target: its name, to "
+        "show you mean that target",
+    )
 
 
 def safety_from_args(args: argparse.Namespace, config: Config) -> Safety:
@@ -51,9 +59,14 @@ def safety_from_args(args: argparse.Namespace, config: Config) -> Safety:
     from amber.replay import Safety
     from amber.replay import unsafe_methods
 
-    return Safety(reason=args.reason, allow_writes=args.allow_writes, confirm=args.confirm,
-                  unsafe_methods=unsafe_methods(config),
-                  audit_log=audit_path(config.section("audit")), argv=tuple(args.argv))
+    return Safety(
+        reason=args.reason,
+        allow_writes=args.allow_writes,
+        confirm=args.confirm,
+        unsafe_methods=unsafe_methods(config),
+        audit_log=audit_path(config.section("audit")),
+        argv=tuple(args.argv),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +81,7 @@ class SourceRef:
     def display(self) -> str:
         return self.name or hide_password(self.url)
 
+
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "")
 
 
@@ -80,27 +94,35 @@ def resolve_source(config: Config, spec: str) -> SourceRef:
     if "://" not in spec:
         if spec not in sources:
             known = ", ".join(sorted(sources)) or "none configured"
-            raise UsageError(f"unknown source database {spec!r}: give a URL (postgresql://..., "
-                             f"sqlite:///PATH) or one of ({known}) from sources: in amber.yaml")
+            raise UsageError(
+                f"unknown source database {spec!r}: give a URL (postgresql://..., "
+                f"sqlite:///PATH) or one of ({known}) from sources: in amber.yaml"
+            )
         s = sources[spec]
         if not isinstance(s, Mapping) or not isinstance(s.get("url"), str):
             raise config.error("expected a mapping with url and label", f"sources.{spec}")
         label = s.get("label")
         if label is not None and not isinstance(label, str):
-            raise config.error("expected a label such as production, staging or local",
-                               f"sources.{spec}.label")
+            raise config.error(
+                "expected a label such as production, staging or local", f"sources.{spec}.label"
+            )
         return SourceRef(url=s["url"], name=spec, label=label)
     rest = spec.split("://", 1)[1]
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
     host = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
     if host not in _LOCAL_HOSTS:
-        print(f"amber: warning: {SourceRef(spec).display} is an unlabelled source database; "
-              "name it in amber.yaml (sources:) to get its safety rules", file=sys.stderr)
+        print(
+            f"amber: warning: {SourceRef(spec).display} is an unlabelled source database; "
+            "name it in amber.yaml (sources:) to get its safety rules",
+            file=sys.stderr,
+        )
     return SourceRef(url=spec)
 
 
 def guard_source(source: SourceRef, reason: str | None) -> None:
     """Refuse to read a production-labelled source without a reason. Raises UsageError."""
     if source.label == PRODUCTION and not reason:
-        raise UsageError(f"source database {source.display!r} is labelled production: say "
-                         "why with --reason \"...\" (it is kept in the audit log)")
+        raise UsageError(
+            f"source database {source.display!r} is labelled production: say "
+            'why with --reason "..." (it is kept in the audit log)'
+        )

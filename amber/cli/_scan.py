@@ -42,17 +42,28 @@ class Hit:
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="files or directories (recursively): stores (.db), HAR, JSONL, YAML fixtures, "
         "generated tests, reports",
     )
-    p.add_argument("--store", metavar="URL", action="append", default=[],
-                   help="also scan the exchanges of this store (e.g. a PostgreSQL store)")
-    p.add_argument("--rule", action="append", metavar="NAME",
-                   help="report only these detectors (default: all)")
+    p.add_argument(
+        "--store",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="also scan the exchanges of this store (e.g. a PostgreSQL store)",
+    )
+    p.add_argument(
+        "--rule", action="append", metavar="NAME", help="report only these detectors (default: all)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per finding")
-    p.add_argument("--config", metavar="FILE",
-                   help="amber.yaml whose sanitize: rules to apply (custom rules, detectors)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="amber.yaml whose sanitize: rules to apply (custom rules, detectors)",
+    )
 
 
 def _config(path: str | None) -> object:
@@ -71,8 +82,14 @@ def _key_needles() -> list[bytes]:
     return [key.encode(), key.encode().hex().encode()]
 
 
-def scan_data(data: bytes, where: str, args: argparse.Namespace, scfg: object,
-              line_base: int = 0, positions: bool = True) -> Iterator[Hit]:
+def scan_data(
+    data: bytes,
+    where: str,
+    args: argparse.Namespace,
+    scfg: object,
+    line_base: int = 0,
+    positions: bool = True,
+) -> Iterator[Hit]:
     from amber.sanitize import scan_bytes
 
     for f in scan_bytes(data, config=scfg, rules=args.rule):  # type: ignore[arg-type]
@@ -82,8 +99,9 @@ def scan_data(data: bytes, where: str, args: argparse.Namespace, scfg: object,
             yield Hit(where, "amber-key")
 
 
-def scan_exchange(ex: Exchange, where: str, args: argparse.Namespace,
-                  scfg: object) -> Iterator[Hit]:
+def scan_exchange(
+    ex: Exchange, where: str, args: argparse.Namespace, scfg: object
+) -> Iterator[Hit]:
     req, resp = ex.request, ex.response
     parts: list[tuple[str, bytes]] = [
         ("request.target", text_bytes(req.target)),
@@ -97,8 +115,13 @@ def scan_exchange(ex: Exchange, where: str, args: argparse.Namespace,
     if ex.client_addr:
         parts.append(("client_addr", text_bytes(ex.client_addr)))
     for name, data in parts:
-        yield from scan_data(data, f"{where} exchange {printable(ex.id)} {name}", args, scfg,
-                             positions=name.endswith(".body"))
+        yield from scan_data(
+            data,
+            f"{where} exchange {printable(ex.id)} {name}",
+            args,
+            scfg,
+            positions=name.endswith(".body"),
+        )
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -121,12 +144,12 @@ def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> 
         # which the store keeps compressed (a scan of the file's bytes cannot see them)
         log = RunLog(store)
         for run in log.list(limit=None):
-            meta = dumps_json({"target": run.target, "params": run.params,
-                               "summary": run.summary})
+            meta = dumps_json({"target": run.target, "params": run.params, "summary": run.summary})
             yield from scan_data(meta, f"{where} run {run.id}", args, scfg, positions=False)
             for i, data in enumerate(log.results_json(run.id)):
-                yield from scan_data(data, f"{where} run {run.id} results chunk {i}", args,
-                                     scfg, positions=False)
+                yield from scan_data(
+                    data, f"{where} run {run.id} results chunk {i}", args, scfg, positions=False
+                )
 
 
 @dataclass
@@ -164,8 +187,11 @@ class Scan:
             if "amber_meta" in tables:
                 self.store(f"sqlite:///{path}", str(path))
             elif tables:
-                print(f"amber scan: {path}: an SQLite database that is not an amber store "
-                      "(scanned as bytes)", file=sys.stderr)
+                print(
+                    f"amber scan: {path}: an SQLite database that is not an amber store "
+                    "(scanned as bytes)",
+                    file=sys.stderr,
+                )
         try:
             self.report(scan_file(path, self.args, self.config))
         except OSError as e:
@@ -223,9 +249,11 @@ def run(args: argparse.Namespace) -> int:
         scan.file(path)
     for line in scan.unscanned:
         print(f"amber scan: error: not scanned: {line}", file=sys.stderr)
-    print(f"amber scan: {scan.files} files, {len(args.store)} stores, {scan.found} findings"
-          + (f", {len(scan.unscanned)} not scanned" if scan.unscanned else ""),
-          file=sys.stderr)
+    print(
+        f"amber scan: {scan.files} files, {len(args.store)} stores, {scan.found} findings"
+        + (f", {len(scan.unscanned)} not scanned" if scan.unscanned else ""),
+        file=sys.stderr,
+    )
     if scan.found:
         return 1
     return 2 if scan.unscanned else 0
@@ -239,7 +267,10 @@ def _report(hit: Hit, as_json: bool) -> None:
 
 
 COMMAND = Command(
-    "scan", "find secrets and personal data in artifacts (a CI leak gate)", register, run,
+    "scan",
+    "find secrets and personal data in artifacts (a CI leak gate)",
+    register,
+    run,
     description="Scan files, directories and stores with the sanitizer's detectors. Prints "
     "file:line:column (or exchange id and part) and the rule, never the value. Exit status 1 "
     "when anything is found. amber's own markers and pseudonyms are not findings.",

@@ -34,26 +34,51 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ids", nargs="*", metavar="ID",
-                   help="amber ids or request ids (default: everything the filters match)")
-    p.add_argument("--baseline", required=True, metavar="URL|NAME",
-                   help="the known-good build (a URL or a target named in amber.yaml)")
+    p.add_argument(
+        "ids",
+        nargs="*",
+        metavar="ID",
+        help="amber ids or request ids (default: everything the filters match)",
+    )
+    p.add_argument(
+        "--baseline",
+        required=True,
+        metavar="URL|NAME",
+        help="the known-good build (a URL or a target named in amber.yaml)",
+    )
     p.add_argument("--candidate", required=True, metavar="URL|NAME", help="the build to judge")
-    p.add_argument("--baseline2", metavar="URL|NAME",
-                   help="a second known-good instance; default: the baseline asked twice. "
-                   "What differs between the two baselines is noise")
-    p.add_argument("--allow-writes", action="store_true",
-                   help="also send POST/PUT/PATCH/DELETE (each request is sent three times!)")
+    p.add_argument(
+        "--baseline2",
+        metavar="URL|NAME",
+        help="a second known-good instance; default: the baseline asked twice. "
+        "What differs between the two baselines is noise",
+    )
+    p.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also send POST/PUT/PATCH/DELETE (each request is sent three times!)",
+    )
     add_safety_args(p, allow_writes=False)
-    p.add_argument("--fail-on", metavar="SPEC",
-                   help="when to exit 1: 'regression' (default: any reported field), "
-                   "'diff-rate>1%%' (share of a route's requests that regressed), "
-                   "'route=GLOB' (only these routes), 'none'; comma-separated")
-    p.add_argument("--noise", metavar="FILE", action="append", default=[],
-                   help="known noise rules to apply first (repeatable)")
-    p.add_argument("--save-noise", metavar="FILE",
-                   help="write what differed between the two baselines as reviewable noise "
-                   "rules (YAML) for replay, shadow and test generation")
+    p.add_argument(
+        "--fail-on",
+        metavar="SPEC",
+        help="when to exit 1: 'regression' (default: any reported field), "
+        "'diff-rate>1%%' (share of a route's requests that regressed), "
+        "'route=GLOB' (only these routes), 'none'; comma-separated",
+    )
+    p.add_argument(
+        "--noise",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="known noise rules to apply first (repeatable)",
+    )
+    p.add_argument(
+        "--save-noise",
+        metavar="FILE",
+        help="write what differed between the two baselines as reviewable noise "
+        "rules (YAML) for replay, shadow and test generation",
+    )
     p.add_argument("--html", metavar="FILE", help="also write the report as one HTML page")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_pacing_args(p)
@@ -103,12 +128,19 @@ def settings_from_args(args: argparse.Namespace, config: Config) -> ShadowRunSet
     candidate = resolve_target(config, args.candidate, args)
     baseline2 = resolve_target(config, args.baseline2, args) if args.baseline2 else None
     shadow = config.with_key(
-        "shadow", lambda: ShadowSettings.from_mapping(config.section("shadow")))
+        "shadow", lambda: ShadowSettings.from_mapping(config.section("shadow"))
+    )
     return ShadowRunSettings(
-        baseline=baseline, candidate=candidate, baseline2=baseline2,
-        clean=result_cleaner(config), selection=selection_from_args(args),
-        sending=sending_from_args(args, config), safety=safety_from_args(args, config),
-        noise=load_noise(config, args.noise), shadow=shadow, fail_on=_fail_on(args),
+        baseline=baseline,
+        candidate=candidate,
+        baseline2=baseline2,
+        clean=result_cleaner(config),
+        selection=selection_from_args(args),
+        sending=sending_from_args(args, config),
+        safety=safety_from_args(args, config),
+        noise=load_noise(config, args.noise),
+        shadow=shadow,
+        fail_on=_fail_on(args),
         params={"fail_on": args.fail_on},
     )
 
@@ -146,8 +178,10 @@ def _print(summary: ShadowSummary, args: argparse.Namespace) -> None:
     render_terminal(report, console(), fail_on=fail_on)
     notes = [f"run {summary.run_id} ({summary.state}): {summary.requests} requests"]
     if summary.skipped_writes:
-        notes.append(f"{summary.skipped_writes} non-idempotent requests not sent "
-                     "(--allow-writes to send them)")
+        notes.append(
+            f"{summary.skipped_writes} non-idempotent requests not sent "
+            "(--allow-writes to send them)"
+        )
     if args.html:
         notes.append(f"report: {args.html}")
     if args.save_noise:
@@ -156,8 +190,10 @@ def _print(summary: ShadowSummary, args: argparse.Namespace) -> None:
 
 
 COMMAND = Command(
-    "shadow", "compare a candidate build with a known-good one on captured traffic",
-    register, run,
+    "shadow",
+    "compare a candidate build with a known-good one on captured traffic",
+    register,
+    run,
     description="Send each stored request to the baseline, the candidate and a second "
     "baseline (in that order). What differs between the baselines is noise; fields where the "
     "candidate differs beyond it are reported per route. Exit status 1 when the --fail-on "

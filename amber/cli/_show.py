@@ -89,12 +89,22 @@ def render(ex: Exchange, *, full: bool = False) -> str:
         summary = ", ".join(f"{k} x{v}" for k, v in sorted(rules.items()))
         lines.append(f"redactions  {len(ex.redactions)} ({summary})")
     enc = f"  (was {req.content_encoding})" if req.content_encoding else ""
-    lines += ["", f"> {req.method} {req.target} {req.http_version}", _headers(req.headers), "",
-              render_body(req, full=full) + enc]
+    lines += [
+        "",
+        f"> {req.method} {req.target} {req.http_version}",
+        _headers(req.headers),
+        "",
+        render_body(req, full=full) + enc,
+    ]
     if resp is not None:
         enc = f"  (was {resp.content_encoding})" if resp.content_encoding else ""
-        lines += ["", f"< {resp.http_version} {resp.status} {resp.reason}",
-                  _headers(resp.headers), "", render_body(resp, full=full) + enc]
+        lines += [
+            "",
+            f"< {resp.http_version} {resp.status} {resp.reason}",
+            _headers(resp.headers),
+            "",
+            render_body(resp, full=full) + enc,
+        ]
     else:
         lines += ["", f"< no response: {ex.error or 'unknown error'}"]
     return "\n".join(lines) + "\n"
@@ -121,5 +131,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMAND = Command("show", "show one exchange in full", register, run,
-                  description="Show one exchange: metadata, headers and bodies.")
+COMMAND = Command(
+    "show",
+    "show one exchange in full",
+    register,
+    run,
+    description="Show one exchange: metadata, headers and bodies.",
+)

@@ -76,11 +76,14 @@ class Counts:
     def as_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
-            "2xx": self.by_class.get(2, 0), "3xx": self.by_class.get(3, 0),
-            "4xx": self.by_class.get(4, 0), "5xx": self.by_class.get(5, 0),
+            "2xx": self.by_class.get(2, 0),
+            "3xx": self.by_class.get(3, 0),
+            "4xx": self.by_class.get(4, 0),
+            "5xx": self.by_class.get(5, 0),
             "upstream_errors": self.by_class.get(0, 0),
             "error_rate": round(self.error_rate, 4),
-            "first_error_bucket": self.first_error, "last_error_bucket": self.last_error,
+            "first_error_bucket": self.first_error,
+            "last_error_bucket": self.last_error,
         }
 
 
@@ -113,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
         if span is None:
             console().print("no exchanges match (the store is empty or the filters exclude all)")
             return 0
-        bucket = int(parse_duration(args.bucket)) if args.bucket else choose_bucket(
-            span[1] - span[0]
+        bucket = (
+            int(parse_duration(args.bucket)) if args.bucket else choose_bucket(span[1] - span[0])
         )
         bucket = max(1, bucket)
         rows = store.stats(q, bucket)
@@ -152,9 +155,15 @@ def run(args: argparse.Namespace) -> int:
         bar = "#" * max(1, round(20 * b.total / peak)) if b.total else ""
         ebar = "!" * round(20 * b.errors / peak) if b.errors else ""
         t.add_row(
-            format_time(s), str(b.total), str(b.by_class.get(2, 0)), str(b.by_class.get(3, 0)),
-            str(b.by_class.get(4, 0)), str(b.by_class.get(5, 0)), str(b.by_class.get(0, 0)),
-            f"{b.error_rate:.1%}", (ebar + bar[len(ebar):]),
+            format_time(s),
+            str(b.total),
+            str(b.by_class.get(2, 0)),
+            str(b.by_class.get(3, 0)),
+            str(b.by_class.get(4, 0)),
+            str(b.by_class.get(5, 0)),
+            str(b.by_class.get(0, 0)),
+            f"{b.error_rate:.1%}",
+            (ebar + bar[len(ebar) :]),
             style="red" if b.errors else "",
         )
     c.print(t)
@@ -163,8 +172,13 @@ def run(args: argparse.Namespace) -> int:
         rt.add_column(col, justify="left" if col in ("ROUTE", "FIRST ERROR") else "right")
     for k, v in ranked[: args.top]:
         rt.add_row(
-            k, str(v.total), str(v.by_class.get(2, 0)), str(v.by_class.get(4, 0)),
-            str(v.by_class.get(5, 0)), str(v.by_class.get(0, 0)), f"{v.error_rate:.1%}",
+            k,
+            str(v.total),
+            str(v.by_class.get(2, 0)),
+            str(v.by_class.get(4, 0)),
+            str(v.by_class.get(5, 0)),
+            str(v.by_class.get(0, 0)),
+            f"{v.error_rate:.1%}",
             format_time(v.first_error) if v.first_error is not None else "-",
             style="red" if v.errors else "",
         )
@@ -173,7 +187,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 COMMAND = Command(
-    "stats", "error rates by route and status over time (the first view of an incident)",
-    register, run,
+    "stats",
+    "error rates by route and status over time (the first view of an incident)",
+    register,
+    run,
     description="Exchanges and error rates by route and status over time buckets.",
 )

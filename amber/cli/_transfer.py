@@ -47,13 +47,17 @@ FORMATS = ("har", "jsonl", "curl")
 
 def register_export(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--format", "-f", choices=FORMATS, default="har",
+        "--format",
+        "-f",
+        choices=FORMATS,
+        default="har",
         help="har: HAR 1.2 for browser devtools and mitmproxy; jsonl: one exchange per line, "
         "lossless; curl: one shell command per exchange (default: har)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     p.add_argument(
-        "--base-url", metavar="URL",
+        "--base-url",
+        metavar="URL",
         help="curl only: send the commands to this URL instead of the captured host",
     )
     add_filter_args(p)
@@ -99,11 +103,15 @@ def run_export(args: argparse.Namespace) -> int:
 def register_import(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="HAR, mitmproxy flow or amber JSONL")
     p.add_argument(
-        "--format", choices=("auto", "har", "flows", "jsonl"), default="auto",
+        "--format",
+        choices=("auto", "har", "flows", "jsonl"),
+        default="auto",
         help="input format (default: detected from the file's first bytes)",
     )
     p.add_argument(
-        "--max-body-size", type=int, metavar="BYTES",
+        "--max-body-size",
+        type=int,
+        metavar="BYTES",
         help="cap stored bodies at BYTES, flagging them truncated "
         "(default: capture.max_body_size in amber.yaml, else 1 MiB)",
     )
@@ -120,9 +128,7 @@ def _read(path: str, fmt: str) -> Iterator[Exchange]:
     return read_jsonl(path)
 
 
-def _import_file(
-    store: Store, pipeline: Pipeline, path: str, fmt: str
-) -> tuple[int, int, int]:
+def _import_file(store: Store, pipeline: Pipeline, path: str, fmt: str) -> tuple[int, int, int]:
     """Sanitize and store one file in batches; returns (new, duplicates, dropped).
 
     A file that turns out damaged part-way (a bad entry, a truncated end) keeps what was
@@ -145,7 +151,8 @@ def _import_file(
             raise
         raise ImportFormatError(
             f"{e}; the {new + n + dup + d} exchanges before it are in the store (importing "
-            "again skips them)") from e
+            "again skips them)"
+        ) from e
     n, d = _store_batch(store, batch)
     return new + n, dup + d, dropped
 
@@ -195,19 +202,26 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 
 EXPORT = Command(
-    "export", "write exchanges as HAR, JSONL or curl commands", register_export, run_export,
+    "export",
+    "write exchanges as HAR, JSONL or curl commands",
+    register_export,
+    run_export,
     description="Export exchanges (streamed from the store) as HAR 1.2, JSONL or curl.",
 )
 IMPORT = Command(
-    "import", "import HAR, mitmproxy flow or JSONL files (sanitized on the way in)",
-    register_import, run_import,
+    "import",
+    "import HAR, mitmproxy flow or JSONL files (sanitized on the way in)",
+    register_import,
+    run_import,
     description="Import exchanges from HAR, mitmproxy flow (-w) or amber JSONL files. "
     "Everything passes through the same sanitizer as captured traffic, so AMBER_KEY "
     "must be set.",
 )
 MIGRATE = Command(
-    "migrate", "bring a store to this amber's schema (read-only commands never do)",
-    register_migrate, run_migrate,
+    "migrate",
+    "bring a store to this amber's schema (read-only commands never do)",
+    register_migrate,
+    run_migrate,
     description="Migrate the store in place to this amber's schema, one transaction per "
     "step, and fold a leftover SQLite WAL back into the file. ls, show, stats, export, scan, "
     "runs, gen-test and fixtures only read, so they ask for this instead of migrating.",

@@ -88,6 +88,7 @@ _PERSON_PARENTS = frozenset(
     }
 )  # fmt: skip
 
+
 class BodySanitizer:
     """Sanitizes one body at a time; `out` collects the redactions."""
 
@@ -124,8 +125,9 @@ class BodySanitizer:
         if "multipart/" in ct:
             m = _BOUNDARY.search(content_type or "")
             if m:
-                result = self.multipart(body, (m.group(1) or m.group(2)).encode("latin-1"),
-                                        location, out)
+                result = self.multipart(
+                    body, (m.group(1) or m.group(2)).encode("latin-1"), location, out
+                )
                 if result is not None:
                     return result
         if "ndjson" in ct or "jsonl" in ct or "json-seq" in ct:
@@ -138,11 +140,15 @@ class BodySanitizer:
                 return result
         if "x-www-form-urlencoded" in ct:
             return self.form(body, location, out)
-        return self.text(body, location, out, charset=_charset(content_type),
-                         code=_CODE_TYPE.search(ct) is not None
-                         or _CODE_SHAPE.search(body, 0, 4096) is not None,
-                         markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<",
-                         table="csv" in ct or "tab-separated" in ct)
+        return self.text(
+            body,
+            location,
+            out,
+            charset=_charset(content_type),
+            code=_CODE_TYPE.search(ct) is not None or _CODE_SHAPE.search(body, 0, 4096) is not None,
+            markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<",
+            table="csv" in ct or "tab-separated" in ct,
+        )
 
     # -- JSON -------------------------------------------------------------------------
 
@@ -267,8 +273,9 @@ class BodySanitizer:
             loc = f"{location}.{new_name}"
             if hits:
                 out.extend(Redaction(h.rule, loc, h.action) for h in hits)
-            verdict = self.field_verdict(name, lambda: (
-                unq(p.partition("=")[0], errors="surrogateescape") for p in pieces))
+            verdict = self.field_verdict(
+                name, lambda: (unq(p.partition("=")[0], errors="surrogateescape") for p in pieces)
+            )
             if verdict is None and url:
                 verdict = url_param_verdict(name, value)
             if not eq or (verdict is None and version_like(name, value)):
@@ -279,10 +286,16 @@ class BodySanitizer:
                 continue
             changed = True
             enc: Callable[..., str] = quote_plus if plus else quote
-            n = name_raw if new_name == name else enc(new_name, safe=_QUERY_SAFE,
-                                                      errors="surrogateescape")
-            v = value_raw if new_value == value else enc(new_value, safe=_QUERY_SAFE,
-                                                         errors="surrogateescape")
+            n = (
+                name_raw
+                if new_name == name
+                else enc(new_name, safe=_QUERY_SAFE, errors="surrogateescape")
+            )
+            v = (
+                value_raw
+                if new_value == value
+                else enc(new_value, safe=_QUERY_SAFE, errors="surrogateescape")
+            )
             pieces[i] = f"{n}{eq}{v}"
         return "&".join(pieces) if changed else raw
 
@@ -290,8 +303,10 @@ class BodySanitizer:
         """A form or multipart field's verdict; a bare `name` is a person's only beside a
         person's other fields (`email`, `phone`...): `name=mug&qty=1` is a product."""
         verdict = self.keys.classify(name)
-        if verdict == NAME and normalize_key(name) == "name" and not any(
-            self.keys.classify(n) in PERSON_VERDICTS for n in siblings()
+        if (
+            verdict == NAME
+            and normalize_key(name) == "name"
+            and not any(self.keys.classify(n) in PERSON_VERDICTS for n in siblings())
         ):
             return None
         return verdict
@@ -347,8 +362,9 @@ class BodySanitizer:
                     content, tail = content[: -len(t)], t
                     break
             m = _DISPOSITION_NAME.search(head)
-            raw_name = (m.group(1) if m and m.group(1) is not None else
-                        (m.group(2) if m else b"")) or b""
+            raw_name = (
+                m.group(1) if m and m.group(1) is not None else (m.group(2) if m else b"")
+            ) or b""
             name = raw_name.decode("utf-8", "replace")
             # the location names the field as stored: an email used as a field name is
             # replaced in the part's head below, and must not come back through `loc`
@@ -358,11 +374,22 @@ class BodySanitizer:
             head_text = head.decode("utf-8", "surrogateescape")
             new_head = self.scanner.apply(head_text, loc, out).encode("utf-8", "surrogateescape")
             part_ct = _part_header(head, b"content-type")
-            verdict = None if is_file else self.field_verdict(name, lambda: (
-                n.decode("utf-8", "replace") for ns in _DISPOSITION_NAME.findall(body)
-                for n in ns))
-            if verdict is None and len(content) <= 64 and version_like(
-                name, content.decode("latin-1").strip()
+            verdict = (
+                None
+                if is_file
+                else self.field_verdict(
+                    name,
+                    lambda: (
+                        n.decode("utf-8", "replace")
+                        for ns in _DISPOSITION_NAME.findall(body)
+                        for n in ns
+                    ),
+                )
+            )
+            if (
+                verdict is None
+                and len(content) <= 64
+                and version_like(name, content.decode("latin-1").strip())
             ):
                 new_content = content  # a `version` field's `2.4.1.0`
             elif verdict is not None and content:
@@ -392,8 +419,11 @@ class BodySanitizer:
         such as `token = sessionStorage.getItem(...)` out of the `key = value` rule, and
         `markup` (XML, SOAP, HTML) applies the key rules to tags and attributes first, and
         `table` (CSV, TSV) to columns by their header."""
-        if charset and charset.replace("-", "").replace("_", "") not in ("utf8", "usascii",
-                                                                          "ascii"):
+        if charset and charset.replace("-", "").replace("_", "") not in (
+            "utf8",
+            "usascii",
+            "ascii",
+        ):
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
@@ -405,12 +435,15 @@ class BodySanitizer:
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
         new = self._text(decoded, f"{location}:text", out, code, markup, table)
-        return body if new is decoded or new == decoded else new.encode(
-            "utf-8", "surrogateescape"
-        )
+        return body if new is decoded or new == decoded else new.encode("utf-8", "surrogateescape")
 
     def _text(
-        self, text: str, location: str, out: list[Redaction], code: bool, markup: bool,
+        self,
+        text: str,
+        location: str,
+        out: list[Redaction],
+        code: bool,
+        markup: bool,
         table: bool,
     ) -> str:
         """Markup by its tags and attributes, then the URLs in `text` by the URL rules and
@@ -431,8 +464,7 @@ class BodySanitizer:
             cells = self.tabular.apply(text, location, out)
             if cells is not None:
                 return cells
-        return self.scanner.apply(self.urls.in_text(text, location, out), location, out,
-                                  code=code)
+        return self.scanner.apply(self.urls.in_text(text, location, out), location, out, code=code)
 
     def binary(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
         decoded = body.decode("latin-1")

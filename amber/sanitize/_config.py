@@ -87,8 +87,7 @@ class SanitizeConfig:
         if data is None:
             return cls()
         _expect_mapping(data, "sanitize")
-        _no_unknown(data, "sanitize", {"headers", "keys", "detectors", "rules",
-                                       "max_decoded_body"})
+        _no_unknown(data, "sanitize", {"headers", "keys", "detectors", "rules", "max_decoded_body"})
         kw: dict[str, Any] = {}
 
         headers = _section(data, "headers")
@@ -196,8 +195,7 @@ def _rule(raw: Any, where: str) -> CustomRule:
         )
     pattern = raw.get("pattern")
     if not isinstance(pattern, str) or not pattern:
-        raise ConfigError(f"expected a regular expression, got {pattern!r}",
-                          key=f"{where}.pattern")
+        raise ConfigError(f"expected a regular expression, got {pattern!r}", key=f"{where}.pattern")
     try:
         compiled = re.compile(pattern)
     except re.error as e:

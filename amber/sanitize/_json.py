@@ -194,8 +194,11 @@ class JsonWalker:
                     inh = True
                 elif pair is not None and k in ("value", "Value"):
                     verdict = pair
-            elif verdict == NAME and not person and normalize_key(k) == "name" and (
-                not self._about_person(d)
+            elif (
+                verdict == NAME
+                and not person
+                and normalize_key(k) == "name"
+                and (not self._about_person(d))
             ):
                 # a product's, region's or file's name: only a person's is pseudonymized
                 verdict, inh = inherited, inherited is not None
@@ -274,8 +277,15 @@ class JsonWalker:
             return None
         return s if new is text else new.decode("utf-8")
 
-    def _leaf(self, v: Any, verdict: Verdict, path: Path, *, inherited: bool = False,
-              siblings: dict[str, Any] | None = None) -> Any:
+    def _leaf(
+        self,
+        v: Any,
+        verdict: Verdict,
+        path: Path,
+        *,
+        inherited: bool = False,
+        siblings: dict[str, Any] | None = None,
+    ) -> Any:
         t = type(v)
         if verdict is None:
             if t is str:

@@ -110,7 +110,11 @@ class MarkupSanitizer:
         return self._replace(m, 6, self.classify(name), f"{location}.{name}", out)
 
     def _replace(
-        self, m: re.Match[str], group: int, verdict: Verdict, location: str,
+        self,
+        m: re.Match[str],
+        group: int,
+        verdict: Verdict,
+        location: str,
         out: list[Redaction],
     ) -> str:
         """The match with its `group` (a text) replaced by the verdict's result."""
@@ -129,8 +133,9 @@ class MarkupSanitizer:
         attrs = list(_ATTR.finditer(m.group(0)))
         if not attrs:
             return m.group(0)
-        names = {a.group(1).lower(): a.group(2) if a.group(2) is not None else a.group(3)
-                 for a in attrs}
+        names = {
+            a.group(1).lower(): a.group(2) if a.group(2) is not None else a.group(3) for a in attrs
+        }
         named = next((names[n] for n in _NAMING if names.get(n)), None)
         pair = self.classify(html.unescape(named)) if named and len(named) <= 64 else None
         whole = m.group(0)

@@ -58,8 +58,12 @@ class Sanitizer:
         self.bodies = BodySanitizer(self.scanner, self.keys, pseudonymizer)
         self.urls = self.bodies.urls
         self.headers = HeaderSanitizer(
-            self.scanner, self.keys, pseudonymizer,
-            sensitive=config.sensitive_headers, keep=config.keep_headers, urls=self.urls,
+            self.scanner,
+            self.keys,
+            pseudonymizer,
+            sensitive=config.sensitive_headers,
+            keep=config.keep_headers,
+            urls=self.urls,
             keep_cookies=config.keep_keys,
         )
         # client address -> (its stored form, the redactions made): a proxy sees the same
@@ -123,7 +127,12 @@ class Sanitizer:
             out.append(Redaction("url-userinfo", "request.host_header", "drop"))
             host_header = host_header.rpartition("@")[2]
         return dataclasses.replace(
-            req, headers=headers, query=query, path=path, body=body, host=host,
+            req,
+            headers=headers,
+            query=query,
+            path=path,
+            body=body,
+            host=host,
             host_header=host_header,
         )
 

@@ -45,9 +45,7 @@ class TabularSanitizer:
         if first.count(delimiter) == 0:
             return None
         header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
-        columns = [
-            (name, self.bodies.field_verdict(name, lambda: iter(header))) for name in header
-        ]
+        columns = [(name, self.bodies.field_verdict(name, lambda: iter(header))) for name in header]
         rows = _records(lines[1:])
         changed = False
         for n, row in enumerate(rows):

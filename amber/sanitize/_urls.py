@@ -197,11 +197,13 @@ class UrlSanitizer:
                 new = self.scanner.apply(value, location, out)
             new_params = params
             if semi:
-                new_params = self.bodies.pairs(params.replace(";", "&"), location, out,
-                                               plus=False).replace("&", ";")
+                new_params = self.bodies.pairs(
+                    params.replace(";", "&"), location, out, plus=False
+                ).replace("&", ";")
             if new != value or new_params != params:
-                enc = base if new == value else quote(new, safe=_PCHAR_SAFE,
-                                                      errors="surrogateescape")
+                enc = (
+                    base if new == value else quote(new, safe=_PCHAR_SAFE, errors="surrogateescape")
+                )
                 segments[i] = enc + semi + new_params
                 changed = True
             tokens = split_tokens(value)

@@ -261,19 +261,55 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("at", ("url", "email"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
     ("kv", ("kv",), "(?=[A-Za-z_\\\\\"'])"),
     ("auth", ("auth", "basic"), "(?=[BbTt])"),
-    ("tokens", ("jwt", "awsid", "awssecret", "gh", "stripe", "slack", "slackhook", "google",
-                "sendgrid", "twilio", *(v.ident for v in VENDOR_SHAPES)),
-     "(?=[eAaghsrwxSTtWnpdkGEHq])"),
+    (
+        "tokens",
+        (
+            "jwt",
+            "awsid",
+            "awssecret",
+            "gh",
+            "stripe",
+            "slack",
+            "slackhook",
+            "google",
+            "sendgrid",
+            "twilio",
+            *(v.ident for v in VENDOR_SHAPES),
+        ),
+        "(?=[eAaghsrwxSTtWnpdkGEHq])",
+    ),
     # no detector of this group starts right after a letter or digit: the group rejects
     # such a place once (`LEFT`) instead of once per detector
-    ("digits", ("iban", "card", "ssn", "nino", "steuer", "telegram", "phone", "ipv6", "ipv4"),
-     "(?=[0-9A-Za-f:+(])" + LEFT),
+    (
+        "digits",
+        ("iban", "card", "ssn", "nino", "steuer", "telegram", "phone", "ipv6", "ipv4"),
+        "(?=[0-9A-Za-f:+(])" + LEFT,
+    ),
     # its own scan: in the group above, every lowercase letter would try every detector
     ("lower", ("ibanlc",), "(?=[a-z])"),
 )
-_TOKEN_HINTS = (".ey", "AKIA", "ASIA", "ABIA", "ACCA", "A3T", "aws", "AWS", "Aws", "gh",
-                "github_pat_", "k_", "whsec_", "xox", "hooks.slack", "AIza", "SG.", "wilio",
-                "WILIO", *VENDOR_HINTS)
+_TOKEN_HINTS = (
+    ".ey",
+    "AKIA",
+    "ASIA",
+    "ABIA",
+    "ACCA",
+    "A3T",
+    "aws",
+    "AWS",
+    "Aws",
+    "gh",
+    "github_pat_",
+    "k_",
+    "whsec_",
+    "xox",
+    "hooks.slack",
+    "AIza",
+    "SG.",
+    "wilio",
+    "WILIO",
+    *VENDOR_HINTS,
+)
 # one C-level search for all the hints: a Python loop of `in` tests costs more than the
 # regex once there are dozens of vendor prefixes
 _TOKEN_HINT = re.compile("|".join(re.escape(h) for h in _TOKEN_HINTS))
@@ -333,11 +369,10 @@ class ValueScanner:
             if not dets:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
-            self._groups.append(
-                (group, re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL))
-            )
-            singles = [re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL)
-                       for d in dets]
+            self._groups.append((group, re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL)))
+            singles = [
+                re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL) for d in dets
+            ]
             for i, d in enumerate(dets):
                 self._later[d.ident] = tuple(singles[i + 1 :])
 
@@ -349,9 +384,7 @@ class ValueScanner:
             return True
         return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
 
-    def apply(
-        self, text: str, location: str, out: list[Redaction], *, code: bool = False
-    ) -> str:
+    def apply(self, text: str, location: str, out: list[Redaction], *, code: bool = False) -> str:
         """`text` with every detected value replaced; one `Redaction` per replacement.
 
         `code` says the text is source code (JavaScript, CSS, HTML): there a `key = value`
@@ -554,14 +587,16 @@ def _prose_label(m: re.Match[str], value: str) -> bool:
     for a quoted key, a lowercase word that the sentence goes on after (`syntax error`).
     """
     start = m.start()
-    if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40),
-                                                      start) is None:
+    if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40), start) is None:
         return False
     inner = value.strip("\\\"'")
     if len(inner) <= 3 or not any(c.isalnum() for c in inner):
         return True
-    return bool(m.group("kv_q")) and inner.isalpha() and inner.islower() and (
-        _NEXT_WORD.match(m.string, m.end("kv_v")) is not None
+    return (
+        bool(m.group("kv_q"))
+        and inner.isalpha()
+        and inner.islower()
+        and (_NEXT_WORD.match(m.string, m.end("kv_v")) is not None)
     )
 
 
@@ -582,8 +617,9 @@ def _after_version(text: str, start: int) -> bool:
     return start > 0 and _VERSION_BEFORE.search(text, max(0, start - 40), start) is not None
 
 
-_NOT_A_SECRET = frozenset({"null", "none", "nil", "true", "false", "~", "''", '""', "[]",
-                           "{}", "undefined"})
+_NOT_A_SECRET = frozenset(
+    {"null", "none", "nil", "true", "false", "~", "''", '""', "[]", "{}", "undefined"}
+)
 
 
 def _synthetic_any(value: str) -> bool:

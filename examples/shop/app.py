@@ -77,6 +77,7 @@ class ShopFlask(Flask):
 
 # --- helpers ---------------------------------------------------------------------------
 
+
 def _engine() -> sa.Engine:
     engine: sa.Engine = current_app.extensions["shop"]["engine"]
     return engine
@@ -122,8 +123,9 @@ def _customer_json(row: sa.Row[Any], referrer: sa.Row[Any] | None) -> dict[str, 
         "full_name": row.full_name,
         "phone": row.phone,
         "created_at": _iso(row.created_at),
-        "referrer": ({"id": referrer.id, "full_name": referrer.full_name}
-                     if referrer is not None else None),
+        "referrer": (
+            {"id": referrer.id, "full_name": referrer.full_name} if referrer is not None else None
+        ),
     }
 
 
@@ -138,23 +140,28 @@ def _orders_json(conn: sa.Connection, order_rows: list[sa.Row[Any]]) -> list[dic
             .order_by(order_items.c.order_id, order_items.c.line_no)
         ).all()
         for r in rows:
-            items[r.order_id].append({
-                "line_no": r.line_no,
-                "product_id": r.product_id,
-                "sku": r.sku,
-                "product_name": r.product_name,
-                "qty": r.qty,
-                "unit_price_cents": r.unit_price_cents,
-                "line_total_cents": r.qty * r.unit_price_cents,
-            })
-    return [{
-        "id": o.id,
-        "customer_id": o.customer_id,
-        "status": o.status,
-        "created_at": _iso(o.created_at),
-        "items": items[o.id],
-        "total_cents": sum(i["line_total_cents"] for i in items[o.id]),
-    } for o in order_rows]
+            items[r.order_id].append(
+                {
+                    "line_no": r.line_no,
+                    "product_id": r.product_id,
+                    "sku": r.sku,
+                    "product_name": r.product_name,
+                    "qty": r.qty,
+                    "unit_price_cents": r.unit_price_cents,
+                    "line_total_cents": r.qty * r.unit_price_cents,
+                }
+            )
+    return [
+        {
+            "id": o.id,
+            "customer_id": o.customer_id,
+            "status": o.status,
+            "created_at": _iso(o.created_at),
+            "items": items[o.id],
+            "total_cents": sum(i["line_total_cents"] for i in items[o.id]),
+        }
+        for o in order_rows
+    ]
 
 
 def receipt_contact(customer: sa.Row[Any], fixed: bool) -> dict[str, Any]:
@@ -172,6 +179,7 @@ def receipt_contact(customer: sa.Row[Any], fixed: bool) -> dict[str, Any]:
 
 
 # --- the app ---------------------------------------------------------------------------
+
 
 def create_app(database_url: str | None = None, fixed: bool | None = None) -> Flask:
     """The shop app on `database_url` (default: `$SHOP_DATABASE_URL`, else
@@ -212,10 +220,10 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
 
     def _server_error(e: InternalServerError) -> tuple[Response, int, dict[str, str]]:
         rid = getattr(g, "request_id", None) or "-"
-        target = request.path + (f"?{request.query_string.decode('latin-1')}"
-                                 if request.query_string else "")
-        print(f"ERROR request_id={rid} 500 {request.method} {target}", file=sys.stderr,
-              flush=True)
+        target = request.path + (
+            f"?{request.query_string.decode('latin-1')}" if request.query_string else ""
+        )
+        print(f"ERROR request_id={rid} 500 {request.method} {target}", file=sys.stderr, flush=True)
         original = e.original_exception
         if original is not None:
             traceback.print_exception(original, file=sys.stderr)
@@ -231,17 +239,26 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
     @app.post("/api/login")
     def login() -> Any:
         body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("email"), str) \
-                or not isinstance(body.get("password"), str):
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("email"), str)
+            or not isinstance(body.get("password"), str)
+        ):
             raise BadRequest('expected JSON {"email": ..., "password": ...}')
         with engine.begin() as conn:
-            row = conn.execute(sa.select(customers).where(
-                sa.func.lower(customers.c.email) == body["email"].strip().lower())).first()
+            row = conn.execute(
+                sa.select(customers).where(
+                    sa.func.lower(customers.c.email) == body["email"].strip().lower()
+                )
+            ).first()
             if row is None or not verify_password(body["password"], row.password_hash):
                 raise Unauthorized("wrong email or password")
             token = secrets.token_urlsafe(32)
-            conn.execute(api_tokens.insert().values(
-                token_hash=hash_token(token), customer_id=row.id, created_at=_now()))
+            conn.execute(
+                api_tokens.insert().values(
+                    token_hash=hash_token(token), customer_id=row.id, created_at=_now()
+                )
+            )
         return {"access_token": token, "token_type": "bearer", "customer_id": row.id}
 
     @app.get("/api/customers/<int:customer_id>")
@@ -255,7 +272,8 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
             referrer = None
             if row.referrer_id is not None:
                 referrer = conn.execute(
-                    sa.select(customers).where(customers.c.id == row.referrer_id)).first()
+                    sa.select(customers).where(customers.c.id == row.referrer_id)
+                ).first()
         return _customer_json(row, referrer)
 
     @app.get("/api/customers/<int:customer_id>/orders")
@@ -264,11 +282,13 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
         _require_access(me, customer_id)
         with engine.connect() as conn:
             customer = conn.execute(
-                sa.select(customers).where(customers.c.id == customer_id)).first()
+                sa.select(customers).where(customers.c.id == customer_id)
+            ).first()
             if customer is None:
                 raise NotFound("no such customer")
             order_rows = conn.execute(
-                sa.select(orders).where(orders.c.customer_id == customer_id)
+                sa.select(orders)
+                .where(orders.c.customer_id == customer_id)
                 .order_by(orders.c.created_at.desc(), orders.c.id.desc())
             ).all()
             body = _orders_json(conn, list(order_rows))
@@ -306,18 +326,31 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
                 raise BadRequest("qty must be an integer from 1 to 100")
             wanted.append((line["sku"], qty))
         with engine.begin() as conn:
-            by_sku = {r.sku: r for r in conn.execute(
-                sa.select(products).where(products.c.sku.in_([s for s, _ in wanted])))}
+            by_sku = {
+                r.sku: r
+                for r in conn.execute(
+                    sa.select(products).where(products.c.sku.in_([s for s, _ in wanted]))
+                )
+            }
             missing = sorted({s for s, _ in wanted} - by_sku.keys())
             if missing:
                 raise BadRequest(f"unknown sku: {', '.join(missing)}")
-            order_id = conn.execute(orders.insert().values(
-                customer_id=me.id, status="placed", created_at=_now())).inserted_primary_key[0]
-            conn.execute(order_items.insert(), [
-                {"order_id": order_id, "line_no": n, "product_id": by_sku[sku].id, "qty": qty,
-                 "unit_price_cents": by_sku[sku].price_cents}
-                for n, (sku, qty) in enumerate(wanted, start=1)
-            ])
+            order_id = conn.execute(
+                orders.insert().values(customer_id=me.id, status="placed", created_at=_now())
+            ).inserted_primary_key[0]
+            conn.execute(
+                order_items.insert(),
+                [
+                    {
+                        "order_id": order_id,
+                        "line_no": n,
+                        "product_id": by_sku[sku].id,
+                        "qty": qty,
+                        "unit_price_cents": by_sku[sku].price_cents,
+                    }
+                    for n, (sku, qty) in enumerate(wanted, start=1)
+                ],
+            )
             row = conn.execute(sa.select(orders).where(orders.c.id == order_id)).one()
             out = _orders_json(conn, [row])[0]
         return out, 201, {"Location": f"/api/orders/{order_id}"}
@@ -333,8 +366,12 @@ def create_app(database_url: str | None = None, fixed: bool | None = None) -> Fl
             rows = conn.execute(query).all()
         if sku is not None and not rows:
             raise NotFound(f"no product with sku {sku}")
-        return {"products": [{"id": r.id, "sku": r.sku, "name": r.name,
-                              "price_cents": r.price_cents} for r in rows]}
+        return {
+            "products": [
+                {"id": r.id, "sku": r.sku, "name": r.name, "price_cents": r.price_cents}
+                for r in rows
+            ]
+        }
 
     return app
 
@@ -355,14 +392,21 @@ def __getattr__(name: str) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.shop.app",
-                                     description="Serve the example shop (Werkzeug, threaded).")
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.shop.app",
+        description="Serve the example shop (Werkzeug, threaded).",
+    )
     parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "8000")))
-    parser.add_argument("--database-url", default=None,
-                        help="default: $SHOP_DATABASE_URL, else sqlite:///shop.db")
-    parser.add_argument("--fixed", action="store_true", default=None,
-                        help="serve the build with the bug fixed (also: SHOP_FIXED=1)")
+    parser.add_argument(
+        "--database-url", default=None, help="default: $SHOP_DATABASE_URL, else sqlite:///shop.db"
+    )
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        default=None,
+        help="serve the build with the bug fixed (also: SHOP_FIXED=1)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request access log")
     args = parser.parse_args(argv)
 
@@ -375,9 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
     build = "fixed" if ext["fixed"] else "buggy"
-    print(f"shop: {build} build on http://{args.host}:{args.port} "
-          f"(database {sa.make_url(ext['database_url']).render_as_string(hide_password=True)})",
-          file=sys.stderr, flush=True)
+    print(
+        f"shop: {build} build on http://{args.host}:{args.port} "
+        f"(database {sa.make_url(ext['database_url']).render_as_string(hide_password=True)})",
+        file=sys.stderr,
+        flush=True,
+    )
     run_simple(args.host, args.port, shop, threaded=True, use_reloader=False)
     return 0
 

@@ -68,8 +68,7 @@ orders = sa.Table(
     "orders",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False,
-              index=True),
+    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False, index=True),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
@@ -89,8 +88,7 @@ api_tokens = sa.Table(
     metadata,
     # sha256 of the bearer token: a database leak does not leak usable tokens
     sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False,
-              index=True),
+    sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False, index=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
@@ -113,8 +111,9 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
-def hash_password(password: str, salt: bytes | None = None,
-                  iterations: int = PBKDF2_ITERATIONS) -> str:
+def hash_password(
+    password: str, salt: bytes | None = None, iterations: int = PBKDF2_ITERATIONS
+) -> str:
     """`pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>`, with a random salt unless given."""
     salt = os.urandom(16) if salt is None else salt
     digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, iterations)
@@ -130,8 +129,9 @@ def verify_password(password: str, encoded: str | None) -> bool:
         algorithm, iterations, salt_hex, digest_hex = encoded.split("$")
         if algorithm != "pbkdf2_sha256":
             return False
-        digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"),
-                                     bytes.fromhex(salt_hex), int(iterations))
+        digest = hashlib.pbkdf2_hmac(
+            "sha256", password.encode("utf-8"), bytes.fromhex(salt_hex), int(iterations)
+        )
     except ValueError:
         return False
     return hmac.compare_digest(digest.hex(), digest_hex)
@@ -141,8 +141,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(engine_or_url: sa.Engine | str, customer_id: int,
-                token: str | None = None) -> str:
+def issue_token(engine_or_url: sa.Engine | str, customer_id: int, token: str | None = None) -> str:
     """Store a bearer token for `customer_id` and return it (what `POST /api/login` does
     after checking the password). Tests use it to authenticate without a password, e.g.
     against a database loaded from a fixture whose password hashes are redacted. Creates the
@@ -152,9 +151,13 @@ def issue_token(engine_or_url: sa.Engine | str, customer_id: int,
     try:
         metadata.create_all(engine, checkfirst=True)
         with engine.begin() as conn:
-            conn.execute(api_tokens.insert().values(
-                token_hash=hash_token(token), customer_id=customer_id,
-                created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+            conn.execute(
+                api_tokens.insert().values(
+                    token_hash=hash_token(token),
+                    customer_id=customer_id,
+                    created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                )
+            )
     finally:
         if isinstance(engine_or_url, str):
             engine.dispose()

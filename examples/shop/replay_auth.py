@@ -59,16 +59,26 @@ def agent_token(database_url: str | None = None) -> str:
 def _mint(engine: sa.Engine) -> str:
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
-        agent_id = conn.execute(sa.select(customers.c.id).where(
-            customers.c.email == REPLAY_AGENT_EMAIL)).scalar()
+        agent_id = conn.execute(
+            sa.select(customers.c.id).where(customers.c.email == REPLAY_AGENT_EMAIL)
+        ).scalar()
         if agent_id is None:
-            agent_id = conn.execute(customers.insert().values(
-                email=REPLAY_AGENT_EMAIL, full_name="Replay Agent", role="support",
-                password_hash=None, created_at=dt.datetime(2024, 1, 1),
-            )).inserted_primary_key[0]
-        conn.execute(api_tokens.insert().values(
-            token_hash=hash_token(token), customer_id=int(agent_id),
-            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+            agent_id = conn.execute(
+                customers.insert().values(
+                    email=REPLAY_AGENT_EMAIL,
+                    full_name="Replay Agent",
+                    role="support",
+                    password_hash=None,
+                    created_at=dt.datetime(2024, 1, 1),
+                )
+            ).inserted_primary_key[0]
+        conn.execute(
+            api_tokens.insert().values(
+                token_hash=hash_token(token),
+                customer_id=int(agent_id),
+                created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            )
+        )
     return token
 
 

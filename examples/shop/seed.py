@@ -45,12 +45,26 @@ EPOCH = dt.datetime(2024, 1, 8, 9, 0, 0)
 """Seeded timestamps are offsets from this instant (naive UTC), never from "now"."""
 
 PRODUCT_NAMES = [
-    "Ceramic Pour-Over Dripper", "Stoneware Mug, 350 ml", "Burr Coffee Grinder",
-    "Gooseneck Kettle", "Paper Filters (100)", "Single-Origin Beans, Ethiopia 250 g",
-    "House Espresso Blend 1 kg", "Glass Carafe 600 ml", "Bamboo Serving Tray",
-    "Linen Tea Towel", "Cast Iron Teapot", "Loose Leaf Sencha 100 g", "Milk Frother",
-    "Digital Kitchen Scale", "Cold Brew Bottle", "Travel Tumbler", "Reusable Steel Filter",
-    "Oat Biscuits (12)", "Descaling Tablets", "Gift Card",
+    "Ceramic Pour-Over Dripper",
+    "Stoneware Mug, 350 ml",
+    "Burr Coffee Grinder",
+    "Gooseneck Kettle",
+    "Paper Filters (100)",
+    "Single-Origin Beans, Ethiopia 250 g",
+    "House Espresso Blend 1 kg",
+    "Glass Carafe 600 ml",
+    "Bamboo Serving Tray",
+    "Linen Tea Towel",
+    "Cast Iron Teapot",
+    "Loose Leaf Sencha 100 g",
+    "Milk Frother",
+    "Digital Kitchen Scale",
+    "Cold Brew Bottle",
+    "Travel Tumbler",
+    "Reusable Steel Filter",
+    "Oat Biscuits (12)",
+    "Descaling Tablets",
+    "Gift Card",
 ]
 STATUSES = ["delivered"] * 6 + ["shipped"] * 2 + ["placed", "cancelled"]
 
@@ -72,9 +86,9 @@ class SeedResult:
     password: str = DEMO_PASSWORD
 
 
-def _rows(n_customers: int, n_products: int, n_orders: int
-          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]],
-                     list[dict[str, Any]]]:
+def _rows(
+    n_customers: int, n_products: int, n_orders: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     if n_customers < 2:
         raise ValueError("need at least 2 customers (the support agent and the bug's)")
     if not 1 <= n_products <= len(PRODUCT_NAMES) * 10:
@@ -93,10 +107,14 @@ def _rows(n_customers: int, n_products: int, n_orders: int
         first, last = fake.first_name(), fake.last_name()
         phone = fake.numerify("+1 (%##) %##-####")
         salt = rng.randbytes(16)
-        referrer = (rng.randrange(2, cid) if cid > 3 and rng.random() < 0.3 else None)
+        referrer = rng.randrange(2, cid) if cid > 3 and rng.random() < 0.3 else None
         if cid == SUPPORT_CUSTOMER_ID:
-            row = {"email": SUPPORT_EMAIL, "full_name": f"{first} {last}", "role": "support",
-                   "referrer_id": None}
+            row = {
+                "email": SUPPORT_EMAIL,
+                "full_name": f"{first} {last}",
+                "role": "support",
+                "referrer_id": None,
+            }
         elif cid == bug_id:
             # Imported from the call-centre system in 2019: no email, no password.
             row = {"email": None, "full_name": f"{first} {last}", "role": "customer"}
@@ -106,19 +124,29 @@ def _rows(n_customers: int, n_products: int, n_orders: int
                 email = email.replace("@", f"{rng.randrange(10, 100)}@", 1)
             emails.add(email)
             row = {"email": email, "full_name": f"{first} {last}", "role": "customer"}
-        cust.append({
-            "id": cid, "phone": phone, "created_at": created,
-            "password_hash": (hash_password(DEMO_PASSWORD, salt) if row["email"] else None),
-            "referrer_id": referrer, **row,
-        })
+        cust.append(
+            {
+                "id": cid,
+                "phone": phone,
+                "created_at": created,
+                "password_hash": (hash_password(DEMO_PASSWORD, salt) if row["email"] else None),
+                "referrer_id": referrer,
+                **row,
+            }
+        )
 
     prods = []
     for pid in range(1, n_products + 1):
         base = PRODUCT_NAMES[(pid - 1) % len(PRODUCT_NAMES)]
         edition = (pid - 1) // len(PRODUCT_NAMES)
-        prods.append({"id": pid, "sku": f"SKU-{1000 + pid}",
-                      "name": base if edition == 0 else f"{base} (edition {edition + 1})",
-                      "price_cents": rng.randrange(3, 120) * 50 - 1})
+        prods.append(
+            {
+                "id": pid,
+                "sku": f"SKU-{1000 + pid}",
+                "name": base if edition == 0 else f"{base} (edition {edition + 1})",
+                "price_cents": rng.randrange(3, 120) * 50 - 1,
+            }
+        )
 
     buyers = [c["id"] for c in cust if c["id"] != SUPPORT_CUSTOMER_ID]
     ords: list[dict[str, Any]] = []
@@ -127,18 +155,33 @@ def _rows(n_customers: int, n_products: int, n_orders: int
         # the bug's customer is a regular: every 40th order is theirs
         customer_id = bug_id if oid % 40 == 7 else rng.choice(buyers)
         created = cust[customer_id - 1]["created_at"] + dt.timedelta(
-            days=rng.randrange(1, 150), seconds=rng.randrange(0, 86400))
-        ords.append({"id": oid, "customer_id": customer_id, "status": rng.choice(STATUSES),
-                     "created_at": created})
+            days=rng.randrange(1, 150), seconds=rng.randrange(0, 86400)
+        )
+        ords.append(
+            {
+                "id": oid,
+                "customer_id": customer_id,
+                "status": rng.choice(STATUSES),
+                "created_at": created,
+            }
+        )
         picked = rng.sample(prods, k=min(len(prods), rng.randint(1, 4)))
         for line_no, product in enumerate(picked, start=1):
-            items.append({"order_id": oid, "line_no": line_no, "product_id": product["id"],
-                          "qty": rng.randint(1, 3), "unit_price_cents": product["price_cents"]})
+            items.append(
+                {
+                    "order_id": oid,
+                    "line_no": line_no,
+                    "product_id": product["id"],
+                    "qty": rng.randint(1, 3),
+                    "unit_price_cents": product["price_cents"],
+                }
+            )
     return cust, prods, ords, items
 
 
-def seed(database_url: str, *, n_customers: int = 50, n_products: int = 20,
-         n_orders: int = 200) -> SeedResult:
+def seed(
+    database_url: str, *, n_customers: int = 50, n_products: int = 20, n_orders: int = 200
+) -> SeedResult:
     """Drop and recreate the shop's tables at `database_url` and fill them."""
     cust, prods, ords, items = _rows(n_customers, n_products, n_orders)
     engine = make_engine(database_url)
@@ -155,32 +198,44 @@ def seed(database_url: str, *, n_customers: int = 50, n_products: int = 20,
                 conn.execute(order_items.insert(), items)
     finally:
         engine.dispose()
-    return SeedResult(database_url=database_url, customers=len(cust), products=len(prods),
-                      orders=len(ords), order_items=len(items),
-                      bug_customer_id=bug_customer_id(n_customers))
+    return SeedResult(
+        database_url=database_url,
+        customers=len(cust),
+        products=len(prods),
+        orders=len(ords),
+        order_items=len(items),
+        bug_customer_id=bug_customer_id(n_customers),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.shop.seed",
-                                     description="Create the shop's schema and seed data.")
-    parser.add_argument("--database-url", default=None,
-                        help="default: $SHOP_DATABASE_URL, else sqlite:///shop.db")
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.shop.seed", description="Create the shop's schema and seed data."
+    )
+    parser.add_argument(
+        "--database-url", default=None, help="default: $SHOP_DATABASE_URL, else sqlite:///shop.db"
+    )
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--products", type=int, default=20)
     parser.add_argument("--orders", type=int, default=200)
     args = parser.parse_args(argv)
     url = args.database_url or database_url_from_env()
     try:
-        result = seed(url, n_customers=args.customers, n_products=args.products,
-                      n_orders=args.orders)
+        result = seed(
+            url, n_customers=args.customers, n_products=args.products, n_orders=args.orders
+        )
     except ValueError as e:
         parser.error(str(e))
     shown = sa.make_url(url).render_as_string(hide_password=True)
-    print(f"seeded {shown}: {result.customers} customers, {result.products} products, "
-          f"{result.orders} orders ({result.order_items} items)")
+    print(
+        f"seeded {shown}: {result.customers} customers, {result.products} products, "
+        f"{result.orders} orders ({result.order_items} items)"
+    )
     print(f"support login: {result.support_email} / {result.password}")
-    print(f"bug: customer {result.bug_customer_id} has no email; "
-          f"GET /api/customers/{result.bug_customer_id}/orders fails on the buggy build")
+    print(
+        f"bug: customer {result.bug_customer_id} has no email; "
+        f"GET /api/customers/{result.bug_customer_id}/orders fails on the buggy build"
+    )
     print(f"bug_customer_id={result.bug_customer_id}")
     return 0
 

@@ -75,8 +75,10 @@ class Traffic:
     def summary(self) -> str:
         counts = Counter(s.status for s in self.sent)
         by_status = " ".join(f"{k}={counts[k]}" for k in sorted(counts))
-        lines = [f"traffic: {len(self.sent)} requests to {self.base_url} in "
-                 f"{self.seconds:.2f} s: {by_status}"]
+        lines = [
+            f"traffic: {len(self.sent)} requests to {self.base_url} in "
+            f"{self.seconds:.2f} s: {by_status}"
+        ]
         lines += [f"FAILED {s.line()}" for s in self.failures] or ["no failed requests"]
         return "\n".join(lines)
 
@@ -85,10 +87,13 @@ class Traffic:
             "base_url": self.base_url,
             "seconds": round(self.seconds, 3),
             "requests": len(self.sent),
-            "by_status": {str(k): v for k, v in
-                          sorted(Counter(s.status for s in self.sent).items())},
-            "failed": [{"request_id": s.request_id, "status": s.status, "method": s.method,
-                        "path": s.path} for s in self.failures],
+            "by_status": {
+                str(k): v for k, v in sorted(Counter(s.status for s in self.sent).items())
+            },
+            "failed": [
+                {"request_id": s.request_id, "status": s.status, "method": s.method, "path": s.path}
+                for s in self.failures
+            ],
         }
 
 
@@ -100,8 +105,11 @@ class _Client:
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         rid = uuid.uuid4().hex
-        headers = {"X-Request-ID": rid, "Accept": "application/json",
-                   "User-Agent": "shop-traffic/1.0"}
+        headers = {
+            "X-Request-ID": rid,
+            "Accept": "application/json",
+            "User-Agent": "shop-traffic/1.0",
+        }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
@@ -125,9 +133,17 @@ def _json(r: httpx.Response) -> Any:
         return None
 
 
-def run(base_url: str, *, requests: int = 50, customers: int = 50,
-        failing_customer: int = BUG_CUSTOMER_ID, email: str = SUPPORT_EMAIL,
-        password: str = DEMO_PASSWORD, seed: int = 7, timeout: float = 10.0) -> Traffic:
+def run(
+    base_url: str,
+    *,
+    requests: int = 50,
+    customers: int = 50,
+    failing_customer: int = BUG_CUSTOMER_ID,
+    email: str = SUPPORT_EMAIL,
+    password: str = DEMO_PASSWORD,
+    seed: int = 7,
+    timeout: float = 10.0,
+) -> Traffic:
     """Drive the app at `base_url`; raises `TrafficError` when it cannot."""
     rng = random.Random(seed)
     traffic = Traffic(base_url=base_url)
@@ -165,8 +181,9 @@ def run(base_url: str, *, requests: int = 50, customers: int = 50,
             sku = rng.choice(skus)
             shopper.send("GET", "/api/products", params={"sku": sku})
             items = [{"sku": sku, "qty": rng.randint(1, 3)}]
-            items += [{"sku": s, "qty": 1} for s in rng.sample(skus, k=min(2, len(skus)))
-                      if s != sku][:1]
+            items += [
+                {"sku": s, "qty": 1} for s in rng.sample(skus, k=min(2, len(skus))) if s != sku
+            ][:1]
             created = shopper.send("POST", "/api/orders", json={"items": items})
             new = _json(created) or {}
             if created.status_code == 201 and "id" in new:
@@ -187,8 +204,9 @@ def run(base_url: str, *, requests: int = 50, customers: int = 50,
             if kind == "customer":
                 agent.send("GET", f"/api/customers/{rng.choice(ordinary)}")
             elif kind == "orders":
-                note_orders(_json(agent.send("GET",
-                                             f"/api/customers/{rng.choice(ordinary)}/orders")))
+                note_orders(
+                    _json(agent.send("GET", f"/api/customers/{rng.choice(ordinary)}/orders"))
+                )
             elif kind == "order":
                 agent.send("GET", f"/api/orders/{rng.choice(sorted(order_ids))}")
             else:
@@ -198,16 +216,30 @@ def run(base_url: str, *, requests: int = 50, customers: int = 50,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.shop.traffic",
-                                     description="Drive the example shop like its clients.")
-    parser.add_argument("--base-url", default="http://127.0.0.1:8080",
-                        help="the app, or amber capture in front of it (default: %(default)s)")
-    parser.add_argument("--requests", type=int, default=50,
-                        help=f"about how many requests (at least {FIXED_REQUESTS})")
-    parser.add_argument("--customers", type=int, default=50,
-                        help="how many customers the database was seeded with")
-    parser.add_argument("--failing-customer", type=int, default=BUG_CUSTOMER_ID,
-                        help="whose orders to open once (the seed's bug_customer_id)")
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.shop.traffic",
+        description="Drive the example shop like its clients.",
+    )
+    parser.add_argument(
+        "--base-url",
+        default="http://127.0.0.1:8080",
+        help="the app, or amber capture in front of it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=50,
+        help=f"about how many requests (at least {FIXED_REQUESTS})",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=50, help="how many customers the database was seeded with"
+    )
+    parser.add_argument(
+        "--failing-customer",
+        type=int,
+        default=BUG_CUSTOMER_ID,
+        help="whose orders to open once (the seed's bug_customer_id)",
+    )
     parser.add_argument("--email", default=SUPPORT_EMAIL, help="the support agent's login")
     parser.add_argument("--password", default=DEMO_PASSWORD)
     parser.add_argument("--seed", type=int, default=7, help="seeds the choice of requests")
@@ -215,10 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     args = parser.parse_args(argv)
     try:
-        traffic = run(args.base_url.rstrip("/"), requests=args.requests,
-                      customers=args.customers, failing_customer=args.failing_customer,
-                      email=args.email, password=args.password, seed=args.seed,
-                      timeout=args.timeout)
+        traffic = run(
+            args.base_url.rstrip("/"),
+            requests=args.requests,
+            customers=args.customers,
+            failing_customer=args.failing_customer,
+            email=args.email,
+            password=args.password,
+            seed=args.seed,
+            timeout=args.timeout,
+        )
     except TrafficError as e:
         print(f"traffic: error: {e}", file=sys.stderr)
         return 1

@@ -124,12 +124,14 @@ def deterministic_bytes(size: int, chunk: int = 1 << 20) -> Iterator[bytes]:
 
 def secrets_json() -> bytes:
     s = APP_SECRETS
-    return orjson.dumps({
-        "user": {"email": s["resp_email"], "password": s["resp_password"]},
-        "billing": {"card_number": s["resp_card"], "note": f"key {s['resp_stripe']}"},
-        "infra": [{"aws_access_key_id": s["resp_aws"]}, {"token": s["resp_github"]}],
-        "ok": True,
-    })
+    return orjson.dumps(
+        {
+            "user": {"email": s["resp_email"], "password": s["resp_password"]},
+            "billing": {"card_number": s["resp_card"], "note": f"key {s['resp_stripe']}"},
+            "infra": [{"aws_access_key_id": s["resp_aws"]}, {"token": s["resp_github"]}],
+            "ok": True,
+        }
+    )
 
 
 def compressed_body(enc: str) -> bytes:
@@ -141,8 +143,10 @@ def compressed_body(enc: str) -> bytes:
 
 def html_body() -> bytes:
     s = APP_SECRETS
-    return (f"<html><body><p>Contact {s['html_email']}</p>"
-            f"<pre>token: {s['html_token']}</pre></body></html>").encode()
+    return (
+        f"<html><body><p>Contact {s['html_email']}</p>"
+        f"<pre>token: {s['html_token']}</pre></body></html>"
+    ).encode()
 
 
 def compress(body: bytes, enc: str) -> bytes:
@@ -163,21 +167,29 @@ class EchoApp:
         self.port = 0
         self.ws_messages: list[str] = []
         self.stream_sent: dict[str, list[float]] = {}  # X-Test-Id -> when each event was sent
-        self.app = Starlette(routes=[
-            Route("/_secrets", self.secrets_route, methods=["GET", "POST"]),
-            Route("/_compressed/{enc}", self.compressed_route),
-            Route("/_html", self.html_route),
-            Route("/_status/{code:int}", self.status_route),
-            Route("/_slow", self.slow_route),
-            Route("/_huge/{size:int}", self.huge_route),
-            Route("/_hang", self.hang_route),
-            Route("/_stream/{kind}", self.stream_route),
-            WebSocketRoute("/_ws", self.ws_route),
-            Route("/_echo/{rest:path}", self.echo_route,
-                  methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
-            Route("/{rest:path}", self.sink_route,
-                  methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/_secrets", self.secrets_route, methods=["GET", "POST"]),
+                Route("/_compressed/{enc}", self.compressed_route),
+                Route("/_html", self.html_route),
+                Route("/_status/{code:int}", self.status_route),
+                Route("/_slow", self.slow_route),
+                Route("/_huge/{size:int}", self.huge_route),
+                Route("/_hang", self.hang_route),
+                Route("/_stream/{kind}", self.stream_route),
+                WebSocketRoute("/_ws", self.ws_route),
+                Route(
+                    "/_echo/{rest:path}",
+                    self.echo_route,
+                    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                ),
+                Route(
+                    "/{rest:path}",
+                    self.sink_route,
+                    methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                ),
+            ]
+        )
 
     @property
     def url(self) -> str:
@@ -185,8 +197,14 @@ class EchoApp:
 
     # test helpers
 
-    def canned(self, path: str, body: bytes, *, status: int = 200,
-               headers: list[tuple[str, str]] | None = None) -> None:
+    def canned(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        status: int = 200,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         """Answer `path` (exact, no query) with exactly this status, headers and body."""
         with self._lock:
             self._canned[path] = Canned(status, headers or [], body)
@@ -230,25 +248,31 @@ class EchoApp:
         canned = self._canned.get(request.url.path)
         if canned is not None:
             return _raw_response(canned)
-        return Response(orjson.dumps({"sha256": hashlib.sha256(seen.body).hexdigest(),
-                                      "length": len(seen.body)}),
-                        media_type="application/json")
+        return Response(
+            orjson.dumps(
+                {"sha256": hashlib.sha256(seen.body).hexdigest(), "length": len(seen.body)}
+            ),
+            media_type="application/json",
+        )
 
     async def secrets_route(self, request: Request) -> Response:
         await self._record(request)
         s = APP_SECRETS
         resp = Response(secrets_json(), media_type="application/json")
         resp.raw_headers.append(
-            (b"set-cookie", f"session={s['cookie_session']}; Path=/; HttpOnly".encode()))
+            (b"set-cookie", f"session={s['cookie_session']}; Path=/; HttpOnly".encode())
+        )
         resp.raw_headers.append(
-            (b"set-cookie", f"refresh_token={s['cookie_refresh']}; Path=/; Secure".encode()))
+            (b"set-cookie", f"refresh_token={s['cookie_refresh']}; Path=/; Secure".encode())
+        )
         return resp
 
     async def compressed_route(self, request: Request) -> Response:
         await self._record(request)
         enc = request.path_params["enc"]
-        return Response(compressed_body(enc), media_type="application/json",
-                        headers={"content-encoding": enc})
+        return Response(
+            compressed_body(enc), media_type="application/json", headers={"content-encoding": enc}
+        )
 
     async def html_route(self, request: Request) -> Response:
         await self._record(request)
@@ -256,8 +280,11 @@ class EchoApp:
 
     async def status_route(self, request: Request) -> Response:
         await self._record(request)
-        return Response(b'{"error": "boom"}', status_code=request.path_params["code"],
-                        media_type="application/json")
+        return Response(
+            b'{"error": "boom"}',
+            status_code=request.path_params["code"],
+            media_type="application/json",
+        )
 
     async def slow_route(self, request: Request) -> Response:
         await self._record(request)
@@ -277,8 +304,9 @@ class EchoApp:
             for part in deterministic_bytes(size):
                 yield part
 
-        return StreamingResponse(gen(), media_type="application/octet-stream",
-                                 headers={"content-length": str(size)})
+        return StreamingResponse(
+            gen(), media_type="application/octet-stream", headers={"content-length": str(size)}
+        )
 
     async def stream_route(self, request: Request) -> Response:
         """A live stream (`kind` sse or ndjson) of `n` events, `gap` seconds apart, each
@@ -339,8 +367,14 @@ def echo_app() -> Iterator[EchoApp]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     app.port = sock.getsockname()[1]
-    config = uvicorn.Config(app.app, log_level="error", ws="wsproto", lifespan="off",
-                            timeout_keep_alive=30, h11_max_incomplete_event_size=1 << 20)
+    config = uvicorn.Config(
+        app.app,
+        log_level="error",
+        ws="wsproto",
+        lifespan="off",
+        timeout_keep_alive=30,
+        h11_max_incomplete_event_size=1 << 20,
+    )
     server = _ThreadServer(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -416,8 +450,9 @@ class CaptureProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"amber capture exited {self.proc.returncode}:\n{self.output}")
             if time.monotonic() > end:
-                raise AssertionError(f"amber capture printed no ready line in {deadline:.0f} s:"
-                                     f"\n{self.output}")
+                raise AssertionError(
+                    f"amber capture printed no ready line in {deadline:.0f} s:\n{self.output}"
+                )
             time.sleep(0.05)
         assert port_open(self.port), f"ready line, but port {self.port} is closed:\n{self.output}"
 
@@ -448,18 +483,24 @@ class CaptureProcess:
 
     def wait_stored(self, n: int, timeout: float = 20.0) -> None:
         """Poll the store (while the proxy runs) until it holds at least `n` exchanges."""
+
         def enough() -> bool:
             if not self.db_path.exists():
                 return False
             with Store.open(self.store_url, create=False) as store:
                 return store.count() >= n
+
         wait_for(enough, timeout, f"{n} exchanges in the store")
 
 
 def capture_env(key: str | None = KEY_A) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AMBER_") and k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-                                                       "https_proxy", "ALL_PROXY", "all_proxy")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AMBER_")
+        and k
+        not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+    }
     if key is not None:
         env["AMBER_KEY"] = key
     return env
@@ -473,18 +514,39 @@ class CaptureRunner:
         self.tmp = tmp
         self.started: list[CaptureProcess] = []
 
-    def start(self, *extra: str, key: str | None = KEY_A, upstream: str | None = None,
-              store: str | None = None, check_teardown: bool = True,
-              wait: bool = True) -> CaptureProcess:
+    def start(
+        self,
+        *extra: str,
+        key: str | None = KEY_A,
+        upstream: str | None = None,
+        store: str | None = None,
+        check_teardown: bool = True,
+        wait: bool = True,
+    ) -> CaptureProcess:
         d = self.tmp.mktemp("capture")
         port = free_port()
         db = d / "store.db"
         log = d / "capture.log"
-        args = [AMBER, "capture", "--upstream", upstream or self.app.url,
-                "--listen", f"127.0.0.1:{port}", "--store", store or f"sqlite:///{db}", *extra]
+        args = [
+            AMBER,
+            "capture",
+            "--upstream",
+            upstream or self.app.url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--store",
+            store or f"sqlite:///{db}",
+            *extra,
+        ]
         with log.open("wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=capture_env(key), cwd=d)
+            proc = subprocess.Popen(
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=capture_env(key),
+                cwd=d,
+            )
         cp = CaptureProcess(proc, port, db, log, extra={"check": check_teardown})
         self.started.append(cp)
         if wait:

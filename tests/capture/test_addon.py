@@ -110,8 +110,9 @@ def factory() -> FakeFactory:
 
 
 @pytest.fixture
-def fake(env: Path, factory: FakeFactory) -> Iterator[tuple[CaptureAddon, taddons.context,
-                                                            FakeWriter]]:
+def fake(
+    env: Path, factory: FakeFactory
+) -> Iterator[tuple[CaptureAddon, taddons.context, FakeWriter]]:
     """The addon in a test context with a recording fake for its writer (nothing opened)."""
     addon = CaptureAddon(writer_factory=factory)
     with addon_context(addon) as tctx:
@@ -131,12 +132,18 @@ def flow(
     resp_headers: tuple[tuple[bytes, bytes], ...] = ((b"content-type", b"application/json"),),
     error: bool = False,
 ) -> http.HTTPFlow:
-    req = tutils.treq(method=method.encode(), host=host, path=path.encode(),
-                      headers=http.Headers(headers), content=b"")
+    req = tutils.treq(
+        method=method.encode(),
+        host=host,
+        path=path.encode(),
+        headers=http.Headers(headers),
+        content=b"",
+    )
     resp: Any = False
     if status is not None:
-        resp = tutils.tresp(status_code=status, headers=http.Headers(resp_headers),
-                            content=b'{"ok": true}')
+        resp = tutils.tresp(
+            status_code=status, headers=http.Headers(resp_headers), content=b'{"ok": true}'
+        )
     return tflow.tflow(req=req, resp=resp, err=error)
 
 
@@ -147,8 +154,9 @@ def paths(writer: FakeWriter) -> list[str]:
 # -- recording through the real writer -----------------------------------------------------
 
 
-def test_response_and_error_are_stored(ctx: tuple[CaptureAddon, taddons.context],
-                                       env: Path) -> None:
+def test_response_and_error_are_stored(
+    ctx: tuple[CaptureAddon, taddons.context], env: Path
+) -> None:
     addon, _ = ctx
     assert isinstance(addon.writer, Writer)
     addon.response(flow("/a"))
@@ -190,8 +198,9 @@ def test_replayed_flows_are_not_recorded(
 
 def test_host_filters(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_include_hosts=["*.example.com"],
-                   amber_exclude_hosts=["internal.example.com"])
+    tctx.configure(
+        addon, amber_include_hosts=["*.example.com"], amber_exclude_hosts=["internal.example.com"]
+    )
     addon.response(flow("/1", host="api.example.com"))
     addon.response(flow("/2", host="internal.example.com"))
     addon.response(flow("/3", host="other.org"))
@@ -204,10 +213,19 @@ def test_path_globs_and_route_templates(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_include_paths=["/api/*", "/users/{id}/orders"],
-                   amber_exclude_paths=["/api/health"])
-    for p in ("/api/items?x=1", "/api/health", "/users/42/orders", "/users/me/orders",
-              "/other", "/api/health?verbose=1"):
+    tctx.configure(
+        addon,
+        amber_include_paths=["/api/*", "/users/{id}/orders"],
+        amber_exclude_paths=["/api/health"],
+    )
+    for p in (
+        "/api/items?x=1",
+        "/api/health",
+        "/users/42/orders",
+        "/users/me/orders",
+        "/other",
+        "/api/health?verbose=1",
+    ):
         addon.response(flow(p))
     # a {placeholder} matches any one segment, as in amber.yaml's route patterns
     assert paths(writer) == ["/api/items?x=1", "/users/42/orders", "/users/me/orders"]
@@ -226,14 +244,17 @@ def test_method_and_content_type_filters(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_methods=["post", "PUT"],
-                   amber_content_types=["application/json"])
+    tctx.configure(addon, amber_methods=["post", "PUT"], amber_content_types=["application/json"])
     addon.response(flow("/get", method="GET"))
     addon.response(flow("/post", method="POST"))
-    addon.response(flow("/put-html", method="PUT",
-                        resp_headers=((b"content-type", b"text/html"),)))
-    addon.response(flow("/put-json", method="PUT",
-                        resp_headers=((b"Content-Type", b"Application/JSON; charset=utf-8"),)))
+    addon.response(flow("/put-html", method="PUT", resp_headers=((b"content-type", b"text/html"),)))
+    addon.response(
+        flow(
+            "/put-json",
+            method="PUT",
+            resp_headers=((b"Content-Type", b"Application/JSON; charset=utf-8"),),
+        )
+    )
     # no response yet (an upstream error): the content type cannot exclude it
     addon.error(flow("/post-error", method="POST", status=None, error=True))
     assert paths(writer) == ["/post", "/put-json", "/post-error"]
@@ -312,8 +333,7 @@ def test_consistent_sampling_per_key(
     assert addon.stats.sampled_out == 3 * (200 - len(kept))
 
 
-def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context,
-                                               FakeWriter]) -> None:
+def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
     addon, tctx, writer = fake
     tctx.configure(addon, amber_sample_rate="1", amber_sample_key="header:X-User-Id")
     for i in range(20):
@@ -324,17 +344,20 @@ def test_sample_rate_one_keeps_all(fake: tuple[CaptureAddon, taddons.context,
 # -- options ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("opts", [
-    {"amber_sample_rate": "1.5"},
-    {"amber_sample_rate": "-0.1"},
-    {"amber_sample_key": "query:user"},
-    {"amber_sample_key": "header:"},
-    {"amber_filter": "~d ("},
-    {"amber_max_body_size": "-1"},
-    {"amber_queue_size": "0"},
-    {"amber_store": "ftp://example.invalid/store"},
-    {"amber_store": "postgresql://nobody@127.0.0.1:1/amber"},
-])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        {"amber_sample_rate": "1.5"},
+        {"amber_sample_rate": "-0.1"},
+        {"amber_sample_key": "query:user"},
+        {"amber_sample_key": "header:"},
+        {"amber_filter": "~d ("},
+        {"amber_max_body_size": "-1"},
+        {"amber_queue_size": "0"},
+        {"amber_store": "ftp://example.invalid/store"},
+        {"amber_store": "postgresql://nobody@127.0.0.1:1/amber"},
+    ],
+)
 def test_invalid_options_raise_options_error(
     ctx: tuple[CaptureAddon, taddons.context], opts: dict[str, Any]
 ) -> None:
@@ -366,9 +389,11 @@ def test_missing_key_raises_options_error(env: Path, monkeypatch: pytest.MonkeyP
 # option -> (a value for amber.yaml, another given as the option (as --set gives it), how the
 # addon holds the value in effect)
 EVERY_OPTION: dict[str, tuple[object, object, Callable[[CaptureAddon, FakeWriter], object]]] = {
-    "amber_filter": ("~d yaml.example", "~d option.example",
-                     lambda a, w: (a._wanted(flow(host="yaml.example")),
-                                   a._wanted(flow(host="option.example")))),
+    "amber_filter": (
+        "~d yaml.example",
+        "~d option.example",
+        lambda a, w: (a._wanted(flow(host="yaml.example")), a._wanted(flow(host="option.example"))),
+    ),
     "amber_include_paths": (["/yaml/*"], ["/option/*"], lambda a, w: a.include_paths),
     "amber_exclude_paths": (["/yaml"], ["/option", "/users/{id}"], lambda a, w: a.exclude_paths),
     "amber_include_hosts": (["Yaml.example"], ["option.example"], lambda a, w: a.include_hosts),
@@ -397,7 +422,9 @@ def test_every_option_is_in_the_table_and_amber_yaml() -> None:
 
 @pytest.mark.parametrize("option", sorted(EVERY_OPTION))
 def test_option_beats_amber_yaml_beats_default(
-    env: Path, factory: FakeFactory, option: str,
+    env: Path,
+    factory: FakeFactory,
+    option: str,
 ) -> None:
     yaml_value, option_value, held = EVERY_OPTION[option]
     key = option.removeprefix("amber_")
@@ -408,8 +435,12 @@ def test_option_beats_amber_yaml_beats_default(
         (env / "amber.yaml").write_text(yaml.safe_dump({"capture": {key: yaml_value}}))
         tctx.configure(addon, amber_config=str(env / "amber.yaml"))
         from_yaml = held(addon, factory.made[-1])
-        tctx.options.set(*(f"{option}={v}" for v in (
-            option_value if isinstance(option_value, list) else [option_value])))
+        tctx.options.set(
+            *(
+                f"{option}={v}"
+                for v in (option_value if isinstance(option_value, list) else [option_value])
+            )
+        )
         from_option = held(addon, factory.made[-1])
         tctx.options.set(f"{option}=" if isinstance(option_value, str) else option)
         back_to_yaml = held(addon, factory.made[-1])
@@ -417,31 +448,47 @@ def test_option_beats_amber_yaml_beats_default(
     assert back_to_yaml == from_yaml  # an empty option means "not given"
 
 
-def test_set_parses_every_option_from_text(fake: tuple[CaptureAddon, taddons.context,
-                                                       FakeWriter], factory: FakeFactory) -> None:
+def test_set_parses_every_option_from_text(
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory
+) -> None:
     """What `--set` and `amber capture`'s flags do: mitmproxy parses text into each option's
     type; a float option cannot be parsed, so the sample rate is a string checked here."""
     addon, tctx, _ = fake
-    tctx.options.set("amber_sample_rate=0.3", "amber_max_body_size=100",
-                     "amber_queue_size=5", "amber_queue_bytes=4096", "amber_writer=thread",
-                     "amber_exclude_paths=/a", "amber_exclude_paths=/b")
+    tctx.options.set(
+        "amber_sample_rate=0.3",
+        "amber_max_body_size=100",
+        "amber_queue_size=5",
+        "amber_queue_bytes=4096",
+        "amber_writer=thread",
+        "amber_exclude_paths=/a",
+        "amber_exclude_paths=/b",
+    )
     assert addon.rate == 0.3 and addon.exclude_paths == ("/a", "/b")
     settings = factory.made[-1].settings
     assert (settings.body_cap, settings.max_items, settings.max_bytes, settings.mode) == (
-        100, 5, 4096, "thread")
+        100,
+        5,
+        4096,
+        "thread",
+    )
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ("amber_sample_rate=0.3.1", "amber_sample_rate: expected a number between 0 and 1"),
-    ("amber_sample_rate=nan", "amber_sample_rate: expected a number between 0 and 1"),
-    ("amber_sample_rate=2", "got '2'"),
-    ("amber_max_body_size=1k", "amber_max_body_size: expected a whole number, 0 or more"),
-    ("amber_queue_size=0", "amber_queue_size: expected a whole number, 1 or more"),
-    ("amber_queue_bytes=-5", "amber_queue_bytes: expected a whole number, 1 or more"),
-    ("amber_writer=fork", "amber_writer: expected 'process' or 'thread', got 'fork'"),
-])
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("amber_sample_rate=0.3.1", "amber_sample_rate: expected a number between 0 and 1"),
+        ("amber_sample_rate=nan", "amber_sample_rate: expected a number between 0 and 1"),
+        ("amber_sample_rate=2", "got '2'"),
+        ("amber_max_body_size=1k", "amber_max_body_size: expected a whole number, 0 or more"),
+        ("amber_queue_size=0", "amber_queue_size: expected a whole number, 1 or more"),
+        ("amber_queue_bytes=-5", "amber_queue_bytes: expected a whole number, 1 or more"),
+        ("amber_writer=fork", "amber_writer: expected 'process' or 'thread', got 'fork'"),
+    ],
+)
 def test_a_bad_value_names_the_option(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], spec: str, message: str,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    spec: str,
+    message: str,
 ) -> None:
     addon, tctx, writer = fake
     with pytest.raises(exceptions.OptionsError, match=re.escape(message)):
@@ -450,7 +497,8 @@ def test_a_bad_value_names_the_option(
 
 
 def test_a_bad_amber_yaml_value_names_file_line_and_key(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], env: Path,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    env: Path,
 ) -> None:
     """amber.yaml's own check takes types and ranges; a filter or a route template is checked
     by the addon, which names the file and line as well."""
@@ -460,8 +508,9 @@ def test_a_bad_amber_yaml_value_names_file_line_and_key(
     with pytest.raises(exceptions.OptionsError, match=re.escape(f"{config}:3: capture.filter")):
         tctx.configure(addon, amber_config=str(config))
     config.write_text("capture:\n  sample_rat: 0.3\n")
-    with pytest.raises(exceptions.OptionsError,
-                       match=re.escape(f"{config}:2: capture.sample_rat: unknown key")):
+    with pytest.raises(
+        exceptions.OptionsError, match=re.escape(f"{config}:2: capture.sample_rat: unknown key")
+    ):
         tctx.configure(addon, amber_config=str(config))
 
 
@@ -496,7 +545,8 @@ def test_a_rolled_back_option_never_opens_the_default_store(env: Path) -> None:
 
 
 def test_a_rejected_store_at_run_time_keeps_the_writer_and_opens_nothing_else(
-    ctx: tuple[CaptureAddon, taddons.context], env: Path,
+    ctx: tuple[CaptureAddon, taddons.context],
+    env: Path,
 ) -> None:
     addon, tctx = ctx
     writer = addon.writer
@@ -510,36 +560,57 @@ def test_a_rejected_store_at_run_time_keeps_the_writer_and_opens_nothing_else(
 
 
 def test_filter_and_sampling_options_keep_the_writer(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    factory: FakeFactory,
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_filter="~d api.example.com", amber_sample_rate="0.5",
-                   amber_sample_key="header:X-User-Id", amber_include_paths=["/api/*"],
-                   amber_exclude_hosts=["internal.*"], amber_methods=["GET"],
-                   amber_content_types=["application/json"], amber_always_header="X-Keep")
+    tctx.configure(
+        addon,
+        amber_filter="~d api.example.com",
+        amber_sample_rate="0.5",
+        amber_sample_key="header:X-User-Id",
+        amber_include_paths=["/api/*"],
+        amber_exclude_hosts=["internal.*"],
+        amber_methods=["GET"],
+        amber_content_types=["application/json"],
+        amber_always_header="X-Keep",
+    )
     assert factory.made == [writer] and writer.started and not writer.stopped
     assert addon.writer is writer
 
 
 def test_the_same_writer_options_again_keep_the_writer(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory, env: Path,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    factory: FakeFactory,
+    env: Path,
 ) -> None:
     addon, tctx, writer = fake
-    tctx.configure(addon, amber_store=f"sqlite:///{env / 'store.db'}", amber_writer="process",
-                   amber_queue_size="10000")
+    tctx.configure(
+        addon,
+        amber_store=f"sqlite:///{env / 'store.db'}",
+        amber_writer="process",
+        amber_queue_size="10000",
+    )
     assert factory.made == [writer] and not writer.stopped
 
 
-@pytest.mark.parametrize(("option", "value", "field", "expected"), [
-    ("amber_store", "sqlite:///other.db", "store_url", "sqlite:///other.db"),
-    ("amber_writer", "thread", "mode", "thread"),
-    ("amber_queue_size", "5", "max_items", 5),
-    ("amber_queue_bytes", "4096", "max_bytes", 4096),
-    ("amber_max_body_size", "100", "body_cap", 100),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "field", "expected"),
+    [
+        ("amber_store", "sqlite:///other.db", "store_url", "sqlite:///other.db"),
+        ("amber_writer", "thread", "mode", "thread"),
+        ("amber_queue_size", "5", "max_items", 5),
+        ("amber_queue_bytes", "4096", "max_bytes", 4096),
+        ("amber_max_body_size", "100", "body_cap", 100),
+    ],
+)
 def test_a_changed_writer_option_replaces_the_writer(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
-    option: str, value: object, field: str, expected: object,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    factory: FakeFactory,
+    option: str,
+    value: object,
+    field: str,
+    expected: object,
 ) -> None:
     addon, tctx, old = fake
     tctx.configure(addon, **{option: value})
@@ -551,7 +622,8 @@ def test_a_changed_writer_option_replaces_the_writer(
 
 
 def test_the_store_is_logged_without_its_password(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], caplog: pytest.LogCaptureFixture,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     addon, tctx, _ = fake
     with caplog.at_level(logging.INFO, logger="amber.capture"):
@@ -561,7 +633,9 @@ def test_the_store_is_logged_without_its_password(
 
 
 def test_amber_yaml_is_read_when_amber_config_changes_only(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory, env: Path,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    factory: FakeFactory,
+    env: Path,
 ) -> None:
     addon, tctx, _ = fake
     config = env / "amber.yaml"
@@ -577,7 +651,8 @@ def test_amber_yaml_is_read_when_amber_config_changes_only(
 
 
 def test_a_rejected_writer_option_leaves_the_running_writer(
-    ctx: tuple[CaptureAddon, taddons.context], env: Path,
+    ctx: tuple[CaptureAddon, taddons.context],
+    env: Path,
 ) -> None:
     addon, tctx = ctx
     writer = addon.writer
@@ -591,7 +666,9 @@ def test_a_rejected_writer_option_leaves_the_running_writer(
 
 
 def test_running_starts_the_writer_from_every_option(
-    env: Path, factory: FakeFactory, monkeypatch: pytest.MonkeyPatch,
+    env: Path,
+    factory: FakeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`amber capture` adds the addon to its master with only the options it was given:
     `running` applies the rest (here none was given: the store comes from $AMBER_STORE)."""
@@ -607,7 +684,9 @@ def test_running_starts_the_writer_from_every_option(
 
 
 def test_running_with_an_unusable_option_stops_the_proxy(
-    env: Path, factory: FakeFactory, monkeypatch: pytest.MonkeyPatch,
+    env: Path,
+    factory: FakeFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("AMBER_KEY")
     addon = CaptureAddon(writer_factory=factory)
@@ -648,8 +727,7 @@ def test_internal_exception_leaves_flow_untouched(
     assert writer.raws == []
 
 
-def test_no_writer_counts_a_drop(fake: tuple[CaptureAddon, taddons.context,
-                                             FakeWriter]) -> None:
+def test_no_writer_counts_a_drop(fake: tuple[CaptureAddon, taddons.context, FakeWriter]) -> None:
     addon, _, _ = fake
     addon.writer = None
     addon.response(flow())
@@ -663,8 +741,11 @@ def test_raw_flow_copies_references_not_decoded_bodies(
     import gzip
 
     body = gzip.compress(b'{"password": "x"}')
-    f = flow("/gz?a=1", method="POST",
-             resp_headers=((b"content-encoding", b"gzip"), (b"content-type", b"application/json")))
+    f = flow(
+        "/gz?a=1",
+        method="POST",
+        resp_headers=((b"content-encoding", b"gzip"), (b"content-type", b"application/json")),
+    )
     assert f.response is not None
     f.response.raw_content = body
     addon.response(f)
@@ -684,14 +765,18 @@ def headers_flow(*resp_headers: tuple[bytes, bytes]) -> http.HTTPFlow:
     return f
 
 
-@pytest.mark.parametrize(("headers", "streamed"), [
-    (((b"content-type", b"text/event-stream"),), True),
-    (((b"content-type", b"application/json"), (b"content-length", b"101")), True),  # > cap
-    (((b"content-type", b"application/json"), (b"content-length", b"100")), False),
-])
+@pytest.mark.parametrize(
+    ("headers", "streamed"),
+    [
+        (((b"content-type", b"text/event-stream"),), True),
+        (((b"content-type", b"application/json"), (b"content-length", b"101")), True),  # > cap
+        (((b"content-type", b"application/json"), (b"content-length", b"100")), False),
+    ],
+)
 def test_event_streams_and_bodies_over_the_cap_are_streamed(
     fake: tuple[CaptureAddon, taddons.context, FakeWriter],
-    headers: tuple[tuple[bytes, bytes], ...], streamed: bool,
+    headers: tuple[tuple[bytes, bytes], ...],
+    streamed: bool,
 ) -> None:
     addon, tctx, _ = fake
     tctx.configure(addon, amber_max_body_size="100")
@@ -726,7 +811,8 @@ def test_a_stream_set_by_another_addon_is_left_alone(
 
 
 def test_a_streamed_body_passes_unchanged_and_is_recorded_up_to_the_cap(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], factory: FakeFactory,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    factory: FakeFactory,
 ) -> None:
     addon, tctx, _ = fake
     tctx.configure(addon, amber_max_body_size="25")
@@ -759,7 +845,8 @@ def test_a_stream_broken_off_is_recorded_with_what_came_flagged_truncated(
 
 
 def test_a_failing_copy_never_alters_the_stream(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], monkeypatch: pytest.MonkeyPatch,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     addon, _, writer = fake
     f = headers_flow((b"content-type", b"text/event-stream"))
@@ -779,7 +866,8 @@ def test_a_failing_copy_never_alters_the_stream(
 
 
 def test_a_failing_responseheaders_hook_leaves_the_flow_buffered(
-    fake: tuple[CaptureAddon, taddons.context, FakeWriter], monkeypatch: pytest.MonkeyPatch,
+    fake: tuple[CaptureAddon, taddons.context, FakeWriter],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     addon, _, _ = fake
 

@@ -96,7 +96,7 @@ SECRETS: dict[str, str] = {
     "x_amz_security_token": "FwoGZXIvYXdzEAsaDAmberSessionTok9876543210",
     "x_goog_api_key": "AIzaSyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
     "stripe_signature": "t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff5"
-                        "36d0ce8e108d8bd",
+    "36d0ce8e108d8bd",
     "hub_signature": "sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "slack_signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
     "xff_ip": "81.2.69.160",
@@ -152,65 +152,133 @@ def build_traffic(client: httpx.Client) -> list[tuple[httpx.Request, bytes | Non
     def add(method: str, url: str, expect: bytes | None = None, **kw: object) -> None:
         reqs.append((client.build_request(method, url, **kw), expect))  # type: ignore[arg-type]
 
-    add("GET", "/api/me", headers={
-        "Authorization": f"Bearer {s['jwt']}",
-        "Cookie": f"theme=dark; session={s['cookie_session']}; lang=en; "
-                  f"auth_token={s['cookie_auth_token']}; csrftoken={s['cookie_csrftoken']}",
-        "X-Forwarded-For": f"{s['xff_ip']}, 10.1.2.3",
-        "X-Real-IP": s["real_ip"],
-    })
-    add("GET", "/api/basic", headers={
-        "Authorization": f"Basic {s['basic_token']}",
-        "Proxy-Authorization": f"Basic {s['proxy_basic_token']}",
-    })
-    add("GET", "/api/keys", headers={
-        "X-Api-Key": s["x_api_key"], "X-Auth-Token": s["x_auth_token"],
-        "X-CSRF-Token": s["x_csrf_token"], "X-Amz-Security-Token": s["x_amz_security_token"],
-        "X-Goog-Api-Key": s["x_goog_api_key"], "X-Custom-Debug": s["custom_github"],
-    })
-    add("POST", "/webhooks/stripe", content=b'{"type": "charge.succeeded"}', headers={
-        "Content-Type": "application/json", "Stripe-Signature": s["stripe_signature"],
-        "X-Hub-Signature-256": s["hub_signature"], "X-Slack-Signature": s["slack_signature"],
-    })
-    add("GET", "/api/search", params={
-        "token": s["query_token"], "api_key": s["query_api_key"], "email": s["query_email"],
-        "page": "2",
-    })
+    add(
+        "GET",
+        "/api/me",
+        headers={
+            "Authorization": f"Bearer {s['jwt']}",
+            "Cookie": f"theme=dark; session={s['cookie_session']}; lang=en; "
+            f"auth_token={s['cookie_auth_token']}; csrftoken={s['cookie_csrftoken']}",
+            "X-Forwarded-For": f"{s['xff_ip']}, 10.1.2.3",
+            "X-Real-IP": s["real_ip"],
+        },
+    )
+    add(
+        "GET",
+        "/api/basic",
+        headers={
+            "Authorization": f"Basic {s['basic_token']}",
+            "Proxy-Authorization": f"Basic {s['proxy_basic_token']}",
+        },
+    )
+    add(
+        "GET",
+        "/api/keys",
+        headers={
+            "X-Api-Key": s["x_api_key"],
+            "X-Auth-Token": s["x_auth_token"],
+            "X-CSRF-Token": s["x_csrf_token"],
+            "X-Amz-Security-Token": s["x_amz_security_token"],
+            "X-Goog-Api-Key": s["x_goog_api_key"],
+            "X-Custom-Debug": s["custom_github"],
+        },
+    )
+    add(
+        "POST",
+        "/webhooks/stripe",
+        content=b'{"type": "charge.succeeded"}',
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": s["stripe_signature"],
+            "X-Hub-Signature-256": s["hub_signature"],
+            "X-Slack-Signature": s["slack_signature"],
+        },
+    )
+    add(
+        "GET",
+        "/api/search",
+        params={
+            "token": s["query_token"],
+            "api_key": s["query_api_key"],
+            "email": s["query_email"],
+            "page": "2",
+        },
+    )
     add("GET", f"/users/{s['path_email']}/profile")
     nested = {
         "user": {
-            "name": "Jane", "password": s["json_password"],
-            "payment": {"card_number": s["json_card"], "backup": f"card {s['json_card_spaced']}",
-                        "iban": s["json_iban"]},
+            "name": "Jane",
+            "password": s["json_password"],
+            "payment": {
+                "card_number": s["json_card"],
+                "backup": f"card {s['json_card_spaced']}",
+                "iban": s["json_iban"],
+            },
             "ssn": s["json_ssn"],
         },
-        "cloud": {"aws_access_key_id": s["json_aws_key_id"],
-                  "aws_secret_access_key": s["json_aws_secret"],
-                  "notes": f"stripe {s['json_stripe']}"},
-        "deploy": {"private_key": f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_LINE}\n"
-                                  "-----END RSA PRIVATE KEY-----\n",
-                   "dsn": f"postgresql://app_admin:{s['json_dsn_password']}@db.internal/orders"},
+        "cloud": {
+            "aws_access_key_id": s["json_aws_key_id"],
+            "aws_secret_access_key": s["json_aws_secret"],
+            "notes": f"stripe {s['json_stripe']}",
+        },
+        "deploy": {
+            "private_key": f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_LINE}\n"
+            "-----END RSA PRIVATE KEY-----\n",
+            "dsn": f"postgresql://app_admin:{s['json_dsn_password']}@db.internal/orders",
+        },
         "members": [
             {"email": s["array_email_1"], "api_token": s["array_token_1"]},
             {"email": s["array_email_2"], "api_token": s["array_token_2"]},
         ],
     }
-    add("POST", "/api/users", content=orjson.dumps(nested),
-        headers={"Content-Type": "application/json"})
-    add("POST", "/login", data={"username": "bob", "password": s["form_password"],
-                                "card_number": s["form_card"], "remember": "1"})
+    add(
+        "POST",
+        "/api/users",
+        content=orjson.dumps(nested),
+        headers={"Content-Type": "application/json"},
+    )
+    add(
+        "POST",
+        "/login",
+        data={
+            "username": "bob",
+            "password": s["form_password"],
+            "card_number": s["form_card"],
+            "remember": "1",
+        },
+    )
     blob = bytes(range(256)) * 8
-    add("POST", "/upload", data={"api_secret": s["multipart_secret"],
-                                 "notes": f"my token is {s['multipart_github']}"},
-        files={"file": ("blob.bin", blob, "application/octet-stream")})
-    gz = gzip.compress(orjson.dumps({"password": s["gzip_req_password"],
-                                     "note": f"key {s['gzip_req_stripe']}"}), mtime=0)
-    add("POST", "/api/gzip", content=gz,
-        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
-    full = orjson.dumps({"user": {"email": s["truncated_email"],
-                                  "note": f"key {s['truncated_stripe']} end", "x": "y" * 50}})
-    add("POST", "/api/truncated", content=full[: full.index(b" end") + 4],
-        headers={"Content-Type": "application/json"})
+    add(
+        "POST",
+        "/upload",
+        data={"api_secret": s["multipart_secret"], "notes": f"my token is {s['multipart_github']}"},
+        files={"file": ("blob.bin", blob, "application/octet-stream")},
+    )
+    gz = gzip.compress(
+        orjson.dumps({"password": s["gzip_req_password"], "note": f"key {s['gzip_req_stripe']}"}),
+        mtime=0,
+    )
+    add(
+        "POST",
+        "/api/gzip",
+        content=gz,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+    )
+    full = orjson.dumps(
+        {
+            "user": {
+                "email": s["truncated_email"],
+                "note": f"key {s['truncated_stripe']} end",
+                "x": "y" * 50,
+            }
+        }
+    )
+    add(
+        "POST",
+        "/api/truncated",
+        content=full[: full.index(b" end") + 4],
+        headers={"Content-Type": "application/json"},
+    )
     add("GET", "/_secrets", expect=secrets_json())
     add("GET", "/_html", expect=html_body())
     for enc in ("gzip", "br", "zstd"):
@@ -229,9 +297,7 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def secrets_run(
-    echo_app: EchoApp, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Run]:
+def secrets_run(echo_app: EchoApp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     runner = CaptureRunner(echo_app, tmp_path_factory)
     # asking mitmproxy to print whole flows must not put them in the log either
     proxy = runner.start("--verbose-proxy", "--set", "flow_detail=4")
@@ -248,8 +314,9 @@ def secrets_run(
                     raw = b"".join(resp.iter_raw())
                 finally:
                     resp.close()
-                sent.append(Sent(tid, req, body, resp.status_code, raw,
-                                 resp.headers.get_list("set-cookie")))
+                sent.append(
+                    Sent(tid, req, body, resp.status_code, raw, resp.headers.get_list("set-cookie"))
+                )
                 expected.append(expect)
         code = proxy.stop(signal.SIGINT)
         assert check_clean(proxy, code) == []
@@ -257,7 +324,10 @@ def secrets_run(
         for fmt in ("har", "jsonl", "curl"):
             out = subprocess.run(
                 [AMBER, "export", "--format", fmt, "--store", proxy.store_url],
-                capture_output=True, env=capture_env(None), timeout=60, check=True,
+                capture_output=True,
+                env=capture_env(None),
+                timeout=60,
+                check=True,
             )
             exports[fmt] = out.stdout
         yield Run(proxy, sent, expected, echo_app, exports)
@@ -339,7 +409,9 @@ def test_client_got_the_apps_responses_unmodified(secrets_run: Run) -> None:
         if expect is None:
             assert sent.status == 200
             assert orjson.loads(sent.raw_body) == {
-                "sha256": hashlib.sha256(sent.body).hexdigest(), "length": len(sent.body)}
+                "sha256": hashlib.sha256(sent.body).hexdigest(),
+                "length": len(sent.body),
+            }
         else:
             assert hashlib.sha256(sent.raw_body).hexdigest() == hashlib.sha256(expect).hexdigest()
     by_path = {s.request.url.path: s for s in secrets_run.sent}
@@ -390,9 +462,21 @@ def test_missing_key_stops_capture_before_listening(
 ) -> None:
     port = free_port()
     proc = subprocess.run(
-        [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}",
-         "--store", f"sqlite:///{tmp_path / 'store.db'}"],
-        capture_output=True, text=True, env=capture_env(key), cwd=tmp_path, timeout=60,
+        [
+            AMBER,
+            "capture",
+            "--upstream",
+            echo_app.url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--store",
+            f"sqlite:///{tmp_path / 'store.db'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=capture_env(key),
+        cwd=tmp_path,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "AMBER_KEY" in proc.stderr
@@ -416,7 +500,11 @@ def test_capture_records_with_the_store_from_the_environment_and_no_options(
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp_path,
+        )
     cp = CaptureProcess(proc, port, tmp_path / "env-store.db", log)
     try:
         cp.wait_listening()
@@ -436,7 +524,12 @@ def test_capture_stops_with_an_error_when_the_store_cannot_be_opened(
     env["AMBER_STORE"] = f"sqlite:///{tmp_path / 'bad.db'}"
     proc = subprocess.run(
         [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 1
     assert "not a readable amber store" in proc.stdout + proc.stderr
 
@@ -446,15 +539,20 @@ def test_capture_stops_with_an_error_when_the_store_cannot_be_opened(
 
 @pytest.mark.parametrize("entry", ["flag", "--set", "amber.yaml"])
 def test_the_sample_rate_works_from_every_entry(
-    capture_proxy: CaptureRunner, tmp_path: Path, entry: str,
+    capture_proxy: CaptureRunner,
+    tmp_path: Path,
+    entry: str,
 ) -> None:
     """`--sample-rate` and `--set amber_sample_rate=` crashed at start-up (mitmproxy cannot
     parse a float option) and amber.yaml's capture.sample_rate was ignored. At rate 0 every
     ordinary exchange is sampled out and a 5xx still kept: the rate took effect."""
     config = tmp_path / "amber.yaml"
     config.write_text("capture:\n  sample_rate: 0.0\n" if entry == "amber.yaml" else "{}\n")
-    extra = {"flag": ["--sample-rate", "0.0"], "--set": ["--set", "amber_sample_rate=0.0"],
-             "amber.yaml": []}[entry]
+    extra = {
+        "flag": ["--sample-rate", "0.0"],
+        "--set": ["--set", "amber_sample_rate=0.0"],
+        "amber.yaml": [],
+    }[entry]
     p = capture_proxy.start("--config", str(config), *extra)
     with httpx.Client(base_url=p.url, timeout=30) as c:
         assert c.get("/ordinary").status_code == 200
@@ -477,13 +575,28 @@ def test_a_flag_beats_amber_yaml(capture_proxy: CaptureRunner, tmp_path: Path) -
 # -- honest start-up ---------------------------------------------------------------------------
 
 
-def start_failure(echo_app: EchoApp, cwd: Path, *extra: str, port: int | None = None,
-                  ) -> tuple[int, list[str]]:
+def start_failure(
+    echo_app: EchoApp,
+    cwd: Path,
+    *extra: str,
+    port: int | None = None,
+) -> tuple[int, list[str]]:
     """Run `amber capture` that should fail to start: its exit code and its output lines."""
     proc = subprocess.run(
-        [AMBER, "capture", "--upstream", echo_app.url, "--listen",
-         f"127.0.0.1:{port or free_port()}", *extra],
-        capture_output=True, text=True, env=capture_env(), cwd=cwd, timeout=600,
+        [
+            AMBER,
+            "capture",
+            "--upstream",
+            echo_app.url,
+            "--listen",
+            f"127.0.0.1:{port or free_port()}",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=capture_env(),
+        cwd=cwd,
+        timeout=600,
     )
     return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()
 
@@ -502,14 +615,16 @@ def test_listening_is_said_only_once_the_port_accepts_connections(
 
 
 def test_a_taken_port_exits_with_one_line_and_writes_nothing(
-    echo_app: EchoApp, tmp_path: Path,
+    echo_app: EchoApp,
+    tmp_path: Path,
 ) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        code, lines = start_failure(echo_app, tmp_path, "--store",
-                                    f"sqlite:///{tmp_path / 'store.db'}", port=port)
+        code, lines = start_failure(
+            echo_app, tmp_path, "--store", f"sqlite:///{tmp_path / 'store.db'}", port=port
+        )
     assert code == 1
     [line] = lines
     assert line.startswith("amber capture: error: ") and "address already in use" in line
@@ -518,7 +633,8 @@ def test_a_taken_port_exits_with_one_line_and_writes_nothing(
 
 
 def test_an_unreachable_store_exits_with_one_line_and_opens_no_other(
-    echo_app: EchoApp, tmp_path: Path,
+    echo_app: EchoApp,
+    tmp_path: Path,
 ) -> None:
     """mitmproxy rolls a rejected option back to the defaults; amber used to start a writer on
     the default store then, creating .amber/store.db in the current directory."""
@@ -533,12 +649,18 @@ def test_an_unreachable_store_exits_with_one_line_and_opens_no_other(
     assert not port_open(port)
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    (["--sample-rate", "half"], "amber_sample_rate: expected a number between 0 and 1"),
-    (["--set", "amber_queue_size=lots"], "amber_queue_size: expected a whole number"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sample-rate", "half"], "amber_sample_rate: expected a number between 0 and 1"),
+        (["--set", "amber_queue_size=lots"], "amber_queue_size: expected a whole number"),
+    ],
+)
 def test_a_bad_option_exits_with_one_line_naming_it(
-    echo_app: EchoApp, tmp_path: Path, extra: list[str], message: str,
+    echo_app: EchoApp,
+    tmp_path: Path,
+    extra: list[str],
+    message: str,
 ) -> None:
     code, lines = start_failure(echo_app, tmp_path, *extra)
     assert code == 1
@@ -553,7 +675,8 @@ STREAM_CAP = 4096
 
 @pytest.fixture(scope="module")
 def stream_proxy(
-    echo_app: EchoApp, tmp_path_factory: pytest.TempPathFactory,
+    echo_app: EchoApp,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CaptureProcess]:
     runner = CaptureRunner(echo_app, tmp_path_factory)
     yield runner.start("--max-body-size", str(STREAM_CAP))
@@ -566,8 +689,9 @@ def stored_one(proxy: CaptureProcess, tid: str) -> Exchange:
 
     def ready() -> bool:
         with Store.open(proxy.store_url, create=False) as store:
-            found[:] = [ex for ex in store.iter_exchanges()
-                        if ("X-Test-Id", tid) in ex.request.headers]
+            found[:] = [
+                ex for ex in store.iter_exchanges() if ("X-Test-Id", tid) in ex.request.headers
+            ]
         return bool(found)
 
     wait_for(ready, READY_DEADLINE, f"exchange {tid} in the store")
@@ -591,19 +715,27 @@ def read_events(resp: httpx.Response, sep: bytes) -> tuple[list[bytes], list[flo
 
 
 def test_server_sent_events_reach_the_client_as_the_app_sends_them(
-    stream_proxy: CaptureProcess, echo_app: EchoApp,
+    stream_proxy: CaptureProcess,
+    echo_app: EchoApp,
 ) -> None:
     tid = uuid.uuid4().hex
-    with httpx.Client(timeout=60) as c, c.stream(
-        "GET", f"{stream_proxy.url}/_stream/sse?n=3&gap=1", headers={"X-Test-Id": tid},
-    ) as r:
+    with (
+        httpx.Client(timeout=60) as c,
+        c.stream(
+            "GET",
+            f"{stream_proxy.url}/_stream/sse?n=3&gap=1",
+            headers={"X-Test-Id": tid},
+        ) as r,
+    ):
         assert r.headers["content-type"].startswith("text/event-stream")
         events, arrived = read_events(r, b"\n\n")
     sent = echo_app.stream_sent[tid]
     assert events == [stream_event("sse", i) for i in range(3)]
     lags_ms = [round((a - s) * 1000, 1) for a, s in zip(arrived, sent, strict=True)]
-    print(f"SSE through amber capture: each event reached the client {lags_ms} ms after "
-          "the app sent it (events 1 s apart)")
+    print(
+        f"SSE through amber capture: each event reached the client {lags_ms} ms after "
+        "the app sent it (events 1 s apart)"
+    )
     # buffered, the first event would arrive with the last, 2 s late: each one must arrive
     # before the app sends the next
     assert arrived[0] < sent[1] and arrived[1] < sent[2]
@@ -613,13 +745,18 @@ def test_server_sent_events_reach_the_client_as_the_app_sends_them(
 
 
 def test_an_ndjson_stream_over_the_cap_passes_whole_and_is_recorded_cut(
-    stream_proxy: CaptureProcess, echo_app: EchoApp,
+    stream_proxy: CaptureProcess,
+    echo_app: EchoApp,
 ) -> None:
     tid = uuid.uuid4().hex
-    with httpx.Client(timeout=60) as c, c.stream(
-        "GET", f"{stream_proxy.url}/_stream/ndjson?n=3&gap=0.1&size=3000",
-        headers={"X-Test-Id": tid},
-    ) as r:
+    with (
+        httpx.Client(timeout=60) as c,
+        c.stream(
+            "GET",
+            f"{stream_proxy.url}/_stream/ndjson?n=3&gap=0.1&size=3000",
+            headers={"X-Test-Id": tid},
+        ) as r,
+    ):
         events, _ = read_events(r, b"\n")
     whole = b"".join(stream_event("ndjson", i, 3000) for i in range(3))
     assert b"".join(events) == whole  # the client got every byte
@@ -648,9 +785,15 @@ def test_a_stream_the_app_breaks_off_is_recorded_with_the_events_seen(
 ) -> None:
     tid = uuid.uuid4().hex
     got = b""
-    with pytest.raises(httpx.RemoteProtocolError), httpx.Client(timeout=60) as c, c.stream(
-        "GET", f"{stream_proxy.url}/_stream/sse?n=2&gap=0.2&abort=1", headers={"X-Test-Id": tid},
-    ) as r:
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.Client(timeout=60) as c,
+        c.stream(
+            "GET",
+            f"{stream_proxy.url}/_stream/sse?n=2&gap=0.2&abort=1",
+            headers={"X-Test-Id": tid},
+        ) as r,
+    ):
         for chunk in r.iter_raw():
             got += chunk
     assert got == stream_event("sse", 0)

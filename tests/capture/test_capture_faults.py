@@ -76,8 +76,9 @@ def stored(proxy: CaptureProcess, test_id: str, n: int = 1, timeout: float = 20)
         if not proxy.db_path.exists():
             return False
         with Store.open(proxy.store_url, create=False) as store:
-            found = [ex for ex in store.iter_exchanges()
-                     if ("X-Test-Id", test_id) in ex.request.headers]
+            found = [
+                ex for ex in store.iter_exchanges() if ("X-Test-Id", test_id) in ex.request.headers
+            ]
         return len(found) >= n
 
     try:
@@ -87,14 +88,17 @@ def stored(proxy: CaptureProcess, test_id: str, n: int = 1, timeout: float = 20)
         with Store.open(proxy.store_url, create=False) as store:
             total = sum(1 for _ in store.iter_exchanges())
         tail = "\n".join(proxy.output.splitlines()[-40:])
-        raise AssertionError(f"{e}: found {len(found)} of {n}; {total} exchanges in the "
-                             f"store; proxy alive: {proxy.proc.poll() is None}; the end of "
-                             f"amber capture's output:\n{tail}") from None
+        raise AssertionError(
+            f"{e}: found {len(found)} of {n}; {total} exchanges in the "
+            f"store; proxy alive: {proxy.proc.poll() is None}; the end of "
+            f"amber capture's output:\n{tail}"
+        ) from None
     return found
 
 
-def send_raw(client: httpx.Client, method: str, url: str, **kw: Any) -> tuple[httpx.Response,
-                                                                                 bytes]:
+def send_raw(
+    client: httpx.Client, method: str, url: str, **kw: Any
+) -> tuple[httpx.Response, bytes]:
     """Send, and return the response with its body exactly as on the wire (not decoded)."""
     req = client.build_request(method, url, **kw)
     resp = client.send(req, stream=True)
@@ -117,19 +121,31 @@ def client(proxy: CaptureProcess) -> Iterator[httpx.Client]:
 # -- bodies --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ctype,body", [
-    ("application/json", b'{"note": "key ' + SECRET.encode() + b'", "broken": [1, 2,'),
-    ("application/json", b"not json at all: " + SECRET.encode()),
-    ("application/json", b'{"a": "\xff\xfe invalid utf-8 ' + SECRET.encode() + b'"}'),
-    ("text/plain; charset=utf-8", b"\xc3\x28 bad utf-8 then " + SECRET.encode()),
-    ("application/x-www-form-urlencoded", b"password=%ZZ%&token=" + SECRET.encode() + b"&%"),
-])
+@pytest.mark.parametrize(
+    "ctype,body",
+    [
+        ("application/json", b'{"note": "key ' + SECRET.encode() + b'", "broken": [1, 2,'),
+        ("application/json", b"not json at all: " + SECRET.encode()),
+        ("application/json", b'{"a": "\xff\xfe invalid utf-8 ' + SECRET.encode() + b'"}'),
+        ("text/plain; charset=utf-8", b"\xc3\x28 bad utf-8 then " + SECRET.encode()),
+        ("application/x-www-form-urlencoded", b"password=%ZZ%&token=" + SECRET.encode() + b"&%"),
+    ],
+)
 def test_malformed_bodies_pass_through_and_are_sanitized(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str,
-    ctype: str, body: bytes,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
+    ctype: str,
+    body: bytes,
 ) -> None:
-    resp, raw = send_raw(client, "POST", "/malformed", content=body,
-                         headers={"Content-Type": ctype, "X-Test-Id": tid})
+    resp, raw = send_raw(
+        client,
+        "POST",
+        "/malformed",
+        content=body,
+        headers={"Content-Type": ctype, "X-Test-Id": tid},
+    )
     assert resp.status_code == 200
     assert orjson.loads(raw)["sha256"] == hashlib.sha256(body).hexdigest()
     assert echo_app.one(tid).body == body
@@ -140,12 +156,20 @@ def test_malformed_bodies_pass_through_and_are_sanitized(
 
 @pytest.mark.parametrize("enc", ["gzip", "compress", "x-custom", "gzip, br"])
 def test_lying_or_unknown_request_encoding(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str, enc: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
+    enc: str,
 ) -> None:
     body = orjson.dumps({"password": "LyingEncPassw0rd", "note": f"key {SECRET}"})
-    resp, _ = send_raw(client, "POST", "/lying", content=body,
-                       headers={"Content-Type": "application/json", "Content-Encoding": enc,
-                                "X-Test-Id": tid})
+    resp, _ = send_raw(
+        client,
+        "POST",
+        "/lying",
+        content=body,
+        headers={"Content-Type": "application/json", "Content-Encoding": enc, "X-Test-Id": tid},
+    )
     assert resp.status_code == 200
     assert echo_app.one(tid).body == body  # the app got the bytes as sent
     [ex] = stored(proxy, tid)
@@ -155,15 +179,22 @@ def test_lying_or_unknown_request_encoding(
 
 @pytest.mark.parametrize("enc", ["gzip", "compress", "deflate", "br", "zstd"])
 def test_lying_response_encoding_reaches_the_client_unmodified(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str, enc: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
+    enc: str,
 ) -> None:
     # says `enc`, but the bytes are binary garbage with a secret in them. Fixed garbage:
     # about 7 % of random prefixes start a valid brotli stream (an uncompressed meta-block
     # copies input through), which is then kept as a truncated decoded body, not dropped.
     body = random.Random(1).randbytes(64) + SECRET.encode() + bytes(range(256))
     assert decode_body(body, enc, max_decoded=1 << 20).undecodable, "pick other garbage"
-    echo_app.canned(f"/lying-resp/{enc}", body,
-                    headers=[("Content-Type", "application/json"), ("Content-Encoding", enc)])
+    echo_app.canned(
+        f"/lying-resp/{enc}",
+        body,
+        headers=[("Content-Type", "application/json"), ("Content-Encoding", enc)],
+    )
     resp, raw = send_raw(client, "GET", f"/lying-resp/{enc}", headers={"X-Test-Id": tid})
     assert resp.status_code == 200 and raw == body
     [ex] = stored(proxy, tid)
@@ -174,12 +205,18 @@ def test_lying_response_encoding_reaches_the_client_unmodified(
 
 
 def test_gzip_bomb_is_capped_and_flagged(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
 ) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=1, mtime=0)
     assert len(bomb) < 1024 * 1024
-    echo_app.canned("/bomb", bomb, headers=[("Content-Type", "application/octet-stream"),
-                                            ("Content-Encoding", "gzip")])
+    echo_app.canned(
+        "/bomb",
+        bomb,
+        headers=[("Content-Type", "application/octet-stream"), ("Content-Encoding", "gzip")],
+    )
     resp, raw = send_raw(client, "GET", "/bomb", headers={"X-Test-Id": tid})
     assert resp.status_code == 200
     assert hashlib.sha256(raw).digest() == hashlib.sha256(bomb).digest()
@@ -190,12 +227,19 @@ def test_gzip_bomb_is_capped_and_flagged(
 
 
 def test_gzip_bomb_in_a_request_body(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
 ) -> None:
     bomb = gzip.compress(b'{"a": "' + b"A" * (32 * 1024 * 1024), compresslevel=1, mtime=0)
-    resp, _ = send_raw(client, "POST", "/bomb-req", content=bomb,
-                       headers={"Content-Type": "application/json", "Content-Encoding": "gzip",
-                                "X-Test-Id": tid})
+    resp, _ = send_raw(
+        client,
+        "POST",
+        "/bomb-req",
+        content=bomb,
+        headers={"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Test-Id": tid},
+    )
     assert resp.status_code == 200
     assert echo_app.one(tid).body == bomb
     [ex] = stored(proxy, tid)
@@ -203,13 +247,23 @@ def test_gzip_bomb_in_a_request_body(
 
 
 def test_multipart_with_binary_parts(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
 ) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16 + b"\xff\xfe\x00"
-    resp, _ = send_raw(client, "POST", "/upload", headers={"X-Test-Id": tid},
-                       data={"api_secret": SECRET, "caption": f"see {GH}"},
-                       files={"img": ("a.png", png, "image/png"),
-                              "raw": ("b.bin", os.urandom(1000), "application/octet-stream")})
+    resp, _ = send_raw(
+        client,
+        "POST",
+        "/upload",
+        headers={"X-Test-Id": tid},
+        data={"api_secret": SECRET, "caption": f"see {GH}"},
+        files={
+            "img": ("a.png", png, "image/png"),
+            "raw": ("b.bin", os.urandom(1000), "application/octet-stream"),
+        },
+    )
     assert resp.status_code == 200
     seen = echo_app.one(tid)
     assert png in seen.body
@@ -220,7 +274,9 @@ def test_multipart_with_binary_parts(
 
 
 def test_server_error_and_slow_responses_are_recorded(
-    proxy: CaptureProcess, client: httpx.Client, tid: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    tid: str,
 ) -> None:
     r500 = client.get("/_status/500", headers={"X-Test-Id": tid})
     r503 = client.get("/_status/503", headers={"X-Test-Id": tid})
@@ -235,18 +291,25 @@ def test_server_error_and_slow_responses_are_recorded(
 
 
 def test_request_cut_short_by_the_client(
-    proxy: CaptureProcess, client: httpx.Client, echo_app: EchoApp, tid: str,
+    proxy: CaptureProcess,
+    client: httpx.Client,
+    echo_app: EchoApp,
+    tid: str,
 ) -> None:
     with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
-        s.sendall(b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"X-Test-Id: " + tid.encode() + b"\r\nContent-Length: 1000\r\n\r\n"
-                  b'{"password": "' + SECRET.encode())
+        s.sendall(
+            b"POST /cut HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Test-Id: " + tid.encode() + b"\r\nContent-Length: 1000\r\n\r\n"
+            b'{"password": "' + SECRET.encode()
+        )
         s.shutdown(socket.SHUT_WR)
         s.recv(65536)  # whatever mitmproxy answers, if anything
     # the proxy is still fine, and the half request never reached the app complete
     assert client.get("/after-cut").status_code == 200
-    assert all(seen.body != b'{"password": "' + SECRET.encode()
-               for seen in echo_app.requests_with("x-test-id", tid))
+    assert all(
+        seen.body != b'{"password": "' + SECRET.encode()
+        for seen in echo_app.requests_with("x-test-id", tid)
+    )
 
 
 # -- websockets ------------------------------------------------------------------------------
@@ -261,7 +324,10 @@ def ws_frame(text: str) -> bytes:
 
 
 def test_websocket_passes_through_and_is_not_recorded(
-    proxy: CaptureProcess, echo_app: EchoApp, client: httpx.Client, tid: str,
+    proxy: CaptureProcess,
+    echo_app: EchoApp,
+    client: httpx.Client,
+    tid: str,
 ) -> None:
     key = base64.b64encode(os.urandom(16)).decode()
     msg = f"hello {tid}"
@@ -269,7 +335,8 @@ def test_websocket_passes_through_and_is_not_recorded(
         s.sendall(
             f"GET /_ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            f"Sec-WebSocket-Version: 13\r\nX-Test-Id: {tid}\r\n\r\n".encode())
+            f"Sec-WebSocket-Version: 13\r\nX-Test-Id: {tid}\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = s.recv(4096)
@@ -277,8 +344,9 @@ def test_websocket_passes_through_and_is_not_recorded(
             head += chunk
         status, _, rest = head.partition(b"\r\n\r\n")
         assert status.startswith(b"HTTP/1.1 101")
-        expected = base64.b64encode(hashlib.sha1(
-            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        expected = base64.b64encode(
+            hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+        )
         assert b"sec-websocket-accept: " + expected.lower() in status.lower()
         s.sendall(ws_frame(msg))
         data = rest
@@ -287,7 +355,7 @@ def test_websocket_passes_through_and_is_not_recorded(
             chunk = s.recv(4096)
             assert chunk
             data += chunk
-        assert data[0] == 0x81 and data[2:2 + len(want)] == want
+        assert data[0] == 0x81 and data[2 : 2 + len(want)] == want
         s.sendall(bytes([0x88, 0x82]) + b"\0\0\0\0" + b"\x03\xe8")  # close 1000
     assert msg in echo_app.ws_messages
     # a normal request after it is stored, the websocket never is
@@ -302,7 +370,9 @@ def test_websocket_passes_through_and_is_not_recorded(
 
 
 def test_http2_capable_client_over_tls_through_the_proxy(
-    proxy: CaptureProcess, echo_app: EchoApp, tid: str,
+    proxy: CaptureProcess,
+    echo_app: EchoApp,
+    tid: str,
 ) -> None:
     """An HTTP/2-capable client (TLS to mitmproxy's own CA in the proxy's confdir).
 
@@ -312,8 +382,11 @@ def test_http2_capable_client_over_tls_through_the_proxy(
     """
     body = orjson.dumps({"password": "H2Passw0rd-Secret", "note": f"key {SECRET}"})
     with httpx.Client(http2=True, verify=False, timeout=30) as c:
-        r = c.post(f"https://127.0.0.1:{proxy.port}/h2", content=body,
-                   headers={"Content-Type": "application/json", "X-Test-Id": tid})
+        r = c.post(
+            f"https://127.0.0.1:{proxy.port}/h2",
+            content=body,
+            headers={"Content-Type": "application/json", "X-Test-Id": tid},
+        )
     assert r.http_version in ("HTTP/1.1", "HTTP/2")
     assert r.status_code == 200
     assert orjson.loads(r.content)["sha256"] == hashlib.sha256(body).hexdigest()
@@ -348,7 +421,10 @@ def test_upstream_down_is_recorded_with_an_error(runner: CaptureRunner) -> None:
 
 
 def test_upstream_that_never_answers(
-    proxy: CaptureProcess, echo_app: EchoApp, client: httpx.Client, tid: str,
+    proxy: CaptureProcess,
+    echo_app: EchoApp,
+    client: httpx.Client,
+    tid: str,
 ) -> None:
     with pytest.raises(httpx.ReadTimeout):
         client.get("/_hang", headers={"X-Test-Id": tid}, timeout=httpx.Timeout(30, read=1.0))
@@ -364,9 +440,21 @@ def test_upstream_that_never_answers(
 def test_unreachable_store_is_a_startup_error(echo_app: EchoApp, tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.run(
-        [AMBER, "capture", "--upstream", echo_app.url, "--listen", f"127.0.0.1:{port}",
-         "--store", f"postgresql://amber:Pw-Should-Not-Print@127.0.0.1:{free_port()}/amber"],
-        capture_output=True, text=True, env=capture_env(), cwd=tmp_path, timeout=60,
+        [
+            AMBER,
+            "capture",
+            "--upstream",
+            echo_app.url,
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--store",
+            f"postgresql://amber:Pw-Should-Not-Print@127.0.0.1:{free_port()}/amber",
+        ],
+        capture_output=True,
+        text=True,
+        env=capture_env(),
+        cwd=tmp_path,
+        timeout=60,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
@@ -376,7 +464,8 @@ def test_unreachable_store_is_a_startup_error(echo_app: EchoApp, tmp_path: Path)
 
 
 def test_store_locked_mid_run_traffic_flows_and_drops_are_counted(
-    runner: CaptureRunner, echo_app: EchoApp,
+    runner: CaptureRunner,
+    echo_app: EchoApp,
 ) -> None:
     p = runner.start("--set", "amber_queue_size=5", check_teardown=False)
     with httpx.Client(base_url=p.url, timeout=30) as c:
@@ -416,7 +505,8 @@ def store_count(url: str) -> int:
 
 @pytest.mark.slow
 def test_one_exchange_the_store_refuses_costs_only_itself(
-    runner: CaptureRunner, tmp_path: Path,
+    runner: CaptureRunner,
+    tmp_path: Path,
 ) -> None:
     """The store refuses one row (a trigger aborts its insert, as a store that cannot take a
     value would): the 220 others and every later exchange are stored, the summary counts it
@@ -435,8 +525,7 @@ def test_one_exchange_the_store_refuses_costs_only_itself(
             assert c.get(f"/after/{i}").status_code == 200
     assert p.stop() == 0
     s = p.summary()
-    assert (s.seen, s.stored, s.drops["unstorable"], s.dropped, s.in_flight) == (
-        241, 240, 1, 1, 0)
+    assert (s.seen, s.stored, s.drops["unstorable"], s.dropped, s.in_flight) == (241, 240, 1, 1, 0)
     with Store.open(url, create=False) as store:
         paths = [ex.request.path for ex in store.iter_exchanges()]
     assert len(paths) == 240 and "/poison" not in paths
@@ -524,8 +613,10 @@ def test_a_writer_killed_under_load_is_restarted_and_the_gap_counted(
     assert p.output.count("the writer process died (killed by SIGKILL)") == 1
     assert "1 writer restarts" in p.output
     gap = max(b - a for a, b in itertools.pairwise(times))
-    print(f"recording gap around the SIGKILL through amber capture: {gap:.2f}s, "
-          f"{s.drops['writer restart']} of {sent} exchanges counted as writer restart")
+    print(
+        f"recording gap around the SIGKILL through amber capture: {gap:.2f}s, "
+        f"{s.drops['writer restart']} of {sent} exchanges counted as writer restart"
+    )
 
 
 def test_the_store_file_deleted_mid_capture_is_reported_and_counted(
@@ -618,11 +709,13 @@ def test_100mb_request_body(runner: CaptureRunner, echo_app: EchoApp) -> None:
     data = b"".join(deterministic_bytes(size))
     p = runner.start()
     with httpx.Client(timeout=120) as c:
-        r = c.post(f"{p.url}/big-upload", content=data,
-                   headers={"Content-Type": "application/octet-stream"})
+        r = c.post(
+            f"{p.url}/big-upload",
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
     assert r.status_code == 200
-    assert orjson.loads(r.content) == {"sha256": hashlib.sha256(data).hexdigest(),
-                                       "length": size}
+    assert orjson.loads(r.content) == {"sha256": hashlib.sha256(data).hexdigest(), "length": size}
     p.wait_stored(1, timeout=60)
     assert p.stop() == 0
     [ex] = p.exchanges()

@@ -36,8 +36,9 @@ def test_options_are_strings_or_lists_of_strings_that_mean_not_given_when_empty(
             assert f"capture.{option.key}" in option.help, option.name
 
 
-@pytest.mark.parametrize(("value", "rate"), [("0", 0.0), ("0.3", 0.3), ("1", 1.0), (0.25, 0.25),
-                                             (1, 1.0)])
+@pytest.mark.parametrize(
+    ("value", "rate"), [("0", 0.0), ("0.3", 0.3), ("1", 1.0), (0.25, 0.25), (1, 1.0)]
+)
 def test_a_rate_is_text_or_a_number_from_0_to_1(value: str | float, rate: float) -> None:
     assert parse_rate(value, "amber_sample_rate") == rate
 
@@ -52,8 +53,10 @@ def test_counts() -> None:
     assert parse_count("5", "amber_queue_size", low=1, what="x") == 5
     assert parse_count(0, "amber_max_body_size", low=0, what="x") == 0
     for bad in ("0", "1k", "1.5", "", "-3"):
-        with pytest.raises(exceptions.OptionsError,
-                           match=r"^amber_queue_size: expected a whole number, 1 or more \(x\)"):
+        with pytest.raises(
+            exceptions.OptionsError,
+            match=r"^amber_queue_size: expected a whole number, 1 or more \(x\)",
+        ):
             parse_count(bad, "amber_queue_size", low=1, what="x")
 
 

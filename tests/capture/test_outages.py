@@ -141,14 +141,15 @@ class Outage:
     feeder: Feeder
 
     def report(self, what: str) -> str:
-        return (f"{what}: the writer saw the store unavailable {self.seen_after:.2f}s after "
-                f"the outage began and stored again {self.resumed_after:.2f}s after the store "
-                f"came back; slowest submit {self.slowest_submit * 1000:.2f} ms; "
-                f"{self.snapshot.summary()}")
+        return (
+            f"{what}: the writer saw the store unavailable {self.seen_after:.2f}s after "
+            f"the outage began and stored again {self.resumed_after:.2f}s after the store "
+            f"came back; slowest submit {self.slowest_submit * 1000:.2f} ms; "
+            f"{self.snapshot.summary()}"
+        )
 
 
-def through_outage(w: AnyWriter, begin: Callable[[], None],
-                   end: Callable[[], None]) -> Outage:
+def through_outage(w: AnyWriter, begin: Callable[[], None], end: Callable[[], None]) -> Outage:
     """Feed `w`, take the store away with `begin` mid-capture, fill the queue, bring the store
     back with `end`, and wait until new exchanges are stored again. Stops the writer (after
     bringing the store back, should the test fail during the outage)."""
@@ -160,8 +161,11 @@ def through_outage(w: AnyWriter, begin: Callable[[], None],
         began = time.monotonic()
         down = True
         begin()
-        wait_for(lambda: store_state(w) == "store_unavailable", DEADLINE,
-                 "the writer to see the store unavailable")
+        wait_for(
+            lambda: store_state(w) == "store_unavailable",
+            DEADLINE,
+            "the writer to see the store unavailable",
+        )
         seen_after = time.monotonic() - began
         # Nothing leaves the queue while the store is down, so this burst fills it: at
         # least 50 of the burst are refused, each while the writer says the store is down.
@@ -176,8 +180,11 @@ def through_outage(w: AnyWriter, begin: Callable[[], None],
         wait_for(lambda: w.stats.stored > stored, DEADLINE, "recording to resume")
         resumed_after = time.monotonic() - back
         accepted = len(feeder.accepted)  # all of them will be stored: 50 more are new ones
-        wait_for(lambda: w.stats.stored >= accepted + 50, DEADLINE,
-                 "new exchanges stored after the outage")
+        wait_for(
+            lambda: w.stats.stored >= accepted + 50,
+            DEADLINE,
+            "new exchanges stored after the outage",
+        )
     finally:
         feeder.stop()
         if down:
@@ -225,8 +232,11 @@ def small_disk() -> Iterator[Path]:
     """A 4 MiB tmpfs, unmounted afterwards (skipped where mounting is not permitted)."""
     mountpoint = Path(tempfile.mkdtemp(prefix="amber-disk-full-"))
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mountpoint)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4M", "tmpfs", str(mountpoint)],
+            capture_output=True,
+            text=True,
+        )
     except OSError as e:
         done = subprocess.CompletedProcess([], 1, "", str(e))
     if done.returncode:
@@ -254,7 +264,9 @@ def fill(path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_full_disk_is_the_store_unavailable_and_recording_resumes_once_freed(
-    writer_kind: str, small_disk: Path, caplog: pytest.LogCaptureFixture,
+    writer_kind: str,
+    small_disk: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """SQLite on a tmpfs filled by a ballast file mid-capture: "database or disk is full" is
     the store being unavailable (retried, the queue absorbing, then `store_unavailable`), not
@@ -263,8 +275,11 @@ def test_a_full_disk_is_the_store_unavailable_and_recording_resumes_once_freed(
     db = small_disk / "store.db"
     url = f"sqlite:///{db}"
     ballast = small_disk / "ballast"
-    outage = through_outage(open_writer(writer_kind, url), lambda: fill(ballast),
-                            lambda: ballast.unlink(missing_ok=True))
+    outage = through_outage(
+        open_writer(writer_kind, url),
+        lambda: fill(ballast),
+        lambda: ballast.unlink(missing_ok=True),
+    )
     print(outage.report(f"disk full, {writer_kind} writer"))
     check_accounting(outage, url)
     check_thread_log(writer_kind, caplog)
@@ -295,18 +310,27 @@ class PrivateCluster:
         assert done.returncode == 0, f"{tool} failed: {done.stderr or done.stdout}"
 
     def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E",
-                  "UTF8")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
 
     def start(self) -> None:
         """Start the server and wait (pg_ctl -w, up to 120 s) until it accepts connections;
         nothing to do when it runs."""
         if self.running():
             return
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
-                  "-t", "120", "-o", options, "start")
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "120",
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (fast: sessions are ended, transactions rolled back)."""
@@ -317,8 +341,11 @@ class PrivateCluster:
 
 
 def postgres_bindir() -> str | None:
-    found = [d for d in glob.glob("/usr/lib/postgresql/*/bin")
-             if os.access(os.path.join(d, "postgres"), os.X_OK)]
+    found = [
+        d
+        for d in glob.glob("/usr/lib/postgresql/*/bin")
+        if os.access(os.path.join(d, "postgres"), os.X_OK)
+    ]
     return max(found, key=lambda d: int(d.split("/")[-2]), default=None)
 
 
@@ -326,8 +353,9 @@ def postgres_bindir() -> str | None:
 def private_cluster() -> Iterator[PrivateCluster]:
     bindir = postgres_bindir()
     if bindir is None:
-        reason = ("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (.ci/pg-up "
-                  "installs them)")
+        reason = (
+            "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin (.ci/pg-up installs them)"
+        )
         if os.environ.get("AMBER_REQUIRE_PG"):
             pytest.fail(f"AMBER_REQUIRE_PG is set but there are {reason}")
         pytest.skip(reason)
@@ -370,9 +398,14 @@ def stop_mid_insert(cluster: PrivateCluster, url: str) -> None:
 
         def insert_waiting() -> bool:
             with engine.connect() as conn:
-                return bool(conn.execute(sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND query LIKE 'INSERT INTO amber_exchanges%'")).scalar())
+                return bool(
+                    conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND query LIKE 'INSERT INTO amber_exchanges%'"
+                        )
+                    ).scalar()
+                )
 
         wait_for(insert_waiting, DEADLINE, "an insert waiting on the lock")
         cluster.stop()
@@ -384,7 +417,9 @@ def stop_mid_insert(cluster: PrivateCluster, url: str) -> None:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgresql_stopped_and_restarted_mid_capture_is_a_counted_gap(
-    writer_kind: str, private_cluster: PrivateCluster, private_database: str,
+    writer_kind: str,
+    private_cluster: PrivateCluster,
+    private_database: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """`pg_ctl stop -m fast` while the writer is inside an insert (which the server cuts
@@ -392,9 +427,11 @@ def test_postgresql_stopped_and_restarted_mid_capture_is_a_counted_gap(
     queue are retried and stored, the gap is counted `store_unavailable`, and nothing else is
     lost."""
     caplog.set_level(logging.INFO, logger="amber.capture")
-    outage = through_outage(open_writer(writer_kind, private_database),
-                            lambda: stop_mid_insert(private_cluster, private_database),
-                            private_cluster.start)
+    outage = through_outage(
+        open_writer(writer_kind, private_database),
+        lambda: stop_mid_insert(private_cluster, private_database),
+        private_cluster.start,
+    )
     print(outage.report(f"PostgreSQL restarted, {writer_kind} writer"))
     check_accounting(outage, private_database)
     check_thread_log(writer_kind, caplog)
@@ -410,9 +447,13 @@ def client_backends(url: str) -> list[int]:
     engine = sa.create_engine(normalize_url(url.rsplit("/", 1)[0] + "/postgres"))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                "AND datname = :name"), {"name": name})
+            rows = conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                    "AND datname = :name"
+                ),
+                {"name": name},
+            )
             return [int(r[0]) for r in rows]
     finally:
         engine.dispose()
@@ -434,7 +475,9 @@ def inserting(w: AnyWriter) -> bool:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable(
-    writer_kind: str, private_cluster: PrivateCluster, private_database: str,
+    writer_kind: str,
+    private_cluster: PrivateCluster,
+    private_database: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The writer's server backend stopped with SIGSTOP mid-capture: the insert neither
@@ -459,11 +502,17 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
         # recounted store_unavailable once the hang is known
         for _ in range(MAX_ITEMS + 50):
             feeder.offer()
-        wait_for(lambda: store_state(w) == "store_unavailable", DEADLINE,
-                 "the writer to report the hung store")
+        wait_for(
+            lambda: store_state(w) == "store_unavailable",
+            DEADLINE,
+            "the writer to report the hung store",
+        )
         seen_after = time.monotonic() - began
-        wait_for(lambda: w.stats.dropped("queue_full") == 0, DEADLINE,
-                 "the full queue's refusals to be recounted")
+        wait_for(
+            lambda: w.stats.dropped("queue_full") == 0,
+            DEADLINE,
+            "the full queue's refusals to be recounted",
+        )
         for _ in range(10):  # refused as store_unavailable at once
             feeder.offer()
         signal_all(frozen, signal.SIGCONT)
@@ -474,8 +523,9 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
         resumed_after = time.monotonic() - back
         wait_for(lambda: store_state(w) is None, DEADLINE, "the store to be back")
         accepted = len(feeder.accepted)
-        wait_for(lambda: w.stats.stored >= accepted + 50, DEADLINE,
-                 "new exchanges stored after the thaw")
+        wait_for(
+            lambda: w.stats.stored >= accepted + 50, DEADLINE, "new exchanges stored after the thaw"
+        )
     finally:
         signal_all(frozen, signal.SIGCONT)
         feeder.stop()
@@ -485,8 +535,12 @@ def test_postgresql_frozen_mid_capture_is_reported_and_counted_store_unavailable
     check_accounting(outage, private_database, hung=True)
     if writer_kind == "thread":
         messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
-        assert messages.count("store write has not returned for 10 s: counting new drops as "
-                              "store_unavailable") == 1, messages
+        assert (
+            messages.count(
+                "store write has not returned for 10 s: counting new drops as store_unavailable"
+            )
+            == 1
+        ), messages
         assert sum("store is back" in m for m in messages) == 1, messages
         assert not any("store write failed" in m for m in messages), messages
         assert SECRET not in caplog.text
@@ -502,9 +556,11 @@ def test_postgresql_store_connections_give_up_on_a_silent_peer(pg_database: str)
         fd = conn.connection.dbapi_connection.pgconn.socket  # type: ignore[union-attr]
         sock = socket.socket(fileno=os.dup(fd))
         try:
-            got = (sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
-                   sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
-                   sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT))
+            got = (
+                sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE),
+                sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
+            )
         finally:
             sock.close()
     assert got == (1, 10, 30_000)

@@ -166,8 +166,10 @@ def test_a_writer_killed_under_load_is_restarted_and_the_gap_counted(tmp_path: P
         assert store.count() == snap.stored  # none stored uncounted, none counted twice
         times = sorted(ex.request.timestamp_start for ex in store.iter_exchanges())
     gap = max(b - a for a, b in itertools.pairwise(times))
-    print(f"recording gap around the SIGKILL: {gap:.2f}s, "
-          f"{snap.dropped['writer_restart']} exchanges counted as writer_restart")
+    print(
+        f"recording gap around the SIGKILL: {gap:.2f}s, "
+        f"{snap.dropped['writer_restart']} exchanges counted as writer_restart"
+    )
 
 
 def test_an_insert_committed_as_the_writer_died_is_found_not_counted_lost(
@@ -183,7 +185,7 @@ def test_an_insert_committed_as_the_writer_died_is_found_not_counted_lost(
     for i in range(3):
         assert w.submit(raw(i))
     child = w._child
-    child.ids[:3 * 26] = b"".join(ex.id.encode() for ex in exchanges)
+    child.ids[: 3 * 26] = b"".join(ex.id.encode() for ex in exchanges)
     child.counters[_COMMIT_IDS] = 3
     child.counters[_COMMIT_TARGET] = 3
     assert w._settle_lost(child, "writer_restart") == 1
@@ -229,7 +231,8 @@ def test_exit_causes_are_named() -> None:
 
 
 def test_the_addon_records_through_a_writer_process_by_default(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The production path, the only addon test that spawns a process: with its default
     options the addon starts the writer process, records through it, and `done` ends it."""

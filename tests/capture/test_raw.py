@@ -19,8 +19,11 @@ def test_raw_to_exchange_keeps_the_wire_form() -> None:
 def test_the_host_header_is_what_the_client_sent_in_every_http_version() -> None:
     h1 = raw(1)
     assert raw_to_exchange(h1).request.host_header == "api.example.com"
-    h2 = raw(2)._replace(http_version=b"HTTP/2.0", authority=b"h2.example.com",
-                         req_headers=((b"content-type", b"application/json"),))
+    h2 = raw(2)._replace(
+        http_version=b"HTTP/2.0",
+        authority=b"h2.example.com",
+        req_headers=((b"content-type", b"application/json"),),
+    )
     ex = raw_to_exchange(h2)
     assert ex.request.host_header == "h2.example.com" and ex.request.http_version == "HTTP/2.0"
     no_host = raw(3)._replace(req_headers=())

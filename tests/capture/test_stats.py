@@ -13,8 +13,7 @@ from amber.capture._stats import StatsSnapshot
 
 def balanced(s: StatsSnapshot) -> bool:
     """The accounting identity: every exchange seen is in exactly one place."""
-    return s.seen == (s.stored + s.filtered + s.sampled_out + sum(s.dropped.values())
-                      + s.in_flight)
+    return s.seen == (s.stored + s.filtered + s.sampled_out + sum(s.dropped.values()) + s.in_flight)
 
 
 def test_summary_line_names_every_outcome_reason_and_event() -> None:
@@ -31,8 +30,6 @@ def test_summary_line_names_every_outcome_reason_and_event() -> None:
         "restart, 0 stop timeout, 0 no writer, 0 hook failed; 0 hook errors, 1 store "
         "failures, 0 writer restarts"
     )
-
-
 
 
 def test_the_identity_holds_in_every_snapshot_while_threads_count() -> None:

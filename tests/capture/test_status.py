@@ -64,8 +64,10 @@ def test_the_status_file_says_what_the_summary_says_and_adds_up() -> None:
     assert values["amber_capture_writer_restarts_total"] == 1
     assert values["amber_capture_status_time_seconds"] == 1_700_000_000.5
     parts = sum(v for k, v in values.items() if k.startswith("amber_capture_dropped_total"))
-    parts += sum(values[f"amber_capture_{k}"] for k in (
-        "stored_total", "filtered_total", "sampled_out_total", "in_flight"))
+    parts += sum(
+        values[f"amber_capture_{k}"]
+        for k in ("stored_total", "filtered_total", "sampled_out_total", "in_flight")
+    )
     assert parts == values["amber_capture_seen_total"]
     big = CaptureStats()
     for _ in range(3):
@@ -84,7 +86,8 @@ def reporters() -> Iterator[list[StatusReporter]]:
 
 
 def test_the_status_file_is_written_while_running_and_final_at_stop(
-    tmp_path: Path, reporters: list[StatusReporter],
+    tmp_path: Path,
+    reporters: list[StatusReporter],
 ) -> None:
     stats = some_stats()
     r = StatusReporter(stats, file_period=0.05)
@@ -101,7 +104,9 @@ def test_the_status_file_is_written_while_running_and_final_at_stop(
 
 
 def test_sigusr1_and_the_period_log_a_summary_line(
-    tmp_path: Path, reporters: list[StatusReporter], caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    reporters: list[StatusReporter],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     r = StatusReporter(some_stats())
     reporters.append(r)
@@ -117,7 +122,9 @@ def test_sigusr1_and_the_period_log_a_summary_line(
 
 
 def test_an_unwritable_status_file_is_said_once_and_retried(
-    tmp_path: Path, reporters: list[StatusReporter], caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    reporters: list[StatusReporter],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     r = StatusReporter(some_stats(), file_period=0.02)
     reporters.append(r)
@@ -134,7 +141,9 @@ def test_an_unwritable_status_file_is_said_once_and_retried(
 
 
 def test_the_addon_reports_through_its_status_options(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """`amber_status_file` and `amber_status_interval`, as `--set` gives them: the file
     appears once the addon runs, SIGUSR1 logs a line, and `done` leaves the final counts."""
@@ -143,8 +152,7 @@ def test_the_addon_reports_through_its_status_options(
     factory = FakeFactory()
     addon = CaptureAddon(writer_factory=factory)
     status = tmp_path / "amber.prom"
-    with (caplog.at_level(logging.WARNING, logger="amber.capture"),
-          addon_context(addon) as tctx):
+    with caplog.at_level(logging.WARNING, logger="amber.capture"), addon_context(addon) as tctx:
         tctx.options.set(f"amber_status_file={status}", "amber_status_interval=0")
         addon.running()
         wait_for(status.exists, 30, "the status file")

@@ -15,20 +15,24 @@ from amber.capture._stream import StreamCopy
 from amber.capture._stream import should_stream
 
 
-@pytest.mark.parametrize(("headers", "streamed"), [
-    ([("content-type", "text/event-stream")], True),
-    ([("Content-Type", "Text/Event-Stream; charset=utf-8")], True),
-    ([("content-type", "application/x-ndjson")], True),
-    ([("content-type", "application/jsonl")], True),
-    ([("content-type", "application/json-seq")], True),
-    ([("content-type", "application/json"), ("content-length", "101")], True),  # > limit
-    ([("content-type", "application/json"), ("content-length", "100")], False),
-    ([("content-type", "application/json")], False),  # chunked: buffered as by mitmproxy
-    ([("content-type", "text/plain"), ("content-length", "x")], False),
-    ([], False),
-])
+@pytest.mark.parametrize(
+    ("headers", "streamed"),
+    [
+        ([("content-type", "text/event-stream")], True),
+        ([("Content-Type", "Text/Event-Stream; charset=utf-8")], True),
+        ([("content-type", "application/x-ndjson")], True),
+        ([("content-type", "application/jsonl")], True),
+        ([("content-type", "application/json-seq")], True),
+        ([("content-type", "application/json"), ("content-length", "101")], True),  # > limit
+        ([("content-type", "application/json"), ("content-length", "100")], False),
+        ([("content-type", "application/json")], False),  # chunked: buffered as by mitmproxy
+        ([("content-type", "text/plain"), ("content-length", "x")], False),
+        ([], False),
+    ],
+)
 def test_event_streams_and_bodies_announced_over_the_limit_are_streamed(
-    headers: list[tuple[str, str]], streamed: bool,
+    headers: list[tuple[str, str]],
+    streamed: bool,
 ) -> None:
     fields = tuple((k.encode(), v.encode()) for k, v in headers)
     assert should_stream(http.Headers(fields), 100) is streamed
@@ -63,7 +67,8 @@ def test_a_chunk_exactly_at_the_limit_is_not_cut() -> None:
 
 
 def test_a_failure_gives_the_copy_up_and_never_the_stream(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     copy = StreamCopy(100)
     copy(b"data: before\n\n")

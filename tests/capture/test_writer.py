@@ -47,18 +47,31 @@ def pipeline() -> Pipeline:
 def raw(i: int = 0, body: bytes | None = None, status: int | None = 200) -> RawFlow:
     req_body = orjson.dumps({"i": i, "password": SECRET}) if body is None else body
     return RawFlow(
-        started=946681200.0 + i, req_end=946681200.5 + i, client="10.0.0.1",
-        method=b"POST", scheme=b"http", host="api.internal", port=8000,
-        path=f"/items/{i}?token={SECRET}".encode(), http_version=b"HTTP/1.1",
-        req_headers=((b"Host", b"api.example.com"), (b"Content-Type", b"application/json"),
-                     (b"Authorization", f"Bearer {SECRET}".encode())),
-        req_body=req_body, authority=b"",
-        status=status, reason=b"OK" if status else b"", resp_version=b"HTTP/1.1",
+        started=946681200.0 + i,
+        req_end=946681200.5 + i,
+        client="10.0.0.1",
+        method=b"POST",
+        scheme=b"http",
+        host="api.internal",
+        port=8000,
+        path=f"/items/{i}?token={SECRET}".encode(),
+        http_version=b"HTTP/1.1",
+        req_headers=(
+            (b"Host", b"api.example.com"),
+            (b"Content-Type", b"application/json"),
+            (b"Authorization", f"Bearer {SECRET}".encode()),
+        ),
+        req_body=req_body,
+        authority=b"",
+        status=status,
+        reason=b"OK" if status else b"",
+        resp_version=b"HTTP/1.1",
         resp_headers=((b"Content-Type", b"application/json"),) if status else (),
         resp_body=b'{"ok": true}' if status else None,
         resp_start=946681200.6 + i if status else None,
         resp_end=946681200.7 + i if status else None,
-        error=None if status else "connection refused", tags=(),
+        error=None if status else "connection refused",
+        tags=(),
     )
 
 
@@ -95,8 +108,9 @@ def store_bytes(tmp_path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
 
 
-def test_stop_flushes_everything_sanitized(store: Store, writers: list[Writer],
-                                           tmp_path: Path) -> None:
+def test_stop_flushes_everything_sanitized(
+    store: Store, writers: list[Writer], tmp_path: Path
+) -> None:
     w = make(writers, store, batch_size=50)
     for i in range(300):
         assert w.submit(raw(i))
@@ -150,7 +164,9 @@ def test_queue_full_by_bytes_drops_and_counts(store: Store, writers: list[Writer
 
 
 def test_stop_closes_the_store_only_when_the_writer_owns_it(
-    store: Store, writers: list[Writer], monkeypatch: pytest.MonkeyPatch,
+    store: Store,
+    writers: list[Writer],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     closed: list[bool] = []
     monkeypatch.setattr(store, "close", lambda: closed.append(True))
@@ -171,8 +187,12 @@ def test_submit_after_stop_is_dropped(store: Store, writers: list[Writer]) -> No
 
 @pytest.mark.parametrize("exc", [SanitizeError("cannot sanitize"), RuntimeError("bug")])
 def test_sanitize_failure_drops_counts_and_stores_nothing_raw(
-    store: Store, writers: list[Writer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture, exc: Exception,
+    store: Store,
+    writers: list[Writer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    exc: Exception,
 ) -> None:
     p = pipeline()
     real = p.process
@@ -271,7 +291,8 @@ def test_store_down_fills_the_queue_then_drops_as_store_unavailable(
 
 
 def test_retries_wait_at_most_two_seconds_apart(
-    writers: list[Writer], monkeypatch: pytest.MonkeyPatch,
+    writers: list[Writer],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The production back-off: 0.5 s doubling, capped at 2 s (recording resumes at most
     about 2 s after the store is back)."""
@@ -320,7 +341,9 @@ class HangingStore:
 
 
 def test_a_hung_insert_is_reported_and_counts_the_store_unavailable(
-    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    store: Store,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An insert that does not return: after `hang_after` the log says so once, the store is
     unavailable (a full queue's refusals are `store_unavailable`, not `queue_full`, those
@@ -347,13 +370,19 @@ def test_a_hung_insert_is_reported_and_counts_the_store_unavailable(
     assert w.stats.stored == 11 and store.count() == 11 and balanced(w.stats.snapshot())
     assert w.stats.seen == 40
     messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
-    assert messages.count("store write has not returned for 0.5 s: counting new drops as "
-                          "store_unavailable") == 1, messages
+    assert (
+        messages.count(
+            "store write has not returned for 0.5 s: counting new drops as store_unavailable"
+        )
+        == 1
+    ), messages
     assert sum("store is back after" in m for m in messages) == 1, messages
 
 
 def test_a_hung_insert_that_fails_takes_the_retry_path(
-    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    store: Store,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A hung insert that finally fails is the store unavailable all along (no moment
     where the state lapses), retried, and stored once the store answers."""
@@ -381,11 +410,16 @@ def test_a_hung_insert_that_fails_takes_the_retry_path(
     assert w.stats.stored == 1 and w.stats.store_failures == 1 and store.count() == 1
     messages = [r.getMessage() for r in caplog.records if r.name == "amber.capture"]
     assert [m.split(" ")[:3] for m in messages] == [
-        ["store", "write", "has"], ["store", "write", "failed"], ["store", "is", "back"]]
+        ["store", "write", "has"],
+        ["store", "write", "failed"],
+        ["store", "is", "back"],
+    ]
 
 
 def test_an_insert_committed_as_its_connection_dropped_is_counted_stored(
-    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    store: Store,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """PostgreSQL committed the insert but the connection dropped before the reply: the
     retry fails on the ids, which are found stored and counted stored, not unstorable."""
@@ -412,7 +446,8 @@ def test_an_insert_committed_as_its_connection_dropped_is_counted_stored(
 
 
 def test_a_duplicate_without_a_lost_connection_is_still_unstorable(
-    store: Store, writers: list[Writer],
+    store: Store,
+    writers: list[Writer],
 ) -> None:
     """Ids found stored count as stored only after a lost connection: an exchange whose id
     is already stored (here by someone else, just before) on a first attempt is refused
@@ -479,13 +514,19 @@ def stored_ids(store: Store) -> set[int]:
     return {orjson.loads(ex.request.body)["i"] for ex in store.iter_exchanges()}
 
 
-@pytest.mark.parametrize("error", [
-    encode_error,
-    lambda: StoreError("cannot write to the store: value too long for type varchar(16)"),
-    lambda: ValueError("a bug in a driver"),
-], ids=["UnicodeEncodeError", "StoreError", "ValueError"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        encode_error,
+        lambda: StoreError("cannot write to the store: value too long for type varchar(16)"),
+        lambda: ValueError("a bug in a driver"),
+    ],
+    ids=["UnicodeEncodeError", "StoreError", "ValueError"],
+)
 def test_one_hostile_exchange_costs_only_itself(
-    store: Store, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    store: Store,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
     error: Callable[[], Exception],
 ) -> None:
     hs = HostileStore(store, error)
@@ -514,14 +555,18 @@ def refuse_path(url: str, path: str) -> None:
     aborts its insert, as a store that cannot take a value does (not a connection error)."""
     engine = sa.create_engine(normalize_url(url))
     if engine.dialect.name == "sqlite":
-        ddl = [f"CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
-               f"WHEN NEW.path = '{path}' BEGIN SELECT RAISE(ABORT, 'poison'); END"]
+        ddl = [
+            f"CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
+            f"WHEN NEW.path = '{path}' BEGIN SELECT RAISE(ABORT, 'poison'); END"
+        ]
     else:
-        ddl = [f"CREATE FUNCTION amber_test_refuse() RETURNS trigger AS $$ BEGIN "
-               f"IF NEW.path = '{path}' THEN RAISE EXCEPTION 'poison'; END IF; RETURN NEW; "
-               "END $$ LANGUAGE plpgsql",
-               "CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
-               "FOR EACH ROW EXECUTE FUNCTION amber_test_refuse()"]
+        ddl = [
+            f"CREATE FUNCTION amber_test_refuse() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.path = '{path}' THEN RAISE EXCEPTION 'poison'; END IF; RETURN NEW; "
+            "END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER amber_test_refuse BEFORE INSERT ON amber_exchanges "
+            "FOR EACH ROW EXECUTE FUNCTION amber_test_refuse()",
+        ]
     with engine.begin() as conn:
         for statement in ddl:
             conn.exec_driver_sql(statement)
@@ -529,7 +574,9 @@ def refuse_path(url: str, path: str) -> None:
 
 
 def test_a_real_store_refusing_one_row_costs_only_that_row(
-    store_url: str, writers: list[Writer], caplog: pytest.LogCaptureFixture,
+    store_url: str,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The same with a real refusal, on SQLite and PostgreSQL: a trigger aborts the insert of
     one path."""
@@ -548,7 +595,8 @@ def test_a_real_store_refusing_one_row_costs_only_that_row(
 
 
 def test_the_store_going_down_while_a_batch_is_split_still_retries(
-    store: Store, writers: list[Writer],
+    store: Store,
+    writers: list[Writer],
 ) -> None:
     hs = HostileStore(store)
     real_add = hs.add_many
@@ -571,7 +619,10 @@ def test_the_store_going_down_while_a_batch_is_split_still_retries(
 
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
 def test_a_store_file_deleted_or_replaced_is_reported_not_written_into(
-    tmp_path: Path, writers: list[Writer], caplog: pytest.LogCaptureFixture, how: str,
+    tmp_path: Path,
+    writers: list[Writer],
+    caplog: pytest.LogCaptureFixture,
+    how: str,
 ) -> None:
     db = tmp_path / "store.db"
     store = Store.open(f"sqlite:///{db}")
@@ -601,7 +652,10 @@ def test_a_store_file_deleted_or_replaced_is_reported_not_written_into(
 
 @pytest.mark.parametrize("seed", range(6))
 def test_the_counts_add_up_at_every_moment(
-    store: Store, writers: list[Writer], monkeypatch: pytest.MonkeyPatch, seed: int,
+    store: Store,
+    writers: list[Writer],
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
 ) -> None:
     """Random mixes of ordinary, hostile and unsanitizable exchanges, filtering, sampling,
     a store going down and up and a queue too small, while another thread takes snapshots:
@@ -617,8 +671,13 @@ def test_the_counts_add_up_at_every_moment(
         return real(ex, encoded=encoded)
 
     monkeypatch.setattr(p, "process", process)
-    w = make(writers, hs, pipeline=p, max_items=rng.choice([3, 40, 10_000]),
-             batch_size=rng.choice([1, 7, 200]))
+    w = make(
+        writers,
+        hs,
+        pipeline=p,
+        max_items=rng.choice([3, 40, 10_000]),
+        batch_size=rng.choice([1, 7, 200]),
+    )
     stats = w.stats
     snapshots: list[StatsSnapshot] = []
     done = threading.Event()
@@ -630,8 +689,7 @@ def test_the_counts_add_up_at_every_moment(
     watcher = threading.Thread(target=monitor)
     watcher.start()
     expected: Counter[str] = Counter()
-    kinds = ["stored", "unstorable", "sanitize_failed", "filtered", "sampled_out", "down",
-             "up"]
+    kinds = ["stored", "unstorable", "sanitize_failed", "filtered", "sampled_out", "down", "up"]
     for i in range(400):
         [kind] = rng.choices(kinds, weights=[60, 4, 4, 8, 8, 1, 2])
         if kind in ("down", "up"):
@@ -640,8 +698,11 @@ def test_the_counts_add_up_at_every_moment(
             stats.count(kind)  # type: ignore[arg-type]
             expected[kind] += 1
         else:
-            r = {"stored": raw(i), "unstorable": hostile_raw(i),
-                 "sanitize_failed": raw(i)._replace(path=f"/unsanitizable/{i}".encode())}[kind]
+            r = {
+                "stored": raw(i),
+                "unstorable": hostile_raw(i),
+                "sanitize_failed": raw(i)._replace(path=f"/unsanitizable/{i}".encode()),
+            }[kind]
             expected[kind if w.submit(r) else "refused"] += 1
     hs.down = False
     w.stop()
@@ -652,7 +713,11 @@ def test_the_counts_add_up_at_every_moment(
     assert balanced(snap) and snap.in_flight == 0
     assert snap.seen == sum(expected.values())
     assert snap.stored == expected["stored"] == store.count()
-    got = {"unstorable": snap.dropped["unstorable"], "filtered": snap.filtered,
-           "sanitize_failed": snap.dropped["sanitize_failed"], "sampled_out": snap.sampled_out}
+    got = {
+        "unstorable": snap.dropped["unstorable"],
+        "filtered": snap.filtered,
+        "sanitize_failed": snap.dropped["sanitize_failed"],
+        "sampled_out": snap.sampled_out,
+    }
     assert got == {kind: expected[kind] for kind in got}
     assert snap.dropped["queue_full"] + snap.dropped["store_unavailable"] == expected["refused"]

@@ -20,8 +20,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_valid_config(tmp_path: Path) -> None:
-    p = write(tmp_path, "store: sqlite:///x.db\nrequest_id_headers: [X-Trace]\n"
-                        "routes:\n  - /users/{uid}\n")
+    p = write(
+        tmp_path,
+        "store: sqlite:///x.db\nrequest_id_headers: [X-Trace]\nroutes:\n  - /users/{uid}\n",
+    )
     cfg = load_config(p)
     assert cfg.store == "sqlite:///x.db"
     assert cfg.request_id_headers == ("X-Trace",)
@@ -67,7 +69,9 @@ def test_section_errors_get_line_numbers(tmp_path: Path) -> None:
 
 
 def test_every_capture_key_is_accepted(tmp_path: Path) -> None:
-    p = write(tmp_path, """capture:
+    p = write(
+        tmp_path,
+        """capture:
   filter: "~d api.example.com"
   include_paths: [/api/*]
   exclude_paths: [/health, "/users/{id}/avatar"]
@@ -84,32 +88,36 @@ def test_every_capture_key_is_accepted(tmp_path: Path) -> None:
   writer: thread
   status_file: /var/lib/node_exporter/textfile/amber.prom
   status_interval: 300
-""")
+""",
+    )
     cfg = load_config(p)
     assert set(cfg.capture) == set(CAPTURE_KEYS)
     assert cfg.capture["sample_rate"] == 0.3 and cfg.capture["writer"] == "thread"
     assert Config().capture == {}
 
 
-@pytest.mark.parametrize(("text", "line", "message"), [
-    # mistyped, and keys nothing implements: an error, never silently ignored
-    ("capture:\n  sample_rat: 0.3\n", 2, "unknown key; did you mean 'sample_rate'?"),
-    ("capture:\n  writer: thread\n  retention: 30d\n", 3, "unknown key; valid keys"),
-    ("capture:\n  sample_rate: 1.5\n", 2, "expected a number between 0 and 1, got 1.5"),
-    ("capture:\n  sample_rate: half\n", 2, "expected a number between 0 and 1, got 'half'"),
-    ("capture:\n  sample_rate: true\n", 2, "expected a number between 0 and 1, got True"),
-    ("capture:\n  sample_rate:\n", 2, "expected a number between 0 and 1, got None"),
-    ("capture:\n  exclude_paths: /health\n", 2, "expected a list of path globs"),
-    ("capture:\n  methods: [GET, 1]\n", 2, "expected a list of HTTP methods"),
-    ("capture:\n  sample_key: query:user\n", 2, "expected 'header:NAME' or 'cookie:NAME'"),
-    ("capture:\n  always_header: ''\n", 2, "expected a header name"),
-    ("capture:\n  max_body_size: -1\n", 2, "expected a byte count"),
-    ("capture:\n  queue_size: 0\n", 2, "expected a number of exchanges"),
-    ("capture:\n  queue_bytes: 1.5\n", 2, "expected a byte count"),
-    ("capture:\n  writer: fork\n", 2, "expected 'process' or 'thread'"),
-    ("capture:\n  status_interval: -1\n", 2, "expected a number of seconds"),
-    ("capture: [sample_rate]\n", 1, "expected a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # mistyped, and keys nothing implements: an error, never silently ignored
+        ("capture:\n  sample_rat: 0.3\n", 2, "unknown key; did you mean 'sample_rate'?"),
+        ("capture:\n  writer: thread\n  retention: 30d\n", 3, "unknown key; valid keys"),
+        ("capture:\n  sample_rate: 1.5\n", 2, "expected a number between 0 and 1, got 1.5"),
+        ("capture:\n  sample_rate: half\n", 2, "expected a number between 0 and 1, got 'half'"),
+        ("capture:\n  sample_rate: true\n", 2, "expected a number between 0 and 1, got True"),
+        ("capture:\n  sample_rate:\n", 2, "expected a number between 0 and 1, got None"),
+        ("capture:\n  exclude_paths: /health\n", 2, "expected a list of path globs"),
+        ("capture:\n  methods: [GET, 1]\n", 2, "expected a list of HTTP methods"),
+        ("capture:\n  sample_key: query:user\n", 2, "expected 'header:NAME' or 'cookie:NAME'"),
+        ("capture:\n  always_header: ''\n", 2, "expected a header name"),
+        ("capture:\n  max_body_size: -1\n", 2, "expected a byte count"),
+        ("capture:\n  queue_size: 0\n", 2, "expected a number of exchanges"),
+        ("capture:\n  queue_bytes: 1.5\n", 2, "expected a byte count"),
+        ("capture:\n  writer: fork\n", 2, "expected 'process' or 'thread'"),
+        ("capture:\n  status_interval: -1\n", 2, "expected a number of seconds"),
+        ("capture: [sample_rate]\n", 1, "expected a mapping"),
+    ],
+)
 def test_a_bad_capture_key_names_file_line_and_key(
     tmp_path: Path, text: str, line: int, message: str
 ) -> None:
@@ -124,8 +132,10 @@ def test_an_unknown_capture_key_lists_the_valid_ones(tmp_path: Path) -> None:
     p = write(tmp_path, "capture:\n  retention: 30d\n")
     with pytest.raises(ConfigError) as e:
         load_config(p)
-    assert str(e.value) == (f"{p}:2: capture.retention: unknown key; valid keys under capture: "
-                            + ", ".join(CAPTURE_KEYS))
+    assert str(e.value) == (
+        f"{p}:2: capture.retention: unknown key; valid keys under capture: "
+        + ", ".join(CAPTURE_KEYS)
+    )
 
 
 def test_wrong_types(tmp_path: Path) -> None:
@@ -146,6 +156,10 @@ def test_discovery_and_store_precedence(tmp_path: Path, monkeypatch: pytest.Monk
     cfg = find_config(env={})
     assert cfg.path == "amber.yaml"
     assert resolve_store_url(None, cfg, env={}) == "sqlite:///from-config.db"
-    assert resolve_store_url(None, cfg, env={"AMBER_STORE": "sqlite:///env.db"}) == "sqlite:///env.db"
-    assert resolve_store_url("sqlite:///flag.db", cfg, env={"AMBER_STORE": "x"}) == "sqlite:///flag.db"
+    assert (
+        resolve_store_url(None, cfg, env={"AMBER_STORE": "sqlite:///env.db"}) == "sqlite:///env.db"
+    )
+    assert (
+        resolve_store_url("sqlite:///flag.db", cfg, env={"AMBER_STORE": "x"}) == "sqlite:///flag.db"
+    )
     assert resolve_store_url(None, Config(), env={}) == DEFAULT_STORE

@@ -32,8 +32,10 @@ def deflate_raw(data: bytes) -> bytes:
         ("identity", PLAIN),
         (None, PLAIN),
         ("gzip, br", brotli.compress(gzip.compress(PLAIN))),
-        ("deflate, gzip, zstd",
-         zstandard.ZstdCompressor().compress(gzip.compress(zlib.compress(PLAIN)))),
+        (
+            "deflate, gzip, zstd",
+            zstandard.ZstdCompressor().compress(gzip.compress(zlib.compress(PLAIN))),
+        ),
         ("GZIP", gzip.compress(PLAIN)),
     ],
 )
@@ -54,7 +56,9 @@ def test_gzip_multi_member() -> None:
 def test_bomb_is_capped(encoding: str) -> None:
     bomb = b"\0" * (50 * 1024 * 1024)
     raw = {
-        "gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress,
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "br": brotli.compress,
         "zstd": zstandard.ZstdCompressor().compress,
     }[encoding](bomb)
     assert len(raw) < 1024 * 1024

@@ -37,21 +37,41 @@ def test_the_docstring_tree_is_the_class_tree() -> None:
 
 
 def test_features_export_the_core_classes() -> None:
-    for name in ("FixtureError", "SourceUnavailable", "ClosureTooLarge", "DanglingReference",
-                 "CycleError", "FixtureFormatError"):
+    for name in (
+        "FixtureError",
+        "SourceUnavailable",
+        "ClosureTooLarge",
+        "DanglingReference",
+        "CycleError",
+        "FixtureFormatError",
+    ):
         assert getattr(amber.fixtures, name) is getattr(amber.errors, name)
     assert amber.replay.AuthError is amber.errors.AuthError
 
 
-@pytest.mark.parametrize(("error", "status", "prefix"), [
-    (amber.errors.UsageError("--limit must be 0 (all) or more"), 2, "amber ls: error: "),
-    (amber.errors.CycleError("cycle a -> b -> a; make one column nullable"), 1,
-     "amber ls: error: "),
-    (amber.errors.AuthError("login answered 403; check replay.auth.login"), 1, "amber ls: error: "),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "prefix"),
+    [
+        (amber.errors.UsageError("--limit must be 0 (all) or more"), 2, "amber ls: error: "),
+        (
+            amber.errors.CycleError("cycle a -> b -> a; make one column nullable"),
+            1,
+            "amber ls: error: ",
+        ),
+        (
+            amber.errors.AuthError("login answered 403; check replay.auth.login"),
+            1,
+            "amber ls: error: ",
+        ),
+    ],
+)
 def test_the_cli_prints_each_error_on_one_line(
-    error: AmberError, status: int, prefix: str, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    error: AmberError,
+    status: int,
+    prefix: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     def fail(*_: object, **__: object) -> None:
         raise error

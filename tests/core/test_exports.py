@@ -32,8 +32,12 @@ def _exchanges() -> list[Exchange]:
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ1",
             request=Request(
-                method="POST", scheme="https", host="api.example.com", port=443,
-                path="/v1/items", query="a=1&a=2&filter[name]=x",
+                method="POST",
+                scheme="https",
+                host="api.example.com",
+                port=443,
+                path="/v1/items",
+                query="a=1&a=2&filter[name]=x",
                 headers=(
                     ("Host", "api.example.com"),
                     ("Content-Type", "application/octet-stream"),
@@ -41,7 +45,7 @@ def _exchanges() -> list[Exchange]:
                     ("Connection", "keep-alive"),
                     ("X-Dup", "one"),
                     ("X-Dup", "two"),
-                    ("X-Quote", "it's \"quoted\" $HOME `x` \\ !"),
+                    ("X-Quote", 'it\'s "quoted" $HOME `x` \\ !'),
                     ("X-Empty", ""),
                     ("X-Request-ID", "req-1"),
                 ),
@@ -57,8 +61,12 @@ def _exchanges() -> list[Exchange]:
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ2",
             request=Request(
-                method="PUT", scheme="http", host="api.example.com", port=80,
-                path="/v1/text", headers=(("Content-Type", "text/plain; charset=utf-8"),),
+                method="PUT",
+                scheme="http",
+                host="api.example.com",
+                port=80,
+                path="/v1/text",
+                headers=(("Content-Type", "text/plain; charset=utf-8"),),
                 body="line 1\nline 2\ttab 'quote' \\ caf\u00e9 \u2603 $(rm -rf /)\r\n".encode(),
                 timestamp_start=T0 + 1,
             ),
@@ -66,29 +74,56 @@ def _exchanges() -> list[Exchange]:
         ),
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ3",
-            request=Request(method="GET", scheme="http", host="api.example.com", port=80,
-                            path="/v1/get", query="x=%20y",
-                            headers=(("Accept-Encoding", "gzip"),), timestamp_start=T0 + 2),
+            request=Request(
+                method="GET",
+                scheme="http",
+                host="api.example.com",
+                port=80,
+                path="/v1/get",
+                query="x=%20y",
+                headers=(("Accept-Encoding", "gzip"),),
+                timestamp_start=T0 + 2,
+            ),
             response=Response(status=200),
         ),
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ4",
-            request=Request(method="PATCH", scheme="http", host="api.example.com", port=80,
-                            path="/v1/at", body=b"@/etc/passwd", timestamp_start=T0 + 3),
+            request=Request(
+                method="PATCH",
+                scheme="http",
+                host="api.example.com",
+                port=80,
+                path="/v1/at",
+                body=b"@/etc/passwd",
+                timestamp_start=T0 + 3,
+            ),
             response=Response(status=204),
         ),
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ6",
-            request=Request(method="POST", scheme="http", host="api.example.com", port=80,
-                            path="/v1/dash", body=b"-n\x00%d%s\\", timestamp_start=T0 + 3),
+            request=Request(
+                method="POST",
+                scheme="http",
+                host="api.example.com",
+                port=80,
+                path="/v1/dash",
+                body=b"-n\x00%d%s\\",
+                timestamp_start=T0 + 3,
+            ),
             response=Response(status=204),
         ),
         Exchange(
             id="01HZZZZZZZZZZZZZZZZZZZZZZ5",
-            request=Request(method="DELETE", scheme="http", host="api.example.com", port=80,
-                            path="/v1/latin", body=b"caf\xe9 \xff\xfe",
-                            headers=(("Content-Type", "text/plain; charset=latin-1"),),
-                            timestamp_start=T0 + 4),
+            request=Request(
+                method="DELETE",
+                scheme="http",
+                host="api.example.com",
+                port=80,
+                path="/v1/latin",
+                body=b"caf\xe9 \xff\xfe",
+                headers=(("Content-Type", "text/plain; charset=latin-1"),),
+                timestamp_start=T0 + 4,
+            ),
             response=Response(status=200),
         ),
     ]
@@ -145,8 +180,9 @@ def test_curl_output_shape() -> None:
     script = _curl_script(_exchanges())
     assert script.startswith("#!/usr/bin/env bash\n")
     assert "# amber 01HZZZZZZZZZZZZZZZZZZZZZZ1 request_id=req-1 recorded=201\n" in script
-    assert ("# amber 01HZZZZZZZZZZZZZZZZZZZZZZ2 request_id=- "
-            "recorded=error: connection reset by peer\n") in script
+    assert (
+        "# amber 01HZZZZZZZZZZZZZZZZZZZZZZ2 request_id=- recorded=error: connection reset by peer\n"
+    ) in script
     assert "Content-Length" not in script and "Connection" not in script
     assert "-H 'Host:" not in script  # same as the URL's
     assert "--globoff" in script  # filter[name]
@@ -157,9 +193,17 @@ def test_curl_output_shape() -> None:
 
 
 def test_curl_keeps_a_host_header_that_differs_from_the_url() -> None:
-    ex = Exchange(id="x", request=Request(
-        method="GET", scheme="http", host="10.0.0.5", port=8080, path="/",
-        headers=(("Host", "shop.example.com"),)))
+    ex = Exchange(
+        id="x",
+        request=Request(
+            method="GET",
+            scheme="http",
+            host="10.0.0.5",
+            port=8080,
+            path="/",
+            headers=(("Host", "shop.example.com"),),
+        ),
+    )
     assert "-H 'Host: shop.example.com'" in _curl_script([ex])
     assert "Host:" not in _curl_script([ex], base_url="http://127.0.0.1:1")
 
@@ -170,8 +214,7 @@ def test_curl_is_valid_bash(tmp_path: Path) -> None:
         pytest.skip("bash is not installed")
     path = tmp_path / "replay.sh"
     path.write_text(_curl_script(_exchanges()), encoding="utf-8")
-    result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run([bash, "-n", str(path)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
 
 
@@ -181,12 +224,14 @@ class _Echo(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self.received.append({
-            "method": self.command,
-            "path": self.path,
-            "headers": list(self.headers.items()),
-            "body": body,
-        })
+        self.received.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": list(self.headers.items()),
+                "body": body,
+            }
+        )
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -227,7 +272,10 @@ def test_curl_commands_run_against_a_local_server(
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = "*"
     result = subprocess.run(
-        [bash, str(path)], capture_output=True, env=env, timeout=60,
+        [bash, str(path)],
+        capture_output=True,
+        env=env,
+        timeout=60,
         stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
@@ -239,7 +287,7 @@ def test_curl_commands_run_against_a_local_server(
     assert post["body"] == BINARY
     headers = post["headers"]
     assert [v for k, v in headers if k == "X-Dup"] == ["one", "two"]
-    assert ("X-Quote", "it's \"quoted\" $HOME `x` \\ !") in headers
+    assert ("X-Quote", 'it\'s "quoted" $HOME `x` \\ !') in headers
     assert ("X-Empty", "") in headers
     assert ("Content-Type", "application/octet-stream") in headers
     assert not any(k.lower() == "connection" and v == "keep-alive" for k, v in headers)

@@ -27,19 +27,24 @@ T0 = 946681200.0
 
 
 def _gzip_flow() -> http.HTTPFlow:
-    resp = tutils.tresp(headers=http.Headers([(b"Content-Type", b"application/json"),
-                                              (b"Content-Encoding", b"gzip")]))
+    resp = tutils.tresp(
+        headers=http.Headers(
+            [(b"Content-Type", b"application/json"), (b"Content-Encoding", b"gzip")]
+        )
+    )
     resp.content = b'{"hello": "world"}'  # encoded with gzip by mitmproxy
     req = tutils.treq(
         method=b"POST",
         path=b"/api/caf\xc3\xa9/\xff?q=1&q=2",
-        headers=http.Headers([
-            (b"Host", b"api.example.com"),
-            (b"X-Dup", b"1"),
-            (b"x-dup", b"2"),
-            (b"X-Bytes", b"caf\xe9"),  # not UTF-8
-            (b"X-Request-ID", b"abc-123"),
-        ]),
+        headers=http.Headers(
+            [
+                (b"Host", b"api.example.com"),
+                (b"X-Dup", b"1"),
+                (b"x-dup", b"2"),
+                (b"X-Bytes", b"caf\xe9"),  # not UTF-8
+                (b"X-Request-ID", b"abc-123"),
+            ]
+        ),
         content=b"\x00\x01binary\xff",
     )
     return tflow.tflow(req=req, resp=resp)
@@ -53,8 +58,13 @@ def test_exchange_from_flow_fields() -> None:
     assert (req.method, req.scheme, req.host, req.port) == ("POST", "http", "address", 22)
     assert req.path == "/api/caf\xc3\xa9/\xff"  # not UTF-8 as a whole: Latin-1, byte for byte
     assert req.query == "q=1&q=2"
-    assert req.headers == (("Host", "api.example.com"), ("X-Dup", "1"), ("x-dup", "2"),
-                           ("X-Bytes", "caf\xe9"), ("X-Request-ID", "abc-123"))
+    assert req.headers == (
+        ("Host", "api.example.com"),
+        ("X-Dup", "1"),
+        ("x-dup", "2"),
+        ("X-Bytes", "caf\xe9"),
+        ("X-Request-ID", "abc-123"),
+    )
     assert req.host_header == "api.example.com"
     assert req.body == b"\x00\x01binary\xff"
     assert req.content_encoding is None
@@ -80,8 +90,9 @@ def test_decode_false_keeps_raw_bytes() -> None:
 
 
 def test_body_that_does_not_decode_is_kept_as_sent() -> None:
-    resp = tutils.tresp(headers=http.Headers([(b"Content-Encoding", b"gzip")]),
-                        content=b"not gzip at all")
+    resp = tutils.tresp(
+        headers=http.Headers([(b"Content-Encoding", b"gzip")]), content=b"not gzip at all"
+    )
     ex = exchange_from_flow(tflow.tflow(resp=resp))
     assert ex.response is not None
     assert ex.response.body == b"not gzip at all"
@@ -89,8 +100,7 @@ def test_body_that_does_not_decode_is_kept_as_sent() -> None:
 
 
 def test_http2_authority_error_and_ipv6_client() -> None:
-    req = tutils.treq(http_version=b"HTTP/2.0", authority=b"h2.example.com",
-                      headers=http.Headers())
+    req = tutils.treq(http_version=b"HTTP/2.0", authority=b"h2.example.com", headers=http.Headers())
     f = tflow.tflow(req=req, err=True)
     f.client_conn.peername = ("2001:db8::1", 443, 0, 0)  # type: ignore[assignment]
     ex = exchange_from_flow(f)
@@ -224,11 +234,17 @@ def test_detect_format(tmp_path: Path) -> None:
 
 def test_amber_har_through_mitmproxy_and_back(tmp_path: Path) -> None:
     """amber HAR -> mitmproxy's HAR import -> flow file -> amber, and -> mitmproxy's savehar."""
-    req = tutils.treq(host="::1", port=8080, http_version=b"HTTP/2.0",
-                      headers=http.Headers([(b"x-dup", b"1"), (b"x-dup", b"2")]))
-    exchanges = [exchange_from_flow(_gzip_flow()),
-                 exchange_from_flow(tflow.tflow(req=req, resp=True)),
-                 exchange_from_flow(tflow.tflow(err=True))]
+    req = tutils.treq(
+        host="::1",
+        port=8080,
+        http_version=b"HTTP/2.0",
+        headers=http.Headers([(b"x-dup", b"1"), (b"x-dup", b"2")]),
+    )
+    exchanges = [
+        exchange_from_flow(_gzip_flow()),
+        exchange_from_flow(tflow.tflow(req=req, resp=True)),
+        exchange_from_flow(tflow.tflow(err=True)),
+    ]
     har = io.BytesIO()
     write_har(exchanges, har, creator_version="t")
     har.seek(0)

@@ -76,8 +76,10 @@ def _exchanges() -> list[Exchange]:
             request_id="req-1",
             route="/v1/upload",
             tags=("slow", "checkout"),
-            redactions=(Redaction("authorization", "request.headers.authorization"),
-                        Redaction("email", "response.body$.email", "pseudonym")),
+            redactions=(
+                Redaction("authorization", "request.headers.authorization"),
+                Redaction("email", "response.body$.email", "pseudonym"),
+            ),
             meta={"capture": {"mode": "reverse"}, "n": 3},
         ),
         Exchange(  # an error and no response
@@ -124,10 +126,17 @@ def _exchanges() -> list[Exchange]:
         ),
         Exchange(  # valid UTF-8 with NUL, and a body that starts with what looks like a BOM
             id="01HZZZZZZZZZZZZZZZZZZZZZZ4",
-            request=Request(method="DELETE", scheme="https", host="h", port=8443, path="",
-                            timestamp_start=T0 + 3),
-            response=Response(status=204, body=b"a\x00b",
-                              headers=(("content-type", "application/json"),)),
+            request=Request(
+                method="DELETE",
+                scheme="https",
+                host="h",
+                port=8443,
+                path="",
+                timestamp_start=T0 + 3,
+            ),
+            response=Response(
+                status=204, body=b"a\x00b", headers=(("content-type", "application/json"),)
+            ),
         ),
     ]
 
@@ -159,10 +168,27 @@ def test_empty_har() -> None:
     assert list(read_har(io.BytesIO(data))) == []
 
 
-REQUIRED_REQUEST = {"method", "url", "httpVersion", "cookies", "headers", "queryString",
-                    "headersSize", "bodySize"}
-REQUIRED_RESPONSE = {"status", "statusText", "httpVersion", "cookies", "headers", "content",
-                     "redirectURL", "headersSize", "bodySize"}
+REQUIRED_REQUEST = {
+    "method",
+    "url",
+    "httpVersion",
+    "cookies",
+    "headers",
+    "queryString",
+    "headersSize",
+    "bodySize",
+}
+REQUIRED_RESPONSE = {
+    "status",
+    "statusText",
+    "httpVersion",
+    "cookies",
+    "headers",
+    "content",
+    "redirectURL",
+    "headersSize",
+    "bodySize",
+}
 
 
 def test_output_has_every_required_har_1_2_field() -> None:
@@ -181,16 +207,19 @@ def test_output_has_every_required_har_1_2_field() -> None:
         timings = entry["timings"]
         assert {"send", "wait", "receive"} <= set(timings)
         assert all(timings[k] >= 0 for k in ("send", "wait", "receive"))
-        assert entry["time"] == pytest.approx(timings["send"] + timings["wait"]
-                                              + timings["receive"])
+        assert entry["time"] == pytest.approx(
+            timings["send"] + timings["wait"] + timings["receive"]
+        )
         if "postData" in entry["request"]:
             assert {"mimeType", "text"} <= set(entry["request"]["postData"])
     first = log["entries"][0]
     assert first["startedDateTime"] == "1999-12-31T23:00:00.123Z"
     assert first["time"] == pytest.approx(500 - 123.456, abs=0.01)
     assert first["request"]["url"] == "https://api.example.com/v1/upload?a=1&a=2&empty=&q=%20x"
-    assert first["request"]["queryString"][:2] == [{"name": "a", "value": "1"},
-                                                   {"name": "a", "value": "2"}]
+    assert first["request"]["queryString"][:2] == [
+        {"name": "a", "value": "1"},
+        {"name": "a", "value": "2"},
+    ]
     assert first["request"]["postData"]["encoding"] == "base64"
     assert first["response"]["content"]["encoding"] == "base64"
     assert [c["name"] for c in first["response"]["cookies"]] == ["a", "b"]
@@ -201,8 +230,10 @@ def test_output_has_every_required_har_1_2_field() -> None:
     assert no_response["status"] == 0 and no_response["_error"] == "Connection refused"
     third = log["entries"][2]
     assert third["response"]["content"]["text"] == "d\xe9j\xe0 vu"
-    assert third["request"]["postData"]["params"] == [{"name": "name", "value": "ana maria"},
-                                                      {"name": "x", "value": "&"}]
+    assert third["request"]["postData"]["params"] == [
+        {"name": "name", "value": "ana maria"},
+        {"name": "x", "value": "&"},
+    ]
 
 
 def test_mitmproxy_reads_amber_har(tmp_path: Path) -> None:
@@ -217,8 +248,10 @@ def test_mitmproxy_reads_amber_har(tmp_path: Path) -> None:
     assert first.request.pretty_url.endswith("/v1/upload?a=1&a=2&empty=&q=%20x")
     assert first.response.status_code == 201
     assert first.response.content == PNG  # re-encoded with gzip by mitmproxy, then decoded
-    assert first.response.headers.get_all("set-cookie") == ["a=1; Path=/; HttpOnly",
-                                                            "b=2; Secure; SameSite=Lax"]
+    assert first.response.headers.get_all("set-cookie") == [
+        "a=1; Path=/; HttpOnly",
+        "b=2; Secure; SameSite=Lax",
+    ]
     third = flows[2]
     assert isinstance(third, http.HTTPFlow) and third.response is not None
     assert third.response.content == "d\xe9j\xe0 vu".encode("latin-1")
@@ -296,8 +329,10 @@ def test_chrome_devtools_har() -> None:
     assert page.response.text.startswith("<!doctype html><title>Produits \u2013 page 2")
     assert "9,99 \u20ac" in page.response.text
     assert page.response.content_encoding == "br"
-    assert [v for k, v in page.response.headers if k == "set-cookie"] == ["seen=1; Path=/",
-                                                                         "ab=B; Path=/; Secure"]
+    assert [v for k, v in page.response.headers if k == "set-cookie"] == [
+        "seen=1; Path=/",
+        "ab=B; Path=/; Secure",
+    ]
     assert page.request_id == "req-7f3a"
     assert page.request.timestamp_start == pytest.approx(1709630100.120)
     # blocked + dns + connect + send = 12.0 ms; then wait 30 ms; receive 2 ms
@@ -327,19 +362,32 @@ def test_chrome_devtools_har() -> None:
 
 
 def test_firefox_shaped_minimal_entries() -> None:
-    doc: dict[str, Any] = {"log": {"version": "1.2", "creator": {"name": "Firefox"}, "entries": [
-        {
-            "startedDateTime": "2024-03-05T10:15:00.120+01:00",
-            "time": 25,
-            "request": {"method": "get", "url": "http://localhost:5000/a?b=1", "headers": []},
-            "response": {"status": 200, "httpVersion": "HTTP/2",
-                         "headers": [{"name": "Content-Type", "value": "image/jpeg"}],
-                         "content": {"size": 2048, "mimeType": "image/jpeg"}},
-        },
-        {"request": {"method": "GET", "url": "https://x.test"}, "response": {"status": 0}},
-        {"request": {"method": "GET", "url": "https://x.test/y"}},
-        {"request": {"method": "GET", "url": "data:image/png;base64,AAAA"}},
-    ]}}
+    doc: dict[str, Any] = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "Firefox"},
+            "entries": [
+                {
+                    "startedDateTime": "2024-03-05T10:15:00.120+01:00",
+                    "time": 25,
+                    "request": {
+                        "method": "get",
+                        "url": "http://localhost:5000/a?b=1",
+                        "headers": [],
+                    },
+                    "response": {
+                        "status": 200,
+                        "httpVersion": "HTTP/2",
+                        "headers": [{"name": "Content-Type", "value": "image/jpeg"}],
+                        "content": {"size": 2048, "mimeType": "image/jpeg"},
+                    },
+                },
+                {"request": {"method": "GET", "url": "https://x.test"}, "response": {"status": 0}},
+                {"request": {"method": "GET", "url": "https://x.test/y"}},
+                {"request": {"method": "GET", "url": "data:image/png;base64,AAAA"}},
+            ],
+        }
+    }
     exchanges = list(read_har(io.BytesIO(json.dumps(doc).encode())))
     assert len(exchanges) == 3
     first = exchanges[0]
@@ -357,19 +405,33 @@ def test_firefox_shaped_minimal_entries() -> None:
 
 def test_post_data_with_only_multipart_params() -> None:
     mime = "multipart/form-data; boundary=XyZ"
-    doc = {"log": {"entries": [{
-        "startedDateTime": "2024-01-01T00:00:00Z",
-        "request": {
-            "method": "POST", "url": "https://x.test/upload",
-            "headers": [{"name": "Content-Type", "value": mime}],
-            "postData": {"mimeType": mime, "params": [
-                {"name": "title", "value": "hi"},
-                {"name": "file", "fileName": "a.txt", "contentType": "text/plain",
-                 "value": "abc"},
-            ]},
-        },
-        "response": {"status": 200, "content": {"text": "b2s=", "encoding": "base64"}},
-    }]}}
+    doc = {
+        "log": {
+            "entries": [
+                {
+                    "startedDateTime": "2024-01-01T00:00:00Z",
+                    "request": {
+                        "method": "POST",
+                        "url": "https://x.test/upload",
+                        "headers": [{"name": "Content-Type", "value": mime}],
+                        "postData": {
+                            "mimeType": mime,
+                            "params": [
+                                {"name": "title", "value": "hi"},
+                                {
+                                    "name": "file",
+                                    "fileName": "a.txt",
+                                    "contentType": "text/plain",
+                                    "value": "abc",
+                                },
+                            ],
+                        },
+                    },
+                    "response": {"status": 200, "content": {"text": "b2s=", "encoding": "base64"}},
+                }
+            ]
+        }
+    }
     (ex,) = read_har(io.BytesIO(json.dumps(doc).encode()))
     assert ex.request.body == (
         b'--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhi\r\n'
@@ -384,9 +446,12 @@ def test_mitmproxy_savehar_output_imports() -> None:
         # importing mitmproxy.addons pulls in ldap3, which trips a pyasn1 DeprecationWarning
         warnings.simplefilter("ignore", DeprecationWarning)
         from mitmproxy.addons.savehar import SaveHar
-    resp = tutils.tresp(headers=http.Headers([(b"content-type", b"application/json"),
-                                              (b"content-encoding", b"gzip")]),
-                        content=b"")
+    resp = tutils.tresp(
+        headers=http.Headers(
+            [(b"content-type", b"application/json"), (b"content-encoding", b"gzip")]
+        ),
+        content=b"",
+    )
     resp.content = b'{"ok": true}'
     flows = [
         tflow.tflow(req=tutils.treq(method=b"POST", content=b"a=1"), resp=resp),
@@ -406,12 +471,20 @@ def test_mitmproxy_savehar_output_imports() -> None:
 
 def test_base64_text_and_gzip_untouched() -> None:
     body = gzip.compress(b"hello")  # a HAR body is decoded; amber keeps whatever it holds
-    doc = {"log": {"entries": [{
-        "startedDateTime": "2024-01-01T00:00:00.5Z",
-        "request": {"method": "GET", "url": "https://x.test/"},
-        "response": {"status": 200, "content": {
-            "text": base64.b64encode(body).decode(), "encoding": "base64"}},
-    }]}}
+    doc = {
+        "log": {
+            "entries": [
+                {
+                    "startedDateTime": "2024-01-01T00:00:00.5Z",
+                    "request": {"method": "GET", "url": "https://x.test/"},
+                    "response": {
+                        "status": 200,
+                        "content": {"text": base64.b64encode(body).decode(), "encoding": "base64"},
+                    },
+                }
+            ]
+        }
+    }
     (ex,) = read_har(io.BytesIO(json.dumps(doc).encode()))
     assert ex.response is not None and ex.response.body == body
     assert ex.request.timestamp_start == pytest.approx(1704067200.5)
@@ -423,21 +496,48 @@ def test_base64_text_and_gzip_untouched() -> None:
         ({"entries": []}, "no top-level 'log'"),
         ({"log": {}}, "'log.entries' is missing"),
         ({"log": {"entries": {}}}, "'log.entries' is missing"),
-        ({"log": {"entries": [{"request": {"method": "GET", "url": "http://a/"}},
-                              {"request": {"method": "GET"}}]}},
-         "entries[1]: request.url: missing"),
-        ({"log": {"entries": [{"request": {"url": "http://a/"}}]}},
-         "entries[0]: request.method: missing"),
+        (
+            {
+                "log": {
+                    "entries": [
+                        {"request": {"method": "GET", "url": "http://a/"}},
+                        {"request": {"method": "GET"}},
+                    ]
+                }
+            },
+            "entries[1]: request.url: missing",
+        ),
+        (
+            {"log": {"entries": [{"request": {"url": "http://a/"}}]}},
+            "entries[0]: request.method: missing",
+        ),
         ({"log": {"entries": [{"response": {}}]}}, "entries[0]: request: missing"),
         ({"log": {"entries": [[]]}}, "entries[0]: entry: not an object"),
-        ({"log": {"entries": [{"request": {"method": "GET", "url": "/relative"}}]}},
-         "entries[0]: request.url: not an absolute URL"),
-        ({"log": {"entries": [{"startedDateTime": "yesterday",
-                               "request": {"method": "GET", "url": "http://a/"}}]}},
-         "entries[0]: startedDateTime: not an ISO 8601 time"),
-        ({"log": {"entries": [{"request": {"method": "GET", "url": "http://a/",
-                                           "headers": "x"}}]}},
-         "entries[0]: request.headers: not a list"),
+        (
+            {"log": {"entries": [{"request": {"method": "GET", "url": "/relative"}}]}},
+            "entries[0]: request.url: not an absolute URL",
+        ),
+        (
+            {
+                "log": {
+                    "entries": [
+                        {
+                            "startedDateTime": "yesterday",
+                            "request": {"method": "GET", "url": "http://a/"},
+                        }
+                    ]
+                }
+            },
+            "entries[0]: startedDateTime: not an ISO 8601 time",
+        ),
+        (
+            {
+                "log": {
+                    "entries": [{"request": {"method": "GET", "url": "http://a/", "headers": "x"}}]
+                }
+            },
+            "entries[0]: request.headers: not a list",
+        ),
     ],
 )
 def test_malformed_har_names_entry_and_field(doc: Any, message: str) -> None:
@@ -460,17 +560,23 @@ def test_invalid_json_and_damaged_amber_har() -> None:
 
 
 def test_a_truncated_har_says_so_and_what_to_do() -> None:
-    doc = json.dumps({"log": {"entries": [
-        {"request": {"method": "GET", "url": "http://a/", "headers": []}}]}}).encode()
+    doc = json.dumps(
+        {"log": {"entries": [{"request": {"method": "GET", "url": "http://a/", "headers": []}}]}}
+    ).encode()
     for cut in (10, len(doc) // 2, len(doc) - 1):
-        with pytest.raises(ImportFormatError, match="ends in the middle of its JSON .*: it is "
-                                                    "truncated; export or copy it again"):
+        with pytest.raises(
+            ImportFormatError,
+            match="ends in the middle of its JSON .*: it is truncated; export or copy it again",
+        ):
             list(read_har(io.BytesIO(doc[:cut])))
     # amber's own HAR, cut at a line end: every entry is JSON, the closing line is missing
     lines = _har_bytes(_exchanges()).splitlines(keepends=True)
     read = []
-    with pytest.raises(ImportFormatError, match=r"ends after entries\[1\] without the closing "
-                                                r"'\]}}' .*truncated"):
+    with pytest.raises(
+        ImportFormatError,
+        match=r"ends after entries\[1\] without the closing "
+        r"'\]}}' .*truncated",
+    ):
         read.extend(read_har(io.BytesIO(b"".join(lines[:3]))))
     assert len(read) == 2  # the entries before the cut are read
     with pytest.raises(ImportFormatError, match="ends before its first entry"):
@@ -483,11 +589,17 @@ def test_a_redaction_action_outside_the_closed_set_is_an_error() -> None:
     doc["log"]["entries"][index]["_amber_redactions"][1]["action"] = "hash"
     with pytest.raises(ImportFormatError) as exc:
         list(read_har(io.BytesIO(json.dumps(doc).encode())))
-    assert (f"entries[{index}]: _amber_redactions[1].action: expected one of mask, "
-            "pseudonym, drop, got 'hash'") in str(exc.value)
+    assert (
+        f"entries[{index}]: _amber_redactions[1].action: expected one of mask, "
+        "pseudonym, drop, got 'hash'"
+    ) in str(exc.value)
 
 
 def test_bom_is_skipped() -> None:
-    data = b"\xef\xbb\xbf" + json.dumps({"log": {"entries": [
-        {"request": {"method": "GET", "url": "http://a/"}}]}}).encode()
+    data = (
+        b"\xef\xbb\xbf"
+        + json.dumps(
+            {"log": {"entries": [{"request": {"method": "GET", "url": "http://a/"}}]}}
+        ).encode()
+    )
     assert len(list(read_har(io.BytesIO(data)))) == 1

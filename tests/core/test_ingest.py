@@ -20,16 +20,25 @@ KEY = b"pipeline-test-key-0123456789"
 
 
 def pipeline(body_cap: int = 1024) -> Pipeline:
-    return Pipeline(Sanitizer(SanitizeConfig(), Pseudonymizer(KEY)),
-                    Router(["/users/{user_id}/orders"]), ("X-Trace",), body_cap=body_cap)
+    return Pipeline(
+        Sanitizer(SanitizeConfig(), Pseudonymizer(KEY)),
+        Router(["/users/{user_id}/orders"]),
+        ("X-Trace",),
+        body_cap=body_cap,
+    )
 
 
 def test_decodes_caps_sanitizes_and_labels() -> None:
     secret = b'{"password": "hunter2", "pad": "' + b"a" * 4000 + b'"}'
-    ex = make_exchange(3, body=gzip.compress(secret),
-                       resp_headers=(("Content-Encoding", "gzip"),
-                                     ("Content-Type", "application/json"),
-                                     ("X-Trace", "t-123")))
+    ex = make_exchange(
+        3,
+        body=gzip.compress(secret),
+        resp_headers=(
+            ("Content-Encoding", "gzip"),
+            ("Content-Type", "application/json"),
+            ("X-Trace", "t-123"),
+        ),
+    )
     ex.response.content_encoding = "gzip"  # type: ignore[union-attr]
     out = pipeline().process(ex)
     assert out.response is not None
@@ -45,8 +54,9 @@ def test_decodes_caps_sanitizes_and_labels() -> None:
 
 
 def test_undecodable_body_is_dropped_not_kept() -> None:
-    ex = make_exchange(4, body=bytes(range(256)) * 4,
-                       resp_headers=(("Content-Encoding", "x-unknown"),))
+    ex = make_exchange(
+        4, body=bytes(range(256)) * 4, resp_headers=(("Content-Encoding", "x-unknown"),)
+    )
     ex.response.content_encoding = "x-unknown"  # type: ignore[union-attr]
     out = pipeline(body_cap=0).process(ex)
     assert out.response is not None and out.response.body == b""
@@ -85,18 +95,21 @@ def test_a_secret_cut_by_the_cap_leaves_no_prefix(
 
 def test_a_cut_inside_a_word_drops_only_that_word() -> None:
     body = b"word " * 100
-    out = pipeline(body_cap=256).process(make_exchange(
-        6, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False)
+    out = pipeline(body_cap=256).process(
+        make_exchange(6, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False
+    )
     assert out.response is not None and out.response.body == body[:255]  # the cut `w` dropped
     body = b"word " * 51 + b"end"
-    out = pipeline(body_cap=256).process(make_exchange(
-        7, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False)
+    out = pipeline(body_cap=256).process(
+        make_exchange(7, body=body, resp_headers=(("Content-Type", "text/plain"),)), encoded=False
+    )
     assert out.response is not None and out.response.body == body[:255]
 
 
 def test_a_body_truncated_before_amber_loses_its_trailing_partial_token() -> None:
-    ex = make_exchange(8, body=b"note: " + TOKEN[:19].encode(),
-                       resp_headers=(("Content-Type", "text/plain"),))
+    ex = make_exchange(
+        8, body=b"note: " + TOKEN[:19].encode(), resp_headers=(("Content-Type", "text/plain"),)
+    )
     ex = dataclasses.replace(ex, response=dataclasses.replace(ex.response, body_truncated=True))
     out = pipeline().process(ex, encoded=False)
     assert out.response is not None and out.response.body == b"note: "

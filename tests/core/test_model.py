@@ -75,12 +75,15 @@ def test_duration_and_truncation() -> None:
     assert ex.truncated
 
 
-@pytest.mark.parametrize(("headers", "want"), [
-    ((("Content-Type", "text/plain"), ("Content-Encoding", " GZIP ")), "GZIP"),
-    ((("content-encoding", "br"), ("content-encoding", "gzip")), "br"),  # the first one
-    ((("Content-Encoding", "Identity"),), None),
-    ((("Content-Encoding", "  "),), None),
-    ((), None),
-])
+@pytest.mark.parametrize(
+    ("headers", "want"),
+    [
+        ((("Content-Type", "text/plain"), ("Content-Encoding", " GZIP ")), "GZIP"),
+        ((("content-encoding", "br"), ("content-encoding", "gzip")), "br"),  # the first one
+        ((("Content-Encoding", "Identity"),), None),
+        ((("Content-Encoding", "  "),), None),
+        ((), None),
+    ],
+)
 def test_content_encoding(headers: tuple[tuple[str, str], ...], want: str | None) -> None:
     assert content_encoding(headers) == want

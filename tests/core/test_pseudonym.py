@@ -58,7 +58,10 @@ def test_same_output_in_another_process() -> None:
         " p.pseudonym('customer_id', '98765'))"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
         env={"PYTHONHASHSEED": "123"},
     ).stdout.split()
     p = Pseudonymizer(KEY)
@@ -84,8 +87,10 @@ def test_synthetic_ranges() -> None:
         email = p.pseudonym("email", f"user{i}@corp.com")
         assert re.fullmatch(r"[a-z]+\.[a-z]+[0-9]{1,2}@example\.(com|org|net)", email)
         ip = ipaddress.ip_address(p.pseudonym("ip", f"10.0.{i}.1"))
-        assert any(ip in ipaddress.ip_network(n)
-                   for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+        assert any(
+            ip in ipaddress.ip_network(n)
+            for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+        )
         ip6 = ipaddress.ip_address(p.pseudonym("ipv6", f"2a00::{i:x}"))
         assert ip6 in ipaddress.ip_network("2001:db8::/32")
         phone = p.pseudonym("phone", f"+44 20 7946 {i:04d}")
@@ -102,8 +107,14 @@ def test_synthetic_ranges() -> None:
 
 def test_customer_id_keeps_shape() -> None:
     p = Pseudonymizer(KEY)
-    for value in ("1234567", "9", "000123", "cus_9aB3kLmN", "550e8400-e29b-41d4-a716-446655440000",
-                  "AB-1234-xy"):
+    for value in (
+        "1234567",
+        "9",
+        "000123",
+        "cus_9aB3kLmN",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "AB-1234-xy",
+    ):
         fake = p.pseudonym("customer_id", value)
         assert len(fake) == len(value)
         if value.isdigit():

@@ -73,8 +73,9 @@ def test_har_round_trips_raw_bytes_and_percent_encodes_them_in_the_url() -> None
 
 def _words(command: str) -> list[bytes]:
     """The arguments bash gives a command line (one NUL-terminated word each)."""
-    out = subprocess.run(["bash", "-c", "printf '%s\\0' " + command], capture_output=True,
-                         check=True, timeout=60).stdout
+    out = subprocess.run(
+        ["bash", "-c", "printf '%s\\0' " + command], capture_output=True, check=True, timeout=60
+    ).stdout
     return out.split(b"\0")[:-1]
 
 

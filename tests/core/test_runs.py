@@ -19,18 +19,34 @@ from amber.errors import StoreUnavailable
 def test_runs_round_trip(store: Store) -> None:
     log = RunLog(store)
     run = log.start("replay", "http://127.0.0.1:8000", {"concurrency": 8})
-    log.add(run, [RunResult(f"ex{i}", 1.0 + i, 200, 3.5, i % 2 == 0, None, "GET", f"/o/{i}",
-                            differences=[{"path": "status", "kind": "status",
-                                          "expected": "200", "actual": str(i)}])
-                  for i in range(1200)])
+    log.add(
+        run,
+        [
+            RunResult(
+                f"ex{i}",
+                1.0 + i,
+                200,
+                3.5,
+                i % 2 == 0,
+                None,
+                "GET",
+                f"/o/{i}",
+                differences=[
+                    {"path": "status", "kind": "status", "expected": "200", "actual": str(i)}
+                ],
+            )
+            for i in range(1200)
+        ],
+    )
     log.finish(run, "completed", {"sent": 1200})
     info = log.get(run[:12])
     assert info.state == "completed" and info.summary == {"sent": 1200}
     results = list(log.results(run, page=500))
     assert [r.exchange_id for r in results] == [f"ex{i}" for i in range(1200)]
     assert results[3].path == "/o/3" and not results[3].ok
-    assert results[3].differences == [{"path": "status", "kind": "status", "expected": "200",
-                                       "actual": "3"}]
+    assert results[3].differences == [
+        {"path": "status", "kind": "status", "expected": "200", "actual": "3"}
+    ]
     assert [i.id for i in log.list()] == [run]
     with pytest.raises(NotFound, match="amber runs"):
         log.get("nope")
@@ -82,28 +98,69 @@ def test_a_failed_insert_stops_the_run(store: Store, monkeypatch: pytest.MonkeyP
 
 
 REPLAYED = RunResult(
-    "ex1", 1.5, 500, 2.25, False, "connection reset", "POST", "/orders", "/orders", 201,
-    checks={"status": False}, differences=[{"path": "status", "kind": "status",
-                                            "expected": "201", "actual": "500"}],
-    more=2, ignored=1,
+    "ex1",
+    1.5,
+    500,
+    2.25,
+    False,
+    "connection reset",
+    "POST",
+    "/orders",
+    "/orders",
+    201,
+    checks={"status": False},
+    differences=[{"path": "status", "kind": "status", "expected": "201", "actual": "500"}],
+    more=2,
+    ignored=1,
 )
 SHADOWED = RunResult(
-    "ex2", 2.5, 200, 1.0, False, None, "GET", "/users/7", "/users/{id}", 200,
-    regression_paths=["body$.name"], suppressed_paths=["body$.at"], noise_paths=["body$.at"],
+    "ex2",
+    2.5,
+    200,
+    1.0,
+    False,
+    None,
+    "GET",
+    "/users/7",
+    "/users/{id}",
+    200,
+    regression_paths=["body$.name"],
+    suppressed_paths=["body$.at"],
+    noise_paths=["body$.at"],
 )
 
 
 def test_a_result_is_stored_as_the_positional_array_of_schema_3() -> None:
     assert orjson.loads(encode_result(REPLAYED)) == [
-        "ex1", 1.5, 500, 2.25, False, "connection reset",
-        {"checks": {"status": False}, "differences": [
-            {"path": "status", "kind": "status", "expected": "201", "actual": "500"}],
-         "more": 2, "ignored": 1, "method": "POST", "path": "/orders", "route": "/orders",
-         "recorded_status": 201}]
+        "ex1",
+        1.5,
+        500,
+        2.25,
+        False,
+        "connection reset",
+        {
+            "checks": {"status": False},
+            "differences": [
+                {"path": "status", "kind": "status", "expected": "201", "actual": "500"}
+            ],
+            "more": 2,
+            "ignored": 1,
+            "method": "POST",
+            "path": "/orders",
+            "route": "/orders",
+            "recorded_status": 201,
+        },
+    ]
     # shadow results carry their three path lists instead of the replay comparison
     assert list(orjson.loads(encode_result(SHADOWED))[6]) == [
-        "method", "path", "route", "recorded_status", "regression_paths", "suppressed_paths",
-        "noise_paths"]
+        "method",
+        "path",
+        "route",
+        "recorded_status",
+        "regression_paths",
+        "suppressed_paths",
+        "noise_paths",
+    ]
 
 
 def test_replay_and_shadow_results_round_trip() -> None:
@@ -117,20 +174,51 @@ def test_results_written_before_the_typed_record_are_read(store: Store) -> None:
     log = RunLog(store)
     run = log.start("shadow", "t", {})
     rows = [
-        ["a", 1.0, 200, 1.0, True, None, {"checks": {"status": True}, "differences": [],
-                                          "more": 0, "ignored": 3, "method": "GET",
-                                          "path": "/a", "route": "/a", "recorded_status": 200}],
-        ["b", 2.0, 200, 1.0, False, None, {"method": "GET", "path": "/b", "route": "/b",
-                                           "regression_paths": ["body$.x"],
-                                           "suppressed_paths": [], "noise_paths": ["body$.t"]}],
+        [
+            "a",
+            1.0,
+            200,
+            1.0,
+            True,
+            None,
+            {
+                "checks": {"status": True},
+                "differences": [],
+                "more": 0,
+                "ignored": 3,
+                "method": "GET",
+                "path": "/a",
+                "route": "/a",
+                "recorded_status": 200,
+            },
+        ],
+        [
+            "b",
+            2.0,
+            200,
+            1.0,
+            False,
+            None,
+            {
+                "method": "GET",
+                "path": "/b",
+                "route": "/b",
+                "regression_paths": ["body$.x"],
+                "suppressed_paths": [],
+                "noise_paths": ["body$.t"],
+            },
+        ],
         ["c", 3.0, None, None, False, "timeout after 30s", {}],
     ]
     with store.engine.begin() as conn:
         conn.execute(run_chunks.insert().values(run_id=run, count=3, data=pack_results(rows)))
     a, b, c = log.results(run)
     assert (a.ok, a.ignored, a.recorded_status, a.regression_paths) == (True, 3, 200, None)
-    assert (b.regression_paths, b.noise_paths, b.recorded_status) == (["body$.x"],
-                                                                      ["body$.t"], None)
+    assert (b.regression_paths, b.noise_paths, b.recorded_status) == (
+        ["body$.x"],
+        ["body$.t"],
+        None,
+    )
     assert (c.error, c.method, c.differences, c.status) == ("timeout after 30s", "", [], None)
 
 
@@ -151,8 +239,13 @@ def test_a_result_whose_path_holds_a_raw_byte_round_trips(store: Store) -> None:
     the same string, in the run's parameters too."""
     log = RunLog(store)
     run = log.start("replay", "http://127.0.0.1:8000", {"filters": {"path": RAW_PATH + "*"}})
-    result = dataclasses.replace(REPLAYED, path=RAW_PATH, differences=[
-        {"path": "header:x-caf\udce9", "kind": "value", "expected": "\udce9", "actual": "e"}])
+    result = dataclasses.replace(
+        REPLAYED,
+        path=RAW_PATH,
+        differences=[
+            {"path": "header:x-caf\udce9", "kind": "value", "expected": "\udce9", "actual": "e"}
+        ],
+    )
     assert log.add(run, [result]) == 1
     w = log.writer(run)
     w.add(dataclasses.replace(SHADOWED, path=RAW_PATH))

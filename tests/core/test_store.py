@@ -77,7 +77,9 @@ def test_filters(store: Store) -> None:
     assert ids(ExchangeQuery(status_classes=(5,))) == [exs[1].id, exs[2].id]
     assert ids(ExchangeQuery(statuses=(404,))) == [exs[3].id]
     assert ids(ExchangeQuery(status_classes=(5,), errors_only=True)) == [
-        exs[1].id, exs[2].id, exs[4].id
+        exs[1].id,
+        exs[2].id,
+        exs[4].id,
     ]
     assert ids(ExchangeQuery(methods=("post",))) == [exs[1].id]
     assert ids(ExchangeQuery(path_glob="/api/*/orders/*")) == [exs[3].id]
@@ -108,8 +110,7 @@ def test_paging_keeps_exact_order_across_ties_both_ways(store: Store) -> None:
     got = list(store.iter_exchanges(ExchangeQuery(limit=9), page=4))
     assert [e.id for e in got] == ids[:9] and got[3] == exs[3]
     globbed = store.iter_exchanges(ExchangeQuery(path_glob="/users/1*/orders"), page=2)
-    assert [e.id for e in globbed] == [e.id for e in exs if e.request.path.startswith(
-        "/users/1")]
+    assert [e.id for e in globbed] == [e.id for e in exs if e.request.path.startswith("/users/1")]
 
 
 def test_paging_seeks_the_index_instead_of_scanning(store: Store) -> None:
@@ -136,8 +137,9 @@ def test_paging_seeks_the_index_instead_of_scanning(store: Store) -> None:
         raw = conn.connection.driver_connection
         assert raw is not None
         for statement, parameters in later:
-            plan = " ".join(str(r[-1]) for r in raw.execute(
-                "EXPLAIN QUERY PLAN " + statement, parameters))
+            plan = " ".join(
+                str(r[-1]) for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            )
             assert "SEARCH" in plan and "started_at" in plan, plan
 
 
@@ -186,9 +188,7 @@ def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
     con.close()
     with pytest.raises(StoreCorrupt, match="not an amber store"):
         Store.open(f"sqlite:///{db}")
-    assert sqlite3.connect(db).execute("select name from sqlite_master").fetchall() == [
-        ("users",)
-    ]
+    assert sqlite3.connect(db).execute("select name from sqlite_master").fetchall() == [("users",)]
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -247,23 +247,40 @@ def test_version_2_run_results_move_into_chunks_in_order(store_url: str) -> None
         with s.engine.begin() as conn:  # a schema 2 store: one row per result
             conn.exec_driver_sql("drop table amber_run_chunks")
             _store._legacy.create_all(conn)
-            rows = [{"run_id": a if i % 3 else b, "exchange_id": f"ex{i}", "sent_at": 1.0 + i,
-                     "status": 200 if i % 7 else None, "latency_ms": 2.5,
-                     "ok": i % 5 != 0, "error": None if i % 7 else "timeout",
-                     "detail": orjson.dumps({"differences": [], "path": f"/{i}"})}
-                    for i in range(1234)]
+            rows = [
+                {
+                    "run_id": a if i % 3 else b,
+                    "exchange_id": f"ex{i}",
+                    "sent_at": 1.0 + i,
+                    "status": 200 if i % 7 else None,
+                    "latency_ms": 2.5,
+                    "ok": i % 5 != 0,
+                    "error": None if i % 7 else "timeout",
+                    "detail": orjson.dumps({"differences": [], "path": f"/{i}"}),
+                }
+                for i in range(1234)
+            ]
             conn.execute(_store._legacy_run_results.insert(), rows)
             conn.exec_driver_sql("update amber_meta set value='2' where key='schema_version'")
     with Store.open(url) as s:
         assert "amber_run_results" not in set(sa.inspect(s.engine).get_table_names())
         log = RunLog(s)
-        for run, mine in ((a, [r for r in rows if r["run_id"] == a]),
-                          (b, [r for r in rows if r["run_id"] == b])):
+        for run, mine in (
+            (a, [r for r in rows if r["run_id"] == a]),
+            (b, [r for r in rows if r["run_id"] == b]),
+        ):
             got = list(log.results(run, page=1))
-            assert [(r.exchange_id, r.sent_at, r.status, r.ok, r.error, r.path)
-                    for r in got] == [
-                (m["exchange_id"], m["sent_at"], m["status"], m["ok"], m["error"],
-                 orjson.loads(m["detail"])["path"]) for m in mine]
+            assert [(r.exchange_id, r.sent_at, r.status, r.ok, r.error, r.path) for r in got] == [
+                (
+                    m["exchange_id"],
+                    m["sent_at"],
+                    m["status"],
+                    m["ok"],
+                    m["error"],
+                    orjson.loads(m["detail"])["path"],
+                )
+                for m in mine
+            ]
 
 
 def test_unmigratable_schema_says_what_to_do(tmp_path: Path) -> None:
@@ -279,10 +296,13 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
         Store.open("postgresql://nobody:secret@127.0.0.1:1/none")
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql://nobody:hunter2secret@127.0.0.1:1/none",
-    "my-db://nobody:hunter2secret@host/none",  # not a database URL at all
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://nobody:hunter2secret@127.0.0.1:1/none",
+        "my-db://nobody:hunter2secret@host/none",  # not a database URL at all
+    ],
+)
 def test_open_errors_hide_the_password(url: str) -> None:
     with pytest.raises(StoreUnavailable) as info:
         Store.open(url)
@@ -339,8 +359,9 @@ def test_stream_rows_and_decode_split_what_iterating_does(store: Store) -> None:
     assert list(again) == expected[1:]
 
 
-def test_pages_of_large_bodies_hold_fewer_rows(store: Store,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pages_of_large_bodies_hold_fewer_rows(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from amber import _store
 
     big = [make_exchange(i) for i in range(40)]
@@ -350,9 +371,13 @@ def test_pages_of_large_bodies_hold_fewer_rows(store: Store,
     store.add_many(big)
     monkeypatch.setattr(_store, "PAGE_BYTES", 250_000)
     selects: list[str] = []
-    sa.event.listen(store.engine, "before_cursor_execute",
-                    lambda conn, cur, stmt, *a: selects.append(stmt)
-                    if "FROM amber_exchanges" in stmt else None)
+    sa.event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda conn, cur, stmt, *a: (
+            selects.append(stmt) if "FROM amber_exchanges" in stmt else None
+        ),
+    )
     got = [e.id for e in store.iter_exchanges(ExchangeQuery(), page=20)]
     assert got == [e.id for e in big]
     # the first page takes 20 rows (2 MB); later ones two (200 KB) each: 12 queries, not 3

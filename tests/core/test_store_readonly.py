@@ -37,8 +37,11 @@ def snapshot(db: Path) -> Snapshot:
     out: Snapshot = {}
     for suffix in ("", "-wal", "-shm", "-journal"):
         p = Path(f"{db}{suffix}")
-        out[suffix] = ((hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-                       if p.exists() else None)
+        out[suffix] = (
+            (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            if p.exists()
+            else None
+        )
     out["dir"] = (",".join(sorted(os.listdir(db.parent))), 0)
     return out
 
@@ -54,8 +57,13 @@ def leave_wal(db: Path, n: int = 20) -> None:
         store.add_many([make_exchange(i) for i in range({n})])
         os._exit(0)
     """)
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert Path(f"{db}-wal").stat().st_size > 0 and Path(f"{db}-shm").exists()
 
 
@@ -110,8 +118,9 @@ class Writer:
                 print("ok", flush=True)
             con.close()
         """)
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self.send("select 1")
 
     def send(self, sql: str) -> None:
@@ -192,7 +201,8 @@ def test_read_only_never_migrates_and_says_what_to_run(tmp_path: Path) -> None:
     with Store.open(f"sqlite:///{db}") as store, store.engine.begin() as conn:
         store.add(make_exchange(1))
         conn.exec_driver_sql(
-            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'")
+            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'"
+        )
     before = snapshot(db)
     with pytest.raises(StoreVersionError, match=r"do not migrate: run `amber migrate --store"):
         Store.open(f"sqlite:///{db}", read_only=True)
@@ -207,8 +217,10 @@ def test_a_wal_without_its_shm_is_not_read_by_writing_one(tmp_path: Path) -> Non
     leave_wal(db, n=7)
     Path(f"{db}-shm").unlink()
     before = snapshot(db)
-    with (pytest.raises(StoreUnavailable, match=r"no -shm index.*amber migrate --store"),
-          Store.open(f"sqlite:///{db}", read_only=True) as store):
+    with (
+        pytest.raises(StoreUnavailable, match=r"no -shm index.*amber migrate --store"),
+        Store.open(f"sqlite:///{db}", read_only=True) as store,
+    ):
         store.count()
     assert snapshot(db) == before
     Store.open(f"sqlite:///{db}").close()  # what `amber migrate` does: recover, fold back
@@ -238,8 +250,10 @@ def test_an_empty_file_is_no_store_to_read(tmp_path: Path) -> None:
 
 def test_a_missing_postgres_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg raises ImportError
-    with pytest.raises(StoreUnavailable,
-                       match=r"driver, psycopg, is not installed: pip install 'amber\[postgres\]'"):
+    with pytest.raises(
+        StoreUnavailable,
+        match=r"driver, psycopg, is not installed: pip install 'amber\[postgres\]'",
+    ):
         Store.open("postgresql://amber:secret@127.0.0.1:1/amber", read_only=True)
 
 
@@ -256,8 +270,10 @@ def test_read_only_on_postgres_runs_read_only_transactions(pg_database: str) -> 
             assert "amber_meta" in sa.inspect(conn).get_table_names()
     with Store.open(pg_database, read_only=True) as store:
         assert store.count() == 1
-        with (pytest.raises(sa.exc.InternalError, match="read-only transaction"),
-              store.engine.begin() as conn):
+        with (
+            pytest.raises(sa.exc.InternalError, match="read-only transaction"),
+            store.engine.begin() as conn,
+        ):
             conn.exec_driver_sql("delete from amber_exchanges")
     with Store.open(pg_database, read_only=True) as store:
         assert store.count() == 1

@@ -28,7 +28,10 @@ RAW = "/p/caf\udce9"  # GET /p/caf\xe9 as mitmproxy gives it
 def hostile(i: int = 1) -> Exchange:
     """An exchange with raw non-UTF-8 bytes (surrogate escapes) in every text it has."""
     ex = make_exchange(
-        i, method="G\udcc9T", path=RAW, query="q=\udcff&x=1",
+        i,
+        method="G\udcc9T",
+        path=RAW,
+        query="q=\udcff&x=1",
         req_headers=(("X-B\udce9", "v\udce9l"), ("Host", "api.example.com")),
         resp_headers=(("Content-Type", "text/plain"), ("X-Raw", "\udc80\x00")),
         request_id="rid-\udce9",
@@ -50,10 +53,23 @@ def test_raw_bytes_everywhere_round_trip_exactly(store: Store) -> None:
     assert store.get(plain.id) == plain
     assert [e for e in store.iter_exchanges() if e.id == ex.id] == [ex]
     (summary,) = [s for s in store.summaries(ExchangeQuery()) if s.id == ex.id]
-    assert (summary.method, summary.host, summary.path, summary.query, summary.route,
-            summary.request_id, summary.error) == (
-        ex.request.method, ex.request.host, ex.request.path, ex.request.query, ex.route,
-        ex.request_id, ex.error)
+    assert (
+        summary.method,
+        summary.host,
+        summary.path,
+        summary.query,
+        summary.route,
+        summary.request_id,
+        summary.error,
+    ) == (
+        ex.request.method,
+        ex.request.host,
+        ex.request.path,
+        ex.request.query,
+        ex.route,
+        ex.request_id,
+        ex.error,
+    )
     assert [e.id for e in store.lookup("rid-\udce9")] == [ex.id]
 
 
@@ -108,7 +124,9 @@ def test_filters_match_exact_values_not_look_alikes(store: Store) -> None:
     assert ids(path_glob="/p/caf\\xe9") == [look.id]
     assert ids(path_glob="/p/*") == [raw.id, look.id, ordinary.id]
     assert [e.id for e in store.iter_exchanges(ExchangeQuery(path_glob="/p/caf?"))] == [
-        raw.id, ordinary.id]
+        raw.id,
+        ordinary.id,
+    ]
 
 
 def test_ordinary_rows_are_stored_as_they_are(store: Store) -> None:
@@ -159,10 +177,15 @@ def test_schema_3_is_migrated_and_then_takes_every_value(store_url: str) -> None
     with Store.open(store_url) as s:
         if s.dialect == "postgresql":
             with s.engine.connect() as conn:
-                types = dict(conn.execute(sa.text(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_name = 'amber_exchanges' and column_name in "
-                    "('id', 'request_id', 'method', 'scheme', 'host')")).all())
+                types = dict(
+                    conn.execute(
+                        sa.text(
+                            "select column_name, data_type from information_schema.columns "
+                            "where table_name = 'amber_exchanges' and column_name in "
+                            "('id', 'request_id', 'method', 'scheme', 'host')"
+                        )
+                    ).all()
+                )
             assert set(types.values()) == {"text"}, types
         long_method = make_exchange(2, method="X" * 17)
         long_method.request.host = "h" * 300
@@ -170,8 +193,9 @@ def test_schema_3_is_migrated_and_then_takes_every_value(store_url: str) -> None
         assert s.get(old.id) == old
         assert s.get(long_method.id) == long_method
         with s.engine.connect() as conn:
-            version = conn.execute(sa.text(
-                "select value from amber_meta where key = 'schema_version'")).scalar()
+            version = conn.execute(
+                sa.text("select value from amber_meta where key = 'schema_version'")
+            ).scalar()
         assert version == "4"
 
 
@@ -189,7 +213,8 @@ def test_schema_3_on_postgres_refused_a_17_character_method(pg_database: str) ->
             conn.exec_driver_sql(
                 "insert into amber_exchanges (id, started_at, method, scheme, host, port, "
                 "path, query, route, truncated, doc, flags, req_body) values ('a', 0, "
-                "'PROPPATCHEXTENDED', 'http', 'h', 80, '/', '', '/', false, '', 0, '')")
+                "'PROPPATCHEXTENDED', 'http', 'h', 80, '/', '', '/', false, '', 0, '')"
+            )
     finally:
         engine.dispose()
 

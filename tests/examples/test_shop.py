@@ -40,8 +40,9 @@ from examples.shop.seed import SUPPORT_EMAIL  # noqa: E402
 from examples.shop.seed import seed  # noqa: E402
 
 ERROR_LINE = re.compile(r"^ERROR request_id=(\S+) 500 GET /api/customers/(\d+)/orders$", re.M)
-FAILED_LINE = re.compile(r"^FAILED request_id=([0-9a-f]{32}) 500 GET /api/customers/(\d+)/orders$",
-                         re.M)
+FAILED_LINE = re.compile(
+    r"^FAILED request_id=([0-9a-f]{32}) 500 GET /api/customers/(\d+)/orders$", re.M
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +65,17 @@ def db_url(seeded: Path, tmp_path: Path) -> str:
 def shop_client(db_url: str, *, fixed: bool = False) -> Iterator[httpx.Client]:
     app = create_app(db_url, fixed=fixed)
     try:
-        with httpx.Client(transport=httpx.WSGITransport(app=app),
-                          base_url="http://testserver") as client:
+        with httpx.Client(
+            transport=httpx.WSGITransport(app=app), base_url="http://testserver"
+        ) as client:
             yield client
     finally:
         app.extensions["shop"]["engine"].dispose()
 
 
-def login(client: httpx.Client, email: str = SUPPORT_EMAIL,
-          password: str = DEMO_PASSWORD) -> dict[str, str]:
+def login(
+    client: httpx.Client, email: str = SUPPORT_EMAIL, password: str = DEMO_PASSWORD
+) -> dict[str, str]:
     r = client.post("/api/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -81,14 +84,17 @@ def login(client: httpx.Client, email: str = SUPPORT_EMAIL,
 def all_customer_orders(db_url: str, fixed: bool) -> dict[int, httpx.Response]:
     with shop_client(db_url, fixed=fixed) as client:
         auth = login(client)
-        return {cid: client.get(f"/api/customers/{cid}/orders", headers=auth)
-                for cid in range(1, 51)}
+        return {
+            cid: client.get(f"/api/customers/{cid}/orders", headers=auth) for cid in range(1, 51)
+        }
 
 
 # --- the planted bug and its fix --------------------------------------------------------
 
+
 def test_the_bug_fires_for_the_call_centre_customer_only(
-        db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     responses = all_customer_orders(db_url, fixed=False)
     failing = sorted(cid for cid, r in responses.items() if r.status_code >= 500)
     assert failing == [BUG_CUSTOMER_ID]
@@ -121,8 +127,9 @@ def test_the_fixed_build_answers_and_changes_nothing_else(db_url: str) -> None:
     assert ordinary["channel"] == "email" and "@" in ordinary["to"]
 
 
-def test_the_fix_is_toggled_by_the_environment(db_url: str,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fix_is_toggled_by_the_environment(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SHOP_DATABASE_URL", db_url)
     token = issue_token(db_url, BUG_CUSTOMER_ID)
     headers = {"Authorization": f"Bearer {token}"}
@@ -149,10 +156,19 @@ def minimal_db(tmp_path: Path) -> str:
     engine = sa.create_engine(url)
     metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(metadata.tables["customers"].insert().values(
-            id=BUG_CUSTOMER_ID, email=None, full_name="Pat Doe", phone=None,
-            role="customer", password_hash="[REDACTED:sensitive-key]",
-            created_at=sa.func.current_timestamp()))
+        conn.execute(
+            metadata.tables["customers"]
+            .insert()
+            .values(
+                id=BUG_CUSTOMER_ID,
+                email=None,
+                full_name="Pat Doe",
+                phone=None,
+                role="customer",
+                password_hash="[REDACTED:sensitive-key]",
+                created_at=sa.func.current_timestamp(),
+            )
+        )
     engine.dispose()
     return url
 
@@ -171,11 +187,15 @@ def test_the_bug_reproduces_from_the_customer_row_alone(tmp_path: Path) -> None:
 
 
 def test_the_replay_auth_hook_signs_a_captured_request(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = minimal_db(tmp_path)
     monkeypatch.setenv("SHOP_DATABASE_URL", url)
-    captured = httpx.Request("GET", f"http://testserver/api/customers/{BUG_CUSTOMER_ID}/orders",
-                             headers={"Authorization": "[REDACTED:authorization]"})
+    captured = httpx.Request(
+        "GET",
+        f"http://testserver/api/customers/{BUG_CUSTOMER_ID}/orders",
+        headers={"Authorization": "[REDACTED:authorization]"},
+    )
     for fixed, status in ((False, 401), (True, 401)):
         with shop_client(url, fixed=fixed) as client:
             assert client.send(captured).status_code == status
@@ -195,6 +215,7 @@ def test_the_replay_auth_hook_creates_missing_tables(tmp_path: Path) -> None:
 
 # --- auth, request ids, the other endpoints --------------------------------------------
 
+
 def test_auth(db_url: str) -> None:
     with shop_client(db_url) as client:
         r = client.get("/api/customers/2")
@@ -203,8 +224,10 @@ def test_auth(db_url: str) -> None:
         assert r.json()["error"] == "missing bearer token"
         bad = client.get("/api/customers/2", headers={"Authorization": "Bearer nope"})
         assert bad.status_code == 401
-        for body in ({"email": SUPPORT_EMAIL, "password": "wrong"},
-                     {"email": "nobody@example.org", "password": DEMO_PASSWORD}):
+        for body in (
+            {"email": SUPPORT_EMAIL, "password": "wrong"},
+            {"email": "nobody@example.org", "password": DEMO_PASSWORD},
+        ):
             assert client.post("/api/login", json=body).status_code == 401
         assert client.post("/api/login", json={"email": SUPPORT_EMAIL}).status_code == 400
         assert client.post("/api/login", content=b"not json").status_code == 400
@@ -254,38 +277,54 @@ def test_orders_and_products(db_url: str) -> None:
         assert len(client.get("/api/products", headers=me).json()["products"]) == 20
 
         before = client.get("/api/customers/5/orders", headers=me).json()["order_count"]
-        r = client.post("/api/orders", headers=me, json={"items": [
-            {"sku": "SKU-1003", "qty": 2}, {"sku": "SKU-1004"}]})
+        r = client.post(
+            "/api/orders",
+            headers=me,
+            json={"items": [{"sku": "SKU-1003", "qty": 2}, {"sku": "SKU-1004"}]},
+        )
         assert r.status_code == 201, r.text
         order = r.json()
         assert r.headers["Location"] == f"/api/orders/{order['id']}"
         assert order["customer_id"] == 5 and order["status"] == "placed"
         price = product["products"][0]["price_cents"]
         assert order["items"][0] == {
-            "line_no": 1, "product_id": 3, "sku": "SKU-1003",
-            "product_name": product["products"][0]["name"], "qty": 2,
-            "unit_price_cents": price, "line_total_cents": 2 * price}
+            "line_no": 1,
+            "product_id": 3,
+            "sku": "SKU-1003",
+            "product_name": product["products"][0]["name"],
+            "qty": 2,
+            "unit_price_cents": price,
+            "line_total_cents": 2 * price,
+        }
         assert order["total_cents"] == sum(i["line_total_cents"] for i in order["items"])
         assert client.get(f"/api/orders/{order['id']}", headers=me).json() == order
         assert client.get(f"/api/orders/{order['id']}", headers=agent).status_code == 200
         after = client.get("/api/customers/5/orders", headers=me).json()
         assert after["order_count"] == before + 1 and after["orders"][0] == order
 
-        for bad in ({}, {"items": []}, {"items": [{"sku": "SKU-1"}]},
-                    {"items": [{"sku": "SKU-1003", "qty": 0}]}):
+        for bad in (
+            {},
+            {"items": []},
+            {"items": [{"sku": "SKU-1"}]},
+            {"items": [{"sku": "SKU-1003", "qty": 0}]},
+        ):
             assert client.post("/api/orders", headers=me, json=bad).status_code == 400
         assert client.get("/api/orders/99999", headers=me).status_code == 404
 
 
 # --- the seed ---------------------------------------------------------------------------
 
+
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            return {t.name: [tuple(r) for r in conn.execute(
-                sa.select(t).order_by(*t.primary_key.columns))]
-                for t in metadata.sorted_tables}
+            return {
+                t.name: [
+                    tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))
+                ]
+                for t in metadata.sorted_tables
+            }
     finally:
         engine.dispose()
 
@@ -308,6 +347,7 @@ def test_the_seed_is_deterministic(tmp_path: Path, seeded: Path) -> None:
 
 
 # --- a real server and the traffic script -----------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -333,22 +373,45 @@ def test_traffic_against_the_served_app_reports_the_failing_request(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("SHOP_FIXED", None)
-    out = subprocess.run([sys.executable, "-m", "examples.shop.seed", "--database-url", url],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "examples.shop.seed", "--database-url", url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert out.splitlines()[-1] == f"bug_customer_id={BUG_CUSTOMER_ID}"
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = subprocess.Popen(
-        [sys.executable, "-m", "examples.shop.app", "--port", str(port), "--database-url", url,
-         "--quiet"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True)
+        [
+            sys.executable,
+            "-m",
+            "examples.shop.app",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--quiet",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_healthy(base, app)
         run = subprocess.run(
-            [sys.executable, "-m", "examples.shop.traffic", "--base-url", base,
-             "--requests", "30"], cwd=ROOT, env=env, capture_output=True, text=True,
-            timeout=60)
+            [sys.executable, "-m", "examples.shop.traffic", "--base-url", base, "--requests", "30"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     finally:
         app.send_signal(signal.SIGINT)
         try:
@@ -358,8 +421,11 @@ def test_traffic_against_the_served_app_reports_the_failing_request(tmp_path: Pa
             _, err = app.communicate()
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert re.fullmatch(rf"traffic: 30 requests to {re.escape(base)} in [0-9.]+ s: "
-                        r"200=27 201=2 500=1", lines[0]), lines[0]
+    assert re.fullmatch(
+        rf"traffic: 30 requests to {re.escape(base)} in [0-9.]+ s: "
+        r"200=27 201=2 500=1",
+        lines[0],
+    ), lines[0]
     failed = FAILED_LINE.findall(run.stdout)
     assert failed == [(failed[0][0], str(BUG_CUSTOMER_ID))]
     assert ERROR_LINE.findall(err) == failed

@@ -28,13 +28,18 @@ class AppState:
         self.counter = itertools.count(1000)
 
 
-def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = False
-             ) -> Starlette:
+def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = False) -> Starlette:
     async def record(request: Request) -> bytes:
         body = await request.body()
-        state.seen.append({"method": request.method, "path": request.url.path,
-                           "query": request.url.query, "headers": list(request.headers.items()),
-                           "body": body})
+        state.seen.append(
+            {
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+                "headers": list(request.headers.items()),
+                "body": body,
+            }
+        )
         return body
 
     def authed(request: Request) -> bool:
@@ -45,8 +50,9 @@ def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = Fa
         await record(request)
         token = secrets.token_urlsafe(24)
         state.tokens.add(token)
-        return JSONResponse({"access_token": token, "expires_in": 3600},
-                            headers={"x-request-id": str(uuid.uuid4())})
+        return JSONResponse(
+            {"access_token": token, "expires_in": 3600}, headers={"x-request-id": str(uuid.uuid4())}
+        )
 
     async def create_order(request: Request) -> Response:
         await record(request)
@@ -54,8 +60,11 @@ def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = Fa
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         oid = f"ord_{next(state.counter)}{secrets.token_hex(4)}"
         state.orders[oid] = {"id": oid, "sku": "SKU-1", "qty": 2}
-        return JSONResponse({"id": oid, "created_at": time.time()}, status_code=201,
-                            headers={"location": f"/orders/{oid}"})
+        return JSONResponse(
+            {"id": oid, "created_at": time.time()},
+            status_code=201,
+            headers={"location": f"/orders/{oid}"},
+        )
 
     async def get_order(request: Request) -> Response:
         await record(request)
@@ -65,8 +74,7 @@ def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = Fa
         if order is None:
             return JSONResponse({"error": "not found"}, status_code=404)
         now = time.time()
-        fetched: object = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) if iso_time \
-            else now
+        fetched: object = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) if iso_time else now
         body = dict(order, fetched_at=fetched, trace=str(uuid.uuid4()))
         if broken_field:
             body["qty"] = 3
@@ -74,14 +82,20 @@ def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = Fa
 
     async def echo(request: Request) -> Response:
         body = await record(request)
-        return JSONResponse({"method": request.method, "len": len(body),
-                             "ctype": request.headers.get("content-type")})
+        return JSONResponse(
+            {
+                "method": request.method,
+                "len": len(body),
+                "ctype": request.headers.get("content-type"),
+            }
+        )
 
     async def gz(request: Request) -> Response:
         await record(request)
         data = gzip.compress(b'{"compressed": true}')
-        return Response(data, headers={"content-encoding": "gzip",
-                                       "content-type": "application/json"})
+        return Response(
+            data, headers={"content-encoding": "gzip", "content-type": "application/json"}
+        )
 
     async def big(request: Request) -> Response:
         return Response(b"x" * (3 * 1024 * 1024), media_type="application/octet-stream")
@@ -95,16 +109,18 @@ def make_app(state: AppState, *, broken_field: bool = False, iso_time: bool = Fa
     async def redirect_loop(request: Request) -> Response:
         return Response(status_code=302, headers={"location": "/loop"})
 
-    return Starlette(routes=[
-        Route("/login", login, methods=["POST"]),
-        Route("/orders", create_order, methods=["POST"]),
-        Route("/orders/{oid}", get_order),
-        Route("/echo", echo, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
-        Route("/gz", gz),
-        Route("/big", big),
-        Route("/slow", slow),
-        Route("/loop", redirect_loop),
-    ])
+    return Starlette(
+        routes=[
+            Route("/login", login, methods=["POST"]),
+            Route("/orders", create_order, methods=["POST"]),
+            Route("/orders/{oid}", get_order),
+            Route("/echo", echo, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
+            Route("/gz", gz),
+            Route("/big", big),
+            Route("/slow", slow),
+            Route("/loop", redirect_loop),
+        ]
+    )
 
 
 @pytest.fixture

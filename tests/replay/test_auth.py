@@ -45,8 +45,11 @@ def test_login_token_from_header_cookie_and_failures() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/bad":
             return httpx.Response(403)
-        return httpx.Response(200, headers={"x-token": "htok", "set-cookie": "sid=ctok"},
-                              json={"data": {"token": "jtok"}})
+        return httpx.Response(
+            200,
+            headers={"x-token": "htok", "set-cookie": "sid=ctok"},
+            json={"data": {"token": "jtok"}},
+        )
 
     transport = httpx.MockTransport(handler)
 
@@ -57,11 +60,19 @@ def test_login_token_from_header_cookie_and_failures() -> None:
 
     a = asyncio.run(login({"path": "/login", "token": {"json": "$.data.token"}}))
     assert a.header_items() == [("Authorization", "Bearer jtok")]
-    a = asyncio.run(login({"path": "/login", "token": {"header": "x-token"},
-                           "inject": {"header": "X-Auth", "format": "{token}"}}))
+    a = asyncio.run(
+        login(
+            {
+                "path": "/login",
+                "token": {"header": "x-token"},
+                "inject": {"header": "X-Auth", "format": "{token}"},
+            }
+        )
+    )
     assert a.header_items() == [("X-Auth", "htok")]
-    a = asyncio.run(login({"path": "/login", "token": {"cookie": "sid"},
-                           "inject": {"cookie": "session"}}))
+    a = asyncio.run(
+        login({"path": "/login", "token": {"cookie": "sid"}, "inject": {"cookie": "session"}})
+    )
     assert a.cookie_items() == [("session", "ctok")]
     with pytest.raises(AuthError, match="403"):
         asyncio.run(login({"path": "/bad"}))

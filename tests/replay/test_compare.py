@@ -23,8 +23,13 @@ JSON = (("Content-Type", "application/json"),)
 RULES = NoiseRules()
 
 
-def resp(body: Any = None, *, status: int = 200, headers: tuple[tuple[str, str], ...] = JSON,
-         raw: bytes | None = None) -> Response:
+def resp(
+    body: Any = None,
+    *,
+    status: int = 200,
+    headers: tuple[tuple[str, str], ...] = JSON,
+    raw: bytes | None = None,
+) -> Response:
     data = raw if raw is not None else json.dumps(body).encode()
     return Response(status=status, headers=headers, body=data)
 
@@ -40,17 +45,23 @@ def test_diff_json_kinds() -> None:
     a = {"name": "Ann", "age": 3, "tags": [1, 2, 3], "gone": 1, "flag": 1, "n": None}
     b = {"name": "Bob", "age": "3", "tags": [1, 2], "new": 2, "flag": True, "n": None}
     assert kinds(a, b) == [
-        ("$.name", "value"), ("$.age", "type"), ("$.tags", "length"), ("$.tags[2]", "missing"),
-        ("$.gone", "missing"), ("$.flag", "type"), ("$.new", "extra"),
+        ("$.name", "value"),
+        ("$.age", "type"),
+        ("$.tags", "length"),
+        ("$.tags[2]", "missing"),
+        ("$.gone", "missing"),
+        ("$.flag", "type"),
+        ("$.new", "extra"),
     ]
 
 
 def test_true_is_not_one_even_inside_equal_looking_subtrees() -> None:
     # Python says {"a": 1} == {"a": True}; the comparer must not.
     assert kinds({"x": {"a": 1, "b": [0]}}, {"x": {"a": True, "b": [False]}}) == [
-        ("$.x.a", "type"), ("$.x.b[0]", "type"),
+        ("$.x.a", "type"),
+        ("$.x.b[0]", "type"),
     ]
-    assert kinds({"a": 1}, {"a": 1.0}) == []            # one JSON number
+    assert kinds({"a": 1}, {"a": 1.0}) == []  # one JSON number
 
 
 def test_order_kind_for_same_elements() -> None:
@@ -82,9 +93,11 @@ def test_displays_are_short() -> None:
 
 
 def test_explain_in_vcr_style() -> None:
-    c = compare_responses(resp({"user": {"name": "Ann"}, "items": [1, 2, 3]}, status=200),
-                          resp({"user": {"name": "Bob"}, "items": [1, 2, 3, 4]}, status=500),
-                          RULES)
+    c = compare_responses(
+        resp({"user": {"name": "Ann"}, "items": [1, 2, 3]}, status=200),
+        resp({"user": {"name": "Bob"}, "items": [1, 2, 3, 4]}, status=500),
+        RULES,
+    )
     text = c.explain()
     assert text.splitlines()[0] == "status differs: 200 != 500"
     assert "body differs at 3 paths:" in text
@@ -96,8 +109,9 @@ def test_explain_in_vcr_style() -> None:
 
 def test_equal_responses() -> None:
     c = compare_responses(resp({"a": 1}), resp({"a": 1}), RULES)
-    assert c.ok and c.differences == () and c.checks == {"status": True, "headers": True,
-                                                         "body": True}
+    assert (
+        c.ok and c.differences == () and c.checks == {"status": True, "headers": True, "body": True}
+    )
     assert c.explain() == "responses match (status, headers, body)"
 
 
@@ -110,61 +124,87 @@ def test_key_order_and_whitespace_do_not_matter() -> None:
 # -- noise rules on bodies ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    (b'[{"a":1,"b":2},{"a":3,"b":4}]', b'[{"b":2,"a":1},{"b":4,"a":3}]'),
-    (b'{"items":[{"id":1,"tags":{"x":1,"y":2}},{"id":2,"tags":{"x":3,"y":4}}]}',
-     b'{"items":[{"tags":{"y":2,"x":1},"id":1},{"id":2,"tags":{"y":4,"x":3}}]}'),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (b'[{"a":1,"b":2},{"a":3,"b":4}]', b'[{"b":2,"a":1},{"b":4,"a":3}]'),
+        (
+            b'{"items":[{"id":1,"tags":{"x":1,"y":2}},{"id":2,"tags":{"x":3,"y":4}}]}',
+            b'{"items":[{"tags":{"y":2,"x":1},"id":1},{"id":2,"tags":{"y":4,"x":3}}]}',
+        ),
+    ],
+)
 def test_objects_in_arrays_with_other_key_order_are_equal(a: bytes, b: bytes) -> None:
     result = compare_responses(resp(raw=a), resp(raw=b), RULES)
     assert result.ok, result.differences
 
 
-@pytest.mark.parametrize(("path", "x", "y"), [
-    ("body$.id", "18446744073709551616", "18446744073709551617"),
-    ("body$.id", "-9223372036854775809", "-9223372036854775810"),
-    ("body$[0]", "170141183460469231731687303715884105727",
-     "170141183460469231731687303715884105728"),
-])
+@pytest.mark.parametrize(
+    ("path", "x", "y"),
+    [
+        ("body$.id", "18446744073709551616", "18446744073709551617"),
+        ("body$.id", "-9223372036854775809", "-9223372036854775810"),
+        (
+            "body$[0]",
+            "170141183460469231731687303715884105727",
+            "170141183460469231731687303715884105728",
+        ),
+    ],
+)
 def test_integers_beyond_64_bits_compare_exactly(path: str, x: str, y: str) -> None:
     def body(n: str) -> bytes:
         return (f'{{"id": {n}}}' if path == "body$.id" else f"[{n}]").encode()
 
     result = compare_responses(resp(raw=body(x)), resp(raw=body(y)), RULES)
-    assert [(d.path, d.kind, d.expected, d.actual) for d in result.differences] == \
-        [(path, "value", x, y)]
+    assert [(d.path, d.kind, d.expected, d.actual) for d in result.differences] == [
+        (path, "value", x, y)
+    ]
     assert compare_responses(resp(raw=body(x)), resp(raw=body(x)), RULES).ok
 
 
 def test_ignore_globs_move_differences_to_ignored() -> None:
-    rules = NoiseRules.from_mapping({"ignore_paths": ["$..created_at", "$.items[*].id",
-                                                      "$.meta"]})
-    a = {"created_at": 1, "items": [{"id": 1, "n": "a", "created_at": 1}],
-         "meta": {"x": 1, "y": [1]}, "name": "Ann"}
-    b = {"created_at": 2, "items": [{"id": 2, "n": "a", "created_at": 2}],
-         "meta": {"x": 2, "y": []}, "name": "Bob"}
+    rules = NoiseRules.from_mapping({"ignore_paths": ["$..created_at", "$.items[*].id", "$.meta"]})
+    a = {
+        "created_at": 1,
+        "items": [{"id": 1, "n": "a", "created_at": 1}],
+        "meta": {"x": 1, "y": [1]},
+        "name": "Ann",
+    }
+    b = {
+        "created_at": 2,
+        "items": [{"id": 2, "n": "a", "created_at": 2}],
+        "meta": {"x": 2, "y": []},
+        "name": "Bob",
+    }
     c = compare_responses(resp(a), resp(b), rules)
     assert [d.path for d in c.differences] == ["body$.name"]
     assert sorted(d.path for d in c.ignored) == [
-        "body$.created_at", "body$.items[0].created_at", "body$.items[0].id", "body$.meta",
+        "body$.created_at",
+        "body$.items[0].created_at",
+        "body$.items[0].id",
+        "body$.meta",
     ]
     assert "(4 differences ignored by noise rules)" in c.explain()
 
 
 def test_root_ignore_hides_any_body() -> None:
     rules = NoiseRules.from_mapping({"ignore_paths": ["$"]})
-    c = compare_responses(resp(raw=b"\x00\x01", headers=()), resp(raw=b"\x00\x02", headers=()),
-                          rules)
+    c = compare_responses(
+        resp(raw=b"\x00\x01", headers=()), resp(raw=b"\x00\x02", headers=()), rules
+    )
     assert c.ok and c.ignored
 
 
 def test_value_patterns_need_both_values_to_match() -> None:
-    rules = NoiseRules.from_mapping({"value_patterns": [{"path": "$..id", "like": "uuid"},
-                                                        {"path": "$.at", "like": "iso8601"}]})
+    rules = NoiseRules.from_mapping(
+        {"value_patterns": [{"path": "$..id", "like": "uuid"}, {"path": "$.at", "like": "iso8601"}]}
+    )
     u1, u2 = "0b7c9a52-3d2b-4c36-9f61-6f1d7e8b0a11", "5f2e1c3a-8d4b-4e2a-b1c9-0a9e8f7d6c55"
-    same_shape = compare_responses(resp({"id": u1, "x": {"id": u2}, "at": "2024-01-02T03:04:05Z"}),
-                                   resp({"id": u2, "x": {"id": u1}, "at": "2024-05-06T07:08:09Z"}),
-                                   rules)
+    same_shape = compare_responses(
+        resp({"id": u1, "x": {"id": u2}, "at": "2024-01-02T03:04:05Z"}),
+        resp({"id": u2, "x": {"id": u1}, "at": "2024-05-06T07:08:09Z"}),
+        rules,
+    )
     assert same_shape.ok and len(same_shape.ignored) == 3
     broken = compare_responses(resp({"id": u1}), resp({"id": "not-a-uuid"}), rules)
     assert [d.path for d in broken.differences] == ["body$.id"]
@@ -180,7 +220,8 @@ def test_ignore_order_compares_multisets() -> None:
     assert [(d.path, d.kind) for d in c.differences] == [("body$.other", "order")]
     c2 = compare_responses(resp({"tags": ["a", "b"]}), resp({"tags": ["b", "c"]}), rules)
     assert [(d.path, d.kind, d.expected, d.actual) for d in c2.differences] == [
-        ("body$.tags[0]", "missing", '"a"', None), ("body$.tags[1]", "extra", None, '"c"'),
+        ("body$.tags[0]", "missing", '"a"', None),
+        ("body$.tags[1]", "extra", None, '"c"'),
     ]
 
 
@@ -251,8 +292,9 @@ def test_invalid_json_against_json_is_a_type_difference() -> None:
 
 
 def test_json_sniffed_without_content_type() -> None:
-    c = compare_responses(resp(raw=b'{"a": 1}', headers=()), resp(raw=b'{"a": 2}', headers=()),
-                          RULES)
+    c = compare_responses(
+        resp(raw=b'{"a": 1}', headers=()), resp(raw=b'{"a": 2}', headers=()), RULES
+    )
     assert [d.path for d in c.differences] == ["body$.a"]
 
 
@@ -266,8 +308,9 @@ def test_truncated_capture_is_not_compared() -> None:
     recorded = Response(200, headers=JSON, body=full[:50], body_truncated=True)
     c = compare_responses(recorded, resp(raw=full), RULES)
     assert c.ok and "body" not in c.checks and c.checks["body_truncated_prefix"] is True
-    c2 = compare_responses(resp(raw=full[:50]), resp(raw=b"x" + full), RULES,
-                           expected_truncated=True)
+    c2 = compare_responses(
+        resp(raw=full[:50]), resp(raw=b"x" + full), RULES, expected_truncated=True
+    )
     assert c2.ok and c2.checks["body_truncated_prefix"] is False
 
 
@@ -275,15 +318,32 @@ def test_truncated_capture_is_not_compared() -> None:
 
 
 def test_volatile_headers_ignored_selected_compared() -> None:
-    a = Response(200, headers=(("Date", "Mon"), ("X-Request-ID", "1"), ("Content-Type",
-                 "application/json; charset=utf-8"), ("X-Custom", "a"), ("traceparent", "00-a")))
-    b = Response(200, headers=(("date", "Tue"), ("x-request-id", "2"), ("content-type",
-                 "application/json;charset=UTF-8"), ("X-Custom", "b"), ("traceparent", "00-b")))
+    a = Response(
+        200,
+        headers=(
+            ("Date", "Mon"),
+            ("X-Request-ID", "1"),
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("X-Custom", "a"),
+            ("traceparent", "00-a"),
+        ),
+    )
+    b = Response(
+        200,
+        headers=(
+            ("date", "Tue"),
+            ("x-request-id", "2"),
+            ("content-type", "application/json;charset=UTF-8"),
+            ("X-Custom", "b"),
+            ("traceparent", "00-b"),
+        ),
+    )
     c = compare_responses(a, b, RULES)
     assert c.ok, c.explain()
     c2 = compare_responses(a, b, NoiseRules(compare_all_headers=True))
     assert [(d.path, d.expected, d.actual) for d in c2.differences] == [
-        ("header:x-custom", "a", "b")]
+        ("header:x-custom", "a", "b")
+    ]
     c3 = compare_responses(a, Response(200, headers=(("Content-Type", "text/html"),)), RULES)
     assert [(d.path, d.kind) for d in c3.differences] == [("header:content-type", "header")]
 
@@ -303,8 +363,9 @@ def test_missing_header_and_header_value_patterns() -> None:
     a = Response(201, headers=(("Location", "/orders/17"),))
     b = Response(201, headers=(("Location", "/orders/99"),))
     assert not compare_responses(a, b, RULES).ok
-    rules = NoiseRules.from_mapping({"value_patterns": [{"path": "header:location",
-                                                         "regex": r"/orders/\d+"}]})
+    rules = NoiseRules.from_mapping(
+        {"value_patterns": [{"path": "header:location", "regex": r"/orders/\d+"}]}
+    )
     assert compare_responses(a, b, rules).ok
     (d,) = compare_responses(a, Response(201), RULES).differences
     assert (d.path, d.expected, d.actual) == ("header:location", "/orders/17", None)
@@ -312,8 +373,9 @@ def test_missing_header_and_header_value_patterns() -> None:
 
 def test_user_ignored_headers_are_kept_in_ignored() -> None:
     rules = NoiseRules(ignore_headers=frozenset({"content-type"}))
-    c = compare_responses(Response(200, headers=JSON),
-                          Response(200, headers=(("Content-Type", "text/plain"),)), rules)
+    c = compare_responses(
+        Response(200, headers=JSON), Response(200, headers=(("Content-Type", "text/plain"),)), rules
+    )
     assert c.ok and [d.path for d in c.ignored] == ["header:content-type"]
 
 
@@ -343,8 +405,9 @@ def test_deep_nesting_does_not_recurse_forever() -> None:
     assert len(c.differences) == 1 and c.differences[0].path.startswith("body$.k.k")
     same = compare_responses(resp(raw=nested("[1, 2]")), resp(raw=nested("[1,2]")), RULES)
     assert same.ok
-    assert orjson.loads(nested("1", 10)) == {"k": {"k": {"k": {"k": {"k": {"k": {"k": {
-        "k": {"k": {"k": 1}}}}}}}}}}
+    assert orjson.loads(nested("1", 10)) == {
+        "k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": {"k": 1}}}}}}}}}
+    }
 
 
 def test_difference_count_is_bounded() -> None:
@@ -369,15 +432,18 @@ def test_masked_values_in_the_recording_are_not_held_against_the_target() -> Non
     assert [d.path for d in changed.differences] == ["body$.user"]
 
 
-@pytest.mark.parametrize(("body", "long"), [
-    (b'{"id": 18446744073709551616}', True),
-    (b'[1, -9223372036854775809 ]', True),
-    (b'18446744073709551616', True),
-    (b'{"a":[\n  12345678901234567890\n]}', True),
-    (b'{"request_id": "0000000000000000000000000000000a"}', False),  # a string: orjson is exact
-    (b'{"n": 1234567890123456789.5, "m": 0.12345678901234567890123}', False),  # floats
-    (b'{"id": 123456789012345678}', False),  # 18 digits: within 64 bits
-])
+@pytest.mark.parametrize(
+    ("body", "long"),
+    [
+        (b'{"id": 18446744073709551616}', True),
+        (b"[1, -9223372036854775809 ]", True),
+        (b"18446744073709551616", True),
+        (b'{"a":[\n  12345678901234567890\n]}', True),
+        (b'{"request_id": "0000000000000000000000000000000a"}', False),  # a string: orjson is exact
+        (b'{"n": 1234567890123456789.5, "m": 0.12345678901234567890123}', False),  # floats
+        (b'{"id": 123456789012345678}', False),  # 18 digits: within 64 bits
+    ],
+)
 def test_the_exact_parse_is_taken_only_for_long_integer_tokens(body: bytes, long: bool) -> None:
     assert _compare._has_long_integer(body) is long
     assert _compare.loads_json(body) == json.loads(body)

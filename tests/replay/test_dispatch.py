@@ -17,8 +17,13 @@ from amber.replay._feed import Feed
 
 
 def test_session_keys() -> None:
-    ex = Exchange(new_id(), Request("GET", "http", "x", 80, "/", headers=(
-        ("X-User", "u1"), ("Cookie", "a=1; sid=abc"))), client_addr="192.0.2.3")
+    ex = Exchange(
+        new_id(),
+        Request(
+            "GET", "http", "x", 80, "/", headers=(("X-User", "u1"), ("Cookie", "a=1; sid=abc"))
+        ),
+        client_addr="192.0.2.3",
+    )
     assert session_key_of(ex, "header:x-user") == "h:u1"
     assert session_key_of(ex, "cookie:sid") == "c:abc"
     assert session_key_of(ex, "cookie:other") == "a:192.0.2.3"  # no such cookie: the client
@@ -47,12 +52,15 @@ def test_the_rate_limiter_hands_out_slots_one_interval_apart() -> None:
 
 
 def test_workers_stop_taking_exchanges_while_too_many_are_queued(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """One session of 12 exchanges: the others wait behind the one in flight, at most
     `MAX_QUEUED` of them, so a long session cannot make the feed's read-ahead unbounded."""
     monkeypatch.setattr(_dispatch, "MAX_QUEUED", 2)
-    exs = [Exchange(new_id(), Request("GET", "http", "x", 80, f"/{i}"), client_addr="a")
-           for i in range(12)]
+    exs = [
+        Exchange(new_id(), Request("GET", "http", "x", 80, f"/{i}"), client_addr="a")
+        for i in range(12)
+    ]
     taken: list[int] = []
     sent: list[int] = []
     ahead: list[int] = []  # exchanges taken but not yet sent, at each send
@@ -61,8 +69,9 @@ def test_workers_stop_taking_exchanges_while_too_many_are_queued(
         taken.append(int(ex.request.path[1:]))
         return True
 
-    async def send(ex: Exchange, key: str, scheduled: float | None,
-                   in_flight: Callable[[], None] | None) -> Any:
+    async def send(
+        ex: Exchange, key: str, scheduled: float | None, in_flight: Callable[[], None] | None
+    ) -> Any:
         sent.append(int(ex.request.path[1:]))
         ahead.append(len(taken) - len(sent))
         for _ in range(3):

@@ -22,8 +22,7 @@ def test_the_feed_bounds_its_read_ahead_by_body_bytes_too() -> None:
             yield post(i, 1000)
 
     async def main() -> tuple[list[int], int]:
-        feed = Feed(source(), asyncio.get_running_loop(), chunk=256, depth=2,
-                    chunk_bytes=5000)
+        feed = Feed(source(), asyncio.get_running_loop(), chunk=256, depth=2, chunk_bytes=5000)
         deadline = time.monotonic() + 10
         while len(feed._chunks) < 2 and time.monotonic() < deadline:
             await asyncio.sleep(0.01)

@@ -27,12 +27,20 @@ def _report(evil: bool = True) -> ShadowReport:
     for i in range(20):
         p = Response(200, body=orjson.dumps({"name": "ann", "at": i, "ok": True}))
         s = Response(200, body=orjson.dumps({"name": "ann", "at": i + 1, "ok": True}))
-        c = Response(200, body=orjson.dumps({"name": EVIL if evil else "ann", "at": i + 2,
-                                             "ok": True}))
-        acc.add(exchange_id=f"ex{i}", method="GET", route="/users/{id}<b>", primary=p,
-                candidate=c, secondary=s)
-        acc.add(exchange_id=f"q{i}", method="GET", route="/search", primary=p, candidate=p,
-                secondary=s)
+        c = Response(
+            200, body=orjson.dumps({"name": EVIL if evil else "ann", "at": i + 2, "ok": True})
+        )
+        acc.add(
+            exchange_id=f"ex{i}",
+            method="GET",
+            route="/users/{id}<b>",
+            primary=p,
+            candidate=c,
+            secondary=s,
+        )
+        acc.add(
+            exchange_id=f"q{i}", method="GET", route="/search", primary=p, candidate=p, secondary=s
+        )
     return acc.report()
 
 
@@ -41,21 +49,49 @@ def test_report_json_schema_is_stable() -> None:
     assert list(data) == ["schema", "meta", "verdict", "thresholds", "totals", "routes"]
     assert data["schema"] == REPORT_SCHEMA
     assert data["verdict"]["passed"] is False and len(data["verdict"]["reasons"]) == 1
-    assert data["verdict"]["fail_on"] == {"any_regression": True, "max_diff_rate": None,
-                                          "routes": []}
+    assert data["verdict"]["fail_on"] == {
+        "any_regression": True,
+        "max_diff_rate": None,
+        "routes": [],
+    }
     assert data["totals"]["requests"] == 40 and data["totals"]["reported_fields"] == 1
     route = data["routes"][1]
     assert route["route"] == "GET /users/{id}<b>"
-    assert list(route) == ["route", "requests", "candidate_differing", "noisy", "differing",
-                           "regressed", "candidate_rate", "noise_rate", "diff_rate", "fields"]
+    assert list(route) == [
+        "route",
+        "requests",
+        "candidate_differing",
+        "noisy",
+        "differing",
+        "regressed",
+        "candidate_rate",
+        "noise_rate",
+        "diff_rate",
+        "fields",
+    ]
     field = route["fields"][0]
     assert field["path"] == "body$.name" and field["reported"] is True
-    assert list(field) == ["path", "raw", "noise", "unsuppressed", "reverse", "raw_rate",
-                           "noise_rate", "unsuppressed_rate", "reported", "reasons", "examples",
-                           "noise_examples"]
-    assert field["examples"][0] == {"exchange_id": "ex0", "path": "body$.name",
-                                    "expected": '"ann"', "actual": orjson.dumps(EVIL).decode(),
-                                    "suppressed": False}
+    assert list(field) == [
+        "path",
+        "raw",
+        "noise",
+        "unsuppressed",
+        "reverse",
+        "raw_rate",
+        "noise_rate",
+        "unsuppressed_rate",
+        "reported",
+        "reasons",
+        "examples",
+        "noise_examples",
+    ]
+    assert field["examples"][0] == {
+        "exchange_id": "ex0",
+        "path": "body$.name",
+        "expected": '"ann"',
+        "actual": orjson.dumps(EVIL).decode(),
+        "suppressed": False,
+    }
     orjson.dumps(data)  # JSON-ready
     assert report_json(_report(evil=False), fail_on=FailOn())["verdict"]["passed"] is True
 
@@ -66,7 +102,8 @@ def test_terminal_rendering_prints_values_as_text() -> None:
     report = _report()
     # a value that would be rich markup must be printed literally
     report.routes[1].fields[0].examples[0] = type(report.routes[1].fields[0].examples[0])(
-        "ex0", "body$.name", "[bold red]x[/]", "y")
+        "ex0", "body$.name", "[bold red]x[/]", "y"
+    )
     render_terminal(report, console)
     out = buf.getvalue()
     assert out.startswith("FAIL")
@@ -80,16 +117,20 @@ def test_terminal_pass_and_empty() -> None:
     render_terminal(_report(evil=False), Console(file=buf, width=120, color_system=None))
     assert buf.getvalue().startswith("PASS")
     buf = io.StringIO()
-    render_terminal(ShadowAccumulator(lambda m, r: NoiseRules()).report(),
-                    Console(file=buf, width=120, color_system=None))
+    render_terminal(
+        ShadowAccumulator(lambda m, r: NoiseRules()).report(),
+        Console(file=buf, width=120, color_system=None),
+    )
     assert "no requests compared" in buf.getvalue()
 
 
 def test_html_escapes_everything_from_traffic() -> None:
     page = render_html(_report(), title="shadow <run>", meta={"note": "<img src=x>"})
     assert "<script>" not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page or \
-        "&lt;script&gt;alert(\\&quot;x\\&quot;)&lt;/script&gt;" in page
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+        or "&lt;script&gt;alert(\\&quot;x\\&quot;)&lt;/script&gt;" in page
+    )
     assert "<img" not in page and "&lt;img src=x&gt;" in page
     assert "shadow &lt;run&gt;" in page
     assert "/users/{id}<b>" not in page and "/users/{id}&lt;b&gt;" in page
@@ -101,7 +142,7 @@ def test_html_is_self_contained() -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert "<script" not in page.lower()
-    assert page.count("<svg") == 1 + 2           # overview + one field chart per route
+    assert page.count("<svg") == 1 + 2  # overview + one field chart per route
     assert "<details>" in page
 
 

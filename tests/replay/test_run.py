@@ -52,9 +52,11 @@ def app(request: httpx.Request) -> httpx.Response:
 
 
 def settings(**kw: object) -> ReplaySettings:
-    base = ReplaySettings(target=Target("http://app"), clean=lambda v: v and v.upper(),
-                          sending=SendOptions(concurrency=1,
-                                              transport=httpx.MockTransport(app)))
+    base = ReplaySettings(
+        target=Target("http://app"),
+        clean=lambda v: v and v.upper(),
+        sending=SendOptions(concurrency=1, transport=httpx.MockTransport(app)),
+    )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -66,40 +68,61 @@ def three(store: Store) -> list[Exchange]:
 
 
 def test_a_replay_compares_stores_and_reports_each_exchange(
-        store: Store, three: list[Exchange], tmp_path: Path) -> None:
+    store: Store, three: list[Exchange], tmp_path: Path
+) -> None:
     events = Events()
     audit = tmp_path / "audit.jsonl"
-    s = replay_exchanges(store, settings(safety=Safety(reason="check", audit_log=audit,
-                                                       argv=("amber", "replay")),
-                                         params={"filters": {"limit": None}}), events)
-    assert (s.state, s.sent, s.ok, s.mismatch, s.error, s.skipped) == (
-        "completed", 3, 2, 1, 0, 0)
+    s = replay_exchanges(
+        store,
+        settings(
+            safety=Safety(reason="check", audit_log=audit, argv=("amber", "replay")),
+            params={"filters": {"limit": None}},
+        ),
+        events,
+    )
+    assert (s.state, s.sent, s.ok, s.mismatch, s.error, s.skipped) == ("completed", 3, 2, 1, 0, 0)
     assert events.starts == [(s.run_id, 3)]
     assert [r.ok for r in events.results] == [True, True, False]
     diff = events.results[2]
     # values from the target are cleaned before they are kept
-    assert diff.differences == [{"path": "body$.ok", "kind": "value", "expected": "TRUE",
-                                 "actual": "FALSE"}]
+    assert diff.differences == [
+        {"path": "body$.ok", "kind": "value", "expected": "TRUE", "actual": "FALSE"}
+    ]
     assert (diff.method, diff.path, diff.route, diff.recorded_status) == (
-        "GET", "/users/2/orders", "/users/{id}/orders", 200)
+        "GET",
+        "/users/2/orders",
+        "/users/{id}/orders",
+        200,
+    )
     log = RunLog(store)
     assert list(log.results(s.run_id)) == events.results
     info = log.get(s.run_id)
-    assert (info.kind, info.state, info.summary) == ("replay", "completed", dict(
-        s.counts(), elapsed_s=s.elapsed_s))
-    assert info.params == {"ids": [], "concurrency": 1, "rate": None, "speed": 0.0,
-                           "filters": {"limit": None}}
+    assert (info.kind, info.state, info.summary) == (
+        "replay",
+        "completed",
+        dict(s.counts(), elapsed_s=s.elapsed_s),
+    )
+    assert info.params == {
+        "ids": [],
+        "concurrency": 1,
+        "rate": None,
+        "speed": 0.0,
+        "filters": {"limit": None},
+    }
     (record,) = [json.loads(x) for x in audit.read_text().splitlines()]
     assert (record["command"], record["reason"], record["run"], record["sent"]) == (
-        "replay", "check", s.run_id, 3)
+        "replay",
+        "check",
+        s.run_id,
+        3,
+    )
 
 
 def test_ids_select_and_noise_explains(store: Store, three: list[Exchange]) -> None:
     from amber.replay._noise import NoiseFile
 
     noise = NoiseFile.from_mapping({"global": {"ignore_paths": ["$.ok"]}})
-    s = replay_exchanges(store, settings(selection=Selection(ids=(three[2].id,)),
-                                         noise=noise))
+    s = replay_exchanges(store, settings(selection=Selection(ids=(three[2].id,)), noise=noise))
     assert (s.sent, s.ok) == (1, 1)
     (r,) = RunLog(store).results(s.run_id)
     assert r.ignored == 1 and r.exchange_id == three[2].id
@@ -113,25 +136,28 @@ def test_truncated_request_bodies_are_skipped_or_sent_with_a_notice(store: Store
     assert replay_exchanges(store, settings(skip_truncated=True), events).skipped == 1
     assert not events.notices
     assert replay_exchanges(store, settings(), events).sent == 1
-    assert events.notices == [f"warning: {ex.id}: request body was truncated at capture; "
-                              "replaying it anyway (--skip-truncated to skip)"]
+    assert events.notices == [
+        f"warning: {ex.id}: request body was truncated at capture; "
+        "replaying it anyway (--skip-truncated to skip)"
+    ]
 
 
-def test_production_rules_refuse_before_a_run_starts(store: Store,
-                                                     three: list[Exchange]) -> None:
+def test_production_rules_refuse_before_a_run_starts(store: Store, three: list[Exchange]) -> None:
     prod = Target("http://app", name="prod", label="production")
     with pytest.raises(UsageError, match="--reason"):
         replay_exchanges(store, settings(target=prod))
     assert RunLog(store).list() == []
     events = Events()
     s = replay_exchanges(store, settings(target=prod, safety=Safety(reason="INC-1")), events)
-    assert events.notices == ["reads against production target 'prod' are limited to 10 "
-                              "requests/s (--rate to change)"]
+    assert events.notices == [
+        "reads against production target 'prod' are limited to 10 requests/s (--rate to change)"
+    ]
     assert RunLog(store).get(s.run_id).params["rate"] == 10.0
 
 
 def test_a_run_that_fails_is_finished_as_failed_and_audited(
-        store: Store, three: list[Exchange], tmp_path: Path) -> None:
+    store: Store, three: list[Exchange], tmp_path: Path
+) -> None:
     class Broken(Events):
         def result(self, result: RunResult) -> None:
             raise RuntimeError("sink broke")

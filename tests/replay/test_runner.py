@@ -33,12 +33,14 @@ from tests.replay.conftest import AppState
 from tests.replay.conftest import make_app
 from tests.servers import serve
 
-PIPELINE = Pipeline(Sanitizer(SanitizeConfig(), Pseudonymizer(b"runner-test-key-0123456789")),
-                    Router())
+PIPELINE = Pipeline(
+    Sanitizer(SanitizeConfig(), Pseudonymizer(b"runner-test-key-0123456789")), Router()
+)
 
 
-def record(url: str, calls: Sequence[tuple[str, str, bytes]], client_addr: str = "192.0.2.9"
-           ) -> list[Exchange]:
+def record(
+    url: str, calls: Sequence[tuple[str, str, bytes]], client_addr: str = "192.0.2.9"
+) -> list[Exchange]:
     """Drive a real app with a real client, then sanitize what was seen, like capture does.
 
     `calls` may use `{token}` and `{order}` placeholders for values from earlier responses.
@@ -60,13 +62,25 @@ def record(url: str, calls: Sequence[tuple[str, str, bytes]], client_addr: str =
             req = r.request
             ex = Exchange(
                 id=new_id(t),
-                request=Request(method, "http", "127.0.0.1", 80, req.url.path,
-                                req.url.query.decode(), headers=tuple(
-                                    (k.decode(), v.decode()) for k, v in req.headers.raw),
-                                body=body, timestamp_start=t),
-                response=Response(r.status_code, r.reason_phrase, headers=tuple(
-                    (k.decode(), v.decode()) for k, v in r.headers.raw), body=r.content,
-                    timestamp_start=t, timestamp_end=time.time()),
+                request=Request(
+                    method,
+                    "http",
+                    "127.0.0.1",
+                    80,
+                    req.url.path,
+                    req.url.query.decode(),
+                    headers=tuple((k.decode(), v.decode()) for k, v in req.headers.raw),
+                    body=body,
+                    timestamp_start=t,
+                ),
+                response=Response(
+                    r.status_code,
+                    r.reason_phrase,
+                    headers=tuple((k.decode(), v.decode()) for k, v in r.headers.raw),
+                    body=r.content,
+                    timestamp_start=t,
+                    timestamp_end=time.time(),
+                ),
                 client_addr=client_addr,
             )
             out.append(PIPELINE.process(ex, encoded=False))
@@ -116,16 +130,26 @@ def test_without_carry_the_marker_header_is_dropped(app_url: str) -> None:
 def test_static_auth_headers_replace_markers(app_url: str, app_state: AppState) -> None:
     app_state.tokens.add("static-token-for-staging")
     recorded = record(app_url, SESSION)[1:2]
-    outcomes = replay(recorded, app_url, auth=Auth(headers={
-        "Authorization": "Bearer static-token-for-staging"}), carry_state=False)
+    outcomes = replay(
+        recorded,
+        app_url,
+        auth=Auth(headers={"Authorization": "Bearer static-token-for-staging"}),
+        carry_state=False,
+    )
     assert outcomes[0].response is not None and outcomes[0].response.status == 201
 
 
 def test_login_flow_from_config(app_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STAGING_PASSWORD", "pw")
-    auth = Auth.from_mapping({"login": {"path": "/login", "json": {
-        "username": "ci", "password": "${STAGING_PASSWORD}"},
-        "token": {"json": "$.access_token"}}})
+    auth = Auth.from_mapping(
+        {
+            "login": {
+                "path": "/login",
+                "json": {"username": "ci", "password": "${STAGING_PASSWORD}"},
+                "token": {"json": "$.access_token"},
+            }
+        }
+    )
     recorded = record(app_url, SESSION)[1:2]
     outcomes = replay(recorded, app_url, auth=auth, carry_state=False)
     assert outcomes[0].response is not None and outcomes[0].response.status == 201
@@ -133,12 +157,24 @@ def test_login_flow_from_config(app_url: str, monkeypatch: pytest.MonkeyPatch) -
 
 def test_path_prefix_gzip_head_and_bodies(app_url: str, app_state: AppState) -> None:
     def ex(method: str, path: str, body: bytes = b"") -> Exchange:
-        return Exchange(new_id(), Request(method, "http", "x", 80, path, "a=1&a=2",
-                                          headers=(("content-type", "text/plain"),
-                                                   ("content-encoding", "gzip")), body=body))
+        return Exchange(
+            new_id(),
+            Request(
+                method,
+                "http",
+                "x",
+                80,
+                path,
+                "a=1&a=2",
+                headers=(("content-type", "text/plain"), ("content-encoding", "gzip")),
+                body=body,
+            ),
+        )
+
     with serve(make_app(app_state), root_path="") as url:
-        outcomes = replay([ex("POST", "/echo", b"\x00\xffbinary"), ex("GET", "/gz"),
-                           ex("HEAD", "/echo")], url)
+        outcomes = replay(
+            [ex("POST", "/echo", b"\x00\xffbinary"), ex("GET", "/gz"), ex("HEAD", "/echo")], url
+        )
     post, gz, head = outcomes
     assert post.response is not None and post.response.json()["len"] == 8
     assert app_state.seen[0]["body"] == b"\x00\xffbinary"
@@ -153,14 +189,16 @@ def test_path_prefix_gzip_head_and_bodies(app_url: str, app_state: AppState) -> 
 def test_faults_are_reported_per_exchange(app_url: str) -> None:
     def ex(path: str) -> Exchange:
         return Exchange(new_id(), Request("GET", "http", "x", 80, path))
+
     outcomes = replay([ex("/big"), ex("/loop"), ex("/echo")], app_url, max_body=1024 * 1024)
     by = {o.exchange.request.path: o for o in outcomes}
     assert by["/big"].body_capped and len(by["/big"].response.body) == 1024 * 1024  # type: ignore[union-attr]
     assert by["/loop"].response is not None and by["/loop"].response.status == 302  # not followed
     assert by["/echo"].response is not None and by["/echo"].response.status == 200
     timed = []
-    asyncio.run(Replayer(Target(app_url, timeout=0.3)).run([ex("/slow"), ex("/echo")],
-                                                          timed.append))
+    asyncio.run(
+        Replayer(Target(app_url, timeout=0.3)).run([ex("/slow"), ex("/echo")], timed.append)
+    )
     assert timed[0].error is not None and "timeout" in timed[0].error
     assert timed[1].response is not None  # the run continued
 
@@ -168,8 +206,10 @@ def test_faults_are_reported_per_exchange(app_url: str) -> None:
 def test_target_down_is_an_error_not_a_crash() -> None:
     from tests.servers import free_port
 
-    outcomes = replay([Exchange(new_id(), Request("GET", "http", "x", 80, "/"))],
-                      f"http://127.0.0.1:{free_port()}")
+    outcomes = replay(
+        [Exchange(new_id(), Request("GET", "http", "x", 80, "/"))],
+        f"http://127.0.0.1:{free_port()}",
+    )
     assert outcomes[0].response is None and "connection failed" in (outcomes[0].error or "")
 
 
@@ -177,13 +217,19 @@ def test_speed_follows_the_recorded_schedule(app_url: str) -> None:
     """Through FastTransport (the hot path), on a fake clock: see FakeClock below."""
     clock = FakeClock()
     t0 = 1_000_000.0
-    exs = [Exchange(new_id(t0 + i * 0.05), Request("GET", "http", "x", 80, "/echo",
-                                                   timestamp_start=t0 + i * 0.05),
-                    client_addr=f"198.51.100.{i}") for i in range(10)]
+    exs = [
+        Exchange(
+            new_id(t0 + i * 0.05),
+            Request("GET", "http", "x", 80, "/echo", timestamp_start=t0 + i * 0.05),
+            client_addr=f"198.51.100.{i}",
+        )
+        for i in range(10)
+    ]
     outcomes = replay(exs, app_url, speed=0.5, clock=clock, sleep=clock.sleep)
     assert all(o.response is not None and o.response.status == 200 for o in outcomes)
     assert sorted((o.scheduled_at, o.sent_mono) for o in outcomes) == [
-        (pytest.approx(100.0 + i * 0.1), pytest.approx(100.0 + i * 0.1)) for i in range(10)]
+        (pytest.approx(100.0 + i * 0.1), pytest.approx(100.0 + i * 0.1)) for i in range(10)
+    ]
 
 
 def test_session_state_survives_idle_gaps(app_url: str) -> None:
@@ -197,15 +243,23 @@ def test_session_state_survives_idle_gaps(app_url: str) -> None:
 
 
 def test_session_key_none_disables_ordering(app_url: str, app_state: AppState) -> None:
-    exs = [Exchange(new_id(), Request("GET", "http", "x", 80, "/echo"), client_addr="192.0.2.1")
-           for i in range(20)]
+    exs = [
+        Exchange(new_id(), Request("GET", "http", "x", 80, "/echo"), client_addr="192.0.2.1")
+        for i in range(20)
+    ]
     outcomes = replay(exs, app_url, concurrency=8, session_key="none")
     assert len(outcomes) == 20
 
 
 def test_session_order_is_kept(app_url: str, app_state: AppState) -> None:
-    exs = [Exchange(new_id(), Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
-                    client_addr="192.0.2.1") for i in range(30)]
+    exs = [
+        Exchange(
+            new_id(),
+            Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
+            client_addr="192.0.2.1",
+        )
+        for i in range(30)
+    ]
     replay(exs, app_url, concurrency=16)
     assert [s["body"] for s in app_state.seen] == [str(i).encode() for i in range(30)]
 
@@ -214,17 +268,25 @@ def test_fast_transport_speaks_httpx(app_url: str) -> None:
     async def main() -> httpx.Response:
         async with httpx.AsyncClient(transport=FastTransport()) as client:
             return await client.post(f"{app_url}/echo", content=b"abc")
+
     r = asyncio.run(main())
     assert r.status_code == 200 and r.json()["len"] == 3
 
 
 def echo_exchanges(n: int) -> list[Exchange]:
-    return [Exchange(new_id(), Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
-                     client_addr="192.0.2.1") for i in range(n)]
+    return [
+        Exchange(
+            new_id(),
+            Request("POST", "http", "x", 80, "/echo", body=str(i).encode()),
+            client_addr="192.0.2.1",
+        )
+        for i in range(n)
+    ]
 
 
 def test_an_outcome_is_handed_over_while_the_next_request_is_in_flight(
-        app_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events: list[str] = []
     real = Replayer._payload
 
@@ -234,10 +296,22 @@ def test_an_outcome_is_handed_over_while_the_next_request_is_in_flight(
 
     monkeypatch.setattr(Replayer, "_payload", payload)
     r = Replayer(Target(app_url), concurrency=1)
-    asyncio.run(r.run(echo_exchanges(4), lambda o: events.append(
-        f"outcome {o.exchange.request.body.decode()}")))
-    assert events == ["send 0", "send 1", "outcome 0", "send 2", "outcome 1", "send 3",
-                      "outcome 2", "outcome 3"]
+    asyncio.run(
+        r.run(
+            echo_exchanges(4),
+            lambda o: events.append(f"outcome {o.exchange.request.body.decode()}"),
+        )
+    )
+    assert events == [
+        "send 0",
+        "send 1",
+        "outcome 0",
+        "send 2",
+        "outcome 1",
+        "send 3",
+        "outcome 2",
+        "outcome 3",
+    ]
 
 
 def test_async_sinks_get_every_outcome_in_order(app_url: str) -> None:
@@ -263,7 +337,8 @@ def test_a_cancelled_run_hands_over_every_finished_outcome(app_url: str) -> None
 
     async def main() -> None:
         task = asyncio.ensure_future(
-            Replayer(Target(app_url), concurrency=1).run(echo_exchanges(5), sink))
+            Replayer(Target(app_url), concurrency=1).run(echo_exchanges(5), sink)
+        )
         while not got:
             await asyncio.sleep(0.01)
         task.cancel()
@@ -291,14 +366,19 @@ def test_with_a_rate_an_outcome_does_not_wait_for_the_next_slot(app_url: str) ->
         await clock.sleep(delay)
 
     r = Replayer(Target(app_url), concurrency=1, rate=1, clock=clock, sleep=sleep)  # 1/s
-    asyncio.run(r.run(echo_exchanges(3), lambda o: events.append(
-        f"outcome {o.exchange.request.body.decode()}")))
+    asyncio.run(
+        r.run(
+            echo_exchanges(3),
+            lambda o: events.append(f"outcome {o.exchange.request.body.decode()}"),
+        )
+    )
     # handed over before the wait for the next slot, not a second later when it is sent
     assert events == ["outcome 0", "wait 1", "outcome 1", "wait 1", "outcome 2"]
 
 
 def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
-        app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
     store.add_many(echo_exchanges(600))  # more than two of the feed's chunks
     threads: dict[str, set[int]] = {"rows": set(), "decode": set()}
@@ -321,7 +401,8 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
     async def main() -> None:
         loop_thread.append(threading.get_ident())
         await Replayer(Target(app_url), concurrency=1).run(
-            store.iter_exchanges(ExchangeQuery(), page=50), outcomes.append)
+            store.iter_exchanges(ExchangeQuery(), page=50), outcomes.append
+        )
 
     asyncio.run(main())
     assert [o.exchange.request.body for o in outcomes] == [str(i).encode() for i in range(600)]
@@ -332,7 +413,8 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
 
 
 def test_a_row_that_cannot_be_decoded_fails_the_run(
-        app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
     store.add_many(echo_exchanges(5))
     real_decode = ExchangeStream.decode
@@ -348,8 +430,11 @@ def test_a_row_that_cannot_be_decoded_fails_the_run(
     monkeypatch.setattr(ExchangeStream, "decode", decode)
     outcomes: list[Outcome] = []
     with pytest.raises(ValueError, match="corrupt row"):
-        asyncio.run(Replayer(Target(app_url), concurrency=1).run(
-            store.iter_exchanges(ExchangeQuery()), outcomes.append))
+        asyncio.run(
+            Replayer(Target(app_url), concurrency=1).run(
+                store.iter_exchanges(ExchangeQuery()), outcomes.append
+            )
+        )
     # what was replayed before the bad row is still handed over
     assert [o.exchange.request.body for o in outcomes] == [b"0", b"1", b"2"]
     store.close()
@@ -367,8 +452,9 @@ def test_accept_skips_exchanges_on_the_loop_without_an_outcome(app_url: str) -> 
 
     async def main() -> None:
         loop_thread.append(threading.get_ident())
-        await Replayer(Target(app_url), concurrency=2).run(echo_exchanges(10),
-                                                           outcomes.append, accept=accept)
+        await Replayer(Target(app_url), concurrency=2).run(
+            echo_exchanges(10), outcomes.append, accept=accept
+        )
 
     asyncio.run(main())
     assert sorted(int(o.exchange.request.body) for o in outcomes) == [1, 2, 4, 5, 7, 8]
@@ -403,15 +489,17 @@ T0 = 1_760_000_000.0
 
 
 def get(path: str, client: str = "192.0.2.1", at: float = T0, **kw: Any) -> Exchange:
-    return Exchange(new_id(at), Request("GET", "http", "api", 80, path, timestamp_start=at,
-                                        **kw), client_addr=client)
+    return Exchange(
+        new_id(at),
+        Request("GET", "http", "api", 80, path, timestamp_start=at, **kw),
+        client_addr=client,
+    )
 
 
 def mock_run(exchanges: list[Exchange], handler: Any, **kw: Any) -> list[Outcome]:
     """Replay through `httpx.MockTransport(handler)`; the outcomes in the order handed over."""
     outcomes: list[Outcome] = []
-    r = Replayer(Target("http://target.test/v2"), transport=httpx.MockTransport(handler),
-                 **kw)
+    r = Replayer(Target("http://target.test/v2"), transport=httpx.MockTransport(handler), **kw)
     asyncio.run(r.run(exchanges, outcomes.append))
     return outcomes
 
@@ -423,17 +511,34 @@ def test_any_httpx_transport_receives_the_built_request() -> None:
         seen.append(request)
         return httpx.Response(201, json={"ok": True}, headers={"x-from": "mock"})
 
-    ex = Exchange(new_id(), Request(
-        "POST", "http", "api", 80, "/orders", "a=1&a=2", body=b'{"sku": 1}', headers=(
-            ("Host", "api.example"), ("Connection", "keep-alive"), ("Content-Length", "10"),
-            ("X-Drop-Me", "1"), ("Authorization", "Bearer [REDACTED:authorization]"),
-            ("content-type", "application/json")), host_header="api.example"))
+    ex = Exchange(
+        new_id(),
+        Request(
+            "POST",
+            "http",
+            "api",
+            80,
+            "/orders",
+            "a=1&a=2",
+            body=b'{"sku": 1}',
+            headers=(
+                ("Host", "api.example"),
+                ("Connection", "keep-alive"),
+                ("Content-Length", "10"),
+                ("X-Drop-Me", "1"),
+                ("Authorization", "Bearer [REDACTED:authorization]"),
+                ("content-type", "application/json"),
+            ),
+            host_header="api.example",
+        ),
+    )
     [outcome] = mock_run([ex], handler, drop_headers=["x-drop-me"], carry_state=False)
     [request] = seen
     assert str(request.url) == "http://target.test/v2/orders?a=1&a=2"
     assert request.content == b'{"sku": 1}'
-    assert [(k, v) for k, v in request.headers.items()
-            if k not in ("host", "content-length")] == [("content-type", "application/json")]
+    assert [(k, v) for k, v in request.headers.items() if k not in ("host", "content-length")] == [
+        ("content-type", "application/json")
+    ]
     assert request.headers["host"] == "target.test"
     assert outcome.error is None and outcome.response is not None
     assert outcome.response.status == 201 and outcome.response.json() == {"ok": True}
@@ -449,15 +554,13 @@ def test_speed_sends_on_the_recorded_schedule_scaled() -> None:
         return httpx.Response(200)
 
     offsets = [0.0, 0.4, 1.0, 1.0, 2.5]  # recorded seconds after the first request
-    exs = [get(f"/r{i}", client=f"198.51.100.{i}", at=T0 + off)
-           for i, off in enumerate(offsets)]
-    outcomes = mock_run(exs, handler, speed=2.0, concurrency=2, clock=clock,
-                        sleep=clock.sleep)
+    exs = [get(f"/r{i}", client=f"198.51.100.{i}", at=T0 + off) for i, off in enumerate(offsets)]
+    outcomes = mock_run(exs, handler, speed=2.0, concurrency=2, clock=clock, sleep=clock.sleep)
     # at twice the recorded pace, each request goes out when the schedule says, not before
-    assert sent == [(f"/v2/r{i}", pytest.approx(100.0 + off / 2))
-                    for i, off in enumerate(offsets)]
+    assert sent == [(f"/v2/r{i}", pytest.approx(100.0 + off / 2)) for i, off in enumerate(offsets)]
     assert sorted((o.scheduled_at, o.sent_mono) for o in outcomes) == [
-        (pytest.approx(100.0 + off / 2), pytest.approx(100.0 + off / 2)) for off in offsets]
+        (pytest.approx(100.0 + off / 2), pytest.approx(100.0 + off / 2)) for off in offsets
+    ]
 
 
 def test_concurrency_bounds_the_requests_in_flight() -> None:
@@ -472,8 +575,9 @@ def test_concurrency_bounds_the_requests_in_flight() -> None:
         in_flight -= 1
         return httpx.Response(200)
 
-    outcomes = mock_run([get(f"/{i}") for i in range(30)], handler, concurrency=3,
-                        session_key="none")
+    outcomes = mock_run(
+        [get(f"/{i}") for i in range(30)], handler, concurrency=3, session_key="none"
+    )
     assert len(outcomes) == 30 and peak == 3
 
 
@@ -485,8 +589,15 @@ def test_rate_spaces_requests_across_workers() -> None:
         sent.append(clock())
         return httpx.Response(200)
 
-    mock_run([get(f"/{i}") for i in range(6)], handler, rate=4.0, concurrency=3,
-             session_key="none", clock=clock, sleep=clock.sleep)
+    mock_run(
+        [get(f"/{i}") for i in range(6)],
+        handler,
+        rate=4.0,
+        concurrency=3,
+        session_key="none",
+        clock=clock,
+        sleep=clock.sleep,
+    )
     assert sent == [pytest.approx(100.0 + i * 0.25) for i in range(6)]
 
 
@@ -532,8 +643,9 @@ def login_app(seen: list[httpx.Request]) -> Any:
             return httpx.Response(401)
         if path == "/v2/orders":
             orders[who] = f"ord_{who}_{len(seen):04d}"
-            return httpx.Response(201, json={"id": orders[who]},
-                                  headers={"location": f"/orders/{orders[who]}"})
+            return httpx.Response(
+                201, json={"id": orders[who]}, headers={"location": f"/orders/{orders[who]}"}
+            )
         if path == f"/v2/orders/{orders.get(who)}":
             return httpx.Response(200, json={"id": orders[who]})
         return httpx.Response(404)
@@ -545,18 +657,34 @@ def recorded_session(who: str) -> list[Exchange]:
     """What capture stored for one client: the token masked, the ids of that day."""
     auth = (("x-client", who), ("Authorization", "Bearer [REDACTED:authorization]"))
 
-    def ex(method: str, path: str, status: int, body: bytes, headers: Any = (),
-           resp_headers: Any = ()) -> Exchange:
-        return Exchange(new_id(), Request(method, "http", "api", 80, path, headers=headers),
-                        Response(status, body=body, headers=(
-                            ("content-type", "application/json"), *resp_headers)),
-                        client_addr=who)
+    def ex(
+        method: str, path: str, status: int, body: bytes, headers: Any = (), resp_headers: Any = ()
+    ) -> Exchange:
+        return Exchange(
+            new_id(),
+            Request(method, "http", "api", 80, path, headers=headers),
+            Response(
+                status, body=body, headers=(("content-type", "application/json"), *resp_headers)
+            ),
+            client_addr=who,
+        )
 
     return [
-        ex("POST", "/login", 200, b'{"access_token": "[REDACTED:access-token]"}',
-           (("x-client", who),)),
-        ex("POST", "/orders", 201, b'{"id": "ord_recorded_1"}', auth,
-           (("location", "/orders/ord_recorded_1"),)),
+        ex(
+            "POST",
+            "/login",
+            200,
+            b'{"access_token": "[REDACTED:access-token]"}',
+            (("x-client", who),),
+        ),
+        ex(
+            "POST",
+            "/orders",
+            201,
+            b'{"id": "ord_recorded_1"}',
+            auth,
+            (("location", "/orders/ord_recorded_1"),),
+        ),
         ex("GET", "/orders/ord_recorded_1", 200, b'{"id": "ord_recorded_1"}', auth),
     ]
 
@@ -569,11 +697,20 @@ def test_each_session_carries_its_own_learned_token_and_ids() -> None:
     assert [o.response.status for o in outcomes if o.response] == [200, 200, 201, 201, 200, 200]
     for who in ("ann", "bob"):
         mine = [r for r in seen if r.headers["x-client"] == who]
-        token = orjson.loads(next(o.response.body for o in outcomes if o.response
-                                  and o.exchange.client_addr == who
-                                  and o.exchange.request.path == "/login"))["access_token"]
+        token = orjson.loads(
+            next(
+                o.response.body
+                for o in outcomes
+                if o.response
+                and o.exchange.client_addr == who
+                and o.exchange.request.path == "/login"
+            )
+        )["access_token"]
         assert [r.headers.get("authorization") for r in mine] == [
-            None, f"Bearer {token}", f"Bearer {token}"]
+            None,
+            f"Bearer {token}",
+            f"Bearer {token}",
+        ]
         assert mine[2].url.path.startswith(f"/v2/orders/ord_{who}_")
     assert "REDACTED" not in repr([r.headers.raw for r in seen])
 
@@ -595,8 +732,13 @@ def test_transport_failures_are_outcomes_and_the_run_goes_on() -> None:
         return httpx.Response(200)
 
     clock = FakeClock()
-    outcomes = mock_run([get("/down"), get("/slow"), get("/fine")], handler, concurrency=1,
-                        clock=clock, sleep=clock.sleep)
+    outcomes = mock_run(
+        [get("/down"), get("/slow"), get("/fine")],
+        handler,
+        concurrency=1,
+        clock=clock,
+        sleep=clock.sleep,
+    )
     down, slow, fine = outcomes
     assert down.response is None and down.error == "connection failed: connection refused"
     assert slow.response is None and slow.error == "timeout after 30s"
@@ -608,15 +750,35 @@ def test_the_fast_payload_and_the_httpx_request_are_the_same_request() -> None:
     """`_payload` (FastTransport) and `build` (any httpx transport) encode one `parts`."""
     from amber.replay._auth import Login
 
-    auth = Auth(headers={"X-Api-Key": "k1"}, token="T0K",
-                login=Login("POST", "/login", {}, inject=("cookie", "session")))
+    auth = Auth(
+        headers={"X-Api-Key": "k1"},
+        token="T0K",
+        login=Login("POST", "/login", {}, inject=("cookie", "session")),
+    )
     exs = [
         get("/plain", headers=(("accept", "*/*"), ("Connection", "close"))),
-        get("/cookies", headers=(("Cookie", "theme=dark; sid=[REDACTED:cookie]"),
-                                 ("X-Api-Key", "[REDACTED:api-key]"), ("x-é", "ü"))),
-        Exchange(new_id(), Request("PUT", "http", "api", 80, "/p", "q=1", body=b"\x00\xff",
-                                   headers=(("Host", "api.example"),),
-                                   host_header="api.example")),
+        get(
+            "/cookies",
+            headers=(
+                ("Cookie", "theme=dark; sid=[REDACTED:cookie]"),
+                ("X-Api-Key", "[REDACTED:api-key]"),
+                ("x-é", "ü"),
+            ),
+        ),
+        Exchange(
+            new_id(),
+            Request(
+                "PUT",
+                "http",
+                "api",
+                80,
+                "/p",
+                "q=1",
+                body=b"\x00\xff",
+                headers=(("Host", "api.example"),),
+                host_header="api.example",
+            ),
+        ),
     ]
 
     def as_fast(r: Replayer, ex: Exchange) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -631,15 +793,19 @@ def test_the_fast_payload_and_the_httpx_request_are_the_same_request() -> None:
 
     for keep_host in (False, True):
         fast = Replayer(Target("http://target.test:8080/v2", keep_host=keep_host), auth=auth)
-        other = Replayer(Target("http://target.test:8080/v2", keep_host=keep_host), auth=auth,
-                         transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+        other = Replayer(
+            Target("http://target.test:8080/v2", keep_host=keep_host),
+            auth=auth,
+            transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+        )
         for ex in exs:
             line, headers, body = as_fast(fast, ex)
             want_line, want_headers, want_body = as_httpx(other, ex)
             assert (line, body) == (want_line, want_body)
             assert sorted(headers) == sorted(want_headers)
             host = [v for k, v in headers if k.lower() == "host"]
-            assert host == (["api.example"] if keep_host and ex.request.host_header
-                            else ["target.test:8080"])
+            assert host == (
+                ["api.example"] if keep_host and ex.request.host_header else ["target.test:8080"]
+            )
     cookies = [v for k, v in as_fast(fast, exs[1])[1] if k.lower() == "cookie"]
     assert cookies == ["theme=dark; session=T0K"]  # one Cookie header, the masked one gone

@@ -37,29 +37,43 @@ class Build:
         body: dict[str, Any] = {
             "id": i,
             "name": f"user-{i}",
-            "generated_at": f"{clock:.3f}",                       # moves with the clock
+            "generated_at": f"{clock:.3f}",  # moves with the clock
             "request_id": str(uuid.UUID(int=self.rng.getrandbits(128))),
             "session": {"token": f"{self.rng.getrandbits(64):x}", "ttl": 3600},
-            "items": [{"id": str(uuid.UUID(int=self.rng.getrandbits(128))), "sku": f"S{k}",
-                       "qty": k} for k in range(3)],
+            "items": [
+                {"id": str(uuid.UUID(int=self.rng.getrandbits(128))), "sku": f"S{k}", "qty": k}
+                for k in range(3)
+            ],
             "flags": {"beta": i % 3 == 0},
         }
         if self.change:
             self.change(route, body)
-        return Response(200, headers=(
-            ("Content-Type", "application/json"), ("Date", f"t{clock:.0f}"),
-            ("X-Request-ID", str(self.rng.getrandbits(32))), ("Set-Cookie", f"sid={i}{clock}"),
-        ), body=orjson.dumps(body))
+        return Response(
+            200,
+            headers=(
+                ("Content-Type", "application/json"),
+                ("Date", f"t{clock:.0f}"),
+                ("X-Request-ID", str(self.rng.getrandbits(32))),
+                ("Set-Cookie", f"sid={i}{clock}"),
+            ),
+            body=orjson.dumps(body),
+        )
 
 
-def run(acc: ShadowAccumulator, primary: Build, candidate: Build, secondary: Build,
-        n: int = 300) -> ShadowReport:
+def run(
+    acc: ShadowAccumulator, primary: Build, candidate: Build, secondary: Build, n: int = 300
+) -> ShadowReport:
     for i in range(n):
         route = ROUTES[i % len(ROUTES)]
         clock = T0 + i * 0.37
-        acc.add(exchange_id=f"ex{i}", method="GET", route=route,
-                primary=primary(route, i, clock), candidate=candidate(route, i, clock + 0.001),
-                secondary=secondary(route, i, clock + 0.002))
+        acc.add(
+            exchange_id=f"ex{i}",
+            method="GET",
+            route=route,
+            primary=primary(route, i, clock),
+            candidate=candidate(route, i, clock + 0.001),
+            secondary=secondary(route, i, clock + 0.002),
+        )
     return acc.report()
 
 
@@ -72,12 +86,16 @@ def test_identical_builds_report_nothing_and_learned_noise_removes_the_noise() -
     report = run(learn, Build(1), Build(2), Build(3))
     assert report.regressions() == []
     assert report.gate() == []
-    assert report.totals["candidate_differing"] == 300       # noise everywhere ...
-    assert report.totals["differing"] == 0                    # ... all explained per request
+    assert report.totals["candidate_differing"] == 300  # noise everywhere ...
+    assert report.totals["differing"] == 0  # ... all explained per request
     noise = learn.learned_noise()
     rules = noise.rules_for("GET", "/users/{id}")
-    assert set(rules.ignore_paths) == {"$.generated_at", "$.request_id", "$.session.token",
-                                       "$.items[*].id"}
+    assert set(rules.ignore_paths) == {
+        "$.generated_at",
+        "$.request_id",
+        "$.session.token",
+        "$.items[*].id",
+    }
     # replaying with the learned noise: nothing differs any more, even without a secondary
     again = ShadowAccumulator(noise.rules_for)
     report2 = run(again, Build(4), Build(5), Build(6))
@@ -110,8 +128,9 @@ def test_unchanged_candidate_passes_every_gate() -> None:
     assert report.gate(parse_fail_on("regression,diff-rate>0")) == []
 
 
-def _noisy_field_run(noise_rate: float, candidate_rate: float, n: int = 400,
-                     seed: int = 7) -> ShadowReport:
+def _noisy_field_run(
+    noise_rate: float, candidate_rate: float, n: int = 400, seed: int = 7
+) -> ShadowReport:
     """One route; field `seq` differs between the baselines on `noise_rate` of requests and
     between primary and candidate on `candidate_rate` of them (candidate value 'new')."""
     rng = random.Random(seed)
@@ -122,8 +141,7 @@ def _noisy_field_run(noise_rate: float, candidate_rate: float, n: int = 400,
         p = Response(200, body=orjson.dumps({"seq": "a", "id": i}))
         s = Response(200, body=orjson.dumps({"seq": "b" if noisy else "a", "id": i}))
         c = Response(200, body=orjson.dumps({"seq": "new" if regressed else "a", "id": i}))
-        acc.add(exchange_id=str(i), method="get", route="/x", primary=p, candidate=c,
-                secondary=s)
+        acc.add(exchange_id=str(i), method="get", route="/x", primary=p, candidate=c, secondary=s)
     return acc.report()
 
 
@@ -155,12 +173,21 @@ def test_deterministic_regression_in_a_very_noisy_field() -> None:
 def test_format_change_in_an_always_noisy_timestamp_is_caught_by_its_shape() -> None:
     acc = ShadowAccumulator(no_rules)
     for i in range(50):
+
         def at(minute: int, fmt: str = "iso", i: int = i) -> Response:
-            value = (f"2024-01-02T10:{minute:02d}:00Z" if fmt == "iso"
-                     else f"02/01/2024 10:{minute:02d}")
+            value = (
+                f"2024-01-02T10:{minute:02d}:00Z" if fmt == "iso" else f"02/01/2024 10:{minute:02d}"
+            )
             return Response(200, body=orjson.dumps({"at": value, "i": i}))
-        v = acc.add(exchange_id=str(i), method="GET", route="/t", primary=at(i % 60),
-                    candidate=at((i + 1) % 60, "eu"), secondary=at((i + 2) % 60))
+
+        v = acc.add(
+            exchange_id=str(i),
+            method="GET",
+            route="/t",
+            primary=at(i % 60),
+            candidate=at((i + 1) % 60, "eu"),
+            secondary=at((i + 2) % 60),
+        )
         assert v.regression_paths == {"body$.at"}
     [(_, f)] = acc.report().regressions()
     assert (f.raw, f.noise, f.unsuppressed, f.reverse) == (50, 50, 50, 0)
@@ -168,10 +195,18 @@ def test_format_change_in_an_always_noisy_timestamp_is_caught_by_its_shape() -> 
     # the same build: every value differs, every shape agrees, nothing is reported
     same = ShadowAccumulator(no_rules)
     for i in range(50):
+
         def iso(minute: int) -> Response:
             return Response(200, body=orjson.dumps({"at": f"2024-01-02T10:{minute:02d}:00Z"}))
-        v = same.add(exchange_id=str(i), method="GET", route="/t", primary=iso(i % 60),
-                     candidate=iso((i + 1) % 60), secondary=iso((i + 2) % 60))
+
+        v = same.add(
+            exchange_id=str(i),
+            method="GET",
+            route="/t",
+            primary=iso(i % 60),
+            candidate=iso((i + 1) % 60),
+            secondary=iso((i + 2) % 60),
+        )
         assert v.regression_paths == frozenset() and v.suppressed_paths == {"body$.at"}
     assert same.report().regressions() == []
 
@@ -182,10 +217,18 @@ def test_independent_random_noise_is_not_reported() -> None:
         rng = random.Random(seed)
         acc = ShadowAccumulator(no_rules)
         for i in range(300):
+
             def r(i: int = i, rng: random.Random = rng) -> Response:
                 return Response(200, body=orjson.dumps({"node": rng.choice("abc"), "id": i}))
-            acc.add(exchange_id=str(i), method="GET", route="/x", primary=r(), candidate=r(),
-                    secondary=r())
+
+            acc.add(
+                exchange_id=str(i),
+                method="GET",
+                route="/x",
+                primary=r(),
+                candidate=r(),
+                secondary=r(),
+            )
         assert acc.report().regressions() == [], seed
 
 
@@ -201,17 +244,22 @@ def test_request_verdict_and_kind_sensitive_suppression() -> None:
     assert not v.ok
     # the baselines differ in value, the candidate changes the type: not excused
     typed = Response(200, body=b'{"at": 1000, "n": 1, "x": 1}')
-    v2 = acc.add(exchange_id="b", method="GET", route="/r", primary=p, candidate=typed,
-                 secondary=s)
+    v2 = acc.add(exchange_id="b", method="GET", route="/r", primary=p, candidate=typed, secondary=s)
     assert v2.regression_paths == {"body$.at"} and v2.suppressed_paths == frozenset()
 
 
 def test_candidate_errors_are_differences() -> None:
     acc = ShadowAccumulator(no_rules)
     for i in range(10):
-        acc.add(exchange_id=str(i), method="POST", route="/pay",
-                primary=Response(200, body=b"{}"), candidate=None,
-                secondary=Response(200, body=b"{}"), candidate_error="connection refused")
+        acc.add(
+            exchange_id=str(i),
+            method="POST",
+            route="/pay",
+            primary=Response(200, body=b"{}"),
+            candidate=None,
+            secondary=Response(200, body=b"{}"),
+            candidate_error="connection refused",
+        )
     [(route, f)] = acc.report().regressions()
     assert (route, f.path, f.raw) == ("POST /pay", "error", 10)
     assert f.examples[0].actual == "connection refused"
@@ -221,10 +269,14 @@ def test_gate_forms() -> None:
     acc = ShadowAccumulator(no_rules)
     for i in range(100):
         bad = i < 3
-        acc.add(exchange_id=str(i), method="GET", route="/a",
-                primary=Response(200, body=b'{"v": 1}'),
-                candidate=Response(500 if bad else 200, body=b'{"v": 1}'),
-                secondary=Response(200, body=b'{"v": 1}'))
+        acc.add(
+            exchange_id=str(i),
+            method="GET",
+            route="/a",
+            primary=Response(200, body=b'{"v": 1}'),
+            candidate=Response(500 if bad else 200, body=b'{"v": 1}'),
+            secondary=Response(200, body=b'{"v": 1}'),
+        )
     report = acc.report()
     assert [f.path for _, f in report.regressions()] == ["status"]
     assert report.gate(parse_fail_on("none")) == []
@@ -236,14 +288,17 @@ def test_gate_forms() -> None:
     assert len(report.gate(parse_fail_on("route=GET /a"))) == 1
 
 
-@pytest.mark.parametrize(("spec", "expected"), [
-    ("regression", FailOn()),
-    ("none", FailOn(any_regression=False)),
-    ("diff-rate>0.01", FailOn(any_regression=False, max_diff_rate=0.01)),
-    ("diff-rate > 5%", FailOn(any_regression=False, max_diff_rate=0.05)),
-    ("regression, diff-rate>0.5", FailOn(max_diff_rate=0.5)),
-    ("route=GET /users/*", FailOn(routes=("GET /users/*",))),
-])
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("regression", FailOn()),
+        ("none", FailOn(any_regression=False)),
+        ("diff-rate>0.01", FailOn(any_regression=False, max_diff_rate=0.01)),
+        ("diff-rate > 5%", FailOn(any_regression=False, max_diff_rate=0.05)),
+        ("regression, diff-rate>0.5", FailOn(max_diff_rate=0.5)),
+        ("route=GET /users/*", FailOn(routes=("GET /users/*",))),
+    ],
+)
 def test_parse_fail_on(spec: str, expected: FailOn) -> None:
     assert parse_fail_on(spec) == expected
 
@@ -260,14 +315,18 @@ def test_thresholds_apply() -> None:
     def run_with(**kw: float) -> int:
         acc = ShadowAccumulator(no_rules, **kw)  # type: ignore[arg-type]
         for i in range(1000):
-            acc.add(exchange_id=str(i), method="GET", route="/t",
-                    primary=Response(200, body=b'{"v": 1}'),
-                    candidate=Response(200, body=b'{"v": 2}' if i < 2 else b'{"v": 1}'),
-                    secondary=Response(200, body=b'{"v": 1}'))
+            acc.add(
+                exchange_id=str(i),
+                method="GET",
+                route="/t",
+                primary=Response(200, body=b'{"v": 1}'),
+                candidate=Response(200, body=b'{"v": 2}' if i < 2 else b'{"v": 1}'),
+                secondary=Response(200, body=b'{"v": 1}'),
+            )
         return len(acc.report().regressions())
 
-    assert run_with() == 1                                 # 2/1000 > 0.0003
-    assert run_with(absolute_threshold=0.005) == 0         # 2/1000 < 0.005
+    assert run_with() == 1  # 2/1000 > 0.0003
+    assert run_with(absolute_threshold=0.005) == 0  # 2/1000 < 0.005
 
 
 def test_memory_is_bounded_by_routes_and_fields(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -276,17 +335,21 @@ def test_memory_is_bounded_by_routes_and_fields(monkeypatch: pytest.MonkeyPatch)
     acc = ShadowAccumulator(no_rules, max_examples=2)
     for i in range(2000):
         # dynamic keys: a new field per request, and many distinct field sets
-        acc.add(exchange_id=str(i), method="GET", route="/m",
-                primary=Response(200, body=orjson.dumps({f"k{i}": 1, "v": 1})),
-                candidate=Response(200, body=orjson.dumps({f"k{i}": 2, "v": i})),
-                secondary=Response(200, body=orjson.dumps({f"k{i}": 1, "v": 1})))
+        acc.add(
+            exchange_id=str(i),
+            method="GET",
+            route="/m",
+            primary=Response(200, body=orjson.dumps({f"k{i}": 1, "v": 1})),
+            candidate=Response(200, body=orjson.dumps({f"k{i}": 2, "v": i})),
+            secondary=Response(200, body=orjson.dumps({f"k{i}": 1, "v": 1})),
+        )
     stats = acc._routes["GET /m"]
     assert len(stats.fields) <= 11 and len(stats.signatures) <= 4
     assert all(len(f.examples) <= 2 for f in stats.fields.values())
     report = acc.report()
     (route,) = report.routes
     assert route.requests == 2000 and route.differing == 2000
-    assert route.regressed == 2000                      # overflow counted conservatively
+    assert route.regressed == 2000  # overflow counted conservatively
     assert any(f.path == _shadow.OTHER_FIELDS for f in route.fields)
 
 
@@ -295,8 +358,9 @@ def test_learned_noise_headers_and_unlearnable_noise() -> None:
     for i in range(5):
         p = Response(200, headers=(("X-Cache", "HIT"),), body=b"<p>a</p>\n<p>1</p>")
         s = Response(200, headers=(("X-Cache", "MISS"),), body=b"<p>a</p>\n<p>2</p>")
-        acc.add(exchange_id=str(i), method="GET", route="/page", primary=p, candidate=p,
-                secondary=s)
+        acc.add(
+            exchange_id=str(i), method="GET", route="/page", primary=p, candidate=p, secondary=s
+        )
     noise = acc.learned_noise()
     assert noise.rules_for("GET", "/page").ignore_headers == {"x-cache"}
     assert "GET /page body:line 2 (5/5)" in acc.learned_noise_comment()
@@ -305,16 +369,23 @@ def test_learned_noise_headers_and_unlearnable_noise() -> None:
 
 
 def test_shadow_settings_from_mapping() -> None:
-    s = ShadowSettings.from_mapping({"thresholds": {"relative": 0.3, "absolute": 0.001},
-                                     "max_examples": 3, "fail_on": "diff-rate>0.02"})
+    s = ShadowSettings.from_mapping(
+        {
+            "thresholds": {"relative": 0.3, "absolute": 0.001},
+            "max_examples": 3,
+            "fail_on": "diff-rate>0.02",
+        }
+    )
     assert (s.relative_threshold, s.absolute_threshold, s.max_examples) == (0.3, 0.001, 3)
     assert s.fail_on == FailOn(any_regression=False, max_diff_rate=0.02)
     assert ShadowSettings.from_mapping({}) == ShadowSettings()
-    for data, key in (({"thresholds": {"relative": 2}}, "shadow.thresholds.relative"),
-                      ({"thresholds": {"rel": 0.1}}, "shadow.thresholds.rel"),
-                      ({"max_examples": -1}, "shadow.max_examples"),
-                      ({"fail_on": "sometimes"}, "shadow.fail_on"),
-                      ({"treshold": 1}, "shadow.treshold")):
+    for data, key in (
+        ({"thresholds": {"relative": 2}}, "shadow.thresholds.relative"),
+        ({"thresholds": {"rel": 0.1}}, "shadow.thresholds.rel"),
+        ({"max_examples": -1}, "shadow.max_examples"),
+        ({"fail_on": "sometimes"}, "shadow.fail_on"),
+        ({"treshold": 1}, "shadow.treshold"),
+    ):
         with pytest.raises(ConfigError) as info:
             ShadowSettings.from_mapping(data)
         assert info.value.key == key

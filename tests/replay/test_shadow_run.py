@@ -31,14 +31,27 @@ def test_order_baseline_candidate_baseline2_and_writes_skipped() -> None:
         return httpx.Response(200, json={"host": request.url.host})
 
     transport = httpx.MockTransport(handler)
-    runner = ShadowRunner(Target("http://base"), Target("http://cand"), Target("http://base2"),
-                          transport=transport, concurrency=1)
-    exs = [Exchange(new_id(), Request(m, "http", "x", 80, f"/{i}"))
-           for i, m in enumerate(["GET", "POST", "DELETE", "GET"])]
+    runner = ShadowRunner(
+        Target("http://base"),
+        Target("http://cand"),
+        Target("http://base2"),
+        transport=transport,
+        concurrency=1,
+    )
+    exs = [
+        Exchange(new_id(), Request(m, "http", "x", 80, f"/{i}"))
+        for i, m in enumerate(["GET", "POST", "DELETE", "GET"])
+    ]
     triples: list[Triple] = []
     asyncio.run(runner.run(exs, triples.append))
-    assert seen == ["base GET /0", "cand GET /0", "base2 GET /0",
-                    "base GET /3", "cand GET /3", "base2 GET /3"]
+    assert seen == [
+        "base GET /0",
+        "cand GET /0",
+        "base2 GET /0",
+        "base GET /3",
+        "cand GET /3",
+        "base2 GET /3",
+    ]
     assert runner.skipped_writes == 2
     assert [t.candidate.response.json()["host"] for t in triples] == ["cand", "cand"]  # type: ignore[union-attr]
 
@@ -50,15 +63,21 @@ def test_one_baseline_is_asked_twice() -> None:
         hosts.append(request.url.host)
         return httpx.Response(204)
 
-    runner = ShadowRunner(Target("http://base"), Target("http://cand"),
-                          transport=httpx.MockTransport(handler), allow_writes=True)
-    asyncio.run(runner.run([Exchange(new_id(), Request("POST", "http", "x", 80, "/"))],
-                           lambda t: None))
+    runner = ShadowRunner(
+        Target("http://base"),
+        Target("http://cand"),
+        transport=httpx.MockTransport(handler),
+        allow_writes=True,
+    )
+    asyncio.run(
+        runner.run([Exchange(new_id(), Request("POST", "http", "x", 80, "/"))], lambda t: None)
+    )
     assert hosts == ["base", "cand", "base"] and runner.skipped_writes == 0
 
 
 def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
-        store: Store, tmp_path: Path) -> None:
+    store: Store, tmp_path: Path
+) -> None:
     # baselines and candidate all drift in `at`; the candidate renames user 1
     ticks = itertools.count()
 
@@ -67,20 +86,26 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
         return httpx.Response(200, json={"name": name, "at": next(ticks)})
 
     json_headers = (("Content-Type", "application/json"),)
-    exs = [make_exchange(i, path=f"/users/{i}", body=b'{"name": "ann", "at": 0}',
-                         resp_headers=json_headers) for i in range(4)]
+    exs = [
+        make_exchange(
+            i, path=f"/users/{i}", body=b'{"name": "ann", "at": 0}', resp_headers=json_headers
+        )
+        for i in range(4)
+    ]
     exs.append(make_exchange(9, method="POST", path="/users", resp_headers=json_headers))
     store.add_many(exs)
     audit = tmp_path / "audit.jsonl"
     settings = ShadowRunSettings(
-        Target("http://base"), Target("http://cand"), clean=lambda v: v,
+        Target("http://base"),
+        Target("http://cand"),
+        clean=lambda v: v,
         sending=SendOptions(concurrency=1, transport=httpx.MockTransport(handler)),
-        safety=Safety(reason="canary", audit_log=audit), params={"fail_on": None},
+        safety=Safety(reason="canary", audit_log=audit),
+        params={"fail_on": None},
     )
     s = shadow_exchanges(store, settings)
     assert (s.state, s.requests, s.skipped_writes) == ("completed", 4, 1)
-    assert [(r, f.path) for r, f in s.report.regressions()] == [("GET /users/{id}",
-                                                                 "body$.name")]
+    assert [(r, f.path) for r, f in s.report.regressions()] == [("GET /users/{id}", "body$.name")]
     assert s.reasons and s.meta()["baseline2"] == "http://base"
     assert "at" in s.learned_noise()
     results = {r.path: r for r in RunLog(store).results(s.run_id)}
@@ -88,8 +113,11 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
     assert results["/users/2"].ok and results["/users/2"].noise_paths == ["body$.at"]
     assert results["/users/2"].recorded_status == 200
     info = RunLog(store).get(s.run_id)
-    assert (info.kind, info.state, info.summary) == ("shadow", "completed", {
-        "requests": 4, "regressions": 1, "skipped_writes": 1, "gate": s.reasons})
+    assert (info.kind, info.state, info.summary) == (
+        "shadow",
+        "completed",
+        {"requests": 4, "regressions": 1, "skipped_writes": 1, "gate": s.reasons},
+    )
     assert info.params == {"ids": [], "allow_writes": False, "fail_on": None}
     record = json.loads(audit.read_text())
     assert (record["command"], record["requests"], record["regressions"]) == ("shadow", 4, 1)
@@ -103,7 +131,11 @@ def test_each_target_logs_in_with_its_own_credentials() -> None:
         made.append(Auth(headers={"Authorization": f"Bearer {len(made)}"}))
         return made[-1]
 
-    runner = ShadowRunner(Target("http://base"), Target("http://cand"), auth=auth,
-                          transport=httpx.MockTransport(lambda r: httpx.Response(204)))
+    runner = ShadowRunner(
+        Target("http://base"),
+        Target("http://cand"),
+        auth=auth,
+        transport=httpx.MockTransport(lambda r: httpx.Response(204)),
+    )
     assert [r.auth for r in (runner.primary, runner.candidate, runner.secondary)] == made
     assert len({id(a) for a in made}) == 3

@@ -16,25 +16,36 @@ from amber.replay._targets import guard_targets
 from amber.replay._targets import resolve_target
 from amber.replay._targets import unsafe_methods
 
-CONFIG = Config(data={
-    "replay": {"timeout": 5, "unsafe_methods": ["purge"]},
-    "targets": {"prod": {"url": "https://api.example.com", "label": "production", "rate": 2},
-                "odd": {"url": "http://x", "rate": "fast"}},
-})
+CONFIG = Config(
+    data={
+        "replay": {"timeout": 5, "unsafe_methods": ["purge"]},
+        "targets": {
+            "prod": {"url": "https://api.example.com", "label": "production", "rate": 2},
+            "odd": {"url": "http://x", "rate": "fast"},
+        },
+    }
+)
 
 
 def test_named_targets_and_urls() -> None:
     prod = resolve_target(CONFIG, "prod", verify=False)
     assert (prod.url, prod.name, prod.label, prod.rate, prod.timeout, prod.verify) == (
-        "https://api.example.com", "prod", "production", 2.0, 5.0, False)
+        "https://api.example.com",
+        "prod",
+        "production",
+        2.0,
+        5.0,
+        False,
+    )
     warned: list[str] = []
     assert resolve_target(CONFIG, "http://127.0.0.1:9/v2", warn=warned.append).timeout == 5.0
     assert not warned
-    remote = resolve_target(CONFIG, "https://u:pw@staging:8443", timeout=1.0,
-                            warn=warned.append)
+    remote = resolve_target(CONFIG, "https://u:pw@staging:8443", timeout=1.0, warn=warned.append)
     assert remote.timeout == 1.0 and remote.label is None
-    assert warned == ["warning: https://u:pw@staging:8443 is an unlabelled target; name it in "
-                      "amber.yaml (targets:) to get its safety rules"]
+    assert warned == [
+        "warning: https://u:pw@staging:8443 is an unlabelled target; name it in "
+        "amber.yaml (targets:) to get its safety rules"
+    ]
     assert resolve_target(Config(), "http://127.0.0.1:9").timeout == 30.0
 
 
@@ -54,19 +65,26 @@ def test_unsafe_methods_add_the_configured_ones() -> None:
 PROD = Target("https://api.example.com", name="prod", label="production", rate=2.0)
 
 
-def guard(safety: Safety, *, unsafe: int = 0, rate: float | None = None,
-          targets: tuple[Target | None, ...] = (PROD,)) -> tuple[float | None, list[str]]:
+def guard(
+    safety: Safety,
+    *,
+    unsafe: int = 0,
+    rate: float | None = None,
+    targets: tuple[Target | None, ...] = (PROD,),
+) -> tuple[float | None, list[str]]:
     said: list[str] = []
-    got = guard_targets(targets, safety, rate=rate, count_unsafe=lambda methods: unsafe,
-                        notify=said.append)
+    got = guard_targets(
+        targets, safety, rate=rate, count_unsafe=lambda methods: unsafe, notify=said.append
+    )
     return got, said
 
 
 def test_production_needs_a_reason_and_confirmed_writes() -> None:
     with pytest.raises(UsageError, match="'prod' is labelled production: say why with --reason"):
         guard(Safety())
-    with pytest.raises(UsageError, match="refusing to send 3 non-idempotent .* --allow-writes "
-                                         "--confirm prod"):
+    with pytest.raises(
+        UsageError, match="refusing to send 3 non-idempotent .* --allow-writes --confirm prod"
+    ):
         guard(Safety(reason="INC-1"), unsafe=3)
     with pytest.raises(UsageError, match="--confirm prod"):
         guard(Safety(reason="INC-1", allow_writes=True, confirm="staging"), unsafe=3)
@@ -74,9 +92,10 @@ def test_production_needs_a_reason_and_confirmed_writes() -> None:
 
 
 def test_reads_are_slowed_down_unless_a_rate_is_given() -> None:
-    assert guard(Safety(reason="x")) == (2.0, [
-        "reads against production target 'prod' are limited to 2 requests/s (--rate to "
-        "change)"])
+    assert guard(Safety(reason="x")) == (
+        2.0,
+        ["reads against production target 'prod' are limited to 2 requests/s (--rate to change)"],
+    )
     assert guard(Safety(reason="x"), rate=50.0) == (50.0, [])
     unrated = Target("https://api", label="production")
     assert guard(Safety(reason="x"), targets=(unrated,))[0] == 10.0
@@ -88,8 +107,14 @@ def test_safety_audits_the_run_only_where_asked(tmp_path: Path) -> None:
     Safety(reason="why").audit("replay", "http://x", sent=1)  # no log: nothing written
     log = tmp_path / "audit.jsonl"
     Safety(reason="why", audit_log=log, argv=("amber", "replay", "--token", "s3cret")).audit(
-        "replay", "http://x", run="R", sent=1)
+        "replay", "http://x", run="R", sent=1
+    )
     entry = json.loads(log.read_text())
     assert (entry["command"], entry["target"], entry["reason"], entry["run"], entry["sent"]) == (
-        "replay", "http://x", "why", "R", 1)
+        "replay",
+        "http://x",
+        "why",
+        "R",
+        1,
+    )
     assert entry["argv"] == ["amber", "replay", "--token", "***"]

@@ -44,6 +44,7 @@ def send(port: int, **kw: object) -> object:
             return await t.send_raw("http", "127.0.0.1", port, "GET", b"/", [], b"", 2.0)
         finally:
             await t.aclose()
+
     return _aio.run(main())
 
 
@@ -51,8 +52,9 @@ def test_body_delimited_by_close_and_chunked() -> None:
     port, _ = raw_server(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close")
     r = send(port)
     assert r.status == 200 and r.body == b"until close"  # type: ignore[attr-defined]
-    port, _ = raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    port, _ = raw_server(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
     r = send(port)
     assert r.body == b"abcde"  # type: ignore[attr-defined]
 
@@ -96,7 +98,8 @@ def test_tls_errors_say_what_to_do() -> None:
 
 
 def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_connection(
-        app_url: str, app_state: AppState) -> None:
+    app_url: str, app_state: AppState
+) -> None:
     from amber.replay._transport import encode_request
 
     port = int(app_url.rsplit(":", 1)[1])

@@ -11,18 +11,24 @@ from amber.testing import assert_matches_recording
 from amber.testing import snapshot_body
 
 # what apps send: keys in the app's order (Flask with sort_keys off, FastAPI, ...)
-ORDERS = {"orders": [{"id": 2, "status": "placed", "items": [{"sku": "B", "qty": 1}]},
-                     {"id": 1, "status": "delivered", "items": []}],
-          "count": 2}
+ORDERS = {
+    "orders": [
+        {"id": 2, "status": "placed", "items": [{"sku": "B", "qty": 1}]},
+        {"id": 1, "status": "delivered", "items": []},
+    ],
+    "count": 2,
+}
 
 
 def response(body: object) -> httpx.Response:
-    return httpx.Response(200, content=json.dumps(body).encode(),
-                          headers={"content-type": "application/json"})
+    return httpx.Response(
+        200, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
 
 
 def test_a_recording_matches_the_response_it_was_recorded_from(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Snapshots keep keys sorted: arrays of objects whose keys the app sends in another
     order are the same response, not "same elements, other order"."""
     snap = tmp_path / "__snapshots__" / "t.json"
@@ -40,8 +46,9 @@ def test_a_recording_matches_the_response_it_was_recorded_from(
 
 
 def test_snapshot_bodies_beyond_orjson() -> None:
-    assert snapshot_body(b'{"n": 123456789012345678901234567890}') == \
-        {"json": {"n": 123456789012345678901234567890}}
+    assert snapshot_body(b'{"n": 123456789012345678901234567890}') == {
+        "json": {"n": 123456789012345678901234567890}
+    }
     assert snapshot_body(b"[NaN]")["json"][0] != 0  # NaN, as json reads it
     assert snapshot_body('{"a": "é"}'.encode("utf-16")) == {"json": {"a": "é"}}
     assert snapshot_body(b"not json") == {"text": "not json"}

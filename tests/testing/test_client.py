@@ -14,8 +14,13 @@ from amber.testing._client import is_asgi
 
 
 async def asgi_app(scope, receive, send):  # type: ignore[no-untyped-def]
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": scope["path"].encode()})
 
 

@@ -63,7 +63,7 @@ def create_app():
     return app
 '''
 
-TESTS = '''
+TESTS = """
 import pytest
 
 pytestmark = pytest.mark.amber(fixture={fixture!r}, db_env="APP_DB")
@@ -85,43 +85,50 @@ def test_{name}_2_starts_clean(amber_client):
     assert body["trigger"] and body["index"]
     assert body["cookie"] == ""
     print("built", body["built"])
-'''
+"""
 
 
 def _generated_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(shopapp=APP)
     (pytester.path / "fx.yaml").write_text(FIXTURE)
     (pytester.path / "fx2.yaml").write_text(  # the same schema, other rows
-        FIXTURE.replace("{id: 1, label: a}, {id: 2, label: b}", "{id: 7, label: c}"))
-    for name, fixture, items in (("a", "fx.yaml", ["a", "b"]),
-                                 ("b", None, None),  # the app's own tables only
-                                 ("c", "fx2.yaml", ["c"]),
-                                 ("d", "fx.yaml", ["a", "b"])):  # again, after others
+        FIXTURE.replace("{id: 1, label: a}, {id: 2, label: b}", "{id: 7, label: c}")
+    )
+    for name, fixture, items in (
+        ("a", "fx.yaml", ["a", "b"]),
+        ("b", None, None),  # the app's own tables only
+        ("c", "fx2.yaml", ["c"]),
+        ("d", "fx.yaml", ["a", "b"]),
+    ):  # again, after others
         (pytester.path / f"test_{name}.py").write_text(
-            TESTS.format(fixture=fixture, name=name, items=items))
+            TESTS.format(fixture=fixture, name=name, items=items)
+        )
 
 
 def test_generated_tests_start_from_their_fixture_and_the_apps_start_up(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     """One app for the session, yet every test sees exactly its fixture plus what the app's
     start-up created: writes (rows, deleted start-up rows, cookies) do not leak into the
     next test, whichever test built the app."""
     _generated_suite(pytester)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s",
-                                           "--amber-app", "shopapp:create_app")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-s", "--amber-app", "shopapp:create_app"
+    )
     result.assert_outcomes(passed=8)
     assert re.findall(r"built (\d+)", result.stdout.str()) == ["1", "1", "1", "1"]  # reused
 
 
 def test_fresh_app_builds_the_app_for_every_test(pytester: pytest.Pytester) -> None:
     _generated_suite(pytester)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--amber-fresh-app",
-                                           "--amber-app", "shopapp:create_app")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-s", "--amber-fresh-app", "--amber-app", "shopapp:create_app"
+    )
     result.assert_outcomes(passed=8)
     assert re.findall(r"built (\d+)", result.stdout.str()) == ["2", "4", "6", "8"]
 
 
-NEEDS_ROWS = '''
+NEEDS_ROWS = """
 import json, os, sqlite3
 
 def create_app():
@@ -138,14 +145,16 @@ def create_app():
         return [json.dumps({"labels": labels, "seen": seen}).encode()]
 
     return app
-'''
+"""
 
 
 def test_an_app_whose_start_up_needs_rows_is_built_on_the_first_tests_fixture(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(rowsapp=NEEDS_ROWS)
     (pytester.path / "fx.yaml").write_text(FIXTURE)
-    pytester.makepyfile(test_rows='''
+    pytester.makepyfile(
+        test_rows="""
 import pytest
 
 pytestmark = pytest.mark.amber(fixture="fx.yaml", db_env="APP_DB")
@@ -155,7 +164,9 @@ def test_1(amber_client):
 
 def test_2(amber_client):
     assert amber_client.request("GET", "/").json() == {"labels": ["a", "b"], "seen": 0}
-''')
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider",
-                                           "--amber-app", "rowsapp:create_app")
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--amber-app", "rowsapp:create_app"
+    )
     result.assert_outcomes(passed=2)

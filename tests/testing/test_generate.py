@@ -29,11 +29,23 @@ APP = Path(__file__).resolve().parent.parent / "replay" / "apps" / "tiny.py"
 
 def exchange(path: str, status: int, body: bytes) -> Exchange:
     return Exchange(
-        new_id(946681200.0), Request("GET", "http", "api", 80, path, headers=(
-            ("Accept", "application/json"), ("Authorization", "Bearer [REDACTED:authorization]"),
-            ("X-Request-ID", "req-42")), timestamp_start=946681200.0),
+        new_id(946681200.0),
+        Request(
+            "GET",
+            "http",
+            "api",
+            80,
+            path,
+            headers=(
+                ("Accept", "application/json"),
+                ("Authorization", "Bearer [REDACTED:authorization]"),
+                ("X-Request-ID", "req-42"),
+            ),
+            timestamp_start=946681200.0,
+        ),
         Response(status, headers=(("Content-Type", "application/json"),), body=body),
-        request_id="req-42", route="/users/{id}",
+        request_id="req-42",
+        route="/users/{id}",
     )
 
 
@@ -41,9 +53,22 @@ def run_pytest(path: Path, *extra: str, **env: str) -> subprocess.CompletedProce
     """Run generated tests as a user would: their own directory, the installed amber."""
     shutil.copy(APP, path.parent / "tiny_app.py")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path),
-         "--amber-app", "tiny_app:create_app", *extra],
-        cwd=path.parent, capture_output=True, text=True, env={**os.environ, **env},
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(path),
+            "--amber-app",
+            "tiny_app:create_app",
+            *extra,
+        ],
+        cwd=path.parent,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
         timeout=120,
     )
 
@@ -70,16 +95,16 @@ def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
 
 
 def test_expected_status_and_body_are_asserted(tmp_path: Path) -> None:
-    spec = GenSpec(exchange("/users/2", 500, b"oops"), "gen", expect_status=200,
-                    expect_json={"nope": True})
+    spec = GenSpec(
+        exchange("/users/2", 500, b"oops"), "gen", expect_status=200, expect_json={"nope": True}
+    )
     gen = write_test(spec, tmp_path)
     result = run_pytest(gen.path, TINY_FIXED="1")
     assert result.returncode == 1 and "nope" in result.stdout
 
 
 def test_good_response_snapshot_with_noise_and_update(tmp_path: Path) -> None:
-    ex = exchange("/users/1", 200,
-                  b'{"id": 1, "greeting": "Hello Ann", "served_at": 946681200.5}')
+    ex = exchange("/users/1", 200, b'{"id": 1, "greeting": "Hello Ann", "served_at": 946681200.5}')
     noisy = NoiseRules.from_mapping({"ignore_paths": ["$.served_at"]})
     gen = write_test(GenSpec(ex, "gen", noise=noisy), tmp_path)
     assert gen.snapshot is not None and gen.snapshot.exists()
@@ -95,37 +120,45 @@ def test_good_response_snapshot_with_noise_and_update(tmp_path: Path) -> None:
 
 def test_missing_app_is_a_clear_failure(tmp_path: Path) -> None:
     gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             str(gen.path)], cwd=tmp_path, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(gen.path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1 and "--amber-app" in result.stdout
 
 
 @pytest.mark.parametrize("status", [None])
 def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
-    ex = Exchange(new_id(), Request("GET", "http", "x", 80, "/users/2"), None,
-                  error="connection reset", route="/users/{id}")
+    ex = Exchange(
+        new_id(),
+        Request("GET", "http", "x", 80, "/users/2"),
+        None,
+        error="connection reset",
+        route="/users/{id}",
+    )
     text = render_test(GenSpec(ex, "gen"), "test_x")
     assert "connection reset" in text and "assert_no_server_error" in text
 
 
 def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
     argv = ["amber", "gen-test", "01J", "--source-db", "postgresql://ro:p@ss@replica/app"]
-    assert command_line(argv) == ("amber gen-test 01J --source-db "
-                                  "postgresql://ro:***@replica/app")
+    assert command_line(argv) == ("amber gen-test 01J --source-db postgresql://ro:***@replica/app")
 
 
 def nested(depth: int, leaf: bytes = b"1") -> bytes:
     return b"[" * depth + leaf + b"]" * depth
 
 
-DEEP_APP = '''
+DEEP_APP = """
 def app(environ, start_response):
     depth = int(environ["PATH_INFO"].rsplit("/", 1)[1])
     leaf = b"2" if environ["PATH_INFO"].startswith("/changed/") else b"1"
     start_response("200 OK", [("Content-Type", "application/json")])
     return [b"[" * depth + leaf + b"]" * depth]
-'''
+"""
 
 
 def test_a_response_as_deep_as_the_limit_is_compared_faithfully(tmp_path: Path) -> None:
@@ -137,17 +170,31 @@ def test_a_response_as_deep_as_the_limit_is_compared_faithfully(tmp_path: Path) 
         gen = write_test(GenSpec(exchange(path, 200, nested(MAX_JSON_DEPTH)), "gen"), tmp_path)
         assert gen.snapshot is not None
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path),
-         "--amber-app", "deep_app:app"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+            "--amber-app",
+            "deep_app:app",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "1 failed, 1 passed" in result.stdout, result.stdout
     assert "RecursionError" not in result.stdout and "body differs at 1 path" in result.stdout
 
 
 def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: Path) -> None:
     too_deep = exchange("/deep", 200, nested(MAX_JSON_DEPTH + 1))
-    with pytest.raises(UsageError, match=f"nests JSON {MAX_JSON_DEPTH + 1} levels deep.*"
-                                         "--expect-status 200"):
+    with pytest.raises(
+        UsageError, match=f"nests JSON {MAX_JSON_DEPTH + 1} levels deep.*--expect-status 200"
+    ):
         GenSpec(too_deep, "gen")
     status_only = write_test(GenSpec(too_deep, "gen", expect_status=200), tmp_path)
     assert status_only.snapshot is None and "assert_status" in status_only.path.read_text()
@@ -159,12 +206,15 @@ def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: P
     compile(render_test(deepest, "test_x"), "test_x.py", "exec")  # Python's parser takes it
 
 
-@pytest.mark.parametrize(("body", "depth"), [
-    (b'{"a": [1, {"b": []}]}', 4),
-    (b'  [[["]]]]]]", "\\"[[[["]]]', 3),  # brackets inside strings, escaped quotes
-    (b"<html>[[[[</html>", 0),  # not JSON: nothing a JSON parser would descend into
-    (b"[" * 5000, 5000),  # cut short: a parser recurses as deep before it fails
-    (b"", 0),
-])
+@pytest.mark.parametrize(
+    ("body", "depth"),
+    [
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b'  [[["]]]]]]", "\\"[[[["]]]', 3),  # brackets inside strings, escaped quotes
+        (b"<html>[[[[</html>", 0),  # not JSON: nothing a JSON parser would descend into
+        (b"[" * 5000, 5000),  # cut short: a parser recurses as deep before it fails
+        (b"", 0),
+    ],
+)
 def test_json_depth_counts_what_a_parser_descends_into(body: bytes, depth: int) -> None:
     assert json_depth(body) == depth

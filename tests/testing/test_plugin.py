@@ -14,16 +14,25 @@ pytest_plugins = ["pytester"]
 
 def test_one_plugin_entry_point() -> None:
     """One `pytest11` entry point for amber, so each option is registered once."""
-    names = [ep.value for ep in metadata.entry_points(group="pytest11")
-             if ep.dist is not None and ep.dist.name == "amber"]
+    names = [
+        ep.value
+        for ep in metadata.entry_points(group="pytest11")
+        if ep.dist is not None and ep.dist.name == "amber"
+    ]
     assert names == ["amber.testing._plugin"]
 
 
 def test_options_are_registered_once_and_documented(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-p", "no:cacheprovider", "--help")
     out = result.stdout.str()
-    for option in ("--amber-app", "--amber-base-url", "--amber-db-url", "--amber-db-env",
-                   "--amber-fresh-app", "--amber-update"):
+    for option in (
+        "--amber-app",
+        "--amber-base-url",
+        "--amber-db-url",
+        "--amber-db-env",
+        "--amber-fresh-app",
+        "--amber-update",
+    ):
         assert out.count(option) == 1, option
     result = pytester.runpytest("-p", "no:cacheprovider", "--markers")
     assert "@pytest.mark.amber(" in result.stdout.str()
@@ -32,12 +41,14 @@ def test_options_are_registered_once_and_documented(pytester: pytest.Pytester) -
 
 def test_plugins_import_nothing_heavy() -> None:
     """pytest start-up for projects that never use amber: no httpx from amber's plugins."""
-    code = ("import sys, amber.testing._plugin; "
-            "print(sorted(m for m in ('httpx', 'flask') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    code = (
+        "import sys, amber.testing._plugin; "
+        "print(sorted(m for m in ('httpx', 'flask') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"
-
 
 
 FX = """version: 1

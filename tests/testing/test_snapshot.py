@@ -26,8 +26,9 @@ def test_bodies_keep_json_text_or_base64() -> None:
 
 
 def test_a_written_snapshot_carries_its_version_and_reads_back(tmp_path: Path) -> None:
-    response = httpx.Response(201, headers={"content-type": "application/json"},
-                              content=b'{"id": 7, "name": "Ada"}')
+    response = httpx.Response(
+        201, headers={"content-type": "application/json"}, content=b'{"id": 7, "name": "Ada"}'
+    )
     path = tmp_path / "__snapshots__" / "t.json"
     write_snapshot(path, snapshot_from_response(response))
     text = path.read_text()
@@ -42,8 +43,11 @@ def test_a_written_snapshot_carries_its_version_and_reads_back(tmp_path: Path) -
 
 def test_files_from_before_the_version_field_still_read(tmp_path: Path) -> None:
     path = tmp_path / "old.json"
-    path.write_text(json.dumps({"status": 200, "headers": {"content-type": "text/plain"},
-                                "body": {"text": "ok"}}))
+    path.write_text(
+        json.dumps(
+            {"status": 200, "headers": {"content-type": "text/plain"}, "body": {"text": "ok"}}
+        )
+    )
     assert snapshot_model(load_snapshot(path)).body == b"ok"
 
 
@@ -54,11 +58,14 @@ def test_a_newer_format_is_refused_with_what_to_do(tmp_path: Path) -> None:
         load_snapshot(path)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{not json", "not valid JSON"),
-    ('["a list"]', "not an amber snapshot"),
-    ('{"body": {}}', "not an amber snapshot"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "not an amber snapshot"),
+        ('{"body": {}}', "not an amber snapshot"),
+    ],
+)
 def test_damaged_files_say_how_to_re_record(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(text)

@@ -54,13 +54,17 @@ def world(env: Path) -> Path:
         s.add_many([*good, deep])
         log = RunLog(s)
         log.finish(log.start("replay", "http://127.0.0.1:9", {}), "completed", {"sent": 0})
-    with (Store.open(f"sqlite:///{env / 'store.db'}", read_only=True) as s,
-          (env / "export.har").open("wb") as fp):
+    with (
+        Store.open(f"sqlite:///{env / 'store.db'}", read_only=True) as s,
+        (env / "export.har").open("wb") as fp,
+    ):
         write_har(s.iter_exchanges(), fp, creator_version="test")
     shutil.copy(env / "store.db", env / "damaged.db")
     _damage(env / "damaged.db")
-    with (Store.open(f"sqlite:///{env / 'damaged.db'}", read_only=True) as s,
-          pytest.raises(StoreCorrupt)):
+    with (
+        Store.open(f"sqlite:///{env / 'damaged.db'}", read_only=True) as s,
+        pytest.raises(StoreCorrupt),
+    ):
         s.count()  # the damage is where every command reads
     with sqlite3.connect(env / "foreign.db") as conn:
         conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
@@ -81,17 +85,19 @@ CORRUPT = "is not a readable amber store (database disk image is malformed)"
 # (command line, exit status, what the one line must say, environment variable to unset)
 CASES: list[tuple[str, int, str, str | None]] = [
     (f"ls {DAMAGED}", 1, CORRUPT, None),
-    ("ls --limit x", 2, "argument --limit: invalid int value: 'x'; see `amber ls --help`",
-     None),
+    ("ls --limit x", 2, "argument --limit: invalid int value: 'x'; see `amber ls --help`", None),
     ("ls --config {dir}/missing.yaml", 1, "missing.yaml: file not found", None),
     (f"show {{id}} {DAMAGED}", 1, CORRUPT, None),
     ("show no-such-id", 1, "no exchange with id or request id 'no-such-id'", None),
-    ("show req-3 --store sqlite:///{dir}/bad-row.db", 1, "is damaged (JSONDecodeError "
-     "decoding it); restore the store from a backup", None),
+    (
+        "show req-3 --store sqlite:///{dir}/bad-row.db",
+        1,
+        "is damaged (JSONDecodeError decoding it); restore the store from a backup",
+        None,
+    ),
     (f"stats {DAMAGED}", 1, CORRUPT, None),
     ("stats --bucket 5x", 2, "invalid duration '5x'", None),
-    ("export -o /missing/dir/x.har", 2, "-o /missing/dir/x.har: no directory /missing/dir",
-     None),
+    ("export -o /missing/dir/x.har", 2, "-o /missing/dir/x.har: no directory /missing/dir", None),
     ("export -o {dir}/a-dir", 2, "a-dir: is a directory; give a file name", None),
     (f"export -o {{dir}}/out.har {DAMAGED}", 1, CORRUPT, None),
     ("export -o {dir}/out.har --store sqlite:///{dir}/bad-row.db", 1, "is damaged", None),
@@ -100,8 +106,7 @@ CASES: list[tuple[str, int, str, str | None]] = [
     ("import {dir}/cut.har", 1, "cut.har: the file ends in the middle of its JSON", None),
     ("import {dir}/cut-at-line.har", 1, "truncated; export or copy it again, whole", None),
     ("import {dir}/cut.har", 1, "AMBER_KEY is not set", "AMBER_KEY"),
-    ("migrate --store sqlite:///{dir}/foreign.db", 1, "another application's database",
-     None),
+    ("migrate --store sqlite:///{dir}/foreign.db", 1, "another application's database", None),
     ("capture --upstream http://127.0.0.1:9", 1, "AMBER_KEY is not set", "AMBER_KEY"),
     ("capture --upstream localhost:8000", 2, "--upstream 'localhost:8000'", None),
     ("addon-path extra", 2, "unrecognized arguments: extra", None),
@@ -110,24 +115,48 @@ CASES: list[tuple[str, int, str, str | None]] = [
     ("replay {id} --target nowhere", 2, "unknown target 'nowhere'", None),
     (f"runs {DAMAGED}", 1, CORRUPT, None),
     ("runs NO-SUCH-RUN", 1, "no run 'NO-SUCH-RUN'", None),
-    ("shadow {id} --baseline http://127.0.0.1:9 --candidate http://127.0.0.1:9 "
-     "--save-noise /missing/d/noise.yaml", 2, "--save-noise /missing/d/noise.yaml", None),
-    ("shadow {id} --baseline http://127.0.0.1:9 --candidate http://127.0.0.1:9 "
-     "--fail-on bogus", 2, "invalid --fail-on 'bogus'", None),
-    ("gen-test deep-1 --out {dir}/t", 2, f"nests JSON {DEEP} levels deep, more than a "
-     f"generated snapshot test compares ({MAX_JSON_DEPTH}); pass --expect-status 200", None),
-    ("gen-test {id} --out {dir}/t --expect-json " + "[" * DEEP + "]" * DEEP, 2,
-     "--expect-json nests too deep", None),
-    ("gen-test {id} --out {dir}/t --expect-json " + "[" * 101 + "]" * 101, 2,
-     "--expect-json nests 101 levels deep", None),
+    (
+        "shadow {id} --baseline http://127.0.0.1:9 --candidate http://127.0.0.1:9 "
+        "--save-noise /missing/d/noise.yaml",
+        2,
+        "--save-noise /missing/d/noise.yaml",
+        None,
+    ),
+    (
+        "shadow {id} --baseline http://127.0.0.1:9 --candidate http://127.0.0.1:9 --fail-on bogus",
+        2,
+        "invalid --fail-on 'bogus'",
+        None,
+    ),
+    (
+        "gen-test deep-1 --out {dir}/t",
+        2,
+        f"nests JSON {DEEP} levels deep, more than a "
+        f"generated snapshot test compares ({MAX_JSON_DEPTH}); pass --expect-status 200",
+        None,
+    ),
+    (
+        "gen-test {id} --out {dir}/t --expect-json " + "[" * DEEP + "]" * DEEP,
+        2,
+        "--expect-json nests too deep",
+        None,
+    ),
+    (
+        "gen-test {id} --out {dir}/t --expect-json " + "[" * 101 + "]" * 101,
+        2,
+        "--expect-json nests 101 levels deep",
+        None,
+    ),
     ("gen-test {id} --out {dir}/plain/t", 2, "plain is a file, not a directory", None),
     (f"gen-test {{id}} --out {{dir}}/t {DAMAGED}", 1, CORRUPT, None),
-    ("fixtures {id} --source-db sqlite:///{dir}/nothere.db", 1, "nothere.db: no such file",
-     None),
-    (f"fixtures {{id}} --source-db sqlite:///{{dir}}/foreign.db {DAMAGED}", 1, CORRUPT,
-     None),
-    ("fixtures {id} --source-db sqlite:///{dir}/foreign.db -o {dir}/plain/f.yaml", 2,
-     "plain is a file, not a directory", None),
+    ("fixtures {id} --source-db sqlite:///{dir}/nothere.db", 1, "nothere.db: no such file", None),
+    (f"fixtures {{id}} --source-db sqlite:///{{dir}}/foreign.db {DAMAGED}", 1, CORRUPT, None),
+    (
+        "fixtures {id} --source-db sqlite:///{dir}/foreign.db -o {dir}/plain/f.yaml",
+        2,
+        "plain is a file, not a directory",
+        None,
+    ),
     ("demo --examples {dir}/nothere", 2, "no example app at", None),
     ("demo --out {dir}/plain/demo", 2, "plain is a file, not a directory", None),
     ("audit --file {dir}/a-dir", 2, "a-dir: is a directory", None),
@@ -166,17 +195,33 @@ def test_every_commands_bad_input_is_one_line(
         assert code == status, (line, code, err)
         _one_error_line(argv[0], err, needle)
         commands.add(argv[0])
-    subcommands = {"ls", "show", "export", "import", "stats", "migrate", "capture",
-                   "addon-path", "scan", "replay", "runs", "shadow", "gen-test", "fixtures",
-                   "demo", "audit"}
+    subcommands = {
+        "ls",
+        "show",
+        "export",
+        "import",
+        "stats",
+        "migrate",
+        "capture",
+        "addon-path",
+        "scan",
+        "replay",
+        "runs",
+        "shadow",
+        "gen-test",
+        "fixtures",
+        "demo",
+        "audit",
+    }
     assert commands == subcommands
     assert not (world / "t").exists()  # gen-test refused before writing anything
     assert not (world / "out.har").exists() and not (world / "out.har.part").exists()
 
 
 def test_an_import_cut_short_keeps_what_came_before_it(world: Path, amber: Run) -> None:
-    code, _, err = amber("import", str(world / "cut-at-line.har"),
-                         "--store", f"sqlite:///{world / 'imported.db'}")
+    code, _, err = amber(
+        "import", str(world / "cut-at-line.har"), "--store", f"sqlite:///{world / 'imported.db'}"
+    )
     line = _one_error_line("import", err, "are in the store (importing again skips them)")
     assert code == 1 and "truncated" in line
     with Store.open(f"sqlite:///{world / 'imported.db'}", read_only=True) as s:
@@ -188,12 +233,19 @@ def test_a_mistyped_import_file_creates_no_store(world: Path, amber: Run) -> Non
     assert code == 2 and not (world / "new.db").exists()
 
 
-@pytest.mark.parametrize("line", ["stats --store sqlite:///{dir}/damaged.db",
-                                  "import {dir}/cut.har"])
+@pytest.mark.parametrize(
+    "line", ["stats --store sqlite:///{dir}/damaged.db", "import {dir}/cut.har"]
+)
 def test_a_real_process_prints_one_line_too(world: Path, line: str) -> None:
     argv = _argv(line, world)
-    proc = subprocess.run([sys.executable, "-m", "amber", *argv], cwd=world,
-                          capture_output=True, text=True, env=dict(os.environ), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "amber", *argv],
+        cwd=world,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout
     _one_error_line(argv[0], proc.stderr, "truncated" if "import" in line else CORRUPT)
@@ -229,8 +281,9 @@ def test_a_file_error_names_the_file(
     full = OSError(28, "No space left on device", str(env / "x.har"))
     monkeypatch.setattr("amber.cli._common.Store.open", _raise(full))
     assert main(["ls"]) == 1
-    _one_error_line("ls", capsys.readouterr().err,
-                    f"{env / 'x.har'}: No space left on device; check the path")
+    _one_error_line(
+        "ls", capsys.readouterr().err, f"{env / 'x.har'}: No space left on device; check the path"
+    )
 
 
 def test_a_missing_optional_driver_names_the_extra(
@@ -251,4 +304,5 @@ def test_a_message_quoting_several_lines_is_still_one(
     monkeypatch.setattr("amber.cli._common.Store.open", _raise(error))
     assert main(["ls"]) == 1
     assert capsys.readouterr().err == (
-        "amber ls: error: cannot read the store:; page 7: bad; page 9: bad\n")
+        "amber ls: error: cannot read the store:; page 7: bad; page 9: bad\n"
+    )

@@ -27,8 +27,21 @@ def test_times() -> None:
 
 def test_query_from_args() -> None:
     args = build_parser().parse_args(
-        ["ls", "--status", "5xx,404", "--status", "error", "--method", "post,put",
-         "--route", "/a/{id}", "--path", "/a/*", "--limit", "0"]
+        [
+            "ls",
+            "--status",
+            "5xx,404",
+            "--status",
+            "error",
+            "--method",
+            "post,put",
+            "--route",
+            "/a/{id}",
+            "--path",
+            "/a/*",
+            "--limit",
+            "0",
+        ]
     )
     q = query_from_args(args)
     assert q.status_classes == [5] and q.statuses == [404] and q.errors_only

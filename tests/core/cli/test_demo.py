@@ -15,9 +15,20 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_demo_fails_on_the_bug_and_passes_on_the_fix(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, "-m", "amber", "demo", "--examples", str(ROOT / "examples"),
-         "--out", str(out)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "amber",
+            "demo",
+            "--examples",
+            str(ROOT / "examples"),
+            "--out",
+            str(out),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "fails on the bug and passes on the fix" in result.stdout

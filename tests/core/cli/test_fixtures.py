@@ -34,8 +34,7 @@ def test_fixtures_command_proposes_extracts_and_audits(env: Path) -> None:
     ex = make_exchange(path="/orders/100")
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
         s.add(ex)
-    code, out, err = run_fixtures(ex.id, "--source-db", src, "-o", "fx.yaml",
-                           "--reason", "bug 42")
+    code, out, err = run_fixtures(ex.id, "--source-db", src, "-o", "fx.yaml", "--reason", "bug 42")
     assert code == 0, err
     assert "orders.id = {path.id}" in err and "wrote fx.yaml" in out
     fx = Fixture.read(env / "fx.yaml")
@@ -69,11 +68,17 @@ def test_fixtures_command_only_reads_the_store(env: Path) -> None:
         store.add_many([make_exchange(path="/orders/100", request_id="in-the-wal")])
         os._exit(0)
     """)
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=300,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     before = snapshot(db)
     assert before["-wal"] is not None
-    code_, out, err = run_fixtures("in-the-wal", "--source-db", src, "-o", "fx.yaml",
-                                   "--store", f"sqlite:///{db}")
+    code_, out, err = run_fixtures(
+        "in-the-wal", "--source-db", src, "-o", "fx.yaml", "--store", f"sqlite:///{db}"
+    )
     assert code_ == 0, err
     assert snapshot(db) == before

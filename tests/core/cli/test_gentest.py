@@ -13,8 +13,17 @@ def test_gen_test_writes_tests_and_snapshots(env: Path, amber: Run) -> None:
     good = make_exchange(2, status=200, body=b'{"ok": true}', request_id="req-good")
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
         s.add_many([bug, good])
-    code, out, err = amber("gen-test", "req-bug", good.id, "--out", str(env / "t"),
-                           "--app", "myapp:create_app", "--expect-status", "404")
+    code, out, err = amber(
+        "gen-test",
+        "req-bug",
+        good.id,
+        "--out",
+        str(env / "t"),
+        "--app",
+        "myapp:create_app",
+        "--expect-status",
+        "404",
+    )
     assert code == 0, err
     files = [Path(x) for x in out.split()]
     assert len([f for f in files if f.suffix == ".py"]) == 2

@@ -10,8 +10,12 @@ from tests.core.cli.conftest import Run
 def test_plain_output_in_pipes_is_complete_and_tab_separated(env: Path, amber: Run) -> None:
     long_path = "/search/" + "x" * 300
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
-        s.add_many([make_exchange(1, path=long_path, query="q=1"),
-                    make_exchange(2, status=None, error="refused")])
+        s.add_many(
+            [
+                make_exchange(1, path=long_path, query="q=1"),
+                make_exchange(2, status=None, error="refused"),
+            ]
+        )
     code, out, _ = amber("ls")
     lines = out.splitlines()
     assert lines[0].split("\t")[:4] == ["ID", "CAPTURED (UTC)", "METHOD", "STATUS"]

@@ -53,12 +53,15 @@ def test_ls_and_stats_list_and_filter_it(stored: Exchange, amber: Run) -> None:
     code, out, _ = amber("stats", "--json")
     assert code == 0
     assert {r["route"] for r in json.loads(out)["routes"]} == {
-        "G\\xc9T /p/{raw}\\xe9", "GET /users/{id}/orders"}
+        "G\\xc9T /p/{raw}\\xe9",
+        "GET /users/{id}/orders",
+    }
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "har"])
-def test_export_and_import_keep_the_raw_bytes(stored: Exchange, env: Path, amber: Run,
-                                              fmt: str) -> None:
+def test_export_and_import_keep_the_raw_bytes(
+    stored: Exchange, env: Path, amber: Run, fmt: str
+) -> None:
     out_file = env / f"out.{fmt}"
     code, _, err = amber("export", "--format", fmt, "-o", str(out_file))
     assert code == 0, err
@@ -69,7 +72,11 @@ def test_export_and_import_keep_the_raw_bytes(stored: Exchange, env: Path, amber
         got = copy.get(stored.id)
     req = got.request
     assert (req.method, req.path, req.query, req.host) == (
-        "G\udcc9T", RAW, "q=\udcff&x=1", "h\udce9st.internal")
+        "G\udcc9T",
+        RAW,
+        "q=\udcff&x=1",
+        "h\udce9st.internal",
+    )
     assert ("X-B\udce9", "v\udce9l") in req.headers
 
 

@@ -34,11 +34,20 @@ def one_error_line(err: str) -> str:
 
 
 READS = [
-    ["ls"], ["ls", "--json"], ["show", "{id}"], ["show", "{id}", "--json"], ["stats"],
-    ["stats", "--json"], ["export", "-o", "{tmp}/out.har"],
-    ["export", "--format", "jsonl", "-o", "{tmp}/out.jsonl"], ["export", "--format", "curl"],
-    ["scan", "{db}"], ["scan", "{dir}"], ["gen-test", "{id}", "--out", "{tmp}/tests"],
-    ["runs"], ["runs", "--json"],
+    ["ls"],
+    ["ls", "--json"],
+    ["show", "{id}"],
+    ["show", "{id}", "--json"],
+    ["stats"],
+    ["stats", "--json"],
+    ["export", "-o", "{tmp}/out.har"],
+    ["export", "--format", "jsonl", "-o", "{tmp}/out.jsonl"],
+    ["export", "--format", "curl"],
+    ["scan", "{db}"],
+    ["scan", "{dir}"],
+    ["gen-test", "{id}", "--out", "{tmp}/tests"],
+    ["runs"],
+    ["runs", "--json"],
 ]
 
 
@@ -62,8 +71,12 @@ def test_read_only_commands_leave_a_store_with_a_leftover_wal_unchanged(
 
 
 FOREIGN_COMMANDS = [
-    ["ls"], ["show", "01ARZ3NDEKTSV4RRFFQ69G5FAV"], ["stats"], ["export"],
-    ["import", "{jsonl}"], ["migrate"],
+    ["ls"],
+    ["show", "01ARZ3NDEKTSV4RRFFQ69G5FAV"],
+    ["stats"],
+    ["export"],
+    ["import", "{jsonl}"],
+    ["migrate"],
 ]
 
 
@@ -89,8 +102,7 @@ def test_no_command_touches_an_applications_database(
     assert snapshot(db) == before
 
 
-def test_scan_reads_an_applications_database_as_bytes_and_leaves_it(env: Path,
-                                                                    amber: Run) -> None:
+def test_scan_reads_an_applications_database_as_bytes_and_leaves_it(env: Path, amber: Run) -> None:
     db = env / "app.db"
     con = sqlite3.connect(db)
     con.execute("pragma journal_mode = wal")
@@ -105,10 +117,10 @@ def test_scan_reads_an_applications_database_as_bytes_and_leaves_it(env: Path,
     assert snapshot(db) == before
 
 
-@pytest.mark.parametrize("argv", [["ls"], ["import", "{jsonl}"], ["stats"]],
-                         ids=lambda a: a[0])
-def test_a_file_that_is_not_sqlite_is_refused_untouched(env: Path, amber: Run,
-                                                       argv: list[str]) -> None:
+@pytest.mark.parametrize("argv", [["ls"], ["import", "{jsonl}"], ["stats"]], ids=lambda a: a[0])
+def test_a_file_that_is_not_sqlite_is_refused_untouched(
+    env: Path, amber: Run, argv: list[str]
+) -> None:
     notes = env / "notes.txt"
     notes.write_text("my notes\n" * 50)
     before = snapshot(notes)
@@ -118,13 +130,13 @@ def test_a_file_that_is_not_sqlite_is_refused_untouched(env: Path, amber: Run,
     assert snapshot(notes) == before
 
 
-def test_a_store_that_needs_migrating_is_read_after_amber_migrate(env: Path,
-                                                                   amber: Run) -> None:
+def test_a_store_that_needs_migrating_is_read_after_amber_migrate(env: Path, amber: Run) -> None:
     db = env / "store.db"
     with Store.open(f"sqlite:///{db}") as store, store.engine.begin() as conn:
         store.add(make_exchange(1))
         conn.exec_driver_sql(
-            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'")
+            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'"
+        )
     before = snapshot(db)
     code, _, err = amber("ls")
     assert code == 1
@@ -143,7 +155,8 @@ def test_scan_goes_on_past_what_it_cannot_scan_and_names_it(env: Path, amber: Ru
     with Store.open(f"sqlite:///{old}") as store, store.engine.begin() as conn:
         store.add(make_exchange(1))
         conn.exec_driver_sql(
-            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'")
+            f"update amber_meta set value='{SCHEMA_VERSION - 1}' where key='schema_version'"
+        )
     (scanned / "z_leak.txt").write_text(f"token {GH}\n")
     before = snapshot(old)
     code, out, err = amber("scan", str(scanned), str(env / "missing.har"))
@@ -158,8 +171,9 @@ def test_scan_goes_on_past_what_it_cannot_scan_and_names_it(env: Path, amber: Ru
     assert code == 2 and "1 not scanned" in err  # nothing found, but not everything read
 
 
-def test_a_missing_postgres_driver_names_the_extra(env: Path, amber: Run,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_postgres_driver_names_the_extra(
+    env: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "psycopg", None)  # import psycopg raises ImportError
     code, _, err = amber("ls", "--store", "postgresql://amber:secret@127.0.0.1:1/amber")
     assert code == 1

@@ -31,8 +31,7 @@ from tests.servers import serve
 def test_replay_without_noise_explains_each_difference(recorded: Path, amber: Run) -> None:
     with ExitStack() as stack:
         (target,) = apps(stack, 1)
-        code, out, _ = amber("replay", "--target", target, "--json", "--route",
-                             "/orders/{id}")
+        code, out, _ = amber("replay", "--target", target, "--json", "--route", "/orders/{id}")
     rows = [json.loads(x) for x in out.splitlines()][:-1]
     assert code == 1 and rows and not rows[0]["ok"]
     paths = {d["path"] for r in rows for d in r["differences"]}
@@ -49,8 +48,9 @@ def test_unknown_named_target_and_unreachable_target(recorded: Path, amber: Run)
     assert code == 2 and "unknown target 'staging'" in err
     from tests.servers import free_port
 
-    code, out, _ = amber("replay", "--target", f"http://127.0.0.1:{free_port()}", "--json",
-                         "--limit", "3")
+    code, out, _ = amber(
+        "replay", "--target", f"http://127.0.0.1:{free_port()}", "--json", "--limit", "3"
+    )
     rows = [json.loads(x) for x in out.splitlines()]
     assert code == 1 and all("connection failed" in (r.get("error") or "") for r in rows[:-1])
     assert rows[-1]["error"] == 3 and rows[-1]["state"] == "completed"
@@ -58,7 +58,9 @@ def test_unknown_named_target_and_unreachable_target(recorded: Path, amber: Run)
 
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
 def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
-    env: Path, amber: Run, loop: str,
+    env: Path,
+    amber: Run,
+    loop: str,
 ) -> None:
     # a real SIGINT to a real `amber replay` process, on either event loop: it exits 130,
     # and every exchange answered before the signal is in the stored run
@@ -71,21 +73,38 @@ def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
 
     with Store.open(f"sqlite:///{env / 'store.db'}") as store:
         t0 = 1_760_000_000.0
-        store.add_many([
-            Exchange(id=new_id(t0 + i), request=StoredRequest("GET", "http", "api", 80,
-                                                               f"/slow/{i}",
-                                                               timestamp_start=t0 + i),
-                     response=Response(200, headers=(("content-type", "application/json"),),
-                                       body=b'{"i":"%d"}' % i))
-            for i in range(200)
-        ])
+        store.add_many(
+            [
+                Exchange(
+                    id=new_id(t0 + i),
+                    request=StoredRequest(
+                        "GET", "http", "api", 80, f"/slow/{i}", timestamp_start=t0 + i
+                    ),
+                    response=Response(
+                        200, headers=(("content-type", "application/json"),), body=b'{"i":"%d"}' % i
+                    ),
+                )
+                for i in range(200)
+            ]
+        )
     app = Starlette(routes=[Route("/slow/{i}", slow)])
     with serve(app) as url:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "amber", "replay", "--target", url, "--concurrency", "1",
-             "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={**os.environ, "AMBER_EVENT_LOOP": loop}, cwd=env,
+            [
+                sys.executable,
+                "-m",
+                "amber",
+                "replay",
+                "--target",
+                url,
+                "--concurrency",
+                "1",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "AMBER_EVENT_LOOP": loop},
+            cwd=env,
         )
         deadline = time.monotonic() + 60
         while len(hits) < 5 and proc.poll() is None and time.monotonic() < deadline:
@@ -106,13 +125,15 @@ def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
     code, stored, _ = amber("runs", summary["run"], "--json")
     assert code == 0
     assert [json.loads(x)["exchange"] for x in stored.splitlines()] == [
-        r["exchange"] for r in answered]
+        r["exchange"] for r in answered
+    ]
     code, listed, _ = amber("runs", "--json")
     assert json.loads(listed.splitlines()[0])["state"] == "interrupted"
 
 
 def test_the_table_is_bounded_and_says_how_many_more_differ(
-        recorded: Path, amber: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from amber.cli import _replay
 
     monkeypatch.setattr(_replay, "TABLE_ROWS", 2)

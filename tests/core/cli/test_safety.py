@@ -17,7 +17,8 @@ from tests.core.cli.conftest import apps
 def config(env: Path, url: str) -> None:
     (env / "amber.yaml").write_text(
         f"targets:\n  prod: {{url: '{url}', label: production, rate: 50}}\n"
-        f"  local: {{url: '{url}', label: local}}\n")
+        f"  local: {{url: '{url}', label: local}}\n"
+    )
 
 
 def test_production_needs_a_reason_and_confirmed_writes(recorded: Path, amber: Run) -> None:
@@ -29,16 +30,43 @@ def test_production_needs_a_reason_and_confirmed_writes(recorded: Path, amber: R
         code, _, err = amber("replay", "--target", "prod", "--reason", "INC-1")
         assert code == 2 and "--allow-writes --confirm prod" in err
         assert "24 non-idempotent" in err  # 12 logins + 12 order creations
-        code, _, err = amber("replay", "--target", "prod", "--reason", "INC-1",
-                             "--allow-writes", "--confirm", "local")
+        code, _, err = amber(
+            "replay",
+            "--target",
+            "prod",
+            "--reason",
+            "INC-1",
+            "--allow-writes",
+            "--confirm",
+            "local",
+        )
         assert code == 2 and "--confirm prod" in err
         # reads only: allowed, and slowed down to the target's rate
-        code, out, err = amber("replay", "--target", "prod", "--reason", "INC-1", "--method",
-                               "GET", "--json", "--exit-zero")
+        code, out, err = amber(
+            "replay",
+            "--target",
+            "prod",
+            "--reason",
+            "INC-1",
+            "--method",
+            "GET",
+            "--json",
+            "--exit-zero",
+        )
         assert code == 0, err
         assert "limited to 50 requests/s" in err
-        code, out, err = amber("replay", "--target", "prod", "--reason", "INC-1",
-                               "--allow-writes", "--confirm", "prod", "--json", "--exit-zero")
+        code, out, err = amber(
+            "replay",
+            "--target",
+            "prod",
+            "--reason",
+            "INC-1",
+            "--allow-writes",
+            "--confirm",
+            "prod",
+            "--json",
+            "--exit-zero",
+        )
         assert code == 0, err
         sent = json.loads(out.splitlines()[-1])["sent"]
         assert sent == 60
@@ -51,10 +79,20 @@ def test_every_target_command_is_audited(recorded: Path, amber: Run) -> None:
     with ExitStack() as stack:
         (url,) = apps(stack, 1)
         config(recorded, url)
-        amber("replay", "--target", "local", "--reason", "checking the fix", "--exit-zero",
-              "--method", "GET", "--json")
-        amber("shadow", "--baseline", "local", "--candidate", "local", "--reason", "canary",
-              "--json")
+        amber(
+            "replay",
+            "--target",
+            "local",
+            "--reason",
+            "checking the fix",
+            "--exit-zero",
+            "--method",
+            "GET",
+            "--json",
+        )
+        amber(
+            "shadow", "--baseline", "local", "--candidate", "local", "--reason", "canary", "--json"
+        )
     code, out, _ = amber("audit", "--json")
     entries = [json.loads(x) for x in out.splitlines()]
     assert [e["command"] for e in entries] == ["replay", "shadow"]
@@ -71,11 +109,28 @@ def test_every_target_command_is_audited(recorded: Path, amber: Run) -> None:
 def test_audited_command_lines_hide_secrets() -> None:
     from amber._audit import mask_argv
 
-    masked = mask_argv(["amber", "replay", "--target", "https://ci:hunter2@staging/x",
-                        "--token", "abc", "--password=xyz",
-                        "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"])
-    assert masked == ["amber", "replay", "--target", "https://ci:***@staging/x", "--token",
-                      "***", "--password=***", "***"]
+    masked = mask_argv(
+        [
+            "amber",
+            "replay",
+            "--target",
+            "https://ci:hunter2@staging/x",
+            "--token",
+            "abc",
+            "--password=xyz",
+            "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        ]
+    )
+    assert masked == [
+        "amber",
+        "replay",
+        "--target",
+        "https://ci:***@staging/x",
+        "--token",
+        "***",
+        "--password=***",
+        "***",
+    ]
 
 
 def test_the_key_is_in_no_artifact(env: Path, amber: Run) -> None:
@@ -106,7 +161,8 @@ def test_production_sources_need_a_reason_and_are_audited(env: Path, amber: Run)
         s.add(ex)
     (env / "amber.yaml").write_text(
         f"sources:\n  replica: {{url: '{src}', label: production}}\n"
-        f"  copy: {{url: '{src}', label: local}}\n")
+        f"  copy: {{url: '{src}', label: local}}\n"
+    )
     code, _, err = amber("fixtures", ex.id, "--source-db", "replica", "-o", "a.yaml")
     assert code == 2 and "labelled production" in err and "--reason" in err
     assert not (env / "a.yaml").exists()
@@ -114,15 +170,18 @@ def test_production_sources_need_a_reason_and_are_audited(env: Path, amber: Run)
     assert code == 2 and "--reason" in err and not (env / "t").exists()
     code, _, err = amber("fixtures", ex.id, "--source-db", "nope")
     assert code == 2 and "unknown source database 'nope'" in err and "replica" in err
-    code, _, err = amber("fixtures", ex.id, "--source-db", "replica", "-o", "a.yaml",
-                         "--reason", "INC-9: NULL email")
+    code, _, err = amber(
+        "fixtures", ex.id, "--source-db", "replica", "-o", "a.yaml", "--reason", "INC-9: NULL email"
+    )
     assert code == 0, err
     code, _, err = amber("fixtures", ex.id, "--source-db", "copy", "-o", "b.yaml")
     assert code == 0, err
     code, out, _ = amber("audit", "--json", "--command", "fixtures")
     entries = [json.loads(x) for x in out.splitlines()]
     assert [(e["source"], e.get("label"), e["reason"]) for e in entries] == [
-        ("replica", "production", "INC-9: NULL email"), ("copy", "local", None)]
+        ("replica", "production", "INC-9: NULL email"),
+        ("copy", "local", None),
+    ]
     assert entries[0]["rows"] == sum(entries[0]["tables"].values()) > 0
     assert entries[0]["argv"][:4] == ["amber", "fixtures", ex.id, "--source-db"]
 
@@ -131,7 +190,8 @@ def test_unlabelled_remote_sources_are_warned_about(env: Path, amber: Run) -> No
     ex = make_exchange(path="/orders/100")
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
         s.add(ex)
-    code, _, err = amber("fixtures", ex.id, "--source-db",
-                         "postgresql://ro:pw@db.invalid:1/app", "--reason", "x")
+    code, _, err = amber(
+        "fixtures", ex.id, "--source-db", "postgresql://ro:pw@db.invalid:1/app", "--reason", "x"
+    )
     assert code == 1 and "unlabelled source database" in err
     assert "pw@" not in err and "ro:***@db.invalid" in err

@@ -45,8 +45,9 @@ def test_scans_inside_a_store_with_compressed_bodies(env: Path, amber: Run) -> N
     assert GH not in out
 
 
-def test_the_pseudonym_key_is_a_finding(env: Path, amber: Run,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_pseudonym_key_is_a_finding(
+    env: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = "super-secret-amber-key-123456"
     monkeypatch.setenv("AMBER_KEY", key)
     noise = base64.b64encode(b"x").decode()
@@ -71,9 +72,27 @@ def test_scans_the_compressed_results_of_runs(env: Path, amber: Run) -> None:
         log.add(clean, [RunResult("A", 1.0, 200, 1.0, True)])
         leaky = log.start("replay", "http://127.0.0.1:1", {})
         # a difference whose value escaped cleaning (a bug, or a result written by hand)
-        log.add(leaky, [RunResult(f"E{i}", 1.0, 200, 1.0, False, differences=[
-            {"path": "body$.token", "expected": "[REDACTED:github-token]",
-             "actual": GH if i == 700 else "x", "pad": "p" * 200}]) for i in range(800)])
+        log.add(
+            leaky,
+            [
+                RunResult(
+                    f"E{i}",
+                    1.0,
+                    200,
+                    1.0,
+                    False,
+                    differences=[
+                        {
+                            "path": "body$.token",
+                            "expected": "[REDACTED:github-token]",
+                            "actual": GH if i == 700 else "x",
+                            "pad": "p" * 200,
+                        }
+                    ],
+                )
+                for i in range(800)
+            ],
+        )
     code, out, _ = amber("scan", str(env / "runs.db"))
     assert code == 1, out
     assert f"run {leaky} results chunk 1" in out and "github" in out.lower()

@@ -17,9 +17,19 @@ def test_unchanged_candidate_passes_and_learned_noise_makes_replay_clean(
     noise = recorded / "noise.yaml"
     with ExitStack() as stack:
         base, base2, cand, target = apps(stack, 4)
-        code, out, err = amber("shadow", "--baseline", base, "--baseline2", base2,
-                               "--candidate", cand, "--allow-writes", "--save-noise", str(noise),
-                               "--json")
+        code, out, err = amber(
+            "shadow",
+            "--baseline",
+            base,
+            "--baseline2",
+            base2,
+            "--candidate",
+            cand,
+            "--allow-writes",
+            "--save-noise",
+            str(noise),
+            "--json",
+        )
         assert code == 0, out + err
         report = json.loads(out)
         assert report["verdict"]["passed"] and report["totals"]["reported_fields"] == 0
@@ -38,13 +48,24 @@ def test_planted_regression_among_noise_is_reported_alone(recorded: Path, amber:
     with ExitStack() as stack:
         base, base2 = apps(stack, 2)
         (cand,) = apps(stack, 1, broken_field=True)
-        code, out, err = amber("shadow", "--baseline", base, "--baseline2", base2,
-                               "--candidate", cand, "--allow-writes", "--json",
-                               "--html", str(html))
+        code, out, err = amber(
+            "shadow",
+            "--baseline",
+            base,
+            "--baseline2",
+            base2,
+            "--candidate",
+            cand,
+            "--allow-writes",
+            "--json",
+            "--html",
+            str(html),
+        )
     assert code == 1, err
     report = json.loads(out)
-    reported = [(r["route"], f["path"]) for r in report["routes"] for f in r["fields"]
-                if f["reported"]]
+    reported = [
+        (r["route"], f["path"]) for r in report["routes"] for f in r["fields"] if f["reported"]
+    ]
     assert reported == [("GET /orders/{id}", "body$.qty")]
     assert not report["verdict"]["passed"]
     page = html.read_text()
@@ -57,8 +78,17 @@ def test_regression_inside_a_noisy_field_is_reported(recorded: Path, amber: Run)
     with ExitStack() as stack:
         base, base2 = apps(stack, 2)
         (cand,) = apps(stack, 1, iso_time=True)  # fetched_at: a float became a string
-        code, out, _ = amber("shadow", "--baseline", base, "--baseline2", base2,
-                             "--candidate", cand, "--allow-writes", "--json")
+        code, out, _ = amber(
+            "shadow",
+            "--baseline",
+            base,
+            "--baseline2",
+            base2,
+            "--candidate",
+            cand,
+            "--allow-writes",
+            "--json",
+        )
     assert code == 1
     report = json.loads(out)
     reported = {f["path"] for r in report["routes"] for f in r["fields"] if f["reported"]}

@@ -15,11 +15,15 @@ def test_bodies_by_content_type() -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(200)
     out = render_body(Response(200, headers=(("content-type", "image/png"),), body=png))
     assert "binary body: 208 bytes" in out and hashlib.sha256(png).hexdigest() in out
-    out = render_body(Response(200, headers=(("content-type", "application/json"),),
-                               body=b'{"a":{"b":1}}'))
+    out = render_body(
+        Response(200, headers=(("content-type", "application/json"),), body=b'{"a":{"b":1}}')
+    )
     assert out == '{\n  "a": {\n    "b": 1\n  }\n}'
-    form = Response(200, headers=(("content-type", "application/x-www-form-urlencoded"),),
-                    body=b"a=1&b=two+words")
+    form = Response(
+        200,
+        headers=(("content-type", "application/x-www-form-urlencoded"),),
+        body=b"a=1&b=two+words",
+    )
     assert render_body(form) == "a = 1\nb = two words"
     big = Response(200, headers=(("content-type", "text/plain"),), body=b"x" * 100_000)
     assert "use --full" in render_body(big) and len(render_body(big, full=True)) == 100_000

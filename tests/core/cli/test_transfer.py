@@ -16,12 +16,19 @@ def write_incident_har(path: Path) -> None:
     exs = []
     for i in range(120):
         status = 500 if (i >= 60 and i % 3 == 0) else 200
-        exs.append(make_exchange(
-            i, status=status, path=f"/users/{i}/orders" if i % 2 else f"/products/{i}",
-            req_headers=(("Authorization", "Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dcXYZ"),
-                         ("X-Request-ID", f"req-{i}"), ("Cookie", "sessionid=abc123secret")),
-            body=b'{"email": "jane.doe@corp-mail.io", "ok": true}',
-        ))
+        exs.append(
+            make_exchange(
+                i,
+                status=status,
+                path=f"/users/{i}/orders" if i % 2 else f"/products/{i}",
+                req_headers=(
+                    ("Authorization", "Bearer sk_live_4eC39HqLyjWDarjtT1zdp7dcXYZ"),
+                    ("X-Request-ID", f"req-{i}"),
+                    ("Cookie", "sessionid=abc123secret"),
+                ),
+                body=b'{"email": "jane.doe@corp-mail.io", "ok": true}',
+            )
+        )
     with path.open("wb") as fp:
         write_har(exs, fp, creator_version="test")
 
@@ -38,10 +45,13 @@ def test_import_sanitizes_then_ls_show_export_stats(env: Path, amber: Run) -> No
     assert len(rows) == 20 and all(r["status"] == 500 for r in rows)
     assert rows[0]["started_at"] > rows[-1]["started_at"]  # newest first
 
-    code, out, _ = amber("ls", "--route", "/users/{id}/orders", "--status", "500",
-                         "--since", str(T0 + 100), "--json")
+    code, out, _ = amber(
+        "ls", "--route", "/users/{id}/orders", "--status", "500", "--since", str(T0 + 100), "--json"
+    )
     assert {json.loads(line)["path"] for line in out.splitlines()} == {
-        "/users/105/orders", "/users/111/orders", "/users/117/orders"
+        "/users/105/orders",
+        "/users/111/orders",
+        "/users/117/orders",
     }
 
     code, out, _ = amber("show", "req-63")
@@ -51,8 +61,9 @@ def test_import_sanitizes_then_ls_show_export_stats(env: Path, amber: Run) -> No
     assert "jane.doe@corp-mail.io" not in out and "example." in out  # pseudonymized email
 
     for fmt in ("har", "jsonl", "curl"):
-        code, _, err = amber("export", "--format", fmt, "-o", str(env / f"out.{fmt}"),
-                             "--status", "5xx")
+        code, _, err = amber(
+            "export", "--format", fmt, "-o", str(env / f"out.{fmt}"), "--status", "5xx"
+        )
         assert code == 0, err
         data = (env / f"out.{fmt}").read_bytes()
         assert b"sk_live_4eC39HqLyjWDarjtT1zdp7dcXYZ" not in data

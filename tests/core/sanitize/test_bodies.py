@@ -12,8 +12,10 @@ def run(s: Sanitizer, body: bytes, ct: str | None) -> tuple[bytes, list[Redactio
 
 
 def test_json_key_order_and_types(sanitizer: Sanitizer) -> None:
-    body = b'{"z": 1, "password": 12345, "a": {"enabled": true, "secret": false}, "n": null,' \
-           b' "tokens_used": 7, "customer_id": 9876543, "card": 4111111111111111}'
+    body = (
+        b'{"z": 1, "password": 12345, "a": {"enabled": true, "secret": false}, "n": null,'
+        b' "tokens_used": 7, "customer_id": 9876543, "card": 4111111111111111}'
+    )
     new, out = run(sanitizer, body, "application/json")
     data = orjson.loads(new)
     assert list(data) == ["z", "password", "a", "n", "tokens_used", "customer_id", "card"]
@@ -25,8 +27,8 @@ def test_json_key_order_and_types(sanitizer: Sanitizer) -> None:
     # only the replaced values changed: the spacing between members is the original's
     fake = str(data["customer_id"]).encode()
     assert new == body.replace(b"12345", b'"[REDACTED:sensitive-key]"').replace(
-        b"false", b'"[REDACTED:sensitive-key]"').replace(b"9876543", fake).replace(
-        b"4111111111111111", b'"[REDACTED:credit-card]"')
+        b"false", b'"[REDACTED:sensitive-key]"'
+    ).replace(b"9876543", fake).replace(b"4111111111111111", b'"[REDACTED:credit-card]"')
 
 
 def test_unchanged_json_keeps_bytes(sanitizer: Sanitizer) -> None:
@@ -69,22 +71,27 @@ def test_form(sanitizer: Sanitizer) -> None:
 
 
 def test_multipart_framing_and_binary_part(sanitizer: Sanitizer) -> None:
-    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
-           + b"\x00tEXtComment\x00ghp_" + b"Z9y8X7w6V5" * 3 + b"u4T3s2\x00\xff\xfe")
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+        + bytes(range(256))
+        + b"\x00tEXtComment\x00ghp_"
+        + b"Z9y8X7w6V5" * 3
+        + b"u4T3s2\x00\xff\xfe"
+    )
     csv = b"name,email\nbob,bob@corp.com\n"
     body = (
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nhunter2\r\n"
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n"
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"pic\"; filename=\"a.png\"\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n'
+        b'--XyZ\r\nContent-Disposition: form-data; name="pic"; filename="a.png"\r\n'
         b"Content-Type: image/png\r\n\r\n" + png + b"\r\n"
-        b"--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"u.csv\"\r\n"
+        b'--XyZ\r\nContent-Disposition: form-data; name="f"; filename="u.csv"\r\n'
         b"Content-Type: text/csv\r\n\r\n" + csv + b"\r\n"
         b"--XyZ--\r\n"
     )
     new, out = run(sanitizer, body, 'multipart/form-data; boundary="XyZ"')
     assert b"hunter2" not in new and b"ghp_Z9y8" not in new and b"bob@corp.com" not in new
     assert new.count(b"--XyZ\r\n") == 4 and new.endswith(b"--XyZ--\r\n")
-    assert b"name=\"title\"\r\n\r\nhello\r\n" in new
+    assert b'name="title"\r\n\r\nhello\r\n' in new
     assert png.split(b"tEXt")[0] in new  # binary bytes around the token untouched
     locs = {r.location for r in out}
     assert "request.body.multipart.password" in locs
@@ -134,27 +141,35 @@ def test_large_body_is_linear(sanitizer: Sanitizer) -> None:
 
 # -- faithful edits: only the replaced spans change -------------------------------------
 
+
 def test_name_is_a_person_only_in_a_person_object(sanitizer: Sanitizer) -> None:
-    body = (b'{"name": "mug", "region": {"name": "eu-west-1"}, "file": {"name": "a.txt"},'
-            b' "user": {"name": "Ann Lee", "company": {"name": "Acme"}},'
-            b' "members": [{"name": "Bo Ek"}], "owner_name": "Cy Dee",'
-            b' "people": {"name": "Di Fox", "email": "di@corp.com"},'
-            b' "items": [{"name": "Eve Gil", "phone": "+44 20 7946 0018"}, {"name": "cup"}]}')
+    body = (
+        b'{"name": "mug", "region": {"name": "eu-west-1"}, "file": {"name": "a.txt"},'
+        b' "user": {"name": "Ann Lee", "company": {"name": "Acme"}},'
+        b' "members": [{"name": "Bo Ek"}], "owner_name": "Cy Dee",'
+        b' "people": {"name": "Di Fox", "email": "di@corp.com"},'
+        b' "items": [{"name": "Eve Gil", "phone": "+44 20 7946 0018"}, {"name": "cup"}]}'
+    )
     new, out = run(sanitizer, body, "application/json")
     for kept in (b'"mug"', b'"eu-west-1"', b'"a.txt"', b'"Acme"', b'"cup"'):
         assert kept in new
     for person in (b"Ann Lee", b"Bo Ek", b"Di Fox", b"Eve Gil"):
         assert person not in new
     names = {r.location for r in out if r.rule == "name"}
-    assert names == {"request.body$.user.name", "request.body$.members[0].name",
-                     "request.body$.people.name", "request.body$.items[0].name"}
+    assert names == {
+        "request.body$.user.name",
+        "request.body$.members[0].name",
+        "request.body$.people.name",
+        "request.body$.items[0].name",
+    }
 
 
 def test_name_in_forms_and_multipart_by_siblings(sanitizer: Sanitizer) -> None:
     new, _ = run(sanitizer, b"name=mug&qty=1", "application/x-www-form-urlencoded")
     assert new == b"name=mug&qty=1"
-    new, _ = run(sanitizer, b"name=Ann+Lee&email=ann%40corp.com",
-                 "application/x-www-form-urlencoded")
+    new, _ = run(
+        sanitizer, b"name=Ann+Lee&email=ann%40corp.com", "application/x-www-form-urlencoded"
+    )
     assert b"Ann" not in new
     part = b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
     product = part % (b"name", b"mug") + part % (b"qty", b"1") + b"--B--\r\n"
@@ -164,16 +179,21 @@ def test_name_in_forms_and_multipart_by_siblings(sanitizer: Sanitizer) -> None:
 
 
 def test_versions_are_not_addresses(sanitizer: Sanitizer) -> None:
-    body = (b'{"version": "2.4.1.0", "appVersion": "10.0.19.41", "build": ["1.2.3.4"],'
-            b' "server": "10.1.2.3", "ip": "10.1.2.4"}')
+    body = (
+        b'{"version": "2.4.1.0", "appVersion": "10.0.19.41", "build": ["1.2.3.4"],'
+        b' "server": "10.1.2.3", "ip": "10.1.2.4"}'
+    )
     new, out = run(sanitizer, body, "application/json")
-    assert new.startswith(b'{"version": "2.4.1.0", "appVersion": "10.0.19.41",'
-                          b' "build": ["1.2.3.4"]')
+    assert new.startswith(
+        b'{"version": "2.4.1.0", "appVersion": "10.0.19.41", "build": ["1.2.3.4"]'
+    )
     assert b"10.1.2.3" not in new and b"10.1.2.4" not in new
     new, _ = run(sanitizer, b"version=2.4.1.0&peer=10.1.2.3", "application/x-www-form-urlencoded")
     assert new.startswith(b"version=2.4.1.0&peer=") and b"10.1.2.3" not in new
-    pairs = (b'{"env": [{"name": "APP_VERSION", "value": "2.4.1.0"}, {"name": "PEER",'
-             b' "value": "10.1.2.3"}], "Tags": [{"Key": "build", "Value": "1.2.3.4"}]}')
+    pairs = (
+        b'{"env": [{"name": "APP_VERSION", "value": "2.4.1.0"}, {"name": "PEER",'
+        b' "value": "10.1.2.3"}], "Tags": [{"Key": "build", "Value": "1.2.3.4"}]}'
+    )
     new, _ = run(sanitizer, pairs, "application/json")
     assert b'"2.4.1.0"' in new and b'"1.2.3.4"' in new and b"10.1.2.3" not in new
     part = b'--B\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
@@ -183,10 +203,12 @@ def test_versions_are_not_addresses(sanitizer: Sanitizer) -> None:
 
 
 def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None:
-    js = (b'const token = sessionStorage.getItem("t");\n'
-          b"if (token == null) { token = getToken(); }\n"
-          b"let secret = this.props.secret;\n"
-          b'const password = "hunter2hunter2";\nfetch("/cb?token=abc123def456ghi");\n')
+    js = (
+        b'const token = sessionStorage.getItem("t");\n'
+        b"if (token == null) { token = getToken(); }\n"
+        b"let secret = this.props.secret;\n"
+        b'const password = "hunter2hunter2";\nfetch("/cb?token=abc123def456ghi");\n'
+    )
     new, out = run(sanitizer, js, "application/javascript")
     assert b"hunter2" not in new and b"abc123def456ghi" not in new
     assert new.startswith(js.split(b"const password")[0])
@@ -199,16 +221,20 @@ def test_code_keeps_expressions_and_masks_literals(sanitizer: Sanitizer) -> None
 
 
 def test_an_email_as_multipart_field_name_is_not_in_the_locations(sanitizer: Sanitizer) -> None:
-    body = (b"--B\r\nContent-Disposition: form-data; name=\"bob.smith@corp.com\"\r\n\r\nyes\r\n"
-            b"--B\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n--B--\r\n")
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="bob.smith@corp.com"\r\n\r\nyes\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n--B--\r\n'
+    )
     new, out = run(sanitizer, body, "multipart/form-data; boundary=B")
     assert b"bob.smith" not in new and b'name="title"\r\n\r\nhello' in new
     assert out and not any("bob.smith" in r.location for r in out)
 
 
 def test_server_sent_events_data_lines_are_json(sanitizer: Sanitizer) -> None:
-    body = (b'event: update\nid: 7\ndata: {"password": "hunter2", "n":  1}\n\n'
-            b"data: plain text\ndata: {not json\n\n")
+    body = (
+        b'event: update\nid: 7\ndata: {"password": "hunter2", "n":  1}\n\n'
+        b"data: plain text\ndata: {not json\n\n"
+    )
     new, out = run(sanitizer, body, "text/event-stream")
     assert new == body.replace(b"hunter2", b"[REDACTED:sensitive-key]")
     assert [r.location for r in out] == ["request.body[2]$.password"]

@@ -15,16 +15,28 @@ def test_defaults() -> None:
 
 
 def test_full_example() -> None:
-    cfg = SanitizeConfig.from_mapping({
-        "headers": {"redact": ["X-Internal-Token"], "keep": ["X-Debug"]},
-        "keys": {"redact": ["Employee-Number"], "markers": ["nonce"], "keep": ["session_count"],
-                 "pseudonymize": {"account_ref": "customer_id", "name": None}},
-        "detectors": {"phone": False},
-        "rules": [{"name": "ticket", "pattern": "TCK-[0-9]{6}"},
-                  {"name": "emp", "pattern": "E[0-9]{7}", "action": "pseudonym",
-                   "kind": "customer_id"}],
-        "max_decoded_body": 1048576,
-    })
+    cfg = SanitizeConfig.from_mapping(
+        {
+            "headers": {"redact": ["X-Internal-Token"], "keep": ["X-Debug"]},
+            "keys": {
+                "redact": ["Employee-Number"],
+                "markers": ["nonce"],
+                "keep": ["session_count"],
+                "pseudonymize": {"account_ref": "customer_id", "name": None},
+            },
+            "detectors": {"phone": False},
+            "rules": [
+                {"name": "ticket", "pattern": "TCK-[0-9]{6}"},
+                {
+                    "name": "emp",
+                    "pattern": "E[0-9]{7}",
+                    "action": "pseudonym",
+                    "kind": "customer_id",
+                },
+            ],
+            "max_decoded_body": 1048576,
+        }
+    )
     assert cfg.sensitive_headers == {"x-internal-token"}
     assert cfg.sensitive_keys == {"employee_number"}
     assert "name" not in cfg.identity_keys() and cfg.identity_keys()["account_ref"] == "customer_id"

@@ -113,16 +113,22 @@ def test_no_crash(report: Report) -> None:
 
 
 def test_leaks_do_not_regress(report: Report) -> None:
-    worse = {c: (n, LEAKS_AT_MOST.get(c, 0)) for c, n in report.leaks.items()
-             if n > LEAKS_AT_MOST.get(c, 0)}
+    worse = {
+        c: (n, LEAKS_AT_MOST.get(c, 0))
+        for c, n in report.leaks.items()
+        if n > LEAKS_AT_MOST.get(c, 0)
+    }
     assert not worse, f"leaks above the ratchet (now, allowed): {worse}\n{table(report)}"
     # an export shows only what was stored: it never adds a leak of its own
     assert not report.export_only_leaks, table(report)
 
 
 def test_over_redaction_does_not_regress(report: Report) -> None:
-    worse = {c: (n, CHANGED_AT_MOST.get(c, 0)) for c, n in report.changed.items()
-             if n > CHANGED_AT_MOST.get(c, 0)}
+    worse = {
+        c: (n, CHANGED_AT_MOST.get(c, 0))
+        for c, n in report.changed.items()
+        if n > CHANGED_AT_MOST.get(c, 0)
+    }
     assert not worse, f"look-alikes damaged above the ratchet: {worse}\n{table(report)}"
     assert report.total(report.not_identical) <= NOT_IDENTICAL_AT_MOST, table(report)
     assert report.clean_bodies_changed <= CLEAN_BODIES_CHANGED_AT_MOST, table(report)
@@ -139,8 +145,10 @@ _leaf = st.one_of(
 )  # fmt: skip
 _documents = st.recursive(
     _leaf,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.sampled_from(_NEUTRAL_KEYS), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(_NEUTRAL_KEYS), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -177,15 +185,24 @@ def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted], fmt: str) 
             assert not leaked(stored, needles), (fmt, p.cls, p.key, ex.request.body[:300])
 
 
-_SETTINGS = settings(max_examples=150, deadline=None, database=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @_SETTINGS
-@given(doc=_documents, values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
-       rnd=st.randoms(use_true_random=False), indent=st.sampled_from([None, 2]))
-def test_random_json_bodies(sanitizer: Sanitizer, doc: object, values: list[Planted],
-                            rnd: random.Random, indent: int | None) -> None:
+@given(
+    doc=_documents,
+    values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+    rnd=st.randoms(use_true_random=False),
+    indent=st.sampled_from([None, 2]),
+)
+def test_random_json_bodies(
+    sanitizer: Sanitizer, doc: object, values: list[Planted], rnd: random.Random, indent: int | None
+) -> None:
     for p in values:
         doc = _plant(doc, p, rnd)
     body = json.dumps(doc, indent=indent).encode()
@@ -193,14 +210,22 @@ def test_random_json_bodies(sanitizer: Sanitizer, doc: object, values: list[Plan
 
 
 @_SETTINGS
-@given(fmt=st.sampled_from(sorted(FORMATS)),
-       pairs=st.lists(st.tuples(st.sampled_from(_NEUTRAL_KEYS),
-                                st.text(string.ascii_letters + " ", max_size=10)), max_size=6),
-       values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
-       rnd=st.randoms(use_true_random=False))
-def test_random_bodies_of_every_format(sanitizer: Sanitizer, fmt: str,
-                                       pairs: list[tuple[str, str]], values: list[Planted],
-                                       rnd: random.Random) -> None:
+@given(
+    fmt=st.sampled_from(sorted(FORMATS)),
+    pairs=st.lists(
+        st.tuples(st.sampled_from(_NEUTRAL_KEYS), st.text(string.ascii_letters + " ", max_size=10)),
+        max_size=6,
+    ),
+    values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+    rnd=st.randoms(use_true_random=False),
+)
+def test_random_bodies_of_every_format(
+    sanitizer: Sanitizer,
+    fmt: str,
+    pairs: list[tuple[str, str]],
+    values: list[Planted],
+    rnd: random.Random,
+) -> None:
     for p in values:
         pairs.insert(rnd.randrange(len(pairs) + 1), (p.key, p.value))
     body, ctype = render(fmt, pairs)
@@ -216,10 +241,14 @@ _CONTENT_TYPES = (
 
 
 @_SETTINGS
-@given(body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
-       ctype=st.sampled_from(_CONTENT_TYPES), value=st.sampled_from(_PLANTED))
-def test_random_bodies_never_crash(sanitizer: Sanitizer, body: bytes, ctype: str,
-                                   value: Planted) -> None:
+@given(
+    body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),
+    ctype=st.sampled_from(_CONTENT_TYPES),
+    value=st.sampled_from(_PLANTED),
+)
+def test_random_bodies_never_crash(
+    sanitizer: Sanitizer, body: bytes, ctype: str, value: Planted
+) -> None:
     cut = len(body) // 2
     planted_body = body[:cut] + value.value.encode() + body[cut:]
     for b in (body, planted_body):

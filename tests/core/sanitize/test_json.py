@@ -1,6 +1,5 @@
 """JSON bodies are edited in their original bytes: only replaced values and keys change."""
 
-
 import json
 
 import orjson
@@ -44,10 +43,16 @@ def test_secrets_change_only_their_own_spans(sanitizer: Sanitizer) -> None:
     # every odd construct next to secrets, in both serializers' styles and hand-written ones
     secrets = (b'"hunter2"', b'"bob@corp.com"', b"4111111111111111")
     for sep in (b", ", b",", b" ,\n\t"):
-        template = sep.join([
-            b'{"esc": "caf\\u00e9"', b'"password": @0', b'"num": 1.0e3', b'"big": 1' + b"0" * 25,
-            b'"user": {"email" : @1, "card":@2}', b'"after": [1, 2.50, "ok"]}',
-        ])
+        template = sep.join(
+            [
+                b'{"esc": "caf\\u00e9"',
+                b'"password": @0',
+                b'"num": 1.0e3',
+                b'"big": 1' + b"0" * 25,
+                b'"user": {"email" : @1, "card":@2}',
+                b'"after": [1, 2.50, "ok"]}',
+            ]
+        )
         body = template
         for i, secret in enumerate(secrets):
             body = body.replace(b"@%d" % i, secret)
@@ -66,25 +71,31 @@ def test_secrets_change_only_their_own_spans(sanitizer: Sanitizer) -> None:
 
 
 def test_duplicate_keys_keep_both_and_each_is_sanitized(sanitizer: Sanitizer) -> None:
-    body = b'{"note": "mail bob@corp.com", "a": 1, "note": "fine", "password": "x1",' \
-           b' "password": "y2"}'
+    body = (
+        b'{"note": "mail bob@corp.com", "a": 1, "note": "fine", "password": "x1", "password": "y2"}'
+    )
     new, out = run(sanitizer, body, "application/json")
     assert b"bob@corp.com" not in new and b"x1" not in new and b"y2" not in new
     assert new.count(b'"note"') == 2 and new.count(b'"password"') == 2
-    assert new.endswith(b', "a": 1, "note": "fine", "password": "[REDACTED:sensitive-key]",'
-                        b' "password": "[REDACTED:sensitive-key]"}')
+    assert new.endswith(
+        b', "a": 1, "note": "fine", "password": "[REDACTED:sensitive-key]",'
+        b' "password": "[REDACTED:sensitive-key]"}'
+    )
     # a repeated key under a masked parent is masked too
     nested = b'{"credentials": {"user": "bob", "user": "ann"}}'
     new, _ = run(sanitizer, nested, "application/json")
-    assert new == b'{"credentials": {"user": "[REDACTED:sensitive-key]",' \
-                  b' "user": "[REDACTED:sensitive-key]"}}'
+    assert (
+        new == b'{"credentials": {"user": "[REDACTED:sensitive-key]",'
+        b' "user": "[REDACTED:sensitive-key]"}}'
+    )
 
 
 def test_escaped_keys_and_values_stay_escaped(sanitizer: Sanitizer) -> None:
     body = b'{"pass\\u0077ord":  "hunter2", "city": "M\\u00fcnchen", "m": "bob\\u0040corp.com"}'
     new, _ = run(sanitizer, body, "application/json")
-    assert new.startswith(b'{"pass\\u0077ord":  "[REDACTED:sensitive-key]",'
-                          b' "city": "M\\u00fcnchen"')
+    assert new.startswith(
+        b'{"pass\\u0077ord":  "[REDACTED:sensitive-key]", "city": "M\\u00fcnchen"'
+    )
     assert b"bob" not in new and b'"m": "' in new
 
 
@@ -112,8 +123,19 @@ def test_deep_nesting_big_ints_and_surrogates(sanitizer: Sanitizer) -> None:
 def test_splicer_and_reserializer_agree(sanitizer: Sanitizer) -> None:
     # orjson-compact and json.dumps-default bodies take the re-serializing fast path; the
     # same document with one extra space takes the splicer: the edits must be the same
-    doc = {"users": [{"id": i, "email": f"u{i}@corp.com", "bio": "café", "score": 1.5,
-                      "token": f"t{i}abcdef0123"} for i in range(5)], "total": 5}
+    doc = {
+        "users": [
+            {
+                "id": i,
+                "email": f"u{i}@corp.com",
+                "bio": "café",
+                "score": 1.5,
+                "token": f"t{i}abcdef0123",
+            }
+            for i in range(5)
+        ],
+        "total": 5,
+    }
     for body in (orjson.dumps(doc), json.dumps(doc).encode()):
         fast, out_fast = run(sanitizer, body, "application/json")
         slow, out_slow = run(sanitizer, b" " + body, "application/json")
@@ -139,20 +161,23 @@ _LEAVES = st.one_of(
     st.text(max_size=8), st.sampled_from(["bob@corp.com", "hunter2", "4111111111111111"]),
 )  # fmt: skip
 _DOCS = st.recursive(
-    _LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
     max_leaves=12,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(doc=_DOCS, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans(),
-       compact=st.booleans())
+@given(
+    doc=_DOCS, indent=st.sampled_from([None, 0, 2]), ascii_only=st.booleans(), compact=st.booleans()
+)
 def test_any_formatting_gives_the_same_edits(
     doc: object, indent: int | None, ascii_only: bool, compact: bool
 ) -> None:
     sanitizer = _SANITIZER
-    body = json.dumps(doc, indent=indent, ensure_ascii=ascii_only,
-                      separators=(",", ":") if compact else None).encode()
+    body = json.dumps(
+        doc, indent=indent, ensure_ascii=ascii_only, separators=(",", ":") if compact else None
+    ).encode()
     new, out = run(sanitizer, body, "application/json")
     assert json.loads(new) is not None or new == b"null"  # still JSON
     if not out:
@@ -166,9 +191,12 @@ def test_any_formatting_gives_the_same_edits(
 _TEXT_LEAVES = _LEAVES.map(json.dumps)
 _TEXT_DOCS = st.recursive(
     _TEXT_LEAVES,
-    lambda inner: st.lists(inner, max_size=4).map(lambda xs: "[ " + ",".join(xs) + "]")
-    | st.lists(st.tuples(_KEYS, inner), max_size=5).map(
-        lambda kv: "{" + " ,".join(f"{json.dumps(k)} :{v}" for k, v in kv) + "}"),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(lambda xs: "[ " + ",".join(xs) + "]")
+        | st.lists(st.tuples(_KEYS, inner), max_size=5).map(
+            lambda kv: "{" + " ,".join(f"{json.dumps(k)} :{v}" for k, v in kv) + "}"
+        )
+    ),
     max_leaves=12,
 )
 
@@ -202,11 +230,15 @@ def test_repeated_keys_and_odd_spacing_never_leak(text: str) -> None:
 
 
 def test_name_value_pairs_take_the_names_verdict(sanitizer: Sanitizer) -> None:
-    body = json.dumps({
-        "env": [{"name": "REGION", "value": "eu-west-1"},
-                {"name": "DATABASE_PASSWORD", "value": "qwerty"}],
-        "Tags": [{"Key": "team", "Value": "payments"}, {"Key": "api_key", "Value": ["a", "b"]}],
-    }).encode()
+    body = json.dumps(
+        {
+            "env": [
+                {"name": "REGION", "value": "eu-west-1"},
+                {"name": "DATABASE_PASSWORD", "value": "qwerty"},
+            ],
+            "Tags": [{"Key": "team", "Value": "payments"}, {"Key": "api_key", "Value": ["a", "b"]}],
+        }
+    ).encode()
     new, out = run(sanitizer, body, "application/json")
     doc = json.loads(new)
     assert doc["env"][0]["value"] == "eu-west-1" and doc["Tags"][0]["Value"] == "payments"
@@ -216,8 +248,13 @@ def test_name_value_pairs_take_the_names_verdict(sanitizer: Sanitizer) -> None:
 
 
 def test_pairs_named_by_a_bare_name_or_an_ordinary_word_are_kept(sanitizer: Sanitizer) -> None:
-    body = json.dumps([{"name": "name", "value": "mug"}, {"Key": "sha256", "Value": "ab" * 32},
-                       {"name": "APP_VERSION", "value": "2.4.1.0"}]).encode()
+    body = json.dumps(
+        [
+            {"name": "name", "value": "mug"},
+            {"Key": "sha256", "Value": "ab" * 32},
+            {"name": "APP_VERSION", "value": "2.4.1.0"},
+        ]
+    ).encode()
     assert run(sanitizer, body, "application/json") == (body, [])
 
 
@@ -229,8 +266,10 @@ def test_json_inside_a_json_string_is_walked(sanitizer: Sanitizer) -> None:
     assert payload["secrets"] == ["[REDACTED:sensitive-key]"] * 2
     assert "bob@corp.com" not in new.decode() and payload["n"] == 1
     assert json.loads(new)["note"] == "[not json" and json.loads(new)["list"] == "[1, 2]"
-    assert {r.location for r in out} == {"request.body$.payload$.secrets[0]",
-                                         "request.body$.payload$.secrets[1]",
-                                         "request.body$.payload$.user.email"}
+    assert {r.location for r in out} == {
+        "request.body$.payload$.secrets[0]",
+        "request.body$.payload$.secrets[1]",
+        "request.body$.payload$.user.email",
+    }
     plain = json.dumps({"payload": json.dumps({"a": [1, "x"]})}).encode()
     assert run(sanitizer, plain, "application/json") == (plain, [])

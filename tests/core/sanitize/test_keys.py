@@ -91,8 +91,12 @@ def test_email_verified_is_not_an_email() -> None:
 
 
 def test_configured_keys() -> None:
-    k = KeyClassifier(sensitive=["Employee-Number"], markers=["nonce"], keep=["session"],
-                      identity={"account_ref": "customer_id"})
+    k = KeyClassifier(
+        sensitive=["Employee-Number"],
+        markers=["nonce"],
+        keep=["session"],
+        identity={"account_ref": "customer_id"},
+    )
     assert k.classify("employee_number") == ("mask", "sensitive-key")
     assert k.classify("requestNonce") == ("mask", "sensitive-key")
     assert k.classify("session") is None

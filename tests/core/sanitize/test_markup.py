@@ -13,11 +13,13 @@ def run(s: Sanitizer, body: str, ct: str) -> tuple[str, list[Redaction]]:
     return s.bodies.sanitize(body.encode(), ct, "response.body", out).decode(), out
 
 
-SOAP = ('<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="http://x/">'
-        "<soap:Header><wsse:Security><wsse:Username>svc</wsse:Username>"
-        "<wsse:Password>hunter&amp;2</wsse:Password></wsse:Security></soap:Header>"
-        "<soap:Body><Creds><AccessKeyId>x</AccessKeyId><SecretAccessKey>abc</SecretAccessKey>"
-        "<Region>eu-west-1</Region></Creds></soap:Body></soap:Envelope>")
+SOAP = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<soap:Envelope xmlns:soap="http://x/">'
+    "<soap:Header><wsse:Security><wsse:Username>svc</wsse:Username>"
+    "<wsse:Password>hunter&amp;2</wsse:Password></wsse:Security></soap:Header>"
+    "<soap:Body><Creds><AccessKeyId>x</AccessKeyId><SecretAccessKey>abc</SecretAccessKey>"
+    "<Region>eu-west-1</Region></Creds></soap:Body></soap:Envelope>"
+)
 
 
 def test_soap_secrets_by_element_name(sanitizer: Sanitizer) -> None:
@@ -25,21 +27,28 @@ def test_soap_secrets_by_element_name(sanitizer: Sanitizer) -> None:
     masked = "[REDACTED:sensitive-key]"
     fake = new.split("Username>")[1][:-7]
     assert new == (
-        SOAP.replace("hunter&amp;2", masked).replace(">x<", f">{masked}<")
-        .replace(">abc<", f">{masked}<").replace(">svc<", f">{fake}<")
+        SOAP.replace("hunter&amp;2", masked)
+        .replace(">x<", f">{masked}<")
+        .replace(">abc<", f">{masked}<")
+        .replace(">svc<", f">{fake}<")
     )
     assert "svc<" not in new
     assert [r.location for r in out] == [
-        "response.body:text.Username", "response.body:text.Password",
-        "response.body:text.AccessKeyId", "response.body:text.SecretAccessKey"]
+        "response.body:text.Username",
+        "response.body:text.Password",
+        "response.body:text.AccessKeyId",
+        "response.body:text.SecretAccessKey",
+    ]
 
 
 @pytest.mark.parametrize(
     "tag",
-    ['<input type="hidden" name="api_key" value="k3y&amp;v">',
-     "<meta name='csrf-token' content='Zk3x9Q'>",
-     '<input name="csrf_token" type="hidden" value="abcdef">',
-     '<Credentials password="p4ss" user="bob">'],
+    [
+        '<input type="hidden" name="api_key" value="k3y&amp;v">',
+        "<meta name='csrf-token' content='Zk3x9Q'>",
+        '<input name="csrf_token" type="hidden" value="abcdef">',
+        '<Credentials password="p4ss" user="bob">',
+    ],
 )
 def test_html_attributes_by_their_name(sanitizer: Sanitizer, tag: str) -> None:
     new, out = run(sanitizer, f"<html><body>{tag}</body></html>", "text/html")
@@ -49,14 +58,23 @@ def test_html_attributes_by_their_name(sanitizer: Sanitizer, tag: str) -> None:
 
 
 def test_ordinary_markup_is_byte_identical(sanitizer: Sanitizer) -> None:
-    page = ('<!doctype html><html lang="en"><head><meta name="viewport" content="width=device'
-            '-width"><title>Shop</title></head><body><input type="text" name="name" '
-            'value="Blue Widget"><Name>mug</Name><Version>2.4.1.0</Version>'
-            '<a href="/items?page=2" class="next">next</a></body></html>')
+    page = (
+        '<!doctype html><html lang="en"><head><meta name="viewport" content="width=device'
+        '-width"><title>Shop</title></head><body><input type="text" name="name" '
+        'value="Blue Widget"><Name>mug</Name><Version>2.4.1.0</Version>'
+        '<a href="/items?page=2" class="next">next</a></body></html>'
+    )
     assert run(sanitizer, page, "text/html") == (page, [])
-    assert run(sanitizer, SOAP.replace("Password", "Nonce").replace("SecretAccessKey", "Id")
-               .replace("AccessKeyId", "Region"), "application/soap+xml")[0].count(
-        "[REDACTED") == 0
+    assert (
+        run(
+            sanitizer,
+            SOAP.replace("Password", "Nonce")
+            .replace("SecretAccessKey", "Id")
+            .replace("AccessKeyId", "Region"),
+            "application/soap+xml",
+        )[0].count("[REDACTED")
+        == 0
+    )
 
 
 def test_invalid_or_cut_markup_is_still_read(sanitizer: Sanitizer) -> None:
@@ -65,18 +83,22 @@ def test_invalid_or_cut_markup_is_still_read(sanitizer: Sanitizer) -> None:
 
 
 def test_xml_name_value_pairs(sanitizer: Sanitizer) -> None:
-    body = ("<Parameters><Parameter><Name>DB_PASSWORD</Name>\n  <Value>s3cr&lt;t</Value>"
-            "</Parameter><Parameter><Name>REGION</Name><Value>eu-west-1</Value></Parameter>"
-            "<Tag><Key>name</Key><Value>mug</Value></Tag></Parameters>")
+    body = (
+        "<Parameters><Parameter><Name>DB_PASSWORD</Name>\n  <Value>s3cr&lt;t</Value>"
+        "</Parameter><Parameter><Name>REGION</Name><Value>eu-west-1</Value></Parameter>"
+        "<Tag><Key>name</Key><Value>mug</Value></Tag></Parameters>"
+    )
     new, out = run(sanitizer, body, "application/xml")
     assert new == body.replace("s3cr&lt;t", "[REDACTED:sensitive-key]")
     assert [r.location for r in out] == ["response.body:text.DB_PASSWORD"]
 
 
 def test_a_version_attribute_is_not_an_address(sanitizer: Sanitizer) -> None:
-    page = ('<form><input type="hidden" name="version" value="2.4.1.0">'
-            '<meta name="build" content="10.0.19045.3693"><p>from 81.2.69.142</p>'
-            '<input name="api_key" value="k3y"><input name="peer" value="198.18.0.7"></form>')
+    page = (
+        '<form><input type="hidden" name="version" value="2.4.1.0">'
+        '<meta name="build" content="10.0.19045.3693"><p>from 81.2.69.142</p>'
+        '<input name="api_key" value="k3y"><input name="peer" value="198.18.0.7"></form>'
+    )
     new, out = run(sanitizer, page, "text/html")
     assert 'value="2.4.1.0"' in new and 'content="10.0.19045.3693"' in new
     assert "81.2.69.142" not in new and "198.18.0.7" not in new and "k3y" not in new

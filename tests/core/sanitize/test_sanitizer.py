@@ -60,20 +60,30 @@ SECRETS = {
 
 def planted_exchange() -> Exchange:
     s = SECRETS
-    req_body = orjson.dumps({
-        "user": {
-            "email": s["json_email"], "password": s["json_password"], "username": s["json_user"],
-            "name": s["json_name"], "phone": s["json_phone"],
-            "profile": {"settings": [{"auth": {"token": s["json_nested_token"]}}]},
-            "note": f"card {s['json_card']} ssn {s['json_ssn']} iban {s['json_iban']}",
-            "keys": [s["json_aws"], s["gh"]],
-            "dsn": f"postgres://app:{s['json_dsn_pw']}@db.internal:5432/app",
-            "id_token": s["json_jwt"],
-        },
-        "author": "keep-author", "tokens_used": 123, "Accept": "keep-accept",
-    })
+    req_body = orjson.dumps(
+        {
+            "user": {
+                "email": s["json_email"],
+                "password": s["json_password"],
+                "username": s["json_user"],
+                "name": s["json_name"],
+                "phone": s["json_phone"],
+                "profile": {"settings": [{"auth": {"token": s["json_nested_token"]}}]},
+                "note": f"card {s['json_card']} ssn {s['json_ssn']} iban {s['json_iban']}",
+                "keys": [s["json_aws"], s["gh"]],
+                "dsn": f"postgres://app:{s['json_dsn_pw']}@db.internal:5432/app",
+                "id_token": s["json_jwt"],
+            },
+            "author": "keep-author",
+            "tokens_used": 123,
+            "Accept": "keep-accept",
+        }
+    )
     req = Request(
-        method="POST", scheme="https", host="api.shop.test", port=443,
+        method="POST",
+        scheme="https",
+        host="api.shop.test",
+        port=443,
         path=f"/v1/users/{quote(s['path_email'])}/password-reset/{s['path_token']}",
         query=f"access_token={s['query_token']}&email={quote_plus(s['query_email'])}&page=2",
         headers=(
@@ -96,17 +106,33 @@ def planted_exchange() -> Exchange:
             ("Set-Cookie", f"sid={s['set_cookie']}; Path=/; HttpOnly; Secure"),
             ("X-Debug", f"password={s['text_pw']}"),
         ),
-        body=orjson.dumps({"data": [{"email": s["resp_email"], "ip": s["resp_ip"]},
-                                    {"refresh_token": s["resp_token"]}]}),
+        body=orjson.dumps(
+            {
+                "data": [
+                    {"email": s["resp_email"], "ip": s["resp_ip"]},
+                    {"refresh_token": s["resp_token"]},
+                ]
+            }
+        ),
     )
-    return Exchange(id="01TEST", request=req, response=resp, client_addr=f"{s['client']}:50123",
-                    error=f"upstream rejected {s['error_email']}")
+    return Exchange(
+        id="01TEST",
+        request=req,
+        response=resp,
+        client_addr=f"{s['client']}:50123",
+        error=f"upstream rejected {s['error_email']}",
+    )
 
 
 def forms(secret: str) -> list[bytes]:
     raw = secret.encode()
-    return [raw, base64.b64encode(raw), quote(secret, safe="").encode(),
-            quote_plus(secret).encode(), json.dumps(secret)[1:-1].encode()]
+    return [
+        raw,
+        base64.b64encode(raw),
+        quote(secret, safe="").encode(),
+        quote_plus(secret).encode(),
+        json.dumps(secret)[1:-1].encode(),
+    ]
 
 
 def test_no_planted_secret_survives(sanitizer: Sanitizer) -> None:
@@ -165,9 +191,10 @@ def test_redaction_locations(sanitizer: Sanitizer) -> None:
 def test_idempotent(sanitizer: Sanitizer) -> None:
     once = sanitizer.sanitize(planted_exchange())
     twice = sanitizer.sanitize(dataclass_replace_redactions(once))
-    assert twice.request.body == once.request.body or orjson.loads(
-        twice.request.body
-    ).keys() == orjson.loads(once.request.body).keys()
+    assert (
+        twice.request.body == once.request.body
+        or orjson.loads(twice.request.body).keys() == orjson.loads(once.request.body).keys()
+    )
     flagged = {r.rule for r in twice.redactions}
     # identity keys without a recognisable range (names, usernames) are re-pseudonymized;
     # markers and recognisable pseudonyms are never flagged again
@@ -224,15 +251,27 @@ def test_sanitize_text(sanitizer: Sanitizer) -> None:
 
 
 def test_host_userinfo_dropped(sanitizer: Sanitizer) -> None:
-    ex = Exchange(id="x", request=Request(method="GET", scheme="https", host="u:pw@api.test",
-                                          port=443, path="/", host_header="u:pw@api.test"))
+    ex = Exchange(
+        id="x",
+        request=Request(
+            method="GET",
+            scheme="https",
+            host="u:pw@api.test",
+            port=443,
+            path="/",
+            host_header="u:pw@api.test",
+        ),
+    )
     clean = sanitizer.sanitize(ex)
     assert clean.request.host == "api.test" and clean.request.host_header == "api.test"
 
 
 def test_ipv6_client_addr(sanitizer: Sanitizer) -> None:
-    ex = Exchange(id="x", request=Request(method="GET", scheme="https", host="api.test",
-                                          port=443, path="/"), client_addr="[2a00::1]:443")
+    ex = Exchange(
+        id="x",
+        request=Request(method="GET", scheme="https", host="api.test", port=443, path="/"),
+        client_addr="[2a00::1]:443",
+    )
     clean = sanitizer.sanitize(ex)
     assert clean.client_addr is not None
     assert clean.client_addr.startswith("[2001:db8:") and clean.client_addr.endswith("]:443")
@@ -241,21 +280,30 @@ def test_ipv6_client_addr(sanitizer: Sanitizer) -> None:
 _GH_TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 
 
-@pytest.mark.parametrize(("addr", "original"), [
-    ("81.2.69.160:50123", "81.2.69.160"),
-    ("10.1.2.3", "10.1.2.3"),
-    ("[2a00::1]:443", "2a00::1"),
-    (f"gw.internal token={_GH_TOKEN}", _GH_TOKEN),  # not an address: scanned as text
-])
+@pytest.mark.parametrize(
+    ("addr", "original"),
+    [
+        ("81.2.69.160:50123", "81.2.69.160"),
+        ("10.1.2.3", "10.1.2.3"),
+        ("[2a00::1]:443", "2a00::1"),
+        (f"gw.internal token={_GH_TOKEN}", _GH_TOKEN),  # not an address: scanned as text
+    ],
+)
 def test_client_addr_is_the_same_on_every_exchange_and_always_reported(
-    sanitizer: Sanitizer, addr: str, original: str,
+    sanitizer: Sanitizer,
+    addr: str,
+    original: str,
 ) -> None:
     # the second and third exchange from an address are answered from a cache: same stored
     # form, same redactions, nothing of the original left
     def one() -> Exchange:
-        return sanitizer.sanitize(Exchange(
-            id="x", request=Request(method="GET", scheme="http", host="api.test", port=80,
-                                    path="/"), client_addr=addr))
+        return sanitizer.sanitize(
+            Exchange(
+                id="x",
+                request=Request(method="GET", scheme="http", host="api.test", port=80, path="/"),
+                client_addr=addr,
+            )
+        )
 
     first, second, third = one(), one(), one()
     assert first.client_addr == second.client_addr == third.client_addr
@@ -266,28 +314,54 @@ def test_client_addr_is_the_same_on_every_exchange_and_always_reported(
 
 def test_a_synthetic_client_addr_is_kept(sanitizer: Sanitizer) -> None:
     for _ in range(2):
-        clean = sanitizer.sanitize(Exchange(
-            id="x", request=Request(method="GET", scheme="http", host="api.test", port=80,
-                                    path="/"), client_addr="203.0.113.7:50123"))
+        clean = sanitizer.sanitize(
+            Exchange(
+                id="x",
+                request=Request(method="GET", scheme="http", host="api.test", port=80, path="/"),
+                client_addr="203.0.113.7:50123",
+            )
+        )
         assert clean.client_addr == "203.0.113.7:50123" and not clean.redactions
 
 
 def test_custom_config(pseudo: Pseudonymizer) -> None:
-    cfg = SanitizeConfig.from_mapping({
-        "headers": {"redact": ["X-Internal"], "keep": ["X-Api-Key"]},
-        "keys": {"redact": ["employee_number"], "keep": ["session"],
-                 "pseudonymize": {"account_ref": "customer_id", "name": None}},
-        "detectors": {"email": False},
-        "rules": [{"name": "ticket", "pattern": "TCK-[0-9]{6}", "action": "mask"}],
-    })
+    cfg = SanitizeConfig.from_mapping(
+        {
+            "headers": {"redact": ["X-Internal"], "keep": ["X-Api-Key"]},
+            "keys": {
+                "redact": ["employee_number"],
+                "keep": ["session"],
+                "pseudonymize": {"account_ref": "customer_id", "name": None},
+            },
+            "detectors": {"email": False},
+            "rules": [{"name": "ticket", "pattern": "TCK-[0-9]{6}", "action": "mask"}],
+        }
+    )
     s = Sanitizer(cfg, pseudo)
-    ex = Exchange(id="x", request=Request(
-        method="POST", scheme="https", host="h", port=443, path="/",
-        headers=(("X-Internal", "v"), ("X-Api-Key", "keepme"),
-                 ("Content-Type", "application/json")),
-        body=orjson.dumps({"employee_number": 77, "session": "s1", "account_ref": 123456,
-                           "name": "Widget", "note": "bob@corp.com TCK-123456"}),
-    ))
+    ex = Exchange(
+        id="x",
+        request=Request(
+            method="POST",
+            scheme="https",
+            host="h",
+            port=443,
+            path="/",
+            headers=(
+                ("X-Internal", "v"),
+                ("X-Api-Key", "keepme"),
+                ("Content-Type", "application/json"),
+            ),
+            body=orjson.dumps(
+                {
+                    "employee_number": 77,
+                    "session": "s1",
+                    "account_ref": 123456,
+                    "name": "Widget",
+                    "note": "bob@corp.com TCK-123456",
+                }
+            ),
+        ),
+    )
     clean = s.sanitize(ex)
     h = dict(clean.request.headers)
     assert h["X-Internal"] == "[REDACTED:sensitive-header]" and h["X-Api-Key"] == "keepme"
@@ -301,15 +375,19 @@ def test_custom_config(pseudo: Pseudonymizer) -> None:
 
 def test_captured_database_errors_stay_as_they_are(sanitizer: Sanitizer) -> None:
     # the developer must read the error the service gave, not one the sanitizer made up
-    errors = ('sqlite3.OperationalError: unrecognized token: "]"',
-              'near "token": syntax error', 'ERROR: column "password_hash" does not exist')
+    errors = (
+        'sqlite3.OperationalError: unrecognized token: "]"',
+        'near "token": syntax error',
+        'ERROR: column "password_hash" does not exist',
+    )
     for error in errors:
         body = json.dumps({"error": error, "version": "2.4.1.0"}).encode()
         ex = Exchange(
-            id="x", request=Request(method="GET", scheme="https", host="api.test", port=443,
-                                    path="/"),
-            response=Response(status=500, headers=(("Content-Type", "application/json"),),
-                              body=body, reason=error),
+            id="x",
+            request=Request(method="GET", scheme="https", host="api.test", port=443, path="/"),
+            response=Response(
+                status=500, headers=(("Content-Type", "application/json"),), body=body, reason=error
+            ),
             error=error,
         )
         clean = sanitizer.sanitize(ex)

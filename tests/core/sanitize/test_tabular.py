@@ -24,8 +24,9 @@ def test_a_sensitive_column_is_masked_in_every_row(sanitizer: Sanitizer) -> None
 def test_a_quoted_cell_over_several_lines_is_one_cell(sanitizer: Sanitizer) -> None:
     body = 'id;api_key;note\n1;"line one\nline two";ok\n2;k2;"x\ny"\n'
     new, _ = run(sanitizer, body, "text/csv; charset=utf-8")
-    assert new == ('id;api_key;note\n1;[REDACTED:sensitive-key];ok\n'
-                   '2;[REDACTED:sensitive-key];"x\ny"\n')
+    assert new == (
+        'id;api_key;note\n1;[REDACTED:sensitive-key];ok\n2;[REDACTED:sensitive-key];"x\ny"\n'
+    )
 
 
 def test_tsv_and_identity_columns(sanitizer: Sanitizer) -> None:
@@ -35,7 +36,9 @@ def test_tsv_and_identity_columns(sanitizer: Sanitizer) -> None:
 
 
 def test_ordinary_tables_are_byte_identical(sanitizer: Sanitizer) -> None:
-    body = ('name,version,sha256,price\r\nmug,2.4.1.0,' + "ab" * 32 + ',"1,299.00"\r\n'
-            'Blue Widget,10.0.19045.3693,' + "cd" * 32 + ",19.99\r\n")
+    body = (
+        "name,version,sha256,price\r\nmug,2.4.1.0," + "ab" * 32 + ',"1,299.00"\r\n'
+        "Blue Widget,10.0.19045.3693," + "cd" * 32 + ",19.99\r\n"
+    )
     assert run(sanitizer, body) == (body, [])
     assert run(sanitizer, "just one line, no header\n") == ("just one line, no header\n", [])

@@ -31,8 +31,15 @@ def exchange(
     path: str = "/",
     query: str = "",
 ) -> Exchange:
-    req = Request(method="GET", scheme="https", host="api.example.com", port=443, path=path,
-                  query=query, headers=req_headers)
+    req = Request(
+        method="GET",
+        scheme="https",
+        host="api.example.com",
+        port=443,
+        path=path,
+        query=query,
+        headers=req_headers,
+    )
     resp = Response(status=200, headers=(("Content-Type", ctype), *resp_headers), body=body)
     return Exchange(id="e1", request=req, response=resp)
 
@@ -58,8 +65,14 @@ def test_signed_and_oauth_parameters_are_secrets(name: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("code", "200"), ("code", "12345678901"), ("hash", "sha256"), ("k", "v2"), ("page", "2"),
-     ("ticket", "open")],
+    [
+        ("code", "200"),
+        ("code", "12345678901"),
+        ("hash", "sha256"),
+        ("k", "v2"),
+        ("page", "2"),
+        ("ticket", "open"),
+    ],
 )
 def test_short_or_numeric_values_of_common_names_are_kept(name: str, value: str) -> None:
     assert url_param_verdict(name, value) is None
@@ -80,9 +93,15 @@ def test_plain_url_is_unchanged(sanitizer: Sanitizer) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/password-reset/6f1c2e9a4b7d8c0e1f2a3b4c5d6e7f8091a2b3c4", "/reset/qwhdkftaQW",
-     "/verify-email/qwhdkfta", "/invitations/AbCdEfGhI", "/activate/QWERTYUIOP",
-     "/share/Ab3dE5gH7jK", "/magic-link/" + "a1B2" * 12],
+    [
+        "/password-reset/6f1c2e9a4b7d8c0e1f2a3b4c5d6e7f8091a2b3c4",
+        "/reset/qwhdkftaQW",
+        "/verify-email/qwhdkfta",
+        "/invitations/AbCdEfGhI",
+        "/activate/QWERTYUIOP",
+        "/share/Ab3dE5gH7jK",
+        "/magic-link/" + "a1B2" * 12,
+    ],
 )
 def test_tokens_after_marker_segments(sanitizer: Sanitizer, path: str) -> None:
     new, out = url(sanitizer, "https://app.example.com" + path)
@@ -92,12 +111,21 @@ def test_tokens_after_marker_segments(sanitizer: Sanitizer, path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/invite/accept", "/reset/password", "/download/report-2024.pdf", "/share/photos",
-     "/keys/list", "/verify/12345", "/tokens/v2"],
+    [
+        "/invite/accept",
+        "/reset/password",
+        "/download/report-2024.pdf",
+        "/share/photos",
+        "/keys/list",
+        "/verify/12345",
+        "/tokens/v2",
+    ],
 )
 def test_words_after_marker_segments_are_kept(sanitizer: Sanitizer, path: str) -> None:
     assert url(sanitizer, "https://app.example.com" + path) == (
-        "https://app.example.com" + path, [])
+        "https://app.example.com" + path,
+        [],
+    )
 
 
 def test_url_encoded_url_in_text(sanitizer: Sanitizer) -> None:
@@ -121,12 +149,16 @@ def test_url_headers(sanitizer: Sanitizer, header: str) -> None:
 
 
 def test_link_and_refresh_headers(sanitizer: Sanitizer) -> None:
-    clean = sanitizer.sanitize(exchange(resp_headers=(
-        ("Link", f'<{SIGNED}>; rel="next"'), ("Refresh", f"0; url={SIGNED}"))))
+    clean = sanitizer.sanitize(
+        exchange(
+            resp_headers=(("Link", f'<{SIGNED}>; rel="next"'), ("Refresh", f"0; url={SIGNED}"))
+        )
+    )
     assert clean.response is not None
     headers = dict(clean.response.headers)
     assert headers["Link"].startswith("<https://cdn.example.net/") and headers["Link"].endswith(
-        '>; rel="next"')
+        '>; rel="next"'
+    )
     assert headers["Refresh"].startswith("0; url=https://cdn.example.net/")
     assert "9f2c4e1a7b3d5f60" not in headers["Link"] + headers["Refresh"]
 
@@ -152,7 +184,8 @@ def test_url_in_json_string(sanitizer: Sanitizer) -> None:
 
 
 def test_request_line_query_and_path(sanitizer: Sanitizer) -> None:
-    clean = sanitizer.sanitize(exchange(path="/auth/callback", query="code=SplxlOBeZQQYbYS6Wx"
-                                        "&state=xyz"))
+    clean = sanitizer.sanitize(
+        exchange(path="/auth/callback", query="code=SplxlOBeZQQYbYS6Wx&state=xyz")
+    )
     assert clean.request.query == "code=[REDACTED:signed-url]&state=xyz"
     assert clean.request.path == "/auth/callback"

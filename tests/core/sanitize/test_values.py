@@ -28,7 +28,9 @@ SECRETS = {
     "stripe-key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
     "slack-token": "xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
     "google-api-key": "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
-    "sendgrid-key": "SG." + "ngeVfQFYQlKU0ufo8x5d1A" + "."
+    "sendgrid-key": "SG."
+    + "ngeVfQFYQlKU0ufo8x5d1A"
+    + "."
     + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr",
     "credit-card": "4111 1111 1111 1111",
     "iban": "GB82 WEST 1234 5698 7654 32",
@@ -70,9 +72,16 @@ def test_secrets_become_markers(scanner: ValueScanner, rule: str, secret: str) -
     ],
 )
 def test_secret_parts_masked_context_kept(scanner: ValueScanner, text: str, kept: str) -> None:
-    secretish = ("abcDEF123456ghi", "dXNlcjpwYXNzd29yZA==", "s3cr3t-pw", "XXXXXXXXXXXXXXXXXXXXXXXX",
-                 "wJalrXUtnFEMI", "SK0123456789abcdef", "abcdefghijklmnopqrstuvwxyz0123",
-                 "hunter2")
+    secretish = (
+        "abcDEF123456ghi",
+        "dXNlcjpwYXNzd29yZA==",
+        "s3cr3t-pw",
+        "XXXXXXXXXXXXXXXXXXXXXXXX",
+        "wJalrXUtnFEMI",
+        "SK0123456789abcdef",
+        "abcdefghijklmnopqrstuvwxyz0123",
+        "hunter2",
+    )
     new, hits = apply(scanner, text)
     assert hits, text
     assert kept in new
@@ -83,13 +92,26 @@ def test_secret_parts_masked_context_kept(scanner: ValueScanner, text: str, kept
 @pytest.mark.parametrize(
     "text",
     [
-        "version 1.2.3 of the lib", "order 1234567812345678 shipped", "the author wrote",
-        "2024-01-15T10:00:00Z", "Basic plan", "a Bearer token is required", "took 12:30:45",
-        "mac 00:1a:2b:3c:4d:5e", "ts 1700000000000", "uuid 550e8400-e29b-41d4-a716-446655440000",
-        "ssn 000-12-3456 and 666-12-3456 and 900-12-3456", "Accept: application/json",
-        "tokens_used=5", "price 1,234,567.89", "localhost 127.0.0.1 and 0.0.0.0 and ::1",
-        "IBAN GB00 WEST 1234 5698 7654 32", "call 555-1234", "[REDACTED:jwt]",
-        "password=[REDACTED:secret-key-value]", "alice.smith42@example.com",
+        "version 1.2.3 of the lib",
+        "order 1234567812345678 shipped",
+        "the author wrote",
+        "2024-01-15T10:00:00Z",
+        "Basic plan",
+        "a Bearer token is required",
+        "took 12:30:45",
+        "mac 00:1a:2b:3c:4d:5e",
+        "ts 1700000000000",
+        "uuid 550e8400-e29b-41d4-a716-446655440000",
+        "ssn 000-12-3456 and 666-12-3456 and 900-12-3456",
+        "Accept: application/json",
+        "tokens_used=5",
+        "price 1,234,567.89",
+        "localhost 127.0.0.1 and 0.0.0.0 and ::1",
+        "IBAN GB00 WEST 1234 5698 7654 32",
+        "call 555-1234",
+        "[REDACTED:jwt]",
+        "password=[REDACTED:secret-key-value]",
+        "alice.smith42@example.com",
         "203.0.113.9 and 2001:db8::1 and +1-415-555-0123",
     ],
 )
@@ -130,8 +152,9 @@ def test_validators() -> None:
 
 
 def test_disabled_detectors(pseudo: Pseudonymizer) -> None:
-    scanner = ValueScanner(pseudo, KeyClassifier(),
-                           enabled=[n for n in DETECTOR_NAMES if n not in ("email", "phone")])
+    scanner = ValueScanner(
+        pseudo, KeyClassifier(), enabled=[n for n in DETECTOR_NAMES if n not in ("email", "phone")]
+    )
     new, hits = apply(scanner, "bob@corp.com +44 20 7946 0958 AKIAIOSFODNN7EXAMPLE")
     assert new.startswith("bob@corp.com +44 20 7946 0958 [REDACTED:")
     assert len(hits) == 1
@@ -139,25 +162,41 @@ def test_disabled_detectors(pseudo: Pseudonymizer) -> None:
 
 def test_linear_on_pathological_input(scanner: ValueScanner) -> None:
     # nested key=value chains and long runs must not go quadratic (would time out)
-    for text in ("a=" * 200_000, "x" * 1_000_000, "1-" * 300_000, "a:" * 300_000,
-                 "@" * 300_000, "password=" * 100_000):
+    for text in (
+        "a=" * 200_000,
+        "x" * 1_000_000,
+        "1-" * 300_000,
+        "a:" * 300_000,
+        "@" * 300_000,
+        "password=" * 100_000,
+    ):
         apply(scanner, text)
 
 
-@pytest.mark.parametrize("text", [
-    "fb2494654948499c8e98f68809cd3099",  # a request id CI once had masked as a card
-    "trace a4111111111111111b end",
-    "sha 4111111111111111ff",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fb2494654948499c8e98f68809cd3099",  # a request id CI once had masked as a card
+        "trace a4111111111111111b end",
+        "sha 4111111111111111ff",
+    ],
+)
 def test_digits_inside_an_alphanumeric_token_are_not_a_card(
-        scanner: ValueScanner, text: str) -> None:
+    scanner: ValueScanner, text: str
+) -> None:
     assert apply(scanner, text) == (text, [])
 
 
-@pytest.mark.parametrize("text", [
-    "card 4111 1111 1111 1111.", "paid:4111111111111111", "cc_4111111111111111",
-    "(4111-1111-1111-1111)", "4111111111111111",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4111 1111 1111 1111.",
+        "paid:4111111111111111",
+        "cc_4111111111111111",
+        "(4111-1111-1111-1111)",
+        "4111111111111111",
+    ],
+)
 def test_delimited_cards_are_still_masked(scanner: ValueScanner, text: str) -> None:
     out, red = apply(scanner, text)
     assert "4111" not in out and [r.rule for r in red] == ["credit-card"]
@@ -272,13 +311,21 @@ def test_international_phone_formats(scanner: ValueScanner, phone: str, before: 
     "text",
     [
         "10.0.19045.3693",  # a Windows build: dots between digits, not a card's groups
-        "1,299.00", "1234567.89", "12 499,90",  # prices
-        "1710428966535", "1710428966",  # timestamps
-        "9781234567897", "4006381333931",  # ISBN, EAN
+        "1,299.00",
+        "1234567.89",
+        "12 499,90",  # prices
+        "1710428966535",
+        "1710428966",  # timestamps
+        "9781234567897",
+        "4006381333931",  # ISBN, EAN
         "52.5200,13.4050",  # coordinates
-        "1Z999AA10123456784", "9400111899223197428490",  # parcel tracking numbers
-        "00:05:00", "00-1B-63-84-45-E6",  # a duration, a MAC
-        "B08N5WRWNW", "SKU-4821-XL", "De89370400440532013000",
+        "1Z999AA10123456784",
+        "9400111899223197428490",  # parcel tracking numbers
+        "00:05:00",
+        "00-1B-63-84-45-E6",  # a duration, a MAC
+        "B08N5WRWNW",
+        "SKU-4821-XL",
+        "De89370400440532013000",
         "12345678901",  # 11 digits, not a tax id (no repeated digit)
     ],
 )

@@ -19,7 +19,8 @@ def create_app() -> Flask:
         name = names.get(uid)
         if name is None and not fixed:
             return jsonify({"greeting": "Hello " + name})  # type: ignore[operator]
-        return jsonify({"id": uid, "greeting": f"Hello {name or 'there'}",
-                        "served_at": time.time()})
+        return jsonify(
+            {"id": uid, "greeting": f"Hello {name or 'there'}", "served_at": time.time()}
+        )
 
     return app

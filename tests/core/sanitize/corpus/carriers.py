@@ -45,12 +45,22 @@ def exchange(
     rh = (("Accept", "application/json"), ("User-Agent", "corpus-client/1.0"), *req_headers)
     if req_type is not None:
         rh = (*rh, ("Content-Type", req_type))
-    req = Request(method=method, scheme="https", host="api.shop.test", port=443, path=path,
-                  query=query, headers=rh, body=req_body)
-    resp = Response(status=status, reason="OK",
-                    headers=(("Content-Type", resp_type), ("Cache-Control", "no-store"),
-                             *resp_headers),
-                    body=resp_body)
+    req = Request(
+        method=method,
+        scheme="https",
+        host="api.shop.test",
+        port=443,
+        path=path,
+        query=query,
+        headers=rh,
+        body=req_body,
+    )
+    resp = Response(
+        status=status,
+        reason="OK",
+        headers=(("Content-Type", resp_type), ("Cache-Control", "no-store"), *resp_headers),
+        body=resp_body,
+    )
     return Exchange(id="corpus", request=req, response=resp)
 
 
@@ -73,8 +83,12 @@ def _json(key: str, value: str) -> Exchange:
 
 
 def _json_pair(key: str, value: str) -> Exchange:
-    doc = {"env": [{"name": "REGION", "value": "eu-west-1"},
-                   {"name": key.upper().replace(" ", "_"), "value": value}]}
+    doc = {
+        "env": [
+            {"name": "REGION", "value": "eu-west-1"},
+            {"name": key.upper().replace(" ", "_"), "value": value},
+        ]
+    }
     return exchange(req_body=json.dumps(doc).encode(), req_type="application/json")
 
 
@@ -84,19 +98,23 @@ def _json_in_json(key: str, value: str) -> Exchange:
 
 
 def _aws_tags(key: str, value: str) -> Exchange:
-    doc = {"ResourceArn": "arn:aws:ecs:eu-west-1:000000000000:service/web",
-           "Tags": [{"Key": "team", "Value": "payments"}, {"Key": key, "Value": value}]}
-    return exchange(req_body=json.dumps(doc).encode(),
-                    req_type="application/x-amz-json-1.1")
+    doc = {
+        "ResourceArn": "arn:aws:ecs:eu-west-1:000000000000:service/web",
+        "Tags": [{"Key": "team", "Value": "payments"}, {"Key": key, "Value": value}],
+    }
+    return exchange(req_body=json.dumps(doc).encode(), req_type="application/x-amz-json-1.1")
 
 
 def _graphql(key: str, value: str) -> Exchange:
-    doc = {"operationName": "UpdateAccount",
-           "query": "mutation UpdateAccount($input: AccountInput!) { updateAccount(input: "
-                    "$input) { id } }",
-           "variables": {"input": {key: value, "locale": "en-GB"}}}
-    return exchange(path="/graphql", query="", req_body=json.dumps(doc).encode(),
-                    req_type="application/json")
+    doc = {
+        "operationName": "UpdateAccount",
+        "query": "mutation UpdateAccount($input: AccountInput!) { updateAccount(input: "
+        "$input) { id } }",
+        "variables": {"input": {key: value, "locale": "en-GB"}},
+    }
+    return exchange(
+        path="/graphql", query="", req_body=json.dumps(doc).encode(), req_type="application/json"
+    )
 
 
 def _form(key: str, value: str) -> Exchange:
@@ -106,25 +124,31 @@ def _form(key: str, value: str) -> Exchange:
 
 def _multipart(key: str, value: str) -> Exchange:
     b = "----corpusBoundary7MA4YWxk"
-    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nQuarterly\r\n"
-            f"--{b}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n{value}\r\n"
-            f"--{b}--\r\n")
+    body = (
+        f'--{b}\r\nContent-Disposition: form-data; name="title"\r\n\r\nQuarterly\r\n'
+        f'--{b}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
+        f"--{b}--\r\n"
+    )
     return exchange(req_body=body.encode(), req_type=f"multipart/form-data; boundary={b}")
 
 
 def _xml(key: str, value: str) -> Exchange:
     tag = re.sub(r"[^A-Za-z0-9_]", "", key) or "Value"
-    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
-            f"<soap:Body><UpdateAccount><Region>eu-west-1</Region><{tag}>{html.escape(value)}"
-            f"</{tag}></UpdateAccount></soap:Body></soap:Envelope>")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+        f"<soap:Body><UpdateAccount><Region>eu-west-1</Region><{tag}>{html.escape(value)}"
+        f"</{tag}></UpdateAccount></soap:Body></soap:Envelope>"
+    )
     return exchange(req_body=body.encode(), req_type="text/xml; charset=utf-8")
 
 
 def _html(key: str, value: str) -> Exchange:
-    body = ("<!doctype html><html><head><title>Sign in</title></head><body>"
-            f'<form method="post"><input type="hidden" name="{html.escape(key)}" '
-            f'value="{html.escape(value)}"><button>Go</button></form></body></html>')
+    body = (
+        "<!doctype html><html><head><title>Sign in</title></head><body>"
+        f'<form method="post"><input type="hidden" name="{html.escape(key)}" '
+        f'value="{html.escape(value)}"><button>Go</button></form></body></html>'
+    )
     return exchange(method="GET", resp_body=body.encode(), resp_type="text/html; charset=utf-8")
 
 
@@ -139,7 +163,7 @@ def _csv(key: str, value: str) -> Exchange:
 def _env(key: str, value: str) -> Exchange:
     name = re.sub(r"[^A-Za-z0-9]+", "_", key).upper()
     quoted = value.replace("\n", "\\n")
-    body = f"APP_ENV=production\nLOG_LEVEL=info\nexport {name}=\"{quoted}\"\n"
+    body = f'APP_ENV=production\nLOG_LEVEL=info\nexport {name}="{quoted}"\n'
     return exchange(method="GET", resp_body=body.encode(), resp_type="text/plain")
 
 
@@ -155,8 +179,9 @@ def _yaml(key: str, value: str) -> Exchange:
 
 def _ndjson(key: str, value: str) -> Exchange:
     body = json.dumps({"seq": 1, "kind": "start"}) + "\n" + json.dumps({"seq": 2, key: value})
-    return exchange(method="GET", resp_body=(body + "\n").encode(),
-                    resp_type="application/x-ndjson")
+    return exchange(
+        method="GET", resp_body=(body + "\n").encode(), resp_type="application/x-ndjson"
+    )
 
 
 def _sse(key: str, value: str) -> Exchange:
@@ -225,8 +250,10 @@ def _set_cookie_folded(key: str, value: str) -> Exchange:
 
 
 def _signed_url(key: str, value: str) -> str:
-    return (f"https://cdn.acme-files.net/b/report-2024.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-            f"&{quote(key)}={quote(value, safe='%')}&X-Amz-Expires=900")
+    return (
+        f"https://cdn.acme-files.net/b/report-2024.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&{quote(key)}={quote(value, safe='%')}&X-Amz-Expires=900"
+    )
 
 
 def _path_url(key: str, value: str) -> str:
@@ -239,20 +266,24 @@ def _url_carriers(url: Callable[[str, str], str]) -> dict[str, Carrier]:
         "referer": lambda k, v: exchange(method="GET", req_headers=(("Referer", url(k, v)),)),
         "link": lambda k, v: exchange(resp_headers=(("Link", f'<{url(k, v)}>; rel="next"'),)),
         "refresh": lambda k, v: exchange(resp_headers=(("Refresh", f"0; url={url(k, v)}"),)),
-        "content-location": lambda k, v: exchange(
-            resp_headers=(("Content-Location", url(k, v)),)),
+        "content-location": lambda k, v: exchange(resp_headers=(("Content-Location", url(k, v)),)),
         "html-href": lambda k, v: exchange(
-            method="GET", resp_type="text/html",
-            resp_body=f'<p><a href="{html.escape(url(k, v))}">Download</a></p>'.encode()),
+            method="GET",
+            resp_type="text/html",
+            resp_body=f'<p><a href="{html.escape(url(k, v))}">Download</a></p>'.encode(),
+        ),
         "json-url": lambda k, v: exchange(
-            resp_body=json.dumps({"download_url": url(k, v), "expires_in": 900}).encode()),
+            resp_body=json.dumps({"download_url": url(k, v), "expires_in": 900}).encode()
+        ),
     }
 
 
 def _request_signed(key: str, value: str) -> Exchange:
-    return exchange(method="GET", path="/b/report-2024.pdf",
-                    query=f"X-Amz-Algorithm=AWS4-HMAC-SHA256&{quote(key)}="
-                          f"{quote(value, safe='%')}")
+    return exchange(
+        method="GET",
+        path="/b/report-2024.pdf",
+        query=f"X-Amz-Algorithm=AWS4-HMAC-SHA256&{quote(key)}={quote(value, safe='%')}",
+    )
 
 
 def _request_path(key: str, value: str) -> Exchange:
@@ -277,8 +308,11 @@ def _userinfo_url(_key: str, value: str) -> Exchange:
 
 
 SPECIFIC: dict[str, dict[str, Carrier]] = {
-    "cookie": {"cookie": _cookie, "set-cookie": _set_cookie,
-               "set-cookie-folded": _set_cookie_folded},
+    "cookie": {
+        "cookie": _cookie,
+        "set-cookie": _set_cookie,
+        "set-cookie-folded": _set_cookie_folded,
+    },
     "signed-url": {"request-url": _request_signed, **_url_carriers(_signed_url)},
     "path-token": {"request-url": _request_path, **_url_carriers(_path_url)},
     "email": {"json-key": _email_key, "multipart-name": _email_field},

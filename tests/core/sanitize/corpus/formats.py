@@ -33,8 +33,9 @@ def _ndjson(pairs: Pairs) -> bytes:
 
 
 def _sse(pairs: Pairs) -> bytes:
-    return "".join(f"id: {i}\ndata: {json.dumps({k: v})}\n\n"
-                   for i, (k, v) in enumerate(pairs)).encode()
+    return "".join(
+        f"id: {i}\ndata: {json.dumps({k: v})}\n\n" for i, (k, v) in enumerate(pairs)
+    ).encode()
 
 
 def _multipart(pairs: Pairs) -> bytes:
@@ -48,8 +49,9 @@ def _xml(pairs: Pairs) -> bytes:
 
 
 def _html(pairs: Pairs) -> bytes:
-    inputs = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in pairs)
+    inputs = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in pairs
+    )
     return f"<html><body><form>{inputs}</form></body></html>".encode()
 
 

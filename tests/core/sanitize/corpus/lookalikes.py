@@ -51,34 +51,85 @@ def lookalikes() -> list[Lookalike]:
         out.extend(Lookalike(cls, v, key) for v in values)
 
     add("uuid", "id", *(str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(8)))
-    add("uuid", "order_uuid", *(str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()
-                                for _ in range(2)))
+    add(
+        "uuid",
+        "order_uuid",
+        *(str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper() for _ in range(2)),
+    )
     add("hash", "sha256", *(hashlib.sha256(rng.randbytes(8)).hexdigest() for _ in range(4)))
     add("hash", "etag", *(hashlib.md5(rng.randbytes(8)).hexdigest() for _ in range(3)))
     add("hash", "commit", *(hashlib.sha1(rng.randbytes(8)).hexdigest() for _ in range(3)))
-    add("version", "version", "2.4.1.0", "10.0.19045.3693", "1.2.3", "4.18.2-beta.1",
-        "192.168.0-rc2", "3.11.4", "127.0.0.2-build7", "8.8.4.4-lts")
+    add(
+        "version",
+        "version",
+        "2.4.1.0",
+        "10.0.19045.3693",
+        "1.2.3",
+        "4.18.2-beta.1",
+        "192.168.0-rc2",
+        "3.11.4",
+        "127.0.0.2-build7",
+        "8.8.4.4-lts",
+    )
     add("price", "price", "19.99", "1,299.00", "0.05", "12 499,90", "4111.11", "1234567.89")
-    add("timestamp", "created_at", "2024-03-14T15:09:26Z", "2024-03-14T15:09:26.535+01:00",
-        "1710428966", "1710428966535", "Thu, 14 Mar 2024 15:09:26 GMT", "2024-03-14 15:09:26")
+    add(
+        "timestamp",
+        "created_at",
+        "2024-03-14T15:09:26Z",
+        "2024-03-14T15:09:26.535+01:00",
+        "1710428966",
+        "1710428966535",
+        "Thu, 14 Mar 2024 15:09:26 GMT",
+        "2024-03-14 15:09:26",
+    )
     add("isbn-ean", "isbn", *(_isbn13(rng) for _ in range(4)))
     add("isbn-ean", "ean", *(_ean13(rng) for _ in range(4)))
-    add("mac", "mac", "3c:22:fb:9a:41:0e", "00-1B-63-84-45-E6", "a4:83:e7:12:6c:d0",
-        "f0:18:98:2b:77:c1")
+    add(
+        "mac",
+        "mac",
+        "3c:22:fb:9a:41:0e",
+        "00-1B-63-84-45-E6",
+        "a4:83:e7:12:6c:d0",
+        "f0:18:98:2b:77:c1",
+    )
     add("trace-id", "trace_id", *(f"{rng.getrandbits(128):032x}" for _ in range(3)))
-    add("trace-id", "traceparent", *(f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}"
-                                     "-01" for _ in range(3)))
+    add(
+        "trace-id",
+        "traceparent",
+        *(f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-01" for _ in range(3)),
+    )
     add("trace-id", "request_id", "req_8f2a61c04d7b", "Root=1-65f31a2e-6c1b5e0a9d3f7c2b4e8a1d06")
     add("image", "thumbnail", *(_png_b64(rng) for _ in range(3)))
-    add("name", "name", "mug", "Stoneware Mug 350 ml", "eu-west-1", "us-east-2", "Frankfurt",
-        "report-2024-q1.pdf", "amber-core", "Standard Shipping", "Blue Widget", "Main Street Store")
-    add("sql-error", "error", 'unrecognized token: "]"', 'near "token": syntax error',
-        "ERROR: column \"password_hash\" does not exist", "duplicate key value violates unique "
-        "constraint \"users_email_key\"")
-    add("js-source", "source", "const token = sessionStorage.getItem('auth');",
+    add(
+        "name",
+        "name",
+        "mug",
+        "Stoneware Mug 350 ml",
+        "eu-west-1",
+        "us-east-2",
+        "Frankfurt",
+        "report-2024-q1.pdf",
+        "amber-core",
+        "Standard Shipping",
+        "Blue Widget",
+        "Main Street Store",
+    )
+    add(
+        "sql-error",
+        "error",
+        'unrecognized token: "]"',
+        'near "token": syntax error',
+        'ERROR: column "password_hash" does not exist',
+        'duplicate key value violates unique constraint "users_email_key"',
+    )
+    add(
+        "js-source",
+        "source",
+        "const token = sessionStorage.getItem('auth');",
         "let password = document.getElementById('pw').value;",
         "if (apiKey === undefined) { throw new Error('missing key'); }",
-        "secret = os.environ.get(\"APP_SECRET\")")
+        'secret = os.environ.get("APP_SECRET")',
+    )
     add("id", "sku", "SKU-4821-XL", "B08N5WRWNW", "ord_00012345", "INV-2024-000917")
     add("id", "tracking", "1Z999AA10123456784", "9400111899223197428490")
     add("number", "count", "4111", "5500", "123456", "1000000", "3.14159", "6011")
@@ -87,7 +138,12 @@ def lookalikes() -> list[Lookalike]:
     add("semver-range", "requires", ">=1.2.3,<2", "~=3.11", "^4.17.21")
     add("coordinates", "location", "52.5200,13.4050", "-33.8688, 151.2093")
     add("duration", "timeout", "PT30M", "1500ms", "00:05:00")
-    add("path", "file", "/var/log/app/2024-03-14.log", "C:\\Users\\Public\\report.csv",
-        "static/js/main.4f2a9c1e.js")
+    add(
+        "path",
+        "file",
+        "/var/log/app/2024-03-14.log",
+        "C:\\Users\\Public\\report.csv",
+        "static/js/main.4f2a9c1e.js",
+    )
     add("mime", "content_type", "application/vnd.api+json", "multipart/form-data")
     return out

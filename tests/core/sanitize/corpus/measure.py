@@ -43,8 +43,18 @@ from .lookalikes import lookalikes
 from .secrets import Planted
 from .secrets import planted
 
-__all__ = ["Case", "Report", "cases", "forms", "leaked", "leaked_in_exports", "lookalike_cases",
-           "run", "table", "truncation_cases"]
+__all__ = [
+    "Case",
+    "Report",
+    "cases",
+    "forms",
+    "leaked",
+    "leaked_in_exports",
+    "lookalike_cases",
+    "run",
+    "table",
+    "truncation_cases",
+]
 
 ENCODED_CARRIERS = ("header", "query", "json", "form")
 """Carriers every non-raw placement encoding goes through (raw goes through all of them)."""
@@ -69,8 +79,16 @@ class Case:
 def forms(text: str) -> set[str]:
     """`text` in every encoding a stored artifact might hold it in (forms shorter than 4
     characters are left out: they would match by chance)."""
-    out = {text, quote(text, safe=""), quote(text), quote_plus(text), html.escape(text),
-           text.encode().hex(), text.encode().hex().upper(), text.replace('"', '""')}
+    out = {
+        text,
+        quote(text, safe=""),
+        quote(text),
+        quote_plus(text),
+        html.escape(text),
+        text.encode().hex(),
+        text.encode().hex().upper(),
+        text.replace('"', '""'),
+    }
     escaped = json.dumps(text)[1:-1]
     out |= {escaped, json.dumps(text, ensure_ascii=False)[1:-1], json.dumps(escaped)[1:-1]}
     raw = text.encode()
@@ -113,12 +131,25 @@ def cases(values: Iterable[Planted] | None = None) -> Iterator[Case]:
 def lookalike_cases() -> Iterator[Case]:
     """Every look-alike in every keyed carrier, and a control (a neutral value) per carrier."""
     for name, carrier in KEYED.items():
-        yield Case("lookalike", "control", name, "raw", carrier("note", "hello world"),
-                   frozenset(forms("hello world")))
+        yield Case(
+            "lookalike",
+            "control",
+            name,
+            "raw",
+            carrier("note", "hello world"),
+            frozenset(forms("hello world")),
+        )
     for item in lookalikes():
         for name, carrier in KEYED.items():
-            yield Case("lookalike", item.cls, name, "raw", carrier(item.key, item.value),
-                       frozenset({item.value, *forms(item.value)}), item.key)
+            yield Case(
+                "lookalike",
+                item.cls,
+                name,
+                "raw",
+                carrier(item.key, item.value),
+                frozenset({item.value, *forms(item.value)}),
+                item.key,
+            )
 
 
 def truncation_cases() -> Iterator[Case]:
@@ -126,19 +157,26 @@ def truncation_cases() -> Iterator[Case]:
     for p in planted():
         if not p.shaped or len(p.value) < 30 or "\n" in p.value:
             continue
-        for kind, ctype, head in (("json", "application/json", '{"log": "'),
-                                  ("text", "text/plain", "log line: ")):
+        for kind, ctype, head in (
+            ("json", "application/json", '{"log": "'),
+            ("text", "text/plain", "log line: "),
+        ):
             # the token starts after the padding and a space; the cap cuts it 19 characters in
             pad = TRUNCATION_CAP - 19 - 1 - len(head)
             body = head + "x" * pad + " " + p.value + ('"}' if kind == "json" else "\n")
             ex = exchange(resp_body=body.encode(), resp_type=ctype)
-            yield Case("truncation", p.cls, kind, "raw", ex, frozenset(forms(p.value[:12])),
-                       p.key)
+            yield Case("truncation", p.cls, kind, "raw", ex, frozenset(forms(p.value[:12])), p.key)
 
 
 def _stored_text(ex: Exchange) -> str:
-    parts: list[str] = [ex.request.path, ex.request.query, ex.request.host,
-                        ex.request.host_header or "", ex.error or "", ex.client_addr or ""]
+    parts: list[str] = [
+        ex.request.path,
+        ex.request.query,
+        ex.request.host,
+        ex.request.host_header or "",
+        ex.error or "",
+        ex.client_addr or "",
+    ]
     messages = [ex.request] if ex.response is None else [ex.request, ex.response]
     for msg in messages:
         parts.extend(f"{k}: {v}" for k, v in msg.headers)
@@ -169,8 +207,11 @@ def leaked(stored: Exchange, needles: Iterable[str]) -> bool:
 def _exports_text(stored: Exchange) -> str:
     """The stored exchange as `amber export` writes it: HAR, JSONL and curl."""
     out: list[str] = []
-    for write in (lambda ex, fp: write_har(ex, fp, creator_version="corpus"), write_jsonl,
-                  write_curl):
+    for write in (
+        lambda ex, fp: write_har(ex, fp, creator_version="corpus"),
+        write_jsonl,
+        write_curl,
+    ):
         buf = io.BytesIO()
         write([stored], buf)
         out.append(buf.getvalue().decode("utf-8", "replace"))
@@ -304,7 +345,6 @@ def _count(case: Case, stored: Exchange, report: Report) -> None:
         _bodies_untouched(case, stored, report)
 
 
-
 def _rows(title: str, cases_: Counter[str], bad: Counter[str], rate: str) -> list[str]:
     lines = [f"{title:<22} {'cases':>6} {'bad':>6} {rate:>9}"]
     for name in sorted(cases_, key=lambda n: (-bad[n] / cases_[n], n)):
@@ -325,16 +365,24 @@ def table(report: Report) -> str:
     lines += _rows("secrets by carrier", report.carrier_cases, report.carrier_leaks, "recall")
     lines += _rows("secrets by encoding", report.encoding_cases, report.encoding_leaks, "recall")
     lines += _rows("look-alikes by class", report.lookalike_cases, report.changed, "over")
-    lines += _rows("look-alikes by carrier", report.lookalike_carrier_cases,
-                   report.lookalike_carrier_changed, "over")
-    lines += _rows("look-alike exchanges", report.lookalike_cases, report.not_identical,
-                   "changed")
-    lines.append(f"bodies without a secret: {report.clean_bodies}, changed: "
-                 f"{report.clean_bodies_changed}")
-    lines.append(f"leaks found only in the HAR, JSONL or curl export: "
-                 f"{report.total(report.export_only_leaks)} {dict(report.export_only_leaks)}")
+    lines += _rows(
+        "look-alikes by carrier",
+        report.lookalike_carrier_cases,
+        report.lookalike_carrier_changed,
+        "over",
+    )
+    lines += _rows("look-alike exchanges", report.lookalike_cases, report.not_identical, "changed")
+    lines.append(
+        f"bodies without a secret: {report.clean_bodies}, changed: {report.clean_bodies_changed}"
+    )
+    lines.append(
+        f"leaks found only in the HAR, JSONL or curl export: "
+        f"{report.total(report.export_only_leaks)} {dict(report.export_only_leaks)}"
+    )
     lines.append(f"crashes: {report.crashes}")
     if report.seconds:
-        lines.append(f"throughput: {report.bytes / report.seconds / 1e6:.1f} MB/s "
-                     f"({report.bytes / 1e6:.1f} MB in {report.seconds:.2f} s, one core)")
+        lines.append(
+            f"throughput: {report.bytes / report.seconds / 1e6:.1f} MB/s "
+            f"({report.bytes / 1e6:.1f} MB in {report.seconds:.2f} s, one core)"
+        )
     return "\n".join(lines)

@@ -99,10 +99,20 @@ def _vendor(rng: random.Random) -> list[Planted]:
         ("gitlab_runner", "glrt-" + _r(rng, _ALNUM + "-_", 20)),
         ("stripe_key", "sk_live_" + _r(rng, _ALNUM, 24)),
         ("stripe_key", "rk_live_" + _r(rng, _ALNUM, 24)),
-        ("slack_token", f"xoxb-{_r(rng, string.digits, 11)}-{_r(rng, string.digits, 12)}-"
-                        + _r(rng, _ALNUM, 24)),
-        ("slack_webhook", "https://hooks.slack.com/services/T" + _r(rng, _UPPER_DIGITS, 8)
-                          + "/B" + _r(rng, _UPPER_DIGITS, 8) + "/" + _r(rng, _ALNUM, 24)),
+        (
+            "slack_token",
+            f"xoxb-{_r(rng, string.digits, 11)}-{_r(rng, string.digits, 12)}-"
+            + _r(rng, _ALNUM, 24),
+        ),
+        (
+            "slack_webhook",
+            "https://hooks.slack.com/services/T"
+            + _r(rng, _UPPER_DIGITS, 8)
+            + "/B"
+            + _r(rng, _UPPER_DIGITS, 8)
+            + "/"
+            + _r(rng, _ALNUM, 24),
+        ),
         ("google_api_key", "AIza" + _r(rng, _ALNUM + "-_", 35)),
         ("sendgrid_key", "SG." + _r(rng, _ALNUM + "-_", 22) + "." + _r(rng, _ALNUM + "-_", 43)),
         ("twilio_api_key", "SK" + _r(rng, _HEX, 32)),
@@ -116,13 +126,24 @@ def _vendor(rng: random.Random) -> list[Planted]:
         ("shopify_token", "shpat_" + _r(rng, _HEX, 32)),
         ("shopify_token", "shpss_" + _r(rng, _HEX, 32)),
         ("mailgun_key", "key-" + _r(rng, _HEX, 32)),
-        ("telegram_bot_token", f"{rng.randint(100000000, 999999999)}:AA"
-                               + _r(rng, _ALNUM + "-_", 33)),
-        ("azure_connection", "DefaultEndpointsProtocol=https;AccountName=stor"
-                             + _r(rng, string.ascii_lowercase, 6) + ";AccountKey="
-                             + _r(rng, _ALNUM + "+/", 86) + "==;EndpointSuffix=core.windows.net"),
-        ("azure_sas", "sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2026-12-31T00:00:00Z&sig="
-                      + _r(rng, _ALNUM, 43) + "%3D"),
+        (
+            "telegram_bot_token",
+            f"{rng.randint(100000000, 999999999)}:AA" + _r(rng, _ALNUM + "-_", 33),
+        ),
+        (
+            "azure_connection",
+            "DefaultEndpointsProtocol=https;AccountName=stor"
+            + _r(rng, string.ascii_lowercase, 6)
+            + ";AccountKey="
+            + _r(rng, _ALNUM + "+/", 86)
+            + "==;EndpointSuffix=core.windows.net",
+        ),
+        (
+            "azure_sas",
+            "sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2026-12-31T00:00:00Z&sig="
+            + _r(rng, _ALNUM, 43)
+            + "%3D",
+        ),
         ("square_token", "EAAA" + _r(rng, _ALNUM + "-_", 60)),
         ("datadog_api_key", _r(rng, _HEX, 32)),
         ("heroku_api_key", "HRKU-" + _r(rng, _ALNUM + "-_", 60)),
@@ -142,8 +163,14 @@ def _vendor(rng: random.Random) -> list[Planted]:
 
 def _private_keys(rng: random.Random) -> list[Planted]:
     out: list[Planted] = []
-    for kind in ("RSA PRIVATE KEY", "PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY",
-                 "ENCRYPTED PRIVATE KEY", "DSA PRIVATE KEY"):
+    for kind in (
+        "RSA PRIVATE KEY",
+        "PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "DSA PRIVATE KEY",
+    ):
         lines = [base64.b64encode(rng.randbytes(48)).decode() for _ in range(6)]
         block = f"-----BEGIN {kind}-----\n" + "\n".join(lines) + f"\n-----END {kind}-----\n"
         out.append(Planted("private-key", block, "private_key", True, (lines[1], lines[4])))
@@ -153,8 +180,11 @@ def _private_keys(rng: random.Random) -> list[Planted]:
 def _jwts(rng: random.Random) -> list[Planted]:
     out: list[Planted] = []
     for i in range(10):
-        header = _b64url(b'{"alg":"HS256","typ":"JWT"}' if i % 2 else
-                         b'{"alg":"RS256","kid":"k' + str(i).encode() + b'"}')
+        header = _b64url(
+            b'{"alg":"HS256","typ":"JWT"}'
+            if i % 2
+            else b'{"alg":"RS256","kid":"k' + str(i).encode() + b'"}'
+        )
         sub = rng.randint(1000, 99999)
         claims = _b64url(f'{{"sub":"{sub}","iat":17000{i:05d},"scope":"read write"}}'.encode())
         sig = _b64url(rng.randbytes(32 if i % 2 else 64))
@@ -164,12 +194,42 @@ def _jwts(rng: random.Random) -> list[Planted]:
 
 
 _PASSWORD_KEYS = (
-    "password", "pw", "pwd", "passwd", "pass", "pin", "pin_code", "otp", "otp_code",
-    "passcode", "oldPw", "newPw", "new password", "confirmPassword", "db_pass", "DB_PASSWORD",
-    "recoveryCodes", "security_answer", "mfa_code", "totp", "smtp_pass", "login_pw",
-    "userPass", "currentPassword", "master_key", "encryption_key", "signing_secret",
-    "client_secret", "webhook_secret", "private_token", "api_key", "apiKey", "X-Api-Key2",
-    "auth_key", "session_key", "access_key",
+    "password",
+    "pw",
+    "pwd",
+    "passwd",
+    "pass",
+    "pin",
+    "pin_code",
+    "otp",
+    "otp_code",
+    "passcode",
+    "oldPw",
+    "newPw",
+    "new password",
+    "confirmPassword",
+    "db_pass",
+    "DB_PASSWORD",
+    "recoveryCodes",
+    "security_answer",
+    "mfa_code",
+    "totp",
+    "smtp_pass",
+    "login_pw",
+    "userPass",
+    "currentPassword",
+    "master_key",
+    "encryption_key",
+    "signing_secret",
+    "client_secret",
+    "webhook_secret",
+    "private_token",
+    "api_key",
+    "apiKey",
+    "X-Api-Key2",
+    "auth_key",
+    "session_key",
+    "access_key",
 )
 
 
@@ -200,8 +260,10 @@ def _cookies(rng: random.Random) -> list[Planted]:
         ("JSESSIONID", _r(rng, "0123456789ABCDEF", 32)),
         ("PHPSESSID", _r(rng, string.ascii_lowercase + string.digits, 26)),
         ("connect.sid", "s%3A" + _r(rng, _ALNUM, 32) + "." + _r(rng, _ALNUM, 43)),
-        ("remember_token", f"1042|{rng.randint(1700000000, 1800000000)}|"
-                           f"{_r(rng, _ALNUM, 24)}|{_r(rng, _HEX, 40)}"),
+        (
+            "remember_token",
+            f"1042|{rng.randint(1700000000, 1800000000)}|{_r(rng, _ALNUM, 24)}|{_r(rng, _HEX, 40)}",
+        ),
         ("auth", _r(rng, string.ascii_letters, 8)),
         ("_shop_session", _r(rng, _ALNUM + "%", 80)),
         ("laravel_session", "eyJpdiI6" + _r(rng, _ALNUM, 60)),
@@ -284,27 +346,64 @@ def _path_tokens(rng: random.Random) -> list[Planted]:
 
 def _emails(rng: random.Random) -> list[Planted]:
     values = [
-        "maria.kowalska@gmail.com", "j.okafor+billing@outlook.com", "tanaka.hiro@yahoo.co.jp",
-        "lea.dubois@orange.fr", "sven_lindqvist@telia.se", "amir.haddad@protonmail.com",
-        "priya.raman@infosys-mail.in", "o.brien@eircom.net", "c.rossi@libero.it",
-        "zhang.wei@163.com", "nkosi.dlamini@webmail.co.za", "ana.souza@uol.com.br",
-        "josé.garcía@correo.es", "jürgen.weiß@müller-gmbh.de", "用户@例子.中国",
-        "ivan.petrov@почта.рф", "s.yilmaz@şirket.com.tr", "hans.meier@xn--mller-kva.de",
-        "dev.ops@corp-internal.io", "billing@acme-widgets.co.uk", "f.nguyen@fpt.vn",
-        "l.andersen@mail.dk", "k.nowak@wp.pl", "m.haddad@gmx.at", "ROBERT.SMITH@AOL.COM",
+        "maria.kowalska@gmail.com",
+        "j.okafor+billing@outlook.com",
+        "tanaka.hiro@yahoo.co.jp",
+        "lea.dubois@orange.fr",
+        "sven_lindqvist@telia.se",
+        "amir.haddad@protonmail.com",
+        "priya.raman@infosys-mail.in",
+        "o.brien@eircom.net",
+        "c.rossi@libero.it",
+        "zhang.wei@163.com",
+        "nkosi.dlamini@webmail.co.za",
+        "ana.souza@uol.com.br",
+        "josé.garcía@correo.es",
+        "jürgen.weiß@müller-gmbh.de",
+        "用户@例子.中国",
+        "ivan.petrov@почта.рф",
+        "s.yilmaz@şirket.com.tr",
+        "hans.meier@xn--mller-kva.de",
+        "dev.ops@corp-internal.io",
+        "billing@acme-widgets.co.uk",
+        "f.nguyen@fpt.vn",
+        "l.andersen@mail.dk",
+        "k.nowak@wp.pl",
+        "m.haddad@gmx.at",
+        "ROBERT.SMITH@AOL.COM",
     ]
     return [Planted("email", v, "email", True) for v in values]
 
 
 _IIN = [
-    ("visa", "4", 16), ("visa", "4", 13), ("mastercard", "51", 16), ("mastercard", "55", 16),
-    ("mastercard", "2221", 16), ("mastercard", "2720", 16), ("amex", "34", 15),
-    ("amex", "37", 15), ("discover", "6011", 16), ("discover", "65", 16),
-    ("jcb", "3528", 16), ("jcb", "3589", 16), ("diners", "36", 14), ("diners", "38", 14),
-    ("maestro", "5018", 12), ("maestro", "6759", 19), ("mir", "2200", 16), ("mir", "2204", 16),
-    ("rupay", "6080", 16), ("rupay", "6521", 16), ("rupay", "8172", 16),
-    ("unionpay", "62", 16), ("unionpay", "62", 19), ("elo", "5067", 16), ("troy", "9792", 16),
-    ("verve", "5061", 19), ("visa-electron", "4026", 16), ("uatp", "1", 15),
+    ("visa", "4", 16),
+    ("visa", "4", 13),
+    ("mastercard", "51", 16),
+    ("mastercard", "55", 16),
+    ("mastercard", "2221", 16),
+    ("mastercard", "2720", 16),
+    ("amex", "34", 15),
+    ("amex", "37", 15),
+    ("discover", "6011", 16),
+    ("discover", "65", 16),
+    ("jcb", "3528", 16),
+    ("jcb", "3589", 16),
+    ("diners", "36", 14),
+    ("diners", "38", 14),
+    ("maestro", "5018", 12),
+    ("maestro", "6759", 19),
+    ("mir", "2200", 16),
+    ("mir", "2204", 16),
+    ("rupay", "6080", 16),
+    ("rupay", "6521", 16),
+    ("rupay", "8172", 16),
+    ("unionpay", "62", 16),
+    ("unionpay", "62", 19),
+    ("elo", "5067", 16),
+    ("troy", "9792", 16),
+    ("verve", "5061", 19),
+    ("visa-electron", "4026", 16),
+    ("uatp", "1", 15),
 ]
 
 
@@ -314,7 +413,7 @@ def _cards(rng: random.Random) -> list[Planted]:
     for i, (_family, prefix, length) in enumerate(_IIN):
         digits = _luhn_complete(prefix, length, rng)
         sep = seps[i % len(seps)]
-        groups = [digits[j:j + 4] for j in range(0, len(digits), 4)]
+        groups = [digits[j : j + 4] for j in range(0, len(digits), 4)]
         if length == 15:
             groups = [digits[:4], digits[4:10], digits[10:]]
         value = sep.join(groups)
@@ -327,27 +426,40 @@ def _ibans(rng: random.Random) -> list[Planted]:
     d = string.digits
     a = string.ascii_uppercase
     shapes = [
-        ("DE", _r(rng, d, 18)), ("GB", _r(rng, a, 4) + _r(rng, d, 14)),
+        ("DE", _r(rng, d, 18)),
+        ("GB", _r(rng, a, 4) + _r(rng, d, 14)),
         ("FR", _r(rng, d, 10) + _r(rng, _UPPER_DIGITS, 11) + _r(rng, d, 2)),
-        ("ES", _r(rng, d, 20)), ("IT", _r(rng, a, 1) + _r(rng, d, 10) + _r(rng, d, 12)),
-        ("NL", _r(rng, a, 4) + _r(rng, d, 10)), ("BE", _r(rng, d, 12)),
-        ("CH", _r(rng, d, 5) + _r(rng, d, 12)), ("AT", _r(rng, d, 16)), ("PL", _r(rng, d, 24)),
-        ("SE", _r(rng, d, 20)), ("NO", _r(rng, d, 11)), ("DK", _r(rng, d, 14)),
-        ("FI", _r(rng, d, 14)), ("IE", _r(rng, a, 4) + _r(rng, d, 14)), ("PT", _r(rng, d, 21)),
-        ("LU", _r(rng, d, 3) + _r(rng, d, 13)), ("SA", _r(rng, d, 2) + _r(rng, d, 18)),
-        ("AE", _r(rng, d, 19)), ("BR", _r(rng, d, 23) + "C1"), ("TR", _r(rng, d, 22)),
-        ("MT", _r(rng, a, 4) + _r(rng, d, 23)), ("UA", _r(rng, d, 25)),
-        ("IL", _r(rng, d, 19)), ("GR", _r(rng, d, 23)),
+        ("ES", _r(rng, d, 20)),
+        ("IT", _r(rng, a, 1) + _r(rng, d, 10) + _r(rng, d, 12)),
+        ("NL", _r(rng, a, 4) + _r(rng, d, 10)),
+        ("BE", _r(rng, d, 12)),
+        ("CH", _r(rng, d, 5) + _r(rng, d, 12)),
+        ("AT", _r(rng, d, 16)),
+        ("PL", _r(rng, d, 24)),
+        ("SE", _r(rng, d, 20)),
+        ("NO", _r(rng, d, 11)),
+        ("DK", _r(rng, d, 14)),
+        ("FI", _r(rng, d, 14)),
+        ("IE", _r(rng, a, 4) + _r(rng, d, 14)),
+        ("PT", _r(rng, d, 21)),
+        ("LU", _r(rng, d, 3) + _r(rng, d, 13)),
+        ("SA", _r(rng, d, 2) + _r(rng, d, 18)),
+        ("AE", _r(rng, d, 19)),
+        ("BR", _r(rng, d, 23) + "C1"),
+        ("TR", _r(rng, d, 22)),
+        ("MT", _r(rng, a, 4) + _r(rng, d, 23)),
+        ("UA", _r(rng, d, 25)),
+        ("IL", _r(rng, d, 19)),
+        ("GR", _r(rng, d, 23)),
     ]
     out: list[Planted] = []
     for i, (country, bban) in enumerate(shapes):
         iban = _iban(country, bban)
         if i % 4 == 1:
-            iban = " ".join(iban[j:j + 4] for j in range(0, len(iban), 4))
+            iban = " ".join(iban[j : j + 4] for j in range(0, len(iban), 4))
         elif i % 4 == 3:
             iban = iban.lower()
-        out.append(Planted("iban", iban, ("iban", "account", "bank_account", "IBAN")[i % 4],
-                           True))
+        out.append(Planted("iban", iban, ("iban", "account", "bank_account", "IBAN")[i % 4], True))
     return out
 
 
@@ -363,27 +475,61 @@ def _national_ids(rng: random.Random) -> list[Planted]:
             nino = f"{nino[:2]} {nino[2:4]} {nino[4:6]} {nino[6:8]} {nino[8]}"
         out.append(Planted("national-id", nino, "nino" if i % 2 else "ni_number", True))
     for i in range(5):
-        out.append(Planted("national-id", _steuer_id(rng),
-                           ("steuer_id", "tax_id", "steuerid", "tin", "taxId")[i], True))
+        out.append(
+            Planted(
+                "national-id",
+                _steuer_id(rng),
+                ("steuer_id", "tax_id", "steuerid", "tin", "taxId")[i],
+                True,
+            )
+        )
     return out
 
 
 def _phones(rng: random.Random) -> list[Planted]:
     values = [
-        "+44 20 7946 0958", "+0044 20 7946 0321", "00 44 161 496 0742", "+44 7700 900461",
-        "+49 30 90182734", "+49 (0)151 2345 6789", "+33 1 42 68 53 07", "+33 6 12 34 56 78",
-        "+81 3-1234-5678", "+91 98765 43210", "+55 11 91234-5678", "+61 2 9374 4012",
-        "+7 495 123-45-67", "+86 138 0013 8000", "+1 (415) 867-5309", "+1-646-382-9143",
-        "+34 612 34 56 78", "+39 06 6982 4417", "+31 20 794 2263", "+27 21 480 7711",
-        "0049 89 2180 4431", "+353 1 896 4127",
+        "+44 20 7946 0958",
+        "+0044 20 7946 0321",
+        "00 44 161 496 0742",
+        "+44 7700 900461",
+        "+49 30 90182734",
+        "+49 (0)151 2345 6789",
+        "+33 1 42 68 53 07",
+        "+33 6 12 34 56 78",
+        "+81 3-1234-5678",
+        "+91 98765 43210",
+        "+55 11 91234-5678",
+        "+61 2 9374 4012",
+        "+7 495 123-45-67",
+        "+86 138 0013 8000",
+        "+1 (415) 867-5309",
+        "+1-646-382-9143",
+        "+34 612 34 56 78",
+        "+39 06 6982 4417",
+        "+31 20 794 2263",
+        "+27 21 480 7711",
+        "0049 89 2180 4431",
+        "+353 1 896 4127",
     ]
-    return [Planted("phone", v, ("phone", "mobile", "tel", "phoneNumber")[i % 4], True)
-            for i, v in enumerate(values)]
+    return [
+        Planted("phone", v, ("phone", "mobile", "tel", "phoneNumber")[i % 4], True)
+        for i, v in enumerate(values)
+    ]
 
 
 def _dobs(rng: random.Random) -> list[Planted]:
-    keys = ("dob", "date_of_birth", "birthDate", "birthdate", "DOB", "birth_date", "bday",
-            "dateOfBirth", "geburtsdatum", "born_on")
+    keys = (
+        "dob",
+        "date_of_birth",
+        "birthDate",
+        "birthdate",
+        "DOB",
+        "birth_date",
+        "bday",
+        "dateOfBirth",
+        "geburtsdatum",
+        "born_on",
+    )
     out: list[Planted] = []
     for i, key in enumerate(keys):
         y, m, d = rng.randint(1940, 2005), rng.randint(1, 12), rng.randint(1, 28)
@@ -394,9 +540,13 @@ def _dobs(rng: random.Random) -> list[Planted]:
 
 def _passports(rng: random.Random) -> list[Planted]:
     values = [
-        "C01X00T47", "K" + _r(rng, string.digits, 8), _r(rng, string.digits, 9),
-        "P" + _r(rng, _UPPER_DIGITS, 8), "XN" + _r(rng, string.digits, 7),
-        "L" + _r(rng, _UPPER_DIGITS, 8), "AA" + _r(rng, string.digits, 7),
+        "C01X00T47",
+        "K" + _r(rng, string.digits, 8),
+        _r(rng, string.digits, 9),
+        "P" + _r(rng, _UPPER_DIGITS, 8),
+        "XN" + _r(rng, string.digits, 7),
+        "L" + _r(rng, _UPPER_DIGITS, 8),
+        "AA" + _r(rng, string.digits, 7),
         "E" + _r(rng, string.digits, 8),
     ]
     keys = ("passport_number", "passportNo", "passport", "document_number")
@@ -416,12 +566,18 @@ def _auth_headers(rng: random.Random) -> list[Planted]:
 
 def _connection_strings(rng: random.Random) -> list[Planted]:
     out: list[Planted] = []
-    for scheme, host in (("postgres", "db.internal:5432/app"), ("mysql", "10.0.3.7/shop"),
-                         ("mongodb+srv", "cluster0.mongo.net/prod"), ("redis", "cache:6379/0"),
-                         ("amqp", "mq.internal/vhost"), ("https", "git.internal/repo.git")):
+    for scheme, host in (
+        ("postgres", "db.internal:5432/app"),
+        ("mysql", "10.0.3.7/shop"),
+        ("mongodb+srv", "cluster0.mongo.net/prod"),
+        ("redis", "cache:6379/0"),
+        ("amqp", "mq.internal/vhost"),
+        ("https", "git.internal/repo.git"),
+    ):
         pw = _r(rng, _ALNUM, 16)
-        out.append(Planted("url-userinfo", f"{scheme}://svc_user:{pw}@{host}", "database_url",
-                           True, (pw,)))
+        out.append(
+            Planted("url-userinfo", f"{scheme}://svc_user:{pw}@{host}", "database_url", True, (pw,))
+        )
     return out
 
 
@@ -430,8 +586,24 @@ def planted() -> list[Planted]:
     rng = random.Random(160016)
     out: list[Planted] = []
     # `_vendor` twice: every vendor shape with two sets of random parts
-    for build in (_vendor, _vendor, _private_keys, _jwts, _passwords, _cookies, _signed_params,
-                  _path_tokens, _emails, _cards, _ibans, _national_ids, _phones, _dobs,
-                  _passports, _auth_headers, _connection_strings):
+    for build in (
+        _vendor,
+        _vendor,
+        _private_keys,
+        _jwts,
+        _passwords,
+        _cookies,
+        _signed_params,
+        _path_tokens,
+        _emails,
+        _cards,
+        _ibans,
+        _national_ids,
+        _phones,
+        _dobs,
+        _passports,
+        _auth_headers,
+        _connection_strings,
+    ):
         out.extend(build(rng))
     return out
