@@ -12,6 +12,10 @@ values (emails, phones, IPs) become pseudonyms.
 
 Nothing here ever flags a marker or a pseudonym: values already in the synthetic ranges
 (`is_synthetic`) and markers are left alone, which makes sanitizing idempotent.
+
+One module because the detectors, the groups they are compiled into and the cheap gates in
+front of each group are one unit: a detector added without its group and gate never runs,
+and the checks after a match decide where the scan resumes.
 """
 
 from __future__ import annotations
