@@ -695,7 +695,8 @@ def test_100mb_response_body(runner: CaptureRunner, echo_app: EchoApp) -> None:
     assert check_clean(p, 0) == []
     [ex] = p.exchanges()
     assert ex.response is not None and ex.response.body_truncated
-    assert len(ex.response.body) == CAP
+    # cut at the cap, less the partial word at the cut (amber/_ingest.py: no secret's prefix)
+    assert CAP - 512 <= len(ex.response.body) <= CAP
     # a body over the cap streams through (capture/_stream.py): the proxy keeps the capped copy
     # and the chunks in flight, never the whole body (buffering it grew the proxy by ~390 MiB)
     grown_mib = (peak - baseline) / 1024
@@ -719,7 +720,7 @@ def test_100mb_request_body(runner: CaptureRunner, echo_app: EchoApp) -> None:
     p.wait_stored(1, timeout=60)
     assert p.stop() == 0
     [ex] = p.exchanges()
-    assert ex.request.body_truncated and len(ex.request.body) == CAP
+    assert ex.request.body_truncated and CAP - 512 <= len(ex.request.body) <= CAP
 
 
 def test_sigterm_stops_cleanly_and_keeps_everything(runner: CaptureRunner) -> None:
