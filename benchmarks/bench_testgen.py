@@ -35,6 +35,7 @@ exchange): there each test also pays for building its fixture's template databas
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -119,6 +120,9 @@ def run_pytest(test_dir: Path, env: dict[str, str], n: int, clock: Path) -> Run:
             "-q",
             "-p",
             "no:cacheprovider",
+            # amber's dev environment has Hypothesis, whose pytest plugin costs ~1.3 s at
+            # start-up; an application's environment does not: measure what users run
+            *(["-p", "no:hypothesispytest"] if importlib.util.find_spec("hypothesis") else []),
             "-p",
             "amber_bench_clock",
             str(test_dir),
