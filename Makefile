@@ -26,19 +26,19 @@ SOURCES := amber capture replay fixtures testing tests benchmarks $(wildcard exa
 
 lint: relink
 	$(VENV)/bin/ruff check $(SOURCES)
-	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/ruff format --check .  # sources and the Python in docs/*.md
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 
 typecheck: lint
 
 # Apply the formatting `make test` checks.
 format: $(STAMP)
-	$(VENV)/bin/ruff format $(SOURCES)
+	$(VENV)/bin/ruff format .
 
 # The whole suite: lint, types, unit and integration tests, then the slow marker.
 test: relink
 	$(VENV)/bin/ruff check $(SOURCES)
-	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/ruff format --check .  # sources and the Python in docs/*.md
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
 	$(VENV)/bin/pytest -q
 	$(VENV)/bin/pytest -q -m slow
