@@ -36,6 +36,7 @@ from typing import Protocol
 
 from amber._ingest import Pipeline
 from amber._model import Exchange
+from amber._model import printable
 from amber._store import Store
 from amber.capture._raw import RawFlow
 from amber.capture._raw import raw_to_exchange
@@ -137,11 +138,6 @@ def _error_class(error: BaseException) -> str:
     cause = error.__cause__
     name = type(error).__name__
     return f"{name} from {type(cause).__name__}" if cause is not None else name
-
-
-def _printable(text: str) -> str:
-    """`text` safe for any log handler: undecodable bytes (surrogates) escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Writer:
@@ -360,7 +356,7 @@ class Writer:
                 "exchange %s (route %s) dropped as unstorable: the store refused it with %s; "
                 "the writer goes on",
                 part[0].id,
-                _printable(part[0].route or "-"),
+                printable(part[0].route or "-"),
                 _error_class(error),
             )
 
