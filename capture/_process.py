@@ -35,7 +35,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import queue
 import signal
 import threading
 import time
@@ -144,8 +143,7 @@ def _child_main(
     conn: Any,
     counters: Any,
     ids: Any,
-    ready: Any,
-    errors: Any,
+    status: Any,
     store_url: str,
     config_path: str | None,
     key: bytes,
@@ -169,8 +167,8 @@ def _child_main(
         pipeline = Pipeline.from_config(config, key, body_cap=body_cap)
         store = Store.open(store_url)
     except Exception as e:
-        errors.put(f"{type(e).__name__}: {e}")
-        ready.set()
+        status.send(f"{type(e).__name__}: {e}")
+        status.close()
         return
 
     def release(size: int) -> None:
@@ -198,8 +196,8 @@ def _child_main(
         store_file=sqlite_file(store),
         reconnect=store.close,
     )
-    errors.put("")  # started
-    ready.set()
+    status.send("")  # started
+    status.close()
     try:
         writer._run()
     finally:
@@ -228,15 +226,18 @@ class _Child:
         self.sender = FrameSender(self.conn.fileno())
         self.counters = ctx.RawArray("q", _N_COUNTERS)
         self.ids = ctx.RawArray("c", _ID_LEN * batch_size)
-        self._ready = ctx.Event()
-        self._errors = ctx.Queue()
+        # The child's first word ("" when started, else its error) comes over a pipe of its
+        # own: an Event and a Queue hold semaphores, and CPython 3.12 raised
+        # ReentrantCallError when the garbage collector finalized one mid resource-tracker call
+        self._status, status_child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
             target=_child_main,
             name="amber-writer",
             daemon=True,
-            args=(child_conn, self.counters, self.ids, self._ready, self._errors, *args),
+            args=(child_conn, self.counters, self.ids, status_child, *args),
         )
         self._child_conn = child_conn
+        self._status_child = status_child
         self.submitted_items = 0
         self.submitted_bytes = 0
         self.synced: dict[Outcome, int] = dict.fromkeys(("stored", *_CHILD_DROPS), 0)
@@ -262,9 +263,10 @@ class _Child:
         self.started_at = time.monotonic()
         self.proc.start()
         self._child_conn.close()  # the child has its own copy; EOF reaches it if we die
+        self._status_child.close()
         end = time.monotonic() + timeout
-        while not self._ready.wait(0.05):
-            if not self.proc.is_alive():
+        while not self._status.poll(0.05):
+            if not self.proc.is_alive() and not self._status.poll(0):
                 raise RuntimeError(
                     "the amber writer process ended before it started ("
                     f"{_exit_cause(self.proc.exitcode)})"
@@ -273,8 +275,8 @@ class _Child:
                 self.proc.kill()
                 raise RuntimeError("the amber writer process did not start")
         try:
-            error = self._errors.get(timeout=timeout)
-        except queue.Empty:
+            error = self._status.recv()
+        except (EOFError, OSError):
             error = "no word from the writer process"
         if not error:
             return
@@ -310,7 +312,8 @@ class _Child:
     def close(self) -> None:
         self.sender.close(self.conn.close)
         self._child_conn.close()
-        self._errors.close()
+        self._status_child.close()
+        self._status.close()
 
 
 class ProcessWriter:
