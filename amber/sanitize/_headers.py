@@ -29,6 +29,7 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._fields import field_verdict
 from ._keys import KeyClassifier
 from ._keys import version_like
 from ._urls import URL_HEADERS
@@ -88,6 +89,7 @@ _NAME_MARKERS: frozenset[str] = frozenset(
         "token", "secret", "signature", "sig", "auth", "authorization", "authenticate",
         "authentication", "key", "apikey", "session", "sessionid", "password", "passwd",
         "pwd", "credential", "credentials", "csrf", "xsrf", "csrftoken", "hmac", "jwt", "otp",
+        "sess",
     }
 )  # fmt: skip
 
@@ -235,9 +237,20 @@ class HeaderSanitizer:
         return marker("sensitive-header")
 
     def _values(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
-        if version_like(name, value.strip()):
+        core = value.strip()
+        if version_like(name, core):
             return value  # `X-App-Version: 2.4.1.0` is not an address
+        verdict = field_verdict(name.lower().removeprefix("x-"), core)
+        if verdict is not None:  # `X-Code: <an OAuth code>`, `X-Amz-Signature`, `X-Ak-Bmsc`
+            if is_marker(core):
+                return value
+            out.append(Redaction(verdict[1], loc, "mask"))
+            return marker(verdict[1])
         if self.urls is not None:
+            if len(core) > 1 and core[0] in "{[" and core[-1] in "}]":
+                edited = self.urls.bodies.json_text(value, loc, out)
+                if edited is not None:  # a JSON document in a header: walked like a body
+                    return edited
             value = self.urls.in_text(value, loc, out)  # `Link: <url>`, `Refresh: 0; url=`
         return self.scanner.apply(value, loc, out)
 

@@ -133,7 +133,9 @@ def _multipart(key: str, value: str) -> Exchange:
 
 
 def _xml(key: str, value: str) -> Exchange:
-    tag = re.sub(r"[^A-Za-z0-9_]", "", key) or "Value"
+    # an XML name keeps `-` and `.` (`<XSRF-TOKEN>`, `<connect.sid>`) and starts with a
+    # letter or `_`
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "", key).lstrip("0123456789.-") or "Value"
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
