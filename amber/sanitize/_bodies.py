@@ -243,12 +243,22 @@ class BodySanitizer:
         return b"\n".join(lines)
 
     def events(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
-        """Server-sent events: a `data:` line holding JSON is edited like a JSON body,
-        every other line gets the text rules."""
+        """Server-sent events: a `data:` line holding JSON is edited like a JSON body, and
+        so is a JSON document split over consecutive `data:` lines (the spec joins them
+        with newlines); every other line gets the text rules."""
         lines = body.split(b"\n")
+        skip = 0
         for i, line in enumerate(lines):
+            if skip:
+                skip -= 1
+                continue
             if not line.strip():
                 continue
+            if line.startswith(b"data:") and i + 1 < len(lines):
+                joined = self._data_lines(lines, i, f"{location}[{i}]", out)
+                if joined:
+                    skip = joined - 1
+                    continue
             result = None
             if line.startswith(b"data:"):
                 payload = line[5:]
@@ -258,6 +268,26 @@ class BodySanitizer:
                     result = None if edited is None else b"data:" + lead + edited
             lines[i] = result if result is not None else self.text(line, location, out)
         return b"\n".join(lines)
+
+    def _data_lines(self, lines: list[bytes], i: int, location: str, out: list[Redaction]) -> int:
+        """Edit the JSON document split over the `data:` lines from `i` in place; the number
+        of lines it spans, or 0 when they are one line or do not hold one document."""
+        j = i
+        while j < len(lines) and lines[j].startswith(b"data:"):
+            j += 1
+        if j - i < 2:
+            return 0
+        joined = b"\n".join(ln[5:] for ln in lines[i:j])
+        if joined.lstrip()[:1] not in (b"{", b"["):
+            return 0
+        edited = self.json(joined, location, out)
+        if edited is None:
+            return 0
+        if edited is not joined:
+            # replacements are inside strings, which hold no raw newline: same line count
+            for k, payload in enumerate(edited.split(b"\n")):
+                lines[i + k] = b"data:" + payload
+        return j - i
 
     # -- form and query ---------------------------------------------------------------
 

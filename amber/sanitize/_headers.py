@@ -147,8 +147,8 @@ class HeaderSanitizer:
         # a header named by an identity key (`X-User-Email`): the pseudonym kind
         self._identities: dict[str, str] = {}
 
-    def _kind(self, lname: str) -> str:
-        found = self._verdicts.get(lname)
+    def _kind(self, lname: str, name: str) -> str:
+        found = self._verdicts.get(name)
         if found is not None:
             return found
         if lname in self.keep:
@@ -170,14 +170,16 @@ class HeaderSanitizer:
         elif any(t in _NAME_MARKERS for t in _name_tokens(lname)):
             kind = "mask"
         else:
-            kind = self._by_key(lname)
-        self._verdicts[lname] = kind
+            kind = self._by_key(lname, name)
+        if len(self._verdicts) < 10_000:
+            self._verdicts[name] = kind
         return kind
 
-    def _by_key(self, lname: str) -> str:
-        """The kind of a header the key rules name (`X-Passport-Number`, `X-User-Email`):
-        "mask", "identity" (kind noted in `_identities`), or "values"."""
-        verdict = self.keys.classify(lname.removeprefix("x-"))
+    def _by_key(self, lname: str, name: str) -> str:
+        """The kind of a header the key rules name (`X-Passport-Number`, `X-User-Email`,
+        `X-oldPw`: the name as written, so camelCase splits): "mask", "identity" (kind
+        noted in `_identities`), or "values"."""
+        verdict = self.keys.classify(name[2:] if lname.startswith("x-") else name)
         if verdict is None or verdict == ("pseudonym", "name"):
             return "values"  # a bare `X-Name` is no person's
         action, what = verdict
@@ -198,7 +200,7 @@ class HeaderSanitizer:
 
     def _one(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
         lname = name.lower()
-        kind = self._kind(lname)
+        kind = self._kind(lname, name)
         if kind == "keep":
             if lname == "host" and "@" in value:
                 out.append(Redaction("url-userinfo", loc, "drop"))
