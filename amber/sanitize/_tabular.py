@@ -37,14 +37,15 @@ class TabularSanitizer:
 
     def apply(self, text: str, location: str, out: list[Redaction]) -> str | None:
         """`text` with every cell sanitized, row by row; None when it is not a table (one
-        line, or no delimiter in the first): then it is plain text."""
+        line, or a first line with no delimiter that reads as a sentence, not a one-column
+        header): then it is plain text."""
         lines = text.splitlines(keepends=True)
         if len(lines) < 2:
             return None
         first = lines[0]
         delimiter = max(_DELIMITERS, key=first.count)
-        if first.count(delimiter) == 0:
-            return None
+        if first.count(delimiter) == 0 and (len(first) > 128 or first.strip().count(" ") > 3):
+            return None  # a sentence, not a one-column header (`X-Amz-Signature`)
         header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
         columns = [(name, self.bodies.field_verdict(name, lambda: iter(header))) for name in header]
         rows = _records(lines[1:])

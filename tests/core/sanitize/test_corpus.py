@@ -73,17 +73,19 @@ CLEAN_BODIES_CHANGED_AT_MOST = 0
 # Classes the sanitizer catches in every body of a format in the corpus, under their own key:
 # the property tests check these for leaks (grow the lists as classes become caught).
 _SHAPES = ("auth-header", "jwt", "private-key", "url-userinfo")
+# the env renderer squashes `X-Amz-Signature` into `XAMZSIGNATURE`: no name left to know
+_NAMED = (*_SHAPES, "signed-url")
 FULLY_CAUGHT: dict[str, tuple[str, ...]] = {
-    "json": (*_SHAPES, "email", "iban", "phone"),
-    "ndjson": (*_SHAPES, "email", "iban", "phone"),
-    "form": (*_SHAPES, "email", "iban", "phone"),
-    "multipart": (*_SHAPES, "email", "iban", "phone"),
-    "sse": (*_SHAPES, "iban"),
-    "yaml": (*_SHAPES, "iban"),
+    "json": (*_NAMED, "email", "iban", "phone"),
+    "ndjson": (*_NAMED, "email", "iban", "phone"),
+    "form": (*_NAMED, "email", "iban", "phone"),
+    "multipart": (*_NAMED, "email", "iban", "phone"),
+    "sse": (*_NAMED, "iban"),
+    "yaml": (*_NAMED, "iban"),
     "env": (*_SHAPES, "iban"),
-    "xml": _SHAPES,
-    "html": _SHAPES,
-    "csv": _SHAPES,
+    "xml": _NAMED,
+    "html": _NAMED,
+    "csv": _NAMED,
     "text": _SHAPES,
 }
 
