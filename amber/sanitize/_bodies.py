@@ -446,7 +446,10 @@ class BodySanitizer:
                         for ns in _DISPOSITION_NAME.findall(body)
                         for n in ns
                     ),
-                    content.decode("utf-8", "surrogateescape").strip(),
+                    # a token is short: a long part is judged by its name alone
+                    content.decode("utf-8", "surrogateescape").strip()
+                    if len(content) <= 4096
+                    else "",
                 )
             )
             if (

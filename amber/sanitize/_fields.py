@@ -26,7 +26,7 @@ from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 
-__all__ = ["cookie_name", "field_verdict", "token_like"]
+__all__ = ["cookie_name", "field_name", "field_verdict", "token_like"]
 
 # Signed-URL and OAuth parameter names (compacted: lowercase, no `_`/`-`/`.`) that the key
 # rules leave, unambiguous as field names.
@@ -88,6 +88,15 @@ def _kind(name: str) -> str:
         if len(_kinds) < 100_000:
             _kinds[name] = found
     return found
+
+
+def field_name(name: str) -> bool:
+    """Might `field_verdict` mask a value under `name`? (Cheap: lets a caller skip
+    decoding a value no rule here would look at.)"""
+    kind = _kinds.get(name)
+    if kind is None:
+        kind = _kind(name)
+    return bool(kind)
 
 
 def token_like(value: str) -> bool:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from amber._model import Redaction
 from amber._pseudonym import is_marker
 
+from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
 from ._keys import Verdict
@@ -69,7 +70,9 @@ class MarkupSanitizer:
         (`<X-Amz-Signature>`, `<input name="code" value="...">`)."""
         verdict = self._classify(name)
         if verdict is None:
-            return None if raw is None else field_verdict(name, html.unescape(raw).strip())
+            if raw is None or not field_name(name):
+                return None
+            return field_verdict(name, html.unescape(raw).strip())
         if verdict == NAME and normalize_key(name) == "name":
             return None
         return verdict

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from amber._model import Redaction
 from amber._pseudonym import is_marker
 
+from ._fields import field_name
 from ._fields import field_verdict
 from ._keys import Verdict
 from ._keys import version_like
@@ -81,7 +82,7 @@ class TabularSanitizer:
             name, verdict = columns[i] if i < len(columns) else ("", None)
             if verdict is None and version_like(name, cell.strip()):
                 continue  # a `version` column's `2.4.1.0` is not an address
-            if verdict is None and name:
+            if verdict is None and name and field_name(name):
                 verdict = field_verdict(name, cell.strip())  # `X-Amz-Signature`, `code`
             loc = f"{location}.{name}" if verdict is not None else location
             new = self.bodies.scalar_by_verdict(cell, verdict, loc, out)

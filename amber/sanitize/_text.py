@@ -14,8 +14,10 @@ key order and anchors). What it reads:
   in it is masked, like a JSON object under such a key.
 
 A value goes by its key's rule (`KeyClassifier`; a bare `name` is nobody's here), then by
-`_fields.field_verdict` (signed-URL parameters, cookie names, `code` with a token). The
-rest of the text then gets the URL and value rules like any text body.
+`_fields.field_verdict` (signed-URL parameters, cookie names, `code` with a token); an
+unquoted value that is a call or an index (`SECRET_KEY = os.environ["SECRET_KEY"]`) is
+code, not a secret. The rest of the text then gets the URL and value rules like any text
+body, around the replaced spans.
 
 `config_like` decides whether a body is config text: a YAML, `.env`, INI, properties or
 shell content type, or a `text/plain` (or untyped) body whose first lines mostly have the
@@ -56,6 +58,9 @@ _COMMENT = re.compile(r"[ \t]*(?:#|;|//)")
 _ITEM = re.compile(r"[ \t]*-(?:[ \t]|\r?$)")
 _BLOCK = re.compile(r"[|>][+-]?[0-9]?[ \t]*(?:#.*)?\r?")
 _SNIFF_BYTES = 4096
+# A plain value that is an expression, not a literal: a call or an index on a (dotted) name
+# (`SECRET_KEY = os.environ["SECRET_KEY"]`, `token: getToken()` in a settings file).
+_EXPRESSION = re.compile(r"[A-Za-z_$][\w$.]*(?:\(.*\)|\[.*\])[;,]?")
 
 
 def config_like(body: bytes, content_type: str) -> bool:
@@ -154,6 +159,15 @@ class ConfigTextSanitizer:
                 i += 1
                 continue
             start, end, value = _scalar(rest)
+            if start == 0 and _EXPRESSION.fullmatch(value):
+                # code, not a literal: the value rules as for source code, not the key rule
+                cut = m.end()
+                new = self.bodies.scanner.apply(value, loc, out, code=True)
+                lines[i] = body[:cut] + new + body[cut + end :] + line[len(body) :]
+                changed = True
+                done.append((i, cut, cut + len(new)))
+                i += 1
+                continue
             if value and not is_marker(value):
                 new = self.bodies.scalar_by_verdict(value, verdict, loc, out)
                 if new != value:

@@ -10,6 +10,7 @@ import pytest
 from amber._model import Redaction
 from amber.sanitize import Sanitizer
 from amber.sanitize._fields import cookie_name
+from amber.sanitize._fields import field_name
 from amber.sanitize._fields import field_verdict
 from amber.sanitize._fields import token_like
 
@@ -60,6 +61,7 @@ def test_field_verdicts() -> None:
     assert field_verdict("TS01a2b3c4", "01ab") == ("mask", "cookie")
     assert field_verdict("description", "aBcDeFgHiJkLqW") is None
     assert field_verdict("", "x") is None
+    assert field_name("X-Goog-Signature") and field_name("code") and not field_name("plan")
 
 
 @pytest.mark.parametrize(

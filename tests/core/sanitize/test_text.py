@@ -143,3 +143,27 @@ def test_crlf_and_cut_documents(sanitizer: Sanitizer) -> None:
     body = 'DB_PASS=hunter2zq\r\nAPP_ENV=prod\r\nexport SECRET="unterminated'
     new, _ = run(sanitizer, body)
     assert new == f'DB_PASS={M}\r\nAPP_ENV=prod\r\nexport SECRET="{M}'
+
+
+def test_settings_code_keeps_its_expressions(sanitizer: Sanitizer) -> None:
+    body = (
+        'DEBUG = False\nSECRET_KEY = os.environ["SECRET_KEY"]\nDB_PASSWORD = get_password()\n'
+        'API_TOKEN = "f00dfeed1234abcd"\n'
+    )
+    new, out = run(sanitizer, body)
+    assert new == body.replace("f00dfeed1234abcd", M)
+    assert [r.location for r in out] == ["response.body:text.API_TOKEN"]
+
+
+def test_anchors_comments_and_quoted_keys(sanitizer: Sanitizer) -> None:
+    body = (
+        "# password: not-a-value\n"
+        '"client_secret": "abc"\n'
+        "db:\n  password: &pw s3cr3t # shared\n  replica_password: *pw\n"
+    )
+    new, _ = run(sanitizer, body, "text/yaml")
+    # a commented-out password is still one: the value rules mask it
+    assert new.startswith("# password: [REDACTED:") and "not-a-value" not in new
+    assert new.split("\n", 1)[1] == (
+        f'"client_secret": "{M}"\ndb:\n  password: "{M}" # shared\n  replica_password: "{M}"\n'
+    )
