@@ -38,6 +38,7 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._fields import field_verdict
 from ._json import NAME
 from ._json import PERSON_VERDICTS
 from ._json import SCAN
@@ -54,6 +55,8 @@ from ._keys import split_tokens
 from ._keys import version_like
 from ._markup import MarkupSanitizer
 from ._tabular import TabularSanitizer
+from ._text import ConfigTextSanitizer
+from ._text import config_like
 from ._urls import UrlSanitizer
 from ._urls import url_param_verdict
 from ._values import ValueScanner
@@ -103,6 +106,7 @@ class BodySanitizer:
         self.urls = UrlSanitizer(self)
         self.markup = MarkupSanitizer(self)
         self.tabular = TabularSanitizer(self)
+        self.config = ConfigTextSanitizer(self)
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""
@@ -140,14 +144,18 @@ class BodySanitizer:
                 return result
         if "x-www-form-urlencoded" in ct:
             return self.form(body, location, out)
+        code = _CODE_TYPE.search(ct) is not None or _CODE_SHAPE.search(body, 0, 4096) is not None
+        markup = "xml" in ct or "html" in ct or body.lstrip()[:1] == b"<"
+        table = "csv" in ct or "tab-separated" in ct
         return self.text(
             body,
             location,
             out,
             charset=_charset(content_type),
-            code=_CODE_TYPE.search(ct) is not None or _CODE_SHAPE.search(body, 0, 4096) is not None,
-            markup="xml" in ct or "html" in ct or body.lstrip()[:1] == b"<",
-            table="csv" in ct or "tab-separated" in ct,
+            code=code,
+            markup=markup,
+            table=table,
+            config=not (code or markup or table) and config_like(body, ct),
         )
 
     # -- JSON -------------------------------------------------------------------------
@@ -191,6 +199,18 @@ class BodySanitizer:
         new = Splicer(text, walker, duplicates).run(None)
         return body if new == text else new.encode(encoding, "surrogatepass")
 
+    def json_text(self, text: str, location: str, out: list[Redaction]) -> str | None:
+        """A form value, header, cell or field that is a JSON document, walked and edited
+        in place like a JSON body (`payload={"code": "..."}`); None when it is not JSON."""
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        new = self.json(raw, location, out)
+        if new is None:
+            return None
+        return text if new is raw else new.decode("utf-8", "surrogateescape")
+
     def orphan(self, text: str, path: tuple[Path, str], walker: JsonWalker) -> str:
         """The value of a member that a later repeated key hid from the parsed document.
 
@@ -223,12 +243,22 @@ class BodySanitizer:
         return b"\n".join(lines)
 
     def events(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
-        """Server-sent events: a `data:` line holding JSON is edited like a JSON body,
-        every other line gets the text rules."""
+        """Server-sent events: a `data:` line holding JSON is edited like a JSON body, and
+        so is a JSON document split over consecutive `data:` lines (the spec joins them
+        with newlines); every other line gets the text rules."""
         lines = body.split(b"\n")
+        skip = 0
         for i, line in enumerate(lines):
+            if skip:
+                skip -= 1
+                continue
             if not line.strip():
                 continue
+            if line.startswith(b"data:") and i + 1 < len(lines):
+                joined = self._data_lines(lines, i, f"{location}[{i}]", out)
+                if joined:
+                    skip = joined - 1
+                    continue
             result = None
             if line.startswith(b"data:"):
                 payload = line[5:]
@@ -238,6 +268,26 @@ class BodySanitizer:
                     result = None if edited is None else b"data:" + lead + edited
             lines[i] = result if result is not None else self.text(line, location, out)
         return b"\n".join(lines)
+
+    def _data_lines(self, lines: list[bytes], i: int, location: str, out: list[Redaction]) -> int:
+        """Edit the JSON document split over the `data:` lines from `i` in place; the number
+        of lines it spans, or 0 when they are one line or do not hold one document."""
+        j = i
+        while j < len(lines) and lines[j].startswith(b"data:"):
+            j += 1
+        if j - i < 2:
+            return 0
+        joined = b"\n".join(ln[5:] for ln in lines[i:j])
+        if joined.lstrip()[:1] not in (b"{", b"["):
+            return 0
+        edited = self.json(joined, location, out)
+        if edited is None:
+            return 0
+        if edited is not joined:
+            # replacements are inside strings, which hold no raw newline: same line count
+            for k, payload in enumerate(edited.split(b"\n")):
+                lines[i + k] = b"data:" + payload
+        return j - i
 
     # -- form and query ---------------------------------------------------------------
 
@@ -274,7 +324,9 @@ class BodySanitizer:
             if hits:
                 out.extend(Redaction(h.rule, loc, h.action) for h in hits)
             verdict = self.field_verdict(
-                name, lambda: (unq(p.partition("=")[0], errors="surrogateescape") for p in pieces)
+                name,
+                lambda: (unq(p.partition("=")[0], errors="surrogateescape") for p in pieces),
+                value,
             )
             if verdict is None and url:
                 verdict = url_param_verdict(name, value)
@@ -299,10 +351,16 @@ class BodySanitizer:
             pieces[i] = f"{n}{eq}{v}"
         return "&".join(pieces) if changed else raw
 
-    def field_verdict(self, name: str, siblings: Callable[[], Iterable[str]]) -> Verdict:
+    def field_verdict(
+        self, name: str, siblings: Callable[[], Iterable[str]], value: str | None = None
+    ) -> Verdict:
         """A form or multipart field's verdict; a bare `name` is a person's only beside a
-        person's other fields (`email`, `phone`...): `name=mug&qty=1` is a product."""
+        person's other fields (`email`, `phone`...): `name=mug&qty=1` is a product. With
+        `value`, the names `_fields.field_verdict` knows (signed-URL parameters, cookie
+        names, `code` with a token) count too."""
         verdict = self.keys.classify(name)
+        if verdict is None:
+            return None if value is None else field_verdict(name, value)
         if (
             verdict == NAME
             and normalize_key(name) == "name"
@@ -317,6 +375,10 @@ class BodySanitizer:
         """A string value under a key: masked, pseudonymized, or scanned by the URL and
         value rules (`redirect=https%3A%2F%2Fu%3Apw%40host` holds a URL)."""
         if verdict is None:
+            if len(value) > 1 and value[0] in "{[" and value[-1] in "}]":
+                edited = self.json_text(value, location, out)
+                if edited is not None:
+                    return edited
             return self.scanner.apply(self.urls.in_text(value, location, out), location, out)
         if not value or is_marker(value):
             return value
@@ -384,6 +446,10 @@ class BodySanitizer:
                         for ns in _DISPOSITION_NAME.findall(body)
                         for n in ns
                     ),
+                    # a token is short: a long part is judged by its name alone
+                    content.decode("utf-8", "surrogateescape").strip()
+                    if len(content) <= 4096
+                    else "",
                 )
             )
             if (
@@ -414,11 +480,13 @@ class BodySanitizer:
         code: bool = False,
         markup: bool = False,
         table: bool = False,
+        config: bool = False,
     ) -> bytes:
         """Text by the value rules; `code` (JavaScript, CSS, HTML source) keeps expressions
         such as `token = sessionStorage.getItem(...)` out of the `key = value` rule, and
         `markup` (XML, SOAP, HTML) applies the key rules to tags and attributes first, and
-        `table` (CSV, TSV) to columns by their header."""
+        `table` (CSV, TSV) to columns by their header, `config` (YAML, INI, `.env`) to
+        `key: value` and `KEY=value` lines (`_text.py`)."""
         if charset and charset.replace("-", "").replace("_", "") not in (
             "utf8",
             "usascii",
@@ -427,14 +495,14 @@ class BodySanitizer:
             try:
                 codec = codecs.lookup(charset).name
                 decoded = body.decode(codec, "surrogateescape")
-                new = self._text(decoded, f"{location}:text", out, code, markup, table)
+                new = self._text(decoded, f"{location}:text", out, code, markup, table, config)
                 return body if new == decoded else new.encode(codec, "surrogateescape")
             except (LookupError, UnicodeError):
                 pass
         if not looks_textual(body):
             return self.binary(body, location, out)
         decoded = body.decode("utf-8", "surrogateescape")
-        new = self._text(decoded, f"{location}:text", out, code, markup, table)
+        new = self._text(decoded, f"{location}:text", out, code, markup, table, config)
         return body if new is decoded or new == decoded else new.encode("utf-8", "surrogateescape")
 
     def _text(
@@ -445,21 +513,27 @@ class BodySanitizer:
         code: bool,
         markup: bool,
         table: bool,
+        config: bool = False,
     ) -> str:
         """Markup by its tags and attributes, then the URLs in `text` by the URL rules and
         all of it by the value rules; a table cell by cell instead."""
+        kept: list[tuple[int, int]] = []
         if markup:
             text = self.markup.apply(text, location, out)
+            # the value rules run around `value="2.4.1.0"` under a version name
             kept = self.markup.versions(text)
-            if kept:  # the value rules run around `value="2.4.1.0"` under a version name
-                pieces: list[str] = []
-                pos = 0
-                for start, end in kept:
-                    pieces.append(self._text(text[pos:start], location, out, code, False, False))
-                    pieces.append(text[start:end])
-                    pos = end
-                pieces.append(self._text(text[pos:], location, out, code, False, False))
-                return "".join(pieces)
+        elif config and not code:
+            # and around what the config rules replaced (`private_key: |` is no pair)
+            text, kept = self.config.apply(text, location, out)
+        if kept:
+            pieces: list[str] = []
+            pos = 0
+            for start, end in kept:
+                pieces.append(self._text(text[pos:start], location, out, code, False, False))
+                pieces.append(text[start:end])
+                pos = end
+            pieces.append(self._text(text[pos:], location, out, code, False, False))
+            return "".join(pieces)
         if table:
             cells = self.tabular.apply(text, location, out)
             if cells is not None:

@@ -29,6 +29,7 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._fields import field_verdict
 from ._keys import KeyClassifier
 from ._keys import version_like
 from ._urls import URL_HEADERS
@@ -88,6 +89,7 @@ _NAME_MARKERS: frozenset[str] = frozenset(
         "token", "secret", "signature", "sig", "auth", "authorization", "authenticate",
         "authentication", "key", "apikey", "session", "sessionid", "password", "passwd",
         "pwd", "credential", "credentials", "csrf", "xsrf", "csrftoken", "hmac", "jwt", "otp",
+        "sess",
     }
 )  # fmt: skip
 
@@ -145,8 +147,8 @@ class HeaderSanitizer:
         # a header named by an identity key (`X-User-Email`): the pseudonym kind
         self._identities: dict[str, str] = {}
 
-    def _kind(self, lname: str) -> str:
-        found = self._verdicts.get(lname)
+    def _kind(self, lname: str, name: str) -> str:
+        found = self._verdicts.get(name)
         if found is not None:
             return found
         if lname in self.keep:
@@ -168,14 +170,16 @@ class HeaderSanitizer:
         elif any(t in _NAME_MARKERS for t in _name_tokens(lname)):
             kind = "mask"
         else:
-            kind = self._by_key(lname)
-        self._verdicts[lname] = kind
+            kind = self._by_key(lname, name)
+        if len(self._verdicts) < 10_000:
+            self._verdicts[name] = kind
         return kind
 
-    def _by_key(self, lname: str) -> str:
-        """The kind of a header the key rules name (`X-Passport-Number`, `X-User-Email`):
-        "mask", "identity" (kind noted in `_identities`), or "values"."""
-        verdict = self.keys.classify(lname.removeprefix("x-"))
+    def _by_key(self, lname: str, name: str) -> str:
+        """The kind of a header the key rules name (`X-Passport-Number`, `X-User-Email`,
+        `X-oldPw`: the name as written, so camelCase splits): "mask", "identity" (kind
+        noted in `_identities`), or "values"."""
+        verdict = self.keys.classify(name[2:] if lname.startswith("x-") else name)
         if verdict is None or verdict == ("pseudonym", "name"):
             return "values"  # a bare `X-Name` is no person's
         action, what = verdict
@@ -196,7 +200,7 @@ class HeaderSanitizer:
 
     def _one(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
         lname = name.lower()
-        kind = self._kind(lname)
+        kind = self._kind(lname, name)
         if kind == "keep":
             if lname == "host" and "@" in value:
                 out.append(Redaction("url-userinfo", loc, "drop"))
@@ -235,9 +239,20 @@ class HeaderSanitizer:
         return marker("sensitive-header")
 
     def _values(self, name: str, value: str, loc: str, out: list[Redaction]) -> str:
-        if version_like(name, value.strip()):
+        core = value.strip()
+        if version_like(name, core):
             return value  # `X-App-Version: 2.4.1.0` is not an address
+        verdict = field_verdict(name.lower().removeprefix("x-"), core)
+        if verdict is not None:  # `X-Code: <an OAuth code>`, `X-Amz-Signature`, `X-Ak-Bmsc`
+            if is_marker(core):
+                return value
+            out.append(Redaction(verdict[1], loc, "mask"))
+            return marker(verdict[1])
         if self.urls is not None:
+            if len(core) > 1 and core[0] in "{[" and core[-1] in "}]":
+                edited = self.urls.bodies.json_text(value, loc, out)
+                if edited is not None:  # a JSON document in a header: walked like a body
+                    return edited
             value = self.urls.in_text(value, loc, out)  # `Link: <url>`, `Refresh: 0; url=`
         return self.scanner.apply(value, loc, out)
 

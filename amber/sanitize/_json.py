@@ -24,6 +24,7 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._fields import field_verdict
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
@@ -194,6 +195,8 @@ class JsonWalker:
                     inh = True
                 elif pair is not None and k in ("value", "Value"):
                     verdict = pair
+                else:
+                    verdict = field_verdict(k, v)  # `{"X-Amz-Signature": ...}`, `{"code": ...}`
             elif (
                 verdict == NAME
                 and not person
@@ -226,6 +229,8 @@ class JsonWalker:
         if type(name) is not str or len(name) > 64:
             return None
         verdict = self._classify(name)
+        if verdict is None:
+            return field_verdict(name, d.get("value", d.get("Value")))
         return None if verdict == NAME else verdict
 
     def _rename(self, k: str, path: Path) -> None:

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 from amber._model import Redaction
 from amber._pseudonym import is_marker
 
+from ._fields import field_name
+from ._fields import field_verdict
 from ._json import NAME
 from ._keys import Verdict
 from ._keys import normalize_key
@@ -62,9 +64,15 @@ class MarkupSanitizer:
         self.bodies = bodies
         self._classify = bodies.keys.classify
 
-    def classify(self, name: str) -> Verdict:
-        """A tag's or attribute's verdict; a bare `name` is no person's in markup."""
+    def classify(self, name: str, raw: str | None = None) -> Verdict:
+        """A tag's or attribute's verdict; a bare `name` is no person's in markup. With the
+        (escaped) value `raw`, the names `_fields.field_verdict` knows count too
+        (`<X-Amz-Signature>`, `<input name="code" value="...">`)."""
         verdict = self._classify(name)
+        if verdict is None:
+            if raw is None or not field_name(name):
+                return None
+            return field_verdict(name, html.unescape(raw).strip())
         if verdict == NAME and normalize_key(name) == "name":
             return None
         return verdict
@@ -103,11 +111,12 @@ class MarkupSanitizer:
         return raw if new == value else html.escape(new, quote=True)
 
     def _leaf(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
-        return self._replace(m, 4, self.classify(m.group(2)), f"{location}.{m.group(2)}", out)
+        verdict = self.classify(m.group(2), m.group(4))
+        return self._replace(m, 4, verdict, f"{location}.{m.group(2)}", out)
 
     def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         name = html.unescape(m.group(2)).strip()
-        return self._replace(m, 6, self.classify(name), f"{location}.{name}", out)
+        return self._replace(m, 6, self.classify(name, m.group(6)), f"{location}.{name}", out)
 
     def _replace(
         self,
@@ -137,23 +146,24 @@ class MarkupSanitizer:
             a.group(1).lower(): a.group(2) if a.group(2) is not None else a.group(3) for a in attrs
         }
         named = next((names[n] for n in _NAMING if names.get(n)), None)
-        pair = self.classify(html.unescape(named)) if named and len(named) <= 64 else None
+        pair_name = html.unescape(named) if named and len(named) <= 64 else None
+        pair = self.classify(pair_name) if pair_name else None
         whole = m.group(0)
         pieces: list[str] = []
         pos = 0
         for a in attrs:
             attr = a.group(1).lower()
             verdict: Verdict
-            if attr in _VALUED and pair is not None:
-                verdict = pair
+            group = 2 if a.group(2) is not None else 3
+            raw = a.group(group)
+            if attr in _VALUED and pair_name:
+                verdict = pair or self.classify(pair_name, raw)
             elif attr in _NAMING or attr in _MARKUP_ATTRS or attr.startswith(("xmlns", "aria-")):
                 continue
             else:
-                verdict = self.classify(attr)
+                verdict = self.classify(a.group(1), raw)
             if verdict is None:
                 continue
-            group = 2 if a.group(2) is not None else 3
-            raw = a.group(group)
             new = self._value(raw, verdict, f"{location}.{named or attr}", out)
             if new != raw:
                 pieces.append(whole[pos : a.start(group)])

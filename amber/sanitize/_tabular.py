@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from amber._model import Redaction
 from amber._pseudonym import is_marker
 
+from ._fields import field_name
+from ._fields import field_verdict
 from ._keys import Verdict
 from ._keys import version_like
 
@@ -36,14 +38,15 @@ class TabularSanitizer:
 
     def apply(self, text: str, location: str, out: list[Redaction]) -> str | None:
         """`text` with every cell sanitized, row by row; None when it is not a table (one
-        line, or no delimiter in the first): then it is plain text."""
+        line, or a first line with no delimiter that reads as a sentence, not a one-column
+        header): then it is plain text."""
         lines = text.splitlines(keepends=True)
         if len(lines) < 2:
             return None
         first = lines[0]
         delimiter = max(_DELIMITERS, key=first.count)
-        if first.count(delimiter) == 0:
-            return None
+        if first.count(delimiter) == 0 and (len(first) > 128 or first.strip().count(" ") > 3):
+            return None  # a sentence, not a one-column header (`X-Amz-Signature`)
         header = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
         columns = [(name, self.bodies.field_verdict(name, lambda: iter(header))) for name in header]
         rows = _records(lines[1:])
@@ -79,6 +82,8 @@ class TabularSanitizer:
             name, verdict = columns[i] if i < len(columns) else ("", None)
             if verdict is None and version_like(name, cell.strip()):
                 continue  # a `version` column's `2.4.1.0` is not an address
+            if verdict is None and name and field_name(name):
+                verdict = field_verdict(name, cell.strip())  # `X-Amz-Signature`, `code`
             loc = f"{location}.{name}" if verdict is not None else location
             new = self.bodies.scalar_by_verdict(cell, verdict, loc, out)
             if new != cell:

@@ -81,9 +81,10 @@ _STRONG_TOKEN = re.compile(r"[A-Za-z0-9_~-]{6,}")
 _MIXED_TOKEN = re.compile(r"[A-Za-z0-9_~.=+/-]{8,}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # A URL in text: a scheme, `://`, then up to a space, quote, bracket or backslash; and a
-# percent-encoded one (`https%3A%2F%2F...`), up to the end of its parameter.
+# percent-encoded one (`https%3A%2F%2F...`, `mongodb%2Bsrv%3A%2F%2F...`), up to the end of its
+# parameter.
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s\"'<>`\\]+")
-_ENCODED_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]{1,15}%3A%2F%2F[^\s\"'<>`\\&]+")
+_ENCODED_URL = re.compile(r"(?i)\b[a-z](?:[a-z0-9+.-]|%2B){1,15}%3A%2F%2F[^\s\"'<>`\\&]+")
 _TRAILING = ".,;:!?)]}'"
 _PCHAR_SAFE = "[]:@!$&'()*+,;=~"
 

@@ -248,3 +248,29 @@ def test_an_encoded_url_in_a_form_value_gets_the_url_rules(sanitizer: Sanitizer)
     assert [r.rule for r in out] == ["url-userinfo"]
     same = b"upstream=https%253A%252F%252Fexample.com%252Fdocs&next=%2Fhome"
     assert run(sanitizer, same, "application/x-www-form-urlencoded") == (same, [])
+
+
+def test_server_sent_event_split_over_data_lines(sanitizer: Sanitizer) -> None:
+    body = (
+        b'event: update\ndata: {\ndata:  "kind": "token",\r\ndata:  "api_key": "k3y-v4lue"\n'
+        b"data: }\n\ndata: {\ndata: not json\n\n"
+    )
+    new, out = run(sanitizer, body, "text/event-stream")
+    assert new == body.replace(b"k3y-v4lue", b"[REDACTED:sensitive-key]")
+    assert [r.location for r in out] == ["request.body[1]$.api_key"]
+    clean = b'data: {\ndata:  "kind": "ping"\ndata: }\n\n'
+    assert run(sanitizer, clean, "text/event-stream") == (clean, [])
+
+
+def test_json_in_a_form_value_is_walked_in_place(sanitizer: Sanitizer) -> None:
+    inner = '{"password": "hunter2", "n": 1.0}'
+    body = f"payload={inner}&next=%2F".encode()
+    new, out = run(sanitizer, body, "application/x-www-form-urlencoded")
+    assert b"hunter2" not in new and new.endswith(b"&next=%2F")
+    assert [r.location for r in out] == ["request.body.form.payload$.password"]
+
+
+def test_a_percent_encoded_url_with_a_plus_in_its_scheme(sanitizer: Sanitizer) -> None:
+    body = b"db=mongodb%2Bsrv%3A%2F%2Fsvc%3AB5GgSFM0wASy%40cluster0.mongo.net%2Fprod"
+    new, out = run(sanitizer, body, "text/plain")
+    assert b"B5GgSFM0wASy" not in new and [r.rule for r in out] == ["url-userinfo"]

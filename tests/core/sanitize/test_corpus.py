@@ -45,20 +45,20 @@ from tests.core.sanitize.corpus.lookalikes import lookalikes
 LEAKS_AT_MOST = {
     "auth-header": 0,  # of 400
     "card": 100,  # of 1092
-    "cookie": 137,  # of 700
+    "cookie": 34,  # of 740 (all `gw`: a 5-letter value under a 2-letter name, outside a cookie)
     "date-of-birth": 0,  # of 320
     "email": 16,  # of 1025
     "iban": 120,  # of 975
     "jwt": 0,  # of 390
     "national-id": 0,  # of 585
-    "passport": 64,  # of 256
+    "passport": 68,  # of 272 (the ini and sse-split carriers: 4 more cases of the same gap)
     "password": 40,  # of 1152
     "path-token": 0,  # of 120
     "phone": 0,  # of 858
     "private-key": 0,  # of 234
-    "signed-url": 266,  # of 800
+    "signed-url": 0,  # of 840
     "truncation": 8,  # of 168
-    "url-userinfo": 52,  # of 240
+    "url-userinfo": 48,  # of 252 (base64 and hex of a whole connection string)
     "vendor-token": 200,  # of 2496
 }
 
@@ -73,17 +73,19 @@ CLEAN_BODIES_CHANGED_AT_MOST = 0
 # Classes the sanitizer catches in every body of a format in the corpus, under their own key:
 # the property tests check these for leaks (grow the lists as classes become caught).
 _SHAPES = ("auth-header", "jwt", "private-key", "url-userinfo")
+# the env renderer squashes `X-Amz-Signature` into `XAMZSIGNATURE`: no name left to know
+_NAMED = (*_SHAPES, "signed-url")
 FULLY_CAUGHT: dict[str, tuple[str, ...]] = {
-    "json": (*_SHAPES, "email", "iban", "phone"),
-    "ndjson": (*_SHAPES, "email", "iban", "phone"),
-    "form": (*_SHAPES, "email", "iban", "phone"),
-    "multipart": (*_SHAPES, "email", "iban", "phone"),
-    "sse": (*_SHAPES, "iban"),
-    "yaml": (*_SHAPES, "iban"),
+    "json": (*_NAMED, "email", "iban", "phone"),
+    "ndjson": (*_NAMED, "email", "iban", "phone"),
+    "form": (*_NAMED, "email", "iban", "phone"),
+    "multipart": (*_NAMED, "email", "iban", "phone"),
+    "sse": (*_NAMED, "iban"),
+    "yaml": (*_NAMED, "iban"),
     "env": (*_SHAPES, "iban"),
-    "xml": _SHAPES,
-    "html": _SHAPES,
-    "csv": _SHAPES,
+    "xml": _NAMED,
+    "html": _NAMED,
+    "csv": _NAMED,
     "text": _SHAPES,
 }
 

@@ -225,3 +225,14 @@ def test_ordinary_headers_keep_their_values(sanitizer: Sanitizer) -> None:
     )
     h, out = run(sanitizer, *headers)
     assert h == dict(headers) and out == []
+
+
+def test_header_names_split_as_written(sanitizer: Sanitizer) -> None:
+    """`X-oldPw` is `old`, `pw` (camelCase), `X-Host-sess` a session; `X-Hostess` nothing."""
+    new, out = run(sanitizer, ("X-oldPw", "hunter2"), ("X-Host-sess", "q"), ("X-Hostess", "ok"))
+    assert new == {
+        "X-oldPw": "[REDACTED:sensitive-header]",
+        "X-Host-sess": "[REDACTED:sensitive-header]",
+        "X-Hostess": "ok",
+    }
+    assert len(out) == 2

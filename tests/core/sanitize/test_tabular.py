@@ -42,3 +42,11 @@ def test_ordinary_tables_are_byte_identical(sanitizer: Sanitizer) -> None:
     )
     assert run(sanitizer, body) == (body, [])
     assert run(sanitizer, "just one line, no header\n") == ("just one line, no header\n", [])
+
+
+def test_a_one_column_table(sanitizer: Sanitizer) -> None:
+    sig = "c94dd7a68bdcbb970ce25d08b0d75dc373d8c5bf44749ac38ad0be193fadd80f"
+    new, out = run(sanitizer, f"X-Amz-Signature\n{sig}\n")
+    assert new == "X-Amz-Signature\n[REDACTED:signed-url]\n" and len(out) == 1
+    for body in ("code\nINVALID_ARGUMENT\nE1234\n", "this is a note, not a header row\nok\n"):
+        assert run(sanitizer, body) == (body, [])

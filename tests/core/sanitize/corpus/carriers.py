@@ -82,11 +82,17 @@ def _json(key: str, value: str) -> Exchange:
     return exchange(resp_body=json.dumps(doc, indent=2).encode())
 
 
+def _env_name(key: str) -> str:
+    """`key` as an environment variable is named: `oldPw` -> `OLD_PW`, `api key` -> `API_KEY`."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key)
+    return re.sub(r"[^A-Za-z0-9]+", "_", snake).upper()
+
+
 def _json_pair(key: str, value: str) -> Exchange:
     doc = {
         "env": [
             {"name": "REGION", "value": "eu-west-1"},
-            {"name": key.upper().replace(" ", "_"), "value": value},
+            {"name": _env_name(key), "value": value},
         ]
     }
     return exchange(req_body=json.dumps(doc).encode(), req_type="application/json")
@@ -133,7 +139,9 @@ def _multipart(key: str, value: str) -> Exchange:
 
 
 def _xml(key: str, value: str) -> Exchange:
-    tag = re.sub(r"[^A-Za-z0-9_]", "", key) or "Value"
+    # an XML name keeps `-` and `.` (`<XSRF-TOKEN>`, `<connect.sid>`), has `_` for a space
+    # and starts with a letter or `_`
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "", key.replace(" ", "_")).lstrip("0123456789.-") or "Value"
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
@@ -161,7 +169,7 @@ def _csv(key: str, value: str) -> Exchange:
 
 
 def _env(key: str, value: str) -> Exchange:
-    name = re.sub(r"[^A-Za-z0-9]+", "_", key).upper()
+    name = _env_name(key)
     quoted = value.replace("\n", "\\n")
     body = f'APP_ENV=production\nLOG_LEVEL=info\nexport {name}="{quoted}"\n'
     return exchange(method="GET", resp_body=body.encode(), resp_type="text/plain")
@@ -175,6 +183,20 @@ def _yaml(key: str, value: str) -> Exchange:
         item = f"  {key}: {json.dumps(value)}\n"
     body = f"service:\n  name: billing\n  replicas: 3\n{item}"
     return exchange(method="GET", resp_body=body.encode(), resp_type="application/yaml")
+
+
+def _ini(key: str, value: str) -> Exchange:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", key)
+    one_line = value.replace("\n", "\\n")
+    body = f"[server]\nport = 8080\n\n[app]\n{name} = {one_line}\nworkers = 4\n"
+    return exchange(method="GET", resp_body=body.encode(), resp_type="text/plain; charset=utf-8")
+
+
+def _sse_split(key: str, value: str) -> Exchange:
+    """A JSON event split over several `data:` lines (the spec joins them with newlines)."""
+    doc = json.dumps({"kind": "token", key: value}, indent=1).split("\n")
+    body = "event: update\n" + "".join(f"data: {line}\n" for line in doc) + "\n"
+    return exchange(method="GET", resp_body=body.encode(), resp_type="text/event-stream")
 
 
 def _ndjson(key: str, value: str) -> Exchange:
@@ -193,7 +215,8 @@ KEYED: dict[str, Carrier] = {
     "header": _header, "query": _query, "json": _json, "json-pair": _json_pair,
     "json-in-json": _json_in_json, "aws-tags": _aws_tags, "graphql": _graphql, "form": _form,
     "multipart": _multipart, "xml": _xml,
-    "html": _html, "csv": _csv, "env": _env, "yaml": _yaml, "ndjson": _ndjson, "sse": _sse,
+    "html": _html, "csv": _csv, "env": _env, "yaml": _yaml, "ini": _ini, "ndjson": _ndjson,
+    "sse": _sse, "sse-split": _sse_split,
 }  # fmt: skip
 """Carriers that place a value under its field name (every class goes through these)."""
 

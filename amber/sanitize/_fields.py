@@ -1,0 +1,139 @@
+"""Field names that mean "secret" beyond the key rules, in every structured format.
+
+The key rules (`_keys.py`) judge a name alone. A few names are secrets only by what
+they are used for elsewhere, and are recognized here wherever a name labels a value: JSON
+members and name/value pairs, form and multipart fields, XML tags and attributes, CSV
+columns, `KEY=value` and `key: value` config text, header names.
+
+* **Signed-URL and OAuth parameters** used as field names (`{"X-Amz-Signature": ...}`,
+  a form field `oauth_signature`, `Key-Pair-Id`): masked as `signed-url`.
+* **Ambiguous short names** (`code`, `hash`, `ticket`, `k`, `st`) only when the value looks
+  like a token (`token_like`): `{"code": "INVALID_ARGUMENT"}`, `{"code": 404}`,
+  `{"hash": "sha256"}` and `{"ticket": "JIRA-1234"}` are kept; an OAuth code, a 32-hex
+  `hash` or a CAS ticket `ST-...` is masked. In a URL query the looser `url_param_verdict`
+  applies instead (`_urls.py`).
+* **Cookie names** (`cookie_name`): the `__Host-` and `__Secure-` prefixes (RFC 6265bis:
+  only cookies carry them), F5 BIG-IP `TS<hex>` cookies, Akamai bot-manager cookies, the
+  session cookies of common frameworks, and names ending in `sess`: a value under one is
+  a session, masked as `cookie`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ._keys import Verdict
+from ._keys import normalize_key
+from ._keys import split_tokens
+
+__all__ = ["cookie_name", "field_name", "field_verdict", "token_like"]
+
+# Signed-URL and OAuth parameter names (compacted: lowercase, no `_`/`-`/`.`) that the key
+# rules leave, unambiguous as field names.
+_SIGNED = frozenset(
+    {
+        "xamzsignature", "xamzcredential", "xamzsecuritytoken", "xgoogsignature",
+        "xgoogcredential", "oauthsignature", "oauthtoken", "oauthverifier", "keypairid",
+        "setoken", "sig", "signature", "xmssignature", "sharedaccesssignature",
+    }
+)  # fmt: skip
+# Names that hold a token in signed and OAuth URLs but mean other things in data (an error
+# code, a content hash): masked only when the value looks like a token.
+_AMBIGUOUS = frozenset({"code", "hash", "ticket", "k", "st"})
+_COOKIE_NAMES = frozenset(
+    {
+        "akbmsc", "bmsv", "bmsz", "bmmi", "abck", "jsessionid", "phpsessid",
+        "aspnetsessionid", "connectsid", "laravelsession", "racksession", "cisession",
+        "cfid", "cftoken", "sessid", "sess", "shopsession", "sessionsid",
+    }
+)  # fmt: skip
+_COOKIE_NAME = re.compile(r"(?i)__(?:host|secure)-.+|ts[0-9a-f]{6,8}(?:_[0-9]+)?|aspsessionid\w*")
+_TOKEN = re.compile(r"[A-Za-z0-9_~.=+/:%-]{8,512}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+# The words of a camelCase or PascalCase identifier (`NoSuchKey`, `XMLHttpRequest`).
+_SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+_MASK: Verdict = ("mask", "signed-url")
+_COOKIE: Verdict = ("mask", "cookie")
+
+_kinds: dict[str, str] = {}
+
+
+def _compact(name: str) -> str:
+    return normalize_key(name).replace("_", "").replace("-", "")
+
+
+def cookie_name(name: str) -> bool:
+    """Is `name` a session cookie's name by its form or a well-known vendor's, or does it
+    end in the abbreviation `sess` (`__Host-sess` written `_HOST_SESS` in a `.env`)?"""
+    if _COOKIE_NAME.fullmatch(name) is not None or _compact(name) in _COOKIE_NAMES:
+        return True
+    tokens = split_tokens(name)
+    return bool(tokens) and tokens[-1] in ("sess", "sessid")
+
+
+def _kind(name: str) -> str:
+    found = _kinds.get(name)
+    if found is None:
+        compact = _compact(name)
+        if not name or len(name) > 64:
+            found = ""
+        elif compact in _SIGNED:
+            found = "signed"
+        elif compact in _AMBIGUOUS:
+            found = "ambiguous"
+        elif cookie_name(name):
+            found = "cookie"
+        else:
+            found = ""
+        if len(_kinds) < 100_000:
+            _kinds[name] = found
+    return found
+
+
+def field_name(name: str) -> bool:
+    """Might `field_verdict` mask a value under `name`? (Cheap: lets a caller skip
+    decoding a value no rule here would look at.)"""
+    kind = _kinds.get(name)
+    if kind is None:
+        kind = _kind(name)
+    return bool(kind)
+
+
+def token_like(value: str) -> bool:
+    """Does `value` look like a generated token rather than a word, a number or an id?
+
+    8+ token characters, not a UUID, and: 32+ digits, or letters and digits mixed (16+
+    characters may hold separators: `ST-71234-Ab3...`; shorter ones none: `ERR_1234`,
+    `v2-final` stay),
+    or letters only of both cases switching case too often for words (`aBcDeFgHiJkL`; not
+    `invalidArgument`, `NoSuchKey`, `XMLHttpRequest`).
+    """
+    if _TOKEN.fullmatch(value) is None or _UUID.fullmatch(value) is not None:
+        return False
+    digits = sum(c.isdigit() for c in value)
+    letters = sum(c.isalpha() for c in value)
+    if digits == len(value):
+        return digits >= 32  # no count or id is that long; a hex-encoded hash is
+    if digits and letters:
+        if len(value) >= 16:
+            return True
+        return not any(c in value for c in "-_.:") and digits >= 2 and letters >= 3
+    if digits or not value.isalpha() or value.islower() or value.isupper():
+        return False
+    # random letters switch case every other character; words run 3+ letters per case
+    return len(_SEGMENT.findall(value)) * 3 > len(value)
+
+
+def field_verdict(name: str, value: object) -> Verdict:
+    """The verdict a field name gives its value beyond the key rules, or None.
+
+    `value` is the field's value (a string; anything else only for the unambiguous names).
+    """
+    kind = _kinds.get(name)  # inlined `_kind`: this runs for most keys of every body
+    if kind is None:
+        kind = _kind(name)
+    if not kind:
+        return None
+    if kind == "ambiguous":
+        return _MASK if isinstance(value, str) and token_like(value) else None
+    return _COOKIE if kind == "cookie" else _MASK

@@ -1,0 +1,146 @@
+"""Field names beyond the key rules: signed-URL parameters, ambiguous names with a token,
+cookie names; in every structured format."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from amber._model import Redaction
+from amber.sanitize import Sanitizer
+from amber.sanitize._fields import cookie_name
+from amber.sanitize._fields import field_name
+from amber.sanitize._fields import field_verdict
+from amber.sanitize._fields import token_like
+
+SIG = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+def run(s: Sanitizer, body: str, ct: str) -> tuple[str, list[Redaction]]:
+    out: list[Redaction] = []
+    return s.bodies.sanitize(body.encode(), ct, "request.body", out).decode(), out
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "aBcDeFgHiJkLqW",  # letters only, both cases, no word shape
+        "Xk9fQ2mLp7Rt",
+        "ST-71234-Ab3dE5gH7jK9mN0pQr",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "3634616236383631333966653365336631333864383234393230336561333766",  # hex of hex
+    ],
+)
+def test_token_like(value: str) -> None:
+    assert token_like(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "INVALID_ARGUMENT", "invalidArgument", "XMLHttpRequest", "notFound", "sha256", "NoSuchKey",
+        "AccessDenied", "SignatureDoesNotMatch",
+        "JIRA-1234", "E1234", "404", "1710428966535", "ERR_12345678", "password",
+        "550e8400-e29b-41d4-a716-446655440000", "resource not found", "v2-final",
+    ],
+)  # fmt: skip
+def test_not_token_like(value: str) -> None:
+    assert not token_like(value)
+
+
+def test_field_verdicts() -> None:
+    assert field_verdict("X-Amz-Signature", SIG) == ("mask", "signed-url")
+    assert field_verdict("oauth_signature", 1) == ("mask", "signed-url")
+    assert field_verdict("Key-Pair-Id", "APKAEIBAERJR2EXAMPLE") == ("mask", "signed-url")
+    assert field_verdict("code", "Xk9fQ2mLp7RtYw3") == ("mask", "signed-url")
+    assert field_verdict("code", "INVALID_ARGUMENT") is None
+    assert field_verdict("code", 404) is None
+    assert field_verdict("hash", "sha256") is None
+    assert field_verdict("__Host-sess", "x") == ("mask", "cookie")
+    assert field_verdict("TS01a2b3c4", "01ab") == ("mask", "cookie")
+    assert field_verdict("description", "aBcDeFgHiJkLqW") is None
+    assert field_verdict("", "x") is None
+    assert field_name("X-Goog-Signature") and field_name("code") and not field_name("plan")
+
+
+@pytest.mark.parametrize(
+    "name", ["__Secure-next-auth.session-token", "ak_bmsc", "bm_sv", "ASPSESSIONIDQABCDEF",
+             "connect.sid", "_HOST_SESS", "TS0123abcd"],
+)  # fmt: skip
+def test_cookie_names(name: str) -> None:
+    assert cookie_name(name)
+
+
+@pytest.mark.parametrize("name", ["session_count", "host", "ts", "TS", "tsx", "assess"])
+def test_not_cookie_names(name: str) -> None:
+    assert not cookie_name(name)
+
+
+def test_signed_params_as_json_keys_are_masked_in_place(sanitizer: Sanitizer) -> None:
+    body = (
+        '{"url": "https://cdn.test/a.pdf", "X-Amz-Signature" : "' + SIG + '",\n'
+        ' "code": "Xk9fQ2mLp7RtYw3", "errors": [{"code": "INVALID_ARGUMENT"}], "n": 1.0}'
+    )
+    new, out = run(sanitizer, body, "application/json")
+    assert new == body.replace(SIG, "[REDACTED:signed-url]").replace(
+        "Xk9fQ2mLp7RtYw3", "[REDACTED:signed-url]"
+    )
+    assert sorted(r.location for r in out) == [
+        "request.body$.X-Amz-Signature",
+        "request.body$.code",
+    ]
+
+
+def test_name_value_pairs_by_signed_name(sanitizer: Sanitizer) -> None:
+    doc = {"Tags": [{"Key": "oauth_signature", "Value": "abc"}, {"Key": "code", "Value": "E1"}]}
+    new, _ = run(sanitizer, json.dumps(doc), "application/x-amz-json-1.1")
+    assert json.loads(new)["Tags"] == [
+        {"Key": "oauth_signature", "Value": "[REDACTED:signed-url]"},
+        {"Key": "code", "Value": "E1"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "ct"),
+    [
+        (f"next=%2F&X-Goog-Signature={SIG}&remember=1", "application/x-www-form-urlencoded"),
+        (f"<Creds><X-Amz-Signature>{SIG}</X-Amz-Signature></Creds>", "text/xml"),
+        (f'<input type="hidden" name="__Host-sess" value="{SIG}">', "text/html"),
+        (f"id,ak_bmsc,status\n1,{SIG},active\n", "text/csv"),
+        (f'payload={{"X-Amz-Signature": "{SIG}"}}', "application/x-www-form-urlencoded"),
+    ],
+)
+def test_every_structure_knows_the_names(sanitizer: Sanitizer, body: str, ct: str) -> None:
+    new, out = run(sanitizer, body, ct)
+    assert SIG not in new and out
+
+
+def test_ordinary_fields_survive_byte_for_byte(sanitizer: Sanitizer) -> None:
+    bodies = [
+        ('{"code": "INVALID_ARGUMENT", "hash": "sha256", "k": 3, "st": "CA"}', "application/json"),
+        ('{"error": {"code": "notFound", "ticket": "JIRA-1234"}}', "application/json"),
+        ("code=E1234&hash=md5&ticket=HELP-77", "application/x-www-form-urlencoded"),
+        ("<Error><Code>NoSuchKey</Code><Key>a.pdf</Key></Error>", "application/xml"),
+        ("id,code,hash\n1,ERR_TIMEOUT,sha256\n", "text/csv"),
+    ]
+    for body, ct in bodies:
+        new, out = run(sanitizer, body, ct)
+        assert (new, out) == (body, []), body
+
+
+def test_headers_named_like_fields(sanitizer: Sanitizer) -> None:
+    out: list[Redaction] = []
+    headers = (
+        ("X-Code", "Xk9fQ2mLp7RtYw3"),
+        ("X-Ak-Bmsc", "abc"),
+        ("X-Hash", "sha256"),
+        ("X-Sess-Id", "q"),
+        ("X-Payload", '{"X-Amz-Signature": "' + SIG + '", "page": 2}'),
+    )
+    new = dict(sanitizer.headers.sanitize(headers, "request", out))
+    assert new["X-Code"] == "[REDACTED:signed-url]"
+    assert new["X-Ak-Bmsc"] == "[REDACTED:cookie]"
+    assert new["X-Hash"] == "sha256"
+    assert new["X-Sess-Id"] == "[REDACTED:sensitive-header]"
+    assert new["X-Payload"] == '{"X-Amz-Signature": "[REDACTED:signed-url]", "page": 2}'
