@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from amber._config import Config
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import new_id
@@ -14,6 +15,7 @@ from amber._runs import RunLog
 from amber._store import Store
 from amber.replay._auth import Auth
 from amber.replay._run import SendOptions
+from amber.replay._run import result_cleaner
 from amber.replay._runner import Target
 from amber.replay._shadow_run import ShadowRunner
 from amber.replay._shadow_run import ShadowRunSettings
@@ -98,7 +100,7 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
     settings = ShadowRunSettings(
         Target("http://base"),
         Target("http://cand"),
-        clean=lambda v: v,
+        clean=result_cleaner(Config(), {"AMBER_KEY": "k" * 32}),
         sending=SendOptions(concurrency=1, transport=httpx.MockTransport(handler)),
         safety=Safety(reason="canary", audit_log=audit),
         params={"fail_on": None},
