@@ -8,10 +8,12 @@ target or source (passwords hidden), the reason given, and what was sent or read
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -28,6 +30,7 @@ __all__ = [
     "mask_argv",
     "read_audit",
     "record",
+    "sanitize_reason",
 ]
 
 DEFAULT_AUDIT_LOG = ".amber/audit.jsonl"
@@ -74,6 +77,26 @@ def _user() -> str:
         return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
+@functools.cache
+def _reason_sanitizer() -> Any:
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+
+    # the value rules need no key to mask a token; an email or a phone gets a pseudonym
+    # of this process's key (an audit record is read by people, never compared)
+    return Sanitizer(SanitizeConfig(), Pseudonymizer(secrets.token_bytes(32)))
+
+
+def sanitize_reason(reason: str | None) -> str | None:
+    """A `--reason` as the audit log keeps it: the value rules applied (a token pasted
+    into it is masked, an email pseudonymized), like any text amber stores."""
+    if not reason:
+        return reason
+    clean: str = _reason_sanitizer().sanitize_text(reason, "audit.reason")[0]
+    return clean
+
+
 def record(
     command: str,
     argv: Sequence[str],
@@ -82,15 +105,29 @@ def record(
     target: str | None = None,
     **counts: Any,
 ) -> dict[str, Any]:
+    """One audit record; `reason` (and its copy in `argv`) sanitized (`sanitize_reason`),
+    `argv` masked (`mask_argv`)."""
+    clean = sanitize_reason(reason)
+    args = mask_argv(argv)
+    if reason and clean != reason:
+        args = [_replace_reason(a, reason, clean or "") for a in args]
     return {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "user": _user(),
         "command": command,
-        "argv": mask_argv(argv),
+        "argv": args,
         "target": target,
-        "reason": reason,
+        "reason": clean,
         **counts,
     }
+
+
+def _replace_reason(arg: str, reason: str, clean: str) -> str:
+    if arg == reason:
+        return clean
+    if arg.startswith("--reason=") and arg[9:] == reason:
+        return "--reason=" + clean
+    return arg
 
 
 def audit_path(config_section: Mapping[str, Any] | None = None) -> Path:

@@ -32,13 +32,17 @@ import httpx
 from amber import _aio
 from amber._config import Config
 from amber._model import Exchange
+from amber._model import Response
+from amber._pseudonym import KEY_ENV
 from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import load_key
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber._runs import RunState
 from amber._runs import RunWriter
 from amber._store import ExchangeQuery
 from amber._store import Store
+from amber.errors import KeyMissing
 from amber.replay._auth import Auth
 from amber.replay._compare import compare_responses
 from amber.replay._noise import NoiseFile
@@ -49,12 +53,15 @@ from amber.replay._targets import Safety
 from amber.replay._targets import guard_targets
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
+from amber.sanitize import TargetSanitizer
 
 __all__ = [
     "DETAIL_LIMIT",
     "UNHEARD",
+    "NO_KEY_WARNING",
     "Clean",
     "ReplaySettings",
+    "ResultCleaner",
     "ReplaySummary",
     "RunEvents",
     "Selection",
@@ -67,27 +74,58 @@ __all__ = [
 DETAIL_LIMIT = 50
 """Differences a replay result keeps (with how many more there were)."""
 
-Clean = Callable[[str | None], str | None]
-"""Sanitizes a value shown from a target's response before it is stored or printed."""
+
+class Clean(Protocol):
+    """What a run keeps from a target goes through this first: `response(actual, recorded)`
+    puts a response in the capture's sanitized space before it is compared (a
+    `TargetSanitizer`), and calling it sanitizes free text (an error, a display) before it
+    is stored or printed. `warning`, when set, is told to the person running it."""
+
+    warning: str | None
+
+    def __call__(self, value: str | None) -> str | None:
+        """`value` by the value rules (None stays None)."""
+
+    def response(self, actual: Response, recorded: Exchange | None) -> Response:
+        """`actual` in sanitized space, compared with `recorded`'s response."""
 
 
-def result_cleaner(config: Config) -> Clean:
-    """The sanitizer for values taken from target responses (they are stored in runs): the
-    capture's rules, with pseudonyms keyed by `AMBER_KEY` (else a key of this run only)."""
-    key = os.environ.get("AMBER_KEY", "").encode() or secrets.token_bytes(32)
-    if len(key) < 16:
-        key = secrets.token_bytes(32)
+class ResultCleaner:
+    """The `Clean` of a run: a `TargetSanitizer` over the capture's sanitizer."""
+
+    def __init__(self, sanitizer: Sanitizer, *, warning: str | None = None) -> None:
+        self.target = TargetSanitizer(sanitizer)
+        self.warning = warning
+
+    def __call__(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return self.target.text(value)
+
+    def response(self, actual: Response, recorded: Exchange | None) -> Response:
+        return self.target.response(actual, recorded)
+
+
+NO_KEY_WARNING = (
+    f"warning: {KEY_ENV} is not set: the targets' values are pseudonymized with a key of "
+    "this run only, so every pseudonymized field differs from the recording; set the "
+    "capture's key to compare them"
+)
+
+
+def result_cleaner(config: Config, env: Mapping[str, str] = os.environ) -> ResultCleaner:
+    """The sanitizer for target responses (compared, stored and shown in sanitized space):
+    the capture's rules (amber.yaml `sanitize:`), with pseudonyms keyed by `AMBER_KEY`, as
+    the capture's were; without it, a key of this run only (and a `warning`)."""
+    warning = None
+    try:
+        key = load_key(env)
+    except KeyMissing:
+        key, warning = secrets.token_bytes(32), NO_KEY_WARNING
     scfg = config.with_key(
         "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
     )
-    sanitizer = Sanitizer(scfg, Pseudonymizer(key))
-
-    def clean(value: str | None) -> str | None:
-        if value is None:
-            return None
-        return sanitizer.sanitize_text(value, "report")[0]
-
-    return clean
+    return ResultCleaner(Sanitizer(scfg, Pseudonymizer(key)), warning=warning)
 
 
 @dataclass(frozen=True)
@@ -208,7 +246,8 @@ def drive(
 class ReplaySettings:
     """One replay: where to, which exchanges, how, under which safety rules.
 
-    `clean` sanitizes what is kept from the target's responses (`result_cleaner`); `noise`
+    `clean` puts the target's responses in sanitized space before they are compared and
+    sanitizes what is kept from them (`result_cleaner`); `noise`
     holds what the comparison ignores; `skip_truncated` skips exchanges whose request body
     was cut at capture (else they are sent, with a notice); `params` are kept with the run
     next to the selection and pacing (e.g. the filters as the user gave them).
@@ -287,6 +326,8 @@ def replay_exchanges(
     summary = ReplaySummary(run_id, target.display)
     writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     events.started(run_id, sel.total(store))
+    if settings.clean.warning:
+        events.notice(settings.clean.warning)
     started = time.monotonic()
 
     def finish(state: RunState) -> None:
@@ -326,7 +367,9 @@ def _sink(
     """What happens to each outcome, on the replay's loop: compare, count, store, report.
 
     Kept lean: one `RunResult` per exchange (encoded for the writer thread as it is
-    added), and values cleaned only where something differs.
+    added). The target's response is put in sanitized space before it is compared
+    (`Clean.response`: nothing to do for a body equal to the recorded one), so what a
+    difference shows is sanitized; the displays and errors kept are text-cleaned again.
     """
     rules_for = settings.noise.rules_for
     clean = settings.clean
@@ -337,9 +380,12 @@ def _sink(
         ex = o.exchange
         req = ex.request
         recorded = ex.response
+        actual = o.response
+        if actual is not None:  # compared in sanitized space: pseudonym meets pseudonym
+            actual = clean.response(actual, ex)
         cmp = compare_responses(
             recorded,
-            o.response,
+            actual,
             rules_for(req.method, ex.route),
             expected_error=ex.error,
             actual_error=o.error,

@@ -28,6 +28,7 @@ from dataclasses import field
 from typing import Any
 
 from amber._model import Exchange
+from amber._model import Response
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber._runs import RunState
@@ -251,6 +252,8 @@ def shadow_exchanges(
     )
     writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
     events.started(run_id, None)
+    if settings.clean.warning:
+        events.notice(settings.clean.warning)
     started = time.monotonic()
     ended: list[ShadowSummary] = []
 
@@ -314,6 +317,11 @@ def _sink(
     """What happens to each request's three responses: compare, count, store, report."""
     clean = settings.clean
 
+    def sanitized(o: Outcome, ex: Exchange) -> Response | None:
+        # each side in the capture's sanitized space before it is compared: a pseudonym
+        # meets a pseudonym, and the report, noise and results never hold a raw value
+        return clean.response(o.response, ex) if o.response is not None else None
+
     def on_triple(t: Triple) -> None:
         ex = t.exchange
         req = ex.request
@@ -321,9 +329,9 @@ def _sink(
             exchange_id=ex.id,
             method=req.method,
             route=ex.route,
-            primary=t.primary.response,
-            candidate=t.candidate.response,
-            secondary=t.secondary.response,
+            primary=sanitized(t.primary, ex),
+            candidate=sanitized(t.candidate, ex),
+            secondary=sanitized(t.secondary, ex),
             primary_error=t.primary.error,
             candidate_error=t.candidate.error,
             secondary_error=t.secondary.error,

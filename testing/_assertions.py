@@ -8,12 +8,18 @@ A generated test sends its recorded request through the `amber_client` fixture (
   status and body equal to the recording, minus noise; `pytest --amber-update` re-records.
 
 Expected responses live next to the test in `__snapshots__/<name>.json`, as reviewable JSON.
+Snapshots are sanitized (they come from the store), so a live response is put in the same
+sanitized space before it is compared, shown or written: the capture's rules (amber.yaml
+`sanitize:`) with its key (`AMBER_KEY`), as `amber replay` does. Without the key a key of
+this process is used: nothing raw is shown or written, but pseudonymized fields differ.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,12 +27,16 @@ from typing import Any
 
 from amber.testing._snapshot import UPDATE_ENV
 from amber.testing._snapshot import load_snapshot
+from amber.testing._snapshot import make_snapshot
 from amber.testing._snapshot import snapshot_from_response
 from amber.testing._snapshot import snapshot_model
 from amber.testing._snapshot import write_snapshot
 
 if TYPE_CHECKING:
     import httpx
+
+    from amber._model import Response
+    from amber.sanitize import TargetSanitizer
 
 __all__ = [
     "assert_matches_recording",
@@ -54,11 +64,57 @@ def request_kwargs(request: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_NO_KEY = (
+    "AMBER_KEY is not set: the live response was pseudonymized with a key of this run, so "
+    "fields amber pseudonymized cannot match; set the capture's key"
+)
+
+
+def _key() -> bytes | None:
+    from amber._pseudonym import load_key
+    from amber.errors import KeyMissing
+
+    try:
+        return load_key()
+    except KeyMissing:
+        return None
+
+
+@functools.lru_cache(maxsize=4)
+def _sanitizer(cwd: str, config_env: str, key: bytes | None) -> TargetSanitizer:
+    """The capture's rules from amber.yaml, keyed by `key` (a random one when None)."""
+    from amber._config import find_config
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+    from amber.sanitize import TargetSanitizer
+
+    config = find_config()
+    scfg = config.with_key(
+        "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
+    )
+    return TargetSanitizer(Sanitizer(scfg, Pseudonymizer(key or secrets.token_bytes(32))))
+
+
+def _target_sanitizer() -> TargetSanitizer:
+    return _sanitizer(os.getcwd(), os.environ.get("AMBER_CONFIG", ""), _key())
+
+
+def sanitized_live(response: httpx.Response, recorded: Response | None = None) -> Response:
+    """The live response as a snapshot holds it, in the capture's sanitized space (the
+    parts equal to `recorded` taken as they are)."""
+    live = snapshot_model(snapshot_from_response(response))
+    return _target_sanitizer().response(live, recorded)
+
+
 def _describe(response: httpx.Response, limit: int = 2000) -> str:
-    text = response.text
+    ts = _target_sanitizer()
+    ct = response.headers.get("content-type")
+    body = ts.body(response.content, ct) if response.content else b""
+    text = body.decode("utf-8", "replace")
     if len(text) > limit:
         text = text[:limit] + f"... ({len(text) - limit} more characters)"
-    return f"{response.status_code} {response.reason_phrase}\n{text}"
+    return f"{response.status_code} {ts.text(response.reason_phrase)}\n{text}"
 
 
 def assert_no_server_error(
@@ -83,9 +139,11 @@ def assert_status(response: httpx.Response, expected: int) -> None:
 def assert_matches_recording(
     response: httpx.Response, snapshot: str | Path, noise: Mapping[str, Any] | None = None
 ) -> None:
-    """Status and body equal to the snapshot, minus `noise` (amber noise rules).
+    """Status and body equal to the snapshot, minus `noise` (amber noise rules), compared
+    in sanitized space (module doc).
 
-    With `pytest --amber-update` the snapshot is rewritten from `response` instead.
+    With `pytest --amber-update` the snapshot is rewritten from `response` (sanitized)
+    instead.
     """
     __tracebackhide__ = True  # a failure points at the test, not at amber
     from amber.replay import NoiseRules
@@ -93,14 +151,16 @@ def assert_matches_recording(
 
     path = Path(snapshot)
     if os.environ.get(UPDATE_ENV):
-        write_snapshot(path, snapshot_from_response(response))
+        live = sanitized_live(response)
+        write_snapshot(path, make_snapshot(live.status, live.content_type or "", live.body))
         return
     expected = snapshot_model(load_snapshot(path))
-    actual = snapshot_model(snapshot_from_response(response))
+    actual = sanitized_live(response, expected)
     rules = NoiseRules.from_mapping(dict(noise or {}), key="noise")
     cmp = compare_responses(expected, actual, rules)
     if not cmp.ok:
         raise AssertionError(
             f"response differs from the recording ({path.name}):\n{cmp.explain()}\n"
             "If the change is intended, re-record with: pytest --amber-update"
+            + ("" if _key() else f"\n({_NO_KEY})")
         )

@@ -19,6 +19,7 @@ from ._keys import KeyClassifier
 from ._sanitizer import Sanitizer
 from ._scan import Finding
 from ._scan import scan_bytes
+from ._target import TargetSanitizer
 from ._values import DETECTOR_NAMES
 from ._values import CustomRule
 
@@ -30,5 +31,6 @@ __all__ = [
     "KeyClassifier",
     "SanitizeConfig",
     "Sanitizer",
+    "TargetSanitizer",
     "scan_bytes",
 ]

@@ -173,3 +173,19 @@ class Sanitizer:
         if ip.version == 6 and (port or addr.startswith("[")):
             fake = f"[{fake}]"
         return fake + port
+
+    # -- responses from a target ------------------------------------------------------
+
+    def sanitize_response(self, resp: Response) -> tuple[Response, list[Redaction]]:
+        """A target's response (not a captured one) put in sanitized space: the response
+        rules of `sanitize` (headers, body, reason) with this sanitizer's key, so a value
+        gets the pseudonym the capture gave it. Returns the response and the redactions.
+
+        *Raises:* `SanitizeError` when anything unexpected happens (no value in the
+        message).
+        """
+        out: list[Redaction] = []
+        try:
+            return self._response(resp, out), out
+        except Exception as e:
+            raise SanitizeError(f"a response could not be sanitized ({type(e).__name__})") from None

@@ -22,3 +22,20 @@ def test_append_only_private_and_tolerant(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(log.parent).st_mode) == 0o700
     assert list(read_audit(tmp_path / "missing.jsonl")) == []
+
+
+TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+
+
+def test_a_token_or_an_email_in_the_reason_is_never_stored_raw(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    reason = f"hotfix for ann.smith@corp.com, token {TOKEN}"
+    argv = ["amber", "replay", "--reason", reason, f"--reason={reason}"]
+    append_audit(log, record("replay", argv, reason=reason, target="t"))
+    raw = log.read_bytes()
+    assert TOKEN.encode() not in raw and b"ann.smith@corp.com" not in raw
+    (entry,) = read_audit(log)
+    assert entry["reason"].startswith("hotfix for ") and "[REDACTED:" in entry["reason"]
+    assert entry["argv"][:3] == ["amber", "replay", "--reason"]
+    # a plain reason is kept as typed
+    assert record("replay", [], reason="nightly check")["reason"] == "nightly check"

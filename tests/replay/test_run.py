@@ -9,20 +9,32 @@ from pathlib import Path
 import httpx
 import pytest
 
+from amber._config import Config
+from amber._ingest import Pipeline
 from amber._model import Exchange
+from amber._model import Response
+from amber._pseudonym import Pseudonymizer
+from amber._routes import Router
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber._store import ExchangeQuery
 from amber._store import Store
 from amber.errors import UsageError
+from amber.replay._run import NO_KEY_WARNING
 from amber.replay._run import ReplaySettings
+from amber.replay._run import ReplaySummary
 from amber.replay._run import Selection
 from amber.replay._run import SendOptions
 from amber.replay._run import drive
 from amber.replay._run import replay_exchanges
+from amber.replay._run import result_cleaner
 from amber.replay._runner import Target
 from amber.replay._targets import Safety
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
 from tests.conftest import make_exchange
+from tests.replay.apps import people
+from tests.servers import serve
 
 
 class Events:
@@ -46,6 +58,22 @@ class Events:
 JSON = (("Content-Type", "application/json"),)
 
 
+class Upper:
+    """A `Clean` that shows where it was applied: text upper-cased, responses marked."""
+
+    warning: str | None = None
+
+    def __init__(self) -> None:
+        self.responses = 0
+
+    def __call__(self, value: str | None) -> str | None:
+        return value and value.upper()
+
+    def response(self, actual: Response, recorded: Exchange | None) -> Response:
+        self.responses += 1
+        return actual
+
+
 def app(request: httpx.Request) -> httpx.Response:
     """The recording answered `{"ok": true}`; /users/2 now says false."""
     return httpx.Response(200, json={"ok": request.url.path != "/users/2/orders"})
@@ -54,7 +82,7 @@ def app(request: httpx.Request) -> httpx.Response:
 def settings(**kw: object) -> ReplaySettings:
     base = ReplaySettings(
         target=Target("http://app"),
-        clean=lambda v: v and v.upper(),
+        clean=Upper(),
         sending=SendOptions(concurrency=1, transport=httpx.MockTransport(app)),
     )
     return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
@@ -199,3 +227,85 @@ def test_selection_counts_methods_by_id_or_query(store: Store) -> None:
 
 def test_the_default_events_hear_nothing(store: Store, three: list[Exchange]) -> None:
     assert replay_exchanges(store, settings()).sent == 3
+
+
+# -- compared in sanitized space, against a real server --------------------------------
+
+PEOPLE_KEY = "people-capture-key-0123456789abcdef"
+
+
+def _people_store(tmp_path: Path, url: str) -> tuple[Store, list[Exchange]]:
+    pipeline = Pipeline(
+        Sanitizer(SanitizeConfig(), Pseudonymizer(PEOPLE_KEY.encode())), Router(["/people/{pid}"])
+    )
+    exs = people.capture(url, [f"/people/{i % 2}" for i in range(6)], pipeline)
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
+    store.add_many(exs)
+    return store, exs
+
+
+def _replay_people(store: Store, url: str, key: str = PEOPLE_KEY) -> tuple[ReplaySummary, Events]:
+    events = Events()
+    s = replay_exchanges(
+        store,
+        ReplaySettings(
+            target=Target(url),
+            clean=result_cleaner(Config(), {"AMBER_KEY": key}),
+            sending=SendOptions(concurrency=2),
+        ),
+        events,
+    )
+    return s, events
+
+
+def test_replaying_captured_traffic_against_the_same_build_shows_no_difference(
+    tmp_path: Path,
+) -> None:
+    with serve(people.make_app()) as url:
+        store, exs = _people_store(tmp_path, url)
+        stored = b"".join(ex.response.body for ex in exs if ex.response)
+        assert all(v.encode() not in stored for v in people.RAW)  # capture replaced them
+        s, events = _replay_people(store, url)
+    # names in a person's context, usernames, emails, phones, addresses, customer ids,
+    # tokens and the session cookie: the same real value met the capture's pseudonym
+    assert (s.sent, s.ok, s.mismatch, s.error) == (6, 6, 0, 0), events.results
+    assert events.notices == []
+    store.close()
+
+
+def test_a_real_difference_is_reported_with_sanitized_values_only(tmp_path: Path) -> None:
+    with serve(people.make_app()) as url:
+        store, exs = _people_store(tmp_path, url)
+    with serve(people.make_app(broken=True)) as url:
+        s, events = _replay_people(store, url)
+    assert (s.sent, s.ok, s.mismatch) == (6, 3, 3)
+    paths = {d["path"] for r in events.results for d in r.differences}
+    assert paths == {"body$.user.email", "body$.user.name"}
+    (email,) = {
+        (d["expected"], d["actual"])
+        for r in events.results
+        for d in r.differences
+        if d["path"] == "body$.user.email"
+    }
+    recorded = json.loads(exs[1].response.body)["user"]["email"]  # type: ignore[union-attr]
+    assert email[0] == json.dumps(recorded) and email[1] != email[0]
+    assert "example" in email[1]  # a pseudonym, in the synthetic range
+    # nothing raw in the results, nor anywhere in the store's file
+    kept = b"".join(RunLog(store).results_json(s.run_id)) + repr(events.results).encode()
+    blob = kept + b"".join(p.read_bytes() for p in tmp_path.glob("store.db*"))
+    for value in people.RAW:
+        assert value.encode() not in blob, value
+    store.close()
+
+
+def test_without_the_capture_key_the_run_says_why_pseudonyms_differ(tmp_path: Path) -> None:
+    with serve(people.make_app()) as url:
+        store, _ = _people_store(tmp_path, url)
+        events = Events()
+        s = replay_exchanges(
+            store,
+            ReplaySettings(target=Target(url), clean=result_cleaner(Config(), {})),
+            events,
+        )
+    assert s.mismatch == 6 and events.notices == [NO_KEY_WARNING]
+    store.close()

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 from pathlib import Path
 
 import httpx
 
+from amber._config import Config
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import new_id
@@ -14,6 +16,7 @@ from amber._runs import RunLog
 from amber._store import Store
 from amber.replay._auth import Auth
 from amber.replay._run import SendOptions
+from amber.replay._run import result_cleaner
 from amber.replay._runner import Target
 from amber.replay._shadow_run import ShadowRunner
 from amber.replay._shadow_run import ShadowRunSettings
@@ -98,7 +101,7 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
     settings = ShadowRunSettings(
         Target("http://base"),
         Target("http://cand"),
-        clean=lambda v: v,
+        clean=result_cleaner(Config(), {"AMBER_KEY": "k" * 32}),
         sending=SendOptions(concurrency=1, transport=httpx.MockTransport(handler)),
         safety=Safety(reason="canary", audit_log=audit),
         params={"fail_on": None},
@@ -139,3 +142,46 @@ def test_each_target_logs_in_with_its_own_credentials() -> None:
     )
     assert [r.auth for r in (runner.primary, runner.candidate, runner.secondary)] == made
     assert len({id(a) for a in made}) == 3
+
+
+def test_shadow_compares_every_side_in_sanitized_space(tmp_path: Path) -> None:
+    """Three instances of the build the traffic was captured from: nothing regresses, the
+    only noise is the timestamp (no pseudonymized field), and what the run keeps from a
+    broken candidate names the field with pseudonyms, never the raw values."""
+    from amber._ingest import Pipeline
+    from amber._pseudonym import Pseudonymizer
+    from amber._routes import Router
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+    from tests.replay.apps import people
+    from tests.servers import serve
+
+    key = "shadow-capture-key-0123456789abcdef"
+    pipeline = Pipeline(
+        Sanitizer(SanitizeConfig(), Pseudonymizer(key.encode())), Router(["/people/{pid}"])
+    )
+    with (
+        Store.open(f"sqlite:///{tmp_path / 'store.db'}") as store,
+        serve(people.make_app(drift=True)) as base,
+        serve(people.make_app(drift=True)) as base2,
+        serve(people.make_app(drift=True, broken=True)) as broken,
+    ):
+        store.add_many(people.capture(base, [f"/people/{i % 2}" for i in range(20)], pipeline))
+        settings = ShadowRunSettings(
+            Target(base),
+            Target(base2),
+            clean=result_cleaner(Config(), {"AMBER_KEY": key}),
+            baseline2=Target(base),
+            sending=SendOptions(concurrency=2),
+        )
+        same = shadow_exchanges(store, settings)
+        bad = shadow_exchanges(store, dataclasses.replace(settings, candidate=Target(broken)))
+        kept = b"".join(RunLog(store).results_json(bad.run_id))
+    assert same.report.regressions() == [] and not same.reasons
+    fields = {f.path for r in same.report.routes for f in r.fields}
+    assert fields == {"body$.served_at"}
+    assert "served_at" in same.learned_noise() and "user" not in same.learned_noise()
+    assert {f.path for _, f in bad.report.regressions()} == {"body$.user.email", "body$.user.name"}
+    shown = repr(bad.report).encode() + kept
+    for value in people.RAW:
+        assert value.encode() not in shown, value

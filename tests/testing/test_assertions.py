@@ -64,3 +64,49 @@ def test_integers_beyond_64_bits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert_matches_recording(response(body), snap)
     with pytest.raises(AssertionError):
         assert_matches_recording(response({**body, "ids": [2**71, 1]}), snap)
+
+
+PERSON = {
+    "user": {
+        "name": "Earl Reynolds",
+        "email": "earl.reynolds@corpmail.net",
+        "api_token": "atk_5Rz9Qw1Lx8Vb2Nm7Kc3Jd6Hs0Pf4Ty",
+    },
+    "items": [{"name": "Blue mug", "qty": 2}],
+}
+
+
+def test_a_live_response_is_compared_shown_and_written_in_sanitized_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amber._model import Response
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+    from amber.testing._snapshot import make_snapshot
+    from amber.testing._snapshot import write_snapshot
+
+    key = "snapshot-capture-key-0123456789"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AMBER_CONFIG", raising=False)
+    monkeypatch.delenv(UPDATE_ENV, raising=False)
+    monkeypatch.setenv("AMBER_KEY", key)
+    # what gen-test writes: the stored (sanitized) response
+    stored, _ = Sanitizer(SanitizeConfig(), Pseudonymizer(key.encode())).sanitize_response(
+        Response(
+            200, headers=(("content-type", "application/json"),), body=json.dumps(PERSON).encode()
+        )
+    )
+    snap = tmp_path / "__snapshots__" / "me.json"
+    write_snapshot(snap, make_snapshot(200, "application/json", stored.body))
+    assert "Earl Reynolds" not in snap.read_text()
+    assert_matches_recording(response(PERSON), snap)  # a pseudonym meets a pseudonym
+    changed = {**PERSON, "user": {**PERSON["user"], "name": "Mallory Quinn"}}
+    with pytest.raises(AssertionError, match=r"\$\.user\.name") as info:
+        assert_matches_recording(response(changed), snap)
+    assert "Mallory" not in str(info.value) and "Earl" not in str(info.value)
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    assert_matches_recording(response(changed), snap)
+    written = snap.read_text()
+    assert "Mallory" not in written and "atk_" not in written and "corpmail" not in written
+    assert "Blue mug" in written

@@ -1,0 +1,307 @@
+"""`TargetSanitizer`: a target's live response put in the capture's sanitized space.
+
+Replay, shadow and snapshot tests compare what a target answers with what was recorded,
+and the recording is sanitized: a real name is stored as its pseudonym, a token as
+`[REDACTED:<rule>]`. Comparing the raw answer with it would report every pseudonymized
+field as different, and keep the raw values in run results and reports. So the answer goes
+through the same `Sanitizer`, with the same key, first: the keyed pseudonymizer gives the
+same fake for the same real value, a marker meets a marker, and nothing raw is kept.
+
+Cheap where it can be (a full pass of the rules over a 3 KB JSON body costs ~0.6 ms, five
+times its comparison):
+
+* a body byte-equal to the recorded one is taken as is (it *is* the stored, sanitized
+  body), as is each header field equal to a recorded one (name and value) and a reason
+  equal to the recorded one;
+* a JSON body is compared with the recorded one first (C-level `==` per member, descending
+  only into members that differ): every subtree equal to the recorded one is kept as it
+  is, the rest is walked with the sanitizer's own JSON rules (`JsonWalker`, on a copy whose
+  equal subtrees are blanked, so key rules, inherited verdicts and person context are
+  those of the whole document), and the replacements are made in the parsed document,
+  re-serialized (compact JSON: the comparison is structural). Only the leaves that differ
+  (pseudonymized ones, volatile ones, real changes) and the added ones pay. Keys the rules
+  would rename, truncated bodies and every other body get the full body rules;
+* each differing header field gets the header rules, the reason the value rules.
+  Pseudonyms are cached by the `Pseudonymizer`.
+
+Fails closed: a body that cannot be sanitized is replaced by `[REDACTED:unsanitized-body]`
+(it then differs, visibly) rather than kept raw.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from typing import Any
+
+import orjson
+
+from amber._model import Exchange
+from amber._model import Headers
+from amber._model import Redaction
+from amber._model import Response
+from amber._pseudonym import marker
+
+from ._json import JsonWalker
+from ._json import Path
+from ._keys import Verdict
+from ._sanitizer import Sanitizer
+
+__all__ = ["UNSANITIZED_BODY", "TargetSanitizer"]
+
+UNSANITIZED_BODY = marker("unsanitized-body").encode()
+"""The body kept in place of one the sanitizer failed on."""
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
+_WS = b" \t\r\n"
+
+
+def _has_long_integer(body: bytes) -> bool:
+    """Whether valid JSON text has an integer token of 19 digits or more (orjson reads
+    those as floats): a few C passes; a digit run inside a string is told apart by what
+    surrounds it (the comparison's own test, `amber.replay._compare`)."""
+    t = body.translate(_DIGITS_AS_ZERO)
+    i = t.find(_LONG_RUN)
+    n = len(t)
+    while i >= 0:
+        j = i + len(_LONG_RUN)
+        while j < n and t[j] == 48:  # b"0"
+            j += 1
+        k = i - 1
+        if k >= 0 and t[k] == 45:  # b"-"
+            k -= 1
+        while k >= 0 and t[k] in _WS:
+            k -= 1
+        m = j
+        while m < n and t[m] in _WS:
+            m += 1
+        if (k < 0 or t[k] in b":,[") and (m >= n or t[m] in b",}]"):
+            return True
+        i = t.find(_LONG_RUN, j)
+    return False
+
+
+def _loads(body: bytes) -> Any:
+    """Parsed, integers of any width exact (`ValueError` when it is not JSON)."""
+    value = orjson.loads(body)
+    if _has_long_integer(body):
+        value = json.loads(body)
+    return value
+
+
+_NOT_PLAIN_JSON = ("multipart/", "ndjson", "jsonl", "json-seq", "event-stream")
+_RECORDED_CACHE = 32
+_FIELDS_CACHE = 4096
+_MAX_PRUNED_BODY = 1024 * 1024  # above this, the full body rules (and their byte-exact edits)
+_ABSENT: Any = object()
+_PAIR_VALUE = ("value", "Value")
+_PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+
+
+def _prune(actual: Any, recorded: Any, path: Path, keep: set[Path]) -> Any:
+    """`actual` with every member equal to `recorded`'s blanked to None (a no-op for every
+    rule), keys kept (they decide verdicts and person context). In a name/value pair the
+    name is kept (it decides the value's verdict) and noted in `keep`: not to be changed."""
+    ta = type(actual)
+    if ta is not type(recorded):
+        return actual
+    if ta is dict:
+        out: dict[str, Any] = {}
+        pair = "value" in actual or "Value" in actual
+        for k, v in actual.items():
+            was = recorded.get(k, _ABSENT)
+            if was is _ABSENT:
+                out[k] = v
+            elif type(v) is type(was) and v == was:
+                if pair and k in _PAIR_NAMES:
+                    out[k] = v
+                    keep.add((path, k))
+                else:
+                    out[k] = None
+            else:
+                out[k] = _prune(v, was, (path, k), keep)
+        return out
+    if ta is list:
+        if len(actual) != len(recorded):
+            return actual
+        return [
+            None if type(v) is type(w) and v == w else _prune(v, w, (path, i), keep)
+            for i, (v, w) in enumerate(zip(actual, recorded, strict=True))
+        ]
+    return actual
+
+
+def _set(doc: Any, path: Path, value: Any) -> None:
+    keys: list[Any] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    for key in reversed(keys[1:]):
+        doc = doc[key]
+    doc[keys[0]] = value
+
+
+class _PrunedWalker(JsonWalker):
+    """`JsonWalker` that leaves the leaves in `keep` as they are."""
+
+    def __init__(self, keep: set[Path], *args: Any) -> None:
+        super().__init__(*args)
+        self.keep = keep
+
+    def _leaf(
+        self,
+        v: Any,
+        verdict: Verdict,
+        path: Path,
+        *,
+        inherited: bool = False,
+        siblings: dict[str, Any] | None = None,
+    ) -> Any:
+        if path in self.keep:
+            return v  # equal to the recorded value: already in sanitized space
+        return super()._leaf(v, verdict, path, inherited=inherited, siblings=siblings)
+
+
+class TargetSanitizer:
+    """Puts target responses and texts in the sanitized space of `sanitizer`.
+
+    ```python
+    >>> ts = TargetSanitizer(Sanitizer(SanitizeConfig(), Pseudonymizer(load_key())))
+    >>> clean = ts.response(live_response, recorded_exchange)
+    ```
+
+    Safe to share between threads: its caches (parsed recorded bodies, never changed;
+    sanitized header fields) hold results only.
+    """
+
+    def __init__(self, sanitizer: Sanitizer) -> None:
+        self.sanitizer = sanitizer
+        self._cache: dict[bytes, Any] = {}
+        self._fields: dict[tuple[str, str], tuple[str, str]] = {}
+        self._last: tuple[bytes, str | None, bytes, bytes] | None = None
+
+    def response(self, actual: Response, recorded: Exchange | Response | None = None) -> Response:
+        """`actual` with its headers, body and reason sanitized; the parts equal to the
+        `recorded` response's (an exchange's or a response) are kept as they are."""
+        rec = recorded.response if isinstance(recorded, Exchange) else recorded
+        out: list[Redaction] = []
+        headers = self.headers(actual.headers, rec.headers if rec is not None else ())
+        body = actual.body
+        if body and (rec is None or body != rec.body):
+            # a truncated body keeps the full rules' byte-exact edits (its prefix is compared)
+            exact = rec is None or actual.body_truncated or rec.body_truncated
+            body = self.body(body, actual.content_type, b"" if exact or rec is None else rec.body)
+        reason = actual.reason
+        if reason and (rec is None or reason != rec.reason):
+            reason = self.sanitizer.scanner.apply(reason, "response.reason", out)
+        if headers is actual.headers and body is actual.body and reason is actual.reason:
+            return actual
+        return dataclasses.replace(actual, headers=headers, body=body, reason=reason)
+
+    def headers(self, headers: Headers, recorded: Headers = ()) -> Headers:
+        """`headers` with every field not among `recorded` (same name and value)
+        sanitized by the header rules; the same tuple when nothing changed."""
+        if not headers or headers == recorded:
+            return headers
+        known = set(recorded)
+        rules = self.sanitizer.headers
+        cache = self._fields
+        out: list[Redaction] = []
+        result: list[tuple[str, str]] = []
+        changed = False
+        for field in headers:
+            if field in known:
+                result.append(field)
+                continue
+            new = cache.get(field)
+            if new is None:  # fields repeat (`Server`, a `Date` within its second)
+                new = rules.sanitize((field,), "response", out)[0]
+                if len(cache) >= _FIELDS_CACHE:
+                    cache.clear()
+                cache[field] = new
+            if new != field:
+                changed = True
+            result.append(new)
+        return tuple(result) if changed else headers
+
+    def body(self, body: bytes, content_type: str | None, recorded: bytes = b"") -> bytes:
+        """`body` by the sanitizer's body rules; of a JSON body, only what differs from
+        `recorded` (a JSON body too) is walked by them (module doc). Fails closed:
+        `UNSANITIZED_BODY`."""
+        last = self._last
+        if last is not None and last[0] == body and last[1] == content_type and last[2] == recorded:
+            return last[3]  # shadow: the three targets often answer the same bytes
+        out: list[Redaction] = []
+        done = self._body(body, content_type, recorded, out)
+        self._last = (body, content_type, recorded, done)
+        return done
+
+    def _body(
+        self, body: bytes, content_type: str | None, recorded: bytes, out: list[Redaction]
+    ) -> bytes:
+        try:
+            ct = (content_type or "").lower()
+            if (
+                recorded
+                and ("json" in ct or body.lstrip()[:1] in (b"{", b"["))
+                and not any(x in ct for x in _NOT_PLAIN_JSON)
+            ):
+                done = self._json(body, recorded, out)
+                if done is not None:
+                    return done
+            return self.sanitizer.bodies.sanitize(body, content_type, "response.body", out)
+        except Exception:
+            return UNSANITIZED_BODY
+
+    def _json(self, body: bytes, recorded: bytes, out: list[Redaction]) -> bytes | None:
+        """The JSON body with only what differs from `recorded` walked by the rules (module
+        doc); None to use the full body rules (not JSON, a recording that is not JSON, a
+        key the rules rename, a document that is a bare value)."""
+        if len(body) > _MAX_PRUNED_BODY:
+            return None
+        rec = self._recorded(recorded)
+        if rec is _ABSENT:
+            return None
+        try:
+            doc = _loads(body)
+        except (ValueError, RecursionError):
+            return None
+        if type(doc) not in (dict, list):
+            return None
+        keep: set[Path] = set()
+        pruned = _prune(doc, rec, None, keep)
+        walker = _PrunedWalker(keep, self.sanitizer.bodies, "response.body", out)
+        walker.walk(pruned)
+        if walker.renames or None in walker.edits:
+            return None
+        if not walker.edits:
+            return body
+        for path, value in walker.edits.items():
+            _set(doc, path, value)
+        try:
+            return orjson.dumps(doc)
+        except TypeError:  # integers wider than 64 bits
+            return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+    def _recorded(self, recorded: bytes) -> Any:
+        """The recorded body parsed (`_ABSENT` when it is not JSON), cached: shadow asks
+        three times per request."""
+        cache = self._cache
+        found = cache.get(recorded, _ABSENT)
+        if found is _ABSENT:
+            try:
+                found = _loads(recorded)
+            except (ValueError, RecursionError):
+                found = _ABSENT
+            if len(cache) >= _RECORDED_CACHE:
+                # another thread may be evicting too: then this one has nothing to do
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del cache[next(iter(cache))]
+            cache[recorded] = found
+        return found
+
+    def text(self, value: str, location: str = "report") -> str:
+        """Free text from a target (an error message, a display) by the value rules."""
+        return self.sanitizer.sanitize_text(value, location)[0]
