@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from amber._model import Exchange
+from amber._model import Request
+from amber._model import Response
+from amber._pseudonym import Pseudonymizer
+from amber._scan_artifacts import FOREIGN_MARKER
+from amber._scan_artifacts import ArtifactScanner
+from amber._scan_artifacts import looks_amber_pseudonym
+from amber.sanitize import SanitizeConfig
+from amber.sanitize import Sanitizer
+
+TOKEN = "tk_" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+KEY = b"scan-test-key-0123456789abcdef"
+
+
+def exchange(body: dict[str, object], headers: tuple[tuple[str, str], ...] = ()) -> Exchange:
+    return Exchange(
+        "ex1",
+        Request("GET", "https", "api.corp.io", 443, "/me", query="page=2", headers=headers),
+        Response(
+            200, headers=(("content-type", "application/json"),), body=json.dumps(body).encode()
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["name", "first_name", "last_name", "username", "address", "text", "email", "phone", "ip"],
+)
+def test_amber_s_own_pseudonyms_look_like_amber_s(kind: str) -> None:
+    p = Pseudonymizer(KEY)
+    for value in ("Jane Q. Public", "x9@corp.io", "+44 20 7946 0991", "81.2.69.160", "a b c d"):
+        assert looks_amber_pseudonym(kind, p.pseudonym(kind, value)), (kind, value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("name", "Zyxw Qwerty"),
+        ("username", "jdoe!"),
+        ("address", "12 High St, London"),
+        ("email", "jane@corp.io"),
+        ("phone", "+44 20 7946 0991"),
+        ("ip", "81.2.69.160"),
+        ("text", "quarterly numbers confidential"),
+    ],
+)
+def test_real_values_do_not(kind: str, value: str) -> None:
+    assert not looks_amber_pseudonym(kind, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[REDACTED]",
+        "<redacted>",
+        "***",
+        "xxxx",
+        "XXXXXXXX",
+        "[FILTERED]",
+        "********",
+        "<hidden>",
+        "REDACTED",
+    ],
+)
+def test_other_tools_markers(text: str) -> None:
+    assert FOREIGN_MARKER.fullmatch(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["[REDACTED:sensitive-key]", "boxxxxes", "a*b", "tax", "REDACTEDNESS"]
+)
+def test_not_other_tools_markers(text: str) -> None:
+    assert FOREIGN_MARKER.fullmatch(text) is None
+    assert ArtifactScanner().neutral(text) == text
+
+
+def test_an_exchange_sanitized_once_is_clean_and_its_raw_form_is_not() -> None:
+    raw = exchange(
+        {
+            "user": {"name": "Jane Roe", "email": "jane@corp.io", "password": "hunter2hunter2"},
+            "sku": "A-1",
+        },
+        headers=(("X-Api-Key", TOKEN), ("Accept", "*/*")),
+    )
+    clean = Sanitizer(SanitizeConfig(), Pseudonymizer(KEY)).sanitize(raw)
+    scanner = ArtifactScanner()
+    assert list(scanner.exchange(clean, "w")) == []
+    hits = {(h.rule, h.location) for h in scanner.exchange(raw, "w")}
+    assert hits == {
+        ("sensitive-header", "request.headers.x-api-key"),
+        ("name", "response.body$.user.name"),
+        ("email", "response.body$.user.email"),
+        ("sensitive-key", "response.body$.user.password"),
+    }
+
+
+def test_other_tools_markers_and_known_values_are_not_findings() -> None:
+    ex = exchange(
+        {
+            "password": "***",
+            "token": "[REDACTED]",
+            "api_key": "<hidden>",
+            "password_hash": "$2b$12$knownknownknown",
+        },
+        headers=(("Authorization", "Bearer [FILTERED]"), ("X-Api-Key", "xxxx")),
+    )
+    assert list(ArtifactScanner(known=["$2b$12$knownknownknown"]).exchange(ex, "w")) == []
+    assert [h.location for h in ArtifactScanner().exchange(ex, "w")] == [
+        "response.body$.password_hash"
+    ]
+
+
+def test_rules_filter_and_locations_never_carry_a_value() -> None:
+    ex = exchange({"jane@corp.io": {"secret": TOKEN}})
+    hits = list(ArtifactScanner().exchange(ex, "w"))
+    assert hits and all("jane@corp.io" not in h.location and TOKEN not in h.location for h in hits)
+    only = list(ArtifactScanner(rules=["email"]).exchange(ex, "w"))
+    assert {h.rule for h in only} <= {"email"}
+
+
+def test_text_positions_skip_other_tools_markers() -> None:
+    data = f"a: 1\npassword: ***\nkey {'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'}\n".encode()
+    hits = list(ArtifactScanner().text(data, "f"))
+    assert [h.where for h in hits] == ["f:3:5"]
