@@ -37,6 +37,7 @@ import base64
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from amber._decode import decode_body
@@ -61,6 +63,7 @@ from amber.sanitize import scan_bytes
 
 __all__ = ["FOREIGN_MARKER", "ArtifactScanner", "Hit", "looks_amber_pseudonym"]
 
+_M = TypeVar("_M", Request, Response)
 _SCAN_KEY = b"amber-scan-never-stores-these-pseudonyms"
 _MAX_DECODED = 64 * 1024 * 1024
 
@@ -75,6 +78,20 @@ FOREIGN_MARKER = re.compile(
 )
 """Other tools' redaction markers: what they hide is not in the artifact."""
 _NEUTRAL = "[REDACTED:other-tool]"
+_MARKER_WORDS = ("filtered", "hidden", "masked", "removed", "scrubbed", "omitted")
+
+
+def _maybe_marker(text: str) -> bool:
+    """A cheap first look (substring search) before the marker pattern runs over a body;
+    amber's own `[REDACTED:rule]` markers do not count."""
+    if "***" in text or "xxxx" in text or "XXXX" in text:
+        return True
+    low = text.lower()
+    if low.count("redacted") > text.count("[REDACTED:"):
+        return True
+    if any(w in low for w in _MARKER_WORDS):
+        return True
+    return "[secret]" in low or "<secret>" in low
 
 
 @dataclass(frozen=True)
@@ -217,7 +234,8 @@ def _body_changes(prefix: str, old: bytes, new: bytes) -> set[str]:
     except ValueError:
         return {prefix}
     out: set[str] = set()
-    _json_changes(prefix + "$", a, b, out)
+    if a != b:  # (re-serialized but equal: a deep compare in C, no walk)
+        _json_changes(prefix + "$", a, b, out)
     return out
 
 
@@ -295,6 +313,8 @@ class ArtifactScanner:
         for k in self.known:
             if k in text:
                 text = text.replace(k, _NEUTRAL)
+        if not _maybe_marker(text):
+            return text
         return FOREIGN_MARKER.sub(_NEUTRAL, text)
 
     def _neutral_bytes(self, data: bytes) -> bytes:
@@ -305,43 +325,42 @@ class ArtifactScanner:
         return data if new == text else new.encode("latin-1", "replace")
 
     def _prepare(self, ex: Exchange) -> Exchange:
-        def msg_body(body: bytes, enc: str | None) -> tuple[bytes, str | None]:
-            if enc:
-                decoded = decode_body(body, enc, max_decoded=_MAX_DECODED)
-                if not decoded.undecodable:
-                    body, enc = decoded.body, None
-            return self._neutral_bytes(body), enc
+        """`ex` as the sanitizer is to see it: bodies decoded, other tools' markers and
+        declared values neutral, no redactions (an imported amber HAR lists its own)."""
 
         def heads(hs: Headers) -> Headers:
-            return tuple((k, self.neutral(v)) for k, v in hs)
+            new = tuple((k, self.neutral(v)) for k, v in hs)
+            return hs if new == hs else new
 
-        rq = ex.request
-        body, enc = msg_body(rq.body, rq.content_encoding)
-        req = dataclasses.replace(
-            rq,
-            headers=heads(rq.headers),
-            query=self.neutral(rq.query),
-            path=self.neutral(rq.path),
-            body=body,
-            content_encoding=enc,
-        )
-        resp = ex.response
-        if resp is not None:
-            body, enc = msg_body(resp.body, resp.content_encoding)
-            resp = dataclasses.replace(
-                resp,
-                headers=heads(resp.headers),
-                body=body,
-                content_encoding=enc,
-                reason=self.neutral(resp.reason),
-            )
-        return dataclasses.replace(
-            ex,
-            request=req,
-            response=resp,
-            error=self.neutral(ex.error) if ex.error else ex.error,
-            redactions=(),
-        )
+        req = self._message(ex.request, heads)
+        resp = self._message(ex.response, heads) if ex.response is not None else None
+        error = self.neutral(ex.error) if ex.error else ex.error
+        if req is ex.request and resp is ex.response and error == ex.error and not ex.redactions:
+            return ex
+        return dataclasses.replace(ex, request=req, response=resp, error=error, redactions=())
+
+    def _message(self, msg: _M, heads: Callable[[Headers], Headers]) -> _M:
+        body, enc = msg.body, msg.content_encoding
+        if enc:
+            decoded = decode_body(body, enc, max_decoded=_MAX_DECODED)
+            if not decoded.undecodable:
+                body, enc = decoded.body, None
+        body = self._neutral_bytes(body)
+        headers = heads(msg.headers)
+        changes: dict[str, Any] = {}
+        if body is not msg.body:
+            changes.update(body=body, content_encoding=enc)
+        if headers is not msg.headers:
+            changes["headers"] = headers
+        if isinstance(msg, Request):
+            query, path = self.neutral(msg.query), self.neutral(msg.path)
+            if query != msg.query or path != msg.path:
+                changes.update(query=query, path=path)
+        elif msg.reason:
+            reason = self.neutral(msg.reason)
+            if reason != msg.reason:
+                changes["reason"] = reason
+        return dataclasses.replace(msg, **changes) if changes else msg
 
     def _location(self, location: str) -> str:
         """A location safe to print: a key that is itself a secret or an email (amber
@@ -431,13 +450,16 @@ class ArtifactScanner:
                 ex = _with_mime_types(ex, entry)
                 for h in self.exchange(ex, where):
                     hits.setdefault((h.rule, h.location), h)
-            for h in self._har_extras(entry, where):
+            for h in self._har_extras(entry, where, ex):
                 hits.setdefault((h.rule, h.location), h)
             yield from hits.values()
 
-    def _har_extras(self, entry: dict[str, Any], where: str) -> Iterator[Hit]:
+    def _har_extras(
+        self, entry: dict[str, Any], where: str, seen: Exchange | None
+    ) -> Iterator[Hit]:
         """What the import does not carry into an exchange: cookie arrays, queryString
-        pairs, postData params beside a text, redirectURL, comments and custom fields."""
+        pairs, postData params beside a text, redirectURL (each unless the headers or the
+        URL already hold it, as in amber's own HAR), comments and custom fields."""
         req = entry.get("request") if isinstance(entry.get("request"), dict) else {}
         resp = entry.get("response") if isinstance(entry.get("response"), dict) else {}
         assert isinstance(req, dict) and isinstance(resp, dict)
@@ -451,18 +473,29 @@ class ArtifactScanner:
                 if isinstance(p, dict)
             ]
 
-        req_h: list[tuple[str, str]] = [
-            ("cookie", f"{n}={v}") for n, v in pairs(req.get("cookies"))
-        ]
-        resp_h: list[tuple[str, str]] = [
-            ("set-cookie", f"{n}={v}") for n, v in pairs(resp.get("cookies"))
-        ]
-        redirect = resp.get("redirectURL")
-        if isinstance(redirect, str) and redirect:
-            resp_h.append(("location", redirect))
         from urllib.parse import urlencode
 
-        query = urlencode(pairs(req.get("queryString")))
+        have = ""
+        if seen is not None and (
+            req.get("cookies") or resp.get("cookies") or resp.get("redirectURL")
+        ):
+            resp_heads = seen.response.headers if seen.response else ()
+            have = " ".join(v for _, v in (*seen.request.headers, *resp_heads))
+        req_h: list[tuple[str, str]] = [
+            ("cookie", f"{n}={v}") for n, v in pairs(req.get("cookies")) if f"{n}={v}" not in have
+        ]
+        resp_h: list[tuple[str, str]] = [
+            ("set-cookie", f"{n}={v}")
+            for n, v in pairs(resp.get("cookies"))
+            if f"{n}={v}" not in have
+        ]
+        redirect = resp.get("redirectURL")
+        if isinstance(redirect, str) and redirect and redirect not in have:
+            resp_h.append(("location", redirect))
+        qs = pairs(req.get("queryString"))
+        if seen is not None and qs == parse_qsl(seen.request.query, keep_blank_values=True):
+            qs = []
+        query = urlencode(qs)
         body = b""
         post = req.get("postData")
         if isinstance(post, dict) and isinstance(post.get("text"), str):
