@@ -81,6 +81,20 @@ _NEUTRAL = "[REDACTED:other-tool]"
 _MARKER_WORDS = ("filtered", "hidden", "masked", "removed", "scrubbed", "omitted")
 
 
+def _maybe_marker_bytes(data: bytes) -> bool:
+    """`_maybe_marker` of a body."""
+    if not data:
+        return False
+    if b"***" in data or b"xxxx" in data or b"XXXX" in data:
+        return True
+    low = data.lower()
+    if low.count(b"redacted") > data.count(b"[REDACTED:"):
+        return True
+    if any(w.encode() in low for w in _MARKER_WORDS):
+        return True
+    return b"[secret]" in low or b"<secret>" in low
+
+
 def _maybe_marker(text: str) -> bool:
     """A cheap first look (substring search) before the marker pattern runs over a body;
     amber's own `[REDACTED:rule]` markers do not count."""
@@ -332,6 +346,20 @@ class ArtifactScanner:
             new = tuple((k, self.neutral(v)) for k, v in hs)
             return hs if new == hs else new
 
+        rq, rs = ex.request, ex.response
+        if not self.known and not rq.content_encoding and (rs is None or not rs.content_encoding):
+            # the common case, in one look: no marker of another tool anywhere
+            texts = [v for _, v in rq.headers]
+            texts += (rq.query, rq.path, ex.error or "")
+            if rs is not None:
+                texts += [v for _, v in rs.headers]
+                texts.append(rs.reason)
+            if (
+                not _maybe_marker("\n".join(texts))
+                and not _maybe_marker_bytes(rq.body)
+                and (rs is None or not _maybe_marker_bytes(rs.body))
+            ):
+                return dataclasses.replace(ex, redactions=()) if ex.redactions else ex
         req = self._message(ex.request, heads)
         resp = self._message(ex.response, heads) if ex.response is not None else None
         error = self.neutral(ex.error) if ex.error else ex.error
@@ -530,6 +558,7 @@ class ArtifactScanner:
             k: v
             for part, obj in (("entry", entry), ("request", req), ("response", resp))
             for k, v in obj.items()
+            if k[:1] in "_c"
             if k == "comment" or (k.startswith("_") and not k.startswith("_amber"))
             if not (part == "response" and k == "_error")
         }

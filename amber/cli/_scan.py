@@ -22,6 +22,7 @@ from dataclasses import field
 from pathlib import Path
 
 from amber._model import dumps_json
+from amber._model import loads_json
 from amber._model import printable
 from amber._scan_artifacts import ArtifactScanner
 from amber._scan_artifacts import Hit
@@ -113,6 +114,18 @@ def _head(path: Path) -> bytes:
         return fp.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
 
 
+def _json_line(head: bytes) -> bool:
+    """Does the file start with a whole line that is one JSON object (JSON lines: an
+    export, the audit log, a JSON log)?"""
+    line, nl, _ = head.partition(b"\n")
+    if not nl or not line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(loads_json(line), dict)
+    except ValueError:
+        return False
+
+
 def kind_of(path: Path) -> str:
     """How to read `path`: store, har, jsonl, fixture, python, flows or text."""
     if _is_sqlite(path):
@@ -123,7 +136,7 @@ def kind_of(path: Path) -> str:
         return "python"
     if head.startswith(b"{") and b'"log"' in head[:64]:
         return "har"
-    if suffix in (".jsonl", ".ndjson") or (suffix == ".json" and head.startswith(b'{"id"')):
+    if suffix in (".jsonl", ".ndjson") or _json_line(head):
         return "jsonl"
     if suffix in (".yaml", ".yml") and head.startswith(b"version:") and b"\ntables:" in head:
         return "fixture"
@@ -237,7 +250,6 @@ def _jsonl_or_records(scanner: ArtifactScanner, path: Path) -> Iterator[Hit]:
     """A JSONL export (exchanges), or JSON lines of anything else (the audit log, JSON
     logs): each record checked as a JSON body (key and value rules), by line."""
     from amber._model import Exchange
-    from amber._model import loads_json
 
     with path.open("rb") as fp:
         for lineno, line in enumerate(fp, start=1):

@@ -389,3 +389,41 @@ def test_planted_secrets_are_found_in_each_artifact_and_place(env: Path, amber: 
     assert not has(f"{fx}:12", "table users column api_token")
     assert not has(f"{fx}:12", "table users column bio")
     assert not has(f"{py}:4", "key authorization")
+
+
+def test_mitmproxy_flow_files_are_read_as_exchanges(env: Path, amber: Run) -> None:
+    from mitmproxy import http
+    from mitmproxy.io import FlowWriter
+    from mitmproxy.test import tflow
+    from mitmproxy.test import tutils
+
+    resp = tutils.tresp(
+        headers=http.Headers(
+            [(b"Content-Type", b"application/json"), (b"Content-Encoding", b"gzip")]
+        )
+    )
+    resp.content = json.dumps({"client_secret": PW}).encode()  # gzip-encoded in the file
+    req = tutils.treq(headers=http.Headers([(b"Host", b"a"), (b"X-Api-Key", TOKEN.encode())]))
+    clean = tutils.treq(headers=http.Headers([(b"Host", b"a"), (b"X-Api-Key", b"[REDACTED]")]))
+    path = env / "capture.mitm"
+    with path.open("wb") as fp:
+        w = FlowWriter(fp)  # type: ignore[no-untyped-call]
+        w.add(tflow.tflow(req=req, resp=resp))
+        w.add(tflow.tflow(req=clean))
+    code, out, err = amber("scan", str(path))
+    assert code == 1, err
+    assert f"{path} flow 0: request.headers.x-api-key: sensitive-header" in out
+    assert f"{path} flow 0: response.body$.client_secret: sensitive-key" in out
+    assert "flow 1: request" not in out and TOKEN not in out and PW not in out
+
+
+def test_json_lines_are_read_as_records_whatever_the_file_name(env: Path, amber: Run) -> None:
+    log = env / "audit.log"
+    log.write_text(
+        json.dumps({"command": "fixtures", "tables": {"users": 3, "api_tokens": 1}})
+        + "\n"
+        + json.dumps({"command": "replay", "reason": "ticket 7", "token": TOKEN})
+        + "\n"
+    )
+    code, out, _ = amber("scan", str(log))
+    assert code == 1 and out == f"{log}:2: $.token: sensitive-key\n"
