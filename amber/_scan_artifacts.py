@@ -57,6 +57,7 @@ from amber._model import loads_json
 from amber._pseudonym import MARKER_RE
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
+from amber.errors import SanitizeError
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize import scan_bytes
@@ -64,6 +65,9 @@ from amber.sanitize import scan_bytes
 __all__ = ["FOREIGN_MARKER", "ArtifactScanner", "Hit", "looks_amber_pseudonym"]
 
 _M = TypeVar("_M", Request, Response)
+_HEADER_NAME = re.compile(
+    r"(?i)cookie|set-cookie|authorization|proxy-authorization|[a-z0-9]+(?:-[a-z0-9]+)+"
+)
 _SCAN_KEY = b"amber-scan-never-stores-these-pseudonyms"
 _MAX_DECODED = 64 * 1024 * 1024
 
@@ -399,7 +403,12 @@ class ArtifactScanner:
     def exchange(self, ex: Exchange, where: str) -> Iterator[Hit]:
         """What sanitizing `ex` again would change, as findings at `where`."""
         old = self._prepare(ex)
-        new = self.sanitizer.sanitize(old)
+        try:
+            new = self.sanitizer.sanitize(old)
+        except SanitizeError:
+            # capture would have dropped it: unchecked data is a finding (closed for data)
+            yield Hit(where, "unsanitizable", "exchange")
+            return
         changed = _changes(old, new)
         if not changed:
             return
@@ -435,6 +444,21 @@ class ArtifactScanner:
         for hit in self.exchange(ex, where):
             loc = hit.location.removeprefix("response.body$")
             yield Hit(hit.where, hit.rule, name + loc)
+
+    def header(self, name: str, value: str, where: str) -> Iterator[Hit]:
+        """Findings in one request header, checked by the header rules."""
+        ex = Exchange(
+            id="scan",
+            request=Request(
+                method="GET",
+                scheme="http",
+                host="scan.invalid",
+                port=80,
+                path="/",
+                headers=((name, value),),
+            ),
+        )
+        yield from self.exchange(ex, where)
 
     def text(self, data: bytes, where: str, line_base: int = 0) -> Iterator[Hit]:
         """The value detectors over text, line and column; other tools' markers and
@@ -635,7 +659,12 @@ class ArtifactScanner:
                 if isinstance(t, ast.Name):
                     pairs.append((t.id, _literal(node.value), node.lineno))
             for key, value, lineno in pairs:
-                if isinstance(value, (str, int)) and not isinstance(value, bool):
+                if isinstance(value, str) and _HEADER_NAME.fullmatch(key):
+                    # a header dict (`{"cookie": "sid=[REDACTED:cookie]; theme=dark"}`):
+                    # the header rules, as capture applied them
+                    for h in self.header(key, value, f"{path}:{lineno}"):
+                        yield Hit(h.where, h.rule, f"key {key}")
+                elif isinstance(value, (str, int)) and not isinstance(value, bool):
                     for h in self.json_value({key: value}, f"{path}:{lineno}", ""):
                         yield Hit(h.where, h.rule, f"key {h.location.lstrip('.')}")
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):

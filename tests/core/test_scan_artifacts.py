@@ -128,3 +128,18 @@ def test_text_positions_skip_other_tools_markers() -> None:
     data = f"a: 1\npassword: ***\nkey {'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'}\n".encode()
     hits = list(ArtifactScanner().text(data, "f"))
     assert [h.where for h in hits] == ["f:3:5"]
+
+
+def test_an_exchange_the_sanitizer_cannot_handle_is_a_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from amber.errors import SanitizeError
+
+    scanner = ArtifactScanner()
+
+    def boom(ex: Exchange) -> Exchange:
+        raise SanitizeError("exchange ex1 could not be sanitized (ValueError); it was dropped")
+
+    monkeypatch.setattr(scanner.sanitizer, "sanitize", boom)
+    hits = list(scanner.exchange(exchange({"a": 1}), "w"))
+    assert [(h.rule, h.location) for h in hits] == [("unsanitizable", "exchange")]

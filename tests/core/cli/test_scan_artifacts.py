@@ -427,3 +427,16 @@ def test_json_lines_are_read_as_records_whatever_the_file_name(env: Path, amber:
     )
     code, out, _ = amber("scan", str(log))
     assert code == 1 and out == f"{log}:2: $.token: sensitive-key\n"
+
+
+def test_header_dicts_in_python_are_checked_by_the_header_rules(env: Path, amber: Run) -> None:
+    py = env / "test_h.py"
+    py.write_text(
+        "HEADERS = {\n"
+        '    "cookie": "sid=[REDACTED:cookie]; theme=dark",\n'
+        '    "authorization": "Basic [REDACTED:authorization]",\n'
+        f'    "x-api-key": "{TOKEN}",\n'
+        "}\n"
+    )
+    code, out, _ = amber("scan", str(py))
+    assert code == 1 and out == f"{py}:4: key x-api-key: sensitive-header\n"
