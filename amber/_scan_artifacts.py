@@ -138,6 +138,16 @@ def _names() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(st.first_names), frozenset(st.last_names), frozenset(words)
 
 
+@lru_cache(maxsize=1)
+def _low_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The first and last names as amber's usernames spell them (lower case, letters)."""
+    first, last, _ = _names()
+    return (
+        frozenset(re.sub(r"[^a-z]", "", n.lower()) for n in first),
+        frozenset(re.sub(r"[^a-z]", "", n.lower()) for n in last),
+    )
+
+
 _ADDRESS = re.compile(
     r"(?:\d{3,5} [A-Z][A-Za-z .']+(?: (?:Apt\.|Suite) \d+)?, [A-Z][A-Za-z .']+"
     r"|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+|Unit \d{4} Box \d{4}|PSC \d{4}, Box \d{4})"
@@ -159,8 +169,7 @@ def looks_amber_pseudonym(kind: str, value: str) -> bool:
     if kind == "last_name":
         return value in last
     if kind == "username":
-        low_first = {re.sub(r"[^a-z]", "", n.lower()) for n in first}
-        low_last = {re.sub(r"[^a-z]", "", n.lower()) for n in last}
+        low_first, low_last = _low_names()
         m = re.fullmatch(r"([a-z]+)(\d{0,2})", value)
         if m is not None:
             word, digits = m.groups()
@@ -244,7 +253,8 @@ def _marked(value: str) -> bool:
     return rest != value and _SCHEME_ONLY.fullmatch(rest) is not None
 
 
-_SCHEME_ONLY = re.compile(r"\s*[A-Za-z][A-Za-z0-9_-]{0,30}\s*|\s*")
+# an auth scheme (letters only, or AWS's): not room for a secret beside the marker
+_SCHEME_ONLY = re.compile(r"\s*(?:[A-Za-z][A-Za-z-]{0,19}|AWS4-HMAC-SHA256)?\s*")
 
 
 def _body_changes(prefix: str, old: bytes, new: bytes) -> set[str]:

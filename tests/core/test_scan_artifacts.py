@@ -143,3 +143,10 @@ def test_an_exchange_the_sanitizer_cannot_handle_is_a_finding(
     monkeypatch.setattr(scanner.sanitizer, "sanitize", boom)
     hits = list(scanner.exchange(exchange({"a": 1}), "w"))
     assert [(h.rule, h.location) for h in hits] == [("unsanitizable", "exchange")]
+
+
+def test_a_marker_beside_a_scheme_is_clean_beside_a_secret_prefix_is_not() -> None:
+    scanner = ArtifactScanner()
+    assert list(scanner.json_value({"authorization": "Bearer [REDACTED:x]"}, "w", "")) == []
+    hits = list(scanner.json_value({"token": "a1b2c3d4e5 [REDACTED:x]"}, "w", ""))
+    assert [h.location for h in hits] == [".token"]

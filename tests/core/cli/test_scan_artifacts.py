@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from amber._har import write_har
+from amber._ingest import Pipeline
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
 from amber._model import new_id
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import load_key
+from amber._routes import Router
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber._store import Store
@@ -101,8 +103,8 @@ def artifacts(env: Path, amber: Run, recorded: Path) -> Path:
     (env / "amber.yaml").write_text(
         "fixtures:\n  known_values:\n    Customers.password_hash: '" + HASH + "'\n"
     )
-    sanitizer = Sanitizer(SanitizeConfig(), Pseudonymizer(load_key()))
-    clean = [sanitizer.sanitize(ex) for ex in raw_exchanges()]
+    pipeline = Pipeline(Sanitizer(SanitizeConfig(), Pseudonymizer(load_key())), Router())
+    clean = [pipeline.process(ex) for ex in raw_exchanges()]  # what capture stores
     with Store.open(f"sqlite:///{env / 'store.db'}") as s:
         s.add_many(clean)
         log = RunLog(s)
