@@ -54,6 +54,7 @@ from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
 from amber._model import loads_json
+from amber._model import printable
 from amber._pseudonym import MARKER_RE
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
@@ -606,17 +607,28 @@ class ArtifactScanner:
                 yield Hit(where, h.rule, "custom fields")
 
     def jsonl(self, path: Path) -> Iterator[Hit]:
-        """A JSONL export, one exchange per line, streamed."""
+        """JSON lines, streamed: an exchange per line (a JSONL export), or records of
+        anything else (the audit log, JSON logs), each checked as a JSON body (key rules on
+        its keys, value rules on its values); a line that is not JSON, as text."""
         with path.open("rb") as fp:
             for lineno, line in enumerate(fp, start=1):
                 if not line.strip():
                     continue
+                where = f"{path}:{lineno}"
                 try:
-                    ex = Exchange.from_dict(loads_json(line))
-                except (ValueError, TypeError, KeyError, AttributeError):
+                    doc = loads_json(line)
+                except ValueError:
                     yield from self.text(line, str(path), lineno - 1)
                     continue
-                yield from self.exchange(ex, f"{path}:{lineno} exchange {ex.id}")
+                if isinstance(doc, dict) and "request" in doc and "id" in doc:
+                    try:
+                        ex = Exchange.from_dict(doc)
+                    except (ValueError, TypeError, KeyError, AttributeError):
+                        pass
+                    else:
+                        yield from self.exchange(ex, f"{where} exchange {printable(ex.id)}")
+                        continue
+                yield from self.json_value(doc, where, "$")
 
     def fixture(self, path: Path) -> Iterator[Hit]:
         """A fixture file (fixtures/ format, version 1): each row under its table and

@@ -194,7 +194,7 @@ class Scan:
             if kind == "har":
                 yield from s.har(path)
             elif kind == "jsonl":
-                yield from _jsonl_or_records(s, path)
+                yield from s.jsonl(path)
             elif kind == "fixture":
                 yield from s.fixture(path)
             elif kind == "python":
@@ -244,32 +244,6 @@ class Scan:
                     yield Hit(str(path), "amber-key")
                     return
                 tail = data[-256:]
-
-
-def _jsonl_or_records(scanner: ArtifactScanner, path: Path) -> Iterator[Hit]:
-    """A JSONL export (exchanges), or JSON lines of anything else (the audit log, JSON
-    logs): each record checked as a JSON body (key and value rules), by line."""
-    from amber._model import Exchange
-
-    with path.open("rb") as fp:
-        for lineno, line in enumerate(fp, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                doc = loads_json(line)
-            except ValueError:
-                yield from scanner.text(line, str(path), lineno - 1)
-                continue
-            if isinstance(doc, dict) and "request" in doc and "id" in doc:
-                try:
-                    ex = Exchange.from_dict(doc)
-                except (ValueError, TypeError, KeyError, AttributeError):
-                    pass
-                else:
-                    yield from scanner.exchange(ex, f"{where} exchange {printable(ex.id)}")
-                    continue
-            yield from scanner.json_value(doc, where, "$")
 
 
 def scan_file(path: Path, scanner: ArtifactScanner) -> Iterator[Hit]:
