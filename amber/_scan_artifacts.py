@@ -7,7 +7,8 @@ line or entry, and the location inside: `entry 12 request.headers.x-api-key`), i
 never its value.
 
 - HAR: each entry an `Exchange` (headers, query, cookies, postData text and params,
-  response content incl. base64, redirectURL, comments); the file is loaded whole.
+  response content incl. base64, redirectURL, comments); amber's own HAR is streamed an
+  entry at a time, any other is loaded whole.
 - JSONL export: one `Exchange` per line, streamed.
 - store (SQLite file, `--store` URL): its exchanges, streamed, and its replay/shadow run
   results (differences' expected/actual values under their field's key, errors); read-only.
@@ -493,33 +494,53 @@ class ArtifactScanner:
     # -- artifacts ----------------------------------------------------------------------
 
     def har(self, path: Path) -> Iterator[Hit]:
-        """Every entry of a HAR file (loaded whole: HAR is one JSON document)."""
+        """Every entry of a HAR file. amber's own HAR (an entry a line) is streamed, an
+        entry at a time; any other HAR is loaded whole (it is one JSON document)."""
+        from amber._har import _AMBER_HEAD
+
+        with path.open("rb") as fp:
+            first = fp.readline(65536).removeprefix(b"\xef\xbb\xbf")
+            if _AMBER_HEAD.match(first):
+                for i, line in enumerate(_amber_entry_lines(fp)):
+                    try:
+                        entry = loads_json(line)
+                    except ValueError:
+                        yield Hit(f"{path} entry {i}", "unreadable-entry", "entry")
+                        yield from self.text(line, f"{path} entry {i}")
+                        continue
+                    yield from self._entry(entry, f"{path} entry {i}")
+                return
+            doc = loads_json(first + fp.read())
+        entries = doc["log"]["entries"]
+        del doc
+        for i, entry in enumerate(entries):
+            yield from self._entry(entry, f"{path} entry {i}")
+
+    def _entry(self, entry: Any, where: str) -> Iterator[Hit]:
         from amber._har import _Bad
         from amber._har import _exchange
 
-        doc = loads_json(path.read_bytes())
-        entries = doc["log"]["entries"]
-        for i, entry in enumerate(entries):
-            where = f"{path} entry {i}"
-            if not isinstance(entry, dict):
-                continue
-            entry.pop("_amber_redactions", None)  # what amber did then; not read here
-            try:
-                ex = _exchange(entry)
-            except _Bad as e:
-                yield Hit(where, "unreadable-entry", e.field)
-                ex = None
-            except (ValueError, TypeError, KeyError, AttributeError):
-                yield Hit(where, "unreadable-entry", "entry")
-                ex = None
-            hits: dict[tuple[str, str], Hit] = {}
-            if ex is not None:
-                ex = _with_mime_types(ex, entry)
-                for h in self.exchange(ex, where):
-                    hits.setdefault((h.rule, h.location), h)
-            for h in self._har_extras(entry, where, ex):
+        if not isinstance(entry, dict):
+            yield Hit(where, "unreadable-entry", "entry")
+            return
+        entry.pop("_amber_redactions", None)  # what amber did then; not read here
+        ex: Exchange | None
+        try:
+            ex = _exchange(entry)
+        except _Bad as e:
+            yield Hit(where, "unreadable-entry", e.field)
+            ex = None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            yield Hit(where, "unreadable-entry", "entry")
+            ex = None
+        hits: dict[tuple[str, str], Hit] = {}
+        if ex is not None:
+            ex = _with_mime_types(ex, entry)
+            for h in self.exchange(ex, where):
                 hits.setdefault((h.rule, h.location), h)
-            yield from hits.values()
+        for h in self._har_extras(entry, where, ex):
+            hits.setdefault((h.rule, h.location), h)
+        yield from hits.values()
 
     def _har_extras(
         self, entry: dict[str, Any], where: str, seen: Exchange | None
@@ -744,6 +765,16 @@ class ArtifactScanner:
             data = json.dumps([r.path, *paths]).encode()
             for h in self.text(data, where):
                 yield Hit(where, h.rule, "paths")
+
+
+def _amber_entry_lines(fp: Any) -> Iterator[bytes]:
+    """The entry lines of a HAR amber wrote (one JSON object a line, up to `]}}`)."""
+    for line in fp:
+        stripped = line.strip()
+        if stripped == b"]}}":
+            return
+        if stripped:
+            yield stripped[:-1] if stripped.endswith(b",") else stripped
 
 
 def _with_mime_types(ex: Exchange, entry: dict[str, Any]) -> Exchange:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import pytest
 
+from amber._har import write_har
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import Response
@@ -150,3 +153,28 @@ def test_a_marker_beside_a_scheme_is_clean_beside_a_secret_prefix_is_not() -> No
     assert list(scanner.json_value({"authorization": "Bearer [REDACTED:x]"}, "w", "")) == []
     hits = list(scanner.json_value({"token": "a1b2c3d4e5 [REDACTED:x]"}, "w", ""))
     assert [h.location for h in hits] == [".token"]
+
+
+def test_amber_s_har_is_streamed_an_entry_at_a_time(tmp_path: Path) -> None:
+    raw = exchange({"password": "hunter2hunter2"}, headers=(("X-Api-Key", TOKEN),))
+    clean = Sanitizer(SanitizeConfig(), Pseudonymizer(KEY)).sanitize(raw)
+    buf = io.BytesIO()
+    write_har([clean, raw, clean], buf, creator_version="t")
+    lines = buf.getvalue().splitlines(keepends=True)
+    # the file is cut inside its last entry: not JSON as a whole, yet each line before is
+    damaged = b"".join(lines[:-2]) + lines[-2][:40] + b"\n"
+    path = tmp_path / "cut.har"
+    path.write_bytes(damaged)
+    hits = [(h.where.rpartition(" ")[2], h.rule, h.location) for h in ArtifactScanner().har(path)]
+    assert ("1", "sensitive-header", "request.headers.x-api-key") in hits
+    assert ("1", "sensitive-key", "response.body$.password") in hits
+    assert ("2", "unreadable-entry", "entry") in hits
+    assert not [h for h in hits if h[0] == "0"]
+
+
+def test_an_entry_that_is_not_an_object_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "odd.har"
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": ["oops"]}}))
+    assert [(h.rule, h.location) for h in ArtifactScanner().har(path)] == [
+        ("unreadable-entry", "entry")
+    ]
