@@ -325,6 +325,8 @@ class ArtifactScanner:
     * `config` - the same `SanitizeConfig` capture uses (`sanitize:` of amber.yaml).
     * `rules` - report only these rule names (default: all).
     * `known` - values declared as amber's (`fixtures.known_values`): never findings.
+    * `key` - the pseudonym key (`load_key()`), when there is one: the sanitizer then
+      knows amber's own output as capture does. The scan never writes a pseudonym.
     """
 
     def __init__(
@@ -332,9 +334,10 @@ class ArtifactScanner:
         config: SanitizeConfig | None = None,
         rules: Sequence[str] | None = None,
         known: Iterable[str] = (),
+        key: bytes | None = None,
     ) -> None:
         self.config = config or SanitizeConfig()
-        self.sanitizer = Sanitizer(self.config, _ScanPseudonyms(_SCAN_KEY))
+        self.sanitizer = Sanitizer(self.config, _ScanPseudonyms(key or _SCAN_KEY))
         self.rules = frozenset(rules) if rules else None
         self.known = sorted({k for k in known if len(k) >= 6}, key=len, reverse=True)
 

@@ -24,12 +24,14 @@ from pathlib import Path
 from amber._model import dumps_json
 from amber._model import loads_json
 from amber._model import printable
+from amber._pseudonym import load_key
 from amber._scan_artifacts import ArtifactScanner
 from amber._scan_artifacts import Hit
 from amber._store import sqlite_tables
 from amber._urls import hide_password
 from amber.cli._common import Command
 from amber.errors import AmberError
+from amber.errors import KeyMissing
 from amber.errors import StoreError
 
 __all__ = ["Hit", "run"]
@@ -91,7 +93,11 @@ def _scanner(path: str | None, rules: list[str] | None) -> ArtifactScanner:
         if isinstance(known_values, dict)
         else []
     )
-    return ArtifactScanner(scfg, rules, known)
+    try:
+        key: bytes | None = load_key()
+    except KeyMissing:  # the rules need no key; pseudonyms made while scanning are dropped
+        key = None
+    return ArtifactScanner(scfg, rules, known, key=key)
 
 
 def _key_needles() -> list[bytes]:
