@@ -1,9 +1,13 @@
 """`amber scan PATH...`: a leak gate over any artifact, made for CI.
 
-Uses the sanitizer's own detectors (amber's markers and pseudonyms are never reported).
-Prints where and which rule, never the matched text. Exit status 1 when anything is found,
-else 2 when anything could not be scanned (each named on stderr, after the scan went on
-with the rest), else 0. Stores are opened read-only: a scan never changes one (nor its WAL).
+Each artifact is parsed and checked with the sanitizer's own header, key, value and body
+rules (amber._scan_artifacts): HAR entries, JSONL exports, stores and their run results,
+fixture files, generated tests, mitmproxy flow files; anything else as text with the value
+detectors. amber's markers and pseudonyms and other tools' markers are never reported.
+Prints where, which rule and the location, never the matched text. Exit status 1 when
+anything is found, else 2 when anything could not be scanned (each named on stderr, after
+the scan went on with the rest), else 0. Stores are opened read-only: a scan never changes
+one (nor its WAL).
 """
 
 from __future__ import annotations
@@ -17,27 +21,24 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
-from amber._model import Exchange
 from amber._model import dumps_json
+from amber._model import loads_json
 from amber._model import printable
-from amber._model import text_bytes
+from amber._pseudonym import load_key
+from amber._scan_artifacts import ArtifactScanner
+from amber._scan_artifacts import Hit
 from amber._store import sqlite_tables
 from amber._urls import hide_password
 from amber.cli._common import Command
+from amber.errors import AmberError
+from amber.errors import KeyMissing
 from amber.errors import StoreError
+
+__all__ = ["Hit", "run"]
 
 CHUNK = 8 * 1024 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SKIP_DIRS = {".git", ".venv", "node_modules", "__pycache__", ".mypy_cache", ".ruff_cache"}
-
-
-@dataclass(frozen=True)
-class Hit:
-    where: str
-    rule: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"where": self.where, "rule": self.rule}
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -45,34 +46,58 @@ def register(p: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="files or directories (recursively): stores (.db), HAR, JSONL, YAML fixtures, "
-        "generated tests, reports",
+        help="files or directories (recursively). Each is read as what it is: an amber "
+        "store (.db: exchanges and replay/shadow results), HAR (each entry's headers, "
+        "query, cookies, postData, content incl. base64, redirectURL), JSONL export (one "
+        "exchange a line), fixture YAML (each row under its table and columns), Python "
+        "(a generated test's literals and keys), mitmproxy flows; anything else as text",
     )
     p.add_argument(
         "--store",
         metavar="URL",
         action="append",
         default=[],
-        help="also scan the exchanges of this store (e.g. a PostgreSQL store)",
+        help="also scan this store (e.g. a PostgreSQL URL), opened read-only; repeatable",
     )
     p.add_argument(
-        "--rule", action="append", metavar="NAME", help="report only these detectors (default: all)"
+        "--rule",
+        action="append",
+        metavar="NAME",
+        help="report only these rules (e.g. sensitive-header, email, github-token; "
+        "default: all); repeatable",
     )
-    p.add_argument("--json", action="store_true", help="one JSON object per finding")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='one JSON object per finding: {"where", "rule", "location"}',
+    )
     p.add_argument(
         "--config",
         metavar="FILE",
-        help="amber.yaml whose sanitize: rules to apply (custom rules, detectors)",
+        help="amber.yaml whose sanitize: rules to apply (custom rules, detectors, keys) and "
+        "whose fixtures.known_values count as amber's own (default: found as amber does)",
     )
 
 
-def _config(path: str | None) -> object:
+def _scanner(path: str | None, rules: list[str] | None) -> ArtifactScanner:
     from amber._config import find_config
     from amber.sanitize import SanitizeConfig
 
     cfg = find_config(path)
     section = cfg.section("sanitize")
-    return cfg.with_key("sanitize", lambda: SanitizeConfig.from_mapping(section))
+    scfg = cfg.with_key("sanitize", lambda: SanitizeConfig.from_mapping(section))
+    fixtures = cfg.section("fixtures")
+    known_values = fixtures.get("known_values") if isinstance(fixtures, dict) else None
+    known = (
+        [str(v) for v in known_values.values() if isinstance(v, (str, int))]
+        if isinstance(known_values, dict)
+        else []
+    )
+    try:
+        key: bytes | None = load_key()
+    except KeyMissing:  # the rules need no key; pseudonyms made while scanning are dropped
+        key = None
+    return ArtifactScanner(scfg, rules, known, key=key)
 
 
 def _key_needles() -> list[bytes]:
@@ -80,48 +105,6 @@ def _key_needles() -> list[bytes]:
     if len(key) < 8:
         return []
     return [key.encode(), key.encode().hex().encode()]
-
-
-def scan_data(
-    data: bytes,
-    where: str,
-    args: argparse.Namespace,
-    scfg: object,
-    line_base: int = 0,
-    positions: bool = True,
-) -> Iterator[Hit]:
-    from amber.sanitize import scan_bytes
-
-    for f in scan_bytes(data, config=scfg, rules=args.rule):  # type: ignore[arg-type]
-        yield Hit(f"{where}:{f.line + line_base}:{f.column}" if positions else where, f.rule)
-    for needle in _key_needles():
-        if needle in data:
-            yield Hit(where, "amber-key")
-
-
-def scan_exchange(
-    ex: Exchange, where: str, args: argparse.Namespace, scfg: object
-) -> Iterator[Hit]:
-    req, resp = ex.request, ex.response
-    parts: list[tuple[str, bytes]] = [
-        ("request.target", text_bytes(req.target)),
-        ("request.headers", dumps_json(req.headers)),
-        ("request.body", req.body),
-    ]
-    if resp is not None:
-        parts += [("response.headers", dumps_json(resp.headers)), ("response.body", resp.body)]
-    if ex.error:
-        parts.append(("error", text_bytes(ex.error)))
-    if ex.client_addr:
-        parts.append(("client_addr", text_bytes(ex.client_addr)))
-    for name, data in parts:
-        yield from scan_data(
-            data,
-            f"{where} exchange {printable(ex.id)} {name}",
-            args,
-            scfg,
-            positions=name.endswith(".body"),
-        )
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -132,24 +115,40 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
-def scan_store(url: str, where: str, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
-    """The exchanges and run results of the store at `url`, opened read-only."""
-    from amber._runs import RunLog
-    from amber._store import Store
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fp:
+        return fp.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
 
-    with Store.open(url, read_only=True) as store:
-        for ex in store.iter_exchanges():
-            yield from scan_exchange(ex, where, args, scfg)
-        # replay and shadow runs: values from targets' responses are in their results,
-        # which the store keeps compressed (a scan of the file's bytes cannot see them)
-        log = RunLog(store)
-        for run in log.list(limit=None):
-            meta = dumps_json({"target": run.target, "params": run.params, "summary": run.summary})
-            yield from scan_data(meta, f"{where} run {run.id}", args, scfg, positions=False)
-            for i, data in enumerate(log.results_json(run.id)):
-                yield from scan_data(
-                    data, f"{where} run {run.id} results chunk {i}", args, scfg, positions=False
-                )
+
+def _json_line(head: bytes) -> bool:
+    """Does the file start with a whole line that is one JSON object (JSON lines: an
+    export, the audit log, a JSON log)?"""
+    line, nl, _ = head.partition(b"\n")
+    if not nl or not line.startswith(b"{"):
+        return False
+    try:
+        return isinstance(loads_json(line), dict)
+    except ValueError:
+        return False
+
+
+def kind_of(path: Path) -> str:
+    """How to read `path`: store, har, jsonl, fixture, python, flows or text."""
+    if _is_sqlite(path):
+        return "sqlite"
+    head = _head(path)
+    suffix = path.suffix.lower()
+    if suffix == ".py":
+        return "python"
+    if head.startswith(b"{") and b'"log"' in head[:64]:
+        return "har"
+    if suffix in (".jsonl", ".ndjson") or _json_line(head):
+        return "jsonl"
+    if suffix in (".yaml", ".yml") and head.startswith(b"version:") and b"\ntables:" in head:
+        return "fixture"
+    if suffix in (".flow", ".flows", ".mitm", ".dump") and head[:1].isdigit():
+        return "flows"
+    return "text"
 
 
 @dataclass
@@ -157,7 +156,7 @@ class Scan:
     """What a scan saw: findings, files, and what it could not scan (with why)."""
 
     args: argparse.Namespace
-    config: object
+    scanner: ArtifactScanner
     found: int = 0
     files: int = 0
     unscanned: list[str] = field(default_factory=list)
@@ -170,37 +169,93 @@ class Scan:
     def store(self, url: str, where: str) -> None:
         """Scan a store; one that cannot be opened or read is noted, and the scan goes on."""
         try:
-            self.report(scan_store(url, where, self.args, self.config))
+            self.report(self.scanner.store(url, where))
         except StoreError as e:
             self.unscanned.append(f"{where}: {e}")
 
     def file(self, path: Path) -> None:
-        """Scan a file's bytes, and an amber store's exchanges inside it (compressed there).
-        An SQLite file of another application is scanned as bytes: they hold all of it."""
+        """Scan a file as what it is (see `kind_of`); one that does not parse as its kind
+        is scanned as text, and said so. An SQLite file of another application is scanned
+        as bytes: they hold all of it."""
         self.files += 1
-        if _is_sqlite(path):
-            try:
-                tables = sqlite_tables(str(path)) or set()
-            except StoreError as e:
-                self.unscanned.append(f"{path}: {e}")
-                tables = set()
-            if "amber_meta" in tables:
-                self.store(f"sqlite:///{path}", str(path))
-            elif tables:
-                print(
-                    f"amber scan: {path}: an SQLite database that is not an amber store "
-                    "(scanned as bytes)",
-                    file=sys.stderr,
-                )
         try:
-            self.report(scan_file(path, self.args, self.config))
+            kind = kind_of(path)
+        except OSError as e:
+            self.unscanned.append(f"{path}: cannot read it ({e.strerror})")
+            return
+        try:
+            if kind == "sqlite" and self._sqlite(path):
+                return
+            if kind not in ("sqlite", "text"):
+                self.report(self._parsed(kind, path))
+                self.report(self._needles(path))
+                return
+            self.report(self._text(path))
         except OSError as e:
             self.unscanned.append(f"{path}: cannot read it ({e.strerror})")
 
+    def _parsed(self, kind: str, path: Path) -> Iterator[Hit]:
+        s = self.scanner
+        try:
+            if kind == "har":
+                yield from s.har(path)
+            elif kind == "jsonl":
+                yield from s.jsonl(path)
+            elif kind == "fixture":
+                yield from s.fixture(path)
+            elif kind == "python":
+                yield from s.python(path)
+            elif kind == "flows":
+                from amber._flows import read_flows
 
-def scan_file(path: Path, args: argparse.Namespace, scfg: object) -> Iterator[Hit]:
-    """The findings in a file's bytes, read in chunks cut at line ends."""
+                for i, ex in enumerate(read_flows(path)):
+                    yield from s.exchange(ex, f"{path} flow {i}")
+        except (AmberError, ValueError, KeyError, TypeError) as e:
+            print(
+                f"amber scan: {path}: not readable as {kind} ({type(e).__name__}); scanned as text",
+                file=sys.stderr,
+            )
+            yield from self._text(path)
+
+    def _sqlite(self, path: Path) -> bool:
+        """Scan an amber store (True); another SQLite file is to be scanned as bytes."""
+        try:
+            tables = sqlite_tables(str(path)) or set()
+        except StoreError as e:
+            self.unscanned.append(f"{path}: {e}")
+            tables = set()
+        if "amber_meta" in tables:
+            self.store(f"sqlite:///{path}", str(path))
+            return True
+        if tables:
+            print(
+                f"amber scan: {path}: an SQLite database that is not an amber store "
+                "(scanned as bytes)",
+                file=sys.stderr,
+            )
+        return False
+
+    def _text(self, path: Path) -> Iterator[Hit]:
+        return scan_file(path, self.scanner)
+
+    def _needles(self, path: Path) -> Iterator[Hit]:
+        needles = _key_needles()
+        if not needles:
+            return
+        with path.open("rb") as fp:
+            tail = b""
+            while chunk := fp.read(CHUNK):
+                data = tail + chunk
+                if any(n in data for n in needles):
+                    yield Hit(str(path), "amber-key")
+                    return
+                tail = data[-256:]
+
+
+def scan_file(path: Path, scanner: ArtifactScanner) -> Iterator[Hit]:
+    """The value detectors over a file's bytes, read in chunks cut at line ends."""
     line_base = 0
+    needles = _key_needles()
     with path.open("rb") as fp:
         carry = b""
         while True:
@@ -215,7 +270,10 @@ def scan_file(path: Path, args: argparse.Namespace, scfg: object) -> Iterator[Hi
                 data, carry = data[: cut + 1], data[cut + 1 :]
             else:
                 carry = b""
-            yield from scan_data(data, str(path), args, scfg, line_base)
+            yield from scanner.text(data, str(path), line_base)
+            for needle in needles:
+                if needle in data:
+                    yield Hit(str(path), "amber-key")
             line_base += data.count(b"\n")
             if not chunk:
                 break
@@ -242,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.store:
         print("amber scan: error: give at least one PATH or --store URL", file=sys.stderr)
         return 2
-    scan = Scan(args, _config(args.config))
+    scan = Scan(args, _scanner(args.config, args.rule))
     for url in args.store:
         scan.store(url, f"store {hide_password(url)}")
     for path in walk(args.paths, scan.unscanned):
@@ -263,7 +321,8 @@ def _report(hit: Hit, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(dumps_json(hit.as_dict(), newline=True).decode())
     else:
-        sys.stdout.write(f"{printable(hit.where)}: {hit.rule}\n")
+        loc = f" {hit.location}" if hit.location else ""
+        sys.stdout.write(f"{printable(hit.where)}:{printable(loc)}: {hit.rule}\n")
 
 
 COMMAND = Command(
@@ -271,7 +330,12 @@ COMMAND = Command(
     "find secrets and personal data in artifacts (a CI leak gate)",
     register,
     run,
-    description="Scan files, directories and stores with the sanitizer's detectors. Prints "
-    "file:line:column (or exchange id and part) and the rule, never the value. Exit status 1 "
-    "when anything is found. amber's own markers and pseudonyms are not findings.",
+    description="Scan files, directories and stores with the sanitizer's own rules: each "
+    "artifact is parsed (HAR, JSONL, stores and run results, fixtures, generated tests, "
+    "flows) and a finding is anything the sanitizer would still change there (an artifact "
+    "amber wrote is clean iff sanitizing it again changes nothing). Prints WHERE: LOCATION: "
+    "RULE (file:line or entry/exchange, the header/key/column inside it), never the value. "
+    "amber's markers and pseudonyms, other tools' markers ([REDACTED], ***, xxxx, "
+    "<hidden>...) and fixtures.known_values are not findings. Exit status: 1 when anything "
+    "is found, 2 when something could not be scanned (and nothing was found), 0 clean.",
 )

@@ -64,7 +64,8 @@ def test_read_only_commands_leave_a_store_with_a_leftover_wal_unchanged(
     args = [a.format(id=ex_id, tmp=out_dir, db=db, dir=db.parent) for a in argv]
     store = [] if argv[0] == "scan" else ["--store", f"sqlite:///{db}"]
     code, out, err = amber(*args, *store)
-    assert code == 0, err
+    # make_exchange's Set-Cookie values are raw (capture masks them): scan finds them
+    assert code == (1 if argv[0] == "scan" else 0), err
     assert snapshot(db) == before
     if argv[0] == "ls":
         assert out.count("\n") >= 12  # the exchanges that are only in the WAL were read

@@ -41,7 +41,7 @@ def test_scans_inside_a_store_with_compressed_bodies(env: Path, amber: Run) -> N
         s.add(leaky)
     code, out, _ = amber("scan", str(env / "leaky.db"))
     assert code == 1
-    assert f"exchange {leaky.id} response.body" in out
+    assert f"exchange {leaky.id}: response.body$.k: github-token" in out
     assert GH not in out
 
 
@@ -85,7 +85,7 @@ def test_scans_the_compressed_results_of_runs(env: Path, amber: Run) -> None:
                         {
                             "path": "body$.token",
                             "expected": "[REDACTED:github-token]",
-                            "actual": GH if i == 700 else "x",
+                            "actual": GH if i == 700 else "[REDACTED:sensitive-key]",
                             "pad": "p" * 200,
                         }
                     ],
@@ -95,5 +95,9 @@ def test_scans_the_compressed_results_of_runs(env: Path, amber: Run) -> None:
         )
     code, out, _ = amber("scan", str(env / "runs.db"))
     assert code == 1, out
-    assert f"run {leaky} results chunk 1" in out and "github" in out.lower()
+    assert f"run {leaky} result 700 (exchange E700): differences[0].actual: " in out
+    assert [line for line in out.splitlines() if " run " in line] == [
+        f"{env / 'runs.db'} run {leaky} result 700 (exchange E700): differences[0].actual: "
+        "sensitive-key"
+    ]
     assert clean not in out and GH not in out
