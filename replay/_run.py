@@ -42,6 +42,7 @@ from amber._store import Store
 from amber.replay._auth import Auth
 from amber.replay._compare import compare_responses
 from amber.replay._noise import NoiseFile
+from amber.replay._runner import DEFAULT_UNREACHABLE_AFTER
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
@@ -133,6 +134,8 @@ class SendOptions:
     drop_headers: tuple[str, ...] = ()
     auth: Callable[[], Auth] = Auth
     transport: httpx.AsyncBaseTransport | None = None
+    unreachable_after: int = DEFAULT_UNREACHABLE_AFTER
+    """Stop when this many requests in a row to a target could not connect (0: never)."""
 
     def replayer_options(self, rate: float | None) -> dict[str, Any]:
         """`Replayer` keyword arguments (but `auth`), with `rate` as the guard set it."""
@@ -144,6 +147,7 @@ class SendOptions:
             "drop_headers": self.drop_headers,
             "carry_state": self.carry_state,
             "transport": self.transport,
+            "unreachable_after": self.unreachable_after,
         }
 
 
@@ -228,8 +232,9 @@ class ReplaySettings:
 class ReplaySummary:
     """How a replay went: counted while it runs, complete when `replay_exchanges` returns.
 
-    `sent` = `ok` + `mismatch`; `error` counts transport errors (also in `mismatch`);
-    `skipped` the exchanges not sent (`skip_truncated`).
+    `sent` = `ok` + `mismatch`; `error` counts transport errors (also in `mismatch`), of
+    which `unreachable` could not connect; `skipped` the exchanges not sent
+    (`skip_truncated`).
     """
 
     run_id: str
@@ -241,6 +246,7 @@ class ReplaySummary:
     error: int = 0
     skipped: int = 0
     elapsed_s: float = 0.0
+    unreachable: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts, as the run's summary and its audit record hold them."""
@@ -249,6 +255,7 @@ class ReplaySummary:
             "ok": self.ok,
             "mismatch": self.mismatch,
             "error": self.error,
+            "unreachable": self.unreachable,
             "skipped": self.skipped,
         }
 
@@ -259,7 +266,8 @@ def replay_exchanges(
     """Replay `settings.selection` from `store` against `settings.target` and keep the run.
 
     *Raises:* `UsageError` when the target's rules refuse the run (before anything is
-    sent); errors of the store or the loop once the run is finished as `failed`.
+    sent); `TargetUnreachable` when `sending.unreachable_after` requests in a row could not
+    connect, and errors of the store or the loop, once the run is finished as `failed`.
     Ctrl-C ends the run as `interrupted`, returned like a completed one.
     """
     events = events or UNHEARD
@@ -350,6 +358,8 @@ def _sink(
         summary.sent += 1
         if o.error:
             summary.error += 1
+            if o.error_kind == "connect":
+                summary.unreachable += 1
         if ok:
             summary.ok += 1
         else:
