@@ -24,7 +24,8 @@ AmberError                      base of everything amber raises on purpose
 
 Every message is one line that says what happened and what to do next. The CLI prints
 each as `amber COMMAND: error: <message>` and exits with status 2 for a `UsageError`, 3 for
-a `TargetUnreachable`, 1 for any other. `amber.replay` and `amber.fixtures` export their errors under the same names.
+a `TargetUnreachable`, 1 for any other. `amber.replay` and `amber.fixtures` export their
+errors under the same names.
 """
 
 from __future__ import annotations

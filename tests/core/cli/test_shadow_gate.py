@@ -216,3 +216,19 @@ def test_progress_line_per_side_on_a_terminal_and_plain_lines_elsewhere(
     out.result(None)  # type: ignore[arg-type]
     assert plain.getvalue() == plain.getvalue().strip() + "\n"
     assert plain.getvalue().startswith("amber: shadow 1 requests, errors: baseline 0")
+
+
+@pytest.mark.parametrize("command", ["replay", "shadow"])
+def test_help_documents_the_exit_statuses(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from amber.cli import main
+    from amber.cli._replay import UNREACHABLE_AFTER
+    from amber.replay import SendOptions
+
+    assert SendOptions().unreachable_after == UNREACHABLE_AFTER
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "exit status: 0 " in text and "; 3 " in text and "--unreachable-after N" in text
+    assert f"(default {UNREACHABLE_AFTER}; 0 never stops)" in text
+    if command == "shadow":
+        assert "'p95>1.3x'" in text and "'errors>1%'" in text and "'unreachable=off'" in text
