@@ -165,6 +165,12 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
+def _not_compared(totals: Mapping[str, int]) -> str:
+    """`12 not compared (a side got no response), ` when some requests were not."""
+    n = totals.get("requests", 0) - totals.get("compared", totals.get("requests", 0))
+    return f"{n} not compared (a side got no response), " if n > 0 else ""
+
+
 def _fmt_ms(x: float | None) -> str:
     if x is None:
         return "-"
@@ -206,7 +212,8 @@ def render_terminal(
     verdict = Text("FAIL" if reasons else "PASS", style="bold red" if reasons else "bold green")
     verdict.append(
         f"  {t.get('requests', 0)} requests on {t.get('routes', 0)} routes, "
-        f"{t.get('regressed', 0)} regressed, {t.get('reported_fields', 0)} fields reported",
+        f"{_not_compared(t)}{t.get('regressed', 0)} regressed, "
+        f"{t.get('reported_fields', 0)} fields reported",
         style="default",
     )
     console.print(verdict)
@@ -512,6 +519,7 @@ def render_html(
         reason_items += f"<li>... and {len(reasons) - 100} more</li>"
     summary = (
         f"{t.get('requests', 0)} requests on {t.get('routes', 0)} routes; "
+        f"{_not_compared(t).replace(', ', '; ')}"
         f"{t.get('regressed', 0)} regressed; {t.get('reported_fields', 0)} fields "
         f"reported (thresholds: relative {report.thresholds.get('relative')}, "
         f"absolute {report.thresholds.get('absolute')})"

@@ -324,8 +324,8 @@ def shadow_exchanges(
         drive(
             runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer, finish
         )
-    except TargetUnreachable as e:
-        return dataclasses.replace(ended[0], stopped=str(e))
+    except TargetUnreachable as e:  # its line quotes the first error, cleaned as results are
+        return dataclasses.replace(ended[0], stopped=settings.clean(str(e)))
     return ended[0]
 
 

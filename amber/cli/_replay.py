@@ -367,8 +367,8 @@ def run_replay(args: argparse.Namespace) -> int:
         except TargetUnreachable as e:
             # one line instead of a row per request; the results so far are in the run
             raise TargetUnreachable(
-                f"{e}; stopped (--unreachable-after {args.unreachable_after}), "
-                f"the results so far are in run {output.run_id}"
+                f"{settings.clean(str(e))}; stopped (--unreachable-after "
+                f"{args.unreachable_after}), the results so far are in run {output.run_id}"
             ) from None
     output.summary(summary)
     if summary.state == "interrupted":

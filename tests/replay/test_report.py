@@ -197,7 +197,7 @@ def test_sides_errors_status_and_latency_in_every_form() -> None:
     render_terminal(report, Console(file=out, width=200), fail_on=fail_on)
     text = out.getvalue()
     assert "errors, status and latency" in text and "200:24 503:3 err:3" in text
-    assert "3 (10.0%; 3 timeouts)" in text
+    assert "3 (10.0%; 3 timeouts)" in text and "3 not compared (a side got no response)" in text
     page = render_html(report, fail_on=fail_on)
     assert "p95 ms" in page and "200:24 503:3 err:3" in page and EVIL not in page
-    assert "timeout after 3s &lt;script&gt;" in page
+    assert "timeout after 3s &lt;script&gt;" in page and "3 not compared" in page
