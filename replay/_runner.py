@@ -64,6 +64,7 @@ from amber.replay._transport import encode_request
 
 __all__ = [
     "DEFAULT_UNREACHABLE_AFTER",
+    "NOT_SENT",
     "Outcome",
     "Replayer",
     "RequestParts",
@@ -74,6 +75,8 @@ DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
 DEFAULT_UNREACHABLE_AFTER = 20
 """Connection failures in a row after which a run stops (`UnreachableWatch`)."""
+NOT_SENT = "not sent: the run stopped"
+"""The `error` of an exchange a stopped run did not send (`Replayer.stop`); sinks drop it."""
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ class Replayer:
         self.carry_state = carry_state
         self.max_body = max_body
         self.unreachable_after = unreachable_after
-        self._stopped = False
+        self._stopped: str | None = None  # why the run stops (`stop`)
         self._clock = clock
         self._sleep = sleep
         self._states: OrderedDict[str, SessionState] = OrderedDict()
@@ -304,11 +307,17 @@ class Replayer:
 
     # -- sending --------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Send nothing more: a send from now on raises `CancelledError` (the run is being
-        cancelled; a worker whose cancellation a finished connect attempt swallowed, as
-        `asyncio.wait_for` may on Python 3.11, stops at its next request)."""
-        self._stopped = True
+    def stop(self, reason: str) -> None:
+        """Wind the run down: nothing more is sent (`run` takes no further exchange, and a
+        send from now on returns `NOT_SENT` at once, which the run's sinks drop); requests
+        in flight finish and are handed over; then `run` raises `TargetUnreachable(reason)`.
+        Nothing is cancelled: a request cancelled in flight would leave its connection
+        open, and `asyncio.wait_for` (Python 3.11) can swallow a cancellation anyway."""
+        if self._stopped is None:
+            self._stopped = reason
+
+    def _not_sent(self, ex: Exchange) -> Outcome:
+        return Outcome(ex, None, NOT_SENT, time.time(), None)
 
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send one `httpx.Request` through the transport (the login request uses it)."""
@@ -320,8 +329,8 @@ class Replayer:
         """Send `ex` with its session's learned `state` (None: nothing carried), once the
         rate allows, and return its outcome; a request that got no response is an outcome
         with an `error`, not an exception."""
-        if self._stopped:
-            raise asyncio.CancelledError
+        if self._stopped is not None:
+            return self._not_sent(ex)
         if self._fast is not None and self.auth.hook is None:
             return await self._replay_fast(ex, state, scheduled_at)
         await self.rate.wait()
@@ -379,8 +388,8 @@ class Replayer:
         """`replay_one` through `FastTransport.request`; `in_flight()` is called once the
         request is written (or before a wait for the rate, where nothing would overlap it)."""
         assert self._fast is not None
-        if self._stopped:
-            raise asyncio.CancelledError
+        if self._stopped is not None:
+            return self._not_sent(ex)
         rate = self.rate
         if rate.interval:
             if in_flight is not None and not rate.ready():
@@ -496,12 +505,19 @@ class Replayer:
         once, also when the run is cancelled or fails. Latencies are unaffected unless the
         sink takes longer than the target to answer.
 
-        With the default send, the run stops with `TargetUnreachable` once
-        `unreachable_after` requests in a row could not connect (`UnreachableWatch`; the
-        outcomes are handed to `on_outcome` first); a `perform` watches its own outcomes.
+        With the default send, the run stops once `unreachable_after` requests in a row
+        could not connect (`UnreachableWatch`): no further exchange is sent, the requests
+        in flight finish and go to `on_outcome`, then `TargetUnreachable` is raised. A
+        `perform` watches its own outcomes and calls `stop` (a shadow run's three sides).
         """
         if perform is None and self.unreachable_after:
             on_outcome = self._watched(on_outcome)
+        if self.unreachable_after:
+            wanted = accept
+
+            def accept(ex: Exchange) -> bool:  # a stopped run takes no further exchange
+                return self._stopped is None and (wanted is None or wanted(ex))
+
         previous_interval = sys.getswitchinterval()
         feed: Feed | None = None
         try:
@@ -528,20 +544,21 @@ class Replayer:
             sys.setswitchinterval(previous_interval)
             if self._own_transport:
                 await self.transport.aclose()
+        if self._stopped is not None:
+            raise TargetUnreachable(self._stopped)
 
     def _watched(self, on_outcome: Sink) -> Sink:
-        """`on_outcome`, then the `UnreachableWatch`'s check."""
+        """`on_outcome` (not for `NOT_SENT`), then the `UnreachableWatch`: `stop` at its
+        limit."""
         watch = UnreachableWatch(self.target, self.unreachable_after)
 
         def sink(o: Outcome) -> Awaitable[None] | None:
+            if o.error is NOT_SENT:
+                return None
             result = on_outcome(o)
-            try:
-                watch.check(o)
-            except TargetUnreachable:
-                self.stop()
-                if asyncio.iscoroutine(result):
-                    result.close()
-                raise
+            watch.count(o)
+            if watch.tripped:
+                self.stop(watch.message())
             return result
 
         return sink

@@ -17,7 +17,6 @@ and returns a `ShadowSummary` with the report, its values sanitized.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable
@@ -44,6 +43,7 @@ from amber.replay._run import RunEvents
 from amber.replay._run import Selection
 from amber.replay._run import SendOptions
 from amber.replay._run import drive
+from amber.replay._runner import NOT_SENT
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
@@ -122,8 +122,9 @@ class ShadowRunner:
     ) -> None:
         """Send every (safe) exchange to the three targets, calling `on_triple` for each.
 
-        *Raises:* `TargetUnreachable` (after `on_triple`) once `unreachable_after` requests
-        in a row to a side could not connect, naming every side that is down."""
+        *Raises:* `TargetUnreachable` once `unreachable_after` requests in a row to a side
+        could not connect (naming every side that is down), after the requests in flight
+        went to `on_triple`: nothing further is sent (`Replayer.stop`)."""
         await self.candidate.auth.start(self.candidate.send, self.candidate.target.base)
         await self.secondary.auth.start(self.secondary.send, self.secondary.target.base)
         try:
@@ -146,26 +147,23 @@ class ShadowRunner:
             UnreachableWatch(r.target, limit, side)
             for r, side in zip(replayers, SIDES, strict=True)
         ]
-        stopped = False
 
         def sink(t: Triple) -> Awaitable[None] | None:
-            nonlocal stopped
+            outcomes = (t.primary, t.candidate, t.secondary)
+            if any(o.error is NOT_SENT for o in outcomes):
+                return None  # the run stopped before (some of) it was sent
             result = on_triple(t)
-            for w, o in zip(watches, (t.primary, t.candidate, t.secondary), strict=True):
+            for w, o in zip(watches, outcomes, strict=True):
                 w.count(o)
-            if stopped or not any(w.tripped for w in watches):
-                return result
-            stopped = True
-            for r in replayers:
-                r.stop()
-            if asyncio.iscoroutine(result):
-                result.close()
-            down, seen = [], set()
-            for w in watches:
-                if w.tripped and w.target.url not in seen:
-                    seen.add(w.target.url)
-                    down.append(w.message(f"--{w.side}"))
-            raise TargetUnreachable("; ".join(down))
+            if any(w.tripped for w in watches):
+                down, seen = [], set()
+                for w in watches:
+                    if w.tripped and w.target.url not in seen:
+                        seen.add(w.target.url)
+                        down.append(w.message(f"--{w.side}"))
+                for r in replayers:  # the first stop's reason is the one raised
+                    r.stop("; ".join(down))
+            return result
 
         return sink
 
