@@ -13,6 +13,7 @@ AmberError                      base of everything amber raises on purpose
 ├── KeyMissing                  AMBER_KEY is not set or is too short
 ├── SanitizeError               an exchange could not be sanitized (it is dropped)
 ├── AuthError                   replay could not log in or sign its requests
+├── TargetUnreachable           replay/shadow could not connect to a target (exit status 3)
 └── FixtureError                a database fixture cannot be extracted or loaded
     ├── SourceUnavailable       the source database cannot be reached, opened or read
     ├── ClosureTooLarge         the rows a request needs exceed the row cap
@@ -22,8 +23,9 @@ AmberError                      base of everything amber raises on purpose
 ```
 
 Every message is one line that says what happened and what to do next. The CLI prints
-each as `amber COMMAND: error: <message>` and exits with status 2 for a `UsageError`, 1 for
-any other. `amber.replay` and `amber.fixtures` export their errors under the same names.
+each as `amber COMMAND: error: <message>` and exits with status 2 for a `UsageError`, 3 for
+a `TargetUnreachable`, 1 for any other. `amber.replay` and `amber.fixtures` export their
+errors under the same names.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "StoreVersionError",
+    "TargetUnreachable",
     "UsageError",
 ]
 
@@ -122,6 +125,13 @@ class SanitizeError(AmberError):
 class AuthError(AmberError):
     """Replay authentication could not be set up: the login request failed or answered
     without a token, or the signing hook returned something other than a request."""
+
+
+class TargetUnreachable(AmberError):
+    """A replay or shadow target cannot be reached: requests in a row could not connect
+    (connection refused, no such host, connect timeout). The CLI exits with status 3, so a
+    script tells "the build is down" from "the build answers differently" (status 1).
+    The message names the side and the target, and what to check."""
 
 
 class FixtureError(AmberError):

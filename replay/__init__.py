@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from amber.errors import AuthError
+from amber.errors import TargetUnreachable
 from amber.replay._auth import Auth
 from amber.replay._compare import Comparison
 from amber.replay._compare import Difference
@@ -73,6 +74,7 @@ __all__ = [
     "Selection",
     "SendOptions",
     "SessionState",
+    "TargetUnreachable",
     "ShadowAccumulator",
     "ShadowReport",
     "ShadowRunSettings",

@@ -12,6 +12,7 @@ docs/shadow.md; keys are only ever added within a schema version.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,11 +20,13 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from amber.replay._shadow import SIDES
 from amber.replay._shadow import Example
 from amber.replay._shadow import FailOn
 from amber.replay._shadow import FieldReport
 from amber.replay._shadow import RouteReport
 from amber.replay._shadow import ShadowReport
+from amber.replay._shadow import SideReport
 
 __all__ = ["REPORT_SCHEMA", "render_html", "render_terminal", "report_json"]
 
@@ -68,7 +71,32 @@ def _fail_on_json(fail_on: FailOn) -> dict[str, Any]:
         "any_regression": fail_on.any_regression,
         "max_diff_rate": fail_on.max_diff_rate,
         "routes": list(fail_on.routes),
+        "unreachable": fail_on.unreachable,
+        "max_error_rate": fail_on.max_error_rate,
+        "latency": [str(rule) for rule in fail_on.latency],
     }
+
+
+def _ms(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def _side_json(s: SideReport) -> dict[str, Any]:
+    return {
+        "requests": s.requests,
+        "answered": s.answered,
+        "errors": s.errors,
+        "unreachable": s.unreachable,
+        "timeouts": s.timeouts,
+        "error_rate": _rate(s.error_rate),
+        "statuses": dict(s.statuses),
+        "latency_ms": {"p50": _ms(s.p50), "p95": _ms(s.p95), "p99": _ms(s.p99)},
+        "first_error": s.first_error,
+    }
+
+
+def _sides_json(sides: Mapping[str, SideReport]) -> dict[str, Any]:
+    return {side: _side_json(sides[side]) for side in SIDES if side in sides}
 
 
 def report_json(
@@ -78,30 +106,43 @@ def report_json(
 
     ```
     {"schema": "amber.shadow-report/1", "meta": {...},
-     "verdict": {"passed": bool, "reasons": [str], "fail_on": {...}},
+     "verdict": {"passed": bool, "reasons": [str], "errors": [str], "fail_on": {...}},
      "thresholds": {"relative": 0.2, "absolute": 0.0003},
-     "totals": {"routes", "requests", "candidate_differing", "noisy", "differing",
-                "regressed", "reported_fields"},
-     "routes": [{"route": "GET /users/{id}", "requests", "candidate_differing", "noisy",
-                 "differing", "regressed", "candidate_rate", "noise_rate", "diff_rate",
+     "totals": {"routes", "requests", "compared", "candidate_differing", "noisy",
+                "differing", "regressed", "reported_fields"},
+     "sides": {"baseline"|"candidate"|"baseline2": SIDE},
+     "routes": [{"route": "GET /users/{id}", "requests", "compared", "candidate_differing",
+                 "noisy", "differing", "regressed", "candidate_rate", "noise_rate",
+                 "diff_rate", "sides": {...: SIDE},
                  "fields": [{"path", "raw", "noise", "unsuppressed", "reverse", "raw_rate",
                              "noise_rate", "unsuppressed_rate", "reported", "reasons",
                              "examples": [{"exchange_id", "path", "expected", "actual",
                                            "suppressed"}], "noise_examples": [...]}]}]}
+    SIDE = {"requests", "answered", "errors", "unreachable", "timeouts", "error_rate",
+            "statuses": {"200": n}, "latency_ms": {"p50", "p95", "p99"}, "first_error"}
     ```
+
+    `verdict.errors` are the reasons about sides that did not answer (exit status 3).
     """
     fail_on = fail_on or FailOn()
     reasons = report.gate(fail_on)
     return {
         "schema": REPORT_SCHEMA,
         "meta": dict(meta or {}),
-        "verdict": {"passed": not reasons, "reasons": reasons, "fail_on": _fail_on_json(fail_on)},
+        "verdict": {
+            "passed": not reasons,
+            "reasons": reasons,
+            "errors": report.gate_errors(fail_on),
+            "fail_on": _fail_on_json(fail_on),
+        },
         "thresholds": dict(report.thresholds),
         "totals": dict(report.totals),
+        "sides": _sides_json(report.sides),
         "routes": [
             {
                 "route": r.route,
                 "requests": r.requests,
+                "compared": r.compared_requests,
                 "candidate_differing": r.candidate_differing,
                 "noisy": r.noisy,
                 "differing": r.differing,
@@ -109,6 +150,7 @@ def report_json(
                 "candidate_rate": _rate(r.candidate_rate),
                 "noise_rate": _rate(r.noise_rate),
                 "diff_rate": _rate(r.diff_rate),
+                "sides": _sides_json(r.sides),
                 "fields": [_field_json(f) for f in r.fields],
             }
             for r in report.routes
@@ -121,6 +163,38 @@ def report_json(
 
 def _pct(x: float) -> str:
     return f"{x:.1%}"
+
+
+def _not_compared(totals: Mapping[str, int]) -> str:
+    """`12 not compared (a side got no response), ` when some requests were not."""
+    n = totals.get("requests", 0) - totals.get("compared", totals.get("requests", 0))
+    return f"{n} not compared (a side got no response), " if n > 0 else ""
+
+
+def _fmt_ms(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}"
+
+
+def status_mix(s: SideReport, limit: int = 4) -> str:
+    """`200:95 500:5 err:3`: the most frequent codes first, then the errors."""
+    codes = sorted(s.statuses.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{code}:{n}" for code, n in codes[:limit]]
+    if len(codes) > limit:
+        parts.append(f"+{sum(n for _, n in codes[limit:])}")
+    if s.errors:
+        parts.append(f"err:{s.errors}")
+    return " ".join(parts) or "-"
+
+
+def _errors_text(s: SideReport) -> str:
+    if not s.errors:
+        return "0"
+    kinds = [f"{s.unreachable} unreachable" if s.unreachable else ""]
+    kinds.append(f"{s.timeouts} timeouts" if s.timeouts else "")
+    detail = ", ".join(k for k in kinds if k)
+    return f"{s.errors} ({_pct(s.error_rate)}" + (f"; {detail})" if detail else ")")
 
 
 def render_terminal(
@@ -138,7 +212,8 @@ def render_terminal(
     verdict = Text("FAIL" if reasons else "PASS", style="bold red" if reasons else "bold green")
     verdict.append(
         f"  {t.get('requests', 0)} requests on {t.get('routes', 0)} routes, "
-        f"{t.get('regressed', 0)} regressed, {t.get('reported_fields', 0)} fields reported",
+        f"{_not_compared(t)}{t.get('regressed', 0)} regressed, "
+        f"{t.get('reported_fields', 0)} fields reported",
         style="default",
     )
     console.print(verdict)
@@ -170,6 +245,35 @@ def render_terminal(
             style="red" if r.reported else None,
         )
     console.print(routes)
+    sides = Table(
+        title="errors, status and latency (ms) per side", header_style="bold", title_justify="left"
+    )
+    for col, justify in (
+        ("ROUTE", "left"),
+        ("SIDE", "left"),
+        ("REQUESTS", "right"),
+        ("ERRORS", "right"),
+        ("STATUS", "left"),
+        ("P50", "right"),
+        ("P95", "right"),
+        ("P99", "right"),
+    ):
+        sides.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for r in report.routes:
+        for i, side in enumerate(s for s in SIDES if s in r.sides):
+            x = r.sides[side]
+            sides.add_row(
+                Text(r.route if i == 0 else ""),
+                side,
+                str(x.requests),
+                _errors_text(x),
+                Text(status_mix(x)),
+                _fmt_ms(x.p50),
+                _fmt_ms(x.p95),
+                _fmt_ms(x.p99),
+                style="red" if x.errors else None,
+            )
+    console.print(sides)
     for r in report.routes:
         if not r.fields:
             continue
@@ -237,6 +341,7 @@ code{font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 details{margin:4px 0}summary{cursor:pointer}
 .exp{color:#1f7a3d}.act{color:#b3261e}.muted{color:#6b7580}
+tr.err td{color:#b3261e}
 svg text{font:11px system-ui,sans-serif;fill:#1d232b}
 """
 
@@ -313,6 +418,36 @@ def _examples_html(title: str, examples: list[Example]) -> str:
     )
 
 
+def _sides_html(sides: Mapping[str, SideReport]) -> str:
+    """A table of the sides: requests, errors, status mix, latency quantiles."""
+    rows = []
+    for side in SIDES:
+        x = sides.get(side)
+        if x is None:
+            continue
+        rows.append(
+            f'<tr class="{"err" if x.errors else ""}"><td>{_e(side)}</td>'
+            f'<td class="n">{x.requests}</td><td class="n">{_e(_errors_text(x))}</td>'
+            f"<td><code>{_e(status_mix(x, limit=8))}</code></td>"
+            f'<td class="n">{_e(_fmt_ms(x.p50))}</td><td class="n">{_e(_fmt_ms(x.p95))}</td>'
+            f'<td class="n">{_e(_fmt_ms(x.p99))}</td>'
+            f'<td class="muted"><code>{_e(x.first_error or "")}</code></td></tr>'
+        )
+    if not rows:
+        return ""
+    return (
+        "<table><tr><th>side</th><th>requests</th><th>errors</th><th>status</th>"
+        "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>first error</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _per_side(r: RouteReport, show: Callable[[SideReport], str]) -> str:
+    """`baseline / candidate / baseline2` values of a route (`-` for a side not counted)."""
+    return " / ".join(show(r.sides[s]) if s in r.sides else "-" for s in SIDES)
+
+
 def _route_html(r: RouteReport) -> str:
     fields = r.fields
     shown = [f for f in fields if f.reported]
@@ -357,7 +492,8 @@ def _route_html(r: RouteReport) -> str:
         f'<p class="muted">{r.requests} requests; candidate differs on '
         f"{r.candidate_differing} ({r.candidate_rate:.1%}), baselines on {r.noisy} "
         f"({r.noise_rate:.1%}); {r.regressed} regressed ({r.diff_rate:.1%}); "
-        f"{len(r.reported)} fields reported.</p>{chart}{table}{tail}</section>"
+        f"{len(r.reported)} fields reported.</p>{_sides_html(r.sides)}{chart}{table}{tail}"
+        "</section>"
     )
 
 
@@ -383,6 +519,7 @@ def render_html(
         reason_items += f"<li>... and {len(reasons) - 100} more</li>"
     summary = (
         f"{t.get('requests', 0)} requests on {t.get('routes', 0)} routes; "
+        f"{_not_compared(t).replace(', ', '; ')}"
         f"{t.get('regressed', 0)} regressed; {t.get('reported_fields', 0)} fields "
         f"reported (thresholds: relative {report.thresholds.get('relative')}, "
         f"absolute {report.thresholds.get('absolute')})"
@@ -412,7 +549,9 @@ def render_html(
         f"<code>{_e(r.route)}</code></a></td>"
         f'<td class="n">{r.requests}</td><td class="n">{r.candidate_differing}</td>'
         f'<td class="n">{r.noisy}</td><td class="n">{r.regressed}</td>'
-        f'<td class="n">{len(r.reported)}</td></tr>'
+        f'<td class="n">{len(r.reported)}</td>'
+        f'<td class="n">{_e(_per_side(r, lambda x: str(x.errors)))}</td>'
+        f'<td class="n">{_e(_per_side(r, lambda x: _fmt_ms(x.p95)))}</td></tr>'
         for r in report.routes
     )
     return (
@@ -427,9 +566,16 @@ def render_html(
             if meta_rows
             else ""
         )
+        + (
+            '<section class="card"><h2>Errors, status and latency per side</h2>'
+            f"{_sides_html(report.sides)}</section>"
+            if report.sides
+            else ""
+        )
         + f'<section class="card"><h2>Routes</h2>{_legend()}{overview}'
         "<table><tr><th>route</th><th>requests</th><th>candidate differs</th>"
-        "<th>baselines differ</th><th>regressed</th><th>reported fields</th></tr>"
+        "<th>baselines differ</th><th>regressed</th><th>reported fields</th>"
+        "<th>errors b / c / b2</th><th>p95 ms b / c / b2</th></tr>"
         f"{index}</table></section>"
         + "".join(_route_html(r) for r in report.routes)
         + "</main></body></html>\n"

@@ -46,6 +46,7 @@ from amber.errors import KeyMissing
 from amber.replay._auth import Auth
 from amber.replay._compare import compare_responses
 from amber.replay._noise import NoiseFile
+from amber.replay._runner import DEFAULT_UNREACHABLE_AFTER
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
@@ -171,6 +172,8 @@ class SendOptions:
     drop_headers: tuple[str, ...] = ()
     auth: Callable[[], Auth] = Auth
     transport: httpx.AsyncBaseTransport | None = None
+    unreachable_after: int = DEFAULT_UNREACHABLE_AFTER
+    """Stop when this many requests in a row to a target could not connect (0: never)."""
 
     def replayer_options(self, rate: float | None) -> dict[str, Any]:
         """`Replayer` keyword arguments (but `auth`), with `rate` as the guard set it."""
@@ -182,6 +185,7 @@ class SendOptions:
             "drop_headers": self.drop_headers,
             "carry_state": self.carry_state,
             "transport": self.transport,
+            "unreachable_after": self.unreachable_after,
         }
 
 
@@ -267,8 +271,9 @@ class ReplaySettings:
 class ReplaySummary:
     """How a replay went: counted while it runs, complete when `replay_exchanges` returns.
 
-    `sent` = `ok` + `mismatch`; `error` counts transport errors (also in `mismatch`);
-    `skipped` the exchanges not sent (`skip_truncated`).
+    `sent` = `ok` + `mismatch`; `error` counts transport errors (also in `mismatch`), of
+    which `unreachable` could not connect; `skipped` the exchanges not sent
+    (`skip_truncated`).
     """
 
     run_id: str
@@ -280,6 +285,7 @@ class ReplaySummary:
     error: int = 0
     skipped: int = 0
     elapsed_s: float = 0.0
+    unreachable: int = 0
 
     def counts(self) -> dict[str, int]:
         """The counts, as the run's summary and its audit record hold them."""
@@ -288,6 +294,7 @@ class ReplaySummary:
             "ok": self.ok,
             "mismatch": self.mismatch,
             "error": self.error,
+            "unreachable": self.unreachable,
             "skipped": self.skipped,
         }
 
@@ -298,7 +305,8 @@ def replay_exchanges(
     """Replay `settings.selection` from `store` against `settings.target` and keep the run.
 
     *Raises:* `UsageError` when the target's rules refuse the run (before anything is
-    sent); errors of the store or the loop once the run is finished as `failed`.
+    sent); `TargetUnreachable` when `sending.unreachable_after` requests in a row could not
+    connect, and errors of the store or the loop, once the run is finished as `failed`.
     Ctrl-C ends the run as `interrupted`, returned like a completed one.
     """
     events = events or UNHEARD
@@ -396,6 +404,8 @@ def _sink(
         summary.sent += 1
         if o.error:
             summary.error += 1
+            if o.error_kind == "connect":
+                summary.unreachable += 1
         if ok:
             summary.ok += 1
         else:

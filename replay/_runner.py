@@ -43,6 +43,7 @@ from amber._model import Exchange
 from amber._model import Response
 from amber._model import content_encoding
 from amber._urls import hide_password
+from amber.errors import TargetUnreachable
 from amber.replay._auth import Auth
 from amber.replay._dispatch import Clock
 from amber.replay._dispatch import Dispatcher
@@ -51,6 +52,9 @@ from amber.replay._dispatch import Send
 from amber.replay._dispatch import Sink
 from amber.replay._dispatch import Sleep
 from amber.replay._feed import Feed
+from amber.replay._reach import ErrorKind
+from amber.replay._reach import UnreachableWatch
+from amber.replay._reach import error_kind
 from amber.replay._session import SessionState
 from amber.replay._session import has_marker
 from amber.replay._transport import FastTransport
@@ -58,10 +62,21 @@ from amber.replay._transport import Pool
 from amber.replay._transport import RawResponse
 from amber.replay._transport import encode_request
 
-__all__ = ["Outcome", "Replayer", "RequestParts", "Target"]
+__all__ = [
+    "DEFAULT_UNREACHABLE_AFTER",
+    "NOT_SENT",
+    "Outcome",
+    "Replayer",
+    "RequestParts",
+    "Target",
+]
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
+DEFAULT_UNREACHABLE_AFTER = 20
+"""Connection failures in a row after which a run stops (`UnreachableWatch`)."""
+NOT_SENT = "not sent: the run stopped"
+"""The `error` of an exchange a stopped run did not send (`Replayer.stop`); sinks drop it."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,8 @@ class Outcome:
     body_capped: bool = False
     sent_mono: float = 0.0  # when the request went out
     notes: list[str] = field(default_factory=list)
+    error_kind: ErrorKind | None = None
+    """What kind of transport error `error` is (None when a response came back)."""
 
 
 class RequestParts(NamedTuple):
@@ -156,6 +173,7 @@ class Replayer:
         drop_headers: Iterable[str] = (),
         carry_state: bool = True,
         max_body: int = DEFAULT_MAX_BODY,
+        unreachable_after: int = DEFAULT_UNREACHABLE_AFTER,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -163,6 +181,8 @@ class Replayer:
             raise ValueError("concurrency must be at least 1")
         if speed < 0:
             raise ValueError("speed must be 0 (as fast as possible) or more")
+        if unreachable_after < 0:
+            raise ValueError("unreachable_after must be 0 (never stop) or more")
         self.target = target
         self.transport = transport or FastTransport(
             verify=target.verify, max_body=max_body, max_idle_per_origin=max(concurrency, 8)
@@ -176,6 +196,8 @@ class Replayer:
         self.drop = HOP_BY_HOP | {h.lower() for h in drop_headers}
         self.carry_state = carry_state
         self.max_body = max_body
+        self.unreachable_after = unreachable_after
+        self._stopped: str | None = None  # why the run stops (`stop`)
         self._clock = clock
         self._sleep = sleep
         self._states: OrderedDict[str, SessionState] = OrderedDict()
@@ -285,6 +307,18 @@ class Replayer:
 
     # -- sending --------------------------------------------------------------------------
 
+    def stop(self, reason: str) -> None:
+        """Wind the run down: nothing more is sent (`run` takes no further exchange, and a
+        send from now on returns `NOT_SENT` at once, which the run's sinks drop); requests
+        in flight finish and are handed over; then `run` raises `TargetUnreachable(reason)`.
+        Nothing is cancelled: a request cancelled in flight would leave its connection
+        open, and `asyncio.wait_for` (Python 3.11) can swallow a cancellation anyway."""
+        if self._stopped is None:
+            self._stopped = reason
+
+    def _not_sent(self, ex: Exchange) -> Outcome:
+        return Outcome(ex, None, NOT_SENT, time.time(), None)
+
     async def send(self, request: httpx.Request) -> httpx.Response:
         """Send one `httpx.Request` through the transport (the login request uses it)."""
         return await self.transport.handle_async_request(request)
@@ -295,6 +329,8 @@ class Replayer:
         """Send `ex` with its session's learned `state` (None: nothing carried), once the
         rate allows, and return its outcome; a request that got no response is an outcome
         with an `error`, not an exception."""
+        if self._stopped is not None:
+            return self._not_sent(ex)
         if self._fast is not None and self.auth.hook is None:
             return await self._replay_fast(ex, state, scheduled_at)
         await self.rate.wait()
@@ -352,6 +388,8 @@ class Replayer:
         """`replay_one` through `FastTransport.request`; `in_flight()` is called once the
         request is written (or before a wait for the rate, where nothing would overlap it)."""
         assert self._fast is not None
+        if self._stopped is not None:
+            return self._not_sent(ex)
         rate = self.rate
         if rate.interval:
             if in_flight is not None and not rate.ready():
@@ -413,8 +451,9 @@ class Replayer:
         scheduled_at: float | None,
     ) -> Outcome:
         """The outcome of a request that got no response (reported; the run goes on)."""
+        kind = error_kind(e)
         error = (
-            f"timeout after {self.target.timeout:g}s"
+            f"{'connect ' if kind == 'connect' else ''}timeout after {self.target.timeout:g}s"
             if isinstance(e, httpx.TimeoutException)
             else _describe(e)
         )
@@ -426,6 +465,7 @@ class Replayer:
             (time.perf_counter() - start) * 1000,
             scheduled_at,
             sent_mono=sent_mono,
+            error_kind=kind,
         )
 
     def state(self, key: str) -> SessionState | None:
@@ -464,7 +504,20 @@ class Replayer:
         so the sink's work overlaps the target's; every outcome is still handed over exactly
         once, also when the run is cancelled or fails. Latencies are unaffected unless the
         sink takes longer than the target to answer.
+
+        With the default send, the run stops once `unreachable_after` requests in a row
+        could not connect (`UnreachableWatch`): no further exchange is sent, the requests
+        in flight finish and go to `on_outcome`, then `TargetUnreachable` is raised. A
+        `perform` watches its own outcomes and calls `stop` (a shadow run's three sides).
         """
+        if perform is None and self.unreachable_after:
+            on_outcome = self._watched(on_outcome)
+        if self.unreachable_after:
+            wanted = accept
+
+            def accept(ex: Exchange) -> bool:  # a stopped run takes no further exchange
+                return self._stopped is None and (wanted is None or wanted(ex))
+
         previous_interval = sys.getswitchinterval()
         feed: Feed | None = None
         try:
@@ -491,6 +544,24 @@ class Replayer:
             sys.setswitchinterval(previous_interval)
             if self._own_transport:
                 await self.transport.aclose()
+        if self._stopped is not None:
+            raise TargetUnreachable(self._stopped)
+
+    def _watched(self, on_outcome: Sink) -> Sink:
+        """`on_outcome` (not for `NOT_SENT`), then the `UnreachableWatch`: `stop` at its
+        limit."""
+        watch = UnreachableWatch(self.target, self.unreachable_after)
+
+        def sink(o: Outcome) -> Awaitable[None] | None:
+            if o.error is NOT_SENT:
+                return None
+            result = on_outcome(o)
+            watch.count(o)
+            if watch.tripped:
+                self.stop(watch.message())
+            return result
+
+        return sink
 
     def _sender(
         self, perform: Callable[[Exchange, str, float | None], Awaitable[Any]] | None, overlap: bool

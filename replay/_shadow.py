@@ -43,6 +43,17 @@ candidate (r >= u). Random noise gives u ~ r, and the 3-sigma condition keeps sm
 samples quiet. A field with no noise at all is reported by the rate test as soon as the
 candidate differs on more than `absolute_threshold` of the route's requests.
 
+**Errors are not differences.** A request where any of the three got no response (a
+transport error: could not connect, timed out, connection broken) is not compared: each
+side's errors are counted per route (`SideReport`: errors, of which `unreachable` could
+not connect and `timeouts`), and the gate judges them on their own (`FailOn.unreachable`,
+`FailOn.max_error_rate`). Field statistics count the `compared` requests only.
+
+**Status and latency** are counted per route and side for every request: the status mix
+(at most `MAX_STATUSES` distinct codes, then `other`) and the latency of each answered
+request in a `LatencyHistogram` (log-spaced buckets 4 % wide: p50/p95/p99 within 2 %, at
+most ~460 counters per route and side whatever the number of requests).
+
 Memory is O(routes x fields): counters, at most `max_examples` examples per field and at
 most `MAX_SIGNATURES` distinct sets of regressed fields per route (to count the requests
 whose differences touch a reported field). Never O(requests).
@@ -74,14 +85,20 @@ from amber.replay._noise import NoiseRules
 
 __all__ = [
     "DEFAULT_ABSOLUTE_THRESHOLD",
+    "DEFAULT_MAX_ERROR_RATE",
     "DEFAULT_RELATIVE_THRESHOLD",
     "MAX_FIELDS_PER_ROUTE",
     "MAX_SIGNATURES",
+    "MIN_LATENCY_REQUESTS",
+    "SIDES",
     "Example",
     "FailOn",
     "FieldReport",
+    "LatencyHistogram",
+    "LatencyRule",
     "RequestVerdict",
     "RouteReport",
+    "SideReport",
     "ShadowAccumulator",
     "ShadowReport",
     "ShadowSettings",
@@ -96,6 +113,114 @@ MAX_SIGNATURES = 4096
 """Distinct sets of regressed fields kept per route (see `RouteReport.regressed`)."""
 OTHER_FIELDS = "(other fields)"
 _SIGMAS = 3.0
+SIDES = ("baseline", "candidate", "baseline2")
+"""The three targets of a shadow run as reports name them (primary, candidate, secondary)."""
+DEFAULT_MAX_ERROR_RATE = 0.01
+"""`errors>1%`: a side's transport errors on a route above this share fail the gate."""
+MIN_LATENCY_REQUESTS = 20
+"""Answered requests a route needs on the candidate before a latency term judges it."""
+MIN_LATENCY_DELTA_MS = 1.0
+"""A ratio latency term also needs the candidate this much slower (sub-millisecond jitter
+of a local target is not a regression)."""
+MAX_STATUSES = 32
+"""Distinct status codes counted per route and side; further ones count as `other`."""
+
+
+class LatencyHistogram:
+    """A streaming latency histogram: log-spaced buckets, each `RATIO` (4 %) wider than the
+    one below, from `LOW_MS` (0.01 ms) to ~10 minutes (values outside are clamped into the
+    end buckets). A quantile is the geometric middle of its bucket, clamped to the exact
+    minimum and maximum seen: within 2 % of the true value. Memory is at most
+    `MAX_BUCKET + 1` counters (sparse), whatever the number of samples."""
+
+    RATIO = 1.04
+    LOW_MS = 0.01
+    MAX_BUCKET = 460
+    _LOG = math.log(RATIO)
+
+    __slots__ = ("buckets", "count", "max", "min")
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, int] = {}
+        self.count = 0
+        self.min = math.inf
+        self.max = 0.0
+
+    def add(self, ms: float) -> None:
+        if ms != ms or ms < 0:  # NaN or negative: a clock oddity, not a latency
+            return
+        i = 0 if ms <= self.LOW_MS else int(math.log(ms / self.LOW_MS) / self._LOG)
+        if i > self.MAX_BUCKET:
+            i = self.MAX_BUCKET
+        self.buckets[i] = self.buckets.get(i, 0) + 1
+        self.count += 1
+        if ms < self.min:
+            self.min = ms
+        if ms > self.max:
+            self.max = ms
+
+    def merge(self, other: LatencyHistogram) -> None:
+        for i, n in other.buckets.items():
+            self.buckets[i] = self.buckets.get(i, 0) + n
+        self.count += other.count
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
+    def quantile(self, q: float) -> float | None:
+        """The `q` quantile (0 < q <= 1) in milliseconds; None without samples."""
+        if not self.count:
+            return None
+        rank = max(1, math.ceil(q * self.count))
+        seen = 0
+        for i in sorted(self.buckets):
+            seen += self.buckets[i]
+            if seen >= rank:
+                if i == self.MAX_BUCKET:  # the open-ended top bucket: its largest value
+                    return self.max
+                mid = self.LOW_MS * math.exp(self._LOG * (i + 0.5))
+                return min(max(mid, self.min), self.max)
+        return self.max  # pragma: no cover - the counts add up to `count`
+
+
+@dataclass
+class SideReport:
+    """One side (baseline, candidate, baseline2) on one route, or over the whole run."""
+
+    side: str
+    requests: int
+    answered: int
+    errors: int
+    """Requests with no response (transport errors)."""
+    unreachable: int
+    """Errors where the target could not be connected to (refused, no host, connect timeout)."""
+    timeouts: int
+    statuses: dict[str, int]
+    """Responses per status code (`"200"`), `"other"` beyond `MAX_STATUSES` codes."""
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    first_error: str | None = None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def latency(self, quantile: int) -> float | None:
+        """p50, p95 or p99 in milliseconds (None: nothing answered)."""
+        return {50: self.p50, 95: self.p95, 99: self.p99}.get(quantile)
+
+
+@dataclass(frozen=True)
+class LatencyRule:
+    """A latency term of `--fail-on`: the candidate's `pQUANTILE` on a route above `ratio`
+    times the slower baseline's (`p95>1.3x`), or above `ms` milliseconds (`p95>500ms`)."""
+
+    quantile: int
+    ratio: float | None = None
+    ms: float | None = None
+
+    def __str__(self) -> str:
+        return f"p{self.quantile}>" + (f"{self.ratio:g}x" if self.ratio else f"{self.ms:g}ms")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +231,12 @@ class RequestVerdict:
     regression_paths: frozenset[str]
     suppressed_paths: frozenset[str]
     noise_paths: frozenset[str]
+    errored: tuple[str, ...] = ()
+    """The sides (`SIDES`) that got no response: the request was not compared."""
 
     @property
     def ok(self) -> bool:
-        return not self.regression_paths
+        return not self.regression_paths and not self.errored
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +297,14 @@ class RouteReport:
     regressed: int
     """Requests with a non-suppressed difference in a *reported* field."""
     fields: list[FieldReport] = field(default_factory=list)
+    compared: int | None = None
+    """Requests all three sides answered, the ones compared (None: all of them)."""
+    sides: dict[str, SideReport] = field(default_factory=dict)
+    """Errors, status mix and latency per side (`SIDES`)."""
+
+    @property
+    def compared_requests(self) -> int:
+        return self.requests if self.compared is None else self.compared
 
     @property
     def candidate_rate(self) -> float:
@@ -181,8 +316,10 @@ class RouteReport:
 
     @property
     def diff_rate(self) -> float:
-        """The share of requests that regressed (what `FailOn.max_diff_rate` limits)."""
-        return self.regressed / self.requests if self.requests else 0.0
+        """The share of compared requests that regressed (what `FailOn.max_diff_rate`
+        limits)."""
+        n = self.compared_requests
+        return self.regressed / n if n else 0.0
 
     @property
     def reported(self) -> list[FieldReport]:
@@ -192,29 +329,52 @@ class RouteReport:
 @dataclass(frozen=True)
 class FailOn:
     """When a shadow run fails: any reported field, a per-route regressed share above
-    `max_diff_rate`, only on routes matching `routes` (fnmatch on `"METHOD /route"`)."""
+    `max_diff_rate`, any side that could not connect (`unreachable`), a side's transport
+    errors on a route above `max_error_rate`, a `latency` term; only on routes matching
+    `routes` (fnmatch on `"METHOD /route"`)."""
 
     any_regression: bool = True
     max_diff_rate: float | None = None
     routes: tuple[str, ...] = ()
+    unreachable: bool = True
+    max_error_rate: float | None = DEFAULT_MAX_ERROR_RATE
+    latency: tuple[LatencyRule, ...] = ()
 
 
 _FAIL_ON_FORMS = (
     "none",
     "regression",
     "diff-rate>RATE (0.01 or 1%)",
+    "errors>RATE (default 1%)",
+    "unreachable (default) or unreachable=off",
+    "p50|p95|p99>FACTORx (vs the slower baseline) or >MSms or >Ss",
     "route=GLOB",
-    "a comma-separated combination, e.g. 'regression,diff-rate>0.05'",
+    "a comma-separated combination, e.g. 'regression,diff-rate>0.05,p95>1.3x'",
 )
 _DIFF_RATE = re.compile(r"^diff-rate\s*>\s*([0-9.]+)\s*(%?)$")
+_ERRORS = re.compile(r"^errors\s*>\s*([0-9.]+)\s*(%?)$")
+_LATENCY = re.compile(r"^p(50|95|99)\s*>\s*([0-9.]+)\s*(x|ms|s)$")
+
+
+def _rate(text: str, percent: str, term: str) -> float:
+    try:
+        rate = float(text) / (100.0 if percent else 1.0)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{term} must be between 0 and 1 (or 0% and 100%), got {term}>{text}")
+    return rate
 
 
 def parse_fail_on(spec: str) -> FailOn:
     """Parse a `--fail-on` value.
 
+    Without a `diff-rate` term any reported field fails (`regression`); unless `none`,
+    an unreachable side and errors above 1 % fail too (`unreachable=off`, `errors>RATE`).
+
     ```python
-    >>> parse_fail_on("diff-rate>1%")
-    FailOn(any_regression=False, max_diff_rate=0.01, routes=())
+    >>> parse_fail_on("diff-rate>1%,p95>1.3x").latency
+    (LatencyRule(quantile=95, ratio=1.3, ms=None),)
     ```
 
     *Raises:* `ValueError` listing the valid forms.
@@ -223,26 +383,49 @@ def parse_fail_on(spec: str) -> FailOn:
     if not tokens:
         raise ValueError(f"empty --fail-on; valid forms: {'; '.join(_FAIL_ON_FORMS)}")
     if tokens == ["none"]:
-        return FailOn(any_regression=False)
+        return FailOn(any_regression=False, unreachable=False, max_error_rate=None)
     regression, rate, routes = False, None, []
+    unreachable, errors, latency = True, DEFAULT_MAX_ERROR_RATE, []
     for t in tokens:
         m = _DIFF_RATE.match(t)
+        e = _ERRORS.match(t)
+        lat = _LATENCY.match(t)
         if t in ("regression", "regressions", "any"):
             regression = True
         elif m:
+            rate = _rate(m.group(1), m.group(2), "diff-rate")
+        elif e:
+            errors = _rate(e.group(1), e.group(2), "errors")
+        elif t in ("unreachable", "unreachable=on"):
+            unreachable = True
+        elif t == "unreachable=off":
+            unreachable = False
+        elif lat:
             try:
-                rate = float(m.group(1)) / (100.0 if m.group(2) else 1.0)
+                value = float(lat.group(2))
             except ValueError:
-                rate = -1.0
-            if not 0.0 <= rate <= 1.0:
-                raise ValueError(f"diff-rate must be between 0 and 1 (or 0% and 100%), got {t!r}")
+                value = 0.0
+            if value <= 0:
+                raise ValueError(f"{t!r}: the limit must be a positive number")
+            q, unit = int(lat.group(1)), lat.group(3)
+            if unit == "x":
+                latency.append(LatencyRule(q, ratio=value))
+            else:
+                latency.append(LatencyRule(q, ms=value * (1000.0 if unit == "s" else 1.0)))
         elif t.startswith("route="):
             routes.append(t[6:].strip())
         else:
             raise ValueError(f"invalid --fail-on {t!r}; valid forms: {'; '.join(_FAIL_ON_FORMS)}")
     if rate is None:
         regression = True
-    return FailOn(any_regression=regression, max_diff_rate=rate, routes=tuple(routes))
+    return FailOn(
+        any_regression=regression,
+        max_diff_rate=rate,
+        routes=tuple(routes),
+        unreachable=unreachable,
+        max_error_rate=errors,
+        latency=tuple(latency),
+    )
 
 
 @dataclass(frozen=True)
@@ -308,18 +491,97 @@ class ShadowReport:
     routes: list[RouteReport]
     totals: dict[str, int]
     thresholds: dict[str, float]
+    sides: dict[str, SideReport] = field(default_factory=dict)
+    """Each side (`SIDES`) over the whole run: errors, status mix, latency."""
 
     def regressions(self) -> list[tuple[str, FieldReport]]:
         """Every reported field, as `(route, field)`, in route order."""
         return [(r.route, f) for r in self.routes for f in r.fields if f.reported]
 
-    def gate(self, fail_on: FailOn | None = None) -> list[str]:
-        """Reasons to fail the run under `fail_on` (empty: pass)."""
+    def _gated(self, fail_on: FailOn) -> list[RouteReport]:
+        if not fail_on.routes:
+            return self.routes
+        return [
+            r for r in self.routes if any(fnmatch.fnmatchcase(r.route, g) for g in fail_on.routes)
+        ]
+
+    def gate_errors(self, fail_on: FailOn | None = None) -> list[str]:
+        """The reasons to fail that are about a side not answering (`FailOn.unreachable`,
+        `FailOn.max_error_rate`): the run could not judge the candidate (exit status 3).
+        An unreachable side is one line, whatever the routes it failed on."""
+        fail_on = fail_on or FailOn()
+        routes = self._gated(fail_on)
+        reasons: list[str] = []
+        down: set[str] = set()
+        if fail_on.unreachable:
+            for side in SIDES:
+                stats = [r.sides[side] for r in routes if side in r.sides]
+                n = sum(x.unreachable for x in stats)
+                if n:
+                    down.add(side)
+                    total = sum(x.requests for x in stats)
+                    first = next((x.first_error for x in stats if x.first_error), None)
+                    reasons.append(
+                        f"{side} unreachable: {n}/{total} requests could not connect"
+                        + (f" ({first})" if first else "")
+                    )
+        limit = fail_on.max_error_rate
+        if limit is not None:
+            for r in routes:
+                for side in SIDES:
+                    x = r.sides.get(side)
+                    if x is None or side in down or not x.errors or x.error_rate <= limit:
+                        continue
+                    reasons.append(
+                        f"{r.route}: {side} failed {x.errors}/{x.requests} requests "
+                        f"({x.error_rate:.2%} > {limit:.2%})"
+                        + (f": {x.first_error}" if x.first_error else "")
+                    )
+        return reasons
+
+    def gate_latency(self, fail_on: FailOn | None = None) -> list[str]:
+        """The reasons to fail from `FailOn.latency` (routes where the candidate answered
+        at least `MIN_LATENCY_REQUESTS` requests)."""
         fail_on = fail_on or FailOn()
         reasons: list[str] = []
-        for r in self.routes:
-            if fail_on.routes and not any(fnmatch.fnmatchcase(r.route, g) for g in fail_on.routes):
+        for r in self._gated(fail_on):
+            cand = r.sides.get("candidate")
+            if not fail_on.latency or cand is None or cand.answered < MIN_LATENCY_REQUESTS:
                 continue
+            for rule in fail_on.latency:
+                c = cand.latency(rule.quantile)
+                if c is None:
+                    continue
+                name = f"p{rule.quantile}"
+                if rule.ms is not None and c > rule.ms:
+                    reasons.append(
+                        f"{r.route}: candidate {name} {c:.1f} ms > {rule.ms:g} ms ({rule})"
+                    )
+                if rule.ratio is not None:
+                    bases = [
+                        v
+                        for v in (
+                            r.sides[b].latency(rule.quantile) for b in ("baseline", "baseline2")
+                        )
+                        if v is not None
+                    ]
+                    if not bases:
+                        continue
+                    slower = max(bases)
+                    if c > rule.ratio * slower and c - slower >= MIN_LATENCY_DELTA_MS:
+                        shown = ", ".join(f"{v:.1f}" for v in bases)
+                        reasons.append(
+                            f"{r.route}: candidate {name} {c:.1f} ms > {rule.ratio:g}x the "
+                            f"baselines' ({shown} ms)"
+                        )
+        return reasons
+
+    def gate(self, fail_on: FailOn | None = None) -> list[str]:
+        """Reasons to fail the run under `fail_on` (empty: pass): `gate_errors` first, then
+        the differences, then `gate_latency`."""
+        fail_on = fail_on or FailOn()
+        reasons: list[str] = self.gate_errors(fail_on)
+        for r in self._gated(fail_on):
             if fail_on.any_regression:
                 for f in r.reported:
                     reasons.append(
@@ -329,10 +591,10 @@ class ShadowReport:
                     )
             if fail_on.max_diff_rate is not None and r.diff_rate > fail_on.max_diff_rate:
                 reasons.append(
-                    f"{r.route}: {r.regressed}/{r.requests} requests regressed "
+                    f"{r.route}: {r.regressed}/{r.compared_requests} requests regressed "
                     f"({r.diff_rate:.2%} > {fail_on.max_diff_rate:.2%})"
                 )
-        return reasons
+        return reasons + self.gate_latency(fail_on)
 
 
 class _FieldStats:
@@ -356,19 +618,92 @@ class _FieldStats:
         self.noise_examples: list[Example] = []
 
 
+class _SideStats:
+    __slots__ = (
+        "errors",
+        "first_error",
+        "latency",
+        "requests",
+        "statuses",
+        "timeouts",
+        "unreachable",
+    )
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.errors = 0
+        self.unreachable = 0
+        self.timeouts = 0
+        self.statuses: dict[str, int] = {}
+        self.latency = LatencyHistogram()
+        self.first_error: str | None = None
+
+    def add(
+        self, response: Response | None, error: str | None, kind: str | None, ms: float | None
+    ) -> None:
+        self.requests += 1
+        if response is None:
+            self.errors += 1
+            if kind == "connect":
+                self.unreachable += 1
+            elif kind == "timeout":
+                self.timeouts += 1
+            if self.first_error is None:
+                self.first_error = error or "no response"
+            return
+        code = str(response.status)
+        st = self.statuses
+        if code not in st and len(st) >= MAX_STATUSES:
+            code = "other"
+        st[code] = st.get(code, 0) + 1
+        if ms is not None:
+            self.latency.add(ms)
+
+    def merge(self, other: _SideStats) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.unreachable += other.unreachable
+        self.timeouts += other.timeouts
+        for code, n in other.statuses.items():
+            self.statuses[code] = self.statuses.get(code, 0) + n
+        self.latency.merge(other.latency)
+        if self.first_error is None:
+            self.first_error = other.first_error
+
+    def report(self, side: str) -> SideReport:
+        h = self.latency
+        return SideReport(
+            side,
+            self.requests,
+            self.requests - self.errors,
+            self.errors,
+            self.unreachable,
+            self.timeouts,
+            dict(sorted(self.statuses.items())),
+            h.quantile(0.5),
+            h.quantile(0.95),
+            h.quantile(0.99),
+            self.first_error,
+        )
+
+
 class _RouteStats:
     __slots__ = (
         "candidate_differing",
+        "compared",
         "differing",
         "fields",
         "noisy",
         "requests",
+        "sides",
         "sig_overflow",
         "signatures",
     )
 
     def __init__(self) -> None:
         self.requests = 0
+        self.compared = 0
+        self.sides = (_SideStats(), _SideStats(), _SideStats())
         self.candidate_differing = 0
         self.noisy = 0
         self.differing = 0
@@ -468,6 +803,8 @@ class ShadowAccumulator:
         self.absolute_threshold = absolute_threshold
         self.max_examples = max_examples
         self._routes: dict[str, _RouteStats] = {}
+        self.side_errors = [0, 0, 0]
+        """Requests each side (`SIDES` order) got no response to, so far."""
 
     @property
     def requests(self) -> int:
@@ -485,10 +822,32 @@ class ShadowAccumulator:
         primary_error: str | None = None,
         candidate_error: str | None = None,
         secondary_error: str | None = None,
+        latency_ms: tuple[float | None, float | None, float | None] = (None, None, None),
+        error_kinds: tuple[str | None, str | None, str | None] = (None, None, None),
     ) -> RequestVerdict:
-        """Compare one request's three responses and count it (see the module doc)."""
+        """Compare one request's three responses and count it (see the module doc).
+
+        `latency_ms` and `error_kinds` are the three sides' (primary, candidate,
+        secondary), as `Outcome.latency_ms` and `Outcome.error_kind` give them. A request
+        where a side got no response is counted for its side and not compared."""
         method = method.upper()
         route = route or "/"
+        key = f"{method} {route}"
+        rs = self._routes.get(key)
+        if rs is None:
+            rs = self._routes[key] = _RouteStats()
+        rs.requests += 1
+        errored = []
+        for i, (resp, err) in enumerate(
+            ((primary, primary_error), (candidate, candidate_error), (secondary, secondary_error))
+        ):
+            rs.sides[i].add(resp, err, error_kinds[i], latency_ms[i])
+            if resp is None:
+                errored.append(SIDES[i])
+                self.side_errors[i] += 1
+        if errored:
+            return RequestVerdict(frozenset(), frozenset(), frozenset(), tuple(errored))
+        rs.compared += 1
         rules = self.rules_for(method, route)
         vp = _Body(primary) if primary is not None else None
         raw = _compare_views(
@@ -505,11 +864,6 @@ class ShadowAccumulator:
             expected_error=primary_error,
             actual_error=secondary_error,
         )
-        key = f"{method} {route}"
-        rs = self._routes.get(key)
-        if rs is None:
-            rs = self._routes[key] = _RouteStats()
-        rs.requests += 1
         keep = self.max_examples
 
         raw_groups = _group(raw.differences) if raw.differences else {}
@@ -596,7 +950,7 @@ class ShadowAccumulator:
         routes: list[RouteReport] = []
         for key in sorted(self._routes, key=lambda k: (k.split(" ", 1)[1], k)):
             rs = self._routes[key]
-            n = rs.requests
+            n = rs.compared
             fields = [self._field_report(p, fs, n) for p, fs in rs.fields.items()]
             fields.sort(key=lambda f: (not f.reported, -f.unsuppressed, -f.raw, f.path))
             reported = {f.path for f in fields if f.reported}
@@ -605,12 +959,25 @@ class ShadowAccumulator:
                 regressed += rs.sig_overflow
             routes.append(
                 RouteReport(
-                    key, n, rs.candidate_differing, rs.noisy, rs.differing, regressed, fields
+                    key,
+                    rs.requests,
+                    rs.candidate_differing,
+                    rs.noisy,
+                    rs.differing,
+                    regressed,
+                    fields,
+                    n,
+                    {side: st.report(side) for side, st in zip(SIDES, rs.sides, strict=True)},
                 )
             )
+        overall = (_SideStats(), _SideStats(), _SideStats())
+        for rs in self._routes.values():
+            for total, st in zip(overall, rs.sides, strict=True):
+                total.merge(st)
         totals = {
             "routes": len(routes),
             "requests": sum(r.requests for r in routes),
+            "compared": sum(r.compared_requests for r in routes),
             "candidate_differing": sum(r.candidate_differing for r in routes),
             "noisy": sum(r.noisy for r in routes),
             "differing": sum(r.differing for r in routes),
@@ -621,6 +988,7 @@ class ShadowAccumulator:
             routes,
             totals,
             {"relative": self.relative_threshold, "absolute": self.absolute_threshold},
+            {side: st.report(side) for side, st in zip(SIDES, overall, strict=True)},
         )
 
     def learned_noise(self) -> NoiseFile:

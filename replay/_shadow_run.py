@@ -34,17 +34,21 @@ from amber._runs import RunResult
 from amber._runs import RunState
 from amber._runs import RunWriter
 from amber._store import Store
+from amber.errors import TargetUnreachable
 from amber.replay._auth import Auth
 from amber.replay._noise import NoiseFile
+from amber.replay._reach import UnreachableWatch
 from amber.replay._run import UNHEARD
 from amber.replay._run import Clean
 from amber.replay._run import RunEvents
 from amber.replay._run import Selection
 from amber.replay._run import SendOptions
 from amber.replay._run import drive
+from amber.replay._runner import NOT_SENT
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
+from amber.replay._shadow import SIDES
 from amber.replay._shadow import FailOn
 from amber.replay._shadow import ShadowAccumulator
 from amber.replay._shadow import ShadowReport
@@ -117,19 +121,60 @@ class ShadowRunner:
         exchanges: Iterable[Exchange],
         on_triple: Callable[[Triple], Awaitable[None] | None],
     ) -> None:
-        """Send every (safe) exchange to the three targets, calling `on_triple` for each."""
+        """Send every (safe) exchange to the three targets, calling `on_triple` for each.
+
+        *Raises:* `TargetUnreachable` once `unreachable_after` requests in a row to a side
+        could not connect (naming every side that is down), after the requests in flight
+        went to `on_triple`: nothing further is sent (`Replayer.stop`)."""
         await self.candidate.auth.start(self.candidate.send, self.candidate.target.base)
         await self.secondary.auth.start(self.secondary.send, self.secondary.target.base)
         try:
-            await self.primary.run(exchanges, on_triple, self._perform, self._safe)
+            await self.primary.run(exchanges, self._watched(on_triple), self._perform, self._safe)
         finally:
             for r in (self.candidate, self.secondary):
                 if r._own_transport:
                     await r.transport.aclose()
 
+    def _watched(
+        self, on_triple: Callable[[Triple], Awaitable[None] | None]
+    ) -> Callable[[Triple], Awaitable[None] | None]:
+        """`on_triple`, then each side's `UnreachableWatch` (a baseline asked twice is one
+        target: named once)."""
+        limit = self.primary.unreachable_after
+        if not limit:
+            return on_triple
+        replayers = (self.primary, self.candidate, self.secondary)
+        watches = [
+            UnreachableWatch(r.target, limit, side)
+            for r, side in zip(replayers, SIDES, strict=True)
+        ]
+
+        def sink(t: Triple) -> Awaitable[None] | None:
+            outcomes = (t.primary, t.candidate, t.secondary)
+            if any(o.error is NOT_SENT for o in outcomes):
+                return None  # the run stopped before (some of) it was sent
+            result = on_triple(t)
+            for w, o in zip(watches, outcomes, strict=True):
+                w.count(o)
+            if any(w.tripped for w in watches):
+                down, seen = [], set()
+                for w in watches:
+                    if w.tripped and w.target.url not in seen:
+                        seen.add(w.target.url)
+                        down.append(w.message(f"--{w.side}"))
+                for r in replayers:  # the first stop's reason is the one raised
+                    r.stop("; ".join(down))
+            return result
+
+        return sink
+
 
 def clean_report(report: ShadowReport, clean: Clean) -> None:
-    """Sanitize the examples' values in place: they come from the targets' responses."""
+    """Sanitize the examples' values (and the sides' first errors) in place: they come from
+    the targets' responses."""
+    for sides in [report.sides, *(r.sides for r in report.routes)]:
+        for side in sides.values():
+            side.first_error = clean(side.first_error)
     for r in report.routes:
         for f in r.fields:
             f.examples = [
@@ -191,6 +236,15 @@ class ShadowSummary:
     report: ShadowReport
     reasons: list[str]
     accumulator: ShadowAccumulator
+    stopped: str | None = None
+    """Why the run stopped early (`TargetUnreachable`'s message), else None."""
+
+    @property
+    def unreachable(self) -> list[str]:
+        """The gate's reasons about sides that did not answer (exit status 3), and why the
+        run stopped early, if it did."""
+        reasons = self.report.gate_errors(self.settings.gate)
+        return ([self.stopped] if self.stopped else []) + reasons
 
     def meta(self) -> dict[str, Any]:
         """The report's `meta` (JSON and HTML): run, targets, counts, elapsed, state."""
@@ -204,6 +258,7 @@ class ShadowSummary:
             "skipped_writes": self.skipped_writes,
             "elapsed_s": self.elapsed_s,
             "state": self.state,
+            "stopped": self.stopped,
         }
 
     def learned_noise(self) -> str:
@@ -218,7 +273,9 @@ def shadow_exchanges(
     """Shadow `settings.selection` from `store` on the three targets and keep the run.
 
     *Raises:* `UsageError` when a target's rules refuse the run (before anything is
-    sent); errors of the store or the loop once the run is finished as `failed`.
+    sent); errors of the store or the loop once the run is finished as `failed`. A run
+    stopped because a side could not connect (`SendOptions.unreachable_after`) ends as
+    `failed` and is returned, with `stopped` saying why.
     Ctrl-C ends the run as `interrupted`, returned (with its report) like a completed one.
     """
     events = events or UNHEARD
@@ -251,7 +308,10 @@ def shadow_exchanges(
         {"ids": list(sel.ids), "allow_writes": settings.safety.allow_writes, **settings.params},
     )
     writer = log.writer(run_id)  # stored from a thread: the loop never waits on the store
-    events.started(run_id, None)
+    watch = getattr(events, "watch", None)  # a progress display reads the side counts
+    if watch is not None:
+        watch(acc)
+    events.started(run_id, sel.total(store))
     if settings.clean.warning:
         events.notice(settings.clean.warning)
     started = time.monotonic()
@@ -261,7 +321,12 @@ def shadow_exchanges(
         elapsed = round(time.monotonic() - started, 3)
         ended.append(_finish(log, run_id, settings, acc, state, runner.skipped_writes, elapsed))
 
-    drive(runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer, finish)
+    try:
+        drive(
+            runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer, finish
+        )
+    except TargetUnreachable as e:  # its line quotes the first error, cleaned as results are
+        return dataclasses.replace(ended[0], stopped=settings.clean(str(e)))
     return ended[0]
 
 
@@ -296,6 +361,7 @@ def _finish(
             "requests": summary.requests,
             "regressions": regressions,
             "skipped_writes": skipped_writes,
+            "errors": dict(zip(SIDES, acc.side_errors, strict=True)),
             "gate": summary.reasons[:50],
         },
     )
@@ -309,6 +375,11 @@ def _finish(
         skipped_writes=skipped_writes,
     )
     return summary
+
+
+def _not_compared(errored: tuple[str, ...]) -> str | None:
+    """The stored error of a request a baseline got no response to (None: compared)."""
+    return f"not compared: no response from the {' and '.join(errored)}" if errored else None
 
 
 def _sink(
@@ -335,6 +406,8 @@ def _sink(
             primary_error=t.primary.error,
             candidate_error=t.candidate.error,
             secondary_error=t.secondary.error,
+            latency_ms=(t.primary.latency_ms, t.candidate.latency_ms, t.secondary.latency_ms),
+            error_kinds=(t.primary.error_kind, t.candidate.error_kind, t.secondary.error_kind),
         )
         c = t.candidate
         result = RunResult(
@@ -343,7 +416,7 @@ def _sink(
             c.response.status if c.response else None,
             c.latency_ms,
             v.ok,
-            clean(c.error),
+            clean(c.error) if c.error else _not_compared(v.errored),
             method=req.method,
             path=req.path,
             route=ex.route,

@@ -2,7 +2,8 @@
 
 Every failure a command reports is one line on stderr, `amber COMMAND: error: MESSAGE`,
 where the message names what is wrong (a file, a flag, a store) and what to do: usage
-errors (argparse's included) exit 2, every other error 1. An error amber did not expect is
+errors (argparse's included) exit 2, an unreachable replay or shadow target
+(`TargetUnreachable`) 3, every other error 1. An error amber did not expect is
 one line too, naming its class and where it was raised, never its message (which may hold
 unsanitized content); `AMBER_DEBUG=1` prints the traceback as well.
 """
@@ -20,6 +21,7 @@ from typing import NoReturn
 from amber import __version__
 from amber.cli._common import Command
 from amber.errors import AmberError
+from amber.errors import TargetUnreachable
 from amber.errors import UsageError
 
 __all__ = ["main"]
@@ -37,7 +39,8 @@ environment:
                 python3 -c 'import secrets; print(secrets.token_hex(32))'
   {DEBUG_ENV}   set to 1 to print the traceback of an error along with its line
 
-exit status: 0 success, 1 error, 2 usage error, 130 interrupted.
+exit status: 0 success, 1 error (replay, shadow: a difference or regression),
+  2 usage error, 3 a replay or shadow target unreachable, 130 interrupted.
 Errors are one line on stderr: amber COMMAND: error: MESSAGE.
 Every command explains its flags: amber COMMAND --help.
 """
@@ -101,7 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for cmd in _commands():
-        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.description or cmd.help)
+        p = sub.add_parser(
+            cmd.name,
+            help=cmd.help,
+            description=cmd.description or cmd.help,
+            epilog=cmd.epilog or None,
+        )
         cmd.register(p)
         p.set_defaults(_run=cmd.run)
     return parser
@@ -157,6 +165,8 @@ def _failure(e: BaseException) -> tuple[str, int]:
     """The message and exit status of an error that ended a command."""
     if isinstance(e, UsageError):
         return str(e), 2
+    if isinstance(e, TargetUnreachable):
+        return str(e), 3
     if isinstance(e, AmberError):
         return str(e), 1
     if isinstance(e, ModuleNotFoundError) and e.name in _EXTRAS:

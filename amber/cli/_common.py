@@ -48,6 +48,8 @@ class Command:
     register: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
     description: str = ""
+    epilog: str = ""
+    """Printed after the flags in `--help` (e.g. the command's exit statuses)."""
 
 
 def console(file: TextIO | None = None) -> Console:

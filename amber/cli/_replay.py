@@ -7,6 +7,7 @@ import argparse
 import sys
 import time
 from typing import TYPE_CHECKING
+from typing import Any
 
 import orjson
 from rich.progress import BarColumn
@@ -31,6 +32,8 @@ from amber.cli._common import open_from_args
 from amber.cli._common import query_from_args
 from amber.cli._safety import add_safety_args
 from amber.cli._safety import safety_from_args
+from amber.errors import TargetUnreachable
+from amber.errors import UsageError
 
 if TYPE_CHECKING:
     from amber.replay import NoiseFile
@@ -38,6 +41,11 @@ if TYPE_CHECKING:
     from amber.replay import Selection
     from amber.replay import SendOptions
     from amber.replay import Target
+
+
+UNREACHABLE_AFTER = 20
+"""`--unreachable-after`'s default: `amber.replay.SendOptions.unreachable_after` (not
+imported here: the replay package loads only when a command runs)."""
 
 
 def add_pacing_args(p: argparse.ArgumentParser) -> None:
@@ -91,6 +99,13 @@ def add_pacing_args(p: argparse.ArgumentParser) -> None:
         "--no-carry",
         action="store_true",
         help="do not carry tokens and minted ids from earlier responses of a session",
+    )
+    g.add_argument(
+        "--unreachable-after",
+        type=int,
+        metavar="N",
+        help="stop (exit status 3) once N requests in a row to a target could not connect: "
+        f"refused, no such host, connect timeout (default {UNREACHABLE_AFTER}; 0 never stops)",
     )
 
 
@@ -179,6 +194,10 @@ def sending_from_args(args: argparse.Namespace, config: Config) -> SendOptions:
     from amber.replay import SendOptions
 
     section = config.section("replay")
+    if args.unreachable_after is None:
+        args.unreachable_after = UNREACHABLE_AFTER
+    if args.unreachable_after < 0:
+        raise UsageError("--unreachable-after must be 0 (never stop) or more")
 
     def auth() -> Auth:
         return config.with_key("replay.auth", lambda: Auth.from_mapping(section.get("auth") or {}))
@@ -191,6 +210,7 @@ def sending_from_args(args: argparse.Namespace, config: Config) -> SendOptions:
         carry_state=not args.no_carry,
         drop_headers=tuple(section.get("drop_headers") or []),
         auth=auth,
+        unreachable_after=args.unreachable_after,
     )
 
 
@@ -314,10 +334,11 @@ class ReplayOutput:
                 f"({s.mismatch - shown_diffs} more differ than the table shows: "
                 f"amber runs {s.run_id} --failed)"
             )
+        unreachable = f", {s.unreachable} could not connect" if s.unreachable else ""
         c.print(
             f"run {s.run_id} ({s.state}): {s.sent} sent to {s.target}, "
             f"{s.ok} as recorded, {s.mismatch} differ "
-            f"({s.error} transport errors), {s.skipped} skipped. "
+            f"({s.error} transport errors{unreachable}), {s.skipped} skipped. "
             f"Details: amber runs {s.run_id}"
         )
 
@@ -340,11 +361,20 @@ def run_replay(args: argparse.Namespace) -> int:
             params={"filters": {k: getattr(args, k, None) for k in FILTERS}},
         )
         output = ReplayOutput(args.json)
-        with output.progress:
-            summary = replay_exchanges(store, settings, output)
+        try:
+            with output.progress:
+                summary = replay_exchanges(store, settings, output)
+        except TargetUnreachable as e:
+            # one line instead of a row per request; the results so far are in the run
+            raise TargetUnreachable(
+                f"{settings.clean(str(e))}; stopped (--unreachable-after "
+                f"{args.unreachable_after}), the results so far are in run {output.run_id}"
+            ) from None
     output.summary(summary)
     if summary.state == "interrupted":
         return 130
+    if summary.unreachable:
+        return 3
     return 1 if summary.mismatch and not args.exit_zero else 0
 
 
@@ -396,28 +426,80 @@ def _list_runs(log: RunLog, args: argparse.Namespace) -> None:
             format_time(i.started_at),
             i.state,
             i.target,
-            ", ".join(f"{k} {v}" for k, v in s.items() if not isinstance(v, dict)),
+            ", ".join(
+                f"{k} {v}" if not isinstance(v, list) else f"{k} {len(v)} reasons"
+                for k, v in s.items()
+                if not isinstance(v, dict) and (v or not isinstance(v, list))
+            ),
         )
     console().print(t if infos else "no runs yet")
 
 
+RUN_COLUMNS = (("EXCHANGE", 26), ("METHOD", 7), ("PATH", 40), ("RECORDED", 8), ("NOW", 5))
+"""`amber runs ID`'s fixed-width columns (then MS, the verdict and its detail): the table
+streams, a line per result, however many results the run has."""
+
+
+def _cell(text: str, width: int) -> str:
+    text = printable(text)
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
+def _summary_lines(summary: dict[str, Any] | None) -> list[str]:
+    """A run's stored summary as `key  value` lines: counts on one line, each mapping on
+    its own (`errors  baseline 0, candidate 45`), each list item (the gate) indented."""
+    if not summary:
+        return []
+    flat = [f"{k} {v}" for k, v in summary.items() if not isinstance(v, (dict, list))]
+    lines = [", ".join(flat)] if flat else []
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            lines.append(f"{k}: " + ", ".join(f"{kk} {vv}" for kk, vv in v.items()))
+        elif isinstance(v, list):
+            lines.append(f"{k}:" + ("" if v else " -"))
+            lines.extend(f"  - {item}" for item in v)
+    return [printable(line) for line in lines]
+
+
+def _verdict_detail(r: RunResult) -> tuple[str, str]:
+    if r.ok:
+        return "ok", ""
+    if r.error:
+        return "ERR", r.error
+    if r.regression_paths is not None:  # a shadow result
+        return "DIFF", "regressed: " + ", ".join(r.regression_paths)
+    n = len(r.differences) + r.more
+    return "DIFF", f"{n} difference{'s' if n != 1 else ''}" if n else ""
+
+
 def _show_run(log: RunLog, args: argparse.Namespace) -> None:
-    """One run's results: JSON lines, or a line each (with up to 10 differences)."""
+    """One run: its header and summary, then a table with a line per result (streamed), or
+    JSON lines (one object per result, `"type": "result"`)."""
     info = log.get(args.run)
     out = sys.stdout
     if not args.json:
-        # the summary prints as a Python dict (as it always has)
-        console().print(
-            f"run {info.id}: {info.kind} against {info.target}, {info.state}, "
-            f"started {format_time(info.started_at)}; {info.summary}"
+        out.write(
+            printable(
+                f"run {info.id}: {info.kind} against {info.target}, {info.state}, "
+                f"started {format_time(info.started_at)}"
+                + (f", finished {format_time(info.finished_at)}" if info.finished_at else "")
+            )
+            + "\n"
         )
+        for line in _summary_lines(info.summary):
+            out.write(f"  {line}\n")
+        header = "".join(name.ljust(w + 1) for name, w in RUN_COLUMNS)
+        out.write(f"{header}{'MS':>7}  VERDICT  DETAIL\n")
+    shown = 0
     for r in log.results(info.id):
         if args.failed and r.ok:
             continue
+        shown += 1
         if args.json:
             out.write(
                 dumps_json(
                     {
+                        "type": "result",
                         "exchange": r.exchange_id,
                         "status": r.status,
                         "latency_ms": r.latency_ms,
@@ -429,18 +511,18 @@ def _show_run(log: RunLog, args: argparse.Namespace) -> None:
                 ).decode()
             )
             continue
-        verdict = "ok" if r.ok else "DIFF"
-        out.write(
-            printable(
-                f"{r.exchange_id} {r.method} {r.path} {r.recorded_status} -> "
-                f"{r.status} {verdict}" + (f" ({r.error})" if r.error else "")
-            )
-            + "\n"
-        )
+        verdict, detail = _verdict_detail(r)
+        recorded, now = str(r.recorded_status or "-"), str(r.status or "-")
+        cells = (r.exchange_id, r.method, r.path, recorded, now)
+        ms = f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-"
+        row = "".join(_cell(c, w) + " " for c, (_, w) in zip(cells, RUN_COLUMNS, strict=True))
+        out.write(f"{row}{ms:>7}  {verdict:<7}  {printable(detail)}".rstrip() + "\n")
         for diff in r.differences[:10] if not r.ok else []:
             out.write(
                 printable(f"    {diff['path']}: {diff['expected']!r} != {diff['actual']!r}") + "\n"
             )
+    if not args.json and not shown:
+        out.write("(no differing results)\n" if args.failed else "(no results)\n")
 
 
 REPLAY = Command(
@@ -451,11 +533,17 @@ REPLAY = Command(
     description="Replay stored requests against a target (a URL or a named target) and "
     "compare each response with the recording, beyond known noise. Every run is kept in the "
     "store (amber runs). Exit status 1 when any response differs (--exit-zero to disable).",
+    epilog="exit status: 0 every response as recorded; 1 a response differs (0 with "
+    "--exit-zero); 2 usage error; 3 the target could not be reached (a request could not "
+    "connect; after --unreachable-after N in a row the run stops with one line); "
+    "130 interrupted.",
 )
 RUNS = Command(
     "runs",
     "list replay and shadow runs, or show one",
     register_runs,
     run_runs,
-    description="List recent replay and shadow runs, or show one run's results.",
+    description="List recent replay and shadow runs, or show one run: its summary, then a "
+    "line per result (exchange, method, path, recorded and replayed status, latency, verdict, "
+    "the first difference or the error). --json prints JSON lines instead.",
 )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import TextIO
 
 from amber._model import dumps_json
 from amber.cli._common import Command
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from amber._config import Config
     from amber._runs import RunResult
     from amber.replay import FailOn
+    from amber.replay import ShadowAccumulator
     from amber.replay import ShadowRunSettings
     from amber.replay import ShadowSummary
 
@@ -62,9 +65,13 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fail-on",
         metavar="SPEC",
-        help="when to exit 1: 'regression' (default: any reported field), "
-        "'diff-rate>1%%' (share of a route's requests that regressed), "
-        "'route=GLOB' (only these routes), 'none'; comma-separated",
+        help="when to fail, comma-separated: 'regression' (the default: any reported "
+        "field), 'diff-rate>1%%' (share of a route's compared requests that regressed), "
+        "'p95>1.3x' (the candidate's p50/p95/p99 latency on a route above 1.3 times the "
+        "slower baseline's), 'p99>500ms' or '>2s' (above a fixed limit), 'errors>1%%' (a "
+        "side's transport errors on a route; default 1%%), 'unreachable=off' (by default a "
+        "side that could not connect fails the run), 'route=GLOB' (only these routes), "
+        "'none' (never). Differences and latency exit 1, errors and unreachable sides 3",
     )
     p.add_argument(
         "--noise",
@@ -86,17 +93,76 @@ def register(p: argparse.ArgumentParser) -> None:
     add_store_args(p)
 
 
+SIDES = ("baseline", "candidate", "baseline2")
+"""The three targets as the flags and the report name them (`amber.replay.SIDES`)."""
+PROGRESS_EVERY_S = 1.0
+"""How often the progress line is redrawn on a terminal."""
+PLAIN_PROGRESS_EVERY_S = 10.0
+"""How often a progress line is printed when stderr is not a terminal (CI logs)."""
+
+
 class ShadowOutput:
-    """What `amber shadow` prints while it runs (`amber.replay.RunEvents`): notices only;
-    the report comes at the end."""
+    """What `amber shadow` prints while it runs (`amber.replay.RunEvents`): notices, and a
+    progress line on stderr (requests done of the total, errors per side, rate): redrawn
+    in place every second on a terminal, a plain line every 10 s otherwise. The report
+    comes at the end."""
+
+    def __init__(self, stream: TextIO | None = None, *, quiet: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.interactive = self.stream.isatty()
+        self.every = PROGRESS_EVERY_S if self.interactive else PLAIN_PROGRESS_EVERY_S
+        self.quiet = quiet
+        self.total: int | None = None
+        self.done = 0
+        self.acc: ShadowAccumulator | None = None
+        self._started = self._at = time.monotonic()
+        self._drawn = False
+
+    def watch(self, acc: ShadowAccumulator) -> None:
+        """The run's accumulator: the progress line reads its per-side error counts."""
+        self.acc = acc
 
     def started(self, run_id: str, total: int | None) -> None:
-        pass
+        self.total = total
+        self._started = self._at = time.monotonic()
 
     def result(self, result: RunResult) -> None:
-        pass
+        # called for every request on the run's loop: a counter, a clock read
+        self.done += 1
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self._at >= self.every:
+            self._at = now
+            self._draw(now)
+
+    def line(self, now: float | None = None) -> str:
+        """`shadow 1200/3000 requests, errors: baseline 0, candidate 3, baseline2 0, 41/s`."""
+        now = time.monotonic() if now is None else now
+        elapsed = now - self._started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        of = f"/{self.total}" if self.total is not None else ""
+        errors = self.acc.side_errors if self.acc is not None else [0, 0, 0]
+        sides = ", ".join(f"{name} {n}" for name, n in zip(SIDES, errors, strict=True))
+        return f"shadow {self.done}{of} requests, errors: {sides}, {rate:.0f}/s"
+
+    def _draw(self, now: float) -> None:
+        if self.interactive:
+            self.stream.write("\r\x1b[K" + self.line(now))
+            self._drawn = True
+        else:
+            self.stream.write(f"amber: {self.line(now)}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Clear the line drawn in place (before the report prints)."""
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
 
     def notice(self, message: str) -> None:
+        self.close()
         notice(message)
 
 
@@ -152,13 +218,29 @@ def run(args: argparse.Namespace) -> int:
         if path:
             writable_file(path, flag)  # checked before the run, not after it
     config, store = open_from_args(args)
+    output = ShadowOutput()
     with store:
-        summary = shadow_exchanges(store, settings_from_args(args, config), ShadowOutput())
+        try:
+            summary = shadow_exchanges(store, settings_from_args(args, config), output)
+        finally:
+            output.close()
     if args.save_noise:
         Path(args.save_noise).write_text(summary.learned_noise())
     _print(summary, args)
     if summary.state == "interrupted":
         return 130
+    down = summary.unreachable
+    if down:
+        # one line saying which side did not answer: the report above has the details
+        meta = summary.meta()
+        line = down[0]
+        for side in SIDES:
+            if line.startswith(f"{side} unreachable"):
+                line = f"{side} {meta[side]}" + line[len(side) :]
+                break
+        more = f" (and {len(down) - 1} more: see the report)" if len(down) > 1 else ""
+        print(f"amber shadow: error: {line}{more}", file=sys.stderr)
+        return 3
     return 1 if summary.reasons else 0
 
 
@@ -196,6 +278,11 @@ COMMAND = Command(
     run,
     description="Send each stored request to the baseline, the candidate and a second "
     "baseline (in that order). What differs between the baselines is noise; fields where the "
-    "candidate differs beyond it are reported per route. Exit status 1 when the --fail-on "
-    "gate trips: use it in CI to gate a release.",
+    "candidate differs beyond it are reported per route, with each side's errors, status mix "
+    "and latency (p50/p95/p99). Exit status 1 when the --fail-on gate trips: use it in CI to "
+    "gate a release.",
+    epilog="exit status: 0 the gate passed; 1 a regression (a reported field, diff-rate, a "
+    "latency term); 2 usage error; 3 a side could not be judged: it could not connect "
+    "(unreachable; the run stops after --unreachable-after N in a row) or its errors "
+    "passed errors>RATE, with one line naming the side; 130 interrupted.",
 )

@@ -47,6 +47,7 @@ def test_features_export_the_core_classes() -> None:
     ):
         assert getattr(amber.fixtures, name) is getattr(amber.errors, name)
     assert amber.replay.AuthError is amber.errors.AuthError
+    assert amber.replay.TargetUnreachable is amber.errors.TargetUnreachable
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,11 @@ def test_features_export_the_core_classes() -> None:
         (
             amber.errors.AuthError("login answered 403; check replay.auth.login"),
             1,
+            "amber ls: error: ",
+        ),
+        (
+            amber.errors.TargetUnreachable("target http://x is unreachable; check --target"),
+            3,
             "amber ls: error: ",
         ),
     ],

@@ -10,6 +10,7 @@ import pytest
 from rich.console import Console
 
 from amber._model import Response
+from amber.replay import _shadow
 from amber.replay._noise import NoiseRules
 from amber.replay._report import REPORT_SCHEMA
 from amber.replay._report import render_html
@@ -46,13 +47,16 @@ def _report(evil: bool = True) -> ShadowReport:
 
 def test_report_json_schema_is_stable() -> None:
     data = report_json(_report(), meta={"candidate": "http://localhost:9000"})
-    assert list(data) == ["schema", "meta", "verdict", "thresholds", "totals", "routes"]
+    assert list(data) == ["schema", "meta", "verdict", "thresholds", "totals", "sides", "routes"]
     assert data["schema"] == REPORT_SCHEMA
     assert data["verdict"]["passed"] is False and len(data["verdict"]["reasons"]) == 1
     assert data["verdict"]["fail_on"] == {
         "any_regression": True,
         "max_diff_rate": None,
         "routes": [],
+        "unreachable": True,
+        "max_error_rate": 0.01,
+        "latency": [],
     }
     assert data["totals"]["requests"] == 40 and data["totals"]["reported_fields"] == 1
     route = data["routes"][1]
@@ -60,6 +64,7 @@ def test_report_json_schema_is_stable() -> None:
     assert list(route) == [
         "route",
         "requests",
+        "compared",
         "candidate_differing",
         "noisy",
         "differing",
@@ -67,6 +72,7 @@ def test_report_json_schema_is_stable() -> None:
         "candidate_rate",
         "noise_rate",
         "diff_rate",
+        "sides",
         "fields",
     ]
     field = route["fields"][0]
@@ -153,3 +159,45 @@ def test_html_verdict_on_top(evil: bool, verdict: str) -> None:
     assert body.index(f"<b>{verdict}</b>") < body.index("<svg")
     if evil:
         assert "GET /users/{id}&lt;b&gt;: body$.name differs on 20/20" in page
+
+
+def _timed_report() -> ShadowReport:
+    acc = ShadowAccumulator(lambda m, r: NoiseRules())
+    ok = Response(200, body=b"{}")
+    for i in range(30):
+        down = i % 10 == 0
+        acc.add(
+            exchange_id=f"t{i}",
+            method="GET",
+            route="/slow",
+            primary=ok,
+            candidate=None if down else Response(503 if i % 10 == 5 else 200, body=b"{}"),
+            secondary=ok,
+            candidate_error=f"timeout after 3s {EVIL}" if down else None,
+            latency_ms=(10.0, 40.0 + i, 12.0),
+            error_kinds=(None, "timeout" if down else None, None),
+        )
+    return acc.report()
+
+
+def test_sides_errors_status_and_latency_in_every_form() -> None:
+    report = _timed_report()
+    fail_on = FailOn(latency=(_shadow.LatencyRule(95, ratio=1.5),))
+    data = report_json(report, fail_on=fail_on)
+    cand = data["routes"][0]["sides"]["candidate"]
+    assert (cand["requests"], cand["answered"], cand["errors"], cand["timeouts"]) == (30, 27, 3, 3)
+    assert cand["statuses"] == {"200": 24, "503": 3} and cand["error_rate"] == 0.1
+    assert 60 <= cand["latency_ms"]["p95"] <= 72 and data["sides"]["baseline"]["errors"] == 0
+    assert data["verdict"]["errors"] == [
+        f"GET /slow: candidate failed 3/30 requests (10.00% > 1.00%): timeout after 3s {EVIL}"
+    ]
+    assert data["verdict"]["fail_on"]["latency"] == ["p95>1.5x"]
+    assert any("candidate p95" in r for r in data["verdict"]["reasons"])
+    out = io.StringIO()
+    render_terminal(report, Console(file=out, width=200), fail_on=fail_on)
+    text = out.getvalue()
+    assert "errors, status and latency" in text and "200:24 503:3 err:3" in text
+    assert "3 (10.0%; 3 timeouts)" in text and "3 not compared (a side got no response)" in text
+    page = render_html(report, fail_on=fail_on)
+    assert "p95 ms" in page and "200:24 503:3 err:3" in page and EVIL not in page
+    assert "timeout after 3s &lt;script&gt;" in page and "3 not compared" in page

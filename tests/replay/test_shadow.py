@@ -248,21 +248,111 @@ def test_request_verdict_and_kind_sensitive_suppression() -> None:
     assert v2.regression_paths == {"body$.at"} and v2.suppressed_paths == frozenset()
 
 
-def test_candidate_errors_are_differences() -> None:
+def test_errors_are_counted_per_side_not_compared() -> None:
     acc = ShadowAccumulator(no_rules)
     for i in range(10):
-        acc.add(
+        v = acc.add(
             exchange_id=str(i),
             method="POST",
             route="/pay",
             primary=Response(200, body=b"{}"),
-            candidate=None,
+            candidate=None if i < 4 else Response(200, body=b"{}"),
             secondary=Response(200, body=b"{}"),
-            candidate_error="connection refused",
+            candidate_error="connection failed: refused" if i < 4 else None,
+            latency_ms=(1.0, None if i < 4 else 2.0, 1.5),
+            error_kinds=(None, "connect" if i < 4 else None, None),
         )
-    [(route, f)] = acc.report().regressions()
-    assert (route, f.path, f.raw) == ("POST /pay", "error", 10)
-    assert f.examples[0].actual == "connection refused"
+        assert v.ok is (i >= 4) and v.errored == (("candidate",) if i < 4 else ())
+    report = acc.report()
+    assert report.regressions() == []
+    [route] = report.routes
+    assert (route.requests, route.compared, route.fields) == (10, 6, [])
+    cand = route.sides["candidate"]
+    assert (cand.requests, cand.answered, cand.errors, cand.unreachable) == (10, 6, 4, 4)
+    assert cand.statuses == {"200": 6} and cand.first_error == "connection failed: refused"
+    assert route.sides["baseline"].errors == 0 and acc.side_errors == [0, 4, 0]
+    assert report.gate_errors(FailOn()) == [
+        "candidate unreachable: 4/10 requests could not connect (connection failed: refused)"
+    ]
+    # errors that are not connection failures: the error-rate term, per route and side
+    assert report.gate_errors(FailOn(unreachable=False)) == [
+        "POST /pay: candidate failed 4/10 requests (40.00% > 1.00%): connection failed: refused"
+    ]
+    assert report.gate_errors(FailOn(unreachable=False, max_error_rate=0.5)) == []
+    assert report.gate(parse_fail_on("none")) == []
+
+
+def test_both_baselines_down_is_not_a_pass() -> None:
+    acc = ShadowAccumulator(no_rules)
+    for i in range(5):
+        acc.add(
+            exchange_id=str(i),
+            method="GET",
+            route="/a",
+            primary=None,
+            candidate=None,
+            secondary=None,
+            primary_error="connection failed: a",
+            candidate_error="connection failed: b",
+            secondary_error="connection failed: a",
+            error_kinds=("connect", "connect", "connect"),
+        )
+    reasons = acc.report().gate()
+    assert [r.split(":")[0] for r in reasons] == [
+        "baseline unreachable",
+        "candidate unreachable",
+        "baseline2 unreachable",
+    ]
+
+
+def test_latency_histogram_quantiles_are_within_two_percent_in_bounded_memory() -> None:
+    h = _shadow.LatencyHistogram()
+    rng = random.Random(7)
+    values = [rng.lognormvariate(3, 1) for _ in range(20_000)]
+    for v in values:
+        h.add(v)
+    values.sort()
+    for q in (0.5, 0.95, 0.99):
+        exact = values[int(q * len(values)) - 1]
+        got = h.quantile(q)
+        assert got is not None and abs(got - exact) / exact < 0.025, (q, got, exact)
+    assert len(h.buckets) <= h.MAX_BUCKET + 1 and h.count == 20_000
+    h.add(10**9)  # beyond ~10 minutes: the last bucket, the exact maximum kept
+    assert h.quantile(1.0) == 10**9 and len(h.buckets) <= h.MAX_BUCKET + 1
+    assert _shadow.LatencyHistogram().quantile(0.5) is None
+
+
+def _timed(acc: ShadowAccumulator, route: str, n: int, ms: tuple[float, float, float]) -> None:
+    for i in range(n):
+        ok = Response(200, body=b"{}")
+        acc.add(
+            exchange_id=f"{route}{i}",
+            method="GET",
+            route=route,
+            primary=ok,
+            candidate=ok,
+            secondary=ok,
+            latency_ms=ms,
+        )
+
+
+def test_latency_terms_compare_the_candidate_with_the_slower_baseline() -> None:
+    acc = ShadowAccumulator(no_rules)
+    _timed(acc, "/slow", 40, (10.0, 20.0, 12.0))
+    _timed(acc, "/noisy", 40, (10.0, 20.0, 18.0))  # the baselines disagree as much
+    _timed(acc, "/few", 5, (10.0, 90.0, 10.0))  # too few requests to judge
+    report = acc.report()
+    slow = next(r for r in report.routes if r.route == "GET /slow")
+    assert slow.sides["candidate"].p95 is not None
+    assert abs(slow.sides["candidate"].p95 - 20.0) < 0.5
+    reasons = report.gate(parse_fail_on("p95>1.3x"))
+    assert len(reasons) == 1 and reasons[0].startswith("GET /slow: candidate p95 ")
+    assert "1.3x the baselines'" in reasons[0]
+    assert report.gate(parse_fail_on("p95>2x")) == []
+    [absolute] = report.gate(parse_fail_on("p99>15ms,route=GET /noisy"))
+    assert absolute.startswith("GET /noisy: candidate p99 ")
+    assert report.gate(parse_fail_on("p50>1s")) == []
+    assert report.sides["candidate"].statuses == {"200": 85}
 
 
 def test_gate_forms() -> None:
@@ -292,7 +382,21 @@ def test_gate_forms() -> None:
     ("spec", "expected"),
     [
         ("regression", FailOn()),
-        ("none", FailOn(any_regression=False)),
+        ("none", FailOn(any_regression=False, unreachable=False, max_error_rate=None)),
+        ("errors>5%,unreachable=off", FailOn(unreachable=False, max_error_rate=0.05)),
+        ("errors > 0", FailOn(max_error_rate=0.0)),
+        (
+            "diff-rate>1%, p95>1.3x, p99>250ms, p50>2s",
+            FailOn(
+                any_regression=False,
+                max_diff_rate=0.01,
+                latency=(
+                    _shadow.LatencyRule(95, ratio=1.3),
+                    _shadow.LatencyRule(99, ms=250.0),
+                    _shadow.LatencyRule(50, ms=2000.0),
+                ),
+            ),
+        ),
         ("diff-rate>0.01", FailOn(any_regression=False, max_diff_rate=0.01)),
         ("diff-rate > 5%", FailOn(any_regression=False, max_diff_rate=0.05)),
         ("regression, diff-rate>0.5", FailOn(max_diff_rate=0.5)),
@@ -303,11 +407,14 @@ def test_parse_fail_on(spec: str, expected: FailOn) -> None:
     assert parse_fail_on(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["", "always", "diff-rate>2", "diff-rate<0.1", "diff-rate>x"])
+@pytest.mark.parametrize(
+    "spec",
+    ["", "always", "diff-rate>2", "diff-rate<0.1", "diff-rate>x", "errors>2", "p90>2x", "p95>0x"],
+)
 def test_parse_fail_on_errors_list_valid_forms(spec: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_fail_on(spec)
-    if spec not in ("diff-rate>2",):
+    if spec not in ("diff-rate>2", "errors>2", "p95>0x"):
         assert "regression" in str(info.value) and "diff-rate>RATE" in str(info.value)
 
 

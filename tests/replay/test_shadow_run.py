@@ -119,7 +119,13 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
     assert (info.kind, info.state, info.summary) == (
         "shadow",
         "completed",
-        {"requests": 4, "regressions": 1, "skipped_writes": 1, "gate": s.reasons},
+        {
+            "requests": 4,
+            "regressions": 1,
+            "skipped_writes": 1,
+            "errors": {"baseline": 0, "candidate": 0, "baseline2": 0},
+            "gate": s.reasons,
+        },
     )
     assert info.params == {"ids": [], "allow_writes": False, "fail_on": None}
     record = json.loads(audit.read_text())

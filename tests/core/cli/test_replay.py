@@ -52,8 +52,51 @@ def test_unknown_named_target_and_unreachable_target(recorded: Path, amber: Run)
         "replay", "--target", f"http://127.0.0.1:{free_port()}", "--json", "--limit", "3"
     )
     rows = [json.loads(x) for x in out.splitlines()]
-    assert code == 1 and all("connection failed" in (r.get("error") or "") for r in rows[:-1])
-    assert rows[-1]["error"] == 3 and rows[-1]["state"] == "completed"
+    # fewer than --unreachable-after: the run completes, and says the target was unreachable
+    assert code == 3 and all("connection failed" in (r.get("error") or "") for r in rows[:-1])
+    assert rows[-1]["error"] == 3 and rows[-1]["unreachable"] == 3
+    assert rows[-1]["state"] == "completed"
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_a_replay_against_a_dead_target_stops_with_one_line(
+    recorded: Path, amber: Run, json_lines: bool
+) -> None:
+    from tests.servers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    code, out, err = amber("replay", "--target", dead, *(["--json"] if json_lines else []))
+    lines = err.strip().splitlines()
+    assert code == 3 and len(lines) == 1, err
+    assert lines[0].startswith(f"amber replay: error: target {dead} is unreachable: ")
+    assert "the first 20 requests could not connect" in lines[0]
+    assert "check that it is running and --target" in lines[0]
+    run_id = lines[0].rsplit(" ", 1)[1]
+    # at most two more per other worker (8): one held for hand-over, one in flight
+    most = 20 + 2 * 8
+    if json_lines:  # the results streamed before the stop: a few, not one per exchange
+        rows = [json.loads(x) for x in out.splitlines()]
+        assert 20 <= len(rows) <= most and all(not r["ok"] for r in rows)
+    else:  # no table of errors
+        assert out == ""
+    code, listed, _ = amber("runs", "--json")
+    run = json.loads(listed.splitlines()[0])
+    assert run["id"] == run_id and run["state"] == "failed"
+    assert 20 <= run["summary"]["unreachable"] <= most and run["summary"]["sent"] < 60
+    code, shown, _ = amber("runs", run_id)
+    assert code == 0 and shown.count(" ERR ") == run["summary"]["sent"]
+    assert "connection failed" in shown
+
+
+def test_unreachable_after_zero_sends_everything(recorded: Path, amber: Run) -> None:
+    from tests.servers import free_port
+
+    code, out, err = amber(
+        "replay", "--target", f"http://127.0.0.1:{free_port()}", "--unreachable-after", "0"
+    )
+    assert code == 3 and "60 sent" in out and "60 could not connect" in out, out + err
+    code, _, err = amber("replay", "--target", "http://x", "--unreachable-after", "-1")
+    assert code == 2 and "--unreachable-after must be 0" in err
 
 
 @pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
