@@ -31,7 +31,6 @@ session's responses, none of which a later request used (it changes on every res
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -118,17 +117,7 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _pairs(a: Any, b: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """Leaves of `a` and `b` at the same positions, with the nearest object key."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k, v in a.items():
-            if k in b:
-                yield from _pairs(v, b[k], str(k))
-    elif isinstance(a, list) and isinstance(b, list):
-        for x, y in zip(a, b, strict=False):
-            yield from _pairs(x, y, key)
-    else:
-        yield key, a, b
+_MISSING = object()
 
 
 class _Index:
@@ -246,6 +235,7 @@ class SessionState:
         self._learned_at: dict[str, int] = {}  # key -> values learned there
         self.churn: set[str] = set()  # keys found to change on every response
         self._fresh: set[str] = set()  # keys the response being learned from taught
+        self._quiet: dict[str, bool] = {}  # key -> whether its values are noise
 
     # -- learning -------------------------------------------------------------------------
 
@@ -281,27 +271,51 @@ class SessionState:
                 location = True
         return location
 
-    def _learn_json(self, recorded: Any, actual: Any) -> None:
+    def _learn_json(self, recorded: Any, actual: Any, key: str = "") -> None:
         """Learn secrets (a marker recorded where the target sent a value) and minted values
-        from two JSON documents."""
-        for key, x, y in _pairs(recorded, actual):
-            if x == y or y is None:
-                continue
-            if isinstance(x, str) and has_marker(x) and isinstance(y, str):
+        from two JSON documents: the leaves that differ at the same positions, with their
+        nearest object key (equal subtrees are skipped whole)."""
+        if isinstance(recorded, dict) and isinstance(actual, dict):
+            for k, x in recorded.items():
+                y = actual.get(k, _MISSING)
+                if y is not _MISSING and x != y:
+                    self._learn_json(x, y, k if isinstance(k, str) else str(k))
+        elif isinstance(recorded, list) and isinstance(actual, list):
+            for x, y in zip(recorded, actual, strict=False):
+                if x != y:
+                    self._learn_json(x, y, key)
+        elif actual is not None:
+            self._learn_leaf(key, recorded, actual)
+
+    def _learn_leaf(self, key: str, x: Any, y: Any) -> None:
+        if isinstance(x, str):
+            if not isinstance(y, str):
+                return
+            if "[REDACTED:" in x and has_marker(x):
                 self.secrets[key.lower()] = y
                 if _TOKENISH.search(key):
                     self.bearer = y
-            elif isinstance(x, str) and isinstance(y, str) and len(x) >= 6:
-                if not _noise_key(key) and not looks_like_timestamp(x):
-                    self._remember(x, y, key)
-            elif (
-                isinstance(x, int)
-                and isinstance(y, int)
-                and not isinstance(x, bool)
-                and key.lower().endswith("id")
-                and abs(x) >= 10
-            ):
-                self._remember(str(x), str(y), key)
+            elif len(x) >= 6 and not self._noise(key) and not looks_like_timestamp(x):
+                self._remember(x, y, key)
+        elif (
+            isinstance(x, int)
+            and isinstance(y, int)
+            and not isinstance(x, bool)
+            and key.lower().endswith("id")
+            and abs(x) >= 10
+            and not self._noise(key)
+        ):
+            self._remember(str(x), str(y), key)
+
+    def _noise(self, key: str) -> bool:
+        """Whether values at `key` are per-response noise: its name says so (`_noise_key`),
+        or it changed on every response (`_settle`)."""
+        noise = self._quiet.get(key)
+        if noise is None:
+            if len(self._quiet) > MAX_LEARNED:  # a cache: bounded (churned keys stay known)
+                self._quiet = dict.fromkeys(self.churn, True)
+            noise = self._quiet[key] = _noise_key(key) or key in self.churn
+        return noise
 
     def _learn_cookie(self, raw: str) -> None:
         try:
@@ -322,10 +336,13 @@ class SessionState:
         """Count the response just learned from for each key it taught a value: a key that
         did so in `CHURN_AFTER` responses, none of whose values a request used since, changes
         on every response. It is not learned from any more, and what it taught goes."""
+        if len(self._learned_at) > MAX_LEARNED:  # keys made of data (ids as keys): bounded
+            self._learned_at.clear()
         for key in self._fresh:
             n = self._learned_at[key] = self._learned_at.get(key, 0) + 1
             if n >= CHURN_AFTER and key not in self.index.used:
                 self.churn.add(key)
+                self._quiet[key] = True
                 for old in [v for v, k in self.index.origin.items() if k == key]:
                     self.index.forget(old)  # once per key
         self._fresh.clear()

@@ -218,3 +218,15 @@ def test_a_key_that_changes_on_every_response_stops_being_learned() -> None:
         req = Request("GET", "http", "h", 80, f"/orders/rec-{i:08d}")
         assert st.rewrite(req)[0] == f"/orders/new-{i:08d}"
     assert not st.churn and len(st.values) == CHURN_AFTER + 10
+
+
+def test_churned_keys_stay_noise_for_location_too() -> None:
+    from amber.replay._session import CHURN_AFTER
+
+    st = SessionState()
+    for i in range(CHURN_AFTER + 5):
+        st.learn(
+            resp({}, (("location", f"/jobs/rec{i:06d}"),)),
+            resp({}, (("location", f"/jobs/new{i:06d}"),)),
+        )
+    assert "location" in st.churn and st.values == {}
