@@ -30,6 +30,7 @@ __all__ = [
     "mask_argv",
     "read_audit",
     "record",
+    "refusal",
     "sanitize_reason",
 ]
 
@@ -164,3 +165,22 @@ def read_audit(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
                 continue
             if isinstance(entry, dict):
                 yield entry
+
+
+def refusal(
+    command: str,
+    argv: Sequence[str],
+    *,
+    reason: str | None,
+    target: str | None,
+    refused: str,
+    **counts: Any,
+) -> dict[str, Any]:
+    """The audit record of a run refused before anything was sent: `record`'s fields (the
+    command line masked, the reason as `record` keeps it), `refused` (amber's own message:
+    target names and counts, no traffic) and `sent: 0`."""
+    return {
+        **record(command, argv, reason=reason, target=target, **counts),
+        "refused": refused,
+        "sent": 0,
+    }

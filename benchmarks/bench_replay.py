@@ -20,6 +20,7 @@ included), for wrk, and for the app under either client (user + system time).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import resource
@@ -49,6 +50,7 @@ from amber.replay._runner import Replayer
 from amber.replay._runner import Target
 
 HERE = Path(__file__).resolve().parent
+KEY = "bench-replay-key-0123456789abcdef"  # AMBER_KEY of the runs (and of the capture)
 AMBER = Path(sys.executable).parent / "amber"
 
 
@@ -58,7 +60,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(port: int, fast: bool) -> subprocess.Popen[bytes]:
+def start_app(port: int, fast: bool, app: str = "_app:app") -> subprocess.Popen[bytes]:
     # `fast=False` is the setup of ../shared/reference/baselines.md (uvicorn's pure-Python
     # h11 parser and asyncio loop); `fast=True` uses httptools and uvloop when installed.
     impl = (
@@ -71,7 +73,7 @@ def start_app(port: int, fast: bool) -> subprocess.Popen[bytes]:
             sys.executable,
             "-m",
             "uvicorn",
-            "_app:app",
+            app,
             "--port",
             str(port),
             "--log-level",
@@ -112,7 +114,7 @@ def cpu_children() -> float:
 WRK_SCRIPT = """
 local i = 0
 request = function()
-  local path = "/items/" .. (i % 5000)
+  local path = "{prefix}" .. (i % 5000)
   i = i + 1
   return wrk.format("GET", path, {["accept"] = "application/json", ["user-agent"] = "bench"})
 end
@@ -204,10 +206,13 @@ def replay(
     return time.perf_counter() - start, outcomes, mismatches
 
 
-def replay_cli(store_url: str, url: str, cwd: Path) -> tuple[float, float, int]:
+def replay_cli(
+    store_url: str, url: str, cwd: Path, *, exact: bool = True
+) -> tuple[float, float, int, int]:
     """`amber replay` as users run it: (its rate over the run, the process's wall time,
-    peak RSS in MB of the process)."""
-    env = dict(os.environ, AMBER_KEY="bench-replay-key-0123456789abcdef")
+    peak RSS in MB of the process, mismatches). `exact`: a mismatch is a failure (the plain
+    app answers as recorded)."""
+    env = dict(os.environ, AMBER_KEY=KEY)
     t = time.perf_counter()
     out = subprocess.run(
         [str(AMBER), "replay", "--target", url, "--store", store_url, "--exit-zero"],
@@ -223,13 +228,163 @@ def replay_cli(store_url: str, url: str, cwd: Path) -> tuple[float, float, int]:
     with Store.open(store_url) as store:
         [info] = RunLog(store).list(1)
     summary = info.summary or {}
-    if summary.get("mismatch"):
+    if exact and summary.get("mismatch"):
         raise SystemExit(f"amber replay found {summary['mismatch']} mismatches: {summary}")
-    return summary["sent"] / summary["elapsed_s"], wall, peak // 1024
+    if summary.get("error"):
+        raise SystemExit(f"amber replay had transport errors: {summary}")
+    rate = summary["sent"] / summary["elapsed_s"]
+    return rate, wall, peak // 1024, int(summary.get("mismatch") or 0)
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+HEADERS = (("accept", "application/json"), ("user-agent", "bench"))
+SESSIONS = 16  # the realistic traffic's clients: each session learns ~1/16 of the run
+
+
+def capture_realistic(url: str, unique: int) -> list[Exchange]:
+    """`unique` exchanges of the realistic app (`_app.realistic`) as amber's capture stores
+    them: real responses through the ingest `Pipeline` (amber.yaml defaults, the bench's
+    key), so names and emails are pseudonyms in the store."""
+    import httpx
+
+    from amber._config import Config
+    from amber._ingest import Pipeline
+
+    pipeline = Pipeline.from_config(Config(), KEY.encode())
+    out = []
+    with httpx.Client(base_url=url) as client:
+        for i in range(unique):
+            t = time.time()
+            r = client.get(f"/orders/{i}", headers=dict(HEADERS))
+            ex = Exchange(
+                id=new_id(t),
+                request=Request(
+                    "GET", "http", "api", 80, f"/orders/{i}", headers=HEADERS, timestamp_start=t
+                ),
+                response=Response(
+                    r.status_code,
+                    r.reason_phrase,
+                    headers=tuple((k.decode(), v.decode()) for k, v in r.headers.raw),
+                    body=r.content,
+                    timestamp_start=t,
+                    timestamp_end=time.time(),
+                ),
+                client_addr=f"198.51.100.{i % SESSIONS}",
+                route="/orders/{i}",
+            )
+            out.append(pipeline.process(ex))
+    return out
+
+
+def fill_from(store: Store, captured: list[Exchange], n: int) -> None:
+    """`n` exchanges cycling through `captured` in order (fresh ids and times)."""
+    t0 = 1_760_000_000.0
+    batch = []
+    for i in range(n):
+        ex = captured[i % len(captured)]
+        t = t0 + i * 0.001
+        batch.append(
+            dataclasses.replace(
+                ex,
+                id=new_id(t),
+                request=dataclasses.replace(ex.request, timestamp_start=t),
+            )
+        )
+        if len(batch) == 2000:
+            store.add_many(batch)
+            batch = []
+    store.add_many(batch)
+
+
+@dataclasses.dataclass
+class Setup:
+    title: str
+    app: str  # uvicorn's APP argument
+    fast: bool
+    store_url: str
+    script: Path
+    exact: bool  # every response is as recorded (a mismatch is a bug)
+
+
+def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
+    """Rounds of wrk, `amber replay` and `Replayer.run` against `setup`'s app (a process
+    of its own, stopped at the end), printed."""
+    port = free_port()
+    app = start_app(port, setup.fast, setup.app)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wrk(url, 2, setup.script)  # warm-up
+        with Store.open(setup.store_url) as store:  # warm-up (imports, the store in the cache)
+            replay(store, url, compare=False)
+        wrk_rates: list[float] = []
+        rates: dict[str, list[float]] = {"cli": [], "lib": []}
+        ratios: dict[str, list[float]] = {"cli": [], "lib": []}
+        amber_cpu, wrk_cpu, app_amber, app_wrk, walls = [], [], [], [], []
+        cli_rss = 0
+        mismatches = cli_mismatches = 0
+        clients = ("wrk", "cli", "lib")
+        for n in range(a.rounds):
+            # this machine's speed drifts minute to minute: each round runs the clients
+            # back to back, rotating the order, and ratios are taken per round (the
+            # median of those is the result)
+            for client in clients[n % 3 :] + clients[: n % 3]:
+                app0 = cpu_seconds(app.pid)
+                if client == "wrk":
+                    rate, per = wrk(url, a.wrk_seconds, setup.script)
+                    wrk_rates.append(rate)
+                    wrk_cpu.append(per)
+                    app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))
+                elif client == "cli":
+                    rate, wall, rss, cli_mismatches = replay_cli(
+                        setup.store_url, url, tmp, exact=setup.exact
+                    )
+                    rates["cli"].append(rate)
+                    walls.append(wall - a.requests / rate)
+                    cli_rss = max(cli_rss, rss)
+                else:
+                    c0 = cpu_self()
+                    # the store is open only while the library replays from it (as the CLI
+                    # process has it open only while it runs)
+                    with Store.open(setup.store_url) as store:
+                        elapsed, _, mismatches = replay(store, url)
+                    amber_cpu.append((cpu_self() - c0) / a.requests)
+                    app_amber.append((cpu_seconds(app.pid) - app0) / a.requests)
+                    rates["lib"].append(a.requests / elapsed)
+            for k in ratios:
+                ratios[k].append(rates[k][-1] / wrk_rates[-1])
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=10)
+    med = statistics.median
+    print(
+        f"bulk replay vs wrk, {setup.title}, {a.requests:,} exchanges streamed from the "
+        f"store and compared, 8 concurrent, carry-over on; wrk -t1 -c8 sending the same "
+        f"requests: {med(wrk_rates):,.0f} req/s"
+    )
+    print(
+        f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
+        f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
+        f"{med(walls):.2f} s apart; mismatches {cli_mismatches}; peak RSS {cli_rss} MB"
+    )
+    print(
+        f"  Replayer.run (library, compare only): {med(rates['lib']):,.0f} req/s, "
+        f"ratio {med(ratios['lib']):.2f}; mismatches {mismatches}; "
+        f"peak RSS {rss_mb():.0f} MB"
+    )
+    print(
+        f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
+        f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
+        f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
+        "under wrk"
+    )
+    print(
+        f"  rounds: wrk {[round(x) for x in wrk_rates]}; ratios cli "
+        f"{[round(x, 2) for x in ratios['cli']]}, library "
+        f"{[round(x, 2) for x in ratios['lib']]}"
+    )
 
 
 def main() -> int:
@@ -248,116 +403,97 @@ def main() -> int:
         default=7,
         help="wrk, amber replay and the library back to back per round, the order rotating",
     )
+    ap.add_argument(
+        "--apps",
+        default="plain,plain-fast,realistic,realistic-fast",
+        help="which setups to measure (comma-separated): the plain app (identical "
+        "responses) and the realistic one (_app.realistic), each on uvicorn's h11 + asyncio "
+        "and on httptools + uvloop ('-fast')",
+    )
     a = ap.parse_args()
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
+    wanted = a.apps.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="amber-bench-replay-"))
-    script = tmp / "requests.lua"
-    script.write_text(WRK_SCRIPT)
-    bulk_url = f"sqlite:///{tmp / 'bulk.db'}"
-    bulk = Store.open(bulk_url)
-    fill(bulk, a.requests, 0.001)
-    port = free_port()
-    app = start_app(port, fast=False)
-    url = f"http://127.0.0.1:{port}"
     factory = _aio.loop_factory()
     print(
         f"replayer event loop: {factory.__module__ if factory else 'asyncio'} "
         f"(set {_aio.LOOP_ENV}=asyncio to compare)"
     )
     try:
-        for fast in (False, True):
-            if fast:
+        setups = []
+        if any(w.startswith("plain") for w in wanted):
+            script = tmp / "items.lua"
+            script.write_text(WRK_SCRIPT.replace("{prefix}", "/items/"))
+            url = f"sqlite:///{tmp / 'bulk.db'}"
+            with Store.open(url) as bulk:
+                fill(bulk, a.requests, 0.001)
+            for fast in (False, True):
+                if ("plain-fast" if fast else "plain") in wanted:
+                    title = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
+                    setups.append(Setup(title, "_app:app", fast, url, script, True))
+        if any(w.startswith("realistic") for w in wanted):
+            # captured from a process of its own: the replayed app mints other order ids
+            port = free_port()
+            capture_app = start_app(port, False, "_app:realistic")
+            try:
+                t = time.perf_counter()
+                captured = capture_realistic(f"http://127.0.0.1:{port}", min(2000, a.requests))
+                print(
+                    f"realistic app: {len(captured):,} exchanges captured through the ingest "
+                    f"pipeline in {time.perf_counter() - t:.1f} s"
+                )
+            finally:
+                capture_app.send_signal(signal.SIGINT)
+                capture_app.wait(timeout=10)
+            script = tmp / "orders.lua"
+            script.write_text(WRK_SCRIPT.replace("{prefix}", "/orders/"))
+            url = f"sqlite:///{tmp / 'realistic.db'}"
+            with Store.open(url) as real:
+                fill_from(real, captured, a.requests)
+            for fast in (False, True):
+                if ("realistic-fast" if fast else "realistic") in wanted:
+                    title = (
+                        "realistic app, httptools+uvloop"
+                        if fast
+                        else "realistic app (h11, asyncio)"
+                    )
+                    setups.append(Setup(title, "_app:realistic", fast, url, script, False))
+        for setup in setups:
+            measure(setup, a, tmp)
+        if a.fidelity:
+            port = free_port()
+            app = start_app(port, True)
+            try:
+                fidelity(f"http://127.0.0.1:{port}", a.fidelity, tmp)
+            finally:
                 app.send_signal(signal.SIGINT)
                 app.wait(timeout=10)
-                port = free_port()
-                app = start_app(port, fast=True)
-                url = f"http://127.0.0.1:{port}"
-            wrk(url, 2, script)  # warm-up
-            replay(bulk, url)  # warm-up (imports, the store's pages in the OS cache)
-            wrk_rates: list[float] = []
-            rates: dict[str, list[float]] = {"cli": [], "lib": []}
-            ratios: dict[str, list[float]] = {"cli": [], "lib": []}
-            amber_cpu, wrk_cpu, app_amber, app_wrk, walls = [], [], [], [], []
-            cli_rss = 0
-            mismatches = 0
-            clients = ("wrk", "cli", "lib")
-            for n in range(a.rounds):
-                # this machine's speed drifts minute to minute: each round runs the clients
-                # back to back, rotating the order, and ratios are taken per round (the
-                # median of those is the result)
-                for client in clients[n % 3 :] + clients[: n % 3]:
-                    app0 = cpu_seconds(app.pid)
-                    if client == "wrk":
-                        rate, per = wrk(url, a.wrk_seconds, script)
-                        wrk_rates.append(rate)
-                        wrk_cpu.append(per)
-                        app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))
-                    elif client == "cli":
-                        rate, wall, rss = replay_cli(bulk_url, url, tmp)
-                        rates["cli"].append(rate)
-                        walls.append(wall - a.requests / rate)
-                        cli_rss = max(cli_rss, rss)
-                    else:
-                        c0 = cpu_self()
-                        elapsed, _, mismatches = replay(bulk, url)
-                        amber_cpu.append((cpu_self() - c0) / a.requests)
-                        app_amber.append((cpu_seconds(app.pid) - app0) / a.requests)
-                        rates["lib"].append(a.requests / elapsed)
-                for k in ratios:
-                    ratios[k].append(rates[k][-1] / wrk_rates[-1])
-            med = statistics.median
-            setup = "httptools+uvloop app" if fast else "baseline app (h11, asyncio)"
-            print(
-                f"bulk replay vs wrk, {setup}, {a.requests:,} exchanges streamed from the "
-                f"store and compared, 8 concurrent; wrk -t1 -c8 sending the same requests: "
-                f"{med(wrk_rates):,.0f} req/s"
-            )
-            print(
-                f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
-                f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
-                f"{med(walls):.2f} s apart; peak RSS {cli_rss} MB"
-            )
-            print(
-                f"  Replayer.run (library, compare only): {med(rates['lib']):,.0f} req/s, "
-                f"ratio {med(ratios['lib']):.2f}; mismatches {mismatches}; "
-                f"peak RSS {rss_mb():.0f} MB"
-            )
-            print(
-                f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
-                f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
-                f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
-                "under wrk"
-            )
-            print(
-                f"  rounds: wrk {[round(x) for x in wrk_rates]}; ratios cli "
-                f"{[round(x, 2) for x in ratios['cli']]}, library "
-                f"{[round(x, 2) for x in ratios['lib']]}"
-            )
-        fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
-        spacing = 0.002  # 500 requests/s recorded
-        fill(fid, a.fidelity, spacing)
-        c0 = cpu_self()
-        elapsed, outcomes, _ = replay(fid, url, speed=1.0, compare=False)
-        fid_cpu = (cpu_self() - c0) / a.fidelity
-        dev = sorted(
-            abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes if o.scheduled_at is not None
-        )
-        p50, p99 = dev[len(dev) // 2], dev[int(len(dev) * 0.99)]
-        print(
-            f"timing fidelity at --speed 1 ({len(dev):,} requests over "
-            f"{a.fidelity * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
-            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms); "
-            f"replayer CPU {fid_cpu * 1e6:.0f} us/request; peak RSS {rss_mb():.0f} MB"
-        )
-        bulk.close()
-        fid.close()
     finally:
-        app.send_signal(signal.SIGINT)
-        app.wait(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def fidelity(url: str, n: int, tmp: Path) -> None:
+    """Timing fidelity of `--speed 1` against the plain app (httptools + uvloop)."""
+    fid = Store.open(f"sqlite:///{tmp / 'fidelity.db'}")
+    spacing = 0.002  # 500 requests/s recorded
+    fill(fid, n, spacing)
+    c0 = cpu_self()
+    elapsed, outcomes, _ = replay(fid, url, speed=1.0, compare=False)
+    fid_cpu = (cpu_self() - c0) / n
+    dev = sorted(
+        abs(o.sent_mono - o.scheduled_at) * 1000 for o in outcomes if o.scheduled_at is not None
+    )
+    p50, p99 = dev[len(dev) // 2], dev[int(len(dev) * 0.99)]
+    print(
+        f"timing fidelity at --speed 1 ({len(dev):,} requests over "
+        f"{n * spacing:.0f} s recorded, {elapsed:.1f} s replayed): deviation "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {dev[-1]:.2f} ms (target p99 <= 5 ms); "
+        f"replayer CPU {fid_cpu * 1e6:.0f} us/request; peak RSS {rss_mb():.0f} MB"
+    )
+    fid.close()
 
 
 if __name__ == "__main__":

@@ -13,12 +13,24 @@ what was recorded, and rewrites the session's later requests:
   under an `...id` key) that the target returned differently at the same JSON path, or in the
   `Location` header, is replaced wherever it appears later: path segments, query, headers and
   JSON bodies.
+
+**Cost.** Rewriting a request costs what the request contains, not what the run has learned:
+learned values are indexed (`_Index`) by their first token, and a request's path, query,
+header values and non-JSON body are cut into tokens (runs of letters, digits, `_` and `-`)
+that are looked up in dicts; JSON bodies are looked up leaf by leaf. A learned value matches
+on token boundaries only (`ord_AAAA` is not replaced inside `xord_AAAA`).
+
+**What is learned.** Only values that can reappear in later requests: not per-response
+noise. A value is not learned when it looks like a timestamp (ISO 8601, an HTTP date, epoch
+seconds or milliseconds), when its key names noise (`nonce`, `timestamp`, `request_id`,
+`trace_id`, `created_at`, ...), or when its key has taught values in `CHURN_AFTER` of the
+session's responses, none of which a later request used (it changes on every response). At most
+`MAX_LEARNED` values are kept per session; the least recently learned or used go first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -31,10 +43,63 @@ from amber._model import header_get
 from amber._pseudonym import MARKER_RE
 from amber.replay._compare import loads_json
 
-__all__ = ["SessionState", "has_marker"]
+__all__ = ["CHURN_AFTER", "MAX_LEARNED", "SessionState", "has_marker", "looks_like_timestamp"]
 
 _TOKENISH = re.compile(r"(^|[_\-.])(token|jwt|session|sid|auth|key|secret)($|[_\-.])|token", re.I)
 MAX_LEARNED = 10_000
+"""Learned (recorded -> replayed) values kept per session, at most."""
+CHURN_AFTER = 100
+"""A key that taught values in this many responses of a session, none of them used by a later
+request, is per-response noise (a list of 500 ids in one response counts once)."""
+
+_TOKEN = re.compile(r"[A-Za-z0-9_\-]+")
+_TOKEN_CHAR = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"  # ISO 8601 / RFC 3339 date-time
+    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}"  # HTTP date
+    r"|1\d{9}(?:\d{3})?(?:\.\d+)?$"  # epoch seconds / milliseconds (2001 to 2033)
+)
+_NOISE_KEYS = frozenset(
+    {
+        "nonce",
+        "ts",
+        "time",
+        "date",
+        "now",
+        "timestamp",
+        "etag",
+        "elapsed",
+        "duration",
+        "took",
+        "signature",
+        "servertime",
+        "requestid",
+        "traceid",
+        "spanid",
+        "correlationid",
+        "createdat",
+        "updatedat",
+        "modifiedat",
+        "generatedat",
+        "expiresat",
+        "issuedat",
+        "iat",
+        "exp",
+    }
+)
+_NOISE_SUFFIXES = ("nonce", "timestamp", "requestid", "traceid", "spanid", "correlationid")
+
+
+def _noise_key(key: str) -> bool:
+    """Whether a JSON key names per-response noise (`nonce`, `requestId`, `created_at`)."""
+    k = key.lower().replace("_", "").replace("-", "")
+    return k in _NOISE_KEYS or k.endswith(_NOISE_SUFFIXES)
+
+
+def looks_like_timestamp(value: str) -> bool:
+    """Whether `value` starts like a date-time (ISO 8601, an HTTP date) or is epoch seconds or
+    milliseconds: a value that changes with the clock, never worth carrying over."""
+    return _TIMESTAMP.match(value) is not None
 
 
 def has_marker(value: str) -> bool:
@@ -52,27 +117,125 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def _pairs(a: Any, b: Any, key: str = "") -> Iterator[tuple[str, Any, Any]]:
-    """Leaves of `a` and `b` at the same positions, with the nearest object key."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k, v in a.items():
-            if k in b:
-                yield from _pairs(v, b[k], str(k))
-    elif isinstance(a, list) and isinstance(b, list):
-        for x, y in zip(a, b, strict=False):
-            yield from _pairs(x, y, key)
-    else:
-        yield key, a, b
+_MISSING = object()
+
+
+class _Index:
+    """Learned (recorded -> replayed) values, found in a text in time linear in the text.
+
+    A value that is one token (`ord_AAAA1111`, `41`) is a key of `values`: each token of a
+    text is looked up once. A longer value (`/orders/7`, `widget 5`) is filed under its
+    first token with that token's offset: where the text has that token, the value is
+    compared there. Insertion order is recency: the oldest entry is evicted past `cap`.
+    """
+
+    __slots__ = ("cap", "complex", "origin", "used", "values")
+
+    def __init__(self, cap: int = MAX_LEARNED) -> None:
+        self.cap = cap
+        self.values: dict[str, str] = {}
+        self.complex: dict[str, list[tuple[int, str]]] = {}
+        self.origin: dict[str, str] = {}  # learned value -> the key it was learned at
+        self.used: set[str] = set()  # keys whose values a later request used
+
+    def add(self, old: str, new: str, origin: str) -> bool:
+        """Remember `old` -> `new` (learned at key `origin`); False when `old` has no token
+        to index it by (nothing distinctive to find)."""
+        m = _TOKEN.search(old)
+        if m is None:
+            return False
+        if old in self.values:
+            del self.values[old]  # re-learned: the most recent again
+        elif m.group() != old:
+            entries = self.complex.setdefault(m.group(), [])
+            entries.append((m.start(), old))
+            entries.sort(key=lambda e: -len(e[1]))  # the longest value first
+        self.values[old] = new
+        self.origin[old] = origin
+        while len(self.values) > self.cap:
+            self.forget(next(iter(self.values)))
+        return True
+
+    def forget(self, old: str) -> None:
+        del self.values[old]
+        self.origin.pop(old, None)
+        m = _TOKEN.search(old)
+        if m is not None and m.group() != old:
+            entries = self.complex.get(m.group(), [])
+            entries[:] = [e for e in entries if e[1] != old]
+            if not entries:
+                self.complex.pop(m.group(), None)
+
+    def get(self, old: str) -> str | None:
+        """The replayed value of a whole recorded value (a JSON leaf), marking it used."""
+        new = self.values.get(old)
+        if new is not None:
+            self.touch(old)
+        return new
+
+    def touch(self, old: str) -> None:
+        """Mark `old` used by a request: its key is not noise, and it is recent again."""
+        self.values[old] = self.values.pop(old)
+        origin = self.origin.get(old)
+        if origin is not None:
+            self.used.add(origin)
+
+    def swap(self, text: str) -> str:
+        """`text` with every learned value found on token boundaries replaced."""
+        values = self.values
+        if not values:
+            return text
+        complex_ = self.complex
+        parts: list[str] = []
+        pos = 0
+        for m in _TOKEN.finditer(text):
+            start = m.start()
+            if start < pos:
+                continue
+            tok = m.group()
+            old: str | None = None
+            at = start
+            if complex_:
+                for off, value in complex_.get(tok, ()):
+                    at = start - off
+                    if at >= pos and text.startswith(value, at) and _bounded(text, at, value):
+                        old = value
+                        break
+            if old is None:
+                if tok not in values:
+                    continue
+                old, at = tok, start
+            parts.append(text[pos:at])
+            parts.append(values[old])
+            self.touch(old)
+            pos = at + len(old)
+        if not parts:
+            return text
+        parts.append(text[pos:])
+        return "".join(parts)
+
+
+def _bounded(text: str, at: int, value: str) -> bool:
+    """Whether `value`, found in `text` at `at`, does not cut a token in two."""
+    end = at + len(value)
+    if at > 0 and value[0] in _TOKEN_CHAR and text[at - 1] in _TOKEN_CHAR:
+        return False
+    return not (end < len(text) and value[-1] in _TOKEN_CHAR and text[end] in _TOKEN_CHAR)
 
 
 class SessionState:
     """What one session learned so far. Not thread-safe: one session replays in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_learned: int = MAX_LEARNED) -> None:
         self.secrets: dict[str, str] = {}  # key or cookie name (lowercase) -> fresh value
         self.cookies: dict[str, str] = {}  # cookies the target set
-        self.values: dict[str, str] = {}  # recorded minted value -> replayed value
+        self.index = _Index(max_learned)
+        self.values = self.index.values  # recorded minted value -> replayed value
         self.bearer: str | None = None
+        self._learned_at: dict[str, int] = {}  # key -> values learned there
+        self.churn: set[str] = set()  # keys found to change on every response
+        self._fresh: set[str] = set()  # keys the response being learned from taught
+        self._quiet: dict[str, bool] = {}  # key -> whether its values are noise
 
     # -- learning -------------------------------------------------------------------------
 
@@ -91,10 +254,12 @@ class SessionState:
         if rec_loc and act_loc and rec_loc != act_loc:
             for x, y in zip(rec_loc.split("/"), act_loc.split("/"), strict=False):
                 if x != y and len(x) >= 2 and not has_marker(x):
-                    self._remember(x, y)
+                    self._remember(x, y, "location")
         a, b = _json(recorded.body), _json(actual.body)
         if a is not None and b is not None:
             self._learn_json(a, b)
+        if self._fresh:
+            self._settle()
 
     def _learn_headers(self, actual: Response) -> bool:
         """Learn the cookies `actual` sets; whether it has a `Location` header."""
@@ -106,26 +271,51 @@ class SessionState:
                 location = True
         return location
 
-    def _learn_json(self, recorded: Any, actual: Any) -> None:
+    def _learn_json(self, recorded: Any, actual: Any, key: str = "") -> None:
         """Learn secrets (a marker recorded where the target sent a value) and minted values
-        from two JSON documents."""
-        for key, x, y in _pairs(recorded, actual):
-            if x == y or y is None:
-                continue
-            if isinstance(x, str) and has_marker(x) and isinstance(y, str):
+        from two JSON documents: the leaves that differ at the same positions, with their
+        nearest object key (equal subtrees are skipped whole)."""
+        if isinstance(recorded, dict) and isinstance(actual, dict):
+            for k, x in recorded.items():
+                y = actual.get(k, _MISSING)
+                if y is not _MISSING and x != y:
+                    self._learn_json(x, y, k if isinstance(k, str) else str(k))
+        elif isinstance(recorded, list) and isinstance(actual, list):
+            for x, y in zip(recorded, actual, strict=False):
+                if x != y:
+                    self._learn_json(x, y, key)
+        elif actual is not None:
+            self._learn_leaf(key, recorded, actual)
+
+    def _learn_leaf(self, key: str, x: Any, y: Any) -> None:
+        if isinstance(x, str):
+            if not isinstance(y, str):
+                return
+            if "[REDACTED:" in x and has_marker(x):
                 self.secrets[key.lower()] = y
                 if _TOKENISH.search(key):
                     self.bearer = y
-            elif isinstance(x, str) and isinstance(y, str) and len(x) >= 6:
-                self._remember(x, y)
-            elif (
-                isinstance(x, int)
-                and isinstance(y, int)
-                and not isinstance(x, bool)
-                and key.lower().endswith("id")
-                and abs(x) >= 10
-            ):
-                self._remember(str(x), str(y))
+            elif len(x) >= 6 and not self._noise(key) and not looks_like_timestamp(x):
+                self._remember(x, y, key)
+        elif (
+            isinstance(x, int)
+            and isinstance(y, int)
+            and not isinstance(x, bool)
+            and key.lower().endswith("id")
+            and abs(x) >= 10
+            and not self._noise(key)
+        ):
+            self._remember(str(x), str(y), key)
+
+    def _noise(self, key: str) -> bool:
+        """Whether values at `key` are per-response noise: its name says so (`_noise_key`),
+        or it changed on every response (`_settle`)."""
+        noise = self._quiet.get(key)
+        if noise is None:
+            if len(self._quiet) > MAX_LEARNED:  # a cache: bounded (churned keys stay known)
+                self._quiet = dict.fromkeys(self.churn, True)
+            noise = self._quiet[key] = _noise_key(key) or key in self.churn
+        return noise
 
     def _learn_cookie(self, raw: str) -> None:
         try:
@@ -136,19 +326,31 @@ class SessionState:
         for name, morsel in jar.items():
             self.cookies[name] = morsel.value
 
-    def _remember(self, recorded: str, actual: str) -> None:
-        if len(self.values) < MAX_LEARNED:
-            self.values[recorded] = actual
+    def _remember(self, recorded: str, actual: str, key: str) -> None:
+        """Learn `recorded` -> `actual`, found at `key`, unless `key` has proven to be
+        per-response noise (`_settle`)."""
+        if key not in self.churn and self.index.add(recorded, actual, key):
+            self._fresh.add(key)
+
+    def _settle(self) -> None:
+        """Count the response just learned from for each key it taught a value: a key that
+        did so in `CHURN_AFTER` responses, none of whose values a request used since, changes
+        on every response. It is not learned from any more, and what it taught goes."""
+        if len(self._learned_at) > MAX_LEARNED:  # keys made of data (ids as keys): bounded
+            self._learned_at.clear()
+        for key in self._fresh:
+            n = self._learned_at[key] = self._learned_at.get(key, 0) + 1
+            if n >= CHURN_AFTER and key not in self.index.used:
+                self.churn.add(key)
+                self._quiet[key] = True
+                for old in [v for v, k in self.index.origin.items() if k == key]:
+                    self.index.forget(old)  # once per key
+        self._fresh.clear()
 
     # -- rewriting ------------------------------------------------------------------------
 
     def _swap(self, text: str) -> str:
-        if not self.values:
-            return text
-        for old, new in self.values.items():
-            if old in text:
-                text = text.replace(old, new)
-        return text
+        return self.index.swap(text)
 
     def rewrite(self, req: Request) -> tuple[str, str, Headers, bytes]:
         """(path, query, headers, body) of `req` with what this session learned applied.
@@ -162,8 +364,8 @@ class SessionState:
                 if "[REDACTED:" in v:  # (the cheap test of `has_marker`)
                     return req.path, req.query, self._unmasked(req.headers), req.body
             return req.path, req.query, req.headers, req.body
-        path = "/".join(self.values.get(seg, seg) for seg in req.path.split("/"))
-        query = self._swap(req.query)
+        swap = self.index.swap
+        path, query = swap(req.path), swap(req.query)
         headers: list[tuple[str, str]] = []
         for name, value in req.headers:
             lname = name.lower()
@@ -179,7 +381,7 @@ class SessionState:
                 elif lname in self.secrets:
                     headers.append((name, self.secrets[lname]))
                 continue
-            headers.append((name, self._swap(value)))
+            headers.append((name, swap(value)))
         if self.cookies and not any(k.lower() == "cookie" for k, _ in headers):
             headers.append(("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items())))
         return path, query, tuple(headers), self._body(req.body)
@@ -236,12 +438,13 @@ class SessionState:
                 if has_marker(node) and key.lower() in self.secrets:
                     changed = True
                     return self.secrets[key.lower()]
-                if node in self.values:
+                new = self.index.get(node)
+                if new is not None:
                     changed = True
-                    return self.values[node]
-            if isinstance(node, int) and not isinstance(node, bool) and str(node) in self.values:
-                new = self.values[str(node)]
-                if new.lstrip("-").isdigit():
+                    return new
+            if isinstance(node, int) and not isinstance(node, bool):
+                new = self.index.get(str(node))
+                if new is not None and new.lstrip("-").isdigit():
                     changed = True
                     return int(new)
             return node

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import httptools
 import httpx
 
-__all__ = ["FastTransport", "Pool", "RawResponse", "encode_request"]
+__all__ = ["FastTransport", "Pool", "RawResponse", "encode_request", "idna_host"]
 
 
 @dataclass(slots=True)
@@ -210,6 +210,21 @@ _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 
 
+def idna_host(value: str) -> str:
+    """A `Host` header value (`host[:port]`) with a non-ASCII host name in its IDNA form
+    (`bücher.example:8080` -> `xn--bcher-kva.example:8080`), as a client sends it. An ASCII
+    value, or a name IDNA cannot encode, is returned as it is (sent as UTF-8 bytes)."""
+    if value.isascii():
+        return value
+    host, sep, port = value.rpartition(":")
+    if not (sep and port.isdigit()):
+        host, sep, port = value, "", ""
+    try:
+        return host.encode("idna").decode("ascii") + sep + port
+    except UnicodeError:
+        return value
+
+
 def encode_request(
     pool: Pool,
     method: str,
@@ -229,8 +244,13 @@ def encode_request(
     parts = [method, " ", target, " HTTP/1.1\r\n"]
     if not has_host:
         parts.append(pool.host_line)
-    for k, v in headers:
-        parts += (k, ": ", v, "\r\n")
+        for k, v in headers:
+            parts += (k, ": ", v, "\r\n")
+    else:  # the recorded Host (`--keep-host`) or the auth's: a host name goes as IDNA
+        for k, v in headers:
+            if len(k) == 4 and k.lower() == "host":
+                v = idna_host(v)
+            parts += (k, ": ", v, "\r\n")
     if body or method not in _NO_BODY_METHODS:
         parts += ("Content-Length: ", str(len(body)), "\r\n")
     parts.append("\r\n")

@@ -44,7 +44,9 @@ def add_safety_args(p: argparse.ArgumentParser, *, allow_writes: bool = True) ->
         g.add_argument(
             "--allow-writes",
             action="store_true",
-            help="also send non-idempotent requests (POST, PUT, PATCH, DELETE)",
+            help="also send writes: any method but GET, HEAD, OPTIONS and TRACE (POST, PUT, "
+            "PATCH, DELETE, PURGE, MKCOL, ...), and requests whose method-override header "
+            "or _method field names one",
         )
     g.add_argument(
         "--confirm",
@@ -66,6 +68,7 @@ def safety_from_args(args: argparse.Namespace, config: Config) -> Safety:
         unsafe_methods=unsafe_methods(config),
         audit_log=audit_path(config.section("audit")),
         argv=tuple(args.argv),
+        command=next((a for a in args.argv[1:] if not a.startswith("-")), None),
     )
 
 

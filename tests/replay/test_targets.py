@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 
 from amber._config import Config
+from amber._model import Exchange
+from amber._model import Request
 from amber.errors import ConfigError
 from amber.errors import UsageError
 from amber.replay._runner import Target
+from amber.replay._targets import SAFE_METHODS
+from amber.replay._targets import UNSAFE_METHODS
 from amber.replay._targets import Safety
+from amber.replay._targets import count_writes
+from amber.replay._targets import effective_method
 from amber.replay._targets import guard_targets
+from amber.replay._targets import is_write
 from amber.replay._targets import resolve_target
 from amber.replay._targets import unsafe_methods
 
@@ -57,7 +64,11 @@ def test_unknown_and_malformed_targets() -> None:
 
 
 def test_unsafe_methods_add_the_configured_ones() -> None:
-    assert unsafe_methods(CONFIG) == ("POST", "PUT", "PATCH", "DELETE", "PURGE")
+    assert unsafe_methods(CONFIG) == UNSAFE_METHODS  # PURGE is among them already
+    assert {"POST", "PUT", "PATCH", "DELETE", "PURGE", "MKCOL"} <= set(UNSAFE_METHODS)
+    assert not SAFE_METHODS & set(UNSAFE_METHODS)
+    extra = Config(data={"replay": {"unsafe_methods": ["frobnicate"]}})
+    assert unsafe_methods(extra) == (*UNSAFE_METHODS, "FROBNICATE")
     with pytest.raises(ConfigError, match="replay.unsafe_methods"):
         unsafe_methods(Config(data={"replay": {"unsafe_methods": "PURGE"}}))
 
@@ -83,7 +94,7 @@ def test_production_needs_a_reason_and_confirmed_writes() -> None:
     with pytest.raises(UsageError, match="'prod' is labelled production: say why with --reason"):
         guard(Safety())
     with pytest.raises(
-        UsageError, match="refusing to send 3 non-idempotent .* --allow-writes --confirm prod"
+        UsageError, match="refusing to send 3 writes .* --allow-writes --confirm prod"
     ):
         guard(Safety(reason="INC-1"), unsafe=3)
     with pytest.raises(UsageError, match="--confirm prod"):
@@ -118,3 +129,104 @@ def test_safety_audits_the_run_only_where_asked(tmp_path: Path) -> None:
         1,
     )
     assert entry["argv"] == ["amber", "replay", "--token", "***"]
+
+
+def test_a_url_equal_to_a_named_targets_is_that_target() -> None:
+    said: list[str] = []
+    for url in (
+        "https://api.example.com",
+        "https://API.example.com:443/",
+        "https://ci:pw@api.example.com",
+    ):
+        t = resolve_target(CONFIG, url, warn=said.append)
+        assert (t.name, t.label, t.rate, t.url) == (
+            "prod",
+            "production",
+            2.0,
+            "https://api.example.com",
+        ), url
+    assert said[0] == "https://api.example.com is target 'prod' in amber.yaml: its rules apply"
+    # another port, scheme or path is another place
+    for url in (
+        "https://api.example.com:8443",
+        "http://api.example.com",
+        "https://api.example.com/v2",
+    ):
+        assert resolve_target(CONFIG, url).label is None, url
+    # so the production rules apply to the URL as to the name
+    with pytest.raises(UsageError, match="'prod' is labelled production"):
+        guard(Safety(), targets=(resolve_target(CONFIG, "https://api.example.com/"),))
+
+
+def req(method: str, query: str = "", body: bytes = b"", **headers: str) -> Request:
+    return Request(
+        method,
+        "https",
+        "api",
+        443,
+        "/x",
+        query,
+        headers=tuple((k.replace("_", "-"), v) for k, v in headers.items()),
+        body=body,
+    )
+
+
+def test_writes_are_what_is_sent_not_what_is_typed() -> None:
+    for method in ("GET", "head", "OPTIONS", "TRACE"):
+        assert not is_write(req(method)), method
+    for method in ("POST", "PURGE", "MKCOL", "PROPFIND", "FROBNICATE", "patch"):
+        assert is_write(req(method)), method
+    assert is_write(req("GET", X_HTTP_Method_Override="DELETE"))
+    assert is_write(req("GET", x_method_override="put"))
+    assert is_write(req("GET", X_HTTP_Method="PURGE"))
+    assert is_write(req("GET", "a=1&_method=DELETE"))
+    assert is_write(req("POST", body=b"_method=GET&x=1"))  # a POST is a write either way
+    assert effective_method(req("POST", body=b"name=a&_method=delete")) == "DELETE"
+    assert not is_write(req("GET", X_HTTP_Method_Override="GET"))
+    assert not is_write(req("GET", "method=DELETE&x_method=PUT"))
+    assert is_write(req("GET"), ("GET",))  # replay.unsafe_methods may add any method
+    exchanges = [
+        Exchange(id=str(i), request=r)
+        for i, r in enumerate(
+            [req("GET"), req("PURGE"), req("GET", X_HTTP_Method_Override="DELETE"), req("HEAD")]
+        )
+    ]
+    assert count_writes(exchanges) == 2
+
+
+def test_guards_count_writes_as_sent_and_audit_refusals(tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    safety = Safety(
+        reason="INC-7",
+        audit_log=log,
+        argv=("amber", "shadow", "--baseline", "prod"),
+        command="shadow",
+    )
+    # by-name counting saw nothing, but an override makes a read a write
+    with pytest.raises(UsageError, match="refusing to send 1 writes"):
+        guard_targets(
+            [PROD],
+            safety,
+            rate=None,
+            count_unsafe=lambda methods: 0,
+            count_writes=lambda methods: 1,
+            notify=print,
+        )
+    with pytest.raises(UsageError, match="say why with --reason"):
+        guard_targets(
+            [PROD],
+            Safety(audit_log=log, argv=("amber", "replay", "--target", "prod")),
+            rate=None,
+            count_unsafe=lambda methods: 0,
+            notify=print,
+        )
+    first, second = (json.loads(x) for x in log.read_text().splitlines())
+    assert (first["command"], first["target"], first["reason"], first["sent"]) == (
+        "shadow",
+        "prod",
+        "INC-7",
+        0,
+    )
+    assert first["writes"] == 1 and "refusing to send 1 writes" in first["refused"]
+    assert second["command"] == "replay" and "--reason" in second["refused"]
+    assert second["reason"] is None and second["argv"] == ["amber", "replay", "--target", "prod"]

@@ -127,3 +127,59 @@ def test_work_while_in_flight_runs_after_the_write_and_its_failure_frees_the_con
         await t.aclose()
 
     _aio.run(main())
+
+
+def test_keep_host_sends_the_recorded_host_to_a_real_server() -> None:
+    """`--keep-host`: a real server receives the recorded `Host` (with its port, an IPv6
+    literal as is, a non-ASCII name in IDNA form), not the target's."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request as StarletteRequest
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from amber._model import Exchange
+    from amber._model import Request
+    from amber._model import Response
+    from amber._model import new_id
+    from amber.replay._runner import Outcome
+    from amber.replay._runner import Replayer
+    from amber.replay._runner import Target
+    from tests.servers import serve
+
+    async def echo(request: StarletteRequest) -> PlainTextResponse:
+        return PlainTextResponse(request.headers.get("host", ""))
+
+    recorded = ["api.example:8443", "[2001:db8::1]:8080", "bücher.example", "shop.example"]
+    exchanges = [
+        Exchange(
+            id=new_id(),
+            request=Request("GET", "http", "api.example", 80, "/h", host_header=h),
+            response=Response(200),
+            client_addr=f"192.0.2.{i}",
+        )
+        for i, h in enumerate(recorded)
+    ]
+    with serve(Starlette(routes=[Route("/h", echo)])) as url:
+        for keep in (True, False):
+            outcomes: list[Outcome] = []
+            _aio.run(Replayer(Target(url, keep_host=keep)).run(exchanges, outcomes.append))
+            got = {o.exchange.request.host_header: o.response for o in outcomes}
+            assert all(o.error is None for o in outcomes), [o.error for o in outcomes]
+            received = [got[h].body.decode() for h in recorded]  # type: ignore[union-attr]
+            if keep:
+                assert received == [
+                    "api.example:8443",
+                    "[2001:db8::1]:8080",
+                    "xn--bcher-kva.example",
+                    "shop.example",
+                ]
+            else:
+                assert received == [url.removeprefix("http://")] * 4
+
+
+def test_idna_host() -> None:
+    from amber.replay._transport import idna_host
+
+    assert idna_host("bücher.example:8080") == "xn--bcher-kva.example:8080"
+    assert idna_host("api.example") == "api.example"
+    assert idna_host("x" * 70 + "ü.example") == "x" * 70 + "ü.example"  # a label too long

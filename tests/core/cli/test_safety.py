@@ -29,7 +29,11 @@ def test_production_needs_a_reason_and_confirmed_writes(recorded: Path, amber: R
         assert code == 2 and "--reason" in err and "production" in err
         code, _, err = amber("replay", "--target", "prod", "--reason", "INC-1")
         assert code == 2 and "--allow-writes --confirm prod" in err
-        assert "24 non-idempotent" in err  # 12 logins + 12 order creations
+        assert "24 writes" in err  # 12 logins + 12 order creations
+        # the target's URL instead of its name is that target: refused the same way
+        code, _, err = amber("replay", "--target", url + "/")
+        assert code == 2 and "labelled production" in err and "--reason" in err
+        assert "is target 'prod' in amber.yaml" in err
         code, _, err = amber(
             "replay",
             "--target",
@@ -73,6 +77,26 @@ def test_production_needs_a_reason_and_confirmed_writes(recorded: Path, amber: R
         # a local target needs none of this
         code, _, err = amber("replay", "--target", "local", "--json", "--exit-zero")
         assert code == 0, err
+
+
+def test_refused_runs_are_audited(recorded: Path, amber: Run) -> None:
+    with ExitStack() as stack:
+        (url,) = apps(stack, 1)
+        (recorded / "amber.yaml").write_text(
+            f"targets:\n  prod: {{url: '{url}', label: production, rate: 50}}\n"
+        )
+        code, _, _ = amber("replay", "--target", url, "--reason", "INC-2")
+        assert code == 2
+        code, _, _ = amber("shadow", "--baseline", "prod", "--candidate", url)
+        assert code == 2
+    code, out, _ = amber("audit", "--json")
+    entries = [json.loads(x) for x in out.splitlines()]
+    assert [(e["command"], e["target"], e["sent"]) for e in entries] == [
+        ("replay", "prod", 0),
+        ("shadow", "prod", 0),
+    ]
+    assert entries[0]["writes"] == 24 and "refusing to send 24 writes" in entries[0]["refused"]
+    assert entries[0]["reason"] == "INC-2" and "--reason" in entries[1]["refused"]
 
 
 def test_every_target_command_is_audited(recorded: Path, amber: Run) -> None:
