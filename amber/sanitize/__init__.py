@@ -13,6 +13,7 @@ deterministic pseudonyms. See docs/sanitization.md for the rules and the `saniti
 
 from __future__ import annotations
 
+from ._cells import CellSanitizer
 from ._config import DEFAULT_MAX_DECODED_BODY
 from ._config import SanitizeConfig
 from ._keys import KeyClassifier
@@ -26,6 +27,7 @@ from ._values import CustomRule
 __all__ = [
     "DEFAULT_MAX_DECODED_BODY",
     "DETECTOR_NAMES",
+    "CellSanitizer",
     "CustomRule",
     "Finding",
     "KeyClassifier",

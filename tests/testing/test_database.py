@@ -4,6 +4,7 @@ the app's start-up, with the app built once and reused (through the plugin, as u
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,42 @@ def test_2(amber_client):
         "-p", "no:cacheprovider", "--amber-app", "rowsapp:create_app"
     )
     result.assert_outcomes(passed=2)
+
+
+DANGLING = """version: 1
+tables:
+- name: parents
+  columns: [{name: id, type: integer, nullable: false}]
+  primary_key: [id]
+  rows: [{id: 1}]
+- name: kids
+  columns: [{name: id, type: integer, nullable: false},
+            {name: parent_id, type: integer, nullable: false}]
+  primary_key: [id]
+  foreign_keys: [{columns: [parent_id], references: parents, ref_columns: [id],
+                  enforced: false}]
+  rows: [{id: 1, parent_id: 1}, {id: 2, parent_id: 404}]
+"""
+
+
+def test_a_fixture_that_keeps_dangling_references_loads_as_it_is(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The session database gets the source's dangling row (built in place, then restored
+    from a template), and keeps checking foreign keys for what the app writes."""
+    from amber.testing._database import Session
+
+    path = tmp_path / "dangling.yaml"
+    path.write_text(DANGLING)
+    session = Session()
+    try:
+        for _ in range(2):
+            session.load(path, None, tmp_path_factory)
+            conn = session.target(tmp_path_factory)
+            assert conn.execute("SELECT id, parent_id FROM kids ORDER BY id").fetchall() == [
+                (1, 1),
+                (2, 404),
+            ]
+            assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    finally:
+        session.close()
