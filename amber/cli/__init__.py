@@ -29,6 +29,12 @@ DEBUG_ENV = "AMBER_DEBUG"
 _EXTRAS = {"psycopg": ("PostgreSQL", "postgres")}
 """Optional drivers: the package, what needs it and the extra of amber that installs it."""
 
+_TOOLS = frozenset(
+    {"sqlalchemy", "zstandard", "rich", "faker", "mitmproxy", "httptools", "uvloop", "pytest"}
+)
+"""What the `amber` command needs beyond the test runtime (`pip install amber` installs only
+the runtime that generated tests import; the commands come with `amber[cli]`)."""
+
 EPILOG = f"""\
 environment:
   AMBER_STORE   store URL (sqlite:///PATH or postgresql://USER@HOST/DB)
@@ -173,7 +179,17 @@ def _failure(e: BaseException) -> tuple[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as e:
+        if (e.name or "").partition(".")[0] not in _TOOLS:
+            raise
+        print(
+            f"amber: error: the amber command needs {e.name}, which is not installed "
+            "(this environment has amber's test runtime only): pip install 'amber[cli]'",
+            file=sys.stderr,
+        )
+        return 1
     argv = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(argv)
     prefix = f"amber {command}" if command else "amber"

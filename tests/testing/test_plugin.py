@@ -39,11 +39,33 @@ def test_options_are_registered_once_and_documented(pytester: pytest.Pytester) -
     assert "@pytest.mark.amber_fixture(" in result.stdout.str()
 
 
+HEAVY = (
+    "mitmproxy", "faker", "rich", "uvloop", "httptools", "zstandard", "sqlalchemy", "httpx",
+    "flask", "asyncio",
+)  # fmt: skip
+
+
 def test_plugins_import_nothing_heavy() -> None:
-    """pytest start-up for projects that never use amber: no httpx from amber's plugins."""
+    """pytest start-up for projects that never use amber, and a generated test's imports:
+    `amber.testing` and the plugin load none of capture's, replay's or the store's
+    dependencies, nor httpx (the client loads it when a test asks for one)."""
     code = (
-        "import sys, amber.testing._plugin; "
-        "print(sorted(m for m in ('httpx', 'flask') if m in sys.modules))"
+        "import sys, amber.testing, amber.testing._plugin; "
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_fixture_loading_imports_no_store_nor_pseudonyms() -> None:
+    """Reading and loading a fixture (what `amber_client` does) needs SQLAlchemy, 1.4 or
+    2.x, but neither the store (zstandard) nor Faker nor extraction."""
+    code = (
+        "import sys; from amber.fixtures import Fixture, load; "
+        "print(sorted(m for m in ('zstandard', 'faker', 'rich', 'mitmproxy', "
+        "'amber._store', 'amber.fixtures._extract') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
