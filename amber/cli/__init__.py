@@ -15,12 +15,15 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import NoReturn
 
 from amber import __version__
-from amber.cli._common import Command
 from amber.errors import AmberError
 from amber.errors import UsageError
+
+if TYPE_CHECKING:  # the commands import the tools' dependencies (rich...): main() checks
+    from amber.cli._common import Command
 
 __all__ = ["main"]
 
@@ -182,10 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
     except ModuleNotFoundError as e:
-        if (e.name or "").partition(".")[0] not in _TOOLS:
+        package = (e.name or "").partition(".")[0]
+        if package not in _TOOLS:
             raise
         print(
-            f"amber: error: the amber command needs {e.name}, which is not installed "
+            f"amber: error: the amber command needs {package}, which is not installed "
             "(this environment has amber's test runtime only): pip install 'amber[cli]'",
             file=sys.stderr,
         )
