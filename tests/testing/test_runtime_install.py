@@ -8,7 +8,8 @@ in-process against a small Flask app: it fails on the buggy build, for the reaso
 names, and passes on the fixed one.
 
 - the old end: Flask 2.2, Werkzeug 2.2, SQLAlchemy 1.4, pytest 7.0, pluggy 1.0, httpx 0.23;
-- the new end: the newest Flask, SQLAlchemy 2 and pytest pip finds.
+- the new end: the newest Flask, SQLAlchemy 2 and pytest pip finds; then the same without
+  SQLAlchemy (fixtures built through the standard library's sqlite3).
 
 pip needs its index (PyPI or a mirror); the cache makes the second run fast.
 """
@@ -215,6 +216,18 @@ def _pytest(env: Path, root: Path, **extra: str) -> subprocess.CompletedProcess[
     )
 
 
+def _bug_and_fix(env: Path, root: Path) -> None:
+    """The generated test fails on the buggy build for the bug, passes on the fixed one."""
+    buggy = _pytest(env, root)
+    assert buggy.returncode == 1, buggy.stdout + buggy.stderr
+    # it fails for the bug: the fixture's user without a nickname, a 500 again
+    assert "1 failed" in buggy.stdout, buggy.stdout
+    assert "still fails: captured 500, now 500" in buggy.stdout, buggy.stdout
+    fixed = _pytest(env, root, SHOP_FIXED="1")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "1 passed" in fixed.stdout
+
+
 def _check(env: Path, root: Path, versions: dict[str, str]) -> None:
     code = (
         "import sys, amber.testing, amber.testing._plugin; "
@@ -234,14 +247,7 @@ def _check(env: Path, root: Path, versions: dict[str, str]) -> None:
     assert "pip install 'amber[cli]'" in cli.stderr, cli.stderr
 
     tests = _generated_suite(root)
-    buggy = _pytest(env, root)
-    assert buggy.returncode == 1, buggy.stdout + buggy.stderr
-    # it fails for the bug: the fixture's user without a nickname, a 500 again
-    assert "1 failed" in buggy.stdout, buggy.stdout
-    assert "still fails: captured 500, now 500" in buggy.stdout, buggy.stdout
-    fixed = _pytest(env, root, SHOP_FIXED="1")
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert "1 passed" in fixed.stdout
+    _bug_and_fix(env, root)
     # without the fixture's row the fixed build answers 404: the test says so
     (tests / "fixtures").rename(tests / "elsewhere")
     missing = _pytest(env, root, SHOP_FIXED="1")
@@ -266,3 +272,8 @@ def test_new_end_current_flask_sqlalchemy2_pytest(wheel: Path, tmp_path: Path) -
     assert versions["sqlalchemy"].startswith("2."), versions["sqlalchemy"]
     assert int(versions["pytest"].split(".")[0]) >= 8, versions["pytest"]
     _check(env, tmp_path, {})
+    # and with no SQLAlchemy at all: the fixture is built through sqlite3
+    (tmp_path / "tests" / "elsewhere").rename(tmp_path / "tests" / "fixtures")
+    _pip(env, "uninstall", "-y", "SQLAlchemy")
+    assert "sqlalchemy" not in _freeze(env)
+    _bug_and_fix(env, tmp_path)
