@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install relink test test-fast test-slow lint format typecheck demo bench clean
 
-# The venv and every dependency (dev extras included). Re-run when pyproject.toml changes.
+# The venv and every dependency: `.[dev]` is every extra of amber (capture, replay, fixtures,
+# cli, postgres) plus the tools; `pip install amber` alone is only the test runtime
+# (docs/testing.md). Re-run when pyproject.toml changes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip

@@ -12,6 +12,8 @@ then `amber.testing`, then the CLI `amber.cli`.
 from __future__ import annotations
 
 from pathlib import Path as _Path
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 from amber._config import Config
 from amber._config import find_config
@@ -25,10 +27,12 @@ from amber._model import extract_request_id
 from amber._model import new_id
 from amber._routes import Router
 from amber._routes import template_path
-from amber._store import ExchangeQuery
-from amber._store import ExchangeSummary
-from amber._store import Store
-from amber._store import open_store
+
+if _TYPE_CHECKING:
+    from amber._store import ExchangeQuery
+    from amber._store import ExchangeSummary
+    from amber._store import Store
+    from amber._store import open_store
 
 __version__ = "0.1.0"
 
@@ -51,6 +55,20 @@ __all__ = [
     "open_store",
     "template_path",
 ]
+
+_STORE_NAMES = frozenset({"ExchangeQuery", "ExchangeSummary", "Store", "open_store"})
+
+
+def __getattr__(name: str) -> _Any:
+    """The store's names on first use: the store needs SQLAlchemy and zstandard (the
+    `amber[cli]` extra), which the test runtime (`import amber.testing`, the pytest plugin)
+    neither needs nor loads."""
+    if name in _STORE_NAMES:
+        from amber import _store
+
+        return getattr(_store, name)
+    raise AttributeError(f"module 'amber' has no attribute {name!r}")
+
 
 # Imported from a source checkout (./amber on sys.path, e.g. `python -m pytest` in the
 # repository root) rather than from the installed package: map the root folders `capture/`,

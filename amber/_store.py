@@ -62,6 +62,7 @@ from amber._model import Response
 from amber._model import loads_json
 from amber._model import printable
 from amber._urls import hide_password
+from amber._urls import normalize_url
 from amber.errors import NotFound
 from amber.errors import StoreCorrupt
 from amber.errors import StoreError
@@ -602,17 +603,6 @@ def _glob_to_like(glob: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
-
-
-def normalize_url(url: str) -> str:
-    """Accept `postgres://`, `postgresql://` and bare file paths; pick the psycopg 3 driver."""
-    if "://" not in url:
-        return "sqlite:///" + url
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
 
 
 def _prepare_sqlite_file(path: str) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MASK", "hide_password", "hide_passwords"]
+__all__ = ["MASK", "hide_password", "hide_passwords", "normalize_url"]
 
 MASK = "***"
 """What a hidden password is replaced with."""
@@ -92,3 +92,14 @@ def _host_at(text: str, start: int, end: int) -> int:
         return -1
     path = _PATH_START.search(text, first, end)
     return text.rfind("@", first, path.start() if path is not None else end)
+
+
+def normalize_url(url: str) -> str:
+    """Accept `postgres://`, `postgresql://` and bare file paths; pick the psycopg 3 driver."""
+    if "://" not in url:
+        return "sqlite:///" + url
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

@@ -19,8 +19,9 @@ import base64
 import datetime as dt
 import itertools
 import os
-import pprint
 import re
+import shlex
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,13 +198,137 @@ def _noise_literal(rules: NoiseRules | None) -> dict[str, Any]:
     return out
 
 
-def _lit(value: Any, indent: int = 0) -> str:
-    text = pprint.pformat(value, width=92 - indent, sort_dicts=False)
-    pad = " " * indent
-    return text.replace("\n", "\n" + pad)
+LINE_LENGTH = 88
+"""Generated files are `ruff format`- and `ruff check`-clean with ruff's defaults (and black's):
+lines of at most 88 characters, double quotes, one element per line with a trailing comma
+where a literal does not fit, long strings split into implicitly concatenated parts."""
+
+_INDENT = "    "
 
 
-def render_test(spec: GenSpec, stem: str) -> str:
+def _str(s: str) -> str:
+    """A string literal as ruff format writes it: double quotes unless the text holds more
+    double than single quotes, escapes as `repr` makes them."""
+    r = repr(s)
+    body = r[1:-1].replace("\\'", "'") if r[0] == "'" else r[1:-1].replace('\\"', '"')
+    if body.count('"') > body.count("'"):
+        return "'" + body.replace("'", "\\'") + "'"
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+def _chunks(s: str, width: int) -> list[str]:
+    """`s` as literals of at most `width` characters each (quotes included), split between
+    characters so that an escape is never cut; at least one character per literal."""
+    out: list[str] = []
+    start = 0
+    while start < len(s):
+        end = start + 1
+        while end < len(s) and len(_str(s[start : end + 1])) <= width:
+            end += 1
+        # prefer to end a part after a space or punctuation when one is near
+        cut = max(s.rfind(" ", start, end), s.rfind(",", start, end), s.rfind("&", start, end))
+        if end < len(s) and cut > start + (end - start) // 2:
+            end = cut + 1
+        out.append(_str(s[start:end]))
+        start = end
+    return out or [_str("")]
+
+
+def _inline(value: Any) -> str:
+    """`value` (JSON-like) as one line of Python, as ruff format writes it."""
+    if isinstance(value, str):
+        return _str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_str(str(k))}: {_inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return repr(value)
+
+
+def _expr(value: Any, indent: int, used: int, tail: int = 0) -> str:
+    """`value` as a Python expression starting at column `used` of a line indented by
+    `indent` levels, followed by `tail` characters on its last line: on that line when it
+    fits, else exploded (one element per line, trailing comma: ruff format keeps that), a
+    long string as parenthesized parts."""
+    one = _inline(value)
+    if used + len(one) + tail <= LINE_LENGTH:
+        return one
+    pad = _INDENT * (indent + 1)
+    end = _INDENT * indent
+    if isinstance(value, str):
+        parts = _chunks(value, LINE_LENGTH - len(pad))
+        return "(\n" + "".join(f"{pad}{p}\n" for p in parts) + f"{end})"
+    if isinstance(value, dict) and value:
+        lines = []
+        for k, v in value.items():
+            key = f"{_str(str(k))}: "
+            lines.append(f"{pad}{key}{_expr(v, indent + 1, len(pad) + len(key), 1)},")
+        return "{\n" + "\n".join(lines) + f"\n{end}}}"
+    if isinstance(value, list | tuple) and value:
+        lines = [f"{pad}{_expr(v, indent + 1, len(pad), 1)}," for v in value]
+        return "[\n" + "\n".join(lines) + f"\n{end}]"
+    return one
+
+
+def _call(prefix: str, args: Sequence[str], indent: int = 0, tail: int = 0) -> str:
+    """`prefix(args...)` on one line when it fits, else one argument per line with a
+    trailing comma (ruff format keeps that exploded)."""
+    pad = _INDENT * indent
+    one = f"{pad}{prefix}({', '.join(args)})"
+    if len(one) + tail <= LINE_LENGTH:
+        return one
+    inner = _INDENT * (indent + 1)
+    return f"{pad}{prefix}(\n" + "".join(f"{inner}{a},\n" for a in args) + f"{pad})"
+
+
+def _kwarg(name: str, value: Any, indent: int) -> str:
+    used = len(_INDENT * indent) + len(name) + 1
+    return f"{name}={_expr(value, indent, used, 1)}"
+
+
+def _doc_line(text: str) -> str:
+    """Text for a line of the raw docstring: characters that are not printable written as
+    escapes (the raw string shows them as such), no trailing blanks, no `\"\"\"`."""
+    shown = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return shown.rstrip().replace('"""', '""\\"')
+
+
+def _field(label: str, value: str) -> list[str]:
+    """`label` and `value` as docstring lines, the value cut into lines that fit (aligned
+    under its first character)."""
+    pad = 14
+    text = _doc_line(value)
+    width = LINE_LENGTH - pad
+    parts = [text[i : i + width] for i in range(0, len(text), width)] or [""]
+    return [
+        f"{label:<{pad}}{p}".rstrip() if i == 0 else (" " * pad + p).rstrip()
+        for i, p in enumerate(parts)
+    ]
+
+
+def _command_lines(command: str, first: int) -> list[str]:
+    """The shell command as lines of at most `LINE_LENGTH` characters (the first one after
+    `first` characters), continued with a backslash: it pastes back into a shell."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return [command]
+    lines: list[str] = []
+    line = ""
+    width = LINE_LENGTH - first
+    for w in map(shlex.quote, words):
+        if line and len(line) + 1 + len(w) + 2 > width:
+            lines.append(line + " \\")
+            line, width = "    " + w, LINE_LENGTH
+        else:
+            line = f"{line} {w}" if line else w
+    lines.append(line)
+    return lines
+
+
+def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
+    """The test file's text. `test_dir`, the directory it is written to, lets the docstring
+    say where the generating command runs from (it holds paths relative to that place)."""
     ex = spec.exchange
     req = ex.request
     status = ex.status
@@ -218,8 +343,7 @@ def render_test(spec: GenSpec, stem: str) -> str:
     for name in ("app", "base_url", "db_env"):
         value = getattr(spec, name)
         if value:
-            marker_kw[name] = value
-    marker_args = ", ".join(f"{k}={v!r}" for k, v in marker_kw.items())
+            marker_kw[name] = hide_passwords(value) if name == "base_url" else value
     what = (
         (
             f"failed in production with {status or 'no response'}"
@@ -228,53 +352,92 @@ def render_test(spec: GenSpec, stem: str) -> str:
         if failed
         else f"answered {status}"
     )
-    lines = [
-        f'"""Regression test: {req.method} {ex.route or req.path} {what}.',
+    summary = textwrap.wrap(
+        _doc_line(f"Regression test: {req.method} {ex.route or req.path} {what}."),
+        LINE_LENGTH - len('r"""'),
+        break_on_hyphens=False,
+    )
+    doc = [
+        *summary,
         "",
-        f"amber id:     {ex.id}",
-        f"request id:   {ex.request_id or '-'}",
-        f"captured at:  {captured_iso}",
-        f"route:        {req.method} {ex.route or req.path}",
-        f"generated by: {spec.command}",
-        '"""',
+        *_field("amber id:", ex.id),
+        *_field("request id:", ex.request_id or "-"),
+        *_field("captured at:", captured_iso),
+        *_field("route:", f"{req.method} {ex.route or req.path}"),
+    ]
+    command = _command_lines(spec.command, len("generated by: "))
+    doc += [_doc_line(f"generated by: {command[0]}"), *map(_doc_line, command[1:])]
+    if test_dir is not None:
+        where = os.path.relpath(os.getcwd(), test_dir)
+        doc.append(_doc_line(f"run it from:  {where} (relative to this file)"))
+    names = (
+        ["assert_no_server_error", *(["assert_status"] if spec.expect_status else [])]
+        if bug
+        else ["assert_matches_recording"]
+    )
+    lines = [
+        'r"""' + "\n".join(doc) + '\n"""',
         "",
         "from __future__ import annotations",
         "",
         "import pytest",
+        _import_line([*names, "request_kwargs"]),
         "",
-        "from amber.testing import "
-        + ("assert_no_server_error" if bug else "assert_matches_recording")
-        + (", assert_status" if bug and spec.expect_status else "")
-        + ", request_kwargs",
+        _call(
+            "pytestmark = pytest.mark.amber",
+            [_kwarg(k, v, 1) for k, v in marker_kw.items()],
+        ),
         "",
-        f"pytestmark = pytest.mark.amber({marker_args})",
-        "",
-        f"REQUEST = {_lit(_request_literal(ex))}",
+        f"REQUEST = {_expr(_request_literal(ex), 0, len('REQUEST = '))}",
         "",
     ]
     if bug:
         lines += [
             "",
-            f"def {stem}(amber_client):",
+            _call(f"def {stem}", ["amber_client"], tail=1) + ":",
             "    response = amber_client.request(**request_kwargs(REQUEST))",
-            f"    assert_no_server_error(response, captured_status={status!r}, "
-            f"exchange_id={ex.id!r})",
+            _call(
+                "assert_no_server_error",
+                [
+                    "response",
+                    f"captured_status={status!r}",
+                    f"exchange_id={_str(ex.id)}",
+                ],
+                1,
+            ),
         ]
         if spec.expect_status is not None:
             lines.append(f"    assert_status(response, {spec.expect_status})")
         if spec.expect_json is not None:
-            lines.append(f"    assert response.json() == {_lit(spec.expect_json, 4)}")
+            # `is` for the singletons (ruff's E711/E712)
+            op = "is" if spec.expect_json is None or isinstance(spec.expect_json, bool) else "=="
+            head = f"    assert response.json() {op} "
+            lines.append(head + _expr(spec.expect_json, 1, len(head)))
     else:
+        snapshot = f"__snapshots__/{stem}.json"
         lines += [
-            f"NOISE = {_lit(_noise_literal(spec.noise))}",
+            f"SNAPSHOT = {_expr(snapshot, 0, len('SNAPSHOT = '))}",
+            f"NOISE = {_expr(_noise_literal(spec.noise), 0, len('NOISE = '))}",
             "",
             "",
-            f"def {stem}(amber_client, request):",
+            _call(f"def {stem}", ["amber_client", "request"], tail=1) + ":",
             "    response = amber_client.request(**request_kwargs(REQUEST))",
-            f'    snapshot = request.path.parent / "__snapshots__" / "{stem}.json"',
-            "    assert_matches_recording(response, snapshot, noise=NOISE)",
+            _call(
+                "assert_matches_recording",
+                ["response", "request.path.parent / SNAPSHOT", "noise=NOISE"],
+                1,
+            ),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _import_line(names: Sequence[str]) -> str:
+    """`from amber.testing import ...` as ruff's isort writes it: amber is a third-party
+    package in the application's repository, so it follows `import pytest` directly."""
+    one = f"from amber.testing import {', '.join(names)}"
+    if len(one) <= LINE_LENGTH:
+        return one
+    return "from amber.testing import (\n" + "".join(f"    {n},\n" for n in names) + ")"
 
 
 def _write(path: Path, text: str) -> None:
@@ -288,7 +451,7 @@ def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
     """Write the test file (and its snapshot for good responses) under `out_dir`."""
     stem = stem_of(spec.exchange)
     path = out_dir / f"{stem}.py"
-    _write(path, render_test(spec, stem))
+    _write(path, render_test(spec, stem, out_dir))
     snapshot = None
     if spec.snapshot:
         snapshot = out_dir / "__snapshots__" / f"{stem}.json"
@@ -296,6 +459,22 @@ def write_test(spec: GenSpec, out_dir: Path) -> GeneratedTest:
     return GeneratedTest(path, snapshot)
 
 
-def command_line(argv: Sequence[str]) -> str:
-    """The generating command for the docstring, with passwords in URLs hidden."""
-    return " ".join(hide_passwords(a) for a in argv)
+def command_line(argv: Sequence[str], cwd: str | None = None) -> str:
+    """The generating command for the docstring, shell-quoted so that it pastes back:
+    passwords in URLs hidden, absolute paths made relative to `cwd` (the current directory
+    by default; the docstring says where that is from the test file)."""
+    here = cwd or os.getcwd()
+    return shlex.join(_relative(hide_passwords(a), here) for a in argv)
+
+
+def _relative(arg: str, cwd: str) -> str:
+    """An absolute path (also after `--flag=` or in a `sqlite:///` URL) relative to `cwd`."""
+    prefix = ""
+    if arg.startswith("-") and "=" in arg:
+        prefix, _, arg = arg.partition("=")
+        prefix += "="
+    if arg.startswith("sqlite:////"):
+        return prefix + "sqlite:///" + os.path.relpath(arg[len("sqlite:///") :], cwd)
+    if os.path.isabs(arg) and not arg.startswith("//"):
+        return prefix + os.path.relpath(arg, cwd)
+    return prefix + arg

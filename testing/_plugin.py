@@ -74,7 +74,9 @@ __all__ = [
     "amber_db",
     "amber_db_url",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_configure",
+    "pytest_terminal_summary",
 ]
 
 DB_URL_ENV = "AMBER_TEST_DATABASE_URL"
@@ -129,6 +131,58 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _TRUE = ("1", "true", "yes", "on")
+
+SNAPSHOTS_DIR = "__snapshots__"
+
+# the snapshot files next to the session's generated tests, with their bytes at collection
+_SNAPSHOTS = pytest.StashKey[tuple[set[Path], dict[Path, bytes]]]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note the snapshots next to the collected generated tests (`@pytest.mark.amber`), to
+    report at the end which ones `--amber-update` changed and which ones no test uses."""
+    dirs = {
+        Path(str(item.path)).parent / SNAPSHOTS_DIR
+        for item in session.items
+        if item.get_closest_marker("amber") is not None
+    }
+    session.config.stash[_SNAPSHOTS] = (dirs, _snapshots(dirs))
+
+
+def _snapshots(dirs: set[Path]) -> dict[Path, bytes]:
+    return {f: f.read_bytes() for d in sorted(dirs) if d.is_dir() for f in sorted(d.glob("*.json"))}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """`amber: N snapshots updated` after `--amber-update`; snapshots whose test file is
+    gone (no `<name>.py` next to `__snapshots__/<name>.json`), always."""
+    state = config.stash.get(_SNAPSHOTS, None)
+    if state is None or not state[0]:
+        return
+    dirs, known = state
+    now = _snapshots(dirs)
+    if config.getoption("--amber-update", default=False):
+        changed = [f for f, data in now.items() if known.get(f) != data]
+        kept = len(now) - len(changed)
+        terminalreporter.write_line(
+            f"amber: {len(changed)} snapshot{'s' if len(changed) != 1 else ''} updated"
+            + (f", {kept} unchanged" if kept else "")
+        )
+    unused = [f for f in now if not (f.parent.parent / f"{f.stem}.py").is_file()]
+    if unused:
+        shown = ", ".join(_shown(f, config) for f in unused[:10])
+        more = f" and {len(unused) - 10} more" if len(unused) > 10 else ""
+        terminalreporter.write_line(
+            f"amber: {len(unused)} snapshot{'s' if len(unused) != 1 else ''} no test uses "
+            f"(no test file of that name): {shown}{more}; delete them if their tests are gone"
+        )
+
+
+def _shown(path: Path, config: pytest.Config) -> str:
+    try:
+        return os.path.relpath(path, config.rootpath)
+    except ValueError:
+        return str(path)
 
 
 class _Settings:
@@ -192,6 +246,10 @@ def _auth_cached(key: str, spec: Any) -> Any:
 
 @pytest.fixture
 def amber_captured_at(request: pytest.FixtureRequest) -> dt.datetime | None:
+    """When the test's exchange was captured (a timezone-aware UTC `datetime`, from the
+    `captured_at` of its `@pytest.mark.amber` marker), or None outside generated tests: for
+    tests or conftests that pin "now" to the capture time (time-machine, freezegun). During
+    a generated test `AMBER_CAPTURED_AT` holds the same instant in ISO 8601 for the app."""
     marker = request.node.get_closest_marker("amber")
     value = marker.kwargs.get("captured_at") if marker is not None else None
     return dt.datetime.fromisoformat(value) if value else None

@@ -16,13 +16,16 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import NoReturn
 
 from amber import __version__
-from amber.cli._common import Command
 from amber.errors import AmberError
 from amber.errors import TargetUnreachable
 from amber.errors import UsageError
+
+if TYPE_CHECKING:  # the commands import the tools' dependencies (rich...): main() checks
+    from amber.cli._common import Command
 
 __all__ = ["main"]
 
@@ -30,6 +33,12 @@ DEBUG_ENV = "AMBER_DEBUG"
 
 _EXTRAS = {"psycopg": ("PostgreSQL", "postgres")}
 """Optional drivers: the package, what needs it and the extra of amber that installs it."""
+
+_TOOLS = frozenset(
+    {"sqlalchemy", "zstandard", "rich", "faker", "mitmproxy", "httptools", "uvloop", "pytest"}
+)
+"""What the `amber` command needs beyond the test runtime (`pip install amber` installs only
+the runtime that generated tests import; the commands come with `amber[cli]`)."""
 
 EPILOG = f"""\
 environment:
@@ -183,7 +192,18 @@ def _failure(e: BaseException) -> tuple[str, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as e:
+        package = (e.name or "").partition(".")[0]
+        if package not in _TOOLS:
+            raise
+        print(
+            f"amber: error: the amber command needs {package}, which is not installed "
+            "(this environment has amber's test runtime only): pip install 'amber[cli]'",
+            file=sys.stderr,
+        )
+        return 1
     argv = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(argv)
     prefix = f"amber {command}" if command else "amber"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -140,12 +141,138 @@ def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
         route="/users/{id}",
     )
     text = render_test(GenSpec(ex, "gen"), "test_x")
-    assert "connection reset" in text and "assert_no_server_error" in text
+    assert "connection reset" in " ".join(text.split()) and "assert_no_server_error" in text
 
 
 def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
     argv = ["amber", "gen-test", "01J", "--source-db", "postgresql://ro:p@ss@replica/app"]
-    assert command_line(argv) == ("amber gen-test 01J --source-db postgresql://ro:***@replica/app")
+    assert command_line(argv) == (
+        "amber gen-test 01J --source-db 'postgresql://ro:***@replica/app'"
+    )
+
+
+def test_the_command_line_is_shell_quoted_and_relative(tmp_path: Path) -> None:
+    """It pastes back into a shell: quoted words, absolute paths relative to the directory
+    it ran in (which the docstring names from the test file), passwords hidden."""
+    argv = [
+        "amber",
+        "gen-test",
+        "01J",
+        "--out",
+        str(tmp_path / "tests dir"),
+        f"--store=sqlite:///{tmp_path / 'a.db'}",
+        "--expect-json",
+        '{"name": "O\'Brien"}',
+        "--source-db",
+        "postgresql://ro:pw@replica/app",
+    ]
+    line = command_line(argv, cwd=str(tmp_path))
+    assert str(tmp_path) not in line
+    assert shlex.split(line) == [
+        "amber",
+        "gen-test",
+        "01J",
+        "--out",
+        "tests dir",
+        "--store=sqlite:///a.db",
+        "--expect-json",
+        '{"name": "O\'Brien"}',
+        "--source-db",
+        "postgresql://ro:***@replica/app",
+    ]
+
+
+NASTY = [
+    "",
+    "plain",
+    "it's",
+    'say "hi"',
+    "both ' and \"",
+    "back\\slash\\",
+    "tab\tnew\nline\x00nul\u2028sep",
+    "caf\u00e9 \u20ac",
+    '"""triple"""',
+    "x" * 300,
+    " ".join(["word"] * 60),
+]
+
+
+def nasty_exchange(i: int, status: int) -> Exchange:
+    text = NASTY[i % len(NASTY)]
+    return Exchange(
+        new_id(946681200.0 + i),
+        Request(
+            "POST",
+            "http",
+            "api",
+            80,
+            "/items/" + "very-long-segment/" * (i % 6) + str(i),
+            query="q=" + text.replace("\x00", ""),
+            headers=(("Accept", "application/json"), ("X-Note", text.replace("\n", " "))),
+            body=text.encode("utf-8", "surrogatepass"),
+            timestamp_start=946681200.0 + i,
+        ),
+        Response(status, headers=(("Content-Type", "application/json"),), body=b'{"a": 1}'),
+        request_id=text[:40] or None,
+        route="/items/" + "very-long-segment/" * (i % 6) + "{id}",
+    )
+
+
+def test_generated_files_are_ruff_clean_and_carry_no_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ruff format --check` and `ruff check` with ruff's defaults (the application's
+    likely configuration), plus pycodestyle's E/W and isort at 88 columns, on tests of
+    requests with quotes, escapes, long values and deep expectations."""
+    monkeypatch.chdir(tmp_path)  # where `amber gen-test` runs
+    out = tmp_path / "tests" / "regressions"
+    command = command_line(
+        ["amber", "gen-test", "X", "--out", str(out), "--store", str(tmp_path / "a.db")]
+    )
+    for i in range(2 * len(NASTY)):
+        expect: object = None
+        if i % 3 == 1:
+            # (an object key is one string token: one longer than a line stays longer)
+            key = NASTY[i % len(NASTY)][:60] or "k"
+            expect = {key: [NASTY[(i + 1) % len(NASTY)], 1, 2.5, None]}
+        elif i % 3 == 2:
+            expect = [True, False, None, {"deep": [[["x" * 100]]]}]
+        if i % 4 == 3:
+            expect = True
+        spec = GenSpec(
+            nasty_exchange(i, 200 if i % 2 else 500),
+            command,
+            app="shop.app:create_app",
+            base_url="http://user:secret@example.test:8000/" if i % 5 == 0 else None,
+            fixture=f"fixtures/test_{i}.yaml" if i % 2 == 0 else None,
+            db_env="SHOP_DATABASE_URL",
+            expect_status=201 if i % 2 == 0 else None,
+            expect_json=expect if i % 2 == 0 else None,
+            noise=NoiseRules(ignore_paths={"$.updated_at"}),
+        )
+        write_test(spec, out)
+    files = sorted(out.glob("*.py"))
+    assert len(files) == 2 * len(NASTY)
+    ruff = Path(sys.executable).parent / "ruff"
+    for args in (
+        ["format", "--isolated", "--check"],
+        ["check", "--isolated"],
+        ["check", "--isolated", "--select", "E,W,F,I", "--line-length", "88"],
+    ):
+        done = subprocess.run(
+            [str(ruff), *args, str(out)], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    for f in files:
+        text = f.read_text()
+        assert str(tmp_path) not in text
+        assert "secret" not in text
+        compile(text, str(f), "exec")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        assert "run it from:  ../.. (relative to this file)" in doc
+        # the command pastes back: backslash-continued lines, words as given
+        shown = doc.split("generated by: ", 1)[1].split("\nrun it from:")[0]
+        assert shlex.split(shown.replace("\\\n", " ")) == shlex.split(command)
 
 
 def nested(depth: int, leaf: bytes = b"1") -> bytes:
