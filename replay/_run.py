@@ -18,6 +18,7 @@ import dataclasses
 import os
 import secrets
 import time
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Coroutine
 from collections.abc import Iterator
@@ -51,6 +52,7 @@ from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
 from amber.replay._targets import Safety
+from amber.replay._targets import count_writes
 from amber.replay._targets import guard_targets
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
@@ -286,6 +288,14 @@ class ReplaySummary:
     skipped: int = 0
     elapsed_s: float = 0.0
     unreachable: int = 0
+    # what was sent, for the audit record: requests per method and per route (the routes
+    # are the store's templates, already sanitized; the 50 most sent are kept)
+    methods: Counter[str] = field(default_factory=Counter)
+    routes: Counter[str] = field(default_factory=Counter)
+
+    def sent_counts(self) -> dict[str, dict[str, int]]:
+        """Requests sent per method and per route (the 50 most sent), for the audit log."""
+        return {"methods": dict(self.methods), "routes": dict(self.routes.most_common(50))}
 
     def counts(self) -> dict[str, int]:
         """The counts, as the run's summary and its audit record hold them."""
@@ -316,6 +326,7 @@ def replay_exchanges(
         settings.safety,
         rate=sending.rate,
         count_unsafe=lambda methods: sel.count_methods(store, methods),
+        count_writes=lambda methods: count_writes(sel.exchanges(store), methods),
         notify=events.notice,
     )
     replayer = Replayer(target, auth=sending.auth(), **sending.replayer_options(rate))
@@ -342,7 +353,14 @@ def replay_exchanges(
         summary.state = state
         summary.elapsed_s = round(time.monotonic() - started, 3)
         log.finish(run_id, state, dict(summary.counts(), elapsed_s=summary.elapsed_s))
-        settings.safety.audit("replay", summary.target, run=run_id, state=state, **summary.counts())
+        settings.safety.audit(
+            "replay",
+            summary.target,
+            run=run_id,
+            state=state,
+            **summary.counts(),
+            **summary.sent_counts(),
+        )
 
     on_outcome = _sink(settings, writer, events, summary)
     accept = _accept(settings.skip_truncated, summary, events)
@@ -380,6 +398,7 @@ def _sink(
     difference shows is sanitized; the displays and errors kept are text-cleaned again.
     """
     rules_for = settings.noise.rules_for
+    methods, routes = summary.methods, summary.routes
     clean = settings.clean
     add = writer.add
     report = events.result
@@ -402,6 +421,8 @@ def _sink(
         diffs = cmp.differences
         ok = not diffs
         summary.sent += 1
+        methods[req.method] += 1
+        routes[ex.route] += 1
         if o.error:
             summary.error += 1
             if o.error_kind == "connect":

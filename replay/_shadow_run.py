@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -54,10 +55,11 @@ from amber.replay._shadow import ShadowAccumulator
 from amber.replay._shadow import ShadowReport
 from amber.replay._shadow import ShadowSettings
 from amber.replay._targets import Safety
+from amber.replay._targets import count_writes
 from amber.replay._targets import guard_targets
+from amber.replay._targets import is_write
 
 __all__ = [
-    "NON_IDEMPOTENT",
     "ShadowRunSettings",
     "ShadowRunner",
     "ShadowSummary",
@@ -65,8 +67,6 @@ __all__ = [
     "clean_report",
     "shadow_exchanges",
 ]
-
-NON_IDEMPOTENT = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -101,11 +101,13 @@ class ShadowRunner:
             secondary or primary, auth=auth() if auth else None, **replayer_options
         )
         self.allow_writes = allow_writes
-        self.unsafe = NON_IDEMPOTENT | {m.upper() for m in unsafe_methods}
+        self.unsafe = tuple(m.upper() for m in unsafe_methods)
         self.skipped_writes = 0
 
     def _safe(self, ex: Exchange) -> bool:
-        if not self.allow_writes and ex.request.method.upper() in self.unsafe:
+        # a write as it will be sent: any method but the four reads, or one listed in
+        # `replay.unsafe_methods`, method-override headers and `_method` fields included
+        if not self.allow_writes and is_write(ex.request, self.unsafe):
             self.skipped_writes += 1
             return False
         return True
@@ -285,6 +287,7 @@ def shadow_exchanges(
         settings.safety,
         rate=sending.rate,
         count_unsafe=lambda methods: sel.count_methods(store, methods),
+        count_writes=lambda methods: count_writes(sel.exchanges(store), methods),
         notify=events.notice,
     )
     runner = ShadowRunner(
@@ -292,6 +295,7 @@ def shadow_exchanges(
         settings.candidate,
         settings.baseline2,
         allow_writes=settings.safety.allow_writes,
+        unsafe_methods=settings.safety.unsafe_methods,
         auth=sending.auth,
         **sending.replayer_options(rate),
     )
@@ -316,14 +320,19 @@ def shadow_exchanges(
         events.notice(settings.clean.warning)
     started = time.monotonic()
     ended: list[ShadowSummary] = []
+    sent = _Sent()
 
     def finish(state: RunState) -> None:
         elapsed = round(time.monotonic() - started, 3)
-        ended.append(_finish(log, run_id, settings, acc, state, runner.skipped_writes, elapsed))
+        ended.append(
+            _finish(log, run_id, settings, acc, state, runner.skipped_writes, elapsed, sent)
+        )
 
     try:
         drive(
-            runner.run(sel.exchanges(store), _sink(settings, acc, writer, events)), writer, finish
+            runner.run(sel.exchanges(store), _sink(settings, acc, writer, events, sent)),
+            writer,
+            finish,
         )
     except TargetUnreachable as e:  # its line quotes the first error, cleaned as results are
         return dataclasses.replace(ended[0], stopped=settings.clean(str(e)))
@@ -338,6 +347,7 @@ def _finish(
     state: RunState,
     skipped_writes: int,
     elapsed_s: float,
+    sent: _Sent,
 ) -> ShadowSummary:
     """The report and the gate's verdict; the run's summary in the store; the audit record."""
     report = acc.report()
@@ -373,6 +383,7 @@ def _finish(
         requests=summary.requests,
         regressions=regressions,
         skipped_writes=skipped_writes,
+        **sent.counts(),
     )
     return summary
 
@@ -382,8 +393,24 @@ def _not_compared(errored: tuple[str, ...]) -> str | None:
     return f"not compared: no response from the {' and '.join(errored)}" if errored else None
 
 
+@dataclass(slots=True)
+class _Sent:
+    """What a shadow run sent, for its audit record: requests per method and per route
+    (the store's route templates, already sanitized; the 50 most sent are kept)."""
+
+    methods: Counter[str] = field(default_factory=Counter)
+    routes: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {"methods": dict(self.methods), "routes": dict(self.routes.most_common(50))}
+
+
 def _sink(
-    settings: ShadowRunSettings, acc: ShadowAccumulator, writer: RunWriter, events: RunEvents
+    settings: ShadowRunSettings,
+    acc: ShadowAccumulator,
+    writer: RunWriter,
+    events: RunEvents,
+    sent: _Sent,
 ) -> Callable[[Triple], None]:
     """What happens to each request's three responses: compare, count, store, report."""
     clean = settings.clean
@@ -395,6 +422,8 @@ def _sink(
 
     def on_triple(t: Triple) -> None:
         ex = t.exchange
+        sent.methods[ex.request.method] += 1
+        sent.routes[ex.route] += 1
         req = ex.request
         v = acc.add(
             exchange_id=ex.id,

@@ -144,6 +144,9 @@ def test_a_replay_compares_stores_and_reports_each_exchange(
         s.run_id,
         3,
     )
+    # what was sent, by method and route (routes are the store's sanitized templates)
+    assert record["methods"] == {"GET": 3}
+    assert sum(record["routes"].values()) == 3 and "/users/{id}/orders" in record["routes"]
 
 
 def test_ids_select_and_noise_explains(store: Store, three: list[Exchange]) -> None:

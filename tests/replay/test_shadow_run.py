@@ -45,6 +45,22 @@ def test_order_baseline_candidate_baseline2_and_writes_skipped() -> None:
         Exchange(new_id(), Request(m, "http", "x", 80, f"/{i}"))
         for i, m in enumerate(["GET", "POST", "DELETE", "GET"])
     ]
+    # writes as they would be sent: any method but the four reads, and method overrides
+    exs.insert(3, Exchange(new_id(), Request("PURGE", "http", "x", 80, "/cache")))
+    exs.insert(
+        3,
+        Exchange(
+            new_id(),
+            Request("POST", "http", "x", 80, "/q", headers=(("X-HTTP-Method-Override", "DELETE"),)),
+        ),
+    )
+    exs.insert(
+        3,
+        Exchange(
+            new_id(),
+            Request("GET", "http", "x", 80, "/g", headers=(("X-HTTP-Method-Override", "DELETE"),)),
+        ),
+    )
     triples: list[Triple] = []
     asyncio.run(runner.run(exs, triples.append))
     assert seen == [
@@ -55,7 +71,7 @@ def test_order_baseline_candidate_baseline2_and_writes_skipped() -> None:
         "cand GET /3",
         "base2 GET /3",
     ]
-    assert runner.skipped_writes == 2
+    assert runner.skipped_writes == 5
     assert [t.candidate.response.json()["host"] for t in triples] == ["cand", "cand"]  # type: ignore[union-attr]
 
 
@@ -131,6 +147,7 @@ def test_the_shadow_use_case_reports_regressions_beyond_the_noise(
     record = json.loads(audit.read_text())
     assert (record["command"], record["requests"], record["regressions"]) == ("shadow", 4, 1)
     assert record["target"] == "baseline http://base candidate http://cand"
+    assert record["methods"] == {"GET": 4} and sum(record["routes"].values()) == 4
 
 
 def test_each_target_logs_in_with_its_own_credentials() -> None:
