@@ -34,6 +34,7 @@ from amber import _aio
 from amber._config import Config
 from amber._model import Exchange
 from amber._model import Response
+from amber._model import printable
 from amber._pseudonym import KEY_ENV
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import load_key
@@ -295,7 +296,8 @@ class ReplaySummary:
 
     def sent_counts(self) -> dict[str, dict[str, int]]:
         """Requests sent per method and per route (the 50 most sent), for the audit log."""
-        return {"methods": dict(self.methods), "routes": dict(self.routes.most_common(50))}
+        routes = {printable(r): n for r, n in self.routes.most_common(50)}
+        return {"methods": dict(self.methods), "routes": routes}
 
     def counts(self) -> dict[str, int]:
         """The counts, as the run's summary and its audit record hold them."""

@@ -30,6 +30,7 @@ from typing import Any
 
 from amber._model import Exchange
 from amber._model import Response
+from amber._model import printable
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber._runs import RunState
@@ -402,7 +403,8 @@ class _Sent:
     routes: Counter[str] = field(default_factory=Counter)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {"methods": dict(self.methods), "routes": dict(self.routes.most_common(50))}
+        routes = {printable(r): n for r, n in self.routes.most_common(50)}
+        return {"methods": dict(self.methods), "routes": routes}
 
 
 def _sink(
