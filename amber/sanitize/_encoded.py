@@ -9,10 +9,12 @@ A secret is often carried encoded: `GB12%20ABCD%20...` (an IBAN whose spaces a U
   brackets) holding an escape, decoded, with the offset in the word of every decoded
   character, so that a value found in the decoded word is replaced exactly where it is in
   the original (`GB12%20ABCD...` -> `[REDACTED:iban]`, the rest of the word untouched);
-* `encoded_tokens`: each base64 or hex token that decodes to printable text (UTF-8). Such a
-  token is replaced whole when its text holds a value: a leaf that decodes to text holding a
-  secret is a secret. Tokens that decode to binary (images, hashes, UUIDs, trace ids,
-  random ids) are never text and cost one C-level decode each.
+* `quoted_runs`: each run of markup text with quote entities (`{&quot;password&quot;: ...`,
+  JSON escaped into XML or HTML), its quotes decoded, mapped back the same way;
+* `encoded_tokens`: each base64 or hex token (12+ characters) that decodes to printable
+  text (UTF-8). Such a token is replaced whole when its text holds a value: a leaf that
+  decodes to text holding a secret is a secret. Tokens that decode to binary (images,
+  hashes, UUIDs, trace ids, random ids) are never text and cost one C-level decode each.
 
 Each function is linear in its input: escapes and tokens are found by one regex search each,
 and a word's bounds by `rfind` and one search, not by a scan per character.
@@ -30,19 +32,22 @@ __all__ = [
     "encoded_tokens",
     "might_be_encoded",
     "percent_words",
+    "quoted_runs",
     "unicode_words",
 ]
 
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 _PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_UESC = re.compile(r"\\u[0-9A-Fa-f]{4}")
+# one backslash or more: `\\u00e9` is `\u00e9` escaped again (JSON in a JSON string)
+_UESC = re.compile(r"\\+u[0-9A-Fa-f]{4}")
 _WORD_END = re.compile(r"[\s\"'<>]")
 _WORD_STOPS = (" ", "\t", "\n", "\r", '"', "'", "<", ">")
 _WORD_MAX = 2048
 """How far from an escape a word's bounds are looked for (a longer word is cut there)."""
 
-# A base64 (standard or URL-safe) or hex token of 16+ characters, not part of a longer run.
-_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,}+={0,2}(?![A-Za-z0-9+/=_-])")
+# A base64 (standard or URL-safe) or hex token of 12+ characters (9 bytes: `NDMzLTMyLTg5NTc=`
+# is an SSN), not part of a longer run.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}+={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _NO_SPACE = str.maketrans("", "", "\t\n\r")
 _MIN_TEXT = 8
@@ -90,19 +95,18 @@ def _unpercent(word: str) -> tuple[str, list[int]]:
 
 def _ununicode(word: str) -> tuple[str, list[int]]:
     """`word` with its `\\uXXXX` escapes decoded (one character each, surrogates kept
-    apart), and, for each decoded character and the end, its offset in `word`."""
+    apart; escaped once more or not), and, for each decoded character and the end, its
+    offset in `word`."""
     pieces: list[str] = []
     offsets: list[int] = []
     pos = 0
     for m in _UESC.finditer(word):
-        s = m.start()
-        if s > 0 and word[s - 1] == "\\" and (s < 2 or word[s - 2] != "\\"):
-            continue  # `\\u0041` is a backslash, then `u0041`
+        s, e = m.span()
         pieces.append(word[pos:s])
         offsets.extend(range(pos, s))
-        pieces.append(chr(int(word[s + 2 : s + 6], 16)))
+        pieces.append(chr(int(word[e - 4 : e], 16)))
         offsets.append(s)
-        pos = m.end()
+        pos = e
     pieces.append(word[pos:])
     offsets.extend(range(pos, len(word) + 1))
     return "".join(pieces), offsets
@@ -126,6 +130,43 @@ def unicode_words(text: str) -> Iterator[tuple[int, str, list[int]]]:
         decoded, offsets = _ununicode(text[start:end])
         if len(decoded) < end - start:
             yield start, decoded, offsets
+
+
+_QUOTE_ENTITY = re.compile(r"&(?:quot|apos|#34|#39|#x22|#x27);")
+_QUOTE_ENTITIES = ("&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
+_MARKUP = re.compile(r"[<>]")
+_QUOTES = {"&quot;": '"', "&apos;": "'", "&#34;": '"', "&#39;": "'", "&#x22;": '"', "&#x27;": "'"}
+
+
+def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
+    """`(start, decoded, offsets)` of each run of markup text (between `>` and `<`, or an
+    attribute value) with quote entities: `{&quot;password&quot;: &quot;...&quot;}` is
+    JSON escaped into XML or HTML, which the `key: value` rule reads only with its quotes.
+    Only the quote entities are decoded (other entities change no rule's reading)."""
+    if "&" not in text or not any(e in text for e in _QUOTE_ENTITIES):
+        return
+    pos = 0
+    while (m := _QUOTE_ENTITY.search(text, pos)) is not None:
+        i = m.start()
+        lo = max(0, i - _WORD_MAX)
+        start = max(text.rfind("<", lo, i), text.rfind(">", lo, i), text.rfind('"', lo, i)) + 1
+        start = max(start, lo)
+        e = _MARKUP.search(text, m.end(), m.end() + _WORD_MAX)
+        end = e.start() if e is not None else min(len(text), m.end() + _WORD_MAX)
+        run = text[start:end]
+        pieces: list[str] = []
+        offsets: list[int] = []
+        p = 0
+        for q in _QUOTE_ENTITY.finditer(run):
+            pieces.append(run[p : q.start()])
+            offsets.extend(range(p, q.start()))
+            pieces.append(_QUOTES[q.group()])
+            offsets.append(q.start())
+            p = q.end()
+        pieces.append(run[p:])
+        offsets.extend(range(p, len(run) + 1))
+        yield start, "".join(pieces), offsets
+        pos = max(end, m.end())
 
 
 def _as_text(raw: bytes) -> str | None:
@@ -181,4 +222,4 @@ def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
 
 def might_be_encoded(text: str) -> bool:
     """Could `text` hold an escape or an encoded token (a cheap, conservative test)?"""
-    return "%" in text or "\\u" in text or (len(text) >= 16 and _TOKEN.search(text) is not None)
+    return "%" in text or "\\u" in text or (len(text) >= 12 and _TOKEN.search(text) is not None)

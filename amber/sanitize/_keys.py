@@ -93,6 +93,7 @@ _COMPOUND_HEADS: frozenset[str] = frozenset(
         "user", "db", "login", "admin", "root", "app", "smtp", "mail", "wifi", "temp",
         "master", "account", "my", "api", "private", "client", "access", "auth", "session",
         "refresh", "id", "bearer", "bot", "device", "web", "webhook", "signing", "service",
+        "x",  # `XAPIKEY2`: an `X-Api-Key2` header written as a variable
     }
 )  # fmt: skip
 
@@ -252,7 +253,7 @@ class KeyClassifier:
     def _compound(self, tok: str) -> bool:
         """Is `tok` a marker glued after a head word (`oldpw`), or a marker pair written
         as one word (`recoverycodes`)?"""
-        for i in range(2, len(tok) - 1):
+        for i in range(1, len(tok) - 1):
             head, tail = tok[:i], tok[i:]
             if (head, tail) in _MARKER_PAIRS or (head in _COMPOUND_HEADS and tail in self.markers):
                 return True

@@ -10,8 +10,10 @@ token boundaries (`LEFT`, `RIGHT`: a token glued after `_`, `,`, `%20` or `\\n` 
 too) come from `_vendors.py`. Secrets become markers (`[REDACTED:<rule>]`); identifying
 values (emails, phones, IPs) become pseudonyms.
 
-Nothing here ever flags a marker or a pseudonym: values already in the synthetic ranges
-(`is_synthetic`) and markers are left alone, which makes sanitizing idempotent.
+Nothing here ever flags a marker or a pseudonym: this key's own pseudonyms
+(`Pseudonymizer.is_own`: in a synthetic range and carrying the key's tag) and markers are
+left alone, which makes sanitizing idempotent. Encoded values are read through
+(`_encoded.py`: percent and `\\u` escapes, base64 and hex tokens).
 
 One module because the detectors, the groups they are compiled into and the cheap gates in
 front of each group are one unit: a detector added without its group and gate never runs,
@@ -36,13 +38,13 @@ from amber._model import Redaction
 from amber._model import RedactionAction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
-from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
 from ._encoded import decoded_token
 from ._encoded import encoded_tokens
 from ._encoded import might_be_encoded
 from ._encoded import percent_words
+from ._encoded import quoted_runs
 from ._encoded import unicode_words
 from ._ids import card_ok
 from ._ids import iban_ok
@@ -483,7 +485,7 @@ class ValueScanner:
         yield from self._hits(text)
         for rule in self._custom:
             for m in rule.pattern.finditer(text):
-                if not is_marker(m.group(0)) and not _synthetic_any(m.group(0)):
+                if not is_marker(m.group(0)) and not self._own_any(m.group(0)):
                     yield Hit(rule.name, m.start(), m.end(), "", rule.action)
 
     # -- internals --------------------------------------------------------------------
@@ -523,16 +525,19 @@ class ValueScanner:
         """Add to `found` what the detectors find in the decoded forms of `text`: words with
         percent or `\\u` escapes (each value replaced where it is in the original), and
         base64 or hex tokens that decode to text (replaced whole when it holds a value)."""
-        for words in (percent_words(text), unicode_words(text)):
+        for words in (percent_words(text), unicode_words(text), quoted_runs(text)):
             for start, decoded, offsets in words:
                 for h in self._hits(decoded, False, depth + 1):
                     a, b = start + offsets[h.start], start + offsets[h.end]
                     found.append(Hit(h.rule, a, b, h.replacement, h.action))
-        if len(text) >= 16:
+        if len(text) >= 12:
             for start, end, decoded in encoded_tokens(text):
                 inner = self._hits(decoded, False, depth + 1)
                 if inner:
                     found.append(Hit(inner[0].rule, start, end, marker(inner[0].rule), "mask"))
+
+    def _own_any(self, value: str) -> bool:
+        return any(self._pseudo.is_own(k, value) for k in ("email", "ip", "phone"))
 
     def _handle_later(self, m: re.Match[str], text: str, code: bool) -> Hit | None:
         """The first later detector of the group that matches where `m` starts and passes."""
@@ -573,7 +578,7 @@ class ValueScanner:
                 return None
             if addr.is_loopback or addr.is_unspecified:
                 return None
-        if is_synthetic(kind, value):
+        if self._pseudo.is_own(kind, value):
             return None
         return Hit(det.name, start, end, self._pseudo.pseudonym(kind, value), "pseudonym")
 
@@ -684,7 +689,3 @@ def _after_version(text: str, start: int) -> bool:
 _NOT_A_SECRET = frozenset(
     {"null", "none", "nil", "true", "false", "~", "''", '""', "[]", "{}", "undefined"}
 )
-
-
-def _synthetic_any(value: str) -> bool:
-    return any(is_synthetic(k, value) for k in ("email", "ip", "phone"))

@@ -34,6 +34,7 @@ from tests.core.sanitize.corpus import planted
 from tests.core.sanitize.corpus import run
 from tests.core.sanitize.corpus import table
 from tests.core.sanitize.corpus import truncation_cases
+from tests.core.sanitize.corpus.carriers import ENCODINGS
 from tests.core.sanitize.corpus.carriers import exchange
 from tests.core.sanitize.corpus.formats import FORMATS
 from tests.core.sanitize.corpus.formats import render
@@ -75,19 +76,41 @@ CLEAN_BODIES_CHANGED_AT_MOST = 0
 # Classes the sanitizer catches in every body of a format in the corpus, under their own key:
 # the property tests check these for leaks (grow the lists as classes become caught).
 _SHAPES = ("auth-header", "jwt", "private-key", "url-userinfo")
+# value classes, caught in every format (in `text`, which carries no key, only the values
+# with a shape of their own: see `_catchable`)
+_VALUES = (
+    "card", "date-of-birth", "email", "iban", "national-id", "passport", "password", "phone",
+    "vendor-token",
+)  # fmt: skip
 FULLY_CAUGHT: dict[str, tuple[str, ...]] = {
-    "json": (*_SHAPES, "email", "iban", "phone"),
-    "ndjson": (*_SHAPES, "email", "iban", "phone"),
-    "form": (*_SHAPES, "email", "iban", "phone"),
-    "multipart": (*_SHAPES, "email", "iban", "phone"),
-    "sse": (*_SHAPES, "iban"),
-    "yaml": (*_SHAPES, "iban"),
-    "env": (*_SHAPES, "iban"),
-    "xml": _SHAPES,
-    "html": _SHAPES,
-    "csv": _SHAPES,
-    "text": _SHAPES,
+    "json": (*_SHAPES, *_VALUES),
+    "ndjson": (*_SHAPES, *_VALUES),
+    "form": (*_SHAPES, *_VALUES),
+    "multipart": (*_SHAPES, *_VALUES),
+    "sse": (*_SHAPES, *_VALUES),
+    "yaml": (*_SHAPES, *_VALUES),
+    "env": (*_SHAPES, *_VALUES),
+    "xml": (*_SHAPES, *_VALUES),
+    "html": (*_SHAPES, *_VALUES),
+    "csv": (*_SHAPES, *_VALUES),
+    "text": (*_SHAPES, *_VALUES),
 }
+# Keys whose values have no shape to find them by without the key (docs/sanitization.md,
+# Known limits): a Datadog key is 32 hex digits, like an MD5.
+_SHAPELESS = frozenset({"datadog_api_key"})
+
+
+def _catchable(p: Planted, fmt: str, key: str, columns: int) -> bool:
+    """Can the sanitizer find `p` in a body of format `fmt`, placed under `key`? In `text`
+    (values only, no keys) only by its shape, unless the encoding put the key inside.
+
+    A CSV body of one column has no delimiter, and `_tabular` reads it as plain text (its
+    header is not applied: a known gap, left to the body formats' owner), so there too."""
+    if p.cls not in FULLY_CAUGHT[fmt]:
+        return False
+    if (fmt == "text" and key != "payload") or (fmt == "csv" and columns == 1):
+        return p.shaped and p.key not in _SHAPELESS
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +202,22 @@ def _plant(doc: object, p: Planted, rnd: random.Random) -> object:
     return doc
 
 
-def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted], fmt: str) -> None:
+def _check(
+    sanitizer: Sanitizer,
+    ex: Exchange,
+    values: list[Planted],
+    fmt: str,
+    keys: list[str] | None = None,
+    columns: int = 0,
+) -> None:
     stored = sanitizer.sanitize(ex)  # raises on a crash
+    # a value planted twice is checked only when both of its placements can be caught
+    catchable: dict[str, bool] = {}
+    for i, p in enumerate(values):
+        ok = _catchable(p, fmt, p.key if keys is None else keys[i], columns)
+        catchable[p.value] = catchable.get(p.value, True) and ok
     for p in values:
-        if p.cls in FULLY_CAUGHT[fmt]:
+        if catchable[p.value]:
             needles = {f for part in (*p.parts, p.value) for f in forms(part)}
             assert not leaked(stored, needles), (fmt, p.cls, p.key, ex.request.body[:300])
 
@@ -219,6 +254,7 @@ def test_random_json_bodies(
         max_size=6,
     ),
     values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+    encodings=st.lists(st.sampled_from(sorted(ENCODINGS)), min_size=4, max_size=4),
     rnd=st.randoms(use_true_random=False),
 )
 def test_random_bodies_of_every_format(
@@ -226,12 +262,18 @@ def test_random_bodies_of_every_format(
     fmt: str,
     pairs: list[tuple[str, str]],
     values: list[Planted],
+    encodings: list[str],
     rnd: random.Random,
 ) -> None:
-    for p in values:
-        pairs.insert(rnd.randrange(len(pairs) + 1), (p.key, p.value))
+    # each planted value in a placement encoding: raw, URL-encoded, base64, hex or escaped
+    # inside a JSON document in a string
+    keys: list[str] = []
+    for p, enc in zip(values, encodings, strict=False):
+        key, value = ENCODINGS[enc](p.key, p.value)
+        keys.append(key)
+        pairs.insert(rnd.randrange(len(pairs) + 1), (key, value))
     body, ctype = render(fmt, pairs)
-    _check(sanitizer, exchange(req_body=body, req_type=ctype), values, fmt)
+    _check(sanitizer, exchange(req_body=body, req_type=ctype), values, fmt, keys, len(pairs))
 
 
 _CONTENT_TYPES = (

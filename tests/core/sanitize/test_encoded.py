@@ -36,7 +36,9 @@ def test_unicode_words() -> None:
     ((start, decoded, offsets),) = unicode_words(text)
     assert decoded == "用户@例子.中国"
     assert text[start + offsets[0] : start + offsets[len(decoded)]].startswith("\\u7528")
-    assert list(unicode_words("a\\\\u0041 b")) == []  # an escaped backslash, then `u0041`
+    # escaped again (JSON inside a JSON string): the same character
+    ((start, decoded, offsets),) = unicode_words('"k\\\\u00fcnstler"')
+    assert decoded == "künstler" and offsets[1:3] == [1, 8]
     assert list(unicode_words("no escapes")) == []
 
 

@@ -111,8 +111,6 @@ def test_secret_parts_masked_context_kept(scanner: ValueScanner, text: str, kept
         "call 555-1234",
         "[REDACTED:jwt]",
         "password=[REDACTED:secret-key-value]",
-        "alice.smith42@example.com",
-        "203.0.113.9 and 2001:db8::1 and +1-415-555-0123",
     ],
 )
 def test_false_positives(scanner: ValueScanner, text: str) -> None:
@@ -405,3 +403,21 @@ def test_a_random_40_character_key_is_masked_without_context(scanner: ValueScann
 def test_a_quoted_key_with_spaces(scanner: ValueScanner) -> None:
     new, hits = apply(scanner, '{"new password": "Tulip42!maple", "plan name": "pro"}')
     assert new == '{"new password": "[REDACTED:secret-key-value]", "plan name": "pro"}'
+
+
+def test_own_pseudonyms_are_kept_other_documentation_values_are_not(
+    scanner: ValueScanner, pseudo: Pseudonymizer
+) -> None:
+    own = [
+        pseudo.pseudonym("email", "maria@corp.com"),
+        pseudo.pseudonym("ip", "10.1.2.3"),
+        pseudo.pseudonym("ipv6", "fe80::1234"),
+        pseudo.pseudonym("phone", "+44 20 7946 0958"),
+    ]
+    text = " and ".join(own)
+    assert apply(scanner, text) == (text, [])  # sanitizing twice changes nothing
+    # documentation values that are not this key's output are values like any other
+    other = "alice.smith@example.com and 2001:db8::1 and +1-415-555-0199"
+    new, hits = apply(scanner, other)
+    assert [h.rule for h in hits] == ["email", "ipv6", "phone"]
+    assert all(v not in new for v in other.split(" and "))
