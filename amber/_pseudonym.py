@@ -23,10 +23,11 @@ A value in those ranges is amber's own output only when it carries the key's **t
 (`Pseudonymizer.is_own`): part of every email, IP, IPv6 and phone pseudonym is derived from
 `HMAC-SHA256(key, "amber-tag" NUL kind NUL rest-of-the-pseudonym)` (an email's number, the
 last group of an IPv6 address; an IPv4 last octet and a phone line are drawn only from those
-the key tags). So `maria@example.com` or `203.0.113.9` in real traffic is pseudonymized like
-any other value, while a pseudonym met again (a stored exchange sanitized twice, a fixture
-made from captured data) is kept: `pseudonym()` of its own output returns it unchanged, and
-a captured request and the fixture extracted for it agree.
+the key tags: the tag of the prefix or the area code, expanded by SHAKE-256, marks 1 in 8
+octets and 1 in 16 lines). So `maria@example.com` or `203.0.113.9` in real traffic is
+pseudonymized like any other value, while a pseudonym met again (a stored exchange
+sanitized twice, a fixture made from captured data) is kept: `pseudonym()` of its own
+output returns it unchanged, and a captured request and the fixture extracted for it agree.
 
 ```python
 >>> p = Pseudonymizer(b"0123456789abcdef0123456789abcdef")
@@ -139,11 +140,12 @@ _DOC_V6 = ipaddress.ip_network("2001:db8::/32")
 _FICTIONAL_PHONE = re.compile(r"55501[0-9]{2}$")
 
 
+_RESERVED_EMAIL_SUFFIXES = tuple("." + d for d in _RESERVED_EMAIL_DOMAINS)
+
+
 def _is_reserved_email(value: str) -> bool:
     domain = value.rpartition("@")[2].lower().rstrip(".")
-    if domain in _RESERVED_EMAIL_DOMAINS or domain.endswith(
-        tuple("." + d for d in _RESERVED_EMAIL_DOMAINS)
-    ):
+    if domain in _RESERVED_EMAIL_DOMAINS or domain.endswith(_RESERVED_EMAIL_SUFFIXES):
         return True
     return domain.rpartition(".")[2] in _RESERVED_TLDS
 
@@ -238,6 +240,9 @@ class Pseudonymizer:
         # `trust_ranges`: every value in a synthetic range counts as own output (for
         # `amber scan`, which has no key to check a tag with)
         self._trust_ranges = trust_ranges
+        # the octets (per TEST-NET prefix) and lines (per area) the key tags, computed once
+        self._octets: dict[str, frozenset[int]] = {}
+        self._lines: dict[int, frozenset[int]] = {}
 
     def tag(self, kind: str, body: str) -> bytes:
         """The keyed tag of a pseudonym's `body` (the pseudonym without its tagged part)."""
@@ -283,7 +288,13 @@ class Pseudonymizer:
         return int(groups[7], 16) == int.from_bytes(self.tag("ipv6", body)[:2], "big")
 
     def _ip_tagged(self, prefix: str, octet: int) -> bool:
-        return self.tag("ip", f"{prefix}{octet}")[0] % 8 == 0
+        found = self._octets.get(prefix)
+        if found is None:
+            # one tag per prefix, expanded to a byte per octet: tagged when it is 0 mod 8
+            stream = _stream(self.tag("ip", prefix), 256)
+            found = frozenset(o for o in range(1, 255) if stream[o] % 8 == 0)
+            self._octets[prefix] = found
+        return octet in found
 
     def _own_phone(self, value: str) -> bool:
         digits = "".join(c for c in value if c.isdigit())
@@ -292,7 +303,14 @@ class Pseudonymizer:
         return self._phone_tagged(int(digits[1:4]), int(digits[9:11]))
 
     def _phone_tagged(self, area: int, line: int) -> bool:
-        return self.tag("phone", f"{area}-{line:02d}")[0] % 16 == 0
+        found = self._lines.get(area)
+        if found is None:
+            # one tag per area, expanded to a byte per line: tagged when it is 0 mod 16
+            stream = _stream(self.tag("phone", str(area)), 100)
+            found = frozenset(n for n in range(100) if stream[n] % 16 == 0)
+            if len(self._lines) < 1024:  # 799 areas at most
+                self._lines[area] = found
+        return line in found
 
     def digest(self, kind: str, value: str) -> bytes:
         """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""

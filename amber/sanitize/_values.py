@@ -367,7 +367,7 @@ _DIGIT = re.compile(r"[0-9]")
 def _gate(group: str, s: str) -> bool:
     if group == "digits":
         return _DIGIT.search(s) is not None
-    if group == "random":
+    if group == "random":  # (`_hits` skips it for shorter text)
         return len(s) >= 40
     if group == "lower":  # the shortest IBAN has 15 characters
         return len(s) >= 15 and _DIGIT.search(s) is not None
@@ -492,9 +492,12 @@ class ValueScanner:
 
     def _hits(self, text: str, code: bool = False, depth: int = 0) -> list[Hit]:
         found: list[Hit] = []
-        short = len(text) < 16
+        n = len(text)
+        short = n < 16
         for group, rx in self._groups:
-            if short and group in ("tokens", "pem"):
+            if short and group in ("tokens", "pem", "random"):
+                continue
+            if n < 40 and group == "random":
                 continue
             if not _gate(group, text):
                 continue
@@ -525,7 +528,14 @@ class ValueScanner:
         """Add to `found` what the detectors find in the decoded forms of `text`: words with
         percent or `\\u` escapes (each value replaced where it is in the original), and
         base64 or hex tokens that decode to text (replaced whole when it holds a value)."""
-        for words in (percent_words(text), unicode_words(text), quoted_runs(text)):
+        views = []
+        if "%" in text:
+            views.append(percent_words(text))
+        if "\\u" in text:
+            views.append(unicode_words(text))
+        if "&" in text:
+            views.append(quoted_runs(text))
+        for words in views:
             for start, decoded, offsets in words:
                 for h in self._hits(decoded, False, depth + 1):
                     a, b = start + offsets[h.start], start + offsets[h.end]
