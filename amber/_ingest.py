@@ -40,9 +40,14 @@ _PARTIAL_MAX = 512
 # semicolon (a token, a URL, `key=value&...`). When the cut falls inside it and it is
 # shorter than `_PARTIAL_MAX`, it is dropped: it may be the prefix of a secret, too short
 # for the detectors to recognize.
+# A marker (`[REDACTED:rule]`) inside a word is part of it (`postgres://user:[REDACTED:
+# url-userinfo]@db`), and so is a marker the cut falls inside (`mysql://user:[RED`): the word
+# is the secret's context, and its start may be the planted value's own prefix.
 _WORD = rb"[^\s\"'<>()\[\]{},;]"
-_PARTIAL = re.compile(_WORD + rb"{1,%d}\Z" % _PARTIAL_MAX)
-_TOKEN_BYTE = re.compile(_WORD)
+_MARKER = rb"\[REDACTED:[a-z0-9-]{1,64}\]"
+_CUT_MARKER = rb"\[(?:[A-Z]{1,8}(?::[a-z0-9-]{0,64})?)?\Z"
+_PARTIAL = re.compile(rb"(?:%s|%s)+(?:%s)?\Z|%s" % (_WORD, _MARKER, _CUT_MARKER, _CUT_MARKER))
+_TOKEN_BYTE = re.compile(rb"%s|\[REDACTED:" % _WORD)
 
 
 @dataclass

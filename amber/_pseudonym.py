@@ -19,6 +19,16 @@ Pseudonyms are recognisably synthetic, so `amber scan` never reports them as lea
 | `ipv6` | `2001:db8:...` | documentation prefix 2001:db8::/32 |
 | `phone` | `+1-415-555-0123` | NANP fictional lines 555-0100 to 555-0199 |
 
+A value in those ranges is amber's own output only when it carries the key's **tag**
+(`Pseudonymizer.is_own`): part of every email, IP, IPv6 and phone pseudonym is derived from
+`HMAC-SHA256(key, "amber-tag" NUL kind NUL rest-of-the-pseudonym)` (an email's number, the
+last group of an IPv6 address; an IPv4 last octet and a phone line are drawn only from those
+the key tags: the tag of the prefix or the area code, expanded by SHAKE-256, marks 1 in 8
+octets and 1 in 16 lines). So `maria@example.com` or `203.0.113.9` in real traffic is
+pseudonymized like any other value, while a pseudonym met again (a stored exchange
+sanitized twice, a fixture made from captured data) is kept: `pseudonym()` of its own
+output returns it unchanged, and a captured request and the fixture extracted for it agree.
+
 ```python
 >>> p = Pseudonymizer(b"0123456789abcdef0123456789abcdef")
 >>> p.pseudonym("email", "Alice@Corp.com") == p.pseudonym("email", "alice@corp.com ")
@@ -37,6 +47,7 @@ import os
 import re
 import threading
 import unicodedata
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
@@ -129,11 +140,12 @@ _DOC_V6 = ipaddress.ip_network("2001:db8::/32")
 _FICTIONAL_PHONE = re.compile(r"55501[0-9]{2}$")
 
 
+_RESERVED_EMAIL_SUFFIXES = tuple("." + d for d in _RESERVED_EMAIL_DOMAINS)
+
+
 def _is_reserved_email(value: str) -> bool:
     domain = value.rpartition("@")[2].lower().rstrip(".")
-    if domain in _RESERVED_EMAIL_DOMAINS or domain.endswith(
-        tuple("." + d for d in _RESERVED_EMAIL_DOMAINS)
-    ):
+    if domain in _RESERVED_EMAIL_DOMAINS or domain.endswith(_RESERVED_EMAIL_SUFFIXES):
         return True
     return domain.rpartition(".")[2] in _RESERVED_TLDS
 
@@ -218,13 +230,87 @@ class Pseudonymizer:
     beyond the name lists).
     """
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, *, trust_ranges: bool = False) -> None:
         if len(key) < MIN_KEY_BYTES:
             raise KeyMissing(
                 f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes: {_KEY_HELP}"
             )
         self._key = bytes(key)
         self._cache: dict[tuple[str, str], str] = {}
+        # `trust_ranges`: every value in a synthetic range counts as own output (for
+        # `amber scan`, which has no key to check a tag with)
+        self._trust_ranges = trust_ranges
+        # the octets (per TEST-NET prefix) and lines (per area) the key tags, computed once
+        self._octets: dict[str, frozenset[int]] = {}
+        self._lines: dict[int, frozenset[int]] = {}
+
+    def tag(self, kind: str, body: str) -> bytes:
+        """The keyed tag of a pseudonym's `body` (the pseudonym without its tagged part)."""
+        msg = b"amber-tag\0" + kind.encode() + b"\0" + body.encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, msg, hashlib.sha256).digest()
+
+    def is_own(self, kind: str, value: str) -> bool:
+        """Is `value` a pseudonym of `kind` this key made (or could have made)?
+
+        Only values in the synthetic ranges (`is_synthetic`) can be, and only those whose
+        tag checks out under this key: a documentation value from real traffic
+        (`alice@example.com`, `192.0.2.1`, `+1-212-555-0100`) is not, except by chance (1 in
+        100 emails of the pseudonym's shape, 1 in 8 TEST-NET addresses, 1 in 16 555-01xx
+        lines, 1 in 65536 IPv6 documentation addresses).
+        """
+        if not is_synthetic(kind, value):
+            return False
+        if self._trust_ranges:
+            return True
+        if kind == "email":
+            return self._own_email(value)
+        if kind in ("ip", "ipv6"):
+            return self._own_ip(value)
+        return self._own_phone(value)
+
+    def _own_email(self, value: str) -> bool:
+        m = _EMAIL_SHAPE.fullmatch(value)
+        if m is None:
+            return False
+        first, last, n, domain = m.groups()
+        return self.tag("email", f"{first}.{last}@{domain}")[0] % 100 == int(n)
+
+    def _own_ip(self, value: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(value.strip("[]"))
+        except ValueError:
+            return False
+        if addr.version == 4:
+            prefix, _, octet = str(addr).rpartition(".")
+            return self._ip_tagged(prefix + ".", int(octet))
+        groups = addr.exploded.split(":")
+        body = ":".join(f"{int(g, 16):x}" for g in groups[2:7])
+        return int(groups[7], 16) == int.from_bytes(self.tag("ipv6", body)[:2], "big")
+
+    def _ip_tagged(self, prefix: str, octet: int) -> bool:
+        found = self._octets.get(prefix)
+        if found is None:
+            # one tag per prefix, expanded to a byte per octet: tagged when it is 0 mod 8
+            stream = _stream(self.tag("ip", prefix), 256)
+            found = frozenset(o for o in range(1, 255) if stream[o] % 8 == 0)
+            self._octets[prefix] = found
+        return octet in found
+
+    def _own_phone(self, value: str) -> bool:
+        digits = "".join(c for c in value if c.isdigit())
+        if len(digits) != 11 or digits[0] != "1" or digits[4:9] != "55501":
+            return False
+        return self._phone_tagged(int(digits[1:4]), int(digits[9:11]))
+
+    def _phone_tagged(self, area: int, line: int) -> bool:
+        found = self._lines.get(area)
+        if found is None:
+            # one tag per area, expanded to a byte per line: tagged when it is 0 mod 16
+            stream = _stream(self.tag("phone", str(area)), 100)
+            found = frozenset(n for n in range(100) if stream[n] % 16 == 0)
+            if len(self._lines) < 1024:  # 799 areas at most
+                self._lines[area] = found
+        return line in found
 
     def digest(self, kind: str, value: str) -> bytes:
         """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""
@@ -234,7 +320,8 @@ class Pseudonymizer:
         return hmac.new(self._key, msg, hashlib.sha256).digest()
 
     def pseudonym(self, kind: str, value: str) -> str:
-        """The pseudonym of `value` as a `kind` (one of `PSEUDONYM_KINDS`).
+        """The pseudonym of `value` as a `kind` (one of `PSEUDONYM_KINDS`); `value` itself
+        when it is this key's own pseudonym of that kind (`is_own`).
 
         *Raises:* `ValueError` for an unknown kind.
         """
@@ -247,7 +334,10 @@ class Pseudonymizer:
             raise ValueError(
                 f"unknown pseudonym kind {kind!r}; expected one of {', '.join(PSEUDONYM_KINDS)}"
             )
-        result = maker(self.digest(kind, value), value)
+        if kind in _TAGGED_KINDS and self.is_own(kind, value):
+            result = value  # its own output: a pseudonym of a pseudonym is itself
+        else:
+            result = maker(self, self.digest(kind, value), value)
         if len(self._cache) >= _CACHE_MAX:
             self._cache.clear()
         self._cache[cache_key] = result
@@ -279,7 +369,7 @@ def _stream(digest: bytes, n: int) -> bytes:
     return hashlib.shake_256(digest).digest(n)
 
 
-def _email(digest: bytes, value: str) -> str:
+def _email(p: Pseudonymizer, digest: bytes, value: str) -> str:
     fake = _seeded(digest)
     st = _state()
     first = fake.random.choice(st.first_names).lower()
@@ -287,24 +377,24 @@ def _email(digest: bytes, value: str) -> str:
     first = re.sub(r"[^a-z]", "", first) or "user"
     last = re.sub(r"[^a-z]", "", last) or "name"
     domain = _RESERVED_EMAIL_DOMAINS[digest[8] % 3]
-    return f"{first}.{last}{digest[9] % 100}@{domain}"
+    return f"{first}.{last}{p.tag('email', f'{first}.{last}@{domain}')[0] % 100}@{domain}"
 
 
-def _name(digest: bytes, value: str) -> str:
+def _name(p: Pseudonymizer, digest: bytes, value: str) -> str:
     fake = _seeded(digest)
     st = _state()
     return f"{fake.random.choice(st.first_names)} {fake.random.choice(st.last_names)}"
 
 
-def _first_name(digest: bytes, value: str) -> str:
+def _first_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
     return str(_seeded(digest).random.choice(_state().first_names))
 
 
-def _last_name(digest: bytes, value: str) -> str:
+def _last_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
     return str(_seeded(digest).random.choice(_state().last_names))
 
 
-def _username(digest: bytes, value: str) -> str:
+def _username(p: Pseudonymizer, digest: bytes, value: str) -> str:
     fake = _seeded(digest)
     st = _state()
     first = re.sub(r"[^a-z]", "", fake.random.choice(st.first_names).lower()) or "user"
@@ -318,40 +408,55 @@ def _username(digest: bytes, value: str) -> str:
     return f"{first[:1]}{last}{n}"
 
 
-def _address(digest: bytes, value: str) -> str:
+def _address(p: Pseudonymizer, digest: bytes, value: str) -> str:
     text = _seeded(digest).address()
     return _ascii(str(text)).replace("\n", ", ")
 
 
-def _text(digest: bytes, value: str) -> str:
+def _text(p: Pseudonymizer, digest: bytes, value: str) -> str:
     words = max(1, min(12, len(value.split())))
     fake = _seeded(digest)
     return " ".join(str(w) for w in fake.words(nb=words))
 
 
-def _ip(digest: bytes, value: str) -> str:
+def _ip(p: Pseudonymizer, digest: bytes, value: str) -> str:
     if ":" in value.strip("[]"):
-        return _ipv6(digest, value)
+        return _ipv6(p, digest, value)
     prefix = _TEST_NET_PREFIXES[digest[0] % 3]
-    return f"{prefix}{1 + digest[1] % 254}"
+    start = digest[1] % 254
+    for j in range(254):  # the first octet from `start` on that the key tags (1 in 8)
+        octet = 1 + (start + j) % 254
+        if p._ip_tagged(prefix, octet):
+            return f"{prefix}{octet}"
+    return f"{prefix}{1 + start}"  # no tagged octet at all (about 1 in 10**14 keys)
 
 
-def _ipv6(digest: bytes, value: str) -> str:
-    groups = [int.from_bytes(digest[i : i + 2], "big") for i in range(0, 12, 2)]
-    return str(ipaddress.IPv6Address(f"2001:db8:{':'.join(f'{g:x}' for g in groups)}"))
+def _ipv6(p: Pseudonymizer, digest: bytes, value: str) -> str:
+    body = ":".join(f"{int.from_bytes(digest[i : i + 2], 'big'):x}" for i in range(0, 10, 2))
+    tag = int.from_bytes(p.tag("ipv6", body)[:2], "big")
+    return str(ipaddress.IPv6Address(f"2001:db8:{body}:{tag:x}"))
 
 
-def _phone(digest: bytes, value: str) -> str:
-    area = 201 + int.from_bytes(digest[0:2], "big") % 799  # 201..999: a valid NANP area
-    line = digest[2] % 100
-    return f"+1-{area}-555-01{line:02d}"
+def _phone(p: Pseudonymizer, digest: bytes, value: str) -> str:
+    first = int.from_bytes(digest[0:2], "big") % 799
+    start = digest[2] % 100
+    for a in range(799):
+        area = 201 + (first + a) % 799  # 201..999: a valid NANP area
+        for j in range(100):  # the first line from `start` on that the key tags (1 in 16)
+            line = (start + j) % 100
+            if p._phone_tagged(area, line):
+                return f"+1-{area}-555-01{line:02d}"
+    return f"+1-{201 + first}-555-01{start:02d}"  # no tagged line at all
 
+
+_EMAIL_SHAPE = re.compile(r"([a-z]+)\.([a-z]+)([0-9]{1,2})@(example\.(?:com|org|net))")
+_TAGGED_KINDS = frozenset({"email", "ip", "ipv6", "phone"})
 
 _ID_PREFIX = re.compile(r"^[A-Za-z]{1,8}[_-]")
 _HEXLIKE = re.compile(r"(?:[0-9a-f]|-)+|(?:[0-9A-F]|-)+")
 
 
-def _customer_id(digest: bytes, value: str) -> str:
+def _customer_id(p: Pseudonymizer, digest: bytes, value: str) -> str:
     """Same length and character classes: digits stay digits, letters keep their case.
 
     A short alphabetic prefix ending in `_` or `-` (`cus_`, `usr-`) is kept, as are
@@ -394,7 +499,7 @@ def _customer_id(digest: bytes, value: str) -> str:
     return "".join(out)
 
 
-_MAKERS = {
+_MAKERS: dict[str, Callable[[Pseudonymizer, bytes, str], str]] = {
     "address": _address,
     "customer_id": _customer_id,
     "email": _email,

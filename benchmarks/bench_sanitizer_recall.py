@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_sanitizer_recall.py [--repeat 3] [--examples]
 
-Runs every case of `tests/core/sanitize/corpus` (320 planted secrets and personal values in
-every carrier and placement encoding, 113 look-alikes, truncation by the body cap) through
+Runs every case of `tests/core/sanitize/corpus` (324 planted secrets and personal values in
+every carrier and placement encoding, 131 look-alikes, truncation by the body cap) through
 `Sanitizer.sanitize` (truncation cases through `amber._ingest.Pipeline`) and prints, from
 the same run:
 

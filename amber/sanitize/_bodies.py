@@ -35,7 +35,6 @@ from amber._decode import looks_textual
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
-from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
 from ._fields import field_verdict
@@ -386,7 +385,7 @@ class BodySanitizer:
         if action == "mask":
             out.append(Redaction(what, location, "mask"))
             return marker(what)
-        if is_synthetic(what, value):
+        if self.pseudo.is_own(what, value):
             return value
         out.append(Redaction(what, location, "pseudonym"))
         return self.pseudo.pseudonym(what, value)

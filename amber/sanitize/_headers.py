@@ -26,7 +26,6 @@ from amber._model import Headers
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
-from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
 from ._fields import field_verdict
@@ -222,13 +221,13 @@ class HeaderSanitizer:
             return self._forwarded(lname, value, loc, out)
         if kind == "identity":
             what = self._identities[lname]
-            if is_marker(value) or is_synthetic(what, value):
+            if is_marker(value) or self.pseudo.is_own(what, value):
                 return value
             out.append(Redaction(what, loc, "pseudonym"))
             return self.pseudo.pseudonym(what, value)
         if kind == "from":
             new = self.scanner.apply(value, loc, out)
-            if new == value and not is_marker(value) and not is_synthetic("email", value):
+            if new == value and not is_marker(value) and not self.pseudo.is_own("email", value):
                 out.append(Redaction("from", loc, "mask"))
                 return marker("from")
             return new
@@ -331,7 +330,7 @@ class HeaderSanitizer:
         except ValueError:
             return None
         text = str(addr)
-        if is_synthetic("ip", text) or addr.is_loopback or addr.is_unspecified:
+        if self.pseudo.is_own("ip", text) or addr.is_loopback or addr.is_unspecified:
             return None
         fake = self.pseudo.pseudonym("ip", text)
         if addr.version == 6:

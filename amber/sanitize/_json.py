@@ -21,7 +21,6 @@ import orjson
 
 from amber._model import Redaction
 from amber._pseudonym import is_marker
-from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
 from ._fields import field_verdict
@@ -307,7 +306,7 @@ class JsonWalker:
             return marker(what)
         # pseudonym
         if t is str:
-            if not v or is_marker(v) or is_synthetic(what, v):
+            if not v or is_marker(v) or self.owner.pseudo.is_own(what, v):
                 return v
             self.out.append(Redaction(what, self.loc(path), "pseudonym"))
             return self.owner.pseudo.pseudonym(what, v)

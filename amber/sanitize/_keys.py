@@ -55,6 +55,9 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         "born", "born_on", "geburtsdatum", "passport", "passport_number", "passportnumber",
         "passport_no", "passportno", "nino", "ni_number", "national_insurance_number",
         "national_id", "steuer_id", "steuerid", "steuernummer", "tin", "taxid",
+        # ICAO 9303's name for a passport's or identity card's number, as identity
+        # verification APIs carry it
+        "document_number", "documentnumber", "document_no", "documentno",
     }
 )  # fmt: skip
 
@@ -78,6 +81,19 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("birth", "date"), ("of", "birth"), ("born", "on"), ("tax", "id"), ("national", "id"),
         ("pin", "code"), ("otp", "code"), ("mfa", "code"), ("recovery", "code"),
         ("recovery", "codes"), ("backup", "codes"), ("security", "answer"), ("master", "key"),
+    }
+)  # fmt: skip
+
+# Words that, glued before a marker in one token, still name the secret: `oldpw`,
+# `userpass`, `confirmpassword` (a header name or an upper-case `OLDPW` loses its camelCase).
+# Only these: `bypass`, `compass` and `haspassword` are not secrets.
+_COMPOUND_HEADS: frozenset[str] = frozenset(
+    {
+        "old", "new", "current", "curr", "confirm", "confirmed", "repeat", "retype", "verify",
+        "user", "db", "login", "admin", "root", "app", "smtp", "mail", "wifi", "temp",
+        "master", "account", "my", "api", "private", "client", "access", "auth", "session",
+        "refresh", "id", "bearer", "bot", "device", "web", "webhook", "signing", "service",
+        "x",  # `XAPIKEY2`: an `X-Api-Key2` header written as a variable
     }
 )  # fmt: skip
 
@@ -234,11 +250,20 @@ class KeyClassifier:
                 return ("pseudonym", kind)
         return None
 
+    def _compound(self, tok: str) -> bool:
+        """Is `tok` a marker glued after a head word (`oldpw`), or a marker pair written
+        as one word (`recoverycodes`)?"""
+        for i in range(1, len(tok) - 1):
+            head, tail = tok[:i], tok[i:]
+            if (head, tail) in _MARKER_PAIRS or (head in _COMPOUND_HEADS and tail in self.markers):
+                return True
+        return False
+
     def _marked(self, tokens: list[str]) -> bool:
         n = len(tokens)
         for i, tok in enumerate(tokens):
             hit_end = -1
-            if tok in self.markers:
+            if tok in self.markers or (len(tok) >= 4 and self._compound(tok)):
                 hit_end = i
             elif i + 1 < n and (tok, tokens[i + 1]) in _MARKER_PAIRS:
                 hit_end = i + 1

@@ -11,7 +11,6 @@ from amber._model import Redaction
 from amber._model import Request
 from amber._model import Response
 from amber._pseudonym import Pseudonymizer
-from amber._pseudonym import is_synthetic
 from amber.errors import SanitizeError
 
 from ._bodies import BodySanitizer
@@ -166,7 +165,7 @@ class Sanitizer:
         except ValueError:
             new = self.scanner.apply(addr, "client_addr", out)
             return new
-        if is_synthetic("ip", str(ip)):
+        if self.pseudonymizer.is_own("ip", str(ip)):
             return addr
         out.append(Redaction("client-ip", "client_addr", "pseudonym"))
         fake = self.pseudonymizer.pseudonym("ip", str(ip))

@@ -49,7 +49,10 @@ def _scanner(config: SanitizeConfig | None) -> ValueScanner:
         identity=config.identity_keys(),
     )
     scanner = ValueScanner(
-        Pseudonymizer(_SCAN_KEY), keys, enabled=config.enabled_detectors(), custom=config.rules
+        Pseudonymizer(_SCAN_KEY, trust_ranges=True),
+        keys,
+        enabled=config.enabled_detectors(),
+        custom=config.rules,
     )
     if len(_SCANNERS) > 16:
         _SCANNERS.clear()

@@ -10,8 +10,10 @@ token boundaries (`LEFT`, `RIGHT`: a token glued after `_`, `,`, `%20` or `\\n` 
 too) come from `_vendors.py`. Secrets become markers (`[REDACTED:<rule>]`); identifying
 values (emails, phones, IPs) become pseudonyms.
 
-Nothing here ever flags a marker or a pseudonym: values already in the synthetic ranges
-(`is_synthetic`) and markers are left alone, which makes sanitizing idempotent.
+Nothing here ever flags a marker or a pseudonym: this key's own pseudonyms
+(`Pseudonymizer.is_own`: in a synthetic range and carrying the key's tag) and markers are
+left alone, which makes sanitizing idempotent. Encoded values are read through
+(`_encoded.py`: percent and `\\u` escapes, base64 and hex tokens).
 
 One module because the detectors, the groups they are compiled into and the cheap gates in
 front of each group are one unit: a detector added without its group and gate never runs,
@@ -23,7 +25,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import math
 import re
+from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -34,9 +38,14 @@ from amber._model import Redaction
 from amber._model import RedactionAction
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
-from amber._pseudonym import is_synthetic
 from amber._pseudonym import marker
 
+from ._encoded import decoded_token
+from ._encoded import encoded_tokens
+from ._encoded import might_be_encoded
+from ._encoded import percent_words
+from ._encoded import quoted_runs
+from ._encoded import unicode_words
 from ._ids import card_ok
 from ._ids import iban_ok
 from ._ids import luhn_ok
@@ -75,6 +84,23 @@ def _basic_ok(cred: str) -> bool:
 def _ipv4_keep(text: str) -> bool:
     """Addresses that identify nobody: unspecified, loopback, broadcast/netmasks."""
     return text.startswith(("0.", "127.", "255."))
+
+
+def _entropy(text: str) -> float:
+    """Shannon entropy of `text`, in bits per character."""
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
+
+
+def _random_key_ok(text: str) -> bool:
+    """A random key, not a word or an encoding of one: upper case, lower case and digits,
+    more than 4.3 bits per character (40 random characters of base64's alphabet have ~4.8;
+    camelCase words ~3.9), and not base64 of text (a cursor `eyJpZCI6...`)."""
+    if text.isalpha() or text.isdigit() or text.islower() or text.isupper():
+        return False
+    if not any(c.isdigit() for c in text) or _entropy(text) < 4.3:
+        return False
+    return decoded_token(text) is None
 
 
 # -- detectors ----------------------------------------------------------------------------
@@ -124,8 +150,10 @@ DETECTORS: tuple[Detector, ...] = (
         "secret-key-value", "kv",
         # `key = value`, `"key": "value"`, `key: value`; the value is captured in a lookahead
         # so that, when the key is not sensitive, the rules still run inside the value.
-        r"(?<![A-Za-z0-9_.\\-])(?P<kv_q>\\?[\"']|)(?P<kv_k>[A-Za-z_][A-Za-z0-9_.-]{0,79}+)"
-        r"(?P=kv_q)[ \t]*(?P<kv_s>[:=])[ \t]*(?=(?P<kv_v>"
+        # A quoted key may hold spaces (`"new password": ...`); an unquoted one may not.
+        r"(?<![A-Za-z0-9_.\\-])(?P<kv_q>\\?[\"'])?"
+        r"(?P<kv_k>[A-Za-z_][A-Za-z0-9_.-]{0,79}+(?(kv_q)(?:[ ][A-Za-z0-9_.-]{1,40}+){0,3}+))"
+        r"(?(kv_q)(?P=kv_q))[ \t]*(?P<kv_s>[:=])[ \t]*(?=(?P<kv_v>"
         r"\\?\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,1024}+(?:\\?\")?"
         r"|'[^'\r\n]{0,1024}+'?"
         r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"
@@ -144,6 +172,15 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?i:aws)[A-Za-z0-9_ .-]{0,20}?[\"'=: ]{1,4}(?P<awssecret_v>[0-9a-zA-Z/+]{40})"
         r"(?![0-9a-zA-Z/+])",
         group="awssecret_v",
+    ),
+    Detector(
+        # an AWS secret access key without "aws" nearby: 40 characters of base64's alphabet,
+        # not part of a longer run, random (`_random_key_ok`: mixed case and digits, high
+        # entropy, not base64 of text such as a pagination cursor)
+        "aws-secret-key", "awsrandom",
+        r"(?:(?<![A-Za-z0-9%/+=])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrt]))[A-Za-z0-9/+]{40}"
+        r"(?![A-Za-z0-9/+=])",
+        check=_random_key_ok,
     ),
     Detector("github-token", "gh",
              LEFT + r"(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{82})" + RIGHT),
@@ -253,6 +290,10 @@ class Hit:
     action: RedactionAction
 
 
+_MAX_DEPTH = 2
+"""How many layers of encoding the scanner reads through (a URL-encoded word whose text
+holds a base64 token is two)."""
+
 _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
 
 
@@ -291,6 +332,8 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     # its own scan: in the group above, every lowercase letter would try every detector
     ("lower", ("ibanlc",), "(?=[a-z])"),
+    # 40-character random keys: only at the start of a run of base64's alphabet
+    ("random", ("awsrandom",), "(?=[A-Za-z0-9/+])"),
 )
 _TOKEN_HINTS = (
     ".ey",
@@ -324,6 +367,8 @@ _DIGIT = re.compile(r"[0-9]")
 def _gate(group: str, s: str) -> bool:
     if group == "digits":
         return _DIGIT.search(s) is not None
+    if group == "random":  # (`_hits` skips it for shorter text)
+        return len(s) >= 40
     if group == "lower":  # the shortest IBAN has 15 characters
         return len(s) >= 15 and _DIGIT.search(s) is not None
     if group == "at":
@@ -384,7 +429,7 @@ class ValueScanner:
 
     def might_match(self, text: str) -> bool:
         """Could anything in `text` be replaced? (No Python work per match.)"""
-        if self._custom:
+        if self._custom or might_be_encoded(text):
             return True
         return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
 
@@ -440,16 +485,19 @@ class ValueScanner:
         yield from self._hits(text)
         for rule in self._custom:
             for m in rule.pattern.finditer(text):
-                if not is_marker(m.group(0)) and not _synthetic_any(m.group(0)):
+                if not is_marker(m.group(0)) and not self._own_any(m.group(0)):
                     yield Hit(rule.name, m.start(), m.end(), "", rule.action)
 
     # -- internals --------------------------------------------------------------------
 
-    def _hits(self, text: str, code: bool = False) -> list[Hit]:
+    def _hits(self, text: str, code: bool = False, depth: int = 0) -> list[Hit]:
         found: list[Hit] = []
-        short = len(text) < 16
+        n = len(text)
+        short = n < 16
         for group, rx in self._groups:
-            if short and group in ("tokens", "pem"):
+            if short and group in ("tokens", "pem", "random"):
+                continue
+            if n < 40 and group == "random":
                 continue
             if not _gate(group, text):
                 continue
@@ -463,6 +511,8 @@ class ValueScanner:
                 else:
                     found.append(hit)
                     pos = max(hit.end, m.end())
+        if depth < _MAX_DEPTH and len(text) >= 8:
+            self._encoded_hits(text, depth, found)
         if len(found) > 1:
             found.sort(key=lambda h: (h.start, -h.end))
             kept: list[Hit] = []
@@ -473,6 +523,31 @@ class ValueScanner:
                     pos = hit.end
             return kept
         return found
+
+    def _encoded_hits(self, text: str, depth: int, found: list[Hit]) -> None:
+        """Add to `found` what the detectors find in the decoded forms of `text`: words with
+        percent or `\\u` escapes (each value replaced where it is in the original), and
+        base64 or hex tokens that decode to text (replaced whole when it holds a value)."""
+        views = []
+        if "%" in text:
+            views.append(percent_words(text))
+        if "\\u" in text:
+            views.append(unicode_words(text))
+        if "&" in text:
+            views.append(quoted_runs(text))
+        for words in views:
+            for start, decoded, offsets in words:
+                for h in self._hits(decoded, False, depth + 1):
+                    a, b = start + offsets[h.start], start + offsets[h.end]
+                    found.append(Hit(h.rule, a, b, h.replacement, h.action))
+        if len(text) >= 12:
+            for start, end, decoded in encoded_tokens(text):
+                inner = self._hits(decoded, False, depth + 1)
+                if inner:
+                    found.append(Hit(inner[0].rule, start, end, marker(inner[0].rule), "mask"))
+
+    def _own_any(self, value: str) -> bool:
+        return any(self._pseudo.is_own(k, value) for k in ("email", "ip", "phone"))
 
     def _handle_later(self, m: re.Match[str], text: str, code: bool) -> Hit | None:
         """The first later detector of the group that matches where `m` starts and passes."""
@@ -513,7 +588,7 @@ class ValueScanner:
                 return None
             if addr.is_loopback or addr.is_unspecified:
                 return None
-        if is_synthetic(kind, value):
+        if self._pseudo.is_own(kind, value):
             return None
         return Hit(det.name, start, end, self._pseudo.pseudonym(kind, value), "pseudonym")
 
@@ -624,7 +699,3 @@ def _after_version(text: str, start: int) -> bool:
 _NOT_A_SECRET = frozenset(
     {"null", "none", "nil", "true", "false", "~", "''", '""', "[]", "{}", "undefined"}
 )
-
-
-def _synthetic_any(value: str) -> bool:
-    return any(is_synthetic(k, value) for k in ("email", "ip", "phone"))

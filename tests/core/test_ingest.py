@@ -116,3 +116,15 @@ def test_a_body_truncated_before_amber_loses_its_trailing_partial_token() -> Non
     whole = make_exchange(9, body=b"note: ok", resp_headers=(("Content-Type", "text/plain"),))
     kept = pipeline().process(whole, encoded=False).response
     assert kept is not None and kept.body == b"note: ok"  # not truncated: nothing dropped
+
+
+@pytest.mark.parametrize("into", [1, 12, 19, 20, 21, 25, 40])
+def test_a_cut_inside_or_after_a_marker_drops_the_word_around_it(into: int) -> None:
+    # the password is masked, then the cap falls `into` characters into the URL: inside
+    # the user, inside the marker or after it; no prefix of the URL survives either way
+    url = "mysql://svc_user:hipO74OEGffyxcP8@10.0.3.7/shop"
+    body = "x" * (256 - into - 1) + " " + url + "\n"
+    ex = make_exchange(10, body=body.encode(), resp_headers=(("Content-Type", "text/plain"),))
+    out = pipeline(body_cap=256).process(ex, encoded=False)
+    assert out.response is not None
+    assert out.response.body == b"x" * (256 - into - 1) + b" "

@@ -150,3 +150,40 @@ def test_load_key() -> None:
         load_key({"AMBER_KEY": "short"})
     with pytest.raises(KeyMissing):
         Pseudonymizer(b"short")
+
+
+def test_own_pseudonyms_carry_the_keys_tag() -> None:
+    p, other = Pseudonymizer(KEY), Pseudonymizer(b"another key of 32 bytes........")
+    kinds = {
+        "email": [f"user{i}@corp.com" for i in range(300)],
+        "ip": [f"10.0.{i}.1" for i in range(300)],
+        "ipv6": [f"2a00::{i:x}" for i in range(300)],
+        "phone": [f"+44 20 7946 {i:04d}" for i in range(300)],
+    }
+    for kind, values in kinds.items():
+        fakes = [p.pseudonym(kind, v) for v in values]
+        assert all(p.is_own(kind, f) for f in fakes), kind
+        # a pseudonym of a pseudonym is itself: sanitizing twice, or a fixture made from a
+        # sanitized capture, changes nothing
+        assert all(p.pseudonym(kind, f) == f for f in fakes), kind
+        # under another key, most are not own output (the tag is keyed)
+        foreign = sum(other.is_own(kind, f) for f in fakes)
+        assert foreign < len(fakes) // 4, (kind, foreign)
+        assert not p.is_own(kind, values[0])  # outside the ranges: never
+
+
+def test_documentation_values_from_traffic_are_not_own_output() -> None:
+    p = Pseudonymizer(KEY)
+    emails = [
+        f"{w}@example.{t}" for w in ("alice", "bob", "alice.smith", "a.b7") for t in ("com", "org")
+    ]
+    assert not any(p.is_own("email", e) for e in emails)
+    assert p.pseudonym("email", "alice@example.com") != "alice@example.com"
+    # 1 in 8 TEST-NET addresses and 1 in 16 fictional lines carry a tag by chance
+    ips = [f"192.0.2.{n}" for n in range(1, 255)]
+    assert 10 <= sum(p.is_own("ip", a) for a in ips) <= 60
+    phones = [f"+1-212-555-01{n:02d}" for n in range(100)]
+    assert sum(p.is_own("phone", f) for f in phones) <= 20
+    # `amber scan` has no key: every value in a synthetic range counts as a pseudonym
+    scan = Pseudonymizer(KEY, trust_ranges=True)
+    assert all(scan.is_own("email", e) for e in emails) and scan.is_own("ip", ips[0])

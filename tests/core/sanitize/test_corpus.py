@@ -34,39 +34,43 @@ from tests.core.sanitize.corpus import planted
 from tests.core.sanitize.corpus import run
 from tests.core.sanitize.corpus import table
 from tests.core.sanitize.corpus import truncation_cases
+from tests.core.sanitize.corpus.carriers import ENCODINGS
 from tests.core.sanitize.corpus.carriers import exchange
 from tests.core.sanitize.corpus.formats import FORMATS
 from tests.core.sanitize.corpus.formats import render
 from tests.core.sanitize.corpus.lookalikes import lookalikes
 
 # Leaking cases per class, out of the case counts in the comments: 4,508 of 11,811 leaked on
-# 2026-12-02 at 68b2807 (recall 61.8 %), 1,003 after that day's work (91.5 %).
+# 2026-12-02 at 68b2807 (recall 61.8 %), 1,003 after that day's work (91.5 %), 384 of 11,939
+# once encoded values were read through (96.8 %; 4 passport values added).
 # LOWER THESE as the sanitizer improves; never raise them.
 LEAKS_AT_MOST = {
     "auth-header": 0,  # of 400
-    "card": 100,  # of 1092
+    "card": 0,  # of 1092
     "cookie": 34,  # of 740 (all `gw`: a 5-letter value under a 2-letter name, outside a cookie)
     "date-of-birth": 0,  # of 320
-    "email": 16,  # of 1025
-    "iban": 120,  # of 975
+    "email": 0,  # of 1025
+    "iban": 0,  # of 975
     "jwt": 0,  # of 390
     "national-id": 0,  # of 585
-    "passport": 68,  # of 272 (the ini and sse-split carriers: 4 more cases of the same gap)
-    "password": 40,  # of 1152
+    "passport": 0,  # of 384
+    "password": 0,  # of 1152
     "path-token": 0,  # of 120
     "phone": 0,  # of 858
     "private-key": 0,  # of 234
     "signed-url": 0,  # of 840
-    "truncation": 8,  # of 168
-    "url-userinfo": 48,  # of 252 (base64 and hex of a whole connection string)
-    "vendor-token": 200,  # of 2496
+    "truncation": 0,  # of 168
+    "url-userinfo": 0,  # of 252
+    # 14: a Datadog key (32 hex digits) in free text with no key naming it is an MD5 or
+    # an ETag to any detector, and those must survive (see docs/sanitization.md)
+    "vendor-token": 14,  # of 2496
 }
 
 # Look-alike cases whose value was damaged, per class (classes not listed: 0). Lower these too.
 CHANGED_AT_MOST: dict[str, int] = {}  # was js-source 64, name 60, sql-error 26, version 32
 
-# Look-alike exchanges not stored byte for byte (of 1824: JSON re-serialized, a pair's `name`
-# pseudonymized...), and bodies without a planted value that changed in secret cases (of 7976).
+# Look-alike exchanges not stored byte for byte (of 2112: JSON re-serialized, a pair's `name`
+# pseudonymized...), and bodies without a planted value that changed in secret cases (of 8060).
 NOT_IDENTICAL_AT_MOST = 0  # was 775 before faithful JSON edits
 CLEAN_BODIES_CHANGED_AT_MOST = 0
 
@@ -75,19 +79,41 @@ CLEAN_BODIES_CHANGED_AT_MOST = 0
 _SHAPES = ("auth-header", "jwt", "private-key", "url-userinfo")
 # the env renderer squashes `X-Amz-Signature` into `XAMZSIGNATURE`: no name left to know
 _NAMED = (*_SHAPES, "signed-url")
+# value classes, caught in every format (in `text`, which carries no key, only the values
+# with a shape of their own: see `_catchable`)
+_VALUES = (
+    "card", "date-of-birth", "email", "iban", "national-id", "passport", "password", "phone",
+    "vendor-token",
+)  # fmt: skip
 FULLY_CAUGHT: dict[str, tuple[str, ...]] = {
-    "json": (*_NAMED, "email", "iban", "phone"),
-    "ndjson": (*_NAMED, "email", "iban", "phone"),
-    "form": (*_NAMED, "email", "iban", "phone"),
-    "multipart": (*_NAMED, "email", "iban", "phone"),
-    "sse": (*_NAMED, "iban"),
-    "yaml": (*_NAMED, "iban"),
-    "env": (*_SHAPES, "iban"),
-    "xml": _NAMED,
-    "html": _NAMED,
-    "csv": _NAMED,
-    "text": _SHAPES,
+    "json": (*_NAMED, *_VALUES),
+    "ndjson": (*_NAMED, *_VALUES),
+    "form": (*_NAMED, *_VALUES),
+    "multipart": (*_NAMED, *_VALUES),
+    "sse": (*_NAMED, *_VALUES),
+    "yaml": (*_NAMED, *_VALUES),
+    "env": (*_SHAPES, *_VALUES),
+    "xml": (*_NAMED, *_VALUES),
+    "html": (*_NAMED, *_VALUES),
+    "csv": (*_NAMED, *_VALUES),
+    "text": (*_SHAPES, *_VALUES),
 }
+# Keys whose values have no shape to find them by without the key (docs/sanitization.md,
+# Known limits): a Datadog key is 32 hex digits, like an MD5.
+_SHAPELESS = frozenset({"datadog_api_key"})
+
+
+def _catchable(p: Planted, fmt: str, key: str, columns: int) -> bool:
+    """Can the sanitizer find `p` in a body of format `fmt`, placed under `key`? In `text`
+    (values only, no keys) only by its shape, unless the encoding put the key inside.
+
+    A CSV body of one column has no delimiter, and `_tabular` reads it as plain text (its
+    header is not applied: a known gap, left to the body formats' owner), so there too."""
+    if p.cls not in FULLY_CAUGHT[fmt]:
+        return False
+    if (fmt == "text" and key != "payload") or (fmt == "csv" and columns == 1):
+        return p.shaped and p.key not in _SHAPELESS
+    return True
 
 
 @pytest.fixture(scope="module")
@@ -179,10 +205,22 @@ def _plant(doc: object, p: Planted, rnd: random.Random) -> object:
     return doc
 
 
-def _check(sanitizer: Sanitizer, ex: Exchange, values: list[Planted], fmt: str) -> None:
+def _check(
+    sanitizer: Sanitizer,
+    ex: Exchange,
+    values: list[Planted],
+    fmt: str,
+    keys: list[str] | None = None,
+    columns: int = 0,
+) -> None:
     stored = sanitizer.sanitize(ex)  # raises on a crash
+    # a value planted twice is checked only when both of its placements can be caught
+    catchable: dict[str, bool] = {}
+    for i, p in enumerate(values):
+        ok = _catchable(p, fmt, p.key if keys is None else keys[i], columns)
+        catchable[p.value] = catchable.get(p.value, True) and ok
     for p in values:
-        if p.cls in FULLY_CAUGHT[fmt]:
+        if catchable[p.value]:
             needles = {f for part in (*p.parts, p.value) for f in forms(part)}
             assert not leaked(stored, needles), (fmt, p.cls, p.key, ex.request.body[:300])
 
@@ -219,6 +257,7 @@ def test_random_json_bodies(
         max_size=6,
     ),
     values=st.lists(st.sampled_from(_PLANTED), min_size=1, max_size=4),
+    encodings=st.lists(st.sampled_from(sorted(ENCODINGS)), min_size=4, max_size=4),
     rnd=st.randoms(use_true_random=False),
 )
 def test_random_bodies_of_every_format(
@@ -226,12 +265,18 @@ def test_random_bodies_of_every_format(
     fmt: str,
     pairs: list[tuple[str, str]],
     values: list[Planted],
+    encodings: list[str],
     rnd: random.Random,
 ) -> None:
-    for p in values:
-        pairs.insert(rnd.randrange(len(pairs) + 1), (p.key, p.value))
+    # each planted value in a placement encoding: raw, URL-encoded, base64, hex or escaped
+    # inside a JSON document in a string
+    keys: list[str] = []
+    for p, enc in zip(values, encodings, strict=False):
+        key, value = ENCODINGS[enc](p.key, p.value)
+        keys.append(key)
+        pairs.insert(rnd.randrange(len(pairs) + 1), (key, value))
     body, ctype = render(fmt, pairs)
-    _check(sanitizer, exchange(req_body=body, req_type=ctype), values, fmt)
+    _check(sanitizer, exchange(req_body=body, req_type=ctype), values, fmt, keys, len(pairs))
 
 
 _CONTENT_TYPES = (

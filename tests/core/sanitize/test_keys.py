@@ -123,3 +123,26 @@ def test_abbreviated_secret_keys_are_masked(key: str) -> None:
 )  # fmt: skip
 def test_words_around_those_abbreviations_are_kept(key: str) -> None:
     assert KeyClassifier().classify(key) is None, key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        # header names and upper-case variables lose their camelCase: the marker is glued
+        "oldpw", "X-OldPw", "OLDPW", "newpw", "userpass", "confirmpassword", "currentpassword",
+        "newpassword", "recoverycodes", "accesstoken", "clientsecret", "idtoken", "XAPIKEY2",
+        # ICAO 9303's name for a passport's number
+        "document_number", "documentNumber", "DOCUMENT_NO",
+    ],
+)  # fmt: skip
+def test_markers_glued_to_a_head_word_are_masked(key: str) -> None:
+    assert KeyClassifier().classify(key) == ("mask", "sensitive-key"), key
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["haspassword", "passwordlength", "trespass", "overpass", "cache_bypass", "author",
+     "webhooks", "mypassage", "document_type", "documents", "xpath", "xsession_count"],
+)  # fmt: skip
+def test_glued_words_that_are_not_secrets_are_kept(key: str) -> None:
+    assert KeyClassifier().classify(key) is None, key

@@ -312,16 +312,32 @@ def test_client_addr_is_the_same_on_every_exchange_and_always_reported(
     assert original not in (third.client_addr or "")
 
 
-def test_a_synthetic_client_addr_is_kept(sanitizer: Sanitizer) -> None:
+def test_an_own_pseudonym_client_addr_is_kept(sanitizer: Sanitizer) -> None:
+    own = sanitizer.pseudonymizer.pseudonym("ip", "10.20.30.40")
     for _ in range(2):
         clean = sanitizer.sanitize(
             Exchange(
                 id="x",
                 request=Request(method="GET", scheme="http", host="api.test", port=80, path="/"),
-                client_addr="203.0.113.7:50123",
+                client_addr=f"{own}:50123",
             )
         )
-        assert clean.client_addr == "203.0.113.7:50123" and not clean.redactions
+        assert clean.client_addr == f"{own}:50123" and not clean.redactions
+
+
+def test_a_documentation_client_addr_from_traffic_is_pseudonymized(sanitizer: Sanitizer) -> None:
+    # TEST-NET addresses the key did not tag are real traffic's, not amber's output
+    p = sanitizer.pseudonymizer
+    addr = next(f"203.0.113.{n}" for n in range(1, 255) if not p.is_own("ip", f"203.0.113.{n}"))
+    clean = sanitizer.sanitize(
+        Exchange(
+            id="x",
+            request=Request(method="GET", scheme="http", host="api.test", port=80, path="/"),
+            client_addr=addr,
+        )
+    )
+    assert clean.client_addr == p.pseudonym("ip", addr) != addr
+    assert [r.rule for r in clean.redactions] == ["client-ip"]
 
 
 def test_custom_config(pseudo: Pseudonymizer) -> None:

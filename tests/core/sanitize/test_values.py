@@ -111,8 +111,6 @@ def test_secret_parts_masked_context_kept(scanner: ValueScanner, text: str, kept
         "call 555-1234",
         "[REDACTED:jwt]",
         "password=[REDACTED:secret-key-value]",
-        "alice.smith42@example.com",
-        "203.0.113.9 and 2001:db8::1 and +1-415-555-0123",
     ],
 )
 def test_false_positives(scanner: ValueScanner, text: str) -> None:
@@ -348,3 +346,78 @@ def test_emails_at_internationalized_domains(scanner: ValueScanner, email: str) 
 @pytest.mark.parametrize("text", ["Grüße@ später", "user@host", "größe@maß"])
 def test_at_signs_that_are_not_emails_are_kept(scanner: ValueScanner, text: str) -> None:
     assert apply(scanner, text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("before", "token", "rule"),
+    [
+        ("card=", "NDExMSAxMTExIDExMTEgMTExMQ==", "credit-card"),  # base64
+        ("card=", "34313131203131313120313131312031313131", "credit-card"),  # hex
+        ("acct ", "R0I4MiBXRVNUIDEyMzQgNTY5OCA3NjU0IDMy", "iban"),  # base64 without padding
+        ("ref%20", "Z2hwX0ExYjJDM2Q0RTVBMWIyQzNkNEU1QTFiMkMzZDRFNUY2ZzdIOA==", "github-token"),
+        ("blob ", "eyJwYXNzd29yZCI6ICJodW50ZXIyMjIifQ", "secret-key-value"),  # {"password":
+    ],
+)
+def test_a_token_that_decodes_to_a_secret_is_masked_whole(
+    scanner: ValueScanner, before: str, token: str, rule: str
+) -> None:
+    new, hits = apply(scanner, f"{before}{token} end")
+    assert new == f"{before}[REDACTED:{rule}] end"
+    assert [h.rule for h in hits] == [rule]
+
+
+def test_escaped_values_are_replaced_where_they_are(scanner: ValueScanner) -> None:
+    new, hits = apply(scanner, "acct=GB82%20WEST%201234%205698%207654%2032&x=1")
+    assert new == "acct=[REDACTED:iban]&x=1"
+    new, hits = apply(scanner, "card 4111%201111%201111%201111 ok")
+    assert new == "card [REDACTED:credit-card] ok"
+    new, hits = apply(scanner, '{"to": "jos\\u00e9.garc\\u00eda@correo.es", "n": 1}')
+    assert "garc" not in new and "correo" not in new and new.endswith('", "n": 1}')
+    assert [h.rule for h in hits] == ["email"] and is_synthetic("email", new.split('"')[3])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cursor eyJpZCI6MTIzNDUsInNvcnQiOiJjcmVhdGVkIn0 next",  # base64 of JSON, no value
+        "node MDQ6VXNlcjU4MzIzMQ== ok",  # a GitHub node id: `04:User583231`
+        "img iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg",
+        "path /var/log/app%202024/main.log and caf%C3%A9",
+        "etag d41d8cd98f00b204e9800998ecf8427e and 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
+        "getUserAccountSettingsForProfileVersion2 in camelCase",
+    ],
+)
+def test_encodings_of_ordinary_values_are_kept(scanner: ValueScanner, text: str) -> None:
+    assert apply(scanner, text) == (text, [])
+
+
+def test_a_random_40_character_key_is_masked_without_context(scanner: ValueScanner) -> None:
+    key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYz1x9EXAMPL"
+    for text in (f"\t{key}\n", f"ref_{key} end", f"ref%20{key}", f'"log": "a\\n{key}"'):
+        new, hits = apply(scanner, text)
+        assert key not in new and [h.rule for h in hits] == ["aws-secret-key"], text
+    longer = "x" + key  # part of a longer run: not a 40-character key
+    assert apply(scanner, longer) == (longer, [])
+
+
+def test_a_quoted_key_with_spaces(scanner: ValueScanner) -> None:
+    new, hits = apply(scanner, '{"new password": "Tulip42!maple", "plan name": "pro"}')
+    assert new == '{"new password": "[REDACTED:secret-key-value]", "plan name": "pro"}'
+
+
+def test_own_pseudonyms_are_kept_other_documentation_values_are_not(
+    scanner: ValueScanner, pseudo: Pseudonymizer
+) -> None:
+    own = [
+        pseudo.pseudonym("email", "maria@corp.com"),
+        pseudo.pseudonym("ip", "10.1.2.3"),
+        pseudo.pseudonym("ipv6", "fe80::1234"),
+        pseudo.pseudonym("phone", "+44 20 7946 0958"),
+    ]
+    text = " and ".join(own)
+    assert apply(scanner, text) == (text, [])  # sanitizing twice changes nothing
+    # documentation values that are not this key's output are values like any other
+    other = "alice.smith@example.com and 2001:db8::1 and +1-415-555-0199"
+    new, hits = apply(scanner, other)
+    assert [h.rule for h in hits] == ["email", "ipv6", "phone"]
+    assert all(v not in new for v in other.split(" and "))

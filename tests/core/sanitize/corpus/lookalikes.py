@@ -146,4 +146,46 @@ def lookalikes() -> list[Lookalike]:
         "static/js/main.4f2a9c1e.js",
     )
     add("mime", "content_type", "application/vnd.api+json", "multipart/form-data")
+    # encodings of ordinary text: the sanitizer reads through base64, hex and escapes, and
+    # must keep what holds nothing (a cursor, a node id, an encoded title)
+    add(
+        "encoded",
+        "cursor",
+        _b64(b'{"id":12345,"sort":"created"}'),  # 40 characters, like an AWS secret key
+        _b64(b'{"after":"2024-03-14T15:09:26Z","limit":50}', urlsafe=True),
+        _b64(b"offset=200&order=desc"),
+    )
+    add("encoded", "node_id", "MDQ6VXNlcjU4MzIzMQ==", "MDEwOlJlcG9zaXRvcnkxMjk2MjY5")
+    add("encoded", "state", _b64(b"return_to=/orders/42&lang=en-GB"))
+    add(
+        "encoded",
+        "title",
+        "Stoneware%20Mug%20350%20ml",
+        "caf%C3%A9%20au%20lait",
+        b"Hello, world! Order 4471 shipped".hex(),
+        "\\u00c9tag\\u00e8re murale 80 cm",
+    )
+    add(
+        "encoded",
+        "integrity",
+        "sha384-" + base64.b64encode(hashlib.sha384(rng.randbytes(8)).digest()).decode(),
+        base64.b64encode(hashlib.sha256(rng.randbytes(8)).digest()).decode(),
+    )
+    add("id", "event_id", "01HQ3V8Z6K7WJ4YB5N2XG9TCMR", "evt_1OqRsT2eZvKYlo2CkQ8n9XyZ")
+    add("id", "handler", "getUserAccountSettingsForProfileVersion2")
+    # failing their checks: a card-shaped reference that fails Luhn, an IBAN-shaped one
+    # that fails mod-97, a lower-case word run that is no IBAN
+    add(
+        "checksum-fail",
+        "reference",
+        "4111 1111 1111 1112",
+        "GB00 WEST 1234 5698 7654 32",
+        "de00370400440532013000",
+    )
     return out
+
+
+def _b64(raw: bytes, *, urlsafe: bool = False) -> str:
+    if urlsafe:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.b64encode(raw).decode()

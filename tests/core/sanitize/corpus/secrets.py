@@ -550,7 +550,16 @@ def _passports(rng: random.Random) -> list[Planted]:
         "E" + _r(rng, string.digits, 8),
     ]
     keys = ("passport_number", "passportNo", "passport", "document_number")
-    return [Planted("passport", v, keys[i % 4], False) for i, v in enumerate(values)]
+    out = [Planted("passport", v, keys[i % 4], False) for i, v in enumerate(values)]
+    # more spellings of the key (fixed values: the generator's sequence for the classes
+    # after this one stays as it was)
+    out += [
+        Planted("passport", "N07291846", "passport_no", False),
+        Planted("passport", "YB4417302", "passportNumber", False),
+        Planted("passport", "ZR8810457", "documentNumber", False),
+        Planted("passport", "530918274", "PASSPORT_ID", False),
+    ]
+    return out
 
 
 def _auth_headers(rng: random.Random) -> list[Planted]:

@@ -1,0 +1,224 @@
+"""Encoded text inside a value: percent-escapes, JSON `\\u` escapes, base64 and hex tokens.
+
+A secret is often carried encoded: `GB12%20ABCD%20...` (an IBAN whose spaces a URL encoded),
+`\\u7528\\u6237@\\u4f8b\\u5b50.\\u4e2d\\u56fd` (an email in JSON-escaped text),
+`NDExMSAxMTEx...` (a card number in base64), `34313131...` (in hex). The value detectors of
+`_values.py` see none of these shapes, so the scanner also reads what these decode to:
+
+* `percent_words` and `unicode_words`: each word (a run between whitespace, quotes and angle
+  brackets) holding an escape, decoded, with the offset in the word of every decoded
+  character, so that a value found in the decoded word is replaced exactly where it is in
+  the original (`GB12%20ABCD...` -> `[REDACTED:iban]`, the rest of the word untouched);
+* `quoted_runs`: each run of markup text with quote entities (`{&quot;password&quot;: ...`,
+  JSON escaped into XML or HTML), its quotes decoded, mapped back the same way;
+* `encoded_tokens`: each base64 or hex token (12+ characters) that decodes to printable
+  text (UTF-8). Such a token is replaced whole when its text holds a value: a leaf that
+  decodes to text holding a secret is a secret. Tokens that decode to binary (images,
+  hashes, UUIDs, trace ids, random ids) are never text and cost one C-level decode each.
+
+Each function is linear in its input: escapes and tokens are found by one regex search each,
+and a word's bounds by `rfind` and one search, not by a scan per character.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Iterator
+
+__all__ = [
+    "decoded_token",
+    "encoded_tokens",
+    "might_be_encoded",
+    "percent_words",
+    "quoted_runs",
+    "unicode_words",
+]
+
+_PCT = re.compile(r"%[0-9A-Fa-f]{2}")
+_PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# one backslash or more: `\\u00e9` is `\u00e9` escaped again (JSON in a JSON string)
+_UESC = re.compile(r"\\+u[0-9A-Fa-f]{4}")
+_WORD_END = re.compile(r"[\s\"'<>]")
+_WORD_STOPS = (" ", "\t", "\n", "\r", '"', "'", "<", ">")
+_WORD_MAX = 2048
+"""How far from an escape a word's bounds are looked for (a longer word is cut there)."""
+
+# A base64 (standard or URL-safe) or hex token of 12+ characters (9 bytes: `NDMzLTMyLTg5NTc=`
+# is an SSN), not part of a longer run.
+_TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}+={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+_NO_SPACE = str.maketrans("", "", "\t\n\r")
+_URLSAFE = str.maketrans("-_", "+/")
+_MIN_TEXT = 8
+"""The fewest decoded characters read as text (shorter: nothing to find, or chance)."""
+
+
+def _word(text: str, i: int, j: int) -> tuple[int, int]:
+    """The bounds of the word around the span `i:j` (see `_WORD_STOPS`)."""
+    lo = max(0, i - _WORD_MAX)
+    start = max(text.rfind(c, lo, i) for c in _WORD_STOPS) + 1
+    start = max(start, lo)
+    m = _WORD_END.search(text, j, j + _WORD_MAX)
+    return start, (m.start() if m is not None else min(len(text), j + _WORD_MAX))
+
+
+def _words(text: str, escape: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    pos = 0
+    while (m := escape.search(text, pos)) is not None:
+        start, end = _word(text, m.start(), m.end())
+        yield start, end
+        pos = max(end, m.end())
+
+
+def _unpercent(word: str) -> tuple[str, list[int]]:
+    """`word` with its percent-escapes decoded (UTF-8; undecodable bytes as surrogate
+    escapes), and, for each decoded character and the end, its offset in `word`."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for m in _PCT_RUN.finditer(word):
+        s = m.start()
+        pieces.append(word[pos:s])
+        offsets.extend(range(pos, s))
+        decoded = bytes.fromhex(m.group().replace("%", "")).decode("utf-8", "surrogateescape")
+        o = s
+        for c in decoded:
+            offsets.append(o)
+            o += 3 if "\udc80" <= c <= "\udcff" else 3 * len(c.encode("utf-8"))
+        pieces.append(decoded)
+        pos = m.end()
+    pieces.append(word[pos:])
+    offsets.extend(range(pos, len(word) + 1))
+    return "".join(pieces), offsets
+
+
+def _ununicode(word: str) -> tuple[str, list[int]]:
+    """`word` with its `\\uXXXX` escapes decoded (one character each, surrogates kept
+    apart; escaped once more or not), and, for each decoded character and the end, its
+    offset in `word`."""
+    pieces: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for m in _UESC.finditer(word):
+        s, e = m.span()
+        pieces.append(word[pos:s])
+        offsets.extend(range(pos, s))
+        pieces.append(chr(int(word[e - 4 : e], 16)))
+        offsets.append(s)
+        pos = e
+    pieces.append(word[pos:])
+    offsets.extend(range(pos, len(word) + 1))
+    return "".join(pieces), offsets
+
+
+def percent_words(text: str) -> Iterator[tuple[int, str, list[int]]]:
+    """`(start, decoded, offsets)` of each word of `text` with a percent-escape:
+    the decoded character `k` is at `start + offsets[k]` in `text`."""
+    if "%" not in text:
+        return
+    for start, end in _words(text, _PCT):
+        decoded, offsets = _unpercent(text[start:end])
+        yield start, decoded, offsets
+
+
+def unicode_words(text: str) -> Iterator[tuple[int, str, list[int]]]:
+    """`(start, decoded, offsets)` of each word of `text` with a `\\uXXXX` escape."""
+    if "\\u" not in text:
+        return
+    for start, end in _words(text, _UESC):
+        decoded, offsets = _ununicode(text[start:end])
+        if len(decoded) < end - start:
+            yield start, decoded, offsets
+
+
+_QUOTE_ENTITY = re.compile(r"&(?:quot|apos|#34|#39|#x22|#x27);")
+_QUOTE_ENTITIES = ("&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
+_MARKUP = re.compile(r"[<>]")
+_QUOTES = {"&quot;": '"', "&apos;": "'", "&#34;": '"', "&#39;": "'", "&#x22;": '"', "&#x27;": "'"}
+
+
+def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
+    """`(start, decoded, offsets)` of each run of markup text (between `>` and `<`, or an
+    attribute value) with quote entities: `{&quot;password&quot;: &quot;...&quot;}` is
+    JSON escaped into XML or HTML, which the `key: value` rule reads only with its quotes.
+    Only the quote entities are decoded (other entities change no rule's reading)."""
+    if "&" not in text or not any(e in text for e in _QUOTE_ENTITIES):
+        return
+    pos = 0
+    while (m := _QUOTE_ENTITY.search(text, pos)) is not None:
+        i = m.start()
+        lo = max(0, i - _WORD_MAX)
+        start = max(text.rfind("<", lo, i), text.rfind(">", lo, i), text.rfind('"', lo, i)) + 1
+        start = max(start, lo)
+        e = _MARKUP.search(text, m.end(), m.end() + _WORD_MAX)
+        end = e.start() if e is not None else min(len(text), m.end() + _WORD_MAX)
+        run = text[start:end]
+        pieces: list[str] = []
+        offsets: list[int] = []
+        p = 0
+        for q in _QUOTE_ENTITY.finditer(run):
+            pieces.append(run[p : q.start()])
+            offsets.extend(range(p, q.start()))
+            pieces.append(_QUOTES[q.group()])
+            offsets.append(q.start())
+            p = q.end()
+        pieces.append(run[p:])
+        offsets.extend(range(p, len(run) + 1))
+        yield start, "".join(pieces), offsets
+        pos = max(end, m.end())
+
+
+def _as_text(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < _MIN_TEXT:
+        return None
+    if text.isprintable() or text.translate(_NO_SPACE).isprintable():
+        return text
+    return None
+
+
+def decoded_token(token: str) -> str | None:
+    """The printable text a hex or base64 token decodes to, or None (binary, or not an
+    encoding at all).
+
+    ```python
+    >>> decoded_token("NDExMSAxMTExIDExMTEgMTExMQ==")
+    '4111 1111 1111 1111'
+    >>> decoded_token("d41d8cd98f00b204e9800998ecf8427e") is None  # an MD5: binary
+    True
+    ```
+    """
+    if _HEX.fullmatch(token) is not None:
+        # hex digits only: hex or nothing (base64 of text is never all hex digits, and
+        # UUIDs, hashes and trace ids are the common case here: one decode each)
+        return _as_text(bytes.fromhex(token)) if len(token) % 2 == 0 else None
+    body = token.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    if "-" in body or "_" in body:
+        if "+" in body or "/" in body:
+            return None
+        body = body.translate(_URLSAFE)
+    try:
+        raw = binascii.a2b_base64(body + "=" * (-len(body) % 4), strict_mode=True)
+    except (binascii.Error, ValueError):
+        return None
+    return _as_text(raw)
+
+
+def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
+    """`(start, end, decoded)` of each base64 or hex token in `text` that decodes to
+    printable text."""
+    for m in _TOKEN.finditer(text):
+        decoded = decoded_token(m.group())
+        if decoded is not None:
+            yield m.start(), m.end(), decoded
+
+
+def might_be_encoded(text: str) -> bool:
+    """Could `text` hold an escape or an encoded token (a cheap, conservative test)?"""
+    return "%" in text or "\\u" in text or (len(text) >= 12 and _TOKEN.search(text) is not None)
