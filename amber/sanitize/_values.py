@@ -433,6 +433,16 @@ class ValueScanner:
             return True
         return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
 
+    def known_clean(self, text: str) -> bool:
+        """Is `text` known to hold nothing `apply` replaces (shorter than any detector's
+        match, or memoized without a hit)? False when unknown: then `apply` decides."""
+        if self._custom:
+            return False
+        if len(text) < 6:
+            return True
+        cached = self._memo.get(text)
+        return cached is not None and not cached[1]
+
     def apply(self, text: str, location: str, out: list[Redaction], *, code: bool = False) -> str:
         """`text` with every detected value replaced; one `Redaction` per replacement.
 
