@@ -11,8 +11,10 @@ the same run:
   carrier and per placement encoding;
 * over-redaction (look-alike values damaged) per class and per carrier, and how many
   look-alike exchanges or secret-free bodies were not stored byte for byte;
-* MB/s of the sanitizer on one core, and, on the cases with a JSON body, against
-  `json.loads` + `json.dumps` of the same bodies (issue 16's goal: >= 0.25x that round trip).
+* MB/s of the sanitizer on one core, and, on the cases with a JSON body (spaced and compact
+  separately, CPU time, first run with cold caches and best run), against `json.loads` +
+  `json.dumps` of the same bodies (issue 16's goal: >= 0.25x that round trip);
+* the peak RSS of the process.
 
 `tests/core/sanitize/test_corpus.py` holds the ratchet these numbers feed.
 """
@@ -20,13 +22,18 @@ the same run:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import resource
 import sys
 import time
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.append(str(Path(__file__).resolve().parent.parent))  # the corpus lives in tests/
 
+from amber._model import Request
+from amber._model import Response
 from amber._pseudonym import Pseudonymizer
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
@@ -36,6 +43,8 @@ from tests.core.sanitize.corpus import lookalike_cases
 from tests.core.sanitize.corpus import run
 from tests.core.sanitize.corpus import table
 from tests.core.sanitize.corpus import truncation_cases
+
+_M = TypeVar("_M", Request, Response)
 
 
 def _json_bodies(case: Case) -> list[bytes]:
@@ -49,28 +58,72 @@ def _json_bodies(case: Case) -> list[bytes]:
     return out
 
 
-def json_comparison(sanitizer: Sanitizer, all_cases: list[Case], repeat: int) -> str:
-    """Sanitizer vs JSON round trip on the cases whose bodies are all JSON (best of
-    `repeat` runs each, one core)."""
-    subset = [c for c in all_cases if c.kind != "truncation" and _json_bodies(c)]
-    bodies = [b for c in subset for b in _json_bodies(c)]
-    size = sum(len(b) for b in bodies)
-    t_json = t_san = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        for b in bodies:
-            json.dumps(json.loads(b))
-        t_json = min(t_json, time.perf_counter() - t)
-        t = time.perf_counter()
-        for c in subset:
-            sanitizer.sanitize(c.exchange)
-        t_san = min(t_san, time.perf_counter() - t)
-    return (
-        f"JSON cases: {len(subset)}, {size / 1e6:.2f} MB of JSON bodies\n"
-        f"json.loads+dumps : {size / t_json / 1e6:8.1f} MB/s\n"
-        f"sanitizer        : {size / t_san / 1e6:8.1f} MB/s (whole exchanges)\n"
-        f"speed            : {t_json / t_san:8.2f}x the JSON round trip (goal >= 0.25x)"
+def _spaced(body: bytes) -> bool:
+    """Written with `json.dumps`' default separators (`", "`, `": "`) or indented?"""
+    return b'": ' in body or b'":\n' in body
+
+
+def _compacted(case: Case) -> Case:
+    """The case with its JSON bodies written compact (`,` and `:`, no spaces)."""
+    ex = case.exchange
+
+    def compact(msg: _M) -> _M:
+        ctype = msg.content_type or ""
+        if not msg.body or "json" not in ctype or "ndjson" in ctype:
+            return msg
+        try:
+            body = json.dumps(json.loads(msg.body), separators=(",", ":")).encode()
+        except ValueError:
+            return msg
+        return dataclasses.replace(msg, body=body)
+
+    resp = None if ex.response is None else compact(ex.response)
+    return dataclasses.replace(
+        case, exchange=dataclasses.replace(ex, request=compact(ex.request), response=resp)
     )
+
+
+def json_comparison(all_cases: list[Case], repeat: int) -> str:
+    """Sanitizer vs JSON round trip on the cases whose bodies are all JSON, spaced and
+    compact separately: CPU time of this process (one core), the first run with a fresh
+    sanitizer (its caches cold) and the best of `repeat`."""
+    lines: list[str] = []
+    subset = [c for c in all_cases if c.kind != "truncation" and _json_bodies(c)]
+    spaced_cases = [c for c in subset if _spaced(_json_bodies(c)[0])]
+    # the corpus writes its JSON with `json.dumps`' defaults: the same cases compacted too
+    compact_cases = [c for c in subset if not _spaced(_json_bodies(c)[0])]
+    compact_cases += [_compacted(c) for c in spaced_cases]
+    for label, group in (("spaced JSON", spaced_cases), ("compact JSON", compact_cases)):
+        bodies = [b for c in group for b in _json_bodies(c)]
+        if not bodies:
+            continue
+        size = sum(len(b) for b in bodies)
+        sanitizer = Sanitizer(SanitizeConfig(), Pseudonymizer(b"benchmark-key-0123456789abcdef"))
+        t_json = t_san = float("inf")
+        t_cold = 0.0
+        for n in range(repeat):
+            t = time.process_time()
+            for b in bodies:
+                json.dumps(json.loads(b))
+            t_json = min(t_json, time.process_time() - t)
+            t = time.process_time()
+            for c in group:
+                sanitizer.sanitize(c.exchange)
+            took = time.process_time() - t
+            t_cold = took if n == 0 else t_cold
+            t_san = min(t_san, took)
+        lines += [
+            f"{label} cases: {len(group)}, {size / 1e6:.2f} MB of JSON bodies",
+            f"  json.loads+dumps : {size / t_json / 1e6:8.1f} MB/s",
+            f"  sanitizer        : {size / t_san / 1e6:8.1f} MB/s best (whole exchanges), "
+            f"{size / t_cold / 1e6:.1f} MB/s first run (caches cold)",
+            f"  speed            : {t_json / t_san:8.3f}x the JSON round trip "
+            f"(first run {t_json / t_cold:.3f}x; goal >= 0.25x)",
+        ]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    lines.append(f"peak RSS           : {peak_mb:8.1f} MB")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.examples:
         for cls, found in sorted(report.examples.items()):
             print(f"{cls}: " + "; ".join(found))
-    print(json_comparison(sanitizer, all_cases, max(1, args.repeat)))
+    print(json_comparison(all_cases, max(1, args.repeat)))
     return 0
 
 

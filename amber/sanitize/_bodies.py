@@ -37,6 +37,7 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
 from ._json import PERSON_VERDICTS
@@ -102,10 +103,25 @@ class BodySanitizer:
         self.pseudo = pseudonymizer
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
+        self.key_infos: dict[str, tuple[Verdict, bool, bool, bool]] = {}
         self.urls = UrlSanitizer(self)
         self.markup = MarkupSanitizer(self)
         self.tabular = TabularSanitizer(self)
         self.config = ConfigTextSanitizer(self)
+
+    def key_info(self, key: str) -> tuple[Verdict, bool, bool, bool]:
+        """What the JSON walker needs of an object key, cached (keys repeat): its verdict,
+        whether the value rules might change the key itself, whether it holds a person
+        (`person_key`), and whether `field_verdict` might give its value one."""
+        info = (
+            self.keys.classify(key),
+            self.key_might_match(key),
+            self.person_key(key),
+            field_name(key),
+        )
+        if len(self.key_infos) < 100_000:
+            self.key_infos[key] = info
+        return info
 
     def key_might_match(self, key: str) -> bool:
         """Could the value rules change this object key? (Cached: keys repeat.)"""

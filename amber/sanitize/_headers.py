@@ -190,7 +190,11 @@ class HeaderSanitizer:
     def sanitize(self, headers: Headers, side: str, out: list[Redaction]) -> Headers:
         result: list[tuple[str, str]] = []
         changed = False
+        verdicts = self._verdicts
         for name, value in headers:
+            if verdicts.get(name) == "keep" and "@" not in value:
+                result.append((name, value))  # `Accept`, `Content-Type`...: no call, no location
+                continue
             new = self._one(name, value, f"{side}.headers.{name.lower()}", out)
             if new != value:
                 changed = True

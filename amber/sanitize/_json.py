@@ -150,8 +150,10 @@ class JsonWalker:
         self.members = 0
         self._apply = owner.scanner.apply
         self._classify = owner.keys.classify
-        self._key_check = owner.key_might_match
         self._urls = owner.urls.in_text
+        self._clean = owner.scanner.known_clean
+        self._infos = owner.key_infos
+        self._key_info = owner.key_info
 
     def loc(self, path: Path) -> str:
         return self.location + render_path(path)
@@ -182,11 +184,14 @@ class JsonWalker:
         self.members += len(d)
         if self.contexts is not None:
             self.contexts[path] = (inherited, person or self._about_person(d))
-        classify = self._classify
-        person_key = self.owner.person_key
+        infos = self._infos
+        key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         for k, v in d.items():
-            verdict = classify(k)
+            info = infos.get(k)
+            if info is None:
+                info = key_info(k)
+            verdict, renamable, person_key, named = info
             inh = False
             if verdict is None:
                 if inherited is not None:
@@ -194,7 +199,7 @@ class JsonWalker:
                     inh = True
                 elif pair is not None and k in ("value", "Value"):
                     verdict = pair
-                else:
+                elif named:
                     verdict = field_verdict(k, v)  # `{"X-Amz-Signature": ...}`, `{"code": ...}`
             elif (
                 verdict == NAME
@@ -205,17 +210,28 @@ class JsonWalker:
                 # a product's, region's or file's name: only a person's is pseudonymized
                 verdict, inh = inherited, inherited is not None
             t = type(v)
-            if t is dict:
-                self._dict(v, (path, k), verdict, person_key(k))
+            if t is str:
+                # the common leaf first: a string under an ordinary key whose text the
+                # scanner already found clean (memo) needs no path and no call
+                if verdict is None:
+                    nv = self._str(v, (path, k), d)
+                else:
+                    nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
+                if nv is not v:
+                    self.edits[(path, k)] = nv
+                    self.sets.append((d, k, nv))
+            elif t is dict:
+                self._dict(v, (path, k), verdict, person_key)
             elif t is list:
-                self._list(v, (path, k), verdict, person_key(k))
-            else:
+                self._list(v, (path, k), verdict, person_key)
+            elif verdict is not None or t is int:
                 kp = (path, k)
                 nv = self._leaf(v, verdict, kp, inherited=inh, siblings=d)
                 if nv is not v:
                     self.edits[kp] = nv
                     self.sets.append((d, k, nv))
-            if self._key_check(k):
+            # (None, booleans and floats under an ordinary key: nothing to replace)
+            if renamable:
                 self._rename(k, path)
 
     def _pair_verdict(self, d: dict[str, Any]) -> Verdict:
@@ -248,7 +264,12 @@ class JsonWalker:
                 self._dict(v, (path, i), verdict, person)
             elif t is list:
                 self._list(v, (path, i), verdict, person)
-            else:
+            elif t is str and verdict is None:
+                nv = self._str(v, (path, i), None)
+                if nv is not v:
+                    self.edits[(path, i)] = nv
+                    self.sets.append((items, i, nv))
+            elif verdict is not None or t is int:
                 nv = self._leaf(v, verdict, (path, i), inherited=True)
                 if nv is not v:
                     self.edits[(path, i)] = nv
@@ -259,8 +280,11 @@ class JsonWalker:
             inner = self._embedded(s, path)
             if inner is not None:
                 return inner
+        url = "%3A" in s or "://" in s
+        if not url and self._clean(s):
+            return s  # short, or text the scanner has already found clean
         hits: list[Redaction] = []
-        new = self._apply(self._urls(s, "", hits) if "%3A" in s or "://" in s else s, "", hits)
+        new = self._apply(self._urls(s, "", hits) if url else s, "", hits)
         if not hits:
             return s  # `new` may be an equal string from the scanner's memo
         if _version_value(s, path, siblings):

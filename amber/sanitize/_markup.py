@@ -127,9 +127,9 @@ class MarkupSanitizer:
         out: list[Redaction],
     ) -> str:
         """The match with its `group` (a text) replaced by the verdict's result."""
-        if verdict is None:
-            return m.group(0)
         raw = m.group(group)
+        if verdict is None and not _json_like(raw):
+            return m.group(0)
         new = self._value(raw, verdict, location, out)
         if new == raw:
             return m.group(0)
@@ -162,8 +162,8 @@ class MarkupSanitizer:
                 continue
             else:
                 verdict = self.classify(a.group(1), raw)
-            if verdict is None:
-                continue
+            if verdict is None and not _json_like(raw):
+                continue  # (a JSON document in it is walked: its keys decide, not the text's)
             new = self._value(raw, verdict, f"{location}.{named or attr}", out)
             if new != raw:
                 pieces.append(whole[pos : a.start(group)])
@@ -177,3 +177,10 @@ class MarkupSanitizer:
 
 def _attr_value(a: re.Match[str]) -> str:
     return a.group(2) if a.group(2) is not None else a.group(3)
+
+
+def _json_like(raw: str) -> bool:
+    """Might this text or attribute value be a JSON object or array (entity-escaped:
+    `{&quot;st&quot;: ...}`)? `_value` then walks it like a JSON body."""
+    core = raw.strip()
+    return len(core) > 1 and core[0] in "{[" and core[-1] in "}]"

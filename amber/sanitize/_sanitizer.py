@@ -125,6 +125,15 @@ class Sanitizer:
         if host_header and "@" in host_header:
             out.append(Redaction("url-userinfo", "request.host_header", "drop"))
             host_header = host_header.rpartition("@")[2]
+        if (
+            headers is req.headers
+            and query is req.query
+            and path is req.path
+            and body is req.body
+            and host is req.host
+            and host_header is req.host_header
+        ):
+            return req  # nothing replaced (the common case): no copy
         return dataclasses.replace(
             req,
             headers=headers,
@@ -139,6 +148,8 @@ class Sanitizer:
         headers = self.headers.sanitize(resp.headers, "response", out)
         body = self.bodies.sanitize(resp.body, resp.content_type, "response.body", out)
         reason = self.scanner.apply(resp.reason, "response.reason", out) if resp.reason else ""
+        if headers is resp.headers and body is resp.body and reason == resp.reason:
+            return resp  # nothing replaced: no copy
         return dataclasses.replace(resp, headers=headers, body=body, reason=reason)
 
     def _client_addr(self, addr: str | None, out: list[Redaction]) -> str | None:

@@ -125,6 +125,7 @@ class UrlSanitizer:
     def __init__(self, bodies: BodySanitizer) -> None:
         self.bodies = bodies
         self.scanner = bodies.scanner
+        self._segment_kinds: dict[str, str | None] = {}
 
     def in_text(self, text: str, location: str, out: list[Redaction]) -> str:
         """`text` with every URL in it sanitized (plain or percent-encoded)."""
@@ -207,11 +208,23 @@ class UrlSanitizer:
                 )
                 segments[i] = enc + semi + new_params
                 changed = True
-            tokens = split_tokens(value)
-            if any(t in _STRONG_MARKERS for t in tokens):
-                after = "strong"
-            elif any(t in _PATH_MARKERS for t in tokens):
-                after = "weak"
-            else:
-                after = None
+            after = self._segment_kind(value)
         return "/".join(segments) if changed else path
+
+    def _segment_kind(self, value: str) -> str | None:
+        """What a path segment says of the next: "strong" (`reset`...), "weak" or None.
+        Cached: segments repeat (`api`, `v1`, `users`)."""
+        kinds = self._segment_kinds
+        try:
+            return kinds[value]
+        except KeyError:
+            pass
+        tokens = split_tokens(value)
+        kind: str | None = None
+        if any(t in _STRONG_MARKERS for t in tokens):
+            kind = "strong"
+        elif any(t in _PATH_MARKERS for t in tokens):
+            kind = "weak"
+        if len(kinds) < 50_000:
+            kinds[value] = kind
+        return kind

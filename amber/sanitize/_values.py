@@ -361,7 +361,11 @@ _TOKEN_HINTS = (
 # regex once there are dozens of vendor prefixes
 _TOKEN_HINT = re.compile("|".join(re.escape(h) for h in _TOKEN_HINTS))
 _AUTH_HINTS = ("earer", "EARER", "asic", "ASIC", "oken", "OKEN")
+_AUTH_HINT = re.compile("|".join(_AUTH_HINTS))
 _DIGIT = re.compile(r"[0-9]")
+_HAS_DIGIT = _DIGIT.search
+_HAS_TOKEN_HINT = _TOKEN_HINT.search
+_HAS_AUTH_HINT = _AUTH_HINT.search
 
 
 def _gate(group: str, s: str) -> bool:
@@ -378,8 +382,22 @@ def _gate(group: str, s: str) -> bool:
     if group == "tokens":
         return len(s) >= 16 and _TOKEN_HINT.search(s) is not None
     if group == "auth":
-        return any(h in s for h in _AUTH_HINTS)
+        return _HAS_AUTH_HINT(s) is not None
     return "-----BEGIN" in s  # pem
+
+
+# The same gates as `_gate`, one function per group, with the length each group's shortest
+# match needs folded in (`_hits` calls them without a chain of group-name tests).
+_GATES: dict[str, Callable[[str], bool]] = {
+    "pem": lambda s: len(s) >= 16 and "-----BEGIN" in s,
+    "at": lambda s: "@" in s,
+    "kv": lambda s: "=" in s or ":" in s,
+    "auth": lambda s: _HAS_AUTH_HINT(s) is not None,
+    "tokens": lambda s: len(s) >= 16 and _HAS_TOKEN_HINT(s) is not None,
+    "digits": lambda s: _HAS_DIGIT(s) is not None,
+    "lower": lambda s: len(s) >= 15 and _HAS_DIGIT(s) is not None,
+    "random": lambda s: len(s) >= 40,
+}
 
 
 class ValueScanner:
@@ -409,6 +427,7 @@ class ValueScanner:
         self._custom = tuple(custom)
         self._memo: dict[str, tuple[str, tuple[tuple[str, RedactionAction], ...]]] = {}
         self._groups: list[tuple[str, re.Pattern[str]]] = []
+        self._gated: list[tuple[Callable[[str], bool], re.Pattern[str]]] = []
         # per detector, the detectors after it in its group, each compiled alone: tried at
         # the same place when its own match fails its check (`00 44 161 496 0742` is first
         # a card candidate, then a phone)
@@ -418,7 +437,9 @@ class ValueScanner:
             if not dets:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
-            self._groups.append((group, re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL)))
+            rx = re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL)
+            self._groups.append((group, rx))
+            self._gated.append((_GATES[group], rx))
             singles = [
                 re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL) for d in dets
             ]
@@ -432,6 +453,16 @@ class ValueScanner:
         if self._custom or might_be_encoded(text):
             return True
         return any(_gate(g, text) and rx.search(text) is not None for g, rx in self._groups)
+
+    def known_clean(self, text: str) -> bool:
+        """Is `text` known to hold nothing `apply` replaces (shorter than any detector's
+        match, or memoized without a hit)? False when unknown: then `apply` decides."""
+        if self._custom:
+            return False
+        if len(text) < 6:
+            return True
+        cached = self._memo.get(text)
+        return cached is not None and not cached[1]
 
     def apply(self, text: str, location: str, out: list[Redaction], *, code: bool = False) -> str:
         """`text` with every detected value replaced; one `Redaction` per replacement.
@@ -492,14 +523,8 @@ class ValueScanner:
 
     def _hits(self, text: str, code: bool = False, depth: int = 0) -> list[Hit]:
         found: list[Hit] = []
-        n = len(text)
-        short = n < 16
-        for group, rx in self._groups:
-            if short and group in ("tokens", "pem", "random"):
-                continue
-            if n < 40 and group == "random":
-                continue
-            if not _gate(group, text):
+        for gate, rx in self._gated:
+            if not gate(text):
                 continue
             pos = 0
             while (m := rx.search(text, pos)) is not None:

@@ -103,3 +103,18 @@ def test_a_version_attribute_is_not_an_address(sanitizer: Sanitizer) -> None:
     assert 'value="2.4.1.0"' in new and 'content="10.0.19045.3693"' in new
     assert "81.2.69.142" not in new and "198.18.0.7" not in new and "k3y" not in new
     assert len(out) == 3
+
+
+def test_an_entity_escaped_json_attribute_is_walked_by_its_keys(sanitizer: Sanitizer) -> None:
+    # found by the corpus' property test: `st` (a signed-URL parameter) inside JSON inside a
+    # hidden input's value was kept, the text rules seeing only `&quot;st&quot;`
+    body = (
+        '<html><body><form><input type="hidden" name="payload" '
+        'value="{&quot;st&quot;: &quot;9e7a435ef4e868e3&quot;}">'
+        '<input name="ids" value="[1, 2]"></form></body></html>'
+    )
+    out, hits = run(sanitizer, body, "text/html")
+    assert "9e7a435ef4e868e3" not in out
+    assert "&quot;st&quot;: &quot;[REDACTED:signed-url]&quot;" in out
+    assert 'value="[1, 2]"' in out  # a JSON value with nothing to replace: byte for byte
+    assert [h.rule for h in hits] == ["signed-url"]

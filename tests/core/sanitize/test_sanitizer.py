@@ -412,3 +412,63 @@ def test_captured_database_errors_stay_as_they_are(sanitizer: Sanitizer) -> None
     # a real secret in an error message is still masked
     text, _ = sanitizer.sanitize_text("auth failed: token: 9f8e7d6c5b4a3f2e1d0c", "error")
     assert "9f8e7d6c5b4a3f2e1d0c" not in text
+
+
+def _json_exchange(doc: object, path: str = "/v1/items") -> Exchange:
+    req = Request(
+        method="GET",
+        scheme="https",
+        host="api.example.test",
+        port=443,
+        path=path,
+        query="page=2",
+        headers=(("Accept", "application/json"),),
+    )
+    resp = Response(
+        status=200,
+        headers=(("Content-Type", "application/json"),),
+        body=json.dumps(doc).encode(),
+    )
+    return Exchange(id="c1", request=req, response=resp)
+
+
+def test_warm_caches_give_what_a_fresh_sanitizer_gives() -> None:
+    """The speed caches (key tuples, the scanner's memo, path segment kinds, the clean-string
+    shortcut) never change a result: an exchange sanitized after others is stored exactly
+    as a fresh sanitizer stores it."""
+    reset = "https://app.example.test/password/reset/qWeRtY7uIoP3"
+    doc = {
+        "items": [
+            {"name": "mug", "link": reset, "note": reset[8:], "ok": True, "n": 1.5, "z": None},
+            {"owner": {"name": "Jane Roe", "email": "jane.roe@corp.test"}, "sku": "SKU-1"},
+        ],
+        "jane.roe@corp.test": 1,
+    }
+    exchanges = [planted_exchange(), _json_exchange(doc), _json_exchange(doc, "/reset/Ab3dEf9h")]
+    warm = Sanitizer(SanitizeConfig(), Pseudonymizer(b"k" * 32))
+    for ex in exchanges:  # warm every cache, including with the link's text scanned alone
+        warm.sanitize(ex)
+        warm.sanitize_text(reset, "t")
+        warm.sanitize_text(reset[8:], "t")
+    for ex in exchanges:
+        fresh = Sanitizer(SanitizeConfig(), Pseudonymizer(b"k" * 32)).sanitize(ex)
+        again = warm.sanitize(ex)
+        assert again == fresh
+    clean = warm.sanitize(exchanges[1])
+    assert clean.response is not None
+    body = clean.response.body.decode()
+    # the URL rules still run on a string the scanner's memo holds as clean
+    assert '"link": "https://app.example.test/password/reset/[REDACTED:path-token]"' in body
+    assert "jane.roe@corp.test" not in body and "Jane Roe" not in body
+    assert '"name": "mug"' in body and '"ok": true, "n": 1.5, "z": null' in body
+
+
+def test_an_unchanged_message_is_returned_as_it_came(sanitizer: Sanitizer) -> None:
+    ex = _json_exchange({"items": [{"sku": "SKU-1", "qty": 2}]})
+    clean = sanitizer.sanitize(ex)
+    assert clean.request is ex.request and clean.response is ex.response
+    leaky = _json_exchange({"items": [{"password": "hunter2-hunter2"}]})
+    clean = sanitizer.sanitize(leaky)
+    assert clean.request is leaky.request
+    assert clean.response is not leaky.response and clean.response is not None
+    assert b"hunter2" not in clean.response.body

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from amber._model import Redaction
@@ -7,6 +9,7 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
 from amber.sanitize._keys import KeyClassifier
 from amber.sanitize._values import DETECTOR_NAMES
+from amber.sanitize._values import CustomRule
 from amber.sanitize._values import ValueScanner
 from amber.sanitize._values import iban_ok
 from amber.sanitize._values import luhn_ok
@@ -421,3 +424,22 @@ def test_own_pseudonyms_are_kept_other_documentation_values_are_not(
     new, hits = apply(scanner, other)
     assert [h.rule for h in hits] == ["email", "ipv6", "phone"]
     assert all(v not in new for v in other.split(" and "))
+
+
+def test_known_clean_is_true_only_for_short_text_or_a_memoized_clean_result(
+    scanner: ValueScanner, pseudo: Pseudonymizer
+) -> None:
+    assert scanner.known_clean("abc12")  # shorter than any detector's match
+    text = "an ordinary sentence about widgets"
+    assert not scanner.known_clean(text)  # never scanned: unknown
+    apply(scanner, text)
+    assert scanner.known_clean(text)
+    email = "mail jane.doe@corp.test"
+    apply(scanner, email)
+    assert not scanner.known_clean(email)  # memoized, with a hit
+    custom = ValueScanner(
+        pseudo, KeyClassifier(), custom=(CustomRule("ticket", re.compile(r"T-\d+")),)
+    )
+    apply(custom, text)
+    assert not custom.known_clean("T-12")  # custom rules: always scanned
+    assert not custom.known_clean(text)
