@@ -366,9 +366,15 @@ def run_replay(args: argparse.Namespace) -> int:
                 summary = replay_exchanges(store, settings, output)
         except TargetUnreachable as e:
             # one line instead of a row per request; the results so far are in the run
+            # (a login that could not connect stops the run before anything is sent)
+            how = (
+                ""
+                if str(e).startswith("login request")
+                else f" (--unreachable-after {args.unreachable_after})"
+            )
             raise TargetUnreachable(
-                f"{settings.clean(str(e))}; stopped (--unreachable-after "
-                f"{args.unreachable_after}), the results so far are in run {output.run_id}"
+                f"{settings.clean(str(e))}; stopped{how}, the results so far are in run "
+                f"{output.run_id}"
             ) from None
     output.summary(summary)
     if summary.state == "interrupted":

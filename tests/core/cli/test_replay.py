@@ -88,6 +88,23 @@ def test_a_replay_against_a_dead_target_stops_with_one_line(
     assert "connection failed" in shown
 
 
+def test_a_login_against_a_dead_target_exits_3(recorded: Path, amber: Run) -> None:
+    # replay.auth logs in before anything is sent: a target that refuses the connection is
+    # unreachable (3), not an authentication failure (1)
+    from tests.servers import free_port
+
+    (recorded / "amber.yaml").write_text(
+        "replay:\n  auth:\n    login:\n      path: /login\n"
+        "      json: {user: u, password: p}\n      token: {json: $.token}\n"
+    )
+    dead = f"http://127.0.0.1:{free_port()}"
+    code, out, err = amber("replay", "--target", dead, "--limit", "3")
+    lines = err.strip().splitlines()
+    assert code == 3 and len(lines) == 1, err
+    assert "login request POST" in lines[0] and "could not connect" in lines[0]
+    assert "--unreachable-after" not in lines[0]
+
+
 def test_unreachable_after_zero_sends_everything(recorded: Path, amber: Run) -> None:
     from tests.servers import free_port
 
