@@ -568,7 +568,12 @@ def _text_differences(
 
 
 def _diff_body_views(
-    ve: _Body, va: _Body, rules: NoiseRules, out: list[Difference], ignored: list[Difference]
+    ve: _Body,
+    va: _Body,
+    rules: NoiseRules,
+    out: list[Difference],
+    ignored: list[Difference],
+    ignored_displays: bool = True,
 ) -> None:
     e, a = ve.resp, va.resp
     if e.body == a.body:
@@ -584,7 +589,10 @@ def _diff_body_views(
         w = _Walker(rules)
         w.child(ve.value, va.value, "$", 0)
         out.extend(_to_difference(r) for r in w.out)
-        ignored.extend(_to_difference(r) for r in w.ignored)
+        if ignored_displays:
+            ignored.extend(_to_difference(r) for r in w.ignored)
+        else:
+            ignored.extend(Difference("body" + r[0], r[1], None, None) for r in w.ignored)
         return
     if ke == "empty" or ka == "empty":
         out.append(
@@ -704,6 +712,7 @@ def _compare_views(
     expected_error: str | None = None,
     actual_error: str | None = None,
     expected_truncated: bool = False,
+    ignored_displays: bool = True,
 ) -> Comparison:
     if ve is None or va is None:
         if ve is None and va is None:
@@ -726,7 +735,7 @@ def _compare_views(
         size = len(e.body) if (expected_truncated or e.body_truncated) else len(a.body)
         checks["body_truncated_prefix"] = e.body[:size] == a.body[:size]
     else:
-        _diff_body_views(ve, va, rules, out, ignored)
+        _diff_body_views(ve, va, rules, out, ignored, ignored_displays)
         checks["body"] = len(out) == n
     return Comparison(tuple(out), checks, tuple(ignored))
 
@@ -739,6 +748,7 @@ def compare_responses(
     expected_error: str | None = None,
     actual_error: str | None = None,
     expected_truncated: bool = False,
+    ignored_displays: bool = True,
 ) -> Comparison:
     """Compare a recorded (or baseline) response with a replayed one, beyond `rules`.
 
@@ -747,6 +757,9 @@ def compare_responses(
       compared by cookie names, selected ones by value (whitespace normalized).
     - **body**: JSON structurally, text by lines, binary by hash (module docstring).
     - **error**: when a side has no response; two failures count as a match.
+
+    `ignored_displays=False`: the ignored body differences carry no displays (None on
+    both sides; a caller that only counts them saves their encoding).
 
     ```python
     >>> from amber._model import Response
@@ -764,4 +777,5 @@ def compare_responses(
         expected_error=expected_error,
         actual_error=actual_error,
         expected_truncated=expected_truncated,
+        ignored_displays=ignored_displays,
     )

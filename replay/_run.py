@@ -47,6 +47,7 @@ from amber.errors import KeyMissing
 from amber.replay._auth import Auth
 from amber.replay._compare import compare_responses
 from amber.replay._noise import NoiseFile
+from amber.replay._noise import NoiseRules
 from amber.replay._runner import DEFAULT_UNREACHABLE_AFTER
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
@@ -89,8 +90,12 @@ class Clean(Protocol):
     def __call__(self, value: str | None) -> str | None:
         """`value` by the value rules (None stays None)."""
 
-    def response(self, actual: Response, recorded: Exchange | None) -> Response:
-        """`actual` in sanitized space, compared with `recorded`'s response."""
+    def response(
+        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+    ) -> Response:
+        """`actual` in sanitized space, compared with `recorded`'s response. With the
+        comparison's `rules`, what they ignore or skip need not be sanitized (it is not
+        compared, kept or shown): it may be left out or replaced."""
 
 
 class ResultCleaner:
@@ -105,8 +110,20 @@ class ResultCleaner:
             return None
         return self.target.text(value)
 
-    def response(self, actual: Response, recorded: Exchange | None) -> Response:
-        return self.target.response(actual, recorded)
+    def response(
+        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+    ) -> Response:
+        if rules is None:
+            return self.target.response(actual, recorded)
+        # replay: the members the rules ignore are not sanitized (they become IGNORED, still
+        # ignored), nor are the header fields they skip (left out)
+        mode = rules.header_mode
+        return self.target.response(
+            actual,
+            recorded,
+            ignore=rules.ignore_regex,
+            drop_header=lambda name: mode(name) == "skip",
+        )
 
 
 NO_KEY_WARNING = (
@@ -408,15 +425,17 @@ def _sink(
         req = ex.request
         recorded = ex.response
         actual = o.response
+        rules = rules_for(req.method, ex.route)
         if actual is not None:  # compared in sanitized space: pseudonym meets pseudonym
-            actual = clean.response(actual, ex)
+            actual = clean.response(actual, ex, rules)
         cmp = compare_responses(
             recorded,
             actual,
-            rules_for(req.method, ex.route),
+            rules,
             expected_error=ex.error,
             actual_error=o.error,
             expected_truncated=bool(recorded and recorded.body_truncated),
+            ignored_displays=False,  # only counted
         )
         diffs = cmp.differences
         ok = not diffs
