@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -482,12 +483,13 @@ class _Body:
     """A response body with its parsed form computed once (shared by both comparisons of a
     shadow request)."""
 
-    __slots__ = ("_kind", "_value", "resp")
+    __slots__ = ("_kind", "_parsed", "_value", "resp")
 
-    def __init__(self, resp: Response) -> None:
+    def __init__(self, resp: Response, parsed: Callable[[bytes], Any] | None = None) -> None:
         self.resp = resp
         self._kind: _BodyKind | None = None
         self._value: Any = None
+        self._parsed = parsed
 
     @property
     def kind(self) -> _BodyKind:
@@ -500,8 +502,9 @@ class _Body:
                 if len(body) > MAX_JSON_BYTES:
                     self._kind = "large"
                 else:
+                    known = self._parsed(body) if self._parsed is not None else None
                     try:
-                        self._value = loads_json(body)
+                        self._value = known if known is not None else loads_json(body)
                         self._kind = "json"
                     except orjson.JSONDecodeError:
                         self._kind = "binary" if self.resp.is_binary else "invalid-json"
@@ -749,6 +752,7 @@ def compare_responses(
     actual_error: str | None = None,
     expected_truncated: bool = False,
     ignored_displays: bool = True,
+    parsed: Callable[[bytes], Any] | None = None,
 ) -> Comparison:
     """Compare a recorded (or baseline) response with a replayed one, beyond `rules`.
 
@@ -759,7 +763,9 @@ def compare_responses(
     - **error**: when a side has no response; two failures count as a match.
 
     `ignored_displays=False`: the ignored body differences carry no displays (None on
-    both sides; a caller that only counts them saves their encoding).
+    both sides; a caller that only counts them saves their encoding). `parsed(body)`, when
+    given, returns a JSON body's document when the caller has it already (None otherwise:
+    the body is parsed here), e.g. `TargetSanitizer.parsed`.
 
     ```python
     >>> from amber._model import Response
@@ -771,8 +777,8 @@ def compare_responses(
     ```
     """
     return _compare_views(
-        _Body(expected) if expected is not None else None,
-        _Body(actual) if actual is not None else None,
+        _Body(expected, parsed) if expected is not None else None,
+        _Body(actual, parsed) if actual is not None else None,
         rules,
         expected_error=expected_error,
         actual_error=actual_error,

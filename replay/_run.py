@@ -97,6 +97,10 @@ class Clean(Protocol):
         comparison's `rules`, what they ignore or skip need not be sanitized (it is not
         compared, kept or shown): it may be left out or replaced."""
 
+    def parsed(self, body: bytes) -> Any:
+        """The JSON document of a body the last `response` call parsed (its result's or
+        the recording's), else None (see `TargetSanitizer.parsed`)."""
+
 
 class ResultCleaner:
     """The `Clean` of a run: a `TargetSanitizer` over the capture's sanitizer."""
@@ -109,6 +113,9 @@ class ResultCleaner:
         if value is None:
             return None
         return self.target.text(value)
+
+    def parsed(self, body: bytes) -> Any:
+        return self.target.parsed(body)
 
     def response(
         self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
@@ -417,6 +424,7 @@ def _sink(
     rules_for = settings.noise.rules_for
     methods, routes = summary.methods, summary.routes
     clean = settings.clean
+    parsed = clean.parsed
     add = writer.add
     report = events.result
 
@@ -436,6 +444,7 @@ def _sink(
             actual_error=o.error,
             expected_truncated=bool(recorded and recorded.body_truncated),
             ignored_displays=False,  # only counted
+            parsed=parsed,  # the documents the cleaner parsed already
         )
         diffs = cmp.differences
         ok = not diffs

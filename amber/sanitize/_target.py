@@ -227,6 +227,7 @@ class TargetSanitizer:
         self._cache: dict[bytes, Any] = {}
         self._fields: dict[tuple[str, str], tuple[str, str]] = {}
         self._last: tuple[bytes, str | None, bytes, re.Pattern[str] | None, bytes] | None = None
+        self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
 
     def response(
         self,
@@ -373,15 +374,30 @@ class TargetSanitizer:
         if walker.renames or None in walker.edits:
             return None
         if not walker.edits and not p.ignored:
+            self._docs = (recorded, rec, body, doc)
             return body
         for path, value in walker.edits.items():
             _set(doc, path, value)
         for path in p.ignored:
             _set(doc, path, IGNORED)
         try:
-            return orjson.dumps(doc)
+            done = orjson.dumps(doc)
         except TypeError:  # integers wider than 64 bits
-            return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            done = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        self._docs = (recorded, rec, done, doc)
+        return done
+
+    def parsed(self, body: bytes) -> Any:
+        """The JSON document of `body` when it is (the very object) the recorded body or the
+        result of the last JSON body sanitized here, else None: a comparison that follows
+        need not parse them again. Treat it as read-only."""
+        docs = self._docs
+        if docs is not None:
+            if body is docs[2]:
+                return docs[3]
+            if body is docs[0]:
+                return docs[1]
+        return None
 
     def _recorded(self, recorded: bytes) -> Any:
         """The recorded body parsed (`_ABSENT` when it is not JSON), cached: shadow asks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -77,6 +78,9 @@ class Upper:
         self.responses += 1
         self.rules.append(rules)
         return actual
+
+    def parsed(self, body: bytes) -> Any:
+        return None
 
 
 def app(request: httpx.Request) -> httpx.Response:

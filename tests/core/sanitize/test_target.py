@@ -215,3 +215,15 @@ def test_what_the_comparison_ignores_is_neither_sanitized_nor_kept(sanitizer: Sa
     full = ts.response(live(body, dated), stored)
     assert orjson.loads(full.body)["user"]["api_token"] != IGNORED
     assert other.encode() not in full.body and any(n == "Date" for n, _ in full.headers)
+
+
+def test_the_documents_parsed_are_handed_to_the_comparison(sanitizer: Sanitizer) -> None:
+    stored = captured(sanitizer, live())
+    assert stored.response is not None
+    ts = TargetSanitizer(sanitizer)
+    changed = {**PERSON, "items": [{"name": "Red mug", "qty": 3}]}
+    out = ts.response(live(changed), stored)
+    assert ts.parsed(out.body) == orjson.loads(out.body)
+    assert ts.parsed(stored.response.body) == orjson.loads(stored.response.body)
+    # only those very objects: an equal copy, or any other body, is not known
+    assert ts.parsed(bytes(bytearray(out.body))) is None and ts.parsed(b"{}") is None
