@@ -610,8 +610,10 @@ REPLAY = Command(
     register_replay,
     run_replay,
     description="Replay stored requests against a target (a URL or a named target) and "
-    "compare each response with the recording, beyond known noise. Every run is kept in the "
-    "store (amber runs). Exit status 1 when any response differs (--exit-zero to disable).",
+    "compare each response with the recording, beyond known noise. Ends with a summary per "
+    "route (sent, as recorded, differing, errors, the fields that differed most); every "
+    "result is kept in the store (amber runs ID; --rows prints them as they come). Exit "
+    "status 1 when any response differs (--exit-zero to disable).",
     epilog="exit status: 0 every response as recorded; 1 a response differs (0 with "
     "--exit-zero); 2 usage error; 3 the target could not be reached (a request could not "
     "connect; after --unreachable-after N in a row the run stops with one line); "
