@@ -45,6 +45,7 @@ from amber._model import Redaction
 from amber._model import Response
 from amber._pseudonym import marker
 
+from ._json import PERSON_VERDICTS
 from ._json import JsonWalker
 from ._json import Path
 from ._keys import Verdict
@@ -118,18 +119,21 @@ class _Pruning:
     """What `_prune` collects: leaves equal to the recorded ones that must stay (`keep`),
     and, with an `ignore` pattern, the members it matches (`ignored`, not sanitized)."""
 
-    __slots__ = ("ignore", "ignored", "keep")
+    __slots__ = ("ignore", "ignored", "keep", "person")
 
-    def __init__(self, ignore: re.Pattern[str] | None) -> None:
+    def __init__(self, ignore: re.Pattern[str] | None, person: Callable[[str], bool]) -> None:
         self.keep: set[Path] = set()
         self.ignore = ignore
         self.ignored: list[Path] = []
+        self.person = person
 
 
 def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$") -> Any:
-    """`actual` with every member equal to `recorded`'s blanked to None (a no-op for every
-    rule), keys kept (they decide verdicts and person context). In a name/value pair the
-    name is kept (it decides the value's verdict) and noted in `keep`: not to be changed.
+    """`actual` with every member equal to `recorded`'s left out, but for those whose key
+    says the object is a person's (`p.person`: they decide whether a `name` is a person's),
+    blanked to None (a no-op for every rule); a left-out key is the recorded one, already
+    in sanitized space. In a name/value pair the name is kept (it decides the value's
+    verdict) and noted in `keep`: not to be changed.
     A differing member whose path (`spath`, as noise rules spell it) `p.ignore` matches is
     blanked too and noted in `p.ignored` (the comparison ignores it: not worth sanitizing)."""
     ta = type(actual)
@@ -145,7 +149,7 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 if pair and k in _PAIR_NAMES:
                     out[k] = v
                     p.keep.add((path, k))
-                else:
+                elif pair or p.person(k):
                     out[k] = None
                 continue
             sub = ""
@@ -228,6 +232,8 @@ class TargetSanitizer:
         self._fields: dict[tuple[str, str], tuple[str, str]] = {}
         self._last: tuple[bytes, str | None, bytes, re.Pattern[str] | None, bytes] | None = None
         self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
+        classify = sanitizer.bodies.keys.classify
+        self._person = lambda key: classify(key) in PERSON_VERDICTS
 
     def response(
         self,
@@ -367,7 +373,7 @@ class TargetSanitizer:
             return None
         if type(doc) not in (dict, list):
             return None
-        p = _Pruning(ignore)
+        p = _Pruning(ignore, self._person)
         pruned = _prune(doc, rec, None, p)
         walker = _PrunedWalker(p.keep, self.sanitizer.bodies, "response.body", out)
         walker.walk(pruned)
