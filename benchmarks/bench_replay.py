@@ -207,21 +207,34 @@ def replay(
 
 
 def replay_cli(
-    store_url: str, url: str, cwd: Path, *, exact: bool = True
-) -> tuple[float, float, int, int]:
+    store_url: str,
+    url: str,
+    cwd: Path,
+    *,
+    exact: bool = True,
+    noise: Path | None = None,
+    limit: int | None = None,
+) -> tuple[float, float, int, int, float]:
     """`amber replay` as users run it: (its rate over the run, the process's wall time,
-    peak RSS in MB of the process, mismatches). `exact`: a mismatch is a failure (the plain
-    app answers as recorded)."""
+    peak RSS in MB of the process, mismatches, its CPU seconds (start-up included: a
+    number a loaded machine cannot blur)). `limit`: replay only the first exchanges.
+    `exact`: a mismatch is a failure (the plain app answers as recorded). `noise`: the
+    `--noise` file to pass."""
     env = dict(os.environ, AMBER_KEY=KEY)
     t = time.perf_counter()
+    c0 = cpu_children()
+    extra = ["--noise", str(noise)] if noise is not None else []
+    if limit is not None:
+        extra += ["--limit", str(limit)]
     out = subprocess.run(
-        [str(AMBER), "replay", "--target", url, "--store", store_url, "--exit-zero"],
+        [str(AMBER), "replay", "--target", url, "--store", store_url, "--exit-zero", *extra],
         env=env,
         cwd=cwd,
         capture_output=True,
         text=True,
     )
     wall = time.perf_counter() - t
+    cpu = cpu_children() - c0
     if out.returncode != 0:
         raise SystemExit(f"amber replay failed:\n{out.stderr[-3000:]}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far
@@ -232,8 +245,48 @@ def replay_cli(
         raise SystemExit(f"amber replay found {summary['mismatch']} mismatches: {summary}")
     if summary.get("error"):
         raise SystemExit(f"amber replay had transport errors: {summary}")
-    rate = summary["sent"] / summary["elapsed_s"]
-    return rate, wall, peak // 1024, int(summary.get("mismatch") or 0)
+    rate = summary["sent"] / max(summary["elapsed_s"], 1e-3)
+    return rate, wall, peak // 1024, int(summary.get("mismatch") or 0), cpu
+
+
+def learn_noise(store_url: str, primary: str, secondary: str, tmp: Path) -> Path:
+    """Noise rules learned as a release engineer would: `amber shadow --save-noise` over
+    the first 1,000 exchanges, with two instances of the app as the two baselines (what
+    differs between them: timestamps, nonces, request ids, the per-process order ids)."""
+    path = tmp / "noise.yaml"
+    t = time.perf_counter()
+    out = subprocess.run(
+        [
+            str(AMBER),
+            "shadow",
+            "--baseline",
+            primary,
+            "--baseline2",
+            secondary,
+            "--candidate",
+            primary,
+            "--store",
+            store_url,
+            "--limit",
+            "1000",
+            "--save-noise",
+            str(path),
+            "--fail-on",
+            "none",
+        ],
+        env=dict(os.environ, AMBER_KEY=KEY),
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(f"amber shadow --save-noise failed:\n{out.stderr[-3000:]}")
+    paths = [ln.strip()[2:] for ln in path.read_text().splitlines() if ln.strip()[:3] == "- $"]
+    print(
+        f"noise learned by amber shadow --save-noise from two app instances "
+        f"({time.perf_counter() - t:.1f} s): ignore {', '.join(paths)}"
+    )
+    return path
 
 
 def rss_mb() -> float:
@@ -307,6 +360,7 @@ class Setup:
     store_url: str
     script: Path
     exact: bool  # every response is as recorded (a mismatch is a bug)
+    noise: Path | None = None  # the noise file `amber replay` is given (--noise)
 
 
 def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
@@ -317,12 +371,18 @@ def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         wrk(url, 2, setup.script)  # warm-up
+        # what `amber replay` costs before its first request (interpreter, imports, the
+        # store, the noise file): taken off its CPU per request
+        startup_cpu = min(
+            replay_cli(setup.store_url, url, tmp, exact=False, noise=setup.noise, limit=1)[4]
+            for _ in range(2)
+        )
         with Store.open(setup.store_url) as store:  # warm-up (imports, the store in the cache)
             replay(store, url, compare=False)
         wrk_rates: list[float] = []
         rates: dict[str, list[float]] = {"cli": [], "lib": []}
         ratios: dict[str, list[float]] = {"cli": [], "lib": []}
-        amber_cpu, wrk_cpu, app_amber, app_wrk, walls = [], [], [], [], []
+        amber_cpu, wrk_cpu, app_amber, app_wrk, walls, cli_cpu = [], [], [], [], [], []
         cli_rss = 0
         mismatches = cli_mismatches = 0
         clients = ("wrk", "cli", "lib")
@@ -338,10 +398,11 @@ def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
                     wrk_cpu.append(per)
                     app_wrk.append((cpu_seconds(app.pid) - app0) / (rate * a.wrk_seconds))
                 elif client == "cli":
-                    rate, wall, rss, cli_mismatches = replay_cli(
-                        setup.store_url, url, tmp, exact=setup.exact
+                    rate, wall, rss, cli_mismatches, per = replay_cli(
+                        setup.store_url, url, tmp, exact=setup.exact, noise=setup.noise
                     )
                     rates["cli"].append(rate)
+                    cli_cpu.append((per - startup_cpu) / a.requests)
                     walls.append(wall - a.requests / rate)
                     cli_rss = max(cli_rss, rss)
                 else:
@@ -365,7 +426,8 @@ def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
         f"requests: {med(wrk_rates):,.0f} req/s"
     )
     print(
-        f"  amber replay (CLI, results stored): {med(rates['cli']):,.0f} req/s, "
+        f"  amber replay (CLI, results stored{', --noise learned by shadow' if setup.noise else ''}"
+        f"): {med(rates['cli']):,.0f} req/s, "
         f"ratio {med(ratios['cli']):.2f} (target >= 0.90); start-up "
         f"{med(walls):.2f} s apart; mismatches {cli_mismatches}; peak RSS {cli_rss} MB"
     )
@@ -375,8 +437,9 @@ def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
         f"peak RSS {rss_mb():.0f} MB"
     )
     print(
-        f"  CPU per request: library replayer {med(amber_cpu) * 1e6:.0f} us (all "
-        f"threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
+        f"  CPU per request: amber replay {med(cli_cpu) * 1e6:.0f} us (the process, all "
+        f"threads, start-up of {startup_cpu:.2f} s taken off), library replayer "
+        f"{med(amber_cpu) * 1e6:.0f} us (all threads), wrk {med(wrk_cpu) * 1e6:.0f} us; the app "
         f"{med(app_amber) * 1e6:.0f} us under amber, {med(app_wrk) * 1e6:.0f} us "
         "under wrk"
     )
@@ -402,6 +465,13 @@ def main() -> int:
         type=int,
         default=7,
         help="wrk, amber replay and the library back to back per round, the order rotating",
+    )
+    ap.add_argument(
+        "--no-noise",
+        action="store_true",
+        help="replay the realistic app without a noise file (by default one is learned "
+        "first with `amber shadow --save-noise` from two instances of the app, and "
+        "`amber replay` is given it with --noise, as a release engineer would)",
     )
     ap.add_argument(
         "--apps",
@@ -435,8 +505,11 @@ def main() -> int:
                     setups.append(Setup(title, "_app:app", fast, url, script, True))
         if any(w.startswith("realistic") for w in wanted):
             # captured from a process of its own: the replayed app mints other order ids
-            port = free_port()
+            port, port2 = free_port(), free_port()
             capture_app = start_app(port, False, "_app:realistic")
+            second = start_app(port2, False, "_app:realistic")
+            url = f"sqlite:///{tmp / 'realistic.db'}"
+            noise: Path | None = None
             try:
                 t = time.perf_counter()
                 captured = capture_realistic(f"http://127.0.0.1:{port}", min(2000, a.requests))
@@ -444,14 +517,18 @@ def main() -> int:
                     f"realistic app: {len(captured):,} exchanges captured through the ingest "
                     f"pipeline in {time.perf_counter() - t:.1f} s"
                 )
+                with Store.open(url) as real:
+                    fill_from(real, captured, a.requests)
+                if not a.no_noise:
+                    noise = learn_noise(
+                        url, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port2}", tmp
+                    )
             finally:
-                capture_app.send_signal(signal.SIGINT)
-                capture_app.wait(timeout=10)
+                for proc in (capture_app, second):
+                    proc.send_signal(signal.SIGINT)
+                    proc.wait(timeout=10)
             script = tmp / "orders.lua"
             script.write_text(WRK_SCRIPT.replace("{prefix}", "/orders/"))
-            url = f"sqlite:///{tmp / 'realistic.db'}"
-            with Store.open(url) as real:
-                fill_from(real, captured, a.requests)
             for fast in (False, True):
                 if ("realistic-fast" if fast else "realistic") in wanted:
                     title = (
@@ -459,7 +536,7 @@ def main() -> int:
                         if fast
                         else "realistic app (h11, asyncio)"
                     )
-                    setups.append(Setup(title, "_app:realistic", fast, url, script, False))
+                    setups.append(Setup(title, "_app:realistic", fast, url, script, False, noise))
         for setup in setups:
             measure(setup, a, tmp)
         if a.fidelity:

@@ -38,6 +38,8 @@ import orjson
 
 from amber.errors import AuthError
 from amber.errors import ConfigError
+from amber.errors import TargetUnreachable
+from amber.replay._reach import error_kind
 
 # AuthError lives in amber.errors; it stays importable from here for older imports
 __all__ = ["Auth", "AuthError", "Login"]
@@ -161,7 +163,12 @@ class Auth:
         try:
             resp = await send(httpx.Request(lg.method, url, headers=headers, content=content))
             await resp.aread()
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, OSError) as e:
+            if error_kind(e) == "connect":  # the target is down: exit status 3, not 1
+                raise TargetUnreachable(
+                    f"login request {lg.method} {url} could not connect ({e}); check that "
+                    "the target is running and reachable from here"
+                ) from e
             raise AuthError(
                 f"login request {lg.method} {url} failed: {e}; check that the "
                 "target is up and replay.auth.login.path"

@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -482,12 +483,13 @@ class _Body:
     """A response body with its parsed form computed once (shared by both comparisons of a
     shadow request)."""
 
-    __slots__ = ("_kind", "_value", "resp")
+    __slots__ = ("_kind", "_parsed", "_value", "resp")
 
-    def __init__(self, resp: Response) -> None:
+    def __init__(self, resp: Response, parsed: Callable[[bytes], Any] | None = None) -> None:
         self.resp = resp
         self._kind: _BodyKind | None = None
         self._value: Any = None
+        self._parsed = parsed
 
     @property
     def kind(self) -> _BodyKind:
@@ -500,8 +502,9 @@ class _Body:
                 if len(body) > MAX_JSON_BYTES:
                     self._kind = "large"
                 else:
+                    known = self._parsed(body) if self._parsed is not None else None
                     try:
-                        self._value = loads_json(body)
+                        self._value = known if known is not None else loads_json(body)
                         self._kind = "json"
                     except orjson.JSONDecodeError:
                         self._kind = "binary" if self.resp.is_binary else "invalid-json"
@@ -568,7 +571,12 @@ def _text_differences(
 
 
 def _diff_body_views(
-    ve: _Body, va: _Body, rules: NoiseRules, out: list[Difference], ignored: list[Difference]
+    ve: _Body,
+    va: _Body,
+    rules: NoiseRules,
+    out: list[Difference],
+    ignored: list[Difference],
+    ignored_displays: bool = True,
 ) -> None:
     e, a = ve.resp, va.resp
     if e.body == a.body:
@@ -584,7 +592,10 @@ def _diff_body_views(
         w = _Walker(rules)
         w.child(ve.value, va.value, "$", 0)
         out.extend(_to_difference(r) for r in w.out)
-        ignored.extend(_to_difference(r) for r in w.ignored)
+        if ignored_displays:
+            ignored.extend(_to_difference(r) for r in w.ignored)
+        else:
+            ignored.extend(Difference("body" + r[0], r[1], None, None) for r in w.ignored)
         return
     if ke == "empty" or ka == "empty":
         out.append(
@@ -704,6 +715,7 @@ def _compare_views(
     expected_error: str | None = None,
     actual_error: str | None = None,
     expected_truncated: bool = False,
+    ignored_displays: bool = True,
 ) -> Comparison:
     if ve is None or va is None:
         if ve is None and va is None:
@@ -726,7 +738,7 @@ def _compare_views(
         size = len(e.body) if (expected_truncated or e.body_truncated) else len(a.body)
         checks["body_truncated_prefix"] = e.body[:size] == a.body[:size]
     else:
-        _diff_body_views(ve, va, rules, out, ignored)
+        _diff_body_views(ve, va, rules, out, ignored, ignored_displays)
         checks["body"] = len(out) == n
     return Comparison(tuple(out), checks, tuple(ignored))
 
@@ -739,6 +751,8 @@ def compare_responses(
     expected_error: str | None = None,
     actual_error: str | None = None,
     expected_truncated: bool = False,
+    ignored_displays: bool = True,
+    parsed: Callable[[bytes], Any] | None = None,
 ) -> Comparison:
     """Compare a recorded (or baseline) response with a replayed one, beyond `rules`.
 
@@ -747,6 +761,11 @@ def compare_responses(
       compared by cookie names, selected ones by value (whitespace normalized).
     - **body**: JSON structurally, text by lines, binary by hash (module docstring).
     - **error**: when a side has no response; two failures count as a match.
+
+    `ignored_displays=False`: the ignored body differences carry no displays (None on
+    both sides; a caller that only counts them saves their encoding). `parsed(body)`, when
+    given, returns a JSON body's document when the caller has it already (None otherwise:
+    the body is parsed here), e.g. `TargetSanitizer.parsed`.
 
     ```python
     >>> from amber._model import Response
@@ -758,10 +777,11 @@ def compare_responses(
     ```
     """
     return _compare_views(
-        _Body(expected) if expected is not None else None,
-        _Body(actual) if actual is not None else None,
+        _Body(expected, parsed) if expected is not None else None,
+        _Body(actual, parsed) if actual is not None else None,
         rules,
         expected_error=expected_error,
         actual_error=actual_error,
         expected_truncated=expected_truncated,
+        ignored_displays=ignored_displays,
     )

@@ -48,6 +48,7 @@ from amber.errors import KeyMissing
 from amber.replay._auth import Auth
 from amber.replay._compare import compare_responses
 from amber.replay._noise import NoiseFile
+from amber.replay._noise import NoiseRules
 from amber.replay._runner import DEFAULT_UNREACHABLE_AFTER
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
@@ -90,8 +91,16 @@ class Clean(Protocol):
     def __call__(self, value: str | None) -> str | None:
         """`value` by the value rules (None stays None)."""
 
-    def response(self, actual: Response, recorded: Exchange | None) -> Response:
-        """`actual` in sanitized space, compared with `recorded`'s response."""
+    def response(
+        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+    ) -> Response:
+        """`actual` in sanitized space, compared with `recorded`'s response. With the
+        comparison's `rules`, what they ignore or skip need not be sanitized (it is not
+        compared, kept or shown): it may be left out or replaced."""
+
+    def parsed(self, body: bytes) -> Any:
+        """The JSON document of a body the last `response` call parsed (its result's or
+        the recording's), else None (see `TargetSanitizer.parsed`)."""
 
 
 class ResultCleaner:
@@ -106,8 +115,23 @@ class ResultCleaner:
             return None
         return self.target.text(value)
 
-    def response(self, actual: Response, recorded: Exchange | None) -> Response:
-        return self.target.response(actual, recorded)
+    def parsed(self, body: bytes) -> Any:
+        return self.target.parsed(body)
+
+    def response(
+        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+    ) -> Response:
+        if rules is None:
+            return self.target.response(actual, recorded)
+        # replay: the members the rules ignore are not sanitized (they become IGNORED, still
+        # ignored), nor are the header fields they skip (left out)
+        mode = rules.header_mode
+        return self.target.response(
+            actual,
+            recorded,
+            ignore=rules.ignore_regex,
+            drop_header=lambda name: mode(name) == "skip",
+        )
 
 
 NO_KEY_WARNING = (
@@ -402,6 +426,7 @@ def _sink(
     rules_for = settings.noise.rules_for
     methods, routes = summary.methods, summary.routes
     clean = settings.clean
+    parsed = clean.parsed
     add = writer.add
     report = events.result
 
@@ -410,15 +435,18 @@ def _sink(
         req = ex.request
         recorded = ex.response
         actual = o.response
+        rules = rules_for(req.method, ex.route)
         if actual is not None:  # compared in sanitized space: pseudonym meets pseudonym
-            actual = clean.response(actual, ex)
+            actual = clean.response(actual, ex, rules)
         cmp = compare_responses(
             recorded,
             actual,
-            rules_for(req.method, ex.route),
+            rules,
             expected_error=ex.error,
             actual_error=o.error,
             expected_truncated=bool(recorded and recorded.body_truncated),
+            ignored_displays=False,  # only counted
+            parsed=parsed,  # the documents the cleaner parsed already
         )
         diffs = cmp.differences
         ok = not diffs

@@ -26,7 +26,9 @@ def register(p: argparse.ArgumentParser) -> None:
     add_filter_args(p, limit_default=50)
     p.add_argument("--oldest-first", action="store_true", help="chronological order")
     p.add_argument(
-        "--json", action="store_true", help="one JSON object per line (no bodies or headers)"
+        "--json",
+        action="store_true",
+        help='one JSON object per line, "type": "exchange" (no bodies or headers; docs/cli.md)',
     )
     add_store_args(p)
 
@@ -50,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             for r in rows:
                 d = {
+                    "type": "exchange",
                     "id": r.id,
                     "request_id": r.request_id,
-                    "started_at": r.started_at,
+                    "started_at": float(r.started_at),
                     "method": r.method,
                     "host": r.host,
                     "path": r.path,
@@ -60,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
                     "route": r.route,
                     "status": r.status,
                     "error": r.error,
-                    "duration_ms": r.duration_ms,
-                    "truncated": r.truncated,
+                    "duration_ms": float(r.duration_ms) if r.duration_ms is not None else None,
+                    "truncated": bool(r.truncated),
                 }
                 out.write(dumps_json(d, newline=True).decode())
             return 0

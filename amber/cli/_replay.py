@@ -1,15 +1,20 @@
 """`amber replay` and `amber runs`: flags in, `amber.replay.replay_exchanges` called, the
-results printed (JSON lines, or a bounded table) and an exit status out."""
+results printed (JSON lines, or a summary per route and differing field, with `--rows` a
+line per result) and an exit status out.
+
+One module because `amber replay` prints its results exactly as `amber runs ID` does: the
+same result lines (`result_lines`) and the same JSON objects (`result_json`, `run_json`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from collections import Counter
 from typing import TYPE_CHECKING
 from typing import Any
 
-import orjson
 from rich.progress import BarColumn
 from rich.progress import MofNCompleteColumn
 from rich.progress import Progress
@@ -21,6 +26,7 @@ from rich.table import Table
 from amber._config import Config
 from amber._model import dumps_json
 from amber._model import printable
+from amber._runs import RunInfo
 from amber._runs import RunLog
 from amber._runs import RunResult
 from amber.cli._common import Command
@@ -134,7 +140,14 @@ def register_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per exchange on stdout, then a summary object",
+        help='JSON lines on stdout: one "type": "result" object per exchange, then a '
+        '"type": "summary" object with the counts per route and field (docs/cli.md)',
+    )
+    p.add_argument(
+        "--rows",
+        action="store_true",
+        help="also print a line per result as it comes (what `amber runs ID` prints); by "
+        "default only the summary per route and differing field is printed at the end",
     )
     p.add_argument(
         "--exit-zero",
@@ -214,22 +227,77 @@ def sending_from_args(args: argparse.Namespace, config: Config) -> SendOptions:
     )
 
 
-TABLE_ROWS = 200
-"""The first results shown in `amber replay`'s table (all of them are in the run)."""
-TABLE_DIFFS = 1000
-"""Differing results shown after those (the table is kept in memory until the end)."""
 FILTERS = ("status", "method", "path", "route", "since", "until", "limit")
 """The filter flags kept with a run, as given."""
+SUMMARY_ROUTES = 30
+"""Routes shown in `amber replay`'s summary table (most differing first; all are in the run
+and in the JSON summary)."""
+TOP_FIELDS = 3
+"""Differing fields named per route in the summary table (the JSON summary has them all)."""
+
+
+class RouteTally:
+    """One route's results in a replay: `sent` = `ok` + `mismatch` + `error` (a transport
+    error is counted as an error only), and how often each field differed (array indexes as
+    `[*]`)."""
+
+    __slots__ = ("error", "fields", "mismatch", "ok", "sent")
+
+    def __init__(self) -> None:
+        self.sent = self.ok = self.mismatch = self.error = 0
+        self.fields: Counter[str] = Counter()
+
+    def as_dict(self, method: str, route: str) -> dict[str, Any]:
+        return {
+            "method": method,
+            "route": route,
+            "sent": self.sent,
+            "ok": self.ok,
+            "mismatch": self.mismatch,
+            "error": self.error,
+            "fields": [{"path": k, "count": n} for k, n in self.fields.most_common()],
+        }
+
+
+def result_json(r: RunResult, run_id: str, kind: str) -> dict[str, Any]:
+    """One result as a JSON line (`"type": "result"`, the same keys and types for replay
+    and shadow results; docs/cli.md)."""
+    return {
+        "type": "result",
+        "run": run_id,
+        "kind": kind,
+        "exchange": r.exchange_id,
+        "sent_at": r.sent_at,
+        "method": r.method,
+        "path": r.path,
+        "route": r.route,
+        "recorded_status": r.recorded_status,
+        "status": r.status,
+        "latency_ms": r.latency_ms,
+        "ok": r.ok,
+        "error": r.error,
+        "checks": r.checks,
+        "differences": list(r.differences),
+        "more": r.more,
+        "ignored": r.ignored,
+        "regression_paths": list(r.regression_paths or ()),
+        "suppressed_paths": list(r.suppressed_paths),
+        "noise_paths": list(r.noise_paths),
+    }
 
 
 class ReplayOutput:
     """What `amber replay` prints while it runs (`amber.replay.RunEvents`): a JSON line per
-    result, or table rows kept for the end (the first `TABLE_ROWS`, then differing ones up
-    to `TABLE_DIFFS` more); a progress bar on a terminal."""
+    result, or (`rows`) a line per result as `amber runs ID` prints it; results are tallied
+    per route and field for the summary at the end; a progress bar on a terminal."""
 
-    def __init__(self, json: bool) -> None:
+    def __init__(self, json: bool, rows: bool = False) -> None:
+        from amber.replay import generalize
+
         self.json = json
-        self.rows: list[tuple[str, ...]] = []
+        self.rows = rows and not json
+        self.generalize = generalize
+        self.routes: dict[tuple[str, str], RouteTally] = {}
         self.run_id = ""
         self.interactive = not json and sys.stderr.isatty()
         self.progress = Progress(
@@ -250,53 +318,34 @@ class ReplayOutput:
         self.run_id = run_id
         self._task = self.progress.add_task("replay", total=total, rate=0.0)
         self._started = self._at = time.monotonic()
+        if self.rows:
+            sys.stdout.write(RESULT_HEADER)
 
     def notice(self, message: str) -> None:
         notice(message)
 
     def result(self, r: RunResult) -> None:
         # called for every exchange on the replay's loop: kept lean
-        rows = self.rows
+        key = (r.method, r.route or r.path)
+        tally = self.routes.get(key)
+        if tally is None:
+            tally = self.routes[key] = RouteTally()
+        tally.sent += 1
+        if r.ok:
+            tally.ok += 1
+        elif r.error:
+            tally.error += 1
+        else:
+            tally.mismatch += 1
+            fields, gen = tally.fields, self.generalize
+            for d in r.differences:
+                fields[gen(d["path"])] += 1
         if self.json:
             sys.stdout.write(
-                dumps_json(
-                    {
-                        "exchange": r.exchange_id,
-                        "run": self.run_id,
-                        "status": r.status,
-                        "latency_ms": r.latency_ms,
-                        "ok": r.ok,
-                        "error": r.error,
-                        "checks": r.checks,
-                        "differences": r.differences,
-                        "more": r.more,
-                        "ignored": r.ignored,
-                        "method": r.method,
-                        "path": r.path,
-                        "route": r.route,
-                        "recorded_status": r.recorded_status,
-                    },
-                    newline=True,
-                ).decode()
+                dumps_json(result_json(r, self.run_id, "replay"), newline=True).decode()
             )
-        elif len(rows) < TABLE_ROWS or (not r.ok and len(rows) < TABLE_ROWS + TABLE_DIFFS):
-            first = r.differences[0] if r.differences else None
-            rows.append(
-                (
-                    r.exchange_id,
-                    printable(r.method),
-                    printable(r.path[:60]),
-                    str(r.recorded_status or "ERR"),
-                    str(r.status or "ERR"),
-                    f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-",
-                    "ok" if r.ok else "DIFF",
-                    printable(
-                        f"{first['path']}: {first['expected']!s:.40} != {first['actual']!s:.40}"
-                    )
-                    if first
-                    else "",
-                )
-            )
+        elif self.rows:
+            sys.stdout.write(result_lines(r))
         if self.interactive:
             self._count += 1
             now = time.monotonic()
@@ -310,36 +359,61 @@ class ReplayOutput:
                 )
                 self._shown, self._at = self._count, now
 
+    def ranked(self) -> list[tuple[tuple[str, str], RouteTally]]:
+        """The routes, those with the most differing and failed results first."""
+        return sorted(
+            self.routes.items(), key=lambda kv: (-(kv[1].mismatch + kv[1].error), -kv[1].sent)
+        )
+
     def summary(self, s: ReplaySummary) -> None:
-        """The last JSON line, or the table and a sentence."""
+        """The last JSON line (`"type": "summary"`, with the routes), or the route x field
+        table and a sentence."""
+        ranked = self.ranked()
         if self.json:
             sys.stdout.write(
-                orjson.dumps(
-                    {"run": s.run_id, "state": s.state, **s.counts(), "elapsed_s": s.elapsed_s}
+                dumps_json(
+                    {
+                        "type": "summary",
+                        "run": s.run_id,
+                        "target": s.target,
+                        "state": s.state,
+                        **s.counts(),
+                        "elapsed_s": float(s.elapsed_s),
+                        "routes": [t.as_dict(m, route) for (m, route), t in ranked],
+                    },
+                    newline=True,
                 ).decode()
-                + "\n"
             )
             return
         c = console()
-        if self.rows:
+        if ranked:
             t = Table(box=None, header_style="bold")
-            for col in ("ID", "METHOD", "PATH", "RECORDED", "NOW", "MS", "", "FIRST DIFFERENCE"):
-                t.add_column(col, overflow="fold")
-            for r in self.rows:
-                t.add_row(*r, style="" if r[6] == "ok" else "red")
+            for col in ("METHOD", "ROUTE", "SENT", "OK", "DIFFER", "ERRORS"):
+                t.add_column(col, overflow="fold", justify="left" if col[0] in "MR" else "right")
+            t.add_column("TOP DIFFERING FIELDS", overflow="fold")
+            for (method, route), tally in ranked[:SUMMARY_ROUTES]:
+                top = ", ".join(f"{k} {n}" for k, n in tally.fields.most_common(TOP_FIELDS))
+                if len(tally.fields) > TOP_FIELDS:
+                    top += f" (+{len(tally.fields) - TOP_FIELDS} more)"
+                t.add_row(
+                    printable(method),
+                    printable(route),
+                    str(tally.sent),
+                    str(tally.ok),
+                    str(tally.mismatch),
+                    str(tally.error),
+                    printable(top),
+                    style="red" if tally.mismatch or tally.error else "",
+                )
             c.print(t)
-        shown_diffs = sum(1 for r in self.rows if r[6] != "ok")
-        if s.mismatch > shown_diffs:
-            c.print(
-                f"({s.mismatch - shown_diffs} more differ than the table shows: "
-                f"amber runs {s.run_id} --failed)"
-            )
+            if len(ranked) > SUMMARY_ROUTES:
+                c.print(f"({len(ranked) - SUMMARY_ROUTES} more routes: amber runs {s.run_id})")
         unreachable = f", {s.unreachable} could not connect" if s.unreachable else ""
         c.print(
             f"run {s.run_id} ({s.state}): {s.sent} sent to {s.target}, "
             f"{s.ok} as recorded, {s.mismatch} differ "
             f"({s.error} transport errors{unreachable}), {s.skipped} skipped. "
-            f"Details: amber runs {s.run_id}"
+            f"Every result: amber runs {s.run_id}" + (" --failed" if s.mismatch else "")
         )
 
 
@@ -360,15 +434,21 @@ def run_replay(args: argparse.Namespace) -> int:
             skip_truncated=args.skip_truncated,
             params={"filters": {k: getattr(args, k, None) for k in FILTERS}},
         )
-        output = ReplayOutput(args.json)
+        output = ReplayOutput(args.json, rows=args.rows)
         try:
             with output.progress:
                 summary = replay_exchanges(store, settings, output)
         except TargetUnreachable as e:
             # one line instead of a row per request; the results so far are in the run
+            # (a login that could not connect stops the run before anything is sent)
+            how = (
+                ""
+                if str(e).startswith("login request")
+                else f" (--unreachable-after {args.unreachable_after})"
+            )
             raise TargetUnreachable(
-                f"{settings.clean(str(e))}; stopped (--unreachable-after "
-                f"{args.unreachable_after}), the results so far are in run {output.run_id}"
+                f"{settings.clean(str(e))}; stopped{how}, the results so far are in run "
+                f"{output.run_id}"
             ) from None
     output.summary(summary)
     if summary.state == "interrupted":
@@ -397,23 +477,25 @@ def run_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_json(i: RunInfo) -> dict[str, Any]:
+    """A run as a JSON line (`"type": "run"`; docs/cli.md)."""
+    return {
+        "type": "run",
+        "id": i.id,
+        "kind": i.kind,
+        "started_at": i.started_at,
+        "finished_at": i.finished_at,
+        "state": i.state,
+        "target": i.target,
+        "summary": i.summary or {},
+    }
+
+
 def _list_runs(log: RunLog, args: argparse.Namespace) -> None:
     infos = log.list(args.limit)
     if args.json:
         for i in infos:
-            sys.stdout.write(
-                dumps_json(
-                    {
-                        "id": i.id,
-                        "kind": i.kind,
-                        "started_at": i.started_at,
-                        "state": i.state,
-                        "target": i.target,
-                        "summary": i.summary,
-                    },
-                    newline=True,
-                ).decode()
-            )
+            sys.stdout.write(dumps_json(run_json(i), newline=True).decode())
         return
     t = Table(box=None, header_style="bold")
     for col in ("RUN", "KIND", "STARTED (UTC)", "STATE", "TARGET", "SUMMARY"):
@@ -438,6 +520,10 @@ def _list_runs(log: RunLog, args: argparse.Namespace) -> None:
 RUN_COLUMNS = (("EXCHANGE", 26), ("METHOD", 7), ("PATH", 40), ("RECORDED", 8), ("NOW", 5))
 """`amber runs ID`'s fixed-width columns (then MS, the verdict and its detail): the table
 streams, a line per result, however many results the run has."""
+RESULT_HEADER = (
+    "".join(name.ljust(w + 1) for name, w in RUN_COLUMNS) + f"{'MS':>7}  VERDICT  DETAIL\n"
+)
+"""The header line of `result_lines`."""
 
 
 def _cell(text: str, width: int) -> str:
@@ -472,12 +558,28 @@ def _verdict_detail(r: RunResult) -> tuple[str, str]:
     return "DIFF", f"{n} difference{'s' if n != 1 else ''}" if n else ""
 
 
+def result_lines(r: RunResult) -> str:
+    """A result as a table line under `RESULT_HEADER`, then (differing) its first 10
+    differences, one indented line each."""
+    verdict, detail = _verdict_detail(r)
+    recorded, now = str(r.recorded_status or "-"), str(r.status or "-")
+    cells = (r.exchange_id, r.method, r.path, recorded, now)
+    ms = f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-"
+    row = "".join(_cell(c, w) + " " for c, (_, w) in zip(cells, RUN_COLUMNS, strict=True))
+    out = f"{row}{ms:>7}  {verdict:<7}  {printable(detail)}".rstrip() + "\n"
+    for diff in r.differences[:10] if not r.ok else []:
+        out += printable(f"    {diff['path']}: {diff['expected']!r} != {diff['actual']!r}") + "\n"
+    return out
+
+
 def _show_run(log: RunLog, args: argparse.Namespace) -> None:
     """One run: its header and summary, then a table with a line per result (streamed), or
-    JSON lines (one object per result, `"type": "result"`)."""
+    JSON lines (`"type": "run"`, then one `"type": "result"` object per result)."""
     info = log.get(args.run)
     out = sys.stdout
-    if not args.json:
+    if args.json:
+        out.write(dumps_json(run_json(info), newline=True).decode())
+    else:
         out.write(
             printable(
                 f"run {info.id}: {info.kind} against {info.target}, {info.state}, "
@@ -488,39 +590,16 @@ def _show_run(log: RunLog, args: argparse.Namespace) -> None:
         )
         for line in _summary_lines(info.summary):
             out.write(f"  {line}\n")
-        header = "".join(name.ljust(w + 1) for name, w in RUN_COLUMNS)
-        out.write(f"{header}{'MS':>7}  VERDICT  DETAIL\n")
+        out.write(RESULT_HEADER)
     shown = 0
     for r in log.results(info.id):
         if args.failed and r.ok:
             continue
         shown += 1
         if args.json:
-            out.write(
-                dumps_json(
-                    {
-                        "type": "result",
-                        "exchange": r.exchange_id,
-                        "status": r.status,
-                        "latency_ms": r.latency_ms,
-                        "ok": r.ok,
-                        "error": r.error,
-                        **r.detail(),
-                    },
-                    newline=True,
-                ).decode()
-            )
-            continue
-        verdict, detail = _verdict_detail(r)
-        recorded, now = str(r.recorded_status or "-"), str(r.status or "-")
-        cells = (r.exchange_id, r.method, r.path, recorded, now)
-        ms = f"{r.latency_ms:.0f}" if r.latency_ms is not None else "-"
-        row = "".join(_cell(c, w) + " " for c, (_, w) in zip(cells, RUN_COLUMNS, strict=True))
-        out.write(f"{row}{ms:>7}  {verdict:<7}  {printable(detail)}".rstrip() + "\n")
-        for diff in r.differences[:10] if not r.ok else []:
-            out.write(
-                printable(f"    {diff['path']}: {diff['expected']!r} != {diff['actual']!r}") + "\n"
-            )
+            out.write(dumps_json(result_json(r, info.id, info.kind), newline=True).decode())
+        else:
+            out.write(result_lines(r))
     if not args.json and not shown:
         out.write("(no differing results)\n" if args.failed else "(no results)\n")
 
@@ -531,8 +610,10 @@ REPLAY = Command(
     register_replay,
     run_replay,
     description="Replay stored requests against a target (a URL or a named target) and "
-    "compare each response with the recording, beyond known noise. Every run is kept in the "
-    "store (amber runs). Exit status 1 when any response differs (--exit-zero to disable).",
+    "compare each response with the recording, beyond known noise. Ends with a summary per "
+    "route (sent, as recorded, differing, errors, the fields that differed most); every "
+    "result is kept in the store (amber runs ID; --rows prints them as they come). Exit "
+    "status 1 when any response differs (--exit-zero to disable).",
     epilog="exit status: 0 every response as recorded; 1 a response differs (0 with "
     "--exit-zero); 2 usage error; 3 the target could not be reached (a request could not "
     "connect; after --unreachable-after N in a row the run stops with one line); "

@@ -30,7 +30,11 @@ MAX_TEXT = 64 * 1024
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", metavar="ID", help="amber id (or a unique prefix) or request id")
-    p.add_argument("--json", action="store_true", help="the whole exchange as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='the whole exchange as one JSON object, "type": "exchange" (docs/cli.md)',
+    )
     p.add_argument(
         "--full", action="store_true", help=f"print text bodies beyond {MAX_TEXT // 1024} KiB"
     )
@@ -118,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
             store.get(args.id)  # raises NotFound with the hint
         ex = matches[0]
         if args.json:
-            sys.stdout.write(dumps_json(ex.to_dict(), indent=True, newline=True).decode())
+            doc = {"type": "exchange", **ex.to_dict()}
+            sys.stdout.write(dumps_json(doc, indent=True, newline=True).decode())
         else:
             sys.stdout.write(printable(render(ex, full=args.full)))
         if len(matches) > 1:

@@ -36,7 +36,11 @@ def register(p: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="time bucket width, e.g. 1m, 5m, 1h (default: about 30 buckets over the range)",
     )
-    p.add_argument("--json", action="store_true", help="buckets and routes as one JSON object")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='buckets and routes as one JSON object, "type": "stats" (docs/cli.md)',
+    )
     p.add_argument("--top", type=int, default=20, metavar="N", help="routes to show (default 20)")
     add_filter_args(p)
     add_store_args(p)
@@ -126,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     ranked = sorted(routes.items(), key=lambda kv: (-kv[1].errors, -kv[1].total, kv[0]))
     if args.json:
         doc = {
+            "type": "stats",
             "bucket_seconds": bucket,
             "incident_start": start,
             "buckets": [{"start": s, **c.as_dict()} for s, c in buckets.items()],

@@ -33,6 +33,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -43,15 +45,19 @@ from amber._model import Redaction
 from amber._model import Response
 from amber._pseudonym import marker
 
+from ._json import PERSON_VERDICTS
 from ._json import JsonWalker
 from ._json import Path
 from ._keys import Verdict
 from ._sanitizer import Sanitizer
 
-__all__ = ["UNSANITIZED_BODY", "TargetSanitizer"]
+__all__ = ["IGNORED", "UNSANITIZED_BODY", "TargetSanitizer"]
 
 UNSANITIZED_BODY = marker("unsanitized-body").encode()
 """The body kept in place of one the sanitizer failed on."""
+IGNORED = marker("ignored")
+"""What replaces a differing value the comparison ignores (`response(..., ignore=)`): it
+is neither sanitized nor kept."""
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
@@ -96,40 +102,82 @@ _RECORDED_CACHE = 32
 _FIELDS_CACHE = 4096
 _MAX_PRUNED_BODY = 1024 * 1024  # above this, the full body rules (and their byte-exact edits)
 _ABSENT: Any = object()
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # as amber.replay's noise rules spell keys
 _PAIR_VALUE = ("value", "Value")
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 
 
-def _prune(actual: Any, recorded: Any, path: Path, keep: set[Path]) -> Any:
-    """`actual` with every member equal to `recorded`'s blanked to None (a no-op for every
-    rule), keys kept (they decide verdicts and person context). In a name/value pair the
-    name is kept (it decides the value's verdict) and noted in `keep`: not to be changed."""
+def _segment(key: str) -> str:
+    """The path segment of object key `key` as noise rules spell it (`amber.replay`):
+    `.name`, or `["odd key"]`."""
+    if _IDENT.fullmatch(key):
+        return "." + key
+    return "[" + json.dumps(key, ensure_ascii=False) + "]"
+
+
+class _Pruning:
+    """What `_prune` collects: leaves equal to the recorded ones that must stay (`keep`),
+    and, with an `ignore` pattern, the members it matches (`ignored`, not sanitized)."""
+
+    __slots__ = ("ignore", "ignored", "keep", "person")
+
+    def __init__(self, ignore: re.Pattern[str] | None, person: Callable[[str], bool]) -> None:
+        self.keep: set[Path] = set()
+        self.ignore = ignore
+        self.ignored: list[Path] = []
+        self.person = person
+
+
+def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$") -> Any:
+    """`actual` with every member equal to `recorded`'s left out, but for those whose key
+    says the object is a person's (`p.person`: they decide whether a `name` is a person's),
+    blanked to None (a no-op for every rule); a left-out key is the recorded one, already
+    in sanitized space. In a name/value pair the name is kept (it decides the value's
+    verdict) and noted in `keep`: not to be changed.
+    A differing member whose path (`spath`, as noise rules spell it) `p.ignore` matches is
+    blanked too and noted in `p.ignored` (the comparison ignores it: not worth sanitizing)."""
     ta = type(actual)
     if ta is not type(recorded):
         return actual
+    ignore = p.ignore
     if ta is dict:
         out: dict[str, Any] = {}
         pair = "value" in actual or "Value" in actual
         for k, v in actual.items():
             was = recorded.get(k, _ABSENT)
-            if was is _ABSENT:
-                out[k] = v
-            elif type(v) is type(was) and v == was:
+            if was is not _ABSENT and type(v) is type(was) and v == was:
                 if pair and k in _PAIR_NAMES:
                     out[k] = v
-                    keep.add((path, k))
-                else:
+                    p.keep.add((path, k))
+                elif pair or p.person(k):
                     out[k] = None
-            else:
-                out[k] = _prune(v, was, (path, k), keep)
+                continue
+            sub = ""
+            if ignore is not None:
+                sub = spath + _segment(k)
+                if ignore.match(sub):
+                    out[k] = None
+                    p.ignored.append((path, k))
+                    continue
+            out[k] = v if was is _ABSENT else _prune(v, was, (path, k), p, sub)
         return out
     if ta is list:
         if len(actual) != len(recorded):
             return actual
-        return [
-            None if type(v) is type(w) and v == w else _prune(v, w, (path, i), keep)
-            for i, (v, w) in enumerate(zip(actual, recorded, strict=True))
-        ]
+        items: list[Any] = []
+        for i, (v, w) in enumerate(zip(actual, recorded, strict=True)):
+            if type(v) is type(w) and v == w:
+                items.append(None)
+                continue
+            sub = ""
+            if ignore is not None:
+                sub = f"{spath}[{i}]"
+                if ignore.match(sub):
+                    items.append(None)
+                    p.ignored.append((path, i))
+                    continue
+            items.append(_prune(v, w, (path, i), p, sub))
+        return items
     return actual
 
 
@@ -159,8 +207,10 @@ class _PrunedWalker(JsonWalker):
         inherited: bool = False,
         siblings: dict[str, Any] | None = None,
     ) -> Any:
-        if path in self.keep:
-            return v  # equal to the recorded value: already in sanitized space
+        if v is None or path in self.keep:
+            # a blanked member (or a null: no rule changes one), or a name/value pair's
+            # name equal to the recorded one: already in sanitized space
+            return v
         return super()._leaf(v, verdict, path, inherited=inherited, siblings=siblings)
 
 
@@ -180,19 +230,48 @@ class TargetSanitizer:
         self.sanitizer = sanitizer
         self._cache: dict[bytes, Any] = {}
         self._fields: dict[tuple[str, str], tuple[str, str]] = {}
-        self._last: tuple[bytes, str | None, bytes, bytes] | None = None
+        self._last: tuple[bytes, str | None, bytes, re.Pattern[str] | None, bytes] | None = None
+        self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
+        classify = sanitizer.bodies.keys.classify
+        self._person = lambda key: classify(key) in PERSON_VERDICTS
 
-    def response(self, actual: Response, recorded: Exchange | Response | None = None) -> Response:
+    def response(
+        self,
+        actual: Response,
+        recorded: Exchange | Response | None = None,
+        *,
+        ignore: re.Pattern[str] | None = None,
+        drop_header: Callable[[str], bool] | None = None,
+    ) -> Response:
         """`actual` with its headers, body and reason sanitized; the parts equal to the
-        `recorded` response's (an exchange's or a response) are kept as they are."""
+        `recorded` response's (an exchange's or a response) are kept as they are.
+
+        For a comparison that ignores some of it (replay's noise rules), so that only what
+        is compared pays: a JSON member that differs from the recorded one and whose path
+        (`$.a.b[0]`, matched with `ignore.match`) is ignored becomes `IGNORED` (a body
+        whose `$` is ignored becomes `IGNORED` whole); header fields for which
+        `drop_header(name)` is true are left out of the result."""
         rec = recorded.response if isinstance(recorded, Exchange) else recorded
         out: list[Redaction] = []
-        headers = self.headers(actual.headers, rec.headers if rec is not None else ())
+        fields = actual.headers
+        if drop_header is not None and fields:
+            kept = tuple(f for f in fields if not drop_header(f[0]))
+            if len(kept) != len(fields):
+                fields = kept
+        headers = self.headers(fields, rec.headers if rec is not None else ())
         body = actual.body
         if body and (rec is None or body != rec.body):
             # a truncated body keeps the full rules' byte-exact edits (its prefix is compared)
             exact = rec is None or actual.body_truncated or rec.body_truncated
-            body = self.body(body, actual.content_type, b"" if exact or rec is None else rec.body)
+            if ignore is not None and not exact and ignore.match("$"):
+                body = IGNORED.encode()
+            else:
+                body = self.body(
+                    body,
+                    actual.content_type,
+                    b"" if exact or rec is None else rec.body,
+                    None if exact else ignore,
+                )
         reason = actual.reason
         if reason and (rec is None or reason != rec.reason):
             reason = self.sanitizer.scanner.apply(reason, "response.reason", out)
@@ -226,20 +305,38 @@ class TargetSanitizer:
             result.append(new)
         return tuple(result) if changed else headers
 
-    def body(self, body: bytes, content_type: str | None, recorded: bytes = b"") -> bytes:
+    def body(
+        self,
+        body: bytes,
+        content_type: str | None,
+        recorded: bytes = b"",
+        ignore: re.Pattern[str] | None = None,
+    ) -> bytes:
         """`body` by the sanitizer's body rules; of a JSON body, only what differs from
-        `recorded` (a JSON body too) is walked by them (module doc). Fails closed:
+        `recorded` (a JSON body too) is walked by them (module doc), but for the members
+        `ignore` matches, which become `IGNORED` (see `response`). Fails closed:
         `UNSANITIZED_BODY`."""
         last = self._last
-        if last is not None and last[0] == body and last[1] == content_type and last[2] == recorded:
-            return last[3]  # shadow: the three targets often answer the same bytes
+        if (
+            last is not None
+            and last[0] == body
+            and last[1] == content_type
+            and last[2] == recorded
+            and last[3] == ignore
+        ):
+            return last[4]  # shadow: the three targets often answer the same bytes
         out: list[Redaction] = []
-        done = self._body(body, content_type, recorded, out)
-        self._last = (body, content_type, recorded, done)
+        done = self._body(body, content_type, recorded, out, ignore)
+        self._last = (body, content_type, recorded, ignore, done)
         return done
 
     def _body(
-        self, body: bytes, content_type: str | None, recorded: bytes, out: list[Redaction]
+        self,
+        body: bytes,
+        content_type: str | None,
+        recorded: bytes,
+        out: list[Redaction],
+        ignore: re.Pattern[str] | None = None,
     ) -> bytes:
         try:
             ct = (content_type or "").lower()
@@ -248,14 +345,20 @@ class TargetSanitizer:
                 and ("json" in ct or body.lstrip()[:1] in (b"{", b"["))
                 and not any(x in ct for x in _NOT_PLAIN_JSON)
             ):
-                done = self._json(body, recorded, out)
+                done = self._json(body, recorded, out, ignore)
                 if done is not None:
                     return done
             return self.sanitizer.bodies.sanitize(body, content_type, "response.body", out)
         except Exception:
             return UNSANITIZED_BODY
 
-    def _json(self, body: bytes, recorded: bytes, out: list[Redaction]) -> bytes | None:
+    def _json(
+        self,
+        body: bytes,
+        recorded: bytes,
+        out: list[Redaction],
+        ignore: re.Pattern[str] | None = None,
+    ) -> bytes | None:
         """The JSON body with only what differs from `recorded` walked by the rules (module
         doc); None to use the full body rules (not JSON, a recording that is not JSON, a
         key the rules rename, a document that is a bare value)."""
@@ -270,20 +373,37 @@ class TargetSanitizer:
             return None
         if type(doc) not in (dict, list):
             return None
-        keep: set[Path] = set()
-        pruned = _prune(doc, rec, None, keep)
-        walker = _PrunedWalker(keep, self.sanitizer.bodies, "response.body", out)
+        p = _Pruning(ignore, self._person)
+        pruned = _prune(doc, rec, None, p)
+        walker = _PrunedWalker(p.keep, self.sanitizer.bodies, "response.body", out)
         walker.walk(pruned)
         if walker.renames or None in walker.edits:
             return None
-        if not walker.edits:
+        if not walker.edits and not p.ignored:
+            self._docs = (recorded, rec, body, doc)
             return body
         for path, value in walker.edits.items():
             _set(doc, path, value)
+        for path in p.ignored:
+            _set(doc, path, IGNORED)
         try:
-            return orjson.dumps(doc)
+            done = orjson.dumps(doc)
         except TypeError:  # integers wider than 64 bits
-            return json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+            done = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        self._docs = (recorded, rec, done, doc)
+        return done
+
+    def parsed(self, body: bytes) -> Any:
+        """The JSON document of `body` when it is (the very object) the recorded body or the
+        result of the last JSON body sanitized here, else None: a comparison that follows
+        need not parse them again. Treat it as read-only."""
+        docs = self._docs
+        if docs is not None:
+            if body is docs[2]:
+                return docs[3]
+            if body is docs[0]:
+                return docs[1]
+        return None
 
     def _recorded(self, recorded: bytes) -> Any:
         """The recorded body parsed (`_ABSENT` when it is not JSON), cached: shadow asks

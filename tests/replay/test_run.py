@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from amber._runs import RunResult
 from amber._store import ExchangeQuery
 from amber._store import Store
 from amber.errors import UsageError
+from amber.replay._noise import NoiseRules
 from amber.replay._run import NO_KEY_WARNING
 from amber.replay._run import ReplaySettings
 from amber.replay._run import ReplaySummary
@@ -65,13 +67,20 @@ class Upper:
 
     def __init__(self) -> None:
         self.responses = 0
+        self.rules: list[NoiseRules | None] = []
 
     def __call__(self, value: str | None) -> str | None:
         return value and value.upper()
 
-    def response(self, actual: Response, recorded: Exchange | None) -> Response:
+    def response(
+        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+    ) -> Response:
         self.responses += 1
+        self.rules.append(rules)
         return actual
+
+    def parsed(self, body: bytes) -> Any:
+        return None
 
 
 def app(request: httpx.Request) -> httpx.Response:
@@ -153,10 +162,16 @@ def test_ids_select_and_noise_explains(store: Store, three: list[Exchange]) -> N
     from amber.replay._noise import NoiseFile
 
     noise = NoiseFile.from_mapping({"global": {"ignore_paths": ["$.ok"]}})
-    s = replay_exchanges(store, settings(selection=Selection(ids=(three[2].id,)), noise=noise))
+    clean = Upper()
+    s = replay_exchanges(
+        store, settings(selection=Selection(ids=(three[2].id,)), noise=noise, clean=clean)
+    )
     assert (s.sent, s.ok) == (1, 1)
     (r,) = RunLog(store).results(s.run_id)
     assert r.ignored == 1 and r.exchange_id == three[2].id
+    # the cleaner is given the rules (what they ignore need not be sanitized)
+    [rules] = clean.rules
+    assert rules is not None and rules.ignore_paths == ("$.ok",)
 
 
 def test_truncated_request_bodies_are_skipped_or_sent_with_a_notice(store: Store) -> None:

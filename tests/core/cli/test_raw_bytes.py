@@ -99,7 +99,8 @@ def test_a_replay_of_it_is_kept_and_read_back(env: Path, amber: Run) -> None:
     result, summary = (json.loads(line) for line in out.splitlines())
     assert result["path"] == RAW and summary["sent"] == 1
     code, out, _ = amber("runs", summary["run"], "--json")
-    assert code == 0 and json.loads(out)["path"] == RAW
+    head, stored = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and head["type"] == "run" and stored["path"] == RAW
     code, out, _ = amber("runs", summary["run"])
     [row] = [line for line in out.splitlines() if line.startswith(ex.id)]
     assert code == 0 and row.split()[1:5] == ["GET", "/p/caf\\xe9", "404", "400"]

@@ -88,6 +88,23 @@ def test_a_replay_against_a_dead_target_stops_with_one_line(
     assert "connection failed" in shown
 
 
+def test_a_login_against_a_dead_target_exits_3(recorded: Path, amber: Run) -> None:
+    # replay.auth logs in before anything is sent: a target that refuses the connection is
+    # unreachable (3), not an authentication failure (1)
+    from tests.servers import free_port
+
+    (recorded / "amber.yaml").write_text(
+        "replay:\n  auth:\n    login:\n      path: /login\n"
+        "      json: {user: u, password: p}\n      token: {json: $.token}\n"
+    )
+    dead = f"http://127.0.0.1:{free_port()}"
+    code, out, err = amber("replay", "--target", dead, "--limit", "3")
+    lines = err.strip().splitlines()
+    assert code == 3 and len(lines) == 1, err
+    assert "login request POST" in lines[0] and "could not connect" in lines[0]
+    assert "--unreachable-after" not in lines[0]
+
+
 def test_unreachable_after_zero_sends_everything(recorded: Path, amber: Run) -> None:
     from tests.servers import free_port
 
@@ -167,25 +184,41 @@ def test_ctrl_c_stops_a_replay_cleanly_and_keeps_the_partial_run(
     assert 4 <= len(answered) <= len(hits) < 200 and all(r["ok"] for r in answered)
     code, stored, _ = amber("runs", summary["run"], "--json")
     assert code == 0
-    assert [json.loads(x)["exchange"] for x in stored.splitlines()] == [
-        r["exchange"] for r in answered
-    ]
+    head, *results = (json.loads(x) for x in stored.splitlines())
+    assert head["type"] == "run" and head["state"] == "interrupted"
+    assert [r["exchange"] for r in results] == [r["exchange"] for r in answered]
     code, listed, _ = amber("runs", "--json")
     assert json.loads(listed.splitlines()[0])["state"] == "interrupted"
 
 
-def test_the_table_is_bounded_and_says_how_many_more_differ(
-    recorded: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+def test_replay_prints_a_summary_per_route_and_field_and_rows_on_request(
+    recorded: Path, amber: Run
 ) -> None:
-    from amber.cli import _replay
-
-    monkeypatch.setattr(_replay, "TABLE_ROWS", 2)
-    monkeypatch.setattr(_replay, "TABLE_DIFFS", 3)
     with ExitStack() as stack:
         (target,) = apps(stack, 1)
         code, out, _ = amber("replay", "--target", target, "--route", "/orders/{id}")
-    # 12 sessions x 3 reads of an order, each differing (timestamps, traces): 5 rows shown
-    assert code == 1
-    assert sum(1 for line in out.splitlines() if " DIFF " in line) == 5
-    assert "31 more differ than the table shows" in out and "--failed" in out
-    assert "36 differ" in out
+        # 12 sessions x 3 reads of an order, each differing (a fresh app: other ids, other
+        # status): one row for the route, no row per exchange (those are in `amber runs ID`)
+        assert code == 1 and " DIFF " not in out
+        [row] = [line for line in out.splitlines() if "/orders/{id}" in line]
+        assert row.split()[:6] == ["GET", "/orders/{id}", "36", "0", "36", "0"], out
+        assert "status 36, " in row and "(+" in row  # the top 3 fields, then how many more
+        assert "36 differ" in out and "--failed" in out
+        code, rows, _ = amber("replay", "--target", target, "--route", "/orders/{id}", "--rows")
+        assert code == 1 and sum(1 for line in rows.splitlines() if " DIFF " in line) == 36
+        assert rows.count("\n    status: '") == 36  # each result's differences under it
+        code, lines, _ = amber("replay", "--target", target, "--route", "/orders/{id}", "--json")
+    *results, summary = (json.loads(x) for x in lines.splitlines())
+    assert {r["type"] for r in results} == {"result"} and len(results) == 36
+    assert summary["type"] == "summary" and summary["mismatch"] == 36
+    [route] = summary["routes"]
+    assert route["method"] == "GET" and route["route"] == "/orders/{id}"
+    assert (route["sent"], route["ok"], route["mismatch"], route["error"]) == (36, 0, 36, 0)
+    assert route["fields"][0] == {"path": "status", "count": 36}
+    assert f"(+{len(route['fields']) - 3} more)" in row
+    # the same keys, in the same order, as `amber runs ID --json` prints for the results
+    code, shown, _ = amber("runs", summary["run"], "--json")
+    head, *stored = (json.loads(x) for x in shown.splitlines())
+    assert head["type"] == "run" and head["summary"]["mismatch"] == 36
+    assert [list(r) for r in stored] == [list(r) for r in results]
+    assert stored[0]["kind"] == "replay" and stored[0]["regression_paths"] == []

@@ -179,3 +179,51 @@ def test_a_leaf_equal_to_the_recorded_one_is_not_sanitized_again(sanitizer: Sani
     out = orjson.loads(TargetSanitizer(sanitizer).response(again, stored).body)
     assert out == {**recorded, "served_at": "2024-05-06T07:08:09Z"}
     assert orjson.loads(sanitizer.sanitize_response(again)[0].body)["user"] != recorded["user"]
+
+
+def test_what_the_comparison_ignores_is_neither_sanitized_nor_kept(sanitizer: Sanitizer) -> None:
+    import re
+
+    from amber.sanitize._target import IGNORED
+
+    stored = captured(sanitizer, live())
+    assert stored.response is not None
+    # the build now answers a nonce, another token and a new refresh token; the noise rules
+    # ignore `$.nonce` and `$.user.api_token` (subtree semantics, as amber.replay's regex)
+    other = "tok_" + "Qq8Ww7Ee6Rr5Tt4Yy3Uu2Ii1Oo0Pp9Aa"
+    body = {**PERSON, "nonce": "5f1d9c0e2b7a4c3d", "user": {**PERSON["user"], "api_token": other}}
+    ignore = re.compile(r"\$(?:\.nonce|\.user\.api_token)(?=$|[.\[])")
+    ts = TargetSanitizer(sanitizer)
+    dated = (*HEADERS, ("Date", "Tue, 01 Dec 2026"), ("X-Trace", other))
+    out = ts.response(
+        live(body, dated), stored, ignore=ignore, drop_header=lambda n: n in ("Date", "X-Trace")
+    )
+    got, want = orjson.loads(out.body), orjson.loads(stored.response.body)
+    assert got["nonce"] == IGNORED and got["user"]["api_token"] == IGNORED
+    # the rest as the capture's sanitizer would have it: pseudonym meets pseudonym
+    assert {k: v for k, v in got["user"].items() if k != "api_token"} == {
+        k: v for k, v in want["user"].items() if k != "api_token"
+    }
+    assert got["refresh_token"] == want["refresh_token"]
+    assert [n for n, _ in out.headers] == [n for n, _ in HEADERS]  # the dropped ones left out
+    assert_nothing_raw(out)
+    assert other.encode() not in out.body + repr(out.headers).encode()
+    # a body the rules ignore whole
+    whole = ts.response(live(body), stored, ignore=re.compile(r"\$"))
+    assert whole.body == IGNORED.encode()
+    # without rules, the same response is sanitized throughout (the token masked)
+    full = ts.response(live(body, dated), stored)
+    assert orjson.loads(full.body)["user"]["api_token"] != IGNORED
+    assert other.encode() not in full.body and any(n == "Date" for n, _ in full.headers)
+
+
+def test_the_documents_parsed_are_handed_to_the_comparison(sanitizer: Sanitizer) -> None:
+    stored = captured(sanitizer, live())
+    assert stored.response is not None
+    ts = TargetSanitizer(sanitizer)
+    changed = {**PERSON, "items": [{"name": "Red mug", "qty": 3}]}
+    out = ts.response(live(changed), stored)
+    assert ts.parsed(out.body) == orjson.loads(out.body)
+    assert ts.parsed(stored.response.body) == orjson.loads(stored.response.body)
+    # only those very objects: an equal copy, or any other body, is not known
+    assert ts.parsed(bytes(bytearray(out.body))) is None and ts.parsed(b"{}") is None
