@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,9 +226,15 @@ class Reproduction:
         return text
 
 
+TRACE_MAX_BYTES = 512 * 1024 * 1024
+"""The largest SQLite source the SQL trace copies to a snapshot (larger: a note, no trace)."""
+
+
 def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
     """The rows the request read, from the SQL it runs on a snapshot copy of an SQLite
-    source (`amber.fixtures.SqlTrace`); other backends fall back (a note says so)."""
+    source (`amber.fixtures.SqlTrace`); other backends fall back (a note says so). The
+    copy lives in a private temporary directory (memory-backed /dev/shm when there is
+    one) and is removed when the trace is done."""
     import tempfile
 
     from amber.fixtures import TracedRead
@@ -243,7 +250,19 @@ def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
                 f"{db.backend}; the seed rules, id guesses and widening apply"
             ],
         )
-    with tempfile.TemporaryDirectory(prefix="amber-trace-") as d:
+    size = os.path.getsize(db.file)
+    if size > TRACE_MAX_BYTES:
+        return TracedRead(
+            [],
+            set(),
+            [
+                f"trace: the source is {size // 2**20} MB, more than the "
+                f"{TRACE_MAX_BYTES // 2**20} MB a snapshot copy is made of; not traced "
+                "(the seed rules, id guesses and widening apply)"
+            ],
+        )
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="amber-trace-", dir=shm) as d:
         snapshot = f"{d}/snapshot.db"
         snapshot_sqlite(db.file, snapshot)
         outcome, tr = reproducer.trace(f"sqlite:///{snapshot}")
@@ -336,6 +355,21 @@ def reproduce(
         read: set[str] = {s.table for s in plan.seeds}
         if reproducer is not None and trace:
             traced = _trace(reproducer, db, caps.max_rows)
+            if db.file is not None and os.path.getsize(db.file) <= TRACE_MAX_BYTES:
+                append_audit(
+                    log,
+                    audit_record(
+                        source=source.name or db.shown,
+                        tables={t: 0 for t in sorted(db.specs)},
+                        reason=reason,
+                        exchange=ex.id,
+                        route=route,
+                        output="(temporary snapshot copy for the SQL trace, removed)",
+                        argv=argv or ["amber", command, ex.id],
+                        command=command,
+                        label=source.label,
+                    ),
+                )
             for n in traced.notes:
                 print(f"amber: note: {n}", file=sys.stderr)
             seeds0 += traced.seeds

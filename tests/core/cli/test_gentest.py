@@ -120,6 +120,8 @@ def test_gen_test_takes_the_rows_the_traced_sql_read(env: Path, amber: Run) -> N
     assert "trace: the request read rows of tags 50" in err and "widened" not in err
     assert "reproduced with 2 rows (shrunk from 50)" in err
     assert (env / "source.db").read_bytes() == before
+    audit = (env / ".amber" / "audit.jsonl").read_text()
+    assert "temporary snapshot copy for the SQL trace" in audit
 
 
 def test_gen_test_marks_a_test_that_never_reproduces_as_unverified(
