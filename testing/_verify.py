@@ -69,6 +69,10 @@ class Outcome:
     response: Response | None
     error: str | None = None
     seconds: float = 0.0
+    kind: str = "response"
+    """`response`; `exception` (the request raised in the app: a server error), `timeout`
+    (the run hung) or `build` (the app did not start): neither of the last two reproduces
+    anything."""
 
     @property
     def status(self) -> int | None:
@@ -157,6 +161,9 @@ class Reproducer:
         """`outcome` against the recording (see the module doc)."""
         expected = self.expected()
         resp = outcome.response
+        if outcome.kind in ("timeout", "build"):
+            what = "the run hung" if outcome.kind == "timeout" else "the build did not start"
+            return Verdict(False, expected, outcome, (f"{what}: {outcome.error}",))
         if self.server_error:
             ok = resp is None or resp.status >= 500
             return Verdict(ok, expected, outcome, () if ok else (f"status {resp and resp.status}",))
@@ -228,7 +235,12 @@ class Reproducer:
 
         def work() -> None:
             try:
-                result["response"] = self._send(literal)
+                app = load_app(self.app)
+            except BaseException as e:  # a build that does not start
+                result["build"] = f"{type(e).__name__}: {_first_line(e)}"
+                return
+            try:
+                result["response"] = self._send(app, literal)
             except BaseException as e:  # the app's own failure is the outcome
                 result["error"] = f"{type(e).__name__}: {_first_line(e)}"
 
@@ -238,13 +250,15 @@ class Reproducer:
             worker.join(self.timeout)
         seconds = time.perf_counter() - start
         if worker.is_alive():
-            return Outcome(None, f"timed out after {self.timeout:g} s", seconds)
+            return Outcome(None, f"timed out after {self.timeout:g} s", seconds, "timeout")
+        if "build" in result:
+            return Outcome(None, self._clean(result["build"]), seconds, "build")
         if "error" in result:
-            return Outcome(None, self._clean(result["error"]), seconds)
+            return Outcome(None, self._clean(result["error"]), seconds, "exception")
         return Outcome(self._sanitized(result["response"]), None, seconds)
 
-    def _send(self, literal: dict[str, Any]) -> httpx.Response:
-        client = AppClient(load_app(self.app), None, self.auth)
+    def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
+        client = AppClient(app, None, self.auth)
         try:
             return client.request(**request_kwargs(literal))
         finally:

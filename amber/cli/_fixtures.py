@@ -266,8 +266,9 @@ def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
         snapshot = f"{d}/snapshot.db"
         snapshot_sqlite(db.file, snapshot)
         outcome, tr = reproducer.trace(f"sqlite:///{snapshot}")
-        if outcome.error and "timed out" in outcome.error:
-            return TracedRead([], set(), [f"trace: the request {outcome.error}; not used"])
+        if outcome.kind in ("timeout", "build"):
+            what = "hung" if outcome.kind == "timeout" else "did not start"
+            return TracedRead([], set(), [f"trace: the app {what} ({outcome.error}); not used"])
         return traced_seeds(tr, snapshot, db.specs, cap)
 
 

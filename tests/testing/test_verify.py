@@ -102,7 +102,17 @@ def test_a_run_that_hangs_is_reported_not_waited_for() -> None:
         BLOCK.set()
         r.close()
     assert out.response is None and out.error is not None and "timed out" in out.error
-    assert isinstance(out, Outcome)
+    assert isinstance(out, Outcome) and out.kind == "timeout"
+    BLOCK.clear()
+    r = Reproducer(
+        listing_exchange(), f"{__name__}:hanging_app", "LISTING_DB", sanitizer(), timeout=0.5
+    )
+    try:
+        v = r.verify(tags_fixture(1))  # a recorded 500: a hang is not a reproduction
+    finally:
+        BLOCK.set()
+        r.close()
+    assert not v.reproduced and "the run hung" in v.explain()
 
 
 def test_without_a_database_variable_it_says_what_to_pass() -> None:
@@ -115,3 +125,15 @@ def test_a_fixture_that_does_not_load_is_a_fixture_error() -> None:
     fx.rows["tags"][1]["id"] = 1  # a duplicate primary key
     with reproducer() as r, pytest.raises(FixtureError):
         r.verify(fx)
+
+
+def broken_app() -> object:
+    raise ImportError("no module named missing_dependency")
+
+
+def test_a_build_that_does_not_start_reproduces_nothing() -> None:
+    r = Reproducer(listing_exchange(), f"{__name__}:broken_app", "LISTING_DB", sanitizer())
+    with r:
+        v = r.verify(tags_fixture(1))
+    assert not v.reproduced and v.outcome.kind == "build"
+    assert "the build did not start" in v.explain() and "missing_dependency" in v.explain()
