@@ -411,8 +411,11 @@ def reproduce(
             )
             if verdict.reproduced:
                 break
-        if fx is None:  # pragma: no cover - attempts is never empty here
-            raise FixtureError(f"no rows extracted for {route}")
+        if fx is None:  # no seeds and no widening (--widen-max 0)
+            raise FixtureError(
+                f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "
+                "fixtures.rules in amber.yaml, or let amber widen (--widen-max N)"
+            )
     rows_found = sum(fx.row_counts.values())
     rep = Reproduction(fx, verdict, rows_found, widened)
     if widened and verdict is not None:

@@ -88,3 +88,18 @@ def test_shrink_is_bounded(runs: int) -> None:
     assert "may not be minimal" in result.note()
     ids = {t["id"] for t in result.fixture.rows["tags"]}
     assert {17, 42} <= ids
+
+
+def test_a_fixture_with_a_dangling_reference_loads_and_shrinks() -> None:
+    import dataclasses
+
+    fx = tags_fixture(20, duplicate=(3, 9), notes=True)
+    notes = fx.tables[1]
+    fk = dataclasses.replace(notes.foreign_keys[0], enforced=False)
+    fx.tables[1] = dataclasses.replace(notes, foreign_keys=[fk])
+    fx.rows["notes"].append({"id": 99, "tag_id": 404, "body": "orphan"})
+    with reproducer() as r:
+        assert r.verify(fx).reproduced
+        result = shrink(r, fx)
+    assert sorted(t["id"] for t in result.fixture.rows["tags"]) == [3, 9]
+    assert result.fixture.rows["notes"] == []

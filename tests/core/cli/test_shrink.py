@@ -58,3 +58,14 @@ def test_fixtures_verify_widens_and_reports(env: Path, amber: Run, stored: str) 
         *APP, "--reason", "test", "--widen-max", "10", "--no-trace",
     )  # fmt: skip
     assert code == 1 and "NOT reproduced with 10 rows" in out
+
+
+def test_fixtures_verify_without_seeds_or_widening_says_what_to_do(
+    env: Path, amber: Run, stored: str
+) -> None:
+    make_source(str(env / "source.db"))
+    code, _, err = amber(
+        "fixtures", stored, "--source-db", "sqlite:///source.db", "--verify", *APP,
+        "--widen-max", "0", "--no-trace",
+    )  # fmt: skip
+    assert code == 1 and "no seed rows" in err and "--widen-max" in err
