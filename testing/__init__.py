@@ -10,7 +10,9 @@ registered through the `pytest11` entry point) gives them the `amber_client` fix
   `SNAPSHOT_VERSION`, `UPDATE_ENV`;
 - the in-process client: `AppClient`, `load_app`;
 - test generation (used by `amber gen-test`): `GenSpec`, `GeneratedTest`, `render_test`,
-  `write_test`.
+  `write_test`;
+- verifying and shrinking a fixture against the recording (`amber gen-test`, `amber
+  shrink`): `Reproducer`, `Verdict`, `Outcome`, `shrink`, `ddmin`, `Budget`, `ShrinkResult`.
 
 The layer sits above `amber.replay` and `amber.fixtures` and uses only their public
 names. Importing it stays light: the generation API is loaded on first use.
@@ -39,21 +41,35 @@ if TYPE_CHECKING:
     from amber.testing._generate import render_test
     from amber.testing._generate import stem_of
     from amber.testing._generate import write_test
+    from amber.testing._shrink import Budget
+    from amber.testing._shrink import ShrinkResult
+    from amber.testing._shrink import ddmin
+    from amber.testing._shrink import shrink
+    from amber.testing._verify import Outcome
+    from amber.testing._verify import Reproducer
+    from amber.testing._verify import Verdict
 
 __all__ = [
     "SNAPSHOT_VERSION",
     "UPDATE_ENV",
     "AppClient",
+    "Budget",
     "GenSpec",
     "GeneratedTest",
+    "Outcome",
+    "Reproducer",
+    "ShrinkResult",
+    "Verdict",
     "assert_matches_recording",
     "assert_no_server_error",
     "assert_status",
     "command_line",
+    "ddmin",
     "load_app",
     "load_snapshot",
     "render_test",
     "request_kwargs",
+    "shrink",
     "snapshot_body",
     "stem_of",
     "write_test",
@@ -64,6 +80,17 @@ _GENERATION = frozenset(
 )
 
 
+_VERIFY = {
+    "Budget": "_shrink",
+    "ShrinkResult": "_shrink",
+    "ddmin": "_shrink",
+    "shrink": "_shrink",
+    "Outcome": "_verify",
+    "Reproducer": "_verify",
+    "Verdict": "_verify",
+}
+
+
 def __getattr__(name: str) -> Any:
     """The generation API on first use: generated tests never load it (it pulls in replay's
     noise rules and the model), `amber gen-test` does."""
@@ -71,4 +98,8 @@ def __getattr__(name: str) -> Any:
         from amber.testing import _generate
 
         return getattr(_generate, name)
+    if name in _VERIFY:
+        import importlib
+
+        return getattr(importlib.import_module(f"amber.testing.{_VERIFY[name]}"), name)
     raise AttributeError(f"module 'amber.testing' has no attribute {name!r}")

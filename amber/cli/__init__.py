@@ -66,6 +66,7 @@ def _commands() -> list[Command]:
     from amber.cli import _scan
     from amber.cli import _shadow
     from amber.cli import _show
+    from amber.cli import _shrink
     from amber.cli import _stats
     from amber.cli import _transfer
 
@@ -84,6 +85,7 @@ def _commands() -> list[Command]:
         _shadow.COMMAND,
         _gentest.COMMAND,
         _fixtures.COMMAND,
+        _shrink.COMMAND,
         _demo.COMMAND,
         _auditlog.COMMAND,
     ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
 from amber._audit import append_audit
 from amber._audit import audit_path
@@ -19,10 +22,22 @@ from amber.cli._common import writable_file
 from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
+from amber.errors import ClosureTooLarge
 from amber.errors import FixtureError
+from amber.errors import UsageError
 
 if TYPE_CHECKING:
     from amber.fixtures import Fixture
+    from amber.fixtures import Source
+    from amber.fixtures import TracedRead
+    from amber.testing import Budget
+    from amber.testing import Reproducer
+    from amber.testing import ShrinkResult
+    from amber.testing import Verdict
+
+
+WIDEN_MAX = 1000
+"""Rows per table a fixture is widened to, at most, when it does not reproduce."""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -50,6 +65,7 @@ def register(p: argparse.ArgumentParser) -> None:
         "else .amber/audit.jsonl)",
     )
     p.add_argument("--max-rows", type=int, metavar="N", help="row cap (default 10000)")
+    add_verify_args(p, gen_test=False)
     add_store_args(p)
 
 
@@ -64,28 +80,267 @@ def extract_for_exchange(
     audit_log: str | None = None,
     argv: list[str] | None = None,
     command: str = "fixtures",
+    reproducer: Reproducer | None = None,
+    widen_max: int = WIDEN_MAX,
+    budget: Budget | None = None,
 ) -> Fixture:
     """Seeds (rule or printed proposal), extraction, YAML file (0600) and audit record.
 
-    The caller has resolved `source` and checked it (`guard_source`)."""
+    With a `reproducer`, the fixture is verified against the recording and widened until it
+    reproduces (`reproduce`); with a `budget` too, shrunk. The caller has resolved `source`
+    and checked it (`guard_source`)."""
+    rep = reproduce(
+        config,
+        ex,
+        source,
+        output,
+        reason=reason,
+        max_rows=max_rows,
+        audit_log=audit_log,
+        argv=argv,
+        command=command,
+        reproducer=reproducer,
+        widen_max=widen_max,
+        budget=budget,
+    )
+    return rep.fixture
+
+
+def make_reproducer(
+    config: Config,
+    ex: Exchange,
+    *,
+    app: str,
+    db_env: str | None,
+    noise: Any = None,
+    expect_status: int | None = None,
+    expect_json: Any = None,
+    timeout: float = 30.0,
+) -> Reproducer:
+    """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
+    `AMBER_KEY`) and the tests' auth (`testgen.auth`)."""
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+    from amber.sanitize import TargetSanitizer
+    from amber.testing import Reproducer
+
+    scfg = config.with_key(
+        "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
+    )
+    ts = TargetSanitizer(Sanitizer(scfg, Pseudonymizer(load_key())))
+    auth = None
+    spec = config.section("testgen").get("auth")
+    if spec:
+        from amber.replay import Auth
+
+        auth = Auth.from_mapping(spec, key="testgen.auth")
+    return Reproducer(
+        ex,
+        app,
+        db_env,
+        ts,
+        auth=auth,
+        noise=noise,
+        expect_status=expect_status,
+        expect_json=expect_json,
+        timeout=timeout,
+    )
+
+
+def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool = True) -> None:
+    """The flags of verifying (and, for gen-test, shrinking) a fixture."""
+    if not gen_test:
+        p.add_argument(
+            "--verify",
+            action="store_true",
+            help="load the fixture into a fresh SQLite database, run the request against the "
+            "in-process app (--app) and check that it fails as recorded; widen it until it "
+            "does (exit status 1 when it never does)",
+        )
+        p.add_argument(
+            "--app",
+            metavar="MODULE:ATTR",
+            help="the in-process WSGI/ASGI app or factory to verify against (default: "
+            "testgen.app in amber.yaml)",
+        )
+        p.add_argument(
+            "--db-env",
+            metavar="NAME",
+            help="environment variable through which the app reads its database URL "
+            "(default: testgen.db_env)",
+        )
+    if widen:
+        add_widen_arg(p)
+    p.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds one verification run may take before it counts as hung (default 30)",
+    )
+
+
+def add_widen_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="do not record the SQL the request runs on a snapshot copy of an SQLite source "
+        "(the rows it reads seed the fixture); use only the rules, id guesses and widening",
+    )
+    p.add_argument(
+        "--widen-max",
+        type=int,
+        default=WIDEN_MAX,
+        metavar="N",
+        help="when the fixture does not reproduce the recording, add the first 10, 100, ... "
+        f"up to N rows of each table the request reads (default {WIDEN_MAX}; 0: never widen)",
+    )
+
+
+@dataclass
+class Reproduction:
+    """What `reproduce` found: the fixture written, whether (and with how many rows) it
+    reproduced the recording, the shrink result and the request the test should send."""
+
+    fixture: Fixture
+    verdict: Verdict | None
+    rows_found: int
+    widened: list[str]
+    shrunk: ShrinkResult | None = None
+    request: dict[str, Any] | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(self.fixture.row_counts.values())
+
+    def summary(self) -> str:
+        """`reproduced with N rows (shrunk from M)`, or what did not reproduce."""
+        if self.verdict is None:
+            return f"not verified: {self.rows} rows"
+        if not self.verdict.reproduced:
+            return f"NOT reproduced with {self.rows_found} rows: {self.verdict.explain()}"
+        text = f"reproduced with {self.rows} rows"
+        if self.shrunk is not None:
+            text += f" (shrunk from {self.rows_found})"
+        return text
+
+
+TRACE_MAX_BYTES = 512 * 1024 * 1024
+"""The largest SQLite source the SQL trace copies to a snapshot (larger: a note, no trace)."""
+
+
+def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
+    """The rows the request read, from the SQL it runs on a snapshot copy of an SQLite
+    source (`amber.fixtures.SqlTrace`); other backends fall back (a note says so). The
+    copy lives in a private temporary directory (memory-backed /dev/shm when there is
+    one) and is removed when the trace is done."""
+    import tempfile
+
+    from amber.fixtures import TracedRead
+    from amber.fixtures import snapshot_sqlite
+    from amber.fixtures import traced_seeds
+
+    if db.file is None:
+        return TracedRead(
+            [],
+            set(),
+            [
+                f"trace: the SQL a request runs is recorded for SQLite sources only, not "
+                f"{db.backend}; the seed rules, id guesses and widening apply"
+            ],
+        )
+    size = os.path.getsize(db.file)
+    if size > TRACE_MAX_BYTES:
+        return TracedRead(
+            [],
+            set(),
+            [
+                f"trace: the source is {size // 2**20} MB, more than the "
+                f"{TRACE_MAX_BYTES // 2**20} MB a snapshot copy is made of; not traced "
+                "(the seed rules, id guesses and widening apply)"
+            ],
+        )
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    with tempfile.TemporaryDirectory(prefix="amber-trace-", dir=shm) as d:
+        snapshot = f"{d}/snapshot.db"
+        snapshot_sqlite(db.file, snapshot)
+        outcome, tr = reproducer.trace(f"sqlite:///{snapshot}")
+        if outcome.kind in ("timeout", "build"):
+            what = "hung" if outcome.kind == "timeout" else "did not start"
+            return TracedRead([], set(), [f"trace: the app {what} ({outcome.error}); not used"])
+        return traced_seeds(tr, snapshot, db.specs, cap)
+
+
+def _widths(widen_max: int) -> list[int]:
+    out, n = [], 10
+    while n < widen_max:
+        out.append(n)
+        n *= 10
+    return [*out, widen_max] if widen_max > 0 else []
+
+
+def reproduce(
+    config: Config,
+    ex: Exchange,
+    source: SourceRef,
+    output: str | Path,
+    *,
+    reason: str | None = None,
+    max_rows: int | None = None,
+    audit_log: str | None = None,
+    argv: list[str] | None = None,
+    command: str = "fixtures",
+    reproducer: Reproducer | None = None,
+    widen_max: int = WIDEN_MAX,
+    budget: Budget | None = None,
+    trace: bool = True,
+) -> Reproduction:
+    """Extract the fixture of `ex`; with a `reproducer`, verify it and, while it does not
+    reproduce, widen it (the first 10, 100, ... `widen_max` rows of the tables the request
+    read, by key order) and verify again; with a `budget`, shrink the reproducing fixture
+    (and the request) with ddmin. Writes the fixture and an audit record per extraction."""
     import dataclasses
 
     from amber.fixtures import FixturesConfig
+    from amber.fixtures import Seed
     from amber.fixtures import Source
     from amber.fixtures import audit_record
     from amber.fixtures import extract
     from amber.fixtures import plan_for
+    from amber.fixtures import widening_tables
 
     fconf = config.with_key(
         "fixtures", lambda: FixturesConfig.from_mapping(config.section("fixtures"))
     )
     caps = fconf.caps if not max_rows else dataclasses.replace(fconf.caps, max_rows=max_rows)
     key = load_key()
+    route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
+    log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
+    verdict: Verdict | None = None
+    widened: list[str] = []
+
+    def audit(fx: Fixture) -> None:
+        append_audit(
+            log,
+            audit_record(
+                source=source.name or str(fx.meta["source"]),
+                tables=fx.row_counts,
+                reason=reason,
+                exchange=ex.id,
+                route=route,
+                output=str(output),
+                argv=argv or ["amber", command, ex.id],
+                command=command,
+                label=source.label,
+            ),
+        )
+
     with Source(source.url, caps) as db:
         plan = plan_for(ex, fconf, db)
         for n in plan.notes:
             print(f"amber: note: {n}", file=sys.stderr)
-        if not plan.seeds:
+        if not plan.seeds and reproducer is None:
             raise FixtureError(
                 f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "
                 "fixtures.rules in amber.yaml"
@@ -97,35 +352,89 @@ def extract_for_exchange(
                 file=sys.stderr,
             )
             print(plan.rule.to_yaml(), file=sys.stderr, end="")
-        route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
-        fx = extract(
-            db,
-            plan.seeds,
-            children=plan.children,
-            rules=fconf.anonymize,
-            key=key,
-            caps=caps,
-            meta={"exchange": ex.id, "route": route},
+        seeds0 = list(plan.seeds)
+        read: set[str] = {s.table for s in plan.seeds}
+        if reproducer is not None and trace:
+            traced = _trace(reproducer, db, caps.max_rows)
+            if db.file is not None and os.path.getsize(db.file) <= TRACE_MAX_BYTES:
+                append_audit(
+                    log,
+                    audit_record(
+                        source=source.name or db.shown,
+                        tables={t: 0 for t in sorted(db.specs)},
+                        reason=reason,
+                        exchange=ex.id,
+                        route=route,
+                        output="(temporary snapshot copy for the SQL trace, removed)",
+                        argv=argv or ["amber", command, ex.id],
+                        command=command,
+                        label=source.label,
+                    ),
+                )
+            for n in traced.notes:
+                print(f"amber: note: {n}", file=sys.stderr)
+            seeds0 += traced.seeds
+            read |= traced.tables | {s.table for s in traced.seeds}
+        tables = widening_tables(ex, db, read)
+        attempts: list[int | None] = [None] if seeds0 else []
+        if reproducer is not None:
+            attempts += _widths(widen_max)
+        fx: Fixture | None = None
+        for width in attempts:
+            seeds = list(seeds0)
+            if width is not None:
+                seeds += [Seed(t, {}, limit=width) for t in tables]
+                widened.append(f"first {width} rows of {', '.join(tables)}")
+            try:
+                got = extract(
+                    db,
+                    seeds,
+                    children=plan.children,
+                    rules=fconf.anonymize,
+                    key=key,
+                    caps=caps,
+                    meta={"exchange": ex.id, "route": route},
+                )
+            except ClosureTooLarge as e:
+                if fx is None:
+                    raise
+                print(f"amber: note: widening stopped: {e}", file=sys.stderr)
+                break
+            audit(got)
+            fx = got
+            if reproducer is None:
+                break
+            verdict = reproducer.verify(fx)
+            print(
+                f"amber: verify ({sum(fx.row_counts.values())} rows): {verdict.explain()}",
+                file=sys.stderr,
+            )
+            if verdict.reproduced:
+                break
+        if fx is None:  # no seeds and no widening (--widen-max 0)
+            raise FixtureError(
+                f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "
+                "fixtures.rules in amber.yaml, or let amber widen (--widen-max N)"
+            )
+    rows_found = sum(fx.row_counts.values())
+    rep = Reproduction(fx, verdict, rows_found, widened)
+    if widened and verdict is not None:
+        fx.notes.append(
+            "widened until the recording reproduced: " + "; ".join(widened)
+            if verdict.reproduced
+            else "widened up to the cap without reproducing: " + "; ".join(widened)
         )
-    fx.write(output)
-    log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
-    append_audit(
-        log,
-        audit_record(
-            source=source.name or str(fx.meta["source"]),
-            tables=fx.row_counts,
-            reason=reason,
-            exchange=ex.id,
-            route=route,
-            output=str(output),
-            argv=argv or ["amber", command, ex.id],
-            command=command,
-            label=source.label,
-        ),
-    )
-    for n in fx.notes:
+    if reproducer is not None and verdict is not None and verdict.reproduced and budget:
+        from amber.testing import shrink
+
+        rep.shrunk = shrink(reproducer, fx, budget=budget)
+        rep.fixture = rep.shrunk.fixture
+        rep.request = rep.shrunk.request
+        print(f"amber: {rep.shrunk.note()}", file=sys.stderr)
+    rep.fixture.write(output)
+    for n in rep.fixture.notes:
         print(f"amber: note: {n}", file=sys.stderr)
-    return fx
+    return rep
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,18 +446,46 @@ def run(args: argparse.Namespace) -> int:
     writable_file(str(out), "-o", make_parents=True)
     source = resolve_source(config, args.source_db)
     guard_source(source, args.reason)
-    fx = extract_for_exchange(
-        config,
-        ex,
-        source,
-        out,
-        reason=args.reason,
-        max_rows=args.max_rows,
-        audit_log=args.audit_log,
-        argv=args.argv,
-    )
+    reproducer = None
+    if args.verify:
+        section = config.section("testgen")
+        app = args.app or section.get("app")
+        if not app:
+            raise UsageError(
+                "--verify runs the request in-process: pass --app MODULE:ATTR (or set "
+                "testgen.app in amber.yaml)"
+            )
+        reproducer = make_reproducer(
+            config,
+            ex,
+            app=str(app),
+            db_env=args.db_env or section.get("db_env"),
+            timeout=args.verify_timeout,
+        )
+    try:
+        rep = reproduce(
+            config,
+            ex,
+            source,
+            out,
+            reason=args.reason,
+            max_rows=args.max_rows,
+            audit_log=args.audit_log,
+            argv=args.argv,
+            reproducer=reproducer,
+            widen_max=args.widen_max,
+            trace=not args.no_trace,
+        )
+    finally:
+        if reproducer is not None:
+            reproducer.close()
+    fx = rep.fixture
     counts = ", ".join(f"{t} {n}" for t, n in fx.row_counts.items())
     print(f"wrote {out}: {sum(fx.row_counts.values())} rows ({counts})")
+    if reproducer is not None:
+        print(rep.summary())
+        if rep.verdict is None or not rep.verdict.reproduced:
+            return 1
     return 0
 
 

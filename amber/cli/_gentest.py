@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Mapping
@@ -11,12 +12,15 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from amber._audit import mask_argv
+from amber._config import Config
 from amber._model import Exchange
 from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import writable_dir
+from amber.cli._fixtures import add_verify_args
 from amber.cli._replay import load_noise
+from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
 from amber.errors import UsageError
@@ -79,6 +83,34 @@ def register(p: argparse.ArgumentParser) -> None:
         help="noise rules (from amber shadow --save-noise) to leave out of "
         "comparisons of good responses",
     )
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="with --source-db: write the fixture without checking that the request fails "
+        "on it as recorded (the test is then marked unverified)",
+    )
+    p.add_argument(
+        "--no-shrink",
+        action="store_true",
+        help="keep the whole reproducing fixture and request instead of shrinking them to a "
+        "minimal reproducer (ddmin over rows and request parts)",
+    )
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=500,
+        metavar="N",
+        help="shrinking runs the request at most N times per test (default 500)",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="shrinking stops after this many seconds per test (default 60), keeping the "
+        "smallest reproducer found",
+    )
+    add_verify_args(p, gen_test=True)
     add_store_args(p)
 
 
@@ -107,22 +139,19 @@ def run(args: argparse.Namespace) -> int:
         for ex in exchanges
     ]
     written: list[Path] = []
+    unverified = unchecked = 0
     for spec in specs:
+        comment: list[str] = []
         if source is not None and spec.fixture is not None:
-            from amber.cli._fixtures import extract_for_exchange
-
             fixture_path = out / spec.fixture
-            extract_for_exchange(
-                config,
-                spec.exchange,
-                source,
-                fixture_path,
-                reason=args.reason,
-                argv=args.argv,
-                command="gen-test",
-            )
+            spec, comment = _fixture_for(args, config, spec, source, fixture_path)
             written.append(fixture_path)
+            failed = any("did not reproduce" in c for c in comment)
+            unverified += failed
+            unchecked += not failed and any(c.startswith("UNVERIFIED") for c in comment)
         generated = write_test(spec, out)
+        if comment:
+            annotate(generated.path, comment)
         written.append(generated.path)
         if generated.snapshot is not None:
             written.append(generated.snapshot)
@@ -132,7 +161,134 @@ def run(args: argparse.Namespace) -> int:
         f"amber gen-test: {len(exchanges)} tests written; run them with: pytest {out}",
         file=sys.stderr,
     )
+    if unchecked:
+        print(
+            f"amber gen-test: warning: {unchecked} test(s) were not checked against the "
+            "recording (see above) and are marked UNVERIFIED in their file",
+            file=sys.stderr,
+        )
+    if unverified:
+        print(
+            f"amber gen-test: warning: {unverified} test(s) did not reproduce the recorded "
+            "failure and are marked UNVERIFIED in their file",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _fixture_for(
+    args: argparse.Namespace,
+    config: Config,
+    spec: GenSpec,
+    source: SourceRef,
+    path: Path,
+) -> tuple[GenSpec, list[str]]:
+    """Extract (verify, widen, shrink) one test's fixture; the spec to write (its request
+    shrunk) and the comment for the test file."""
+    from amber.cli._fixtures import make_reproducer
+    from amber.cli._fixtures import reproduce
+    from amber.testing import Budget
+
+    ex = spec.exchange
+    reproducer = None
+    why_not = ""
+    if args.no_verify:
+        why_not = "--no-verify"
+    elif spec.snapshot:
+        why_not = "a good response (a snapshot test; verification reproduces failures)"
+    elif not spec.app:
+        why_not = "no in-process app to run it against (--app or testgen.app)"
+    elif not spec.db_env:
+        why_not = "no --db-env (the app's database URL variable) to point the app at the fixture"
+    else:
+        reproducer = make_reproducer(
+            config,
+            ex,
+            app=spec.app,
+            db_env=spec.db_env,
+            noise=spec.noise,
+            expect_status=spec.expect_status,
+            expect_json=spec.expect_json,
+            timeout=args.verify_timeout,
+        )
+    budget = None if args.no_shrink else Budget(args.max_runs, args.max_seconds)
+    try:
+        rep = reproduce(
+            config,
+            ex,
+            source,
+            path,
+            reason=args.reason,
+            argv=args.argv,
+            command="gen-test",
+            reproducer=reproducer,
+            widen_max=args.widen_max,
+            budget=budget,
+            trace=not args.no_trace,
+        )
+    finally:
+        if reproducer is not None:
+            reproducer.close()
+    if reproducer is None:
+        if spec.snapshot and not args.no_verify:
+            return spec, []
+        print(f"amber gen-test: {ex.id}: not verified: {why_not}", file=sys.stderr)
+        return spec, [f"UNVERIFIED: not checked against the recording: {why_not}."]
+    summary = rep.summary()
+    print(f"amber gen-test: {ex.id}: {summary}", file=sys.stderr)
+    assert rep.verdict is not None
+    if not rep.verdict.reproduced:
+        return spec, [
+            f"UNVERIFIED: the fixture did not reproduce the recorded failure: {summary}.",
+            "Add the rows the request needs (fixtures.rules in amber.yaml) and generate "
+            "again, or check that --app is the build that failed.",
+        ]
+    lines = [f"verified: {summary}."]
+    if rep.shrunk is not None:
+        lines.append(rep.shrunk.note() + ".")
+        if rep.request is not None:
+            spec = dataclasses.replace(spec, exchange=with_request(ex, rep.request))
+    return spec, lines
+
+
+def with_request(ex: Exchange, literal: Mapping[str, Any]) -> Exchange:
+    """`ex` with the request a (shrunk) REQUEST literal describes: the headers it left out
+    of the original literal removed, its query and body."""
+    from collections import Counter
+
+    kept = Counter((str(k), str(v)) for k, v in literal.get("headers") or [])
+    dropped = {"cookie", "authorization", "x-request-id"}
+    headers = []
+    for k, v in ex.request.headers:
+        if k.lower() in dropped or "[REDACTED:" in v:
+            headers.append((k, v))  # left out of every literal anyway
+        elif kept[(k, v)] > 0:
+            kept[(k, v)] -= 1
+            headers.append((k, v))
+    body = literal.get("body")
+    raw = body.encode("utf-8") if isinstance(body, str) else ex.request.body
+    request = dataclasses.replace(
+        ex.request, headers=tuple(headers), query=str(literal.get("query") or ""), body=raw
+    )
+    return dataclasses.replace(ex, request=request)
+
+
+def annotate(path: Path, lines: list[str]) -> None:
+    """Put `lines` as `# amber:` comments right after the test file's docstring."""
+    import textwrap
+
+    text = path.read_text(encoding="utf-8")
+    end = text.find('\n"""\n')
+    if end < 0:
+        return
+    end += len('\n"""\n')
+    block = "".join(
+        f"# amber: {w}\n" if i == 0 else f"#   {w}\n"
+        for line in lines
+        for i, w in enumerate(textwrap.wrap(line, 78, break_on_hyphens=False))
+    )
+    path.write_text(text[:end] + "\n" + block + text[end:], encoding="utf-8")
 
 
 def _expect_json(text: str | None) -> Any:

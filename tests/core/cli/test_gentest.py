@@ -1,7 +1,15 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from amber._store import Store
 from tests.conftest import make_exchange
@@ -41,3 +49,142 @@ def test_gen_test_bad_expectations_and_unknown_ids(env: Path, amber: Run) -> Non
     assert code == 2 and "--expect-json" in err
     code, _, err = amber("gen-test", "missing-id", "--out", "t")
     assert code == 1 and "amber ls" in err
+
+
+ROOT = Path(__file__).resolve().parents[3]
+LISTING = "tests.testing.apps.listing:create_app"
+
+
+def _listing_store(env: Path) -> str:
+    from tests.testing.apps.listing import make_source
+    from tests.testing.reproduce_helpers import listing_exchange
+
+    make_source(str(env / "source.db"))
+    ex = dataclasses.replace(listing_exchange(), request_id="req-tags")
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(ex)
+    return "req-tags"
+
+
+def _pytest(tests: Path, **env: str) -> int:
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    environ.pop("LISTING_DB", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tests.parent,
+        env=environ,
+        capture_output=True,
+        check=False,
+    ).returncode
+
+
+def test_gen_test_widens_a_listing_until_it_fails_then_shrinks_to_two_rows(
+    env: Path, amber: Run
+) -> None:
+    """No rule, no id in the route: the first rows do not reproduce, widening does, and
+    shrinking leaves the two rows with the shared slug and none of the request's extras;
+    the test fails on the buggy build and passes on the fixed one."""
+    rid = _listing_store(env)
+    code, out, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--source-db", "sqlite:///source.db",
+        "--app", LISTING, "--db-env", "LISTING_DB", "--reason", "test", "--no-trace",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "verify (10 rows): not reproduced" in err
+    assert "reproduced with 2 rows (shrunk from 50)" in err
+    fixture = next((env / "t" / "fixtures").glob("*.yaml"))
+    from amber.fixtures import Fixture
+
+    rows = Fixture.read(fixture).rows["tags"]
+    assert [r["id"] for r in rows] == [17, 42]
+    test = next((env / "t").glob("test_*.py"))
+    text = test.read_text()
+    assert "# amber: verified: reproduced with 2 rows (shrunk from 50)" in text
+    request = text[text.index("REQUEST = ") : text.index("def test_")]
+    assert '"query": ""' in request and '"headers": []' in request
+    ast.parse(text)
+    assert _pytest(env / "t") == 1
+    assert _pytest(env / "t", LISTING_FIXED="1") == 0
+
+
+def test_gen_test_takes_the_rows_the_traced_sql_read(env: Path, amber: Run) -> None:
+    """With the SQL trace (the default on an SQLite source), the listing's SELECT gives the
+    rows at once: no widening; the source file is not written."""
+    rid = _listing_store(env)
+    before = (env / "source.db").read_bytes()
+    code, _, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--source-db", "sqlite:///source.db",
+        "--app", LISTING, "--db-env", "LISTING_DB", "--reason", "test",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "trace: the request read rows of tags 50" in err and "widened" not in err
+    assert "reproduced with 2 rows (shrunk from 50)" in err
+    assert (env / "source.db").read_bytes() == before
+    audit = (env / ".amber" / "audit.jsonl").read_text()
+    assert "temporary snapshot copy for the SQL trace" in audit
+
+
+def test_gen_test_marks_a_test_that_never_reproduces_as_unverified(
+    env: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = _listing_store(env)
+    monkeypatch.setenv("LISTING_FIXED", "1")  # the wrong build: it cannot fail
+    code, out, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--source-db", "sqlite:///source.db",
+        "--app", LISTING, "--db-env", "LISTING_DB", "--reason", "test", "--widen-max", "100",
+    )  # fmt: skip
+    assert code == 1
+    assert "NOT reproduced" in err and "UNVERIFIED" in err
+    text = next((env / "t").glob("test_*.py")).read_text()
+    assert "# amber: UNVERIFIED: the fixture did not reproduce" in text
+    assert any(p.endswith(".py") for p in out.split())
+
+
+def test_gen_test_without_an_app_marks_the_test_not_verified(env: Path, amber: Run) -> None:
+    rid = _listing_store(env)
+    (env / "amber.yaml").write_text(
+        "version: 1\nfixtures:\n  rules:\n    - route: GET /api/tags\n"
+        "      seeds: ['tags.id = 1']\n"
+    )
+    code, _, err = amber(
+        "gen-test", rid, "--out", "t", "--source-db", "sqlite:///source.db", "--reason", "x"
+    )  # fmt: skip
+    assert code == 0, err
+    assert "not verified: no in-process app" in err
+    text = next((env / "t").glob("test_*.py")).read_text()
+    assert "# amber: UNVERIFIED: not checked against the recording" in text
+    ast.parse(text)
+    code, _, err = amber("gen-test", rid, "--out", "t2", "--source-db", "sqlite:///source.db")
+    assert "no seed rows" not in err
+
+
+def test_gen_test_on_the_shop_reproduces_and_shrinks(env: Path, amber: Run) -> None:
+    """The example shop: the captured 500 of the call-centre customer reproduces from the
+    rule's fixture and shrinks to the customer's row."""
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    from examples.shop.seed import BUG_CUSTOMER_ID
+    from examples.shop.seed import seed
+
+    seed(f"sqlite:///{env / 'shop.db'}")
+    ex = make_exchange(
+        3, path=f"/api/customers/{BUG_CUSTOMER_ID}/orders", status=500, request_id="req-shop"
+    )
+    ex = dataclasses.replace(ex, route="/api/customers/{customer_id}/orders")
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(ex)
+    shutil.copy(ROOT / "examples" / "shop" / "amber.yaml", env / "amber.yaml")
+    code, _, err = amber(
+        "gen-test", "req-shop", "--out", str(env / "t"), "--source-db",
+        "sqlite:///shop.db", "--reason", "test",
+    )  # fmt: skip
+    assert code == 0, err
+    m = re.search(r"reproduced with (\d+) rows \(shrunk from (\d+)\)", err)
+    assert m is not None, err
+    assert int(m.group(1)) <= int(m.group(2))
+    from amber.fixtures import Fixture
+
+    fx = Fixture.read(next((env / "t" / "fixtures").glob("*.yaml")))
+    assert [r["id"] for r in fx.rows["customers"]] == [BUG_CUSTOMER_ID]
+    assert _pytest(env / "t") == 1
+    assert _pytest(env / "t", SHOP_FIXED="1") == 0

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from amber._model import Response
+from amber.errors import FixtureError
+from amber.errors import UsageError
+from amber.fixtures import Fixture
+from amber.testing import Outcome
+from amber.testing import Reproducer
+from tests.testing.reproduce_helpers import listing_exchange
+from tests.testing.reproduce_helpers import reproducer
+from tests.testing.reproduce_helpers import sanitizer
+from tests.testing.reproduce_helpers import tags_fixture
+
+BLOCK = threading.Event()
+
+
+def hanging_app() -> object:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        BLOCK.wait(30)
+        raise RuntimeError("released")
+
+    return app
+
+
+def raising_app() -> object:
+    def app(environ: object, start_response: object) -> list[bytes]:
+        raise RuntimeError("boom for jane.doe@acme-corp.com")
+
+    return app
+
+
+def test_a_server_error_reproduces_only_with_the_rows_that_trigger_it() -> None:
+    with reproducer() as r:
+        yes = r.verify(tags_fixture(50))
+        no = r.verify(tags_fixture(10))
+        assert yes.reproduced and yes.outcome.status == 500
+        assert not no.reproduced and no.outcome.status == 200
+        assert "not reproduced" in no.explain() and "500" in no.explain()
+        assert r.runs == 2
+
+
+def test_the_fixed_build_does_not_reproduce(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LISTING_FIXED", "1")
+    with reproducer() as r:
+        assert not r.verify(tags_fixture(50)).reproduced
+
+
+def test_the_database_variable_is_put_back_after_each_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LISTING_DB", "sqlite:///elsewhere.db")
+    with reproducer() as r:
+        r.verify(tags_fixture(3))
+    import os
+
+    assert os.environ["LISTING_DB"] == "sqlite:///elsewhere.db"
+
+
+def test_a_good_response_reproduces_when_status_and_body_match() -> None:
+    body = b'{"tags": [{"id": 1, "slug": "tag-1", "labels": ["Tag 1"]}]}'
+    ex = listing_exchange(200, body)
+    ex = dataclasses.replace(
+        ex, response=Response(200, headers=(("Content-Type", "application/json"),), body=body)
+    )
+    with reproducer(ex) as r:
+        assert r.verify(tags_fixture(1)).reproduced
+        other = r.verify(tags_fixture(2))
+        assert not other.reproduced and other.differences
+
+
+def test_a_wrong_answer_reproduces_while_it_misses_the_expectation() -> None:
+    body = b'{"tags": []}'
+    ex = listing_exchange(200, body)
+    with reproducer(ex, expect_json={"tags": []}) as r:
+        # the app lists the tags, the user expected none: the bug is there
+        assert r.verify(tags_fixture(2)).reproduced
+        assert not r.verify(Fixture(tags_fixture(0).tables, {"tags": []})).reproduced
+
+
+def test_an_exception_counts_as_a_server_error_and_is_sanitized() -> None:
+    r = Reproducer(listing_exchange(), f"{__name__}:raising_app", "LISTING_DB", sanitizer())
+    with r:
+        v = r.verify(tags_fixture(1))
+    assert v.reproduced and v.outcome.response is None
+    assert v.outcome.error is not None and "RuntimeError" in v.outcome.error
+    assert "jane.doe@acme-corp.com" not in v.outcome.error
+
+
+def test_a_run_that_hangs_is_reported_not_waited_for() -> None:
+    BLOCK.clear()
+    r = Reproducer(
+        listing_exchange(), f"{__name__}:hanging_app", "LISTING_DB", sanitizer(), timeout=0.5
+    )
+    try:
+        out = r.run(tags_fixture(1))
+    finally:
+        BLOCK.set()
+        r.close()
+    assert out.response is None and out.error is not None and "timed out" in out.error
+    assert isinstance(out, Outcome) and out.kind == "timeout"
+    BLOCK.clear()
+    r = Reproducer(
+        listing_exchange(), f"{__name__}:hanging_app", "LISTING_DB", sanitizer(), timeout=0.5
+    )
+    try:
+        v = r.verify(tags_fixture(1))  # a recorded 500: a hang is not a reproduction
+    finally:
+        BLOCK.set()
+        r.close()
+    assert not v.reproduced and "the run hung" in v.explain()
+
+
+def test_without_a_database_variable_it_says_what_to_pass() -> None:
+    with pytest.raises(UsageError, match="--db-env"):
+        Reproducer(listing_exchange(), "x:y", None, sanitizer())
+
+
+def test_a_fixture_that_does_not_load_is_a_fixture_error() -> None:
+    fx = tags_fixture(2)
+    fx.rows["tags"][1]["id"] = 1  # a duplicate primary key
+    with reproducer() as r, pytest.raises(FixtureError):
+        r.verify(fx)
+
+
+def broken_app() -> object:
+    raise ImportError("no module named missing_dependency")
+
+
+def test_a_build_that_does_not_start_reproduces_nothing() -> None:
+    r = Reproducer(listing_exchange(), f"{__name__}:broken_app", "LISTING_DB", sanitizer())
+    with r:
+        v = r.verify(tags_fixture(1))
+    assert not v.reproduced and v.outcome.kind == "build"
+    assert "the build did not start" in v.explain() and "missing_dependency" in v.explain()
