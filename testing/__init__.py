@@ -4,7 +4,7 @@ Generated files import their assertions from here (`from amber.testing import
 assert_no_server_error, request_kwargs`); amber's pytest plugin (`amber.testing._plugin`,
 registered through the `pytest11` entry point) gives them the `amber_client` fixture.
 
-- assertions: `assert_no_server_error`, `assert_status`, `assert_matches_recording`,
+- assertions: `assert_fixed`, `assert_no_server_error`, `assert_status`, `assert_matches_recording`,
   `request_kwargs`;
 - the snapshot format (versioned JSON): `snapshot_body`, `load_snapshot`,
   `SNAPSHOT_VERSION`, `UPDATE_ENV`;
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from amber.testing._assertions import assert_fixed
 from amber.testing._assertions import assert_matches_recording
 from amber.testing._assertions import assert_no_server_error
 from amber.testing._assertions import assert_status
@@ -46,6 +47,7 @@ __all__ = [
     "AppClient",
     "GenSpec",
     "GeneratedTest",
+    "assert_fixed",
     "assert_matches_recording",
     "assert_no_server_error",
     "assert_status",

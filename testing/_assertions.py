@@ -3,7 +3,11 @@
 A generated test sends its recorded request through the `amber_client` fixture (see
 `amber.testing._plugin`) and checks the answer with one of:
 
-- `assert_no_server_error(response, ...)`: for a captured 5xx, the bug the test guards;
+- `assert_fixed(response, ...)`: for a captured 5xx (or a wrong answer), the response a
+  working build gives: 2xx/3xx by default, or the route's `testing.expect` (status, JSON
+  fields, texts, line and row counts, a predicate);
+- `assert_no_server_error(response, ...)`: only "not a 5xx" (tests written before
+  `assert_fixed`; a wrong path's 404 passes it, so new tests do not use it);
 - `assert_matches_recording(response, snapshot, noise=...)`: for a captured good response,
   status and body equal to the recording, minus noise; `pytest --amber-update` re-records.
 
@@ -20,7 +24,9 @@ import base64
 import functools
 import os
 import secrets
+from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
@@ -39,6 +45,7 @@ if TYPE_CHECKING:
     from amber.sanitize import TargetSanitizer
 
 __all__ = [
+    "assert_fixed",
     "assert_matches_recording",
     "assert_no_server_error",
     "assert_status",
@@ -128,6 +135,114 @@ def assert_no_server_error(
             f"the request that failed in production{where} still fails: "
             f"captured {captured_status}, now {_describe(response)}"
         )
+
+
+def assert_fixed(
+    response: httpx.Response,
+    *,
+    captured_status: int | None = None,
+    exchange_id: str = "",
+    status: int | Sequence[int] | None = None,
+    json: Any = None,
+    contains: str | Sequence[str] = (),
+    not_contains: str | Sequence[str] = (),
+    lines: int | None = None,
+    rows: int | None = None,
+    predicate: str | Callable[[httpx.Response], Any] | None = None,
+) -> None:
+    """Fail unless the response is what a working build gives, for a request that failed
+    in production (or answered wrong):
+
+    - `status`: that code (or one of those); by default any 2xx or 3xx, so a 404 from a
+      wrong path prefix or a 401 from missing credentials fails as the 500 did;
+    - `json`: for a mapping, each of its fields equal in the body (a subset); else the body;
+    - `contains` / `not_contains`: texts the body (any content type) holds or does not;
+    - `lines`: the body's count of non-empty lines (text, CSV); `rows`: a CSV body's data
+      rows (non-empty lines after the header);
+    - `predicate`: `"module:function"` or a callable taking the response; falsy fails.
+    """
+    __tracebackhide__ = True  # a failure points at the test, not at amber
+    where = f" (amber exchange {exchange_id})" if exchange_id else ""
+    code = response.status_code
+    wanted = (status,) if isinstance(status, int) else tuple(status or ())
+    if wanted and code not in wanted:
+        shown = " or ".join(map(str, wanted))
+        raise AssertionError(
+            f"the request that failed in production{where} should answer {shown} once "
+            f"fixed: captured {captured_status}, now {_describe(response)}"
+        )
+    if not wanted and not 200 <= code < 400:
+        raise AssertionError(
+            f"the request that failed in production{where} should succeed (2xx or 3xx) "
+            f"once fixed: captured {captured_status}, now {_describe(response)}"
+            + ("" if code >= 500 else _WRONG_4XX.get(code // 100 * 100, ""))
+        )
+    if json is not None:
+        _expect_json_fields(response, json)
+    text = response.content.decode("utf-8", "replace") if response.content else ""
+    for part in [contains] if isinstance(contains, str) else contains:
+        if part not in text:
+            raise AssertionError(f"the body does not contain {part!r}: {_describe(response)}")
+    for part in [not_contains] if isinstance(not_contains, str) else not_contains:
+        if part in text:
+            raise AssertionError(f"the body contains {part!r}: {_describe(response)}")
+    counted = [line for line in text.splitlines() if line.strip()]
+    if lines is not None and len(counted) != lines:
+        raise AssertionError(
+            f"expected {lines} lines in the body, got {len(counted)}: {_describe(response)}"
+        )
+    if rows is not None and max(len(counted) - 1, 0) != rows:
+        raise AssertionError(
+            f"expected {rows} CSV rows after the header, got {max(len(counted) - 1, 0)}: "
+            f"{_describe(response)}"
+        )
+    if predicate is not None:
+        fn = _load_predicate(predicate) if isinstance(predicate, str) else predicate
+        if not fn(response):
+            name = predicate if isinstance(predicate, str) else getattr(fn, "__name__", "")
+            raise AssertionError(f"the predicate {name} refused {_describe(response)}")
+
+
+_WRONG_4XX = {
+    400: (
+        "\n(a 4xx: check the path prefix of the app under test, and that amber.yaml "
+        "declares testing.identity when the request was authenticated)"
+    )
+}
+
+
+def _expect_json_fields(response: httpx.Response, expected: Any) -> None:
+    __tracebackhide__ = True
+    import json as json_module
+
+    try:
+        body = json_module.loads(response.content)
+    except ValueError:
+        raise AssertionError(f"expected a JSON body, got {_describe(response)}") from None
+    if isinstance(expected, Mapping) and isinstance(body, Mapping):
+        wrong = {k: body.get(k, "<missing>") for k, v in expected.items() if body.get(k) != v}
+        if wrong:
+            shown = _target_sanitizer().body(json_module.dumps(wrong).encode(), "application/json")
+            raise AssertionError(
+                f"JSON fields differ from {dict(expected)!r}: got {shown.decode()}"
+            )
+    elif body != expected:
+        raise AssertionError(f"expected the JSON body {expected!r}, got {_describe(response)}")
+
+
+def _load_predicate(spec: str) -> Callable[[httpx.Response], Any]:
+    import importlib
+
+    module, _, name = spec.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise AssertionError(
+            f"cannot import the predicate {spec} ({e}): fix testing.expect in amber.yaml"
+        ) from None
+    if not callable(fn):
+        raise AssertionError(f"the predicate {spec} is not callable")
+    return fn  # type: ignore[no-any-return]
 
 
 def assert_status(response: httpx.Response, expected: int) -> None:

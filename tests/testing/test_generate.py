@@ -51,8 +51,12 @@ def exchange(path: str, status: int, body: bytes) -> Exchange:
 
 
 def run_pytest(path: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run generated tests as a user would: their own directory, the installed amber."""
+    """Run generated tests as a user would: their own directory, the installed amber, and
+    an amber.yaml declaring the bearer token the capture masked (unless there is one)."""
     shutil.copy(APP, path.parent / "tiny_app.py")
+    config = path.parent / "amber.yaml"
+    if not config.exists():
+        config.write_text("testing:\n  identity:\n    bearer: test-token-1\n")
     return subprocess.run(
         [
             sys.executable,
@@ -82,7 +86,8 @@ def test_generated_file_is_readable_python_with_a_docstring() -> None:
     assert ex.id in doc and "req-42" in doc and "GET /users/{id}" in doc
     assert "amber gen-test X --out t" in doc and "1999-12-31T23:00:00+00:00" in doc
     assert "REDACTED" not in text  # masked credentials are not replayed
-    assert "assert_no_server_error" in text
+    assert "assert_fixed" in text and "assert_no_server_error" not in text
+    assert "needs:        this test needs testing.identity.bearer in amber.yaml" in text
 
 
 def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
@@ -90,7 +95,7 @@ def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
     assert gen.snapshot is None
     broken = run_pytest(gen.path)
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "still fails" in broken.stdout
+    assert "should succeed (2xx or 3xx) once fixed: captured 500, now 500" in broken.stdout
     fixed = run_pytest(gen.path, TINY_FIXED="1")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
@@ -141,7 +146,7 @@ def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
         route="/users/{id}",
     )
     text = render_test(GenSpec(ex, "gen"), "test_x")
-    assert "connection reset" in " ".join(text.split()) and "assert_no_server_error" in text
+    assert "connection reset" in " ".join(text.split()) and "assert_fixed(" in text
 
 
 def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
@@ -293,6 +298,7 @@ def test_a_response_as_deep_as_the_limit_is_compared_faithfully(tmp_path: Path) 
     recorded body and fails, on an assertion naming the path, on a changed one (at 970
     levels it failed on `RecursionError` either way)."""
     (tmp_path / "deep_app.py").write_text(DEEP_APP)
+    (tmp_path / "amber.yaml").write_text("testing:\n  identity:\n    bearer: test-token-1\n")
     for path in (f"/same/{MAX_JSON_DEPTH}", f"/changed/{MAX_JSON_DEPTH}"):
         gen = write_test(GenSpec(exchange(path, 200, nested(MAX_JSON_DEPTH)), "gen"), tmp_path)
         assert gen.snapshot is not None
@@ -324,7 +330,7 @@ def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: P
     ):
         GenSpec(too_deep, "gen")
     status_only = write_test(GenSpec(too_deep, "gen", expect_status=200), tmp_path)
-    assert status_only.snapshot is None and "assert_status" in status_only.path.read_text()
+    assert status_only.snapshot is None and "status=200," in status_only.path.read_text()
     server_error = exchange("/deep", 500, nested(5000))  # a bug test reads no body
     assert GenSpec(server_error, "gen").snapshot is False
     with pytest.raises(UsageError, match=f"nests {MAX_EXPECT_DEPTH + 1} levels deep"):
