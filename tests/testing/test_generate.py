@@ -351,3 +351,58 @@ def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: P
 )
 def test_json_depth_counts_what_a_parser_descends_into(body: bytes, depth: int) -> None:
     assert json_depth(body) == depth
+
+
+def test_a_wrong_path_prefix_fails_the_test_from_a_500(tmp_path: Path) -> None:
+    """`assert_fixed`: the fixed build's 404 (the test's path misses the app's prefix) is
+    no fix; under the old `< 500` it passed."""
+    ex = exchange("/v1/users/2", 500, b"oops")
+    gen = write_test(GenSpec(ex, "gen", expect={}), tmp_path)
+    result = run_pytest(gen.path, TINY_FIXED="1")
+    assert result.returncode == 1 and "captured 500, now 404" in result.stdout, result.stdout
+
+
+def test_testing_expect_in_amber_yaml_is_what_the_test_asserts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "amber.yaml").write_text(
+        "testing:\n"
+        "  identity: {bearer: test-token-1}\n"
+        "  expect:\n"
+        "    - route: POST /users/{id}\n"
+        "      status: 201\n"
+        "    - route: GET /users/{id}\n"
+        "      status: 200\n"
+        "      json: {greeting: Hello there}\n"
+        "      contains: greeting\n"
+        "      not_contains: [None, Traceback]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path)
+    text = gen.path.read_text()
+    assert 'json={"greeting": "Hello there"}' in text and "status=200," in text
+    assert run_pytest(gen.path, TINY_FIXED="1").returncode == 0
+    (tmp_path / "amber.yaml").write_text(
+        "testing:\n  identity: {bearer: t}\n  expect:\n"
+        "    - {route: '/users/{id}', json: {greeting: Hello Ann}}\n"
+    )
+    wrong = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path / "w")
+    result = run_pytest(wrong.path, TINY_FIXED="1")
+    assert result.returncode == 1 and "JSON fields differ" in result.stdout, result.stdout
+    # a captured good response with an expectation is a bug report, not a snapshot
+    assert write_test(GenSpec(exchange("/users/2", 200, b"{}"), "gen"), tmp_path).snapshot is None
+    (tmp_path / "amber.yaml").write_text("testing:\n  expect:\n    - {route: /x, rows: -1}\n")
+    from amber.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"testing.expect\[0\].rows"):
+        GenSpec(exchange("/users/2", 500, b"oops"), "gen")
+
+
+def test_testgen_auth_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
+    (tmp_path / "amber.yaml").write_text(
+        "testgen:\n  auth:\n    headers: {Authorization: Bearer legacy}\n"
+    )
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen", expect={}), tmp_path)
+    result = run_pytest(gen.path, TINY_FIXED="1")
+    assert result.returncode == 0, result.stdout
+    assert "testgen.auth is deprecated" in result.stdout
