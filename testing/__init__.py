@@ -10,7 +10,7 @@ registered through the `pytest11` entry point) gives them the `amber_client` fix
   `SNAPSHOT_VERSION`, `UPDATE_ENV`;
 - the in-process client: `AppClient`, `load_app`;
 - test generation (used by `amber gen-test`): `GenSpec`, `GeneratedTest`, `render_test`,
-  `write_test`.
+  `write_test`, `config_defaults` (a route's `testing.expect`, the identity's fields).
 
 The layer sits above `amber.replay` and `amber.fixtures` and uses only their public
 names. Importing it stays light: the generation API is loaded on first use.
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from amber.testing._generate import GeneratedTest
     from amber.testing._generate import GenSpec
     from amber.testing._generate import command_line
+    from amber.testing._generate import config_defaults
     from amber.testing._generate import render_test
     from amber.testing._generate import stem_of
     from amber.testing._generate import write_test
@@ -52,6 +53,7 @@ __all__ = [
     "assert_no_server_error",
     "assert_status",
     "command_line",
+    "config_defaults",
     "load_app",
     "load_snapshot",
     "render_test",
@@ -62,7 +64,15 @@ __all__ = [
 ]
 
 _GENERATION = frozenset(
-    {"GenSpec", "GeneratedTest", "command_line", "render_test", "stem_of", "write_test"}
+    {
+        "GenSpec",
+        "GeneratedTest",
+        "command_line",
+        "config_defaults",
+        "render_test",
+        "stem_of",
+        "write_test",
+    }
 )
 
 

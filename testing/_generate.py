@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from amber._config import Config
 from amber._identity import needs_sentence
 from amber._model import Exchange
 from amber._urls import hide_passwords
@@ -48,6 +49,8 @@ __all__ = [
     "GenSpec",
     "GeneratedTest",
     "command_line",
+    "config_defaults",
+    "expectation_for",
     "render_test",
     "snapshot_of",
     "stem_of",
@@ -163,15 +166,25 @@ EXPECT_KEYS = ("route", "status", "json", "contains", "not_contains", "lines", "
 
 
 def _from_config(ex: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
-    """The route's `testing.expect` entry and `testing.identity.fields` from amber.yaml."""
+    """`config_defaults` of the amber.yaml found from the current directory."""
     from amber._config import find_config
+
+    found = config_defaults(find_config(), ex)
+    return found["expect"], found["identity_fields"]
+
+
+def config_defaults(config: Config, ex: Exchange) -> dict[str, Any]:
+    """`GenSpec` keyword arguments from a loaded config: the route's `testing.expect`
+    entry (`expect`) and `testing.identity.fields` (`identity_fields`); `amber gen-test`
+    passes them for the config its `--config` names (`GenSpec(..., **config_defaults(
+    config, ex))`). *Raises:* `ConfigError` with file and line for a bad entry."""
     from amber._identity import identity_from_config
 
-    config = find_config()
     identity = identity_from_config(config)
     fields = dict(identity.fields) if identity is not None else {}
     entries = config.section("testing").get("expect") or []
-    return config.with_key("testing.expect", lambda: expectation_for(entries, ex)), fields
+    expect = config.with_key("testing.expect", lambda: expectation_for(entries, ex))
+    return {"expect": expect, "identity_fields": fields}
 
 
 def expectation_for(entries: Any, ex: Exchange) -> dict[str, Any]:

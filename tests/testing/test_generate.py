@@ -406,3 +406,19 @@ def test_testgen_auth_still_works_with_a_deprecation_warning(tmp_path: Path) -> 
     result = run_pytest(gen.path, TINY_FIXED="1")
     assert result.returncode == 0, result.stdout
     assert "testgen.auth is deprecated" in result.stdout
+
+
+def test_config_defaults_read_a_given_config(tmp_path: Path) -> None:
+    from amber._config import load_config
+    from amber.testing import config_defaults
+
+    path = tmp_path / "other.yaml"
+    path.write_text(
+        "testing:\n  identity: {fields: {pin: password}}\n"
+        "  expect: [{route: 'GET /users/{id}', status: 204}]\n"
+    )
+    ex = exchange("/users/2", 500, b"oops")
+    found = config_defaults(load_config(path), ex)
+    assert found == {"expect": {"status": 204}, "identity_fields": {"pin": "password"}}
+    text = render_test(GenSpec(ex, "gen", **found), "test_x")
+    assert "status=204," in text
