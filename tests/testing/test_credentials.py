@@ -213,3 +213,84 @@ def test_an_unset_env_reference_names_the_variable(tmp_path: Path) -> None:
     )
     assert "environment variable TEST_PW is not set" in result.stdout, result.stdout
     assert json.dumps("2 passed") not in result.stdout  # the API key ones need no TEST_PW
+
+
+HASH_APP = """
+import base64, os, sqlite3
+from flask import Flask, request, jsonify
+from werkzeug.security import check_password_hash
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.get("/account")
+    def account():
+        db = sqlite3.connect(os.environ["HASH_DB"].removeprefix("sqlite:///"))
+        user, _, password = base64.b64decode(
+            request.headers.get("Authorization", "x ").split(" ", 1)[1]
+        ).decode().partition(":")
+        row = db.execute("SELECT password_hash FROM users WHERE login = ?", (user,)).fetchone()
+        if row is None or not check_password_hash(row[0], password):
+            return "who?", 401
+        if os.environ.get("HASH_FIXED") != "1":
+            return "boom", 500
+        return jsonify({"login": user})
+
+    return app
+"""
+
+USERS = """version: 1
+tables:
+- name: users
+  columns: [{name: id, type: integer, nullable: false}, {name: login, type: text},
+            {name: password_hash, type: text}]
+  primary_key: [id]
+  rows:
+  - {id: 1, login: alice, password_hash: "pbkdf2:sha256:600000$realsalt$deadbeef"}
+"""
+
+
+def test_the_fixtures_password_hash_lets_the_test_log_in(tmp_path: Path) -> None:
+    """The anonymizer writes the test password's werkzeug hash, the app checks it with
+    werkzeug, the generated test sends Basic credentials from the identity."""
+    from amber._identity import TestIdentity
+    from amber._pseudonym import Pseudonymizer
+    from amber.fixtures import Anonymizer
+    from amber.fixtures import AnonymizeRules
+    from amber.fixtures import Fixture
+
+    identity = TestIdentity.from_mapping({"user": "alice", "password": "${TEST_PW}"})
+    fx = Fixture.loads(USERS)
+    os.environ["TEST_PW"] = "pw s3cret"
+    try:
+        rules = AnonymizeRules(keep=frozenset({"users.login"}))
+        Anonymizer(Pseudonymizer(b"k" * 32), rules, identity=identity).apply(fx)
+    finally:
+        del os.environ["TEST_PW"]
+    assert fx.rows["users"][0]["password_hash"].startswith("pbkdf2:sha256:1000$")
+    fx.write(tmp_path / "fixtures" / "account.yaml")
+    (tmp_path / "hash_app.py").write_text(HASH_APP)
+    (tmp_path / "amber.yaml").write_text(
+        "testing:\n  identity:\n    user: alice\n    password: ${TEST_PW}\n"
+    )
+    ex = masked("GET", "/account", [("Authorization", "Basic [REDACTED:authorization]")])
+    spec = GenSpec(ex, "gen", expect={}, fixture="fixtures/account.yaml", db_env="HASH_DB")
+    write_test(spec, tmp_path)
+
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            + ["--amber-app", "hash_app:create_app", str(tmp_path)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=120,
+        )
+
+    buggy = run(TEST_PW="pw s3cret")
+    assert "captured 500, now 500" in buggy.stdout, buggy.stdout
+    fixed = run(TEST_PW="pw s3cret", HASH_FIXED="1")
+    assert fixed.returncode == 0, fixed.stdout
+    wrong = run(TEST_PW="another", HASH_FIXED="1")
+    assert "now 401" in wrong.stdout, wrong.stdout
