@@ -152,3 +152,24 @@ def test_assert_fixed_checks_bodies_of_every_kind() -> None:
         assert_fixed(csv, predicate="operator:not_")  # False for any response
     with pytest.raises(AssertionError, match="cannot import the predicate"):
         assert_fixed(csv, predicate="no_such_module_x:f")
+
+
+def test_a_recording_passes_on_its_first_run_with_or_without_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded with the capture's key: the same build's response matches in sanitized
+    space. Without the key, the pseudonymized fields cannot match: they are left out with
+    a warning that names them, and the rest of the body is still compared."""
+    body = {"id": 7, "email": "ann.smith@corp-mail.com", "name": "Ann Smith", "at": "2024-01-02"}
+    snap = tmp_path / "__snapshots__" / "t.json"
+    monkeypatch.setenv("AMBER_KEY", "the-capture-key-0123456789")
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    assert_matches_recording(response(body), snap)
+    monkeypatch.delenv(UPDATE_ENV)
+    assert "ann.smith" not in snap.read_text()
+    assert_matches_recording(response(body), snap)
+    monkeypatch.delenv("AMBER_KEY")
+    with pytest.warns(UserWarning, match=r"2 pseudonymized field\(s\).*\$\.email, \$\.name"):
+        assert_matches_recording(response(body), snap)
+    with pytest.raises(AssertionError, match=r"\$\.at"), pytest.warns(UserWarning):
+        assert_matches_recording(response({**body, "at": "2025-01-01"}), snap)
