@@ -12,8 +12,8 @@ For each exchange, one file `test_<method>_<route>_<id>.py` with one test:
   paths; the expected response is `__snapshots__/<stem>.json` next to the test, re-recorded
   with `pytest --amber-update`.
 
-The request is embedded as a literal (already sanitized at capture: markers stay markers;
-credentials come from the plugin's configured auth). Its database fixture, when extracted,
+The request is embedded as a literal (already sanitized at capture: markers stay markers,
+masked credentials become placeholders). Its database fixture, when extracted,
 sits in `fixtures/<stem>.yaml` and is loaded by the `amber_client` fixture before the request.
 """
 
@@ -36,10 +36,11 @@ from amber._config import Config
 from amber._identity import needs_sentence
 from amber._model import Exchange
 from amber._urls import hide_passwords
-from amber.errors import ConfigError
 from amber.errors import UsageError
 from amber.replay import NoiseRules
 from amber.testing._credentials import Credentials
+from amber.testing._expect import EXPECT_KEYS
+from amber.testing._expect import expectation_for
 from amber.testing._snapshot import dumps_snapshot
 from amber.testing._snapshot import make_snapshot
 
@@ -162,9 +163,6 @@ class GenSpec:
         )
 
 
-EXPECT_KEYS = ("route", "status", "json", "contains", "not_contains", "lines", "rows", "predicate")
-
-
 def _from_config(ex: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
     """`config_defaults` of the amber.yaml found from the current directory."""
     from amber._config import find_config
@@ -185,53 +183,6 @@ def config_defaults(config: Config, ex: Exchange) -> dict[str, Any]:
     entries = config.section("testing").get("expect") or []
     expect = config.with_key("testing.expect", lambda: expectation_for(entries, ex))
     return {"expect": expect, "identity_fields": fields}
-
-
-def expectation_for(entries: Any, ex: Exchange) -> dict[str, Any]:
-    """The first `testing.expect` entry whose `route` (`METHOD /template` or `/template`)
-    is the exchange's, without its `route` key; {} when none is. *Raises:* `ConfigError`
-    for entries that are not what docs/testing.md describes."""
-    if not isinstance(entries, list):
-        raise ConfigError("expected a list of {route: ..., status: ...}", key="testing.expect")
-    route = ex.route or ex.request.path
-    for i, entry in enumerate(entries):
-        key = f"testing.expect[{i}]"
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("route"), str):
-            raise ConfigError("expected {route: 'METHOD /template', status: ...}", key=key)
-        unknown = sorted(set(entry) - set(EXPECT_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]!r} (known: {', '.join(EXPECT_KEYS)})",
-                key=f"{key}.{unknown[0]}",
-            )
-        _check_expect(entry, key)
-        method, _, template = entry["route"].strip().rpartition(" ")
-        if template == route and (not method or method.upper() == ex.request.method):
-            return {k: v for k, v in entry.items() if k != "route"}
-    return {}
-
-
-def _check_expect(entry: Mapping[str, Any], key: str) -> None:
-    status = entry.get("status")
-    if status is not None and not (
-        (isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599)
-        or (isinstance(status, list) and all(isinstance(x, int) for x in status))
-    ):
-        raise ConfigError("expected a status code or a list of them", key=f"{key}.status")
-    for name in ("contains", "not_contains"):
-        value = entry.get(name)
-        if value is not None and not (
-            isinstance(value, str)
-            or (isinstance(value, list) and all(isinstance(x, str) for x in value))
-        ):
-            raise ConfigError("expected a text or a list of texts", key=f"{key}.{name}")
-    for name in ("lines", "rows"):
-        value = entry.get(name)
-        if value is not None and (not isinstance(value, int) or value < 0):
-            raise ConfigError("expected a count (an integer >= 0)", key=f"{key}.{name}")
-    pred = entry.get("predicate")
-    if pred is not None and (not isinstance(pred, str) or ":" not in pred):
-        raise ConfigError("expected 'module:function'", key=f"{key}.predicate")
 
 
 @dataclass(frozen=True)
