@@ -19,9 +19,9 @@ honour is never silently accepted. The capture addon takes these values wherever
 option is not given (option > amber.yaml > default).
 
 Other sections owned by other parts of amber (`sanitize`, `replay`, `fixtures`, `targets`,
-`sources`, `testgen`, `audit`) are kept as mappings here and validated by their owners
+`sources`, `testgen`, `testing`, `audit`) are kept as mappings here and validated by their owners
 through `Config.section()`, which turns their `ConfigError(key=...)` into one with file and
-line.
+line. `testing.identity` is checked when the file is loaded (`amber._identity`).
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ _SECTIONS = {
     "targets",
     "sources",
     "testgen",
+    "testing",
     "audit",
 }
+_TESTING_KEYS = ("identity", "expect")
 
 T = TypeVar("T")
 
@@ -234,6 +236,22 @@ def _validate(cfg: Config) -> None:
         if name in cfg.data:
             cfg.section(name)
     _validate_capture(cfg)
+    _validate_testing(cfg)
+
+
+def _validate_testing(cfg: Config) -> None:
+    """`testing:` holds `identity` (checked here: fixtures, tests and `amber scan` read it)
+    and `expect` (checked by `amber gen-test`, which reads it); `testgen.auth` still works,
+    deprecated in favour of `testing.identity`."""
+    for key in cfg.section("testing"):
+        if key not in _TESTING_KEYS:
+            raise cfg.error(
+                f"unknown key (valid keys under testing: {', '.join(_TESTING_KEYS)})",
+                f"testing.{key}",
+            )
+    from amber._identity import identity_from_config
+
+    identity_from_config(cfg)
 
 
 def _validate_capture(cfg: Config) -> None:

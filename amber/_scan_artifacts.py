@@ -20,7 +20,8 @@ never its value.
 
 Neither amber's markers and pseudonyms nor other tools' redaction markers (`[REDACTED]`,
 `<redacted>`, `***`, `xxxx`, `[FILTERED]`, `<hidden>`, `REDACTED`...) are findings, nor a
-value declared in `fixtures.known_values` (a documented test password hash). Pseudonyms
+value declared in `fixtures.known_values` (a documented test password hash), nor the test
+identity's declared values and its password's hash (`testing.identity`). Pseudonyms
 that carry no recognisable range (names, usernames, addresses, words) count as amber's when
 they have the shape amber gives them (Faker's en_US names, amber's username patterns, a
 US-style address); ids (`customer_id`) cannot be told apart from amber's and are not
@@ -49,7 +50,9 @@ from typing import Any
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
+from amber._config import Config
 from amber._decode import decode_body
+from amber._identity import TestIdentity
 from amber._model import Exchange
 from amber._model import Headers
 from amber._model import Request
@@ -64,7 +67,7 @@ from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize import scan_bytes
 
-__all__ = ["FOREIGN_MARKER", "ArtifactScanner", "Hit", "looks_amber_pseudonym"]
+__all__ = ["FOREIGN_MARKER", "ArtifactScanner", "Hit", "declared_known", "looks_amber_pseudonym"]
 
 _M = TypeVar("_M", Request, Response)
 _HEADER_NAME = re.compile(
@@ -317,6 +320,26 @@ def _under(location: str, changed: str) -> bool:
 # -- the scanner ------------------------------------------------------------------------
 
 
+def declared_known(config: Config) -> list[str]:
+    """What a config declares as amber's own test values: `fixtures.known_values`, and the
+    test identity's values (`testing.identity`: user, password, API key, bearer token,
+    the Basic credential) with the hash fixtures write for its password. Values whose
+    `${ENV}` is not set are left out (the scan cannot know them)."""
+    from amber._identity import identity_from_config
+
+    fixtures = config.section("fixtures")
+    values = fixtures.get("known_values")
+    out = (
+        [str(v) for v in values.values() if isinstance(v, str | int)]
+        if isinstance(values, dict)
+        else []
+    )
+    identity = identity_from_config(config)
+    if identity is not None:
+        out += identity.known_values()
+    return out
+
+
 class ArtifactScanner:
     """Finds, in parsed artifacts, what the sanitizer would still change.
 
@@ -325,6 +348,9 @@ class ArtifactScanner:
     * `config` - the same `SanitizeConfig` capture uses (`sanitize:` of amber.yaml).
     * `rules` - report only these rule names (default: all).
     * `known` - values declared as amber's (`fixtures.known_values`): never findings.
+    * `identity` - the test identity (`testing.identity`): its declared values and the
+      hash fixtures write for its password are never findings (`declared_known` gives
+      both lists from a config).
     * `key` - the pseudonym key (`load_key()`), when there is one: the sanitizer then
       knows amber's own output as capture does. The scan never writes a pseudonym.
     """
@@ -335,11 +361,13 @@ class ArtifactScanner:
         rules: Sequence[str] | None = None,
         known: Iterable[str] = (),
         key: bytes | None = None,
+        identity: TestIdentity | None = None,
     ) -> None:
         self.config = config or SanitizeConfig()
         self.sanitizer = Sanitizer(self.config, _ScanPseudonyms(key or _SCAN_KEY))
         self.rules = frozenset(rules) if rules else None
-        self.known = sorted({k for k in known if len(k) >= 6}, key=len, reverse=True)
+        declared = [*known, *(identity.known_values() if identity is not None else ())]
+        self.known = sorted({k for k in declared if len(k) >= 6}, key=len, reverse=True)
 
     # -- building blocks ----------------------------------------------------------------
 

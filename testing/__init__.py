@@ -4,13 +4,13 @@ Generated files import their assertions from here (`from amber.testing import
 assert_no_server_error, request_kwargs`); amber's pytest plugin (`amber.testing._plugin`,
 registered through the `pytest11` entry point) gives them the `amber_client` fixture.
 
-- assertions: `assert_no_server_error`, `assert_status`, `assert_matches_recording`,
+- assertions: `assert_fixed`, `assert_no_server_error`, `assert_status`, `assert_matches_recording`,
   `request_kwargs`;
 - the snapshot format (versioned JSON): `snapshot_body`, `load_snapshot`,
   `SNAPSHOT_VERSION`, `UPDATE_ENV`;
 - the in-process client: `AppClient`, `load_app`;
 - test generation (used by `amber gen-test`): `GenSpec`, `GeneratedTest`, `render_test`,
-  `write_test`;
+  `write_test`, `config_defaults` (a route's `testing.expect`, the identity's fields);
 - verifying and shrinking a fixture against the recording (`amber gen-test`, `amber
   shrink`): `Reproducer`, `Verdict`, `Outcome`, `shrink`, `ddmin`, `Budget`, `ShrinkResult`.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from typing import Any
 
+from amber.testing._assertions import assert_fixed
 from amber.testing._assertions import assert_matches_recording
 from amber.testing._assertions import assert_no_server_error
 from amber.testing._assertions import assert_status
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from amber.testing._generate import GeneratedTest
     from amber.testing._generate import GenSpec
     from amber.testing._generate import command_line
+    from amber.testing._generate import config_defaults
     from amber.testing._generate import render_test
     from amber.testing._generate import stem_of
     from amber.testing._generate import write_test
@@ -60,10 +62,12 @@ __all__ = [
     "Reproducer",
     "ShrinkResult",
     "Verdict",
+    "assert_fixed",
     "assert_matches_recording",
     "assert_no_server_error",
     "assert_status",
     "command_line",
+    "config_defaults",
     "ddmin",
     "load_app",
     "load_snapshot",
@@ -76,7 +80,15 @@ __all__ = [
 ]
 
 _GENERATION = frozenset(
-    {"GenSpec", "GeneratedTest", "command_line", "render_test", "stem_of", "write_test"}
+    {
+        "GenSpec",
+        "GeneratedTest",
+        "command_line",
+        "config_defaults",
+        "render_test",
+        "stem_of",
+        "write_test",
+    }
 )
 
 

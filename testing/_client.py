@@ -1,8 +1,9 @@
 """The in-process client generated tests send their requests through.
 
 `AppClient` reaches a WSGI app, an ASGI app (on one event loop of its own) or a running
-build by URL, and applies the configured auth to every request; `load_app("module:attr")`
-imports the app (calling it when it is a factory).
+build by URL, fills in the test identity where a request holds its placeholders (after
+the identity's login when the request needs it), and applies the configured auth;
+`load_app("module:attr")` imports the app (calling it when it is a factory).
 """
 
 from __future__ import annotations
@@ -10,16 +11,65 @@ from __future__ import annotations
 import importlib
 import inspect
 import weakref
+from collections.abc import Callable
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING
 from typing import Any
+
+from amber._identity import PLACEHOLDER_RE
+from amber._identity import needs_sentence
 
 if TYPE_CHECKING:
     import asyncio
 
     import httpx
 
-__all__ = ["AppClient", "is_asgi", "load_app"]
+    from amber._identity import TestIdentity
+
+__all__ = ["AppClient", "IdentityMissing", "is_asgi", "load_app"]
+
+
+class IdentityMissing(AssertionError):
+    """A generated test needs a credential amber.yaml does not declare; the message is
+    the `needs:` sentence of the test's docstring."""
+
+
+def _form_escape(value: str) -> str:
+    from urllib.parse import quote_plus
+
+    return quote_plus(value)
+
+
+def _json_escape(value: str) -> str:
+    import json
+
+    return json.dumps(value)[1:-1]
+
+
+def _token_of(response: httpx.Response, where: tuple[str, str]) -> str:
+    kind, name = where
+    token: Any = None
+    if kind == "json":
+        node: Any = response.json()
+        for part in [p for p in name.replace("$", "").replace("[", ".").split(".") if p]:
+            part = part.rstrip("]")
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = None
+        token = node
+    elif kind == "header":
+        token = response.headers.get(name)
+    else:
+        token = response.cookies.get(name)
+    if not token:
+        raise AssertionError(
+            f"the test identity's login response has no token at {kind} {name!r}: fix "
+            "testing.identity.login.token in amber.yaml"
+        )
+    return str(token)
 
 
 def load_app(spec: str) -> Any:
@@ -124,8 +174,23 @@ class AppClient:
                 transport=httpx.WSGITransport(app=app), base_url="http://testserver"
             )
 
+    identity: TestIdentity | None = None
+    """The test identity (`testing.identity`) that fills a request's placeholders."""
+    login_required: bool = False
+    """The current test's request carried a session cookie: log in first."""
+    _logged_in: bool = False
+    _token: str | None = None
+
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send like `httpx.Client.request`; configured auth (testgen.auth) is applied."""
+        """Send like `httpx.Client.request`: the test identity's values where the request
+        holds placeholders (after its login when the request needs a session or its token),
+        and the configured auth (deprecated `testgen.auth`). *Raises:* `IdentityMissing`
+        (an `AssertionError`) when amber.yaml does not declare what the request needs."""
+        __tracebackhide__ = True  # a failure points at the test, not at amber
+        url, kwargs = self._fill(url, kwargs)
+        return self._send(method, url, **kwargs)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if self._client is not None:
             req = self._client.build_request(method, url, **kwargs)
             if self._auth is not None:
@@ -158,8 +223,111 @@ class AppClient:
         finally:
             _cancel_pending(self._loop)
 
+    def _fill(self, url: str, kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """`url`, headers and content with the identity's values for the placeholders."""
+        __tracebackhide__ = True
+        headers = list(kwargs.get("headers") or [])
+        content = kwargs.get("content")
+        text = content.decode("utf-8", "surrogateescape") if isinstance(content, bytes) else ""
+        found = {
+            m.group(1)
+            for part in (url, text, *(v for _, v in headers))
+            for m in PLACEHOLDER_RE.finditer(part)
+        }
+        if not found and not self.login_required:
+            return url, kwargs
+        identity = self.identity
+        missing = [k for k in sorted(found) if identity is None or not identity.declared(k)]
+        if missing and self._auth is not None and not self._auth.empty:
+            # the configured headers or hook sign the request: headers it would overwrite
+            # go, and so do the placeholders they stood for
+            headers = [(k, v) for k, v in headers if not PLACEHOLDER_RE.search(v)]
+            kwargs = {**kwargs, "headers": headers}
+            found = {m.group(1) for part in (url, text) for m in PLACEHOLDER_RE.finditer(part)}
+            missing = [k for k in sorted(found) if identity is None or not identity.declared(k)]
+        no_login = self.login_required and (identity is None or identity.login is None)
+        if no_login and self._auth is not None and not self._auth.empty:
+            no_login = False
+        if missing or no_login:
+            raise IdentityMissing(needs_sentence(missing, no_login))
+        if identity is None:
+            return url, kwargs
+        if identity.login is not None and (
+            self.login_required or ("bearer" in found and not identity.declared_value("bearer"))
+        ):
+            self._login(identity)
+        values = {k: self._value(identity, k) for k in found}
+        ct = next((v.lower() for k, v in headers if k.lower() == "content-type"), "")
+
+        def fill(part: str, escape: Callable[[str], str]) -> str:
+            return PLACEHOLDER_RE.sub(lambda m: escape(values[m.group(1)]), part)
+
+        out = dict(kwargs)
+        out["headers"] = [(k, fill(v, str)) for k, v in headers]
+        if text:
+            escape: Callable[[str], str] = str
+            if "x-www-form-urlencoded" in ct:
+                escape = _form_escape
+            elif "json" in ct:
+                escape = _json_escape
+            out["content"] = fill(text, escape).encode("utf-8", "surrogateescape")
+        path, sep, query = url.partition("?")
+        return path + sep + fill(query, _form_escape), out
+
+    def _value(self, identity: TestIdentity, kind: str) -> str:
+        if kind == "bearer" and not identity.declared_value("bearer") and self._token:
+            return self._token
+        value = identity.value(kind)
+        if value is None:  # pragma: no cover - `declared` said it was there
+            raise IdentityMissing(needs_sentence([kind]))
+        return value
+
+    def _login(self, identity: TestIdentity) -> None:
+        """The identity's login request, once per test: its cookies stay in the client,
+        its token (`login.token`) is the bearer."""
+        __tracebackhide__ = True
+        if self._logged_in:
+            return
+        login = identity.login
+        assert login is not None
+
+        def subst(value: Any) -> Any:
+            if isinstance(value, str):
+                for kind in ("user", "password", "api_key"):
+                    if "{" + kind + "}" in value:
+                        got = identity.value(kind)
+                        if got is None:
+                            raise IdentityMissing(needs_sentence([kind], True))
+                        value = value.replace("{" + kind + "}", got)
+                return value
+            if isinstance(value, dict):
+                return {k: subst(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [subst(v) for v in value]
+            return value
+
+        kwargs: dict[str, Any] = {}
+        if login.json is not None:
+            kwargs["json"] = subst(login.json)
+        elif login.form is not None:
+            kwargs["data"] = subst(dict(login.form))
+        response = self._send(login.method, login.path, **kwargs)
+        if response.status_code >= 400:
+            raise AssertionError(
+                f"the test identity's login ({login.method} {login.path}) answered "
+                f"{response.status_code}: check testing.identity (user, password, login) in "
+                "amber.yaml, and that the test database holds that account with the test "
+                "password's hash (docs/testing.md, Test identity)"
+            )
+        if login.token is not None:
+            self._token = _token_of(response, login.token)
+        self._logged_in = True
+
     def reset(self) -> None:
-        """Forget cookies the app set: the next test starts without them."""
+        """Forget cookies the app set and the login: the next test starts without them."""
+        self._logged_in = False
+        self._token = None
+        self.login_required = False
         for client in (self._client, self._async_client):
             if client is not None:
                 client.cookies.clear()

@@ -2,14 +2,18 @@
 
 For each exchange, one file `test_<method>_<route>_<id>.py` with one test:
 
-- a captured **server error** (the bug) asserts the response is not a server error, plus the
-  status/body the user expects once fixed (`--expect-status`, `--expect-json`);
+- a captured **server error** (the bug), or any exchange with an expectation, asserts the
+  response is what a working build gives (`assert_fixed`): a 2xx or 3xx by default, or the
+  route's `testing.expect` entry in amber.yaml (status, JSON fields, texts, line or row
+  counts, a predicate), `--expect-status` and `--expect-json` over it;
+- a request whose credentials the capture masked holds placeholders for the test identity
+  (`testing.identity`), and its docstring and marker say what it needs;
 - a captured **good response** asserts status and body equal to the recording minus noise
   paths; the expected response is `__snapshots__/<stem>.json` next to the test, re-recorded
   with `pytest --amber-update`.
 
-The request is embedded as a literal (already sanitized at capture: markers stay markers;
-credentials come from the plugin's configured auth). Its database fixture, when extracted,
+The request is embedded as a literal (already sanitized at capture: markers stay markers,
+masked credentials become placeholders). Its database fixture, when extracted,
 sits in `fixtures/<stem>.yaml` and is loaded by the `amber_client` fixture before the request.
 """
 
@@ -22,16 +26,21 @@ import os
 import re
 import shlex
 import textwrap
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amber._model import HOP_BY_HOP
+from amber._config import Config
+from amber._identity import needs_sentence
 from amber._model import Exchange
 from amber._urls import hide_passwords
 from amber.errors import UsageError
 from amber.replay import NoiseRules
+from amber.testing._credentials import Credentials
+from amber.testing._expect import EXPECT_KEYS
+from amber.testing._expect import expectation_for
 from amber.testing._snapshot import dumps_snapshot
 from amber.testing._snapshot import make_snapshot
 
@@ -41,13 +50,14 @@ __all__ = [
     "GenSpec",
     "GeneratedTest",
     "command_line",
+    "config_defaults",
+    "expectation_for",
     "render_test",
     "snapshot_of",
     "stem_of",
     "write_test",
 ]
 
-_DROP_HEADERS = HOP_BY_HOP | {"cookie", "authorization", "x-request-id"}
 
 MAX_JSON_DEPTH = 500
 """The deepest JSON body a generated snapshot test compares. The test parses and compares
@@ -106,9 +116,21 @@ class GenSpec:
     expect_status: int | None = None
     expect_json: Any = None
     noise: NoiseRules | None = None
+    expect: Mapping[str, Any] | None = None
+    """What a working build answers (`testing.expect` in amber.yaml: status, json, contains,
+    not_contains, lines, rows, predicate); None: the route's entry of the amber.yaml found
+    from the current directory, if any."""
+    identity_fields: Mapping[str, str] | None = None
+    """`testing.identity.fields`; None: from the amber.yaml found, if any."""
 
     def __post_init__(self) -> None:
         ex = self.exchange
+        if self.expect is None or self.identity_fields is None:
+            expect, fields = _from_config(ex)
+            if self.expect is None:
+                object.__setattr__(self, "expect", expect)
+            if self.identity_fields is None:
+                object.__setattr__(self, "identity_fields", fields)
         depth = _value_depth(self.expect_json)
         if depth > MAX_EXPECT_DEPTH:
             raise UsageError(
@@ -137,7 +159,30 @@ class GenSpec:
             and ex.error is None
             and self.expect_status is None
             and self.expect_json is None
+            and not self.expect
         )
+
+
+def _from_config(ex: Exchange) -> tuple[dict[str, Any], dict[str, str]]:
+    """`config_defaults` of the amber.yaml found from the current directory."""
+    from amber._config import find_config
+
+    found = config_defaults(find_config(), ex)
+    return found["expect"], found["identity_fields"]
+
+
+def config_defaults(config: Config, ex: Exchange) -> dict[str, Any]:
+    """`GenSpec` keyword arguments from a loaded config: the route's `testing.expect`
+    entry (`expect`) and `testing.identity.fields` (`identity_fields`); `amber gen-test`
+    passes them for the config its `--config` names (`GenSpec(..., **config_defaults(
+    config, ex))`). *Raises:* `ConfigError` with file and line for a bad entry."""
+    from amber._identity import identity_from_config
+
+    identity = identity_from_config(config)
+    fields = dict(identity.fields) if identity is not None else {}
+    entries = config.section("testing").get("expect") or []
+    expect = config.with_key("testing.expect", lambda: expectation_for(entries, ex))
+    return {"expect": expect, "identity_fields": fields}
 
 
 @dataclass(frozen=True)
@@ -157,21 +202,36 @@ def stem_of(ex: Exchange) -> str:
     )
 
 
-def _request_literal(ex: Exchange) -> dict[str, Any]:
+def credentials_of(ex: Exchange, fields: dict[str, str] | None = None) -> Credentials:
+    creds = Credentials(dict(fields or {}), [])
+    _request_literal(ex, creds)
+    return creds
+
+
+def _request_literal(ex: Exchange, creds: Credentials | None = None) -> dict[str, Any]:
     req = ex.request
-    headers = [
-        [k, v] for k, v in req.headers if k.lower() not in _DROP_HEADERS and "[REDACTED:" not in v
-    ]
+    creds = creds if creds is not None else Credentials({}, [])
+    headers: list[list[str]] = []
+    for k, v in req.headers:
+        new = creds.header(k, v)
+        if new is not None:
+            headers.append([k, new])
     body: Any = None
     if req.body:
         try:
             body = req.body.decode("utf-8")
         except UnicodeDecodeError:
             body = {"base64": base64.b64encode(req.body).decode("ascii")}
+        else:
+            ct = (req.header("content-type") or "").lower()
+            if "x-www-form-urlencoded" in ct:
+                body = creds.pairs(body)
+            elif "json" in ct:
+                body = creds.json_text(body)
     return {
         "method": req.method,
         "path": req.path,
-        "query": req.query,
+        "query": creds.pairs(req.query) if req.query else req.query,
         "headers": headers,
         "body": body,
     }
@@ -337,7 +397,13 @@ def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
     failed = ex.error is not None or status is None or status >= 500
     # a captured 4xx or wrong 200 is a bug too when the user says what it should have been
     bug = not spec.snapshot
+    creds = Credentials(dict(spec.identity_fields or {}), [])
+    literal = _request_literal(ex, creds)
     marker_kw: dict[str, Any] = {"exchange": ex.id, "captured_at": captured_iso}
+    if creds.kinds:
+        marker_kw["needs"] = list(creds.kinds)
+    if creds.login:
+        marker_kw["login"] = True
     if spec.fixture:
         marker_kw["fixture"] = spec.fixture
     for name in ("app", "base_url", "db_env"):
@@ -365,16 +431,20 @@ def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
         *_field("captured at:", captured_iso),
         *_field("route:", f"{req.method} {ex.route or req.path}"),
     ]
+    if creds.kinds or creds.login:
+        wrapped = textwrap.wrap(
+            _doc_line(needs_sentence(creds.kinds, creds.login)),
+            LINE_LENGTH - 14,
+            break_on_hyphens=False,
+            break_long_words=False,
+        )
+        doc += [f"{'needs:':<14}{wrapped[0]}", *(" " * 14 + w for w in wrapped[1:])]
     command = _command_lines(spec.command, len("generated by: "))
     doc += [_doc_line(f"generated by: {command[0]}"), *map(_doc_line, command[1:])]
     if test_dir is not None:
         where = os.path.relpath(os.getcwd(), test_dir)
         doc.append(_doc_line(f"run it from:  {where} (relative to this file)"))
-    names = (
-        ["assert_no_server_error", *(["assert_status"] if spec.expect_status else [])]
-        if bug
-        else ["assert_matches_recording"]
-    )
+    names = ["assert_fixed"] if bug else ["assert_matches_recording"]
     lines = [
         'r"""' + "\n".join(doc) + '\n"""',
         "",
@@ -388,7 +458,7 @@ def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
             [_kwarg(k, v, 1) for k, v in marker_kw.items()],
         ),
         "",
-        f"REQUEST = {_expr(_request_literal(ex), 0, len('REQUEST = '))}",
+        f"REQUEST = {_expr(literal, 0, len('REQUEST = '))}",
         "",
     ]
     if bug:
@@ -397,17 +467,16 @@ def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
             _call(f"def {stem}", ["amber_client"], tail=1) + ":",
             "    response = amber_client.request(**request_kwargs(REQUEST))",
             _call(
-                "assert_no_server_error",
+                "assert_fixed",
                 [
                     "response",
                     f"captured_status={status!r}",
                     f"exchange_id={_str(ex.id)}",
+                    *_expect_args(spec),
                 ],
                 1,
             ),
         ]
-        if spec.expect_status is not None:
-            lines.append(f"    assert_status(response, {spec.expect_status})")
         if spec.expect_json is not None:
             # `is` for the singletons (ruff's E711/E712)
             op = "is" if spec.expect_json is None or isinstance(spec.expect_json, bool) else "=="
@@ -429,6 +498,19 @@ def render_test(spec: GenSpec, stem: str, test_dir: Path | None = None) -> str:
             ),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _expect_args(spec: GenSpec) -> list[str]:
+    """`assert_fixed`'s keyword arguments: `--expect-status` over the route's
+    `testing.expect` entry (docs/testing.md)."""
+    expect = dict(spec.expect or {})
+    if spec.expect_status is not None:
+        expect["status"] = spec.expect_status
+    out = []
+    for name in EXPECT_KEYS[1:]:
+        if expect.get(name) is not None:
+            out.append(_kwarg(name, expect[name], 2))
+    return out
 
 
 def _import_line(names: Sequence[str]) -> str:

@@ -27,6 +27,7 @@ from amber._model import printable
 from amber._pseudonym import load_key
 from amber._scan_artifacts import ArtifactScanner
 from amber._scan_artifacts import Hit
+from amber._scan_artifacts import declared_known
 from amber._store import sqlite_tables
 from amber._urls import hide_password
 from amber.cli._common import Command
@@ -86,13 +87,7 @@ def _scanner(path: str | None, rules: list[str] | None) -> ArtifactScanner:
     cfg = find_config(path)
     section = cfg.section("sanitize")
     scfg = cfg.with_key("sanitize", lambda: SanitizeConfig.from_mapping(section))
-    fixtures = cfg.section("fixtures")
-    known_values = fixtures.get("known_values") if isinstance(fixtures, dict) else None
-    known = (
-        [str(v) for v in known_values.values() if isinstance(v, (str, int))]
-        if isinstance(known_values, dict)
-        else []
-    )
+    known = declared_known(cfg)
     try:
         key: bytes | None = load_key()
     except KeyMissing:  # the rules need no key; pseudonyms made while scanning are dropped
@@ -336,6 +331,7 @@ COMMAND = Command(
     "amber wrote is clean iff sanitizing it again changes nothing). Prints WHERE: LOCATION: "
     "RULE (file:line or entry/exchange, the header/key/column inside it), never the value. "
     "amber's markers and pseudonyms, other tools' markers ([REDACTED], ***, xxxx, "
-    "<hidden>...) and fixtures.known_values are not findings. Exit status: 1 when anything "
+    "<hidden>...), fixtures.known_values and the test identity (testing.identity: its "
+    "values and its password hash) are not findings. Exit status: 1 when anything "
     "is found, 2 when something could not be scanned (and nothing was found), 0 clean.",
 )

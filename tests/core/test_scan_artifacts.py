@@ -178,3 +178,30 @@ def test_an_entry_that_is_not_an_object_is_reported(tmp_path: Path) -> None:
     assert [(h.rule, h.location) for h in ArtifactScanner().har(path)] == [
         ("unreadable-entry", "entry")
     ]
+
+
+def test_the_test_identity_and_its_password_hash_are_not_findings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amber._config import load_config
+    from amber._identity import HashScheme
+    from amber._scan_artifacts import declared_known
+
+    cfg = tmp_path / "amber.yaml"
+    cfg.write_text(
+        "testing:\n  identity:\n    password: ${PW}\n    api_key: sk_live_9f8e7d6c5b4a3928\n"
+        "    hash: django\n"
+    )
+    monkeypatch.setenv("PW", "pw-test-1")
+    hashed = HashScheme("django").hash("pw-test-1")
+    ex = exchange({"password_hash": hashed}, headers=(("X-Api-Key", "sk_live_9f8e7d6c5b4a3928"),))
+    assert [h.location for h in ArtifactScanner().exchange(ex, "w")] == [
+        "request.headers.x-api-key",
+        "response.body$.password_hash",
+    ]
+    known = declared_known(load_config(cfg))
+    assert hashed in known and "pw-test-1" in known
+    assert list(ArtifactScanner(known=known).exchange(ex, "w")) == []
+    # another hash in the same column is still a finding
+    other = exchange({"password_hash": HashScheme("django").hash("someone-else")})
+    assert list(ArtifactScanner(known=known).exchange(other, "w"))

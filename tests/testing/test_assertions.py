@@ -110,3 +110,66 @@ def test_a_live_response_is_compared_shown_and_written_in_sanitized_space(
     written = snap.read_text()
     assert "Mallory" not in written and "atk_" not in written and "corpmail" not in written
     assert "Blue mug" in written
+
+
+def _resp(status: int, body: bytes, ct: str = "text/plain") -> httpx.Response:
+    return httpx.Response(status, content=body, headers={"content-type": ct})
+
+
+def test_assert_fixed_wants_what_a_working_build_answers() -> None:
+    from amber.testing import assert_fixed
+
+    assert_fixed(_resp(200, b"ok"), captured_status=500)
+    assert_fixed(_resp(302, b""), captured_status=500)
+    # a wrong path prefix's 404 or a missing credential's 401 is no fix
+    for status in (404, 401, 500):
+        with pytest.raises(AssertionError, match=f"should succeed .*captured 500, now {status}"):
+            assert_fixed(_resp(status, b"nope"), captured_status=500, exchange_id="X1")
+    with pytest.raises(AssertionError, match="check the path prefix"):
+        assert_fixed(_resp(404, b""), captured_status=500)
+    assert_fixed(_resp(201, b"{}"), status=[200, 201])
+    with pytest.raises(AssertionError, match="should answer 200 once fixed"):
+        assert_fixed(_resp(201, b"{}"), status=200)
+
+
+def test_assert_fixed_checks_bodies_of_every_kind() -> None:
+    from amber.testing import assert_fixed
+
+    js = _resp(200, b'{"status": "shipped", "n": 2, "extra": 1}', "application/json")
+    assert_fixed(js, json={"status": "shipped", "n": 2})
+    with pytest.raises(AssertionError, match="JSON fields differ"):
+        assert_fixed(js, json={"status": "placed"})
+    csv = _resp(200, b"id,total\n1,9.50\n2,3.00\n", "text/csv")
+    assert_fixed(csv, rows=2, lines=3, contains="1,9.50", not_contains=["NaN", "None"])
+    with pytest.raises(AssertionError, match="expected 3 CSV rows after the header, got 2"):
+        assert_fixed(csv, rows=3)
+    with pytest.raises(AssertionError, match="contains 'None'"):
+        assert_fixed(_resp(200, b"<p>Total: None</p>", "text/html"), not_contains="None")
+    with pytest.raises(AssertionError, match="does not contain"):
+        assert_fixed(_resp(200, b"<p>Total</p>", "text/html"), contains=["Total: 9"])
+    assert_fixed(csv, predicate=lambda r: r.text.endswith("\n"))
+    with pytest.raises(AssertionError, match="predicate operator:not_ refused"):
+        assert_fixed(csv, predicate="operator:not_")  # False for any response
+    with pytest.raises(AssertionError, match="cannot import the predicate"):
+        assert_fixed(csv, predicate="no_such_module_x:f")
+
+
+def test_a_recording_passes_on_its_first_run_with_or_without_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded with the capture's key: the same build's response matches in sanitized
+    space. Without the key, the pseudonymized fields cannot match: they are left out with
+    a warning that names them, and the rest of the body is still compared."""
+    body = {"id": 7, "email": "ann.smith@corp-mail.com", "name": "Ann Smith", "at": "2024-01-02"}
+    snap = tmp_path / "__snapshots__" / "t.json"
+    monkeypatch.setenv("AMBER_KEY", "the-capture-key-0123456789")
+    monkeypatch.setenv(UPDATE_ENV, "1")
+    assert_matches_recording(response(body), snap)
+    monkeypatch.delenv(UPDATE_ENV)
+    assert "ann.smith" not in snap.read_text()
+    assert_matches_recording(response(body), snap)
+    monkeypatch.delenv("AMBER_KEY")
+    with pytest.warns(UserWarning, match=r"2 pseudonymized field\(s\).*\$\.email, \$\.name"):
+        assert_matches_recording(response(body), snap)
+    with pytest.raises(AssertionError, match=r"\$\.at"), pytest.warns(UserWarning):
+        assert_matches_recording(response({**body, "at": "2025-01-01"}), snap)

@@ -51,8 +51,12 @@ def exchange(path: str, status: int, body: bytes) -> Exchange:
 
 
 def run_pytest(path: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run generated tests as a user would: their own directory, the installed amber."""
+    """Run generated tests as a user would: their own directory, the installed amber, and
+    an amber.yaml declaring the bearer token the capture masked (unless there is one)."""
     shutil.copy(APP, path.parent / "tiny_app.py")
+    config = path.parent / "amber.yaml"
+    if not config.exists():
+        config.write_text("testing:\n  identity:\n    bearer: test-token-1\n")
     return subprocess.run(
         [
             sys.executable,
@@ -82,7 +86,8 @@ def test_generated_file_is_readable_python_with_a_docstring() -> None:
     assert ex.id in doc and "req-42" in doc and "GET /users/{id}" in doc
     assert "amber gen-test X --out t" in doc and "1999-12-31T23:00:00+00:00" in doc
     assert "REDACTED" not in text  # masked credentials are not replayed
-    assert "assert_no_server_error" in text
+    assert "assert_fixed" in text and "assert_no_server_error" not in text
+    assert "needs:        this test needs testing.identity.bearer in amber.yaml" in text
 
 
 def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
@@ -90,7 +95,7 @@ def test_captured_500_fails_until_fixed(tmp_path: Path) -> None:
     assert gen.snapshot is None
     broken = run_pytest(gen.path)
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "still fails" in broken.stdout
+    assert "should succeed (2xx or 3xx) once fixed: captured 500, now 500" in broken.stdout
     fixed = run_pytest(gen.path, TINY_FIXED="1")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
 
@@ -141,7 +146,7 @@ def test_upstream_error_counts_as_failure(tmp_path: Path, status: None) -> None:
         route="/users/{id}",
     )
     text = render_test(GenSpec(ex, "gen"), "test_x")
-    assert "connection reset" in " ".join(text.split()) and "assert_no_server_error" in text
+    assert "connection reset" in " ".join(text.split()) and "assert_fixed(" in text
 
 
 def test_the_command_line_in_the_docstring_hides_url_passwords() -> None:
@@ -293,6 +298,7 @@ def test_a_response_as_deep_as_the_limit_is_compared_faithfully(tmp_path: Path) 
     recorded body and fails, on an assertion naming the path, on a changed one (at 970
     levels it failed on `RecursionError` either way)."""
     (tmp_path / "deep_app.py").write_text(DEEP_APP)
+    (tmp_path / "amber.yaml").write_text("testing:\n  identity:\n    bearer: test-token-1\n")
     for path in (f"/same/{MAX_JSON_DEPTH}", f"/changed/{MAX_JSON_DEPTH}"):
         gen = write_test(GenSpec(exchange(path, 200, nested(MAX_JSON_DEPTH)), "gen"), tmp_path)
         assert gen.snapshot is not None
@@ -324,7 +330,7 @@ def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: P
     ):
         GenSpec(too_deep, "gen")
     status_only = write_test(GenSpec(too_deep, "gen", expect_status=200), tmp_path)
-    assert status_only.snapshot is None and "assert_status" in status_only.path.read_text()
+    assert status_only.snapshot is None and "status=200," in status_only.path.read_text()
     server_error = exchange("/deep", 500, nested(5000))  # a bug test reads no body
     assert GenSpec(server_error, "gen").snapshot is False
     with pytest.raises(UsageError, match=f"nests {MAX_EXPECT_DEPTH + 1} levels deep"):
@@ -345,3 +351,74 @@ def test_a_test_that_could_not_be_faithful_is_refused_before_writing(tmp_path: P
 )
 def test_json_depth_counts_what_a_parser_descends_into(body: bytes, depth: int) -> None:
     assert json_depth(body) == depth
+
+
+def test_a_wrong_path_prefix_fails_the_test_from_a_500(tmp_path: Path) -> None:
+    """`assert_fixed`: the fixed build's 404 (the test's path misses the app's prefix) is
+    no fix; under the old `< 500` it passed."""
+    ex = exchange("/v1/users/2", 500, b"oops")
+    gen = write_test(GenSpec(ex, "gen", expect={}), tmp_path)
+    result = run_pytest(gen.path, TINY_FIXED="1")
+    assert result.returncode == 1 and "captured 500, now 404" in result.stdout, result.stdout
+
+
+def test_testing_expect_in_amber_yaml_is_what_the_test_asserts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "amber.yaml").write_text(
+        "testing:\n"
+        "  identity: {bearer: test-token-1}\n"
+        "  expect:\n"
+        "    - route: POST /users/{id}\n"
+        "      status: 201\n"
+        "    - route: GET /users/{id}\n"
+        "      status: 200\n"
+        "      json: {greeting: Hello there}\n"
+        "      contains: greeting\n"
+        "      not_contains: [None, Traceback]\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path)
+    text = gen.path.read_text()
+    assert 'json={"greeting": "Hello there"}' in text and "status=200," in text
+    assert run_pytest(gen.path, TINY_FIXED="1").returncode == 0
+    (tmp_path / "amber.yaml").write_text(
+        "testing:\n  identity: {bearer: t}\n  expect:\n"
+        "    - {route: '/users/{id}', json: {greeting: Hello Ann}}\n"
+    )
+    wrong = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen"), tmp_path / "w")
+    result = run_pytest(wrong.path, TINY_FIXED="1")
+    assert result.returncode == 1 and "JSON fields differ" in result.stdout, result.stdout
+    # a captured good response with an expectation is a bug report, not a snapshot
+    assert write_test(GenSpec(exchange("/users/2", 200, b"{}"), "gen"), tmp_path).snapshot is None
+    (tmp_path / "amber.yaml").write_text("testing:\n  expect:\n    - {route: /x, rows: -1}\n")
+    from amber.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"testing.expect\[0\].rows"):
+        GenSpec(exchange("/users/2", 500, b"oops"), "gen")
+
+
+def test_testgen_auth_still_works_with_a_deprecation_warning(tmp_path: Path) -> None:
+    (tmp_path / "amber.yaml").write_text(
+        "testgen:\n  auth:\n    headers: {Authorization: Bearer legacy}\n"
+    )
+    gen = write_test(GenSpec(exchange("/users/2", 500, b"oops"), "gen", expect={}), tmp_path)
+    result = run_pytest(gen.path, TINY_FIXED="1")
+    assert result.returncode == 0, result.stdout
+    assert "testgen.auth is deprecated" in result.stdout
+
+
+def test_config_defaults_read_a_given_config(tmp_path: Path) -> None:
+    from amber._config import load_config
+    from amber.testing import config_defaults
+
+    path = tmp_path / "other.yaml"
+    path.write_text(
+        "testing:\n  identity: {fields: {pin: password}}\n"
+        "  expect: [{route: 'GET /users/{id}', status: 204}]\n"
+    )
+    ex = exchange("/users/2", 500, b"oops")
+    found = config_defaults(load_config(path), ex)
+    assert found == {"expect": {"status": 204}, "identity_fields": {"pin": "password"}}
+    text = render_test(GenSpec(ex, "gen", **found), "test_x")
+    assert "status=204," in text

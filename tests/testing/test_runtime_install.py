@@ -222,7 +222,7 @@ def _bug_and_fix(env: Path, root: Path) -> None:
     assert buggy.returncode == 1, buggy.stdout + buggy.stderr
     # it fails for the bug: the fixture's user without a nickname, a 500 again
     assert "1 failed" in buggy.stdout, buggy.stdout
-    assert "still fails: captured 500, now 500" in buggy.stdout, buggy.stdout
+    assert "should answer 200 once fixed: captured 500, now 500" in buggy.stdout, buggy.stdout
     fixed = _pytest(env, root, SHOP_FIXED="1")
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert "1 passed" in fixed.stdout
