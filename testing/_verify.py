@@ -43,7 +43,9 @@ from amber.errors import UsageError
 from amber.testing._assertions import request_kwargs
 from amber.testing._client import AppClient
 from amber.testing._client import load_app
+from amber.testing._credentials import Credentials
 from amber.testing._generate import _request_literal
+from amber.testing._generate import credentials_of
 from amber.testing._snapshot import make_snapshot
 from amber.testing._snapshot import snapshot_from_response
 from amber.testing._snapshot import snapshot_model
@@ -110,7 +112,10 @@ class Reproducer:
     **Parameters:** `exchange` - the captured exchange (sanitized, from the store);
     `app` - `module:attr` of a WSGI/ASGI app or factory; `db_env` - the environment
     variable through which the app reads its database URL; `sanitizer` - the capture's
-    `TargetSanitizer`; `auth` - an `amber.replay.Auth` (testgen.auth) or None; `noise` -
+    `TargetSanitizer`; `auth` - an `amber.replay.Auth` (the identity's headers/hook, or
+    the deprecated testgen.auth) or None; `identity` - the test identity
+    (`testing.identity`) whose credentials fill the request where the capture masked them,
+    as in the generated test; `noise` -
     rules left out of a good response's comparison; `expect_status`/`expect_json` - what
     the user says the answer should have been (the recording is then the bug);
     `timeout` - seconds one run may take."""
@@ -120,6 +125,7 @@ class Reproducer:
     db_env: str | None
     sanitizer: TargetSanitizer
     auth: Any = None
+    identity: Any = None
     noise: NoiseRules | None = None
     expect_status: int | None = None
     expect_json: Any = None
@@ -202,9 +208,11 @@ class Reproducer:
         return self.judge(self.run(fixture, request))
 
     def request_literal(self) -> dict[str, Any]:
-        """The request as the generated test sends it (cookies, authorization and redacted
-        headers left out: the configured auth applies)."""
-        return _request_literal(self.exchange)
+        """The request as the generated test sends it: credentials the capture masked are
+        placeholders the test identity fills (`testing.identity.fields` included), other
+        masked values are left out and the configured auth applies."""
+        fields = getattr(self.identity, "fields", None) or {}
+        return _request_literal(self.exchange, Credentials(dict(fields), []))
 
     def run(self, fixture: Fixture, request: dict[str, Any] | None = None) -> Outcome:
         """One run (module doc). *Raises:* `FixtureError` when the fixture cannot be loaded."""
@@ -259,6 +267,9 @@ class Reproducer:
 
     def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
         client = AppClient(app, None, self.auth)
+        client.identity = self.identity
+        fields = getattr(self.identity, "fields", None) or {}
+        client.login_required = credentials_of(self.exchange, dict(fields)).login
         try:
             return client.request(**request_kwargs(literal))
         finally:

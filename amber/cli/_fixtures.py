@@ -118,7 +118,7 @@ def make_reproducer(
     timeout: float = 30.0,
 ) -> Reproducer:
     """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
-    `AMBER_KEY`) and the tests' auth (`testgen.auth`)."""
+    `AMBER_KEY`) and the tests' credentials (`testing.identity`, else `testgen.auth`)."""
     from amber._pseudonym import Pseudonymizer
     from amber.sanitize import SanitizeConfig
     from amber.sanitize import Sanitizer
@@ -129,11 +129,16 @@ def make_reproducer(
         "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
     )
     ts = TargetSanitizer(Sanitizer(scfg, Pseudonymizer(load_key())))
-    auth = None
-    spec = config.section("testgen").get("auth")
-    if spec:
-        from amber.replay import Auth
+    # the generated test's credentials: testing.identity (its headers/hook as replay.auth
+    # reads them, its values for the placeholders), else the deprecated testgen.auth
+    from amber._identity import identity_from_config
+    from amber.replay import Auth
 
+    identity = identity_from_config(config)
+    auth = None
+    if identity is not None and identity.extra:
+        auth = Auth.from_mapping(dict(identity.extra), key="testing.identity")
+    elif spec := config.section("testgen").get("auth"):
         auth = Auth.from_mapping(spec, key="testgen.auth")
     return Reproducer(
         ex,
@@ -141,6 +146,7 @@ def make_reproducer(
         db_env,
         ts,
         auth=auth,
+        identity=identity,
         noise=noise,
         expect_status=expect_status,
         expect_json=expect_json,
@@ -302,6 +308,7 @@ def reproduce(
     (and the request) with ddmin. Writes the fixture and an audit record per extraction."""
     import dataclasses
 
+    from amber._identity import identity_from_config
     from amber.fixtures import FixturesConfig
     from amber.fixtures import Seed
     from amber.fixtures import Source
@@ -309,11 +316,17 @@ def reproduce(
     from amber.fixtures import extract
     from amber.fixtures import plan_for
     from amber.fixtures import widening_tables
+    from amber.sanitize import SanitizeConfig
 
     fconf = config.with_key(
         "fixtures", lambda: FixturesConfig.from_mapping(config.section("fixtures"))
     )
     caps = fconf.caps if not max_rows else dataclasses.replace(fconf.caps, max_rows=max_rows)
+    # the capture's own rules and the config's test identity (the file --config names)
+    sanitize = config.with_key(
+        "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
+    )
+    identity = identity_from_config(config)
     key = load_key()
     route = f"{ex.request.method} {ex.route}" if ex.route else ex.request.path
     log = audit_log or fconf.audit_log or audit_path(config.section("audit"))
@@ -394,6 +407,8 @@ def reproduce(
                     key=key,
                     caps=caps,
                     meta={"exchange": ex.id, "route": route},
+                    sanitize=sanitize,
+                    identity=identity,
                 )
             except ClosureTooLarge as e:
                 if fx is None:

@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     command = command_line(mask_argv(args.argv))
     fixtures = source is not None
     specs = [
-        _spec(args, ex, section, command, noise, expect_json, with_fixture=fixtures)
+        _spec(args, config, ex, section, command, noise, expect_json, with_fixture=fixtures)
         for ex in exchanges
     ]
     written: list[Path] = []
@@ -309,6 +309,7 @@ def _expect_json(text: str | None) -> Any:
 
 def _spec(
     args: argparse.Namespace,
+    config: Config,
     ex: Exchange,
     section: Mapping[str, Any],
     command: str,
@@ -317,8 +318,11 @@ def _spec(
     *,
     with_fixture: bool,
 ) -> GenSpec:
-    """One exchange's spec from the flags and amber.yaml's `testgen:` (checked as made)."""
+    """One exchange's spec from the flags and amber.yaml's `testgen:` (checked as made),
+    with the route's `testing.expect` and the test identity's fields of that same config
+    (the file `--config` names)."""
     from amber.testing import GenSpec
+    from amber.testing import config_defaults
     from amber.testing import stem_of
 
     return GenSpec(
@@ -331,6 +335,7 @@ def _spec(
         expect_status=args.expect_status,
         expect_json=expect_json,
         noise=noise.rules_for(ex.request.method, ex.route),
+        **config_defaults(config, ex),
     )
 
 
