@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -296,20 +297,8 @@ def run_tests(
     return totals
 
 
-def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = None) -> Result:
-    """The whole loop for one entry; raises HarnessError if a step around the test fails."""
-    res = Result(app=app.name, n=n, glue_lines=app.glue_lines)
-    res.mode = "in-process" if app.glue is not None else "URL mode (served build)"
-    cache.mkdir(parents=True, exist_ok=True)
-    work = keep or Path(tempfile.mkdtemp(prefix=f"realapps-{app.name}-"))
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "source").mkdir(exist_ok=True)
-    (work / "glue").mkdir(exist_ok=True)
-    t = time.monotonic()
-    wheel = amber_wheel(cache)
-    buggy = app_venv(app, app.buggy, wheel, cache)
-    fixed = app_venv(app, app.fixed, wheel, cache)
-    res.times["venvs"] = time.monotonic() - t
+def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) -> str:
+    """Seed, serve the buggy release behind amber capture, send the request, gen-test."""
     app.seed(work / "source" / f"{app.db_name}.db")
     if app.glue is not None:
         (work / "glue" / f"{app.glue_module}.py").write_text(app.glue)
@@ -336,6 +325,39 @@ def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = N
     res.times["gen-test"] = time.monotonic() - t
     if done.returncode != 0:
         raise HarnessError(f"amber gen-test failed ({done.returncode}): {done.stdout.strip()}")
+    return amber_id
+
+
+def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = None) -> Result:
+    """The whole loop for one entry; raises HarnessError if a step around the test fails."""
+    res = Result(app=app.name, n=n, glue_lines=app.glue_lines)
+    res.mode = "in-process" if app.glue is not None else "URL mode (served build)"
+    cache.mkdir(parents=True, exist_ok=True)
+    work = keep or Path(tempfile.mkdtemp(prefix=f"realapps-{app.name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "source").mkdir(exist_ok=True)
+    (work / "glue").mkdir(exist_ok=True)
+    try:
+        return _run_in(app, n, cache, work, res)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Result:
+    t = time.monotonic()
+    wheel = amber_wheel(cache)
+    # The fixed release's venv installs while the buggy one is served and captured.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache)
+        buggy = app_venv(app, app.buggy, wheel, cache)
+        res.times["buggy venv"] = time.monotonic() - t
+        try:
+            _capture_and_generate(app, buggy, work, res)
+        finally:
+            t = time.monotonic()
+            fixed = fixed_venv.result()
+            res.times["fixed venv (waited)"] = time.monotonic() - t
     res.generated = sorted(str(p.relative_to(work)) for p in (work / "tests").rglob("*.*"))
 
     t = time.monotonic()
@@ -344,6 +366,4 @@ def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = N
     t = time.monotonic()
     res.fixed = run_tests(app, fixed, work, n, "fixed", res)
     res.times[f"{n} runs fixed"] = time.monotonic() - t
-    if keep is None:
-        shutil.rmtree(work, ignore_errors=True)
     return res
