@@ -124,9 +124,10 @@ def _check(args: list[str | Path], what: str, **kw: object) -> str:
     return done.stdout
 
 
-def amber_wheel(cache: Path) -> Path:
-    """amber's wheel built from this checkout (the test runtime installs from it)."""
-    out = cache / "wheel"
+def amber_wheel(work: Path) -> Path:
+    """amber's wheel built from this checkout into the run's work dir (the test runtime
+    installs from it; runs in parallel each build their own)."""
+    out = work / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     _check(
@@ -346,7 +347,7 @@ def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = N
 
 def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Result:
     t = time.monotonic()
-    wheel = amber_wheel(cache)
+    wheel = amber_wheel(work)
     # The fixed release's venv installs while the buggy one is served and captured.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache)

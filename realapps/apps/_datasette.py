@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -32,3 +33,19 @@ def create_app():
     ds.add_database(Database(ds, path=path, is_mutable=True), name="{db_name}")
     return ds.app()
 '''
+
+
+def serve_glue(glue_text: str) -> Callable[[Path, Path, int], list[str]]:
+    """Serve the in-process factory itself under uvicorn (for entries whose start-up needs
+    configuration that ``datasette serve`` would take from files)."""
+    script = (
+        "import os, sys, uvicorn\n"
+        "os.environ['REALAPPS_DATABASE_URL'] = 'sqlite:///' + sys.argv[1]\n"
+        f"exec(compile({glue_text!r}, 'realapps_glue', 'exec'))\n"
+        "uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')\n"
+    )
+
+    def serve(python: Path, db: Path, port: int) -> list[str]:
+        return [str(python), "-c", script, str(db), str(port)]
+
+    return serve
