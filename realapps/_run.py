@@ -261,7 +261,8 @@ def run_tests(
     totals: dict[str, int] = {}
     served: Served | None = None
     if app.glue is None:
-        target = work / f"target-{label}.db"
+        target = work / f"target-{label}" / f"{app.db_name}.db"  # the name the URL uses
+        target.parent.mkdir(exist_ok=True)
         target.unlink(missing_ok=True)
         target.touch()  # an empty database: the fixture creates its tables and rows
         port = free_port()
