@@ -60,3 +60,12 @@ def test_every_entry_is_complete() -> None:
         assert app.buggy != app.fixed, app.name
         assert app.request.path.startswith("/"), app.name
         assert app.glue_lines <= 20, f"{app.name}: glue should stay a few lines"
+
+
+def test_the_corpus_is_not_in_the_wheel() -> None:
+    """realapps/ is a tool of this repository: pyproject.toml packages only amber."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = config["tool"]["setuptools"]["packages"]
+    assert packages and all(p == "amber" or p.startswith("amber.") for p in packages)
