@@ -24,7 +24,7 @@ install: $(STAMP)
 relink: $(STAMP)
 	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
 
-SOURCES := amber capture replay fixtures testing tests benchmarks $(wildcard examples)
+SOURCES := amber capture replay fixtures testing tests benchmarks realapps $(wildcard examples)
 
 lint: relink
 	$(VENV)/bin/ruff check $(SOURCES)

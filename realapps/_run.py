@@ -1,0 +1,371 @@
+"""Run one corpus entry end to end: venvs, served build, capture, gen-test, N test runs."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+
+import httpx
+
+from realapps._app import RealApp
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "realapps"
+AMBER = str(Path(sys.executable).with_name("amber"))
+KEY = "realapps-corpus-key-0123456789abcdef"
+READY_LINE = "amber capture: listening on"
+
+# What the generated tests need in the app's environment: amber's base install (the test
+# runtime) and pytest, as docs/testing.md says. SQLAlchemy is a workaround: today loading any
+# fixture imports amber.fixtures._merge, which imports SQLAlchemy at module level (recorded in
+# docs/realapps.md); drop it once the base install loads fixtures without SQLAlchemy.
+RUNTIME = ("pytest", "SQLAlchemy")
+
+
+class HarnessError(RuntimeError):
+    """A step of the harness failed (not the generated test: the setup around it)."""
+
+
+@dataclass
+class Result:
+    """What one run of an entry measured."""
+
+    app: str
+    n: int
+    commands: list[str] = field(default_factory=list)
+    times: dict[str, float] = field(default_factory=dict)
+    captured_status: int = 0
+    gen_output: str = ""
+    generated: list[str] = field(default_factory=list)
+    buggy: dict[str, int] = field(default_factory=dict)
+    fixed: dict[str, int] = field(default_factory=dict)
+    last_output: dict[str, str] = field(default_factory=dict)
+    mode: str = "in-process"
+    glue_lines: int = 0
+
+    @property
+    def reproduced(self) -> bool:
+        """Failed on the buggy release and passed on the fixed one, every run."""
+        return self.buggy.get("failed", 0) == self.n and self.fixed.get("passed", 0) == self.n
+
+    def summary(self) -> str:
+        lines = [f"== {self.app} ({self.mode}; glue {self.glue_lines} lines)"]
+        lines += [f"$ {c}" for c in self.commands]
+        lines.append(f"captured status: {self.captured_status}")
+        lines.append(f"gen-test: {self.gen_output.strip() or '(no output)'}")
+        lines.append("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.times.items()))
+        lines.append(f"buggy: {_counts(self.buggy)} of {self.n} (must all fail)")
+        lines.append(f"fixed: {_counts(self.fixed)} of {self.n} (must all pass)")
+        lines.append("REPRODUCED" if self.reproduced else "NOT REPRODUCED")
+        return "\n".join(lines)
+
+
+def _counts(c: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) or "no runs"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(
+    cond: Callable[[], bool], timeout: float, what: str, proc: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        if proc.poll() is not None:
+            raise HarnessError(f"{what}: the process exited with {proc.returncode}")
+        time.sleep(0.1)
+    raise HarnessError(f"{what}: not ready after {timeout:.0f} s")
+
+
+def _http_up(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=2.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def _sh(args: list[str | Path], cwd: Path | None = None) -> str:
+    text = " ".join(shlex.quote(str(a)) for a in args)
+    return f"(cd {shlex.quote(str(cwd))} && {text})" if cwd else text
+
+
+def _check(args: list[str | Path], what: str, **kw: object) -> str:
+    done = subprocess.run(
+        [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        **kw,  # type: ignore[arg-type]
+    )
+    if done.returncode != 0:
+        raise HarnessError(f"{what} failed ({done.returncode}):\n{done.stdout[-4000:]}")
+    return done.stdout
+
+
+def amber_wheel(work: Path) -> Path:
+    """amber's wheel built from this checkout into the run's work dir (the test runtime
+    installs from it; runs in parallel each build their own)."""
+    out = work / "wheel"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    _check(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", out, ROOT],
+        "building amber's wheel",
+    )
+    return next(out.glob("amber-*.whl"))
+
+
+def app_venv(app: RealApp, version: str, wheel: Path, cache: Path) -> Path:
+    """A cached venv with the app at `version` and amber's test runtime; returns its python.
+    The venv is keyed by what is installed from PyPI; amber is re-installed on every run."""
+    reqs = [f"{app.package}=={version}", *app.pins, *RUNTIME]
+    key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
+    venv = cache / f"{app.package}-{version}-{key}"
+    python = venv / "bin" / "python"
+    stamp = venv / ".realapps-installed"
+    if not stamp.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        _check([sys.executable, "-m", "venv", venv], f"creating {venv}")
+        _check([python, "-m", "pip", "install", "-q", *reqs, wheel], f"installing {reqs}")
+        stamp.write_text("\n".join(reqs) + "\n")
+    _check(
+        [python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", wheel],
+        "installing amber's wheel",
+    )
+    return python
+
+
+class Served:
+    """A build served on 127.0.0.1 (stopped on exit)."""
+
+    def __init__(self, cmd: list[str], port: int, log: Path, cwd: Path) -> None:
+        self.port = port
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd
+            )
+        self.log = log
+
+    def __enter__(self) -> Served:
+        try:
+            _wait(lambda: _http_up(self.port), 120, f"serving ({self.log})", self.proc)
+        except HarnessError as e:
+            self.stop()
+            raise HarnessError(f"{e}\n{self.log.read_text(errors='replace')[-3000:]}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def capture(app: RealApp, python: Path, work: Path, res: Result) -> str:
+    """Serve the buggy build behind `amber capture`, send the request, return the amber id."""
+    db = work / "source" / f"{app.db_name}.db"
+    port, proxy = free_port(), free_port()
+    store = f"sqlite:///{work / 'store.db'}"
+    serve_cmd = app.serve(python, db, port)
+    cap_cmd = [AMBER, "capture", "--upstream", f"http://127.0.0.1:{port}"]
+    cap_cmd += ["--listen", f"127.0.0.1:{proxy}", "--store", store]
+    res.commands += [_sh(list(serve_cmd)), _sh(list(cap_cmd))]
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env["AMBER_KEY"] = KEY
+    with Served(serve_cmd, port, work / "serve-buggy.log", work):
+        log = work / "capture.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                cap_cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, cwd=work,
+            )  # fmt: skip
+        try:
+            _wait(lambda: READY_LINE in log.read_text(errors="replace"), 120, "capture", proc)
+            r = app.request
+            with httpx.Client(base_url=f"http://127.0.0.1:{proxy}", timeout=60) as client:
+                if app.login is not None:
+                    lg = app.login
+                    login = client.request(lg.method, lg.path, headers=lg.headers, content=lg.body)
+                    res.commands.append(f"{lg.method} {lg.path} -> {login.status_code} (login)")
+                resp = client.request(r.method, r.path, headers=r.headers, content=r.body)
+            res.captured_status = resp.status_code
+            res.commands.append(f"{r.method} http://127.0.0.1:{proxy}{r.path}")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                code = proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+        if code != 0:
+            raise HarnessError(f"amber capture exited {code}:\n{log.read_text()[-3000:]}")
+    from amber._store import Store
+
+    with Store.open(store, create=False, read_only=True) as s:
+        found = [(ex.started_at, ex.id) for ex in s.iter_exchanges()]
+    want = 1 + (app.login is not None)
+    if len(found) != want:
+        raise HarnessError(f"expected {want} captured exchanges, the store holds {len(found)}")
+    return max(found)[1]  # the triggering request is the last one
+
+
+_COUNT = re.compile(r"(\d+) (passed|failed|error|errors|xfailed|skipped)")
+
+
+def pytest_counts(output: str) -> dict[str, int]:
+    """Outcome counts from pytest's summary line ('1 failed, 2 passed in 0.5s')."""
+    tail = output.strip().splitlines()[-1] if output.strip() else ""
+    out: dict[str, int] = {}
+    for num, word in _COUNT.findall(tail):
+        word = "error" if word.startswith("error") else word
+        out[word] = out.get(word, 0) + int(num)
+    return out
+
+
+def run_tests(
+    app: RealApp, python: Path, work: Path, n: int, label: str, res: Result
+) -> dict[str, int]:
+    """Run the generated tests `n` times in the app's environment; count the outcomes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMBER_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(work / "glue")
+    env["AMBER_KEY"] = KEY
+    cmd: list[str | Path] = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    totals: dict[str, int] = {}
+    served: Served | None = None
+    if app.glue is None:
+        target = work / f"target-{label}" / f"{app.db_name}.db"  # the name the URL uses
+        target.parent.mkdir(exist_ok=True)
+        target.unlink(missing_ok=True)
+        target.touch()  # an empty database: the fixture creates its tables and rows
+        port = free_port()
+        served = Served(app.serve(python, target, port), port, work / f"serve-{label}.log", work)
+        served.__enter__()
+        cmd += [
+            "--amber-base-url",
+            f"http://127.0.0.1:{port}",
+            "--amber-db-url",
+            f"sqlite:///{target}",
+        ]
+    res.commands.append(f"PYTHONPATH=glue {_sh(cmd, work)}  # x{n}, {label}")
+    try:
+        for _ in range(n):
+            done = subprocess.run(
+                [str(c) for c in cmd], cwd=work, env=env, text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+            )  # fmt: skip
+            counts = pytest_counts(done.stdout)
+            if not counts:
+                counts = {f"rc{done.returncode}": 1}
+            outcome = (
+                "passed"
+                if counts == {"passed": 1}
+                else "failed"
+                if counts == {"failed": 1}
+                else "error"
+            )
+            totals[outcome] = totals.get(outcome, 0) + 1
+            res.last_output[label] = done.stdout
+    finally:
+        if served is not None:
+            served.stop()
+    return totals
+
+
+def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) -> str:
+    """Seed, serve the buggy release behind amber capture, send the request, gen-test."""
+    app.seed(work / "source" / f"{app.db_name}.db")
+    if app.glue is not None:
+        (work / "glue" / f"{app.glue_module}.py").write_text(app.glue)
+    (work / "amber.yaml").write_text(app.config)
+
+    t = time.monotonic()
+    amber_id = capture(app, buggy, work, res)
+    res.times["serve+capture"] = time.monotonic() - t
+
+    t = time.monotonic()
+    gen: list[str | Path] = [AMBER, "gen-test", amber_id, "--out", "tests"]
+    gen += ["--source-db", f"sqlite:///source/{app.db_name}.db", "--store", "sqlite:///store.db"]
+    if app.glue is not None:
+        gen += ["--app", app.app_spec, "--db-env", app.db_env]
+    gen += list(app.gen_args)
+    res.commands.append(_sh(gen, work))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMBER_")}
+    env["AMBER_KEY"] = KEY
+    done = subprocess.run(
+        [str(g) for g in gen], cwd=work, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+    )  # fmt: skip
+    res.gen_output = done.stdout
+    res.times["gen-test"] = time.monotonic() - t
+    if done.returncode != 0:
+        raise HarnessError(f"amber gen-test failed ({done.returncode}): {done.stdout.strip()}")
+    return amber_id
+
+
+def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = None) -> Result:
+    """The whole loop for one entry; raises HarnessError if a step around the test fails."""
+    res = Result(app=app.name, n=n, glue_lines=app.glue_lines)
+    res.mode = "in-process" if app.glue is not None else "URL mode (served build)"
+    cache.mkdir(parents=True, exist_ok=True)
+    work = keep or Path(tempfile.mkdtemp(prefix=f"realapps-{app.name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "source").mkdir(exist_ok=True)
+    (work / "glue").mkdir(exist_ok=True)
+    try:
+        return _run_in(app, n, cache, work, res)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Result:
+    t = time.monotonic()
+    wheel = amber_wheel(work)
+    # The fixed release's venv installs while the buggy one is served and captured.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache)
+        buggy = app_venv(app, app.buggy, wheel, cache)
+        res.times["buggy venv"] = time.monotonic() - t
+        try:
+            _capture_and_generate(app, buggy, work, res)
+        finally:
+            t = time.monotonic()
+            fixed = fixed_venv.result()
+            res.times["fixed venv (waited)"] = time.monotonic() - t
+    res.generated = sorted(str(p.relative_to(work)) for p in (work / "tests").rglob("*.*"))
+
+    t = time.monotonic()
+    res.buggy = run_tests(app, buggy, work, n, "buggy", res)
+    res.times[f"{n} runs buggy"] = time.monotonic() - t
+    t = time.monotonic()
+    res.fixed = run_tests(app, fixed, work, n, "fixed", res)
+    res.times[f"{n} runs fixed"] = time.monotonic() - t
+    return res

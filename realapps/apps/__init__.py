@@ -1,0 +1,1 @@
+"""One module per corpus entry; each defines ``APP`` (a ``realapps.RealApp``)."""
