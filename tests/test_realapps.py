@@ -43,6 +43,10 @@ def _params() -> list[object]:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("name", _params())
 def test_generated_test_fails_on_buggy_and_passes_on_fixed(name: str) -> None:
+    if sys.version_info[:2] != (3, 11):
+        # the corpus installs two releases of each app from PyPI: it runs once per CI, on
+        # the Python 3.11 leg, whose releases every entry pins for
+        pytest.skip("the real-app corpus runs on the Python 3.11 leg of CI")
     app = all_apps()[name]
     res = run_app(app, n=N)
     print(res.summary())
