@@ -634,6 +634,150 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
+_READ_ATTEMPTS = 8  # reads of one statement before a store that keeps changing is reported
+
+
+@dataclass(frozen=True)
+class _FileState:
+    """What a write into the SQLite file changes: its inode, size, times and 100-byte header
+    (whose change counter and page count a checkpoint that copies page 1 rewrites)."""
+
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    header: bytes
+
+
+def _file_state(path: str) -> _FileState | None:
+    try:
+        with open(path, "rb") as fp:
+            st = os.fstat(fp.fileno())
+            header = fp.read(100)
+    except OSError:
+        return None
+    return _FileState(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, header)
+
+
+class _ImmutableConnection(sqlite3.Connection):
+    """An `immutable=1` connection whose every statement is checked against the file it was
+    opened on (see `_connect_read_only`): its cursors run a statement to the end, then keep
+    its rows only if the file is as it was when the connection was opened and no WAL has
+    appeared beside it. Otherwise (a writer started; its checkpoints may have copied pages
+    into the file under the statement, giving torn b-trees: "database disk image is
+    malformed", or wrong rows) the statement runs again on a new read-only connection, chosen
+    anew (through the writer's WAL, or immutable on the changed file), and so do the
+    statements after it."""
+
+    path: str
+    state: _FileState | None
+    current: sqlite3.Connection | None  # where statements run once the file changed
+
+    def unchanged(self) -> bool:
+        return (
+            self.state is not None
+            and not os.path.exists(self.path + "-wal")
+            and _file_state(self.path) == self.state
+        )
+
+    def run(self, sql: str, parameters: Any) -> tuple[list[Any], Any] | None:
+        """The rows and description of `sql` read from the unchanged file, None if it
+        changed (the rows are then discarded, and so is a database error they caused)."""
+        if self.state is None or not self.unchanged():
+            return None
+        cur = sqlite3.Cursor(self)
+        try:
+            cur.execute(sql, parameters)
+            rows = cur.fetchall()
+        except sqlite3.DatabaseError:
+            if self.unchanged():
+                raise  # the file is as it was: a damaged store, reported as such
+            return None
+        finally:
+            cur.close()
+        if not self.unchanged():
+            return None
+        return rows, cur.description
+
+    def execute_checked(self, sql: str, parameters: Any) -> tuple[list[Any], Any]:
+        for _ in range(_READ_ATTEMPTS):
+            target = self.current or self
+            if isinstance(target, _ImmutableConnection):
+                result = target.run(sql, parameters)
+                if result is not None:
+                    return result
+                self.state = None  # this connection is done for: its page cache is stale
+                if self.current is not None:
+                    self.current.close()
+                self.current = _connect_read_only(self.path)
+            else:
+                cur = target.execute(sql, parameters)
+                try:
+                    return cur.fetchall(), cur.description
+                finally:
+                    cur.close()
+        raise sqlite3.OperationalError(
+            f"the store file changed under {_READ_ATTEMPTS} reads in a row (writers keep "
+            "starting and stopping); run this again"
+        )
+
+    def cursor(self, factory: Any = None) -> Any:
+        return _CheckedCursor(self)
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+        super().close()
+
+
+class _CheckedCursor(sqlite3.Cursor):
+    """A cursor of an `_ImmutableConnection`: `execute` reads all rows of a statement through
+    `execute_checked`, the fetch methods hand them out."""
+
+    def __init__(self, conn: _ImmutableConnection) -> None:
+        super().__init__(conn)
+        self.owner = conn
+        self.rows: list[Any] = []
+        self.at = 0
+        self.desc: Any = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _CheckedCursor:
+        self.rows, self.desc = self.owner.execute_checked(sql, parameters)
+        self.at = 0
+        return self
+
+    @property
+    def description(self) -> Any:
+        return self.desc
+
+    def fetchone(self) -> Any:
+        if self.at >= len(self.rows):
+            return None
+        self.at += 1
+        return self.rows[self.at - 1]
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        n = self.arraysize if size is None else size
+        out = self.rows[self.at : self.at + n]
+        self.at += len(out)
+        return out
+
+    def fetchall(self) -> list[Any]:
+        out = self.rows[self.at :]
+        self.at = len(self.rows)
+        return out
+
+    def __iter__(self) -> _CheckedCursor:
+        return self
+
+    def __next__(self) -> Any:
+        row = self.fetchone()
+        if row is None:
+            raise StopIteration
+        return row
+
+
 def _connect_read_only(path: str, *, probe: bool = False) -> sqlite3.Connection:
     """A connection that can write neither the SQLite file at `path`, nor its WAL, nor its
     `-shm`, nor create either of them. The mode is chosen anew for every connection:
@@ -642,21 +786,39 @@ def _connect_read_only(path: str, *, probe: bool = False) -> sqlite3.Connection:
       the `-shm` index without writing it (when no writer keeps the index, after a crash,
       it rebuilds a private copy in memory), and a read-only connection never checkpoints
       or deletes the WAL;
-    - a WAL-mode file without a WAL: `immutable=1`. Any other read-only open creates an
-      empty `-wal` and a `-shm` and leaves them behind (owned by whoever ran the command).
-      Without a WAL nobody is writing, and a writer that starts writes into a new WAL
-      first, which the next connection (a page of rows later) reads through;
+    - a WAL-mode file without a WAL: `immutable=1`, through an `_ImmutableConnection`. Any
+      other read-only open creates an empty `-wal` and a `-shm` and leaves them behind
+      (owned by whoever ran the command). Without a WAL nobody is writing, but `immutable`
+      also means SQLite takes no lock and never looks for changes, so a writer that starts
+      during a statement goes unnoticed: its checkpoints (amber's every 0.5 s, TRUNCATE
+      at close) copy pages into the file under the statement, which then reads a torn
+      b-tree (malformed, or wrong rows silently). So each statement is checked: the file's
+      inode, size, times and header are taken before the WAL is looked for, and compared
+      after the statement read its last row, when no WAL may have appeared either (in WAL
+      mode the file is only written by checkpoints, from a WAL); a statement that ran
+      across a change is read again on a new connection (`_ImmutableConnection`). Its rows
+      are held until then, which amber's statements bound (they read a page of rows).
+      Why not the alternatives: the lock a checkpoint respects (read-lock 0) lives in the
+      `-shm`, which does not exist and must not be created; an advisory lock would bind
+      only amber's writers, not SQLite's own close-time checkpoint or another program's;
+      and `mode=ro` creates the `-wal` and `-shm` a read-only command promises not to.
+      What the check cannot see: a writer that opens, writes, checkpoints and deletes its
+      WAL entirely within one statement, within one tick of the file-time clock after the
+      previous write, without growing the file or touching its header;
     - a rollback-journal file (not amber's, or not yet): `mode=ro`, which only locks.
 
     A WAL without its `-shm` cannot be read without writing one: a read-only store says
     what to run instead; a `probe` (judging a file's tables before any write) reads the
     file alone, which holds the tables of any store that was ever checkpointed.
     """
-    try:
-        with open(path, "rb") as fp:
-            head = fp.read(20)
-    except OSError as e:
-        raise sqlite3.OperationalError(f"unable to open database file: {e.strerror}") from e
+    state = _file_state(path)  # before looking for a WAL: a later checkpoint changes it
+    if state is None:
+        try:
+            open(path, "rb").close()
+        except OSError as e:
+            raise sqlite3.OperationalError(f"unable to open database file: {e.strerror}") from e
+    head = state.header[:20] if state is not None else b""
+    factory: type[sqlite3.Connection] = sqlite3.Connection
     if head[18:20] == b"\x02\x02":  # WAL mode (file format versions 2)
         has_shm = os.path.exists(path + "-shm")
         if os.path.exists(path + "-wal") and (has_shm or not probe):
@@ -669,10 +831,14 @@ def _connect_read_only(path: str, *, probe: bool = False) -> sqlite3.Connection:
             params = "mode=ro&readonly_shm=1"
         else:
             params = "mode=ro&immutable=1"
+            factory = _ImmutableConnection
     else:
         params = "mode=ro"
     uri = f"file:{quote(os.path.abspath(path))}?{params}"
-    return sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False, factory=factory)
+    if isinstance(conn, _ImmutableConnection):
+        conn.path, conn.state, conn.current = path, state, None
+    return conn
 
 
 def _sqlite_tables(path: str, shown: str) -> set[str] | None:
