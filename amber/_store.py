@@ -670,6 +670,7 @@ class _ImmutableConnection(sqlite3.Connection):
     statements after it."""
 
     path: str
+    probe: bool  # as `_connect_read_only` was called, for the connections that follow it
     state: _FileState | None
     current: sqlite3.Connection | None  # where statements run once the file changed
 
@@ -709,7 +710,7 @@ class _ImmutableConnection(sqlite3.Connection):
                 self.state = None  # this connection is done for: its page cache is stale
                 if self.current is not None:
                     self.current.close()
-                self.current = _connect_read_only(self.path)
+                self.current = _connect_read_only(self.path, probe=self.probe)
             else:
                 cur = target.execute(sql, parameters)
                 try:
@@ -837,7 +838,7 @@ def _connect_read_only(path: str, *, probe: bool = False) -> sqlite3.Connection:
     uri = f"file:{quote(os.path.abspath(path))}?{params}"
     conn = sqlite3.connect(uri, uri=True, timeout=10, check_same_thread=False, factory=factory)
     if isinstance(conn, _ImmutableConnection):
-        conn.path, conn.state, conn.current = path, state, None
+        conn.path, conn.probe, conn.state, conn.current = path, probe, state, None
     return conn
 
 
