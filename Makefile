@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed
 # The venv and every dependency: `.[dev]` is every extra of amber (capture, replay, fixtures,
 # cli, postgres) plus the tools; `pip install amber` alone is only the test runtime
 # (docs/testing.md). Re-run when pyproject.toml changes.
+# PIP_QUIET: `make demo` empties it, so a first run shows pip's progress, not silence.
+PIP_QUIET ?= -q
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]' --config-settings editable_mode=strict
+	$(PIP) install $(PIP_QUIET) --upgrade pip
+	$(PIP) install $(PIP_QUIET) -e '.[dev]' --config-settings editable_mode=strict
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,7 +50,10 @@ test: relink
 test-fast: relink
 	$(VENV)/bin/pytest -q -x
 
-demo: relink
+# A first run installs .venv (1-3 minutes, pip's progress shown), then the demo runs.
+demo:
+	@test -f $(STAMP) || echo "make demo: first run, installing amber and its dependencies into $(VENV) (1-3 minutes)"
+	@$(MAKE) --no-print-directory relink PIP_QUIET=
 	$(VENV)/bin/amber demo
 
 bench: relink

@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -132,6 +133,15 @@ class _Demo:
         for _what, proc in reversed(self.procs):
             self.stop(proc, timeout=10)
 
+    def _write_pytest_ini(self) -> None:
+        """`pytest.ini` in --out: the generated tests run from there as printed, with no
+        PYTHONPATH (its `pythonpath` puts the examples' parent on sys.path, pytest >= 7)."""
+        rel = os.path.relpath(self.examples.parent, self.out)
+        (self.out / "pytest.ini").write_text(
+            "# written by `amber demo`: `python -m pytest tests` here finds examples/\n"
+            f"[pytest]\npythonpath = {rel}\n"
+        )
+
     def main(self) -> int:
         started = time.monotonic()
         if not (self.examples / "shop" / "app.py").is_file():
@@ -235,12 +245,16 @@ class _Demo:
             print("\n" + (self.out / test_files[0]).read_text())
 
         self.say("6. the test against the buggy build: it must fail")
+        self._write_pytest_ini()
         pytest_cmd = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
-        buggy = self.run(*pytest_cmd, check=False)
-        print(buggy.stdout.strip()[-1500:])
+        # as the printed re-run command runs it: no PYTHONPATH for the examples
+        # (COLUMNS: wide enough that the summary line keeps the assertion's message)
+        plain = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "COLUMNS": "240"}
+        buggy = self.run(*pytest_cmd, check=False, **plain)
+        print(_summary(buggy.stdout))
         self.say("   ... and against the fixed build (SHOP_FIXED=1): it must pass")
-        fixed = self.run(*pytest_cmd, check=False, SHOP_FIXED="1")
-        print(fixed.stdout.strip()[-600:])
+        fixed = self.run(*pytest_cmd, check=False, SHOP_FIXED="1", **plain)
+        print(_summary(fixed.stdout))
 
         scan = self.run(*self.amber, "scan", "tests", "store.db", check=False)
         self.cleanup()
@@ -258,12 +272,29 @@ class _Demo:
             if ok
             else "UNEXPECTED: see the output above"
         )
+        out = os.path.relpath(self.out)
+        shown = out if not out.startswith("..") else str(self.out)
+        print(
+            "\nre-run the test (full output: add -v):\n"
+            f"  cd {shlex.quote(shown)} && python -m pytest tests                # fails: the bug\n"
+            f"  cd {shlex.quote(shown)} && SHOP_FIXED=1 python -m pytest tests   # passes: the fix"
+        )
         print(
             f"\namber demo: {verdict}; leak scan of tests and store: "
             f"{'clean' if scan.returncode == 0 else 'FINDINGS'}; "
             f"{time.monotonic() - started:.1f} s"
         )
         return 0 if ok else 1
+
+
+def _summary(stdout: str) -> str:
+    """pytest's verdict without the traceback: its short test summary (the failed tests,
+    each with its assertion's first line) and the final count line."""
+    lines = stdout.strip().splitlines()
+    for i, line in enumerate(lines):
+        if "short test summary info" in line:
+            return "\n".join(lines[i + 1 :])
+    return lines[-1] if lines else "(pytest printed nothing)"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,6 +45,13 @@ def register(p: argparse.ArgumentParser) -> None:
         "database into DIR/fixtures/: a name under sources: in amber.yaml, or a URL",
     )
     p.add_argument(
+        "--fixture",
+        metavar="FILE",
+        help="use this fixture (one `amber fixtures` already wrote) instead of extracting "
+        "again from --source-db: copied into DIR/fixtures/ and, with --app and --db-env, "
+        "verified against the recording and shrunk as an extracted one is (one ID only)",
+    )
+    p.add_argument(
         "--reason",
         metavar="TEXT",
         help="why the source database is read (kept in the audit log; required "
@@ -121,6 +128,19 @@ def run(args: argparse.Namespace) -> int:
     from amber.testing import write_test
 
     expect_json = _expect_json(args.expect_json)
+    if args.fixture is not None:
+        if args.source_db:
+            raise UsageError(
+                "--fixture and --source-db both give the test's rows: pass one (--fixture "
+                "uses a file amber fixtures wrote; --source-db extracts again)"
+            )
+        if len(args.ids) != 1:
+            raise UsageError(
+                f"--fixture gives one exchange's rows, but {len(args.ids)} ids were given: "
+                "generate one test per fixture"
+            )
+        if not Path(args.fixture).is_file():
+            raise UsageError(f"--fixture {args.fixture}: no such file")
     writable_dir(args.out, "--out")
     config, store = open_from_args(args, read_only=True)
     with store:
@@ -133,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     section = config.section("testgen")
     command = command_line(mask_argv(args.argv))
-    fixtures = source is not None
+    fixtures = source is not None or args.fixture is not None
     specs = [
         _spec(args, config, ex, section, command, noise, expect_json, with_fixture=fixtures)
         for ex in exchanges
@@ -145,6 +165,13 @@ def run(args: argparse.Namespace) -> int:
         if source is not None and spec.fixture is not None:
             fixture_path = out / spec.fixture
             spec, comment = _fixture_for(args, config, spec, source, fixture_path)
+            written.append(fixture_path)
+            failed = any("did not reproduce" in c for c in comment)
+            unverified += failed
+            unchecked += not failed and any(c.startswith("UNVERIFIED") for c in comment)
+        elif args.fixture is not None and spec.fixture is not None:
+            fixture_path = out / spec.fixture
+            spec, comment = _given_fixture(args, config, spec, Path(args.fixture), fixture_path)
             written.append(fixture_path)
             failed = any("did not reproduce" in c for c in comment)
             unverified += failed
@@ -192,16 +219,9 @@ def _fixture_for(
 
     ex = spec.exchange
     reproducer = None
-    why_not = ""
-    if args.no_verify:
-        why_not = "--no-verify"
-    elif spec.snapshot:
-        why_not = "a good response (a snapshot test; verification reproduces failures)"
-    elif not spec.app:
-        why_not = "no in-process app to run it against (--app or testgen.app)"
-    elif not spec.db_env:
-        why_not = "no --db-env (the app's database URL variable) to point the app at the fixture"
-    else:
+    why_not = _why_not_verified(args, spec)
+    if not why_not:
+        assert spec.app is not None
         reproducer = make_reproducer(
             config,
             ex,
@@ -250,6 +270,82 @@ def _fixture_for(
         if rep.request is not None:
             spec = dataclasses.replace(spec, exchange=with_request(ex, rep.request))
     return spec, lines
+
+
+def _why_not_verified(args: argparse.Namespace, spec: GenSpec) -> str:
+    """Why this test's fixture is not checked against the recording ("" when it is)."""
+    if args.no_verify:
+        return "--no-verify"
+    if spec.snapshot:
+        return "a good response (a snapshot test; verification reproduces failures)"
+    if not spec.app:
+        return "no in-process app to run it against (--app or testgen.app)"
+    if not spec.db_env:
+        return "no --db-env (the app's database URL variable) to point the app at the fixture"
+    return ""
+
+
+def _given_fixture(
+    args: argparse.Namespace,
+    config: Config,
+    spec: GenSpec,
+    given: Path,
+    path: Path,
+) -> tuple[GenSpec, list[str]]:
+    """`--fixture FILE`: the fixture `amber fixtures` wrote, not extracted again; verified
+    and shrunk as `_fixture_for` does an extracted one when an app is given, then written
+    to `path`. The spec to write and the comment for the test file."""
+    from amber.cli._fixtures import make_reproducer
+    from amber.fixtures import Fixture
+    from amber.testing import Budget
+    from amber.testing import shrink
+
+    ex = spec.exchange
+    fx = Fixture.read(given)
+    rows = sum(fx.row_counts.values())
+    why_not = _why_not_verified(args, spec)
+    if why_not:
+        fx.write(path)
+        if spec.snapshot and not args.no_verify:
+            return spec, []
+        print(f"amber gen-test: {ex.id}: not verified: {why_not}", file=sys.stderr)
+        return spec, [f"UNVERIFIED: not checked against the recording: {why_not}."]
+    assert spec.app is not None
+    reproducer = make_reproducer(
+        config,
+        ex,
+        app=spec.app,
+        db_env=spec.db_env,
+        noise=spec.noise,
+        expect_status=spec.expect_status,
+        expect_json=spec.expect_json,
+        timeout=args.verify_timeout,
+    )
+    try:
+        verdict = reproducer.verify(fx)
+        if not verdict.reproduced:
+            fx.write(path)
+            summary = f"NOT reproduced with {rows} rows: {verdict.explain()}"
+            print(f"amber gen-test: {ex.id}: {summary}", file=sys.stderr)
+            return spec, [
+                f"UNVERIFIED: the fixture did not reproduce the recorded failure: {summary}.",
+                f"Add the rows the request needs to {given.name} (or extract it again with "
+                "amber fixtures), or check that --app is the build that failed.",
+            ]
+        lines = []
+        if args.no_shrink:
+            fx.write(path)
+            summary = f"reproduced with {rows} rows"
+        else:
+            shrunk = shrink(reproducer, fx, budget=Budget(args.max_runs, args.max_seconds))
+            shrunk.fixture.write(path)
+            summary = f"reproduced with {shrunk.rows_after} rows (shrunk from {rows})"
+            lines.append(shrunk.note() + ".")
+            spec = dataclasses.replace(spec, exchange=with_request(ex, shrunk.request))
+    finally:
+        reproducer.close()
+    print(f"amber gen-test: {ex.id}: {summary} (fixture {given})", file=sys.stderr)
+    return spec, [f"verified: {summary}; fixture from {given.name}.", *lines]
 
 
 def with_request(ex: Exchange, literal: Mapping[str, Any]) -> Exchange:

@@ -188,3 +188,47 @@ def test_gen_test_on_the_shop_reproduces_and_shrinks(env: Path, amber: Run) -> N
     assert [r["id"] for r in fx.rows["customers"]] == [BUG_CUSTOMER_ID]
     assert _pytest(env / "t") == 1
     assert _pytest(env / "t", SHOP_FIXED="1") == 0
+
+
+def test_gen_test_takes_the_fixture_amber_fixtures_wrote(env: Path, amber: Run) -> None:
+    """One extraction: `amber fixtures` writes the file, `gen-test --fixture` uses it (the
+    source is not read again: it is gone), verifies it against the recording and shrinks
+    it; without an app the file is copied as it is and the test marked not verified."""
+    rid = _listing_store(env)
+    code, _, err = amber(
+        "fixtures", rid, "--source-db", "sqlite:///source.db", "-o", "listing.yaml",
+        "--reason", "test", "--verify", "--app", LISTING, "--db-env", "LISTING_DB",
+    )  # fmt: skip
+    assert code == 0, err
+    from amber.fixtures import Fixture
+
+    given = Fixture.read(env / "listing.yaml")
+    (env / "source.db").unlink()
+    code, _, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--fixture", "listing.yaml",
+        "--app", LISTING, "--db-env", "LISTING_DB",
+    )  # fmt: skip
+    assert code == 0, err
+    m = re.search(r"reproduced with (\d+) rows \(shrunk from (\d+)\)", err)
+    assert m is not None, err
+    assert int(m.group(2)) == sum(given.row_counts.values())
+    fixture = next((env / "t" / "fixtures").glob("*.yaml"))
+    assert [r["id"] for r in Fixture.read(fixture).rows["tags"]] == [17, 42]
+    text = next((env / "t").glob("test_*.py")).read_text()
+    assert "# amber: verified: reproduced with 2 rows" in text and "listing.yaml" in text
+    assert str(env) not in text
+    assert _pytest(env / "t") == 1
+    assert _pytest(env / "t", LISTING_FIXED="1") == 0
+    # no app: copied unchanged, marked not verified
+    code, _, err = amber("gen-test", rid, "--out", "t2", "--fixture", "listing.yaml")
+    assert code == 0, err
+    assert "not verified: no in-process app" in err
+    copied = Fixture.read(next((env / "t2" / "fixtures").glob("*.yaml")))
+    assert copied.rows == given.rows
+    # bad combinations say what to do
+    code, _, err = amber(
+        "gen-test", rid, "--out", "t3", "--fixture", "listing.yaml", "--source-db", "x"
+    )  # fmt: skip
+    assert code == 2 and "pass one" in err
+    code, _, err = amber("gen-test", rid, "--out", "t3", "--fixture", "missing.yaml")
+    assert code == 2 and "no such file" in err
