@@ -45,12 +45,10 @@ import hmac
 import ipaddress
 import os
 import re
-import threading
-import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping
-from typing import Any
 
+from amber import _words
 from amber.errors import KeyMissing
 
 __all__ = [
@@ -58,6 +56,7 @@ __all__ = [
     "MARKER_RE",
     "MIN_KEY_BYTES",
     "PSEUDONYM_KINDS",
+    "PSEUDONYM_VERSION",
     "Pseudonymizer",
     "is_marker",
     "is_synthetic",
@@ -85,6 +84,13 @@ PSEUDONYM_KINDS: tuple[str, ...] = (
     "username",
 )
 """Every kind `Pseudonymizer.pseudonym` knows."""
+
+PSEUDONYM_VERSION = 2
+"""The generation of the pseudonym generators. 1: names, usernames, addresses and words came
+from Faker's en_US providers; 2: from amber's own word lists (`amber._words`), no Faker. A
+store or fixture made under another version holds other names, usernames, addresses and
+words for the same inputs (emails change too, their names being drawn from the lists; IPs,
+phones and ids do not). Pseudonyms are one-way: nothing can convert them."""
 
 MARKER_RE = re.compile(r"\[REDACTED:[A-Za-z0-9_.:-]{1,64}\]")
 """Matches any marker `marker()` produces."""
@@ -184,35 +190,6 @@ def is_synthetic(kind: str, value: str) -> bool:
 # -- the pseudonymizer ------------------------------------------------------------------
 
 
-class _FakerState(threading.local):
-    """One seeded Faker per thread (creating a Faker costs milliseconds)."""
-
-    def __init__(self) -> None:
-        from faker import Faker
-        from faker.providers.person.en_US import Provider as Person
-
-        self.faker: Any = Faker("en_US")
-        self.first_names: list[str] = [_ascii(n) for n in Person.first_names]
-        self.last_names: list[str] = [_ascii(n) for n in Person.last_names]
-
-
-_STATE: _FakerState | None = None
-_STATE_LOCK = threading.Lock()
-
-
-def _state() -> _FakerState:
-    global _STATE
-    if _STATE is None:
-        with _STATE_LOCK:
-            if _STATE is None:
-                _STATE = _FakerState()
-    return _STATE
-
-
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-
-
 _CACHE_MAX = 65536
 
 
@@ -224,10 +201,9 @@ class Pseudonymizer:
     * `key` - the secret HMAC key, usually `load_key()`.
 
     The same key and input always give the same pseudonym, in any process; another key gives
-    another one. Faker is only used as a realistic dictionary: its random generator is seeded
-    from the HMAC of the input, so the output is stable for a given Faker version (upgrading
-    Faker may change names and addresses; emails, IPs, phones and ids do not depend on it
-    beyond the name lists).
+    another one. Names, usernames, addresses and words are drawn from amber's own word lists
+    (`amber._words`) by bytes of the HMAC of the input, so the output depends on nothing
+    outside amber; it changes only with `PSEUDONYM_VERSION`.
     """
 
     def __init__(self, key: bytes, *, trust_ranges: bool = False) -> None:
@@ -358,47 +334,38 @@ def _normalize(kind: str, value: str) -> str:
     return value
 
 
-def _seeded(digest: bytes) -> Any:
-    st = _state()
-    st.faker.seed_instance(int.from_bytes(digest[:8], "big"))
-    return st.faker
-
-
 def _stream(digest: bytes, n: int) -> bytes:
     """`n` pseudo-random bytes expanded from `digest` (SHAKE-256)."""
     return hashlib.shake_256(digest).digest(n)
 
 
+def _pick(words: tuple[str, ...], digest: bytes, at: int) -> str:
+    """The word of `words` that the 4 digest bytes at `at` choose (bias below 1 in 10**6)."""
+    return words[int.from_bytes(digest[at : at + 4], "big") % len(words)]
+
+
 def _email(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    fake = _seeded(digest)
-    st = _state()
-    first = fake.random.choice(st.first_names).lower()
-    last = fake.random.choice(st.last_names).lower()
-    first = re.sub(r"[^a-z]", "", first) or "user"
-    last = re.sub(r"[^a-z]", "", last) or "name"
+    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
+    last = _pick(_words.LAST_NAMES, digest, 4).lower()
     domain = _RESERVED_EMAIL_DOMAINS[digest[8] % 3]
     return f"{first}.{last}{p.tag('email', f'{first}.{last}@{domain}')[0] % 100}@{domain}"
 
 
 def _name(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    fake = _seeded(digest)
-    st = _state()
-    return f"{fake.random.choice(st.first_names)} {fake.random.choice(st.last_names)}"
+    return f"{_pick(_words.FIRST_NAMES, digest, 0)} {_pick(_words.LAST_NAMES, digest, 4)}"
 
 
 def _first_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    return str(_seeded(digest).random.choice(_state().first_names))
+    return _pick(_words.FIRST_NAMES, digest, 0)
 
 
 def _last_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    return str(_seeded(digest).random.choice(_state().last_names))
+    return _pick(_words.LAST_NAMES, digest, 4)
 
 
 def _username(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    fake = _seeded(digest)
-    st = _state()
-    first = re.sub(r"[^a-z]", "", fake.random.choice(st.first_names).lower()) or "user"
-    last = re.sub(r"[^a-z]", "", fake.random.choice(st.last_names).lower()) or "name"
+    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
+    last = _pick(_words.LAST_NAMES, digest, 4).lower()
     style = digest[8] % 3
     n = digest[9] % 100
     if style == 0:
@@ -409,14 +376,25 @@ def _username(p: Pseudonymizer, digest: bytes, value: str) -> str:
 
 
 def _address(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    text = _seeded(digest).address()
-    return _ascii(str(text)).replace("\n", ", ")
+    """`<number> <street> <suffix>[ Apt. n| Suite n], <town>, <state> <zip>`."""
+    number = 100 + int.from_bytes(digest[0:2], "big") % 9900
+    street = f"{_pick(_words.STREETS, digest, 2)} {_pick(_words.STREET_SUFFIXES, digest, 6)}"
+    unit = digest[10] % 4
+    if unit == 0:
+        street += f" Apt. {1 + digest[11] % 99}"
+    elif unit == 1:
+        street += f" Suite {100 + int.from_bytes(digest[11:13], 'big') % 900}"
+    city = _pick(_words.CITIES, digest, 13)
+    state = _words.STATES[digest[17] % len(_words.STATES)]
+    zipcode = 10000 + int.from_bytes(digest[18:21], "big") % 90000
+    return f"{number} {street}, {city}, {state} {zipcode}"
 
 
 def _text(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    words = max(1, min(12, len(value.split())))
-    fake = _seeded(digest)
-    return " ".join(str(w) for w in fake.words(nb=words))
+    """As many words as the input has (1 to 12), from `amber._words.WORDS`."""
+    n = max(1, min(12, len(value.split())))
+    stream = _stream(digest, 4 * n)
+    return " ".join(_pick(_words.WORDS, stream, 4 * i) for i in range(n))
 
 
 def _ip(p: Pseudonymizer, digest: bytes, value: str) -> str:

@@ -23,9 +23,9 @@ Neither amber's markers and pseudonyms nor other tools' redaction markers (`[RED
 value declared in `fixtures.known_values` (a documented test password hash), nor the test
 identity's declared values and its password's hash (`testing.identity`). Pseudonyms
 that carry no recognisable range (names, usernames, addresses, words) count as amber's when
-they have the shape amber gives them (Faker's en_US names, amber's username patterns, a
-US-style address); ids (`customer_id`) cannot be told apart from amber's and are not
-reported.
+they are exactly what amber's generators make from its word lists (`amber._words`: a
+first and last name, a username pattern, an address of listed street, town and state);
+ids (`customer_id`) cannot be told apart from amber's and are not reported.
 
 One module because every artifact is checked by one rule, the sanitizer's idempotence:
 the parsers only turn each format into exchanges or JSON values, and one comparison of
@@ -50,6 +50,7 @@ from typing import Any
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
+from amber import _words
 from amber._config import Config
 from amber._decode import decode_body
 from amber._identity import TestIdentity
@@ -135,37 +136,69 @@ class Hit:
 
 
 @lru_cache(maxsize=1)
-def _names() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    from amber._pseudonym import _state  # the name lists pseudonyms are drawn from
-
-    st = _state()
-    words = st.faker.get_words_list()
-    return frozenset(st.first_names), frozenset(st.last_names), frozenset(words)
+def _lists() -> tuple[frozenset[str], ...]:
+    """The word lists amber's pseudonyms are drawn from, as sets."""
+    return tuple(
+        frozenset(words)
+        for words in (
+            _words.FIRST_NAMES,
+            _words.LAST_NAMES,
+            _words.WORDS,
+            _words.STREETS,
+            _words.STREET_SUFFIXES,
+            _words.CITIES,
+            _words.STATES,
+        )
+    )
 
 
 @lru_cache(maxsize=1)
 def _low_names() -> tuple[frozenset[str], frozenset[str]]:
-    """The first and last names as amber's usernames spell them (lower case, letters)."""
-    first, last, _ = _names()
+    """The first and last names as amber's usernames spell them (lower case)."""
     return (
-        frozenset(re.sub(r"[^a-z]", "", n.lower()) for n in first),
-        frozenset(re.sub(r"[^a-z]", "", n.lower()) for n in last),
+        frozenset(n.lower() for n in _words.FIRST_NAMES),
+        frozenset(n.lower() for n in _words.LAST_NAMES),
     )
 
 
 _ADDRESS = re.compile(
-    r"(?:\d{3,5} [A-Z][A-Za-z .']+(?: (?:Apt\.|Suite) \d+)?, [A-Z][A-Za-z .']+"
-    r"|(?:USNS|USNV|USS|USCGC) [A-Z][a-z]+|Unit \d{4} Box \d{4}|PSC \d{4}, Box \d{4})"
-    r",? (?:[A-Z]{2}|APO|FPO|DPO)(?: (?:AA|AE|AP))? \d{5}"
+    r"([1-9][0-9]{2,3}) ([A-Za-z]+) ([A-Za-z]+)(?: Apt\. [1-9][0-9]?| Suite [1-9][0-9]{2})?, "
+    r"([A-Za-z ]+), ([A-Z]{2}) [1-9][0-9]{4}"
 )
+
+
+def _is_address(value: str) -> bool:
+    """Exactly the shape `amber._pseudonym` builds an address in, from its lists."""
+    m = _ADDRESS.fullmatch(value)
+    if m is None:
+        return False
+    _, _, _, streets, suffixes, cities, states = _lists()
+    _, street, suffix, city, state = m.groups()
+    return street in streets and suffix in suffixes and city in cities and state in states
+
+
+def _is_username(value: str) -> bool:
+    """`first` + `l` + n, `first_last` or `f` + `last` + n, n in 0..99 (lists lower-cased)."""
+    low_first, low_last = _low_names()
+    a, sep, b = value.partition("_")
+    if sep:
+        return a in low_first and b in low_last
+    m = re.fullmatch(r"([a-z]+)(0|[1-9][0-9]?)", value)
+    if m is None:
+        return False
+    word = m.group(1)
+    return (word[:-1] in low_first and any(n.startswith(word[-1]) for n in low_last)) or (
+        word[1:] in low_last and any(n.startswith(word[0]) for n in low_first)
+    )
 
 
 def looks_amber_pseudonym(kind: str, value: str) -> bool:
     """Could `value` be amber's pseudonym of `kind`? (The ranges of emails, IPs and phones;
-    the shapes amber draws names, usernames, addresses and words from; ids always.)"""
+    for names, usernames, addresses and words: exactly a value the generators can make
+    from amber's word lists; ids always.)"""
     if kind in ("email", "ip", "ipv6", "phone"):
         return is_synthetic(kind, value)
-    first, last, words = _names()
+    first, last, words = _lists()[:3]
     if kind == "name":
         a, _, b = value.partition(" ")
         return a in first and b in last
@@ -174,20 +207,12 @@ def looks_amber_pseudonym(kind: str, value: str) -> bool:
     if kind == "last_name":
         return value in last
     if kind == "username":
-        low_first, low_last = _low_names()
-        m = re.fullmatch(r"([a-z]+)(\d{0,2})", value)
-        if m is not None:
-            word, digits = m.groups()
-            if digits and word[:-1] in low_first:  # first + last[:1] + n
-                return True
-            if digits and word[1:] in low_last:  # first[:1] + last + n
-                return True
-        a, sep, b = value.partition("_")
-        return bool(sep) and a in low_first and b in low_last
+        return _is_username(value)
     if kind == "address":
-        return _ADDRESS.fullmatch(value) is not None
+        return _is_address(value)
     if kind == "text":
-        return all(w in words for w in value.split())
+        parts = value.split(" ")
+        return 1 <= len(parts) <= 12 and all(w in words for w in parts)
     return kind == "customer_id"
 
 

@@ -5,7 +5,7 @@
 
 Drops and recreates the shop's tables, then inserts the same rows every time (fixed random
 seed, fixed primary keys, fixed timestamps): a support agent (customer 1, `SUPPORT_EMAIL`),
-ordinary customers with Faker names, emails and phones (some referred by an earlier
+ordinary customers with made-up names, emails and phones (some referred by an earlier
 customer), products and orders with items. Every account with an email can log in with
 `DEMO_PASSWORD`.
 
@@ -25,6 +25,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from amber._words import FIRST_NAMES
+from amber._words import LAST_NAMES
 from examples.shop import BUG_CUSTOMER_ID
 from examples.shop import DEMO_PASSWORD
 from examples.shop import SUPPORT_EMAIL
@@ -38,6 +40,10 @@ from examples.shop.db import orders
 from examples.shop.db import products
 
 __all__ = ["BUG_CUSTOMER_ID", "SUPPORT_EMAIL", "SeedResult", "bug_customer_id", "main", "seed"]
+
+# customers' names come from common US names (the public lists amber's own pseudonyms
+# draw from, `amber._words`), their mail from ordinary providers
+MAIL_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com")
 
 RANDOM_SEED = 20240611
 SUPPORT_CUSTOMER_ID = 1
@@ -93,19 +99,21 @@ def _rows(
         raise ValueError("need at least 2 customers (the support agent and the bug's)")
     if not 1 <= n_products <= len(PRODUCT_NAMES) * 10:
         raise ValueError(f"products must be between 1 and {len(PRODUCT_NAMES) * 10}")
-    from faker import Faker  # here: `traffic` imports this module's constants, not Faker
-
     rng = random.Random(RANDOM_SEED)
-    fake = Faker("en_US")
-    fake.seed_instance(RANDOM_SEED)
+    # names, phones and mail domains from their own generator, so `rng`'s draws (ids,
+    # referrers, products, orders) do not depend on how many these take
+    people = random.Random(RANDOM_SEED + 1)
     bug_id = bug_customer_id(n_customers)
 
     cust: list[dict[str, Any]] = []
     emails: set[str] = {SUPPORT_EMAIL}
     for cid in range(1, n_customers + 1):
         created = EPOCH + dt.timedelta(days=cid * 2, minutes=rng.randrange(0, 24 * 60))
-        first, last = fake.first_name(), fake.last_name()
-        phone = fake.numerify("+1 (%##) %##-####")
+        first, last = people.choice(FIRST_NAMES), people.choice(LAST_NAMES)
+        phone = (
+            f"+1 ({people.randint(2, 9)}{people.randint(0, 99):02d}) "
+            f"{people.randint(2, 9)}{people.randint(0, 99):02d}-{people.randint(0, 9999):04d}"
+        )
         salt = rng.randbytes(16)
         referrer = rng.randrange(2, cid) if cid > 3 and rng.random() < 0.3 else None
         if cid == SUPPORT_CUSTOMER_ID:
@@ -119,7 +127,7 @@ def _rows(
             # Imported from the call-centre system in 2019: no email, no password.
             row = {"email": None, "full_name": f"{first} {last}", "role": "customer"}
         else:
-            email = f"{first}.{last}".lower().replace("'", "") + f"@{fake.free_email_domain()}"
+            email = f"{first}.{last}".lower().replace("'", "") + f"@{people.choice(MAIL_DOMAINS)}"
             while email in emails:
                 email = email.replace("@", f"{rng.randrange(10, 100)}@", 1)
             emails.add(email)

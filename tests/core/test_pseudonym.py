@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from amber import _words
 from amber._pseudonym import MARKER_RE
 from amber._pseudonym import PSEUDONYM_KINDS
 from amber._pseudonym import Pseudonymizer
@@ -187,3 +188,114 @@ def test_documentation_values_from_traffic_are_not_own_output() -> None:
     # `amber scan` has no key: every value in a synthetic range counts as a pseudonym
     scan = Pseudonymizer(KEY, trust_ranges=True)
     assert all(scan.is_own("email", e) for e in emails) and scan.is_own("ip", ips[0])
+
+
+# -- amber's own generators (no Faker) --------------------------------------------------
+
+NAME_KINDS = ("name", "first_name", "last_name", "username", "address", "text")
+
+
+def test_names_come_from_ambers_word_lists() -> None:
+    p = Pseudonymizer(KEY)
+    first, last = set(_words.FIRST_NAMES), set(_words.LAST_NAMES)
+    for i in range(500):
+        a, b = p.pseudonym("name", f"Person {i}").split(" ")
+        assert a in first and b in last
+        assert p.pseudonym("first_name", f"F{i}") in first
+        assert p.pseudonym("last_name", f"L{i}") in last
+        email = p.pseudonym("email", f"p{i}@corp.com")
+        m = re.fullmatch(r"([a-z]+)\.([a-z]+)[0-9]{1,2}@example\.(?:com|org|net)", email)
+        assert m is not None and m[1].title() in first and m[2].title() in last
+
+
+def test_username_shapes() -> None:
+    p = Pseudonymizer(KEY)
+    low_first = {n.lower() for n in _words.FIRST_NAMES}
+    low_last = {n.lower() for n in _words.LAST_NAMES}
+    seen = set()
+    for i in range(300):
+        u = p.pseudonym("username", f"user{i}")
+        assert re.fullmatch(r"[a-z_]+(?:0|[1-9][0-9]?)?", u), u
+        a, sep, b = u.partition("_")
+        if sep:
+            seen.add("first_last")
+            assert a in low_first and b in low_last
+        else:
+            word = u.rstrip("0123456789")
+            assert word[:-1] in low_first or word[1:] in low_last, u
+            seen.add("first_l_n" if word[:-1] in low_first else "f_last_n")
+    assert seen == {"first_last", "first_l_n", "f_last_n"}
+
+
+def test_address_shape() -> None:
+    p = Pseudonymizer(KEY)
+    shape = re.compile(
+        r"([1-9][0-9]{2,3}) ([A-Za-z]+) ([A-Za-z]+)(?: Apt\. [0-9]+| Suite [0-9]{3})?, "
+        r"([A-Za-z ]+), ([A-Z]{2}) ([1-9][0-9]{4})"
+    )
+    units = set()
+    for i in range(400):
+        address = p.pseudonym("address", f"{i} Real Road, Somewhere")
+        m = shape.fullmatch(address)
+        assert m is not None, address
+        assert m[2] in _words.STREETS and m[3] in _words.STREET_SUFFIXES
+        assert m[4] in _words.CITIES and m[5] in _words.STATES
+        units.add("Apt." in address or "Suite" in address)
+    assert units == {True, False}
+
+
+def test_text_keeps_the_word_count_up_to_twelve() -> None:
+    p = Pseudonymizer(KEY)
+    words = set(_words.WORDS)
+    for n in (1, 2, 5, 12, 30):
+        out = p.pseudonym("text", " ".join(f"w{i}" for i in range(n))).split(" ")
+        assert len(out) == min(n, 12)
+        assert all(w in words for w in out)
+
+
+@pytest.mark.parametrize("kind", NAME_KINDS)
+def test_deterministic_per_key_kind_and_value(kind: str) -> None:
+    a, b, other = Pseudonymizer(KEY), Pseudonymizer(KEY), Pseudonymizer(OTHER)
+    values = [f"Someone Number {i}" for i in range(200)]
+    ours = [a.pseudonym(kind, v) for v in values]
+    assert ours == [b.pseudonym(kind, v) for v in values]
+    theirs = [other.pseudonym(kind, v) for v in values]
+    assert sum(x == y for x, y in zip(ours, theirs, strict=True)) < 20  # key-dependent
+    # the kind is part of the seed: a name's first name is not the first_name pseudonym
+    if kind == "name":
+        firsts = [a.pseudonym("first_name", v) for v in values]
+        assert sum(n.split(" ")[0] == f for n, f in zip(ours, firsts, strict=True)) < 20
+
+
+def test_ten_thousand_inputs_give_distinct_names() -> None:
+    p = Pseudonymizer(KEY)
+    names = {p.pseudonym("name", f"Customer {i}") for i in range(10_000)}
+    assert len(names) >= 9_900, len(names)
+    usernames = {p.pseudonym("username", f"customer{i}") for i in range(10_000)}
+    assert len(usernames) >= 9_900, len(usernames)
+    addresses = {p.pseudonym("address", f"{i} Elm St") for i in range(10_000)}
+    assert len(addresses) == 10_000
+    # every list entry is reachable and none dominates
+    firsts = [p.pseudonym("first_name", f"f{i}") for i in range(20_000)]
+    counts = {n: firsts.count(n) for n in set(firsts)}
+    assert len(counts) > 0.9 * len(_words.FIRST_NAMES)
+    assert max(counts.values()) < 5 * 20_000 / len(_words.FIRST_NAMES)
+
+
+def test_a_name_pseudonym_imports_no_faker() -> None:
+    # as in the light runtime, where Faker is not installed: importing it fails
+    code = (
+        "import sys\n"
+        "sys.modules['faker'] = None\n"
+        "from amber._pseudonym import Pseudonymizer\n"
+        f"p = Pseudonymizer({KEY!r})\n"
+        "for kind in ('name', 'first_name', 'last_name', 'username', 'address', 'text',"
+        " 'email'):\n"
+        "    p.pseudonym(kind, 'Alice Smith')\n"
+        "print(p.pseudonym('name', 'Alice Smith'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faker' and sys.modules[m]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == [Pseudonymizer(KEY).pseudonym("name", "Alice Smith"), "[]"]
