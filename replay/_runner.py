@@ -124,9 +124,8 @@ class Outcome:
     error_kind: ErrorKind | None = None
     """What kind of transport error `error` is (None when a response came back)."""
     parsed: Parsed | None = None
-    """The recorded and the replayed JSON bodies as carry-over learning parsed them
-    (`SessionState.learn`; None when it did not): the run's sink hands them to the target
-    sanitizer, which changes the replayed one in place (use them once)."""
+    """Both JSON bodies as carry-over learning parsed them (`SessionState.learn`), for the
+    target sanitizer, which changes the replayed one in place (use them once)."""
 
 
 class RequestParts(NamedTuple):
@@ -362,18 +361,8 @@ class Replayer:
             timestamp_end=sent_at + latency / 1000,
             body_truncated=capped,
         )
-        parsed = state.learn(ex.response, actual) if state is not None else None
-        return Outcome(
-            ex,
-            actual,
-            None,
-            sent_at,
-            latency,
-            scheduled_at,
-            capped,
-            sent_mono=mono,
-            parsed=parsed,
-        )
+        docs = state.learn(ex.response, actual) if state is not None else None
+        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, mono, parsed=docs)
 
     async def _read(self, resp: httpx.Response) -> tuple[bytes, bool]:
         """The body of `resp`, cut at `max_body` (and whether it was)."""
@@ -425,18 +414,9 @@ class Replayer:
             return self._failure(ex, e, sent_at, mono, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         actual = self._decoded(raw, sent_at, latency)
-        parsed = state.learn(ex.response, actual) if state is not None else None
-        return Outcome(
-            ex,
-            actual,
-            None,
-            sent_at,
-            latency,
-            scheduled_at,
-            actual.body_truncated,
-            sent_mono=mono,
-            parsed=parsed,
-        )
+        docs = state.learn(ex.response, actual) if state is not None else None
+        capped = actual.body_truncated
+        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, mono, parsed=docs)
 
     def _decoded(self, raw: RawResponse, sent_at: float, latency_ms: float) -> Response:
         """The `Response` of a raw one, its body decoded (as capture stores bodies)."""

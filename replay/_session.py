@@ -261,10 +261,8 @@ class SessionState:
         location = self._learn_headers(actual)
         if recorded is None or recorded.body == actual.body and not location:
             return None  # nothing differs: nothing to learn (the common case, and cheap)
-        rec_loc, act_loc = (
-            header_get(recorded.headers, "location"),
-            header_get(actual.headers, "location"),
-        )
+        act_loc = header_get(actual.headers, "location") if location else None
+        rec_loc = header_get(recorded.headers, "location") if act_loc else None
         if rec_loc and act_loc and rec_loc != act_loc:
             for x, y in zip(rec_loc.split("/"), act_loc.split("/"), strict=False):
                 if x != y and len(x) >= 2 and not has_marker(x):

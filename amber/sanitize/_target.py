@@ -31,7 +31,6 @@ Fails closed: a body that cannot be sanitized is replaced by `[REDACTED:unsaniti
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -181,6 +180,36 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
     return actual
 
 
+RESPONSE_FIELDS = (
+    "status",
+    "reason",
+    "http_version",
+    "headers",
+    "body",
+    "content_encoding",
+    "timestamp_start",
+    "timestamp_end",
+    "body_truncated",
+)
+"""The fields of `Response` that `_replaced` copies (a test holds them to the model's)."""
+
+
+def _replaced(resp: Response, headers: Headers, body: bytes, reason: str) -> Response:
+    """`dataclasses.replace(resp, headers=, body=, reason=)` at a seventh of its cost (it
+    looks the fields up on every call: ~10 us per replayed exchange on a busy machine)."""
+    return Response(
+        resp.status,
+        reason,
+        resp.http_version,
+        headers,
+        body,
+        resp.content_encoding,
+        resp.timestamp_start,
+        resp.timestamp_end,
+        resp.body_truncated,
+    )
+
+
 def _set(doc: Any, path: Path, value: Any) -> None:
     keys: list[Any] = []
     while path is not None:
@@ -284,7 +313,7 @@ class TargetSanitizer:
             reason = self.sanitizer.scanner.apply(reason, "response.reason", out)
         if headers is actual.headers and body is actual.body and reason is actual.reason:
             return actual
-        return dataclasses.replace(actual, headers=headers, body=body, reason=reason)
+        return _replaced(actual, headers, body, reason)
 
     def headers(self, headers: Headers, recorded: Headers = ()) -> Headers:
         """`headers` with every field not among `recorded` (same name and value)

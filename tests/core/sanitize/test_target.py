@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 
@@ -12,6 +14,7 @@ from amber._pseudonym import Pseudonymizer
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize import TargetSanitizer
+from amber.sanitize._target import RESPONSE_FIELDS
 from amber.sanitize._target import UNSANITIZED_BODY
 
 from .conftest import KEY
@@ -258,3 +261,24 @@ def test_documents_the_caller_parsed_are_used_not_parsed_again(sanitizer: Saniti
         copy, stored, parsed=(rec_body, orjson.loads(rec_body), resp.body, marked)
     )
     assert orjson.loads(other.body)["items"][0]["qty"] == 3
+
+
+def test_the_sanitized_response_keeps_every_other_field_of_the_live_one(
+    sanitizer: Sanitizer,
+) -> None:
+    # built field by field (cheaper than dataclasses.replace): every field is copied
+    assert RESPONSE_FIELDS == tuple(f.name for f in dataclasses.fields(Response))
+    stored = captured(sanitizer, live())
+    resp = dataclasses.replace(
+        live({**PERSON, "extra": 1}),
+        http_version="HTTP/1.0",
+        content_encoding="gzip",
+        timestamp_start=1.5,
+        timestamp_end=2.5,
+        body_truncated=False,
+    )
+    out = TargetSanitizer(sanitizer).response(resp, stored)
+    assert out is not resp and out.body != resp.body
+    for name in RESPONSE_FIELDS:
+        if name not in ("headers", "body", "reason"):
+            assert getattr(out, name) == getattr(resp, name), name
