@@ -53,6 +53,7 @@ from amber.replay._runner import DEFAULT_UNREACHABLE_AFTER
 from amber.replay._runner import Outcome
 from amber.replay._runner import Replayer
 from amber.replay._runner import Target
+from amber.replay._session import Parsed
 from amber.replay._targets import Safety
 from amber.replay._targets import count_writes
 from amber.replay._targets import guard_targets
@@ -92,11 +93,17 @@ class Clean(Protocol):
         """`value` by the value rules (None stays None)."""
 
     def response(
-        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+        self,
+        actual: Response,
+        recorded: Exchange | None,
+        rules: NoiseRules | None = None,
+        parsed: Parsed | None = None,
     ) -> Response:
         """`actual` in sanitized space, compared with `recorded`'s response. With the
         comparison's `rules`, what they ignore or skip need not be sanitized (it is not
-        compared, kept or shown): it may be left out or replaced."""
+        compared, kept or shown): it may be left out or replaced. `parsed`: both bodies as
+        carry-over learning parsed them (`Outcome.parsed`), to use instead of parsing
+        them again (the replayed document may be changed in place)."""
 
     def parsed(self, body: bytes) -> Any:
         """The JSON document of a body the last `response` call parsed (its result's or
@@ -119,10 +126,14 @@ class ResultCleaner:
         return self.target.parsed(body)
 
     def response(
-        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+        self,
+        actual: Response,
+        recorded: Exchange | None,
+        rules: NoiseRules | None = None,
+        parsed: Parsed | None = None,
     ) -> Response:
         if rules is None:
-            return self.target.response(actual, recorded)
+            return self.target.response(actual, recorded, parsed=parsed)
         # replay: the members the rules ignore are not sanitized (they become IGNORED, still
         # ignored), nor are the header fields they skip (left out)
         mode = rules.header_mode
@@ -131,6 +142,7 @@ class ResultCleaner:
             recorded,
             ignore=rules.ignore_regex,
             drop_header=lambda name: mode(name) == "skip",
+            parsed=parsed,
         )
 
 
@@ -437,7 +449,7 @@ def _sink(
         actual = o.response
         rules = rules_for(req.method, ex.route)
         if actual is not None:  # compared in sanitized space: pseudonym meets pseudonym
-            actual = clean.response(actual, ex, rules)
+            actual = clean.response(actual, ex, rules, o.parsed)  # bodies parsed once
         cmp = compare_responses(
             recorded,
             actual,

@@ -55,6 +55,7 @@ from amber.replay._feed import Feed
 from amber.replay._reach import ErrorKind
 from amber.replay._reach import UnreachableWatch
 from amber.replay._reach import error_kind
+from amber.replay._session import Parsed
 from amber.replay._session import SessionState
 from amber.replay._session import has_marker
 from amber.replay._transport import FastTransport
@@ -122,6 +123,9 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     error_kind: ErrorKind | None = None
     """What kind of transport error `error` is (None when a response came back)."""
+    parsed: Parsed | None = None
+    """Both JSON bodies as carry-over learning parsed them (`SessionState.learn`), for the
+    target sanitizer, which changes the replayed one in place (use them once)."""
 
 
 class RequestParts(NamedTuple):
@@ -357,9 +361,8 @@ class Replayer:
             timestamp_end=sent_at + latency / 1000,
             body_truncated=capped,
         )
-        if state is not None:
-            state.learn(ex.response, actual)
-        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, sent_mono=mono)
+        docs = state.learn(ex.response, actual) if state is not None else None
+        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, mono, parsed=docs)
 
     async def _read(self, resp: httpx.Response) -> tuple[bytes, bool]:
         """The body of `resp`, cut at `max_body` (and whether it was)."""
@@ -411,11 +414,9 @@ class Replayer:
             return self._failure(ex, e, sent_at, mono, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         actual = self._decoded(raw, sent_at, latency)
-        if state is not None:
-            state.learn(ex.response, actual)
-        return Outcome(
-            ex, actual, None, sent_at, latency, scheduled_at, actual.body_truncated, sent_mono=mono
-        )
+        docs = state.learn(ex.response, actual) if state is not None else None
+        capped = actual.body_truncated
+        return Outcome(ex, actual, None, sent_at, latency, scheduled_at, capped, mono, parsed=docs)
 
     def _decoded(self, raw: RawResponse, sent_at: float, latency_ms: float) -> Response:
         """The `Response` of a raw one, its body decoded (as capture stores bodies)."""

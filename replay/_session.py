@@ -43,7 +43,18 @@ from amber._model import header_get
 from amber._pseudonym import MARKER_RE
 from amber.replay._compare import loads_json
 
-__all__ = ["CHURN_AFTER", "MAX_LEARNED", "SessionState", "has_marker", "looks_like_timestamp"]
+__all__ = [
+    "CHURN_AFTER",
+    "MAX_LEARNED",
+    "Parsed",
+    "SessionState",
+    "has_marker",
+    "looks_like_timestamp",
+]
+
+Parsed = tuple[bytes, Any, bytes, Any]
+"""(recorded body, its JSON document, replayed body, its JSON document), as `learn` parsed
+them: handed on so that the target sanitizer and the comparison need not parse them again."""
 
 _TOKENISH = re.compile(r"(^|[_\-.])(token|jwt|session|sid|auth|key|secret)($|[_\-.])|token", re.I)
 MAX_LEARNED = 10_000
@@ -239,27 +250,31 @@ class SessionState:
 
     # -- learning -------------------------------------------------------------------------
 
-    def learn(self, recorded: Response | None, actual: Response | None) -> None:
+    def learn(self, recorded: Response | None, actual: Response | None) -> Parsed | None:
         """Learn from one (recorded, replayed) response pair of this session: the cookies
-        the target set, and what it returned in place of recorded secrets and ids."""
+        the target set, and what it returned in place of recorded secrets and ids.
+
+        Returns the two JSON documents when both bodies were parsed (`Parsed`: nothing here
+        keeps or changes them; the caller may hand them on, to be parsed once), else None."""
         if actual is None:
-            return
+            return None
         location = self._learn_headers(actual)
         if recorded is None or recorded.body == actual.body and not location:
-            return  # nothing differs: nothing to learn (the common case, and cheap)
-        rec_loc, act_loc = (
-            header_get(recorded.headers, "location"),
-            header_get(actual.headers, "location"),
-        )
+            return None  # nothing differs: nothing to learn (the common case, and cheap)
+        act_loc = header_get(actual.headers, "location") if location else None
+        rec_loc = header_get(recorded.headers, "location") if act_loc else None
         if rec_loc and act_loc and rec_loc != act_loc:
             for x, y in zip(rec_loc.split("/"), act_loc.split("/"), strict=False):
                 if x != y and len(x) >= 2 and not has_marker(x):
                     self._remember(x, y, "location")
         a, b = _json(recorded.body), _json(actual.body)
+        parsed: Parsed | None = None
         if a is not None and b is not None:
             self._learn_json(a, b)
+            parsed = (recorded.body, a, actual.body, b)
         if self._fresh:
             self._settle()
+        return parsed
 
     def _learn_headers(self, actual: Response) -> bool:
         """Learn the cookies `actual` sets; whether it has a `Location` header."""

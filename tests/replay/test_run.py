@@ -73,7 +73,11 @@ class Upper:
         return value and value.upper()
 
     def response(
-        self, actual: Response, recorded: Exchange | None, rules: NoiseRules | None = None
+        self,
+        actual: Response,
+        recorded: Exchange | None,
+        rules: NoiseRules | None = None,
+        parsed: object = None,
     ) -> Response:
         self.responses += 1
         self.rules.append(rules)

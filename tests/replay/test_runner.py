@@ -116,6 +116,13 @@ def test_session_replay_carries_rotating_token_and_minted_ids(app_url: str) -> N
     # a masked password in a body stays masked: replay.auth.login supplies real credentials
     # the order id minted by the new build replaced the recorded one in the path
     assert fresh.seen[2]["path"] == f"/orders/{next(iter(fresh.orders))}"
+    # the bodies carry-over learning parsed come with the outcome (parsed once for the run)
+    for o in outcomes:
+        assert o.response is not None and o.exchange.response is not None
+        if o.parsed is not None:
+            assert o.parsed[0] is o.exchange.response.body and o.parsed[2] is o.response.body
+            assert o.parsed[3] == orjson.loads(o.response.body)
+    assert any(o.parsed is not None for o in outcomes)
 
 
 def test_without_carry_the_marker_header_is_dropped(app_url: str) -> None:
@@ -712,6 +719,8 @@ def test_each_session_carries_its_own_learned_token_and_ids() -> None:
             f"Bearer {token}",
         ]
         assert mine[2].url.path.startswith(f"/v2/orders/ord_{who}_")
+    login = [o for o in outcomes if o.exchange.request.path == "/login"]
+    assert all(o.parsed is not None and o.parsed[2] is o.response.body for o in login)  # type: ignore[union-attr]
     assert "REDACTED" not in repr([r.headers.raw for r in seen])
 
 
@@ -720,6 +729,7 @@ def test_without_carry_over_nothing_learned_is_sent() -> None:
     outcomes = mock_run(recorded_session("ann"), login_app(seen), carry_state=False)
     assert [o.response.status for o in outcomes if o.response] == [200, 401, 401]
     assert all("authorization" not in r.headers for r in seen)
+    assert all(o.parsed is None for o in outcomes)  # nothing learned: nothing parsed
     assert seen[2].url.path == "/v2/orders/ord_recorded_1"
 
 

@@ -230,3 +230,21 @@ def test_churned_keys_stay_noise_for_location_too() -> None:
             resp({}, (("location", f"/jobs/new{i:06d}"),)),
         )
     assert "location" in st.churn and st.values == {}
+
+
+def test_learning_hands_on_the_documents_it_parsed() -> None:
+    st = SessionState()
+    rec, act = resp({"id": "ord_AAAA1111", "n": [1, 2]}), resp({"id": "ord_BBBB2222", "n": [1]})
+    parsed = st.learn(rec, act)
+    assert parsed is not None
+    assert parsed[0] is rec.body and parsed[2] is act.body
+    assert parsed[1] == {"id": "ord_AAAA1111", "n": [1, 2]}
+    assert parsed[3] == {"id": "ord_BBBB2222", "n": [1]}
+    # nothing to parse: an equal body, no answer, a body that is not JSON
+    assert st.learn(rec, rec) is None
+    assert st.learn(rec, None) is None
+    text = Response(200, headers=(("content-type", "text/plain"),), body=b"ord_CCCC3333")
+    assert st.learn(rec, text) is None
+    # what was handed on is not kept: changing it changes nothing learned
+    parsed[3]["id"] = "changed"
+    assert st.values["ord_AAAA1111"] == "ord_BBBB2222"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 
@@ -12,6 +14,7 @@ from amber._pseudonym import Pseudonymizer
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize import TargetSanitizer
+from amber.sanitize._target import RESPONSE_FIELDS
 from amber.sanitize._target import UNSANITIZED_BODY
 
 from .conftest import KEY
@@ -227,3 +230,55 @@ def test_the_documents_parsed_are_handed_to_the_comparison(sanitizer: Sanitizer)
     assert ts.parsed(stored.response.body) == orjson.loads(stored.response.body)
     # only those very objects: an equal copy, or any other body, is not known
     assert ts.parsed(bytes(bytearray(out.body))) is None and ts.parsed(b"{}") is None
+
+
+def test_documents_the_caller_parsed_are_used_not_parsed_again(sanitizer: Sanitizer) -> None:
+    stored = captured(sanitizer, live())
+    assert stored.response is not None
+    rec_body = stored.response.body
+    changed = {**PERSON, "items": [{"name": "Red mug", "qty": 3}]}
+    resp = live(changed)
+    rec_doc, act_doc = orjson.loads(rec_body), orjson.loads(resp.body)
+    plain = TargetSanitizer(sanitizer).response(resp, stored)
+    # the caller's documents give what parsing gives; the replayed one takes the edits
+    given = TargetSanitizer(sanitizer).response(
+        resp, stored, parsed=(rec_body, rec_doc, resp.body, act_doc)
+    )
+    assert given.body == plain.body
+    assert_nothing_raw(given)
+    assert act_doc["user"]["name"] != "Earl Reynolds"  # changed in place (documented)
+    assert rec_doc == orjson.loads(rec_body)  # the recorded one is only read
+    # they are used, not re-derived: a replayed document that says otherwise shows
+    marked = orjson.loads(resp.body)
+    marked["items"][0]["qty"] = 99
+    used = TargetSanitizer(sanitizer).response(
+        resp, stored, parsed=(rec_body, orjson.loads(rec_body), resp.body, marked)
+    )
+    assert orjson.loads(used.body)["items"][0]["qty"] == 99
+    # only for those very bodies: an equal copy of the body is parsed again
+    copy = Response(200, "OK", headers=HEADERS, body=bytes(bytearray(resp.body)))
+    other = TargetSanitizer(sanitizer).response(
+        copy, stored, parsed=(rec_body, orjson.loads(rec_body), resp.body, marked)
+    )
+    assert orjson.loads(other.body)["items"][0]["qty"] == 3
+
+
+def test_the_sanitized_response_keeps_every_other_field_of_the_live_one(
+    sanitizer: Sanitizer,
+) -> None:
+    # built field by field (cheaper than dataclasses.replace): every field is copied
+    assert RESPONSE_FIELDS == tuple(f.name for f in dataclasses.fields(Response))
+    stored = captured(sanitizer, live())
+    resp = dataclasses.replace(
+        live({**PERSON, "extra": 1}),
+        http_version="HTTP/1.0",
+        content_encoding="gzip",
+        timestamp_start=1.5,
+        timestamp_end=2.5,
+        body_truncated=False,
+    )
+    out = TargetSanitizer(sanitizer).response(resp, stored)
+    assert out is not resp and out.body != resp.body
+    for name in RESPONSE_FIELDS:
+        if name not in ("headers", "body", "reason"):
+            assert getattr(out, name) == getattr(resp, name), name
