@@ -28,6 +28,13 @@ def seed(path: Path) -> None:
     db.close()
 
 
+EXPECT = """testing:
+  expect:
+    - route: GET /shop/items.csv
+      status: 200
+      rows: 3
+"""
+
 APP = RealApp(
     name="datasette-csv-labels",
     summary="CSV export with expanded labels drops every row from the first dangling "
@@ -44,6 +51,8 @@ APP = RealApp(
     serve=_datasette.serve,
     request=Request("GET", "/shop/items.csv?_labels=on&_size=max"),
     glue=_datasette.glue("shop"),
+    # the oracle of a wrong 200 (docs/testing.md, testing.expect): the three rows
+    config=EXPECT,
     xfail="amber's test does not reproduce: the route has no id, so gen-test finds no seed "
     "rows without a hand-written rule (and rules are equality-only: no whole table); with a "
     "rule, the fixture's foreign key (recorded enforced: false) is created without its "

@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 
 from realapps.apps.datasette_csv_labels import APP as NO_RULE
+from realapps.apps.datasette_csv_labels import EXPECT
 
 APP = dataclasses.replace(
     NO_RULE,
     name="datasette-csv-labels-rule",
-    config="""fixtures:
+    config=EXPECT
+    + """fixtures:
   rules:
     - route: GET /shop/items.csv
       seeds:
