@@ -34,6 +34,9 @@ class RealApp:
       ``None`` means URL mode (the test runs against the served build).
     - ``login`` is sent first (same client, cookies kept) when the app needs a session.
     - ``config`` is the ``amber.yaml`` the generating command runs with (documented keys only).
+    - ``verify``: ``None`` when ``gen-test`` can run in the buggy release's venv (next to
+      amber's cli extra) and verify against the app in-process; else why not (gen-test
+      then runs in amber's own venv with ``--no-verify``).
     - ``xfail`` says why amber's generated test does not reproduce the bug today (``None``:
       it does, N/N runs); the test suite marks those entries ``xfail(strict=True)``.
     """
@@ -59,6 +62,7 @@ class RealApp:
     db_env: str = "REALAPPS_DATABASE_URL"
     config: str = ""
     gen_args: tuple[str, ...] = ()
+    verify: str | None = None
     xfail: str | None = None
 
     @property

@@ -30,10 +30,29 @@ KEY = "realapps-corpus-key-0123456789abcdef"
 READY_LINE = "amber capture: listening on"
 
 # What the generated tests need in the app's environment: amber's base install (the test
-# runtime) and pytest, as docs/testing.md says. SQLAlchemy is a workaround: today loading any
-# fixture imports amber.fixtures._merge, which imports SQLAlchemy at module level (recorded in
-# docs/realapps.md); drop it once the base install loads fixtures without SQLAlchemy.
-RUNTIME = ("pytest", "SQLAlchemy")
+# runtime) and pytest, as docs/testing.md says (SQLite fixtures load without SQLAlchemy).
+RUNTIME = ("pytest",)
+
+
+def _cli_extra() -> tuple[str, ...]:
+    """amber's `cli` extra, as pyproject.toml declares it: what the `amber` command needs
+    besides the base install (gen-test refuses to start without mitmproxy, although it does
+    not capture; SQLAlchemy 2, Faker... to extract, verify and shrink)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return tuple(config["project"]["optional-dependencies"]["cli"])
+
+
+# A workaround for URL mode only: loading a fixture into a database URL (`--amber-db-url`,
+# `load_fixture_file`) still needs SQLAlchemy (the in-process SQLite path does not); drop it
+# once that path loads SQLite through the stdlib too (recorded in docs/realapps.md).
+URL_EXTRA = ("SQLAlchemy",)
+
+# gen-test verifies (and traces, and shrinks) by running the app in its own process, so it
+# runs where the app imports: the buggy release's venv gets amber's cli extra too (the fixed
+# release's venv keeps the test runtime only).
+GEN_EXTRA = _cli_extra()
 
 
 class HarnessError(RuntimeError):
@@ -137,10 +156,13 @@ def amber_wheel(work: Path) -> Path:
     return next(out.glob("amber-*.whl"))
 
 
-def app_venv(app: RealApp, version: str, wheel: Path, cache: Path) -> Path:
-    """A cached venv with the app at `version` and amber's test runtime; returns its python.
-    The venv is keyed by what is installed from PyPI; amber is re-installed on every run."""
-    reqs = [f"{app.package}=={version}", *app.pins, *RUNTIME]
+def app_venv(
+    app: RealApp, version: str, wheel: Path, cache: Path, extra: tuple[str, ...] = ()
+) -> Path:
+    """A cached venv with the app at `version` and amber's test runtime (plus `extra`);
+    returns its python. The venv is keyed by what is installed from PyPI; amber is
+    re-installed on every run."""
+    reqs = [f"{app.package}=={version}", *app.pins, *RUNTIME, *extra]
     key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:12]
     venv = cache / f"{app.package}-{version}-{key}"
     python = venv / "bin" / "python"
@@ -299,6 +321,12 @@ def run_tests(
     return totals
 
 
+def verifies(app: RealApp) -> bool:
+    """Whether gen-test runs in the buggy release's venv and verifies against the app
+    in-process (else it runs in amber's own venv, with --no-verify)."""
+    return app.glue is not None and app.verify is None
+
+
 def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) -> str:
     """Seed, serve the buggy release behind amber capture, send the request, gen-test."""
     app.seed(work / "source" / f"{app.db_name}.db")
@@ -311,14 +339,19 @@ def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) ->
     res.times["serve+capture"] = time.monotonic() - t
 
     t = time.monotonic()
-    gen: list[str | Path] = [AMBER, "gen-test", amber_id, "--out", "tests"]
+    amber = buggy.with_name("amber") if verifies(app) else AMBER
+    gen: list[str | Path] = [amber, "gen-test", amber_id, "--out", "tests"]
     gen += ["--source-db", f"sqlite:///source/{app.db_name}.db", "--store", "sqlite:///store.db"]
     if app.glue is not None:
         gen += ["--app", app.app_spec, "--db-env", app.db_env]
+    if app.glue is not None and not verifies(app):
+        gen.append("--no-verify")
     gen += list(app.gen_args)
-    res.commands.append(_sh(gen, work))
+    res.commands.append(("PYTHONPATH=glue " if verifies(app) else "") + _sh(gen, work))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMBER_")}
     env["AMBER_KEY"] = KEY
+    if verifies(app):
+        env["PYTHONPATH"] = str(work / "glue")
     done = subprocess.run(
         [str(g) for g in gen], cwd=work, env=env, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
@@ -351,8 +384,9 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
     wheel = amber_wheel(work)
     # The fixed release's venv installs while the buggy one is served and captured.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache)
-        buggy = app_venv(app, app.buggy, wheel, cache)
+        url = URL_EXTRA if app.glue is None else ()
+        fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache, url)
+        buggy = app_venv(app, app.buggy, wheel, cache, GEN_EXTRA if verifies(app) else url)
         res.times["buggy venv"] = time.monotonic() - t
         try:
             _capture_and_generate(app, buggy, work, res)
