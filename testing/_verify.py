@@ -38,10 +38,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from amber.errors import AmberError
 from amber.errors import FixtureError
 from amber.errors import UsageError
 from amber.testing._assertions import request_kwargs
 from amber.testing._client import AppClient
+from amber.testing._client import IdentityMissing
 from amber.testing._client import load_app
 from amber.testing._credentials import Credentials
 from amber.testing._generate import _request_literal
@@ -73,8 +75,9 @@ class Outcome:
     seconds: float = 0.0
     kind: str = "response"
     """`response`; `exception` (the request raised in the app: a server error), `timeout`
-    (the run hung) or `build` (the app did not start): neither of the last two reproduces
-    anything."""
+    (the run hung), `build` (the app did not start) or `setup` (amber's side of the test
+    failed: a credential amber.yaml does not declare, a login hook's error): none of the
+    last three reproduces anything."""
 
     @property
     def status(self) -> int | None:
@@ -167,8 +170,12 @@ class Reproducer:
         """`outcome` against the recording (see the module doc)."""
         expected = self.expected()
         resp = outcome.response
-        if outcome.kind in ("timeout", "build"):
-            what = "the run hung" if outcome.kind == "timeout" else "the build did not start"
+        if outcome.kind in ("timeout", "build", "setup"):
+            what = {
+                "timeout": "the run hung",
+                "build": "the build did not start",
+                "setup": "the test's own set-up failed (not the app)",
+            }[outcome.kind]
             return Verdict(False, expected, outcome, (f"{what}: {outcome.error}",))
         if self.server_error:
             ok = resp is None or resp.status >= 500
@@ -249,6 +256,10 @@ class Reproducer:
                 return
             try:
                 result["response"] = self._send(app, literal)
+            except (IdentityMissing, AmberError) as e:
+                # amber's side (a credential amber.yaml does not declare, a login that
+                # failed): never the recorded failure reproduced
+                result["setup"] = f"{type(e).__name__}: {_first_line(e)}"
             except BaseException as e:  # the app's own failure is the outcome
                 result["error"] = f"{type(e).__name__}: {_first_line(e)}"
 
@@ -261,6 +272,8 @@ class Reproducer:
             return Outcome(None, f"timed out after {self.timeout:g} s", seconds, "timeout")
         if "build" in result:
             return Outcome(None, self._clean(result["build"]), seconds, "build")
+        if "setup" in result:
+            return Outcome(None, self._clean(result["setup"]), seconds, "setup")
         if "error" in result:
             return Outcome(None, self._clean(result["error"]), seconds, "exception")
         return Outcome(self._sanitized(result["response"]), None, seconds)

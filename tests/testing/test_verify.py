@@ -137,3 +137,20 @@ def test_a_build_that_does_not_start_reproduces_nothing() -> None:
         v = r.verify(tags_fixture(1))
     assert not v.reproduced and v.outcome.kind == "build"
     assert "the build did not start" in v.explain() and "missing_dependency" in v.explain()
+
+
+def test_amber_s_own_set_up_failing_reproduces_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a credential amber.yaml does not declare raises before the app is reached: that is
+    # the test's set-up, never the recorded server error (it once shrank fixtures to 0 rows)
+    from amber.testing._client import AppClient
+    from amber.testing._client import IdentityMissing
+
+    def refuse(self: AppClient, **kwargs: object) -> None:
+        raise IdentityMissing("needs: the test identity's password (testing.identity)")
+
+    monkeypatch.setattr(AppClient, "request", refuse)
+    r = Reproducer(listing_exchange(), f"{__name__}:raising_app", "LISTING_DB", sanitizer())
+    with r:
+        v = r.verify(tags_fixture(1))
+    assert not v.reproduced and v.outcome.kind == "setup"
+    assert "set-up failed" in v.explain() and "IdentityMissing" in v.explain()
