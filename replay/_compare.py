@@ -32,6 +32,7 @@ from typing import Literal
 import orjson
 
 from amber._model import Response
+from amber._model import exact_json_loads as loads_json
 from amber.replay._noise import NoiseRules
 from amber.replay._noise import key_segment
 
@@ -67,9 +68,6 @@ _INDEX = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
 _SUM_OPTS = orjson.OPT_SORT_KEYS
 _NUMBERS = (int, float)
 # integers beyond 64 bits (orjson reads those as floats) have 19 digits or more
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_RUN = b"0" * 19
-_WS = b" \t\r\n"
 
 DifferenceKind = Literal[
     "value",
@@ -280,41 +278,6 @@ def _same(a: Any, b: Any) -> bool:
     if ta is not tb and not (ta in _NUMBERS and tb in _NUMBERS):
         return False
     return bool(a == b)
-
-
-def _has_long_integer(body: bytes) -> bool:
-    """Whether valid JSON text has an integer token of 19 digits or more. A few C passes
-    (a regex costs 4x the parse); a digit run inside a string (a zero-padded id) is told
-    apart by what surrounds it, and the rare string that fools that only costs time."""
-    t = body.translate(_DIGITS_AS_ZERO)
-    i = t.find(_LONG_RUN)
-    n = len(t)
-    while i >= 0:
-        j = i + len(_LONG_RUN)
-        while j < n and t[j] == 48:  # b"0"
-            j += 1
-        k = i - 1
-        if k >= 0 and t[k] == 45:  # b"-"
-            k -= 1
-        while k >= 0 and t[k] in _WS:
-            k -= 1
-        m = j
-        while m < n and t[m] in _WS:
-            m += 1
-        if (k < 0 or t[k] in b":,[") and (m >= n or t[m] in b",}]"):
-            return True
-        i = t.find(_LONG_RUN, j)
-    return False
-
-
-def loads_json(body: bytes) -> Any:
-    """Parse JSON like `orjson.loads`, with integers beyond 64 bits kept exact (orjson
-    makes them floats, and two ids 1 apart would compare equal). Raises
-    `orjson.JSONDecodeError`."""
-    value = orjson.loads(body)
-    if _has_long_integer(body):
-        value = json.loads(body)  # valid JSON (orjson said so); exact integers
-    return value
 
 
 def _canonical(value: Any) -> bytes:

@@ -39,9 +39,9 @@ import orjson
 from amber._model import Headers
 from amber._model import Request
 from amber._model import Response
+from amber._model import exact_json_loads as loads_json
 from amber._model import header_get
 from amber._pseudonym import MARKER_RE
-from amber.replay._compare import loads_json
 
 __all__ = [
     "CHURN_AFTER",

@@ -42,6 +42,7 @@ from amber._model import Exchange
 from amber._model import Headers
 from amber._model import Redaction
 from amber._model import Response
+from amber._model import exact_json_loads
 from amber._pseudonym import marker
 
 from ._json import PERSON_VERDICTS
@@ -58,43 +59,8 @@ IGNORED = marker("ignored")
 """What replaces a differing value the comparison ignores (`response(..., ignore=)`): it
 is neither sanitized nor kept."""
 
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_RUN = b"0" * 19
-_WS = b" \t\r\n"
 
-
-def _has_long_integer(body: bytes) -> bool:
-    """Whether valid JSON text has an integer token of 19 digits or more (orjson reads
-    those as floats): a few C passes; a digit run inside a string is told apart by what
-    surrounds it (the comparison's own test, `amber.replay._compare`)."""
-    t = body.translate(_DIGITS_AS_ZERO)
-    i = t.find(_LONG_RUN)
-    n = len(t)
-    while i >= 0:
-        j = i + len(_LONG_RUN)
-        while j < n and t[j] == 48:  # b"0"
-            j += 1
-        k = i - 1
-        if k >= 0 and t[k] == 45:  # b"-"
-            k -= 1
-        while k >= 0 and t[k] in _WS:
-            k -= 1
-        m = j
-        while m < n and t[m] in _WS:
-            m += 1
-        if (k < 0 or t[k] in b":,[") and (m >= n or t[m] in b",}]"):
-            return True
-        i = t.find(_LONG_RUN, j)
-    return False
-
-
-def _loads(body: bytes) -> Any:
-    """Parsed, integers of any width exact (`ValueError` when it is not JSON)."""
-    value = orjson.loads(body)
-    if _has_long_integer(body):
-        value = json.loads(body)
-    return value
-
+_loads = exact_json_loads  # integers of any width exact (`ValueError` when not JSON)
 
 _NOT_PLAIN_JSON = ("multipart/", "ndjson", "jsonl", "json-seq", "event-stream")
 _RECORDED_CACHE = 32
