@@ -28,6 +28,7 @@ from amber.errors import UsageError
 if TYPE_CHECKING:
     from amber.replay import NoiseFile
     from amber.testing import GenSpec
+    from amber.testing import Reproducer
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -213,7 +214,6 @@ def _fixture_for(
 ) -> tuple[GenSpec, list[str]]:
     """Extract (verify, widen, shrink) one test's fixture; the spec to write (its request
     shrunk) and the comment for the test file."""
-    from amber.cli._fixtures import make_reproducer
     from amber.cli._fixtures import reproduce
     from amber.testing import Budget
 
@@ -221,17 +221,7 @@ def _fixture_for(
     reproducer = None
     why_not = _why_not_verified(args, spec)
     if not why_not:
-        assert spec.app is not None
-        reproducer = make_reproducer(
-            config,
-            ex,
-            app=spec.app,
-            db_env=spec.db_env,
-            noise=spec.noise,
-            expect_status=spec.expect_status,
-            expect_json=spec.expect_json,
-            timeout=args.verify_timeout,
-        )
+        reproducer = _reproducer_for(args, config, spec)
     budget = None if args.no_shrink else Budget(args.max_runs, args.max_seconds)
     try:
         rep = reproduce(
@@ -295,7 +285,6 @@ def _given_fixture(
     """`--fixture FILE`: the fixture `amber fixtures` wrote, not extracted again; verified
     and shrunk as `_fixture_for` does an extracted one when an app is given, then written
     to `path`. The spec to write and the comment for the test file."""
-    from amber.cli._fixtures import make_reproducer
     from amber.fixtures import Fixture
     from amber.testing import Budget
     from amber.testing import shrink
@@ -310,17 +299,7 @@ def _given_fixture(
             return spec, []
         print(f"amber gen-test: {ex.id}: not verified: {why_not}", file=sys.stderr)
         return spec, [f"UNVERIFIED: not checked against the recording: {why_not}."]
-    assert spec.app is not None
-    reproducer = make_reproducer(
-        config,
-        ex,
-        app=spec.app,
-        db_env=spec.db_env,
-        noise=spec.noise,
-        expect_status=spec.expect_status,
-        expect_json=spec.expect_json,
-        timeout=args.verify_timeout,
-    )
+    reproducer = _reproducer_for(args, config, spec)
     try:
         verdict = reproducer.verify(fx)
         if not verdict.reproduced:
@@ -401,6 +380,24 @@ def _expect_json(text: str | None) -> Any:
             "--expect-json nests too deep to parse; expect a part of the body "
             "by editing the generated test instead"
         ) from None
+
+
+def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> Reproducer:
+    """The reproducer of `spec`'s exchange (verify: the recording is the oracle), with the
+    test's own expectations and noise; `spec.app` is set (`_why_not_verified` said so)."""
+    from amber.cli._fixtures import make_reproducer
+
+    assert spec.app is not None
+    return make_reproducer(
+        config,
+        spec.exchange,
+        app=spec.app,
+        db_env=spec.db_env,
+        noise=spec.noise,
+        expect_status=spec.expect_status,
+        expect_json=spec.expect_json,
+        timeout=args.verify_timeout,
+    )
 
 
 def _spec(
