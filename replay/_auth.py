@@ -36,6 +36,7 @@ from typing import Literal
 import httpx
 import orjson
 
+from amber._identity import expand_env
 from amber.errors import AuthError
 from amber.errors import ConfigError
 from amber.errors import TargetUnreachable
@@ -44,7 +45,6 @@ from amber.replay._reach import error_kind
 # AuthError lives in amber.errors; it stays importable from here for older imports
 __all__ = ["Auth", "AuthError", "Login"]
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Hook = Callable[[httpx.Request], "httpx.Request | Awaitable[httpx.Request]"]
 TokenSource = Literal["json", "header", "cookie"]
 """Where the login response carries the token: a JSON path, a header or a cookie."""
@@ -52,22 +52,9 @@ TokenTarget = Literal["header", "cookie"]
 """Where each replayed request carries the token."""
 
 
-def expand(value: str, key: str, env: Mapping[str, str]) -> str:
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in env:
-            raise ConfigError(
-                f"environment variable {name} is not set (export it, or remove the reference)",
-                key=key,
-            )
-        return env[name]
-
-    return _VAR.sub(sub, value)
-
-
 def _expand_tree(node: Any, key: str, env: Mapping[str, str]) -> Any:
     if isinstance(node, str):
-        return expand(node, key, env)
+        return expand_env(node, key, env)
     if isinstance(node, dict):
         return {k: _expand_tree(v, f"{key}.{k}", env) for k, v in node.items()}
     if isinstance(node, list):
@@ -128,7 +115,9 @@ class Auth:
         if not isinstance(headers, Mapping):
             raise ConfigError("expected a mapping of header names to values", key=f"{key}.headers")
         auth = cls(
-            headers={str(k): expand(str(v), f"{key}.headers.{k}", env) for k, v in headers.items()}
+            headers={
+                str(k): expand_env(str(v), f"{key}.headers.{k}", env) for k, v in headers.items()
+            }
         )
         login = data.get("login")
         if login is not None:
