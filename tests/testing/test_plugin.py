@@ -73,6 +73,23 @@ def test_fixture_loading_imports_no_store_nor_pseudonyms() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_snapshot_tests_replay_imports_load_no_engine() -> None:
+    """A snapshot test compares with amber.replay's rules: importing them loads neither the
+    replay engine (the store, httptools, the runner) nor SQLAlchemy, while the engine's
+    names still resolve on first use. (httpx, a runtime dependency, loads zstandard's
+    decoder where it is installed: not asserted here.)"""
+    code = (
+        "import sys; from amber.replay import NoiseRules, compare_responses; "
+        "print(sorted(m for m in ('httptools', 'sqlalchemy', 'amber._store', "
+        "'amber.replay._runner', 'amber.replay._run') if m in sys.modules)); "
+        "import amber.replay as r; print(r.Replayer.__module__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["[]", "amber.replay._runner"]
+
+
 FX = """version: 1
 tables:
 - name: t
