@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from amber._model import dumps_json
 from amber._urls import hide_passwords
 
 __all__ = [
@@ -137,14 +138,17 @@ def audit_path(config_section: Mapping[str, Any] | None = None) -> Path:
 
 
 def append_audit(path: str | os.PathLike[str], entry: Mapping[str, Any]) -> None:
-    """Append `entry` as one JSON line; creates the file 0600 (its folder 0700)."""
+    """Append `entry` as one JSON line (any string, lone surrogates included); creates the
+    file 0600 (its folder 0700)."""
     p = Path(path)
     if not p.parent.exists():
         p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+    # amber's JSON writer: a value holding a raw byte kept by surrogateescape (a route, a
+    # path) is written as a `\udce9` escape instead of failing the command that audits
+    line = dumps_json(entry, newline=True, default=str)
     fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, line.encode("utf-8"))
+        os.write(fd, line)
     finally:
         os.close(fd)
 

@@ -39,3 +39,16 @@ def test_a_token_or_an_email_in_the_reason_is_never_stored_raw(tmp_path: Path) -
     assert entry["argv"][:3] == ["amber", "replay", "--reason"]
     # a plain reason is kept as typed
     assert record("replay", [], reason="nightly check")["reason"] == "nightly check"
+
+
+def test_a_raw_byte_in_any_field_is_written_as_an_escape_and_read_back(tmp_path: Path) -> None:
+    # a route or path holding a byte that is not UTF-8 (kept by surrogateescape) once made
+    # the record unencodable and failed the run that audited it
+    log = tmp_path / "audit.jsonl"
+    raw = b"/p/caf\xe9".decode("utf-8", "surrogateescape")
+    append_audit(log, {"routes": {raw: 2}, "refused": f"POST {raw}", "when": Path("x")})
+    data = log.read_bytes()
+    data.decode("utf-8")  # valid UTF-8 on disk
+    assert b"\\udce9" in data and b"\xe9" not in data
+    (entry,) = read_audit(log)
+    assert entry == {"routes": {raw: 2}, "refused": f"POST {raw}", "when": "x"}
