@@ -35,7 +35,7 @@ _EXTRAS = {"psycopg": ("PostgreSQL", "postgres")}
 """Optional drivers: the package, what needs it and the extra of amber that installs it."""
 
 _TOOLS = frozenset(
-    {"sqlalchemy", "zstandard", "rich", "faker", "mitmproxy", "httptools", "uvloop", "pytest"}
+    {"sqlalchemy", "zstandard", "rich", "mitmproxy", "httptools", "uvloop", "pytest"}
 )
 """What the `amber` command needs beyond the test runtime (`pip install amber` installs only
 the runtime that generated tests import; the commands come with `amber[cli]`)."""
@@ -155,7 +155,6 @@ def _setup_logging(command: str, prefix: str, verbose: bool) -> None:
         # Libraries lower the root logger's level; our handler keeps its own.
         for h in logging.getLogger().handlers:
             h.setLevel(level)
-    logging.getLogger("faker").setLevel(logging.WARNING)
 
 
 def _unexpected(e: BaseException) -> str:
