@@ -137,6 +137,15 @@ class ConfigTextSanitizer:
             if verdict is None and masked:
                 verdict = masked[-1][1]
             if verdict is None:
+                # a value that is a JSON document (`payload: "{\"X-Goog-Signature\": ...}"`)
+                # is walked like a JSON body and edited inside its quotes
+                found = self._embedded_json(rest, f"{location}.{key}" if key else location, out)
+                if found is not None:
+                    start, end, new = found
+                    cut = m.end()
+                    lines[i] = body[: cut + start] + new + body[cut + end :] + line[len(body) :]
+                    changed = True
+                    done.append((i, cut + start, cut + start + len(new)))
                 i += 1
                 continue
             # the location names the key as stored (an email used as a key is replaced)
@@ -185,6 +194,25 @@ class ConfigTextSanitizer:
             offsets.append(offsets[-1] + len(ln))
         return "".join(lines), [(offsets[n] + a, offsets[n] + b) for n, a, b in done]
 
+    def _embedded_json(
+        self, rest: str, location: str, out: list[Redaction]
+    ) -> tuple[int, int, str] | None:
+        """(start, end, new text) of a scalar in `rest` that is a JSON document the JSON
+        rules changed; None otherwise. A double-quoted scalar is read through its `\"` and
+        `\\` escapes and written back with them; one whose other escapes would not come back
+        byte for byte is left to the value rules."""
+        start, end, value = _scalar(rest)
+        if value.lstrip()[:1] not in ("{", "["):
+            return None
+        quoted = start == 1 and rest[0] == '"'
+        text = _DQ_ESCAPE.sub(r"\1", value) if quoted else value
+        if quoted and _dq_escape(text) != value:
+            return None
+        new = self.bodies.json_text(text, location, out)
+        if new is None or new == text:
+            return None
+        return start, end, _dq_escape(new) if quoted else new
+
     def _block(
         self, block: list[str], verdict: Verdict, location: str, out: list[Redaction]
     ) -> list[str] | None:
@@ -217,6 +245,14 @@ def _block_end(lines: list[str], i: int, indent: int) -> int:
             last = j
         j += 1
     return last + 1
+
+
+_DQ_ESCAPE = re.compile(r'\\(["\\])')
+
+
+def _dq_escape(text: str) -> str:
+    """`text` as the inside of a double-quoted YAML or shell value (`\\` and `\"`)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _scalar(rest: str) -> tuple[int, int, str]:

@@ -167,3 +167,20 @@ def test_anchors_comments_and_quoted_keys(sanitizer: Sanitizer) -> None:
     assert new.split("\n", 1)[1] == (
         f'"client_secret": "{M}"\ndb:\n  password: "{M}" # shared\n  replica_password: "{M}"\n'
     )
+
+
+@pytest.mark.parametrize("key", ['"payload"', "payload", "PAYLOAD="])
+def test_a_json_document_in_a_double_quoted_value_is_walked_inside_its_escapes(
+    sanitizer: Sanitizer, key: str
+) -> None:
+    # found by the property test: escaped JSON under a neutral key kept a signed-URL value
+    sig = "a5f1de30c96636c1b185b37fcb5fef1ba521656c808b2c34062d12152302049af5274ca2"
+    sep = "" if key.endswith("=") else ": "
+    line = f'{key}{sep}"{{\\"X-Goog-Signature\\": \\"{sig}\\", \\"note\\": \\"a \\\\\\\\ b\\"}}"\n'
+    out = run(sanitizer, line, "application/yaml")[0]
+    assert sig not in out
+    # only the value changed, its other escapes byte for byte
+    assert out == line.replace(sig, "[REDACTED:signed-url]")
+    # an ordinary JSON value (nothing to redact) stays byte for byte
+    plain = f'{key}{sep}"{{\\"sku\\": \\"MUG-1\\", \\"n\\": 2}}"\n'
+    assert run(sanitizer, plain, "application/yaml")[0] == plain
