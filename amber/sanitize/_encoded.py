@@ -169,7 +169,16 @@ def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
         pos = max(end, m.end())
 
 
+# Bytes that are a control character in UTF-8 wherever they are (never inside a multibyte
+# sequence) and that `_as_text` does not take as text: all of C0 but tab, LF and CR, and DEL.
+_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
 def _as_text(raw: bytes) -> str | None:
+    if len(raw.translate(None, _CONTROL)) != len(raw):
+        # the text would hold a control character: not printable (most random binary, a
+        # hash or a UUID, stops here, without the cost of a failed UTF-8 decode)
+        return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -63,17 +63,28 @@ Path = tuple[Any, ...] | None
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 
 
+_PARTS: dict[str, str] = {}
+
+
+def _render_part(key: str | int) -> str:
+    """`.email`, `[3]` or `["a b"]`: one step of a rendered path (object keys cached)."""
+    if isinstance(key, int):
+        return f"[{key}]"
+    part = _PARTS.get(key)
+    if part is None:
+        part = f".{key}" if _SIMPLE_KEY.fullmatch(key) else f"[{json.dumps(key)}]"
+        if len(_PARTS) >= 65536:
+            _PARTS.clear()
+        _PARTS[key] = part
+    return part
+
+
 def render_path(path: Path) -> str:
     """`$.items[3].email` from the linked path `((((None, 'items'), 3), 'email')`."""
     parts: list[str] = []
     while path is not None:
         path, key = path
-        if isinstance(key, int):
-            parts.append(f"[{key}]")
-        elif _SIMPLE_KEY.fullmatch(key):
-            parts.append(f".{key}")
-        else:
-            parts.append(f"[{json.dumps(key)}]")
+        parts.append(_render_part(key))
     return "$" + "".join(reversed(parts))
 
 
@@ -90,6 +101,12 @@ def _dumps_python(obj: Any) -> bytes:
     return json.dumps(obj).encode("ascii")
 
 
+# A value the serializers write as `"\u0000amber-slot-<n>\u0000"`: where edit n goes.
+_SLOT = "\x00amber-slot-{}\x00"
+_SLOT_PREFIX = b'"\\u0000amber-slot-'
+_SLOTS = re.compile(rb'"\\u0000amber-slot-([0-9]+)\\u0000"')
+
+
 def reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> bytes | None:
     """The edited document re-serialized, when that is byte for byte the same as splicing.
 
@@ -98,18 +115,42 @@ def reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> byt
     serializing the edited document changes only the edited values, and is much faster
     than following the text. None when it does not (then the splicer runs). `sets` are
     the walker's `(container, key, new value)` edits.
+
+    One serialization does both: each edited value is serialized as a numbered slot, the
+    text between the slots joined with the old values must be `body`, and joined with
+    the new ones it is the result. On None, `obj` is as it was.
     """
     core = body.rstrip(b" \t\r\n")
     head = core[:256]
     dumps = _dumps_python if b'": ' in head or b'", ' in head else orjson.dumps
+    if _SLOT_PREFIX in core:
+        return None  # the text holds a slot's spelling: it could not be told apart
+    olds: list[Any] = []
     try:
-        if dumps(obj) != core:
+        for i, (container, key, _) in enumerate(sets):
+            olds.append(container[key])
+            container[key] = _SLOT.format(i)
+        pieces = _SLOTS.split(dumps(obj))
+        n = len(sets)
+        if len(pieces) != 2 * n + 1:
+            return None  # a container edited twice: let the splicer do it
+        old_text = pieces[:]
+        new_text = pieces
+        for j in range(1, 2 * n, 2):
+            i = int(pieces[j])
+            if i >= n:
+                return None
+            old_text[j] = dumps(olds[i])
+            new_text[j] = dumps(sets[i][2])
+        if b"".join(old_text) != core:
             return None
-        for container, key, new in sets:
-            container[key] = new
-        return dumps(obj) + body[len(core) :]
+        return b"".join(new_text) + body[len(core) :]
     except (TypeError, ValueError, UnicodeEncodeError):
         return None  # big integers (orjson), lone surrogates (orjson), NaN (ASCII encoding)
+    finally:
+        # in reverse: a value set twice gets its first old value back last
+        for (container, key, _), old in reversed(list(zip(sets, olds, strict=False))):
+            container[key] = old
 
 
 def _encode(value: Any) -> str:
@@ -154,9 +195,20 @@ class JsonWalker:
         self._clean = owner.scanner.known_clean
         self._infos = owner.key_infos
         self._key_info = owner.key_info
+        self._loc_parent: Any = self  # no path is the walker: nothing cached yet
+        self._loc_base = ""
 
     def loc(self, path: Path) -> str:
-        return self.location + render_path(path)
+        """`location` and the rendered path; the siblings of a redacted value share their
+        parent's rendering (the walker redacts the members of one object one after
+        another)."""
+        if path is None:
+            return self.location + "$"
+        parent, key = path
+        if parent is not self._loc_parent:
+            self._loc_parent = parent
+            self._loc_base = self.location + render_path(parent)
+        return self._loc_base + _render_part(key)
 
     def walk(self, obj: Any) -> None:
         t = type(obj)

@@ -335,6 +335,13 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     # 40-character random keys: only at the start of a run of base64's alphabet
     ("random", ("awsrandom",), "(?=[A-Za-z0-9/+])"),
 )
+# The groups each of whose matches starts at a token boundary: at the start of the text or
+# right after a character that is not a letter or digit (`LEFT`, the `kv` and `awsrandom`
+# look-behinds), or after a `%XX` or `\\n` escape. In text without `%` and `\\` the
+# scanner searches them in their boundary form, `[^A-Za-z0-9]` and the group: the regex
+# engine then skips every letter and digit in C instead of trying each detector there
+# (`tests/core/sanitize/test_values.py` checks every detector of these groups).
+_BOUNDED = frozenset(("kv", "auth", "digits", "lower", "random"))
 _TOKEN_HINTS = (
     ".ey",
     "AKIA",
@@ -387,15 +394,17 @@ def _gate(group: str, s: str) -> bool:
 
 
 # The same gates as `_gate`, one function per group, with the length each group's shortest
-# match needs folded in (`_hits` calls them without a chain of group-name tests).
-_GATES: dict[str, Callable[[str], bool]] = {
-    "pem": lambda s: len(s) >= 16 and "-----BEGIN" in s,
-    "at": lambda s: "@" in s,
-    "kv": lambda s: "=" in s or ":" in s,
-    "auth": lambda s: _HAS_AUTH_HINT(s) is not None,
+# match needs folded in (`_hits` calls them without a chain of group-name tests). Most are
+# a compiled pattern's own `search`, called without a Python frame; a length the group's
+# regex needs anyway is left to it (the regex engine rejects shorter text at once).
+_GATES: dict[str, Callable[[str], object]] = {
+    "pem": re.compile("-----BEGIN").search,
+    "at": re.compile("@").search,
+    "kv": re.compile("[=:]").search,
+    "auth": _HAS_AUTH_HINT,
     "tokens": lambda s: len(s) >= 16 and _HAS_TOKEN_HINT(s) is not None,
-    "digits": lambda s: _HAS_DIGIT(s) is not None,
-    "lower": lambda s: len(s) >= 15 and _HAS_DIGIT(s) is not None,
+    "digits": _HAS_DIGIT,
+    "lower": _HAS_DIGIT,  # (an IBAN has 15 characters at least: the regex checks)
     "random": lambda s: len(s) >= 40,
 }
 
@@ -427,7 +436,10 @@ class ValueScanner:
         self._custom = tuple(custom)
         self._memo: dict[str, tuple[str, tuple[tuple[str, RedactionAction], ...]]] = {}
         self._groups: list[tuple[str, re.Pattern[str]]] = []
-        self._gated: list[tuple[Callable[[str], bool], re.Pattern[str]]] = []
+        # (gate, group regex, its boundary form or None): see `_BOUNDED`
+        self._gated: list[
+            tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
+        ] = []
         # per detector, the detectors after it in its group, each compiled alone: tried at
         # the same place when its own match fails its check (`00 44 161 496 0742` is first
         # a card candidate, then a phone)
@@ -437,9 +449,15 @@ class ValueScanner:
             if not dets:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
-            rx = re.compile(f"{first}(?:{combined})", re.ASCII | re.DOTALL)
+            pattern = f"{first}(?:{combined})"
+            rx = re.compile(pattern, re.ASCII | re.DOTALL)
+            bounded = (
+                re.compile(f"[^A-Za-z0-9]{pattern}", re.ASCII | re.DOTALL)
+                if group in _BOUNDED
+                else None
+            )
             self._groups.append((group, rx))
-            self._gated.append((_GATES[group], rx))
+            self._gated.append((_GATES[group], rx, bounded))
             singles = [
                 re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL) for d in dets
             ]
@@ -523,19 +541,30 @@ class ValueScanner:
 
     def _hits(self, text: str, code: bool = False, depth: int = 0) -> list[Hit]:
         found: list[Hit] = []
-        for gate, rx in self._gated:
+        # without `%` and `\\`, a match of a `_BOUNDED` group starts at 0 or right after a
+        # character other than a letter or digit: its boundary form finds it from there
+        plain = "%" not in text and "\\" not in text
+        for gate, rx, bounded in self._gated:
             if not gate(text):
                 continue
-            pos = 0
-            while (m := rx.search(text, pos)) is not None:
+            if bounded is None or not plain:
+                m = rx.search(text)
+                bounded = None
+            else:
+                m = rx.match(text) or bounded.search(text)
+            while m is not None:
+                # (the detector's own group: a boundary form's match starts a character
+                # before it)
+                start = m.start(m.lastgroup or 0)
                 hit = self._handle(m, text, code) or self._handle_later(m, text, code)
                 if hit is None:
                     # a candidate that failed its check may hide one that starts inside it
                     # (`%2000 44 161...`, `ref,4111...`): go on from the next character
-                    pos = m.start() + 1
+                    pos = start + 1
                 else:
                     found.append(hit)
                     pos = max(hit.end, m.end())
+                m = rx.search(text, pos) if bounded is None else bounded.search(text, pos - 1)
         if depth < _MAX_DEPTH and len(text) >= 8:
             self._encoded_hits(text, depth, found)
         if len(found) > 1:
@@ -579,7 +608,7 @@ class ValueScanner:
         ident = m.lastgroup
         assert ident is not None
         for single in self._later[ident]:
-            other = single.match(text, m.start())
+            other = single.match(text, m.start(ident))
             if other is not None:
                 hit = self._handle(other, text, code)
                 if hit is not None:
@@ -592,10 +621,7 @@ class ValueScanner:
         if ident == "kv":
             return self._handle_kv(m, code)
         det = self._detectors[ident]
-        if det.group is not None:
-            start, end = m.span(det.group)
-        else:
-            start, end = m.span()
+        start, end = m.span(det.group or ident)
         value = text[start:end]
         if det.check is not None and not det.check(value):
             return None
@@ -672,7 +698,7 @@ _CODE_EXPRESSION = re.compile(
 
 def _code_expression(m: re.Match[str], value: str) -> bool:
     """Is this pair in source code an expression (not a literal), and not a URL's query?"""
-    start = m.start()
+    start = m.start("kv")
     if start > 0 and m.string[start - 1] in "?&;":
         return False  # `href="/cb?token=abc123..."`: a query string inside the source
     return _CODE_EXPRESSION.match(value) is not None
@@ -690,7 +716,7 @@ def _prose_label(m: re.Match[str], value: str) -> bool:
     That is: after a word and a space, and either too short to be a secret (`"]"`) or,
     for a quoted key, a lowercase word that the sentence goes on after (`syntax error`).
     """
-    start = m.start()
+    start = m.start("kv")
     if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40), start) is None:
         return False
     inner = value.strip("\\\"'")
