@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
@@ -443,3 +447,63 @@ def test_known_clean_is_true_only_for_short_text_or_a_memoized_clean_result(
     apply(custom, text)
     assert not custom.known_clean("T-12")  # custom rules: always scanned
     assert not custom.known_clean(text)
+
+
+# -- the boundary form of the token-bounded groups ---------------------------------------
+
+# the characters the detectors tell apart, and the escapes that start a token too
+_TEXT_ALPHABET = "0123456789abcdefxyzABFGKSTZ -_.:/+=(),@%\\\"'\tn"
+
+
+def _unbounded(scanner: ValueScanner) -> ValueScanner:
+    """The same scanner searching every group in its plain form."""
+    plain = copy.copy(scanner)
+    plain._gated = [(gate, rx, None) for gate, rx, _ in scanner._gated]
+    return plain
+
+
+def test_bounded_groups_start_at_a_token_boundary() -> None:
+    # every detector of a bounded group matches only where a letter or digit does not come
+    # just before (or after a `%XX` or `\n` escape): its group begins with `LEFT`, or the
+    # detector with `LEFT` or a look-behind that excludes letters and digits
+    from amber.sanitize._values import _BOUNDED
+    from amber.sanitize._values import _GROUPS
+    from amber.sanitize._values import DETECTORS
+    from amber.sanitize._vendors import LEFT
+
+    by_ident = {d.ident: d for d in DETECTORS}
+    own = ("(?<![A-Za-z0-9_.\\\\-])", "(?:(?<![A-Za-z0-9%/+=])")
+    for group, idents, first in _GROUPS:
+        if group not in _BOUNDED or first.endswith(LEFT):
+            continue
+        for ident in idents:
+            assert by_ident[ident].pattern.startswith((LEFT, *own)), ident
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_TEXT_ALPHABET, max_size=60))
+def test_boundary_form_finds_what_the_plain_search_finds(text: str) -> None:
+    scanner = ValueScanner(Pseudonymizer(b"k" * 32), KeyClassifier())
+    assert scanner._hits(text) == _unbounded(scanner)._hits(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111",
+        "card 4111-1111-1111-1111 ok",
+        "ord_4111111111111111",
+        "x4111111111111111",
+        "tel:+44 161 496 0742",
+        "GB82WEST12345698765432",
+        "gb82west12345698765432",
+        "password=hunter2secret",
+        "Authorization: Bearer abcdefghijklmnop1234",
+        "ip 81.2.69.160 and 2001:4860::8888",
+        "a" * 39 + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "-wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "3f2a9c0d8e7b6a5f4e3d2c1b0a998877",
+    ],
+)
+def test_boundary_form_examples(scanner: ValueScanner, text: str) -> None:
+    assert scanner._hits(text) == _unbounded(scanner)._hits(text)
