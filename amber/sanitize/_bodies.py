@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import quote
 from urllib.parse import quote_plus
 from urllib.parse import unquote
@@ -104,6 +105,8 @@ class BodySanitizer:
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
         self.key_infos: dict[str, tuple[Verdict, bool, bool, bool]] = {}
+        # (kind, value) -> the JSON walker's pseudonym of a leaf, None when it is kept
+        self.pseudonyms: dict[tuple[str, Any], Any] = {}
         self.urls = UrlSanitizer(self)
         self.markup = MarkupSanitizer(self)
         self.tabular = TabularSanitizer(self)

@@ -59,6 +59,9 @@ PERSON_VERDICTS = frozenset(
 )
 
 Path = tuple[Any, ...] | None
+_OPENERS = ("{", "[")
+_UNKNOWN: Any = object()
+_PSEUDONYMS_MAX = 65536
 # The member that names the other in a name/value pair.
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 
@@ -99,7 +102,7 @@ def raw_members(body: bytes) -> int:
 # What an edited value is replaced with before `json.dumps` runs, and how it writes it.
 _SLOT = "\x00amber-slot\x00"
 _SLOT_JSON = json.dumps(_SLOT)
-_ascii_string = cast(Callable[[str], str], json.encoder.encode_basestring_ascii)  # type: ignore[attr-defined]
+_ascii_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def _ascii_token(value: Any) -> str:
@@ -214,6 +217,8 @@ class JsonWalker:
         self._infos = owner.key_infos
         self._key_info = owner.key_info
         self._loc_parent: Any = self  # no path is the walker: nothing cached yet
+        self._memo_get = owner.scanner.memo_lookup()
+        self._pseudonyms = owner.pseudonyms
         self._loc_base = ""
 
     def loc(self, path: Path) -> str:
@@ -257,6 +262,7 @@ class JsonWalker:
         infos = self._infos
         key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
+        memo_get = self._memo_get
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
@@ -282,9 +288,15 @@ class JsonWalker:
             t = type(v)
             if t is str:
                 # the common leaf first: a string under an ordinary key whose text the
-                # scanner already found clean (memo) needs no path and no call
+                # scanner already found clean (memo) needs no path and no call (what
+                # `_str` would do, inline: neither JSON nor a URL, and short or clean)
                 if verdict is None:
-                    nv = self._str(v, (path, k), d)
+                    if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
+                        nv = self._str(v, (path, k), d)
+                    elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
+                        nv = v
+                    else:
+                        nv = self._str(v, (path, k), d)
                 else:
                     nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
                 if nv is not v:
@@ -328,6 +340,7 @@ class JsonWalker:
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
+        memo_get = self._memo_get
         for i, v in enumerate(items):
             t = type(v)
             if t is dict:
@@ -335,7 +348,13 @@ class JsonWalker:
             elif t is list:
                 self._list(v, (path, i), verdict, person)
             elif t is str and verdict is None:
-                nv = self._str(v, (path, i), None)
+                # (as in `_dict`: `_str` inline for a short or clean string)
+                if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
+                    nv = self._str(v, (path, i), None)
+                elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
+                    continue
+                else:
+                    nv = self._str(v, (path, i), None)
                 if nv is not v:
                     self.edits[(path, i)] = nv
                     self.sets.append((items, i, nv))
@@ -398,19 +417,34 @@ class JsonWalker:
                 return v
             self.out.append(Redaction(what, self.loc(path), "mask"))
             return marker(what)
-        # pseudonym
-        if t is str:
-            if not v or is_marker(v) or self.owner.pseudo.is_own(what, v):
-                return v
-            self.out.append(Redaction(what, self.loc(path), "pseudonym"))
-            return self.owner.pseudo.pseudonym(what, v)
-        if t is int and not inherited and what in ("customer_id", "phone"):
-            fake = self.owner.pseudo.pseudonym(what, str(v))
-            digits = "".join(c for c in fake if c.isdigit())
-            if digits:
+        # pseudonym: names and ids repeat, so the result is cached (None: kept as it is)
+        if t is str or (t is int and not inherited and what in ("customer_id", "phone")):
+            key = (what, v)
+            found = self._pseudonyms.get(key, _UNKNOWN)
+            if found is _UNKNOWN:
+                found = self._pseudonym(what, v)
+                if len(self._pseudonyms) >= _PSEUDONYMS_MAX:
+                    self._pseudonyms.clear()
+                self._pseudonyms[key] = found
+            if found is not None:
                 self.out.append(Redaction(what, self.loc(path), "pseudonym"))
-                return int(digits) if v >= 0 else -int(digits)
+                return found
         return v
+
+    def _pseudonym(self, what: str, v: str | int) -> str | int | None:
+        """The pseudonym of a string or integer leaf of kind `what`, or None when it is
+        kept (empty, a marker, this key's own pseudonym, or a pseudonym without digits
+        for an integer)."""
+        pseudo = self.owner.pseudo
+        if isinstance(v, str):
+            if not v or is_marker(v) or pseudo.is_own(what, v):
+                return None
+            return pseudo.pseudonym(what, v)
+        fake = pseudo.pseudonym(what, str(v))
+        digits = "".join(c for c in fake if c.isdigit())
+        if not digits:
+            return None
+        return int(digits) if v >= 0 else -int(digits)
 
 
 def _version_value(s: str, path: Path, siblings: dict[str, Any] | None) -> bool:
