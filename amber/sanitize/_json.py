@@ -62,6 +62,8 @@ Path = tuple[Any, ...] | None
 _OPENERS = ("{", "[")
 _UNKNOWN: Any = object()
 _PSEUDONYMS_MAX = 65536
+# the pseudonym kinds whose output `Pseudonymizer.is_own` recognizes
+_TAGGED = frozenset(("email", "ip", "ipv6", "phone"))
 # The member that names the other in a name/value pair.
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 
@@ -437,9 +439,12 @@ class JsonWalker:
         for an integer)."""
         pseudo = self.owner.pseudo
         if isinstance(v, str):
-            if not v or is_marker(v) or pseudo.is_own(what, v):
+            if not v or is_marker(v):
                 return None
-            return pseudo.pseudonym(what, v)
+            # `pseudonym` gives a value of this key's own (`is_own`) back as it is, and
+            # only such a value: its output of a tagged kind is always its own
+            fake = pseudo.pseudonym(what, v)
+            return None if what in _TAGGED and fake == v else fake
         fake = pseudo.pseudonym(what, str(v))
         digits = "".join(c for c in fake if c.isdigit())
         if not digits:

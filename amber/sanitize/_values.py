@@ -400,7 +400,7 @@ def _gate(group: str, s: str) -> bool:
 _GATES: dict[str, Callable[[str], object]] = {
     "pem": re.compile("-----BEGIN").search,
     "at": re.compile("@").search,
-    "kv": re.compile("[=:]").search,
+    "kv": lambda s: "=" in s or ":" in s,
     "auth": _HAS_AUTH_HINT,
     "tokens": lambda s: len(s) >= 16 and _HAS_TOKEN_HINT(s) is not None,
     "digits": _HAS_DIGIT,
