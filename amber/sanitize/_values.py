@@ -409,6 +409,20 @@ _GATES: dict[str, Callable[[str], object]] = {
 }
 
 
+# Prose: lowercase ASCII words and spaces (descriptions, messages, bios). On it the gates of
+# `pem`, `at`, `kv`, `digits` and `lower` never pass (each needs a character prose lacks: a
+# `-`, `@`, `=` or `:`, a digit), and the others need only their lowercase hints.
+_PROSE = re.compile("[a-z ]+").fullmatch
+_LOWER_TOKEN_HINT = re.compile(
+    "|".join(re.escape(h) for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower())
+).search
+_PROSE_GATES: dict[str, Callable[[str], object]] = {
+    "auth": lambda s: "earer" in s or "asic" in s or "oken" in s,
+    "tokens": lambda s: len(s) >= 16 and _LOWER_TOKEN_HINT(s) is not None,
+    "random": _GATES["random"],
+}
+
+
 class ValueScanner:
     """Applies the enabled detectors and the custom rules to text.
 
@@ -440,6 +454,10 @@ class ValueScanner:
         self._gated: list[
             tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
         ] = []
+        # the same for prose (`_PROSE`): only the groups whose gate can pass on it
+        self._gated_prose: list[
+            tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
+        ] = []
         # per detector, the detectors after it in its group, each compiled alone: tried at
         # the same place when its own match fails its check (`00 44 161 496 0742` is first
         # a card candidate, then a phone)
@@ -458,6 +476,8 @@ class ValueScanner:
             )
             self._groups.append((group, rx))
             self._gated.append((_GATES[group], rx, bounded))
+            if group in _PROSE_GATES:
+                self._gated_prose.append((_PROSE_GATES[group], rx, bounded))
             singles = [
                 re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL) for d in dets
             ]
@@ -551,7 +571,7 @@ class ValueScanner:
         # without `%` and `\\`, a match of a `_BOUNDED` group starts at 0 or right after a
         # character other than a letter or digit: its boundary form finds it from there
         plain = "%" not in text and "\\" not in text
-        for gate, rx, bounded in self._gated:
+        for gate, rx, bounded in self._gated_prose if _PROSE(text) else self._gated:
             if not gate(text):
                 continue
             if bounded is None or not plain:

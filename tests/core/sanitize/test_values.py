@@ -459,6 +459,8 @@ def _unbounded(scanner: ValueScanner) -> ValueScanner:
     """The same scanner searching every group in its plain form."""
     plain = copy.copy(scanner)
     plain._gated = [(gate, rx, None) for gate, rx, _ in scanner._gated]
+    plain._gated_prose = [(gate, rx, None) for gate, rx, _ in scanner._gated_prose]
+    plain._memo = {}
     return plain
 
 
@@ -507,3 +509,54 @@ def test_boundary_form_finds_what_the_plain_search_finds(text: str) -> None:
 )
 def test_boundary_form_examples(scanner: ValueScanner, text: str) -> None:
     assert scanner._hits(text) == _unbounded(scanner)._hits(text)
+
+
+# -- prose: lowercase words and spaces get only the gates that can pass on them ----------
+
+_PROSE_WORDS = st.sampled_from(
+    ["bearer", "token", "basic", "aws", "xoxb", "gh", "twilio", "shpat", "sk", "oken", "asic"]
+)
+_PROSE_TEXT = st.lists(
+    st.one_of(_PROSE_WORDS, st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1)),
+    max_size=12,
+).map(" ".join)
+
+
+def _all_gates(scanner: ValueScanner) -> ValueScanner:
+    """The same scanner trying every group's gate on prose too."""
+    full = copy.copy(scanner)
+    full._gated_prose = scanner._gated
+    full._memo = {}
+    return full
+
+
+def test_prose_skips_only_gates_that_cannot_pass() -> None:
+    from amber.sanitize._values import _GATES
+    from amber.sanitize._values import _PROSE_GATES
+
+    prose = "abcdefghijklmnopqrstuvwxyz " * 3
+    for group, gate in _GATES.items():
+        if group not in _PROSE_GATES:
+            assert not gate(prose), group
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PROSE_TEXT)
+def test_prose_gates_find_what_all_gates_find(text: str) -> None:
+    scanner = ValueScanner(Pseudonymizer(b"k" * 32), KeyClassifier())
+    assert scanner._hits(text) == _all_gates(scanner)._hits(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "please use token abcdefghijklmnopqrstuvwx for this",
+        "my bearer tokenvalueislongenough",
+        "basic dxnlcjpwyxnzd29yza",
+        "the twilio account is here",
+        "just some words about nothing in particular at all",
+    ],
+)
+def test_prose_examples(scanner: ValueScanner, text: str) -> None:
+    assert scanner._hits(text) == _all_gates(scanner)._hits(text)
+    assert scanner.apply(text, "x", []) == _all_gates(scanner).apply(text, "x", [])
