@@ -298,7 +298,7 @@ class JsonWalker:
                     elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                         nv = v
                     else:
-                        nv = self._str(v, (path, k), d)
+                        nv = self._scan(v, (path, k), d)
                 else:
                     nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
                 if nv is not v:
@@ -356,7 +356,7 @@ class JsonWalker:
                 elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                     continue
                 else:
-                    nv = self._str(v, (path, i), None)
+                    nv = self._scan(v, (path, i), None)
                 if nv is not v:
                     self.edits[(path, i)] = nv
                     self.sets.append((items, i, nv))
@@ -374,6 +374,10 @@ class JsonWalker:
         url = "%3A" in s or "://" in s
         if not url and self._clean(s):
             return s  # short, or text the scanner has already found clean
+        return self._scan(s, path, siblings, url)
+
+    def _scan(self, s: str, path: Path, siblings: dict[str, Any] | None, url: bool = False) -> str:
+        """The URL rules (`url`) and the value rules on a string that is not JSON."""
         hits: list[Redaction] = []
         new = self._apply(self._urls(s, "", hits) if url else s, "", hits)
         if not hits:
