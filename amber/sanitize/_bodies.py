@@ -105,6 +105,9 @@ class BodySanitizer:
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
         self.key_infos: dict[str, tuple[Verdict, bool, bool, bool]] = {}
+        # strings the JSON walker found neither JSON nor a URL, and short or clean by the
+        # value rules (none with custom rules): kept without a test
+        self.clean_strings: set[str] = set()
         # (kind, value) -> the JSON walker's pseudonym of a leaf, None when it is kept
         self.pseudonyms: dict[tuple[str, Any], Any] = {}
         self.urls = UrlSanitizer(self)

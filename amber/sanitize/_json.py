@@ -6,6 +6,11 @@ that gives exactly the original bytes elsewhere (compact orjson or `json.dumps` 
 else `Splicer` follows the original text with the stdlib's C scanner and splices each
 replacement in place, so spacing, escapes, number spelling, key order and repeated keys
 outside the replaced values stay byte for byte.
+
+One module because the walker and the two editors share one contract: the walker records
+its edits by path and in the document's order (objects in key order, lists in index order,
+depth first), which is the order the re-serializer's slots come in and the paths the
+splicer follows; split apart, a change to the walk's order would break them silently.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ Path = tuple[Any, ...] | None
 _OPENERS = ("{", "[")
 _UNKNOWN: Any = object()
 _PSEUDONYMS_MAX = 65536
+_CLEAN_MAX = 200_000
 # the pseudonym kinds whose output `Pseudonymizer.is_own` recognizes
 _TAGGED = frozenset(("email", "ip", "ipv6", "phone"))
 # The member that names the other in a name/value pair.
@@ -220,6 +226,7 @@ class JsonWalker:
         self._key_info = owner.key_info
         self._loc_parent: Any = self  # no path is the walker: nothing cached yet
         self._memo_get = owner.scanner.memo_lookup()
+        self._clean_strings = owner.clean_strings
         self._pseudonyms = owner.pseudonyms
         self._loc_base = ""
 
@@ -265,6 +272,7 @@ class JsonWalker:
         key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         memo_get = self._memo_get
+        clean = self._clean_strings
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
@@ -293,10 +301,14 @@ class JsonWalker:
                 # scanner already found clean (memo) needs no path and no call (what
                 # `_str` would do, inline: neither JSON nor a URL, and short or clean)
                 if verdict is None:
-                    if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
+                    if v in clean:
+                        nv = v
+                    elif memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
                         nv = self._str(v, (path, k), d)
                     elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                         nv = v
+                        if len(clean) < _CLEAN_MAX:
+                            clean.add(v)
                     else:
                         nv = self._scan(v, (path, k), d)
                 else:
@@ -343,6 +355,7 @@ class JsonWalker:
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
         memo_get = self._memo_get
+        clean = self._clean_strings
         for i, v in enumerate(items):
             t = type(v)
             if t is dict:
@@ -351,9 +364,13 @@ class JsonWalker:
                 self._list(v, (path, i), verdict, person)
             elif t is str and verdict is None:
                 # (as in `_dict`: `_str` inline for a short or clean string)
+                if v in clean:
+                    continue
                 if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
                     nv = self._str(v, (path, i), None)
                 elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
+                    if len(clean) < _CLEAN_MAX:
+                        clean.add(v)
                     continue
                 else:
                     nv = self._scan(v, (path, i), None)
