@@ -422,6 +422,11 @@ _PROSE_GATES: dict[str, Callable[[str], object]] = {
     "random": _GATES["random"],
 }
 
+# Lowercase hex (UUIDs without dashes, hashes, trace ids): no vendor or auth hint is made of
+# hex digits alone, and `pem`, `at` and `kv` need a `-`, `@`, `=` or `:`.
+_HEX = re.compile("[0-9a-f]+").fullmatch
+_HEX_GROUPS = frozenset(("digits", "lower", "random"))
+
 
 class ValueScanner:
     """Applies the enabled detectors and the custom rules to text.
@@ -454,8 +459,12 @@ class ValueScanner:
         self._gated: list[
             tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
         ] = []
-        # the same for prose (`_PROSE`): only the groups whose gate can pass on it
+        # the same for prose and lowercase hex (`_PROSE`, `_HEX`): only the groups whose
+        # gate can pass on it
         self._gated_prose: list[
+            tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
+        ] = []
+        self._gated_hex: list[
             tuple[Callable[[str], object], re.Pattern[str], re.Pattern[str] | None]
         ] = []
         # per detector, the detectors after it in its group, each compiled alone: tried at
@@ -478,6 +487,8 @@ class ValueScanner:
             self._gated.append((_GATES[group], rx, bounded))
             if group in _PROSE_GATES:
                 self._gated_prose.append((_PROSE_GATES[group], rx, bounded))
+            if group in _HEX_GROUPS:
+                self._gated_hex.append((_GATES[group], rx, bounded))
             singles = [
                 re.compile(f"(?P<{d.ident}>{d.pattern})", re.ASCII | re.DOTALL) for d in dets
             ]
@@ -571,7 +582,13 @@ class ValueScanner:
         # without `%` and `\\`, a match of a `_BOUNDED` group starts at 0 or right after a
         # character other than a letter or digit: its boundary form finds it from there
         plain = "%" not in text and "\\" not in text
-        for gate, rx, bounded in self._gated_prose if _PROSE(text) else self._gated:
+        if _PROSE(text):
+            gated = self._gated_prose
+        elif _HEX(text):
+            gated = self._gated_hex
+        else:
+            gated = self._gated
+        for gate, rx, bounded in gated:
             if not gate(text):
                 continue
             if bounded is None or not plain:

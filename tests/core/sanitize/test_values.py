@@ -560,3 +560,29 @@ def test_prose_gates_find_what_all_gates_find(text: str) -> None:
 def test_prose_examples(scanner: ValueScanner, text: str) -> None:
     assert scanner._hits(text) == _all_gates(scanner)._hits(text)
     assert scanner.apply(text, "x", []) == _all_gates(scanner).apply(text, "x", [])
+
+
+# -- lowercase hex: only the digit, lower-case IBAN and random-key groups ----------------
+
+
+def test_hex_skips_only_gates_that_cannot_pass() -> None:
+    from amber.sanitize._values import _AUTH_HINTS
+    from amber.sanitize._values import _GATES
+    from amber.sanitize._values import _HEX_GROUPS
+    from amber.sanitize._values import _TOKEN_HINTS
+
+    hexdigits = set("0123456789abcdef")
+    assert not [h for h in (*_TOKEN_HINTS, *_AUTH_HINTS) if set(h) <= hexdigits]
+    text = "0123456789abcdef" * 4
+    for group, gate in _GATES.items():
+        if group not in _HEX_GROUPS:
+            assert not gate(text), group
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789abcdef", min_size=1, max_size=80))
+def test_hex_gates_find_what_all_gates_find(text: str) -> None:
+    scanner = ValueScanner(Pseudonymizer(b"k" * 32), KeyClassifier())
+    full = _all_gates(scanner)
+    full._gated_hex = scanner._gated
+    assert scanner._hits(text) == full._hits(text)
