@@ -273,3 +273,22 @@ def test_json_inside_a_json_string_is_walked(sanitizer: Sanitizer) -> None:
     }
     plain = json.dumps({"payload": json.dumps({"a": [1, "x"]})}).encode()
     assert run(sanitizer, plain, "application/json") == (plain, [])
+
+
+def test_reserializer_slots_cannot_be_faked(sanitizer: Sanitizer) -> None:
+    # the json.dumps-layout fast path serializes edited values as slots; a body that holds a
+    # slot's spelling itself, integers and masked scalars still gets the splicer's edits
+    doc = {
+        "note": "\x00amber-slot\x00",
+        "customer_id": 500123,
+        "password": True,
+        "secret": 1.5,
+        "email": "bob@corp.com",
+        "items": [{"customer_id": -7, "token": None, "pin": 1234}],
+    }
+    plain = {k: v for k, v in doc.items() if k != "note"}  # (the fast path itself)
+    for body in (json.dumps(doc).encode(), json.dumps(plain).encode()):
+        fast, out_fast = run(sanitizer, body, "application/json")
+        slow, out_slow = run(sanitizer, b" " + body, "application/json")
+        assert slow == b" " + fast and out_fast == out_slow
+        assert b"bob@corp.com" not in fast and b"500123" not in fast and b"1234" not in fast
