@@ -68,6 +68,7 @@ _OPENERS = ("{", "[")
 _UNKNOWN: Any = object()
 _PSEUDONYMS_MAX = 65536
 _CLEAN_MAX = 200_000
+_BIG = 10**12  # the smallest integer with enough digits for a card number
 # the pseudonym kinds whose output `Pseudonymizer.is_own` recognizes
 _TAGGED = frozenset(("email", "ip", "ipv6", "phone"))
 # The member that names the other in a name/value pair.
@@ -320,7 +321,8 @@ class JsonWalker:
                 self._dict(v, (path, k), verdict, person_key)
             elif t is list:
                 self._list(v, (path, k), verdict, person_key)
-            elif verdict is not None or t is int:
+            elif verdict is not None or (t is int and (v >= _BIG or v <= -_BIG)):
+                # (an ordinary key's integer is replaced only when it is a card number)
                 kp = (path, k)
                 nv = self._leaf(v, verdict, kp, inherited=inh, siblings=d)
                 if nv is not v:
@@ -377,7 +379,7 @@ class JsonWalker:
                 if nv is not v:
                     self.edits[(path, i)] = nv
                     self.sets.append((items, i, nv))
-            elif verdict is not None or t is int:
+            elif verdict is not None or (t is int and (v >= _BIG or v <= -_BIG)):
                 nv = self._leaf(v, verdict, (path, i), inherited=True)
                 if nv is not v:
                     self.edits[(path, i)] = nv
@@ -430,7 +432,7 @@ class JsonWalker:
         if verdict is None:
             if t is str:
                 return self._str(v, path, siblings)
-            if t is int and (v >= 10**12 or v <= -(10**12)) and _card_ok(str(abs(v))):
+            if t is int and (v >= _BIG or v <= -_BIG) and _card_ok(str(abs(v))):
                 self.out.append(Redaction("credit-card", self.loc(path), "mask"))
                 return marker("credit-card")
             return v
