@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from typing import cast
 
 import orjson
 
@@ -70,6 +71,9 @@ _ABSENT: Any = object()
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # as amber.replay's noise rules spell keys
 _PAIR_VALUE = ("value", "Value")
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+_WALKS_CACHE = 4096
+_MAX_WALK_KEY = 4096  # bytes of a pruned document's JSON, at most, to be a `_walks` key
+_PATHS_CACHE = 8192
 
 
 def _segment(key: str) -> str:
@@ -80,13 +84,35 @@ def _segment(key: str) -> str:
     return "[" + json.dumps(key, ensure_ascii=False) + "]"
 
 
+class _IgnoredAt:
+    """Whether the noise rules' `ignore` pattern matches a member's path (`spath` of its
+    object and its key): (the member's path, whether it matches), cached (a route's
+    documents repeat their keys; bounded)."""
+
+    __slots__ = ("cache", "ignore")
+
+    def __init__(self, ignore: re.Pattern[str]) -> None:
+        self.ignore = ignore
+        self.cache: dict[tuple[str, Any], tuple[str, bool]] = {}
+
+    def __call__(self, spath: str, key: Any) -> tuple[str, bool]:
+        found = self.cache.get((spath, key))
+        if found is None:
+            sub = spath + _segment(key) if type(key) is str else f"{spath}[{key}]"
+            found = (sub, self.ignore.match(sub) is not None)
+            if len(self.cache) >= _PATHS_CACHE:
+                self.cache.clear()
+            self.cache[(spath, key)] = found
+        return found
+
+
 class _Pruning:
     """What `_prune` collects: leaves equal to the recorded ones that must stay (`keep`),
     and, with an `ignore` pattern, the members it matches (`ignored`, not sanitized)."""
 
     __slots__ = ("ignore", "ignored", "keep", "person")
 
-    def __init__(self, ignore: re.Pattern[str] | None, person: Callable[[str], bool]) -> None:
+    def __init__(self, ignore: _IgnoredAt | None, person: Callable[[str], bool]) -> None:
         self.keep: set[Path] = set()
         self.ignore = ignore
         self.ignored: list[Path] = []
@@ -119,8 +145,8 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 continue
             sub = ""
             if ignore is not None:
-                sub = spath + _segment(k)
-                if ignore.match(sub):
+                sub, ignored = ignore(spath, k)
+                if ignored:
                     out[k] = None
                     p.ignored.append((path, k))
                     continue
@@ -136,8 +162,8 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 continue
             sub = ""
             if ignore is not None:
-                sub = f"{spath}[{i}]"
-                if ignore.match(sub):
+                sub, ignored = ignore(spath, i)
+                if ignored:
                     items.append(None)
                     p.ignored.append((path, i))
                     continue
@@ -227,6 +253,8 @@ class TargetSanitizer:
         self._fields: dict[tuple[str, str], tuple[str, str]] = {}
         self._last: tuple[bytes, str | None, bytes, re.Pattern[str] | None, bytes] | None = None
         self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
+        self._walks: dict[bytes, dict[Path, Any] | None] = {}  # see `_walked`
+        self._ignores: dict[re.Pattern[str], _IgnoredAt] = {}
         classify = sanitizer.bodies.keys.classify
         self._person = lambda key: classify(key) in PERSON_VERDICTS
 
@@ -384,16 +412,15 @@ class TargetSanitizer:
                 return None
         if type(doc) not in (dict, list):
             return None
-        p = _Pruning(ignore, self._person)
+        p = _Pruning(self._ignored_at(ignore) if ignore is not None else None, self._person)
         pruned = _prune(doc, rec, None, p)
-        walker = _PrunedWalker(p.keep, self.sanitizer.bodies, "response.body", out)
-        walker.walk(pruned)
-        if walker.renames or None in walker.edits:
+        edits = self._walked(pruned, p.keep, out)
+        if edits is None:
             return None
-        if not walker.edits and not p.ignored:
+        if not edits and not p.ignored:
             self._docs = (recorded, rec, body, doc)
             return body
-        for path, value in walker.edits.items():
+        for path, value in edits.items():
             _set(doc, path, value)
         for path in p.ignored:
             _set(doc, path, IGNORED)
@@ -403,6 +430,41 @@ class TargetSanitizer:
             done = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
         self._docs = (recorded, rec, done, doc)
         return done
+
+    def _ignored_at(self, ignore: re.Pattern[str]) -> _IgnoredAt:
+        found = self._ignores.get(ignore)
+        if found is None:
+            if len(self._ignores) >= _RECORDED_CACHE:
+                self._ignores.clear()
+            found = self._ignores[ignore] = _IgnoredAt(ignore)
+        return found
+
+    def _walked(self, pruned: Any, keep: set[Path], out: list[Redaction]) -> dict[Path, Any] | None:
+        """The JSON rules' replacements in the pruned document, by path (None: use the full
+        body rules, a key would be renamed). They depend on nothing but the pruned document
+        (its members that differ from the recording, the rest blanked) when `keep` is
+        empty: then they are cached by its JSON text (a bounded cache: the same customer's
+        pseudonymized name and email in many responses, whose timestamps and nonces the
+        noise rules blank, are walked once)."""
+        key = None
+        if not keep:
+            with contextlib.suppress(TypeError):  # integers wider than 64 bits: not cached
+                key = orjson.dumps(pruned)
+            if key is not None:
+                if len(key) > _MAX_WALK_KEY:
+                    key = None
+                else:
+                    found = self._walks.get(key, _ABSENT)
+                    if found is not _ABSENT:
+                        return cast("dict[Path, Any] | None", found)
+        walker = _PrunedWalker(keep, self.sanitizer.bodies, "response.body", out)
+        walker.walk(pruned)
+        edits = None if walker.renames or None in walker.edits else walker.edits
+        if key is not None:
+            if len(self._walks) >= _WALKS_CACHE:
+                self._walks.clear()
+            self._walks[key] = edits
+        return edits
 
     def parsed(self, body: bytes) -> Any:
         """The JSON document of `body` when it is (the very object) the recorded body or the
