@@ -203,6 +203,11 @@ def _replaced(resp: Response, headers: Headers, body: bytes, reason: str) -> Res
 
 
 def _set(doc: Any, path: Path, value: Any) -> None:
+    assert path is not None
+    parent, key = path
+    if parent is None:  # a member of the document itself (the common case)
+        doc[key] = value
+        return
     keys: list[Any] = []
     while path is not None:
         path, key = path
@@ -284,7 +289,7 @@ class TargetSanitizer:
         out: list[Redaction] = []
         fields = actual.headers
         if drop_header is not None and fields:
-            kept = tuple(f for f in fields if not drop_header(f[0]))
+            kept = tuple([f for f in fields if not drop_header(f[0])])
             if len(kept) != len(fields):
                 fields = kept
         headers = self.headers(fields, rec.headers if rec is not None else ())
