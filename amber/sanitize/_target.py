@@ -260,6 +260,7 @@ class TargetSanitizer:
         self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
         self._walks: dict[bytes, dict[Path, Any] | None] = {}  # see `_walked`
         self._ignores: dict[re.Pattern[str], _IgnoredAt] = {}
+        self._types: dict[str | None, tuple[bool, bool]] = {}  # see `_body`
         classify = sanitizer.bodies.keys.classify
         self._person = lambda key: classify(key) in PERSON_VERDICTS
 
@@ -376,12 +377,14 @@ class TargetSanitizer:
         parsed: tuple[bytes, Any, bytes, Any] | None = None,
     ) -> bytes:
         try:
-            ct = (content_type or "").lower()
-            if (
-                recorded
-                and ("json" in ct or body.lstrip()[:1] in (b"{", b"["))
-                and not any(x in ct for x in _NOT_PLAIN_JSON)
-            ):
+            kind = self._types.get(content_type)
+            if kind is None:  # (says "json", is not a stream of documents), per type
+                ct = (content_type or "").lower()
+                kind = ("json" in ct, not any(x in ct for x in _NOT_PLAIN_JSON))
+                if len(self._types) >= _RECORDED_CACHE:
+                    self._types.clear()
+                self._types[content_type] = kind
+            if recorded and (kind[0] or body.lstrip()[:1] in (b"{", b"[")) and kind[1]:
                 done = self._json(body, recorded, out, ignore, parsed)
                 if done is not None:
                     return done
