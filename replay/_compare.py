@@ -69,7 +69,7 @@ _SUM_OPTS = orjson.OPT_SORT_KEYS
 _NUMBERS = (int, float)
 _CACHE = 8192  # bounded caches below: cleared when full
 _SEGMENTS: dict[str, str] = {}  # object key -> its path segment (`key_segment`)
-_MATCHED: dict[tuple[re.Pattern[str], str], bool] = {}  # (ignore pattern, path) -> match
+_MATCHED: dict[re.Pattern[str], dict[str, bool]] = {}  # ignore pattern -> path -> match
 _UNSHOWN: dict[tuple[str, str], Difference] = {}  # an ignored difference without displays
 # integers beyond 64 bits (orjson reads those as floats) have 19 digits or more
 
@@ -300,10 +300,13 @@ class _Walker:
     Appends raw `(path, kind, expected, actual)` tuples; rules decide which are ignored.
     """
 
-    __slots__ = ("ignore", "ignored", "limit", "order", "out", "patterns")
+    __slots__ = ("ignore", "ignored", "limit", "matched", "order", "out", "patterns")
 
     def __init__(self, rules: NoiseRules | None, limit: int = MAX_BODY_DIFFERENCES) -> None:
         self.ignore = rules.ignore_regex if rules else None
+        # whether `ignore` matches a path, by path (hashing a pattern hashes its program:
+        # once per comparison, not per path)
+        self.matched = _matches_of(self.ignore) if self.ignore is not None else {}
         self.order = rules.order_regex if rules else None
         self.patterns = rules.body_value_patterns if rules else ()
         self.out: list[_Raw] = []
@@ -330,7 +333,7 @@ class _Walker:
     def child(self, a: Any, b: Any, path: str, depth: int) -> None:
         """Compare one pair already known to differ (or to need a look)."""
         ignore = self.ignore
-        if ignore is not None and _ignored(ignore, path):
+        if ignore is not None and _ignored(ignore, self.matched, path):
             if len(self.ignored) < self.limit:
                 self.ignored.append((path, "value", a, b))
             return
@@ -428,13 +431,24 @@ def _segment(key: str) -> str:
     return seg
 
 
-def _ignored(ignore: re.Pattern[str], path: str) -> bool:
-    """Whether `ignore` matches `path` (cached: a route's paths repeat)."""
-    found = _MATCHED.get((ignore, path))
+def _matches_of(ignore: re.Pattern[str]) -> dict[str, bool]:
+    """The cache of `_ignored` for one pattern."""
+    found = _MATCHED.get(ignore)
     if found is None:
-        if len(_MATCHED) >= _CACHE:
+        if len(_MATCHED) >= 64:
             _MATCHED.clear()
-        found = _MATCHED[(ignore, path)] = ignore.match(path) is not None
+        found = _MATCHED[ignore] = {}
+    return found
+
+
+def _ignored(ignore: re.Pattern[str], matched: dict[str, bool], path: str) -> bool:
+    """Whether `ignore` matches `path`, cached in `matched` (`_matches_of(ignore)`: a
+    route's paths repeat)."""
+    found = matched.get(path)
+    if found is None:
+        if len(matched) >= _CACHE:
+            matched.clear()
+        found = matched[path] = ignore.match(path) is not None
     return found
 
 
