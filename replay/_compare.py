@@ -333,7 +333,7 @@ class _Walker:
     def child(self, a: Any, b: Any, path: str, depth: int) -> None:
         """Compare one pair already known to differ (or to need a look)."""
         ignore = self.ignore
-        if ignore is not None and _ignored(ignore, self.matched, path):
+        if ignore is not None and (self.matched.get(path) or _ignored(ignore, self.matched, path)):
             if len(self.ignored) < self.limit:
                 self.ignored.append((path, "value", a, b))
             return
@@ -366,7 +366,7 @@ class _Walker:
                         continue
                 elif _same(va, vb):
                     continue
-                self.child(va, vb, path + _segment(k), depth + 1)
+                self.child(va, vb, path + (_SEGMENTS.get(k) or _segment(k)), depth + 1)
             if len(b) > len(a) - missing:
                 for k, vb in b.items():
                     if k not in a:

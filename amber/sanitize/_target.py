@@ -136,7 +136,8 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
         pair = "value" in actual or "Value" in actual
         for k, v in actual.items():
             was = recorded.get(k, _ABSENT)
-            if was is not _ABSENT and type(v) is type(was) and v == was:
+            tv = type(v)
+            if was is not _ABSENT and tv is type(was) and v == was:
                 if pair and k in _PAIR_NAMES:
                     out[k] = v
                     p.keep.add((path, k))
@@ -145,12 +146,16 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 continue
             sub = ""
             if ignore is not None:
-                sub, ignored = ignore(spath, k)
+                found = ignore.cache.get((spath, k))
+                sub, ignored = found if found is not None else ignore(spath, k)
                 if ignored:
                     out[k] = None
                     p.ignored.append((path, k))
                     continue
-            out[k] = v if was is _ABSENT else _prune(v, was, (path, k), p, sub)
+            if was is _ABSENT or (tv is not dict and tv is not list):
+                out[k] = v  # (what `_prune` makes of a leaf: itself)
+            else:
+                out[k] = _prune(v, was, (path, k), p, sub)
         return out
     if ta is list:
         if len(actual) != len(recorded):
@@ -262,7 +267,17 @@ class TargetSanitizer:
         self._ignores: dict[re.Pattern[str], _IgnoredAt] = {}
         self._types: dict[str | None, tuple[bool, bool]] = {}  # see `_body`
         classify = sanitizer.bodies.keys.classify
-        self._person = lambda key: classify(key) in PERSON_VERDICTS
+        persons: dict[str, bool] = {}  # key -> whether it says its object is a person's
+
+        def person(key: str) -> bool:
+            found = persons.get(key)
+            if found is None:
+                if len(persons) >= _FIELDS_CACHE:
+                    persons.clear()
+                found = persons[key] = classify(key) in PERSON_VERDICTS
+            return found
+
+        self._person = person
 
     def response(
         self,
