@@ -72,7 +72,8 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # as amber.replay's noise rule
 _PAIR_VALUE = ("value", "Value")
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 _WALKS_CACHE = 4096
-_MAX_WALK_KEY = 4096  # bytes of a pruned document's JSON, at most, to be a `_walks` key
+_MAX_WALK_KEY = 1024  # bytes of a pruned document's JSON, at most, to be a `_walks` key (a
+# larger one rarely repeats; the cache stays under ~4 MB)
 _PATHS_CACHE = 8192
 
 
