@@ -1,6 +1,7 @@
 """Replay benchmark: bulk throughput against wrk on the same app, and timing fidelity.
 
     .venv/bin/python benchmarks/bench_replay.py [--requests 15000] [--rounds 7] [--fidelity 10000]
+    .venv/bin/python benchmarks/bench_replay.py --apps realistic-fast --requests 2000 --pipeline 7
 
 Targets (issue 4): bulk replay >= 0.9 of wrk's rate on the same app in the same run (the
 replayer must never be the bottleneck); at --speed 1 over 10,000 requests, p99 deviation
@@ -11,6 +12,10 @@ Two amber clients are measured against wrk in each round:
   stored, the table printed). Its rate is taken over the run (`elapsed_s` in the stored
   run's summary); the ~0.5 s of interpreter start-up and imports is printed apart.
 - the library's `Replayer.run` in this process, with a sink that only compares.
+
+`--pipeline PASSES` measures instead what `amber replay` does per exchange beyond sending
+it (carry-over learning, the target sanitizer, the comparison, the result and its encoding)
+in this process, on the realistic app's exchanges replayed once: CPU time per exchange.
 
 Rates are noisy on a small shared machine; CPU time per request is not (much): printed for
 the library replayer (this process, all threads: event loop and store reader, comparisons
@@ -450,6 +455,66 @@ def measure(setup: Setup, a: argparse.Namespace, tmp: Path) -> None:
     )
 
 
+def pipeline(store_url: str, url: str, noise: Path | None, passes: int) -> None:
+    """What `amber replay` does per exchange beyond sending it, in this process: carry-over
+    learning, the target sanitizer, the comparison, the `RunResult` and its encoding (the
+    run's sink, `replay._run._sink`, with a writer that only encodes), over the first 2,000
+    exchanges replayed once against `url` and kept. CPU time per exchange, best and median
+    of `passes` (the sessions' learned state kept from pass to pass: the steady state of a
+    long run); stable enough under load to compare builds (or run it under callgrind)."""
+    from amber._config import Config
+    from amber._runs import RunResult
+    from amber._runs import encode_result
+    from amber.replay import NoiseFile
+    from amber.replay._dispatch import session_key_of
+    from amber.replay._run import UNHEARD
+    from amber.replay._run import ReplaySettings
+    from amber.replay._run import ReplaySummary
+    from amber.replay._run import _sink
+    from amber.replay._run import result_cleaner
+    from amber.replay._session import SessionState
+
+    pairs: list[tuple[Exchange, Response | None, float, float | None]] = []
+
+    def keep(o: Outcome) -> None:
+        pairs.append((o.exchange, o.response, o.sent_at, o.latency_ms))
+
+    with Store.open(store_url) as store:
+        r = Replayer(Target(url), carry_state=False)
+        _aio.run(r.run(store.iter_exchanges(ExchangeQuery(limit=2000)), keep))
+
+    class Encoder:  # a `RunWriter` that only encodes (as `add` does, on the loop)
+        def add(self, result: RunResult) -> None:
+            encode_result(result)
+
+    settings = ReplaySettings(
+        target=Target(url),
+        clean=result_cleaner(Config(), {"AMBER_KEY": KEY}),
+        noise=NoiseFile.load(noise) if noise is not None else NoiseFile(),
+    )
+    summary = ReplaySummary("bench", url)
+    sink = _sink(settings, Encoder(), UNHEARD, summary)  # type: ignore[arg-type]
+    states: dict[str, SessionState] = {}
+    per: list[float] = []
+    for _ in range(passes):
+        c0 = time.process_time()
+        for ex, resp, sent_at, latency in pairs:
+            key = session_key_of(ex, None)
+            state = states.get(key)
+            if state is None:
+                state = states[key] = SessionState()
+            state.rewrite(ex.request)
+            docs = state.learn(ex.response, resp)
+            sink(Outcome(ex, resp, None, sent_at, latency, parsed=docs))
+        per.append((time.process_time() - c0) / len(pairs))
+    print(
+        f"per exchange beyond sending it (in-process, {len(pairs):,} exchanges, "
+        f"{passes} passes: learning, target sanitizer, comparison, result encoded): "
+        f"best {min(per) * 1e6:.1f} us, median {statistics.median(per) * 1e6:.1f} us; "
+        f"{summary.mismatch // passes} differ per pass"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
@@ -479,6 +544,14 @@ def main() -> int:
         help="which setups to measure (comma-separated): the plain app (identical "
         "responses) and the realistic one (_app.realistic), each on uvicorn's h11 + asyncio "
         "and on httptools + uvloop ('-fast')",
+    )
+    ap.add_argument(
+        "--pipeline",
+        type=int,
+        default=0,
+        metavar="PASSES",
+        help="instead of the rounds: the realistic app's per-exchange work beyond sending "
+        "(learning, target sanitizer, comparison, result), in this process, PASSES times",
     )
     a = ap.parse_args()
     if not shutil.which("wrk"):
@@ -537,6 +610,16 @@ def main() -> int:
                         else "realistic app (h11, asyncio)"
                     )
                     setups.append(Setup(title, "_app:realistic", fast, url, script, False, noise))
+        if a.pipeline:
+            setup = next(x for x in setups if x.app == "_app:realistic")
+            port = free_port()
+            app = start_app(port, True, setup.app)
+            try:
+                pipeline(setup.store_url, f"http://127.0.0.1:{port}", setup.noise, a.pipeline)
+            finally:
+                app.send_signal(signal.SIGINT)
+                app.wait(timeout=10)
+            return 0
         for setup in setups:
             measure(setup, a, tmp)
         if a.fidelity:

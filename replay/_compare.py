@@ -67,6 +67,10 @@ _ABSENT: Any = object()
 _INDEX = re.compile(r'\["(?:[^"\\]|\\.)*"\]|\[\d+\]')
 _SUM_OPTS = orjson.OPT_SORT_KEYS
 _NUMBERS = (int, float)
+_CACHE = 8192  # bounded caches below: cleared when full
+_SEGMENTS: dict[str, str] = {}  # object key -> its path segment (`key_segment`)
+_MATCHED: dict[re.Pattern[str], dict[str, bool]] = {}  # ignore pattern -> path -> match
+_UNSHOWN: dict[tuple[str, str], Difference] = {}  # an ignored difference without displays
 # integers beyond 64 bits (orjson reads those as floats) have 19 digits or more
 
 DifferenceKind = Literal[
@@ -296,10 +300,13 @@ class _Walker:
     Appends raw `(path, kind, expected, actual)` tuples; rules decide which are ignored.
     """
 
-    __slots__ = ("ignore", "ignored", "limit", "order", "out", "patterns")
+    __slots__ = ("ignore", "ignored", "limit", "matched", "order", "out", "patterns")
 
     def __init__(self, rules: NoiseRules | None, limit: int = MAX_BODY_DIFFERENCES) -> None:
         self.ignore = rules.ignore_regex if rules else None
+        # whether `ignore` matches a path, by path (hashing a pattern hashes its program:
+        # once per comparison, not per path)
+        self.matched = _matches_of(self.ignore) if self.ignore is not None else {}
         self.order = rules.order_regex if rules else None
         self.patterns = rules.body_value_patterns if rules else ()
         self.out: list[_Raw] = []
@@ -325,7 +332,8 @@ class _Walker:
 
     def child(self, a: Any, b: Any, path: str, depth: int) -> None:
         """Compare one pair already known to differ (or to need a look)."""
-        if self.ignore is not None and self.ignore.match(path):
+        ignore = self.ignore
+        if ignore is not None and (self.matched.get(path) or _ignored(ignore, self.matched, path)):
             if len(self.ignored) < self.limit:
                 self.ignored.append((path, "value", a, b))
             return
@@ -350,13 +358,19 @@ class _Walker:
                 vb = b.get(k, _ABSENT)
                 if vb is _ABSENT:
                     missing += 1
-                    self.child(va, _ABSENT, path + key_segment(k), depth + 1)
-                elif not _same(va, vb):
-                    self.child(va, vb, path + key_segment(k), depth + 1)
+                    self.child(va, _ABSENT, path + _segment(k), depth + 1)
+                    continue
+                tv = type(va)
+                if tv is type(vb) and tv is not dict and tv is not list:
+                    if va == vb:  # `_same` of two scalars of one type, inline
+                        continue
+                elif _same(va, vb):
+                    continue
+                self.child(va, vb, path + (_SEGMENTS.get(k) or _segment(k)), depth + 1)
             if len(b) > len(a) - missing:
                 for k, vb in b.items():
                     if k not in a:
-                        self.child(_ABSENT, vb, path + key_segment(k), depth + 1)
+                        self.child(_ABSENT, vb, path + _segment(k), depth + 1)
         elif ta is list and tb is list:
             if depth >= _MAX_DEPTH:
                 if not _same(a, b):
@@ -405,6 +419,49 @@ class _Walker:
             if right.get(k):
                 right[k] -= 1
                 self.child(_ABSENT, b[i], f"{path}[{i}]", 1)
+
+
+def _segment(key: str) -> str:
+    """`key_segment(key)`, cached."""
+    seg = _SEGMENTS.get(key)
+    if seg is None:
+        if len(_SEGMENTS) >= _CACHE:
+            _SEGMENTS.clear()
+        seg = _SEGMENTS[key] = key_segment(key)
+    return seg
+
+
+def _matches_of(ignore: re.Pattern[str]) -> dict[str, bool]:
+    """The cache of `_ignored` for one pattern."""
+    found = _MATCHED.get(ignore)
+    if found is None:
+        if len(_MATCHED) >= 64:
+            _MATCHED.clear()
+        found = _MATCHED[ignore] = {}
+    return found
+
+
+def _ignored(ignore: re.Pattern[str], matched: dict[str, bool], path: str) -> bool:
+    """Whether `ignore` matches `path`, cached in `matched` (`_matches_of(ignore)`: a
+    route's paths repeat)."""
+    found = matched.get(path)
+    if found is None:
+        if len(matched) >= _CACHE:
+            matched.clear()
+        found = matched[path] = ignore.match(path) is not None
+    return found
+
+
+def _unshown(raw: _Raw) -> Difference:
+    """An ignored body difference without displays (one object per path and kind: they are
+    immutable)."""
+    key = (raw[0], raw[1])
+    found = _UNSHOWN.get(key)
+    if found is None:
+        if len(_UNSHOWN) >= _CACHE:
+            _UNSHOWN.clear()
+        found = _UNSHOWN[key] = Difference("body" + raw[0], raw[1], None, None)
+    return found
 
 
 def _to_difference(raw: _Raw, prefix: str = "body") -> Difference:
@@ -558,7 +615,7 @@ def _diff_body_views(
         if ignored_displays:
             ignored.extend(_to_difference(r) for r in w.ignored)
         else:
-            ignored.extend(Difference("body" + r[0], r[1], None, None) for r in w.ignored)
+            ignored.extend([_unshown(r) for r in w.ignored])
         return
     if ke == "empty" or ka == "empty":
         out.append(

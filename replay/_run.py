@@ -136,12 +136,12 @@ class ResultCleaner:
             return self.target.response(actual, recorded, parsed=parsed)
         # replay: the members the rules ignore are not sanitized (they become IGNORED, still
         # ignored), nor are the header fields they skip (left out)
-        mode = rules.header_mode
+        modes, mode = rules.header_modes, rules.header_mode  # (`header_mode`'s own cache)
         return self.target.response(
             actual,
             recorded,
             ignore=rules.ignore_regex,
-            drop_header=lambda name: mode(name) == "skip",
+            drop_header=lambda name: (modes.get(name) or mode(name)) == "skip",
             parsed=parsed,
         )
 

@@ -291,10 +291,16 @@ class SessionState:
         from two JSON documents: the leaves that differ at the same positions, with their
         nearest object key (equal subtrees are skipped whole)."""
         if isinstance(recorded, dict) and isinstance(actual, dict):
+            quiet = self._quiet
             for k, x in recorded.items():
                 y = actual.get(k, _MISSING)
-                if y is not _MISSING and x != y:
-                    self._learn_json(x, y, k if isinstance(k, str) else str(k))
+                if y is _MISSING or x == y:
+                    continue
+                if quiet.get(k) is True:  # a noise key: a scalar there teaches nothing
+                    tx = type(x)
+                    if tx is int or tx is float or (tx is str and "[REDACTED:" not in x):
+                        continue  # (a marker still teaches a secret)
+                self._learn_json(x, y, k if isinstance(k, str) else str(k))
         elif isinstance(recorded, list) and isinstance(actual, list):
             for x, y in zip(recorded, actual, strict=False):
                 if x != y:

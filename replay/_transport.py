@@ -114,9 +114,9 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        if self.parser is not None:
-            self.keep_alive = self.parser.should_keep_alive()
         if self.head:  # a response to HEAD has no body, whatever Content-Length says
+            if self.parser is not None:  # (else `on_message_complete` says it)
+                self.keep_alive = self.parser.should_keep_alive()
             self.complete = True
 
     def on_status(self, status: bytes) -> None:

@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from typing import cast
 
 import orjson
 
@@ -70,6 +71,10 @@ _ABSENT: Any = object()
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")  # as amber.replay's noise rules spell keys
 _PAIR_VALUE = ("value", "Value")
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+_WALKS_CACHE = 4096
+_MAX_WALK_KEY = 1024  # bytes of a pruned document's JSON, at most, to be a `_walks` key (a
+# larger one rarely repeats; the cache stays under ~4 MB)
+_PATHS_CACHE = 8192
 
 
 def _segment(key: str) -> str:
@@ -80,13 +85,35 @@ def _segment(key: str) -> str:
     return "[" + json.dumps(key, ensure_ascii=False) + "]"
 
 
+class _IgnoredAt:
+    """Whether the noise rules' `ignore` pattern matches a member's path (`spath` of its
+    object and its key): (the member's path, whether it matches), cached (a route's
+    documents repeat their keys; bounded)."""
+
+    __slots__ = ("cache", "ignore")
+
+    def __init__(self, ignore: re.Pattern[str]) -> None:
+        self.ignore = ignore
+        self.cache: dict[tuple[str, Any], tuple[str, bool]] = {}
+
+    def __call__(self, spath: str, key: Any) -> tuple[str, bool]:
+        found = self.cache.get((spath, key))
+        if found is None:
+            sub = spath + _segment(key) if type(key) is str else f"{spath}[{key}]"
+            found = (sub, self.ignore.match(sub) is not None)
+            if len(self.cache) >= _PATHS_CACHE:
+                self.cache.clear()
+            self.cache[(spath, key)] = found
+        return found
+
+
 class _Pruning:
     """What `_prune` collects: leaves equal to the recorded ones that must stay (`keep`),
     and, with an `ignore` pattern, the members it matches (`ignored`, not sanitized)."""
 
     __slots__ = ("ignore", "ignored", "keep", "person")
 
-    def __init__(self, ignore: re.Pattern[str] | None, person: Callable[[str], bool]) -> None:
+    def __init__(self, ignore: _IgnoredAt | None, person: Callable[[str], bool]) -> None:
         self.keep: set[Path] = set()
         self.ignore = ignore
         self.ignored: list[Path] = []
@@ -110,7 +137,8 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
         pair = "value" in actual or "Value" in actual
         for k, v in actual.items():
             was = recorded.get(k, _ABSENT)
-            if was is not _ABSENT and type(v) is type(was) and v == was:
+            tv = type(v)
+            if was is not _ABSENT and tv is type(was) and v == was:
                 if pair and k in _PAIR_NAMES:
                     out[k] = v
                     p.keep.add((path, k))
@@ -119,12 +147,16 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 continue
             sub = ""
             if ignore is not None:
-                sub = spath + _segment(k)
-                if ignore.match(sub):
+                found = ignore.cache.get((spath, k))
+                sub, ignored = found if found is not None else ignore(spath, k)
+                if ignored:
                     out[k] = None
                     p.ignored.append((path, k))
                     continue
-            out[k] = v if was is _ABSENT else _prune(v, was, (path, k), p, sub)
+            if was is _ABSENT or (tv is not dict and tv is not list):
+                out[k] = v  # (what `_prune` makes of a leaf: itself)
+            else:
+                out[k] = _prune(v, was, (path, k), p, sub)
         return out
     if ta is list:
         if len(actual) != len(recorded):
@@ -136,8 +168,8 @@ def _prune(actual: Any, recorded: Any, path: Path, p: _Pruning, spath: str = "$"
                 continue
             sub = ""
             if ignore is not None:
-                sub = f"{spath}[{i}]"
-                if ignore.match(sub):
+                sub, ignored = ignore(spath, i)
+                if ignored:
                     items.append(None)
                     p.ignored.append((path, i))
                     continue
@@ -177,6 +209,11 @@ def _replaced(resp: Response, headers: Headers, body: bytes, reason: str) -> Res
 
 
 def _set(doc: Any, path: Path, value: Any) -> None:
+    assert path is not None
+    parent, key = path
+    if parent is None:  # a member of the document itself (the common case)
+        doc[key] = value
+        return
     keys: list[Any] = []
     while path is not None:
         path, key = path
@@ -227,8 +264,21 @@ class TargetSanitizer:
         self._fields: dict[tuple[str, str], tuple[str, str]] = {}
         self._last: tuple[bytes, str | None, bytes, re.Pattern[str] | None, bytes] | None = None
         self._docs: tuple[bytes, Any, bytes, Any] | None = None  # see `parsed`
+        self._walks: dict[bytes, dict[Path, Any] | None] = {}  # see `_walked`
+        self._ignores: dict[re.Pattern[str], _IgnoredAt] = {}
+        self._types: dict[str | None, tuple[bool, bool]] = {}  # see `_body`
         classify = sanitizer.bodies.keys.classify
-        self._person = lambda key: classify(key) in PERSON_VERDICTS
+        persons: dict[str, bool] = {}  # key -> whether it says its object is a person's
+
+        def person(key: str) -> bool:
+            found = persons.get(key)
+            if found is None:
+                if len(persons) >= _FIELDS_CACHE:
+                    persons.clear()
+                found = persons[key] = classify(key) in PERSON_VERDICTS
+            return found
+
+        self._person = person
 
     def response(
         self,
@@ -256,7 +306,7 @@ class TargetSanitizer:
         out: list[Redaction] = []
         fields = actual.headers
         if drop_header is not None and fields:
-            kept = tuple(f for f in fields if not drop_header(f[0]))
+            kept = tuple([f for f in fields if not drop_header(f[0])])
             if len(kept) != len(fields):
                 fields = kept
         headers = self.headers(fields, rec.headers if rec is not None else ())
@@ -343,12 +393,14 @@ class TargetSanitizer:
         parsed: tuple[bytes, Any, bytes, Any] | None = None,
     ) -> bytes:
         try:
-            ct = (content_type or "").lower()
-            if (
-                recorded
-                and ("json" in ct or body.lstrip()[:1] in (b"{", b"["))
-                and not any(x in ct for x in _NOT_PLAIN_JSON)
-            ):
+            kind = self._types.get(content_type)
+            if kind is None:  # (says "json", is not a stream of documents), per type
+                ct = (content_type or "").lower()
+                kind = ("json" in ct, not any(x in ct for x in _NOT_PLAIN_JSON))
+                if len(self._types) >= _RECORDED_CACHE:
+                    self._types.clear()
+                self._types[content_type] = kind
+            if recorded and (kind[0] or body.lstrip()[:1] in (b"{", b"[")) and kind[1]:
                 done = self._json(body, recorded, out, ignore, parsed)
                 if done is not None:
                     return done
@@ -384,16 +436,15 @@ class TargetSanitizer:
                 return None
         if type(doc) not in (dict, list):
             return None
-        p = _Pruning(ignore, self._person)
+        p = _Pruning(self._ignored_at(ignore) if ignore is not None else None, self._person)
         pruned = _prune(doc, rec, None, p)
-        walker = _PrunedWalker(p.keep, self.sanitizer.bodies, "response.body", out)
-        walker.walk(pruned)
-        if walker.renames or None in walker.edits:
+        edits = self._walked(pruned, p.keep, out)
+        if edits is None:
             return None
-        if not walker.edits and not p.ignored:
+        if not edits and not p.ignored:
             self._docs = (recorded, rec, body, doc)
             return body
-        for path, value in walker.edits.items():
+        for path, value in edits.items():
             _set(doc, path, value)
         for path in p.ignored:
             _set(doc, path, IGNORED)
@@ -403,6 +454,41 @@ class TargetSanitizer:
             done = json.dumps(doc, ensure_ascii=False).encode("utf-8", "surrogatepass")
         self._docs = (recorded, rec, done, doc)
         return done
+
+    def _ignored_at(self, ignore: re.Pattern[str]) -> _IgnoredAt:
+        found = self._ignores.get(ignore)
+        if found is None:
+            if len(self._ignores) >= _RECORDED_CACHE:
+                self._ignores.clear()
+            found = self._ignores[ignore] = _IgnoredAt(ignore)
+        return found
+
+    def _walked(self, pruned: Any, keep: set[Path], out: list[Redaction]) -> dict[Path, Any] | None:
+        """The JSON rules' replacements in the pruned document, by path (None: use the full
+        body rules, a key would be renamed). They depend on nothing but the pruned document
+        (its members that differ from the recording, the rest blanked) when `keep` is
+        empty: then they are cached by its JSON text (a bounded cache: the same customer's
+        pseudonymized name and email in many responses, whose timestamps and nonces the
+        noise rules blank, are walked once)."""
+        key = None
+        if not keep:
+            with contextlib.suppress(TypeError):  # integers wider than 64 bits: not cached
+                key = orjson.dumps(pruned)
+            if key is not None:
+                if len(key) > _MAX_WALK_KEY:
+                    key = None
+                else:
+                    found = self._walks.get(key, _ABSENT)
+                    if found is not _ABSENT:
+                        return cast("dict[Path, Any] | None", found)
+        walker = _PrunedWalker(keep, self.sanitizer.bodies, "response.body", out)
+        walker.walk(pruned)
+        edits = None if walker.renames or None in walker.edits else walker.edits
+        if key is not None:
+            if len(self._walks) >= _WALKS_CACHE:
+                self._walks.clear()
+            self._walks[key] = edits
+        return edits
 
     def parsed(self, body: bytes) -> Any:
         """The JSON document of `body` when it is (the very object) the recorded body or the

@@ -469,3 +469,24 @@ def test_documents_the_caller_parsed_are_used_as_they_are() -> None:
     assert quiet.ok and [(d.path, d.expected, d.actual) for d in quiet.ignored] == [
         ("body$.a", None, None)
     ]
+
+
+def test_each_rules_own_ignore_paths_decide_call_after_call() -> None:
+    """What the comparison caches (path segments, whether a pattern matches a path, the
+    ignored differences without displays) never carries one rule set's verdict to another."""
+    a = {"a": 1, "b": 1, "odd key": 1}
+    b = {"a": 2, "b": 2, "odd key": 2}
+    on_a = NoiseRules(ignore_paths=("$.a",))
+    on_b = NoiseRules(ignore_paths=("$.b", '$["odd key"]'))
+    for _ in range(2):
+        for rules, shown, hidden in (
+            (on_a, ["body$.b", 'body$["odd key"]'], ["body$.a"]),
+            (on_b, ["body$.a"], ["body$.b", 'body$["odd key"]']),
+        ):
+            c = compare_responses(resp(a), resp(b), rules, ignored_displays=False)
+            assert [d.path for d in c.differences] == shown
+            assert [(d.path, d.expected, d.actual) for d in c.ignored] == [
+                (p, None, None) for p in hidden
+            ]
+            full = compare_responses(resp(a), resp(b), rules)
+            assert [(d.path, d.expected) for d in full.ignored] == [(p, "1") for p in hidden]

@@ -248,3 +248,16 @@ def test_learning_hands_on_the_documents_it_parsed() -> None:
     # what was handed on is not kept: changing it changes nothing learned
     parsed[3]["id"] = "changed"
     assert st.values["ord_AAAA1111"] == "ord_BBBB2222"
+
+
+def test_a_marker_under_a_noise_key_still_teaches_a_secret() -> None:
+    """Learning skips the scalars under keys it knows to be noise before descending to
+    them; a marker recorded there is a secret all the same."""
+    st = SessionState()
+    st.learn(resp({"nonce": "a1b2c3d4e5f6"}), resp({"nonce": "ffeeddccbbaa"}))
+    assert st.values == {}  # noise: not learned (and now known as noise)
+    st.learn(resp({"nonce": "[REDACTED:token]"}), resp({"nonce": "fresh-secret-value"}))
+    assert st.secrets == {"nonce": "fresh-secret-value"}
+    # a container under a noise key is still walked: its own keys decide
+    st.learn(resp({"nonce": {"order_id": "ord_AAAAAAAA"}}), resp({"nonce": {"order_id": "ord_B1"}}))
+    assert st.values == {"ord_AAAAAAAA": "ord_B1"}

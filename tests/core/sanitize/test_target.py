@@ -282,3 +282,38 @@ def test_the_sanitized_response_keeps_every_other_field_of_the_live_one(
     for name in RESPONSE_FIELDS:
         if name not in ("headers", "body", "reason"):
             assert getattr(out, name) == getattr(resp, name), name
+
+
+def test_the_rules_walk_a_pruned_document_once_and_reuse_it(sanitizer: Sanitizer) -> None:
+    """Responses that differ from the recording only where the noise rules ignore (a nonce)
+    and where the capture pseudonymized (the person) prune to the same document: the JSON
+    rules walk it once, and each response comes out as a fresh sanitizer makes it."""
+    import re
+
+    stored = captured(sanitizer, live())
+    ignore = re.compile(r"\$\.nonce(?=$|[.\[])")
+    ts = TargetSanitizer(sanitizer)
+    outs = []
+    for nonce in ("5f1d9c0e2b7a4c3d", "0a9b8c7d6e5f4a3b", "77aa66bb55cc44dd"):
+        resp = live({**PERSON, "nonce": nonce})
+        out = ts.response(resp, stored, ignore=ignore)
+        assert out.body == TargetSanitizer(sanitizer).response(resp, stored, ignore=ignore).body
+        assert_nothing_raw(out)
+        outs.append(out.body)
+    assert outs[0] == outs[1] == outs[2]
+    assert len(ts._walks) == 1
+    # another person prunes to another document: walked, and cached apart
+    other = {**PERSON, "user": {**PERSON["user"], "name": "Maria Garcia"}}
+    out = ts.response(live(other), stored, ignore=ignore)
+    assert b"Maria Garcia" not in out.body and len(ts._walks) == 2
+
+
+def test_a_pair_whose_name_is_kept_is_walked_every_time(sanitizer: Sanitizer) -> None:
+    """In a name/value pair the name equal to the recording is kept (it decides the
+    value's verdict): such a pruned document depends on more than its text, not cached."""
+    recorded = Response(200, headers=HEADERS[:1], body=b'{"env": [{"name": "A", "value": "1"}]}')
+    pair = {"env": [{"name": "A", "value": "s3cr3t-Value-0042"}]}
+    ts = TargetSanitizer(sanitizer)
+    out = ts.response(live(pair, HEADERS[:1]), recorded)
+    assert out.body == TargetSanitizer(sanitizer).response(live(pair, HEADERS[:1]), recorded).body
+    assert not ts._walks
