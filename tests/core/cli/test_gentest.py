@@ -271,3 +271,23 @@ def test_gen_test_verifies_traces_and_shrinks_in_the_app_s_interpreter(
         "--reason", "test", "--verify", "--app", LISTING, "--db-env", "LISTING_DB",
     )  # fmt: skip
     assert code == 2 and "--app-python" in err and "no such interpreter" in err, err
+
+
+def test_the_app_python_comes_from_the_flag_the_env_or_amber_yaml(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amber._config import load_config
+    from amber.cli._fixtures import app_python_of
+
+    (env / "amber.yaml").write_text("version: 1\ntestgen:\n  app_python: venv/bin/python\n")
+    config = load_config(env / "amber.yaml")
+    monkeypatch.delenv("AMBER_APP_PYTHON", raising=False)
+    assert app_python_of(config, None, False) == "venv/bin/python"
+    monkeypatch.setenv("AMBER_APP_PYTHON", "/opt/app/bin/python")
+    assert app_python_of(config, None, False) == "/opt/app/bin/python"
+    assert app_python_of(config, "flag/python", False) == "flag/python"
+    monkeypatch.delenv("AMBER_APP_PYTHON")
+    (env / "amber.yaml").write_text("version: 1\n")
+    plain = load_config(env / "amber.yaml")
+    assert app_python_of(plain, None, False) is None  # in-process
+    assert app_python_of(plain, None, True) == sys.executable  # --fresh-process
