@@ -359,6 +359,14 @@ class Reproducer:
         kind = answer.get("kind")
         if kind in ("build", "setup", "exception"):
             return Outcome(None, self._clean(str(answer.get("error"))), seconds, str(kind))
+        if kind != "response" or not isinstance(answer.get("status"), int):
+            return Outcome(
+                None,
+                f"{python} answered no response amber reads (protocol {answer.get('v')}, "
+                f"kind {kind!r}): install the same amber version in the app's environment",
+                seconds,
+                "build",
+            )
         response = httpx.Response(
             int(answer["status"]),
             headers=[("content-type", str(answer.get("content_type") or ""))],
