@@ -204,10 +204,7 @@ def _tool(e: ModuleNotFoundError) -> str | None:
 
 
 def _needs(what: str) -> str:
-    return (
-        f"{what}, which is not installed in this environment: "
-        "pip install 'amber[cli]'"
-    )
+    return f"{what}, which is not installed in this environment: pip install 'amber[cli]'"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
