@@ -34,9 +34,9 @@ class RealApp:
       ``None`` means URL mode (the test runs against the served build).
     - ``login`` is sent first (same client, cookies kept) when the app needs a session.
     - ``config`` is the ``amber.yaml`` the generating command runs with (documented keys only).
-    - ``verify``: ``None`` when ``gen-test`` can run in the buggy release's venv (next to
-      amber's cli extra) and verify against the app in-process; else why not (gen-test
-      then runs in amber's own venv with ``--no-verify``).
+    - ``verify``: ``None`` when ``gen-test`` (in amber's own venv) verifies against the app
+      in the buggy release's interpreter (``--app-python``); else why it cannot (gen-test
+      then runs with ``--no-verify``).
     - ``xfail`` says why amber's generated test does not reproduce the bug today (``None``:
       it does, N/N runs); the test suite marks those entries ``xfail(strict=True)``.
     """

@@ -33,26 +33,15 @@ READY_LINE = "amber capture: listening on"
 # runtime) and pytest, as docs/testing.md says (SQLite fixtures load without SQLAlchemy).
 RUNTIME = ("pytest",)
 
-
-def _cli_extra() -> tuple[str, ...]:
-    """amber's `cli` extra, as pyproject.toml declares it: what the `amber` command needs
-    besides the base install (gen-test refuses to start without mitmproxy, although it does
-    not capture; SQLAlchemy 2, Faker... to extract, verify and shrink)."""
-    import tomllib
-
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return tuple(config["project"]["optional-dependencies"]["cli"])
-
-
 # A workaround for URL mode only: loading a fixture into a database URL (`--amber-db-url`,
 # `load_fixture_file`) still needs SQLAlchemy (the in-process SQLite path does not); drop it
 # once that path loads SQLite through the stdlib too (recorded in docs/realapps.md).
 URL_EXTRA = ("SQLAlchemy",)
 
-# gen-test verifies (and traces, and shrinks) by running the app in its own process, so it
-# runs where the app imports: the buggy release's venv gets amber's cli extra too (the fixed
-# release's venv keeps the test runtime only).
-GEN_EXTRA = _cli_extra()
+# gen-test runs in amber's own venv (this interpreter's `amber`) and verifies, traces and
+# shrinks with `--app-python` = the buggy release's python: each run in a fresh child of the
+# app's interpreter, which needs only the test runtime, so no release venv gets amber's cli
+# extra (mitmproxy, SQLAlchemy 2...) and none has to install next to it.
 
 
 class HarnessError(RuntimeError):
@@ -322,8 +311,8 @@ def run_tests(
 
 
 def verifies(app: RealApp) -> bool:
-    """Whether gen-test runs in the buggy release's venv and verifies against the app
-    in-process (else it runs in amber's own venv, with --no-verify)."""
+    """Whether gen-test verifies against the app (in the buggy release's interpreter,
+    `--app-python`); else it runs with --no-verify (the entry's `verify` says why)."""
     return app.glue is not None and app.verify is None
 
 
@@ -339,12 +328,13 @@ def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) ->
     res.times["serve+capture"] = time.monotonic() - t
 
     t = time.monotonic()
-    amber = buggy.with_name("amber") if verifies(app) else AMBER
-    gen: list[str | Path] = [amber, "gen-test", amber_id, "--out", "tests"]
+    gen: list[str | Path] = [AMBER, "gen-test", amber_id, "--out", "tests"]
     gen += ["--source-db", f"sqlite:///source/{app.db_name}.db", "--store", "sqlite:///store.db"]
     if app.glue is not None:
         gen += ["--app", app.app_spec, "--db-env", app.db_env]
-    if app.glue is not None and not verifies(app):
+    if verifies(app):
+        gen += ["--app-python", buggy]  # the child imports the glue: PYTHONPATH=glue
+    elif app.glue is not None:
         gen.append("--no-verify")
     gen += list(app.gen_args)
     res.commands.append(("PYTHONPATH=glue " if verifies(app) else "") + _sh(gen, work))
@@ -386,7 +376,7 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         url = URL_EXTRA if app.glue is None else ()
         fixed_venv = pool.submit(app_venv, app, app.fixed, wheel, cache, url)
-        buggy = app_venv(app, app.buggy, wheel, cache, GEN_EXTRA if verifies(app) else url)
+        buggy = app_venv(app, app.buggy, wheel, cache, url)
         res.times["buggy venv"] = time.monotonic() - t
         try:
             _capture_and_generate(app, buggy, work, res)

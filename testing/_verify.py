@@ -121,7 +121,11 @@ class Reproducer:
     as in the generated test; `noise` -
     rules left out of a good response's comparison; `expect_status`/`expect_json` - what
     the user says the answer should have been (the recording is then the bug);
-    `timeout` - seconds one run may take."""
+    `timeout` - seconds one run may take; `app_python` - run each request in a fresh child
+    process of this interpreter (`amber.testing._worker`: the app's own environment, which
+    needs only amber's test runtime) instead of in this process; `config_path` - the
+    amber.yaml from which that child reads `auth` and `identity` (it cannot be handed the
+    objects)."""
 
     exchange: Exchange
     app: str
@@ -133,6 +137,8 @@ class Reproducer:
     expect_status: int | None = None
     expect_json: Any = None
     timeout: float = 30.0
+    app_python: str | None = None
+    config_path: str | None = None
     runs: int = 0
     _dir: Path | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
@@ -144,6 +150,17 @@ class Reproducer:
                 "verifying a fixture needs the environment variable through which the app "
                 "reads its database URL: pass --db-env NAME (or testgen.db_env in amber.yaml)"
             )
+        if self.app_python is not None:
+            import shutil
+
+            found = shutil.which(self.app_python)
+            if found is None:
+                raise UsageError(
+                    f"--app-python {self.app_python}: no such interpreter; give the python "
+                    "of the app's virtual environment (e.g. .venv/bin/python), where amber's "
+                    "test runtime is installed (pip install amber)"
+                )
+            self.app_python = found
         resp = self.exchange.response
         if resp is not None:
             self._expected = snapshot_model(
@@ -240,11 +257,16 @@ class Reproducer:
         an SQLite source, never the source) with the SQL it runs recorded (`SqlTrace`)."""
         from amber.fixtures import SqlTrace
 
-        with SqlTrace() as tr:
+        tr = SqlTrace()
+        if self.app_python is not None:  # the child records it
+            return self._send_on(url, self.request_literal(), tr), tr
+        with tr:
             outcome = self._send_on(url, self.request_literal())
         return outcome, tr
 
-    def _send_on(self, url: str, literal: dict[str, Any]) -> Outcome:
+    def _send_on(self, url: str, literal: dict[str, Any], trace: SqlTrace | None = None) -> Outcome:
+        if self.app_python is not None:
+            return self._send_in_child(self.app_python, url, literal, trace)
         start = time.perf_counter()
         result: dict[str, Any] = {}
 
@@ -277,6 +299,80 @@ class Reproducer:
         if "error" in result:
             return Outcome(None, self._clean(result["error"]), seconds, "exception")
         return Outcome(self._sanitized(result["response"]), None, seconds)
+
+    def _send_in_child(
+        self, python: str, url: str, literal: dict[str, Any], trace: SqlTrace | None
+    ) -> Outcome:
+        """One run in a fresh child process of `python` (`amber.testing._worker`): the
+        request and the raw answer cross only the pipe; the answer is sanitized here as an
+        in-process run's is. A hung child is killed (with what it started)."""
+        import base64
+        import signal
+        import subprocess
+
+        import httpx
+
+        from amber.testing._worker import PROTOCOL
+
+        fields = getattr(self.identity, "fields", None) or {}
+        request = {
+            "v": PROTOCOL,
+            "app": self.app,
+            "env": {self.db_env or "": url, "AMBER_CAPTURED_AT": self._captured_at()},
+            "request": literal,
+            "config": self.config_path,
+            "login": credentials_of(self.exchange, dict(fields)).login,
+            "trace": trace is not None,
+        }
+        start = time.perf_counter()
+        try:
+            child = subprocess.Popen(
+                [python, "-m", "amber.testing._worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # one process group: a timeout kills it all
+            )
+        except OSError as e:
+            raise UsageError(
+                f"--app-python {python}: cannot start it ({e.strerror or e}); give the python "
+                "of the app's virtual environment"
+            ) from None
+        try:
+            out, err = child.communicate(json.dumps(request).encode("utf-8"), self.timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            seconds = time.perf_counter() - start
+            return Outcome(None, f"timed out after {self.timeout:g} s", seconds, "timeout")
+        seconds = time.perf_counter() - start
+        try:
+            answer: dict[str, Any] = json.loads(out)
+        except ValueError:
+            return Outcome(
+                None, self._clean(_child_died(python, child.returncode, err)), seconds, "build"
+            )
+        if trace is not None:
+            trace.statements.extend(answer.get("statements") or [])
+            trace.tables.update(answer.get("tables") or [])
+        kind = answer.get("kind")
+        if kind in ("build", "setup", "exception"):
+            return Outcome(None, self._clean(str(answer.get("error"))), seconds, str(kind))
+        if kind != "response" or not isinstance(answer.get("status"), int):
+            return Outcome(
+                None,
+                f"{python} answered no response amber reads (protocol {answer.get('v')}, "
+                f"kind {kind!r}): install the same amber version in the app's environment",
+                seconds,
+                "build",
+            )
+        response = httpx.Response(
+            int(answer["status"]),
+            headers=[("content-type", str(answer.get("content_type") or ""))],
+            content=base64.b64decode(answer.get("body") or ""),
+        )
+        return Outcome(self._sanitized(response), None, seconds)
 
     def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
         client = AppClient(app, None, self.auth)
@@ -329,6 +425,18 @@ class Reproducer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _child_died(python: str, code: int | None, stderr: bytes) -> str:
+    """What a child that gave no answer left: its exit status and stderr's last line."""
+    lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    last = lines[-1].strip()[:300] if lines else "(nothing on stderr)"
+    if "No module named" in last and "amber" in last:
+        return (
+            f"{python} has no amber.testing._worker ({last}): install amber's test runtime "
+            "in the app's environment (pip install amber, the same version as here)"
+        )
+    return f"the app's interpreter {python} exited with status {code}: {last}"
 
 
 def _first_line(e: BaseException) -> str:

@@ -37,8 +37,11 @@ _EXTRAS = {"psycopg": ("PostgreSQL", "postgres")}
 _TOOLS = frozenset(
     {"sqlalchemy", "zstandard", "rich", "mitmproxy", "httptools", "uvloop", "pytest"}
 )
-"""What the `amber` command needs beyond the test runtime (`pip install amber` installs only
-the runtime that generated tests import; the commands come with `amber[cli]`)."""
+"""What the `amber` commands need beyond the test runtime (`pip install amber` installs only
+the runtime that generated tests import; the commands come with `amber[cli]`). Each command
+imports what it needs when it runs (`capture` and flow files: mitmproxy; `replay`: httptools,
+uvloop...), so a command that does not need a package starts without it; the parser itself
+needs rich (the tables) only."""
 
 EPILOG = f"""\
 environment:
@@ -179,6 +182,8 @@ def _failure(e: BaseException) -> tuple[str, int]:
         return str(e), 3
     if isinstance(e, AmberError):
         return str(e), 1
+    if isinstance(e, ModuleNotFoundError) and _tool(e) is not None:
+        return _needs(f"this command needs {_tool(e)}"), 1
     if isinstance(e, ModuleNotFoundError) and e.name in _EXTRAS:
         what, extra = _EXTRAS[e.name]
         return (
@@ -192,18 +197,24 @@ def _failure(e: BaseException) -> tuple[str, int]:
     return _unexpected(e), 1
 
 
+def _tool(e: ModuleNotFoundError) -> str | None:
+    """The package of `_TOOLS` whose import failed, or None."""
+    package = (e.name or "").partition(".")[0]
+    return package if package in _TOOLS else None
+
+
+def _needs(what: str) -> str:
+    return f"{what}, which is not installed in this environment: pip install 'amber[cli]'"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
     except ModuleNotFoundError as e:
-        package = (e.name or "").partition(".")[0]
-        if package not in _TOOLS:
+        package = _tool(e)
+        if package is None:
             raise
-        print(
-            f"amber: error: the amber command needs {package}, which is not installed "
-            "(this environment has amber's test runtime only): pip install 'amber[cli]'",
-            file=sys.stderr,
-        )
+        print(f"amber: error: {_needs(f'the amber command needs {package}')}", file=sys.stderr)
         return 1
     argv = list(sys.argv[1:] if argv is None else argv)
     command = _command_of(argv)

@@ -106,6 +106,10 @@ def extract_for_exchange(
     return rep.fixture
 
 
+APP_PYTHON_ENV = "AMBER_APP_PYTHON"
+"""The default of --app-python (verify in the app's own interpreter)."""
+
+
 def make_reproducer(
     config: Config,
     ex: Exchange,
@@ -116,9 +120,13 @@ def make_reproducer(
     expect_status: int | None = None,
     expect_json: Any = None,
     timeout: float = 30.0,
+    app_python: str | None = None,
+    fresh_process: bool = False,
 ) -> Reproducer:
     """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
-    `AMBER_KEY`) and the tests' credentials (`testing.identity`, else `testgen.auth`)."""
+    `AMBER_KEY`) and the tests' credentials (`testing.identity`, else `testgen.auth`).
+    Each run goes to a fresh child process of `app_python` (else `AMBER_APP_PYTHON`, else
+    `testgen.app_python`; this interpreter with `fresh_process`), or in-process."""
     from amber._pseudonym import Pseudonymizer
     from amber.sanitize import SanitizeConfig
     from amber.sanitize import Sanitizer
@@ -151,7 +159,17 @@ def make_reproducer(
         expect_status=expect_status,
         expect_json=expect_json,
         timeout=timeout,
+        app_python=app_python_of(config, app_python, fresh_process),
+        config_path=config.path,
     )
+
+
+def app_python_of(config: Config, flag: str | None, fresh_process: bool) -> str | None:
+    """The interpreter verify runs run in (`make_reproducer`), None for in-process."""
+    found = flag or os.environ.get(APP_PYTHON_ENV) or config.section("testgen").get("app_python")
+    if found:
+        return str(found)
+    return sys.executable if fresh_process else None
 
 
 def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool = True) -> None:
@@ -178,6 +196,20 @@ def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool =
         )
     if widen:
         add_widen_arg(p)
+    p.add_argument(
+        "--app-python",
+        metavar="PYTHON",
+        help="run the app for verification in a fresh child process of this interpreter (the "
+        "python of the app's virtual environment, which needs only amber's test runtime: pip "
+        f"install amber) instead of in amber's own process (default: ${APP_PYTHON_ENV}, else "
+        "testgen.app_python in amber.yaml)",
+    )
+    p.add_argument(
+        "--fresh-process",
+        action="store_true",
+        help="run the app for verification in a fresh child process of amber's own "
+        "interpreter per run (for an app whose factory cannot build it twice in one process)",
+    )
     p.add_argument(
         "--verify-timeout",
         type=float,
@@ -476,6 +508,8 @@ def run(args: argparse.Namespace) -> int:
             app=str(app),
             db_env=args.db_env or section.get("db_env"),
             timeout=args.verify_timeout,
+            app_python=args.app_python,
+            fresh_process=args.fresh_process,
         )
     try:
         rep = reproduce(

@@ -397,6 +397,8 @@ def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> 
         expect_status=spec.expect_status,
         expect_json=spec.expect_json,
         timeout=args.verify_timeout,
+        app_python=args.app_python,
+        fresh_process=args.fresh_process,
     )
 
 

@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         expect_status=args.expect_status,
         expect_json=expect_json,
         timeout=args.verify_timeout,
+        app_python=args.app_python,
+        fresh_process=args.fresh_process,
     ) as reproducer:
         verdict = reproducer.verify(fx)
         if not verdict.reproduced:

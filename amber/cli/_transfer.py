@@ -21,8 +21,6 @@ from amber import __version__
 from amber._exports import read_jsonl
 from amber._exports import write_curl
 from amber._exports import write_jsonl
-from amber._flows import detect_format
-from amber._flows import read_flows
 from amber._har import read_har
 from amber._har import write_har
 from amber._model import Exchange
@@ -119,6 +117,11 @@ def register_import(p: argparse.ArgumentParser) -> None:
 
 
 def _read(path: str, fmt: str) -> Iterator[Exchange]:
+    # mitmproxy's flow reader: imported when a file is read, so that the other commands
+    # start without mitmproxy (amber.cli: the command that needs it says so)
+    from amber._flows import detect_format
+    from amber._flows import read_flows
+
     if fmt == "auto":
         fmt = detect_format(path)
     if fmt == "har":

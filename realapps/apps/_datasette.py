@@ -5,12 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-NO_VERIFY_060 = (
-    "pip cannot install datasette 0.60.2 next to amber's cli extra (conflicting dependencies "
-    "with mitmproxy), and gen-test refuses to start without mitmproxy: it cannot import the "
-    "app to verify or trace"
-)
-
 
 def serve(python: Path, db: Path, port: int) -> list[str]:
     """``datasette serve`` on one database file (named after the file's stem)."""

@@ -39,7 +39,6 @@ APP = RealApp(
     serve=_datasette.serve,
     request=Request("GET", "/stats/counts.json"),
     glue=_datasette.glue("stats"),
-    verify=_datasette.NO_VERIFY_060,
     config="""fixtures:
   rules:
     - route: GET /stats/counts.json

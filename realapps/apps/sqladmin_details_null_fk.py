@@ -85,6 +85,4 @@ APP = RealApp(
       seeds:
         - users.id = {path.id}
 """,
-    verify="sqladmin 0.1.9 requires SQLAlchemy < 2 and amber's cli extra SQLAlchemy >= 2"
-    ": gen-test cannot import the app to verify or trace",
 )

@@ -60,7 +60,8 @@ APP = RealApp(
         - memberships.team_id = 2
 """,
     xfail="without testing.identity the test cannot log in (the capture masked the session "
-    "cookie): it fails on both releases with IdentityMissing, as documented; but gen-test's "
-    "verify counts that error as the reproduced 500 ('reproduced with 0 rows (shrunk from "
-    "2)') instead of saying it cannot verify without the identity",
+    "cookie): verify says so on every run ('the test's own set-up failed (not the app): "
+    "IdentityMissing: this test needs testing.identity.login'), widens to the cap anyway, "
+    "writes the test UNVERIFIED and exits 1; declaring the identity is the fix "
+    "(sqlite-web-update-missing-login)",
 )

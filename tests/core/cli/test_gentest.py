@@ -232,3 +232,62 @@ def test_gen_test_takes_the_fixture_amber_fixtures_wrote(env: Path, amber: Run) 
     assert code == 2 and "pass one" in err
     code, _, err = amber("gen-test", rid, "--out", "t3", "--fixture", "missing.yaml")
     assert code == 2 and "no such file" in err
+
+
+def test_gen_test_verifies_traces_and_shrinks_in_the_app_s_interpreter(
+    env: Path, amber: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--app-python: every run goes to a child of that interpreter, which here cannot
+    import SQLAlchemy, mitmproxy or rich (an app's venv with the test runtime only); the
+    trace, verify and shrink give what they give in-process. AMBER_APP_PYTHON does the
+    same for `amber fixtures --verify`."""
+    from tests.testing.test_worker import BLOCKER
+    from tests.testing.test_worker import HEAVY
+
+    (env / "site").mkdir()
+    (env / "site" / "sitecustomize.py").write_text(BLOCKER)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(env / "site"), str(ROOT)]))
+    monkeypatch.setenv("AMBER_TEST_BLOCK_IMPORTS", HEAVY)
+    rid = _listing_store(env)
+    code, _, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--source-db", "sqlite:///source.db",
+        "--app", LISTING, "--db-env", "LISTING_DB", "--reason", "test",
+        "--app-python", sys.executable,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "trace: the request read rows of tags 50" in err and "widened" not in err
+    assert "reproduced with 2 rows (shrunk from 50)" in err
+    monkeypatch.setenv("AMBER_APP_PYTHON", sys.executable)
+    monkeypatch.setenv("LISTING_FIXED", "1")  # the child sees the fixed build: no bug
+    code, _, err = amber(
+        "fixtures", rid, "--source-db", "sqlite:///source.db", "-o", "listing.yaml",
+        "--reason", "test", "--verify", "--app", LISTING, "--db-env", "LISTING_DB",
+        "--widen-max", "0",
+    )  # fmt: skip
+    assert code == 1 and "not reproduced" in err, err
+    monkeypatch.setenv("AMBER_APP_PYTHON", str(env / "no-such-python"))
+    code, _, err = amber(
+        "fixtures", rid, "--source-db", "sqlite:///source.db", "-o", "listing.yaml",
+        "--reason", "test", "--verify", "--app", LISTING, "--db-env", "LISTING_DB",
+    )  # fmt: skip
+    assert code == 2 and "--app-python" in err and "no such interpreter" in err, err
+
+
+def test_the_app_python_comes_from_the_flag_the_env_or_amber_yaml(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amber._config import load_config
+    from amber.cli._fixtures import app_python_of
+
+    (env / "amber.yaml").write_text("version: 1\ntestgen:\n  app_python: venv/bin/python\n")
+    config = load_config(env / "amber.yaml")
+    monkeypatch.delenv("AMBER_APP_PYTHON", raising=False)
+    assert app_python_of(config, None, False) == "venv/bin/python"
+    monkeypatch.setenv("AMBER_APP_PYTHON", "/opt/app/bin/python")
+    assert app_python_of(config, None, False) == "/opt/app/bin/python"
+    assert app_python_of(config, "flag/python", False) == "flag/python"
+    monkeypatch.delenv("AMBER_APP_PYTHON")
+    (env / "amber.yaml").write_text("version: 1\n")
+    plain = load_config(env / "amber.yaml")
+    assert app_python_of(plain, None, False) is None  # in-process
+    assert app_python_of(plain, None, True) == sys.executable  # --fresh-process
