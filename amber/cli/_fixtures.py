@@ -116,9 +116,11 @@ def make_reproducer(
     expect_status: int | None = None,
     expect_json: Any = None,
     timeout: float = 30.0,
+    expect: Any = None,
 ) -> Reproducer:
     """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
-    `AMBER_KEY`) and the tests' credentials (`testing.identity`, else `testgen.auth`)."""
+    `AMBER_KEY`), the tests' credentials (`testing.identity`, else `testgen.auth`) and the
+    route's `testing.expect` entry (`expect`: that config's, unless given)."""
     from amber._pseudonym import Pseudonymizer
     from amber.sanitize import SanitizeConfig
     from amber.sanitize import Sanitizer
@@ -140,6 +142,10 @@ def make_reproducer(
         auth = Auth.from_mapping(dict(identity.extra), key="testing.identity")
     elif spec := config.section("testgen").get("auth"):
         auth = Auth.from_mapping(spec, key="testgen.auth")
+    if expect is None:
+        from amber.testing import config_defaults
+
+        expect = config_defaults(config, ex)["expect"]
     return Reproducer(
         ex,
         app,
@@ -151,6 +157,7 @@ def make_reproducer(
         expect_status=expect_status,
         expect_json=expect_json,
         timeout=timeout,
+        expect=expect,
     )
 
 
@@ -442,7 +449,7 @@ def reproduce(
     if reproducer is not None and verdict is not None and verdict.reproduced and budget:
         from amber.testing import shrink
 
-        rep.shrunk = shrink(reproducer, fx, budget=budget)
+        rep.shrunk = shrink(reproducer, fx, budget=budget, rows=reproducer.rows_shrinkable)
         rep.fixture = rep.shrunk.fixture
         rep.request = rep.shrunk.request
         print(f"amber: {rep.shrunk.note()}", file=sys.stderr)
