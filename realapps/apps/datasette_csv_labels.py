@@ -53,9 +53,4 @@ APP = RealApp(
     glue=_datasette.glue("shop"),
     # the oracle of a wrong 200 (docs/testing.md, testing.expect): the three rows
     config=EXPECT,
-    xfail="the SQL trace finds the rows without a rule (categories 2, items 3, the dangling "
-    "row kept), but the test schema creates items without its foreign key (recorded "
-    "enforced: false), so Datasette expands no labels and the bug cannot fire on the test "
-    "database (header id,title,category_id, no category_id_label); and verify ignores "
-    "testing.expect's rows: it compares with the recorded (buggy) body as for a good response",
 )
