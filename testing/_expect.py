@@ -12,18 +12,23 @@ testing:
 ```
 
 `expectation_for` picks the exchange's entry (the first whose route is the exchange's);
-`amber gen-test` writes it into the test as `assert_fixed`'s arguments.
+`amber gen-test` writes it into the test as `assert_fixed`'s arguments, and its verify
+judges a run by it (`checks`: what an answer shows for each declared check, so that a run
+reproduces a wrong answer when it misses the expectation as the recording does).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from amber._model import Exchange
 from amber.errors import ConfigError
 
-__all__ = ["EXPECT_KEYS", "expectation_for"]
+__all__ = ["EXPECT_KEYS", "Check", "checks", "describe_expectation", "expectation_for"]
 
 EXPECT_KEYS = ("route", "status", "json", "contains", "not_contains", "lines", "rows", "predicate")
 
@@ -73,3 +78,104 @@ def _check_expect(entry: Mapping[str, Any], key: str) -> None:
     pred = entry.get("predicate")
     if pred is not None and (not isinstance(pred, str) or ":" not in pred):
         raise ConfigError("expected 'module:function'", key=f"{key}.predicate")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One declared check on one answer: its name (`rows`, `contains 'x'`, `json.total`),
+    whether the answer meets it and what the answer shows for it (a count, a status,
+    `present`...), as `assert_fixed` would judge it."""
+
+    name: str
+    ok: bool
+    observed: str
+
+    def describe(self) -> str:
+        return f"{self.name}: {self.observed}"
+
+
+def describe_expectation(expect: Mapping[str, Any]) -> str:
+    """`status 200, rows 3, contains 'x'`: the declared checks, in `EXPECT_KEYS` order."""
+    parts = []
+    for key in EXPECT_KEYS[1:]:
+        value = expect.get(key)
+        if value is None:
+            continue
+        if key in ("contains", "not_contains"):
+            texts = [value] if isinstance(value, str) else list(value)
+            parts += [f"{key.replace('_', ' ')} {t!r}" for t in texts]
+        elif key == "json":
+            parts.append(f"json {_short(value)}")
+        else:
+            parts.append(f"{key} {value}")
+    if "whole_json" in expect:
+        parts.append(f"whole JSON body {_short(expect['whole_json'])}")
+    return ", ".join(parts) or "nothing"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_MISSING = object()
+
+
+def checks(
+    expect: Mapping[str, Any],
+    status: int,
+    body: bytes,
+    predicate: Callable[[str], bool | None] | None = None,
+) -> list[Check]:
+    """Each declared check of `expect` (a `testing.expect` entry without its route; a
+    `whole_json` key: a body that must equal it, as `--expect-json` asserts) on one answer,
+    as `assert_fixed` judges it: `status` a code or a list, `json` fields of a mapping (a
+    subset) or the whole body, `contains`/`not_contains` texts, `lines` the non-empty lines,
+    `rows` those after the header. `predicate(spec)` runs a predicate on the answer (True,
+    False, or None when it cannot be run here: that check is left out)."""
+    out: list[Check] = []
+    wanted = expect.get("status")
+    if wanted is not None:
+        codes = (wanted,) if isinstance(wanted, int) else tuple(wanted)
+        out.append(Check("status", status in codes, str(status)))
+    text = body.decode("utf-8", "replace")
+    doc: Any = _MISSING
+    if expect.get("json") is not None or "whole_json" in expect:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = _MISSING
+    expected_json = expect.get("json")
+    if expected_json is not None:
+        if isinstance(expected_json, Mapping) and isinstance(doc, Mapping):
+            for k, v in expected_json.items():
+                ok = doc.get(k, _MISSING) == v
+                out.append(Check(f"json.{k}", ok, "as expected" if ok else "differs"))
+        elif doc is _MISSING:
+            out.append(Check("json", False, "not a JSON body"))
+        else:
+            ok = doc == expected_json
+            out.append(Check("json", ok, "as expected" if ok else "differs"))
+    if "whole_json" in expect:
+        ok = doc is not _MISSING and doc == expect["whole_json"]
+        out.append(Check("whole JSON body", ok, "as expected" if ok else "differs"))
+    for key, want in (("contains", True), ("not_contains", False)):
+        value = expect.get(key)
+        if value is None:
+            continue
+        for part in [value] if isinstance(value, str) else value:
+            present = part in text
+            name = f"{key.replace('_', ' ')} {part!r}"
+            out.append(Check(name, present == want, "present" if present else "absent"))
+    counted = [line for line in text.splitlines() if line.strip()]
+    if expect.get("lines") is not None:
+        out.append(Check("lines", len(counted) == expect["lines"], str(len(counted))))
+    if expect.get("rows") is not None:
+        rows = max(len(counted) - 1, 0)
+        out.append(Check("rows", rows == expect["rows"], str(rows)))
+    spec = expect.get("predicate")
+    if spec is not None and predicate is not None:
+        verdict = predicate(str(spec))
+        if verdict is not None:
+            out.append(Check(f"predicate {spec}", verdict, "accepts" if verdict else "refuses"))
+    return out

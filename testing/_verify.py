@@ -3,12 +3,17 @@ database, run the recorded request against an in-process build, and compare the 
 the recording in sanitized space.
 
 The recorded response is the oracle. A captured server error (or a request that got no
-response) is reproduced when the build answers with a server error again (or raises); any
-other captured response the user says was wrong (`expect_status`, `expect_json`) when the
-build answers with the recorded status and still misses the expectation; a captured good
-response when status and body equal the recording (minus noise), both in the capture's
-sanitized space (`TargetSanitizer` with its rules and `AMBER_KEY`): nothing unsanitized is
-compared, shown or kept.
+response) is reproduced when the build answers with a server error again (or raises). Any
+other captured response the user says was wrong (the route's `testing.expect` entry in
+amber.yaml, `expect_status`, `expect_json`: a wrong 200, a 4xx) is reproduced when the
+build's answer misses that expectation **as the recorded answer does**: the recorded
+status, and the same result for every declared check (the same row and line counts, the
+same texts present or absent, the same JSON fields off): the generated test, which asserts
+the expectation, fails on it, and for the reason it failed in production; the recorded
+body itself is not compared. A captured good response is reproduced when status and body
+equal the recording (minus noise). Everything is compared in the capture's sanitized space
+(`TargetSanitizer` with its rules and `AMBER_KEY`): nothing unsanitized is compared, shown
+or kept.
 
 Each run builds the database from the fixture (`TemplateBuilder`: the schema once, then the
 rows), points the app at it through its database environment variable (`db_env`), builds
@@ -26,12 +31,12 @@ print(verdict.reproduced, verdict.explain())
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -46,6 +51,9 @@ from amber.testing._client import AppClient
 from amber.testing._client import IdentityMissing
 from amber.testing._client import load_app
 from amber.testing._credentials import Credentials
+from amber.testing._expect import Check
+from amber.testing._expect import checks
+from amber.testing._expect import describe_expectation
 from amber.testing._generate import _request_literal
 from amber.testing._generate import credentials_of
 from amber.testing._snapshot import make_snapshot
@@ -119,8 +127,9 @@ class Reproducer:
     the deprecated testgen.auth) or None; `identity` - the test identity
     (`testing.identity`) whose credentials fill the request where the capture masked them,
     as in the generated test; `noise` -
-    rules left out of a good response's comparison; `expect_status`/`expect_json` - what
-    the user says the answer should have been (the recording is then the bug);
+    rules left out of a good response's comparison; `expect` - the route's `testing.expect`
+    entry (without its route), and `expect_status`/`expect_json` over it: what the user
+    says the answer should have been (the recording is then the bug);
     `timeout` - seconds one run may take; `app_python` - run each request in a fresh child
     process of this interpreter (`amber.testing._worker`: the app's own environment, which
     needs only amber's test runtime) instead of in this process; `config_path` - the
@@ -139,10 +148,12 @@ class Reproducer:
     timeout: float = 30.0
     app_python: str | None = None
     config_path: str | None = None
+    expect: Mapping[str, Any] | None = None
     runs: int = 0
     _dir: Path | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
     _expected: Response | None = field(default=None, repr=False)
+    _predicates: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not self.db_env:
@@ -175,12 +186,73 @@ class Reproducer:
         ex = self.exchange
         return ex.error is not None or ex.response is None or ex.response.status >= 500
 
+    def expectation(self) -> dict[str, Any]:
+        """What the answer should have been: the `testing.expect` entry, `expect_status`
+        over its `status`, `expect_json` as `whole_json` (the generated test asserts the
+        whole body equal to it); {} when the user declared nothing."""
+        out = {k: v for k, v in (self.expect or {}).items() if v is not None and k != "route"}
+        if self.expect_status is not None:
+            out["status"] = self.expect_status
+        if self.expect_json is not None:
+            out["whole_json"] = self.expect_json
+        return out
+
+    @property
+    def rows_shrinkable(self) -> bool:
+        """Whether removing fixture rows keeps the test sound: only when the oracle is a
+        server error. A wrong answer's expectation is what a working build answers on the
+        recorded data (three CSV rows, a total); a row removed may keep the buggy answer as
+        it was and still take away what the fixed build needs to meet it, and verify runs
+        the buggy build only: such fixtures keep their rows (the request is still shrunk)."""
+        return self.server_error or not self.expectation()
+
+    def oracle(self) -> str:
+        """One line: what verify judges a run by (the recorded failure, the declared
+        expectation and where it comes from, or the recorded answer)."""
+        ex = self.exchange
+        if self.server_error:
+            return (
+                f"the recorded server error ({ex.status or ex.error or 'no response'}): a run "
+                "reproduces it with a 5xx or an exception"
+            )
+        wanted = self.expectation()
+        if wanted:
+            recorded = self._recorded_checks()
+            misses = [c.describe() for c in recorded if not c.ok]
+            shown = (
+                f"the recorded answer misses it ({'; '.join(misses)})"
+                if misses
+                else "the recorded answer meets it"
+            )
+            return (
+                f"the expectation of {self._expect_sources()} ({describe_expectation(wanted)}):"
+                f" a run reproduces the bug when its answer ({ex.status}) misses it as the "
+                f"recorded one does; {shown}; the recorded body is not compared"
+            )
+        return f"the recorded answer (status {ex.status} and body, minus noise)"
+
+    def _expect_sources(self) -> str:
+        names = []
+        if self.expect:
+            names.append("testing.expect")
+        if self.expect_status is not None:
+            names.append("--expect-status")
+        if self.expect_json is not None:
+            names.append("--expect-json")
+        return " and ".join(names)
+
     def expected(self) -> str:
         ex = self.exchange
         if self.server_error:
             return f"a server error, as captured ({ex.status or ex.error or 'no response'})"
-        if self.expect_status is not None or self.expect_json is not None:
-            return f"status {ex.status} that misses the expected answer, as captured"
+        wanted = self.expectation()
+        if wanted:
+            misses = [c.describe() for c in self._recorded_checks() if not c.ok]
+            return (
+                f"status {ex.status} missing {self._expect_sources()} "
+                f"({describe_expectation(wanted)}) as captured "
+                f"({'; '.join(misses) or 'the recording meets it'})"
+            )
         return f"status {ex.status} and the recorded body"
 
     def judge(self, outcome: Outcome) -> Verdict:
@@ -203,19 +275,8 @@ class Reproducer:
             return Verdict(
                 False, expected, outcome, (f"status {resp.status}, not {self.exchange.status}",)
             )
-        if self.expect_status is not None or self.expect_json is not None:
-            misses = []
-            if self.expect_status is not None and resp.status != self.expect_status:
-                misses.append(f"status is not {self.expect_status}")
-            if self.expect_json is not None:
-                try:
-                    body = json.loads(resp.body)
-                except ValueError:
-                    body = None
-                if body != self.expect_json:
-                    misses.append("body differs from --expect-json")
-            ok = bool(misses)
-            return Verdict(ok, expected, outcome, () if ok else ("the expected answer",))
+        if self.expectation():
+            return self._judge_expectation(outcome, resp, expected)
         from amber.replay import NoiseRules
         from amber.replay import compare_responses
 
@@ -223,6 +284,69 @@ class Reproducer:
         if cmp.ok:
             return Verdict(True, expected, outcome)
         return Verdict(False, expected, outcome, tuple(cmp.explain().splitlines()[:5]))
+
+    def _judge_expectation(self, outcome: Outcome, resp: Response, expected: str) -> Verdict:
+        """A wrong answer: reproduced when the run misses the expectation exactly as the
+        recorded answer does (module doc)."""
+        recorded = self._recorded_checks()
+        if all(c.ok for c in recorded):
+            return Verdict(
+                False,
+                expected,
+                outcome,
+                (
+                    "the recorded answer meets the expectation itself, so no run can show the "
+                    "bug by it: declare in testing.expect (or --expect-status/--expect-json) "
+                    "what the recorded answer got wrong",
+                ),
+            )
+        live = self._checks(resp)
+        if not any(not c.ok for c in live):
+            return Verdict(False, expected, outcome, ("the answer meets the expectation",))
+        was = {c.name: c for c in recorded}
+        differ = [
+            f"{c.name}: {c.observed}, recorded {was[c.name].observed}"
+            for c in live
+            if c.name in was and (c.ok, c.observed) != (was[c.name].ok, was[c.name].observed)
+        ]
+        if differ:
+            return Verdict(False, expected, outcome, tuple(differ))
+        return Verdict(True, expected, outcome)
+
+    def _recorded_checks(self) -> list[Check]:
+        rec = self._expected
+        if rec is None:
+            return []
+        return self._checks(rec)
+
+    def _checks(self, resp: Response) -> list[Check]:
+        def predicate(spec: str) -> bool | None:
+            fn = self._predicate(spec)
+            if fn is None:
+                return None
+            import httpx
+
+            live = httpx.Response(resp.status, headers=list(resp.headers), content=resp.body)
+            try:
+                return bool(fn(live))
+            except Exception:
+                return False
+
+        return checks(self.expectation(), resp.status, resp.body, predicate)
+
+    def _predicate(self, spec: str) -> Any:
+        """The `module:function` predicate, imported once; None when it does not import in
+        this process (verify then leaves that check out: the test still asserts it)."""
+        if spec not in self._predicates:
+            import importlib
+
+            module, _, name = spec.partition(":")
+            try:
+                fn = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError):
+                fn = None
+            self._predicates[spec] = fn if callable(fn) else None
+        return self._predicates[spec]
 
     # -- running ----------------------------------------------------------------------
 

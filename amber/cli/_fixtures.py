@@ -120,12 +120,14 @@ def make_reproducer(
     expect_status: int | None = None,
     expect_json: Any = None,
     timeout: float = 30.0,
+    expect: Any = None,
     app_python: str | None = None,
     fresh_process: bool = False,
 ) -> Reproducer:
     """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
-    `AMBER_KEY`) and the tests' credentials (`testing.identity`, else `testgen.auth`).
-    Each run goes to a fresh child process of `app_python` (else `AMBER_APP_PYTHON`, else
+    `AMBER_KEY`), the tests' credentials (`testing.identity`, else `testgen.auth`) and the
+    route's `testing.expect` entry (`expect`: that config's, unless given). Each run goes
+    to a fresh child process of `app_python` (else `AMBER_APP_PYTHON`, else
     `testgen.app_python`; this interpreter with `fresh_process`), or in-process."""
     from amber._pseudonym import Pseudonymizer
     from amber.sanitize import SanitizeConfig
@@ -148,6 +150,10 @@ def make_reproducer(
         auth = Auth.from_mapping(dict(identity.extra), key="testing.identity")
     elif spec := config.section("testgen").get("auth"):
         auth = Auth.from_mapping(spec, key="testgen.auth")
+    if expect is None:
+        from amber.testing import config_defaults
+
+        expect = config_defaults(config, ex)["expect"]
     return Reproducer(
         ex,
         app,
@@ -161,6 +167,7 @@ def make_reproducer(
         timeout=timeout,
         app_python=app_python_of(config, app_python, fresh_process),
         config_path=config.path,
+        expect=expect,
     )
 
 
@@ -474,7 +481,7 @@ def reproduce(
     if reproducer is not None and verdict is not None and verdict.reproduced and budget:
         from amber.testing import shrink
 
-        rep.shrunk = shrink(reproducer, fx, budget=budget)
+        rep.shrunk = shrink(reproducer, fx, budget=budget, rows=reproducer.rows_shrinkable)
         rep.fixture = rep.shrunk.fixture
         rep.request = rep.shrunk.request
         print(f"amber: {rep.shrunk.note()}", file=sys.stderr)

@@ -222,6 +222,7 @@ def _fixture_for(
     why_not = _why_not_verified(args, spec)
     if not why_not:
         reproducer = _reproducer_for(args, config, spec)
+        print(f"amber gen-test: {ex.id}: verify judges by {reproducer.oracle()}", file=sys.stderr)
     budget = None if args.no_shrink else Budget(args.max_runs, args.max_seconds)
     try:
         rep = reproduce(
@@ -251,15 +252,24 @@ def _fixture_for(
     if not rep.verdict.reproduced:
         return spec, [
             f"UNVERIFIED: the fixture did not reproduce the recorded failure: {summary}.",
+            f"verify judged by {reproducer.oracle()}.",
             "Add the rows the request needs (fixtures.rules in amber.yaml) and generate "
             "again, or check that --app is the build that failed.",
         ]
-    lines = [f"verified: {summary}."]
+    lines = [f"verified: {summary}.", f"verify judged by {reproducer.oracle()}."]
     if rep.shrunk is not None:
         lines.append(rep.shrunk.note() + ".")
+        if not reproducer.rows_shrinkable:
+            lines.append(_ROWS_KEPT)
         if rep.request is not None:
             spec = dataclasses.replace(spec, exchange=with_request(ex, rep.request))
     return spec, lines
+
+
+_ROWS_KEPT = (
+    "Rows not shrunk: the expectation is what a working build answers on the recorded "
+    "data, which verify (running the buggy build) cannot check on fewer rows."
+)
 
 
 def _why_not_verified(args: argparse.Namespace, spec: GenSpec) -> str:
@@ -300,6 +310,7 @@ def _given_fixture(
         print(f"amber gen-test: {ex.id}: not verified: {why_not}", file=sys.stderr)
         return spec, [f"UNVERIFIED: not checked against the recording: {why_not}."]
     reproducer = _reproducer_for(args, config, spec)
+    print(f"amber gen-test: {ex.id}: verify judges by {reproducer.oracle()}", file=sys.stderr)
     try:
         verdict = reproducer.verify(fx)
         if not verdict.reproduced:
@@ -308,6 +319,7 @@ def _given_fixture(
             print(f"amber gen-test: {ex.id}: {summary}", file=sys.stderr)
             return spec, [
                 f"UNVERIFIED: the fixture did not reproduce the recorded failure: {summary}.",
+                f"verify judged by {reproducer.oracle()}.",
                 f"Add the rows the request needs to {given.name} (or extract it again with "
                 "amber fixtures), or check that --app is the build that failed.",
             ]
@@ -316,15 +328,26 @@ def _given_fixture(
             fx.write(path)
             summary = f"reproduced with {rows} rows"
         else:
-            shrunk = shrink(reproducer, fx, budget=Budget(args.max_runs, args.max_seconds))
+            shrunk = shrink(
+                reproducer,
+                fx,
+                budget=Budget(args.max_runs, args.max_seconds),
+                rows=reproducer.rows_shrinkable,
+            )
             shrunk.fixture.write(path)
             summary = f"reproduced with {shrunk.rows_after} rows (shrunk from {rows})"
             lines.append(shrunk.note() + ".")
+            if not reproducer.rows_shrinkable:
+                lines.append(_ROWS_KEPT)
             spec = dataclasses.replace(spec, exchange=with_request(ex, shrunk.request))
     finally:
         reproducer.close()
     print(f"amber gen-test: {ex.id}: {summary} (fixture {given})", file=sys.stderr)
-    return spec, [f"verified: {summary}; fixture from {given.name}.", *lines]
+    return spec, [
+        f"verified: {summary}; fixture from {given.name}.",
+        f"verify judged by {reproducer.oracle()}.",
+        *lines,
+    ]
 
 
 def with_request(ex: Exchange, literal: Mapping[str, Any]) -> Exchange:
@@ -399,6 +422,7 @@ def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> 
         timeout=args.verify_timeout,
         app_python=args.app_python,
         fresh_process=args.fresh_process,
+        expect=spec.expect or {},
     )
 
 

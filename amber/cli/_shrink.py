@@ -116,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.fixture} does not reproduce exchange {ex.id} ({verdict.explain()}): "
                 "nothing to shrink; widen it with amber fixtures --verify first"
             )
-        result = shrink(reproducer, fx, budget=Budget(args.max_runs, args.max_seconds))
+        result = shrink(
+            reproducer,
+            fx,
+            budget=Budget(args.max_runs, args.max_seconds),
+            rows=reproducer.rows_shrinkable,
+        )
     result.fixture.write(out)
     print(
         f"wrote {out}: reproduced with {result.rows_after} rows (shrunk from {result.rows_before})"

@@ -53,10 +53,4 @@ APP = RealApp(
     glue=_datasette.glue("shop"),
     # the oracle of a wrong 200 (docs/testing.md, testing.expect): the three rows
     config=EXPECT,
-    xfail="the SQL trace finds the rows without a rule (categories 2, items 3, the dangling "
-    "row kept) and the foreign key is declared (enforced: false), but verify ignores "
-    "testing.expect's rows: it compares with the recorded (buggy) body as for a good "
-    "response, so shrinking keeps what still gives the buggy body and drops the dangling "
-    "row (2 rows: hammer and its category); the test then gets 1 CSV row, not 3, on both "
-    "releases",
 )

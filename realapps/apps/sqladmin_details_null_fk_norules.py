@@ -11,7 +11,4 @@ APP = dataclasses.replace(
     WITH_RULE,
     name="sqladmin-details-null-fk-norules",
     config="",
-    # the id guess still proposes teams.id = {path.id} (the first table holding the
-    # value), but the SQL trace (--app-python, in sqladmin 0.1.9's interpreter) adds the
-    # users row the request read, and shrinking drops the guessed team
 )

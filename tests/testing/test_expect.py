@@ -49,3 +49,48 @@ def test_bad_entries_name_their_key(entry: dict[str, object], key: str) -> None:
     assert e.value.key == key
     with pytest.raises(ConfigError, match="expected a list"):
         expectation_for({"route": "/x"}, _ex("GET", "/x", "/x"))
+
+
+def test_checks_say_what_an_answer_shows_for_each_declared_check() -> None:
+    from amber.testing._expect import checks
+
+    body = b"id,name\r\n1,a\r\n\r\n2,b\r\n"
+    expect = {
+        "status": [200, 204],
+        "contains": ["1,a", "3,c"],
+        "not_contains": "Traceback",
+        "lines": 4,
+        "rows": 2,
+    }
+    got = {c.name: (c.ok, c.observed) for c in checks(expect, 200, body)}
+    assert got == {
+        "status": (True, "200"),
+        "contains '1,a'": (True, "present"),
+        "contains '3,c'": (False, "absent"),
+        "not contains 'Traceback'": (True, "absent"),
+        "lines": (False, "3"),
+        "rows": (True, "2"),
+    }
+    # JSON: a mapping's fields one by one (a subset), any other value the whole body
+    doc = b'{"total": 3, "items": [1, 2]}'
+    got = {c.name: c.ok for c in checks({"json": {"total": 3, "items": []}}, 200, doc)}
+    assert got == {"json.total": True, "json.items": False}
+    assert [c.ok for c in checks({"json": [1]}, 200, doc)] == [False]
+    assert [c.observed for c in checks({"json": {"a": 1}}, 200, b"<html>")] == ["not a JSON body"]
+    assert [c.ok for c in checks({"whole_json": {"total": 3}}, 200, doc)] == [False]
+    # a predicate that cannot run here is left out; one that can is a check
+    assert checks({"predicate": "m:f"}, 200, b"", lambda spec: None) == []
+    assert [c.ok for c in checks({"predicate": "m:f"}, 200, b"", lambda spec: False)] == [False]
+
+
+def test_an_expectation_is_described_in_one_line() -> None:
+    from amber.testing._expect import describe_expectation
+
+    text = describe_expectation(
+        {"status": 200, "rows": 3, "contains": ["a", "b"], "json": {"k": "v" * 100}}
+    )
+    assert text.startswith('status 200, json {"k": "vvv') and text.endswith(
+        "contains 'a', contains 'b', rows 3"
+    )
+    assert len(text) < 120
+    assert describe_expectation({}) == "nothing"

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
+from typing import Any
 
 import pytest
 
+from amber._model import Exchange
 from amber._model import Response
 from amber.errors import FixtureError
 from amber.errors import UsageError
 from amber.fixtures import Fixture
 from amber.testing import Outcome
 from amber.testing import Reproducer
+from tests.testing.apps.csv_export import csv_body
 from tests.testing.reproduce_helpers import listing_exchange
 from tests.testing.reproduce_helpers import reproducer
 from tests.testing.reproduce_helpers import sanitizer
@@ -74,12 +78,97 @@ def test_a_good_response_reproduces_when_status_and_body_match() -> None:
 
 
 def test_a_wrong_answer_reproduces_while_it_misses_the_expectation() -> None:
-    body = b'{"tags": []}'
+    body = b'{"tags": [{"id": 1, "slug": "tag-1", "labels": ["Tag 1"]}]}'
     ex = listing_exchange(200, body)
     with reproducer(ex, expect_json={"tags": []}) as r:
         # the app lists the tags, the user expected none: the bug is there
         assert r.verify(tags_fixture(2)).reproduced
-        assert not r.verify(Fixture(tags_fixture(0).tables, {"tags": []})).reproduced
+        met = r.verify(Fixture(tags_fixture(0).tables, {"tags": []}))
+        assert not met.reproduced and "meets the expectation" in met.explain()
+
+
+CSV_APP = "tests.testing.apps.csv_export:create_app"
+
+
+def csv_exchange(body: bytes, status: int = 200) -> Exchange:
+    ex = listing_exchange(status, body, query="")
+    req = dataclasses.replace(ex.request, path="/api/tags.csv")
+    resp = Response(status, headers=(("Content-Type", "text/csv; charset=utf-8"),), body=body)
+    return dataclasses.replace(ex, request=req, response=resp, route="/api/tags.csv")
+
+
+def csv_reproducer(body: bytes, **kw: Any) -> Reproducer:
+    return Reproducer(csv_exchange(body), CSV_APP, "LISTING_DB", sanitizer(), **kw)
+
+
+def test_a_truncated_csv_reproduces_by_testing_expect_rows_not_by_the_body() -> None:
+    """A wrong 200 (the export stops at the second tag of a slug, tag 42): with `rows: 50`
+    declared, a run reproduces when it misses 50 rows as the recording does (41 rows),
+    whatever the body's values; too few rows, or the fixed build, do not reproduce."""
+    recorded = csv_body(50, upto=42)
+    # the recording's values differ from the fixture's: the body is not what is compared
+    recorded = recorded.replace(b"Tag 3", b"Label three")
+    with csv_reproducer(recorded, expect={"status": 200, "rows": 50}) as r:
+        yes = r.verify(tags_fixture(50))
+        assert yes.reproduced, yes.explain()
+        assert "rows: 41" in yes.expected and "testing.expect" in yes.expected
+        few = r.verify(tags_fixture(10))
+        assert not few.reproduced
+        assert "rows: 10, recorded 41" in few.explain()
+        assert not r.rows_shrinkable
+        oracle = r.oracle()
+        assert "testing.expect (status 200, rows 50)" in oracle
+        assert "rows: 41" in oracle and "recorded body is not compared" in oracle
+    os.environ["LISTING_FIXED"] = "1"
+    try:
+        with csv_reproducer(recorded, expect={"status": 200, "rows": 50}) as r:
+            fixed = r.verify(tags_fixture(50))
+    finally:
+        del os.environ["LISTING_FIXED"]
+    assert not fixed.reproduced and "meets the expectation" in fixed.explain()
+
+
+def test_texts_and_lines_count_the_same_way_as_the_recording() -> None:
+    recorded = csv_body(50, upto=42)
+    expect = {"contains": ["tag-50"], "not_contains": ["tag-1,"], "lines": 51}
+    with csv_reproducer(recorded, expect=expect) as r:
+        v = r.verify(tags_fixture(50))
+        # tag-50 absent and tag-1 present, 42 lines: as recorded
+        assert v.reproduced, v.explain()
+        v = r.verify(tags_fixture(16))
+        assert not v.reproduced and "lines: 17, recorded 42" in v.explain()
+        # no shared slug: every tag is there, tag-50 too
+        v = r.verify(tags_fixture(50, duplicate=()))
+        assert not v.reproduced and "meets" not in v.explain()
+        assert "contains 'tag-50': present, recorded absent" in v.explain()
+    # the recording meets every check: no run can show the bug by them, and verify says so
+    with csv_reproducer(recorded, expect={"contains": "tag-1,"}) as r:
+        v = r.verify(tags_fixture(50))
+        assert not v.reproduced and "recorded answer meets the expectation" in v.explain()
+
+
+def has_tag_50(response: Any) -> bool:
+    return b"tag-50" in response.content
+
+
+def test_a_predicate_is_judged_on_the_answer_and_one_that_does_not_import_is_left_out() -> None:
+    recorded = csv_body(50, upto=42)
+    expect = {"predicate": f"{__name__}:has_tag_50"}
+    with csv_reproducer(recorded, expect=expect) as r:
+        assert r.verify(tags_fixture(50)).reproduced
+        assert not r.verify(tags_fixture(50, duplicate=())).reproduced
+    expect = {"rows": 50, "predicate": "no_such_module_here:check"}
+    with csv_reproducer(recorded, expect=expect) as r:
+        assert r.verify(tags_fixture(50)).reproduced
+
+
+def test_expect_status_overrides_the_entry_and_a_server_error_stays_the_oracle() -> None:
+    with csv_reproducer(csv_body(50, upto=42), expect={"status": 200}, expect_status=201) as r:
+        assert "status 201" in r.oracle() and "--expect-status" in r.oracle()
+        assert r.expectation() == {"status": 201}
+    with reproducer(expect={"status": 200, "rows": 3}) as r:
+        assert r.rows_shrinkable and "recorded server error (500)" in r.oracle()
+        assert r.verify(tags_fixture(50)).reproduced
 
 
 def test_an_exception_counts_as_a_server_error_and_is_sanitized() -> None:
