@@ -124,6 +124,7 @@ def make_reproducer(
     from amber.sanitize import Sanitizer
     from amber.sanitize import TargetSanitizer
     from amber.testing import Reproducer
+    from amber.testing import database_settings
 
     scfg = config.with_key(
         "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
@@ -151,6 +152,7 @@ def make_reproducer(
         expect_status=expect_status,
         expect_json=expect_json,
         timeout=timeout,
+        database=database_settings(config),  # the file the app opens, the env var's form
     )
 
 
