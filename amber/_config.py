@@ -71,7 +71,8 @@ _SECTIONS = {
     "testing",
     "audit",
 }
-_TESTING_KEYS = ("identity", "expect")
+_TESTING_KEYS = ("identity", "expect", "database")
+_DATABASE_ENV_FORMS = ("url", "path")
 
 T = TypeVar("T")
 
@@ -249,9 +250,35 @@ def _validate_testing(cfg: Config) -> None:
                 f"unknown key (valid keys under testing: {', '.join(_TESTING_KEYS)})",
                 f"testing.{key}",
             )
+    _validate_testing_database(cfg)
     from amber._identity import identity_from_config
 
     identity_from_config(cfg)
+
+
+def _validate_testing_database(cfg: Config) -> None:
+    """`testing.database`: `path` (a file name, relative to amber.yaml's folder) and
+    `env_form` (`url` or `path`), read by amber's pytest plugin and `amber gen-test`."""
+    db = cfg.section("testing").get("database")
+    if db is None:
+        return
+    if not isinstance(db, dict):
+        raise cfg.error("expected a mapping with path and env_form", "testing.database")
+    for key, value in db.items():
+        if key == "path" and not (_is_text(value) and str(value).strip()):
+            raise cfg.error(
+                "expected a file path (a string), e.g. data/app.db", "testing.database.path"
+            )
+        elif key == "env_form" and value not in _DATABASE_ENV_FORMS:
+            raise cfg.error(
+                "expected url (the env var holds sqlite:///FILE) or path (it holds FILE)",
+                "testing.database.env_form",
+            )
+        elif key not in ("path", "env_form"):
+            raise cfg.error(
+                "unknown key (valid keys under testing.database: path, env_form)",
+                f"testing.database.{key}",
+            )
 
 
 def _validate_capture(cfg: Config) -> None:

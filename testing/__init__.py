@@ -12,7 +12,8 @@ registered through the `pytest11` entry point) gives them the `amber_client` fix
 - test generation (used by `amber gen-test`): `GenSpec`, `GeneratedTest`, `render_test`,
   `write_test`, `config_defaults` (a route's `testing.expect`, the identity's fields);
 - verifying and shrinking a fixture against the recording (`amber gen-test`, `amber
-  shrink`): `Reproducer`, `Verdict`, `Outcome`, `shrink`, `ddmin`, `Budget`, `ShrinkResult`.
+  shrink`): `Reproducer`, `Verdict`, `Outcome`, `shrink`, `ddmin`, `Budget`, `ShrinkResult`;
+  `database_settings`, `DatabaseSettings` (amber.yaml's `testing.database`).
 
 The layer sits above `amber.replay` and `amber.fixtures` and uses only their public
 names. Importing it stays light: the generation API is loaded on first use.
@@ -36,6 +37,8 @@ from amber.testing._snapshot import load_snapshot
 from amber.testing._snapshot import snapshot_body
 
 if TYPE_CHECKING:
+    from amber.testing._database import DatabaseSettings
+    from amber.testing._database import database_settings
     from amber.testing._generate import GeneratedTest
     from amber.testing._generate import GenSpec
     from amber.testing._generate import command_line
@@ -56,6 +59,7 @@ __all__ = [
     "UPDATE_ENV",
     "AppClient",
     "Budget",
+    "DatabaseSettings",
     "GenSpec",
     "GeneratedTest",
     "Outcome",
@@ -68,6 +72,7 @@ __all__ = [
     "assert_status",
     "command_line",
     "config_defaults",
+    "database_settings",
     "ddmin",
     "load_app",
     "load_snapshot",
@@ -100,6 +105,8 @@ _VERIFY = {
     "Outcome": "_verify",
     "Reproducer": "_verify",
     "Verdict": "_verify",
+    "DatabaseSettings": "_database",
+    "database_settings": "_database",
 }
 
 

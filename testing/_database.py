@@ -5,11 +5,28 @@ copying a schema or restoring a database well under one, inserting a small fixtu
 about one: schemas are created once per session (`TemplateBuilder`), fixtures used again
 are restored from a template file, apps are built once and reused (see the plugin's
 module docstring for what a test sees).
+
+**At a given path** (`--amber-db-path`, `AMBER_TEST_DB_PATH`, ini `amber_db_path`: relative
+to pytest's rootdir; amber.yaml `testing.database.path`: relative to its folder): the test
+database is made at that file instead of a temporary one, for an app that opens a fixed
+file (`data/app.db`) rather than reading a URL. amber never overwrites a file there that
+is not its own test database (`DbFile`: a marker file next to it, `app.db.amber-test`,
+says it is and which process uses it): the session refuses, saying what to do. The
+database, its SQLite side files, the marker and the folders amber created are removed when
+the session ends; what a session that did not end left is taken over by the next one.
+Under pytest-xdist each worker gets `app-gw0.db`, `app-gw1.db`... when the app reads its
+database from `db_env`; an app that opens the one fixed file cannot run in parallel, and
+its tests say so.
+
+**The env var's form** (`--amber-db-form`, `AMBER_TEST_DB_FORM`, ini `amber_db_form`,
+`testing.database.env_form`): `url` (the default) puts `sqlite:////abs/file.db` in the
+`db_env` variable, `path` puts `/abs/file.db`, for an app that reads `APP_DB=/path/file.db`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,7 +44,24 @@ if TYPE_CHECKING:
 
     from amber.testing._template import TemplateBuilder
 
-__all__ = ["App", "Session"]
+__all__ = [
+    "ENV_FORMS",
+    "App",
+    "DatabaseSettings",
+    "DbFile",
+    "Session",
+    "database_settings",
+    "env_value",
+    "session_database",
+    "worker_path",
+]
+
+ENV_FORMS = ("url", "path")
+"""How the app's database env var holds the test database: `sqlite:///FILE` or `FILE`."""
+MARKER_SUFFIX = ".amber-test"
+"""The file next to a test database at a given path that says amber made it (and which
+process uses it): without it, an existing file there is the user's, and never touched."""
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 _Object = tuple[str, str, str, str]  # sqlite_master: type, name, tbl_name, sql
@@ -103,6 +137,209 @@ def _add_startup(conn: sqlite3.Connection, startup: Path, objects: list[_Object]
         conn.execute("DETACH DATABASE amber_startup")
 
 
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the in-process app's test database lives and how its env var names it.
+
+    `path`: a file the app opens itself (absolute; None: a temporary file of amber's);
+    `env_form`: `url` (`sqlite:////abs/file.db`) or `path` (`/abs/file.db`)."""
+
+    path: Path | None = None
+    env_form: str = "url"
+
+
+def database_settings(config: Any) -> DatabaseSettings:
+    """amber.yaml's `testing.database` (checked when the file was loaded): `path` relative
+    to the amber.yaml's folder (to the working directory without one)."""
+    section = config.section("testing").get("database") or {}
+    path = section.get("path")
+    base = Path(config.path).resolve().parent if config.path else Path.cwd()
+    return DatabaseSettings(
+        path=(base / str(path)) if path else None,
+        env_form=str(section.get("env_form") or "url"),
+    )
+
+
+def env_value(url: str, form: str) -> str:
+    """The database env var's value for the SQLite database at `url`: the URL itself, or
+    (`form` `path`) its file. *Raises:* `UsageError` for `path` and a non-SQLite URL."""
+    if form != "path":
+        return url
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        from amber.errors import UsageError
+
+        raise UsageError(
+            f"testing.database.env_form is path but the test database is not an SQLite "
+            f"file ({url.split('://')[0]}://...): use env_form: url for a database server"
+        )
+    return url[len(prefix) :].split("?", 1)[0]
+
+
+def worker_path(path: Path, worker: str) -> Path:
+    """`data/app.db` for the pytest-xdist worker `gw1`: `data/app-gw1.db`."""
+    return path.with_name(f"{path.stem}-{worker}{path.suffix}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+class DbFile:
+    """A test database at a path the user gave, owned by this process until `release`.
+
+    `claim()` refuses (`UsageError`, saying what to do) a file that exists and is not
+    amber's test database (no marker file next to it), and one another live process uses;
+    it takes over what a crashed session left. `release()` removes the database, its
+    SQLite side files, the marker and the folders it created."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.absolute()
+        self.marker = self.path.with_name(self.path.name + MARKER_SUFFIX)
+        self._made_dirs: list[Path] = []
+        self.claimed = False
+
+    def _files(self) -> list[Path]:
+        return [self.path, *(self.path.with_name(self.path.name + s) for s in _SQLITE_SIDE_FILES)]
+
+    def _owner(self) -> dict[str, Any] | None:
+        import json
+
+        try:
+            data = json.loads(self.marker.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def claim(self) -> Path:
+        import json
+        import socket
+
+        from amber.errors import UsageError
+
+        if self.claimed:
+            return self.path
+        host = socket.gethostname()
+        if self.marker.exists():
+            owner = self._owner() or {}
+            pid = owner.get("pid")
+            if (
+                not isinstance(pid, int)
+                or owner.get("host") != host
+                or (pid != os.getpid() and _pid_alive(pid))
+            ):
+                raise UsageError(
+                    f"the test database {self.path} is in use by another amber session "
+                    f"(process {pid} on {owner.get('host', '?')}, says {self.marker}): run "
+                    "one session at a time on a given database path, or let the app read "
+                    "its database from an environment variable (testgen.db_env) so that "
+                    "each session gets a file of its own; delete the marker if that "
+                    "process is gone"
+                )
+            for f in self._files():  # what a session that did not end left behind
+                f.unlink(missing_ok=True)
+            self.marker.unlink(missing_ok=True)
+        elif any(f.exists() for f in self._files()):
+            raise UsageError(
+                f"{self.path} exists and is not amber's test database: amber never "
+                "overwrites it. Move it away (it may be your app's own data), or set "
+                "testing.database.path (pytest: --amber-db-path) to a file that does not "
+                "exist: amber creates it for the tests and removes it after them"
+            )
+        missing = []
+        parent = self.path.parent
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        for d in reversed(missing):
+            d.mkdir()
+            self._made_dirs.append(d)
+        try:
+            fd = os.open(self.marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another session got there first
+            raise UsageError(
+                f"the test database {self.path} was claimed by another amber session just "
+                "now: run one session at a time on a given database path"
+            ) from None
+        with os.fdopen(fd, "w") as fp:
+            json.dump({"pid": os.getpid(), "host": host, "by": "amber test database"}, fp)
+        self.claimed = True
+        return self.path
+
+    def release(self) -> None:
+        if not self.claimed:
+            return
+        self.claimed = False
+        for f in self._files():
+            f.unlink(missing_ok=True)
+        self.marker.unlink(missing_ok=True)
+        for d in reversed(self._made_dirs):
+            with contextlib.suppress(OSError):  # not empty: the app wrote more there
+                d.rmdir()
+        self._made_dirs.clear()
+
+
+def session_database(config: pytest.Config, db_env: str | None) -> DatabaseSettings:
+    """The test database's path and env form: option, else environment, else ini, else
+    amber.yaml's `testing.database` (the first three relative to the rootdir). Under
+    pytest-xdist, a path is made per worker when the app reads it from `db_env`."""
+    import pytest
+
+    from_yaml = _database_cached(os.getcwd(), os.environ.get("AMBER_CONFIG", ""))
+    path: Path | None = from_yaml.path
+    given = (
+        config.getoption("--amber-db-path", default=None)
+        or os.environ.get("AMBER_TEST_DB_PATH")
+        or config.getini("amber_db_path")
+    )
+    if given:
+        path = config.rootpath / str(given)
+    form = (
+        config.getoption("--amber-db-form", default=None)
+        or os.environ.get("AMBER_TEST_DB_FORM")
+        or config.getini("amber_db_form")
+        or from_yaml.env_form
+    )
+    if form not in ENV_FORMS:
+        pytest.fail(
+            f"amber: the database env form is {form!r}: use url (sqlite:///FILE) or path (FILE)",
+            pytrace=False,
+        )
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if path is not None and worker and int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        if not db_env:
+            pytest.fail(
+                f"amber: the app opens the one file {path}, which parallel pytest-xdist "
+                "workers cannot share: run with -n 0, or let the app read its database "
+                "path from an environment variable (--amber-db-env NAME with "
+                "--amber-db-form path): each worker then gets a file of its own",
+                pytrace=False,
+            )
+        path = worker_path(path, worker)
+    return DatabaseSettings(path=path, env_form=str(form))
+
+
+@functools.lru_cache(maxsize=8)
+def _database_cached(cwd: str, env_config: str) -> DatabaseSettings:
+    import pytest
+
+    from amber._config import find_config
+    from amber.errors import ConfigError
+
+    try:
+        return database_settings(find_config())
+    except ConfigError as e:
+        pytest.fail(f"amber: {e}", pytrace=False)
+
+
 @dataclass
 class App:
     app: Any
@@ -133,6 +370,7 @@ class Session:
         self._target: sqlite3.Connection | None = None
         self._sources: OrderedDict[Path, sqlite3.Connection] = OrderedDict()
         self._files = 0
+        self.fixed: DbFile | None = None  # the test database at a path the user gave
 
     def root(self, factory: pytest.TempPathFactory) -> Path:
         """Where the test database lives: in memory-backed /dev/shm when there is one (every
@@ -150,6 +388,10 @@ class Session:
         return self._root
 
     def db_file(self, factory: pytest.TempPathFactory) -> Path:
+        """The test database: the file at the path the user gave (claimed on first use:
+        see `DbFile`), else `amber-test.db` in the session's folder."""
+        if self.fixed is not None:
+            return self.fixed.claim()
         return self.root(factory) / "amber-test.db"
 
     def _new_file(self, kind: str, factory: pytest.TempPathFactory) -> Path:
@@ -268,6 +510,8 @@ class Session:
         if self._builder is not None:
             self._builder.close()
             self._builder = None
+        if self.fixed is not None:
+            self.fixed.release()
         if self._made_root and self._root is not None:
             import shutil
 

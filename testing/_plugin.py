@@ -7,7 +7,7 @@ Generated regression tests ask for `amber_client`: an httpx client that reaches 
 under test either in-process (a WSGI or ASGI app, or a factory returning one) or by URL,
 after loading the test's database fixture. Settings, highest priority first: command-line
 options, environment variables, the test's `@pytest.mark.amber(...)` marker, and the
-`testgen:` section of amber.yaml.
+`testgen:` section of amber.yaml (`database.*`: ini options, then `testing.database`).
 
 | option | env | marker, amber.yaml | meaning |
 |---|---|---|---|
@@ -15,6 +15,8 @@ options, environment variables, the test's `@pytest.mark.amber(...)` marker, and
 | `--amber-base-url URL` | `AMBER_TEST_BASE_URL` | `base_url` | a running build instead |
 | `--amber-db-url URL` | `AMBER_TEST_DATABASE_URL` | `db_url` | where fixtures load (1) |
 | `--amber-db-env NAME` | `AMBER_TEST_DB_ENV` | `db_env` | env var with the app's DB URL |
+| `--amber-db-path FILE` | `AMBER_TEST_DB_PATH` | `database.path` (3) | the file the app opens |
+| `--amber-db-form F` | `AMBER_TEST_DB_FORM` | `database.env_form` | `url` or `path` (4) |
 | `--amber-fresh-app` | `AMBER_TEST_FRESH_APP` | `fresh_app` | build the app for every test (2) |
 | `--amber-update` | `AMBER_UPDATE_SNAPSHOTS` | | re-record expected responses |
 
@@ -23,6 +25,11 @@ test starts from exactly its fixture's rows, whatever the tests before it wrote.
 of each distinct schema are created once per session and copied in (SQLite's backup API),
 then the fixture's rows are inserted; a fixture that serves more than one test is built
 once into a template file that later tests are restored from.
+
+(3) The session's SQLite test database at this path instead of a temporary file, for an app
+that opens a fixed file (`data/app.db`); (4) what the `db_env` variable holds: `url`
+(`sqlite:////abs/file.db`, the default) or `path` (`/abs/file.db`). See
+`amber.testing._database` (safety, clean-up, pytest-xdist) and docs/testing.md.
 
 (2) In-process apps are built once per session and environment (a test that changes the
 environment gets an app of its own) and reused, with one httpx client each whose cookies are
@@ -65,8 +72,13 @@ import pytest
 
 from amber.testing._client import AppClient
 from amber.testing._client import load_app
+from amber.testing._database import ENV_FORMS
 from amber.testing._database import App
+from amber.testing._database import DatabaseSettings
+from amber.testing._database import DbFile
 from amber.testing._database import Session
+from amber.testing._database import env_value
+from amber.testing._database import session_database
 from amber.testing._snapshot import UPDATE_ENV
 
 if TYPE_CHECKING:  # imported when a test asks for them: pytest start-up does not pay
@@ -111,6 +123,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAME",
         help="environment variable through which the app finds its database",
     )
+    g.addoption(
+        "--amber-db-path",
+        metavar="FILE",
+        help="the SQLite file the in-process app opens (e.g. data/app.db, relative to the "
+        "rootdir): the test database is made there (never over a file amber did not make) "
+        "and removed after the session (default: testing.database.path in amber.yaml, "
+        "else a temporary file)",
+    )
+    g.addoption(
+        "--amber-db-form",
+        choices=ENV_FORMS,
+        help="what the app's database variable (db_env) holds: url (sqlite:///FILE, the "
+        "default) or path (FILE)",
+    )
+    parser.addini("amber_db_path", "the SQLite file the in-process app opens (rootdir-relative)")
+    parser.addini("amber_db_form", "url or path: what the db_env variable holds")
     g.addoption(
         "--amber-fresh-app",
         action="store_true",
@@ -386,11 +414,12 @@ def amber_client(
     """A client for the app under test, with the test's database fixture loaded."""
     target, settings = _target(request)
     state = _session(request.config)
+    database = session_database(request.config, target.db_env)
     with contextlib.ExitStack() as stack:
         stack.enter_context(_environ_restored(target.db_env, "AMBER_CAPTURED_AT"))
         db_url = target.db_url
         if target.sqlite_session:
-            db_url = f"sqlite:///{state.db_file(tmp_path_factory)}"
+            db_url = f"sqlite:///{_test_db(state, database, tmp_path_factory)}"
         elif target.fixture is not None:
             if not db_url:
                 pytest.fail(
@@ -402,7 +431,7 @@ def amber_client(
 
             stack.callback(load_fixture_file(target.fixture, db_url).cleanup)
         if target.db_env and db_url:
-            os.environ[target.db_env] = db_url
+            os.environ[target.db_env] = _env_value(db_url, database.env_form)
         if settings.marker.get("captured_at"):
             os.environ["AMBER_CAPTURED_AT"] = str(settings.marker["captured_at"])
         client = _client(target, db_url, state, tmp_path_factory, stack)
@@ -410,6 +439,35 @@ def amber_client(
         client.identity = _identity()
         client.login_required = bool(settings.marker.get("login"))
         yield client
+
+
+def _test_db(state: Session, database: DatabaseSettings, factory: pytest.TempPathFactory) -> Path:
+    """The session's test database file: at `database.path` when one is given (claimed
+    once: a file that is not amber's fails the test, saying what to do)."""
+    from amber.errors import UsageError
+
+    if database.path is not None:
+        if state.fixed is None:
+            state.fixed = DbFile(database.path)
+        elif state.fixed.path != database.path.absolute():
+            pytest.fail(
+                f"amber: this test's database path {database.path} is not the session's "
+                f"{state.fixed.path}: one session has one test database",
+                pytrace=False,
+            )
+    try:
+        return state.db_file(factory)
+    except UsageError as e:
+        pytest.fail(f"amber: {e}", pytrace=False)
+
+
+def _env_value(url: str, form: str) -> str:
+    from amber.errors import UsageError
+
+    try:
+        return env_value(url, form)
+    except UsageError as e:
+        pytest.fail(f"amber: {e}", pytrace=False)
 
 
 def _client(

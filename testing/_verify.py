@@ -31,6 +31,7 @@ print(verdict.reproduced, verdict.explain())
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import threading
@@ -69,6 +70,8 @@ if TYPE_CHECKING:
     from amber.fixtures import SqlTrace
     from amber.replay import NoiseRules
     from amber.sanitize import TargetSanitizer
+    from amber.testing._database import DatabaseSettings
+    from amber.testing._database import DbFile
     from amber.testing._template import TemplateBuilder
 
 __all__ = ["Outcome", "Reproducer", "Verdict"]
@@ -134,7 +137,10 @@ class Reproducer:
     process of this interpreter (`amber.testing._worker`: the app's own environment, which
     needs only amber's test runtime) instead of in this process; `config_path` - the
     amber.yaml from which that child reads `auth` and `identity` (it cannot be handed the
-    objects)."""
+    objects); `database` - amber.yaml's `testing.database`
+    (`database_settings`): the file the app opens itself (`path`, used instead of a
+    temporary file, never over a file amber did not make) and what `db_env` holds
+    (`env_form`: the URL or the file's path)."""
 
     exchange: Exchange
     app: str
@@ -150,16 +156,19 @@ class Reproducer:
     config_path: str | None = None
     expect: Mapping[str, Any] | None = None
     runs: int = 0
+    database: DatabaseSettings | None = None
     _dir: Path | None = field(default=None, repr=False)
+    _fixed: DbFile | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
     _expected: Response | None = field(default=None, repr=False)
     _predicates: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.db_env:
+        if not self.db_env and (self.database is None or self.database.path is None):
             raise UsageError(
                 "verifying a fixture needs the environment variable through which the app "
-                "reads its database URL: pass --db-env NAME (or testgen.db_env in amber.yaml)"
+                "reads its database URL: pass --db-env NAME (or testgen.db_env in amber.yaml), "
+                "or, for an app that opens a fixed file, set testing.database.path"
             )
         if self.app_python is not None:
             import shutil
@@ -374,19 +383,39 @@ class Reproducer:
         except Exception as e:  # a loader error is about the fixture, say so
             raise FixtureError(f"the fixture could not be loaded for verification: {e}") from e
         literal = request if request is not None else self.request_literal()
-        return self._send_on(f"sqlite:///{db}", literal)
+        return self._send_on(self._env_value(f"sqlite:///{db}"), literal)
 
     def trace(self, url: str) -> tuple[Outcome, SqlTrace]:
         """Send the request to a fresh build on the database at `url` (a snapshot copy of
         an SQLite source, never the source) with the SQL it runs recorded (`SqlTrace`)."""
         from amber.fixtures import SqlTrace
 
+        if self._fixed_path() is not None and url.startswith("sqlite:///"):
+            # the app opens its own file: the snapshot copy goes there
+            import sqlite3
+
+            src = sqlite3.connect(f"file:{url[len('sqlite:///') :]}?mode=ro", uri=True)
+            dst = sqlite3.connect(self._database())
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+                src.close()
         tr = SqlTrace()
         if self.app_python is not None:  # the child records it
-            return self._send_on(url, self.request_literal(), tr), tr
+            return self._send_on(self._env_value(url), self.request_literal(), tr), tr
         with tr:
-            outcome = self._send_on(url, self.request_literal())
+            outcome = self._send_on(self._env_value(url), self.request_literal())
         return outcome, tr
+
+    def _env_value(self, url: str) -> str:
+        """What `db_env` holds for the database at `url` (`testing.database.env_form`)."""
+        from amber.testing._database import env_value
+
+        return env_value(url, self.database.env_form if self.database else "url")
+
+    def _fixed_path(self) -> Path | None:
+        return self.database.path if self.database is not None else None
 
     def _send_on(self, url: str, literal: dict[str, Any], trace: SqlTrace | None = None) -> Outcome:
         if self.app_python is not None:
@@ -523,6 +552,15 @@ class Reproducer:
         return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="seconds")
 
     def _database(self) -> Path:
+        """The run's database file: the one the app opens (`testing.database.path`,
+        claimed: see `DbFile`), else one in a temporary folder."""
+        path = self._fixed_path()
+        if path is not None:
+            if self._fixed is None:
+                from amber.testing._database import DbFile
+
+                self._fixed = DbFile(path)
+            return self._fixed.claim()
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="amber-verify-"))
         return self._dir / "verify.db"
@@ -538,6 +576,9 @@ class Reproducer:
         if self._builder is not None:
             self._builder.close()
             self._builder = None
+        if self._fixed is not None:
+            self._fixed.release()
+            self._fixed = None
         if self._dir is not None:
             import shutil
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -28,13 +30,45 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="TEXT", help="only entries whose target contains TEXT")
     p.add_argument("--user", metavar="NAME", help="only this OS user")
     p.add_argument("--since", metavar="TIME", help="entries at or after TIME (ISO 8601 or 2h)")
-    p.add_argument("--json", action="store_true", help="the entries as JSON lines")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='the entries as JSON lines, "type": "audit" (a damaged line: "type": '
+        '"unreadable"; docs/cli.md)',
+    )
     p.add_argument(
         "--file",
         metavar="PATH",
         help="the audit log (default: audit.path in amber.yaml, else .amber/audit.jsonl)",
     )
     p.add_argument("--config", metavar="FILE", help="amber.yaml to use")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def entry_json(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit entry as a JSON line with stable types (docs/cli.md): `"type": "audit"`,
+    `when`, `user`, `command` strings; `argv` an array of strings; `target`, `source`,
+    `reason` strings or null; then the entry's other keys as recorded (counts, `tables`,
+    `refused`, ...). A line of the log that did not parse is `"type": "unreadable"` with
+    its `line` number."""
+    if "unreadable_line" in entry and len(entry) == 1:
+        return {"type": "unreadable", "line": int(entry["unreadable_line"])}
+    argv = entry.get("argv")
+    fixed = {
+        "type": "audit",
+        "when": str(entry.get("when") or ""),
+        "user": str(entry.get("user") or ""),
+        # records written before `command` was kept were all extractions
+        "command": str(entry.get("command") or "fixtures"),
+        "argv": [str(a) for a in argv] if isinstance(argv, list) else [],
+        "target": _text(entry.get("target")),
+        "source": _text(entry.get("source")),
+        "reason": _text(entry.get("reason")),
+    }
+    return {**fixed, **{k: v for k, v in entry.items() if k not in fixed}}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         entries.append(e)
     if args.json:
         for e in entries:
-            sys.stdout.write(dumps_json(e, newline=True).decode())
+            sys.stdout.write(dumps_json(entry_json(e), newline=True).decode())
         return 0
     t = Table(box=None, header_style="bold")
     for col in ("WHEN (UTC)", "USER", "COMMAND", "TARGET / SOURCE", "REASON", "COUNTS"):

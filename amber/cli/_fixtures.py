@@ -134,6 +134,7 @@ def make_reproducer(
     from amber.sanitize import Sanitizer
     from amber.sanitize import TargetSanitizer
     from amber.testing import Reproducer
+    from amber.testing import database_settings
 
     scfg = config.with_key(
         "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
@@ -168,6 +169,7 @@ def make_reproducer(
         app_python=app_python_of(config, app_python, fresh_process),
         config_path=config.path,
         expect=expect,
+        database=database_settings(config),  # the file the app opens, the env var's form
     )
 
 

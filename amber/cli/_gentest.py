@@ -219,7 +219,7 @@ def _fixture_for(
 
     ex = spec.exchange
     reproducer = None
-    why_not = _why_not_verified(args, spec)
+    why_not = _why_not_verified(args, spec, config)
     if not why_not:
         reproducer = _reproducer_for(args, config, spec)
         print(f"amber gen-test: {ex.id}: verify judges by {reproducer.oracle()}", file=sys.stderr)
@@ -272,7 +272,7 @@ _ROWS_KEPT = (
 )
 
 
-def _why_not_verified(args: argparse.Namespace, spec: GenSpec) -> str:
+def _why_not_verified(args: argparse.Namespace, spec: GenSpec, config: Config) -> str:
     """Why this test's fixture is not checked against the recording ("" when it is)."""
     if args.no_verify:
         return "--no-verify"
@@ -280,8 +280,13 @@ def _why_not_verified(args: argparse.Namespace, spec: GenSpec) -> str:
         return "a good response (a snapshot test; verification reproduces failures)"
     if not spec.app:
         return "no in-process app to run it against (--app or testgen.app)"
-    if not spec.db_env:
-        return "no --db-env (the app's database URL variable) to point the app at the fixture"
+    from amber.testing import database_settings
+
+    if not spec.db_env and database_settings(config).path is None:
+        return (
+            "no --db-env (the app's database URL variable) nor testing.database.path (the "
+            "file it opens) to point the app at the fixture"
+        )
     return ""
 
 
@@ -302,7 +307,7 @@ def _given_fixture(
     ex = spec.exchange
     fx = Fixture.read(given)
     rows = sum(fx.row_counts.values())
-    why_not = _why_not_verified(args, spec)
+    why_not = _why_not_verified(args, spec, config)
     if why_not:
         fx.write(path)
         if spec.snapshot and not args.no_verify:

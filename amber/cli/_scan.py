@@ -70,7 +70,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help='one JSON object per finding: {"where", "rule", "location"}',
+        help='one JSON object per finding: {"type": "finding", "where", "rule", "location"} '
+        "(docs/cli.md)",
     )
     p.add_argument(
         "--config",
@@ -312,9 +313,15 @@ def run(args: argparse.Namespace) -> int:
     return 2 if scan.unscanned else 0
 
 
+def finding_json(hit: Hit) -> dict[str, str]:
+    """A finding as a JSON line: `"type": "finding"`, `where`, `rule` and `location`, all
+    strings (`location` is `""` when the finding has none; docs/cli.md)."""
+    return {"type": "finding", **hit.as_dict()}
+
+
 def _report(hit: Hit, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(dumps_json(hit.as_dict(), newline=True).decode())
+        sys.stdout.write(dumps_json(finding_json(hit), newline=True).decode())
     else:
         loc = f" {hit.location}" if hit.location else ""
         sys.stdout.write(f"{printable(hit.where)}:{printable(loc)}: {hit.rule}\n")

@@ -87,7 +87,11 @@ def register(p: argparse.ArgumentParser) -> None:
         "rules (YAML) for replay, shadow and test generation",
     )
     p.add_argument("--html", metavar="FILE", help="also write the report as one HTML page")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print the report as one JSON object, "type": "shadow_report" (docs/cli.md)',
+    )
     add_pacing_args(p)
     add_filter_args(p)
     add_store_args(p)
@@ -254,7 +258,7 @@ def _print(summary: ShadowSummary, args: argparse.Namespace) -> None:
     if args.html:
         _write_private(args.html, render_html(report, meta=meta, fail_on=fail_on).encode())
     if args.json:
-        doc = report_json(report, fail_on=fail_on, meta=meta)
+        doc = {"type": "shadow_report", **report_json(report, fail_on=fail_on, meta=meta)}
         sys.stdout.write(dumps_json(doc, indent=True, newline=True).decode())
         return
     render_terminal(report, console(), fail_on=fail_on)

@@ -16,6 +16,13 @@ columns, `KEY=value` and `key: value` config text, header names.
   only cookies carry them), F5 BIG-IP `TS<hex>` cookies, Akamai bot-manager cookies, the
   session cookies of common frameworks, and names ending in `sess`: a value under one is
   a session, masked as `cookie`.
+* **Cookie holders** (`cookie_holder`): a name that says its value *is* cookies, not
+  about them: `cookies`, `cookie_header`, `cookieJar`, `raw_cookies`, `request_cookies`,
+  `COOKIESTRING` (`cookie`/`cookies` with only words such as jar, header, string, raw,
+  set, request, response around it). Whatever it holds is masked as `cookie`: a cookie
+  string (`theme=dark; gw=...`: every value, whatever its name), a jar object
+  (`{"gw": ...}`), a list of `{"name", "value"}` pairs. Names about cookies keep their
+  value: `cookie_consent`, `cookies_accepted`, `cookie_policy`, `cookie_name`.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 
-__all__ = ["cookie_name", "field_name", "field_verdict", "token_like"]
+__all__ = ["cookie_holder", "cookie_name", "field_name", "field_verdict", "token_like"]
 
 # Signed-URL and OAuth parameter names (compacted: lowercase, no `_`/`-`/`.`) that the key
 # rules leave, unambiguous as field names.
@@ -48,6 +55,19 @@ _COOKIE_NAMES = frozenset(
     }
 )  # fmt: skip
 _COOKIE_NAME = re.compile(r"(?i)__(?:host|secure)-.+|ts[0-9a-f]{6,8}(?:_[0-9]+)?|aspsessionid\w*")
+# A cookie holder squashed into one word (`COOKIEHEADER` in a `.env`, `setcookies`).
+_COOKIE_HOLDER = re.compile(
+    r"(?:raw|set|request|response|req|resp|http|all|original|forwarded)?cookies?"
+    r"(?:jar|header|headers|string|str|list|data|values?|lines?)?"
+)
+# The words that may stand around `cookie`/`cookies` in a name that holds cookies.
+_COOKIE_HOLDER_WORDS = frozenset(
+    {
+        "jar", "header", "headers", "string", "str", "raw", "set", "request", "req",
+        "response", "resp", "http", "all", "value", "values", "data", "list", "line",
+        "lines", "original", "forwarded", "x", "client", "browser", "session", "user",
+    }
+)  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z0-9_~.=+/:%-]{8,512}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The words of a camelCase or PascalCase identifier (`NoSuchKey`, `XMLHttpRequest`).
@@ -71,6 +91,18 @@ def cookie_name(name: str) -> bool:
     return bool(tokens) and tokens[-1] in ("sess", "sessid")
 
 
+def cookie_holder(name: str) -> bool:
+    """Does `name` say its value is cookies (a `Cookie` header's text, a jar, a list of
+    them): `cookies`, `cookie_header`, `rawCookies`, `X-Original-Cookies`; not a name
+    about cookies (`cookie_consent`, `cookies_accepted`)?"""
+    if _COOKIE_HOLDER.fullmatch(_compact(name)) is not None:
+        return True
+    tokens = split_tokens(name)
+    return any(t in ("cookie", "cookies") for t in tokens) and all(
+        t in ("cookie", "cookies") or t in _COOKIE_HOLDER_WORDS for t in tokens
+    )
+
+
 def _kind(name: str) -> str:
     found = _kinds.get(name)
     if found is None:
@@ -81,7 +113,7 @@ def _kind(name: str) -> str:
             found = "signed"
         elif compact in _AMBIGUOUS:
             found = "ambiguous"
-        elif cookie_name(name):
+        elif cookie_name(name) or cookie_holder(name):
             found = "cookie"
         else:
             found = ""

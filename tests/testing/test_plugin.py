@@ -30,6 +30,8 @@ def test_options_are_registered_once_and_documented(pytester: pytest.Pytester) -
         "--amber-base-url",
         "--amber-db-url",
         "--amber-db-env",
+        "--amber-db-path",
+        "--amber-db-form",
         "--amber-fresh-app",
         "--amber-update",
     ):

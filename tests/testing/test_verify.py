@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from amber._model import Response
 from amber.errors import FixtureError
 from amber.errors import UsageError
 from amber.fixtures import Fixture
+from amber.testing import DatabaseSettings
 from amber.testing import Outcome
 from amber.testing import Reproducer
 from tests.testing.apps.csv_export import csv_body
@@ -243,3 +245,42 @@ def test_amber_s_own_set_up_failing_reproduces_nothing(monkeypatch: pytest.Monke
         v = r.verify(tags_fixture(1))
     assert not v.reproduced and v.outcome.kind == "setup"
     assert "set-up failed" in v.explain() and "IdentityMissing" in v.explain()
+
+
+def test_an_app_that_opens_a_fixed_file_is_verified_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`testing.database.path`: no env var at all, the fixture is built at the file the
+    (Flask) app opens, which is removed afterwards."""
+    monkeypatch.chdir(tmp_path)
+    database = DatabaseSettings(path=tmp_path / "data" / "app.db")
+    app = "tests.testing.apps.fixed_path:create_app"
+    with Reproducer(listing_exchange(), app, None, sanitizer(), database=database) as r:
+        assert r.verify(tags_fixture(50)).reproduced
+        assert not r.verify(tags_fixture(10)).reproduced
+        assert (tmp_path / "data" / "app.db.amber-test").is_file()
+    assert not (tmp_path / "data").exists()
+
+
+def test_verify_never_overwrites_a_file_that_is_not_amber_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "app.db").write_bytes(b"mine")
+    database = DatabaseSettings(path=tmp_path / "data" / "app.db")
+    app = "tests.testing.apps.fixed_path:create_app"
+    with (
+        Reproducer(listing_exchange(), app, None, sanitizer(), database=database) as r,
+        pytest.raises(UsageError, match="is not amber's test database"),
+    ):
+        r.verify(tags_fixture(50))
+    assert (tmp_path / "data" / "app.db").read_bytes() == b"mine"
+
+
+def test_the_database_variable_may_hold_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    with reproducer(database=DatabaseSettings(path=None, env_form="path")) as r:
+        monkeypatch.setattr(r, "_send_on", lambda value, literal: seen.append(value))
+        r.run(tags_fixture(3))
+    assert seen and not seen[0].startswith("sqlite:") and seen[0].endswith("verify.db")

@@ -33,6 +33,25 @@ def test_findings_name_place_and_rule_never_the_value(env: Path, amber: Run) -> 
     assert GH not in out and "x@corp.io" not in out
 
 
+def test_json_lines_are_typed_findings_of_strings(env: Path, amber: Run) -> None:
+    import json
+
+    p = env / "fixture.yaml"
+    p.write_text(f"rows:\n  - note: 'deploy with {GH}'\n")
+    leaky = make_exchange(1, body=b'{"note": "' + GH.encode() + b'"}')
+    with Store.open(f"sqlite:///{env / 'leaky.db'}") as s:
+        s.add(leaky)
+    code, out, _ = amber("scan", "--json", str(p), str(env / "leaky.db"))
+    assert code == 1 and GH not in out
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert lines and all(set(x) == {"type", "where", "rule", "location"} for x in lines)
+    assert all(x["type"] == "finding" for x in lines)
+    assert all(type(x[k]) is str for x in lines for k in ("where", "rule", "location"))
+    # a text line has no location inside it: "" (a string still), not null
+    assert {x["location"] for x in lines if x["where"].startswith(f"{p}:")} == {""}
+    assert any(x["location"] == "response.body$.note" for x in lines)
+
+
 def test_scans_inside_a_store_with_compressed_bodies(env: Path, amber: Run) -> None:
     # a store written without the sanitizer (e.g. by an old or buggy tool) must be caught,
     # including in zstd-compressed bodies that a byte search of the file cannot see

@@ -47,7 +47,9 @@ from tests.core.sanitize.corpus.lookalikes import lookalikes
 LEAKS_AT_MOST = {
     "auth-header": 0,  # of 400
     "card": 0,  # of 1092
-    "cookie": 34,  # of 740 (all `gw`: a 5-letter value under a 2-letter name, outside a cookie)
+    # of 800 (all `gw`: a 5-letter value under a 2-letter name, in a field that names no cookie;
+    # the 60 under fields that hold cookies, 7 leaking before, are caught)
+    "cookie": 34,
     "date-of-birth": 0,  # of 320
     "email": 0,  # of 1025
     "iban": 0,  # of 975

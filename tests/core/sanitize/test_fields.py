@@ -9,6 +9,7 @@ import pytest
 
 from amber._model import Redaction
 from amber.sanitize import Sanitizer
+from amber.sanitize._fields import cookie_holder
 from amber.sanitize._fields import cookie_name
 from amber.sanitize._fields import field_name
 from amber.sanitize._fields import field_verdict
@@ -75,6 +76,68 @@ def test_cookie_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["session_count", "host", "ts", "TS", "tsx", "assess"])
 def test_not_cookie_names(name: str) -> None:
     assert not cookie_name(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["cookies", "Cookies", "cookie_header", "cookieHeader", "cookieJar", "raw_cookies",
+             "request_cookies", "X-Original-Cookies", "COOKIESTRING", "SETCOOKIES", "set-cookies",
+             "cookie_values", "http.cookies"],
+)  # fmt: skip
+def test_cookie_holders(name: str) -> None:
+    assert cookie_holder(name) and field_verdict(name, "x") == ("mask", "cookie")
+
+
+@pytest.mark.parametrize(
+    "name", ["cookie_consent", "cookies_accepted", "cookiePolicy", "cookie_name", "cookieBanner",
+             "cookies_enabled", "cookie_count", "fortune_cookie", "cookbook", "cookie_domain"],
+)  # fmt: skip
+def test_not_cookie_holders(name: str) -> None:
+    assert not cookie_holder(name) and field_verdict(name, "x") is None
+
+
+COOKIE_VALUE = "JXLXJ"  # a 5-letter value under a 2-letter name: nothing but the holder tells
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"cookies": f"theme=dark; gw={COOKIE_VALUE}; lang=en"},
+        {"request": {"cookieHeader": f"gw={COOKIE_VALUE}"}},
+        {"cookies": {"gw": COOKIE_VALUE, "theme": "dark"}},
+        {"cookies": [{"name": "gw", "value": COOKIE_VALUE}]},  # HAR's shape
+        {"log": {"cookie_jar": [["gw", COOKIE_VALUE]]}},
+    ],
+)
+def test_whatever_a_cookie_holder_holds_is_masked(sanitizer: Sanitizer, doc: object) -> None:
+    body = json.dumps(doc)
+    new, out = run(sanitizer, body, "application/json")
+    # (`cookie_jar` is the key rules' already: a `cookie` marker)
+    assert COOKIE_VALUE not in new and out and {r.rule for r in out} <= {"cookie", "sensitive-key"}
+    assert json.loads(new).keys() == json.loads(body).keys()
+
+
+def test_cookie_holders_in_other_carriers(sanitizer: Sanitizer) -> None:
+    cookies = f"theme=dark; gw={COOKIE_VALUE}"
+    for body, ct in [
+        (f"cookies={cookies.replace(' ', '+').replace(';', '%3B').replace('=', '%3D')}&page=2",
+         "application/x-www-form-urlencoded"),
+        (f"<req><cookies>{cookies}</cookies></req>", "application/xml"),
+        (f'APP_ENV=production\nexport RAW_COOKIES="{cookies}"\n', "text/plain"),
+        (f"[http]\nport = 8080\nrequest_cookies = {cookies}\n", "text/plain"),
+        (f"name,cookies\nweb,{cookies}\n", "text/csv"),
+    ]:  # fmt: skip
+        new, _ = run(sanitizer, body, ct)
+        assert COOKIE_VALUE not in new, (body, new)
+    out: list[Redaction] = []
+    new = dict(sanitizer.headers.sanitize((("X-Original-Cookies", cookies),), "request", out))
+    assert new["X-Original-Cookies"] == "[REDACTED:cookie]"
+
+
+def test_names_about_cookies_keep_their_values(sanitizer: Sanitizer) -> None:
+    body = json.dumps(
+        {"cookies_accepted": "yes", "cookies_enabled": True, "cookiePolicy": "strict"}
+    )
+    assert run(sanitizer, body, "application/json") == (body, [])
 
 
 def test_signed_params_as_json_keys_are_masked_in_place(sanitizer: Sanitizer) -> None:

@@ -272,6 +272,22 @@ def _set_cookie_folded(key: str, value: str) -> Exchange:
     return exchange(resp_headers=(("Set-Cookie", line),))
 
 
+def _json_cookies(key: str, value: str) -> Exchange:
+    """A request log's record: the Cookie header's text under a field that holds cookies."""
+    doc = {"request": {"method": "GET", "cookies": f"theme=dark; {key}={value}; lang=en"}}
+    return exchange(req_body=json.dumps(doc).encode(), req_type="application/json")
+
+
+def _cookie_jar(key: str, value: str) -> Exchange:
+    doc = {"user": "u_1042", "cookies": {"theme": "dark", key: value}}
+    return exchange(resp_body=json.dumps(doc).encode())
+
+
+def _har_cookies(key: str, value: str) -> Exchange:
+    doc = {"cookies": [{"name": "theme", "value": "dark"}, {"name": key, "value": value}]}
+    return exchange(resp_body=json.dumps(doc).encode())
+
+
 def _signed_url(key: str, value: str) -> str:
     return (
         f"https://cdn.acme-files.net/b/report-2024.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -335,6 +351,10 @@ SPECIFIC: dict[str, dict[str, Carrier]] = {
         "cookie": _cookie,
         "set-cookie": _set_cookie,
         "set-cookie-folded": _set_cookie_folded,
+        # written outside a Cookie header, under a field that holds cookies
+        "json-cookies": _json_cookies,
+        "cookie-jar": _cookie_jar,
+        "har-cookies": _har_cookies,
     },
     "signed-url": {"request-url": _request_signed, **_url_carriers(_signed_url)},
     "path-token": {"request-url": _request_path, **_url_carriers(_path_url)},
