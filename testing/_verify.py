@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from amber._model import Exchange
     from amber._model import Response
     from amber.fixtures import Fixture
+    from amber.fixtures import PgTrace
     from amber.fixtures import SqlTrace
     from amber.replay import NoiseRules
     from amber.sanitize import TargetSanitizer
@@ -235,12 +236,13 @@ class Reproducer:
         literal = request if request is not None else self.request_literal()
         return self._send_on(f"sqlite:///{db}", literal)
 
-    def trace(self, url: str) -> tuple[Outcome, SqlTrace]:
+    def trace(self, url: str) -> tuple[Outcome, SqlTrace | PgTrace]:
         """Send the request to a fresh build on the database at `url` (a snapshot copy of
-        an SQLite source, never the source) with the SQL it runs recorded (`SqlTrace`)."""
-        from amber.fixtures import SqlTrace
+        an SQLite source, never the source; a PostgreSQL source in read-only transactions)
+        with the SQL it runs recorded (`amber.fixtures.recorder_for`)."""
+        from amber.fixtures import recorder_for
 
-        with SqlTrace() as tr:
+        with recorder_for(url) as tr:
             outcome = self._send_on(url, self.request_literal())
         return outcome, tr
 
