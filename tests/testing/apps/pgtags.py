@@ -83,7 +83,7 @@ def create_app() -> Flask:
 def create_sa_app() -> Flask:
     """SQLAlchemy (psycopg 3 dialect on PostgreSQL)."""
     url = os.environ["PGTAGS_DB"].replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)  # a connection per request
     meta = sa.MetaData()
     tags_t = sa.Table(
         "tags",
