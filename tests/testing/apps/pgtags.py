@@ -33,7 +33,8 @@ def make_source(url: str, n: int = 50, duplicate: tuple[int, int] = (17, 42)) ->
         for i in range(1, n + 1):
             slug = "shared" if i in duplicate else f"tag-{i}"
             conn.execute(
-                sa.text("INSERT INTO tags VALUES (:i, :s, :l)"), {"i": i, "s": slug, "l": f"Tag {i}"}
+                sa.text("INSERT INTO tags VALUES (:i, :s, :l)"),
+                {"i": i, "s": slug, "l": f"Tag {i}"},
             )
             conn.execute(
                 sa.text("INSERT INTO notes VALUES (:i, :i, :b)"), {"i": i, "b": f"note {i}"}
@@ -97,9 +98,7 @@ def create_sa_app() -> Flask:
     @app.get("/api/tags")
     def tags() -> Any:
         slug = request.args.get("slug", "")
-        stmt = sa.select(tags_t.c.id, tags_t.c.slug, tags_t.c.label).where(
-            tags_t.c.slug == slug
-        )
+        stmt = sa.select(tags_t.c.id, tags_t.c.slug, tags_t.c.label).where(tags_t.c.slug == slug)
         with engine.connect() as conn:
             rows = [tuple(r) for r in conn.execute(stmt.order_by(tags_t.c.id))]
         return _answer(rows)
