@@ -295,16 +295,13 @@ def _trace_pg(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
         what = "hung" if outcome.kind == "timeout" else "did not start"
         return TracedRead([], set(), [f"trace: the app {what} ({outcome.error}); not used"])
     notes = []
+    if outcome.kind == "setup":
+        notes.append(f"trace: the test's set-up failed ({outcome.error}); statements so far used")
     if not tr.statements:
         notes.append(
             "trace: the app ran no statement through psycopg or psycopg2 (another driver, "
             "or no database read); the seed rules, id guesses and widening apply"
         )
-    elif outcome.kind == "setup":
-        notes.append(f"trace: the test's set-up failed ({outcome.error}); statements so far used")
-    from amber.fixtures import PgTrace
-
-    assert isinstance(tr, PgTrace)
     read = pg_traced_seeds(tr, db, cap)
     read.notes[:0] = notes
     return read
