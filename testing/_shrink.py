@@ -8,8 +8,10 @@ single part can go. It runs over:
   is tried: a row whose enforced foreign key referenced a row of the fixture that the
   candidate drops goes too (a dangling reference the source held, `enforced: false`, is
   kept as it was), so every candidate loads;
-- then the request's parts: headers, query parameters, top-level JSON fields, form fields.
-  The method and the path stay.
+- then the request's parts: headers, query parameters, form fields and the JSON body's
+  members, level by level: the top-level members with the other parts first, then the
+  members of each JSON object or array that had to stay, and so on down (by path: `items[0]
+  .sku`). The method and the path stay.
 
 Every candidate is judged by a `Reproducer` run. Results are cached per candidate, the order
 of tries is fixed, so the same input gives the same reproducer. Bounded by `Budget`: at
@@ -36,7 +38,17 @@ if TYPE_CHECKING:
     from amber.fixtures import Fixture
     from amber.testing._verify import Reproducer
 
-__all__ = ["Budget", "ShrinkResult", "closed_rows", "ddmin", "request_parts", "shrink"]
+__all__ = [
+    "Budget",
+    "ShrinkResult",
+    "closed_rows",
+    "ddmin",
+    "json_children",
+    "json_path",
+    "request_parts",
+    "shrink",
+    "without",
+]
 
 T = TypeVar("T")
 
@@ -164,22 +176,59 @@ def subset(fixture: Fixture, rows: set[Row]) -> Fixture:
     )
 
 
-Part = tuple[str, Any]  # ("header", index) | ("query", index) | ("json", key) | ("form", index)
+Part = tuple[str, Any]
+"""`("header", index)`, `("query", index)`, `("form", index)` or `("json", path)`: `path`
+is a tuple of object keys and array indexes from the body's root (`("items", 0, "sku")`)."""
+
+Path = tuple[str | int, ...]
 
 
 def request_parts(literal: dict[str, Any]) -> list[Part]:
-    """The parts of a REQUEST literal that shrinking may remove."""
+    """The top-level parts of a REQUEST literal that shrinking may remove: headers, query
+    parameters, form fields and the JSON body's top-level members (its object's fields, or
+    its array's items). `json_children` gives the next level of a JSON part."""
     parts: list[Part] = [("header", i) for i in range(len(literal.get("headers") or []))]
     query = literal.get("query") or ""
     parts += [("query", i) for i in range(len(parse_qsl(query, keep_blank_values=True)))]
-    body = literal.get("body")
-    if isinstance(body, str) and body:
-        kind, doc = _body_kind(literal)
-        if kind == "json" and isinstance(doc, dict):
-            parts += [("json", k) for k in doc]
-        elif kind == "form":
-            parts += [("form", i) for i in range(len(doc))]
+    kind, doc = _body_kind(literal)
+    if kind == "json":
+        parts += [("json", p) for p in _children(doc, ())]
+    elif kind == "form":
+        parts += [("form", i) for i in range(len(doc))]
     return parts
+
+
+def json_children(literal: dict[str, Any], part: Part) -> list[Part]:
+    """The members of the JSON object or array at `part`'s path (none for a scalar or
+    another kind of part), in document order."""
+    kind, doc = _body_kind(literal)
+    if part[0] != "json" or kind != "json":
+        return []
+    node = _at(doc, part[1])
+    return [("json", p) for p in _children(node, part[1])]
+
+
+def _children(node: Any, path: Path) -> list[Path]:
+    if isinstance(node, dict):
+        return [(*path, k) for k in node]
+    if isinstance(node, list):
+        return [(*path, i) for i in range(len(node))]
+    return []
+
+
+def _at(doc: Any, path: Path) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
+def _pruned(node: Any, path: Path, gone: set[Path]) -> Any:
+    """`node` (at `path`) without the members whose paths are in `gone`."""
+    if isinstance(node, dict):
+        return {k: _pruned(v, (*path, k), gone) for k, v in node.items() if (*path, k) not in gone}
+    if isinstance(node, list):
+        return [_pruned(v, (*path, i), gone) for i, v in enumerate(node) if (*path, i) not in gone]
+    return node
 
 
 def _content_type(literal: dict[str, Any]) -> str:
@@ -192,7 +241,7 @@ def _content_type(literal: dict[str, Any]) -> str:
 def _body_kind(literal: dict[str, Any]) -> tuple[str, Any]:
     body = literal.get("body")
     ct = _content_type(literal)
-    if not isinstance(body, str):
+    if not isinstance(body, str) or not body:
         return "", None
     if "json" in ct or (not ct and body.lstrip()[:1] in ("{", "[")):
         try:
@@ -205,25 +254,35 @@ def _body_kind(literal: dict[str, Any]) -> tuple[str, Any]:
 
 
 def without(literal: dict[str, Any], removed: set[Part]) -> dict[str, Any]:
-    """The REQUEST literal with `removed` parts left out."""
+    """The REQUEST literal with `removed` parts left out (a JSON member with everything
+    under it)."""
     out = dict(literal)
     out["headers"] = [
         h for i, h in enumerate(literal.get("headers") or []) if ("header", i) not in removed
     ]
-    pairs = parse_qsl(literal.get("query") or "", keep_blank_values=True)
-    out["query"] = urlencode([p for i, p in enumerate(pairs) if ("query", i) not in removed])
+    if any(p[0] == "query" for p in removed):
+        pairs = parse_qsl(literal.get("query") or "", keep_blank_values=True)
+        out["query"] = urlencode([p for i, p in enumerate(pairs) if ("query", i) not in removed])
     kind, doc = _body_kind(literal)
-    if kind == "json" and isinstance(doc, dict):
-        out["body"] = json.dumps(
-            {k: v for k, v in doc.items() if ("json", k) not in removed}, separators=(",", ":")
-        )
-    elif kind == "form":
+    gone = {tuple(p[1]) for p in removed if p[0] == "json"}
+    if kind == "json" and gone:
+        out["body"] = json.dumps(_pruned(doc, (), gone), separators=(",", ":"))
+    elif kind == "form" and any(p[0] == "form" for p in removed):
         out["body"] = urlencode([p for i, p in enumerate(doc) if ("form", i) not in removed])
-    if not any(p[0] == "query" for p in removed):
-        out["query"] = literal.get("query") or ""
-    if not any(p[0] in ("json", "form") for p in removed):
-        out["body"] = literal.get("body")
     return out
+
+
+def json_path(path: Path) -> str:
+    """`items[0].sku`; a key that is not a plain name is quoted: `["a.b"]`."""
+    text = ""
+    for step in path:
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif step.isidentifier():
+            text += f".{step}" if text else step
+        else:
+            text += f"[{json.dumps(step)}]"
+    return text
 
 
 def describe_part(literal: dict[str, Any], part: Part) -> str:
@@ -233,8 +292,12 @@ def describe_part(literal: dict[str, Any], part: Part) -> str:
     if kind == "query":
         return f"query parameter {parse_qsl(literal['query'], keep_blank_values=True)[key][0]}"
     if kind == "json":
-        return f"JSON field {key}"
+        return f"JSON field {json_path(tuple(key))}"
     return f"form field {_body_kind(literal)[1][key][0]}"
+
+
+NOTE_PARTS = 20
+"""The removed request parts a note names (the rest are counted)."""
 
 
 @dataclass
@@ -254,12 +317,38 @@ class ShrinkResult:
     def note(self) -> str:
         """One line for the generated test and the terminal."""
         rows = ", ".join(f"{t} {n}" for t, n in self.removed_rows.items() if n) or "none"
-        parts = ", ".join(self.removed_parts) or "none"
+        shown = self.removed_parts[:NOTE_PARTS]
+        parts = ", ".join(shown) or "none"
+        if len(self.removed_parts) > NOTE_PARTS:
+            parts += f" and {len(self.removed_parts) - NOTE_PARTS} more"
         bound = "; stopped at the run/time bound, may not be minimal" if self.exhausted else ""
         return (
             f"shrunk from {self.rows_before} to {self.rows_after} rows in {self.runs} runs "
             f"({self.seconds:.1f} s){bound}; rows removed: {rows}; request parts removed: {parts}"
         )
+
+
+def _shrink_parts(
+    reproducer: Reproducer, fixture: Fixture, literal: dict[str, Any], budget: Budget
+) -> list[Part]:
+    """ddmin over the request's parts, level by level: the top-level parts first
+    (`request_parts`), then the members of each JSON object or array kept, and so on down
+    (a removed member's own members are never tried). Returns the parts removed, in the
+    order they were found."""
+    removed: list[Part] = []
+    level = request_parts(literal)
+    while level and not budget.exhausted:
+        gone = set(removed)
+
+        def ok(cand: list[Part], level: list[Part] = level, gone: set[Part] = gone) -> bool:
+            drop = gone | {p for p in level if p not in cand}
+            return reproducer.verify(fixture, without(literal, drop)).reproduced
+
+        needed = ddmin(level, ok, budget)
+        kept = set(needed)
+        removed += [p for p in level if p not in kept]
+        level = [c for p in needed for c in json_children(literal, p)]
+    return removed
 
 
 def shrink(
@@ -289,17 +378,10 @@ def shrink(
 
         keep = closed_rows(fixture, set(ddmin(every, rows_ok, budget)))
     small = subset(fixture, keep)
-    removed: set[Part] = set()
-    all_parts = request_parts(literal)
-    if parts and all_parts and not budget.exhausted:
-
-        def parts_ok(cand: list[Part]) -> bool:
-            gone = {p for p in all_parts if p not in cand}
-            return reproducer.verify(small, without(literal, gone)).reproduced
-
-        needed = ddmin(all_parts, parts_ok, budget)
-        removed = {p for p in all_parts if p not in needed}
-    final = without(literal, removed) if removed else literal
+    removed: list[Part] = []
+    if parts:
+        removed = _shrink_parts(reproducer, small, literal, budget)
+    final = without(literal, set(removed)) if removed else literal
     removed_rows = {
         t.name: sum(1 for i in range(len(fixture.rows.get(t.name, []))) if (t.name, i) not in keep)
         for t in fixture.tables
@@ -314,7 +396,7 @@ def shrink(
         rows_before=len(every),
         rows_after=len(keep),
         removed_rows=removed_rows,
-        removed_parts=[describe_part(literal, p) for p in sorted(removed, key=repr)],
+        removed_parts=[describe_part(literal, p) for p in removed],
         runs=budget.runs,
         seconds=time.monotonic() - start,
         exhausted=budget.exhausted,

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from amber._model import Exchange
     from amber._model import Response
     from amber.fixtures import Fixture
+    from amber.fixtures import PgTrace
     from amber.fixtures import SqlTrace
     from amber.replay import NoiseRules
     from amber.sanitize import TargetSanitizer
@@ -385,10 +386,11 @@ class Reproducer:
         literal = request if request is not None else self.request_literal()
         return self._send_on(self._env_value(f"sqlite:///{db}"), literal)
 
-    def trace(self, url: str) -> tuple[Outcome, SqlTrace]:
+    def trace(self, url: str) -> tuple[Outcome, SqlTrace | PgTrace]:
         """Send the request to a fresh build on the database at `url` (a snapshot copy of
-        an SQLite source, never the source) with the SQL it runs recorded (`SqlTrace`)."""
-        from amber.fixtures import SqlTrace
+        an SQLite source, never the source; a PostgreSQL source in read-only transactions)
+        with the SQL it runs recorded (`amber.fixtures.recorder_for`)."""
+        from amber.fixtures import recorder_for
 
         if self._fixed_path() is not None and url.startswith("sqlite:///"):
             # the app opens its own file: the snapshot copy goes there
@@ -401,8 +403,8 @@ class Reproducer:
             finally:
                 dst.close()
                 src.close()
-        tr = SqlTrace()
-        if self.app_python is not None:  # the child records it
+        tr = recorder_for(url)
+        if self.app_python is not None:  # the child records it, with the same recorder
             return self._send_on(self._env_value(url), self.request_literal(), tr), tr
         with tr:
             outcome = self._send_on(self._env_value(url), self.request_literal())
@@ -417,7 +419,9 @@ class Reproducer:
     def _fixed_path(self) -> Path | None:
         return self.database.path if self.database is not None else None
 
-    def _send_on(self, url: str, literal: dict[str, Any], trace: SqlTrace | None = None) -> Outcome:
+    def _send_on(
+        self, url: str, literal: dict[str, Any], trace: SqlTrace | PgTrace | None = None
+    ) -> Outcome:
         if self.app_python is not None:
             return self._send_in_child(self.app_python, url, literal, trace)
         start = time.perf_counter()
@@ -454,7 +458,7 @@ class Reproducer:
         return Outcome(self._sanitized(result["response"]), None, seconds)
 
     def _send_in_child(
-        self, python: str, url: str, literal: dict[str, Any], trace: SqlTrace | None
+        self, python: str, url: str, literal: dict[str, Any], trace: SqlTrace | PgTrace | None
     ) -> Outcome:
         """One run in a fresh child process of `python` (`amber.testing._worker`): the
         request and the raw answer cross only the pipe; the answer is sanitized here as an
@@ -475,7 +479,7 @@ class Reproducer:
             "request": literal,
             "config": self.config_path,
             "login": credentials_of(self.exchange, dict(fields)).login,
-            "trace": trace is not None,
+            "trace": url if trace is not None else None,  # the recorder for this URL
         }
         start = time.perf_counter()
         try:
@@ -509,6 +513,8 @@ class Reproducer:
         if trace is not None:
             trace.statements.extend(answer.get("statements") or [])
             trace.tables.update(answer.get("tables") or [])
+            if hasattr(trace, "writes"):
+                trace.writes += int(answer.get("writes") or 0)
         kind = answer.get("kind")
         if kind in ("build", "setup", "exception"):
             return Outcome(None, self._clean(str(answer.get("error"))), seconds, str(kind))

@@ -85,9 +85,11 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         return out
     trace = None
     if request.get("trace"):
-        from amber.fixtures import SqlTrace
+        from amber.fixtures._trace import recorder_for
 
-        trace = SqlTrace().__enter__()
+        # `trace` is the database URL (True from an older parent: SQLite's recorder)
+        url = request["trace"] if isinstance(request["trace"], str) else ""
+        trace = recorder_for(url).__enter__()
     try:
         try:
             app = load_app(request["app"])
@@ -116,6 +118,8 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         if trace is not None:
             trace.__exit__(None, None, None)
             out.update(statements=trace.statements, tables=sorted(trace.tables))
+            if hasattr(trace, "writes"):
+                out.update(writes=int(trace.writes))
     return out
 
 

@@ -232,8 +232,10 @@ def add_widen_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-trace",
         action="store_true",
-        help="do not record the SQL the request runs on a snapshot copy of an SQLite source "
-        "(the rows it reads seed the fixture); use only the rules, id guesses and widening",
+        help="do not record the SQL the request runs (on a snapshot copy of an SQLite "
+        "source; on a PostgreSQL source itself, in read-only transactions, psycopg and "
+        "psycopg2 apps) to seed the fixture with the rows it reads; use only the rules, id "
+        "guesses and widening",
     )
     p.add_argument(
         "--widen-max",
@@ -288,13 +290,15 @@ def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
     from amber.fixtures import snapshot_sqlite
     from amber.fixtures import traced_seeds
 
+    if db.backend == "postgresql":
+        return _trace_pg(reproducer, db, cap)
     if db.file is None:
         return TracedRead(
             [],
             set(),
             [
-                f"trace: the SQL a request runs is recorded for SQLite sources only, not "
-                f"{db.backend}; the seed rules, id guesses and widening apply"
+                f"trace: the SQL a request runs is recorded for SQLite and PostgreSQL sources "
+                f"only, not {db.backend}; the seed rules, id guesses and widening apply"
             ],
         )
     size = os.path.getsize(db.file)
@@ -317,6 +321,31 @@ def _trace(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
             what = "hung" if outcome.kind == "timeout" else "did not start"
             return TracedRead([], set(), [f"trace: the app {what} ({outcome.error}); not used"])
         return traced_seeds(tr, snapshot, db.specs, cap)
+
+
+def _trace_pg(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
+    """The rows the request read on a PostgreSQL source: the app runs on the source itself
+    in read-only transactions with its psycopg/psycopg2 statements recorded
+    (`amber.fixtures.PgTrace`; why not a clone: docs/fixtures.md), then each single-table
+    SELECT's keys are read through amber's read-only connection."""
+    from amber.fixtures import TracedRead
+    from amber.fixtures import pg_traced_seeds
+
+    outcome, tr = reproducer.trace(db.url)
+    if outcome.kind in ("timeout", "build"):
+        what = "hung" if outcome.kind == "timeout" else "did not start"
+        return TracedRead([], set(), [f"trace: the app {what} ({outcome.error}); not used"])
+    notes = []
+    if outcome.kind == "setup":
+        notes.append(f"trace: the test's set-up failed ({outcome.error}); statements so far used")
+    if not tr.statements:
+        notes.append(
+            "trace: the app ran no statement through psycopg or psycopg2 (another driver, "
+            "or no database read); the seed rules, id guesses and widening apply"
+        )
+    read = pg_traced_seeds(tr, db, cap)
+    read.notes[:0] = notes
+    return read
 
 
 def _widths(widen_max: int) -> list[int]:
@@ -410,7 +439,12 @@ def reproduce(
         read: set[str] = {s.table for s in plan.seeds}
         if reproducer is not None and trace:
             traced = _trace(reproducer, db, caps.max_rows)
+            traced_on = None
             if db.file is not None and os.path.getsize(db.file) <= TRACE_MAX_BYTES:
+                traced_on = "(temporary snapshot copy for the SQL trace, removed)"
+            elif db.backend == "postgresql":
+                traced_on = "(the app run on the source in read-only transactions, SQL trace)"
+            if traced_on is not None:
                 append_audit(
                     log,
                     audit_record(
@@ -419,7 +453,7 @@ def reproduce(
                         reason=reason,
                         exchange=ex.id,
                         route=route,
-                        output="(temporary snapshot copy for the SQL trace, removed)",
+                        output=traced_on,
                         argv=argv or ["amber", command, ex.id],
                         command=command,
                         label=source.label,
