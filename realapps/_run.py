@@ -140,7 +140,7 @@ def _check(args: list[str | Path], what: str, **kw: object) -> str:
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
     if done.returncode != 0:
         raise HarnessError(f"{what} failed ({done.returncode}):\n{done.stdout[-4000:]}")
@@ -451,18 +451,19 @@ def pg_databases(app: RealApp, res: Result) -> Iterator[None]:
 
     server = os.environ[PG_ENV]
     stem = re.sub(r"[^a-z0-9]+", "_", app.name.lower())[:30]
-    names = {r: f"realapps_{stem}_{os.getpid()}_{os.urandom(3).hex()}_{r}" for r in PG_ROLES}
+    run_id = f"{os.getpid()}_{os.urandom(3).hex()}"
+    names = {r: f"realapps_{stem}_{run_id}_{r}" for r in PG_ROLES}
     base = server.rsplit("/", 1)[0]
     with psycopg.connect(server, autocommit=True) as admin:
         for name in names.values():
-            admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            admin.execute(f'CREATE DATABASE "{name}"')
     res.db_urls = {r: f"{base}/{n}" for r, n in names.items()}
     try:
         yield
     finally:
         with psycopg.connect(server, autocommit=True) as admin:
             for name in names.values():
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _pg_env(app: RealApp, work: Path, url: str) -> list[str]:
