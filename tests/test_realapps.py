@@ -127,3 +127,35 @@ def test_the_runner_sends_back_the_login_pages_cookie() -> None:
         assert _with_cookies(c, plain) == b"password=pw"
         with pytest.raises(HarnessError, match="no cookie 'xsrf'"):
             _with_cookies(c, Request("POST", "/admin/login/", {}, b"t={cookie:xsrf}"))
+
+
+@pytest.mark.postgres
+def test_a_postgresql_entry_gets_its_databases_and_they_are_dropped() -> None:
+    """The runner creates the source and one test database a release on the server of
+    $AMBER_TEST_PG_URL, empty, and drops them afterwards, also when the run fails."""
+    server = os.environ.get("AMBER_TEST_PG_URL")
+    if not server:
+        pytest.skip('no PostgreSQL: set AMBER_TEST_PG_URL (eval "$(.ci/pg-up)")')
+    import psycopg
+
+    from realapps._run import Result
+    from realapps._run import pg_databases
+
+    app = next(a for a in all_apps().values() if a.postgres is not None)
+
+    def existing(urls: dict[str, str]) -> set[str]:
+        names = [u.rsplit("/", 1)[1] for u in urls.values()]
+        with psycopg.connect(server, autocommit=True) as c:
+            rows = c.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", [names])
+            return {r[0] for r in rows}
+
+    res = Result(app=app.name, n=1)
+    with pytest.raises(HarnessError, match="boom"), pg_databases(app, res):
+        assert sorted(res.db_urls) == ["buggy", "fixed", "source"]
+        assert len(existing(res.db_urls)) == 3
+        for url in res.db_urls.values():
+            with psycopg.connect(url) as c:
+                tables = c.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                assert tables.fetchone() == (0,)
+        raise HarnessError("boom")
+    assert existing(res.db_urls) == set()
