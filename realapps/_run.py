@@ -140,7 +140,7 @@ def _check(args: list[str | Path], what: str, **kw: object) -> str:
         stderr=subprocess.STDOUT,
         text=True,
         check=False,
-        **kw,
+        **kw,  # type: ignore[arg-type]
     )
     if done.returncode != 0:
         raise HarnessError(f"{what} failed ({done.returncode}):\n{done.stdout[-4000:]}")
