@@ -70,9 +70,10 @@ def test_every_entry_is_complete() -> None:
         # glue stays a few lines: the factory (sqladmin's declares the app's two models) and
         # documented amber.yaml keys
         factory = sum(1 for ln in (app.glue or "").splitlines() if ln.strip())
-        # a Django project is its settings (database, apps, middleware, templates) and
-        # urls; the test identity's login with its CSRF field is 8 more lines of amber.yaml
-        factory_max, total_max = (40, 60) if app.package == "Django" else (25, 30)
+        # a Django project is its settings (database, apps, middleware, templates) and urls
+        # (about 30 lines) plus the project's own code the bug needs (a ModelAdmin, a
+        # Sitemap); the test identity's login with its CSRF field is 8 lines of amber.yaml
+        factory_max, total_max = (50, 60) if app.package == "Django" else (25, 30)
         assert factory <= factory_max and app.glue_lines <= total_max, (
             f"{app.name}: glue should stay short"
         )

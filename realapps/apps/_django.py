@@ -13,13 +13,18 @@ from pathlib import Path
 
 from realapps._app import Postgres
 
+NO_VERIFY = (
+    "verify loads the fixture into a SQLite file, and the app runs on PostgreSQL over the "
+    "tables Django's migrations create: gen-test runs with --no-verify"
+)
 USER = "admin"
 PASSWORD = "realapps-test-password"
 
 
-def glue(admin_setup: str) -> str:
+def glue(admin_setup: str, apps: str = "") -> str:
     """The project: settings, urls and the WSGI app; `admin_setup` registers the project's
-    ModelAdmins (lines of Python, run once Django is set up)."""
+    ModelAdmins or adds to `urlpatterns` (lines of Python, run once Django is set up);
+    `apps`: more contrib apps, as `, "sitemaps"`."""
     return f"""import os
 from urllib.parse import urlsplit
 
@@ -42,7 +47,7 @@ def create_app():
                 "USER": db.username, "PASSWORD": db.password or "",
                 "HOST": db.hostname, "PORT": db.port}}}},
             INSTALLED_APPS=["django.contrib." + a for a in
-                            ("admin", "auth", "contenttypes", "sessions", "messages")],
+                            ("admin", "auth", "contenttypes", "sessions", "messages"{apps})],
             MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware",
                         "django.middleware.csrf.CsrfViewMiddleware",
                         "django.contrib.auth.middleware.AuthenticationMiddleware",
