@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from amber._identity import IdentityLogin
     from amber._identity import TestIdentity
 
 __all__ = ["AppClient", "IdentityMissing", "is_asgi", "load_app"]
@@ -331,7 +332,7 @@ class AppClient:
             self._token = _token_of(response, login.token)
         self._logged_in = True
 
-    def _login_cookies(self, login: Any) -> dict[str, str]:
+    def _login_cookies(self, login: IdentityLogin) -> dict[str, str]:
         """The cookies the login's fields name (`{cookie:csrftoken}`: a CSRF token that
         must come back in the form), from a GET of the login page sent first."""
         __tracebackhide__ = True
