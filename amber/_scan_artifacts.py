@@ -729,7 +729,12 @@ class ArtifactScanner:
                     row = _row(line[4:], yaml)
                     if isinstance(row, dict):
                         where = f"{path}:{lineno}"
-                        for h in self.json_value({table or "rows": [row]}, where, ""):
+                        # the table's name is the rows' context, not a key that holds a
+                        # secret: under `auth_user` (the marker `auth`: Django's users) every
+                        # cell would be a finding
+                        keyed = not table or self.sanitizer.keys.classify(table) is not None
+                        wrap = "rows" if keyed else table
+                        for h in self.json_value({wrap: [row]}, where, ""):
                             column = h.location.partition("[0]")[2].lstrip(".")
                             yield Hit(h.where, h.rule, f"table {table} column {column}")
                         continue

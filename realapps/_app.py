@@ -21,6 +21,23 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Postgres:
+    """An entry whose databases are PostgreSQL: the source database and one test database
+    per release, created on the server of ``$AMBER_TEST_PG_URL`` (``eval "$(.ci/pg-up)"``)
+    and dropped after the run; without that variable the entry is skipped.
+
+    Each callable returns a command run in a release's venv with the glue on
+    ``PYTHONPATH`` and the database's URL in the entry's ``db_env``: ``migrate`` builds a
+    database's schema with the app's own tooling (every database), ``seed`` writes the
+    source rows (after ``migrate``), ``serve(python, port)`` serves the build on
+    127.0.0.1:port. The entry's ``seed``/``serve`` (SQLite) are then not used."""
+
+    migrate: Callable[[Path], list[str]]
+    seed: Callable[[Path], list[str]]
+    serve: Callable[[Path, int], list[str]]
+
+
+@dataclass(frozen=True)
 class RealApp:
     """One real bug in one unmodified app from PyPI.
 
@@ -37,6 +54,8 @@ class RealApp:
     - ``verify``: ``None`` when ``gen-test`` (in amber's own venv) verifies against the app
       in the buggy release's interpreter (``--app-python``); else why it cannot (gen-test
       then runs with ``--no-verify``).
+    - ``postgres``: the source and test databases are PostgreSQL (``Postgres``), not
+      SQLite files.
     - ``xfail`` says why amber's generated test does not reproduce the bug today (``None``:
       it does, N/N runs); the test suite marks those entries ``xfail(strict=True)``.
     """
@@ -64,6 +83,7 @@ class RealApp:
     gen_args: tuple[str, ...] = ()
     verify: str | None = None
     xfail: str | None = None
+    postgres: Postgres | None = None
 
     @property
     def app_spec(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import hashlib
 import os
 import re
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
@@ -22,6 +24,7 @@ from pathlib import Path
 import httpx
 
 from realapps._app import RealApp
+from realapps._app import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "realapps"
@@ -64,6 +67,7 @@ class Result:
     last_output: dict[str, str] = field(default_factory=dict)
     mode: str = "in-process"
     glue_lines: int = 0
+    db_urls: dict[str, str] = field(default_factory=dict)  # PostgreSQL entries: role -> URL
 
     @property
     def reproduced(self) -> bool:
@@ -205,7 +209,11 @@ def capture(app: RealApp, python: Path, work: Path, res: Result) -> str:
     db = work / "source" / f"{app.db_name}.db"
     port, proxy = free_port(), free_port()
     store = f"sqlite:///{work / 'store.db'}"
-    serve_cmd = app.serve(python, db, port)
+    serve_cmd = (
+        app.serve(python, db, port)
+        if app.postgres is None
+        else _pg_serve(app, python, work, port, res)
+    )
     cap_cmd = [AMBER, "capture", "--upstream", f"http://127.0.0.1:{port}"]
     cap_cmd += ["--listen", f"127.0.0.1:{proxy}", "--store", store]
     res.commands += [_sh(list(serve_cmd)), _sh(list(cap_cmd))]
@@ -224,7 +232,8 @@ def capture(app: RealApp, python: Path, work: Path, res: Result) -> str:
             with httpx.Client(base_url=f"http://127.0.0.1:{proxy}", timeout=60) as client:
                 if app.login is not None:
                     lg = app.login
-                    login = client.request(lg.method, lg.path, headers=lg.headers, content=lg.body)
+                    body = _with_cookies(client, lg)
+                    login = client.request(lg.method, lg.path, headers=lg.headers, content=body)
                     res.commands.append(f"{lg.method} {lg.path} -> {login.status_code} (login)")
                 resp = client.request(r.method, r.path, headers=r.headers, content=r.body)
             res.captured_status = resp.status_code
@@ -242,7 +251,7 @@ def capture(app: RealApp, python: Path, work: Path, res: Result) -> str:
 
     with Store.open(store, create=False, read_only=True) as s:
         found = [(ex.started_at, ex.id) for ex in s.iter_exchanges()]
-    want = 1 + (app.login is not None)
+    want = 1 + (app.login is not None) + _cookie_pages(app)
     if len(found) != want:
         raise HarnessError(f"expected {want} captured exchanges, the store holds {len(found)}")
     return max(found)[1]  # the triggering request is the last one
@@ -271,6 +280,8 @@ def run_tests(
     cmd: list[str | Path] = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     totals: dict[str, int] = {}
     served: Served | None = None
+    if app.postgres is not None:
+        cmd += ["--amber-db-url", _pg_migrated(app, python, work, label, res)]
     if app.glue is None:
         target = work / f"target-{label}" / f"{app.db_name}.db"  # the name the URL uses
         target.parent.mkdir(exist_ok=True)
@@ -318,9 +329,12 @@ def verifies(app: RealApp) -> bool:
 
 def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) -> str:
     """Seed, serve the buggy release behind amber capture, send the request, gen-test."""
-    app.seed(work / "source" / f"{app.db_name}.db")
     if app.glue is not None:
         (work / "glue" / f"{app.glue_module}.py").write_text(app.glue)
+    if app.postgres is None:
+        app.seed(work / "source" / f"{app.db_name}.db")
+    else:
+        _pg_seed(app, buggy, work, res)
     (work / "amber.yaml").write_text(app.config)
 
     t = time.monotonic()
@@ -329,7 +343,8 @@ def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) ->
 
     t = time.monotonic()
     gen: list[str | Path] = [AMBER, "gen-test", amber_id, "--out", "tests"]
-    gen += ["--source-db", f"sqlite:///source/{app.db_name}.db", "--store", "sqlite:///store.db"]
+    source = res.db_urls.get("source") or f"sqlite:///source/{app.db_name}.db"
+    gen += ["--source-db", source, "--store", "sqlite:///store.db"]
     if app.glue is not None:
         gen += ["--app", app.app_spec, "--db-env", app.db_env]
     if verifies(app):
@@ -363,7 +378,8 @@ def run_app(app: RealApp, n: int = 3, cache: Path = CACHE, keep: Path | None = N
     (work / "source").mkdir(exist_ok=True)
     (work / "glue").mkdir(exist_ok=True)
     try:
-        return _run_in(app, n, cache, work, res)
+        with pg_databases(app, res):
+            return _run_in(app, n, cache, work, res)
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -393,3 +409,105 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
     res.fixed = run_tests(app, fixed, work, n, "fixed", res)
     res.times[f"{n} runs fixed"] = time.monotonic() - t
     return res
+
+
+# -- PostgreSQL entries (`RealApp.postgres`) -------------------------------------------
+
+PG_ENV = "AMBER_TEST_PG_URL"
+PG_ROLES = ("source", "buggy", "fixed")  # the source database, one test database a release
+
+
+def pg_missing(app: RealApp) -> str | None:
+    """Why this entry cannot run here (a PostgreSQL entry without a server), else None."""
+    if app.postgres is None or os.environ.get(PG_ENV):
+        return None
+    return (
+        f"{app.name} runs on PostgreSQL and {PG_ENV} is not set: start one with "
+        f'eval "$(.ci/pg-up)" (CI sets it)'
+    )
+
+
+@contextlib.contextmanager
+def pg_databases(app: RealApp, res: Result) -> Iterator[None]:
+    """The entry's PostgreSQL databases (res.db_urls), created empty on the server of
+    $AMBER_TEST_PG_URL and dropped afterwards; nothing for a SQLite entry."""
+    if app.postgres is None:
+        yield
+        return
+    missing = pg_missing(app)
+    if missing:
+        raise HarnessError(missing)
+    import psycopg
+
+    server = os.environ[PG_ENV]
+    stem = re.sub(r"[^a-z0-9]+", "_", app.name.lower())[:30]
+    run_id = f"{os.getpid()}_{os.urandom(3).hex()}"
+    names = {r: f"realapps_{stem}_{run_id}_{r}" for r in PG_ROLES}
+    base = server.rsplit("/", 1)[0]
+    with psycopg.connect(server, autocommit=True) as admin:
+        for name in names.values():
+            admin.execute(f'CREATE DATABASE "{name}"')
+    res.db_urls = {r: f"{base}/{n}" for r, n in names.items()}
+    try:
+        yield
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            for name in names.values():
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_env(app: RealApp, work: Path, url: str) -> list[str]:
+    """`env` arguments: the glue importable, the database's URL in the entry's variable."""
+    return ["env", f"PYTHONPATH={work / 'glue'}", f"{app.db_env}={url}"]
+
+
+def _pg_seed(app: RealApp, python: Path, work: Path, res: Result) -> None:
+    """Migrate the source database with the buggy release's tooling, then write its rows."""
+    assert app.postgres is not None
+    url = res.db_urls["source"]
+    for step, make in (("migrate", app.postgres.migrate), ("seed", app.postgres.seed)):
+        cmd = [*_pg_env(app, work, url), *make(python)]
+        res.commands.append(_sh(list(cmd)) + f"  # {step} the source database")
+        _check(list(cmd), f"{step} of the source database", cwd=work)
+
+
+def _pg_migrated(app: RealApp, python: Path, work: Path, label: str, res: Result) -> str:
+    """The release's test database, migrated by that release (the fixture merges into the
+    rows its migrations create, as in the app's own CI); returns its URL."""
+    assert app.postgres is not None
+    url = res.db_urls[label]
+    cmd = [*_pg_env(app, work, url), *app.postgres.migrate(python)]
+    res.commands.append(_sh(list(cmd)) + f"  # migrate the {label} test database")
+    _check(list(cmd), f"migrate of the {label} test database", cwd=work)
+    return url
+
+
+def _pg_serve(app: RealApp, python: Path, work: Path, port: int, res: Result) -> list[str]:
+    assert app.postgres is not None
+    return [*_pg_env(app, work, res.db_urls["source"]), *app.postgres.serve(python, port)]
+
+
+_COOKIE_FIELD = re.compile(rb"\{cookie:([^{}]+)\}")
+
+
+def _cookie_pages(app: RealApp) -> int:
+    """1 when the login form carries a cookie's value (`{cookie:csrftoken}`): its page is
+    fetched first, through the proxy too."""
+    return int(bool(app.login and app.login.body and _COOKIE_FIELD.search(app.login.body)))
+
+
+def _with_cookies(client: httpx.Client, login: Request) -> bytes | None:
+    """The login body with `{cookie:NAME}` replaced by that cookie's value, from a GET of
+    the login page (a CSRF token the form must send back, as a browser's form does)."""
+    if not login.body or not _COOKIE_FIELD.search(login.body):
+        return login.body
+    client.get(login.path)
+    from urllib.parse import quote_plus
+
+    def value(m: re.Match[bytes]) -> bytes:
+        got = client.cookies.get(m.group(1).decode())
+        if got is None:
+            raise HarnessError(f"GET {login.path} set no cookie {m.group(1).decode()!r}")
+        return quote_plus(got).encode()
+
+    return _COOKIE_FIELD.sub(value, login.body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import weakref
 from collections.abc import Callable
 from collections.abc import Coroutine
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from amber._identity import IdentityLogin
     from amber._identity import TestIdentity
 
 __all__ = ["AppClient", "IdentityMissing", "is_asgi", "load_app"]
@@ -32,6 +34,10 @@ __all__ = ["AppClient", "IdentityMissing", "is_asgi", "load_app"]
 class IdentityMissing(AssertionError):
     """A generated test needs a credential amber.yaml does not declare; the message is
     the `needs:` sentence of the test's docstring."""
+
+
+_COOKIE_RE = re.compile(r"\{cookie:([^{}]+)\}")
+"""`{cookie:NAME}` in a login's fields: the value of that cookie (a CSRF token)."""
 
 
 def _form_escape(value: str) -> str:
@@ -291,8 +297,11 @@ class AppClient:
         login = identity.login
         assert login is not None
 
+        cookies = self._login_cookies(login)
+
         def subst(value: Any) -> Any:
             if isinstance(value, str):
+                value = _COOKIE_RE.sub(lambda m: cookies[m.group(1)], value)
                 for kind in ("user", "password", "api_key"):
                     if "{" + kind + "}" in value:
                         got = identity.value(kind)
@@ -322,6 +331,28 @@ class AppClient:
         if login.token is not None:
             self._token = _token_of(response, login.token)
         self._logged_in = True
+
+    def _login_cookies(self, login: IdentityLogin) -> dict[str, str]:
+        """The cookies the login's fields name (`{cookie:csrftoken}`: a CSRF token that
+        must come back in the form), from a GET of the login page sent first."""
+        __tracebackhide__ = True
+        wanted = sorted(set(_COOKIE_RE.findall(repr(login.json if login.json else login.form))))
+        if not wanted:
+            return {}
+        page = self._send("GET", login.path)
+        jar = self._client if self._client is not None else self._async_client
+        found: dict[str, str] = {}
+        for name in wanted:
+            value = page.cookies.get(name) or (jar.cookies.get(name) if jar else None)
+            if value is None:
+                raise AssertionError(
+                    f"the test identity's login needs the cookie {name!r} ({{cookie:{name}}} "
+                    f"in testing.identity.login), and GET {login.path} answered "
+                    f"{page.status_code} without setting it: check the cookie's name and the "
+                    "login path in amber.yaml (docs/testing.md, Test identity)"
+                )
+            found[name] = value
+        return found
 
     def reset(self) -> None:
         """Forget cookies the app set and the login: the next test starts without them."""

@@ -39,6 +39,9 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         "x_api_key", "aiohttp_session", "connect_sid", "csrf_token", "csrf", "_csrf",
         "_csrf_token", "phpsessid", "_session", "symfony", "user_session", "_xsrf",
         "xsrf_token", "jsessionid", "sid",
+        # Django's CSRF form field, one word (its masked value unmasks to the secret of the
+        # csrftoken cookie, which is masked)
+        "csrfmiddlewaretoken",
         # OAuth / OIDC
         "access_token", "refresh_token", "id_token", "client_secret", "code_verifier",
         "assertion", "client_assertion", "bearer", "jwt",

@@ -205,3 +205,34 @@ def test_the_test_identity_and_its_password_hash_are_not_findings(
     # another hash in the same column is still a finding
     other = exchange({"password_hash": HashScheme("django").hash("someone-else")})
     assert list(ArtifactScanner(known=known).exchange(other, "w"))
+
+
+def test_a_fixture_table_named_like_a_secret_does_not_make_its_cells_findings(
+    tmp_path: Path,
+) -> None:
+    """Django's `auth_user` holds the marker `auth`: its rows are still checked cell by
+    cell (an unmasked e-mail is a finding, an id, a boolean or a date is not)."""
+    for table in ("auth_user", "users"):
+        path = tmp_path / f"{table}.yaml"
+        path.write_text(
+            f"""version: 1
+meta: {{source: 'postgresql://db/app', route: GET /admin/auth/user/}}
+notes: []
+tables:
+- name: {table}
+  columns:
+  - {{name: id, type: integer, nullable: false}}
+  - {{name: is_staff, type: boolean, nullable: false}}
+  - {{name: date_joined, type: datetime_tz, nullable: false}}
+  - {{name: email, type: text, nullable: false}}
+  primary_key: [id]
+  foreign_keys: []
+  rows:
+  - {{"id":1,"is_staff":true,"date_joined":"2021-03-05T03:00:00+00:00","email":"x"}}
+  - {{"id":2,"is_staff":false,"date_joined":"2021-03-05T03:00:00+00:00","email":"jane.doe@corp.io"}}
+"""
+        )
+        hits = list(ArtifactScanner().fixture(path))
+        # the e-mail column only (both rows: neither value is amber's pseudonym)
+        assert {(h.rule, h.location) for h in hits} == {("email", f"table {table} column email")}
+        assert len(hits) == 2, table

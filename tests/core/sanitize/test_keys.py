@@ -23,7 +23,7 @@ def test_normalize_and_split() -> None:
         "apikey", "private_key", "secret", "userPassword", "authToken", "auth", "x-auth-code",
         "session_id", "sessionId", "csrf_token", "privateKey", "apiKey", "db.password",
         "aws_secret_access_key", "credentials", "new_password", "Authorization", "_csrf",
-        "connect.sid", "PHPSESSID", "signature",
+        "connect.sid", "PHPSESSID", "signature", "csrfmiddlewaretoken",
     ],
 )  # fmt: skip
 def test_sensitive(key: str) -> None:
