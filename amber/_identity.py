@@ -64,7 +64,14 @@ __all__ = [
 CREDENTIALS = ("user", "password", "api_key", "bearer", "basic")
 """What a placeholder stands for; `basic` is base64 of `user:password`."""
 
-HASH_SCHEMES = ("werkzeug", "werkzeug-scrypt", "django", "bcrypt", "argon2")
+HASH_SCHEMES = (
+    "werkzeug",
+    "werkzeug-scrypt",
+    "django",
+    "passlib-pbkdf2-sha256",
+    "bcrypt",
+    "argon2",
+)
 
 PLACEHOLDER_RE = re.compile(r"\{\{amber:(user|password|api_key|bearer|basic)\}\}")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -174,6 +181,13 @@ class HashScheme:
             n = self.iterations or 1000
             raw = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), n)
             return f"pbkdf2_sha256${n}${salt}${base64.b64encode(raw).decode('ascii')}"
+        if self.scheme == "passlib-pbkdf2-sha256":
+            # passlib's pbkdf2_sha256: "$pbkdf2-sha256$<n>$<salt>$<digest>", salt and
+            # digest in passlib's adapted base64 ("." for "+", no padding)
+            n = self.iterations or 1000
+            raw_salt = hashlib.sha256(b"amber-passlib:" + password.encode()).digest()[:16]
+            raw = hashlib.pbkdf2_hmac("sha256", password.encode(), raw_salt, n)
+            return f"$pbkdf2-sha256${n}${_ab64(raw_salt)}${_ab64(raw)}"
         if self.scheme == "bcrypt":
             bcrypt = _library("bcrypt", "bcrypt")
             alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -199,6 +213,11 @@ class HashScheme:
             f"unknown hash scheme {self.scheme!r} (known: {', '.join(HASH_SCHEMES)})",
             key="testing.identity.hash.scheme",
         )
+
+
+def _ab64(data: bytes) -> str:
+    """passlib's adapted base64: standard base64 with "." for "+" and no padding."""
+    return base64.b64encode(data).decode("ascii").rstrip("=").replace("+", ".")
 
 
 def _library(module: str, package: str) -> Any:

@@ -35,11 +35,13 @@ EXPECT_KEYS = ("route", "status", "json", "contains", "not_contains", "lines", "
 
 def expectation_for(entries: Any, ex: Exchange) -> dict[str, Any]:
     """The first `testing.expect` entry whose `route` (`METHOD /template` or `/template`)
-    is the exchange's, without its `route` key; {} when none is. *Raises:* `ConfigError`
+    is the exchange's (the recorded route template, or a template that matches the request
+    path, as `fixtures.rules` routes do), without its `route` key; {} when none is. *Raises:* `ConfigError`
     for entries that are not what docs/testing.md describes."""
     if not isinstance(entries, list):
         raise ConfigError("expected a list of {route: ..., status: ...}", key="testing.expect")
     route = ex.route or ex.request.path
+    path = ex.request.path.split("?", 1)[0] or "/"
     for i, entry in enumerate(entries):
         key = f"testing.expect[{i}]"
         if not isinstance(entry, Mapping) or not isinstance(entry.get("route"), str):
@@ -52,9 +54,23 @@ def expectation_for(entries: Any, ex: Exchange) -> dict[str, Any]:
             )
         _check_expect(entry, key)
         method, _, template = entry["route"].strip().rpartition(" ")
-        if template == route and (not method or method.upper() == ex.request.method):
+        if method and method.upper() != ex.request.method.upper():
+            continue
+        if template == route or _matches(template, path, key):
             return {k: v for k, v in entry.items() if k != "route"}
     return {}
+
+
+def _matches(template: str, path: str, key: str) -> bool:
+    """Whether the route `template` matches the request `path` (its parameters as any one
+    segment, `{name*}` as the rest)."""
+    from amber._routes import RoutePattern
+
+    try:
+        pattern = RoutePattern.parse(template)
+    except ConfigError as e:
+        raise ConfigError(str(e), key=f"{key}.route") from None
+    return pattern.match("", path) is not None
 
 
 def _check_expect(entry: Mapping[str, Any], key: str) -> None:

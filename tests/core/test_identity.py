@@ -92,6 +92,27 @@ def test_django_hash_is_djangos_format() -> None:
         assert not check_password("pw-2", hashed)
 
 
+def test_passlib_pbkdf2_hash_is_passlibs_format() -> None:
+    hashed = HashScheme("passlib-pbkdf2-sha256", 1100).hash("pw-1")
+    empty, ident, n, salt, digest = hashed.split("$")
+    assert (empty, ident, n) == ("", "pbkdf2-sha256", "1100")
+
+    def ab64_decode(text: str) -> bytes:  # passlib's adapted base64
+        text = text.replace(".", "+")
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+
+    raw = hashlib.pbkdf2_hmac("sha256", b"pw-1", ab64_decode(salt), 1100)
+    assert hmac.compare_digest(ab64_decode(digest), raw)
+    assert "+" not in hashed and "=" not in hashed
+    assert HashScheme("passlib-pbkdf2-sha256", 1100).hash("pw-1") == hashed  # deterministic
+    assert HashScheme("passlib-pbkdf2-sha256", 1100).hash("pw-2") != hashed
+    if importlib.util.find_spec("passlib") is not None:
+        from passlib.hash import pbkdf2_sha256
+
+        assert pbkdf2_sha256.verify("pw-1", hashed)
+        assert not pbkdf2_sha256.verify("pw-2", hashed)
+
+
 @pytest.mark.parametrize(("scheme", "module"), [("bcrypt", "bcrypt"), ("argon2", "argon2")])
 def test_library_schemes_say_what_to_install(scheme: str, module: str) -> None:
     if importlib.util.find_spec(module) is not None:

@@ -32,6 +32,21 @@ def test_the_first_entry_of_the_route_and_method_applies() -> None:
     assert expectation_for([], _ex("GET", "/x", None)) == {}
 
 
+def test_a_template_matches_the_request_path_whatever_route_was_recorded() -> None:
+    # the capture's heuristics recorded the literal path (no numeric id in it), or named
+    # the parameter otherwise: the entry's template still applies, as fixtures.rules do
+    entries = [{"route": "GET /pypi/{package}/json", "status": 200}]
+    literal = _ex("GET", "/pypi/acme-utils/json", "/pypi/acme-utils/json")
+    assert expectation_for(entries, literal) == {"status": 200}
+    renamed = [{"route": "/api/customers/{customer_id}/orders", "rows": 2}]
+    recorded = _ex("GET", "/api/customers/7/orders?page=2", "/api/customers/{id}/orders")
+    assert expectation_for(renamed, recorded) == {"rows": 2}
+    # another method, another path, a longer path: no entry
+    assert expectation_for(entries, _ex("POST", "/pypi/acme-utils/json", None)) == {}
+    assert expectation_for(entries, _ex("GET", "/pypi/acme-utils/json/x", None)) == {}
+    assert expectation_for(entries, _ex("GET", "/simple/acme-utils/", None)) == {}
+
+
 @pytest.mark.parametrize(
     ("entry", "key"),
     [
