@@ -36,8 +36,8 @@ EXPECT_KEYS = ("route", "status", "json", "contains", "not_contains", "lines", "
 def expectation_for(entries: Any, ex: Exchange) -> dict[str, Any]:
     """The first `testing.expect` entry whose `route` (`METHOD /template` or `/template`)
     is the exchange's (the recorded route template, or a template that matches the request
-    path, as `fixtures.rules` routes do), without its `route` key; {} when none is. *Raises:* `ConfigError`
-    for entries that are not what docs/testing.md describes."""
+    path, as `fixtures.rules` routes do), without its `route` key; {} when none is.
+    *Raises:* `ConfigError` for entries that are not what docs/testing.md describes."""
     if not isinstance(entries, list):
         raise ConfigError("expected a list of {route: ..., status: ...}", key="testing.expect")
     route = ex.route or ex.request.path
