@@ -349,6 +349,8 @@ def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) ->
         gen += ["--app", app.app_spec, "--db-env", app.db_env]
     if verifies(app):
         gen += ["--app-python", buggy]  # the child imports the glue: PYTHONPATH=glue
+        if app.postgres is not None:  # verify runs on a database migrated as the tests' are
+            gen += ["--verify-db-url", _pg_migrated(app, buggy, work, "verify", res)]
     elif app.glue is not None:
         gen.append("--no-verify")
     gen += list(app.gen_args)
@@ -414,7 +416,8 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
 # -- PostgreSQL entries (`RealApp.postgres`) -------------------------------------------
 
 PG_ENV = "AMBER_TEST_PG_URL"
-PG_ROLES = ("source", "buggy", "fixed")  # the source database, one test database a release
+# the source, gen-test's verify database (--verify-db-url), one test database a release
+PG_ROLES = ("source", "verify", "buggy", "fixed")
 
 
 def pg_missing(app: RealApp) -> str | None:

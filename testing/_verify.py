@@ -19,7 +19,14 @@ Each run builds the database from the fixture (`TemplateBuilder`: the schema onc
 rows), points the app at it through its database environment variable (`db_env`), builds
 the app anew (as `--amber-fresh-app` does: nothing carries over from one run to the next),
 and sends the request through `AppClient` with the configured auth, in a worker thread
-bounded by `timeout` (a run that hangs is reported, not waited for).
+bounded by `timeout` (a run that hangs is reported, not waited for). With `app_python` the
+run goes to a fresh child process of the app's own interpreter (`amber.testing._worker`);
+with `db_url` the fixture is merged into that database (PostgreSQL, or a schema the app's
+migrations made) instead of a fresh SQLite file, and removed after the run.
+
+One module because the three ways of running (in-process, in a child, on a given
+database) share the reproducer's state (the template, the claimed file, the loaded
+predicates) and its one judge; split, each part would reach into the others' fields.
 
 ```python
 r = Reproducer(exchange, "myapp:create_app", db_env="DATABASE_URL", sanitizer=ts)
@@ -141,7 +148,9 @@ class Reproducer:
     objects); `database` - amber.yaml's `testing.database`
     (`database_settings`): the file the app opens itself (`path`, used instead of a
     temporary file, never over a file amber did not make) and what `db_env` holds
-    (`env_form`: the URL or the file's path)."""
+    (`env_form`: the URL or the file's path); `db_url` - load each run's fixture into this
+    database (merged, the inserted rows removed after the run) instead of a fresh SQLite
+    file: an app whose schema comes from its migrations, or that needs PostgreSQL."""
 
     exchange: Exchange
     app: str
@@ -158,6 +167,7 @@ class Reproducer:
     expect: Mapping[str, Any] | None = None
     runs: int = 0
     database: DatabaseSettings | None = None
+    db_url: str | None = None
     _dir: Path | None = field(default=None, repr=False)
     _fixed: DbFile | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
@@ -170,6 +180,11 @@ class Reproducer:
                 "verifying a fixture needs the environment variable through which the app "
                 "reads its database URL: pass --db-env NAME (or testgen.db_env in amber.yaml), "
                 "or, for an app that opens a fixed file, set testing.database.path"
+            )
+        if self.db_url is not None and not self.db_env:
+            raise UsageError(
+                "--verify-db-url loads the fixture into a database the app reads through its "
+                "URL variable: pass --db-env NAME too (or testgen.db_env in amber.yaml)"
             )
         if self.app_python is not None:
             import shutil
@@ -375,6 +390,9 @@ class Reproducer:
     def run(self, fixture: Fixture, request: dict[str, Any] | None = None) -> Outcome:
         """One run (module doc). *Raises:* `FixtureError` when the fixture cannot be loaded."""
         self.runs += 1
+        literal = request if request is not None else self.request_literal()
+        if self.db_url is not None:
+            return self._run_on_url(fixture, self.db_url, literal)
         db = self._database()
         builder = self._template_builder()
         try:
@@ -383,8 +401,24 @@ class Reproducer:
             raise
         except Exception as e:  # a loader error is about the fixture, say so
             raise FixtureError(f"the fixture could not be loaded for verification: {e}") from e
-        literal = request if request is not None else self.request_literal()
         return self._send_on(self._env_value(f"sqlite:///{db}"), literal)
+
+    def _run_on_url(self, fixture: Fixture, url: str, literal: dict[str, Any]) -> Outcome:
+        """One run on the database at `url` (`db_url`): the fixture merged into what is
+        there, as the generated test's `--amber-db-url` load does, and the rows it inserted
+        removed after the run (rows the app wrote during the run stay, as in a test)."""
+        from amber.fixtures import load
+
+        try:
+            handle = load(fixture, url)
+        except FixtureError:
+            raise
+        except Exception as e:  # a loader error is about the fixture, say so
+            raise FixtureError(f"the fixture could not be loaded for verification: {e}") from e
+        try:
+            return self._send_on(url, literal)
+        finally:
+            handle.cleanup()
 
     def trace(self, url: str) -> tuple[Outcome, SqlTrace | PgTrace]:
         """Send the request to a fresh build on the database at `url` (a snapshot copy of

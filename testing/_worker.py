@@ -85,7 +85,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         return out
     trace = None
     if request.get("trace"):
-        from amber.fixtures._trace import recorder_for
+        from amber.fixtures import recorder_for
 
         # `trace` is the database URL (True from an older parent: SQLite's recorder)
         url = request["trace"] if isinstance(request["trace"], str) else ""

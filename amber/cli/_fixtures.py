@@ -22,6 +22,9 @@ from amber.cli._common import writable_file
 from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
+from amber.cli._verifying import WIDEN_MAX
+from amber.cli._verifying import add_verify_args
+from amber.cli._verifying import make_reproducer
 from amber.errors import ClosureTooLarge
 from amber.errors import FixtureError
 from amber.errors import UsageError
@@ -34,10 +37,6 @@ if TYPE_CHECKING:
     from amber.testing import Reproducer
     from amber.testing import ShrinkResult
     from amber.testing import Verdict
-
-
-WIDEN_MAX = 1000
-"""Rows per table a fixture is widened to, at most, when it does not reproduce."""
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -104,147 +103,6 @@ def extract_for_exchange(
         budget=budget,
     )
     return rep.fixture
-
-
-APP_PYTHON_ENV = "AMBER_APP_PYTHON"
-"""The default of --app-python (verify in the app's own interpreter)."""
-
-
-def make_reproducer(
-    config: Config,
-    ex: Exchange,
-    *,
-    app: str,
-    db_env: str | None,
-    noise: Any = None,
-    expect_status: int | None = None,
-    expect_json: Any = None,
-    timeout: float = 30.0,
-    expect: Any = None,
-    app_python: str | None = None,
-    fresh_process: bool = False,
-) -> Reproducer:
-    """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
-    `AMBER_KEY`), the tests' credentials (`testing.identity`, else `testgen.auth`) and the
-    route's `testing.expect` entry (`expect`: that config's, unless given). Each run goes
-    to a fresh child process of `app_python` (else `AMBER_APP_PYTHON`, else
-    `testgen.app_python`; this interpreter with `fresh_process`), or in-process."""
-    from amber._pseudonym import Pseudonymizer
-    from amber.sanitize import SanitizeConfig
-    from amber.sanitize import Sanitizer
-    from amber.sanitize import TargetSanitizer
-    from amber.testing import Reproducer
-    from amber.testing import database_settings
-
-    scfg = config.with_key(
-        "sanitize", lambda: SanitizeConfig.from_mapping(config.section("sanitize"))
-    )
-    ts = TargetSanitizer(Sanitizer(scfg, Pseudonymizer(load_key())))
-    # the generated test's credentials: testing.identity (its headers/hook as replay.auth
-    # reads them, its values for the placeholders), else the deprecated testgen.auth
-    from amber._identity import identity_from_config
-    from amber.replay import Auth
-
-    identity = identity_from_config(config)
-    auth = None
-    if identity is not None and identity.extra:
-        auth = Auth.from_mapping(dict(identity.extra), key="testing.identity")
-    elif spec := config.section("testgen").get("auth"):
-        auth = Auth.from_mapping(spec, key="testgen.auth")
-    if expect is None:
-        from amber.testing import config_defaults
-
-        expect = config_defaults(config, ex)["expect"]
-    return Reproducer(
-        ex,
-        app,
-        db_env,
-        ts,
-        auth=auth,
-        identity=identity,
-        noise=noise,
-        expect_status=expect_status,
-        expect_json=expect_json,
-        timeout=timeout,
-        app_python=app_python_of(config, app_python, fresh_process),
-        config_path=config.path,
-        expect=expect,
-        database=database_settings(config),  # the file the app opens, the env var's form
-    )
-
-
-def app_python_of(config: Config, flag: str | None, fresh_process: bool) -> str | None:
-    """The interpreter verify runs run in (`make_reproducer`), None for in-process."""
-    found = flag or os.environ.get(APP_PYTHON_ENV) or config.section("testgen").get("app_python")
-    if found:
-        return str(found)
-    return sys.executable if fresh_process else None
-
-
-def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool = True) -> None:
-    """The flags of verifying (and, for gen-test, shrinking) a fixture."""
-    if not gen_test:
-        p.add_argument(
-            "--verify",
-            action="store_true",
-            help="load the fixture into a fresh SQLite database, run the request against the "
-            "in-process app (--app) and check that it fails as recorded; widen it until it "
-            "does (exit status 1 when it never does)",
-        )
-        p.add_argument(
-            "--app",
-            metavar="MODULE:ATTR",
-            help="the in-process WSGI/ASGI app or factory to verify against (default: "
-            "testgen.app in amber.yaml)",
-        )
-        p.add_argument(
-            "--db-env",
-            metavar="NAME",
-            help="environment variable through which the app reads its database URL "
-            "(default: testgen.db_env)",
-        )
-    if widen:
-        add_widen_arg(p)
-    p.add_argument(
-        "--app-python",
-        metavar="PYTHON",
-        help="run the app for verification in a fresh child process of this interpreter (the "
-        "python of the app's virtual environment, which needs only amber's test runtime: pip "
-        f"install amber) instead of in amber's own process (default: ${APP_PYTHON_ENV}, else "
-        "testgen.app_python in amber.yaml)",
-    )
-    p.add_argument(
-        "--fresh-process",
-        action="store_true",
-        help="run the app for verification in a fresh child process of amber's own "
-        "interpreter per run (for an app whose factory cannot build it twice in one process)",
-    )
-    p.add_argument(
-        "--verify-timeout",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="seconds one verification run may take before it counts as hung (default 30)",
-    )
-
-
-def add_widen_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--no-trace",
-        action="store_true",
-        help="do not record the SQL the request runs (on a snapshot copy of an SQLite "
-        "source; on a PostgreSQL source itself, in read-only transactions, psycopg and "
-        "psycopg2 apps) to seed the fixture with the rows it reads; use only the rules, id "
-        "guesses and widening",
-    )
-    p.add_argument(
-        "--widen-max",
-        type=int,
-        default=WIDEN_MAX,
-        metavar="N",
-        help="when the fixture does not reproduce the recording, add the first 10, 100, ... "
-        f"up to N rows of each table the request reads (default {WIDEN_MAX}; 0: never widen)",
-    )
 
 
 @dataclass
@@ -348,6 +206,24 @@ def _trace_pg(reproducer: Reproducer, db: Source, cap: int) -> TracedRead:
     return read
 
 
+def _same_database(a: str, b: str) -> bool:
+    """Whether two database URLs name the same database (driver, password and query
+    aside)."""
+    from urllib.parse import urlsplit
+
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        u = urlsplit(url)
+        scheme = u.scheme.split("+", 1)[0]
+        scheme = "postgresql" if scheme == "postgres" else scheme
+        try:
+            port = u.port
+        except ValueError:
+            port = None
+        return scheme, (u.hostname or "").lower(), port, u.path.rstrip("/")
+
+    return key(a) == key(b)
+
+
 def _widths(widen_max: int) -> list[int]:
     out, n = [], 10
     while n < widen_max:
@@ -419,6 +295,15 @@ def reproduce(
             ),
         )
 
+    if (
+        reproducer is not None
+        and reproducer.db_url
+        and _same_database(reproducer.db_url, source.url)
+    ):
+        raise UsageError(
+            "--verify-db-url names the source database: verification inserts and removes "
+            "rows there; give a database prepared as the tests' (the app's migrations applied)"
+        )
     with Source(source.url, caps) as db:
         plan = plan_for(ex, fconf, db)
         for n in plan.notes:
@@ -553,6 +438,7 @@ def run(args: argparse.Namespace) -> int:
             timeout=args.verify_timeout,
             app_python=args.app_python,
             fresh_process=args.fresh_process,
+            verify_db_url=args.verify_db_url,
         )
     try:
         rep = reproduce(

@@ -18,11 +18,11 @@ from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import writable_dir
-from amber.cli._fixtures import add_verify_args
 from amber.cli._replay import load_noise
 from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
+from amber.cli._verifying import add_verify_args
 from amber.errors import UsageError
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ def _expect_json(text: str | None) -> Any:
 def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> Reproducer:
     """The reproducer of `spec`'s exchange (verify: the recording is the oracle), with the
     test's own expectations and noise; `spec.app` is set (`_why_not_verified` said so)."""
-    from amber.cli._fixtures import make_reproducer
+    from amber.cli._verifying import make_reproducer
 
     assert spec.app is not None
     return make_reproducer(
@@ -427,6 +427,7 @@ def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> 
         timeout=args.verify_timeout,
         app_python=args.app_python,
         fresh_process=args.fresh_process,
+        verify_db_url=args.verify_db_url,
         expect=spec.expect or {},
     )
 

@@ -11,8 +11,8 @@ from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import writable_file
-from amber.cli._fixtures import add_verify_args
-from amber.cli._fixtures import make_reproducer
+from amber.cli._verifying import add_verify_args
+from amber.cli._verifying import make_reproducer
 from amber.errors import FixtureError
 from amber.errors import UsageError
 
@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.verify_timeout,
         app_python=args.app_python,
         fresh_process=args.fresh_process,
+        verify_db_url=args.verify_db_url,
     ) as reproducer:
         verdict = reproducer.verify(fx)
         if not verdict.reproduced:

@@ -13,10 +13,6 @@ from pathlib import Path
 
 from realapps._app import Postgres
 
-NO_VERIFY = (
-    "verify loads the fixture into a SQLite file, and the app runs on PostgreSQL over the "
-    "tables Django's migrations create: gen-test runs with --no-verify"
-)
 USER = "admin"
 PASSWORD = "realapps-test-password"
 

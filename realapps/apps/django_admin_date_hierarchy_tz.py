@@ -75,8 +75,5 @@ testing:
       contains: ["January 2021"]
       not_contains: ["December 2020"]
 """,
-    verify="verify loads the fixture into a SQLite file, and the bug is PostgreSQL's (on "
-    "SQLite both releases answer 500 for this time zone) over the tables Django's "
-    "migrations create: gen-test runs with --no-verify",
     postgres=_django.postgres(ROWS),
 )

@@ -55,6 +55,5 @@ APP = RealApp(
     - route: GET /sitemap.xml
       seeds: [auth_user.id = 1, auth_user.id = 2]
 """,
-    verify=_django.NO_VERIFY,
     postgres=_django.postgres(ROWS),
 )

@@ -277,7 +277,7 @@ def test_the_app_python_comes_from_the_flag_the_env_or_amber_yaml(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from amber._config import load_config
-    from amber.cli._fixtures import app_python_of
+    from amber.cli._verifying import app_python_of
 
     (env / "amber.yaml").write_text("version: 1\ntestgen:\n  app_python: venv/bin/python\n")
     config = load_config(env / "amber.yaml")

@@ -107,3 +107,63 @@ def test_fixtures_verify_on_postgres_uses_the_trace(
     assert code == 0, err
     assert "trace: the request read rows of tags 2" in err
     assert "verify (2 rows): reproduced" in err and "wrote" in out
+
+
+@pytest.fixture
+def verify_db(tags_source: str) -> Iterator[str]:
+    """A second database prepared as an app's migrations would: the tables, and one row
+    they made (tag 100, slug "shared")."""
+    admin = _pg_admin_url()
+    name = f"amber_verify_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(normalize_url(admin), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"{admin.rsplit('/', 1)[0]}/{name}"
+    try:
+        from tests.testing.apps.pgtags import make_source
+
+        make_source(url, n=0)
+        db = sa.create_engine(normalize_url(url))
+        with db.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO tags VALUES (100, 'shared', 'made by a migration')")
+        db.dispose()
+        yield url
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+def test_verify_db_url_runs_the_app_on_that_database_next_to_its_rows(
+    env: Path, amber: Run, tags_source: str, verify_db: str
+) -> None:
+    """Every verify and shrink run loads the fixture into the given PostgreSQL database,
+    merged with the row already there, and removes it after: with tag 100 present, one of
+    the two traced rows is enough to fail, which only a run on that database can show
+    (on a fresh SQLite file one row never fails)."""
+    rid = _store(env)
+    before = _digest(tags_source)
+    code, _, err = amber(
+        "gen-test", rid, "--out", str(env / "t"), "--source-db", tags_source,
+        "--app", "tests.testing.apps.pgtags:create_app", "--db-env", "PGTAGS_DB",
+        "--verify-db-url", verify_db, "--reason", "test",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "verify (2 rows): reproduced" in err
+    assert "reproduced with 1 rows (shrunk from 2)" in err
+    # what each run inserted is gone; the migration's row and the source are as they were
+    assert _digest(verify_db) == [(100, "shared", "made by a migration")]
+    assert _digest(tags_source) == before
+
+
+def test_verify_db_url_refuses_the_source(env: Path, amber: Run, tags_source: str) -> None:
+    rid = _store(env)
+    same = tags_source.replace("postgresql://", "postgresql+psycopg://", 1)
+    code, _, err = amber(
+        "fixtures", rid, "--source-db", tags_source, "--verify",
+        "--app", "tests.testing.apps.pgtags:create_app", "--db-env", "PGTAGS_DB",
+        "--verify-db-url", same, "--reason", "test",
+    )  # fmt: skip
+    assert code == 2, err
+    assert "--verify-db-url names the source database" in err
+    assert _digest(tags_source)[:1] == [(1, "tag-1", "Tag 1")]
