@@ -1,6 +1,9 @@
-"""django-admin-date-hierarchy-tz without its rule: the changelist's route has no id, and
-gen-test cannot trace the rows a request on PostgreSQL reads (its verify and trace run on
-SQLite only), so nothing says which users the fixture needs."""
+"""django-admin-date-hierarchy-tz without its rule: the changelist's route has no id, so
+nothing but the run itself says which users the fixture needs. gen-test traces the request
+on the PostgreSQL source (read-only: the login's session write is refused, so the trace
+stops at the admin's own row), verifies on a migrated database (--verify-db-url), and
+widens to the first rows of the tables the request read until the expectation's miss
+reproduces."""
 
 from __future__ import annotations
 
@@ -18,8 +21,4 @@ APP = dataclasses.replace(
     WITH_RULE,
     name="django-admin-date-hierarchy-tz-norules",
     config=WITH_RULE.config.replace(_RULE, ""),
-    xfail="gen-test exits 1 ('no seed rows for GET /admin/auth/user/: add a rule under "
-    "fixtures.rules in amber.yaml'): the route has no id, and the SQL trace that finds the "
-    "rows a request read runs only with verify, which loads fixtures into SQLite only, so "
-    "it cannot run the app on its PostgreSQL source (docs/realapps.md, What amber lacks 9)",
 )
