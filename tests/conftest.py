@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable
@@ -97,9 +98,10 @@ def _pg_admin_url() -> str | None:
     return url
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh database on the real PostgreSQL server of $AMBER_TEST_PG_URL."""
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str = "amber_test") -> Iterator[str]:
+    """A new database named `prefix_<random>` on the server of $AMBER_TEST_PG_URL, dropped
+    afterwards (skips the test without a server)."""
     admin = _pg_admin_url()
     if not admin:
         pytest.skip('no PostgreSQL: set AMBER_TEST_PG_URL (eval "$(.ci/pg-up)")')
@@ -107,17 +109,26 @@ def pg_database() -> Iterator[str]:
 
     from amber._store import normalize_url
 
-    name = f"amber_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(normalize_url(admin), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = normalize_url(admin).rsplit("/", 1)[0]
+    base = admin.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh database on the real PostgreSQL server of $AMBER_TEST_PG_URL."""
+    from amber._store import normalize_url
+
+    with fresh_pg_database() as url:
+        yield normalize_url(url)
 
 
 def _reset_pg(url: str) -> None:

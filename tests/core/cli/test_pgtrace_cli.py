@@ -4,7 +4,6 @@ read from the SQL trace, without a rule and without widening; the source is not 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 
 from amber._store import Store
 from amber._urls import normalize_url
-from tests.conftest import _pg_admin_url
+from tests.conftest import fresh_pg_database
 from tests.core.cli.conftest import Run
 
 pytestmark = pytest.mark.postgres
@@ -24,21 +23,9 @@ def tags_source() -> Iterator[str]:
     """A fresh database with the pgtags app's tables (tags 17 and 42 share a slug)."""
     from tests.testing.apps.pgtags import make_source
 
-    admin = _pg_admin_url()
-    if not admin:
-        pytest.skip('no PostgreSQL: set AMBER_TEST_PG_URL (eval "$(.ci/pg-up)")')
-    name = f"amber_trace_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(normalize_url(admin), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"{admin.rsplit('/', 1)[0]}/{name}"
-    try:
+    with fresh_pg_database("amber_trace") as url:
         make_source(url)
         yield url
-    finally:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
 
 
 def _digest(url: str) -> list[tuple[object, ...]]:
@@ -113,25 +100,15 @@ def test_fixtures_verify_on_postgres_uses_the_trace(
 def verify_db(tags_source: str) -> Iterator[str]:
     """A second database prepared as an app's migrations would: the tables, and one row
     they made (tag 100, slug "shared")."""
-    admin = _pg_admin_url()
-    name = f"amber_verify_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(normalize_url(admin), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"{admin.rsplit('/', 1)[0]}/{name}"
-    try:
-        from tests.testing.apps.pgtags import make_source
+    from tests.testing.apps.pgtags import make_source
 
+    with fresh_pg_database("amber_verify") as url:
         make_source(url, n=0)
         db = sa.create_engine(normalize_url(url))
         with db.begin() as conn:
             conn.exec_driver_sql("INSERT INTO tags VALUES (100, 'shared', 'made by a migration')")
         db.dispose()
         yield url
-    finally:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        engine.dispose()
 
 
 def test_verify_db_url_runs_the_app_on_that_database_next_to_its_rows(
