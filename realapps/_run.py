@@ -36,10 +36,10 @@ READY_LINE = "amber capture: listening on"
 # runtime) and pytest, as docs/testing.md says (SQLite fixtures load without SQLAlchemy).
 RUNTIME = ("pytest",)
 
-# A workaround for URL mode only: loading a fixture into a database URL (`--amber-db-url`,
-# `load_fixture_file`) still needs SQLAlchemy (the in-process SQLite path does not); drop it
-# once that path loads SQLite through the stdlib too (recorded in docs/realapps.md).
-URL_EXTRA = ("SQLAlchemy",)
+# What URL-mode venvs get beyond the runtime: nothing since the plugin loads a fixture into
+# an SQLite URL (`--amber-db-url sqlite:///...`) through the stdlib when SQLAlchemy is absent
+# (`load_sqlite`); kept as the place to add what a URL-mode entry may need.
+URL_EXTRA: tuple[str, ...] = ()
 
 # gen-test runs in amber's own venv (this interpreter's `amber`) and verifies, traces and
 # shrinks with `--app-python` = the buggy release's python: each run in a fresh child of the

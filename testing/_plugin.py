@@ -407,6 +407,23 @@ def _environ_restored(*names: str | None) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _load_into(fixture: Path, db_url: str) -> Any:
+    """Load the fixture file into the running build's database (`--amber-db-url`); the
+    handle's `cleanup()` undoes it. Without SQLAlchemy, an SQLite file is loaded through
+    the standard library (`load_sqlite`: no surrogate keys remapped); other databases need
+    SQLAlchemy, and say so."""
+    from amber.testing._template import have_sqlalchemy
+
+    if db_url.startswith("sqlite:///") and not have_sqlalchemy():
+        from amber.fixtures import Fixture
+        from amber.testing._template import load_sqlite
+
+        return load_sqlite(db_url[len("sqlite:///") :], Fixture.read(fixture))
+    from amber.fixtures import load_fixture_file
+
+    return load_fixture_file(fixture, db_url)
+
+
 @pytest.fixture
 def amber_client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -427,9 +444,7 @@ def amber_client(
                     "database of the running build)",
                     pytrace=False,
                 )
-            from amber.fixtures import load_fixture_file
-
-            stack.callback(load_fixture_file(target.fixture, db_url).cleanup)
+            stack.callback(_load_into(target.fixture, db_url).cleanup)
         if target.db_env and db_url:
             os.environ[target.db_env] = _env_value(db_url, database.env_form)
         if settings.marker.get("captured_at"):
