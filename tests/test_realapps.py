@@ -153,7 +153,7 @@ def test_a_postgresql_entry_gets_its_databases_and_they_are_dropped() -> None:
     res = Result(app=app.name, n=1)
     with pytest.raises(HarnessError, match="boom"), pg_databases(app, res):
         assert sorted(res.db_urls) == ["buggy", "fixed", "source", "verify"]
-        assert len(existing(res.db_urls)) == 3
+        assert len(existing(res.db_urls)) == 4
         for url in res.db_urls.values():
             with psycopg.connect(url) as c:
                 tables = c.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
