@@ -22,10 +22,10 @@
 
 Result (2026-12-03, 2 shared cores; docs/benchmarks.md has the table): compiled is
 1.25-1.4x pure, cold and warm, in both layouts; the gate for integrating it as an optional
-build was 1.6x, so it is not integrated. What mypyc does not speed up (the regex searches,
-orjson, `json.dumps`, HMAC, dict and str methods: C already) is about a third of the
-pure run, and the walk's values are `Any` (JSON), for which mypyc emits the same generic
-calls the interpreter makes.
+build was 1.6x, so it is not integrated. Compiled, the sanitizer's own code is 7.5 % of
+the CPU samples (`perf record`) and the interpreter 3 %; the regex engine (24 %),
+allocation, dict and set lookups, the GC and C methods are the rest, which mypyc does not
+remove.
 """
 
 from __future__ import annotations
