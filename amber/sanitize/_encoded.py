@@ -37,6 +37,9 @@ __all__ = [
 
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 _PCT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# the lone surrogates "surrogateescape" decodes an undecodable byte to (chr, not a
+# "\\udc80" literal: mypyc refuses surrogates in string literals)
+_ESCAPED_LO, _ESCAPED_HI = chr(0xDC80), chr(0xDCFF)
 # one backslash or more: `\\u00e9` is `\u00e9` escaped again (JSON in a JSON string)
 _UESC = re.compile(r"\\+u[0-9A-Fa-f]{4}")
 _WORD_END = re.compile(r"[\s\"'<>]")
@@ -85,7 +88,7 @@ def _unpercent(word: str) -> tuple[str, list[int]]:
         o = s
         for c in decoded:
             offsets.append(o)
-            o += 3 if "\udc80" <= c <= "\udcff" else 3 * len(c.encode("utf-8"))
+            o += 3 if _ESCAPED_LO <= c <= _ESCAPED_HI else 3 * len(c.encode("utf-8"))
         pieces.append(decoded)
         pos = m.end()
     pieces.append(word[pos:])

@@ -169,8 +169,10 @@ def _reserialized_python(
         pieces = json.dumps(obj).split(_SLOT_JSON)
     finally:
         # in reverse: a value set twice gets its first old value back last
-        for (container, key, _), old in reversed(list(zip(sets, olds, strict=False))):
-            container[key] = old
+        # (indices, not reversed(zip(...)): mypyc cannot compile the latter)
+        for i in range(len(olds) - 1, -1, -1):
+            container, key, _ = sets[i]
+            container[key] = olds[i]
     n = len(sets)
     if len(pieces) != n + 1:
         return None  # a value edited twice: let the splicer do it
@@ -358,6 +360,7 @@ class JsonWalker:
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
         memo_get = self._memo_get
         clean = self._clean_strings
+        nv: Any  # a string, or what `_leaf` gives for an integer (mypyc checks a `str`)
         for i, v in enumerate(items):
             t = type(v)
             if t is dict:

@@ -34,6 +34,7 @@ import contextlib
 import json
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import cast
 
@@ -51,6 +52,9 @@ from ._json import JsonWalker
 from ._json import Path
 from ._keys import Verdict
 from ._sanitizer import Sanitizer
+
+if TYPE_CHECKING:
+    from ._bodies import BodySanitizer
 
 __all__ = ["IGNORED", "UNSANITIZED_BODY", "TargetSanitizer"]
 
@@ -218,7 +222,7 @@ def _set(doc: Any, path: Path, value: Any) -> None:
     while path is not None:
         path, key = path
         keys.append(key)
-    for key in reversed(keys[1:]):
+    for key in keys[:0:-1]:  # keys[1:] reversed (mypyc cannot compile reversed(list[Any]))
         doc = doc[key]
     doc[keys[0]] = value
 
@@ -226,8 +230,11 @@ def _set(doc: Any, path: Path, value: Any) -> None:
 class _PrunedWalker(JsonWalker):
     """`JsonWalker` that leaves the leaves in `keep` as they are."""
 
-    def __init__(self, keep: set[Path], *args: Any) -> None:
-        super().__init__(*args)
+    def __init__(
+        self, keep: set[Path], owner: BodySanitizer, location: str, out: list[Redaction]
+    ) -> None:
+        # (named, not `*args`: mypyc passes a star tuple on as one argument)
+        super().__init__(owner, location, out)
         self.keep = keep
 
     def _leaf(
