@@ -386,6 +386,16 @@ def reproduce(
             )
             if verdict.reproduced:
                 break
+            if verdict.outcome.kind == "setup":
+                # amber's side (a credential amber.yaml does not declare, a login that
+                # failed): more rows cannot change that
+                print(
+                    "amber: note: not widened: the request never reached the app (the test's "
+                    "own set-up failed), so more rows cannot make it reproduce; fix what it "
+                    "says (e.g. declare testing.identity in amber.yaml) and run again",
+                    file=sys.stderr,
+                )
+                break
         if fx is None:  # no seeds and no widening (--widen-max 0)
             raise FixtureError(
                 f"no seed rows for {ex.request.method} {ex.request.path}: add a rule under "

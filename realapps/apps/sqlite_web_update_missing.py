@@ -60,8 +60,8 @@ APP = RealApp(
         - memberships.team_id = 2
 """,
     xfail="without testing.identity the test cannot log in (the capture masked the session "
-    "cookie): verify says so on every run ('the test's own set-up failed (not the app): "
-    "IdentityMissing: this test needs testing.identity.login'), widens to the cap anyway, "
+    "cookie): verify says so ('the test's own set-up failed (not the app): IdentityMissing: "
+    "this test needs testing.identity.login') and does not widen (more rows cannot help), "
     "writes the test UNVERIFIED and exits 1; declaring the identity is the fix "
     "(sqlite-web-update-missing-login)",
 )

@@ -107,6 +107,33 @@ def test_gen_test_widens_a_listing_until_it_fails_then_shrinks_to_two_rows(
     assert _pytest(env / "t", LISTING_FIXED="1") == 0
 
 
+def test_gen_test_does_not_widen_when_the_request_never_reached_the_app(
+    env: Path, amber: Run
+) -> None:
+    """The capture masked a session cookie and amber.yaml declares no identity: every run
+    fails in the test's own set-up, so widening would only repeat it: one verify, then
+    the test marked UNVERIFIED with what to do."""
+    from tests.testing.apps.listing import make_source
+    from tests.testing.reproduce_helpers import listing_exchange
+
+    make_source(str(env / "source.db"))
+    ex = dataclasses.replace(
+        listing_exchange(headers=(("Cookie", "session=[REDACTED:session-cookie]"),)),
+        request_id="req-login",
+    )
+    with Store.open(f"sqlite:///{env / 'store.db'}") as s:
+        s.add(ex)
+    code, _, err = amber(
+        "gen-test", "req-login", "--out", str(env / "t"), "--source-db", "sqlite:///source.db",
+        "--app", LISTING, "--db-env", "LISTING_DB", "--reason", "test", "--no-trace",
+    )  # fmt: skip
+    assert code == 1, err
+    assert err.count("amber: verify (") == 1 and "set-up failed" in err
+    assert "not widened: the request never reached the app" in err
+    assert "testing.identity" in err and "widened until" not in err
+    assert "UNVERIFIED" in next((env / "t").glob("test_*.py")).read_text()
+
+
 def test_gen_test_takes_the_rows_the_traced_sql_read(env: Path, amber: Run) -> None:
     """With the SQL trace (the default on an SQLite source), the listing's SELECT gives the
     rows at once: no widening; the source file is not written."""
