@@ -365,6 +365,22 @@ def declared_known(config: Config) -> list[str]:
     return out
 
 
+_FIRST_NAME = re.compile(r"[^.\[]*")  # a column's name: before a nested key or index
+
+
+def declared_kept(config: Config) -> list[str]:
+    """The fixture columns a config declares as kept as they are (`fixtures.keep`, and
+    `fixtures.anonymize` entries of kind `keep`), as `table.column`: the user said they
+    hold nothing to hide, so a fixture's cells there are not findings."""
+    fixtures = config.section("fixtures")
+    keep = fixtures.get("keep")
+    out = [str(k) for k in keep] if isinstance(keep, list) else []
+    anon = fixtures.get("anonymize")
+    if isinstance(anon, dict):
+        out += [str(k) for k, v in anon.items() if v == "keep"]
+    return out
+
+
 class ArtifactScanner:
     """Finds, in parsed artifacts, what the sanitizer would still change.
 
@@ -378,6 +394,8 @@ class ArtifactScanner:
       both lists from a config).
     * `key` - the pseudonym key (`load_key()`), when there is one: the sanitizer then
       knows amber's own output as capture does. The scan never writes a pseudonym.
+    * `kept` - fixture columns declared as kept (`table.column`, `declared_kept`): their
+      cells in fixture files are not findings.
     """
 
     def __init__(
@@ -387,8 +405,10 @@ class ArtifactScanner:
         known: Iterable[str] = (),
         key: bytes | None = None,
         identity: TestIdentity | None = None,
+        kept: Iterable[str] = (),
     ) -> None:
         self.config = config or SanitizeConfig()
+        self.kept = frozenset(kept)
         self.sanitizer = Sanitizer(self.config, _ScanPseudonyms(key or _SCAN_KEY))
         self.rules = frozenset(rules) if rules else None
         declared = [*known, *(identity.known_values() if identity is not None else ())]
@@ -736,6 +756,9 @@ class ArtifactScanner:
                         wrap = "rows" if keyed else table
                         for h in self.json_value({wrap: [row]}, where, ""):
                             column = h.location.partition("[0]")[2].lstrip(".")
+                            first = _FIRST_NAME.match(column)
+                            if first and f"{table}.{first.group(0)}" in self.kept:
+                                continue  # declared kept (fixtures.keep)
                             yield Hit(h.where, h.rule, f"table {table} column {column}")
                         continue
                 elif not line.startswith("  "):

@@ -403,6 +403,7 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
             fixed = fixed_venv.result()
             res.times["fixed venv (waited)"] = time.monotonic() - t
     res.generated = sorted(str(p.relative_to(work)) for p in (work / "tests").rglob("*.*"))
+    check_generated(work, res)
 
     t = time.monotonic()
     res.buggy = run_tests(app, buggy, work, n, "buggy", res)
@@ -411,6 +412,31 @@ def _run_in(app: RealApp, n: int, cache: Path, work: Path, res: Result) -> Resul
     res.fixed = run_tests(app, fixed, work, n, "fixed", res)
     res.times[f"{n} runs fixed"] = time.monotonic() - t
     return res
+
+
+def check_generated(work: Path, res: Result) -> None:
+    """What the brief asks of generated files, on a real app: `ruff format --check` and
+    `ruff check` with ruff's defaults (the application's own lint, not amber's config), and
+    `amber scan` of the tests, the fixtures and the store finds nothing raw (the entry's
+    declared test values aside). A failure is the entry's failure (HarnessError)."""
+    ruff = Path(sys.executable).with_name("ruff")
+    checks: list[list[str | Path]] = [[AMBER, "scan", "tests", "store.db"]]
+    if ruff.exists():  # the dev install has it; a bare runtime may not
+        checks[:0] = [[ruff, "format", "--isolated", "--check", "tests"],
+                      [ruff, "check", "--isolated", "tests"]]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMBER_")}
+    env["AMBER_KEY"] = KEY
+    for cmd in checks:
+        res.commands.append(_sh(cmd, work))
+        done = subprocess.run(
+            [str(c) for c in cmd], cwd=work, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise HarnessError(
+                f"the generated files fail {Path(str(cmd[0])).name} {cmd[1]} "
+                f"({done.returncode}): {done.stdout.strip()[-2000:]}"
+            )
 
 
 # -- PostgreSQL entries (`RealApp.postgres`) -------------------------------------------

@@ -27,6 +27,7 @@ from amber._model import printable
 from amber._pseudonym import load_key
 from amber._scan_artifacts import ArtifactScanner
 from amber._scan_artifacts import Hit
+from amber._scan_artifacts import declared_kept
 from amber._scan_artifacts import declared_known
 from amber._store import sqlite_tables
 from amber._urls import hide_password
@@ -93,7 +94,7 @@ def _scanner(path: str | None, rules: list[str] | None) -> ArtifactScanner:
         key: bytes | None = load_key()
     except KeyMissing:  # the rules need no key; pseudonyms made while scanning are dropped
         key = None
-    return ArtifactScanner(scfg, rules, known, key=key)
+    return ArtifactScanner(scfg, rules, known, key=key, kept=declared_kept(cfg))
 
 
 def _key_needles() -> list[bytes]:
@@ -338,7 +339,8 @@ COMMAND = Command(
     "amber wrote is clean iff sanitizing it again changes nothing). Prints WHERE: LOCATION: "
     "RULE (file:line or entry/exchange, the header/key/column inside it), never the value. "
     "amber's markers and pseudonyms, other tools' markers ([REDACTED], ***, xxxx, "
-    "<hidden>...), fixtures.known_values and the test identity (testing.identity: its "
-    "values and its password hash) are not findings. Exit status: 1 when anything "
+    "<hidden>...), fixtures.known_values, the fixture columns fixtures.keep declares and "
+    "the test identity (testing.identity: its values and its password hash) are not "
+    "findings. Exit status: 1 when anything "
     "is found, 2 when something could not be scanned (and nothing was found), 0 clean.",
 )

@@ -236,3 +236,43 @@ tables:
         # the e-mail column only (both rows: neither value is amber's pseudonym)
         assert {(h.rule, h.location) for h in hits} == {("email", f"table {table} column email")}
         assert len(hits) == 2, table
+
+
+def test_columns_declared_kept_are_not_findings_in_fixtures(tmp_path: Path) -> None:
+    """`fixtures.keep` (and an `anonymize` entry of kind `keep`): the user declared the
+    column holds nothing to hide (the login name a test identity needs); its cells are
+    kept raw by amber fixtures, so scanning them again is no finding. Other columns of the
+    table, and the same column of another table, still are."""
+    from amber._config import load_config
+    from amber._scan_artifacts import declared_kept
+
+    cfg = tmp_path / "amber.yaml"
+    cfg.write_text(
+        "version: 1\nfixtures:\n  keep: [auth_user.username]\n"
+        "  anonymize: {auth_user.notes: keep}\n"
+    )
+    kept = declared_kept(load_config(cfg))
+    assert sorted(kept) == ["auth_user.notes", "auth_user.username"]
+    path = tmp_path / "f.yaml"
+    path.write_text(
+        """version: 1
+meta: {source: 'postgresql://db/app', route: GET /admin/auth/user/}
+notes: []
+tables:
+- name: auth_user
+  columns:
+  - {name: id, type: integer, nullable: false}
+  - {name: username, type: text, nullable: false}
+  - {name: notes, type: json, nullable: true}
+  - {name: email, type: text, nullable: false}
+  primary_key: [id]
+  foreign_keys: []
+  rows:
+  - {"id":1,"username":"kim.lee","notes":{"mail":"kim@corp.io"},"email":"jane.doe@corp.io"}
+"""
+    )
+    everything = {h.location for h in ArtifactScanner().fixture(path)}
+    assert "table auth_user column username" in everything
+    assert any(loc.startswith("table auth_user column notes") for loc in everything)
+    hits = {h.location for h in ArtifactScanner(kept=kept).fixture(path)}
+    assert hits == {"table auth_user column email"}
