@@ -977,8 +977,17 @@ class _Checkpointer(threading.Thread):
     def run(self) -> None:
         try:
             # a short busy timeout: a checkpoint waiting on readers must never hold the
-            # writer lock long enough to stall the capture writer behind it
-            conn = sqlite3.connect(self.path, timeout=0.2, check_same_thread=False)
+            # writer lock long enough to stall the capture writer behind it; mode=rw: the
+            # file must exist (this thread may start after it was deleted under the store,
+            # and must not make a new empty one there)
+            from urllib.parse import quote
+
+            conn = sqlite3.connect(
+                f"file:{quote(os.path.abspath(self.path))}?mode=rw",
+                uri=True,
+                timeout=0.2,
+                check_same_thread=False,
+            )
         except sqlite3.Error:
             return
         try:

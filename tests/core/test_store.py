@@ -382,3 +382,22 @@ def test_pages_of_large_bodies_hold_fewer_rows(
     assert got == [e.id for e in big]
     # the first page takes 20 rows (2 MB); later ones two (200 KB) each: 12 queries, not 3
     assert len(selects) >= 11
+
+
+def test_the_checkpoint_thread_never_creates_a_deleted_store_file(tmp_path: Path) -> None:
+    """It starts with the first write and may run after the file was deleted under the
+    store (capture counts that as store lost): it must not make a new empty file there."""
+    from amber._store import _Checkpointer
+
+    gone = tmp_path / "deleted.db"
+    ck = _Checkpointer(str(gone), interval=0.01)
+    ck.start()
+    ck.join(timeout=30)
+    assert not ck.is_alive() and not gone.exists()
+    # an existing file is checkpointed as before
+    with Store.open(f"sqlite:///{tmp_path / 'kept.db'}") as s:
+        s.add(make_exchange())
+    ck = _Checkpointer(str(tmp_path / "kept.db"), interval=0.01)
+    ck.start()
+    ck.stop()
+    assert not ck.is_alive()
