@@ -410,8 +410,8 @@ def _environ_restored(*names: str | None) -> Iterator[None]:
 def _load_into(fixture: Path, db_url: str) -> Any:
     """Load the fixture file into the running build's database (`--amber-db-url`); the
     handle's `cleanup()` undoes it. Without SQLAlchemy, an SQLite file is loaded through
-    the standard library (`load_sqlite`: no surrogate keys remapped); other databases need
-    SQLAlchemy, and say so."""
+    the standard library (`load_sqlite`: no surrogate keys remapped), and PostgreSQL through
+    psycopg 3 or psycopg2 (`amber.fixtures.load` takes its DB-API path: the same merge)."""
     from amber.testing._template import have_sqlalchemy
 
     if db_url.startswith("sqlite:///") and not have_sqlalchemy():

@@ -36,8 +36,9 @@ APP = RealApp(
     package="Django",
     buggy="3.2.6",
     fixed="3.2.7",
-    # Django 3.2's PostgreSQL driver; SQLAlchemy and psycopg 3 load the fixture (amber)
-    pins=("psycopg2-binary", "SQLAlchemy", "psycopg[binary]"),
+    # Django's PostgreSQL driver, which amber's test runtime also loads fixtures through
+    # (no SQLAlchemy: amber.fixtures._dbapi)
+    pins=("psycopg2-binary",),
     seed=_django.not_sqlite,
     db_name="app",
     serve=_django.not_served,

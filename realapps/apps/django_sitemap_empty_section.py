@@ -44,7 +44,9 @@ APP = RealApp(
     package="Django",
     buggy="4.1.3",
     fixed="4.1.4",
-    pins=("psycopg2-binary", "SQLAlchemy", "psycopg[binary]"),
+    # Django's PostgreSQL driver, which amber's test runtime also loads fixtures through
+    # (no SQLAlchemy: amber.fixtures._dbapi)
+    pins=("psycopg2-binary",),
     seed=_django.not_sqlite,
     db_name="app",
     serve=_django.not_served,
