@@ -159,3 +159,12 @@ def store(store_url: str) -> Iterator[Store]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `pytest -n`, the sessions a test starts itself (pytester, subprocesses) would
+    inherit this worker's PYTEST_XDIST_* variables and believe they are xdist workers (amber's
+    plugin then refuses a fixed database path). A test that means it sets them itself."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
