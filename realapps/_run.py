@@ -373,8 +373,10 @@ def run_tests(
 
 def verifies(app: RealApp) -> bool:
     """Whether gen-test verifies against the app (in the buggy release's interpreter,
-    `--app-python`); else it runs with --no-verify (the entry's `verify` says why)."""
-    return app.glue is not None and app.verify is None
+    `--app-python`, or, in URL mode, against the buggy release served on a verify database:
+    `--base-url` + `--verify-db-url`); else it runs with --no-verify (the entry's `verify`
+    says why)."""
+    return app.verify is None
 
 
 def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) -> str:
@@ -397,22 +399,34 @@ def _capture_and_generate(app: RealApp, buggy: Path, work: Path, res: Result) ->
     gen += ["--source-db", source, "--store", "sqlite:///store.db"]
     if app.glue is not None:
         gen += ["--app", app.app_spec, "--db-env", app.db_env]
-    if verifies(app):
+    served: Served | None = None
+    if verifies(app) and app.glue is None:
+        # URL mode: the buggy release served on an empty verify database, into which each
+        # verify run loads its fixture, as the generated test does with --amber-db-url
+        target = work / "verify" / f"{app.db_name}.db"  # the name the URL uses
+        target.parent.mkdir(exist_ok=True)
+        target.touch()
+        port = free_port()
+        served = Served(app.serve(buggy, target, port), port, work / "serve-verify.log", work)
+        gen += ["--base-url", f"http://127.0.0.1:{port}", "--verify-db-url", f"sqlite:///{target}"]
+    elif verifies(app):
         gen += ["--app-python", buggy]  # the child imports the glue: PYTHONPATH=glue
         if app.postgres is not None:  # verify runs on a database migrated as the tests' are
             gen += ["--verify-db-url", _pg_migrated(app, buggy, work, "verify", res)]
     elif app.glue is not None:
         gen.append("--no-verify")
     gen += list(app.gen_args)
-    res.commands.append(("PYTHONPATH=glue " if verifies(app) else "") + _sh(gen, work))
+    in_process = verifies(app) and app.glue is not None
+    res.commands.append(("PYTHONPATH=glue " if in_process else "") + _sh(gen, work))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMBER_")}
     env["AMBER_KEY"] = KEY
-    if verifies(app):
+    if in_process:
         env["PYTHONPATH"] = str(work / "glue")
-    done = subprocess.run(
-        [str(g) for g in gen], cwd=work, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
-    )  # fmt: skip
+    with served if served is not None else contextlib.nullcontext():
+        done = subprocess.run(
+            [str(g) for g in gen], cwd=work, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+        )  # fmt: skip
     res.gen_output = done.stdout
     res.times["gen-test"] = time.monotonic() - t
     if done.returncode != 0:

@@ -22,11 +22,14 @@ and sends the request through `AppClient` with the configured auth, in a worker 
 bounded by `timeout` (a run that hangs is reported, not waited for). With `app_python` the
 run goes to a fresh child process of the app's own interpreter (`amber.testing._worker`);
 with `db_url` the fixture is merged into that database (PostgreSQL, or a schema the app's
-migrations made) instead of a fresh SQLite file, and removed after the run.
+migrations made) instead of a fresh SQLite file, and removed after the run. With `base_url`
+(and `db_url`: the database that build reads) the request goes over HTTP to a served build
+instead, as a generated URL-mode test sends it; nothing can be traced there.
 
-One module because the three ways of running (in-process, in a child, on a given
-database) share the reproducer's state (the template, the claimed file, the loaded
-predicates) and its one judge; split, each part would reach into the others' fields.
+One module because the four ways of running (in-process, in a child, on a given
+database, to a served build) share the reproducer's state (the template, the claimed file,
+the loaded predicates) and its one judge; split, each part would reach into the others'
+fields.
 
 ```python
 r = Reproducer(exchange, "myapp:create_app", db_env="DATABASE_URL", sanitizer=ts)
@@ -51,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
+from amber._urls import hide_passwords
 from amber.errors import AmberError
 from amber.errors import FixtureError
 from amber.errors import UsageError
@@ -168,6 +172,7 @@ class Reproducer:
     runs: int = 0
     database: DatabaseSettings | None = None
     db_url: str | None = None
+    base_url: str | None = None
     _dir: Path | None = field(default=None, repr=False)
     _fixed: DbFile | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
@@ -175,13 +180,20 @@ class Reproducer:
     _predicates: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.db_env and (self.database is None or self.database.path is None):
+        if self.base_url is not None:
+            if self.db_url is None:
+                raise UsageError(
+                    f"verifying against the served build at {hide_passwords(self.base_url)} "
+                    "needs the database that build reads, to load each run's fixture into: "
+                    "pass --verify-db-url URL (or testgen.verify_db_url in amber.yaml)"
+                )
+        elif not self.db_env and (self.database is None or self.database.path is None):
             raise UsageError(
                 "verifying a fixture needs the environment variable through which the app "
                 "reads its database URL: pass --db-env NAME (or testgen.db_env in amber.yaml), "
                 "or, for an app that opens a fixed file, set testing.database.path"
             )
-        if self.db_url is not None and not self.db_env:
+        if self.db_url is not None and not self.db_env and self.base_url is None:
             raise UsageError(
                 "--verify-db-url loads the fixture into a database the app reads through its "
                 "URL variable: pass --db-env NAME too (or testgen.db_env in amber.yaml)"
@@ -375,6 +387,12 @@ class Reproducer:
 
     # -- running ----------------------------------------------------------------------
 
+    @property
+    def traces(self) -> bool:
+        """Whether `trace` can record the SQL a request runs: not on a served build, whose
+        queries amber does not see (rules, id guesses and widening apply there)."""
+        return self.base_url is None
+
     def verify(self, fixture: Fixture, request: dict[str, Any] | None = None) -> Verdict:
         """Load `fixture` into a fresh database, send `request` (a generated test's REQUEST
         literal; the exchange's by default) to a fresh build, judge the answer."""
@@ -456,6 +474,8 @@ class Reproducer:
     def _send_on(
         self, url: str, literal: dict[str, Any], trace: SqlTrace | PgTrace | None = None
     ) -> Outcome:
+        if self.base_url is not None:
+            return self._send_to_server(self.base_url, literal)
         if self.app_python is not None:
             return self._send_in_child(self.app_python, url, literal, trace)
         start = time.perf_counter()
@@ -566,6 +586,38 @@ class Reproducer:
             content=base64.b64decode(answer.get("body") or ""),
         )
         return Outcome(self._sanitized(response), None, seconds)
+
+    def _send_to_server(self, base_url: str, literal: dict[str, Any]) -> Outcome:
+        """One run against a served build (`base_url`), as a URL-mode test sends it: the
+        test identity and auth as in-process, `timeout` for the whole exchange. A build
+        that does not answer is amber's set-up (never the recorded failure): more rows
+        cannot help, and the message says where it was asked."""
+        import httpx
+
+        start = time.perf_counter()
+        client = AppClient(None, base_url, self.auth)
+        client.identity = self.identity
+        fields = getattr(self.identity, "fields", None) or {}
+        client.login_required = credentials_of(self.exchange, dict(fields)).login
+        kwargs = request_kwargs(literal)
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = client.request(**kwargs)
+        except httpx.TimeoutException:
+            seconds = time.perf_counter() - start
+            return Outcome(None, f"timed out after {self.timeout:g} s", seconds, "timeout")
+        except httpx.TransportError as e:
+            seconds = time.perf_counter() - start
+            where = hide_passwords(base_url)
+            why = f"the served build at {where} did not answer ({type(e).__name__}): start it"
+            return Outcome(None, self._clean(f"{why}, or check --base-url"), seconds, "setup")
+        except (IdentityMissing, AmberError) as e:
+            seconds = time.perf_counter() - start
+            text = f"{type(e).__name__}: {_first_line(e)}"
+            return Outcome(None, self._clean(text), seconds, "setup")
+        finally:
+            client.close()
+        return Outcome(self._sanitized(response), None, time.perf_counter() - start)
 
     def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
         client = AppClient(app, None, self.auth)

@@ -322,7 +322,13 @@ def reproduce(
             print(plan.rule.to_yaml(), file=sys.stderr, end="")
         seeds0 = list(plan.seeds)
         read: set[str] = {s.table for s in plan.seeds}
-        if reproducer is not None and trace:
+        if reproducer is not None and trace and not reproducer.traces:
+            print(
+                "amber: note: trace: the request runs on a served build (--base-url), whose "
+                "SQL amber does not see; the seed rules, id guesses and widening apply",
+                file=sys.stderr,
+            )
+        elif reproducer is not None and trace:
             traced = _trace(reproducer, db, caps.max_rows)
             traced_on = None
             if db.file is not None and os.path.getsize(db.file) <= TRACE_MAX_BYTES:
@@ -435,15 +441,18 @@ def run(args: argparse.Namespace) -> int:
     if args.verify:
         section = config.section("testgen")
         app = args.app or section.get("app")
-        if not app:
+        base_url = None if app else args.base_url or section.get("base_url")
+        if not app and not base_url:
             raise UsageError(
-                "--verify runs the request in-process: pass --app MODULE:ATTR (or set "
-                "testgen.app in amber.yaml)"
+                "--verify runs the request against the build that failed: pass --app "
+                "MODULE:ATTR (in-process; or testgen.app in amber.yaml), or --base-url URL "
+                "with --verify-db-url (a served build and the database it reads)"
             )
         reproducer = make_reproducer(
             config,
             ex,
-            app=str(app),
+            app=str(app or ""),
+            base_url=base_url,
             db_env=args.db_env or section.get("db_env"),
             timeout=args.verify_timeout,
             app_python=args.app_python,

@@ -23,6 +23,7 @@ from amber.cli._safety import SourceRef
 from amber.cli._safety import guard_source
 from amber.cli._safety import resolve_source
 from amber.cli._verifying import add_verify_args
+from amber.cli._verifying import verify_db_url_of
 from amber.errors import UsageError
 
 if TYPE_CHECKING:
@@ -279,6 +280,13 @@ def _why_not_verified(args: argparse.Namespace, spec: GenSpec, config: Config) -
     if spec.snapshot:
         return "a good response (a snapshot test; verification reproduces failures)"
     if not spec.app:
+        if spec.base_url and verify_db_url_of(config, args.verify_db_url):
+            return ""  # a served build, and the database it reads to load fixtures into
+        if spec.base_url:
+            return (
+                "the test runs against a served build (--base-url), but verify has no "
+                "database that build reads to load the fixture into (--verify-db-url)"
+            )
         return "no in-process app to run it against (--app or testgen.app)"
     from amber.testing import database_settings
 
@@ -412,14 +420,15 @@ def _expect_json(text: str | None) -> Any:
 
 def _reproducer_for(args: argparse.Namespace, config: Config, spec: GenSpec) -> Reproducer:
     """The reproducer of `spec`'s exchange (verify: the recording is the oracle), with the
-    test's own expectations and noise; `spec.app` is set (`_why_not_verified` said so)."""
+    test's own expectations and noise; `spec.app` is set, or `spec.base_url` and a verify
+    database (`_why_not_verified` said so)."""
     from amber.cli._verifying import make_reproducer
 
-    assert spec.app is not None
     return make_reproducer(
         config,
         spec.exchange,
-        app=spec.app,
+        app=spec.app or "",
+        base_url=None if spec.app else spec.base_url,
         db_env=spec.db_env,
         noise=spec.noise,
         expect_status=spec.expect_status,

@@ -11,6 +11,7 @@ from amber.cli._common import Command
 from amber.cli._common import add_store_args
 from amber.cli._common import open_from_args
 from amber.cli._common import writable_file
+from amber.cli._verifying import add_base_url_arg
 from amber.cli._verifying import add_verify_args
 from amber.cli._verifying import make_reproducer
 from amber.errors import FixtureError
@@ -69,6 +70,7 @@ def register(p: argparse.ArgumentParser) -> None:
         help="environment variable through which the app reads its database URL "
         "(default: testgen.db_env)",
     )
+    add_base_url_arg(p)
     add_verify_args(p, gen_test=True, widen=False)
     add_store_args(p)
 
@@ -93,16 +95,19 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--expect-json is not valid JSON: {e}") from None
     section = config.section("testgen")
     app = args.app or section.get("app")
-    if not app:
+    base_url = None if app else args.base_url or section.get("base_url")
+    if not app and not base_url:
         raise UsageError(
-            "shrinking runs the request in-process: pass --app MODULE:ATTR (or set "
-            "testgen.app in amber.yaml)"
+            "shrinking runs the request against the build that failed: pass --app "
+            "MODULE:ATTR (in-process; or testgen.app in amber.yaml), or --base-url URL with "
+            "--verify-db-url (a served build and the database it reads)"
         )
     fx = Fixture.read(args.fixture)
     with make_reproducer(
         config,
         ex,
-        app=str(app),
+        app=str(app or ""),
+        base_url=base_url,
         db_env=args.db_env or section.get("db_env"),
         expect_status=args.expect_status,
         expect_json=expect_json,

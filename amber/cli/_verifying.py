@@ -12,6 +12,8 @@ from typing import Any
 from amber._config import Config
 from amber._model import Exchange
 from amber._pseudonym import load_key
+from amber._urls import hide_passwords
+from amber.errors import UsageError
 
 if TYPE_CHECKING:
     from amber.testing import Reproducer
@@ -41,6 +43,7 @@ def make_reproducer(
     app_python: str | None = None,
     fresh_process: bool = False,
     verify_db_url: str | None = None,
+    base_url: str | None = None,
 ) -> Reproducer:
     """A `Reproducer` for `ex` with the capture's sanitizer (amber.yaml `sanitize:` and
     `AMBER_KEY`), the tests' credentials (`testing.identity`, else `testgen.auth`) and the
@@ -48,7 +51,9 @@ def make_reproducer(
     to a fresh child process of `app_python` (else `AMBER_APP_PYTHON`, else
     `testgen.app_python`; this interpreter with `fresh_process`), or in-process; each
     run's fixture is loaded into `verify_db_url` (else `AMBER_VERIFY_DB_URL`, else
-    `testgen.verify_db_url`) or into a fresh SQLite file."""
+    `testgen.verify_db_url`) or into a fresh SQLite file. With `base_url` each run's
+    request goes to that served build instead (`served_build` checks it is not production),
+    and the fixture into `verify_db_url`, the database it reads."""
     from amber._pseudonym import Pseudonymizer
     from amber.sanitize import SanitizeConfig
     from amber.sanitize import Sanitizer
@@ -91,7 +96,26 @@ def make_reproducer(
         expect=expect,
         database=database_settings(config),  # the file the app opens, the env var's form
         db_url=verify_db_url_of(config, verify_db_url),
+        base_url=served_build(config, base_url) if base_url else None,
     )
+
+
+def served_build(config: Config, url: str) -> str:
+    """`url` as the served build verify sends requests to (URL-mode verify). Verify sends the
+    recorded request, writes included, as often as shrinking needs, to a build whose
+    database gets the fixture's rows: never a target amber.yaml labels production, under any
+    spelling of its URL. *Raises:* `UsageError`."""
+    from amber._audit import PRODUCTION
+    from amber.replay import resolve_target
+
+    target = resolve_target(config, url)
+    if target.label == PRODUCTION:
+        raise UsageError(
+            f"--base-url {hide_passwords(url)} is production target {target.name!r} in "
+            "amber.yaml: verify sends the recorded request there as often as shrinking "
+            "needs and loads fixture rows into its database; give a staging or local build"
+        )
+    return target.url
 
 
 def verify_db_url_of(config: Config, flag: str | None) -> str | None:
@@ -133,6 +157,7 @@ def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool =
             help="environment variable through which the app reads its database URL "
             "(default: testgen.db_env)",
         )
+        add_base_url_arg(p)
     if widen:
         add_widen_arg(p)
     p.add_argument(
@@ -165,6 +190,19 @@ def add_verify_args(p: argparse.ArgumentParser, *, gen_test: bool, widen: bool =
         default=30.0,
         metavar="SECONDS",
         help="seconds one verification run may take before it counts as hung (default 30)",
+    )
+
+
+def add_base_url_arg(p: argparse.ArgumentParser) -> None:
+    """--base-url for the commands that verify but write no test (fixtures, shrink)."""
+    p.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="verify against this served build (the build that failed, running) instead of "
+        "an in-process app: each run loads the fixture into --verify-db-url, the database "
+        "that build reads, and sends the request over HTTP (no SQL trace there; rules, id "
+        "guesses and widening apply). Never a target labelled production (default: "
+        "testgen.base_url in amber.yaml)",
     )
 
 
