@@ -212,7 +212,9 @@ class Pseudonymizer:
                 f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes: {_KEY_HELP}"
             )
         self._key = bytes(key)
-        self._cache: dict[tuple[str, str], str] = {}
+        # kind -> (value -> pseudonym): one bounded dict per kind (a stream of new emails
+        # does not flush the names and ids)
+        self._cache: dict[str, dict[str, str]] = {}
         # `trust_ranges`: every value in a synthetic range counts as own output (for
         # `amber scan`, which has no key to check a tag with)
         self._trust_ranges = trust_ranges
@@ -223,7 +225,7 @@ class Pseudonymizer:
     def tag(self, kind: str, body: str) -> bytes:
         """The keyed tag of a pseudonym's `body` (the pseudonym without its tagged part)."""
         msg = b"amber-tag\0" + kind.encode() + b"\0" + body.encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        return hmac.digest(self._key, msg, "sha256")  # (one call into OpenSSL: no HMAC object)
 
     def is_own(self, kind: str, value: str) -> bool:
         """Is `value` a pseudonym of `kind` this key made (or could have made)?
@@ -293,7 +295,7 @@ class Pseudonymizer:
         msg = (
             kind.encode("utf-8") + b"\0" + _normalize(kind, value).encode("utf-8", "surrogatepass")
         )
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        return hmac.digest(self._key, msg, "sha256")
 
     def pseudonym(self, kind: str, value: str) -> str:
         """The pseudonym of `value` as a `kind` (one of `PSEUDONYM_KINDS`); `value` itself
@@ -301,22 +303,25 @@ class Pseudonymizer:
 
         *Raises:* `ValueError` for an unknown kind.
         """
-        cache_key = (kind, value)
-        found = self._cache.get(cache_key)
-        if found is not None:
-            return found
+        cache = self._cache.get(kind)
+        if cache is not None:
+            found = cache.get(value)
+            if found is not None:
+                return found
         maker = _MAKERS.get(kind)
         if maker is None:
             raise ValueError(
                 f"unknown pseudonym kind {kind!r}; expected one of {', '.join(PSEUDONYM_KINDS)}"
             )
+        if cache is None:
+            cache = self._cache[kind] = {}
         if kind in _TAGGED_KINDS and self.is_own(kind, value):
             result = value  # its own output: a pseudonym of a pseudonym is itself
         else:
             result = maker(self, self.digest(kind, value), value)
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[cache_key] = result
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = result
         return result
 
 

@@ -447,13 +447,15 @@ class JsonWalker:
             return marker(what)
         # pseudonym: names and ids repeat, so the result is cached (None: kept as it is)
         if t is str or (t is int and not inherited and what in ("customer_id", "phone")):
-            key = (what, v)
-            found = self._pseudonyms.get(key, _UNKNOWN)
+            cache = self._pseudonyms.get(what)
+            if cache is None:
+                cache = self._pseudonyms[what] = {}
+            found = cache.get(v, _UNKNOWN)
             if found is _UNKNOWN:
                 found = self._pseudonym(what, v)
-                if len(self._pseudonyms) >= _PSEUDONYMS_MAX:
-                    self._pseudonyms.clear()
-                self._pseudonyms[key] = found
+                if len(cache) >= _PSEUDONYMS_MAX:
+                    cache.clear()
+                cache[v] = found
             if found is not None:
                 self.out.append(Redaction(what, self.loc(path), "pseudonym"))
                 return found
