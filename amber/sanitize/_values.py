@@ -40,6 +40,7 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._encoded import _CONTROL
 from ._encoded import decoded_token
 from ._encoded import encoded_tokens
 from ._encoded import might_be_encoded
@@ -416,16 +417,39 @@ _PROSE = re.compile("[a-z ]+").fullmatch
 _LOWER_TOKEN_HINT = re.compile(
     "|".join(re.escape(h) for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower())
 ).search
+_PROSE_GATE_HINTS = ("earer", "asic", "oken")
 _PROSE_GATES: dict[str, Callable[[str], object]] = {
     "auth": lambda s: "earer" in s or "asic" in s or "oken" in s,
     "tokens": lambda s: len(s) >= 16 and _LOWER_TOKEN_HINT(s) is not None,
     "random": _GATES["random"],
 }
 
+# What prose must hold for `_hits` to find anything in it: an auth or lowercase vendor hint
+# (the gates of `auth` and `tokens`), or a word of 12 letters (`random` needs a run of 40,
+# an encoded token one of 12). Prose without any is clean.
+# (the hints as `in` tests: a regex of literal alternatives tries each at every place)
+_PROSE_HINTS = (
+    *_PROSE_GATE_HINTS,
+    *(h for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower()),
+)
+# prose whose words all have 11 letters at most, in one pass (possessive: no backtracking)
+_SHORT_PROSE = re.compile("(?:[a-z]{0,11}+[ ])*+[a-z]{0,11}+").fullmatch
+
 # Lowercase hex (UUIDs without dashes, hashes, trace ids): no vendor or auth hint is made of
 # hex digits alone, and `pem`, `at` and `kv` need a `-`, `@`, `=` or `:`.
 _HEX = re.compile("[0-9a-f]+").fullmatch
 _HEX_GROUPS = frozenset(("digits", "lower", "random"))
+
+
+def _hex_not_text(text: str) -> bool:
+    """Does this hex (lowercase) not decode to text (`decoded_token` is None)? Most random
+    bytes hold a control character: that test first, on the bytes."""
+    if len(text) % 2:
+        return True
+    raw = bytes.fromhex(text)
+    if len(raw.translate(None, _CONTROL)) != len(raw):
+        return True
+    return decoded_token(text) is None
 
 
 class ValueScanner:
@@ -471,12 +495,15 @@ class ValueScanner:
         # the same place when its own match fails its check (`00 44 161 496 0742` is first
         # a card candidate, then a phone)
         self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
+        hex_patterns: list[str] = []
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
             if not dets:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
             pattern = f"{first}(?:{combined})"
+            if group in _HEX_GROUPS:
+                hex_patterns.append(pattern)
             rx = re.compile(pattern, re.ASCII | re.DOTALL)
             bounded = (
                 re.compile(f"[^A-Za-z0-9]{pattern}", re.ASCII | re.DOTALL)
@@ -494,6 +521,14 @@ class ValueScanner:
             ]
             for i, d in enumerate(dets):
                 self._later[d.ident] = tuple(singles[i + 1 :])
+        # lowercase hex has no character outside letters and digits: a group's match in it
+        # starts at 0 (see `_hits`), and one `match` of the hex groups together tells
+        # whether any can match at all
+        self._hex_start = (
+            re.compile("|".join(f"(?:{p})" for p in hex_patterns), re.ASCII | re.DOTALL).match
+            if hex_patterns
+            else None
+        )
 
     # -- public -----------------------------------------------------------------------
 
@@ -582,9 +617,24 @@ class ValueScanner:
         # without `%` and `\\`, a match of a `_BOUNDED` group starts at 0 or right after a
         # character other than a letter or digit: its boundary form finds it from there
         plain = "%" not in text and "\\" not in text
-        if _PROSE(text):
+        # the common clean cases in a few C calls: prose without a hint or a long word
+        # (`_PROSE_HINTS`, `_SHORT_PROSE`), and hex where no group matches at its start
+        # and that does not decode to text (its only encoded view: all of it, one token)
+        if text and _SHORT_PROSE(text) is not None:
+            for hint in _PROSE_HINTS:
+                if hint in text:
+                    break
+            else:
+                return found
+            gated = self._gated_prose
+        elif _PROSE(text):
             gated = self._gated_prose
         elif _HEX(text):
+            hex_start = self._hex_start
+            if (hex_start is None or hex_start(text) is None) and (
+                len(text) < 12 or _hex_not_text(text)
+            ):
+                return found
             gated = self._gated_hex
         else:
             gated = self._gated
