@@ -28,7 +28,9 @@ from collections.abc import Iterator
 
 __all__ = [
     "decoded_token",
+    "decodes_nowhere",
     "encoded_tokens",
+    "hex_not_text",
     "might_be_encoded",
     "percent_words",
     "quoted_runs",
@@ -229,6 +231,25 @@ def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
         decoded = decoded_token(m.group())
         if decoded is not None:
             yield m.start(), m.end(), decoded
+
+
+def decodes_nowhere(text: str) -> bool:
+    """Is there no token in `text` that `encoded_tokens` would give (none decodes)?"""
+    for m in _TOKEN.finditer(text):
+        if decoded_token(m.group()) is not None:
+            return False
+    return True
+
+
+def hex_not_text(text: str) -> bool:
+    """`decoded_token(text) is None` for hex digits (`[0-9a-f]+`), sooner: most random
+    bytes hold a control character, tested first on the bytes."""
+    if len(text) % 2:
+        return True
+    raw = bytes.fromhex(text)
+    if len(raw.translate(None, _CONTROL)) != len(raw):
+        return True
+    return decoded_token(text) is None
 
 
 def might_be_encoded(text: str) -> bool:

@@ -40,9 +40,10 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
-from ._encoded import _CONTROL
 from ._encoded import decoded_token
+from ._encoded import decodes_nowhere
 from ._encoded import encoded_tokens
+from ._encoded import hex_not_text
 from ._encoded import might_be_encoded
 from ._encoded import percent_words
 from ._encoded import quoted_runs
@@ -441,17 +442,6 @@ _HEX = re.compile("[0-9a-f]+").fullmatch
 _HEX_GROUPS = frozenset(("digits", "lower", "random"))
 
 
-def _hex_not_text(text: str) -> bool:
-    """Does this hex (lowercase) not decode to text (`decoded_token` is None)? Most random
-    bytes hold a control character: that test first, on the bytes."""
-    if len(text) % 2:
-        return True
-    raw = bytes.fromhex(text)
-    if len(raw.translate(None, _CONTROL)) != len(raw):
-        return True
-    return decoded_token(text) is None
-
-
 class ValueScanner:
     """Applies the enabled detectors and the custom rules to text.
 
@@ -496,6 +486,9 @@ class ValueScanner:
         # a card candidate, then a phone)
         self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
         hex_patterns: list[str] = []
+        bounded_patterns: list[str] = []
+        # the gates of the groups not in `_BOUNDED` (they may match anywhere)
+        self._unbounded_gates: list[Callable[[str], object]] = []
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
             if not dets:
@@ -504,6 +497,10 @@ class ValueScanner:
             pattern = f"{first}(?:{combined})"
             if group in _HEX_GROUPS:
                 hex_patterns.append(pattern)
+            if group in _BOUNDED:
+                bounded_patterns.append(pattern)
+            else:
+                self._unbounded_gates.append(_GATES[group])
             rx = re.compile(pattern, re.ASCII | re.DOTALL)
             bounded = (
                 re.compile(f"[^A-Za-z0-9]{pattern}", re.ASCII | re.DOTALL)
@@ -529,6 +526,13 @@ class ValueScanner:
             if hex_patterns
             else None
         )
+        # the `_BOUNDED` groups together, at the start and in their boundary form: in
+        # text without `%` and `\\`, when neither matches, no group of them does
+        bounded_any = "|".join(f"(?:{p})" for p in bounded_patterns) or "(?!)"
+        self._bounded_start = re.compile(bounded_any, re.ASCII | re.DOTALL).match
+        self._bounded_after = re.compile(
+            f"[^A-Za-z0-9](?:{bounded_any})", re.ASCII | re.DOTALL
+        ).search
 
     # -- public -----------------------------------------------------------------------
 
@@ -632,11 +636,13 @@ class ValueScanner:
         elif _HEX(text):
             hex_start = self._hex_start
             if (hex_start is None or hex_start(text) is None) and (
-                len(text) < 12 or _hex_not_text(text)
+                len(text) < 12 or hex_not_text(text)
             ):
                 return found
             gated = self._gated_hex
         else:
+            if plain and self._clean_plain(text):
+                return found
             gated = self._gated
         for gate, rx, bounded in gated:
             if not gate(text):
@@ -671,6 +677,19 @@ class ValueScanner:
                     pos = hit.end
             return kept
         return found
+
+    def _clean_plain(self, text: str) -> bool:
+        """Is it certain, in few C calls, that `_hits` finds nothing in `text` (no `%` and no
+        `\\` in it)? No gate of a group that may match anywhere passes, no `_BOUNDED` group
+        matches at the start or after a character other than a letter or digit (where,
+        in such text, all their matches start), and no encoded view decodes (no `&`, and
+        no base64 or hex token of 12 characters or more that decodes to text)."""
+        for gate in self._unbounded_gates:
+            if gate(text):
+                return False
+        if self._bounded_start(text) is not None or self._bounded_after(text) is not None:
+            return False
+        return "&" not in text and (len(text) < 12 or decodes_nowhere(text))
 
     def _encoded_hits(self, text: str, depth: int, found: list[Hit]) -> None:
         """Add to `found` what the detectors find in the decoded forms of `text`: words with
