@@ -297,6 +297,9 @@ class Pseudonymizer:
         return self._phone_tagged(int(digits[1:4]), int(digits[9:11]))
 
     def _phone_tagged(self, area: int, line: int) -> bool:
+        return line in self._tagged_lines(area)
+
+    def _tagged_lines(self, area: int) -> frozenset[int]:
         found = self._lines.get(area)
         if found is None:
             # one tag per area, expanded to a byte per line: tagged when it is 0 mod 16
@@ -304,7 +307,7 @@ class Pseudonymizer:
             found = frozenset(n for n in range(100) if stream[n] % 16 == 0)
             if len(self._lines) < 1024:  # 799 areas at most
                 self._lines[area] = found
-        return line in found
+        return found
 
     def digest(self, kind: str, value: str) -> bytes:
         """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""
@@ -441,9 +444,10 @@ def _phone(p: Pseudonymizer, digest: bytes, value: str) -> str:
     start = digest[2] % 100
     for a in range(799):
         area = 201 + (first + a) % 799  # 201..999: a valid NANP area
+        tagged = p._tagged_lines(area)
         for j in range(100):  # the first line from `start` on that the key tags (1 in 16)
             line = (start + j) % 100
-            if p._phone_tagged(area, line):
+            if line in tagged:
                 return f"+1-{area}-555-01{line:02d}"
     return f"+1-{201 + first}-555-01{start:02d}"  # no tagged line at all
 
@@ -455,6 +459,11 @@ _ID_PREFIX = re.compile(r"^[A-Za-z]{1,8}[_-]")
 _HEXLIKE = re.compile(r"(?:[0-9a-f]|-)+|(?:[0-9A-F]|-)+")
 
 
+# a stream byte -> the digit `"0123456789"[b % 10]` (`"123456789"[b % 9]`), as ASCII
+_DIGIT_0_9 = bytes(48 + b % 10 for b in range(256))
+_DIGIT_1_9 = bytes(49 + b % 9 for b in range(256))
+
+
 def _customer_id(p: Pseudonymizer, digest: bytes, value: str) -> str:
     """Same length and character classes: digits stay digits, letters keep their case.
 
@@ -464,6 +473,11 @@ def _customer_id(p: Pseudonymizer, digest: bytes, value: str) -> str:
     8+ characters (a UUID, a digest) stays hex.
     """
     value = value.strip()
+    if value.isdigit() and value.isascii():
+        # digits only (an integer id): what the loop below gives, by two byte tables
+        stream = _stream(digest, len(value))
+        head = (_DIGIT_1_9 if value[0] != "0" else _DIGIT_0_9)[stream[0]]
+        return chr(head) + stream[1:].translate(_DIGIT_0_9).decode("ascii")
     m = _ID_PREFIX.match(value)
     keep = m.end() if m else 0
     stream = _stream(digest, max(1, len(value)))

@@ -235,10 +235,7 @@ def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
 
 def decodes_nowhere(text: str) -> bool:
     """Is there no token in `text` that `encoded_tokens` would give (none decodes)?"""
-    for m in _TOKEN.finditer(text):
-        if decoded_token(m.group()) is not None:
-            return False
-    return True
+    return all(decoded_token(m.group()) is None for m in _TOKEN.finditer(text))
 
 
 def hex_not_text(text: str) -> bool:

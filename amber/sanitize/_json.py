@@ -25,6 +25,7 @@ from typing import cast
 import orjson
 
 from amber._model import Redaction
+from amber._model import RedactionAction
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -89,6 +90,22 @@ def _render_part(key: str | int) -> str:
             _PARTS.clear()
         _PARTS[key] = part
     return part
+
+
+_REDACTIONS: dict[tuple[str, str, str], Redaction] = {}
+
+
+def _redaction(rule: str, location: str, action: RedactionAction) -> Redaction:
+    """`Redaction(rule, location, action)`, the same object for the same fields (a frozen
+    dataclass costs ~1 us to build; the same locations come back body after body)."""
+    key = (rule, location, action)
+    found = _REDACTIONS.get(key)
+    if found is None:
+        found = Redaction(rule, location, action)
+        if len(_REDACTIONS) >= 65536:
+            _REDACTIONS.clear()
+        _REDACTIONS[key] = found
+    return found
 
 
 def render_path(path: Path) -> str:
@@ -354,7 +371,7 @@ class JsonWalker:
         nk = self._apply(k, "", hits)
         if hits:
             loc = self.loc((path, nk))
-            self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+            self.out.extend(_redaction(h.rule, loc, h.action) for h in hits)
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
@@ -407,7 +424,7 @@ class JsonWalker:
         if _version_value(s, path, siblings):
             return s  # `"version": "2.4.1.0"` is not an address
         loc = self.loc(path)
-        self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+        self.out.extend(_redaction(h.rule, loc, h.action) for h in hits)
         return new
 
     def _embedded(self, s: str, path: Path) -> str | None:
@@ -436,14 +453,14 @@ class JsonWalker:
             if t is str:
                 return self._str(v, path, siblings)
             if t is int and (v >= _BIG or v <= -_BIG) and _card_ok(str(abs(v))):
-                self.out.append(Redaction("credit-card", self.loc(path), "mask"))
+                self.out.append(_redaction("credit-card", self.loc(path), "mask"))
                 return marker("credit-card")
             return v
         action, what = verdict
         if action == "mask":
             if v is None or v == "" or (t is str and is_marker(v)):
                 return v
-            self.out.append(Redaction(what, self.loc(path), "mask"))
+            self.out.append(_redaction(what, self.loc(path), "mask"))
             return marker(what)
         # pseudonym: names and ids repeat, so the result is cached (None: kept as it is)
         if t is str or (t is int and not inherited and what in ("customer_id", "phone")):
@@ -457,7 +474,7 @@ class JsonWalker:
                     cache.clear()
                 cache[v] = found
             if found is not None:
-                self.out.append(Redaction(what, self.loc(path), "pseudonym"))
+                self.out.append(_redaction(what, self.loc(path), "pseudonym"))
                 return found
         return v
 
