@@ -107,7 +107,7 @@ class BodySanitizer:
         self.pseudo = pseudonymizer
         self.key_has_values: dict[str, bool] = {}
         self.person_keys: dict[str, bool] = {}
-        self.key_infos: dict[str, tuple[Verdict, bool, bool, bool]] = {}
+        self.key_infos: dict[str, tuple[Verdict, bool, bool, bool, bool]] = {}
         # strings the JSON walker found neither JSON nor a URL, and short or clean by the
         # value rules (none with custom rules): kept without a test
         self.clean_strings: set[str] = set()
@@ -119,15 +119,20 @@ class BodySanitizer:
         self.tabular = TabularSanitizer(self)
         self.config = ConfigTextSanitizer(self)
 
-    def key_info(self, key: str) -> tuple[Verdict, bool, bool, bool]:
+    def key_info(self, key: str) -> tuple[Verdict, bool, bool, bool, bool]:
         """What the JSON walker needs of an object key, cached (keys repeat): its verdict,
         whether the value rules might change the key itself, whether it holds a person
-        (`person_key`), and whether `field_verdict` might give its value one."""
+        (`person_key`), whether `field_verdict` might give its value one, and whether it
+        is ordinary (none of the first, second and fourth: only its value's text counts)."""
+        verdict = self.keys.classify(key)
+        renamable = self.key_might_match(key)
+        named = field_name(key)
         info = (
-            self.keys.classify(key),
-            self.key_might_match(key),
+            verdict,
+            renamable,
             self.person_key(key),
-            field_name(key),
+            named,
+            verdict is None and not renamable and not named,
         )
         if len(self.key_infos) < 100_000:
             self.key_infos[key] = info

@@ -293,11 +293,42 @@ class JsonWalker:
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         memo_get = self._memo_get
         clean = self._clean_strings
+        # under an ordinary key (`key_info`), in an object without an inherited verdict or
+        # a name/value pair, a member is what the general code below makes of it with no
+        # verdict, only sooner
+        plain = inherited is None and pair is None
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
                 info = key_info(k)
-            verdict, renamable, person_key, named = info
+            if plain and info[4]:
+                t = type(v)
+                if t is str:
+                    if v in clean:
+                        continue
+                    if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
+                        nv = self._str(v, (path, k), d)
+                    elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
+                        if len(clean) < _CLEAN_MAX:
+                            clean.add(v)
+                        continue
+                    else:
+                        nv = self._scan(v, (path, k), d)
+                    if nv is not v:
+                        self.edits[(path, k)] = nv
+                        self.sets.append((d, k, nv))
+                elif t is dict:
+                    self._dict(v, (path, k), None, info[2])
+                elif t is list:
+                    self._list(v, (path, k), None, info[2])
+                elif t is int and (v >= _BIG or v <= -_BIG):
+                    kp = (path, k)
+                    nv = self._leaf(v, None, kp, inherited=False, siblings=d)
+                    if nv is not v:
+                        self.edits[kp] = nv
+                        self.sets.append((d, k, nv))
+                continue
+            verdict, renamable, person_key, named, _ = info
             inh = False
             if verdict is None:
                 if inherited is not None:
