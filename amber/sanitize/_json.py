@@ -246,6 +246,8 @@ class JsonWalker:
         self._key_info = owner.key_info
         self._loc_parent: Any = self  # no path is the walker: nothing cached yet
         self._memo_get = owner.scanner.memo_lookup()
+        # (used only where `_memo_get` is not None: no custom rules)
+        self._quick_clean = owner.scanner.quick_clean
         self._clean_strings = owner.clean_strings
         self._pseudonyms = owner.pseudonyms
         self._loc_base = ""
@@ -293,6 +295,7 @@ class JsonWalker:
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         memo_get = self._memo_get
         clean = self._clean_strings
+        quick = self._quick_clean
         # under an ordinary key (`key_info`), in an object without an inherited verdict or
         # a name/value pair, a member is what the general code below makes of it with no
         # verdict, only sooner
@@ -311,6 +314,8 @@ class JsonWalker:
                     elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                         if len(clean) < _CLEAN_MAX:
                             clean.add(v)
+                        continue
+                    elif c is None and len(v) <= 96 and quick(v):
                         continue
                     else:
                         nv = self._scan(v, (path, k), d)
@@ -360,6 +365,8 @@ class JsonWalker:
                         nv = v
                         if len(clean) < _CLEAN_MAX:
                             clean.add(v)
+                    elif c is None and len(v) <= 96 and quick(v):
+                        nv = v
                     else:
                         nv = self._scan(v, (path, k), d)
                 else:
@@ -408,6 +415,7 @@ class JsonWalker:
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
         memo_get = self._memo_get
         clean = self._clean_strings
+        quick = self._quick_clean
         nv: Any  # a string, or what `_leaf` gives for an integer (mypyc checks a `str`)
         for i, v in enumerate(items):
             t = type(v)
@@ -424,6 +432,8 @@ class JsonWalker:
                 elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                     if len(clean) < _CLEAN_MAX:
                         clean.add(v)
+                    continue
+                elif c is None and len(v) <= 96 and quick(v):
                     continue
                 else:
                     nv = self._scan(v, (path, i), None)

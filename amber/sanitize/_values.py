@@ -621,23 +621,12 @@ class ValueScanner:
         # without `%` and `\\`, a match of a `_BOUNDED` group starts at 0 or right after a
         # character other than a letter or digit: its boundary form finds it from there
         plain = "%" not in text and "\\" not in text
-        # the common clean cases in a few C calls: prose without a hint or a long word
-        # (`_PROSE_HINTS`, `_SHORT_PROSE`), and hex where no group matches at its start
-        # and that does not decode to text (its only encoded view: all of it, one token)
-        if text and _SHORT_PROSE(text) is not None:
-            for hint in _PROSE_HINTS:
-                if hint in text:
-                    break
-            else:
+        if _PROSE(text):
+            if self._clean_fast(text, plain):
                 return found
             gated = self._gated_prose
-        elif _PROSE(text):
-            gated = self._gated_prose
         elif _HEX(text):
-            hex_start = self._hex_start
-            if (hex_start is None or hex_start(text) is None) and (
-                len(text) < 12 or hex_not_text(text)
-            ):
+            if self._clean_fast(text, plain):
                 return found
             gated = self._gated_hex
         else:
@@ -677,6 +666,35 @@ class ValueScanner:
                     pos = hit.end
             return kept
         return found
+
+    def quick_clean(self, text: str) -> bool:
+        """True when `apply` is certain to find nothing in `text` (6 to 96 characters, no
+        custom rules), known in a few C calls (`_clean_fast`); memoized as `apply` would.
+        False: not known (then `apply` decides)."""
+        if not self._clean_fast(text, "%" not in text and "\\" not in text):
+            return False
+        if len(self._memo) >= 200_000:
+            self._memo.clear()
+        self._memo[text] = (text, ())
+        return True
+
+    def _clean_fast(self, text: str, plain: bool) -> bool:
+        """The common clean cases, each proven in a few C calls: prose without a hint or a
+        long word (`_PROSE_HINTS`, `_SHORT_PROSE`), hex where no group matches at its start
+        and that does not decode to text (its only encoded view: all of it, one token),
+        and plain text (`_clean_plain`). False: not known."""
+        if _SHORT_PROSE(text) is not None:
+            if not text:
+                return False
+            return all(hint not in text for hint in _PROSE_HINTS)
+        if _PROSE(text):
+            return False
+        if _HEX(text):
+            hex_start = self._hex_start
+            return (hex_start is None or hex_start(text) is None) and (
+                len(text) < 12 or hex_not_text(text)
+            )
+        return plain and self._clean_plain(text)
 
     def _clean_plain(self, text: str) -> bool:
         """Is it certain, in few C calls, that `_hits` finds nothing in `text` (no `%` and no
