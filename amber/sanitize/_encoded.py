@@ -235,7 +235,8 @@ def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
 
 def decodes_nowhere(text: str) -> bool:
     """Is there no token in `text` that `encoded_tokens` would give (none decodes)?"""
-    return all(decoded_token(m.group()) is None for m in _TOKEN.finditer(text))
+    # (`decoded_token` gives None or 8 characters at least: never a false string)
+    return not any(map(decoded_token, _TOKEN.findall(text)))
 
 
 def hex_not_text(text: str) -> bool:

@@ -93,6 +93,7 @@ def _render_part(key: str | int) -> str:
 
 
 _REDACTIONS: dict[tuple[str, str, str], Redaction] = {}
+_BASES: dict[tuple[str, Path], str] = {}
 
 
 def _redaction(rule: str, location: str, action: RedactionAction) -> Redaction:
@@ -120,7 +121,10 @@ def render_path(path: Path) -> str:
 def raw_members(body: bytes) -> int:
     """Object members in the JSON text (at least: a string may also hold `":`)."""
     n = body.count(b'":')
-    if _KEY_SPACED.search(body) is not None:
+    # (a quote followed by whitespace is rare: four `in` tests spare most bodies the regex)
+    if (b'" ' in body or b'"\t' in body or b'"\n' in body or b'"\r' in body) and _KEY_SPACED.search(
+        body
+    ) is not None:
         n += len(_KEY_SPACED.findall(body))
     return n
 
@@ -261,7 +265,15 @@ class JsonWalker:
         parent, key = path
         if parent is not self._loc_parent:
             self._loc_parent = parent
-            self._loc_base = self.location + render_path(parent)
+            # (the same objects' paths come back body after body: rendered once, bounded)
+            ck = (self.location, parent)
+            base = _BASES.get(ck)
+            if base is None:
+                base = self.location + render_path(parent)
+                if len(_BASES) >= 65536:
+                    _BASES.clear()
+                _BASES[ck] = base
+            self._loc_base = base
         return self._loc_base + _render_part(key)
 
     def walk(self, obj: Any) -> None:
@@ -296,6 +308,7 @@ class JsonWalker:
         memo_get = self._memo_get
         clean = self._clean_strings
         quick = self._quick_clean
+        pseudonyms = self._pseudonyms
         # under an ordinary key (`key_info`), in an object without an inherited verdict or
         # a name/value pair, a member is what the general code below makes of it with no
         # verdict, only sooner
@@ -370,7 +383,15 @@ class JsonWalker:
                     else:
                         nv = self._scan(v, (path, k), d)
                 else:
-                    nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
+                    cache = pseudonyms.get(verdict[1]) if verdict[0] == "pseudonym" else None
+                    found = _UNKNOWN if cache is None else cache.get(v, _UNKNOWN)
+                    if found is _UNKNOWN:
+                        nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
+                    elif found is None:
+                        nv = v  # (`_leaf` with the pseudonym known: kept)
+                    else:
+                        self.out.append(_redaction(verdict[1], self.loc((path, k)), "pseudonym"))
+                        nv = found
                 if nv is not v:
                     self.edits[(path, k)] = nv
                     self.sets.append((d, k, nv))

@@ -487,8 +487,9 @@ class ValueScanner:
         self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
         hex_patterns: list[str] = []
         bounded_patterns: list[str] = []
-        # the gates of the groups not in `_BOUNDED` (they may match anywhere)
-        self._unbounded_gates: list[Callable[[str], object]] = []
+        # the groups not in `_BOUNDED` (they may match anywhere) that are on: their gates
+        # are tested inline by `_clean_plain`
+        unbounded: set[str] = set()
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
             if not dets:
@@ -500,7 +501,7 @@ class ValueScanner:
             if group in _BOUNDED:
                 bounded_patterns.append(pattern)
             else:
-                self._unbounded_gates.append(_GATES[group])
+                unbounded.add(group)
             rx = re.compile(pattern, re.ASCII | re.DOTALL)
             bounded = (
                 re.compile(f"[^A-Za-z0-9]{pattern}", re.ASCII | re.DOTALL)
@@ -526,6 +527,10 @@ class ValueScanner:
             if hex_patterns
             else None
         )
+        self._pem_on = "pem" in unbounded
+        self._at_on = "at" in unbounded
+        self._tokens_on = "tokens" in unbounded
+        assert unbounded <= {"pem", "at", "tokens"}, "a new unbounded group needs its gate"
         # the `_BOUNDED` groups together, at the start and in their boundary form: in
         # text without `%` and `\\`, when neither matches, no group of them does
         bounded_any = "|".join(f"(?:{p})" for p in bounded_patterns) or "(?!)"
@@ -686,7 +691,7 @@ class ValueScanner:
         if _SHORT_PROSE(text) is not None:
             if not text:
                 return False
-            return all(hint not in text for hint in _PROSE_HINTS)
+            return not any(map(text.__contains__, _PROSE_HINTS))
         if _PROSE(text):
             return False
         if _HEX(text):
@@ -702,9 +707,12 @@ class ValueScanner:
         matches at the start or after a character other than a letter or digit (where,
         in such text, all their matches start), and no encoded view decodes (no `&`, and
         no base64 or hex token of 12 characters or more that decodes to text)."""
-        for gate in self._unbounded_gates:
-            if gate(text):
-                return False
+        if (
+            (self._pem_on and "-----BEGIN" in text)
+            or (self._at_on and "@" in text)
+            or (self._tokens_on and len(text) >= 16 and _HAS_TOKEN_HINT(text) is not None)
+        ):
+            return False
         if self._bounded_start(text) is not None or self._bounded_after(text) is not None:
             return False
         return "&" not in text and (len(text) < 12 or decodes_nowhere(text))
