@@ -72,6 +72,13 @@ def _inputs(mb: float) -> Iterator[tuple[str, object]]:
         seps = (",", ":") if n % 2 else (", ", ": ")
         body = json.dumps(doc, separators=seps, ensure_ascii=n % 3 != 0).encode()
         yield f"random/{n}", bench.exchange(n, body)
+    for depth in (9, 30, 300, 900):  # deep paths (rendered locations, hashed paths)
+        for n, (key, value) in enumerate(values[:40]):
+            node: object = {key: value, "note": value}
+            for d in range(depth):
+                node = [node, value] if d % 2 else {"k": node, "id": n}
+            body = json.dumps(node, separators=(",", ":") if n % 2 else (", ", ": ")).encode()
+            yield f"deep/{depth}/{n}", bench.exchange(n, body)
 
 
 def _random_doc(

@@ -265,15 +265,22 @@ class JsonWalker:
         parent, key = path
         if parent is not self._loc_parent:
             self._loc_parent = parent
-            # (the same objects' paths come back body after body: rendered once, bounded)
-            ck = (self.location, parent)
-            base = _BASES.get(ck)
-            if base is None:
-                base = self.location + render_path(parent)
-                if len(_BASES) >= 65536:
-                    _BASES.clear()
-                _BASES[ck] = base
-            self._loc_base = base
+            # (the same objects' paths come back body after body: rendered once, bounded;
+            # only shallow ones, a tuple's hash recursing as deep as the path)
+            q, n = parent, 0
+            while q is not None and n < 8:
+                q, n = q[0], n + 1
+            if q is not None:
+                self._loc_base = self.location + render_path(parent)
+            else:
+                ck = (self.location, parent)
+                base = _BASES.get(ck)
+                if base is None:
+                    base = self.location + render_path(parent)
+                    if len(_BASES) >= 65536:
+                        _BASES.clear()
+                    _BASES[ck] = base
+                self._loc_base = base
         return self._loc_base + _render_part(key)
 
     def walk(self, obj: Any) -> None:
