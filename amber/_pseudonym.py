@@ -44,6 +44,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import struct
 from collections.abc import Callable
 from collections.abc import Mapping
 
@@ -363,14 +364,21 @@ def _stream(digest: bytes, n: int) -> bytes:
     return hashlib.shake_256(digest).digest(n)
 
 
+_U32 = struct.Struct(">I").unpack_from  # (the 4 bytes at an offset, big-endian: no slice)
+# the name lists in lower case, for emails and usernames (the same index picks the same name)
+_FIRST_LOWER = tuple(w.lower() for w in _words.FIRST_NAMES)
+_LAST_LOWER = tuple(w.lower() for w in _words.LAST_NAMES)
+
+
 def _pick(words: tuple[str, ...], digest: bytes, at: int) -> str:
     """The word of `words` that the 4 digest bytes at `at` choose (bias below 1 in 10**6)."""
-    return words[int.from_bytes(digest[at : at + 4], "big") % len(words)]
+    n: int = _U32(digest, at)[0]
+    return words[n % len(words)]
 
 
 def _email(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
-    last = _pick(_words.LAST_NAMES, digest, 4).lower()
+    first = _pick(_FIRST_LOWER, digest, 0)
+    last = _pick(_LAST_LOWER, digest, 4)
     domain = _RESERVED_EMAIL_DOMAINS[digest[8] % 3]
     return f"{first}.{last}{p.tag('email', f'{first}.{last}@{domain}')[0] % 100}@{domain}"
 
@@ -388,8 +396,8 @@ def _last_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
 
 
 def _username(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
-    last = _pick(_words.LAST_NAMES, digest, 4).lower()
+    first = _pick(_FIRST_LOWER, digest, 0)
+    last = _pick(_LAST_LOWER, digest, 4)
     style = digest[8] % 3
     n = digest[9] % 100
     if style == 0:

@@ -182,27 +182,29 @@ def _reserialized_python(
         return None  # `json.dumps` writes ASCII only
     if _SLOT_JSON in text:
         return None  # the text holds a slot's spelling: it could not be told apart
-    olds: list[Any] = []
+    olds: list[Any] = [container[key] for container, key, _ in sets]
+    done = 0
     try:
         for container, key, _ in sets:
-            olds.append(container[key])
             container[key] = _SLOT
+            done += 1
         pieces = json.dumps(obj).split(_SLOT_JSON)
     finally:
         # in reverse: a value set twice gets its first old value back last
-        # (indices, not reversed(zip(...)): mypyc cannot compile the latter)
-        for i in range(len(olds) - 1, -1, -1):
-            container, key, _ = sets[i]
-            container[key] = olds[i]
+        for (container, key, _), old in zip(
+            reversed(sets[:done]), reversed(olds[:done]), strict=True
+        ):
+            container[key] = old
     n = len(sets)
     if len(pieces) != n + 1:
         return None  # a value edited twice: let the splicer do it
     seq: list[str] = [""] * (2 * n + 1)
     seq[0::2] = pieces
-    seq[1::2] = [_ascii_token(v) for v in olds]
+    enc = _ascii_string  # (strings, the common case, without `_ascii_token`'s frame)
+    seq[1::2] = [enc(v) if type(v) is str else _ascii_token(v) for v in olds]
     if "".join(seq) != text:
         return None
-    seq[1::2] = [_ascii_token(new) for _, _, new in sets]
+    seq[1::2] = [enc(new) if type(new) is str else _ascii_token(new) for _, _, new in sets]
     return "".join(seq).encode("ascii") + body[len(core) :]
 
 
