@@ -54,7 +54,6 @@ _WORD_MAX = 2048
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}+={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _NO_SPACE = str.maketrans("", "", "\t\n\r")
-_URLSAFE = str.maketrans("-_", "+/")
 _MIN_TEXT = 8
 """The fewest decoded characters read as text (shorter: nothing to find, or chance)."""
 
@@ -216,7 +215,7 @@ def decoded_token(token: str) -> str | None:
     if "-" in body or "_" in body:
         if "+" in body or "/" in body:
             return None
-        body = body.translate(_URLSAFE)
+        body = body.replace("-", "+").replace("_", "/")  # (str.translate: a dict per char)
     try:
         raw = binascii.a2b_base64(body + "=" * (-len(body) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
