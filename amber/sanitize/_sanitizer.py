@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import operator
 import re
 
 from amber._model import Exchange
@@ -22,6 +23,19 @@ from ._values import ValueScanner
 __all__ = ["Sanitizer"]
 
 _ADDR_CACHE_MAX = 4096
+
+
+_FIELDS = operator.attrgetter("rule", "location", "action")
+
+
+def _unique(out: list[Redaction]) -> tuple[Redaction, ...]:
+    """`tuple(dict.fromkeys(out))`: the first of each equal redaction, in order, by their
+    fields' tuples (hashed in C; a frozen dataclass' `__hash__` is a Python call each)."""
+    if len(out) < 2:
+        return tuple(out)
+    keys = list(map(_FIELDS, out))
+    first = dict(zip(reversed(keys), reversed(out), strict=True))  # the earliest object wins
+    return tuple(map(first.__getitem__, dict.fromkeys(keys)))
 
 
 class Sanitizer:
@@ -108,7 +122,7 @@ class Sanitizer:
             response=resp,
             error=error,
             client_addr=client,
-            redactions=tuple(dict.fromkeys(out)),
+            redactions=_unique(out),
             meta=dict(ex.meta),
         )
 
