@@ -52,8 +52,9 @@ class Sanitizer:
     ```
 
     A `Sanitizer`'s rules are fixed at construction and it is safe to share between
-    threads (its one cache, of client addresses, holds results only: two threads missing
-    it at once compute the same value twice).
+    threads (its caches, of client addresses, scanned strings, pseudonyms, keys and
+    redactions, hold results only and are bounded: two threads missing one at once
+    compute the same value twice).
     """
 
     def __init__(self, config: SanitizeConfig, pseudonymizer: Pseudonymizer) -> None:
