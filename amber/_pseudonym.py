@@ -41,10 +41,10 @@ True
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 import os
 import re
+import struct
 from collections.abc import Callable
 from collections.abc import Mapping
 
@@ -191,6 +191,8 @@ def is_synthetic(kind: str, value: str) -> bool:
 
 
 _CACHE_MAX = 65536
+_XOR_36 = bytes(b ^ 0x36 for b in range(256))
+_XOR_5C = bytes(b ^ 0x5C for b in range(256))
 
 
 class Pseudonymizer:
@@ -212,7 +214,16 @@ class Pseudonymizer:
                 f"the pseudonym key must be at least {MIN_KEY_BYTES} bytes: {_KEY_HELP}"
             )
         self._key = bytes(key)
-        self._cache: dict[tuple[str, str], str] = {}
+        # HMAC-SHA256 as its definition (RFC 2104) from two hashes keyed once, copied per
+        # message: ~1.7x faster than `hmac.new` and than `hmac.digest` (which looks the
+        # digest up by name on every call), with the same output
+        block = self._key if len(self._key) <= 64 else hashlib.sha256(self._key).digest()
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(block.translate(_XOR_36))
+        self._outer = hashlib.sha256(block.translate(_XOR_5C))
+        # kind -> (value -> pseudonym): one bounded dict per kind (a stream of new emails
+        # does not flush the names and ids)
+        self._cache: dict[str, dict[str, str]] = {}
         # `trust_ranges`: every value in a synthetic range counts as own output (for
         # `amber scan`, which has no key to check a tag with)
         self._trust_ranges = trust_ranges
@@ -223,7 +234,15 @@ class Pseudonymizer:
     def tag(self, kind: str, body: str) -> bytes:
         """The keyed tag of a pseudonym's `body` (the pseudonym without its tagged part)."""
         msg = b"amber-tag\0" + kind.encode() + b"\0" + body.encode("utf-8", "surrogatepass")
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        return self._hmac(msg)
+
+    def _hmac(self, msg: bytes) -> bytes:
+        """HMAC-SHA256(key, msg)."""
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
     def is_own(self, kind: str, value: str) -> bool:
         """Is `value` a pseudonym of `kind` this key made (or could have made)?
@@ -279,6 +298,9 @@ class Pseudonymizer:
         return self._phone_tagged(int(digits[1:4]), int(digits[9:11]))
 
     def _phone_tagged(self, area: int, line: int) -> bool:
+        return line in self._tagged_lines(area)
+
+    def _tagged_lines(self, area: int) -> frozenset[int]:
         found = self._lines.get(area)
         if found is None:
             # one tag per area, expanded to a byte per line: tagged when it is 0 mod 16
@@ -286,14 +308,14 @@ class Pseudonymizer:
             found = frozenset(n for n in range(100) if stream[n] % 16 == 0)
             if len(self._lines) < 1024:  # 799 areas at most
                 self._lines[area] = found
-        return line in found
+        return found
 
     def digest(self, kind: str, value: str) -> bytes:
         """HMAC-SHA256(key, kind + NUL + normalized value): the seed of a pseudonym."""
         msg = (
             kind.encode("utf-8") + b"\0" + _normalize(kind, value).encode("utf-8", "surrogatepass")
         )
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        return self._hmac(msg)
 
     def pseudonym(self, kind: str, value: str) -> str:
         """The pseudonym of `value` as a `kind` (one of `PSEUDONYM_KINDS`); `value` itself
@@ -301,22 +323,25 @@ class Pseudonymizer:
 
         *Raises:* `ValueError` for an unknown kind.
         """
-        cache_key = (kind, value)
-        found = self._cache.get(cache_key)
-        if found is not None:
-            return found
+        cache = self._cache.get(kind)
+        if cache is not None:
+            found = cache.get(value)
+            if found is not None:
+                return found
         maker = _MAKERS.get(kind)
         if maker is None:
             raise ValueError(
                 f"unknown pseudonym kind {kind!r}; expected one of {', '.join(PSEUDONYM_KINDS)}"
             )
+        if cache is None:
+            cache = self._cache[kind] = {}
         if kind in _TAGGED_KINDS and self.is_own(kind, value):
             result = value  # its own output: a pseudonym of a pseudonym is itself
         else:
             result = maker(self, self.digest(kind, value), value)
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[cache_key] = result
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[value] = result
         return result
 
 
@@ -339,14 +364,21 @@ def _stream(digest: bytes, n: int) -> bytes:
     return hashlib.shake_256(digest).digest(n)
 
 
+_U32 = struct.Struct(">I").unpack_from  # (the 4 bytes at an offset, big-endian: no slice)
+# the name lists in lower case, for emails and usernames (the same index picks the same name)
+_FIRST_LOWER = tuple(w.lower() for w in _words.FIRST_NAMES)
+_LAST_LOWER = tuple(w.lower() for w in _words.LAST_NAMES)
+
+
 def _pick(words: tuple[str, ...], digest: bytes, at: int) -> str:
     """The word of `words` that the 4 digest bytes at `at` choose (bias below 1 in 10**6)."""
-    return words[int.from_bytes(digest[at : at + 4], "big") % len(words)]
+    n: int = _U32(digest, at)[0]
+    return words[n % len(words)]
 
 
 def _email(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
-    last = _pick(_words.LAST_NAMES, digest, 4).lower()
+    first = _pick(_FIRST_LOWER, digest, 0)
+    last = _pick(_LAST_LOWER, digest, 4)
     domain = _RESERVED_EMAIL_DOMAINS[digest[8] % 3]
     return f"{first}.{last}{p.tag('email', f'{first}.{last}@{domain}')[0] % 100}@{domain}"
 
@@ -364,8 +396,8 @@ def _last_name(p: Pseudonymizer, digest: bytes, value: str) -> str:
 
 
 def _username(p: Pseudonymizer, digest: bytes, value: str) -> str:
-    first = _pick(_words.FIRST_NAMES, digest, 0).lower()
-    last = _pick(_words.LAST_NAMES, digest, 4).lower()
+    first = _pick(_FIRST_LOWER, digest, 0)
+    last = _pick(_LAST_LOWER, digest, 4)
     style = digest[8] % 3
     n = digest[9] % 100
     if style == 0:
@@ -420,9 +452,10 @@ def _phone(p: Pseudonymizer, digest: bytes, value: str) -> str:
     start = digest[2] % 100
     for a in range(799):
         area = 201 + (first + a) % 799  # 201..999: a valid NANP area
+        tagged = p._tagged_lines(area)
         for j in range(100):  # the first line from `start` on that the key tags (1 in 16)
             line = (start + j) % 100
-            if p._phone_tagged(area, line):
+            if line in tagged:
                 return f"+1-{area}-555-01{line:02d}"
     return f"+1-{201 + first}-555-01{start:02d}"  # no tagged line at all
 
@@ -434,6 +467,11 @@ _ID_PREFIX = re.compile(r"^[A-Za-z]{1,8}[_-]")
 _HEXLIKE = re.compile(r"(?:[0-9a-f]|-)+|(?:[0-9A-F]|-)+")
 
 
+# a stream byte -> the digit `"0123456789"[b % 10]` (`"123456789"[b % 9]`), as ASCII
+_DIGIT_0_9 = bytes(48 + b % 10 for b in range(256))
+_DIGIT_1_9 = bytes(49 + b % 9 for b in range(256))
+
+
 def _customer_id(p: Pseudonymizer, digest: bytes, value: str) -> str:
     """Same length and character classes: digits stay digits, letters keep their case.
 
@@ -443,6 +481,11 @@ def _customer_id(p: Pseudonymizer, digest: bytes, value: str) -> str:
     8+ characters (a UUID, a digest) stays hex.
     """
     value = value.strip()
+    if value.isdigit() and value.isascii():
+        # digits only (an integer id): what the loop below gives, by two byte tables
+        stream = _stream(digest, len(value))
+        head = (_DIGIT_1_9 if value[0] != "0" else _DIGIT_0_9)[stream[0]]
+        return chr(head) + stream[1:].translate(_DIGIT_0_9).decode("ascii")
     m = _ID_PREFIX.match(value)
     keep = m.end() if m else 0
     stream = _stream(digest, max(1, len(value)))

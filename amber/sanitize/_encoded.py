@@ -28,7 +28,9 @@ from collections.abc import Iterator
 
 __all__ = [
     "decoded_token",
+    "decodes_nowhere",
     "encoded_tokens",
+    "hex_not_text",
     "might_be_encoded",
     "percent_words",
     "quoted_runs",
@@ -52,7 +54,6 @@ _WORD_MAX = 2048
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{12,}+={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _NO_SPACE = str.maketrans("", "", "\t\n\r")
-_URLSAFE = str.maketrans("-_", "+/")
 _MIN_TEXT = 8
 """The fewest decoded characters read as text (shorter: nothing to find, or chance)."""
 
@@ -214,7 +215,7 @@ def decoded_token(token: str) -> str | None:
     if "-" in body or "_" in body:
         if "+" in body or "/" in body:
             return None
-        body = body.translate(_URLSAFE)
+        body = body.replace("-", "+").replace("_", "/")  # (str.translate: a dict per char)
     try:
         raw = binascii.a2b_base64(body + "=" * (-len(body) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
@@ -229,6 +230,23 @@ def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
         decoded = decoded_token(m.group())
         if decoded is not None:
             yield m.start(), m.end(), decoded
+
+
+def decodes_nowhere(text: str) -> bool:
+    """Is there no token in `text` that `encoded_tokens` would give (none decodes)?"""
+    # (`decoded_token` gives None or 8 characters at least: never a false string)
+    return not any(map(decoded_token, _TOKEN.findall(text)))
+
+
+def hex_not_text(text: str) -> bool:
+    """`decoded_token(text) is None` for hex digits (`[0-9a-f]+`), sooner: most random
+    bytes hold a control character, tested first on the bytes."""
+    if len(text) % 2:
+        return True
+    raw = bytes.fromhex(text)
+    if len(raw.translate(None, _CONTROL)) != len(raw):
+        return True
+    return decoded_token(text) is None
 
 
 def might_be_encoded(text: str) -> bool:

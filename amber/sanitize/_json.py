@@ -25,6 +25,7 @@ from typing import cast
 import orjson
 
 from amber._model import Redaction
+from amber._model import RedactionAction
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -91,6 +92,23 @@ def _render_part(key: str | int) -> str:
     return part
 
 
+_REDACTIONS: dict[tuple[str, str, str], Redaction] = {}
+_BASES: dict[tuple[str, Path], str] = {}
+
+
+def _redaction(rule: str, location: str, action: RedactionAction) -> Redaction:
+    """`Redaction(rule, location, action)`, the same object for the same fields (a frozen
+    dataclass costs ~1 us to build; the same locations come back body after body)."""
+    key = (rule, location, action)
+    found = _REDACTIONS.get(key)
+    if found is None:
+        found = Redaction(rule, location, action)
+        if len(_REDACTIONS) >= 65536:
+            _REDACTIONS.clear()
+        _REDACTIONS[key] = found
+    return found
+
+
 def render_path(path: Path) -> str:
     """`$.items[3].email` from the linked path `((((None, 'items'), 3), 'email')`."""
     parts: list[str] = []
@@ -103,7 +121,10 @@ def render_path(path: Path) -> str:
 def raw_members(body: bytes) -> int:
     """Object members in the JSON text (at least: a string may also hold `":`)."""
     n = body.count(b'":')
-    if _KEY_SPACED.search(body) is not None:
+    # (a quote followed by whitespace is rare: four `in` tests spare most bodies the regex)
+    if (b'" ' in body or b'"\t' in body or b'"\n' in body or b'"\r' in body) and _KEY_SPACED.search(
+        body
+    ) is not None:
         n += len(_KEY_SPACED.findall(body))
     return n
 
@@ -161,27 +182,29 @@ def _reserialized_python(
         return None  # `json.dumps` writes ASCII only
     if _SLOT_JSON in text:
         return None  # the text holds a slot's spelling: it could not be told apart
-    olds: list[Any] = []
+    olds: list[Any] = [container[key] for container, key, _ in sets]
+    done = 0
     try:
         for container, key, _ in sets:
-            olds.append(container[key])
             container[key] = _SLOT
+            done += 1
         pieces = json.dumps(obj).split(_SLOT_JSON)
     finally:
         # in reverse: a value set twice gets its first old value back last
-        # (indices, not reversed(zip(...)): mypyc cannot compile the latter)
-        for i in range(len(olds) - 1, -1, -1):
-            container, key, _ = sets[i]
-            container[key] = olds[i]
+        for (container, key, _), old in zip(
+            reversed(sets[:done]), reversed(olds[:done]), strict=True
+        ):
+            container[key] = old
     n = len(sets)
     if len(pieces) != n + 1:
         return None  # a value edited twice: let the splicer do it
     seq: list[str] = [""] * (2 * n + 1)
     seq[0::2] = pieces
-    seq[1::2] = [_ascii_token(v) for v in olds]
+    enc = _ascii_string  # (strings, the common case, without `_ascii_token`'s frame)
+    seq[1::2] = [enc(v) if type(v) is str else _ascii_token(v) for v in olds]
     if "".join(seq) != text:
         return None
-    seq[1::2] = [_ascii_token(new) for _, _, new in sets]
+    seq[1::2] = [enc(new) if type(new) is str else _ascii_token(new) for _, _, new in sets]
     return "".join(seq).encode("ascii") + body[len(core) :]
 
 
@@ -229,6 +252,8 @@ class JsonWalker:
         self._key_info = owner.key_info
         self._loc_parent: Any = self  # no path is the walker: nothing cached yet
         self._memo_get = owner.scanner.memo_lookup()
+        # (used only where `_memo_get` is not None: no custom rules)
+        self._quick_clean = owner.scanner.quick_clean
         self._clean_strings = owner.clean_strings
         self._pseudonyms = owner.pseudonyms
         self._loc_base = ""
@@ -242,7 +267,22 @@ class JsonWalker:
         parent, key = path
         if parent is not self._loc_parent:
             self._loc_parent = parent
-            self._loc_base = self.location + render_path(parent)
+            # (the same objects' paths come back body after body: rendered once, bounded;
+            # only shallow ones, a tuple's hash recursing as deep as the path)
+            q, n = parent, 0
+            while q is not None and n < 8:
+                q, n = q[0], n + 1
+            if q is not None:
+                self._loc_base = self.location + render_path(parent)
+            else:
+                ck = (self.location, parent)
+                base = _BASES.get(ck)
+                if base is None:
+                    base = self.location + render_path(parent)
+                    if len(_BASES) >= 65536:
+                        _BASES.clear()
+                    _BASES[ck] = base
+                self._loc_base = base
         return self._loc_base + _render_part(key)
 
     def walk(self, obj: Any) -> None:
@@ -276,11 +316,46 @@ class JsonWalker:
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         memo_get = self._memo_get
         clean = self._clean_strings
+        quick = self._quick_clean
+        pseudonyms = self._pseudonyms
+        # under an ordinary key (`key_info`), in an object without an inherited verdict or
+        # a name/value pair, a member is what the general code below makes of it with no
+        # verdict, only sooner
+        plain = inherited is None and pair is None
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
                 info = key_info(k)
-            verdict, renamable, person_key, named = info
+            if plain and info[4]:
+                t = type(v)
+                if t is str:
+                    if v in clean:
+                        continue
+                    if memo_get is None or v[:1] in _OPENERS or "://" in v or "%3A" in v:
+                        nv = self._str(v, (path, k), d)
+                    elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
+                        if len(clean) < _CLEAN_MAX:
+                            clean.add(v)
+                        continue
+                    elif c is None and len(v) <= 96 and quick(v):
+                        continue
+                    else:
+                        nv = self._scan(v, (path, k), d)
+                    if nv is not v:
+                        self.edits[(path, k)] = nv
+                        self.sets.append((d, k, nv))
+                elif t is dict:
+                    self._dict(v, (path, k), None, info[2])
+                elif t is list:
+                    self._list(v, (path, k), None, info[2])
+                elif t is int and (v >= _BIG or v <= -_BIG):
+                    kp = (path, k)
+                    nv = self._leaf(v, None, kp, inherited=False, siblings=d)
+                    if nv is not v:
+                        self.edits[kp] = nv
+                        self.sets.append((d, k, nv))
+                continue
+            verdict, renamable, person_key, named, _ = info
             inh = False
             if verdict is None:
                 if inherited is not None:
@@ -312,10 +387,20 @@ class JsonWalker:
                         nv = v
                         if len(clean) < _CLEAN_MAX:
                             clean.add(v)
+                    elif c is None and len(v) <= 96 and quick(v):
+                        nv = v
                     else:
                         nv = self._scan(v, (path, k), d)
                 else:
-                    nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
+                    cache = pseudonyms.get(verdict[1]) if verdict[0] == "pseudonym" else None
+                    found = _UNKNOWN if cache is None else cache.get(v, _UNKNOWN)
+                    if found is _UNKNOWN:
+                        nv = self._leaf(v, verdict, (path, k), inherited=inh, siblings=d)
+                    elif found is None:
+                        nv = v  # (`_leaf` with the pseudonym known: kept)
+                    else:
+                        self.out.append(_redaction(verdict[1], self.loc((path, k)), "pseudonym"))
+                        nv = found
                 if nv is not v:
                     self.edits[(path, k)] = nv
                     self.sets.append((d, k, nv))
@@ -354,12 +439,13 @@ class JsonWalker:
         nk = self._apply(k, "", hits)
         if hits:
             loc = self.loc((path, nk))
-            self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+            self.out.extend(_redaction(h.rule, loc, h.action) for h in hits)
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
         memo_get = self._memo_get
         clean = self._clean_strings
+        quick = self._quick_clean
         nv: Any  # a string, or what `_leaf` gives for an integer (mypyc checks a `str`)
         for i, v in enumerate(items):
             t = type(v)
@@ -376,6 +462,8 @@ class JsonWalker:
                 elif len(v) < 6 or ((c := memo_get(v)) is not None and not c[1]):
                     if len(clean) < _CLEAN_MAX:
                         clean.add(v)
+                    continue
+                elif c is None and len(v) <= 96 and quick(v):
                     continue
                 else:
                     nv = self._scan(v, (path, i), None)
@@ -407,7 +495,7 @@ class JsonWalker:
         if _version_value(s, path, siblings):
             return s  # `"version": "2.4.1.0"` is not an address
         loc = self.loc(path)
-        self.out.extend(Redaction(h.rule, loc, h.action) for h in hits)
+        self.out.extend(_redaction(h.rule, loc, h.action) for h in hits)
         return new
 
     def _embedded(self, s: str, path: Path) -> str | None:
@@ -436,26 +524,28 @@ class JsonWalker:
             if t is str:
                 return self._str(v, path, siblings)
             if t is int and (v >= _BIG or v <= -_BIG) and _card_ok(str(abs(v))):
-                self.out.append(Redaction("credit-card", self.loc(path), "mask"))
+                self.out.append(_redaction("credit-card", self.loc(path), "mask"))
                 return marker("credit-card")
             return v
         action, what = verdict
         if action == "mask":
             if v is None or v == "" or (t is str and is_marker(v)):
                 return v
-            self.out.append(Redaction(what, self.loc(path), "mask"))
+            self.out.append(_redaction(what, self.loc(path), "mask"))
             return marker(what)
         # pseudonym: names and ids repeat, so the result is cached (None: kept as it is)
         if t is str or (t is int and not inherited and what in ("customer_id", "phone")):
-            key = (what, v)
-            found = self._pseudonyms.get(key, _UNKNOWN)
+            cache = self._pseudonyms.get(what)
+            if cache is None:
+                cache = self._pseudonyms[what] = {}
+            found = cache.get(v, _UNKNOWN)
             if found is _UNKNOWN:
                 found = self._pseudonym(what, v)
-                if len(self._pseudonyms) >= _PSEUDONYMS_MAX:
-                    self._pseudonyms.clear()
-                self._pseudonyms[key] = found
+                if len(cache) >= _PSEUDONYMS_MAX:
+                    cache.clear()
+                cache[v] = found
             if found is not None:
-                self.out.append(Redaction(what, self.loc(path), "pseudonym"))
+                self.out.append(_redaction(what, self.loc(path), "pseudonym"))
                 return found
         return v
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import operator
 import re
 
 from amber._model import Exchange
@@ -24,6 +25,19 @@ __all__ = ["Sanitizer"]
 _ADDR_CACHE_MAX = 4096
 
 
+_FIELDS = operator.attrgetter("rule", "location", "action")
+
+
+def _unique(out: list[Redaction]) -> tuple[Redaction, ...]:
+    """`tuple(dict.fromkeys(out))`: the first of each equal redaction, in order, by their
+    fields' tuples (hashed in C; a frozen dataclass' `__hash__` is a Python call each)."""
+    if len(out) < 2:
+        return tuple(out)
+    keys = list(map(_FIELDS, out))
+    first = dict(zip(reversed(keys), reversed(out), strict=True))  # the earliest object wins
+    return tuple(map(first.__getitem__, dict.fromkeys(keys)))
+
+
 class Sanitizer:
     """Applies the header, key, value and body rules to whole exchanges.
 
@@ -38,8 +52,9 @@ class Sanitizer:
     ```
 
     A `Sanitizer`'s rules are fixed at construction and it is safe to share between
-    threads (its one cache, of client addresses, holds results only: two threads missing
-    it at once compute the same value twice).
+    threads (its caches, of client addresses, scanned strings, pseudonyms, keys and
+    redactions, hold results only and are bounded: two threads missing one at once
+    compute the same value twice).
     """
 
     def __init__(self, config: SanitizeConfig, pseudonymizer: Pseudonymizer) -> None:
@@ -108,7 +123,7 @@ class Sanitizer:
             response=resp,
             error=error,
             client_addr=client,
-            redactions=tuple(dict.fromkeys(out)),
+            redactions=_unique(out),
             meta=dict(ex.meta),
         )
 

@@ -41,7 +41,9 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
 from ._encoded import decoded_token
+from ._encoded import decodes_nowhere
 from ._encoded import encoded_tokens
+from ._encoded import hex_not_text
 from ._encoded import might_be_encoded
 from ._encoded import percent_words
 from ._encoded import quoted_runs
@@ -416,11 +418,23 @@ _PROSE = re.compile("[a-z ]+").fullmatch
 _LOWER_TOKEN_HINT = re.compile(
     "|".join(re.escape(h) for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower())
 ).search
+_PROSE_GATE_HINTS = ("earer", "asic", "oken")
 _PROSE_GATES: dict[str, Callable[[str], object]] = {
     "auth": lambda s: "earer" in s or "asic" in s or "oken" in s,
     "tokens": lambda s: len(s) >= 16 and _LOWER_TOKEN_HINT(s) is not None,
     "random": _GATES["random"],
 }
+
+# What prose must hold for `_hits` to find anything in it: an auth or lowercase vendor hint
+# (the gates of `auth` and `tokens`), or a word of 12 letters (`random` needs a run of 40,
+# an encoded token one of 12). Prose without any is clean.
+# (the hints as `in` tests: a regex of literal alternatives tries each at every place)
+_PROSE_HINTS = (
+    *_PROSE_GATE_HINTS,
+    *(h for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower()),
+)
+# prose whose words all have 11 letters at most, in one pass (possessive: no backtracking)
+_SHORT_PROSE = re.compile("(?:[a-z]{0,11}+[ ])*+[a-z]{0,11}+").fullmatch
 
 # Lowercase hex (UUIDs without dashes, hashes, trace ids): no vendor or auth hint is made of
 # hex digits alone, and `pem`, `at` and `kv` need a `-`, `@`, `=` or `:`.
@@ -471,12 +485,23 @@ class ValueScanner:
         # the same place when its own match fails its check (`00 44 161 496 0742` is first
         # a card candidate, then a phone)
         self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
+        hex_patterns: list[str] = []
+        bounded_patterns: list[str] = []
+        # the groups not in `_BOUNDED` (they may match anywhere) that are on: their gates
+        # are tested inline by `_clean_plain`
+        unbounded: set[str] = set()
         for group, idents, first in _GROUPS:
             dets = [self._detectors[i] for i in idents if i in self._detectors]
             if not dets:
                 continue
             combined = "|".join(f"(?P<{d.ident}>{d.pattern})" for d in dets)
             pattern = f"{first}(?:{combined})"
+            if group in _HEX_GROUPS:
+                hex_patterns.append(pattern)
+            if group in _BOUNDED:
+                bounded_patterns.append(pattern)
+            else:
+                unbounded.add(group)
             rx = re.compile(pattern, re.ASCII | re.DOTALL)
             bounded = (
                 re.compile(f"[^A-Za-z0-9]{pattern}", re.ASCII | re.DOTALL)
@@ -494,6 +519,25 @@ class ValueScanner:
             ]
             for i, d in enumerate(dets):
                 self._later[d.ident] = tuple(singles[i + 1 :])
+        # lowercase hex has no character outside letters and digits: a group's match in it
+        # starts at 0 (see `_hits`), and one `match` of the hex groups together tells
+        # whether any can match at all
+        self._hex_start = (
+            re.compile("|".join(f"(?:{p})" for p in hex_patterns), re.ASCII | re.DOTALL).match
+            if hex_patterns
+            else None
+        )
+        self._pem_on = "pem" in unbounded
+        self._at_on = "at" in unbounded
+        self._tokens_on = "tokens" in unbounded
+        assert unbounded <= {"pem", "at", "tokens"}, "a new unbounded group needs its gate"
+        # the `_BOUNDED` groups together, at the start and in their boundary form: in
+        # text without `%` and `\\`, when neither matches, no group of them does
+        bounded_any = "|".join(f"(?:{p})" for p in bounded_patterns) or "(?!)"
+        self._bounded_start = re.compile(bounded_any, re.ASCII | re.DOTALL).match
+        self._bounded_after = re.compile(
+            f"[^A-Za-z0-9](?:{bounded_any})", re.ASCII | re.DOTALL
+        ).search
 
     # -- public -----------------------------------------------------------------------
 
@@ -583,10 +627,16 @@ class ValueScanner:
         # character other than a letter or digit: its boundary form finds it from there
         plain = "%" not in text and "\\" not in text
         if _PROSE(text):
+            if self._clean_fast(text, plain):
+                return found
             gated = self._gated_prose
         elif _HEX(text):
+            if self._clean_fast(text, plain):
+                return found
             gated = self._gated_hex
         else:
+            if plain and self._clean_plain(text):
+                return found
             gated = self._gated
         for gate, rx, bounded in gated:
             if not gate(text):
@@ -621,6 +671,51 @@ class ValueScanner:
                     pos = hit.end
             return kept
         return found
+
+    def quick_clean(self, text: str) -> bool:
+        """True when `apply` is certain to find nothing in `text` (6 to 96 characters, no
+        custom rules), known in a few C calls (`_clean_fast`); memoized as `apply` would.
+        False: not known (then `apply` decides)."""
+        if not self._clean_fast(text, "%" not in text and "\\" not in text):
+            return False
+        if len(self._memo) >= 200_000:
+            self._memo.clear()
+        self._memo[text] = (text, ())
+        return True
+
+    def _clean_fast(self, text: str, plain: bool) -> bool:
+        """The common clean cases, each proven in a few C calls: prose without a hint or a
+        long word (`_PROSE_HINTS`, `_SHORT_PROSE`), hex where no group matches at its start
+        and that does not decode to text (its only encoded view: all of it, one token),
+        and plain text (`_clean_plain`). False: not known."""
+        if _SHORT_PROSE(text) is not None:
+            if not text:
+                return False
+            return not any(map(text.__contains__, _PROSE_HINTS))
+        if _PROSE(text):
+            return False
+        if _HEX(text):
+            hex_start = self._hex_start
+            return (hex_start is None or hex_start(text) is None) and (
+                len(text) < 12 or hex_not_text(text)
+            )
+        return plain and self._clean_plain(text)
+
+    def _clean_plain(self, text: str) -> bool:
+        """Is it certain, in few C calls, that `_hits` finds nothing in `text` (no `%` and no
+        `\\` in it)? No gate of a group that may match anywhere passes, no `_BOUNDED` group
+        matches at the start or after a character other than a letter or digit (where,
+        in such text, all their matches start), and no encoded view decodes (no `&`, and
+        no base64 or hex token of 12 characters or more that decodes to text)."""
+        if (
+            (self._pem_on and "-----BEGIN" in text)
+            or (self._at_on and "@" in text)
+            or (self._tokens_on and len(text) >= 16 and _HAS_TOKEN_HINT(text) is not None)
+        ):
+            return False
+        if self._bounded_start(text) is not None or self._bounded_after(text) is not None:
+            return False
+        return "&" not in text and (len(text) < 12 or decodes_nowhere(text))
 
     def _encoded_hits(self, text: str, depth: int, found: list[Hit]) -> None:
         """Add to `found` what the detectors find in the decoded forms of `text`: words with

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import re
 import subprocess
@@ -299,3 +301,14 @@ def test_a_name_pseudonym_imports_no_faker() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.splitlines()
     assert out == [Pseudonymizer(KEY).pseudonym("name", "Alice Smith"), "[]"]
+
+
+@pytest.mark.parametrize("key", [b"k" * 16, b"0123456789abcdef" * 4, b"x" * 65, bytes(range(200))])
+def test_the_keyed_hashes_are_hmac_sha256(key: bytes) -> None:
+    # the pseudonymizer computes HMAC-SHA256 from two pre-keyed hashes: the same bytes
+    p = Pseudonymizer(key)
+    for msg in (b"", b"email\0alice@corp.com", "ü".encode() * 100):
+        assert p._hmac(msg) == hmac.new(key, msg, hashlib.sha256).digest()
+    assert (
+        p.digest("email", "A@b.com ") == hmac.new(key, b"email\0a@b.com", hashlib.sha256).digest()
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from urllib.parse import quote
 from urllib.parse import quote_plus
 
@@ -17,6 +18,7 @@ from amber.errors import SanitizeError
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
 from amber.sanitize import scan_bytes
+from amber.sanitize._sanitizer import _unique
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
@@ -472,3 +474,17 @@ def test_an_unchanged_message_is_returned_as_it_came(sanitizer: Sanitizer) -> No
     assert clean.request is leaky.request
     assert clean.response is not leaky.response and clean.response is not None
     assert b"hunter2" not in clean.response.body
+
+
+def test_redactions_are_deduplicated_as_dict_fromkeys_does() -> None:
+    # `_unique` keys on the fields' tuples (C hashing): the same first objects, same order
+    rng = random.Random(16)
+    for _ in range(500):
+        out = [
+            Redaction(rng.choice("ab"), rng.choice("xyz"), rng.choice(("mask", "pseudonym")))
+            for _ in range(rng.randint(0, 9))
+        ]
+        expected = tuple(dict.fromkeys(out))
+        got = _unique(out)
+        assert got == expected
+        assert all(a is b for a, b in zip(got, expected, strict=True))
