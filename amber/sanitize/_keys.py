@@ -61,6 +61,14 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # ICAO 9303's name for a passport's or identity card's number, as identity
         # verification APIs carry it
         "document_number", "documentnumber", "document_no", "documentno",
+        # more one-time codes, payment and bank data, and the keys of seeds and licences
+        "sort_code", "sortcode", "bsb", "mnemonic", "seed_phrase", "seedphrase",
+        "recovery_phrase", "passkey", "samlresponse", "saml_response", "samlart",
+        # more national ids and licences (a name that says what it is, in any shape)
+        "cpf", "aadhaar", "aadhar", "pesel", "bsn", "personnummer", "codice_fiscale",
+        "curp", "drivers_license", "driver_license", "drivers_licence", "driving_licence",
+        "drivers_license_number", "driver_license_number", "driving_licence_number",
+        "dl_number", "license_key", "licence_key", "licensekey",
     }
 )  # fmt: skip
 
@@ -84,6 +92,11 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("birth", "date"), ("of", "birth"), ("born", "on"), ("tax", "id"), ("national", "id"),
         ("pin", "code"), ("otp", "code"), ("mfa", "code"), ("recovery", "code"),
         ("recovery", "codes"), ("backup", "codes"), ("security", "answer"), ("master", "key"),
+        # codes sent to a person to prove who they are, and a card's security code
+        ("verification", "code"), ("confirmation", "code"), ("sms", "code"),
+        ("factor", "code"), ("time", "code"), ("login", "code"), ("email", "code"),
+        ("card", "code"), ("sort", "code"), ("seed", "phrase"), ("recovery", "phrase"),
+        ("license", "key"), ("licence", "key"), ("saml", "response"),
     }
 )  # fmt: skip
 
@@ -112,13 +125,26 @@ _QUALIFIERS_AFTER: frozenset[str] = frozenset(
         "path", "field", "header", "param", "valid", "invalid", "ok", "error", "errors",
         "attempts", "retries", "reset_at", "last", "index", "number_of", "verified",
         "country", "issued", "issuing", "issuer", "through", "rate",
+        # a reference to a secret stored elsewhere (Kubernetes `secretKeyRef`, `secretRef`),
+        # and when an authentication happened (OIDC `auth_time`)
+        "ref", "refs", "reference", "time",
     }
 )  # fmt: skip
 
 _QUALIFIERS_BEFORE: frozenset[str] = frozenset(
     {"has", "is", "num", "n", "max", "min", "total", "count", "requires", "require",
-     "uses", "use", "needs", "no", "without", "with"}
+     "uses", "use", "needs", "no", "without", "with",
+     # Kubernetes' `automountServiceAccountToken` is a flag
+     "automount"}
 )  # fmt: skip
+
+# Right before `token`, a word that makes it a pagination cursor: `nextPageToken`,
+# `NextToken` (AWS), `NextContinuationToken` (S3), `syncToken`. Opaque, not a secret.
+_CURSOR_HEADS: frozenset[str] = frozenset(
+    {"next", "page", "continuation", "sync", "cursor", "pagination", "resume"}
+)
+# Keys a marker would take that hold no secret: the names of Kubernetes' image pull secrets.
+_ORDINARY_KEYS: frozenset[str] = frozenset({"image_pull_secrets", "imagepullsecrets"})
 
 DEFAULT_IDENTITY_KEYS: Mapping[str, str] = {
     "email": "email", "e_mail": "email", "email_address": "email", "emailaddress": "email",
@@ -139,6 +165,21 @@ DEFAULT_IDENTITY_KEYS: Mapping[str, str] = {
     "address_line1": "address", "address_line_1": "address", "address1": "address",
     "address_line2": "address", "address2": "address",
     "customer_id": "customer_id",
+    # names under the keys payment and identity APIs use for them
+    "holder": "name", "holder_name": "name", "cardholder": "name", "cardholder_name": "name",
+    "card_holder": "name", "card_holder_name": "name", "name_on_card": "name",
+    "nameoncard": "name", "account_holder": "name", "account_holder_name": "name",
+    "recipient_name": "name", "beneficiary_name": "name", "payee_name": "name",
+    "middle_name": "first_name", "middlename": "first_name", "maiden_name": "last_name",
+    "nickname": "username", "nick_name": "username",
+    "shipping_address": "address", "billing_address": "address", "home_address": "address",
+    "mailing_address": "address", "postal_address": "address", "delivery_address": "address",
+    # the user a proxy authenticated (oauth2-proxy, Apache, Traefik forward auth)
+    "forwarded_user": "username", "remote_user": "username", "auth_request_user": "username",
+    "webauth_user": "username",
+    # advertising and device ids (personal data under the GDPR): same shape kept
+    "idfa": "customer_id", "idfv": "customer_id", "gaid": "customer_id",
+    "advertising_id": "customer_id", "ad_id": "customer_id",
 }  # fmt: skip
 
 # The last token of a longer key that still names an identity: `billing_email`,
@@ -154,7 +195,9 @@ _FOLD = str.maketrans({"-": "_", ".": "_", " ": "_"})
 # A key with one of these tokens holds a version: its dotted numbers are never addresses.
 _VERSION_TOKENS = frozenset(
     {"version", "versions", "ver", "build", "release", "revision", "rev", "firmware", "fw",
-     "semver", "v"}
+     "semver", "v",
+     # an ASN.1 object identifier (`"oid": "2.5.29.17"`) is dotted numbers too
+     "oid", "oids"}
 )  # fmt: skip
 _DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
 
@@ -240,6 +283,8 @@ class KeyClassifier:
         kind = self.identity.get(norm)
         if kind is not None:
             return ("pseudonym", kind)
+        if norm in _ORDINARY_KEYS:
+            return None
         if norm in self.sensitive or norm.lstrip("_") in self.sensitive:
             return ("mask", "sensitive-key")
         tokens = split_tokens(key)
@@ -275,6 +320,8 @@ class KeyClassifier:
             if any(t in _QUALIFIERS_AFTER for t in tokens[hit_end + 1 :]):
                 continue
             if any(t in _QUALIFIERS_BEFORE for t in tokens[:i]):
+                continue
+            if tok == "token" and i and tokens[i - 1] in _CURSOR_HEADS:
                 continue
             return True
         return False

@@ -55,6 +55,8 @@ from ._ids import ssn_ok
 from ._ids import steuer_id_ok
 from ._keys import KeyClassifier
 from ._vendors import LEFT
+from ._vendors import MIDDLE_GATE
+from ._vendors import MIDDLE_SHAPES
 from ._vendors import RIGHT
 from ._vendors import VENDOR_HINTS
 from ._vendors import VENDOR_SHAPES
@@ -204,6 +206,7 @@ DETECTORS: tuple[Detector, ...] = (
         group="twilio_v",
     ),
     *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in VENDOR_SHAPES),
+    *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in MIDDLE_SHAPES),
     Detector(
         "email", "email",
         r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
@@ -321,8 +324,10 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
             "twilio",
             *(v.ident for v in VENDOR_SHAPES),
         ),
-        "(?=[eAaghsrwxSTtWnpdkGEHq])",
+        "(?=[eAaghsrwxSTtWnpdkGEHqylPNFCofLi])",
     ),
+    # vendor shapes told by their middle (`Q~`, `.atlasv1.`): their own gate
+    ("middle", tuple(v.ident for v in MIDDLE_SHAPES), "(?=[A-Za-z0-9_~.])" + LEFT),
     # no detector of this group starts right after a letter or digit: the group rejects
     # such a place once (`LEFT`) instead of once per detector
     (
@@ -341,7 +346,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 # scanner searches them in their boundary form, `[^A-Za-z0-9]` and the group: the regex
 # engine then skips every letter and digit in C instead of trying each detector there
 # (`tests/core/sanitize/test_values.py` checks every detector of these groups).
-_BOUNDED = frozenset(("kv", "auth", "digits", "lower", "random"))
+_BOUNDED = frozenset(("kv", "auth", "digits", "lower", "random", "middle"))
 _TOKEN_HINTS = (
     ".ey",
     "AKIA",
@@ -373,6 +378,7 @@ _DIGIT = re.compile(r"[0-9]")
 _HAS_DIGIT = _DIGIT.search
 _HAS_TOKEN_HINT = _TOKEN_HINT.search
 _HAS_AUTH_HINT = _AUTH_HINT.search
+_HAS_MIDDLE = re.compile(MIDDLE_GATE).search
 
 
 def _gate(group: str, s: str) -> bool:
@@ -390,6 +396,8 @@ def _gate(group: str, s: str) -> bool:
         return len(s) >= 16 and _TOKEN_HINT.search(s) is not None
     if group == "auth":
         return _HAS_AUTH_HINT(s) is not None
+    if group == "middle":
+        return _HAS_MIDDLE(s) is not None
     return "-----BEGIN" in s  # pem
 
 
@@ -406,6 +414,7 @@ _GATES: dict[str, Callable[[str], object]] = {
     "digits": _HAS_DIGIT,
     "lower": _HAS_DIGIT,  # (an IBAN has 15 characters at least: the regex checks)
     "random": lambda s: len(s) >= 40,
+    "middle": _HAS_MIDDLE,
 }
 
 

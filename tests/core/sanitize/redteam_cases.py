@@ -120,7 +120,7 @@ def _vendor_tokens(rng: random.Random) -> list[tuple[str, str]]:
         ("grafana-api", "eyJrIjoi" + _r(rng, _ALNUM, 72)),
         ("vault-service", "hvs." + _r(rng, _B64URL, 94)),
         ("vault-batch", "hvb." + _r(rng, _B64URL, 140)),
-        ("atlassian", "ATATT3xFfGF0" + _r(rng, _B64URL, 174) + "=" + _r(rng, _HEX.upper(), 8)),
+        ("atlassian", "ATATT3xFfGF0" + _r(rng, _B64URL, 171) + "=" + _r(rng, _HEX.upper(), 8)),
         ("discord-webhook", f"https://discord.com/api/webhooks/{_r(rng, string.digits, 19)}/"
          f"{_r(rng, _B64URL, 68)}"),
         ("databricks", "dapi" + _r(rng, _HEX, 32)),
@@ -177,7 +177,10 @@ def _vendor_cases(rng: random.Random) -> list[RTCase]:
     """Each vendor token where only its shape can give it away: a JSON-RPC positional
     parameter, a GraphQL query's string literal, a log line in an error body."""
     out: list[RTCase] = []
-    for i, (vendor, token) in enumerate(_vendor_tokens(rng)):
+    # a token of its own for each carrier: a leak is then attributed to the carrier
+    for i, ((vendor, token), (_, token2), (_, token3)) in enumerate(
+        zip(_vendor_tokens(rng), _vendor_tokens(rng), _vendor_tokens(rng), strict=True)
+    ):
         needle = (token.rsplit("/", 1)[1],) if vendor == "discord-webhook" else (token,)
         rpc = {"jsonrpc": "2.0", "id": i, "method": "integrations.connect",
                "params": ["workspace-7", token, {"dry_run": False}]}  # fmt: skip
@@ -190,11 +193,12 @@ def _vendor_cases(rng: random.Random) -> list[RTCase]:
         )  # fmt: skip
         gql = {
             "query": 'mutation { connectIntegration(provider: "%s", credential: "%s") { id } }'
-            % (vendor, token)
+            % (vendor, token2)
         }
+        needle2 = (token2.rsplit("/", 1)[1],) if vendor == "discord-webhook" else (token2,)
         out.append(
             RTCase(
-                "secret", "vendor-token", f"{vendor}/graphql-literal", needle, method="POST",
+                "secret", "vendor-token", f"{vendor}/graphql-literal", needle2, method="POST",
                 path="/graphql", req_headers=(("Content-Type", _JSON),),
                 req_body=json.dumps(gql).encode(),
             )
@@ -202,12 +206,13 @@ def _vendor_cases(rng: random.Random) -> list[RTCase]:
         trace = (
             "Traceback (most recent call last):\n"
             '  File "/srv/app/sync.py", line 88, in push\n'
-            f"    client = Client({token!r})\n"
+            f"    client = Client({token3!r})\n"
             "PermissionError: upstream refused the credential\n"
         )
         out.append(
             RTCase(
-                "secret", "vendor-token", f"{vendor}/stack-trace", needle, status=500,
+                "secret", "vendor-token", f"{vendor}/stack-trace",
+                (token3.rsplit("/", 1)[1],) if vendor == "discord-webhook" else (token3,), status=500,
                 resp_headers=(("Content-Type", "text/plain; charset=utf-8"),),
                 resp_body=trace.encode(),
             )
@@ -225,57 +230,122 @@ def _places(rng: random.Random) -> list[RTCase]:
         out.append(RTCase("secret", "place", name, values, **kw))  # type: ignore[arg-type]
 
     jwt = _jwt(rng, '{"sub":"u_81723","email_verified":true,"scope":"openid"}')
-    add("jwt-in-location-fragment", (jwt.rsplit(".", 1)[1],), status=302,
+    add(
+        "jwt-in-location-fragment",
+        (jwt.rsplit(".", 1)[1],),
+        status=302,
         resp_headers=(("Location", f"https://app.acme.io/cb#id_token={jwt}&state=xyz"),),
-        resp_body=b"")
+        resp_body=b"",
+    )
     opaque = _r(rng, _ALNUM, 32)
-    add("opaque-token-in-fragment", (opaque,), status=302,
-        resp_headers=(("Location", f"https://app.acme.io/cb#access_token={opaque}&token_type=bearer"),),
-        resp_body=b"")
-    add("custom-scheme-redirect", (opaque[::-1],), status=302,
-        resp_headers=(("Location", f"com.acme.app://oauth/cb?code={opaque[::-1]}&state=af0ifjsldkj"),),
-        resp_body=b"")
+    add(
+        "opaque-token-in-fragment",
+        (opaque,),
+        status=302,
+        resp_headers=(
+            ("Location", f"https://app.acme.io/cb#access_token={opaque}&token_type=bearer"),
+        ),
+        resp_body=b"",
+    )
+    add(
+        "custom-scheme-redirect",
+        (opaque[::-1],),
+        status=302,
+        resp_headers=(
+            ("Location", f"com.acme.app://oauth/cb?code={opaque[::-1]}&state=af0ifjsldkj"),
+        ),
+        resp_body=b"",
+    )
     resp_hash = _r(rng, _HEX, 32)
     cnonce = _r(rng, _HEX, 16)
-    add("digest-authorization", (resp_hash,),
-        req_headers=(("Authorization",
-                      f'Digest username="svc", realm="api@acme", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
-                      f'uri="/api/v1/items", qop=auth, nc=00000001, cnonce="{cnonce}", response="{resp_hash}"'),))
+    add(
+        "digest-authorization",
+        (resp_hash,),
+        req_headers=(
+            (
+                "Authorization",
+                f'Digest username="svc", realm="api@acme", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+                f'uri="/api/v1/items", qop=auth, nc=00000001, cnonce="{cnonce}", response="{resp_hash}"',
+            ),
+        ),
+    )
     pw = "Pr0xy!" + _r(rng, _ALNUM, 10)
-    add("proxy-authorization-basic", (pw,),
-        req_headers=(("Proxy-Authorization", "Basic " + _b64("corp\\jdoe:" + pw)),))
+    add(
+        "proxy-authorization-basic",
+        (pw,),
+        req_headers=(("Proxy-Authorization", "Basic " + _b64("corp\\jdoe:" + pw)),),
+    )
     pw2 = _r(rng, _ALNUM, 14)
-    add("x-forwarded-host-userinfo", (pw2,),
-        req_headers=(("X-Forwarded-Host", f"admin:{pw2}@internal.acme.io"),))
+    add(
+        "x-forwarded-host-userinfo",
+        (pw2,),
+        req_headers=(("X-Forwarded-Host", f"admin:{pw2}@internal.acme.io"),),
+    )
     code = _r(rng, _B64URL, 40)
-    add("x-forwarded-uri-oauth-code", (code,),
-        req_headers=(("X-Forwarded-Uri", f"/oauth2/callback?code={code}&state=12345"),))
+    add(
+        "x-forwarded-uri-oauth-code",
+        (code,),
+        req_headers=(("X-Forwarded-Uri", f"/oauth2/callback?code={code}&state=12345"),),
+    )
     pw3 = _r(rng, _ALNUM, 12)
-    add("x-original-url-relative-pw", (pw3,),
-        req_headers=(("X-Original-Url", f"/legacy/login.aspx?user=ops&password={pw3}"),))
+    add(
+        "x-original-url-relative-pw",
+        (pw3,),
+        req_headers=(("X-Original-Url", f"/legacy/login.aspx?user=ops&password={pw3}"),),
+    )
     wst = _r(rng, _ALNUM, 40)
-    add("websocket-query-token", (wst,),
-        path="/socket.io/", query=f"EIO=4&transport=websocket&auth_token={wst}",
-        req_headers=(("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")))
+    add(
+        "websocket-query-token",
+        (wst,),
+        path="/socket.io/",
+        query=f"EIO=4&transport=websocket&auth_token={wst}",
+        req_headers=(("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")),
+    )
     k8s = _jwt(rng, '{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:ci:deployer"}')
-    add("websocket-protocol-k8s-bearer", (k8s.rsplit(".", 1)[1], _b64url(k8s.encode())),
+    add(
+        "websocket-protocol-k8s-bearer",
+        (k8s.rsplit(".", 1)[1], _b64url(k8s.encode())),
         path="/api/v1/namespaces/ci/pods/web-0/exec",
-        req_headers=(("Sec-WebSocket-Protocol",
-                      "base64url.bearer.authorization.k8s.io." + _b64url(k8s.encode())
-                      + ", v4.channel.k8s.io"),))
+        req_headers=(
+            (
+                "Sec-WebSocket-Protocol",
+                "base64url.bearer.authorization.k8s.io."
+                + _b64url(k8s.encode())
+                + ", v4.channel.k8s.io",
+            ),
+        ),
+    )
     hasura = _jwt(rng, '{"sub":"u_19","https://hasura.io/jwt/claims":{"x-hasura-role":"user"}}')
-    add("websocket-protocol-bearer-jwt", (hasura.rsplit(".", 1)[1],),
-        path="/v1/graphql", req_headers=(("Sec-WebSocket-Protocol", f"graphql-ws, {hasura}"),))
-    add("multipart-filename-email", ("jane.roe@corp-mail.io",), method="POST", path="/upload",
+    add(
+        "websocket-protocol-bearer-jwt",
+        (hasura.rsplit(".", 1)[1],),
+        path="/v1/graphql",
+        req_headers=(("Sec-WebSocket-Protocol", f"graphql-ws, {hasura}"),),
+    )
+    add(
+        "multipart-filename-email",
+        ("jane.roe@corp-mail.io",),
+        method="POST",
+        path="/upload",
         req_headers=(("Content-Type", "multipart/form-data; boundary=XyZ"),),
-        req_body=(b'--XyZ\r\nContent-Disposition: form-data; name="file"; '
-                  b'filename="jane.roe@corp-mail.io_resume.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
-                  b"%PDF-1.4 ...\r\n--XyZ--\r\n"))
-    add("content-disposition-encoded-email", ("m.garcia@corp-mail.io",),
-        resp_headers=(("Content-Type", "application/pdf"),
-                      ("Content-Disposition",
-                       "attachment; filename=\"statement.pdf\"; filename*=UTF-8''m.garcia%40corp-mail.io-statement.pdf")),
-        resp_body=b"%PDF-1.4 ...")
+        req_body=(
+            b'--XyZ\r\nContent-Disposition: form-data; name="file"; '
+            b'filename="jane.roe@corp-mail.io_resume.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+            b"%PDF-1.4 ...\r\n--XyZ--\r\n"
+        ),
+    )
+    add(
+        "content-disposition-encoded-email",
+        ("m.garcia@corp-mail.io",),
+        resp_headers=(
+            ("Content-Type", "application/pdf"),
+            (
+                "Content-Disposition",
+                "attachment; filename=\"statement.pdf\"; filename*=UTF-8''m.garcia%40corp-mail.io-statement.pdf",
+            ),
+        ),
+        resp_body=b"%PDF-1.4 ...",
+    )
     for scheme, fmt in (
         ("postgres", "psycopg2.OperationalError: connection to server failed: postgres://app_rw:{pw}@db-primary.internal:5432/orders"),
         ("mongodb+srv", "MongoServerSelectionError: mongodb+srv://reporting:{pw}@cluster0.a1b2c.mongodb.net/?retryWrites=true"),
@@ -296,12 +366,20 @@ def _places(rng: random.Random) -> list[RTCase]:
         if scheme == "netrc":
             secret = _r(rng, _ALNUM, 18)
         msg = fmt.format(pw=secret)
-        add(f"conn-string/{scheme}", (secret,), status=500,
-            resp_body=json.dumps({"error": {"type": "InternalError", "detail": msg}}).encode())
+        add(
+            f"conn-string/{scheme}",
+            (secret,),
+            status=500,
+            resp_body=json.dumps({"error": {"type": "InternalError", "detail": msg}}).encode(),
+        )
     plain = _b64(b"\x00mailer@acme.io\x00" + _r(rng, _ALNUM, 16).encode())
-    add("smtp-auth-plain", (plain,), status=502,
+    add(
+        "smtp-auth-plain",
+        (plain,),
+        status=502,
         resp_headers=(("Content-Type", "text/plain"),),
-        resp_body=f"SMTP transcript:\nEHLO app\n250-AUTH PLAIN LOGIN\nAUTH PLAIN {plain}\n535 5.7.8 Authentication failed\n".encode())
+        resp_body=f"SMTP transcript:\nEHLO app\n250-AUTH PLAIN LOGIN\nAUTH PLAIN {plain}\n535 5.7.8 Authentication failed\n".encode(),
+    )
     # a SAML response posted back by the browser (the whole assertion is a bearer credential)
     saml = ('<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_8e8dc5f69a98cc4c1ff3427e5ce34606fd672f91e6">'
             '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><saml:Subject>'
@@ -310,11 +388,22 @@ def _places(rng: random.Random) -> list[RTCase]:
             '<saml:AttributeValue>Ingrid Halvorsen</saml:AttributeValue></saml:Attribute>'
             '</saml:AttributeStatement></saml:Assertion></samlp:Response>')  # fmt: skip
     saml_b64 = _b64(saml)
-    add("saml-response-form", (saml_b64[:60], "Ingrid Halvorsen"), method="POST", path="/saml/acs",
+    add(
+        "saml-response-form",
+        (saml_b64[:60], "Ingrid Halvorsen"),
+        method="POST",
+        path="/saml/acs",
         req_headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-        req_body=f"SAMLResponse={quote(saml_b64, safe='')}&RelayState=%2Fdashboard".encode())
-    add("saml-attribute-xml", ("Ingrid Halvorsen",), method="POST", path="/saml/acs",
-        req_headers=(("Content-Type", "application/xml"),), req_body=saml.encode())
+        req_body=f"SAMLResponse={quote(saml_b64, safe='')}&RelayState=%2Fdashboard".encode(),
+    )
+    add(
+        "saml-attribute-xml",
+        ("Ingrid Halvorsen",),
+        method="POST",
+        path="/saml/acs",
+        req_headers=(("Content-Type", "application/xml"),),
+        req_body=saml.encode(),
+    )
     # JSON-RPC / XML-RPC with a password as a positional parameter
     unlock = "Wallet" + _r(rng, _ALNUM, 12)
     add("jsonrpc-positional-password", (unlock,), method="POST", path="/",
@@ -331,18 +420,33 @@ def _places(rng: random.Random) -> list[RTCase]:
     # protobuf over gRPC-web: a token in a string field (length byte 0x28 '(' before it)
     gh = "ghp_" + _r(rng, _ALNUM, 36)
     frame = b"\x0a\x28" + gh.encode() + b"\x12\x05eu-w1"
-    add("grpc-web-binary", (gh,), method="POST", path="/acme.v1.Repo/Connect",
+    add(
+        "grpc-web-binary",
+        (gh,),
+        method="POST",
+        path="/acme.v1.Repo/Connect",
         req_headers=(("Content-Type", "application/grpc-web+proto"),),
-        req_body=b"\x00" + len(frame).to_bytes(4, "big") + frame)
+        req_body=b"\x00" + len(frame).to_bytes(4, "big") + frame,
+    )
     gh2 = "ghp_" + _r(rng, _ALNUM, 36)
     frame2 = b"\x0a\x28" + gh2.encode()
-    add("grpc-web-text", (gh2,), method="POST", path="/acme.v1.Repo/Connect",
+    add(
+        "grpc-web-text",
+        (gh2,),
+        method="POST",
+        path="/acme.v1.Repo/Connect",
         req_headers=(("Content-Type", "application/grpc-web-text"),),
-        req_body=base64.b64encode(b"\x00" + len(frame2).to_bytes(4, "big") + frame2))
+        req_body=base64.b64encode(b"\x00" + len(frame2).to_bytes(4, "big") + frame2),
+    )
     pt = _r(rng, _ALNUM, 32)
-    add("protobuf-text-format", (pt,), method="POST", path="/config",
+    add(
+        "protobuf-text-format",
+        (pt,),
+        method="POST",
+        path="/config",
         req_headers=(("Content-Type", "text/plain"),),
-        req_body=f'upstream {{\n  host: "api.acme.io"\n  api_key: "{pt}"\n}}\n'.encode())
+        req_body=f'upstream {{\n  host: "api.acme.io"\n  api_key: "{pt}"\n}}\n'.encode(),
+    )
     # HTTP header lists echoed by debug endpoints: [name, value] arrays
     hk = _r(rng, _HEX, 40)
     add("echoed-header-pairs", (hk,),
@@ -385,61 +489,145 @@ def _places(rng: random.Random) -> list[RTCase]:
         ("drivers_license_number", "D" + _r(rng, string.digits, 7)),
         ("cpf", "529.982.247-25"), ("aadhaar", "2341 2341 2346"),
     ):  # fmt: skip
-        add(f"key/{key}", (val,), method="POST", path="/api/v1/verify",
+        add(
+            f"key/{key}",
+            (val,),
+            method="POST",
+            path="/api/v1/verify",
             req_headers=(("Content-Type", _JSON),),
-            req_body=json.dumps({"user_id": 8812, key: val}).encode())
+            req_body=json.dumps({"user_id": 8812, key: val}).encode(),
+        )
     cvc = "737"
-    add("form-bracket-cvc", (cvc + "&",), method="POST", path="/v1/payment_methods",
+    add(
+        "form-bracket-cvc",
+        (cvc + "&",),
+        method="POST",
+        path="/v1/payment_methods",
         req_headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-        req_body=f"type=card&card[number]=4242424242424242&card[cvc]={cvc}&card[exp_month]=12".encode())
+        req_body=f"type=card&card[number]=4242424242424242&card[cvc]={cvc}&card[exp_month]=12".encode(),
+    )
     # headers whose names do not say "key" or "token"
     hc = _r(rng, _ALNUM, 22)
-    add("header/x-honeycomb-team", (hc,), method="POST", path="/1/events/prod",
-        req_headers=(("X-Honeycomb-Team", hc),))
-    add("header/x-ms-client-principal", ("zoe.whitfield@corp-mail.io",),
-        req_headers=(("X-Ms-Client-Principal",
-                      _b64('{"auth_typ":"aad","claims":[{"typ":"preferred_username","val":"zoe.whitfield@corp-mail.io"}]}')),))
-    add("header/x-forwarded-user", ("zoe.whitfield",),
-        req_headers=(("X-Forwarded-User", "zoe.whitfield"), ("X-Forwarded-Preferred-Username", "zoe.whitfield")))
-    add("header/ssl-client-dn", ("Thandiwe Mokoena",),
-        req_headers=(("X-SSL-Client-S-DN", "CN=Thandiwe Mokoena,OU=Finance,O=Acme,C=ZA"),))
+    add(
+        "header/x-honeycomb-team",
+        (hc,),
+        method="POST",
+        path="/1/events/prod",
+        req_headers=(("X-Honeycomb-Team", hc),),
+    )
+    add(
+        "header/x-ms-client-principal",
+        ("zoe.whitfield@corp-mail.io",),
+        req_headers=(
+            (
+                "X-Ms-Client-Principal",
+                _b64(
+                    '{"auth_typ":"aad","claims":[{"typ":"preferred_username","val":"zoe.whitfield@corp-mail.io"}]}'
+                ),
+            ),
+        ),
+    )
+    add(
+        "header/x-forwarded-user",
+        ("zoe.whitfield",),
+        req_headers=(
+            ("X-Forwarded-User", "zoe.whitfield"),
+            ("X-Forwarded-Preferred-Username", "zoe.whitfield"),
+        ),
+    )
+    add(
+        "header/ssl-client-dn",
+        ("Thandiwe Mokoena",),
+        req_headers=(("X-SSL-Client-S-DN", "CN=Thandiwe Mokoena,OU=Finance,O=Acme,C=ZA"),),
+    )
     # HTML / JSON-in-HTML escapes
-    add("json-in-html-attr-in-json", (opaque[:20] + "Qz9",),
-        resp_body=json.dumps({"html": '<div data-props="{&quot;api_token&quot;:&quot;'
-                                      + opaque[:20] + 'Qz9&quot;}"></div>'}).encode())
-    add("html-entity-email", ("priya.natarajan",),
+    add(
+        "json-in-html-attr-in-json",
+        (opaque[:20] + "Qz9",),
+        resp_body=json.dumps(
+            {
+                "html": '<div data-props="{&quot;api_token&quot;:&quot;'
+                + opaque[:20]
+                + 'Qz9&quot;}"></div>'
+            }
+        ).encode(),
+    )
+    add(
+        "html-entity-email",
+        ("priya.natarajan",),
         resp_headers=(("Content-Type", "text/html"),),
-        resp_body=b"<p>Contact: priya.natarajan&#64;corp-mail.io</p>")
-    add("html-hex-entity-email", ("olu.adeyemi",),
+        resp_body=b"<p>Contact: priya.natarajan&#64;corp-mail.io</p>",
+    )
+    add(
+        "html-hex-entity-email",
+        ("olu.adeyemi",),
         resp_headers=(("Content-Type", "text/html"),),
-        resp_body=b"<p>Owner: olu.adeyemi&#x40;corp-mail.io</p>")
-    add("base64-json-password", ("Tr0ub4dor&3x",),
-        path="/cb", query="state=" + quote(_b64('{"return":"/home","password":"Tr0ub4dor&3x"}'), safe=""))
-    add("double-url-encoded-email", ("kwame.mensah",),
-        path="/r", query="next=" + quote(quote("https://app.acme.io/invite?email=kwame.mensah@corp-mail.io", safe=""), safe=""))
-    add("unicode-escaped-json-text", ("h4ck3r-n0t-" + "Qz",),
+        resp_body=b"<p>Owner: olu.adeyemi&#x40;corp-mail.io</p>",
+    )
+    add(
+        "base64-json-password",
+        ("Tr0ub4dor&3x",),
+        path="/cb",
+        query="state=" + quote(_b64('{"return":"/home","password":"Tr0ub4dor&3x"}'), safe=""),
+    )
+    add(
+        "double-url-encoded-email",
+        ("kwame.mensah",),
+        path="/r",
+        query="next="
+        + quote(
+            quote("https://app.acme.io/invite?email=kwame.mensah@corp-mail.io", safe=""), safe=""
+        ),
+    )
+    add(
+        "unicode-escaped-json-text",
+        ("h4ck3r-n0t-" + "Qz",),
         resp_headers=(("Content-Type", "text/html"),),
-        resp_body=b"<script>window.__STATE__ = JSON.parse(\"{\\u0022session_token\\u0022:\\u0022h4ck3r-n0t-Qz\\u0022}\");</script>")
+        resp_body=b'<script>window.__STATE__ = JSON.parse("{\\u0022session_token\\u0022:\\u0022h4ck3r-n0t-Qz\\u0022}");</script>',
+    )
     qp = _r(rng, _HEX, 48)
-    add("quoted-printable-reset-link", (qp,), method="POST", path="/webhooks/inbound",
+    add(
+        "quoted-printable-reset-link",
+        (qp,),
+        method="POST",
+        path="/webhooks/inbound",
         req_headers=(("Content-Type", "text/plain"),),
-        req_body=("Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-                  f"Reset: https://app.acme.io/account/reset?token=3D{qp}&lang=3Den\r\n").encode())
+        req_body=(
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            f"Reset: https://app.acme.io/account/reset?token=3D{qp}&lang=3Den\r\n"
+        ).encode(),
+    )
     qp2 = _r(rng, _HEX, 48)
-    add("quoted-printable-soft-break", (qp2[20:],), method="POST", path="/webhooks/inbound",
+    add(
+        "quoted-printable-soft-break",
+        (qp2[20:],),
+        method="POST",
+        path="/webhooks/inbound",
         req_headers=(("Content-Type", "text/plain"),),
-        req_body=("Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-                  f"Reset: https://app.acme.io/account/reset?token=3D{qp2[:20]}=\r\n{qp2[20:]}\r\n").encode())
+        req_body=(
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+            f"Reset: https://app.acme.io/account/reset?token=3D{qp2[:20]}=\r\n{qp2[20:]}\r\n"
+        ).encode(),
+    )
     # baggage and pagination-free session ids in tracing headers
     sess = _r(rng, _ALNUM, 24)
     add("baggage-session", (sess,), req_headers=(("Baggage", f"tenant=acme,sessionId={sess}"),))
     # curl line in a JSON log
     ck = _r(rng, _ALNUM, 30)
-    add("curl-header-in-log", (ck,),
-        resp_body=json.dumps({"log": f"retry: curl -H 'X-Api-Key: {ck}' https://api.acme.io/v1"}).encode())
+    add(
+        "curl-header-in-log",
+        (ck,),
+        resp_body=json.dumps(
+            {"log": f"retry: curl -H 'X-Api-Key: {ck}' https://api.acme.io/v1"}
+        ).encode(),
+    )
     # deflate+base64 (SAML redirect binding) of a request with a name in it: not a secret,
     # but the subject's email
-    red = _b64(zlib.compress(b'<samlp:AuthnRequest><saml:Subject><saml:NameID>li.wei@corp-mail.io</saml:NameID></saml:Subject></samlp:AuthnRequest>')[2:-4])
+    red = _b64(
+        zlib.compress(
+            b"<samlp:AuthnRequest><saml:Subject><saml:NameID>li.wei@corp-mail.io</saml:NameID></saml:Subject></samlp:AuthnRequest>"
+        )[2:-4]
+    )
     add("saml-redirect-deflated", (red,), path="/sso", query="SAMLRequest=" + quote(red, safe=""))
     return out
 
@@ -451,37 +639,92 @@ def _personal(rng: random.Random) -> list[RTCase]:
     out: list[RTCase] = []
 
     def add(name: str, values: tuple[str, ...], body: object, **kw: object) -> None:
-        out.append(RTCase("secret", "personal", name, values, resp_body=json.dumps(body).encode(), **kw))  # type: ignore[arg-type]
+        out.append(
+            RTCase("secret", "personal", name, values, resp_body=json.dumps(body).encode(), **kw)
+        )  # type: ignore[arg-type]
 
     for email in ("bjorn+invoices@corp-mail.io", '"sam.o\'neil"@corp-mail.io', "ANNA.KARLSSON@CORP-MAIL.IO",
                   "first.last+tag+more@sub.corp-mail.co.uk", "x_y-z@corp-mail.io"):  # fmt: skip
         add(f"email/{email}", (email.split("@")[0].strip('"'),), {"recipient_list": f"To: {email}"})
-    add("email-display-name", ("Rafaela Oliveira",), {"from": "Rafaela Oliveira <rafaela.o@corp-mail.io>"})
-    add("email-quoted-display-name", ("Oliveira, Rafaela",), {"reply_to": '"Oliveira, Rafaela" <r.oliveira@corp-mail.io>'})
-    for phone in ("+447700900461", "+4915123456789", "+33612345678", "+5511912345678", "+919876543210"):
+    add(
+        "email-display-name",
+        ("Rafaela Oliveira",),
+        {"from": "Rafaela Oliveira <rafaela.o@corp-mail.io>"},
+    )
+    add(
+        "email-quoted-display-name",
+        ("Oliveira, Rafaela",),
+        {"reply_to": '"Oliveira, Rafaela" <r.oliveira@corp-mail.io>'},
+    )
+    for phone in (
+        "+447700900461",
+        "+4915123456789",
+        "+33612345678",
+        "+5511912345678",
+        "+919876543210",
+    ):
         add(f"e164/{phone}", (phone, phone[1:]), {"msg": f"Your code was sent to {phone}"})
     add("e164-tel-uri", ("+14155552671"[1:],), {"link": "tel:+14155552671"})
-    add("twilio-whatsapp-form", ("4915123456780",), {}, method="POST", path="/twilio/inbound",
+    add(
+        "twilio-whatsapp-form",
+        ("4915123456780",),
+        {},
+        method="POST",
+        path="/twilio/inbound",
         req_headers=(("Content-Type", "application/x-www-form-urlencoded"),),
-        req_body=b"From=whatsapp%3A%2B4915123456780&To=whatsapp%3A%2B14155238886&Body=hi")
-    for iban in (_iban("DE", "370400440532013000"), _iban("FR", "20041010050500013M02606"),
-                 _iban("NL", "ABNA0417164300")):
+        req_body=b"From=whatsapp%3A%2B4915123456780&To=whatsapp%3A%2B14155238886&Body=hi",
+    )
+    for iban in (
+        _iban("DE", "370400440532013000"),
+        _iban("FR", "20041010050500013M02606"),
+        _iban("NL", "ABNA0417164300"),
+    ):
         spaced = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
-        add(f"iban-spaced-in-text/{iban[:2]}", (iban, spaced), {"note": f"Please wire to IBAN {spaced} by Friday."})
-        add(f"iban-lower-grouped/{iban[:2]}", (spaced.lower(),), {"memo": f"iban: {spaced.lower()}"})
+        add(
+            f"iban-spaced-in-text/{iban[:2]}",
+            (iban, spaced),
+            {"note": f"Please wire to IBAN {spaced} by Friday."},
+        )
+        add(
+            f"iban-lower-grouped/{iban[:2]}", (spaced.lower(),), {"memo": f"iban: {spaced.lower()}"}
+        )
     for prefix, length in (("4", 16), ("5", 16), ("37", 15), ("6011", 16)):
         card = _luhn(prefix if prefix != "5" else "54", length, rng)
-        out.append(RTCase("secret", "personal", f"card-json-number/{prefix}", (card,),
-                          resp_body=('{"payment": {"pan": ' + card + ', "exp": "12/27"}}').encode()))
-        out.append(RTCase("secret", "personal", f"card-json-number-neutral/{prefix}", (card,),
-                          resp_body=('{"rows": [[1, ' + card + ', "ok"]]}').encode()))
+        out.append(
+            RTCase(
+                "secret",
+                "personal",
+                f"card-json-number/{prefix}",
+                (card,),
+                resp_body=('{"payment": {"pan": ' + card + ', "exp": "12/27"}}').encode(),
+            )
+        )
+        out.append(
+            RTCase(
+                "secret",
+                "personal",
+                f"card-json-number-neutral/{prefix}",
+                (card,),
+                resp_body=('{"rows": [[1, ' + card + ', "ok"]]}').encode(),
+            )
+        )
     add("stripe-shipping-name", ("Jenny Rosen", "510 Townsend St"),
         {"shipping": {"name": "Jenny Rosen", "address": {"line1": "510 Townsend St", "city": "San Francisco",
                                                          "postal_code": "94103", "state": "CA"}}})  # fmt: skip
-    add("billing-address-object", ("742 Evergreen Terrace",),
-        {"billing": {"address": {"line1": "742 Evergreen Terrace", "city": "Springfield", "zip": "49007"}}})
-    add("shipping-address-string", ("Flat 4, 17 Quarry Road",),
-        {"order": 42, "shipping_address": "Flat 4, 17 Quarry Road, Leeds LS6 2AB"})
+    add(
+        "billing-address-object",
+        ("742 Evergreen Terrace",),
+        {
+            "billing": {
+                "address": {"line1": "742 Evergreen Terrace", "city": "Springfield", "zip": "49007"}
+            }
+        },
+    )
+    add(
+        "shipping-address-string",
+        ("Flat 4, 17 Quarry Road",),
+        {"order": 42, "shipping_address": "Flat 4, 17 Quarry Road, Leeds LS6 2AB"},
+    )
     for key, val in (("holder", "KAROLINA NOWAK"), ("cardholder_name", "Karolina Nowak"),
                      ("account_holder_name", "Tomas Lindgren"), ("recipient", "Aiyana Redcloud"),
                      ("assignee", "Dmitri Volkov"), ("name_on_card", "MEI LING TAN"),
@@ -489,11 +732,23 @@ def _personal(rng: random.Random) -> list[RTCase]:
                      ("nickname", "dvolkov"), ("preferred_username", "aredcloud"),
                      ("middle_name", "Josefine"), ("maiden_name", "Kowalczyk")):  # fmt: skip
         add(f"name-key/{key}", (val,), {"id": 77, key: val})
-    add("holder-object", ("Siddharth Rao",), {"card": {"brand": "visa", "holder": {"name": "Siddharth Rao"}}})
-    add("jira-assignee", ("Emeka Okonkwo",), {"fields": {"assignee": {"displayName": "Emeka Okonkwo", "active": True}}})
+    add(
+        "holder-object",
+        ("Siddharth Rao",),
+        {"card": {"brand": "visa", "holder": {"name": "Siddharth Rao"}}},
+    )
+    add(
+        "jira-assignee",
+        ("Emeka Okonkwo",),
+        {"fields": {"assignee": {"displayName": "Emeka Okonkwo", "active": True}}},
+    )
     add("oidc-userinfo", ("Léa", "Marchand"), {"sub": "248289761001", "given_name": "Léa", "family_name": "Marchand",
                                               "picture": "https://cdn.acme.io/a.png"})  # fmt: skip
-    add("advertising-id", ("6D92078A-8246-4BA4-AE5B-76104861E7DC",), {"idfa": "6D92078A-8246-4BA4-AE5B-76104861E7DC", "event": "open"})
+    add(
+        "advertising-id",
+        ("6D92078A-8246-4BA4-AE5B-76104861E7DC",),
+        {"idfa": "6D92078A-8246-4BA4-AE5B-76104861E7DC", "event": "open"},
+    )
     return out
 
 
@@ -518,42 +773,104 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
 
     for i in range(4):
         sha = rng.randbytes(20).hex()
-        body(f"git/sha-{i}", {"commit": {"sha": sha, "short": sha[:7], "tree": rng.randbytes(20).hex()}}, (sha,))
+        body(
+            f"git/sha-{i}",
+            {"commit": {"sha": sha, "short": sha[:7], "tree": rng.randbytes(20).hex()}},
+            (sha,),
+        )
     for v in ("2.4.1.0", "10.0.19045.3693", "1.0.0.1", "3.2.1.4"):
         body(f"version/{v}", {"app": "acme-cli", "min_supported": v, "channel": "stable"}, (v,))
     ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
     body("version/user-agent-json", {"event": "page_view", "userAgent": ua}, (ua,))
     header("user-agent-reduced", "User-Agent", ua)
-    header("sec-ch-ua-full-version-list", "Sec-CH-UA-Full-Version-List",
-           '"Not_A Brand";v="8.0.0.0", "Chromium";v="120.0.6099.129"')
-    body("version/oid", {"extensions": [{"oid": "2.5.29.17", "critical": False}, {"oid": "2.5.4.3"}]}, ("2.5.29.17", "2.5.4.3"))
+    header(
+        "sec-ch-ua-full-version-list",
+        "Sec-CH-UA-Full-Version-List",
+        '"Not_A Brand";v="8.0.0.0", "Chromium";v="120.0.6099.129"',
+    )
+    body(
+        "version/oid",
+        {"extensions": [{"oid": "2.5.29.17", "critical": False}, {"oid": "2.5.4.3"}]},
+        ("2.5.29.17", "2.5.4.3"),
+    )
     body("version/section", {"requirement": "see section 4.2.1.3 of the spec"}, ("4.2.1.3",))
     for i in range(4):
         u = f"{rng.getrandbits(128):032x}"
-        body(f"uuid/v4-{i}", {"id": f"{u[:8]}-{u[8:12]}-4{u[13:16]}-a{u[17:20]}-{u[20:]}"}, (u[20:],))
-    body("uuid/braced", {"clsid": "{21EC2020-3AEA-4069-A2DD-08002B30309D}"}, ("21EC2020-3AEA-4069-A2DD-08002B30309D",))
-    body("build/ids", {"build_id": "20240314.3", "run_id": 8123456789, "pipeline": "build-2024.03.14-1523"},
-         ("20240314.3", "8123456789", "build-2024.03.14-1523"))
+        body(
+            f"uuid/v4-{i}", {"id": f"{u[:8]}-{u[8:12]}-4{u[13:16]}-a{u[17:20]}-{u[20:]}"}, (u[20:],)
+        )
+    body(
+        "uuid/braced",
+        {"clsid": "{21EC2020-3AEA-4069-A2DD-08002B30309D}"},
+        ("21EC2020-3AEA-4069-A2DD-08002B30309D",),
+    )
+    body(
+        "build/ids",
+        {"build_id": "20240314.3", "run_id": 8123456789, "pipeline": "build-2024.03.14-1523"},
+        ("20240314.3", "8123456789", "build-2024.03.14-1523"),
+    )
     etag = rng.randbytes(16).hex() + "-12"
-    body("s3/etag", {"ETag": f'"{etag}"', "VersionId": "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"}, (etag,))
-    body("s3/list-v2", {"IsTruncated": True, "NextContinuationToken": "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",
-                        "KeyCount": 2}, ("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",))
-    body("pagination/google", {"items": [], "nextPageToken": "CiAKGjBpNTd2bnBkN2pxOWFiNW9tbDBxMW8xMDAQ5BJ4ARABGAE"},
-         ("CiAKGjBpNTd2bnBkN2pxOWFiNW9tbDBxMW8xMDAQ5BJ4ARABGAE",))
-    body("pagination/aws", {"Functions": [], "NextToken": "eyJNYXJrZXIiOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ=="},
-         ("eyJNYXJrZXIiOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ==",))
-    body("pagination/sync", {"events": [], "syncToken": "CPDAlvWDx70CEPDAlvWDx70CGAU="}, ("CPDAlvWDx70CEPDAlvWDx70CGAU=",))
+    body(
+        "s3/etag",
+        {
+            "ETag": f'"{etag}"',
+            "VersionId": "3/L4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo",
+        },
+        (etag,),
+    )
+    body(
+        "s3/list-v2",
+        {
+            "IsTruncated": True,
+            "NextContinuationToken": "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",
+            "KeyCount": 2,
+        },
+        ("1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=",),
+    )
+    body(
+        "pagination/google",
+        {"items": [], "nextPageToken": "CiAKGjBpNTd2bnBkN2pxOWFiNW9tbDBxMW8xMDAQ5BJ4ARABGAE"},
+        ("CiAKGjBpNTd2bnBkN2pxOWFiNW9tbDBxMW8xMDAQ5BJ4ARABGAE",),
+    )
+    body(
+        "pagination/aws",
+        {
+            "Functions": [],
+            "NextToken": "eyJNYXJrZXIiOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ==",
+        },
+        ("eyJNYXJrZXIiOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ==",),
+    )
+    body(
+        "pagination/sync",
+        {"events": [], "syncToken": "CPDAlvWDx70CEPDAlvWDx70CGAU="},
+        ("CPDAlvWDx70CEPDAlvWDx70CGAU=",),
+    )
     for i in range(3):
         h = rng.randbytes(64).hex()
         body(f"hash/sha512-{i}", {"sha512": h}, (h,))
-    body("hash/sri", {"integrity": "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC"},
-         ("sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC",))
+    body(
+        "hash/sri",
+        {"integrity": "sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC"},
+        ("sha384-oqVuAfXRKap7fdgcCY5uykM6+R9GqQ8K/uxy9rx7HNQlGYl1kPzQho1wx4JwY8wC",),
+    )
     for p in ("€1.234,56", "$12,345.67", "1 234,56 zł", "¥128,000", "CHF 4'250.00"):
         body(f"price/{p}", {"display_price": p}, (p,))
-    body("coordinates/pair", {"lat": 48.858370, "lng": 2.294481, "label": "48.8584, 2.2945"}, ("48.8584, 2.2945", "48.858370"))
+    body(
+        "coordinates/pair",
+        {"lat": 48.858370, "lng": 2.294481, "label": "48.8584, 2.2945"},
+        ("48.8584, 2.2945", "48.858370"),
+    )
     body("coordinates/iso6709", {"location": "+40.7128-074.0060/"}, ("+40.7128-074.0060/",))
-    body("number/plus-change", {"change_24h": "+1234.5678", "tz_offset": "+0530", "delta": "+12.5%"}, ("+1234.5678", "+0530"))
-    body("isbn/isbn10", {"isbn10": "0-306-40615-2", "isbn13": "978-3-16-148410-0"}, ("0-306-40615-2", "978-3-16-148410-0"))
+    body(
+        "number/plus-change",
+        {"change_24h": "+1234.5678", "tz_offset": "+0530", "delta": "+12.5%"},
+        ("+1234.5678", "+0530"),
+    )
+    body(
+        "isbn/isbn10",
+        {"isbn10": "0-306-40615-2", "isbn13": "978-3-16-148410-0"},
+        ("0-306-40615-2", "978-3-16-148410-0"),
+    )
     # EAN-13s that start with 4 and also pass Luhn (a 13-digit Visa shape)
     n = 0
     while n < 3:
@@ -567,19 +884,37 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
     while n < 3:
         t = "4" + _r(rng, string.digits, 18)
         if _luhn_ok(t):
-            body(f"trace/datadog-{n}", {"dd": {"trace_id": t, "span_id": str(rng.getrandbits(63))}}, (t,))
+            body(
+                f"trace/datadog-{n}",
+                {"dd": {"trace_id": t, "span_id": str(rng.getrandbits(63))}},
+                (t,),
+            )
             n += 1
     tp = f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-01"
     header("traceparent", "traceparent", tp)
     header("b3-trace", "X-B3-TraceId", f"{rng.getrandbits(128):032x}")
     header("cloud-trace", "X-Cloud-Trace-Context", f"{rng.getrandbits(128):032x}/1;o=1")
-    header("github-request-id", "X-GitHub-Request-Id", "CB8C:3F1B:1A2B3C:2D3E4F:65F31A2E", resp=True)
+    header(
+        "github-request-id", "X-GitHub-Request-Id", "CB8C:3F1B:1A2B3C:2D3E4F:65F31A2E", resp=True
+    )
     header("sec-websocket-key", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
-    header("digest-header", "Digest", "sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=", resp=True)
-    header("amz-cf-id", "X-Amz-Cf-Id", "Q9GM7KTzLxQ-sBqvfYaoLGQl5qBD7uPYTv8M2iHHj_UtORDcNX5nlQ==", resp=True)
+    header(
+        "digest-header", "Digest", "sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=", resp=True
+    )
+    header(
+        "amz-cf-id",
+        "X-Amz-Cf-Id",
+        "Q9GM7KTzLxQ-sBqvfYaoLGQl5qBD7uPYTv8M2iHHj_UtORDcNX5nlQ==",
+        resp=True,
+    )
     header("cf-ray", "CF-Ray", "8412a3c5ee4d9b3e-FRA", resp=True)
     header("server-timing", "Server-Timing", "db;dur=53, app;dur=47.2", resp=True)
-    header("csp-nonce", "Content-Security-Policy", "script-src 'nonce-r4nd0mN0nc3' 'strict-dynamic'", resp=True)
+    header(
+        "csp-nonce",
+        "Content-Security-Policy",
+        "script-src 'nonce-r4nd0mN0nc3' 'strict-dynamic'",
+        resp=True,
+    )
     for nm in ("projects/acme-prod/locations/us-central1/functions/resize", "payments-api-7d4b9c8f6d-x2x9k",
                "kube-system", "Frankfurt (eu-central-1)", "Q3 revenue.xlsx", "Standard Ground"):  # fmt: skip
         body(f"name/{nm}", {"metadata": {"name": nm, "namespace": "default"}}, (nm,))
@@ -587,8 +922,11 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
                              "envFrom": [{"secretRef": {"name": "app-env"}}],
                              "imagePullSecrets": [{"name": "regcred"}]},
          ("db-creds", "app-env", "regcred"))  # fmt: skip
-    body("k8s/automount", {"spec": {"automountServiceAccountToken": False, "serviceAccountName": "default"}},
-         ('"automountServiceAccountToken": false',))
+    body(
+        "k8s/automount",
+        {"spec": {"automountServiceAccountToken": False, "serviceAccountName": "default"}},
+        ('"automountServiceAccountToken": false',),
+    )
     oidc = {
         "issuer": "https://id.acme.io", "authorization_endpoint": "https://id.acme.io/authorize",
         "token_endpoint": "https://id.acme.io/oauth/token",
@@ -601,13 +939,29 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
     body("oidc/auth-time", {"auth_time": 1710428966, "amr": ["pwd", "mfa"]}, ("1710428966",))
     body("flags/password-meta", {"password_changed_at": "2024-03-14T15:09:26Z", "password_reset_required": False,
                                  "otp_enabled": True, "mfa_enabled": True}, ('"password_reset_required": false', '"otp_enabled": true'))  # fmt: skip
-    body("llm/logprobs", {"logprobs": {"content": [{"token": " The", "logprob": -0.0123, "bytes": [32, 84, 104, 101]}]}},
-         ('"token": " The"',))
-    body("llm/tgi-stream", None, ('"text":" The"',), ctype="text/event-stream",
-         raw=b'data: {"index":1,"token":{"id":578,"text":" The","logprob":-0.5,"special":false},"generated_text":null}\n\n')
+    body(
+        "llm/logprobs",
+        {
+            "logprobs": {
+                "content": [{"token": " The", "logprob": -0.0123, "bytes": [32, 84, 104, 101]}]
+            }
+        },
+        ('"token": " The"',),
+    )
+    body(
+        "llm/tgi-stream",
+        None,
+        ('"text":" The"',),
+        ctype="text/event-stream",
+        raw=b'data: {"index":1,"token":{"id":578,"text":" The","logprob":-0.5,"special":false},"generated_text":null}\n\n',
+    )
     for code in ("PGRST116", "SUMMER2024", "INC0012345", "KeyA", "ERR_BAD_REQUEST", "E11000"):
         body(f"code/{code}", {"code": code, "message": "see docs"}, (code,))
-    body("code/ticket", {"ticket": "SUP-48213", "hash": "#/settings/billing"}, ("SUP-48213", "#/settings/billing"))
+    body(
+        "code/ticket",
+        {"ticket": "SUP-48213", "hash": "#/settings/billing"},
+        ("SUP-48213", "#/settings/billing"),
+    )
     for err in (
         "ERROR 1045 (28000): Access denied for user 'app'@'localhost' (using password: YES)",
         'ERROR: column "token" is of type uuid but expression is of type text',
@@ -631,22 +985,71 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
     body("image/jpeg", {"thumb": jpg}, (jpg,))
     body("timestamps/mixed", {"ts": "2024-03-14T15:09:26.535123456Z", "epoch_ms": 1710428966535, "rfc": "Thu, 14 Mar 2024 15:09:26 +0000",
                               "date": "14/03/2024", "window": "2024-2025"}, ("2024-03-14T15:09:26.535123456Z", "1710428966535"))  # fmt: skip
-    body("stripe/publishable", {"publishableKey": "pk_live_" + _r(rng, _ALNUM, 24)[:0] + "51HqLyjWDarjtT1zdp7dc"}, ("pk_live_51HqLyjWDarjtT1zdp7dc",))
-    body("ids/stripe", {"id": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "charge": "ch_3MtwBwLkdIwHu7ix2"}, ("pi_3MtwBwLkdIwHu7ix28a3tqPa",))
-    body("ids/snowflake", {"id": 1204567890123456789, "channel_id": "1098765432109876543"}, ("1204567890123456789", "1098765432109876543"))
+    body(
+        "stripe/publishable",
+        {"publishableKey": "pk_live_" + _r(rng, _ALNUM, 24)[:0] + "51HqLyjWDarjtT1zdp7dc"},
+        ("pk_live_51HqLyjWDarjtT1zdp7dc",),
+    )
+    body(
+        "ids/stripe",
+        {"id": "pi_3MtwBwLkdIwHu7ix28a3tqPa", "charge": "ch_3MtwBwLkdIwHu7ix2"},
+        ("pi_3MtwBwLkdIwHu7ix28a3tqPa",),
+    )
+    body(
+        "ids/snowflake",
+        {"id": 1204567890123456789, "channel_id": "1098765432109876543"},
+        ("1204567890123456789", "1098765432109876543"),
+    )
     body("ids/ulid", {"event_id": "01HRZ3V8Z6K7WJ4YB5N2XG9TCM"}, ("01HRZ3V8Z6K7WJ4YB5N2XG9TCM",))
     body("ids/mongo", {"_id": {"$oid": "65f31a2e6c1b5e0a9d3f7c2b"}}, ("65f31a2e6c1b5e0a9d3f7c2b",))
-    body("keyboard/event", {"type": "keydown", "key": "ArrowUp", "code": "ArrowUp", "keyCode": 38}, ("ArrowUp",))
+    body(
+        "keyboard/event",
+        {"type": "keydown", "key": "ArrowUp", "code": "ArrowUp", "keyCode": 38},
+        ("ArrowUp",),
+    )
     body("cache/key", {"cache_key": "user:1042:profile:v3", "hit": True}, ("user:1042:profile:v3",))
-    body("tokens/counts", {"usage": {"prompt_tokens": 12, "completion_tokens": 40}, "tokenizer": "cl100k_base"}, ("cl100k_base",))
-    body("public-key/ssh", {"public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci@acme"},
-         ("AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",))
-    body("jwks/public", {"keys": [{"kty": "RSA", "kid": "sig-2024", "use": "sig", "e": "AQAB", "n": _b64url(bytes(range(200, 256)) * 4)}]},
-         ("sig-2024", "AQAB"))
-    body("phone-like/part-numbers", {"part": "P/N 1204-5567-01", "isbn": "ISBN 978-0-596-52068-7"}, ("1204-5567-01",))
-    body("geo/ipv6-like-times", {"duration": "12:34:56", "window": "08:00-17:30"}, ("12:34:56", "08:00-17:30"))
-    body("text/prose", {"description": "Set the token bucket size and the password policy in the admin panel."},
-         ("Set the token bucket size and the password policy in the admin panel.",))
+    body(
+        "tokens/counts",
+        {"usage": {"prompt_tokens": 12, "completion_tokens": 40}, "tokenizer": "cl100k_base"},
+        ("cl100k_base",),
+    )
+    body(
+        "public-key/ssh",
+        {
+            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci@acme"
+        },
+        ("AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",),
+    )
+    body(
+        "jwks/public",
+        {
+            "keys": [
+                {
+                    "kty": "RSA",
+                    "kid": "sig-2024",
+                    "use": "sig",
+                    "e": "AQAB",
+                    "n": _b64url(bytes(range(200, 256)) * 4),
+                }
+            ]
+        },
+        ("sig-2024", "AQAB"),
+    )
+    body(
+        "phone-like/part-numbers",
+        {"part": "P/N 1204-5567-01", "isbn": "ISBN 978-0-596-52068-7"},
+        ("1204-5567-01",),
+    )
+    body(
+        "geo/ipv6-like-times",
+        {"duration": "12:34:56", "window": "08:00-17:30"},
+        ("12:34:56", "08:00-17:30"),
+    )
+    body(
+        "text/prose",
+        {"description": "Set the token bucket size and the password policy in the admin panel."},
+        ("Set the token bucket size and the password policy in the admin panel.",),
+    )
     return out
 
 
