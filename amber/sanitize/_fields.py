@@ -72,6 +72,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_~.=+/:%-]{8,512}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The words of a camelCase or PascalCase identifier (`NoSuchKey`, `XMLHttpRequest`).
 _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+# One run of capitals (or a capitalized word), then one run of digits: an identifier that
+# a person typed or reads (`PGRST116`, `SUMMER2024`, `INC0012345`), not a generated token,
+# whose letters and digits interleave.
+_LETTERS_THEN_DIGITS = re.compile(r"(?:[A-Z]+|[A-Z][a-z]+)[0-9]+")
 _MASK: Verdict = ("mask", "signed-url")
 _COOKIE: Verdict = ("mask", "cookie")
 
@@ -136,7 +140,7 @@ def token_like(value: str) -> bool:
 
     8+ token characters, not a UUID, and: 32+ digits, or letters and digits mixed (16+
     characters may hold separators: `ST-71234-Ab3...`; shorter ones none: `ERR_1234`,
-    `v2-final` stay),
+    `v2-final` stay, and not one run of capitals then one of digits: `PGRST116`),
     or letters only of both cases switching case too often for words (`aBcDeFgHiJkL`; not
     `invalidArgument`, `NoSuchKey`, `XMLHttpRequest`).
     """
@@ -149,6 +153,8 @@ def token_like(value: str) -> bool:
     if digits and letters:
         if len(value) >= 16:
             return True
+        if _LETTERS_THEN_DIGITS.fullmatch(value) is not None:
+            return False  # an error code, a coupon, a ticket: `PGRST116`, `SUMMER2024`
         return not any(c in value for c in "-_.:") and digits >= 2 and letters >= 3
     if digits or not value.isalpha() or value.islower() or value.isupper():
         return False

@@ -200,6 +200,12 @@ _VERSION_TOKENS = frozenset(
      "oid", "oids"}
 )  # fmt: skip
 _DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+# A key with one of these tokens holds a number that is not a card: a barcode (EAN-13 and
+# UPC-A have their own check digit, ISBNs too) or a trace or span id (Datadog's are decimal).
+_DIGIT_ID_TOKENS = frozenset(
+    {"gtin", "gtin13", "gtin14", "ean", "ean13", "upc", "barcode", "isbn", "isbn13", "trace",
+     "span"}
+)  # fmt: skip
 
 Verdict = tuple[str, str] | None
 """`("mask", rule)`, `("pseudonym", kind)` or None (not sensitive)."""
@@ -228,7 +234,11 @@ def split_tokens(key: str) -> list[str]:
 
 
 def version_like(key: str, value: str) -> bool:
-    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`)?"""
+    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`), or a
+    run of digits under a key of barcodes or trace ids (`"gtin": "4006381333931"`,
+    `"trace_id": "4916920539412553432"`: a card's shape by chance, one in ten)?"""
+    if value.isdigit():
+        return any(t in _DIGIT_ID_TOKENS for t in split_tokens(key))
     return _DOTTED.fullmatch(value) is not None and any(
         t in _VERSION_TOKENS for t in split_tokens(key)
     )

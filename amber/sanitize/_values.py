@@ -721,7 +721,7 @@ class ValueScanner:
             inner = inner[sm.end() :]
         if not inner or is_marker(inner) or inner.startswith("[REDACTED:"):
             return None
-        if inner.strip().lower() in _NOT_A_SECRET:
+        if inner.strip().rstrip(")").lower() in _NOT_A_SECRET:
             return None  # `password_hash: null`, `token=""`, `secret: false` hold nothing
         return Hit("secret-key-value", start, end, marker("secret-key-value"), "mask")
 
@@ -773,7 +773,8 @@ def _prose_label(m: re.Match[str], value: str) -> bool:
     if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40), start) is None:
         return False
     inner = value.strip("\\\"'")
-    if len(inner) <= 3 or not any(c.isalnum() for c in inner):
+    # (the sentence's own punctuation is not the value's: MySQL's `(using password: YES)`)
+    if len(inner.rstrip(").,;")) <= 3 or not any(c.isalnum() for c in inner):
         return True
     return (
         bool(m.group("kv_q"))
@@ -791,8 +792,11 @@ _ANY_EXPRESSION = re.compile(r"==|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[ \t]*\
 # A dotted number right after a version-like word is a version, never an address:
 # `version 2.4.1.0`, `"build": "10.0.19041.1"`, `<Version>1.2.3.4`.
 _VERSION_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?i:version|ver|build|release|revision|rev|firmware|fw|semver)"
+    r"(?:(?<![A-Za-z])(?i:version|ver|build|release|revision|rev|firmware|fw|semver|section)"
     r"|Version|Build|Release|Revision)[\"']?[ \t]*[:=/ >]?[ \t]*[\"']?$"
+    # a product token's version (`Chrome/120.0.0.0` in a User-Agent; not a path segment
+    # `/hosts/10.1.2.3`), and a client hint's `v="8.0.0.0"`
+    r"|(?:^|(?<=[\s(;,]))[A-Za-z][A-Za-z0-9_.-]{0,30}/$|(?<![A-Za-z])v=\"?$"
 )
 
 
@@ -801,5 +805,32 @@ def _after_version(text: str, start: int) -> bool:
 
 
 _NOT_A_SECRET = frozenset(
-    {"null", "none", "nil", "true", "false", "~", "''", '""', "[]", "{}", "undefined"}
+    {
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "~",
+        "''",
+        '""',
+        "[]",
+        "{}",
+        "undefined",
+        # a type annotation (`password: string` in TypeScript, `token: str` in Python), and
+        # an auth scheme alone (`Authorization: "Bearer " + token`): no value yet
+        "string",
+        "str",
+        "number",
+        "int",
+        "bytes",
+        "boolean",
+        "bool",
+        "any",
+        "unknown",
+        "bearer",
+        "basic",
+        "token",
+        "digest",
+    }
 )

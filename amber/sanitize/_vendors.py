@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["LEFT", "MIDDLE_GATE", "MIDDLE_SHAPES", "RIGHT", "VENDOR_HINTS", "VENDOR_SHAPES", "VendorShape"]
+__all__ = [
+    "LEFT",
+    "MIDDLE_GATE",
+    "MIDDLE_SHAPES",
+    "RIGHT",
+    "VENDOR_HINTS",
+    "VENDOR_SHAPES",
+    "VendorShape",
+]
 
 LEFT = r"(?:(?<![A-Za-z0-9%])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrt]))"
 RIGHT = r"(?![A-Za-z0-9])"
