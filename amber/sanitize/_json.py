@@ -73,6 +73,9 @@ _BIG = 10**12  # the smallest integer with enough digits for a card number
 _TAGGED = frozenset(("email", "ip", "ipv6", "phone"))
 # The member that names the other in a name/value pair.
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+# The private members of a JSON Web Key (RFC 7518 section 6): RSA, EC/OKP and symmetric.
+_JWK_PRIVATE = frozenset(("d", "p", "q", "dp", "dq", "qi", "oth", "k"))
+_JWK_MASK: Verdict = ("mask", "private-key")
 
 
 _PARTS: dict[str, str] = {}
@@ -274,6 +277,7 @@ class JsonWalker:
         infos = self._infos
         key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
+        jwk = "kty" in d  # a JSON Web Key: its private members are named by letters
         memo_get = self._memo_get
         clean = self._clean_strings
         for k, v in d.items():
@@ -288,6 +292,8 @@ class JsonWalker:
                     inh = True
                 elif pair is not None and k in ("value", "Value"):
                     verdict = pair
+                elif jwk and k in _JWK_PRIVATE:
+                    verdict = _JWK_MASK  # `d`, `p`, `q`... of an RSA key, `k` of a secret
                 elif named:
                     verdict = field_verdict(k, v)  # `{"X-Amz-Signature": ...}`, `{"code": ...}`
             elif (
@@ -336,9 +342,9 @@ class JsonWalker:
 
     def _pair_verdict(self, d: dict[str, Any]) -> Verdict:
         """In a name/value pair (`{"name": "DATABASE_PASSWORD", "value": ...}`, an AWS tag
-        `{"Key": ..., "Value": ...}`), the verdict the name gives the value: a mask, or an
+        `{"Key": ..., "Value": ...}`, a CI or hosting variable with its flags beside), the verdict the name gives the value: a mask, or an
         identity other than a bare name. None elsewhere."""
-        if len(d) > 4:
+        if len(d) > 10:  # (a CI variable has 8 members: key, value, masked, protected...)
             return None
         name = next((v for k, v in d.items() if k in _PAIR_NAMES), None)
         if type(name) is not str or len(name) > 64:
