@@ -306,6 +306,11 @@ class KeyClassifier:
             kind = self.identity_suffixes.get(tokens[-1])
             if kind is not None and tokens[-2] not in ("is", "has", "verified"):
                 return ("pseudonym", kind)
+        if key.endswith("]") and "[" in key:
+            # a bracketed form field (Rails, PHP, Stripe): `card[cvc]`, `user[pin]`
+            inner = self._classify(key[key.rfind("[") + 1 : -1])
+            if inner is not None and inner[0] == "mask":
+                return inner
         return None
 
     def _compound(self, tok: str) -> bool:

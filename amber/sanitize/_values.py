@@ -161,6 +161,40 @@ DETECTORS: tuple[Detector, ...] = (
         r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"
         r"|[^\s\"'&,;<>{}\[\]\\]{1,256}+))",
     ),
+    # credentials on a command line or in a client's config, as logs and errors quote them
+    Detector(
+        "cli-credentials", "curlu",
+        r"\bcurl\b[^\n]{0,200}?[ \t](?:-u|--user)[ =]?['\"]?[^\s:'\"]{1,128}:"
+        r"(?P<curlu_v>[^\s'\"]{1,256})",
+        group="curlu_v",
+    ),
+    Detector(
+        "cli-credentials", "mysqlp",
+        r"\bmysql(?:dump|admin|sh|import)?\b[^\n]{0,200}?[ \t]-p(?P<mysqlp_v>[^\s'\"-][^\s'\"]{2,255})",
+        group="mysqlp_v",
+    ),
+    Detector(
+        "cli-credentials", "flag",
+        r"(?<![\w-])--(?:password|passwd|pass|token|api-key|apikey|secret|client-secret"
+        r"|auth-token|access-token)[= ](?P<flag_v>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'"
+        r"|[^\s'\"-][^\s'\"]{0,255})",
+        group="flag_v",
+    ),
+    Detector(
+        "cli-credentials", "oracle",
+        r"jdbc:oracle:[a-z0-9]+:[^/\s:@]{1,128}/(?P<oracle_v>[^@\s/]{1,256})@",
+        group="oracle_v",
+    ),
+    Detector(
+        "cli-credentials", "netrc",
+        r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<netrc_v>\S{1,256})",
+        group="netrc_v",
+    ),
+    Detector(
+        "auth-credentials", "smtpplain",
+        r"\bAUTH[ \t]+PLAIN[ \t]+(?P<smtpplain_v>[A-Za-z0-9+/]{8,}={0,2})",
+        group="smtpplain_v",
+    ),
     Detector(
         "url-userinfo", "url",
         r"//(?P<url_u>[^/\s:@\"'<>\[\]]{1,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
@@ -326,6 +360,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ),
         "(?=[eAaghsrwxSTtWnpdkGEHqylPNFCofLi])",
     ),
+    ("cli", ("curlu", "mysqlp", "flag", "oracle", "netrc", "smtpplain"), "(?=[-cmjA])"),
     # vendor shapes told by their middle (`Q~`, `.atlasv1.`): their own gate
     ("middle", tuple(v.ident for v in MIDDLE_SHAPES), "(?=[A-Za-z0-9_~.])" + LEFT),
     # no detector of this group starts right after a letter or digit: the group rejects
@@ -379,6 +414,10 @@ _HAS_DIGIT = _DIGIT.search
 _HAS_TOKEN_HINT = _TOKEN_HINT.search
 _HAS_AUTH_HINT = _AUTH_HINT.search
 _HAS_MIDDLE = re.compile(MIDDLE_GATE).search
+_HAS_CLI = re.compile(
+    r"curl|mysql|--(?:pass|token|api|secret|client-secret|auth-token|access-token)"
+    r"|jdbc:oracle|machine[ \t]|AUTH[ \t]+PLAIN"
+).search
 
 
 def _gate(group: str, s: str) -> bool:
@@ -398,6 +437,8 @@ def _gate(group: str, s: str) -> bool:
         return _HAS_AUTH_HINT(s) is not None
     if group == "middle":
         return _HAS_MIDDLE(s) is not None
+    if group == "cli":
+        return _HAS_CLI(s) is not None
     return "-----BEGIN" in s  # pem
 
 
@@ -415,6 +456,7 @@ _GATES: dict[str, Callable[[str], object]] = {
     "lower": _HAS_DIGIT,  # (an IBAN has 15 characters at least: the regex checks)
     "random": lambda s: len(s) >= 40,
     "middle": _HAS_MIDDLE,
+    "cli": _HAS_CLI,
 }
 
 
