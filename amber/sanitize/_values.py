@@ -251,6 +251,15 @@ DETECTORS: tuple[Detector, ...] = (
         action="email", secret=False,
     ),
     Detector(
+        # the display name of an address (`Jane Roe <jane@corp.io>`, `"Roe, Jane" <...>`):
+        # a person's name, as mail headers and webhooks carry it
+        "email-display-name", "dname",
+        r"(?:(?<=\")[^\"\n<>@]{1,64}(?=\"[ \t]*<[^<>@\s]{1,64}@)"
+        r"|(?<![\w.'-])[A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*"
+        r"(?:[ ][A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*){1,3}(?=[ \t]*<[^<>@\s]{1,64}@))",
+        action="name", secret=False,
+    ),
+    Detector(
         "iban", "iban",
         LEFT + r"[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?" + RIGHT,
         check=iban_ok,
@@ -340,7 +349,7 @@ _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
 # positions with one test.
 _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("pem", ("pem",), "(?=[-])"),
-    ("at", ("url", "email"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
+    ("at", ("url", "email", "dname"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
     ("kv", ("kv",), "(?=[A-Za-z_\\\\\"'])"),
     ("auth", ("auth", "basic"), "(?=[BbTt])"),
     (
