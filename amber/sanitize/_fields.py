@@ -33,7 +33,15 @@ from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 
-__all__ = ["cookie_holder", "cookie_name", "field_name", "field_verdict", "token_like"]
+__all__ = [
+    "cookie_holder",
+    "cookie_name",
+    "field_name",
+    "field_verdict",
+    "header_list",
+    "header_pair",
+    "token_like",
+]
 
 # Signed-URL and OAuth parameter names (compacted: lowercase, no `_`/`-`/`.`) that the key
 # rules leave, unambiguous as field names.
@@ -175,3 +183,33 @@ def field_verdict(name: str, value: object) -> Verdict:
     if kind == "ambiguous":
         return _MASK if isinstance(value, str) and token_like(value) else None
     return _COOKIE if kind == "cookie" else _MASK
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+_ONE_WORD_HEADERS = frozenset({"authorization", "cookie", "apikey", "token"})
+_HEADER_LISTS = frozenset({"headers", "raw_headers", "rawheaders", "header_list", "headerlist"})
+
+
+def header_pair(items: list[object]) -> bool:
+    """Is `items` a header as debug and echo endpoints list them, `[name, value]`
+    (`["x-api-key", "..."]`, ASGI's header pairs, Go's and Python's dumps)? The name must be
+    a header's: words joined by `-`, or one of the one-word request headers that hold
+    credentials (`["secret", "draft"]`, a list of tags, is not one)."""
+    name = items[0]
+    if type(name) is not str or type(items[1]) is not str or len(name) > 64:
+        return False
+    if "-" not in name:
+        return name.lower() in _ONE_WORD_HEADERS
+    return _HEADER_NAME.fullmatch(name) is not None
+
+
+def header_list(key: object, items: list[object]) -> bool:
+    """Is `items`, under `key`, a flat list of header names and values (Node's
+    `rawHeaders`: `["Host", "api.acme.io", "X-Auth-Token", "..."]`)?"""
+    return (
+        isinstance(key, str)
+        and len(items) % 2 == 0
+        and normalize_key(key) in _HEADER_LISTS
+        and all(type(v) is str for v in items)
+        and all(_HEADER_NAME.fullmatch(v) is not None for v in items[::2])  # type: ignore[arg-type]
+    )

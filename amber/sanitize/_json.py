@@ -29,6 +29,8 @@ from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
 from ._fields import field_verdict
+from ._fields import header_list
+from ._fields import header_pair
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
@@ -354,6 +356,21 @@ class JsonWalker:
             return field_verdict(name, d.get("value", d.get("Value")))
         return None if verdict == NAME else verdict
 
+    def _header_pairs(self, items: list[Any], path: Path) -> set[int]:
+        """Headers listed as names and values (`["x-api-key", "..."]`, Node's `rawHeaders`):
+        a value whose name the key rules mask is masked (its index returned); the value
+        rules do the rest."""
+        masked: set[int] = set()
+        for i in range(0, len(items) - 1, 2):
+            verdict = self._classify(items[i])
+            if verdict is not None and verdict[0] == "mask" and not is_marker(items[i + 1]):
+                nv = self._leaf(items[i + 1], verdict, (path, i + 1), inherited=False)
+                masked.add(i + 1)
+                if nv is not items[i + 1]:
+                    self.edits[(path, i + 1)] = nv
+                    self.sets.append((items, i + 1, nv))
+        return masked
+
     def _rename(self, k: str, path: Path) -> None:
         """Replace what the value rules find in a key (an email used as a key)."""
         hits: list[Redaction] = []
@@ -364,10 +381,18 @@ class JsonWalker:
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
+        masked: set[int] = set()
+        if verdict is None and (
+            (len(items) == 2 and header_pair(items))
+            or (len(items) >= 4 and path is not None and header_list(path[1], items))
+        ):
+            masked = self._header_pairs(items, path)
         memo_get = self._memo_get
         clean = self._clean_strings
         nv: Any  # a string, or what `_leaf` gives for an integer (mypyc checks a `str`)
         for i, v in enumerate(items):
+            if masked and i in masked:
+                continue
             t = type(v)
             if t is dict:
                 self._dict(v, (path, i), verdict, person)
