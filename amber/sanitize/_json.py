@@ -306,6 +306,10 @@ class JsonWalker:
             ):
                 # a product's, region's or file's name: only a person's is pseudonymized
                 verdict, inh = inherited, inherited is not None
+            elif k == "token" and ("logprob" in d or (type(v) is dict and "logprob" in v)):
+                # a language model's output token beside its log-probability (OpenAI's
+                # `logprobs`, a text-generation stream's `{"token": {"text", "logprob"}}`)
+                verdict, inh = inherited, inherited is not None
             t = type(v)
             if t is str:
                 # the common leaf first: a string under an ordinary key whose text the
