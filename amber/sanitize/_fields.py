@@ -28,6 +28,7 @@ columns, `KEY=value` and `key: value` config text, header names.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from ._keys import Verdict
 from ._keys import normalize_key
@@ -211,5 +212,5 @@ def header_list(key: object, items: list[object]) -> bool:
         and len(items) % 2 == 0
         and normalize_key(key) in _HEADER_LISTS
         and all(type(v) is str for v in items)
-        and all(_HEADER_NAME.fullmatch(v) is not None for v in items[::2])  # type: ignore[arg-type]
+        and all(_HEADER_NAME.fullmatch(cast(str, v)) is not None for v in items[::2])
     )

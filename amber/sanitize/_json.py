@@ -348,8 +348,9 @@ class JsonWalker:
 
     def _pair_verdict(self, d: dict[str, Any]) -> Verdict:
         """In a name/value pair (`{"name": "DATABASE_PASSWORD", "value": ...}`, an AWS tag
-        `{"Key": ..., "Value": ...}`, a CI or hosting variable with its flags beside), the verdict the name gives the value: a mask, or an
-        identity other than a bare name. None elsewhere."""
+        `{"Key": ..., "Value": ...}`, a CI or hosting variable with its flags beside), the
+        verdict the name gives the value: a mask, or an identity other than a bare name. None
+        elsewhere."""
         if len(d) > 10:  # (a CI variable has 8 members: key, value, masked, protected...)
             return None
         name = next((v for k, v in d.items() if k in _PAIR_NAMES), None)

@@ -170,7 +170,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "cli-credentials", "mysqlp",
-        r"\bmysql(?:dump|admin|sh|import)?\b[^\n]{0,200}?[ \t]-p(?P<mysqlp_v>[^\s'\"-][^\s'\"]{2,255})",
+        r"\bmysql(?:dump|admin|sh|import)?\b[^\n]{0,200}?[ \t]-p"
+        r"(?P<mysqlp_v>[^\s'\"-][^\s'\"]{2,255})",
         group="mysqlp_v",
     ),
     Detector(
@@ -187,7 +188,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "cli-credentials", "netrc",
-        r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<netrc_v>\S{1,256})",
+        r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<netrc_v>[^\s\"']{1,256})",
         group="netrc_v",
     ),
     Detector(
@@ -254,7 +255,7 @@ DETECTORS: tuple[Detector, ...] = (
         # the display name of an address (`Jane Roe <jane@corp.io>`, `"Roe, Jane" <...>`):
         # a person's name, as mail headers and webhooks carry it
         "email-display-name", "dname",
-        r"(?:(?<=\")[^\"\n<>@]{1,64}(?=\"[ \t]*<[^<>@\s]{1,64}@)"
+        r"(?:(?<=\")[^\"\\\n<>@]{1,64}(?=\\?\"[ \t]*<[^<>@\s]{1,64}@)"
         r"|(?<![\w.'-])[A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*"
         r"(?:[ ][A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*){1,3}(?=[ \t]*<[^<>@\s]{1,64}@))",
         action="name", secret=False,

@@ -12,9 +12,9 @@ minute): `tests/core/sanitize/test_redteam.py` runs the same cases in-process.
 from __future__ import annotations
 
 import argparse
-import re
 import collections
 import http.client
+import re
 import signal
 import subprocess
 import tempfile
@@ -100,7 +100,8 @@ def run(workdir: Path, show_limit: int) -> dict[str, dict[int, str]]:
         for ex in store.iter_exchanges():
             i = int(dict((k.lower(), v) for k, v in ex.request.headers)["x-rt-case"])
             ids[i] = ex.id
-            parts = [ex.request.path, ex.request.query, *(f"{k}: {v}" for k, v in ex.request.headers),
+            parts = [ex.request.path, ex.request.query,
+                     *(f"{k}: {v}" for k, v in ex.request.headers),
                      ex.request.body.decode("latin-1")]  # fmt: skip
             if ex.response is not None:
                 parts += [*(f"{k}: {v}" for k, v in ex.response.headers),
@@ -118,14 +119,10 @@ def run(workdir: Path, show_limit: int) -> dict[str, dict[int, str]]:
         lines = out.stdout.decode("utf-8", "replace").splitlines()
         for i, xid in ids.items():  # one exchange (HAR entry, JSONL record) a line
             artifacts[f"export-{fmt}"][i] = "\n".join(ln for ln in lines if xid in ln)
-    shown = 0
-    for i, xid in sorted(ids.items()):
-        if shown >= show_limit:
-            break
+    for i, xid in sorted(ids.items())[:show_limit]:
         out = subprocess.run([AMBER, "show", "--full", xid, "--store", store_url],
                              capture_output=True, env=capture_env(None))  # fmt: skip
         artifacts["show"][i] = out.stdout.decode("utf-8", "replace")
-        shown += 1
     gen = workdir / "gen"
     gen_run = subprocess.run([AMBER, "gen-test", "--out", str(gen), "--no-verify", "--base-url",
                     "http://127.0.0.1:9", "--store", store_url, *ids.values()],
@@ -189,7 +186,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--show", type=int, default=10_000, help="run `amber show` on this many")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as d:  # noqa: SIM117
+    with tempfile.TemporaryDirectory() as d:
         report(run(Path(d), args.show))
 
 

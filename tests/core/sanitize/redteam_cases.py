@@ -7,6 +7,7 @@ Values are made up: token shapes follow gitleaks' public rules and the vendors' 
 checksums are computed, and a fixed-seed generator makes the random parts.
 """
 
+# ruff: noqa: E501  (data: tokens and bodies are kept on one line each)
 from __future__ import annotations
 
 import base64
@@ -192,8 +193,8 @@ def _vendor_cases(rng: random.Random) -> list[RTCase]:
             )
         )  # fmt: skip
         gql = {
-            "query": 'mutation { connectIntegration(provider: "%s", credential: "%s") { id } }'
-            % (vendor, token2)
+            "query": f'mutation {{ connectIntegration(provider: "{vendor}", '
+            f'credential: "{token2}") {{ id }} }}'
         }
         needle2 = (token2.rsplit("/", 1)[1],) if vendor == "discord-webhook" else (token2,)
         out.append(
@@ -744,6 +745,9 @@ def _personal(rng: random.Random) -> list[RTCase]:
     )
     add("oidc-userinfo", ("Léa", "Marchand"), {"sub": "248289761001", "given_name": "Léa", "family_name": "Marchand",
                                               "picture": "https://cdn.acme.io/a.png"})  # fmt: skip
+    add("phone-dotted", ("42.68.53.07",), {"contact": "Standard: +33.1.42.68.53.07"})
+    add("ip-in-rest-path", ("10.1.2.3",), {"self": "https://cmdb.acme.io/hosts/10.1.2.3"})
+    add("cli-password-flag", ("Hx7!kQ2mZp",), {"cmd": "pg_dump --password=Hx7!kQ2mZp --host=db"})
     add(
         "advertising-id",
         ("6D92078A-8246-4BA4-AE5B-76104861E7DC",),
@@ -1044,6 +1048,30 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
         "geo/ipv6-like-times",
         {"duration": "12:34:56", "window": "08:00-17:30"},
         ("12:34:56", "08:00-17:30"),
+    )
+    # what the detectors added with this corpus must leave alone
+    for cmd in (
+        "curl -u admin https://artifacts.acme.io/health",
+        "docker run -u 1000:1000 --rm acme/app:2.4.1",
+        "mysql -h db.internal -P 3306 -u root -p",
+        "kubectl create secret docker-registry regcred --docker-password-stdin --token-file=/var/run/token",
+        "git push --force-with-lease origin main",
+    ):  # fmt: skip
+        body(f"cli/{cmd[:24]}", {"step": cmd, "exit": 0}, (cmd,))
+    body("headers/pairs", {"headers": [["content-type", "application/json"], ["x-request-id", "req_8f2a61c04d7b"]],
+                           "tags": ["secret", "draft"]}, ("req_8f2a61c04d7b", "draft"))  # fmt: skip
+    body("headers/raw", {"rawHeaders": ["Host", "api.acme.io", "Accept", "*/*", "X-Request-Id", "req_8f2a61c04d7c"]},
+         ("req_8f2a61c04d7c",))  # fmt: skip
+    body("saml/role", None, ("admin",), ctype="application/xml",
+         raw=b'<saml:Attribute Name="Role"><saml:AttributeValue>admin</saml:AttributeValue></saml:Attribute>')  # fmt: skip
+    body("jwks/ec-public", {"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+                                      "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]},
+         ("f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",))  # fmt: skip
+    body(
+        "css/icon-class",
+        {"icon": "ico-arrow-left-circle-outline-small-dark"},
+        ("ico-arrow-left-circle-outline-small-dark",),
     )
     body(
         "text/prose",
