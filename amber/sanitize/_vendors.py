@@ -18,8 +18,10 @@ from typing import NamedTuple
 
 __all__ = [
     "LEFT",
-    "MIDDLE_GATE",
+    "MIDDLE_HINTS",
     "MIDDLE_SHAPES",
+    "MORE_HINTS",
+    "MORE_SHAPES",
     "RIGHT",
     "VENDOR_HINTS",
     "VENDOR_SHAPES",
@@ -77,7 +79,13 @@ VENDOR_SHAPES: tuple[VendorShape, ...] = (
                 LEFT + r"(?:EAAA[A-Za-z0-9_-]{56,}|sq0(?:atp|csp)-[A-Za-z0-9_-]{22,})"
                 + RIGHT),
     VendorShape("heroku-key", "heroku", LEFT + r"HRKU-[A-Za-z0-9_-]{60}" + RIGHT),
-    # gitleaks' current rules (cmd/generate/config/rules), a prefix each
+)  # fmt: skip
+"""Vendor credentials by shape; `_values.py` compiles them with its other token rules."""
+
+MORE_SHAPES: tuple[VendorShape, ...] = (
+    # from gitleaks' current rules (cmd/generate/config/rules), a prefix each, all at a
+    # token boundary (`LEFT`): a group of their own in `_values.py`, gated on `MORE_HINTS`,
+    # so that the older group's regex, run more often, does not try them
     VendorShape("slack-token", "slackapp", LEFT + r"xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+" + RIGHT),
     VendorShape("google-oauth", "gocspx",
                 LEFT + r"(?:GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{30,})" + RIGHT),
@@ -98,7 +106,7 @@ VENDOR_SHAPES: tuple[VendorShape, ...] = (
                 LEFT + r"AT(?:ATT|CTT)3[A-Za-z0-9_=-]{186}(?![A-Za-z0-9_=-])"),
     VendorShape(
         "discord-webhook", "discord",
-        r"discord(?:app)?\.com(?:/|%2[Ff])api(?:/|%2[Ff])webhooks(?:/|%2[Ff])[0-9]{17,20}"
+        LEFT + r"discord(?:app)?\.com(?:/|%2[Ff])api(?:/|%2[Ff])webhooks(?:/|%2[Ff])[0-9]{17,20}"
         r"(?:/|%2[Ff])(?P<discord_v>[A-Za-z0-9_-]{60,})",
         group="discord_v",
     ),
@@ -156,6 +164,7 @@ VENDOR_SHAPES: tuple[VendorShape, ...] = (
     VendorShape("mapbox-token", "mapbox",
                 LEFT + r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}" + RIGHT),
 )  # fmt: skip
+"""More vendor credentials, each told by its prefix."""
 
 MIDDLE_SHAPES: tuple[VendorShape, ...] = (
     # shapes told by their middle, not a prefix: any token character may start them
@@ -167,16 +176,19 @@ MIDDLE_SHAPES: tuple[VendorShape, ...] = (
     VendorShape("airtable-token", "airtable", LEFT + r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + RIGHT),
 )  # fmt: skip
 """Vendor credentials whose telling part is inside: their own detector group, gated on
-`Q~`, `.atlasv1.`, `-us<digit>` or `pat<14>.` (`MIDDLE_GATE`, `_values.py`)."""
+`Q~`, `.atlasv1.`, `-us` or `pat` (`MIDDLE_HINTS`, `_values.py`)."""
 
-MIDDLE_GATE = r"[0-9]Q~|\.atlasv1\.|-us[0-9]|pat[A-Za-z0-9]{14}\."
-"""What every shape of `MIDDLE_SHAPES` contains."""
-"""Vendor credentials by shape; `_values.py` compiles them with its other token rules."""
+MIDDLE_HINTS: tuple[str, ...] = ("Q~", ".atlasv1.", "-us", "pat")
+"""Substrings one of which every shape of `MIDDLE_SHAPES` contains."""
 
 VENDOR_HINTS: tuple[str, ...] = (
     "sk-", "npm_", "pypi-", "glpat-", "glrt-", "gldt-", "glft-", "glptt-", "glsoat-",
     "glcbt-", "glimt-", "gloas-", "glffct-", "glagent-", "GR1348941", "hf_", "api_org_",
     "_v1_", "shp", "key-", "ccountKey", "ccessKey", "SK", "EAAA", "sq0", "HRKU-",
+)  # fmt: skip
+"""Substrings one of which every vendor shape contains: the cheap gate before the regex."""
+
+MORE_HINTS: tuple[str, ...] = (
     "xapp-", "GOCSPX-", "ya29.", "$production$", "$sandbox$", "lin_", "dp.", "PMAK-",
     "glc_", "glsa_", "eyJrIjoi", "hvs.", "hvb.", "ATATT3", "ATCTT3", "discord", "dapi",
     "NRAK-", "NRII-", "NRJS-", "sntry", "xkeysib-", "dt0c01.", "pul-", "rubygems_",
@@ -185,4 +197,4 @@ VENDOR_HINTS: tuple[str, ...] = (
     "sha256~", "tk-us-", "dnkey-", "fio-u-", "duffel_", "pat.", "CLOJARS_", "ico-", "ops_eyJ",
     "EAAC", "EAAM", "fo1_", "fm1", "fm2", "sk.eyJ",
 )  # fmt: skip
-"""Substrings one of which every vendor shape contains: the cheap gate before the regex."""
+"""Substrings one of which every shape of `MORE_SHAPES` contains."""

@@ -861,8 +861,8 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
         body(f"price/{p}", {"display_price": p}, (p,))
     body(
         "coordinates/pair",
-        {"lat": 48.858370, "lng": 2.294481, "label": "48.8584, 2.2945"},
-        ("48.8584, 2.2945", "48.858370"),
+        {"lat": 48.85837, "lng": 2.294481, "label": "48.8584, 2.2945"},
+        ("48.8584, 2.2945", "48.85837"),
     )
     body("coordinates/iso6709", {"location": "+40.7128-074.0060/"}, ("+40.7128-074.0060/",))
     body(
