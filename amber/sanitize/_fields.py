@@ -39,6 +39,7 @@ __all__ = [
     "cookie_name",
     "field_name",
     "field_verdict",
+    "HEADER_LISTS",
     "header_list",
     "header_pair",
     "token_like",
@@ -188,7 +189,10 @@ def field_verdict(name: str, value: object) -> Verdict:
 
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
 _ONE_WORD_HEADERS = frozenset({"authorization", "cookie", "apikey", "token"})
-_HEADER_LISTS = frozenset({"headers", "raw_headers", "rawheaders", "header_list", "headerlist"})
+HEADER_LISTS = frozenset(
+    {"headers", "Headers", "rawHeaders", "raw_headers", "RawHeaders", "headerList", "header_list"}
+)
+"""The keys (as written) of a list that may hold headers' names and values in turn."""
 
 
 def header_pair(items: list[object]) -> bool:
@@ -204,13 +208,12 @@ def header_pair(items: list[object]) -> bool:
     return _HEADER_NAME.fullmatch(name) is not None
 
 
-def header_list(key: object, items: list[object]) -> bool:
-    """Is `items`, under `key`, a flat list of header names and values (Node's
-    `rawHeaders`: `["Host", "api.acme.io", "X-Auth-Token", "..."]`)?"""
+def header_list(items: list[object]) -> bool:
+    """Is `items` (under a key of `HEADER_LISTS`) a flat list of header names and values
+    (Node's `rawHeaders`: `["Host", "api.acme.io", "X-Auth-Token", "..."]`)?"""
     return (
-        isinstance(key, str)
+        len(items) >= 4
         and len(items) % 2 == 0
-        and normalize_key(key) in _HEADER_LISTS
         and all(type(v) is str for v in items)
         and all(_HEADER_NAME.fullmatch(cast(str, v)) is not None for v in items[::2])
     )

@@ -28,6 +28,7 @@ from amber._model import Redaction
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._fields import HEADER_LISTS
 from ._fields import field_verdict
 from ._fields import header_list
 from ._fields import header_pair
@@ -78,6 +79,7 @@ _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
 # The private members of a JSON Web Key (RFC 7518 section 6): RSA, EC/OKP and symmetric.
 _JWK_PRIVATE = frozenset(("d", "p", "q", "dp", "dq", "qi", "oth", "k"))
 _JWK_MASK: Verdict = ("mask", "private-key")
+_NO_INDICES: frozenset[int] = frozenset()
 
 
 _PARTS: dict[str, str] = {}
@@ -361,7 +363,7 @@ class JsonWalker:
             return field_verdict(name, d.get("value", d.get("Value")))
         return None if verdict == NAME else verdict
 
-    def _header_pairs(self, items: list[Any], path: Path) -> set[int]:
+    def _header_pairs(self, items: list[Any], path: Path) -> frozenset[int] | set[int]:
         """Headers listed as names and values (`["x-api-key", "..."]`, Node's `rawHeaders`):
         a value whose name the key rules mask is masked (its index returned); the value
         rules do the rest."""
@@ -386,10 +388,10 @@ class JsonWalker:
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
-        masked: set[int] = set()
+        masked: frozenset[int] | set[int] = _NO_INDICES
         if verdict is None and (
             (len(items) == 2 and header_pair(items))
-            or (len(items) >= 4 and path is not None and header_list(path[1], items))
+            or (path is not None and path[1] in HEADER_LISTS and header_list(items))
         ):
             masked = self._header_pairs(items, path)
         memo_get = self._memo_get

@@ -139,6 +139,10 @@ def run(workdir: Path, show_limit: int) -> dict[str, dict[int, str]]:
     for i, xid in ids.items():
         artifacts["gen-test"][i] = by_id.get(xid, "")
     print("gen-test files:", len(by_id), gen_run.stderr.decode()[-500:] if not by_id else "")
+    scan = subprocess.run([AMBER, "scan", str(db), str(gen)],
+                          capture_output=True, env=capture_env(None))  # fmt: skip
+    print("amber scan (store, generated tests):", scan.returncode,
+          scan.stdout.decode("utf-8", "replace")[-3000:])  # fmt: skip
     artifacts["_ids"] = {i: x for i, x in ids.items()}
     return artifacts
 
