@@ -62,7 +62,7 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # verification APIs carry it
         "document_number", "documentnumber", "document_no", "documentno",
         # more one-time codes, payment and bank data, and the keys of seeds and licences
-        "sort_code", "sortcode", "bsb", "mnemonic", "seed_phrase", "seedphrase",
+        "one_time_code", "onetimecode", "sort_code", "sortcode", "bsb", "mnemonic", "seed_phrase", "seedphrase",
         "recovery_phrase", "passkey", "samlresponse", "saml_response", "samlart",
         # more national ids and licences (a name that says what it is, in any shape)
         "cpf", "aadhaar", "aadhar", "pesel", "bsn", "personnummer", "codice_fiscale",
@@ -94,7 +94,7 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("recovery", "codes"), ("backup", "codes"), ("security", "answer"), ("master", "key"),
         # codes sent to a person to prove who they are, and a card's security code
         ("verification", "code"), ("confirmation", "code"), ("sms", "code"),
-        ("factor", "code"), ("time", "code"), ("login", "code"), ("email", "code"),
+        ("factor", "code"), ("login", "code"), ("email", "code"),
         ("card", "code"), ("sort", "code"), ("seed", "phrase"), ("recovery", "phrase"),
         ("license", "key"), ("licence", "key"), ("saml", "response"),
     }
