@@ -62,7 +62,8 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # verification APIs carry it
         "document_number", "documentnumber", "document_no", "documentno",
         # more one-time codes, payment and bank data, and the keys of seeds and licences
-        "one_time_code", "onetimecode", "sort_code", "sortcode", "bsb", "mnemonic", "seed_phrase", "seedphrase",
+        "one_time_code", "onetimecode", "sort_code", "sortcode", "bsb", "mnemonic",
+        "seed_phrase", "seedphrase",
         "recovery_phrase", "passkey", "samlresponse", "saml_response", "samlart",
         # more national ids and licences (a name that says what it is, in any shape)
         "cpf", "aadhaar", "aadhar", "pesel", "bsn", "personnummer", "codice_fiscale",
