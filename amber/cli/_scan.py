@@ -130,7 +130,7 @@ def _json_line(head: bytes) -> bool:
 
 
 def kind_of(path: Path) -> str:
-    """How to read `path`: store, har, jsonl, fixture, python, flows or text."""
+    """How to read `path`: store, har, jsonl, fixture, python, flows, json or text."""
     if _is_sqlite(path):
         return "sqlite"
     head = _head(path)
@@ -145,6 +145,8 @@ def kind_of(path: Path) -> str:
         return "fixture"
     if suffix in (".flow", ".flows", ".mitm", ".dump") and head[:1].isdigit():
         return "flows"
+    if suffix == ".json" and head.lstrip()[:1] in (b"{", b"["):
+        return "json"  # a JSON document (a generated test's snapshot): keys give context
     return "text"
 
 
@@ -202,6 +204,8 @@ class Scan:
                 yield from s.fixture(path)
             elif kind == "python":
                 yield from s.python(path)
+            elif kind == "json":
+                yield from s.json_value(loads_json(path.read_bytes()), str(path), "$")
             elif kind == "flows":
                 from amber._flows import read_flows
 

@@ -92,6 +92,10 @@ _PERSON_PARENTS = frozenset(
         "applicant", "passenger", "passengers", "traveler", "travelers", "driver",
         "drivers", "admin", "admins", "teacher", "teachers", "friend", "friends",
         "follower", "followers", "signer", "reviewer", "reviewers", "account_holder",
+        # where payment and shop APIs put the person shipped or billed to (Stripe's
+        # `shipping.name`, `billing_details.name`), and who receives a payment
+        "shipping", "billing", "beneficiary",
+        "beneficiaries", "payee", "payees", "consignee", "addressee",
     }
 )  # fmt: skip
 

@@ -10,7 +10,8 @@ A secret is often carried encoded: `GB12%20ABCD%20...` (an IBAN whose spaces a U
   character, so that a value found in the decoded word is replaced exactly where it is in
   the original (`GB12%20ABCD...` -> `[REDACTED:iban]`, the rest of the word untouched);
 * `quoted_runs`: each run of markup text with quote entities (`{&quot;password&quot;: ...`,
-  JSON escaped into XML or HTML), its quotes decoded, mapped back the same way;
+  JSON escaped into XML or HTML) or an at sign's (`jane&#64;corp.io`), those decoded, mapped
+  back the same way;
 * `encoded_tokens`: each base64 or hex token (12+ characters) that decodes to printable
   text (UTF-8). Such a token is replaced whole when its text holds a value: a leaf that
   decodes to text holding a secret is a secret. Tokens that decode to binary (images,
@@ -136,17 +137,25 @@ def unicode_words(text: str) -> Iterator[tuple[int, str, list[int]]]:
             yield start, decoded, offsets
 
 
-_QUOTE_ENTITY = re.compile(r"&(?:quot|apos|#34|#39|#x22|#x27);")
-_QUOTE_ENTITIES = ("&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;")
+# (and the at sign's: `jane&#64;corp.io`, an email a page hides from naive scrapers)
+_QUOTE_ENTITY = re.compile(r"&(?:quot|apos|#34|#39|#x22|#x27|#64|#x40|#X40|commat);")
+_QUOTE_ENTITIES = (
+    "&quot;", "&apos;", "&#34;", "&#39;", "&#x22;", "&#x27;", "&#64;", "&#x40;", "&#X40;",
+    "&commat;",
+)  # fmt: skip
 _MARKUP = re.compile(r"[<>]")
-_QUOTES = {"&quot;": '"', "&apos;": "'", "&#34;": '"', "&#39;": "'", "&#x22;": '"', "&#x27;": "'"}
+_QUOTES = {
+    "&quot;": '"', "&apos;": "'", "&#34;": '"', "&#39;": "'", "&#x22;": '"', "&#x27;": "'",
+    "&#64;": "@", "&#x40;": "@", "&#X40;": "@", "&commat;": "@",
+}  # fmt: skip
 
 
 def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
     """`(start, decoded, offsets)` of each run of markup text (between `>` and `<`, or an
     attribute value) with quote entities: `{&quot;password&quot;: &quot;...&quot;}` is
     JSON escaped into XML or HTML, which the `key: value` rule reads only with its quotes.
-    Only the quote entities are decoded (other entities change no rule's reading)."""
+    Only the quote entities and the at sign's are decoded (other entities change no rule's
+    reading)."""
     if "&" not in text or not any(e in text for e in _QUOTE_ENTITIES):
         return
     pos = 0

@@ -28,12 +28,22 @@ columns, `KEY=value` and `key: value` config text, header names.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
 
-__all__ = ["cookie_holder", "cookie_name", "field_name", "field_verdict", "token_like"]
+__all__ = [
+    "cookie_holder",
+    "cookie_name",
+    "field_name",
+    "field_verdict",
+    "HEADER_LISTS",
+    "header_list",
+    "header_pair",
+    "token_like",
+]
 
 # Signed-URL and OAuth parameter names (compacted: lowercase, no `_`/`-`/`.`) that the key
 # rules leave, unambiguous as field names.
@@ -72,6 +82,10 @@ _TOKEN = re.compile(r"[A-Za-z0-9_~.=+/:%-]{8,512}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # The words of a camelCase or PascalCase identifier (`NoSuchKey`, `XMLHttpRequest`).
 _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+# One run of capitals (or a capitalized word), then one run of digits: an identifier that
+# a person typed or reads (`PGRST116`, `SUMMER2024`, `INC0012345`), not a generated token,
+# whose letters and digits interleave.
+_LETTERS_THEN_DIGITS = re.compile(r"(?:[A-Z]+|[A-Z][a-z]+)[0-9]+")
 _MASK: Verdict = ("mask", "signed-url")
 _COOKIE: Verdict = ("mask", "cookie")
 
@@ -136,7 +150,7 @@ def token_like(value: str) -> bool:
 
     8+ token characters, not a UUID, and: 32+ digits, or letters and digits mixed (16+
     characters may hold separators: `ST-71234-Ab3...`; shorter ones none: `ERR_1234`,
-    `v2-final` stay),
+    `v2-final` stay, and not one run of capitals then one of digits: `PGRST116`),
     or letters only of both cases switching case too often for words (`aBcDeFgHiJkL`; not
     `invalidArgument`, `NoSuchKey`, `XMLHttpRequest`).
     """
@@ -149,6 +163,8 @@ def token_like(value: str) -> bool:
     if digits and letters:
         if len(value) >= 16:
             return True
+        if _LETTERS_THEN_DIGITS.fullmatch(value) is not None:
+            return False  # an error code, a coupon, a ticket: `PGRST116`, `SUMMER2024`
         return not any(c in value for c in "-_.:") and digits >= 2 and letters >= 3
     if digits or not value.isalpha() or value.islower() or value.isupper():
         return False
@@ -169,3 +185,35 @@ def field_verdict(name: str, value: object) -> Verdict:
     if kind == "ambiguous":
         return _MASK if isinstance(value, str) and token_like(value) else None
     return _COOKIE if kind == "cookie" else _MASK
+
+
+_HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+_ONE_WORD_HEADERS = frozenset({"authorization", "cookie", "apikey", "token"})
+HEADER_LISTS = frozenset(
+    {"headers", "Headers", "rawHeaders", "raw_headers", "RawHeaders", "headerList", "header_list"}
+)
+"""The keys (as written) of a list that may hold headers' names and values in turn."""
+
+
+def header_pair(items: list[object]) -> bool:
+    """Is `items` a header as debug and echo endpoints list them, `[name, value]`
+    (`["x-api-key", "..."]`, ASGI's header pairs, Go's and Python's dumps)? The name must be
+    a header's: words joined by `-`, or one of the one-word request headers that hold
+    credentials (`["secret", "draft"]`, a list of tags, is not one)."""
+    name = items[0]
+    if type(name) is not str or type(items[1]) is not str or len(name) > 64:
+        return False
+    if "-" not in name:
+        return name.lower() in _ONE_WORD_HEADERS
+    return _HEADER_NAME.fullmatch(name) is not None
+
+
+def header_list(items: list[object]) -> bool:
+    """Is `items` (under a key of `HEADER_LISTS`) a flat list of header names and values
+    (Node's `rawHeaders`: `["Host", "api.acme.io", "X-Auth-Token", "..."]`)?"""
+    return (
+        len(items) >= 4
+        and len(items) % 2 == 0
+        and all(type(v) is str for v in items)
+        and all(_HEADER_NAME.fullmatch(cast(str, v)) is not None for v in items[::2])
+    )

@@ -55,6 +55,8 @@ DEFAULT_SENSITIVE_HEADERS: frozenset[str] = frozenset(
         "x-twilio-signature", "x-shopify-hmac-sha256", "webhook-signature",
         "x-signature", "x-webhook-signature", "x-gitlab-token", "x-vault-token",
         "x-amz-signature", "x-ms-authorization-auxiliary", "x-functions-key",
+        # API keys under names that do not say so: Honeycomb's, JFrog Artifactory's
+        "x-honeycomb-team", "x-jfrog-art-api",
     }
 )  # fmt: skip
 

@@ -11,6 +11,8 @@ that further.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "card_ok",
     "iban_ok",
@@ -166,10 +168,16 @@ def steuer_id_ok(text: str) -> bool:
     return (11 - product) % 10 == ord(text[10]) - 48
 
 
+# A signed decimal number, or two (a latitude and a longitude): not a phone.
+_SIGNED_DECIMAL = re.compile(r"[+-]?[0-9]{1,4}(?:\.[0-9]+)?(?:[+-][0-9]{1,3}(?:\.[0-9]+)?){0,2}")
+
+
 def phone_ok(text: str) -> bool:
     """A formatted phone number: international (`+`, `00` or `+00` then 8-15 digits) or a
     NANP national number whose area and exchange codes start with 2-9."""
     digits = "".join(c for c in text if c.isdigit())
+    if "." in text and _SIGNED_DECIMAL.fullmatch(text) is not None:
+        return False  # `+1234.5678`, an ISO 6709 point `+40.7128-074.0060`
     if text.startswith(("+00", "00")):
         return 8 <= len(digits) - 2 <= 15
     if text.startswith("+"):

@@ -29,7 +29,10 @@ from amber._model import RedactionAction
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._fields import HEADER_LISTS
 from ._fields import field_verdict
+from ._fields import header_list
+from ._fields import header_pair
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
@@ -74,6 +77,10 @@ _BIG = 10**12  # the smallest integer with enough digits for a card number
 _TAGGED = frozenset(("email", "ip", "ipv6", "phone"))
 # The member that names the other in a name/value pair.
 _PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+# The private members of a JSON Web Key (RFC 7518 section 6): RSA, EC/OKP and symmetric.
+_JWK_PRIVATE = frozenset(("d", "p", "q", "dp", "dq", "qi", "oth", "k"))
+_JWK_MASK: Verdict = ("mask", "private-key")
+_NO_INDICES: frozenset[int] = frozenset()
 
 
 _PARTS: dict[str, str] = {}
@@ -314,6 +321,7 @@ class JsonWalker:
         infos = self._infos
         key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
+        jwk = "kty" in d  # a JSON Web Key: its private members are named by letters
         memo_get = self._memo_get
         clean = self._clean_strings
         quick = self._quick_clean
@@ -363,6 +371,8 @@ class JsonWalker:
                     inh = True
                 elif pair is not None and k in ("value", "Value"):
                     verdict = pair
+                elif jwk and k in _JWK_PRIVATE:
+                    verdict = _JWK_MASK  # `d`, `p`, `q`... of an RSA key, `k` of a secret
                 elif named:
                     verdict = field_verdict(k, v)  # `{"X-Amz-Signature": ...}`, `{"code": ...}`
             elif (
@@ -372,6 +382,10 @@ class JsonWalker:
                 and (not self._about_person(d))
             ):
                 # a product's, region's or file's name: only a person's is pseudonymized
+                verdict, inh = inherited, inherited is not None
+            elif k == "token" and ("logprob" in d or (type(v) is dict and "logprob" in v)):
+                # a language model's output token beside its log-probability (OpenAI's
+                # `logprobs`, a text-generation stream's `{"token": {"text", "logprob"}}`)
                 verdict, inh = inherited, inherited is not None
             t = type(v)
             if t is str:
@@ -421,9 +435,10 @@ class JsonWalker:
 
     def _pair_verdict(self, d: dict[str, Any]) -> Verdict:
         """In a name/value pair (`{"name": "DATABASE_PASSWORD", "value": ...}`, an AWS tag
-        `{"Key": ..., "Value": ...}`), the verdict the name gives the value: a mask, or an
-        identity other than a bare name. None elsewhere."""
-        if len(d) > 4:
+        `{"Key": ..., "Value": ...}`, a CI or hosting variable with its flags beside), the
+        verdict the name gives the value: a mask, or an identity other than a bare name. None
+        elsewhere."""
+        if len(d) > 10:  # (a CI variable has 8 members: key, value, masked, protected...)
             return None
         name = next((v for k, v in d.items() if k in _PAIR_NAMES), None)
         if type(name) is not str or len(name) > 64:
@@ -432,6 +447,21 @@ class JsonWalker:
         if verdict is None:
             return field_verdict(name, d.get("value", d.get("Value")))
         return None if verdict == NAME else verdict
+
+    def _header_pairs(self, items: list[Any], path: Path) -> frozenset[int] | set[int]:
+        """Headers listed as names and values (`["x-api-key", "..."]`, Node's `rawHeaders`):
+        a value whose name the key rules mask is masked (its index returned); the value
+        rules do the rest."""
+        masked: set[int] = set()
+        for i in range(0, len(items) - 1, 2):
+            verdict = self._classify(items[i])
+            if verdict is not None and verdict[0] == "mask" and not is_marker(items[i + 1]):
+                nv = self._leaf(items[i + 1], verdict, (path, i + 1), inherited=False)
+                masked.add(i + 1)
+                if nv is not items[i + 1]:
+                    self.edits[(path, i + 1)] = nv
+                    self.sets.append((items, i + 1, nv))
+        return masked
 
     def _rename(self, k: str, path: Path) -> None:
         """Replace what the value rules find in a key (an email used as a key)."""
@@ -443,11 +473,19 @@ class JsonWalker:
             self.renames[(path, k)] = nk
 
     def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
+        masked: frozenset[int] | set[int] = _NO_INDICES
+        if verdict is None and (
+            (len(items) == 2 and header_pair(items))
+            or (path is not None and path[1] in HEADER_LISTS and header_list(items))
+        ):
+            masked = self._header_pairs(items, path)
         memo_get = self._memo_get
         clean = self._clean_strings
         quick = self._quick_clean
         nv: Any  # a string, or what `_leaf` gives for an integer (mypyc checks a `str`)
         for i, v in enumerate(items):
+            if masked and i in masked:
+                continue
             t = type(v)
             if t is dict:
                 self._dict(v, (path, i), verdict, person)

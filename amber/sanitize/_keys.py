@@ -61,6 +61,15 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # ICAO 9303's name for a passport's or identity card's number, as identity
         # verification APIs carry it
         "document_number", "documentnumber", "document_no", "documentno",
+        # more one-time codes, payment and bank data, and the keys of seeds and licences
+        "one_time_code", "onetimecode", "sort_code", "sortcode", "bsb", "mnemonic",
+        "seed_phrase", "seedphrase",
+        "recovery_phrase", "passkey", "samlresponse", "saml_response", "samlart",
+        # more national ids and licences (a name that says what it is, in any shape)
+        "cpf", "aadhaar", "aadhar", "pesel", "bsn", "personnummer", "codice_fiscale",
+        "curp", "drivers_license", "driver_license", "drivers_licence", "driving_licence",
+        "drivers_license_number", "driver_license_number", "driving_licence_number",
+        "dl_number", "license_key", "licence_key", "licensekey",
     }
 )  # fmt: skip
 
@@ -84,6 +93,11 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("birth", "date"), ("of", "birth"), ("born", "on"), ("tax", "id"), ("national", "id"),
         ("pin", "code"), ("otp", "code"), ("mfa", "code"), ("recovery", "code"),
         ("recovery", "codes"), ("backup", "codes"), ("security", "answer"), ("master", "key"),
+        # codes sent to a person to prove who they are, and a card's security code
+        ("verification", "code"), ("confirmation", "code"), ("sms", "code"),
+        ("factor", "code"), ("login", "code"), ("email", "code"),
+        ("card", "code"), ("sort", "code"), ("seed", "phrase"), ("recovery", "phrase"),
+        ("license", "key"), ("licence", "key"), ("saml", "response"),
     }
 )  # fmt: skip
 
@@ -112,13 +126,26 @@ _QUALIFIERS_AFTER: frozenset[str] = frozenset(
         "path", "field", "header", "param", "valid", "invalid", "ok", "error", "errors",
         "attempts", "retries", "reset_at", "last", "index", "number_of", "verified",
         "country", "issued", "issuing", "issuer", "through", "rate",
+        # a reference to a secret stored elsewhere (Kubernetes `secretKeyRef`, `secretRef`),
+        # and when an authentication happened (OIDC `auth_time`)
+        "ref", "refs", "reference", "time",
     }
 )  # fmt: skip
 
 _QUALIFIERS_BEFORE: frozenset[str] = frozenset(
     {"has", "is", "num", "n", "max", "min", "total", "count", "requires", "require",
-     "uses", "use", "needs", "no", "without", "with"}
+     "uses", "use", "needs", "no", "without", "with",
+     # Kubernetes' `automountServiceAccountToken` is a flag
+     "automount"}
 )  # fmt: skip
+
+# Right before `token`, a word that makes it a pagination cursor: `nextPageToken`,
+# `NextToken` (AWS), `NextContinuationToken` (S3), `syncToken`. Opaque, not a secret.
+_CURSOR_HEADS: frozenset[str] = frozenset(
+    {"next", "page", "continuation", "sync", "cursor", "pagination", "resume"}
+)
+# Keys a marker would take that hold no secret: the names of Kubernetes' image pull secrets.
+_ORDINARY_KEYS: frozenset[str] = frozenset({"image_pull_secrets", "imagepullsecrets"})
 
 DEFAULT_IDENTITY_KEYS: Mapping[str, str] = {
     "email": "email", "e_mail": "email", "email_address": "email", "emailaddress": "email",
@@ -139,6 +166,21 @@ DEFAULT_IDENTITY_KEYS: Mapping[str, str] = {
     "address_line1": "address", "address_line_1": "address", "address1": "address",
     "address_line2": "address", "address2": "address",
     "customer_id": "customer_id",
+    # names under the keys payment and identity APIs use for them
+    "holder": "name", "holder_name": "name", "cardholder": "name", "cardholder_name": "name",
+    "card_holder": "name", "card_holder_name": "name", "name_on_card": "name",
+    "nameoncard": "name", "account_holder": "name", "account_holder_name": "name",
+    "recipient_name": "name", "beneficiary_name": "name", "payee_name": "name",
+    "middle_name": "first_name", "middlename": "first_name", "maiden_name": "last_name",
+    "nickname": "username", "nick_name": "username",
+    "shipping_address": "address", "billing_address": "address", "home_address": "address",
+    "mailing_address": "address", "postal_address": "address", "delivery_address": "address",
+    # the user a proxy authenticated (oauth2-proxy, Apache, Traefik forward auth)
+    "forwarded_user": "username", "remote_user": "username", "auth_request_user": "username",
+    "webauth_user": "username",
+    # advertising and device ids (personal data under the GDPR): same shape kept
+    "idfa": "customer_id", "idfv": "customer_id", "gaid": "customer_id",
+    "advertising_id": "customer_id", "ad_id": "customer_id",
 }  # fmt: skip
 
 # The last token of a longer key that still names an identity: `billing_email`,
@@ -154,9 +196,17 @@ _FOLD = str.maketrans({"-": "_", ".": "_", " ": "_"})
 # A key with one of these tokens holds a version: its dotted numbers are never addresses.
 _VERSION_TOKENS = frozenset(
     {"version", "versions", "ver", "build", "release", "revision", "rev", "firmware", "fw",
-     "semver", "v"}
+     "semver", "v",
+     # an ASN.1 object identifier (`"oid": "2.5.29.17"`) is dotted numbers too
+     "oid", "oids"}
 )  # fmt: skip
 _DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+# A key with one of these tokens holds a number that is not a card: a barcode (EAN-13 and
+# UPC-A have their own check digit, ISBNs too) or a trace or span id (Datadog's are decimal).
+_DIGIT_ID_TOKENS = frozenset(
+    {"gtin", "gtin13", "gtin14", "ean", "ean13", "upc", "barcode", "isbn", "isbn13", "trace",
+     "span"}
+)  # fmt: skip
 
 Verdict = tuple[str, str] | None
 """`("mask", rule)`, `("pseudonym", kind)` or None (not sensitive)."""
@@ -185,7 +235,11 @@ def split_tokens(key: str) -> list[str]:
 
 
 def version_like(key: str, value: str) -> bool:
-    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`)?"""
+    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`), or a
+    run of digits under a key of barcodes or trace ids (`"gtin": "4006381333931"`,
+    `"trace_id": "4916920539412553432"`: a card's shape by chance, one in ten)?"""
+    if value.isdigit():
+        return any(t in _DIGIT_ID_TOKENS for t in split_tokens(key))
     return _DOTTED.fullmatch(value) is not None and any(
         t in _VERSION_TOKENS for t in split_tokens(key)
     )
@@ -240,6 +294,8 @@ class KeyClassifier:
         kind = self.identity.get(norm)
         if kind is not None:
             return ("pseudonym", kind)
+        if norm in _ORDINARY_KEYS:
+            return None
         if norm in self.sensitive or norm.lstrip("_") in self.sensitive:
             return ("mask", "sensitive-key")
         tokens = split_tokens(key)
@@ -251,6 +307,11 @@ class KeyClassifier:
             kind = self.identity_suffixes.get(tokens[-1])
             if kind is not None and tokens[-2] not in ("is", "has", "verified"):
                 return ("pseudonym", kind)
+        if key.endswith("]") and "[" in key:
+            # a bracketed form field (Rails, PHP, Stripe): `card[cvc]`, `user[pin]`
+            inner = self._classify(key[key.rfind("[") + 1 : -1])
+            if inner is not None and inner[0] == "mask":
+                return inner
         return None
 
     def _compound(self, tok: str) -> bool:
@@ -275,6 +336,8 @@ class KeyClassifier:
             if any(t in _QUALIFIERS_AFTER for t in tokens[hit_end + 1 :]):
                 continue
             if any(t in _QUALIFIERS_BEFORE for t in tokens[:i]):
+                continue
+            if tok == "token" and i and tokens[i - 1] in _CURSOR_HEADS:
                 continue
             return True
         return False

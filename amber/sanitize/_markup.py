@@ -43,6 +43,12 @@ _PAIR = re.compile(
     r"<((?:[\w.-]+:)?(?:Name|Key|name|key))>([^<]{1,64})</\1\s*>(\s*)"
     r"<((?:[\w.-]+:)?(?:Value|value))(\s[^<>]*)?>([^<]{1,65536})</\4\s*>"
 )
+# A SAML assertion's attribute: `<saml:Attribute Name="displayName"><saml:AttributeValue>`
+# (the value judged by the attribute's name; a claim URI by its last segment)
+_SAML_ATTR = re.compile(
+    r"<((?:[\w.-]+:)?Attribute)\s[^<>]*?\bName\s*=\s*\"(?:[^\"]{0,200}[/:#])?([^\"/:#]{1,64})\""
+    r"[^<>]*>(\s*)<((?:[\w.-]+:)?AttributeValue)(\s[^<>]*)?>([^<]{1,65536})</\4\s*>"
+)
 _TAG = re.compile(r"<[A-Za-z][\w:.-]*(\s[^<>]*?)/?>")
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NAMING = ("name", "id", "property", "key", "itemprop", "http-equiv")
@@ -83,6 +89,8 @@ class MarkupSanitizer:
             return text
         text = _TAG.sub(lambda m: self._tag(m, location, out), text)
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
+        if "Attribute" in text:
+            text = _SAML_ATTR.sub(lambda m: self._saml(m, location, out), text)
         return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
 
     def versions(self, text: str) -> list[tuple[int, int]]:
@@ -116,6 +124,10 @@ class MarkupSanitizer:
 
     def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         name = html.unescape(m.group(2)).strip()
+        return self._replace(m, 6, self.classify(name, m.group(6)), f"{location}.{name}", out)
+
+    def _saml(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        name = m.group(2)
         return self._replace(m, 6, self.classify(name, m.group(6)), f"{location}.{name}", out)
 
     def _replace(

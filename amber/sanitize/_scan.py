@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from amber import _words
 from amber._pseudonym import Pseudonymizer
 
 from ._config import SanitizeConfig
@@ -35,6 +36,14 @@ class Finding:
 
 
 _SCANNERS: dict[int, tuple[SanitizeConfig, ValueScanner]] = {}
+_FIRST = frozenset(_words.FIRST_NAMES)
+_LAST = frozenset(_words.LAST_NAMES)
+
+
+def _amber_name(value: str) -> bool:
+    """Is `value` a name amber's pseudonyms are made of (a listed given name and surname)?"""
+    first, _, last = value.partition(" ")
+    return first in _FIRST and last in _LAST
 
 
 def _scanner(config: SanitizeConfig | None) -> ValueScanner:
@@ -86,6 +95,8 @@ def scan_bytes(
     for hit in scanner.hits(text):
         if wanted is not None and hit.rule not in wanted:
             continue
+        if hit.rule == "email-display-name" and _amber_name(text[hit.start : hit.end]):
+            continue  # a display name amber's generators make: its own pseudonym
         line += text.count("\n", pos, hit.start)
         nl = text.rfind("\n", 0, hit.start)
         line_start = nl + 1

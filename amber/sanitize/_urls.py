@@ -39,7 +39,11 @@ __all__ = ["URL_HEADERS", "UrlSanitizer", "url_param_verdict"]
 # Headers whose whole value is one URL (`Link` and `Refresh` hold one among other text).
 URL_HEADERS = frozenset(
     {"location", "referer", "content-location", "x-original-url", "x-rewrite-url",
-     "origin-url", "x-forwarded-url"}
+     "origin-url", "x-forwarded-url",
+     # the original request's path and query as proxies pass them on (Traefik and nginx
+     # forward auth, Envoy, IIS): an OAuth callback's `?code=` travels in them
+     "x-forwarded-uri", "x-original-uri", "x-envoy-original-path", "x-request-uri",
+     "x-forwarded-path"}
 )  # fmt: skip
 # Query parameters that carry a signature or a credential in signed and OAuth URLs.
 _SIGNED_PARAMS = frozenset(

@@ -57,6 +57,10 @@ from ._ids import ssn_ok
 from ._ids import steuer_id_ok
 from ._keys import KeyClassifier
 from ._vendors import LEFT
+from ._vendors import MIDDLE_HINTS
+from ._vendors import MIDDLE_SHAPES
+from ._vendors import MORE_HINTS
+from ._vendors import MORE_SHAPES
 from ._vendors import RIGHT
 from ._vendors import VENDOR_HINTS
 from ._vendors import VENDOR_SHAPES
@@ -161,6 +165,41 @@ DETECTORS: tuple[Detector, ...] = (
         r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"
         r"|[^\s\"'&,;<>{}\[\]\\]{1,256}+))",
     ),
+    # credentials on a command line or in a client's config, as logs and errors quote them
+    Detector(
+        "cli-credentials", "curlu",
+        r"\bcurl\b[^\n]{0,200}?[ \t](?:-u|--user)[ =]?['\"]?[^\s:'\"]{1,128}:"
+        r"(?P<curlu_v>[^\s'\"]{1,256})",
+        group="curlu_v",
+    ),
+    Detector(
+        "cli-credentials", "mysqlp",
+        r"\bmysql(?:dump|admin|sh|import)?\b[^\n]{0,200}?[ \t]-p"
+        r"(?P<mysqlp_v>[^\s'\"-][^\s'\"]{2,255})",
+        group="mysqlp_v",
+    ),
+    Detector(
+        "cli-credentials", "flag",
+        r"(?<![\w-])--(?:password|passwd|pass|token|api-key|apikey|secret|client-secret"
+        r"|auth-token|access-token)[= ](?P<flag_v>\"[^\"\n]{1,256}\"|'[^'\n]{1,256}'"
+        r"|[^\s'\"-][^\s'\"]{0,255})",
+        group="flag_v",
+    ),
+    Detector(
+        "cli-credentials", "oracle",
+        r"(?<![A-Za-z0-9])jdbc:oracle:[a-z0-9]+:[^/\s:@]{1,128}/(?P<oracle_v>[^@\s/]{1,256})@",
+        group="oracle_v",
+    ),
+    Detector(
+        "cli-credentials", "netrc",
+        r"\bmachine[ \t]+\S+[ \t]+login[ \t]+\S+[ \t]+password[ \t]+(?P<netrc_v>[^\s\"']{1,256})",
+        group="netrc_v",
+    ),
+    Detector(
+        "auth-credentials", "smtpplain",
+        r"\bAUTH[ \t]+PLAIN[ \t]+(?P<smtpplain_v>[A-Za-z0-9+/]{8,}={0,2})",
+        group="smtpplain_v",
+    ),
     Detector(
         "url-userinfo", "url",
         r"//(?P<url_u>[^/\s:@\"'<>\[\]]{1,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
@@ -206,6 +245,8 @@ DETECTORS: tuple[Detector, ...] = (
         group="twilio_v",
     ),
     *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in VENDOR_SHAPES),
+    *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in MORE_SHAPES),
+    *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in MIDDLE_SHAPES),
     Detector(
         "email", "email",
         r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
@@ -214,6 +255,15 @@ DETECTORS: tuple[Detector, ...] = (
         r"[A-Za-z0-9\u00c0-\uffff])?\.)+(?:[A-Za-z]{2,24}|[\u00c0-\uffff]{2,24})"
         r"(?![A-Za-z0-9\u00c0-\uffff-]|\.[A-Za-z0-9\u00c0-\uffff])",
         action="email", secret=False,
+    ),
+    Detector(
+        # the display name of an address (`Jane Roe <jane@corp.io>`, `"Roe, Jane" <...>`):
+        # a person's name, as mail headers and webhooks carry it
+        "email-display-name", "dname",
+        r"(?:(?<=\")[^\"\\\n<>@]{1,64}(?=\\?\"[ \t]*<[^<>@\s]{1,64}@)"
+        r"|(?<![\w.'-])[A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*"
+        r"(?:[ ][A-Z\u00c0-\u00de][A-Za-z\u00df-\u00ff.'-]*){1,3}(?=[ \t]*<[^<>@\s]{1,64}@))",
+        action="name", secret=False,
     ),
     Detector(
         "iban", "iban",
@@ -305,7 +355,7 @@ _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
 # positions with one test.
 _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("pem", ("pem",), "(?=[-])"),
-    ("at", ("url", "email"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
+    ("at", ("url", "email", "dname"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
     ("kv", ("kv",), "(?=[A-Za-z_\\\\\"'])"),
     ("auth", ("auth", "basic"), "(?=[BbTt])"),
     (
@@ -325,6 +375,23 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ),
         "(?=[eAaghsrwxSTtWnpdkGEHq])",
     ),
+    # rarer shapes, one gate for all (`_RARE_HINTS`), each at a token boundary: the vendor
+    # prefixes added from gitleaks' current rules, vendor shapes told by their middle
+    # (`Q~`, `.atlasv1.`), and credentials on command lines (`curl -u`, `--password=`)
+    (
+        "rare",
+        (
+            *(v.ident for v in MORE_SHAPES),
+            *(v.ident for v in MIDDLE_SHAPES),
+            "curlu",
+            "mysqlp",
+            "flag",
+            "oracle",
+            "netrc",
+            "smtpplain",
+        ),
+        "(?=[-A-Za-z0-9_~.$])" + LEFT,
+    ),  # fmt: skip
     # no detector of this group starts right after a letter or digit: the group rejects
     # such a place once (`LEFT`) instead of once per detector
     (
@@ -343,7 +410,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 # scanner searches them in their boundary form, `[^A-Za-z0-9]` and the group: the regex
 # engine then skips every letter and digit in C instead of trying each detector there
 # (`tests/core/sanitize/test_values.py` checks every detector of these groups).
-_BOUNDED = frozenset(("kv", "auth", "digits", "lower", "random"))
+_BOUNDED = frozenset(("kv", "auth", "digits", "lower", "random", "rare"))
 _TOKEN_HINTS = (
     ".ey",
     "AKIA",
@@ -368,13 +435,40 @@ _TOKEN_HINTS = (
 )
 # one C-level search for all the hints: a Python loop of `in` tests costs more than the
 # regex once there are dozens of vendor prefixes
-_TOKEN_HINT = re.compile("|".join(re.escape(h) for h in _TOKEN_HINTS))
+
+
+def _literals(words: tuple[str, ...]) -> str:
+    """An alternation of `words` as a trie (`a(?:ws|ccess)` for `aws`, `access`): Python's
+    regex engine tries a flat alternation's branches one by one at each position, so with
+    a hundred vendor prefixes the trie is more than twice as fast."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        if "" in node:
+            return ""  # a shorter word matches already
+        alts = [re.escape(ch) + build(node[ch]) for ch in sorted(node)]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return build(trie)
+
+
+_TOKEN_HINT = re.compile(_literals(_TOKEN_HINTS))
 _AUTH_HINTS = ("earer", "EARER", "asic", "ASIC", "oken", "OKEN")
 _AUTH_HINT = re.compile("|".join(_AUTH_HINTS))
 _DIGIT = re.compile(r"[0-9]")
 _HAS_DIGIT = _DIGIT.search
 _HAS_TOKEN_HINT = _TOKEN_HINT.search
 _HAS_AUTH_HINT = _AUTH_HINT.search
+_RARE_HINTS = (
+    *MORE_HINTS, *MIDDLE_HINTS, "curl", "mysql", "--pass", "--token", "--api", "--secret",
+    "--client-secret", "--auth-token", "--access-token", "jdbc:oracle", "machine", "AUTH",
+)  # fmt: skip
+_HAS_RARE = re.compile(_literals(_RARE_HINTS)).search
 
 
 def _gate(group: str, s: str) -> bool:
@@ -392,6 +486,8 @@ def _gate(group: str, s: str) -> bool:
         return len(s) >= 16 and _TOKEN_HINT.search(s) is not None
     if group == "auth":
         return _HAS_AUTH_HINT(s) is not None
+    if group == "rare":
+        return _HAS_RARE(s) is not None
     return "-----BEGIN" in s  # pem
 
 
@@ -408,6 +504,7 @@ _GATES: dict[str, Callable[[str], object]] = {
     "digits": _HAS_DIGIT,
     "lower": _HAS_DIGIT,  # (an IBAN has 15 characters at least: the regex checks)
     "random": lambda s: len(s) >= 40,
+    "rare": _HAS_RARE,
 }
 
 
@@ -416,7 +513,7 @@ _GATES: dict[str, Callable[[str], object]] = {
 # `-`, `@`, `=` or `:`, a digit), and the others need only their lowercase hints.
 _PROSE = re.compile("[a-z ]+").fullmatch
 _LOWER_TOKEN_HINT = re.compile(
-    "|".join(re.escape(h) for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower())
+    _literals(tuple(h for h in _TOKEN_HINTS if h.isascii() and h.isalpha() and h.islower()))
 ).search
 _PROSE_GATE_HINTS = ("earer", "asic", "oken")
 _PROSE_GATES: dict[str, Callable[[str], object]] = {
@@ -807,7 +904,7 @@ class ValueScanner:
             inner = inner[sm.end() :]
         if not inner or is_marker(inner) or inner.startswith("[REDACTED:"):
             return None
-        if inner.strip().lower() in _NOT_A_SECRET:
+        if inner.strip().rstrip(")").lower() in _NOT_A_SECRET:
             return None  # `password_hash: null`, `token=""`, `secret: false` hold nothing
         return Hit("secret-key-value", start, end, marker("secret-key-value"), "mask")
 
@@ -859,7 +956,8 @@ def _prose_label(m: re.Match[str], value: str) -> bool:
     if m.group("kv_s") != ":" or _PROSE_BEFORE.search(m.string, max(0, start - 40), start) is None:
         return False
     inner = value.strip("\\\"'")
-    if len(inner) <= 3 or not any(c.isalnum() for c in inner):
+    # (the sentence's own punctuation is not the value's: MySQL's `(using password: YES)`)
+    if len(inner.rstrip(").,;")) <= 3 or not any(c.isalnum() for c in inner):
         return True
     return (
         bool(m.group("kv_q"))
@@ -877,8 +975,11 @@ _ANY_EXPRESSION = re.compile(r"==|[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+[ \t]*\
 # A dotted number right after a version-like word is a version, never an address:
 # `version 2.4.1.0`, `"build": "10.0.19041.1"`, `<Version>1.2.3.4`.
 _VERSION_BEFORE = re.compile(
-    r"(?:(?<![A-Za-z])(?i:version|ver|build|release|revision|rev|firmware|fw|semver)"
+    r"(?:(?<![A-Za-z])(?i:version|ver|build|release|revision|rev|firmware|fw|semver|section)"
     r"|Version|Build|Release|Revision)[\"']?[ \t]*[:=/ >]?[ \t]*[\"']?$"
+    # a product token's version (`Chrome/120.0.0.0` in a User-Agent; not a path segment
+    # `/hosts/10.1.2.3`), and a client hint's `v="8.0.0.0"`
+    r"|(?:^|(?<=[\s(;,]))[A-Za-z][A-Za-z0-9_.-]{0,30}/$|(?<![A-Za-z])v=\"?$"
 )
 
 
@@ -887,5 +988,32 @@ def _after_version(text: str, start: int) -> bool:
 
 
 _NOT_A_SECRET = frozenset(
-    {"null", "none", "nil", "true", "false", "~", "''", '""', "[]", "{}", "undefined"}
+    {
+        "null",
+        "none",
+        "nil",
+        "true",
+        "false",
+        "~",
+        "''",
+        '""',
+        "[]",
+        "{}",
+        "undefined",
+        # a type annotation (`password: string` in TypeScript, `token: str` in Python), and
+        # an auth scheme alone (`Authorization: "Bearer " + token`): no value yet
+        "string",
+        "str",
+        "number",
+        "int",
+        "bytes",
+        "boolean",
+        "bool",
+        "any",
+        "unknown",
+        "bearer",
+        "basic",
+        "token",
+        "digest",
+    }
 )

@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["LEFT", "RIGHT", "VENDOR_HINTS", "VENDOR_SHAPES", "VendorShape"]
+__all__ = [
+    "LEFT",
+    "MIDDLE_HINTS",
+    "MIDDLE_SHAPES",
+    "MORE_HINTS",
+    "MORE_SHAPES",
+    "RIGHT",
+    "VENDOR_HINTS",
+    "VENDOR_SHAPES",
+    "VendorShape",
+]
 
 LEFT = r"(?:(?<![A-Za-z0-9%])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrt]))"
 RIGHT = r"(?![A-Za-z0-9])"
@@ -72,9 +82,119 @@ VENDOR_SHAPES: tuple[VendorShape, ...] = (
 )  # fmt: skip
 """Vendor credentials by shape; `_values.py` compiles them with its other token rules."""
 
+MORE_SHAPES: tuple[VendorShape, ...] = (
+    # from gitleaks' current rules (cmd/generate/config/rules), a prefix each, all at a
+    # token boundary (`LEFT`): a group of their own in `_values.py`, gated on `MORE_HINTS`,
+    # so that the older group's regex, run more often, does not try them
+    VendorShape("slack-token", "slackapp", LEFT + r"xapp-[0-9]-[A-Z0-9]+-[0-9]+-[a-z0-9]+" + RIGHT),
+    VendorShape("google-oauth", "gocspx",
+                LEFT + r"(?:GOCSPX-[A-Za-z0-9_-]{28}|ya29\.[A-Za-z0-9_-]{30,})" + RIGHT),
+    VendorShape("braintree-token", "braintree",
+                LEFT + r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}" + RIGHT),
+    VendorShape("linear-key", "linear", LEFT + r"lin_(?:api|oauth)_[A-Za-z0-9]{40}" + RIGHT),
+    VendorShape("doppler-token", "doppler",
+                LEFT + r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}" + RIGHT),
+    VendorShape("postman-key", "postman", LEFT + r"PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}" + RIGHT),
+    VendorShape(
+        "grafana-token", "grafana",
+        LEFT + r"(?:glc_[A-Za-z0-9+/]{32,400}={0,3}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"
+        r"|eyJrIjoi[A-Za-z0-9]{70,400}={0,3})(?![A-Za-z0-9+/=])",
+    ),
+    VendorShape("vault-token", "vault",
+                LEFT + r"(?:hvs\.[A-Za-z0-9_-]{90,120}|hvb\.[A-Za-z0-9_-]{138,300})" + RIGHT),
+    VendorShape("atlassian-token", "atlassian",
+                LEFT + r"AT(?:ATT|CTT)3[A-Za-z0-9_=-]{186}(?![A-Za-z0-9_=-])"),
+    VendorShape(
+        "discord-webhook", "discord",
+        LEFT + r"discord(?:app)?\.com(?:/|%2[Ff])api(?:/|%2[Ff])webhooks(?:/|%2[Ff])[0-9]{17,20}"
+        r"(?:/|%2[Ff])(?P<discord_v>[A-Za-z0-9_-]{60,})",
+        group="discord_v",
+    ),
+    VendorShape("databricks-token", "databricks", LEFT + r"dapi[a-f0-9]{32}(?:-[0-9])?" + RIGHT),
+    VendorShape("newrelic-key", "newrelic",
+                LEFT + r"NR(?:AK|II|JS)-[A-Za-z0-9]{19,27}" + RIGHT),
+    VendorShape("sentry-token", "sentry",
+                LEFT + r"(?:sntryu_[a-f0-9]{64}|sntrys_eyJ[A-Za-z0-9=_+/]{100,})" + RIGHT),
+    VendorShape("sendinblue-key", "brevo",
+                LEFT + r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}" + RIGHT),
+    VendorShape("dynatrace-token", "dynatrace",
+                LEFT + r"dt0c01\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{64}" + RIGHT),
+    VendorShape("pulumi-token", "pulumi", LEFT + r"pul-[a-f0-9]{40}" + RIGHT),
+    VendorShape("rubygems-key", "rubygems", LEFT + r"rubygems_[a-f0-9]{48}" + RIGHT),
+    VendorShape("age-secret-key", "age",
+                LEFT + r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}" + RIGHT),
+    VendorShape("planetscale-token", "pscale",
+                LEFT + r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_=.-]{32,64}" + RIGHT),
+    VendorShape("typeform-token", "typeform", LEFT + r"tfp_[A-Za-z0-9_.=-]{59}" + RIGHT),
+    VendorShape("flutterwave-key", "flutterwave",
+                LEFT + r"FLW(?:SECK|PUBK)(?:_TEST)?-[a-h0-9]{32}-X" + RIGHT),
+    VendorShape("artifactory-key", "artifactory", LEFT + r"AKCp[A-Za-z0-9]{69}" + RIGHT),
+    VendorShape("alibaba-key", "alibaba", LEFT + r"LTAI[A-Za-z0-9]{20}" + RIGHT),
+    VendorShape("contentful-token", "contentful", LEFT + r"CFPAT-[A-Za-z0-9_=-]{43}" + RIGHT),
+    VendorShape("easypost-key", "easypost", LEFT + r"EZ[AT]K[A-Za-z0-9]{54}" + RIGHT),
+    VendorShape("groq-key", "groq", LEFT + r"gsk_[A-Za-z0-9]{52}" + RIGHT),
+    VendorShape("perplexity-key", "pplx", LEFT + r"pplx-[A-Za-z0-9]{48}" + RIGHT),
+    VendorShape("langsmith-key", "langsmith",
+                LEFT + r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}" + RIGHT),
+    VendorShape("supabase-token", "supabase", LEFT + r"sbp_[a-f0-9]{40}" + RIGHT),
+    VendorShape("sourcegraph-token", "sourcegraph",
+                LEFT + r"sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}" + RIGHT),
+    VendorShape("notion-token", "notion", LEFT + r"ntn_[0-9]{11}[A-Za-z0-9]{35}" + RIGHT),
+    VendorShape("prefect-key", "prefect", LEFT + r"pnu_[A-Za-z0-9]{36}" + RIGHT),
+    VendorShape("readme-key", "readme", LEFT + r"rdme_[a-z0-9]{70}" + RIGHT),
+    VendorShape("nuget-key", "nuget", LEFT + r"oy2[a-z0-9]{43}" + RIGHT),
+    VendorShape("adobe-key", "adobe", LEFT + r"p8e-[A-Za-z0-9]{32}" + RIGHT),
+    VendorShape("openshift-token", "openshift", LEFT + r"sha256~[A-Za-z0-9_-]{43}" + RIGHT),
+    VendorShape("scalingo-token", "scalingo", LEFT + r"tk-us-[A-Za-z0-9_-]{48}" + RIGHT),
+    VendorShape("defined-networking-key", "dnkey",
+                LEFT + r"dnkey-[a-z0-9=_-]{26}-[a-z0-9=_-]{52}" + RIGHT),
+    VendorShape("frameio-token", "frameio", LEFT + r"fio-u-[A-Za-z0-9_=-]{64}" + RIGHT),
+    VendorShape("duffel-token", "duffel",
+                LEFT + r"duffel_(?:test|live)_[A-Za-z0-9_=-]{43}" + RIGHT),
+    VendorShape("clojars-token", "clojars", LEFT + r"CLOJARS_[a-z0-9]{60}" + RIGHT),
+    VendorShape("infracost-key", "infracost", LEFT + r"ico-[A-Za-z0-9]{32}" + RIGHT),
+    VendorShape("onepassword-token", "onepassword",
+                LEFT + r"ops_eyJ[A-Za-z0-9+/]{250,}={0,3}(?![A-Za-z0-9+/=])"),
+    VendorShape("facebook-token", "facebook", LEFT + r"EAA[MC][A-Za-z0-9]{100,}" + RIGHT),
+    VendorShape("fly-token", "fly",
+                LEFT + r"(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})"
+                r"(?![A-Za-z0-9+/=_-])"),
+    VendorShape("harness-token", "harness",
+                LEFT + r"pat\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}" + RIGHT),
+    VendorShape("mapbox-token", "mapbox",
+                LEFT + r"sk\.eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}" + RIGHT),
+)  # fmt: skip
+"""More vendor credentials, each told by its prefix."""
+
+MIDDLE_SHAPES: tuple[VendorShape, ...] = (
+    # shapes told by their middle, not a prefix: any token character may start them
+    VendorShape("azure-ad-secret", "azuread",
+                LEFT + r"[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])"),
+    VendorShape("terraform-token", "atlasv1",
+                LEFT + r"[a-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + RIGHT),
+    VendorShape("mailchimp-key", "mailchimp", LEFT + r"[0-9a-f]{32}-us[0-9]{1,2}" + RIGHT),
+    VendorShape("airtable-token", "airtable", LEFT + r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + RIGHT),
+)  # fmt: skip
+"""Vendor credentials whose telling part is inside: their own detector group, gated on
+`Q~`, `.atlasv1.`, `-us` or `pat` (`MIDDLE_HINTS`, `_values.py`)."""
+
+MIDDLE_HINTS: tuple[str, ...] = ("Q~", ".atlasv1.", "-us", "pat")
+"""Substrings one of which every shape of `MIDDLE_SHAPES` contains."""
+
 VENDOR_HINTS: tuple[str, ...] = (
     "sk-", "npm_", "pypi-", "glpat-", "glrt-", "gldt-", "glft-", "glptt-", "glsoat-",
     "glcbt-", "glimt-", "gloas-", "glffct-", "glagent-", "GR1348941", "hf_", "api_org_",
     "_v1_", "shp", "key-", "ccountKey", "ccessKey", "SK", "EAAA", "sq0", "HRKU-",
 )  # fmt: skip
 """Substrings one of which every vendor shape contains: the cheap gate before the regex."""
+
+MORE_HINTS: tuple[str, ...] = (
+    "xapp-", "GOCSPX-", "ya29.", "$production$", "$sandbox$", "lin_", "dp.", "PMAK-",
+    "glc_", "glsa_", "eyJrIjoi", "hvs.", "hvb.", "ATATT3", "ATCTT3", "discord", "dapi",
+    "NRAK-", "NRII-", "NRJS-", "sntry", "xkeysib-", "dt0c01.", "pul-", "rubygems_",
+    "AGE-SECRET-KEY-", "pscale_", "tfp_", "FLW", "AKCp", "LTAI", "CFPAT-", "EZAK", "EZTK",
+    "gsk_", "pplx-", "lsv2_", "sbp_", "sgp_", "ntn_", "pnu_", "rdme_", "oy2", "p8e-",
+    "sha256~", "tk-us-", "dnkey-", "fio-u-", "duffel_", "pat.", "CLOJARS_", "ico-", "ops_eyJ",
+    "EAAC", "EAAM", "fo1_", "fm1", "fm2", "sk.eyJ",
+)  # fmt: skip
+"""Substrings one of which every shape of `MORE_SHAPES` contains."""

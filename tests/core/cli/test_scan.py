@@ -123,3 +123,16 @@ def test_scans_the_compressed_results_of_runs(env: Path, amber: Run) -> None:
         "sensitive-key"
     ]
     assert clean not in out and GH not in out
+
+
+def test_a_json_snapshot_is_checked_with_its_keys(env: Path, amber: Run) -> None:
+    """A generated test's snapshot is a JSON document: a barcode under `gtin` is no card
+    there, as it was none at capture; a key under `api_key` is still a finding."""
+    snap = env / "snap.json"
+    snap.write_text('{\n  "body": {"json": {"gtin": "4039621723216", "oid": "2.5.29.17"}}\n}\n')
+    code, out, err = amber("scan", str(snap))
+    assert code == 0, out
+    snap.write_text('{\n  "body": {"json": {"api_key": "f00dfeed0123456789abcdef"}}\n}\n')
+    code, out, _ = amber("scan", str(snap))
+    assert code == 1 and "body.json.api_key: sensitive-key" in out
+    assert "f00dfeed" not in out
