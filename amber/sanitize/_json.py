@@ -326,10 +326,10 @@ class JsonWalker:
         clean = self._clean_strings
         quick = self._quick_clean
         pseudonyms = self._pseudonyms
-        # under an ordinary key (`key_info`), in an object without an inherited verdict or
-        # a name/value pair, a member is what the general code below makes of it with no
-        # verdict, only sooner
-        plain = inherited is None and pair is None
+        # under an ordinary key (`key_info`), in an object without an inherited verdict, a
+        # name/value pair or a JSON Web Key's letters, a member is what the general code
+        # below makes of it with no verdict, only sooner
+        plain = inherited is None and pair is None and not jwk
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
