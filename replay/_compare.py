@@ -601,7 +601,7 @@ def _diff_body_views(
     e, a = ve.resp, va.resp
     if e.body == a.body:
         return
-    if rules.ignore_regex is not None and rules.ignore_regex.match("$"):
+    if rules.ignores_body:
         ignored.append(Difference("body", "value", _digest(e.body), _digest(a.body)))
         return
     ke, ka = ve.kind, va.kind
@@ -664,11 +664,13 @@ def _norm_header(name: str, value: str) -> str:
 def _header_index(resp: Response, rules: NoiseRules) -> dict[str, list[str]]:
     """The headers `rules` look at, by lowercase name (skipped ones never copied)."""
     out: dict[str, list[str]] = {}
-    modes = rules.header_modes
+    names = rules.compared_names
     for k, v in resp.headers:
-        if (modes.get(k) or rules.header_mode(k)) == "skip":
+        lk = names.get(k)
+        if lk is None:
+            lk = rules.compared_name(k)
+        if not lk:
             continue
-        lk = k.lower()
         values = out.get(lk)
         if values is None:
             out[lk] = [v]

@@ -275,4 +275,5 @@ class Dispatcher:
             outcome = await self._send_one(ex, key, scheduled, None)
             hand.held.append(outcome)
             hand.release()
-        await hand.flush()
+        if hand.pending:  # (a sink that returned coroutines; most return None)
+            await hand.flush()
