@@ -389,18 +389,20 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
     store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
     store.add_many(echo_exchanges(600))  # more than two of the feed's chunks
     threads: dict[str, set[int]] = {"rows": set(), "decode": set()}
-    real_rows, real_decode = ExchangeStream.rows, ExchangeStream.decode
+    real_pages, real_decode = ExchangeStream.pages, ExchangeStream.decode
+    sizes: list[int] = []
 
-    def rows(self: ExchangeStream) -> Iterator[Any]:
-        for row in real_rows(self):
+    def pages(self: ExchangeStream) -> Iterator[list[Any]]:
+        for page in real_pages(self):
             threads["rows"].add(threading.get_ident())
-            yield row
+            sizes.append(len(page))
+            yield page
 
     def decode(self: ExchangeStream, row: Any) -> Exchange:
         threads["decode"].add(threading.get_ident())
         return real_decode(self, row)
 
-    monkeypatch.setattr(ExchangeStream, "rows", rows)
+    monkeypatch.setattr(ExchangeStream, "pages", pages)
     monkeypatch.setattr(ExchangeStream, "decode", decode)
     outcomes: list[Outcome] = []
     loop_thread: list[int] = []
@@ -416,6 +418,7 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
     assert all(o.response is not None and o.response.status == 200 for o in outcomes)
     assert threads["decode"] == set(loop_thread)
     assert threads["rows"] and not threads["rows"] & threads["decode"]
+    assert sizes == [50] * 12  # read a page (the stream's `page` rows) at a time
     store.close()
 
 
