@@ -576,9 +576,13 @@ class Replayer:
             if o.error is NOT_SENT:
                 return None
             result = on_outcome(o)
-            watch.count(o)
-            if watch.tripped:
-                self.stop(watch.message())
+            if o.error_kind == "connect":
+                watch.count(o)
+                if watch.tripped:
+                    self.stop(watch.message())
+            elif o.response is not None:  # `watch.count` of an answer, inline (per request)
+                watch.in_a_row = 0
+                watch.answered += 1
             return result
 
         return sink

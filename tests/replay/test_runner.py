@@ -822,3 +822,34 @@ def test_the_fast_payload_and_the_httpx_request_are_the_same_request() -> None:
             )
     cookies = [v for k, v in as_fast(fast, exs[1])[1] if k.lower() == "cookie"]
     assert cookies == ["theme=dark; session=T0K"]  # one Cookie header, the masked one gone
+
+
+def test_response_header_fields_are_decoded_once_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_decoded` keeps the text of each raw header field it decoded (they repeat from
+    response to response), at most `_HEADER_TEXTS`; Content-Encoding in any case still
+    decodes the body."""
+    import gzip
+
+    from amber.replay import _runner
+    from amber.replay._transport import RawResponse
+
+    monkeypatch.setattr(_runner, "_HEADER_TEXTS", 3)
+    r = Replayer(Target("http://127.0.0.1:1"))
+
+    def raw(*fields: tuple[bytes, bytes], body: bytes = b"{}") -> RawResponse:
+        return RawResponse(200, "OK", "HTTP/1.1", list(fields), body)
+
+    a = r._decoded(raw((b"Server", b"uvicorn"), (b"X-Name", b"caf\xc3\xa9 \xff")), 1.0, 2.0)
+    b = r._decoded(raw((b"Server", b"uvicorn"), (b"X-Name", b"caf\xc3\xa9 \xff")), 1.0, 2.0)
+    assert a.headers == b.headers == (("Server", "uvicorn"), ("X-Name", "caf\xe9 \ufffd"))
+    assert a.content_encoding is None and a.body == b"{}"
+    zipped = r._decoded(
+        raw((b"CONTENT-ENCODING", b" GZIP "), body=gzip.compress(b"hello")), 1.0, 2.0
+    )
+    assert zipped.body == b"hello" and zipped.content_encoding == "GZIP"
+    assert zipped.headers == (("CONTENT-ENCODING", " GZIP "),)
+    for i in range(10):
+        r._decoded(raw((b"X-Request-Id", b"%d" % i)), 1.0, 2.0)
+    assert len(r._header_texts) <= 3
