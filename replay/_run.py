@@ -495,7 +495,9 @@ def _sink(
                     "actual": clean(d.actual),
                 }
                 for d in diffs[:DETAIL_LIMIT]
-            ],
+            ]
+            if diffs
+            else [],
             max(0, len(diffs) - DETAIL_LIMIT),
             len(cmp.ignored),
         )
