@@ -1571,7 +1571,7 @@ class Store:
             n = page if remaining is None else min(page, remaining)
             stmt = stmt.order_by(*order).limit(n)
             with self._read() as conn:
-                rows = conn.execute(stmt).all()
+                rows = list(conn.execute(stmt).all())  # (a list already: a shallow copy)
             if not rows:
                 return
             last_row = rows[-1]

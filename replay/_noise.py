@@ -246,6 +246,23 @@ def _canon_patterns(*groups: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(sorted(_dedupe(*groups), key=sort_key))
 
 
+class _Skips(dict[str, bool]):
+    """Header name as spelled -> whether `mode(name)` is `skip`, filled on first use
+    (bounded: past 4,096 names it answers without keeping)."""
+
+    __slots__ = ("mode",)
+
+    def __init__(self, mode: Callable[[str], str]) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def __missing__(self, name: str) -> bool:
+        skips = self.mode(name) == "skip"
+        if len(self) < 4096:
+            self[name] = skips
+        return skips
+
+
 @dataclass(frozen=True)
 class NoiseRules:
     """What a comparison ignores (and which headers it looks at).
@@ -313,13 +330,9 @@ class NoiseRules:
     @cached_property
     def skips_header(self) -> Callable[[str], bool]:
         """Whether header `name` (as spelled) is skipped by the comparison (`header_mode`
-        says `skip`): one function per rules, called per header field."""
-        modes, mode = self.header_modes, self.header_mode
-
-        def skips(name: str) -> bool:
-            return (modes.get(name) or mode(name)) == "skip"
-
-        return skips
+        says `skip`): one function per rules, called per header field (a dict's lookup:
+        no Python frame once a name was met)."""
+        return _Skips(self.header_mode).__getitem__
 
     @cached_property
     def compared_names(self) -> dict[str, str]:
