@@ -59,6 +59,7 @@ from amber.replay._session import Parsed
 from amber.replay._session import SessionState
 from amber.replay._session import has_marker
 from amber.replay._transport import FastTransport
+from amber.replay._transport import HeaderTexts
 from amber.replay._transport import Pool
 from amber.replay._transport import RawResponse
 from amber.replay._transport import encode_request
@@ -73,7 +74,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
-_HEADER_TEXTS = 4096  # decoded response header fields kept (`Replayer._decoded`)
 MAX_SESSIONS = 100_000  # learned session states kept (least recently used dropped)
 DEFAULT_UNREACHABLE_AFTER = 20
 """Connection failures in a row after which a run stops (`UnreachableWatch`)."""
@@ -214,7 +214,7 @@ class Replayer:
         self._timeouts = {"connect": t, "read": t, "write": t, "pool": t}
         self._no_auth = _AuthBlock(self.drop, [], None, False)
         self._auth_cache: tuple[Any, _AuthBlock] | None = None
-        self._header_texts: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+        self._header_texts = HeaderTexts()
 
     # -- building requests ----------------------------------------------------------------
 
@@ -405,43 +405,23 @@ class Replayer:
         mono = self._clock()
         start = time.perf_counter()
         try:
+            payload, head = self._payload(ex, state), ex.request.method == "HEAD"
             raw = await self._fast.request(
-                self._pool_of(),
-                self._payload(ex, state),
-                ex.request.method == "HEAD",
-                self.target.timeout,
-                in_flight,
+                self._pool_of(), payload, head, self.target.timeout, in_flight
             )
         except (httpx.HTTPError, OSError, ValueError) as e:
             return self._failure(ex, e, sent_at, mono, start, scheduled_at)
         latency = (time.perf_counter() - start) * 1000
         actual = self._decoded(raw, sent_at, latency)
         docs = state.learn(ex.response, actual) if state is not None else None
-        capped = actual.body_truncated
-        # (positional: keyword arguments cost a dataclass call ~40 % more, per request)
+        capped = actual.body_truncated  # (all positional: keywords cost the call ~40 % more)
         return Outcome(
             ex, actual, None, sent_at, latency, scheduled_at, capped, mono, [], None, docs
         )
 
     def _decoded(self, raw: RawResponse, sent_at: float, latency_ms: float) -> Response:
         """The `Response` of a raw one, its body decoded (as capture stores bodies)."""
-        # header fields repeat from response to response (`Server`, `Content-Type`, a
-        # `Date` within its second): decoded once (bounded, cleared when full)
-        texts = self._header_texts
-        fields: list[tuple[str, str]] = []
-        encoded = False  # a `Content-Encoding` field (its name's length) is there
-        for pair in raw.headers:
-            text = texts.get(pair)
-            if text is None:
-                k, v = pair
-                text = (k.decode("latin-1"), v.decode("utf-8", "replace"))
-                if len(texts) >= _HEADER_TEXTS:
-                    texts.clear()
-                texts[pair] = text
-            if len(pair[0]) == 16:  # (a latin-1 name keeps its length in lower case)
-                encoded = True
-            fields.append(text)
-        headers = tuple(fields)
+        headers, encoded = self._header_texts.decode(raw.headers)
         encoding = content_encoding(headers) if encoded else None
         body = raw.body
         capped = raw.truncated

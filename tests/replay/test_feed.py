@@ -73,7 +73,7 @@ def test_a_list_is_used_as_is_without_a_thread() -> None:
 
 
 def test_the_store_s_pages_are_handed_over_in_chunks_bounded_by_rows_and_bytes(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """From a store, the reader hands whole pages over in slices of `chunk` rows; a page
     whose bodies pass `chunk_bytes` is cut by bytes too. Every row arrives, in order."""
@@ -87,36 +87,35 @@ def test_the_store_s_pages_are_handed_over_in_chunks_bounded_by_rows_and_bytes(
             for i, size in enumerate([10] * 50 + [1000] * 30)
         ]
     )
+    sizes: list[int] = []
+    real = Feed._deliver
 
-    async def main() -> tuple[list[int], list[bytes]]:
+    def deliver(self: Feed, chunk: list[Any] | None, error: BaseException | None) -> None:
+        if chunk is not None:
+            sizes.append(len(chunk))
+        real(self, chunk, error)
+
+    monkeypatch.setattr(Feed, "_deliver", deliver)  # before the reader thread starts
+
+    async def main() -> list[bytes]:
         loop = asyncio.get_running_loop()
         feed = Feed(
             store.iter_exchanges(ExchangeQuery(), page=40), loop, chunk=16, chunk_bytes=5000
         )
-        sizes: list[int] = []
-        real = feed._deliver
-
-        def deliver(chunk: list[Any] | None, error: BaseException | None) -> None:
-            if chunk is not None:
-                sizes.append(len(chunk))
-            real(chunk, error)
-
-        feed._deliver = deliver  # type: ignore[method-assign]
         got = []
         try:
             while (ex := await feed.wait()) is not None:
                 got.append(ex.request.body.rstrip(b"x"))
         finally:
             feed.close()
-        return sizes, got
+        return got
 
     try:
-        sizes, got = asyncio.run(main())
+        got = asyncio.run(main())
     finally:
         store.close()
     assert got == [b"%d" % i for i in range(80)]
-    # page 1: 40 small rows in slices of 16; page 2: 10 small + 30 of ~1 KB, cut at 5,000
-    # bytes; page 3: the last 10 (10 KB) cut likewise
+    # page 1: 40 small rows in slices of 16; page 2: 10 small rows and 30 of ~1 KB, cut at
+    # 5,000 bytes (5 rows)
     assert sizes[:3] == [16, 16, 8]
-    assert all(n <= 16 for n in sizes) and sum(sizes) == 80
-    assert len(sizes) > 5
+    assert all(n <= 16 for n in sizes) and sum(sizes) == 80 and len(sizes) > 5

@@ -828,14 +828,14 @@ def test_response_header_fields_are_decoded_once_and_the_cache_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`_decoded` keeps the text of each raw header field it decoded (they repeat from
-    response to response), at most `_HEADER_TEXTS`; Content-Encoding in any case still
+    response to response), at most `HEADER_TEXTS`; Content-Encoding in any case still
     decodes the body."""
     import gzip
 
-    from amber.replay import _runner
+    from amber.replay import _transport
     from amber.replay._transport import RawResponse
 
-    monkeypatch.setattr(_runner, "_HEADER_TEXTS", 3)
+    monkeypatch.setattr(_transport, "HEADER_TEXTS", 3)
     r = Replayer(Target("http://127.0.0.1:1"))
 
     def raw(*fields: tuple[bytes, bytes], body: bytes = b"{}") -> RawResponse:
@@ -852,4 +852,4 @@ def test_response_header_fields_are_decoded_once_and_the_cache_is_bounded(
     assert zipped.headers == (("CONTENT-ENCODING", " GZIP "),)
     for i in range(10):
         r._decoded(raw((b"X-Request-Id", b"%d" % i)), 1.0, 2.0)
-    assert len(r._header_texts) <= 3
+    assert len(r._header_texts.texts) <= 3
