@@ -17,6 +17,13 @@ Two amber clients are measured against wrk in each round:
 it (carry-over learning, the target sanitizer, the comparison, the result and its encoding)
 in this process, on the realistic app's exchanges replayed once: CPU time per exchange.
 
+`--save-pairs DIR` keeps those replayed exchanges (recorded and replayed responses, times,
+a few made-up errors and changed answers) and the noise file in DIR (two stores);
+`--result-rows FILE --pairs DIR` then stores the run results of those fixed pairs as
+`amber replay` does (its sink, a `RunWriter`, a SQLite store; with and without the noise
+file and carry-over) and writes the stored rows, a line per run, to FILE: two builds that
+store byte-identical results write identical files (a speed change must not change one).
+
 Rates are noisy on a small shared machine; CPU time per request is not (much): printed for
 the library replayer (this process, all threads: event loop and store reader, comparisons
 included), for wrk, and for the app under either client (user + system time).
@@ -38,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 from _proc import cpu_seconds  # benchmarks/_proc.py (the script's folder is on sys.path)
@@ -515,6 +523,154 @@ def pipeline(store_url: str, url: str, noise: Path | None, passes: int) -> None:
     )
 
 
+def save_pairs(store_url: str, url: str, noise: Path | None, dest: Path) -> None:
+    """The first 2,000 exchanges replayed once against `url`, plus 300 made-up variations
+    (connection errors, timeouts, another status, an added header, a text body, a renamed
+    member), kept in `dest` as two stores with the same ids in the same order: the recorded
+    exchanges (recorded.db) and the replayed answers (replayed.db: the response or error,
+    the error's kind, times in `meta`), and the noise file."""
+    got: list[tuple[Exchange, Response | None, str | None, str | None, float, Any]] = []
+    with Store.open(store_url) as store:
+        r = Replayer(Target(url), carry_state=False)
+
+        def keep(o: Outcome) -> None:
+            got.append((o.exchange, o.response, o.error, o.error_kind, o.sent_at, o.latency_ms))
+
+        _aio.run(r.run(store.iter_exchanges(ExchangeQuery(limit=2000)), keep))
+    pairs = list(got)
+    for i, (ex, resp, _, _, t, lat) in enumerate(got[:300]):
+        if resp is None:
+            continue
+        m = i % 6
+        if m == 0:
+            pairs.append(
+                (ex, None, "connection failed: 127.0.0.1:1: refused token=abc", "connect", t, lat)
+            )
+        elif m == 1:
+            pairs.append((ex, dataclasses.replace(resp, status=500), None, None, t, lat))
+        elif m == 2:
+            extra = (*resp.headers, ("x-extra", "Bearer " + "k" * 32))
+            pairs.append((ex, dataclasses.replace(resp, headers=extra), None, None, t, lat))
+        elif m == 3:
+            text = (("content-type", "text/html"),)
+            page = b"<b>jane.doe@example.com</b>"
+            pairs.append(
+                (ex, dataclasses.replace(resp, body=page, headers=text), None, None, t, lat)
+            )
+        elif m == 4:
+            renamed = resp.body.replace(b'"qty"', b'"q"')
+            pairs.append((ex, dataclasses.replace(resp, body=renamed), None, None, t, lat))
+        else:
+            pairs.append((ex, None, "timeout after 30s", "timeout", t, None))
+    dest.mkdir(parents=True, exist_ok=True)
+    recorded, replayed = [], []
+    for n, (ex, resp, error, kind, t, lat) in enumerate(pairs):
+        at = 1_760_000_000.0 + n * 0.001  # the pair's order
+        key = new_id(at)
+        recorded.append(
+            dataclasses.replace(
+                ex, id=key, request=dataclasses.replace(ex.request, timestamp_start=at)
+            )
+        )
+        replayed.append(
+            Exchange(
+                key,
+                dataclasses.replace(ex.request, timestamp_start=at),
+                resp,
+                error,
+                meta={"kind": kind, "sent_at": t, "latency_ms": lat},
+            )
+        )
+    for name, exs in (("recorded", recorded), ("replayed", replayed)):
+        with Store.open(f"sqlite:///{dest / name}.db") as out:
+            out.add_many(exs)
+    if noise is not None:
+        shutil.copy(noise, dest / "noise.yaml")
+    print(f"{len(got):,} replayed pairs and {len(pairs) - len(got)} variations kept in {dest}")
+
+
+def result_rows(pairs_dir: Path, dest: Path) -> None:
+    """The stored results of the pairs `save_pairs` kept (see the module docstring)."""
+    import hashlib
+
+    from amber._config import Config
+    from amber.replay import NoiseFile
+    from amber.replay._dispatch import session_key_of
+    from amber.replay._run import ReplaySettings
+    from amber.replay._run import ReplaySummary
+    from amber.replay._run import _sink
+    from amber.replay._run import result_cleaner
+    from amber.replay._session import SessionState
+
+    with (
+        Store.open(f"sqlite:///{pairs_dir / 'recorded.db'}") as rec,
+        Store.open(f"sqlite:///{pairs_dir / 'replayed.db'}") as rep,
+    ):
+        pairs = list(zip(rec.iter_exchanges(), rep.iter_exchanges(), strict=True))
+    assert all(a.id == b.id for a, b in pairs)
+    lines: list[str] = []
+
+    class Events:  # what the run reports, kept too
+        def started(self, run_id: str, total: int | None) -> None:
+            pass
+
+        def notice(self, message: str) -> None:
+            lines.append(message)
+
+        def result(self, result: Any) -> None:
+            lines.append(repr(result))
+
+    noise_path = pairs_dir / "noise.yaml"
+    tmp = Path(tempfile.mkdtemp(prefix="amber-bench-rows-"))
+    try:
+        with Store.open(f"sqlite:///{tmp / 'rows.db'}") as store:
+            log = RunLog(store)
+            for noise in (noise_path.exists(), False):
+                for carry in (True, False):
+                    settings = ReplaySettings(
+                        target=Target("http://127.0.0.1:1"),
+                        clean=result_cleaner(Config(), {"AMBER_KEY": KEY}),
+                        noise=NoiseFile.load(noise_path) if noise else NoiseFile(),
+                    )
+                    run_id = log.start("replay", "bench", {})
+                    writer = log.writer(run_id)
+                    summary = ReplaySummary(run_id, "bench")
+                    sink = _sink(settings, writer, Events(), summary)
+                    states: dict[str, SessionState] = {}
+                    for ex, answer in pairs:
+                        docs = None
+                        if carry and answer.response is not None:
+                            key = session_key_of(ex, None)
+                            state = states.setdefault(key, SessionState())
+                            state.rewrite(ex.request)
+                            docs = state.learn(ex.response, answer.response)
+                        m = answer.meta
+                        sink(
+                            Outcome(
+                                ex,
+                                answer.response,
+                                answer.error,
+                                m["sent_at"],
+                                m["latency_ms"],
+                                parsed=docs,
+                                error_kind=m["kind"],
+                            )
+                        )
+                    writer.close()
+                    # the stored rows, whatever the chunks: the JSON arrays' items joined
+                    chunks = [c.decode()[1:-1] for c in log.results_json(run_id)]
+                    lines.append(",".join(c for c in chunks if c))
+                    lines.append(repr(dataclasses.replace(summary, run_id="")))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    text = "\n".join(lines) + "\n"
+    dest.write_text(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    print(
+        f"{len(lines):,} lines (stored rows per run, results reported) in {dest}: sha256 {digest}"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
@@ -553,7 +709,27 @@ def main() -> int:
         help="instead of the rounds: the realistic app's per-exchange work beyond sending "
         "(learning, target sanitizer, comparison, result), in this process, PASSES times",
     )
+    ap.add_argument(
+        "--save-pairs",
+        type=Path,
+        metavar="DIR",
+        help="instead of the rounds: keep the realistic app's exchanges replayed once (and "
+        "made-up variations) in DIR, for --result-rows",
+    )
+    ap.add_argument("--pairs", type=Path, metavar="DIR", help="the --save-pairs folder")
+    ap.add_argument(
+        "--result-rows",
+        type=Path,
+        metavar="FILE",
+        help="with --pairs: store the results of those pairs as amber replay does and write "
+        "the stored rows to FILE (compare two builds' files)",
+    )
     a = ap.parse_args()
+    if a.result_rows:
+        if not a.pairs:
+            ap.error("--result-rows needs --pairs DIR (made with --save-pairs)")
+        result_rows(a.pairs, a.result_rows)
+        return 0
     if not shutil.which("wrk"):
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -610,6 +786,16 @@ def main() -> int:
                         else "realistic app (h11, asyncio)"
                     )
                     setups.append(Setup(title, "_app:realistic", fast, url, script, False, noise))
+        if a.save_pairs:
+            setup = next(x for x in setups if x.app == "_app:realistic")
+            port = free_port()
+            app = start_app(port, True, setup.app)
+            try:
+                save_pairs(setup.store_url, f"http://127.0.0.1:{port}", setup.noise, a.save_pairs)
+            finally:
+                app.send_signal(signal.SIGINT)
+                app.wait(timeout=10)
+            return 0
         if a.pipeline:
             setup = next(x for x in setups if x.app == "_app:realistic")
             port = free_port()

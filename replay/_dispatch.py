@@ -242,9 +242,17 @@ class Dispatcher:
     ) -> None:
         """Send `ex`, then what was queued behind it meanwhile, until its session is idle."""
         self._busy[key] = None
+        fast = self._overlap
         try:
             while True:
-                await self._send(ex, key, scheduled, hand)
+                if fast and scheduled is None:  # `_send`, inline: the common case
+                    outcome = await self._send_one(ex, key, None, hand.release)
+                    hand.release()  # when the request was never written
+                    hand.held.append(outcome)  # (before any await: see `_send`)
+                    if hand.pending:
+                        await hand.flush()
+                else:
+                    await self._send(ex, key, scheduled, hand)
                 q = self._busy[key]
                 if not q:
                     break
@@ -275,4 +283,5 @@ class Dispatcher:
             outcome = await self._send_one(ex, key, scheduled, None)
             hand.held.append(outcome)
             hand.release()
-        await hand.flush()
+        if hand.pending:  # (a sink that returned coroutines; most return None)
+            await hand.flush()

@@ -51,14 +51,16 @@ class Feed:
             self._buf = list(source)
             self._done = True
             return
-        items: Iterable[Any] = source
-        size: Callable[[Any], int] = _exchange_size
-        if isinstance(source, ExchangeStream):
-            items, self._decode, size = source.rows(), source.decode, source.row_size
         self._done = False
+        if isinstance(source, ExchangeStream):
+            self._decode = source.decode
+            target: Callable[..., None] = self._produce_pages
+            args: tuple[Any, ...] = (source.pages(), chunk, chunk_bytes, source.row_size)
+        else:
+            target, args = self._produce, (source, chunk, chunk_bytes, _exchange_size)
         self._thread = threading.Thread(
-            target=self._produce,
-            args=(items, chunk, chunk_bytes, size),
+            target=target,
+            args=args,
             name="amber-replay-source",
             daemon=True,
         )
@@ -147,6 +149,39 @@ class Feed:
             error = e
         if buf and not self._hand_over(buf):
             return
+        self._hand_over(None, error)
+
+    def _produce_pages(
+        self,
+        pages: Iterable[list[Any]],
+        chunk: int,
+        chunk_bytes: int,
+        size: Callable[[Any], int],
+    ) -> None:
+        # the store's rows come a page at a time: handed over in slices of `chunk` rows, with
+        # no Python-level step per row here (a page whose bodies pass `chunk_bytes` is cut
+        # row by row, as `_produce` cuts any source)
+        error: BaseException | None = None
+        try:
+            for page in pages:
+                if len(page) > 1 and sum(map(size, page)) > chunk_bytes:
+                    buf: list[Any] = []
+                    held = 0
+                    for row in page:
+                        buf.append(row)
+                        held += size(row)
+                        if len(buf) >= chunk or held >= chunk_bytes:
+                            if not self._hand_over(buf):
+                                return
+                            buf, held = [], 0
+                    if buf and not self._hand_over(buf):
+                        return
+                    continue
+                for i in range(0, len(page), chunk):
+                    if not self._hand_over(page[i : i + chunk]):
+                        return
+        except BaseException as e:  # re-raised on the loop, after what was read before it
+            error = e
         self._hand_over(None, error)
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -245,6 +246,23 @@ def _canon_patterns(*groups: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(sorted(_dedupe(*groups), key=sort_key))
 
 
+class _Skips(dict[str, bool]):
+    """Header name as spelled -> whether `mode(name)` is `skip`, filled on first use
+    (bounded: past 4,096 names it answers without keeping)."""
+
+    __slots__ = ("mode",)
+
+    def __init__(self, mode: Callable[[str], str]) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def __missing__(self, name: str) -> bool:
+        skips = self.mode(name) == "skip"
+        if len(self) < 4096:
+            self[name] = skips
+        return skips
+
+
 @dataclass(frozen=True)
 class NoiseRules:
     """What a comparison ignores (and which headers it looks at).
@@ -303,6 +321,33 @@ class NoiseRules:
     def header_modes(self) -> dict[str, str]:
         """The `header_mode` cache: header name as spelled -> mode."""
         return {}
+
+    @cached_property
+    def ignores_body(self) -> bool:
+        """Whether `ignore_paths` hide the whole body (`$`)."""
+        return self.ignore_regex is not None and self.ignore_regex.match("$") is not None
+
+    @cached_property
+    def skips_header(self) -> Callable[[str], bool]:
+        """Whether header `name` (as spelled) is skipped by the comparison (`header_mode`
+        says `skip`): one function per rules, called per header field (a dict's lookup:
+        no Python frame once a name was met)."""
+        return _Skips(self.header_mode).__getitem__
+
+    @cached_property
+    def compared_names(self) -> dict[str, str]:
+        """Header name as spelled -> its lowercase form, or "" when the comparison skips it
+        (`header_mode`); filled as names are met (`compared_name`)."""
+        return {}
+
+    def compared_name(self, name: str) -> str:
+        """`name` in lowercase, or "" when the comparison skips it; cached per spelling."""
+        found = self.compared_names.get(name)
+        if found is None:
+            found = "" if self.header_mode(name) == "skip" else name.lower()
+            if len(self.compared_names) < 4096:
+                self.compared_names[name] = found
+        return found
 
     @cached_property
     def _ignore_matcher(self) -> tuple[frozenset[str], tuple[str, ...]]:

@@ -79,6 +79,9 @@ __all__ = [
 
 DETAIL_LIMIT = 50
 """Differences a replay result keeps (with how many more there were)."""
+PAGE = 1000
+"""Rows read from the store per query (fewer when their bodies pass the store's page
+bytes): a query costs about as much to build as 200 rows to read."""
 
 
 class Clean(Protocol):
@@ -136,12 +139,11 @@ class ResultCleaner:
             return self.target.response(actual, recorded, parsed=parsed)
         # replay: the members the rules ignore are not sanitized (they become IGNORED, still
         # ignored), nor are the header fields they skip (left out)
-        modes, mode = rules.header_modes, rules.header_mode  # (`header_mode`'s own cache)
         return self.target.response(
             actual,
             recorded,
             ignore=rules.ignore_regex,
-            drop_header=lambda name: (modes.get(name) or mode(name)) == "skip",
+            drop_header=rules.skips_header,
             parsed=parsed,
         )
 
@@ -181,7 +183,7 @@ class Selection:
         its rows in a thread and decodes them on its loop."""
         if self.ids:
             return (store.get(key) for key in self.ids)
-        return store.iter_exchanges(self.query)
+        return store.iter_exchanges(self.query, page=PAGE)
 
     def total(self, store: Store) -> int | None:
         """How many a query selects (None for ids: some may be missing)."""
@@ -493,7 +495,9 @@ def _sink(
                     "actual": clean(d.actual),
                 }
                 for d in diffs[:DETAIL_LIMIT]
-            ],
+            ]
+            if diffs
+            else [],
             max(0, len(diffs) - DETAIL_LIMIT),
             len(cmp.ignored),
         )

@@ -35,7 +35,9 @@ from dataclasses import dataclass
 import httptools
 import httpx
 
-__all__ = ["FastTransport", "Pool", "RawResponse", "encode_request", "idna_host"]
+__all__ = ["FastTransport", "HeaderTexts", "Pool", "RawResponse", "encode_request", "idna_host"]
+
+HEADER_TEXTS = 4096  # decoded header fields a `HeaderTexts` keeps
 
 
 @dataclass(slots=True)
@@ -46,6 +48,37 @@ class RawResponse:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     truncated: bool = False
+
+
+class HeaderTexts:
+    """Response header fields as text (names latin-1, values UTF-8 with U+FFFD for bytes
+    that are not), each distinct raw field decoded once: fields repeat from response to
+    response (`Server`, `Content-Type`, a `Date` within its second). Bounded: cleared when
+    it holds `HEADER_TEXTS` fields."""
+
+    __slots__ = ("texts",)
+
+    def __init__(self) -> None:
+        self.texts: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+
+    def decode(self, raw: list[tuple[bytes, bytes]]) -> tuple[tuple[tuple[str, str], ...], bool]:
+        """The fields as text, and whether one may be `Content-Encoding` (a name of its
+        length: a latin-1 name keeps its length in lower case)."""
+        texts = self.texts
+        fields: list[tuple[str, str]] = []
+        encoded = False
+        for pair in raw:
+            text = texts.get(pair)
+            if text is None:
+                k, v = pair
+                text = (k.decode("latin-1"), v.decode("utf-8", "replace"))
+                if len(texts) >= HEADER_TEXTS:
+                    texts.clear()
+                texts[pair] = text
+            if len(pair[0]) == 16:
+                encoded = True
+            fields.append(text)
+        return tuple(fields), encoded
 
 
 class _Connection(asyncio.Protocol):

@@ -359,6 +359,43 @@ def test_stream_rows_and_decode_split_what_iterating_does(store: Store) -> None:
     assert list(again) == expected[1:]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        ExchangeQuery(),
+        ExchangeQuery(limit=10),
+        ExchangeQuery(path_glob="/users/1*/orders", newest_first=True),
+        ExchangeQuery(path_glob="/users/1*/orders", limit=4),
+    ],
+    ids=["all", "limit", "glob", "glob-limit"],
+)
+def test_stream_pages_hold_the_rows_in_order(store: Store, query: ExchangeQuery) -> None:
+    """What the replayer's reader takes: the rows of `rows()`, a page (a non-empty list of
+    at most `page` rows) at a time, filters checked and the limit kept across pages."""
+    exs = [make_exchange(i, started=T0 + (i // 4)) for i in range(23)]
+    store.add_many(exs)
+    expected = list(store.iter_exchanges(query, page=3))
+    stream = store.iter_exchanges(query, page=3)
+    pages = list(stream.pages())
+    assert all(0 < len(p) <= 3 for p in pages)
+    assert [stream.decode(r) for p in pages for r in p] == expected
+
+
+def test_decoded_redactions_are_equal_and_shared(store: Store) -> None:
+    from amber._model import Redaction
+
+    exs = [make_exchange(i) for i in range(3)]
+    for ex in exs:
+        ex.redactions = (
+            Redaction("email", "response.body$.email", "pseudonym"),
+            Redaction("authorization", "request.headers.authorization"),
+        )
+    store.add_many(exs)
+    got = list(store.iter_exchanges(ExchangeQuery()))
+    assert [e.redactions for e in got] == [e.redactions for e in exs]
+    assert got[0].redactions[0] is got[2].redactions[0]  # frozen: one object per distinct one
+
+
 def test_pages_of_large_bodies_hold_fewer_rows(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

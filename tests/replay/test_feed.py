@@ -3,13 +3,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from amber._model import Exchange
 from amber._model import Request
 from amber._model import new_id
+from amber._store import ExchangeQuery
+from amber._store import Store
 from amber.replay._feed import Feed
+from tests.conftest import T0
 
 
 def post(i: int, size: int = 10) -> Exchange:
@@ -65,3 +70,52 @@ def test_a_list_is_used_as_is_without_a_thread() -> None:
 
     first, second, none, end = asyncio.run(main())
     assert first is not None and second is not None and none is None and end is None
+
+
+def test_the_store_s_pages_are_handed_over_in_chunks_bounded_by_rows_and_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a store, the reader hands whole pages over in slices of `chunk` rows; a page
+    whose bodies pass `chunk_bytes` is cut by bytes too. Every row arrives, in order."""
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    store.add_many(
+        [
+            Exchange(
+                new_id(T0 + i),
+                Request("POST", "http", "x", 80, "/echo", body=b"%d" % i + b"x" * size),
+            )
+            for i, size in enumerate([10] * 50 + [1000] * 30)
+        ]
+    )
+    sizes: list[int] = []
+    real = Feed._deliver
+
+    def deliver(self: Feed, chunk: list[Any] | None, error: BaseException | None) -> None:
+        if chunk is not None:
+            sizes.append(len(chunk))
+        real(self, chunk, error)
+
+    monkeypatch.setattr(Feed, "_deliver", deliver)  # before the reader thread starts
+
+    async def main() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        feed = Feed(
+            store.iter_exchanges(ExchangeQuery(), page=40), loop, chunk=16, chunk_bytes=5000
+        )
+        got = []
+        try:
+            while (ex := await feed.wait()) is not None:
+                got.append(ex.request.body.rstrip(b"x"))
+        finally:
+            feed.close()
+        return got
+
+    try:
+        got = asyncio.run(main())
+    finally:
+        store.close()
+    assert got == [b"%d" % i for i in range(80)]
+    # page 1: 40 small rows in slices of 16; page 2: 10 small rows and 30 of ~1 KB, cut at
+    # 5,000 bytes (5 rows)
+    assert sizes[:3] == [16, 16, 8]
+    assert all(n <= 16 for n in sizes) and sum(sizes) == 80 and len(sizes) > 5

@@ -74,6 +74,20 @@ def test_header_modes() -> None:
     )
 
 
+def test_the_per_rules_header_views_agree_with_header_mode() -> None:
+    """`skips_header` (what the target sanitizer leaves out) and `compared_name` (what the
+    comparison indexes) are `header_mode`, cached per spelling."""
+    rules = NoiseRules(ignore_headers=frozenset({"x-cache"}))
+    for name in ("Date", "date", "Content-Type", "X-Cache", "Set-Cookie", "X-Candidate-Id"):
+        skipped = rules.header_mode(name) == "skip"
+        assert rules.skips_header(name) is skipped
+        assert rules.compared_name(name) == ("" if skipped else name.lower())
+        assert rules.compared_name(name) == rules.compared_names[name]  # cached
+    assert rules.skips_header is rules.skips_header  # one function per rules
+    assert not rules.ignores_body and not NoiseRules(ignore_paths=("$.a",)).ignores_body
+    assert NoiseRules(ignore_paths=("$",)).ignores_body
+
+
 def test_volatile_defaults_are_lowercase_exact_names() -> None:
     assert all(h == h.lower() and "*" not in h for h in DEFAULT_VOLATILE_HEADERS)
     assert {"date", "x-request-id", "traceparent", "set-cookie", "etag"} <= DEFAULT_VOLATILE_HEADERS

@@ -389,18 +389,20 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
     store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
     store.add_many(echo_exchanges(600))  # more than two of the feed's chunks
     threads: dict[str, set[int]] = {"rows": set(), "decode": set()}
-    real_rows, real_decode = ExchangeStream.rows, ExchangeStream.decode
+    real_pages, real_decode = ExchangeStream.pages, ExchangeStream.decode
+    sizes: list[int] = []
 
-    def rows(self: ExchangeStream) -> Iterator[Any]:
-        for row in real_rows(self):
+    def pages(self: ExchangeStream) -> Iterator[list[Any]]:
+        for page in real_pages(self):
             threads["rows"].add(threading.get_ident())
-            yield row
+            sizes.append(len(page))
+            yield page
 
     def decode(self: ExchangeStream, row: Any) -> Exchange:
         threads["decode"].add(threading.get_ident())
         return real_decode(self, row)
 
-    monkeypatch.setattr(ExchangeStream, "rows", rows)
+    monkeypatch.setattr(ExchangeStream, "pages", pages)
     monkeypatch.setattr(ExchangeStream, "decode", decode)
     outcomes: list[Outcome] = []
     loop_thread: list[int] = []
@@ -416,6 +418,7 @@ def test_a_store_stream_is_read_in_a_thread_and_decoded_on_the_loop(
     assert all(o.response is not None and o.response.status == 200 for o in outcomes)
     assert threads["decode"] == set(loop_thread)
     assert threads["rows"] and not threads["rows"] & threads["decode"]
+    assert sizes == [50] * 12  # read a page (the stream's `page` rows) at a time
     store.close()
 
 
@@ -819,3 +822,34 @@ def test_the_fast_payload_and_the_httpx_request_are_the_same_request() -> None:
             )
     cookies = [v for k, v in as_fast(fast, exs[1])[1] if k.lower() == "cookie"]
     assert cookies == ["theme=dark; session=T0K"]  # one Cookie header, the masked one gone
+
+
+def test_response_header_fields_are_decoded_once_and_the_cache_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_decoded` keeps the text of each raw header field it decoded (they repeat from
+    response to response), at most `HEADER_TEXTS`; Content-Encoding in any case still
+    decodes the body."""
+    import gzip
+
+    from amber.replay import _transport
+    from amber.replay._transport import RawResponse
+
+    monkeypatch.setattr(_transport, "HEADER_TEXTS", 3)
+    r = Replayer(Target("http://127.0.0.1:1"))
+
+    def raw(*fields: tuple[bytes, bytes], body: bytes = b"{}") -> RawResponse:
+        return RawResponse(200, "OK", "HTTP/1.1", list(fields), body)
+
+    a = r._decoded(raw((b"Server", b"uvicorn"), (b"X-Name", b"caf\xc3\xa9 \xff")), 1.0, 2.0)
+    b = r._decoded(raw((b"Server", b"uvicorn"), (b"X-Name", b"caf\xc3\xa9 \xff")), 1.0, 2.0)
+    assert a.headers == b.headers == (("Server", "uvicorn"), ("X-Name", "caf\xe9 \ufffd"))
+    assert a.content_encoding is None and a.body == b"{}"
+    zipped = r._decoded(
+        raw((b"CONTENT-ENCODING", b" GZIP "), body=gzip.compress(b"hello")), 1.0, 2.0
+    )
+    assert zipped.body == b"hello" and zipped.content_encoding == "GZIP"
+    assert zipped.headers == (("CONTENT-ENCODING", " GZIP "),)
+    for i in range(10):
+        r._decoded(raw((b"X-Request-Id", b"%d" % i)), 1.0, 2.0)
+    assert len(r._header_texts.texts) <= 3
