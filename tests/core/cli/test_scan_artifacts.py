@@ -442,3 +442,19 @@ def test_header_dicts_in_python_are_checked_by_the_header_rules(env: Path, amber
     )
     code, out, _ = amber("scan", str(py))
     assert code == 1 and out == f"{py}:4: key x-api-key: sensitive-header\n"
+
+
+def test_a_generated_test_s_credential_placeholders_are_not_findings(env: Path, amber: Run) -> None:
+    """`{{amber:password}}` is where the capture masked a credential and the test identity
+    fills it at run time: nothing is kept there. A value beside it still is a finding."""
+    py = env / "test_login.py"
+    py.write_text(
+        "REQUEST = {\n"
+        '    "headers": [["Authorization", "Bearer {{amber:bearer}}"]],\n'
+        '    "body": \'{"password": "{{amber:password}}", "user": "{{amber:username}}"}\',\n'
+        "}\n"
+        'OTHER = {"body": \'{"password": "{{amber:password}}hunter2"}\'}\n'
+    )
+    code, out, _ = amber("scan", str(py))
+    assert code == 1, out
+    assert {line.split(":")[1] for line in out.splitlines()} == {"5"}, out
