@@ -595,10 +595,7 @@ class Reproducer:
         import httpx
 
         start = time.perf_counter()
-        client = AppClient(None, base_url, self.auth)
-        client.identity = self.identity
-        fields = getattr(self.identity, "fields", None) or {}
-        client.login_required = credentials_of(self.exchange, dict(fields)).login
+        client = self._client(None, base_url)
         kwargs = request_kwargs(literal)
         kwargs.setdefault("timeout", self.timeout)
         try:
@@ -619,11 +616,18 @@ class Reproducer:
             client.close()
         return Outcome(self._sanitized(response), None, time.perf_counter() - start)
 
-    def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
-        client = AppClient(app, None, self.auth)
+    def _client(self, app: Any, base_url: str | None) -> AppClient:
+        """The generated test's client for `app` (in-process) or `base_url` (a served
+        build): the configured auth, the test identity, a login first when the captured
+        request carried a session."""
+        client = AppClient(app, base_url, self.auth)
         client.identity = self.identity
         fields = getattr(self.identity, "fields", None) or {}
         client.login_required = credentials_of(self.exchange, dict(fields)).login
+        return client
+
+    def _send(self, app: Any, literal: dict[str, Any]) -> httpx.Response:
+        client = self._client(app, None)
         try:
             return client.request(**request_kwargs(literal))
         finally:
