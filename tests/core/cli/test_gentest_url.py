@@ -171,3 +171,35 @@ def test_fixtures_verify_and_shrink_take_a_served_build(
     assert code == 0, err
     assert "reproduced with 2 rows" in out
     assert [r["id"] for r in Fixture.read(env / "small.yaml").rows["tags"]] == [17, 42]
+
+
+def test_a_build_that_hangs_is_reported_as_hung(env: Path, amber: Run) -> None:
+    """The served build accepts the request and never answers: each run is bounded by
+    --verify-timeout and reported as hung (a hang may depend on the data, so widening still
+    tries more rows, each run bounded the same way), and the test is written UNVERIFIED."""
+    rid = _listing_store(env)
+    (env / "served.db").touch()
+    release = threading.Event()
+
+    def hanging(environ: object, start_response: object) -> list[bytes]:
+        release.wait(60)
+        raise RuntimeError("released")
+
+    server = make_server("127.0.0.1", 0, hanging, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, _, err = amber(
+            "gen-test", rid, "--out", "t", "--source-db", "sqlite:///source.db",
+            "--base-url", f"http://127.0.0.1:{server.server_port}",
+            "--verify-db-url", f"sqlite:///{env / 'served.db'}", "--verify-timeout", "1",
+            "--reason", "x",
+        )  # fmt: skip
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert code == 1, err
+    assert "timed out after 1 s" in err
+    assert "UNVERIFIED" in next((env / "t").glob("test_*.py")).read_text()
