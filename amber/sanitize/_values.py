@@ -537,6 +537,9 @@ _SHORT_PROSE = re.compile("(?:[a-z]{0,11}+[ ])*+[a-z]{0,11}+").fullmatch
 # hex digits alone, and `pem`, `at` and `kv` need a `-`, `@`, `=` or `:`.
 _HEX = re.compile("[0-9a-f]+").fullmatch
 _HEX_GROUPS = frozenset(("digits", "lower", "random"))
+# a compiled pattern's `match` and `search` (`_clean_plain`'s per-mask pairs)
+_Match = Callable[[str], "re.Match[str] | None"]
+_Search = Callable[[str], "re.Match[str] | None"]
 
 
 class ValueScanner:
@@ -584,6 +587,7 @@ class ValueScanner:
         self._later: dict[str, tuple[re.Pattern[str], ...]] = {}
         hex_patterns: list[str] = []
         bounded_patterns: list[str] = []
+        bounded_groups: list[str] = []
         # the groups not in `_BOUNDED` (they may match anywhere) that are on: their gates
         # are tested inline by `_clean_plain`
         unbounded: set[str] = set()
@@ -597,6 +601,7 @@ class ValueScanner:
                 hex_patterns.append(pattern)
             if group in _BOUNDED:
                 bounded_patterns.append(pattern)
+                bounded_groups.append(group)
             else:
                 unbounded.add(group)
             rx = re.compile(pattern, re.ASCII | re.DOTALL)
@@ -628,13 +633,19 @@ class ValueScanner:
         self._at_on = "at" in unbounded
         self._tokens_on = "tokens" in unbounded
         assert unbounded <= {"pem", "at", "tokens"}, "a new unbounded group needs its gate"
-        # the `_BOUNDED` groups together, at the start and in their boundary form: in
-        # text without `%` and `\\`, when neither matches, no group of them does
-        bounded_any = "|".join(f"(?:{p})" for p in bounded_patterns) or "(?!)"
-        self._bounded_start = re.compile(bounded_any, re.ASCII | re.DOTALL).match
-        self._bounded_after = re.compile(
-            f"[^A-Za-z0-9](?:{bounded_any})", re.ASCII | re.DOTALL
-        ).search
+        # the `_BOUNDED` groups, at the start and in their boundary form, together: in text
+        # without `%` and `\\`, when neither matches, no group of them does. Only the
+        # groups whose gate passes on a text are put together for it (`_hits` never
+        # searches the others there; `rare`'s pattern alone costs more than the rest): the
+        # gates, one call per distinct gate function, give a mask of groups, and each
+        # mask's pair of patterns is compiled once (`_bounded_for`)
+        self._bounded_patterns = bounded_patterns
+        gate_bits: dict[Callable[[str], object], int] = {}
+        for n, group in enumerate(bounded_groups):
+            gate = _GATES[group]
+            gate_bits[gate] = gate_bits.get(gate, 0) | (1 << n)
+        self._bounded_gates = tuple(gate_bits.items())
+        self._bounded_sets: dict[int, tuple[_Match, _Search] | None] = {}
 
     # -- public -----------------------------------------------------------------------
 
@@ -810,9 +821,30 @@ class ValueScanner:
             or (self._tokens_on and len(text) >= 16 and _HAS_TOKEN_HINT(text) is not None)
         ):
             return False
-        if self._bounded_start(text) is not None or self._bounded_after(text) is not None:
-            return False
+        mask = 0
+        for gate, bits in self._bounded_gates:
+            if gate(text):
+                mask |= bits
+        if mask:
+            sets = self._bounded_sets
+            pair = sets[mask] if mask in sets else self._bounded_for(mask)
+            if pair is not None and (pair[0](text) is not None or pair[1](text) is not None):
+                return False
         return "&" not in text and (len(text) < 12 or decodes_nowhere(text))
+
+    def _bounded_for(self, mask: int) -> tuple[_Match, _Search] | None:
+        """The `_BOUNDED` groups of `mask` (bit n: the n-th in `_bounded_patterns`)
+        together: their `match` at the start and their `search` in the boundary form."""
+        parts = [f"(?:{p})" for n, p in enumerate(self._bounded_patterns) if mask >> n & 1]
+        pair: tuple[_Match, _Search] | None = None
+        if parts:
+            either = "|".join(parts)
+            pair = (
+                re.compile(either, re.ASCII | re.DOTALL).match,
+                re.compile(f"[^A-Za-z0-9](?:{either})", re.ASCII | re.DOTALL).search,
+            )
+        self._bounded_sets[mask] = pair
+        return pair
 
     def _encoded_hits(self, text: str, depth: int, found: list[Hit]) -> None:
         """Add to `found` what the detectors find in the decoded forms of `text`: words with
