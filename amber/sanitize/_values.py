@@ -812,8 +812,9 @@ class ValueScanner:
     def _clean_plain(self, text: str) -> bool:
         """Is it certain, in few C calls, that `_hits` finds nothing in `text` (no `%` and no
         `\\` in it)? No gate of a group that may match anywhere passes, no `_BOUNDED` group
-        matches at the start or after a character other than a letter or digit (where,
-        in such text, all their matches start), and no encoded view decodes (no `&`, and
+        whose gate passes (`_hits` searches no other) matches at the start or after a
+        character other than a letter or digit (where, in such text, all their matches
+        start), and no encoded view decodes (no `&`, and
         no base64 or hex token of 12 characters or more that decodes to text)."""
         if (
             (self._pem_on and "-----BEGIN" in text)
