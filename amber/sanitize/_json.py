@@ -128,11 +128,12 @@ def render_path(path: Path) -> str:
 def raw_members(body: bytes) -> int:
     """Object members in the JSON text (at least: a string may also hold `":`)."""
     n = body.count(b'":')
-    # (a quote followed by whitespace is rare: four `in` tests spare most bodies the regex)
-    if (b'" ' in body or b'"\t' in body or b'"\n' in body or b'"\r' in body) and _KEY_SPACED.search(
-        body
-    ) is not None:
-        n += len(_KEY_SPACED.findall(body))
+    # (whitespace before a colon is rare: a tab, newline or return is found by `memchr`,
+    # and without them one test for a space before a colon spares most bodies the regex;
+    # a two-byte `in` scans at a byte a nanosecond, `memchr` ten times as fast)
+    if b"\n" in body or b"\t" in body or b"\r" in body or b" :" in body:
+        if _KEY_SPACED.search(body) is not None:
+            n += len(_KEY_SPACED.findall(body))
     return n
 
 
@@ -165,6 +166,12 @@ def reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> byt
     head = core[:256]
     try:
         if b'": ' in head or b'", ' in head:
+            try:
+                found = _spliced(obj, body, core, sets)
+            except (TypeError, ValueError):
+                found = None  # what orjson does not write (big integers, lone surrogates)
+            if found is not None:
+                return found
             return _reserialized_python(obj, body, core, sets)
         if orjson.dumps(obj) != core:
             return None
@@ -173,6 +180,74 @@ def reserialized(obj: Any, body: bytes, sets: list[tuple[Any, Any, Any]]) -> byt
         return orjson.dumps(obj) + body[len(core) :]
     except (TypeError, ValueError, UnicodeEncodeError):
         return None  # big integers (orjson), lone surrogates (orjson), NaN (ASCII encoding)
+
+
+# What `_spliced` deletes before comparing (JSON's whitespace), and the slot as orjson
+# writes it (an escaped NUL each side: no JSON text holds it outside that one string).
+_JSON_WS = b" \t\n\r"
+_SLOT_ORJSON = orjson.dumps(_SLOT)
+
+
+def _spliced(obj: Any, body: bytes, core: bytes, sets: list[tuple[Any, Any, Any]]) -> bytes | None:
+    """`body` with each edited value's token replaced, found without re-encoding the text
+    (for any layout; `json.dumps`' spaced one is what it is for). None when it cannot tell.
+
+    Each old value is looked for, as orjson spells it, after the one before (`find`); the
+    pieces of `body` between the tokens found, whitespace deleted, must then equal the
+    pieces of orjson's compact output of the document between the same values (written
+    as slots), whitespace deleted. That proves the places: `body` and the compact text
+    then hold the same bytes but for whitespace (escapes, number spellings and every
+    string's content other than its spaces are kept by the deletion; raw whitespace in a
+    JSON string is a space, and a space is a space in both), so the text between the
+    found tokens is the compact text's between the values, and each token found is its
+    value's own. A new value must be a plain string (printable ASCII without `"` or `\\`)
+    or an integer: written the same by `json.dumps`, orjson and the splicer's `_encode`,
+    so the result is the bytes every other editor gives."""
+    olds: list[Any] = []
+    seq: list[bytes] = []  # the pieces of `core` between the old tokens, and the new ones
+    pos = 0
+    find = core.find
+    dumps = orjson.dumps
+    proven = False
+    try:
+        for container, key, new in sets:
+            old = container[key]
+            tok = dumps(old)
+            at = find(tok, pos)
+            if at < 0:
+                return None
+            seq.append(core[pos:at])
+            pos = at + len(tok)
+            olds.append(old)
+            container[key] = _SLOT
+            t = type(new)
+            if t is str:
+                tok = dumps(new)
+                if len(tok) != len(new) + 2 or "\x7f" in new:
+                    return None  # an escape or a character beyond printable ASCII
+            elif t is int:
+                tok = dumps(new)
+            else:
+                return None
+            seq.append(tok)
+        seq.append(core[pos:])
+        compact = dumps(obj)
+        if compact.count(_SLOT_ORJSON) != len(sets):
+            return None  # a value edited twice, or the slot's text in the document
+        if b"\x00".join(seq[0::2]).translate(None, _JSON_WS) != compact.replace(
+            _SLOT_ORJSON, b"\x00"
+        ).translate(None, _JSON_WS):
+            return None
+        proven = True
+    finally:
+        if not proven:
+            # in reverse: a value set twice gets its first old value back last
+            for i in range(len(olds) - 1, -1, -1):
+                container, key, _ = sets[i]
+                container[key] = olds[i]
+    # (the document is left with its slots: the caller is done with it, as after
+    # `reserialized`'s orjson branch, which leaves it edited)
+    return b"".join(seq) + body[len(core) :]
 
 
 def _reserialized_python(
