@@ -38,6 +38,7 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._encoded import reencoded
 from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
@@ -73,6 +74,16 @@ _CHARSET = re.compile(r'(?i)charset="?([\w.:-]+)')
 _DISPOSITION_NAME = re.compile(rb'(?i)[;\s]name="([^"]*)"|[;\s]name=([^;\s]+)')
 _DISPOSITION_FILE = re.compile(rb"(?i)[;\s]filename\*?=")
 _QUERY_SAFE = "[]:@/,!$'()*"
+
+
+def _query_encode(text: str) -> str:
+    return quote(text, safe=_QUERY_SAFE, errors="surrogateescape")
+
+
+def _form_encode(text: str) -> str:
+    return quote_plus(text, safe=_QUERY_SAFE, errors="surrogateescape")
+
+
 # Source code, by content type or by what its first 4 KiB look like.
 _CODE_TYPE = re.compile(r"javascript|ecmascript|typescript|/css|/html|xhtml|jsx")
 _CODE_SHAPE = re.compile(
@@ -338,8 +349,9 @@ class BodySanitizer:
 
         `url`: the pairs are a URL's query, where signed-URL and OAuth parameters
         (`X-Amz-Signature`, `sig`, `code`...) are secrets too (`url_param_verdict`).
-        Untouched pairs keep their exact encoding; replaced values are percent-encoded
-        (`[`, `]`, `:` and `@` are left readable).
+        Untouched pairs keep their exact encoding, and so does what a changed value keeps
+        (`reencoded`); what was replaced is percent-encoded (`[`, `]`, `:` and `@` are left
+        readable).
         """
         if not raw:
             return raw
@@ -371,17 +383,9 @@ class BodySanitizer:
             if new_name == name and new_value == value:
                 continue
             changed = True
-            enc: Callable[..., str] = quote_plus if plus else quote
-            n = (
-                name_raw
-                if new_name == name
-                else enc(new_name, safe=_QUERY_SAFE, errors="surrogateescape")
-            )
-            v = (
-                value_raw
-                if new_value == value
-                else enc(new_value, safe=_QUERY_SAFE, errors="surrogateescape")
-            )
+            enc = _form_encode if plus else _query_encode
+            n = name_raw if new_name == name else reencoded(name_raw, new_name, enc, plus=plus)
+            v = value_raw if new_value == value else reencoded(value_raw, new_value, enc, plus=plus)
             pieces[i] = f"{n}{eq}{v}"
         return "&".join(pieces) if changed else raw
 

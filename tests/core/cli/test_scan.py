@@ -136,3 +136,21 @@ def test_a_json_snapshot_is_checked_with_its_keys(env: Path, amber: Run) -> None
     code, out, _ = amber("scan", str(snap))
     assert code == 1 and "body.json.api_key: sensitive-key" in out
     assert "f00dfeed" not in out
+
+
+def test_a_json_document_with_a_log_string_is_no_har(env: Path, amber: Run) -> None:
+    """Only `{"log": {...}` opens a HAR file: a snapshot or a JSON log whose first member is
+    a `"log"` string is read as JSON with its keys (a `gtin` barcode under its key is no
+    card; a token under `api_key` is a finding), not misread as a HAR that fails to parse."""
+    doc = env / "snap.json"
+    doc.write_text('{"log": "deploy started", "gtin": "4039621723216"}\n')
+    code, out, err = amber("scan", str(doc))
+    assert code == 0, out
+    assert "not readable as har" not in err
+    doc.write_text('{"log": "deploy started", "api_key": "f00dfeed0123456789abcdef"}\n')
+    code, out, _ = amber("scan", str(doc))
+    assert code == 1 and "api_key: sensitive-key" in out
+    har = env / "flows.har"
+    har.write_text('{ "log" : {"version": "1.2", "entries": []}}\n')
+    code, out, err = amber("scan", str(har))
+    assert code == 0 and "not readable" not in err
