@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import quote_plus
@@ -75,13 +76,8 @@ _DISPOSITION_NAME = re.compile(rb'(?i)[;\s]name="([^"]*)"|[;\s]name=([^;\s]+)')
 _DISPOSITION_FILE = re.compile(rb"(?i)[;\s]filename\*?=")
 _QUERY_SAFE = "[]:@/,!$'()*"
 
-
-def _query_encode(text: str) -> str:
-    return quote(text, safe=_QUERY_SAFE, errors="surrogateescape")
-
-
-def _form_encode(text: str) -> str:
-    return quote_plus(text, safe=_QUERY_SAFE, errors="surrogateescape")
+_query_encode = partial(quote, safe=_QUERY_SAFE, errors="surrogateescape")
+_form_encode = partial(quote_plus, safe=_QUERY_SAFE, errors="surrogateescape")
 
 
 # Source code, by content type or by what its first 4 KiB look like.
