@@ -154,3 +154,21 @@ def test_a_json_document_with_a_log_string_is_no_har(env: Path, amber: Run) -> N
     har.write_text('{ "log" : {"version": "1.2", "entries": []}}\n')
     code, out, err = amber("scan", str(har))
     assert code == 0 and "not readable" not in err
+
+
+def test_amber_s_own_pseudonyms_percent_encoded_are_no_finding(env: Path, amber: Run) -> None:
+    """A generated test's form body holds amber's pseudonyms percent-encoded (`%40`, `%2B`):
+    they are its own output there as in plain text; a real address encoded so is a finding."""
+    p = env / "test_form.py"
+    p.write_text(
+        'BODY = b"name=Jordan+Smith&phone=%2B1+202-555-0147&email=jordan.smith%40example.com"\n'
+        'BODY2 = "phone=%2B1%20(202)%20555-0147"\n'
+    )
+    code, out, _ = amber("scan", str(p))
+    assert code == 0, out
+    p.write_text(
+        'BODY = b"name=Jordan+Smith&email=ann.lee%40corp.io&phone=%2B44%2020%207123%204567"\n'
+    )
+    code, out, _ = amber("scan", str(p))
+    assert code == 1 and "email" in out and "phone" in out, out
+    assert "corp.io" not in out and "7123" not in out
