@@ -191,7 +191,7 @@ def app_venv(
 ) -> Path:
     """A cached venv with the app at `version` and amber's test runtime (plus `extra`);
     returns its python. The venv is keyed by what is installed from PyPI; amber is
-    re-installed on every run."""
+    re-installed whenever the checkout changed since it was last installed there."""
     reqs = [f"{app.package}=={version}", *app.pins, *RUNTIME, *extra]
     uv = _installer()
     # a venv uv made has no pip: keyed apart from pip's, so either installer finds its own
@@ -199,6 +199,29 @@ def app_venv(
     venv = cache / f"{app.package}-{version}-{key}"
     python = venv / "bin" / "python"
     stamp = venv / ".realapps-installed"
+    # pytest -n: entries of two workers may share a release's venv; one installs it at a
+    # time, and amber is re-installed only when the checkout changed (never under a run)
+    with _locked(cache / f"{venv.name}.lock"):
+        _make_venv(venv, python, stamp, reqs, uv, wheel)
+    return python
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created), held for the block, across processes."""
+    import fcntl
+
+    with path.open("a") as fp:
+        fcntl.flock(fp, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fp, fcntl.LOCK_UN)
+
+
+def _make_venv(
+    venv: Path, python: Path, stamp: Path, reqs: list[str], uv: list[str] | None, wheel: Path
+) -> None:
     if not stamp.exists():
         shutil.rmtree(venv, ignore_errors=True)
         if uv is None:
@@ -210,9 +233,13 @@ def app_venv(
         seed = ["setuptools<81"] if uv is not None else []
         _check([*_install(python, uv), *reqs, *seed, wheel], f"installing {reqs}")
         stamp.write_text("\n".join(reqs) + "\n")
+    installed = venv / ".realapps-amber"
+    state = _source_state()
+    if installed.exists() and installed.read_text() == state:
+        return  # this checkout's amber is there already
     again = "--reinstall" if uv is not None else "--force-reinstall"
     _check([*_install(python, uv), "--no-deps", again, wheel], "installing amber's wheel")
-    return python
+    installed.write_text(state)
 
 
 def _install(python: Path, uv: list[str] | None) -> list[str | Path]:

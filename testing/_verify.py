@@ -84,6 +84,7 @@ if TYPE_CHECKING:
     from amber.sanitize import TargetSanitizer
     from amber.testing._database import DatabaseSettings
     from amber.testing._database import DbFile
+    from amber.testing._forkserver import ForkServer
     from amber.testing._template import TemplateBuilder
 
 __all__ = ["Outcome", "Reproducer", "Verdict"]
@@ -176,6 +177,8 @@ class Reproducer:
     _dir: Path | None = field(default=None, repr=False)
     _fixed: DbFile | None = field(default=None, repr=False)
     _builder: TemplateBuilder | None = field(default=None, repr=False)
+    _server: ForkServer | None = field(default=None, repr=False)
+    _server_refused: str | None = field(default=None, repr=False)
     _expected: Response | None = field(default=None, repr=False)
     _predicates: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -517,11 +520,8 @@ class Reproducer:
         """One run in a fresh child process of `python` (`amber.testing._worker`): the
         request and the raw answer cross only the pipe; the answer is sanitized here as an
         in-process run's is. A hung child is killed (with what it started)."""
-        import base64
         import signal
         import subprocess
-
-        import httpx
 
         from amber.testing._worker import PROTOCOL
 
@@ -536,6 +536,10 @@ class Reproducer:
             "trace": url if trace is not None else None,  # the recorder for this URL
         }
         start = time.perf_counter()
+        if trace is None:
+            forked = self._forked(python, request)
+            if forked is not None:
+                return self._child_outcome(python, forked, time.perf_counter() - start, None)
         try:
             child = subprocess.Popen(
                 [python, "-m", "amber.testing._worker"],
@@ -564,12 +568,58 @@ class Reproducer:
             return Outcome(
                 None, self._clean(_child_died(python, child.returncode, err)), seconds, "build"
             )
+        return self._child_outcome(python, answer, seconds, trace)
+
+    def _forked(self, python: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer of a run forked by the fork server (`amber.testing._forkserver`),
+        started on the first run; None where it declines (the run goes to a fresh child).
+        A run past `timeout` comes back as `{"kind": "timeout"}`."""
+        from amber.testing._forkserver import ForkServer
+        from amber.testing._forkserver import forking_supported
+
+        env = request["env"]
+        server = self._server
+        if server is not None and (server.python != python or server.env != env):
+            return None  # another environment (a trace's snapshot): a fresh child
+        if server is None or not server.alive:
+            if self._server_refused is not None or not forking_supported():
+                return None
+            url = env.get(self.db_env or "", "")
+            db = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url or None
+            server = ForkServer(python, env, self.app, db if db and "://" not in db else None)
+            # the prelude is the imports a fresh child pays too: not bound by a run's timeout
+            if not server.start(max(self.timeout, 60.0)):
+                self._server_refused = server.refused
+                return None
+            self._server = server
+        answer = server.run(request, self.timeout)
+        return {"kind": "timeout"} if answer is None else answer
+
+    def _child_outcome(
+        self,
+        python: str,
+        answer: dict[str, Any],
+        seconds: float,
+        trace: SqlTrace | PgTrace | None,
+    ) -> Outcome:
+        """The outcome of a child's (or a forked run's) answer, sanitized."""
+        import base64
+
+        import httpx
+
+        kind = answer.get("kind")
+        if kind == "timeout":
+            return Outcome(None, f"timed out after {self.timeout:g} s", seconds, "timeout")
+        if kind == "died":
+            err = str(answer.get("stderr") or "").encode("utf-8")
+            status = answer.get("status")
+            code = status if isinstance(status, int) else None
+            return Outcome(None, self._clean(_child_died(python, code, err)), seconds, "build")
         if trace is not None:
             trace.statements.extend(answer.get("statements") or [])
             trace.tables.update(answer.get("tables") or [])
             if hasattr(trace, "writes"):
                 trace.writes += int(answer.get("writes") or 0)
-        kind = answer.get("kind")
         if kind in ("build", "setup", "exception"):
             return Outcome(None, self._clean(str(answer.get("error"))), seconds, str(kind))
         if kind != "response" or not isinstance(answer.get("status"), int):
@@ -669,6 +719,9 @@ class Reproducer:
         return self._builder
 
     def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         if self._builder is not None:
             self._builder.close()
             self._builder = None

@@ -18,6 +18,19 @@ disk here. The app's own output to stdout goes to stderr, so the answer stays on
 document; the parent keeps stderr in memory and shows only its last line, sanitized.
 A fresh process per run also rebuilds apps whose factory configures a module-level
 singleton (a Flask `app` at module level), which a second build in one process refuses.
+
+`python -m amber.testing._worker --serve` is the same run, many times, without paying the
+interpreter's start-up and the app's imports each time (1-3 s for Datasette or Django, which
+a shrink of 20 runs paid 20 times): a fork server (Linux). Its first line on stdin is a
+prelude, `{"v": 1, "env": {...}, "app": "module:attr", "db": path or null}`: it sets the
+environment every run will have, imports amber's runtime and the app's module (never calls
+its factory), and answers `{"v": 1, "kind": "ready"}`, or `{"kind": "refused", "why": ...}`
+when forking would not give each run a fresh process's state: the import failed (a fresh
+child reports that better), it left a thread running, or it opened the run's database file
+(a fork would share that handle across runs). Each later line is one run's request; the
+server forks, the child answers it as `main` does (its output to a pipe the server keeps
+the last 4 KiB of, in memory), and the server writes the answer as one line, or
+`{"kind": "died", "status": N, "stderr": tail}` for a child that exited without one.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["PROTOCOL", "answer", "identity_and_auth", "main"]
+__all__ = ["PROTOCOL", "answer", "identity_and_auth", "main", "serve"]
 
 PROTOCOL = 1
 """Version of the request/answer documents; parent and child must agree."""
@@ -137,8 +150,127 @@ def main() -> int:
     return 0
 
 
+def _prelude_refusal(prelude: dict[str, Any]) -> str | None:
+    """Set the runs' environment and import what every run imports; why forking from here
+    would not give each run a fresh process's state, or None."""
+    import importlib
+    import threading
+
+    if prelude.get("v") != PROTOCOL:
+        return f"protocol {prelude.get('v')} (this worker speaks {PROTOCOL})"
+    for name, value in (prelude.get("env") or {}).items():
+        if name:
+            os.environ[name] = value
+    try:
+        import amber.testing._assertions
+        import amber.testing._client  # noqa: F401
+
+        importlib.import_module(str(prelude.get("app") or "").partition(":")[0])
+    except BaseException as e:  # a fresh child reports it as the run's build error
+        return f"importing the app failed ({type(e).__name__})"
+    if threading.active_count() > 1:
+        return "importing the app started a thread (a fork copies only the forking one)"
+    db = prelude.get("db")
+    if db and _holds_open(str(db)):
+        return "importing the app opened the run's database (runs would share the handle)"
+    return None
+
+
+def _holds_open(path: str) -> bool:
+    """Does this process hold `path` (or its SQLite journal) open? (Linux's /proc.)"""
+    real = os.path.realpath(path)
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return True  # cannot tell: refuse
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(real):
+            return True
+    return False
+
+
+_TAIL = 4096
+"""How much of a forked run's own output the server keeps (the last bytes, in memory)."""
+
+
+def _run_forked(request: dict[str, Any]) -> dict[str, Any]:
+    """Fork; the child answers `request` with its stdout and stderr on a pipe; the answer,
+    or what a child that died without one left."""
+    import select
+
+    ans_r, ans_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the run: a fresh copy of the prelude's state
+        try:
+            os.close(ans_r)
+            os.close(out_r)
+            os.dup2(out_w, 1)
+            os.dup2(out_w, 2)
+            os.close(out_w)
+            with os.fdopen(ans_w, "w", encoding="utf-8") as channel:
+                channel.write(json.dumps(answer(request)))
+            sys.stderr.flush()
+        finally:
+            os._exit(0)  # never back into the server's loop, whatever happened
+    os.close(ans_w)
+    os.close(out_w)
+    chunks: list[bytes] = []
+    tail = b""
+    open_fds = [ans_r, out_r]
+    while open_fds:
+        ready, _, _ = select.select(open_fds, [], [])
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if not data:
+                open_fds.remove(fd)
+                os.close(fd)
+            elif fd == ans_r:
+                chunks.append(data)
+            else:
+                tail = (tail + data)[-_TAIL:]
+    _, status = os.waitpid(pid, 0)
+    raw = b"".join(chunks)
+    if raw:
+        try:
+            out: dict[str, Any] = json.loads(raw)
+            return out
+        except ValueError:
+            pass
+    return {
+        "v": PROTOCOL,
+        "kind": "died",
+        "status": os.waitstatus_to_exitcode(status),
+        "stderr": tail.decode("utf-8", "replace"),
+    }
+
+
+def serve() -> int:
+    """The fork server (module doc): a prelude, then one forked run per request line."""
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    line = sys.stdin.readline()
+    if not line:
+        return 0
+    why = _prelude_refusal(json.loads(line))
+    ready = {"v": PROTOCOL, "kind": "ready"} if why is None else {"kind": "refused", "why": why}
+    channel.write(json.dumps(ready) + "\n")
+    channel.flush()
+    if why is not None:
+        return 0
+    for line in sys.stdin:
+        channel.write(json.dumps(_run_forked(json.loads(line))) + "\n")
+        channel.flush()
+    return 0
+
+
 if __name__ == "__main__":
-    code = main()
+    code = serve() if sys.argv[1:] == ["--serve"] else main()
     sys.stderr.flush()
     # not sys.exit: threads or atexit hooks the app left behind must not hold the answer
     os._exit(code)

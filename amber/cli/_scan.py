@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -117,6 +118,11 @@ def _head(path: Path) -> bytes:
         return fp.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
 
 
+# A HAR file is one object whose first member is `"log"` holding an object (HAR 1.2; every
+# exporter writes it first). A snapshot or a JSON log with a `"log"` string is not one.
+_HAR_HEAD = re.compile(rb'\{\s*"log"\s*:\s*\{')
+
+
 def _json_line(head: bytes) -> bool:
     """Does the file start with a whole line that is one JSON object (JSON lines: an
     export, the audit log, a JSON log)?"""
@@ -137,7 +143,7 @@ def kind_of(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".py":
         return "python"
-    if head.startswith(b"{") and b'"log"' in head[:64]:
+    if _HAR_HEAD.match(head):
         return "har"
     if suffix in (".jsonl", ".ndjson") or _json_line(head):
         return "jsonl"

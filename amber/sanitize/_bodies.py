@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from urllib.parse import quote_plus
@@ -38,6 +39,7 @@ from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._encoded import reencoded
 from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
@@ -73,6 +75,11 @@ _CHARSET = re.compile(r'(?i)charset="?([\w.:-]+)')
 _DISPOSITION_NAME = re.compile(rb'(?i)[;\s]name="([^"]*)"|[;\s]name=([^;\s]+)')
 _DISPOSITION_FILE = re.compile(rb"(?i)[;\s]filename\*?=")
 _QUERY_SAFE = "[]:@/,!$'()*"
+
+_query_encode = partial(quote, safe=_QUERY_SAFE, errors="surrogateescape")
+_form_encode = partial(quote_plus, safe=_QUERY_SAFE, errors="surrogateescape")
+
+
 # Source code, by content type or by what its first 4 KiB look like.
 _CODE_TYPE = re.compile(r"javascript|ecmascript|typescript|/css|/html|xhtml|jsx")
 _CODE_SHAPE = re.compile(
@@ -338,8 +345,9 @@ class BodySanitizer:
 
         `url`: the pairs are a URL's query, where signed-URL and OAuth parameters
         (`X-Amz-Signature`, `sig`, `code`...) are secrets too (`url_param_verdict`).
-        Untouched pairs keep their exact encoding; replaced values are percent-encoded
-        (`[`, `]`, `:` and `@` are left readable).
+        Untouched pairs keep their exact encoding, and so does what a changed value keeps
+        (`reencoded`); what was replaced is percent-encoded (`[`, `]`, `:` and `@` are left
+        readable).
         """
         if not raw:
             return raw
@@ -371,17 +379,9 @@ class BodySanitizer:
             if new_name == name and new_value == value:
                 continue
             changed = True
-            enc: Callable[..., str] = quote_plus if plus else quote
-            n = (
-                name_raw
-                if new_name == name
-                else enc(new_name, safe=_QUERY_SAFE, errors="surrogateescape")
-            )
-            v = (
-                value_raw
-                if new_value == value
-                else enc(new_value, safe=_QUERY_SAFE, errors="surrogateescape")
-            )
+            enc = _form_encode if plus else _query_encode
+            n = name_raw if new_name == name else reencoded(name_raw, new_name, enc, plus=plus)
+            v = value_raw if new_value == value else reencoded(value_raw, new_value, enc, plus=plus)
             pieces[i] = f"{n}{eq}{v}"
         return "&".join(pieces) if changed else raw
 

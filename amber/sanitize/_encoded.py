@@ -25,7 +25,11 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from collections.abc import Iterator
+from difflib import SequenceMatcher
+from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 __all__ = [
     "decoded_token",
@@ -35,6 +39,7 @@ __all__ = [
     "might_be_encoded",
     "percent_words",
     "quoted_runs",
+    "reencoded",
     "unicode_words",
 ]
 
@@ -261,3 +266,52 @@ def hex_not_text(text: str) -> bool:
 def might_be_encoded(text: str) -> bool:
     """Could `text` hold an escape or an encoded token (a cheap, conservative test)?"""
     return "%" in text or "\\u" in text or (len(text) >= 12 and _TOKEN.search(text) is not None)
+
+
+_ALIGN_MAX = 4096
+"""The longest changed middle of a value aligned character by character (longer: encoded
+whole; sanitized values change in a few spans, and alignment is quadratic at worst)."""
+
+
+def reencoded(raw: str, new: str, encode: Callable[[str], str], *, plus: bool = False) -> str:
+    """`new`, what sanitizing made of the percent-decoded `raw`, spelled as `raw` was: the
+    characters it shares with the decoded `raw` keep their spelling there (`%3A%2F%2F`
+    stays `%3A%2F%2F`, a `+` stays a `+`), and only the changed spans are encoded by
+    `encode` (a marker or a pseudonym). `plus`: `raw` is form-encoded (`+` is a space).
+
+    ```python
+    >>> from urllib.parse import quote
+    >>> raw = "https%3A%2F%2Fa.io%2Fr%3Ftoken%3DZx81kQp0"
+    >>> reencoded(raw, "https://a.io/r?token=[REDACTED]", lambda s: quote(s, safe="[]:/"))
+    'https%3A%2F%2Fa.io%2Fr%3Ftoken%3D[REDACTED]'
+    ```
+    """
+    decoded, offsets = _unpercent(raw.replace("+", " ") if plus else raw)
+    unq = unquote_plus if plus else unquote
+    if decoded != unq(raw, errors="surrogateescape"):
+        return encode(new)  # (cannot happen: the two decoders agree; never trust it)
+    n, m = len(decoded), len(new)
+    lo = 0
+    top = min(n, m)
+    while lo < top and decoded[lo] == new[lo]:
+        lo += 1
+    hi = 0
+    while hi < top - lo and decoded[n - 1 - hi] == new[m - 1 - hi]:
+        hi += 1
+    parts = [raw[: offsets[lo]]]
+    old_mid, new_mid = decoded[lo : n - hi], new[lo : m - hi]
+    if old_mid and new_mid and len(old_mid) <= _ALIGN_MAX and len(new_mid) <= _ALIGN_MAX:
+        for op, i1, i2, j1, j2 in SequenceMatcher(
+            None, old_mid, new_mid, autojunk=False
+        ).get_opcodes():
+            if op == "equal" and i2 - i1 >= 4:  # a shorter match is chance, not kept text
+                parts.append(raw[offsets[lo + i1] : offsets[lo + i2]])
+            elif j2 > j1:
+                parts.append(encode(new_mid[j1:j2]))
+    elif new_mid:
+        parts.append(encode(new_mid))
+    parts.append(raw[offsets[n - hi] :])
+    out = "".join(parts)
+    # A kept `%` that was no escape could meet encoded hex digits after it: checked, and
+    # then the whole value is encoded as before.
+    return out if unq(out, errors="surrogateescape") == new else encode(new)

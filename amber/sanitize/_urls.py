@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from amber._model import Redaction
 from amber._pseudonym import marker
 
+from ._encoded import reencoded
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
@@ -93,6 +94,16 @@ _TRAILING = ".,;:!?)]}'"
 _PCHAR_SAFE = "[]:@!$&'()*+,;=~"
 
 
+def _encode_segment(text: str) -> str:
+    return quote(text, safe=_PCHAR_SAFE, errors="surrogateescape")
+
+
+def _encode_in_encoded(text: str) -> str:
+    """What replaced a span of a percent-encoded URL (`https%3A%2F%2F...`): encoded but
+    for a marker's brackets and colon, which stay readable."""
+    return quote(text, safe="[]:", errors="surrogateescape")
+
+
 def url_param_verdict(name: str, value: str) -> Verdict:
     """The verdict a URL query parameter gets by its name alone (None: the key rules')."""
     key = normalize_key(name).replace("_", "").replace("-", "")
@@ -149,7 +160,7 @@ class UrlSanitizer:
         new = self.url(decoded, location, out)
         if new == decoded:
             return found
-        return quote(new, safe="[]", errors="surrogateescape")
+        return reencoded(found, new, _encode_in_encoded)
 
     def url(self, url: str, location: str, out: list[Redaction]) -> str:
         """One URL (absolute, or a path with its query) with the rules applied."""
@@ -207,9 +218,7 @@ class UrlSanitizer:
                     params.replace(";", "&"), location, out, plus=False
                 ).replace("&", ";")
             if new != value or new_params != params:
-                enc = (
-                    base if new == value else quote(new, safe=_PCHAR_SAFE, errors="surrogateescape")
-                )
+                enc = base if new == value else reencoded(base, new, _encode_segment)
                 segments[i] = enc + semi + new_params
                 changed = True
             after = self._segment_kind(value)

@@ -861,6 +861,8 @@ class ValueScanner:
         for words in views:
             for start, decoded, offsets in words:
                 for h in self._hits(decoded, False, depth + 1):
+                    if h.replacement == decoded[h.start : h.end]:
+                        continue  # kept as it is (amber's own pseudonym): keep its spelling
                     a, b = start + offsets[h.start], start + offsets[h.end]
                     found.append(Hit(h.rule, a, b, h.replacement, h.action))
         if len(text) >= 12:

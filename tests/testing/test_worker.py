@@ -213,3 +213,78 @@ def test_an_interpreter_without_amber_says_what_to_install(tmp_path: Path) -> No
         v = r.verify(tags_fixture(50))
     assert v.outcome.kind == "build" and not v.reproduced
     assert "pip install amber" in (v.outcome.error or ""), v.outcome.error
+
+
+def _logged_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, n: int, **env: str
+) -> tuple[list[bool], list[str], Reproducer]:
+    log = tmp_path / "imports.log"
+    monkeypatch.setenv("IMPORT_LOG", str(log))
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    r = Reproducer(
+        listing_exchange(), "tests.testing.apps.import_log:create_app", "LISTING_DB",
+        sanitizer(), app_python=sys.executable,
+    )  # fmt: skip
+    with r:
+        got = [r.verify(tags_fixture(50 if i % 2 == 0 else 10)).reproduced for i in range(n)]
+    return got, log.read_text().split("\n")[:-1], r
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
+def test_runs_fork_from_one_import_of_the_app_and_each_builds_it_anew(
+    runtime_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's module is imported once (the fork server's prelude), each run builds the
+    app in a process of its own, and the verdicts are what fresh children give."""
+    got, log, r = _logged_runs(monkeypatch, tmp_path, 4)
+    assert got == [True, False, True, False]
+    imports = [ln for ln in log if ln.startswith("import")]
+    builds = [ln.split()[1] for ln in log if ln.startswith("build")]
+    assert len(imports) == 1 and r._server_refused is None, log
+    assert len(builds) == 4 and len(set(builds)) == 4  # four processes, one per run
+    assert imports[0].split()[1] not in builds  # none of them the server itself
+    monkeypatch.setenv("AMBER_VERIFY_FORK", "0")  # turned off: a fresh child per run
+    (tmp_path / "imports.log").unlink()
+    off, log, _ = _logged_runs(monkeypatch, tmp_path, 2)
+    assert off == [True, False] and len([ln for ln in log if ln.startswith("import")]) == 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
+def test_an_app_that_opens_its_database_at_import_gets_fresh_children(
+    runtime_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module that holds the run's database open when imported would share that handle
+    (on a file each run replaces) across forked runs: the server declines, and each run is
+    a fresh child that opens the run's own file."""
+    got, log, r = _logged_runs(monkeypatch, tmp_path, 3, OPEN_AT_IMPORT="1")
+    assert got == [True, False, True]
+    assert r._server_refused is not None and "database" in r._server_refused
+    assert len([ln for ln in log if ln.startswith("import")]) == 1 + 3  # the prelude + 3
+
+
+def test_a_hung_run_kills_its_server_and_the_next_run_starts_another(
+    runtime_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run past the timeout is killed with its server; the next run is answered."""
+    monkeypatch.setenv("HANG_ONCE", str(tmp_path / "hung"))
+    r = Reproducer(
+        listing_exchange(), f"{__name__}:hang_once_app", "LISTING_DB", sanitizer(),
+        app_python=sys.executable, timeout=5.0,
+    )  # fmt: skip
+    with r:
+        first = r.verify(tags_fixture(50))
+        second = r.verify(tags_fixture(50))
+    assert first.outcome.kind == "timeout" and not first.reproduced
+    assert second.reproduced and second.outcome.status == 500, second.explain()
+
+
+def hang_once_app() -> object:
+    """Hangs the first time it is built (a marker file says it was), then serves."""
+    marker = Path(os.environ["HANG_ONCE"])
+    if not marker.exists():
+        marker.touch()
+        HANG.wait()
+    from tests.testing.apps.listing import create_app
+
+    return create_app()

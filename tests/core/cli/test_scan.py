@@ -136,3 +136,39 @@ def test_a_json_snapshot_is_checked_with_its_keys(env: Path, amber: Run) -> None
     code, out, _ = amber("scan", str(snap))
     assert code == 1 and "body.json.api_key: sensitive-key" in out
     assert "f00dfeed" not in out
+
+
+def test_a_json_document_with_a_log_string_is_no_har(env: Path, amber: Run) -> None:
+    """Only `{"log": {...}` opens a HAR file: a snapshot or a JSON log whose first member is
+    a `"log"` string is read as JSON with its keys (a `gtin` barcode under its key is no
+    card; a token under `api_key` is a finding), not misread as a HAR that fails to parse."""
+    doc = env / "snap.json"
+    doc.write_text('{"log": "deploy started", "gtin": "4039621723216"}\n')
+    code, out, err = amber("scan", str(doc))
+    assert code == 0, out
+    assert "not readable as har" not in err
+    doc.write_text('{"log": "deploy started", "api_key": "f00dfeed0123456789abcdef"}\n')
+    code, out, _ = amber("scan", str(doc))
+    assert code == 1 and "api_key: sensitive-key" in out
+    har = env / "flows.har"
+    har.write_text('{ "log" : {"version": "1.2", "entries": []}}\n')
+    code, out, err = amber("scan", str(har))
+    assert code == 0 and "not readable" not in err
+
+
+def test_amber_s_own_pseudonyms_percent_encoded_are_no_finding(env: Path, amber: Run) -> None:
+    """A generated test's form body holds amber's pseudonyms percent-encoded (`%40`, `%2B`):
+    they are its own output there as in plain text; a real address encoded so is a finding."""
+    p = env / "test_form.py"
+    p.write_text(
+        'BODY = b"name=Jordan+Smith&phone=%2B1+202-555-0147&email=jordan.smith%40example.com"\n'
+        'BODY2 = "phone=%2B1%20(202)%20555-0147"\n'
+    )
+    code, out, _ = amber("scan", str(p))
+    assert code == 0, out
+    p.write_text(
+        'BODY = b"name=Jordan+Smith&email=ann.lee%40corp.io&phone=%2B44%2020%207123%204567"\n'
+    )
+    code, out, _ = amber("scan", str(p))
+    assert code == 1 and "email" in out and "phone" in out, out
+    assert "corp.io" not in out and "7123" not in out

@@ -189,3 +189,79 @@ def test_request_line_query_and_path(sanitizer: Sanitizer) -> None:
     )
     assert clean.request.query == "code=[REDACTED:signed-url]&state=xyz"
     assert clean.request.path == "/auth/callback"
+
+
+def _kept_outside(original: str, new: str, secrets: list[str]) -> bool:
+    """Is `new` the `original` with only the spans around `secrets` changed: every piece
+    of `original` between them found in `new`, in order, byte for byte?"""
+    pieces = [original]
+    for s in secrets:
+        pieces = [p for piece in pieces for p in piece.split(s)]
+    pos = 0
+    for piece in pieces:
+        # the encoded end of a replaced value may touch the next piece: trim 3 characters
+        core = piece[3:-3] if len(piece) > 8 else ""
+        found = new.find(core, pos)
+        if found < 0:
+            return False
+        pos = found + len(core)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("query", "secrets"),
+    [
+        # a nested URL, percent-encoded once: its escapes stay as they were
+        (
+            "next=https%3A%2F%2Fapp.example.org%2Freset%3Ftoken%3DZx81kQp0aLm3Nv7Rt2Yb"
+            "%26email%3Dann.lee%40corp.io%26lang%3Den-GB&utm_source=mail",
+            ["Zx81kQp0aLm3Nv7Rt2Yb", "ann.lee%40corp.io"],
+        ),
+        # and twice
+        (
+            "next=https%253A%252F%252Fapp.example.org%252Freset%253Ftoken%253DZx81kQp0aLm3N"
+            "v7Rt2Yb%2526page%253D2&x=1",
+            ["Zx81kQp0aLm3Nv7Rt2Yb"],
+        ),
+        # a note with form spaces (`+`) and an email inside
+        ("note=call+me+back+at+ann.lee%40corp.io+before+noon&id=7", ["ann.lee%40corp.io"]),
+    ],
+)
+def test_a_changed_query_value_keeps_the_spelling_of_what_it_keeps(
+    sanitizer: Sanitizer, query: str, secrets: list[str]
+) -> None:
+    """Only the redacted spans of an encoded value are re-encoded: `%3A%2F%2F`, `%26`,
+    `%253A` and `+` around them are byte for byte what the request carried (before, the
+    whole value was re-encoded, `%3A%2F%2F` came back as `://`)."""
+    clean = sanitizer.sanitize(exchange(query=query)).request.query
+    assert all(s not in clean for s in secrets)
+    assert _kept_outside(query, clean, secrets), clean
+    if "token" in query:  # a marker stays readable however deep it is encoded
+        assert "[REDACTED:sensitive-key]" in clean
+
+
+def test_a_changed_path_segment_keeps_its_escapes(sanitizer: Sanitizer) -> None:
+    path = "/files/Quarterly%20report%20for%20ann.lee%40corp.io%20%28final%29.pdf"
+    clean = sanitizer.sanitize(exchange(path=path)).request.path
+    assert "ann.lee" not in clean
+    assert clean.startswith("/files/Quarterly%20report%20for%20")
+    assert clean.endswith("%20%28final%29.pdf")
+
+
+def test_reencoded_checks_what_it_writes() -> None:
+    """A `%` that was no escape kept beside a replacement that starts with hex digits
+    would read as an escape: then the value is encoded whole, and decodes to `new`."""
+    from urllib.parse import quote
+    from urllib.parse import unquote
+
+    from amber.sanitize._encoded import reencoded
+
+    def enc(s: str) -> str:
+        return quote(s, safe="")
+
+    raw = "100%ZZsecretvalue99"
+    new = "100%41bc"  # decoded raw is "100%ZZsecretvalue99"; the kept "100%" meets "41"
+    out = reencoded(raw, new, enc)
+    assert unquote(out) == new
+    assert reencoded("a%20b%2Fc", "a b/c", enc) == "a%20b%2Fc"  # nothing changed
+    assert reencoded("x+y+SECRETTOKEN", "x y [M]", lambda s: s, plus=True) == "x+y+[M]"
