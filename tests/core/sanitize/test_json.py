@@ -1,8 +1,10 @@
 """JSON bodies are edited in their original bytes: only replaced values and keys change."""
 
 import json
+from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -11,6 +13,7 @@ from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
 from amber.sanitize import SanitizeConfig
 from amber.sanitize import Sanitizer
+from amber.sanitize import _json
 from amber.sanitize._json import render_path
 from tests.core.sanitize.conftest import KEY
 
@@ -292,3 +295,50 @@ def test_reserializer_slots_cannot_be_faked(sanitizer: Sanitizer) -> None:
         slow, out_slow = run(sanitizer, b" " + body, "application/json")
         assert slow == b" " + fast and out_fast == out_slow
         assert b"bob@corp.com" not in fast and b"500123" not in fast and b"1234" not in fast
+
+
+def test_token_locating_editor_is_not_fooled_by_equal_text(
+    sanitizer: Sanitizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # spaced and indented bodies are edited by finding each old value's token after the one
+    # before (`_spliced`): a key, an earlier unedited value, a string holding the token's
+    # text, a number holding the digits, masked containers (not found: the other editors
+    # take over) and non-ASCII text must all come out as the splicer writes them
+    taken: list[bool] = []
+    spliced = _json._spliced
+
+    def counted(*args: Any) -> bytes | None:
+        found = spliced(*args)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(_json, "_spliced", counted)
+    plain: dict[str, Any] = {
+        "note": "ann@corp.com is not here",
+        "customer_id": 500123,
+        "email": "ann@corp.com",
+        "other": "ann@corp.com",
+        "people": [{"first_name": "Ann", "last_name": "Ann", "title": "Ann"}],
+    }
+    traps: list[dict[str, Any]] = [
+        {"n": '"ann@corp.com"'},  # a new value with an escape: not this editor's
+        {"caf\u00e9": "caf\u00e9"},  # `json.dumps` escapes it, orjson does not: refused
+        {"ann@corp.com": "a key spelled as the value (renamed)"},
+        # a number holding the digits of customer_id before it: found first, refused
+        {"ref": 5001230, "customer_id": 500123},
+        # a key spelled as the value before it
+        {"people": [{"Ann": 1, "first_name": "Ann", "title": "Ann"}]},
+        {"password": {"a": [1, 2]}, "secret": [], "pin": 1.5},  # masked containers, floats
+    ]
+    for d in (plain, *({k: v for k, v in plain.items() if k not in t} | t for t in traps)):
+        for kw in ({}, {"indent": 2}, {"ensure_ascii": False}, {"separators": (", ", ":")}):
+            body = json.dumps(d, **kw).encode()  # type: ignore[arg-type]
+            taken.clear()
+            fast, out_fast = run(sanitizer, body, "application/json")
+            if d is plain:
+                assert taken == [True]  # found and proven in every layout
+            slow, out_slow = run(sanitizer, b" " + body, "application/json")
+            assert slow == b" " + fast and out_fast == out_slow
+            new = json.loads(fast)
+            assert new.get("ref", 5001230) == 5001230 and new["people"][0]["title"] == "Ann"
+            assert new["customer_id"] != 500123 and b"@corp.com" not in fast
