@@ -18,7 +18,7 @@ A secret is often carried encoded: `GB12%20ABCD%20...` (an IBAN whose spaces a U
   (at most 64 KiB of it). Such a token is replaced whole when its text holds a value: a
   leaf that decodes to text holding a secret is a secret. Tokens that decode to binary
   (images, hashes, UUIDs, trace ids, random ids) are never text and cost one C-level
-  decode each (and an inflate that fails within a few bytes, for half of them);
+  decode each (and, for a quarter of them, an inflate that fails within a few bytes);
 * `soft_breaks_joined`: quoted-printable text (a raw MIME message in an email webhook)
   with its soft line breaks (`=` at a line's end) removed, mapped back like the words
   above: a token the encoder cut at 76 characters is read whole.
@@ -227,8 +227,10 @@ def _inflated(raw: bytes) -> str | None:
         wbits = 15  # zlib's header
     elif raw[0:2] == b"\x1f\x8b":
         wbits = 31  # gzip's
-    elif (b0 >> 1) & 3 in (1, 2):
-        wbits = -15  # a raw stream's first block: fixed or dynamic Huffman codes
+    elif b0 & 1 and (b0 >> 1) & 3 in (1, 2):
+        # a raw stream in one block (what a short text compresses to): the last block,
+        # of fixed or dynamic Huffman codes (a quarter of random bytes start so)
+        wbits = -15
     else:
         return None
     inflater = zlib.decompressobj(wbits)
