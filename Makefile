@@ -39,13 +39,16 @@ typecheck: lint
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
-# The whole suite: lint, types, unit and integration tests, then the slow marker.
+# The whole suite: lint, types, unit and integration tests, then the slow marker, each on
+# WORKERS pytest-xdist workers (`make test WORKERS=1` for one process, e.g. to read a failure
+# in order).
+WORKERS ?= 2
 test: relink
 	$(VENV)/bin/ruff check $(SOURCES)
 	$(VENV)/bin/ruff format --check .  # sources and the Python in docs/*.md
 	cd build && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p amber
-	$(VENV)/bin/pytest -q
-	$(VENV)/bin/pytest -q -m slow
+	$(VENV)/bin/pytest -q -n $(WORKERS)
+	$(VENV)/bin/pytest -q -m slow -n $(WORKERS)
 
 test-fast: relink
 	$(VENV)/bin/pytest -q -x

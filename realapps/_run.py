@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import random
 import re
 import shlex
 import shutil
@@ -92,7 +93,28 @@ def _counts(c: dict[str, int]) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port free on 127.0.0.1 for a server the harness starts (it binds it later).
+
+    Not the kernel's pick (`bind(0)`): that comes from the ephemeral range every outgoing
+    connection takes its port from, so in the seconds before the server binds it another
+    process's connection may hold it, and under `pytest -n` another worker's free_port may
+    give it again. Ports come from below the ephemeral range instead (10000-31999), from a
+    slice of it of each xdist worker's own, at random, tried by binding."""
+    # (tests/conftest.py keeps the worker's id there: it hides PYTEST_XDIST_WORKER)
+    worker = os.environ.get("REALAPPS_PORT_SLOT") or os.environ.get("PYTEST_XDIST_WORKER", "")
+    worker = worker.removeprefix("gw")
+    slot = int(worker) % 4 if worker.isdigit() else 0
+    lo = 10000 + slot * 5500
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(lo, lo + 5500)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # a crowded machine: the kernel's pick after all
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
@@ -304,7 +326,10 @@ def capture(app: RealApp, python: Path, work: Path, res: Result) -> str:
                 env=env, cwd=work,
             )  # fmt: skip
         try:
-            _wait(lambda: READY_LINE in log.read_text(errors="replace"), 120, "capture", proc)
+            try:
+                _wait(lambda: READY_LINE in log.read_text(errors="replace"), 120, "capture", proc)
+            except HarnessError as e:
+                raise HarnessError(f"{e}:\n{log.read_text(errors='replace')[-3000:]}") from None
             r = app.request
             with httpx.Client(base_url=f"http://127.0.0.1:{proxy}", timeout=60) as client:
                 if app.login is not None:

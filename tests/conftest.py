@@ -165,6 +165,10 @@ def store(store_url: str) -> Iterator[Store]:
 def _not_an_xdist_worker_inside(monkeypatch: pytest.MonkeyPatch) -> None:
     """Under `pytest -n`, the sessions a test starts itself (pytester, subprocesses) would
     inherit this worker's PYTEST_XDIST_* variables and believe they are xdist workers (amber's
-    plugin then refuses a fixed database path). A test that means it sets them itself."""
+    plugin then refuses a fixed database path). A test that means it sets them itself.
+    (The worker's id stays in REALAPPS_PORT_SLOT: realapps/ picks its ports by it.)"""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        monkeypatch.setenv("REALAPPS_PORT_SLOT", worker)
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)

@@ -13,9 +13,15 @@ A secret is often carried encoded: `GB12%20ABCD%20...` (an IBAN whose spaces a U
   JSON escaped into XML or HTML) or an at sign's (`jane&#64;corp.io`), those decoded, mapped
   back the same way;
 * `encoded_tokens`: each base64 or hex token (12+ characters) that decodes to printable
-  text (UTF-8). Such a token is replaced whole when its text holds a value: a leaf that
-  decodes to text holding a secret is a secret. Tokens that decode to binary (images,
-  hashes, UUIDs, trace ids, random ids) are never text and cost one C-level decode each.
+  text (UTF-8), or a base64 token that decodes to a whole DEFLATE stream (raw, zlib or
+  gzip, as SAML's redirect binding sends its `SAMLRequest`) that inflates to such text
+  (at most 64 KiB of it). Such a token is replaced whole when its text holds a value: a
+  leaf that decodes to text holding a secret is a secret. Tokens that decode to binary
+  (images, hashes, UUIDs, trace ids, random ids) are never text and cost one C-level
+  decode each (and, for a quarter of them, an inflate that fails within a few bytes);
+* `soft_breaks_joined`: quoted-printable text (a raw MIME message in an email webhook)
+  with its soft line breaks (`=` at a line's end) removed, mapped back like the words
+  above: a token the encoder cut at 76 characters is read whole.
 
 Each function is linear in its input: escapes and tokens are found by one regex search each,
 and a word's bounds by `rfind` and one search, not by a scan per character.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import binascii
 import re
+import zlib
 from collections.abc import Callable
 from collections.abc import Iterator
 from difflib import SequenceMatcher
@@ -38,8 +45,10 @@ __all__ = [
     "hex_not_text",
     "might_be_encoded",
     "percent_words",
+    "quoted_printable",
     "quoted_runs",
     "reencoded",
+    "soft_breaks_joined",
     "unicode_words",
 ]
 
@@ -208,6 +217,37 @@ def _as_text(raw: bytes) -> str | None:
     return None
 
 
+_INFLATE_MAX = 65536
+"""The most text a compressed token is inflated to (a bomb stops there, unread)."""
+_INFLATE_MIN = 15
+"""The fewest bytes of DEFLATE data tried (shorter: too little text to hold a value)."""
+
+
+def _inflated(raw: bytes) -> str | None:
+    """The printable text `raw`, a whole DEFLATE stream (zlib-wrapped, gzip or raw), inflates
+    to, or None. Random bytes fail within a few bytes (an invalid block type, code or
+    distance), or leave bytes after their end: a whole stream is data someone compressed."""
+    b0 = raw[0]
+    if b0 & 0x0F == 8 and b0 >> 4 <= 7 and ((b0 << 8) | raw[1]) % 31 == 0:
+        wbits = 15  # zlib's header
+    elif raw[0:2] == b"\x1f\x8b":
+        wbits = 31  # gzip's
+    elif b0 & 1 and (b0 >> 1) & 3 in (1, 2):
+        # a raw stream in one block (what a short text compresses to): the last block,
+        # of fixed or dynamic Huffman codes (a quarter of random bytes start so)
+        wbits = -15
+    else:
+        return None
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(raw, _INFLATE_MAX)
+    except zlib.error:
+        return None
+    if not inflater.eof or inflater.unused_data:
+        return None
+    return _as_text(out)
+
+
 def decoded_token(token: str) -> str | None:
     """The printable text a hex or base64 token decodes to, or None (binary, or not an
     encoding at all).
@@ -234,7 +274,10 @@ def decoded_token(token: str) -> str | None:
         raw = binascii.a2b_base64(body + "=" * (-len(body) % 4), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
-    return _as_text(raw)
+    text = _as_text(raw)
+    if text is None and len(raw) >= _INFLATE_MIN:
+        return _inflated(raw)
+    return text
 
 
 def encoded_tokens(text: str) -> Iterator[tuple[int, int, str]]:
@@ -264,8 +307,15 @@ def hex_not_text(text: str) -> bool:
 
 
 def might_be_encoded(text: str) -> bool:
-    """Could `text` hold an escape or an encoded token (a cheap, conservative test)?"""
-    return "%" in text or "\\u" in text or (len(text) >= 12 and _TOKEN.search(text) is not None)
+    """Could `text` hold an escape, an encoded token or a soft line break (a cheap,
+    conservative test)?"""
+    return (
+        "%" in text
+        or "\\u" in text
+        or "=\n" in text
+        or "=\r\n" in text
+        or (len(text) >= 12 and _TOKEN.search(text) is not None)
+    )
 
 
 _ALIGN_MAX = 4096
@@ -315,3 +365,32 @@ def reencoded(raw: str, new: str, encode: Callable[[str], str], *, plus: bool = 
     # A kept `%` that was no escape could meet encoded hex digits after it: checked, and
     # then the whole value is encoded as before.
     return out if unq(out, errors="surrogateescape") == new else encode(new)
+
+
+_QP_ESCAPE = re.compile(r"=[0-9A-F]{2}")
+_SOFT_BREAK = re.compile(r"=\r?\n")
+
+
+def quoted_printable(text: str) -> bool:
+    """Does `text` read as quoted-printable: a soft line break (`=` at a line's end) and an
+    escape (`=3D`, `=20`)? A `KEY=` line of a config file alone is not."""
+    return ("=\n" in text or "=\r\n" in text) and _QP_ESCAPE.search(text) is not None
+
+
+def soft_breaks_joined(text: str) -> tuple[str, list[int]] | None:
+    """`text` without its quoted-printable soft line breaks (`=` and a line's end), and,
+    for each character left and the end, its offset in `text`; None when `text` has no
+    soft break or no quoted-printable escape (`=3D`, `=20`: a `KEY=` line in a config
+    file is no soft break)."""
+    if not quoted_printable(text):
+        return None
+    pieces: list[str] = []
+    offsets: list[int] = []
+    pos = 0
+    for m in _SOFT_BREAK.finditer(text):
+        pieces.append(text[pos : m.start()])
+        offsets.extend(range(pos, m.start()))
+        pos = m.end()
+    pieces.append(text[pos:])
+    offsets.extend(range(pos, len(text) + 1))
+    return "".join(pieces), offsets

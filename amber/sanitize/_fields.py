@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from ._ids import person_name_ok
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import split_tokens
@@ -57,6 +58,15 @@ _SIGNED = frozenset(
 # Names that hold a token in signed and OAuth URLs but mean other things in data (an error
 # code, a content hash): masked only when the value looks like a token.
 _AMBIGUOUS = frozenset({"code", "hash", "ticket", "k", "st"})
+# Names of a party that hold a person, an email, a username or an id alike: a person's only
+# when the value is a name (`person_name_ok`: `{"recipient": "Aiyana Redcloud"}`).
+_PARTIES = frozenset(
+    {
+        "recipient", "recipients", "assignee", "assignees", "payee", "payer", "sender",
+        "addressee", "consignee", "beneficiary", "approver", "reviewer", "requester",
+        "requestor", "reporter", "attendee", "signer", "signatory", "cardholder",
+    }
+)  # fmt: skip
 _COOKIE_NAMES = frozenset(
     {
         "akbmsc", "bmsv", "bmsz", "bmmi", "abck", "jsessionid", "phpsessid",
@@ -88,6 +98,7 @@ _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 _LETTERS_THEN_DIGITS = re.compile(r"(?:[A-Z]+|[A-Z][a-z]+)[0-9]+")
 _MASK: Verdict = ("mask", "signed-url")
 _COOKIE: Verdict = ("mask", "cookie")
+_PERSON: Verdict = ("pseudonym", "name")
 
 _kinds: dict[str, str] = {}
 
@@ -127,6 +138,8 @@ def _kind(name: str) -> str:
             found = "signed"
         elif compact in _AMBIGUOUS:
             found = "ambiguous"
+        elif compact in _PARTIES:
+            found = "party"
         elif cookie_name(name) or cookie_holder(name):
             found = "cookie"
         else:
@@ -184,6 +197,10 @@ def field_verdict(name: str, value: object) -> Verdict:
         return None
     if kind == "ambiguous":
         return _MASK if isinstance(value, str) and token_like(value) else None
+    if kind == "party":
+        if isinstance(value, list):  # `"recipients": ["Jane Roe", ...]`: all of them
+            value = next((v for v in value if isinstance(v, str) and person_name_ok(v)), None)
+        return _PERSON if isinstance(value, str) and person_name_ok(value) else None
     return _COOKIE if kind == "cookie" else _MASK
 
 

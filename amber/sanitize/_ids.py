@@ -18,6 +18,7 @@ __all__ = [
     "iban_ok",
     "luhn_ok",
     "nino_ok",
+    "person_name_ok",
     "phone_ok",
     "ssn_ok",
     "steuer_id_ok",
@@ -183,3 +184,44 @@ def phone_ok(text: str) -> bool:
     if text.startswith("+"):
         return 8 <= len(digits) <= 15
     return len(digits) == 10 and digits[0] in "23456789" and digits[3] in "23456789"
+
+
+# A person's name as people write it: two to four capitalized words of letters (`O'Neil`,
+# `McDonald`, `Smith-Jones`), one space between them.
+_L, _U = "a-z\u00df-\u00ff", "A-Z\u00c0-\u00de"
+_NAME_WORD = f"[{_U}](?:[{_L}]+|'[{_U}][{_L}]+)(?:[{_U}][{_L}]+)?(?:-[{_U}][{_L}]+)?"
+_PERSON_NAME = re.compile(f"{_NAME_WORD}(?:[ ]{_NAME_WORD}){{1,3}}")
+# Words of the names of certificate authorities, services, machines, teams and companies:
+# a name with one of them is not a person's (`Acme Root Authority`, `Jenkins Agent`,
+# `Finance Team`, `Globex Corporation`).
+_NOT_PERSON_WORDS = frozenset(
+    {
+        "root", "authority", "certificate", "certification", "server", "servers", "client",
+        "issuing", "intermediate", "services", "service", "global", "secure", "security",
+        "trust", "trusted", "signing", "validation", "domain", "code", "test", "testing",
+        "proxy", "gateway", "admin", "administrator", "user", "users", "agent", "account",
+        "system", "systems", "default", "fake", "localhost", "controller", "ingress", "api",
+        "web", "app", "application", "node", "cluster", "master", "worker", "device", "printer",
+        "router", "host", "mail", "backup", "operator", "monitor", "monitoring", "bot",
+        "robot", "team", "group", "department", "dept", "support", "sales", "finance",
+        "marketing", "network", "networks", "company", "inc", "ltd", "llc", "corp",
+        "corporation", "gmbh", "bank", "university", "college", "school", "hospital", "office",
+        "foundation", "association", "institute", "labs", "lab", "store", "shop", "the", "of",
+        "and", "for", "on", "in", "at", "to", "by", "with", "from", "new", "old", "main",
+        "general", "public", "private", "internal", "external", "production", "staging",
+        "development", "dev", "prod", "demo", "sample", "example", "unknown", "anonymous",
+        "guest", "nobody", "everyone", "all", "none", "other", "ops", "devops", "engineering",
+        "platform", "infrastructure", "billing", "accounting", "payroll", "hr", "legal",
+        "desk", "helpdesk", "center", "centre", "hub", "portal", "cloud", "data", "database",
+        "street", "road", "avenue", "city", "county", "united", "kingdom",
+    }
+)  # fmt: skip
+
+
+def person_name_ok(text: str) -> bool:
+    """Does `text` look like a person's name: two to four capitalized words of letters,
+    none a word of an organization's, a service's or a certificate authority's name
+    (`Thandiwe Mokoena`, `Sam O'Neil`; not `Acme Root Authority`, `Finance Team`)?"""
+    if len(text) > 64 or _PERSON_NAME.fullmatch(text) is None:
+        return False
+    return not any(w.lower() in _NOT_PERSON_WORDS for w in re.split(r"[ '-]", text))

@@ -36,6 +36,7 @@ from ._fields import header_pair
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
+from ._rpc import secret_positions
 from ._values import _card_ok
 
 if TYPE_CHECKING:
@@ -131,9 +132,10 @@ def raw_members(body: bytes) -> int:
     # (whitespace before a colon is rare: a tab, newline or return is found by `memchr`,
     # and without them one test for a space before a colon spares most bodies the regex;
     # a two-byte `in` scans at a byte a nanosecond, `memchr` ten times as fast)
-    if b"\n" in body or b"\t" in body or b"\r" in body or b" :" in body:
-        if _KEY_SPACED.search(body) is not None:
-            n += len(_KEY_SPACED.findall(body))
+    if (b"\n" in body or b"\t" in body or b"\r" in body or b" :" in body) and _KEY_SPACED.search(
+        body
+    ) is not None:
+        n += len(_KEY_SPACED.findall(body))
     return n
 
 
@@ -397,6 +399,10 @@ class JsonWalker:
         key_info = self._key_info
         pair = self._pair_verdict(d) if "value" in d or "Value" in d else None
         jwk = "kty" in d  # a JSON Web Key: its private members are named by letters
+        # a JSON-RPC call: the method may say which positional parameters are passwords
+        rpc = _NO_INDICES
+        if "params" in d and type(method := d.get("method")) is str:
+            rpc = secret_positions(method)
         memo_get = self._memo_get
         clean = self._clean_strings
         quick = self._quick_clean
@@ -404,7 +410,7 @@ class JsonWalker:
         # under an ordinary key (`key_info`), in an object without an inherited verdict, a
         # name/value pair or a JSON Web Key's letters, a member is what the general code
         # below makes of it with no verdict, only sooner
-        plain = inherited is None and pair is None and not jwk
+        plain = inherited is None and pair is None and not jwk and not rpc
         for k, v in d.items():
             info = infos.get(k)
             if info is None:
@@ -496,7 +502,10 @@ class JsonWalker:
             elif t is dict:
                 self._dict(v, (path, k), verdict, person_key)
             elif t is list:
-                self._list(v, (path, k), verdict, person_key)
+                if rpc and k == "params" and verdict is None:
+                    self._list(v, (path, k), None, person_key, rpc)
+                else:
+                    self._list(v, (path, k), verdict, person_key)
             elif verdict is not None or (t is int and (v >= _BIG or v <= -_BIG)):
                 # (an ordinary key's integer is replaced only when it is a card number)
                 kp = (path, k)
@@ -538,6 +547,20 @@ class JsonWalker:
                     self.sets.append((items, i + 1, nv))
         return masked
 
+    def _positional(self, items: list[Any], path: Path, secret: frozenset[int]) -> set[int]:
+        """A remote call's positional parameters (`_rpc.secret_positions`): each string at
+        a secret's position is masked (its index returned); the value rules do the rest."""
+        masked: set[int] = set()
+        for i, v in enumerate(items):
+            if i in secret and type(v) is str:
+                masked.add(i)
+                if v and not is_marker(v):
+                    nv = marker("positional-password")
+                    self.out.append(_redaction("positional-password", self.loc((path, i)), "mask"))
+                    self.edits[(path, i)] = nv
+                    self.sets.append((items, i, nv))
+        return masked
+
     def _rename(self, k: str, path: Path) -> None:
         """Replace what the value rules find in a key (an email used as a key)."""
         hits: list[Redaction] = []
@@ -547,9 +570,18 @@ class JsonWalker:
             self.out.extend(_redaction(h.rule, loc, h.action) for h in hits)
             self.renames[(path, k)] = nk
 
-    def _list(self, items: list[Any], path: Path, verdict: Verdict, person: bool) -> None:
+    def _list(
+        self,
+        items: list[Any],
+        path: Path,
+        verdict: Verdict,
+        person: bool,
+        secret: frozenset[int] = _NO_INDICES,
+    ) -> None:
         masked: frozenset[int] | set[int] = _NO_INDICES
-        if verdict is None and (
+        if secret:
+            masked = self._positional(items, path, secret)
+        elif verdict is None and (
             (len(items) == 2 and header_pair(items))
             or (path is not None and path[1] in HEADER_LISTS and header_list(items))
         ):

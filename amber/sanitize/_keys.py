@@ -201,6 +201,20 @@ _VERSION_TOKENS = frozenset(
      "oid", "oids"}
 )  # fmt: skip
 _DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+# Four single digits: a version (`2.4.1.0`, `1.0.0.1`) far more often than an address
+# (1 in 400,000 IPv4 addresses has this shape, none a subscriber's: they are resolvers and
+# backbone routers, `1.1.1.1`, `8.8.8.8`). The whole value of a field that does not name an
+# address (`_ADDRESS_TOKENS`) with this shape is kept.
+_SMALL_QUAD = re.compile(r"[1-9]\.[0-9]\.[0-9]\.[0-9]")
+_ADDRESS_TOKENS = frozenset(
+    {"ip", "ips", "ipv4", "addr", "address", "addresses", "host", "hosts", "hostname",
+     "peer", "peers", "remote", "client", "clients", "origin", "source", "src", "dst",
+     "destination", "dest", "target", "gateway", "gw", "dns", "nameserver", "nameservers",
+     "resolver", "resolvers", "server", "servers", "proxy", "forwarded", "for", "from",
+     "to", "by", "via", "nat", "subnet", "cidr", "route", "router", "endpoint", "upstream",
+     "backend", "node", "lan", "wan", "public", "private", "local", "bind", "listen",
+     "connect", "query", "network", "net", "mask", "netmask", "egress", "ingress"}
+)  # fmt: skip
 # A key with one of these tokens holds a number that is not a card: a barcode (EAN-13 and
 # UPC-A have their own check digit, ISBNs too) or a trace or span id (Datadog's are decimal).
 _DIGIT_ID_TOKENS = frozenset(
@@ -235,13 +249,20 @@ def split_tokens(key: str) -> list[str]:
 
 
 def version_like(key: str, value: str) -> bool:
-    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`), or a
-    run of digits under a key of barcodes or trace ids (`"gtin": "4006381333931"`,
-    `"trace_id": "4916920539412553432"`: a card's shape by chance, one in ten)?"""
+    """Is `value` a dotted number under a version-like key (`"version": "2.4.1.0"`), a
+    version's dotted quad (`_SMALL_QUAD`) under a key that does not name an address
+    (`"min_supported": "2.4.1.0"`), or a run of digits under a key of barcodes or trace
+    ids (`"gtin": "4006381333931"`, `"trace_id": "4916920539412553432"`: a card's shape by
+    chance, one in ten)?"""
     if value.isdigit():
         return any(t in _DIGIT_ID_TOKENS for t in split_tokens(key))
-    return _DOTTED.fullmatch(value) is not None and any(
-        t in _VERSION_TOKENS for t in split_tokens(key)
+    if _DOTTED.fullmatch(value) is None:
+        return False
+    tokens = split_tokens(key)
+    if any(t in _VERSION_TOKENS for t in tokens):
+        return True
+    return _SMALL_QUAD.fullmatch(value) is not None and not any(
+        t in _ADDRESS_TOKENS or t.endswith("ip") for t in tokens
     )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from amber._model import Redaction
 from amber._pseudonym import is_marker
+from amber._pseudonym import marker
 
 from ._fields import field_name
 from ._fields import field_verdict
@@ -31,6 +32,7 @@ from ._json import NAME
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
+from ._rpc import secret_positions
 
 if TYPE_CHECKING:
     from ._bodies import BodySanitizer
@@ -49,7 +51,16 @@ _SAML_ATTR = re.compile(
     r"<((?:[\w.-]+:)?Attribute)\s[^<>]*?\bName\s*=\s*\"(?:[^\"]{0,200}[/:#])?([^\"/:#]{1,64})\""
     r"[^<>]*>(\s*)<((?:[\w.-]+:)?AttributeValue)(\s[^<>]*)?>([^<]{1,65536})</\4\s*>"
 )
+# An XML-RPC call: its method's name, its positional parameters (`<param>` does not nest),
+# and a parameter that is one string (`<value><string>...</string></value>`, or untyped)
+_METHOD_NAME = re.compile(r"<methodName>\s*([^<\s]{1,128})\s*</methodName>")
+_PARAM = re.compile(r"<param>(.*?)</param\s*>", re.S)
+_STRING_PARAM = re.compile(r"\s*<value>\s*(?:<string>([^<]*)</string>|([^<]*[^<\s]))\s*</value>\s*")
 _TAG = re.compile(r"<[A-Za-z][\w:.-]*(\s[^<>]*?)/?>")
+_QUAD_TEXT = re.compile(r">\s*[1-9]\.[0-9]\.[0-9]\.[0-9]\s*<")
+_QUAD_LEAF = re.compile(
+    r"<(?:[\w.-]+:)?([\w.-]+)(?:\s[^<>]*)?>\s*([1-9]\.[0-9]\.[0-9]\.[0-9])\s*</"
+)
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NAMING = ("name", "id", "property", "key", "itemprop", "http-equiv")
 _VALUED = ("value", "content")
@@ -87,17 +98,55 @@ class MarkupSanitizer:
         """`text` with what the key rules mask or pseudonymize replaced in place."""
         if "<" not in text:
             return text
+        if "<methodName>" in text:
+            text = self._rpc(text, location, out)
         text = _TAG.sub(lambda m: self._tag(m, location, out), text)
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
         if "Attribute" in text:
             text = _SAML_ATTR.sub(lambda m: self._saml(m, location, out), text)
         return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
 
+    def _rpc(self, text: str, location: str, out: list[Redaction]) -> str:
+        """An XML-RPC call's string parameters at the places its method's name or signature
+        gives a password (`_rpc.secret_positions`: `wp.getUsersBlogs(username, password)`)
+        masked."""
+        m = _METHOD_NAME.search(text)
+        secret = secret_positions(html.unescape(m.group(1))) if m is not None else None
+        if not secret:
+            return text
+        pieces: list[str] = []
+        pos = 0
+        for i, p in enumerate(_PARAM.finditer(text, m.end() if m is not None else 0)):
+            if i not in secret:
+                continue
+            v = _STRING_PARAM.fullmatch(p.group(1))
+            if v is None:
+                continue  # a number, a struct, an array: not a password
+            group = 1 if v.group(1) is not None else 2
+            raw = v.group(group)
+            if not raw or is_marker(html.unescape(raw)):
+                continue
+            start = p.start(1) + v.start(group)
+            pieces.append(text[pos:start])
+            pieces.append(marker("positional-password"))
+            pos = start + len(raw)
+            out.append(Redaction("positional-password", f"{location}.param[{i}]", "mask"))
+        if not pieces:
+            return text
+        pieces.append(text[pos:])
+        return "".join(pieces)
+
     def versions(self, text: str) -> list[tuple[int, int]]:
         """The spans of `value`/`content` attributes that a version-like name names
-        (`<input name="version" value="2.4.1.0">`): not addresses, kept from the value
-        rules."""
+        (`<input name="version" value="2.4.1.0">`), and of leaves' texts that `version_like`
+        calls a version by their tag: not addresses, kept from the value rules."""
         spans: list[tuple[int, int]] = []
+        if _QUAD_TEXT.search(text) is not None:
+            # a leaf's version-shaped quad under a tag that does not name an address
+            # (`<MinSupported>2.4.1.0</MinSupported>`; `<PeerIp>` is one)
+            for m in _QUAD_LEAF.finditer(text):
+                if version_like(m.group(1), m.group(2)):
+                    spans.append(m.span(2))
         if "version" not in text.lower():
             return spans
         for m in _TAG.finditer(text):
@@ -109,7 +158,7 @@ class MarkupSanitizer:
                 group = 2 if a.group(2) is not None else 3
                 if a.group(1).lower() in _VALUED and version_like(named, a.group(group)):
                     spans.append((m.start() + a.start(group), m.start() + a.end(group)))
-        return spans
+        return sorted(spans)
 
     def _value(self, raw: str, verdict: Verdict, location: str, out: list[Redaction]) -> str:
         value = html.unescape(raw)

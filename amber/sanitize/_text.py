@@ -36,6 +36,7 @@ from amber._pseudonym import is_marker
 from ._fields import field_verdict
 from ._json import NAME
 from ._keys import Verdict
+from ._keys import version_like
 
 if TYPE_CHECKING:
     from ._bodies import BodySanitizer
@@ -146,6 +147,10 @@ class ConfigTextSanitizer:
                     lines[i] = body[: cut + start] + new + body[cut + end :] + line[len(body) :]
                     changed = True
                     done.append((i, cut + start, cut + start + len(new)))
+                elif key and "." in rest:
+                    start, end, value = _scalar(rest)
+                    if version_like(key, value):  # `min_supported: 2.4.1.0`: no address
+                        done.append((i, m.end() + start, m.end() + end))
                 i += 1
                 continue
             # the location names the key as stored (an email used as a key is replaced)
@@ -187,12 +192,13 @@ class ConfigTextSanitizer:
                     changed = True
                     done.append((i, cut + start, cut + start + len(new)))
             i += 1
-        if not changed:
+        if not done:
             return text, []
         offsets = [0]
         for ln in lines:
             offsets.append(offsets[-1] + len(ln))
-        return "".join(lines), [(offsets[n] + a, offsets[n] + b) for n, a, b in done]
+        spans = [(offsets[n] + a, offsets[n] + b) for n, a, b in done]
+        return ("".join(lines) if changed else text), spans
 
     def _embedded_json(
         self, rest: str, location: str, out: list[Redaction]

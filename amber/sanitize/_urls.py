@@ -27,6 +27,7 @@ from urllib.parse import unquote
 from amber._model import Redaction
 from amber._pseudonym import marker
 
+from ._encoded import quoted_printable
 from ._encoded import reencoded
 from ._keys import Verdict
 from ._keys import normalize_key
@@ -89,6 +90,8 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 # percent-encoded one (`https%3A%2F%2F...`, `mongodb%2Bsrv%3A%2F%2F...`), up to the end of its
 # parameter.
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://[^\s\"'<>`\\]+")
+# in quoted-printable text a URL goes on after a soft line break (`=` at a line's end)
+_QP_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{1,15}://(?:=\r?\n|[^\s\"'<>`\\])+")
 _ENCODED_URL = re.compile(r"(?i)\b[a-z](?:[a-z0-9+.-]|%2B){1,15}%3A%2F%2F[^\s\"'<>`\\&]+")
 _TRAILING = ".,;:!?)]}'"
 _PCHAR_SAFE = "[]:@!$&'()*+,;=~"
@@ -145,7 +148,8 @@ class UrlSanitizer:
     def in_text(self, text: str, location: str, out: list[Redaction]) -> str:
         """`text` with every URL in it sanitized (plain or percent-encoded)."""
         if "://" in text:
-            text = _URL.sub(lambda m: self._found(m, location, out), text)
+            rx = _QP_URL if quoted_printable(text) else _URL
+            text = rx.sub(lambda m: self._found(m, location, out), text)
         if "%3A%2F%2F" in text or "%3a%2f%2f" in text:
             text = _ENCODED_URL.sub(lambda m: self._encoded(m.group(0), location, out), text)
         return text

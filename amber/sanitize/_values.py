@@ -47,11 +47,13 @@ from ._encoded import hex_not_text
 from ._encoded import might_be_encoded
 from ._encoded import percent_words
 from ._encoded import quoted_runs
+from ._encoded import soft_breaks_joined
 from ._encoded import unicode_words
 from ._ids import card_ok
 from ._ids import iban_ok
 from ._ids import luhn_ok
 from ._ids import nino_ok
+from ._ids import person_name_ok
 from ._ids import phone_ok
 from ._ids import ssn_ok
 from ._ids import steuer_id_ok
@@ -201,6 +203,14 @@ DETECTORS: tuple[Detector, ...] = (
         group="smtpplain_v",
     ),
     Detector(
+        # a certificate subject's or an LDAP entry's common name when it is a person's
+        # (`CN=Jane Roe,OU=Finance,O=Acme`, `/C=ZA/O=Acme/CN=Jane Roe`); a host's
+        # (`CN=api.acme.io`) or an authority's (`CN=Acme Issuing CA 01`) is kept
+        "dn-common-name", "cn",
+        r"(?<![A-Za-z0-9])(?:CN|cn)=(?P<cn_v>[^,/+;=\"<>\r\n]{3,64}?)[ \t]*(?=[,/+;\"]|$)",
+        action="name", group="cn_v", check=person_name_ok, secret=False,
+    ),
+    Detector(
         "url-userinfo", "url",
         r"//(?P<url_u>[^/\s:@\"'<>\[\]]{1,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
         r"(?=[A-Za-z0-9\[])",
@@ -249,7 +259,10 @@ DETECTORS: tuple[Detector, ...] = (
     *(Detector(v.name, v.ident, v.pattern, group=v.group) for v in MIDDLE_SHAPES),
     Detector(
         "email", "email",
-        r"(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
+        # a quoted local part too (`"sam.o'neil"@corp.io`, `"john doe"@corp.io`; its quotes
+        # escaped in JSON text)
+        r"(?:(?<![A-Za-z0-9._%+\u00c0-\uffff-])[A-Za-z0-9._%+\u00c0-\uffff-]{1,64}+"
+        r"|(?<![\w\\])\\?\"[^\"\\\r\n<>@,;:]{1,64}+\\?\")"
         # internationalized domains too: `müller-gmbh.de`, `почта.рф`, `例子.中国`
         r"@(?:[A-Za-z0-9\u00c0-\uffff](?:[A-Za-z0-9\u00c0-\uffff-]{0,61}"
         r"[A-Za-z0-9\u00c0-\uffff])?\.)+(?:[A-Za-z]{2,24}|[\u00c0-\uffff]{2,24})"
@@ -355,7 +368,7 @@ _AUTH_SCHEME = re.compile(r"(?i)(bearer|basic|digest|token|negotiate)([ \t]+)")
 # positions with one test.
 _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("pem", ("pem",), "(?=[-])"),
-    ("at", ("url", "email", "dname"), "(?=[/A-Za-z0-9._%+\u00c0-\uffff-])"),
+    ("at", ("url", "email", "dname"), '(?=[/A-Za-z0-9._%+\u00c0-\uffff"\\\\-])'),
     ("kv", ("kv",), "(?=[A-Za-z_\\\\\"'])"),
     ("auth", ("auth", "basic"), "(?=[BbTt])"),
     (
@@ -389,6 +402,7 @@ _GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
             "oracle",
             "netrc",
             "smtpplain",
+            "cn",
         ),
         "(?=[-A-Za-z0-9_~.$])" + LEFT,
     ),  # fmt: skip
@@ -467,6 +481,7 @@ _HAS_AUTH_HINT = _AUTH_HINT.search
 _RARE_HINTS = (
     *MORE_HINTS, *MIDDLE_HINTS, "curl", "mysql", "--pass", "--token", "--api", "--secret",
     "--client-secret", "--auth-token", "--access-token", "jdbc:oracle", "machine", "AUTH",
+    "CN=", "cn=",
 )  # fmt: skip
 _HAS_RARE = re.compile(_literals(_RARE_HINTS)).search
 
@@ -831,7 +846,12 @@ class ValueScanner:
             pair = sets[mask] if mask in sets else self._bounded_for(mask)
             if pair is not None and (pair[0](text) is not None or pair[1](text) is not None):
                 return False
-        return "&" not in text and (len(text) < 12 or decodes_nowhere(text))
+        return (
+            "&" not in text
+            and (len(text) < 12 or decodes_nowhere(text))
+            and "=\n" not in text
+            and "=\r\n" not in text
+        )
 
     def _bounded_for(self, mask: int) -> tuple[_Match, _Search] | None:
         """The `_BOUNDED` groups of `mask` (bit n: the n-th in `_bounded_patterns`)
@@ -858,6 +878,10 @@ class ValueScanner:
             views.append(unicode_words(text))
         if "&" in text:
             views.append(quoted_runs(text))
+        if "=\n" in text or "=\r\n" in text:
+            joined = soft_breaks_joined(text)
+            if joined is not None:  # quoted-printable: a token cut by a soft line break
+                views.append(iter(((0, *joined),)))
         for words in views:
             for start, decoded, offsets in words:
                 for h in self._hits(decoded, False, depth + 1):

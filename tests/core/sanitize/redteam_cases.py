@@ -630,6 +630,30 @@ def _places(rng: random.Random) -> list[RTCase]:
         )[2:-4]
     )
     add("saml-redirect-deflated", (red,), path="/sso", query="SAMLRequest=" + quote(red, safe=""))
+    # variants of the above, each with a generator of its own
+    more = random.Random(61103)
+    pw = "Pw" + _r(more, _ALNUM, 14)
+    add("jsonrpc-login-password", (pw,), method="POST", path="/rpc",
+        req_headers=(("Content-Type", _JSON),),
+        req_body=json.dumps({"jsonrpc": "2.0", "method": "auth.login", "params": ["bob", pw], "id": 3}).encode())  # fmt: skip
+    pw2 = "Mw" + _r(more, _ALNUM, 14)
+    add("xmlrpc-metaweblog-password", (pw2,), method="POST", path="/xmlrpc.php",
+        req_headers=(("Content-Type", "text/xml"),),
+        req_body=("<?xml version=\"1.0\"?><methodCall><methodName>metaWeblog.getPost</methodName><params>"
+                  "<param><value><i4>42</i4></value></param><param><value>admin</value></param>"
+                  f"<param><value>{pw2}</value></param></params></methodCall>").encode())  # fmt: skip
+    add(
+        "header/ssl-client-dn-oneline",
+        ("Kwabena Asante",),
+        req_headers=(("X-SSL-Client-DN", "/C=GH/O=Acme/OU=Ops/CN=Kwabena Asante"),),
+    )
+    gz = _b64(zlib.compress(json.dumps({"user": "li.wei@corp-mail.io", "next": "/home"}).encode()))
+    add("zlib-base64-state", (gz,), path="/cb", query="state=" + quote(gz, safe=""))
+    qp3 = _r(more, _HEX, 40)
+    add("quoted-printable-soft-break-text", (qp3[16:],), method="POST", path="/webhooks/inbound",
+        req_headers=(("Content-Type", "text/plain"),),
+        req_body=("Content-Transfer-Encoding: quoted-printable\r\n\r\nYour api_key=3D"
+                  f"{qp3[:16]}=\r\n{qp3[16:]} expires soon.=20Thanks\r\n").encode())  # fmt: skip
     return out
 
 
@@ -733,6 +757,13 @@ def _personal(rng: random.Random) -> list[RTCase]:
                      ("nickname", "dvolkov"), ("preferred_username", "aredcloud"),
                      ("middle_name", "Josefine"), ("maiden_name", "Kowalczyk")):  # fmt: skip
         add(f"name-key/{key}", (val,), {"id": 77, key: val})
+    add(
+        "name-key/recipients-list",
+        ("Ingrid Halvorsen",),
+        {"recipients": ["Ingrid Halvorsen", "ops@corp-mail.io"]},
+    )
+    add("email/quoted-space", ("john doe",), {"recipient_list": 'To: "john doe"@corp-mail.io'})
+    add("ip-small-quad-under-peer", ("1.2.3.4",), {"peer": "1.2.3.4", "event": "connect"})
     add(
         "holder-object",
         ("Siddharth Rao",),
@@ -1078,6 +1109,36 @@ def _lookalikes(rng: random.Random) -> list[RTCase]:
         {"description": "Set the token bucket size and the password policy in the admin panel."},
         ("Set the token bucket size and the password policy in the admin panel.",),
     )
+    # beside the fixes for positional passwords, DN common names, party keys, compressed
+    # base64, quoted-printable soft breaks, quoted local parts and version quads
+    body("rpc/json-ordinary-method", {"jsonrpc": "2.0", "id": 7, "method": "eth_getBalance",
+                                      "params": ["0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "latest"]},
+         ("0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", "latest"))  # fmt: skip
+    body("rpc/json-about-login", {"jsonrpc": "2.0", "id": 8, "method": "auth.getLoginUrl",
+                                  "params": ["acme-web", "dashboard"]}, ("dashboard",))  # fmt: skip
+    body("rpc/xml-ordinary-method", None, ("beta-release",), ctype="text/xml",
+         raw=b"<?xml version=\"1.0\"?><methodCall><methodName>demo.addTwoStrings</methodName><params>"
+             b"<param><value><string>alpha</string></value></param><param><value><string>beta-release</string></value></param>"
+             b"</params></methodCall>")  # fmt: skip
+    header("dn/server-cn", "X-SSL-Client-S-DN", "CN=api.acme.io,OU=Platform,O=Acme,C=ZA")
+    header("dn/issuer-cn", "X-SSL-Client-I-DN", "CN=Acme Issuing CA 01,O=Acme Corp,C=ZA")
+    header("dn/root-cn", "X-SSL-Client-I-DN", "/C=US/O=Acme Trust/CN=Acme Root Authority")
+    body("party/not-a-name", {"recipient": "finance-team", "assignee": "Finance Team",
+                              "payee": "ACME-UTILITIES-04", "sender": "noreply"},
+         ("finance-team", "Finance Team", "ACME-UTILITIES-04"))  # fmt: skip
+    plain_state = _b64(zlib.compress(b'{"page":2,"sort":"name","filter":"open","view":"board"}'))
+    body("encoded/zlib-base64-json", {"state": plain_state}, (plain_state,))
+    plain_saml = _b64(zlib.compress(b'<samlp:AuthnRequest ID="_8f2a61c04d7b" Version="2.0" '
+                                    b'AssertionConsumerServiceURL="https://app.acme.io/saml/acs"/>')[2:-4])  # fmt: skip
+    out.append(RTCase("lookalike", "encoded", "encoded/deflated-authn-request", (plain_saml,),
+                      path="/sso", query="SAMLRequest=" + quote(plain_saml, safe="")))  # fmt: skip
+    qp_plain = ("Content-Transfer-Encoding: quoted-printable\r\n\r\nHello,=20the review moved to Thursday:=\r\n"
+                " https://app.acme.io/calendar/week/42?view=3Dagenda&tz=3DEurope%2FOslo\r\n")  # fmt: skip
+    body("text/quoted-printable", None, ("Thursday",), ctype="text/plain", raw=qp_plain.encode())
+    body("email/quoted-words", {"note": 'he said "ship it" @standup', "handle": "@acme"},
+         ('he said "ship it" @standup',))  # fmt: skip
+    body("version/min-max", {"min_supported": "4.0.0.0", "max_tested": "9.9.9.9", "schema": "1.0.0.2"},
+         ("4.0.0.0", "9.9.9.9"))  # fmt: skip
     return out
 
 

@@ -64,7 +64,10 @@ def test_text_uses_capture_pseudonyms(cells: CellSanitizer) -> None:
 
 def test_version_column_is_not_an_address(cells: CellSanitizer) -> None:
     assert cells.text("2.4.1.0", "t.v", "app_version") == ("2.4.1.0", [])
-    assert cells.text("2.4.1.0", "t.v", "note")[0] != "2.4.1.0"
+    assert cells.text("10.4.1.0", "t.v", "note")[0] != "10.4.1.0"
+    # four single digits: a version, unless the column names an address
+    assert cells.text("2.4.1.0", "t.v", "note") == ("2.4.1.0", [])
+    assert cells.text("2.4.1.0", "t.v", "peer_ip")[0] != "2.4.1.0"
 
 
 def test_json_text_edited_in_place(cells: CellSanitizer) -> None:
