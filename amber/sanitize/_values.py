@@ -229,12 +229,13 @@ DETECTORS: tuple[Detector, ...] = (
         # not part of a longer run, random (`_random_key_ok`: mixed case and digits, high
         # entropy, not base64 of text such as a pagination cursor)
         "aws-secret-key", "awsrandom",
-        r"(?:(?<![A-Za-z0-9%/+=])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrt]))[A-Za-z0-9/+]{40}"
-        r"(?![A-Za-z0-9/+=])",
+        # (or right after `name=`: `key=...` in a log line; base64 has no `=` inside)
+        r"(?:(?<![A-Za-z0-9%/+=])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrt])|(?<=[A-Za-z0-9_]=))"
+        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
         check=_random_key_ok,
     ),
     Detector("github-token", "gh",
-             LEFT + r"(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{82})" + RIGHT),
+             LEFT + r"(?:gh[pousr]_[0-9a-zA-Z]{36,255}|github_pat_[0-9a-zA-Z_]{40,255})" + RIGHT),
     Detector("stripe-key", "stripe",
              LEFT + r"(?:(?:sk|rk)_(?:test|live|prod)_[a-zA-Z0-9]{10,99}|whsec_[a-zA-Z0-9]{24,})"
              + RIGHT),

@@ -586,3 +586,39 @@ def test_hex_gates_find_what_all_gates_find(text: str) -> None:
     full = _all_gates(scanner)
     full._gated_hex = scanner._gated
     assert scanner._hits(text) == full._hits(text)
+
+
+def test_a_github_fine_grained_token_of_another_length_is_still_one() -> None:
+    """`github_pat_` is GitHub's prefix alone: a token of another length than today's 82
+    characters after it (a future format, a cut one) is masked too."""
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+
+    s = Sanitizer(SanitizeConfig(), Pseudonymizer(b"k" * 32))
+    for tail in ("11ABCDEFG0123456789_" + "abcdefghij" * 6, "A" * 22 + "_" + "b" * 59):
+        out: list[Redaction] = []
+        text = f"token github_pat_{tail} here"
+        new = s.bodies.scanner.apply(text, "x", out)
+        assert "github_pat_" not in new and tail[-10:] not in new, new
+        assert out
+
+
+def test_a_random_40_character_key_right_after_name_equals_is_a_secret() -> None:
+    """An AWS secret access key in a log line's `key=...` is found as it is after a space;
+    a SHA-1 in hex after `sha=` and a base64 run after padding are not keys."""
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+
+    s = Sanitizer(SanitizeConfig(), Pseudonymizer(b"k" * 32))
+    key = "Zq7Kx2Lm9Pw4Rt8Ys1Vb6Nc3Hd5Jf0Gg/Ua+Ee2T"
+    out: list[Redaction] = []
+    new = s.bodies.scanner.apply(f"ERROR upstream rejected key={key} retry=3", "x", out)
+    assert key not in new and [r.rule for r in out] == ["aws-secret-key"]
+    for kept in (
+        "commit sha=0123456789abcdef0123456789abcdef01234567 ok",
+        f"img data:abc=={key}",
+    ):
+        out = []
+        assert s.bodies.scanner.apply(kept, "x", out) == kept and not out
