@@ -18,6 +18,7 @@ __all__ = [
     "iban_ok",
     "luhn_ok",
     "nino_ok",
+    "organization_name",
     "person_name_ok",
     "phone_ok",
     "ssn_ok",
@@ -225,3 +226,23 @@ def person_name_ok(text: str) -> bool:
     if len(text) > 64 or _PERSON_NAME.fullmatch(text) is None:
         return False
     return not any(w.lower() in _NOT_PERSON_WORDS for w in re.split(r"[ '-]", text))
+
+
+# Words that make a bare `name` an organization's even under a person's key (`author`,
+# `owner`, `maintainer`): no person's name holds one.
+_ORGANIZATION_WORDS = frozenset(
+    {
+        "project", "projects", "team", "inc", "ltd", "llc", "corp", "corporation", "gmbh",
+        "foundation", "community", "contributors", "developers", "authors", "maintainers",
+        "organization", "organisation", "company", "university", "labs", "software", "org",
+    }
+)  # fmt: skip
+_WORDS = re.compile(r"[A-Za-z]+")
+
+
+def organization_name(text: str) -> bool:
+    """Does `text` name an organization (`Rust Project`, `Google LLC`, `The Django
+    Software Foundation`, `pandas-dev team`) rather than a person?"""
+    if len(text) > 200:
+        return False
+    return any(w.lower() in _ORGANIZATION_WORDS for w in _WORDS.findall(text))

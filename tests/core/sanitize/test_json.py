@@ -342,3 +342,22 @@ def test_token_locating_editor_is_not_fooled_by_equal_text(
             new = json.loads(fast)
             assert new.get("ref", 5001230) == 5001230 and new["people"][0]["title"] == "Ann"
             assert new["customer_id"] != 500123 and b"@corp.com" not in fast
+
+
+def test_an_organization_under_a_person_key_keeps_its_name(sanitizer: Sanitizer) -> None:
+    """Under `author`, `owner` or `customer` a bare `name` is a person's, unless it names an
+    organization (package metadata's `{"author": {"name": "Rust Project"}}`, a B2B
+    customer): that one stays byte for byte; an explicit `full_name` is a person's always."""
+    people = {"author": {"name": "Margaret Whitfield"}, "owner": {"name": "Sam O'Neil"}}
+    orgs = {
+        "author": {"name": "Rust Project"},
+        "owner": {"name": "Google LLC"},
+        "customer": {"name": "The Django Software Foundation", "tier": "gold"},
+    }
+    new, out = run(sanitizer, json.dumps(orgs).encode(), "application/json")
+    assert new == json.dumps(orgs).encode() and not out
+    new, out = run(sanitizer, json.dumps(people).encode(), "application/json")
+    assert b"Whitfield" not in new and b"O'Neil" not in new and len(out) == 2
+    doc = {"customer": {"full_name": "Acme Team Lead Jo Park"}}
+    new, _ = run(sanitizer, json.dumps(doc).encode(), "application/json")
+    assert b"Jo Park" not in new
