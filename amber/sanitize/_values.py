@@ -212,7 +212,8 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "url-userinfo", "url",
-        r"//(?P<url_u>[^/\s:@\"'<>\[\]]{1,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
+        # (an empty user too: Redis' `redis://:password@host`)
+        r"//(?P<url_u>[^/\s:@\"'<>\[\]]{0,256}):(?P<url_p>[^/\s@\"'<>\[\]]{1,256})@"
         r"(?=[A-Za-z0-9\[])",
         group="url_p",
     ),

@@ -622,3 +622,23 @@ def test_a_random_40_character_key_right_after_name_equals_is_a_secret() -> None
     ):
         out = []
         assert s.bodies.scanner.apply(kept, "x", out) == kept and not out
+
+
+def test_a_url_password_without_a_user_is_masked() -> None:
+    """Redis (and others) take `redis://:password@host`: the password is masked with or
+    without a user before it; a port after a host (`//cache:6379/0`) is no password."""
+    from amber._pseudonym import Pseudonymizer
+    from amber.sanitize import SanitizeConfig
+    from amber.sanitize import Sanitizer
+
+    s = Sanitizer(SanitizeConfig(), Pseudonymizer(b"k" * 32))
+    for text in (
+        "connecting to redis://:hunter2hunter2@cache:6379/0 failed",
+        "redis://default:hunter2hunter2@cache:6379",
+    ):
+        out: list[Redaction] = []
+        new = s.bodies.scanner.apply(text, "x", out)
+        assert "hunter2" not in new and [r.rule for r in out] == ["url-userinfo"], new
+    out = []
+    kept = "connecting to redis://cache:6379/0 failed"
+    assert s.bodies.scanner.apply(kept, "x", out) == kept and not out
