@@ -116,18 +116,29 @@ def _ununicode(word: str) -> tuple[str, list[int]]:
     """`word` with its `\\uXXXX` escapes decoded (one character each, surrogates kept
     apart; escaped once more or not), and, for each decoded character and the end, its
     offset in `word`."""
+    return _replaced(word, _UESC, lambda m: chr(int(m.group()[-4:], 16)))
+
+
+def _replaced(
+    text: str, pattern: re.Pattern[str], one: Callable[[re.Match[str]], str]
+) -> tuple[str, list[int]]:
+    """`text` with each match of `pattern` replaced by `one(match)` (one character, or
+    none), and, for each character left and the end, its offset in `text` (a replacement's
+    is its match's start)."""
     pieces: list[str] = []
     offsets: list[int] = []
     pos = 0
-    for m in _UESC.finditer(word):
-        s, e = m.span()
-        pieces.append(word[pos:s])
+    for m in pattern.finditer(text):
+        s = m.start()
+        pieces.append(text[pos:s])
         offsets.extend(range(pos, s))
-        pieces.append(chr(int(word[e - 4 : e], 16)))
-        offsets.append(s)
-        pos = e
-    pieces.append(word[pos:])
-    offsets.extend(range(pos, len(word) + 1))
+        c = one(m)
+        if c:
+            pieces.append(c)
+            offsets.append(s)
+        pos = m.end()
+    pieces.append(text[pos:])
+    offsets.extend(range(pos, len(text) + 1))
     return "".join(pieces), offsets
 
 
@@ -164,6 +175,10 @@ _QUOTES = {
 }  # fmt: skip
 
 
+def _quote_of(m: re.Match[str]) -> str:
+    return _QUOTES[m.group()]
+
+
 def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
     """`(start, decoded, offsets)` of each run of markup text (between `>` and `<`, or an
     attribute value) with quote entities: `{&quot;password&quot;: &quot;...&quot;}` is
@@ -180,19 +195,8 @@ def quoted_runs(text: str) -> Iterator[tuple[int, str, list[int]]]:
         start = max(start, lo)
         e = _MARKUP.search(text, m.end(), m.end() + _WORD_MAX)
         end = e.start() if e is not None else min(len(text), m.end() + _WORD_MAX)
-        run = text[start:end]
-        pieces: list[str] = []
-        offsets: list[int] = []
-        p = 0
-        for q in _QUOTE_ENTITY.finditer(run):
-            pieces.append(run[p : q.start()])
-            offsets.extend(range(p, q.start()))
-            pieces.append(_QUOTES[q.group()])
-            offsets.append(q.start())
-            p = q.end()
-        pieces.append(run[p:])
-        offsets.extend(range(p, len(run) + 1))
-        yield start, "".join(pieces), offsets
+        decoded, offsets = _replaced(text[start:end], _QUOTE_ENTITY, _quote_of)
+        yield start, decoded, offsets
         pos = max(end, m.end())
 
 
@@ -384,13 +388,8 @@ def soft_breaks_joined(text: str) -> tuple[str, list[int]] | None:
     file is no soft break)."""
     if not quoted_printable(text):
         return None
-    pieces: list[str] = []
-    offsets: list[int] = []
-    pos = 0
-    for m in _SOFT_BREAK.finditer(text):
-        pieces.append(text[pos : m.start()])
-        offsets.extend(range(pos, m.start()))
-        pos = m.end()
-    pieces.append(text[pos:])
-    offsets.extend(range(pos, len(text) + 1))
-    return "".join(pieces), offsets
+    return _replaced(text, _SOFT_BREAK, _nothing)
+
+
+def _nothing(_m: re.Match[str]) -> str:
+    return ""
