@@ -30,6 +30,8 @@ import sys
 import time
 from typing import Any
 
+from amber.testing._worker import PROTOCOL
+
 __all__ = ["ForkServer", "forking_supported"]
 
 
@@ -45,17 +47,16 @@ class ForkServer:
     def __init__(self, python: str, env: dict[str, str], app: str, db: str | None) -> None:
         self.python = python
         self.env = dict(env)
-        self._prelude = {"v": 1, "env": self.env, "app": app, "db": db}
+        self._prelude = {"v": PROTOCOL, "env": self.env, "app": app, "db": db}
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
+        self.lost = False
+        """The server went away on its own (killed, crashed): not a run's timeout."""
         self.refused: str | None = None
         """Why the server declined (or could not start): runs go to fresh children."""
 
     def start(self, timeout: float) -> bool:
         """Start the server and wait for its prelude (`timeout` seconds at most)."""
-        from amber.testing._worker import PROTOCOL
-
-        self._prelude["v"] = PROTOCOL
         try:
             self._proc = subprocess.Popen(
                 [self.python, "-m", "amber.testing._worker", "--serve"],
@@ -80,8 +81,9 @@ class ForkServer:
         return self._proc is not None and self._proc.poll() is None
 
     def run(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """The answer to `request`, or None when it took longer than `timeout` seconds
-        (the server and the run are then killed; a new server starts on the next run)."""
+        """The answer to `request`, or None when it took longer than `timeout` seconds or
+        the server went away (`lost`); the server and the run are then killed, and a new
+        server starts on the next run."""
         answer = self._exchange(request, timeout)
         if answer is None:
             self.close()
@@ -95,6 +97,7 @@ class ForkServer:
             proc.stdin.write(json.dumps(doc).encode("utf-8") + b"\n")
             proc.stdin.flush()
         except OSError:
+            self.lost = True
             return None
         line = self._read_line(proc, time.monotonic() + timeout)
         if line is None:
@@ -102,6 +105,7 @@ class ForkServer:
         try:
             answer: dict[str, Any] = json.loads(line)
         except ValueError:
+            self.lost = True
             return None
         return answer
 
@@ -115,7 +119,8 @@ class ForkServer:
                     return None
                 data = os.read(proc.stdout.fileno(), 1 << 20)
                 if not data:
-                    return None  # the server exited
+                    self.lost = True  # the server exited
+                    return None
                 self._buffer += data
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line

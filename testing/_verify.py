@@ -582,6 +582,9 @@ class Reproducer:
         if server is not None and (server.python != python or server.env != env):
             return None  # another environment (a trace's snapshot): a fresh child
         if server is None or not server.alive:
+            if server is not None:
+                server.close()  # it died between runs: its pipes go with it
+                self._server = None
             if self._server_refused is not None or not forking_supported():
                 return None
             url = env.get(self.db_env or "", "")
@@ -593,6 +596,8 @@ class Reproducer:
                 return None
             self._server = server
         answer = server.run(request, self.timeout)
+        if answer is None and server.lost:
+            return None  # the server died under us (not the run's doing): a fresh child
         return {"kind": "timeout"} if answer is None else answer
 
     def _child_outcome(

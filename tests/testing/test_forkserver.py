@@ -5,7 +5,6 @@ the server. (Through `Reproducer`: tests/testing/test_worker.py.)"""
 from __future__ import annotations
 
 import base64
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -93,4 +92,5 @@ def test_it_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not forking_supported()
     monkeypatch.delenv("AMBER_VERIFY_FORK")
     assert forking_supported() == sys.platform.startswith("linux")
-    assert os.environ.get("AMBER_VERIFY_FORK") is None
+    monkeypatch.setenv("AMBER_VERIFY_FORK", "1")
+    assert forking_supported() == sys.platform.startswith("linux")

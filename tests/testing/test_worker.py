@@ -288,3 +288,22 @@ def hang_once_app() -> object:
     from tests.testing.apps.listing import create_app
 
     return create_app()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
+def test_a_fork_server_killed_between_runs_is_no_timeout(runtime_only: None) -> None:
+    """A dead peer: the fork server killed from outside (OOM, an operator) is not the
+    run's doing: the next run starts another server (the dead one's pipes closed) and is
+    answered, as is the one after."""
+    import signal
+
+    with reproducer(app_python=sys.executable) as r:
+        assert r.verify(tags_fixture(50)).reproduced
+        server = r._server
+        assert server is not None and server._proc is not None
+        os.kill(server._proc.pid, signal.SIGKILL)
+        server._proc.wait()
+        after = r.verify(tags_fixture(50))
+        again = r.verify(tags_fixture(10))
+    assert after.reproduced and after.outcome.status == 500, after.explain()
+    assert not again.reproduced and again.outcome.status == 200, again.explain()
