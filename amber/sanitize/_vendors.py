@@ -174,11 +174,17 @@ MIDDLE_SHAPES: tuple[VendorShape, ...] = (
                 LEFT + r"[a-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}" + RIGHT),
     VendorShape("mailchimp-key", "mailchimp", LEFT + r"[0-9a-f]{32}-us[0-9]{1,2}" + RIGHT),
     VendorShape("airtable-token", "airtable", LEFT + r"pat[A-Za-z0-9]{14}\.[a-f0-9]{64}" + RIGHT),
+    # the Bot API's own URLs put the token right after `bot` (`/bot123456789:AA.../getMe`),
+    # where the shape alone (`_values.py`'s `telegram`) finds no boundary: `bot` is matched
+    # and kept, the token after it replaced
+    VendorShape("telegram-bot-token", "tgbot",
+                LEFT + r"bot(?P<tgbot_t>[0-9]{8,10}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])",
+                group="tgbot_t"),
 )  # fmt: skip
 """Vendor credentials whose telling part is inside: their own detector group, gated on
-`Q~`, `.atlasv1.`, `-us` or `pat` (`MIDDLE_HINTS`, `_values.py`)."""
+`Q~`, `.atlasv1.`, `-us`, `pat` or `:AA` (`MIDDLE_HINTS`, `_values.py`)."""
 
-MIDDLE_HINTS: tuple[str, ...] = ("Q~", ".atlasv1.", "-us", "pat")
+MIDDLE_HINTS: tuple[str, ...] = ("Q~", ".atlasv1.", "-us", "pat", ":AA")
 """Substrings one of which every shape of `MIDDLE_SHAPES` contains."""
 
 VENDOR_HINTS: tuple[str, ...] = (

@@ -101,3 +101,32 @@ def test_slack_webhook_percent_encoded(scanner: ValueScanner) -> None:
     assert ALNUM not in text and "B0000000" not in text
     assert text == "hook=https%3A%2F%2Fhooks.slack.com%2Fservices%2F[REDACTED:slack-webhook]&x=1"
     assert rules == ["slack-webhook"]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/bot{t}/sendMessage",  # a Bot API path, as a request line or a log carries it
+        "https://api.telegram.org/bot{t}/getUpdates?offset=3",
+        '{{"webhook": "https://api.telegram.org/bot{t}/setWebhook"}}',
+        "bot{t}",
+    ],
+)
+def test_telegram_bot_token_in_bot_api_urls(scanner: ValueScanner, template: str) -> None:
+    token = "1234567890:AA" + ALNUM + "abcdefghijklm"
+    text, rules = _apply(scanner, template.format(t=token))
+    assert token.split(":")[1] not in text
+    assert text == template.format(t="[REDACTED:telegram-bot-token]")
+    assert rules == ["telegram-bot-token"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "robot1234567890:AA" + ALNUM + "abcdefghijklm",  # glued inside a longer word
+        "bot1234567890:AB" + ALNUM + "abcdefghijklm",  # not the token's `AA`
+        "bot12:AA" + ALNUM + "abcdefghijklm",  # too few digits for a bot id
+    ],
+)
+def test_telegram_bot_api_look_alikes_kept(scanner: ValueScanner, text: str) -> None:
+    assert _apply(scanner, text) == (text, [])
