@@ -286,9 +286,11 @@ DETECTORS: tuple[Detector, ...] = (
         check=iban_ok,
     ),
     Detector(
-        # in lower case, ungrouped only (grouped, its last group could take the next word:
-        # `de89 ... 00 end`)
-        "iban", "ibanlc", LEFT + r"[a-z]{2}[0-9]{2}[a-z0-9]{11,30}" + RIGHT, check=iban_ok,
+        # in lower case too, grouped or not (a last group that took the next word, `... 1332
+        # then`, is dropped when the whole fails its check: `_handle`)
+        "iban", "ibanlc",
+        LEFT + r"[a-z]{2}[0-9]{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?" + RIGHT,
+        check=iban_ok,
     ),
     Detector(
         "credit-card", "card",
@@ -921,7 +923,14 @@ class ValueScanner:
         start, end = m.span(det.group or ident)
         value = text[start:end]
         if det.check is not None and not det.check(value):
-            return None
+            if det.name != "iban" or " " not in value:
+                return None
+            # a grouped IBAN followed by a short word (`gb82 west ... 32 then`): the word
+            # was taken as its last group
+            end = start + value.rindex(" ")
+            value = text[start:end]
+            if not det.check(value):
+                return None
         if det.secret:
             if is_marker(value):
                 return None

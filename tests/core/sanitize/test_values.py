@@ -287,6 +287,9 @@ def test_bearer_glued_after_an_underscore(scanner: ValueScanner) -> None:
         ("card 6212.0000.0000.0000.005", "credit-card"),  # UnionPay, dots
         ("iban es6083697060098634811679 end", "iban"),  # lower case
         ("ref_de89370400440532013000 end", "iban"),
+        ("iban gb82 west 1234 5698 7654 32 please", "iban"),  # lower case, grouped
+        ("to es91 2100 0418 4502 0005 1332 then", "iban"),  # a short word after the last group
+        ("TO ES91 2100 0418 4502 0005 1332 THEN", "iban"),
         ("ni AB 12 34 56 C end", "uk-nino"),
         ("ref_AB123456C end", "uk-nino"),
         ("steuer 12345678911 end", "de-tax-id"),
@@ -642,3 +645,14 @@ def test_a_url_password_without_a_user_is_masked() -> None:
     out = []
     kept = "connecting to redis://cache:6379/0 failed"
     assert s.bodies.scanner.apply(kept, "x", out) == kept and not out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ab12 this that with some text here",  # an IBAN's shape, no country's length
+        "gb82 west 1234 5698 7654 33 x",  # fails mod-97, with or without the last group
+    ],
+)
+def test_grouped_iban_look_alikes_kept(scanner: ValueScanner, text: str) -> None:
+    assert apply(scanner, text) == (text, [])
