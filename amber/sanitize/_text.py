@@ -13,7 +13,9 @@ key order and anchors). What it reads:
 * a mapping under a sensitive key (`secrets:` then indented `key: value` lines): every value
   in it is masked, like a JSON object under such a key.
 
-A value goes by its key's rule (`KeyClassifier`; a bare `name` is nobody's here), then by
+A value goes by its key's rule (`KeyClassifier`; a bare `name` is a person's only in a YAML
+mapping about a person: a sibling `email`, `phone`, `first_name`... or a parent key such as
+`users:` or `author:`, as in a JSON object; an organization's name is kept), then by
 `_fields.field_verdict` (signed-URL parameters, cookie names, `code` with a token); an
 unquoted value that is a call or an index (`SECRET_KEY = os.environ["SECRET_KEY"]`) is
 code, not a secret. The rest of the text then gets the URL and value rules like any text
@@ -34,7 +36,9 @@ from amber._model import Redaction
 from amber._pseudonym import is_marker
 
 from ._fields import field_verdict
+from ._ids import organization_name
 from ._json import NAME
+from ._json import PERSON_VERDICTS
 from ._keys import Verdict
 from ._keys import version_like
 
@@ -135,6 +139,15 @@ class ConfigTextSanitizer:
             key = next((g for g in m.groups() if g is not None), "")
             rest = body[m.end() :]
             verdict = self.verdict(key, _scalar(rest)[2]) if key else None
+            if (
+                verdict is None
+                and m.re is _MAPPING
+                and key.lower() == "name"
+                and self._classify(key) == NAME
+                and not organization_name(_scalar(rest)[2])
+                and self._about_person(lines, i, m)
+            ):
+                verdict = NAME  # `- name: Ingrid Halvorsen` beside `email:`, or under `users:`
             if verdict is None and masked:
                 verdict = masked[-1][1]
             if verdict is None:
@@ -200,6 +213,58 @@ class ConfigTextSanitizer:
         spans = [(offsets[n] + a, offsets[n] + b) for n, a, b in done]
         return ("".join(lines) if changed else text), spans
 
+    def _about_person(self, lines: list[str], i: int, m: re.Match[str]) -> bool:
+        """Is the YAML mapping that holds line `i` (matched by `m`) about a person: a sibling
+        key says so (`email`, `phone`, `first_name`...), or the key it is under does
+        (`users:`, `customer:`, `author:`)? Its siblings are the keys at the same column,
+        from its list item's `- ` line (or the line after the key it is under) to the next
+        item or a line less indented; deeper lines are their values."""
+        col = _key_column(m)
+        siblings: list[str] = []
+        j = i - 1
+        if _ITEM.match(lines[i]) is None:
+            while j >= 0:
+                ln = lines[j]
+                if not ln.strip() or _COMMENT.match(ln):
+                    j -= 1
+                    continue
+                mm = _MAPPING.match(ln)
+                if mm is not None and _key_column(mm) == col:
+                    siblings.append(_key(mm))
+                    j -= 1
+                    if _ITEM.match(ln) is not None:
+                        break  # this item's first line
+                    continue
+                if _indent(ln) > col:
+                    j -= 1
+                    continue  # a sibling's value
+                break
+        parent = ""
+        while j >= 0:
+            ln = lines[j]
+            j -= 1
+            if not ln.strip() or _COMMENT.match(ln):
+                continue
+            mm = _MAPPING.match(ln)
+            if (_key_column(mm) if mm is not None else _indent(ln)) >= col:
+                continue  # another item of the same list, or its values
+            if mm is not None and not ln[mm.end() :].strip():
+                parent = _key(mm)
+            break
+        for ln in lines[i + 1 :]:
+            if not ln.strip() or _COMMENT.match(ln):
+                continue
+            if _indent(ln) > col:
+                continue
+            mm = _MAPPING.match(ln)
+            if _indent(ln) < col or mm is None or _ITEM.match(ln) is not None:
+                break
+            siblings.append(_key(mm))
+        classify = self._classify
+        if any(classify(k) in PERSON_VERDICTS for k in siblings):
+            return True
+        return bool(parent) and self.bodies.person_key(parent)
+
     def _embedded_json(
         self, rest: str, location: str, out: list[Redaction]
     ) -> tuple[int, int, str] | None:
@@ -236,6 +301,20 @@ class ConfigTextSanitizer:
         first = content[0]
         ending = block[-1][len(block[-1].rstrip("\r\n")) :] or "\n"
         return [first[: _indent(first)] + new + ending]
+
+
+def _key(m: re.Match[str]) -> str:
+    """The key a `_MAPPING` match read (quoted or not)."""
+    return next((g for g in m.groups() if g is not None), "")
+
+
+def _key_column(m: re.Match[str]) -> int:
+    """Where the key of a `_MAPPING` match starts (its opening quote, if quoted): `name`'s
+    column in `  - name: x` is 4."""
+    for n in (1, 2, 3):
+        if m.group(n) is not None:
+            return m.start(n) - (1 if n < 3 else 0)
+    return m.start()
 
 
 def _block_end(lines: list[str], i: int, indent: int) -> int:

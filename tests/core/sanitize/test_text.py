@@ -184,3 +184,40 @@ def test_a_json_document_in_a_double_quoted_value_is_walked_inside_its_escapes(
     # an ordinary JSON value (nothing to redact) stays byte for byte
     plain = f'{key}{sep}"{{\\"sku\\": \\"MUG-1\\", \\"n\\": 2}}"\n'
     assert run(sanitizer, plain, "application/yaml")[0] == plain
+
+
+@pytest.mark.parametrize(
+    ("doc", "person"),
+    [
+        # a sibling key says the mapping is a person, in a list item or not
+        ("users:\n  - name: Ingrid Halvorsen\n    email: ih@fjord.test\n", True),
+        ("- id: 3\n  email: ih@fjord.test\n  name: Ingrid Halvorsen\n", True),
+        ("name: Ingrid Halvorsen\nphone: +47 912 34 567\n", True),
+        # the key it is under says so (indented list items, or not indented)
+        ("users:\n- id: 3\n  name: Ingrid Halvorsen\n", True),
+        ("customer:\n  tier: gold\n  name: Ingrid Halvorsen\n", True),
+        ("product:\n  owner:\n    name: Ingrid Halvorsen\n  sku: M-1\n", True),
+        # a service's, a workload's, an organization's: kept byte for byte
+        ("services:\n  - name: Ingrid Halvorsen\n    image: api:1.2\n", False),
+        ("metadata:\n  name: Ingrid Halvorsen\n  namespace: prod\n", False),
+        ("author:\n  name: Rust Project\n", False),
+        # a sibling item's email is not this item's
+        ("- name: Ingrid Halvorsen\n- email: ih@fjord.test\n", False),
+        # nor is a nested mapping's
+        ("name: Ingrid Halvorsen\ncontact:\n  email: ih@fjord.test\n", False),
+    ],
+)
+def test_yaml_name_is_a_person_by_its_mapping(sanitizer: Sanitizer, doc: str, person: bool) -> None:
+    out, reds = run(sanitizer, doc, "application/yaml")
+    name_lines = [n for n, ln in enumerate(doc.splitlines()) if ln.lstrip(" -").startswith("name:")]
+    changed = [
+        n for n, (a, b) in enumerate(zip(doc.splitlines(), out.splitlines(), strict=True)) if a != b
+    ]
+    if person:
+        assert "Ingrid Halvorsen" not in out
+        assert "name" in [r.rule for r in reds]
+        assert set(name_lines) <= set(changed)
+    else:
+        assert not set(name_lines) & set(changed)
+        assert "name" not in [r.rule for r in reds]
+    assert type(yaml.safe_load(out)) is type(yaml.safe_load(doc))
