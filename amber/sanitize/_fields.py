@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from ._ids import luhn_ok
 from ._ids import person_name_ok
 from ._keys import Verdict
 from ._keys import normalize_key
@@ -67,6 +68,11 @@ _PARTIES = frozenset(
         "requestor", "reporter", "attendee", "signer", "signatory", "cardholder",
     }
 )  # fmt: skip
+# A national id under a short name that also means something else (`sin`: Canada's Social
+# Insurance Number, and the sine): masked only when the value has the id's shape and passes
+# its checksum (`{"sin": "046 454 286"}`, not `{"sin": 0.5}`).
+_SHAPED = frozenset({"sin"})
+_SIN = re.compile(r"[0-9]{3}([ -]?)[0-9]{3}\1[0-9]{3}")
 _COOKIE_NAMES = frozenset(
     {
         "akbmsc", "bmsv", "bmsz", "bmmi", "abck", "jsessionid", "phpsessid",
@@ -98,6 +104,7 @@ _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 _LETTERS_THEN_DIGITS = re.compile(r"(?:[A-Z]+|[A-Z][a-z]+)[0-9]+")
 _MASK: Verdict = ("mask", "signed-url")
 _COOKIE: Verdict = ("mask", "cookie")
+_ID_MASK: Verdict = ("mask", "sensitive-key")
 _PERSON: Verdict = ("pseudonym", "name")
 
 _kinds: dict[str, str] = {}
@@ -140,6 +147,8 @@ def _kind(name: str) -> str:
             found = "ambiguous"
         elif compact in _PARTIES:
             found = "party"
+        elif compact in _SHAPED:
+            found = "shaped"
         elif cookie_name(name) or cookie_holder(name):
             found = "cookie"
         else:
@@ -201,7 +210,21 @@ def field_verdict(name: str, value: object) -> Verdict:
         if isinstance(value, list):  # `"recipients": ["Jane Roe", ...]`: all of them
             value = next((v for v in value if isinstance(v, str) and person_name_ok(v)), None)
         return _PERSON if isinstance(value, str) and person_name_ok(value) else None
+    if kind == "shaped":
+        return _ID_MASK if _sin_ok(value) else None
     return _COOKIE if kind == "cookie" else _MASK
+
+
+def _sin_ok(value: object) -> bool:
+    """Is `value` a Social Insurance Number: nine digits (grouped 3-3-3 by spaces or dashes
+    in a string) that pass the Luhn check?"""
+    if type(value) is int:
+        digits = str(value) if 10**8 <= value < 10**9 else ""
+    elif isinstance(value, str) and _SIN.fullmatch(value) is not None:
+        digits = value.replace(" ", "").replace("-", "")
+    else:
+        return False
+    return bool(digits) and luhn_ok(digits)
 
 
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")

@@ -70,6 +70,9 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         "curp", "drivers_license", "driver_license", "drivers_licence", "driving_licence",
         "drivers_license_number", "driver_license_number", "driving_licence_number",
         "dl_number", "license_key", "licence_key", "licensekey",
+        # Canada's Social Insurance Number (a bare `sin`, which is also the sine, is masked
+        # only when its value is one: `_fields.py`)
+        "social_insurance_number", "sin_number", "sin_no", "sinnumber",
     }
 )  # fmt: skip
 
@@ -98,6 +101,9 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("factor", "code"), ("login", "code"), ("email", "code"),
         ("card", "code"), ("sort", "code"), ("seed", "phrase"), ("recovery", "phrase"),
         ("license", "key"), ("licence", "key"), ("saml", "response"),
+        # second-factor codes as headers and fields name them (`X-2FA-Code`, `tfa_code`)
+        ("2fa", "code"), ("tfa", "code"), ("totp", "code"), ("2fa", "token"), ("mfa", "token"),
+        ("otp", "token"),
     }
 )  # fmt: skip
 
@@ -245,6 +251,11 @@ def split_tokens(key: str) -> list[str]:
     for part in re.split(r"[_\-.\s:/\[\]]+", key):
         if part:
             out.extend(t.lower() for t in _CAMEL.findall(part))
+    if "fa" in out:
+        # `2FA` is one word (`X-2FA-Code`, `get2faToken`), not a number and `fa`
+        for i in range(len(out) - 1, 0, -1):
+            if out[i] == "fa" and out[i - 1] == "2":
+                out[i - 1 : i + 1] = ["2fa"]
     return out
 
 

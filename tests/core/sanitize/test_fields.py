@@ -207,3 +207,34 @@ def test_headers_named_like_fields(sanitizer: Sanitizer) -> None:
     assert new["X-Hash"] == "sha256"
     assert new["X-Sess-Id"] == "[REDACTED:sensitive-header]"
     assert new["X-Payload"] == '{"X-Amz-Signature": "[REDACTED:signed-url]", "page": 2}'
+
+
+@pytest.mark.parametrize("value", ["046 454 286", "046-454-286", "046454286", 130692544])
+def test_a_social_insurance_number_under_sin_is_masked(value: object) -> None:
+    assert field_verdict("sin", value) == ("mask", "sensitive-key")
+    assert field_verdict("SIN", value) == ("mask", "sensitive-key")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        0.5,  # the sine
+        -1,
+        "046 454 287",  # fails the Luhn check
+        "046 454-286",  # mixed separators
+        "0464542860",  # ten digits
+        46454286,  # eight digits as an integer
+        "sine wave",
+    ],
+)
+def test_other_values_under_sin_are_kept(value: object) -> None:
+    assert field_verdict("sin", value) is None
+
+
+def test_sin_in_a_body(sanitizer: Sanitizer) -> None:
+    body = '{"employee": {"sin": "046 454 286"}, "trig": {"sin": 0.5, "cos": 0.87}}'
+    out, reds = run(sanitizer, body, "application/json")
+    assert out == (
+        '{"employee": {"sin": "[REDACTED:sensitive-key]"}, "trig": {"sin": 0.5, "cos": 0.87}}'
+    )
+    assert [r.location for r in reds] == ["request.body$.employee.sin"]

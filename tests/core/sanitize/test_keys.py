@@ -109,7 +109,7 @@ def test_configured_keys() -> None:
     [
         "pw", "oldPw", "newPw", "login_pw", "db_pass", "smtp_pass", "userPass", "passcode",
         "X-Passcode", "pin_code", "otp_code", "mfa_code", "recoveryCodes", "backup_codes",
-        "security_answer", "master_key",
+        "security_answer", "master_key", "X-2FA-Code", "tfa_code", "totpCode", "mfa_token",
     ],
 )  # fmt: skip
 def test_abbreviated_secret_keys_are_masked(key: str) -> None:
@@ -119,7 +119,7 @@ def test_abbreviated_secret_keys_are_masked(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     ["bypass", "passed", "passenger", "compass", "passes", "pass_through", "pass_rate",
-     "pin_color", "pwd_hint"],
+     "pin_color", "pwd_hint", "2fa_enabled", "mfa_required", "otp_length"],
 )  # fmt: skip
 def test_words_around_those_abbreviations_are_kept(key: str) -> None:
     assert KeyClassifier().classify(key) is None, key
