@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from ._encoded import decoded_token
 from ._ids import luhn_ok
 from ._ids import person_name_ok
 from ._keys import Verdict
@@ -217,10 +218,15 @@ def field_verdict(name: str, value: object) -> Verdict:
 
 def _sin_ok(value: object) -> bool:
     """Is `value` a Social Insurance Number: nine digits (grouped 3-3-3 by spaces or dashes
-    in a string) that pass the Luhn check?"""
+    in a string) that pass the Luhn check, written as they are or as one base64 or hex
+    token (`MjI3MzE1ODUw`)?"""
     if type(value) is int:
         digits = str(value) if 10**8 <= value < 10**9 else ""
-    elif isinstance(value, str) and _SIN.fullmatch(value) is not None:
+    elif isinstance(value, str):
+        if _SIN.fullmatch(value) is None and len(value) >= 12:
+            value = decoded_token(value) or ""
+        if _SIN.fullmatch(value) is None:
+            return False
         digits = value.replace(" ", "").replace("-", "")
     else:
         return False

@@ -238,3 +238,9 @@ def test_sin_in_a_body(sanitizer: Sanitizer) -> None:
         '{"employee": {"sin": "[REDACTED:sensitive-key]"}, "trig": {"sin": 0.5, "cos": 0.87}}'
     )
     assert [r.location for r in reds] == ["request.body$.employee.sin"]
+
+
+def test_an_encoded_social_insurance_number_under_sin_is_masked() -> None:
+    assert field_verdict("sin", "MDQ2NDU0Mjg2") == ("mask", "sensitive-key")  # base64
+    assert field_verdict("sin", "303436343534323836") == ("mask", "sensitive-key")  # hex
+    assert field_verdict("sin", "MDQ2NDU0Mjg3") is None  # 046454287: fails Luhn

@@ -590,6 +590,34 @@ def _connection_strings(rng: random.Random) -> list[Planted]:
     return out
 
 
+def _stop25(rng: random.Random) -> list[Planted]:
+    """Classes a spot check found leaking (2026-12-03), after every earlier builder so
+    that their random parts stay as they were: Canada's SIN under its names (a bare `sin`
+    too), second-factor codes under the names headers give them, IBANs in lower case
+    grouped by fours."""
+    out: list[Planted] = []
+    for i, key in enumerate(("sin", "social_insurance_number", "SIN", "sinNumber")):
+        sin = _luhn_complete(str(rng.randint(1, 7)), 9, rng)
+        if i % 2:
+            sin = f"{sin[:3]} {sin[3:6]} {sin[6:]}"
+        out.append(Planted("national-id", sin, key, False))
+    for key in ("X-2FA-Code", "tfa_code", "totpCode", "mfa_token"):
+        out.append(Planted("password", _r(rng, string.digits, 6), key, False))
+    d = string.digits
+    for i, (country, bban) in enumerate(
+        (
+            ("GB", _r(rng, string.ascii_uppercase, 4) + _r(rng, d, 14)),
+            ("NL", _r(rng, string.ascii_uppercase, 4) + _r(rng, d, 10)),
+            ("ES", _r(rng, d, 20)),
+            ("PL", _r(rng, d, 24)),
+        )
+    ):
+        iban = _iban(country, bban).lower()
+        iban = " ".join(iban[j : j + 4] for j in range(0, len(iban), 4))
+        out.append(Planted("iban", iban, ("iban", "account")[i % 2], True))
+    return out
+
+
 def planted() -> list[Planted]:
     """Every planted value, in a fixed order (the same on every run)."""
     rng = random.Random(160016)
@@ -613,6 +641,7 @@ def planted() -> list[Planted]:
         _passports,
         _auth_headers,
         _connection_strings,
+        _stop25,
     ):
         out.extend(build(rng))
     return out
