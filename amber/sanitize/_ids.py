@@ -21,6 +21,7 @@ __all__ = [
     "organization_name",
     "person_name_ok",
     "phone_ok",
+    "slug_not_name",
     "ssn_ok",
     "steuer_id_ok",
 ]
@@ -246,3 +247,12 @@ def organization_name(text: str) -> bool:
     if len(text) > 200:
         return False
     return any(w.lower() in _ORGANIZATION_WORDS for w in _WORDS.findall(text))
+
+
+_SLUG = re.compile(r"[\w.-]+(?:/[\w.-]+)+")
+
+
+def slug_not_name(text: str) -> bool:
+    """Is `text` an `owner/name` slug or a path (`octocat/Hello-World`, GitHub's
+    `full_name` of a repository), which no person's name is?"""
+    return "/" in text and len(text) <= 200 and _SLUG.fullmatch(text) is not None

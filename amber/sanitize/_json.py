@@ -34,6 +34,7 @@ from ._fields import field_verdict
 from ._fields import header_list
 from ._fields import header_pair
 from ._ids import organization_name
+from ._ids import slug_not_name
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
@@ -459,12 +460,16 @@ class JsonWalker:
                     verdict = field_verdict(k, v)  # `{"X-Amz-Signature": ...}`, `{"code": ...}`
             elif verdict == NAME and normalize_key(k) == "name":
                 if (not person and not self._about_person(d)) or (
-                    type(v) is str and organization_name(v)
+                    type(v) is str and (organization_name(v) or slug_not_name(v))
                 ):
                     # a product's, region's or file's name: only a person's is
                     # pseudonymized; under `author` or `owner`, an organization's is kept
                     # (`{"author": {"name": "Rust Project"}}`)
                     verdict, inh = inherited, inherited is not None
+            elif verdict == NAME and type(v) is str and slug_not_name(v):
+                # a repository's `owner/name` (GitHub's `"full_name": "octocat/Hello-World"`)
+                # or a path: no person's name
+                verdict, inh = inherited, inherited is not None
             elif k == "token" and ("logprob" in d or (type(v) is dict and "logprob" in v)):
                 # a language model's output token beside its log-probability (OpenAI's
                 # `logprobs`, a text-generation stream's `{"token": {"text", "logprob"}}`)

@@ -361,3 +361,19 @@ def test_an_organization_under_a_person_key_keeps_its_name(sanitizer: Sanitizer)
     doc = {"customer": {"full_name": "Acme Team Lead Jo Park"}}
     new, _ = run(sanitizer, json.dumps(doc).encode(), "application/json")
     assert b"Jo Park" not in new
+
+
+def test_an_owner_slash_name_slug_is_not_a_person(sanitizer: Sanitizer) -> None:
+    """GitHub's repository `full_name` (`octocat/Hello-World`) and a path under a person's
+    `name` are kept byte for byte; a person's name beside them is not."""
+    doc = {
+        "full_name": "octocat/Hello-World",
+        "owner": {"login": "octocat", "name": "acme/billing-api"},
+        "user": {"full_name": "Mona Lisa Octocat", "email": "mona@corp.test"},
+    }
+    body = json.dumps(doc).encode()
+    new, out = run(sanitizer, body, "application/json")
+    assert b'"full_name": "octocat/Hello-World"' in new
+    assert b'"name": "acme/billing-api"' in new
+    assert b"Mona Lisa" not in new and b"mona@corp.test" not in new
+    assert "$.full_name" not in " ".join(r.location for r in out)
