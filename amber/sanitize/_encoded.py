@@ -30,6 +30,7 @@ and a word's bounds by `rfind` and one search, not by a scan per character.
 from __future__ import annotations
 
 import binascii
+import html
 import re
 import zlib
 from collections.abc import Callable
@@ -49,6 +50,7 @@ __all__ = [
     "quoted_runs",
     "reencoded",
     "soft_breaks_joined",
+    "unescaped_respelled",
     "unicode_words",
 ]
 
@@ -344,6 +346,47 @@ def reencoded(raw: str, new: str, encode: Callable[[str], str], *, plus: bool = 
     unq = unquote_plus if plus else unquote
     if decoded != unq(raw, errors="surrogateescape"):
         return encode(new)  # (cannot happen: the two decoders agree; never trust it)
+    out = _respelled(raw, decoded, offsets, new, encode)
+    # A kept `%` that was no escape could meet encoded hex digits after it: checked, and
+    # then the whole value is encoded as before.
+    return out if unq(out, errors="surrogateescape") == new else encode(new)
+
+
+# A character reference as HTML and XML write them (`html.unescape` decides what it means).
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};?)")
+
+
+def _entity_of(m: re.Match[str]) -> str:
+    return html.unescape(m.group())
+
+
+def unescaped_respelled(raw: str, new: str) -> str:
+    """`new`, what sanitizing made of the entity-decoded `raw` (an element's text or an
+    attribute's value), spelled as `raw` was: the characters it shares with the decoded
+    `raw` keep their spelling there (a raw `"` stays `"`, `&quot;` stays `&quot;`), and
+    only the changed spans are escaped (`html.escape`). When that is not possible (a
+    reference that decodes to more than one character near a change), all of `new` is
+    escaped.
+
+    ```python
+    >>> unescaped_respelled('{"k": "Zx81kQp0", "n": "a &amp; b"}', '{"k": "[X]", "n": "a & b"}')
+    '{"k": "[X]", "n": "a &amp; b"}'
+    ```
+    """
+    decoded, offsets = _replaced(raw, _ENTITY, _entity_of)
+    whole = html.escape(new, quote=True)
+    if decoded != html.unescape(raw):
+        return whole  # a reference of two characters (`&NotEqualTilde;`) or none
+    out = _respelled(raw, decoded, offsets, new, lambda t: html.escape(t, quote=True))
+    return out if html.unescape(out) == new else whole
+
+
+def _respelled(
+    raw: str, decoded: str, offsets: list[int], new: str, encode: Callable[[str], str]
+) -> str:
+    """`new` with the runs it shares with `decoded` (of four characters or more, aligned
+    around one changed middle) written as `raw` spells them (`offsets`: each decoded
+    character's place in `raw`, and the end's), and the rest by `encode`."""
     n, m = len(decoded), len(new)
     lo = 0
     top = min(n, m)
@@ -365,10 +408,7 @@ def reencoded(raw: str, new: str, encode: Callable[[str], str], *, plus: bool = 
     elif new_mid:
         parts.append(encode(new_mid))
     parts.append(raw[offsets[n - hi] :])
-    out = "".join(parts)
-    # A kept `%` that was no escape could meet encoded hex digits after it: checked, and
-    # then the whole value is encoded as before.
-    return out if unq(out, errors="surrogateescape") == new else encode(new)
+    return "".join(parts)
 
 
 _QP_ESCAPE = re.compile(r"=[0-9A-F]{2}")

@@ -12,8 +12,10 @@ A tolerant regex tokenizer (no parser: a truncated or invalid document is still 
   `<input type="hidden" name="api_key" value="...">`).
 
 Only the spans of replaced texts and attribute values change; entities are decoded to judge
-a value and the replacement is written escaped. Everything else (and every value the key
-rules leave) is left to the value rules, which run on the whole body afterwards.
+a value and only what changed is written anew, escaped (a JSON document in an element keeps
+its quotes as they were written, `"` or `&quot;`; in an HTML `<script>` nothing is
+decoded). Everything else (and every value the key rules leave) is left to the value rules,
+which run on the whole body afterwards.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from amber._model import Redaction
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
+from ._encoded import unescaped_respelled
 from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
@@ -63,6 +66,9 @@ _QUAD_LEAF = re.compile(
 )
 _ATTR = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _NAMING = ("name", "id", "property", "key", "itemprop", "http-equiv")
+# HTML's raw text elements: their text holds no character references (a JSON document in
+# `<script type="application/json">` is written as it is)
+_RAW_TEXT = frozenset(("script", "style"))
 _VALUED = ("value", "content")
 # Markup's own attributes, never a credential's name.
 _MARKUP_ATTRS = frozenset(
@@ -160,12 +166,28 @@ class MarkupSanitizer:
                     spans.append((m.start() + a.start(group), m.start() + a.end(group)))
         return sorted(spans)
 
-    def _value(self, raw: str, verdict: Verdict, location: str, out: list[Redaction]) -> str:
-        value = html.unescape(raw)
+    def _value(
+        self,
+        raw: str,
+        verdict: Verdict,
+        location: str,
+        out: list[Redaction],
+        *,
+        raw_text: bool = False,
+    ) -> str:
+        """`raw` (escaped) with what the verdict or, for a JSON document, its keys replace;
+        only the changed spans are written anew, escaped, the rest keeps its spelling.
+        `raw_text`: the text of an HTML `<script>` or `<style>`, where `&amp;` is four
+        characters and nothing is escaped."""
+        value = raw if raw_text else html.unescape(raw)
         if not value.strip() or is_marker(value):
             return raw
         new = self.bodies.scalar_by_verdict(value, verdict, location, out)
-        return raw if new == value else html.escape(new, quote=True)
+        if new == value:
+            return raw
+        if raw_text:
+            return new.replace("</", "<\\/")  # (nothing a rule writes holds `</`; never trust it)
+        return unescaped_respelled(raw, new)
 
     def _leaf(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         verdict = self.classify(m.group(2), m.group(4))
@@ -191,7 +213,8 @@ class MarkupSanitizer:
         raw = m.group(group)
         if verdict is None and not _json_like(raw):
             return m.group(0)
-        new = self._value(raw, verdict, location, out)
+        raw_text = group == 4 and m.group(2).lower() in _RAW_TEXT
+        new = self._value(raw, verdict, location, out, raw_text=raw_text)
         if new == raw:
             return m.group(0)
         start, end = m.span(group)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import uuid
 
 import pytest
@@ -10,6 +11,7 @@ from amber.sanitize._encoded import decoded_token
 from amber.sanitize._encoded import encoded_tokens
 from amber.sanitize._encoded import might_be_encoded
 from amber.sanitize._encoded import percent_words
+from amber.sanitize._encoded import unescaped_respelled
 from amber.sanitize._encoded import unicode_words
 
 
@@ -81,3 +83,28 @@ def test_might_be_encoded() -> None:
     assert might_be_encoded("a%20b") and might_be_encoded("\\u00e9")
     assert might_be_encoded("NDExMSAxMTExIDExMTEgMTExMQ==")
     assert not might_be_encoded("plain words only")
+
+
+@pytest.mark.parametrize(
+    ("raw", "new", "expected"),
+    [
+        (
+            '{"k": "Zx81kQp0", "n": "a &amp; b"}',
+            '{"k": "[X]", "n": "a & b"}',
+            '{"k": "[X]", "n": "a &amp; b"}',
+        ),
+        (
+            "{&quot;k&quot;: &quot;Zx81kQp0&quot;}",
+            '{"k": "[X]"}',
+            "{&quot;k&quot;: &quot;[X]&quot;}",
+        ),
+        ("&#34;Zx81kQp0&#34; &lt;b&gt;", '"[X]" <b>', "&#34;[X]&#34; &lt;b&gt;"),
+        ("Zx81kQp0", "a<b", "a&lt;b"),  # what is new is escaped
+    ],
+)
+def test_unescaped_respelled_keeps_the_spelling_of_what_did_not_change(
+    raw: str, new: str, expected: str
+) -> None:
+    out = unescaped_respelled(raw, new)
+    assert out == expected
+    assert html.unescape(out) == new

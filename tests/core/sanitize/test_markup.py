@@ -118,3 +118,45 @@ def test_an_entity_escaped_json_attribute_is_walked_by_its_keys(sanitizer: Sanit
     assert "&quot;st&quot;: &quot;[REDACTED:signed-url]&quot;" in out
     assert 'value="[1, 2]"' in out  # a JSON value with nothing to replace: byte for byte
     assert [h.rule for h in hits] == ["signed-url"]
+
+
+TOKEN = "Zx81kLmQ0pRt7YvB2nWc4Hd6"
+
+
+@pytest.mark.parametrize(
+    ("body", "ct", "expected"),
+    [
+        # an HTML script's JSON holds no character references: written as it was
+        (
+            '<script type="application/json">{"sessionToken": "%s", "q": "a &amp; b"}</script>',
+            "text/html",
+            '<script type="application/json">'
+            '{"sessionToken": "[REDACTED:sensitive-key]", "q": "a &amp; b"}</script>',
+        ),
+        # XML text with raw quotes keeps them, and its other references
+        (
+            '<payload>{"api_key": "%s", "note": "x &amp; y"}</payload>',
+            "application/xml",
+            '<payload>{"api_key": "[REDACTED:sensitive-key]", "note": "x &amp; y"}</payload>',
+        ),
+        # escaped quotes stay escaped
+        (
+            "<payload>{&quot;api_key&quot;: &quot;%s&quot;, &quot;n&quot;: 1}</payload>",
+            "application/xml",
+            "<payload>{&quot;api_key&quot;: &quot;[REDACTED:sensitive-key]&quot;, "
+            "&quot;n&quot;: 1}</payload>",
+        ),
+        (
+            '<input type="hidden" name="state" value="{&quot;token&quot;: &quot;%s&quot;}">',
+            "text/html",
+            '<input type="hidden" name="state" '
+            'value="{&quot;token&quot;: &quot;[REDACTED:sensitive-key]&quot;}">',
+        ),
+    ],
+)
+def test_json_in_markup_changes_only_its_replaced_values(
+    sanitizer: Sanitizer, body: str, ct: str, expected: str
+) -> None:
+    out, reds = run(sanitizer, body % TOKEN, ct)
+    assert out == expected
+    assert [r.rule for r in reds] == ["sensitive-key"]
