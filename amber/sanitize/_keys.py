@@ -73,6 +73,12 @@ DEFAULT_SENSITIVE_KEYS: frozenset[str] = frozenset(
         # Canada's Social Insurance Number (a bare `sin`, which is also the sine, is masked
         # only when its value is one: `_fields.py`)
         "social_insurance_number", "sin_number", "sin_no", "sinnumber",
+        # "password" in other languages, as apps written in them name their fields
+        "passwort", "kennwort", "contrasena", "contraseña", "mot_de_passe", "motdepasse",
+        "senha", "wachtwoord", "haslo", "hasło", "salasana", "losenord", "lösenord",
+        "passord", "adgangskode", "sifre", "şifre", "parol", "пароль", "密码", "密碼",
+        "パスワード", "비밀번호",
+        "kata_sandi", "katasandi", "mat_khau",
     }
 )  # fmt: skip
 
@@ -84,6 +90,10 @@ DEFAULT_KEY_MARKERS: frozenset[str] = frozenset(
         "birthday",
         # abbreviations people use: `oldPw`, `login_pw`, `db_pass`, `userPass`, `passcode`
         "pw", "pass", "passcode",
+        # "password" in other languages, in names of more words (`neues_passwort`,
+        # `nova_senha`, `user_wachtwoord`)
+        "passwort", "kennwort", "senha", "wachtwoord", "contrasena", "haslo", "salasana",
+        "losenord", "passord",
     }
 )  # fmt: skip
 
@@ -117,6 +127,11 @@ _COMPOUND_HEADS: frozenset[str] = frozenset(
         "master", "account", "my", "api", "private", "client", "access", "auth", "session",
         "refresh", "id", "bearer", "bot", "device", "web", "webhook", "signing", "service",
         "x",  # `XAPIKEY2`: an `X-Api-Key2` header written as a variable
+        # the services whose client variables glue the word on: `PGPASSWORD` (libpq),
+        # `MYSQLPASSWORD`, `REDISPASSWORD`, `SA_PASSWORD` of SQL Server images as `SAPASSWORD`
+        "pg", "mysql", "mssql", "redis", "mongo", "mongodb", "ldap", "ftp", "sftp", "imap",
+        "ssh", "keystore", "truststore", "vault", "bind", "amqp", "rabbitmq", "kafka", "jdbc",
+        "sa",
     }
 )  # fmt: skip
 

@@ -110,6 +110,12 @@ def test_configured_keys() -> None:
         "pw", "oldPw", "newPw", "login_pw", "db_pass", "smtp_pass", "userPass", "passcode",
         "X-Passcode", "pin_code", "otp_code", "mfa_code", "recoveryCodes", "backup_codes",
         "security_answer", "master_key", "X-2FA-Code", "tfa_code", "totpCode", "mfa_token",
+        # glued after a service's name, as its client's variables write it
+        "PGPASSWORD", "MYSQLPASSWORD", "SAPASSWORD", "REDISPASS", "ldappassword",
+        # other languages
+        "passwort", "Kennwort", "contraseña", "mot_de_passe", "nova_senha",
+        "user_wachtwoord", "hasło", "пароль", "密码",
+        "パスワード",
     ],
 )  # fmt: skip
 def test_abbreviated_secret_keys_are_masked(key: str) -> None:
@@ -119,7 +125,8 @@ def test_abbreviated_secret_keys_are_masked(key: str) -> None:
 @pytest.mark.parametrize(
     "key",
     ["bypass", "passed", "passenger", "compass", "passes", "pass_through", "pass_rate",
-     "pin_color", "pwd_hint", "2fa_enabled", "mfa_required", "otp_length"],
+     "pin_color", "pwd_hint", "2fa_enabled", "mfa_required", "otp_length", "sapphire",
+     "pgpool", "mysqldump", "passion", "sassy", "keystore_path"],
 )  # fmt: skip
 def test_words_around_those_abbreviations_are_kept(key: str) -> None:
     assert KeyClassifier().classify(key) is None, key
