@@ -583,15 +583,22 @@ class JsonWalker:
         verdict: Verdict,
         person: bool,
         secret: frozenset[int] = _NO_INDICES,
+        pair: bool = False,
     ) -> None:
         masked: frozenset[int] | set[int] = _NO_INDICES
         if secret:
             masked = self._positional(items, path, secret)
         elif verdict is None and (
-            (len(items) == 2 and header_pair(items))
+            (len(items) == 2 and (pair or header_pair(items)))
             or (path is not None and path[1] in HEADER_LISTS and header_list(items))
         ):
             masked = self._header_pairs(items, path)
+        if verdict is None and items and type(items[0]) is list and _pair_list(items):
+            # a mapping written as its items (`[["username", "bob"], ["password", ...]]`:
+            # Python's `dict.items()`, `parse_qsl`): each pair as a header pair
+            for i, v in enumerate(items):
+                self._list(v, (path, i), None, person, pair=True)
+            return
         memo_get = self._memo_get
         clean = self._clean_strings
         quick = self._quick_clean
@@ -717,6 +724,19 @@ class JsonWalker:
         if not digits:
             return None
         return int(digits) if v >= 0 else -int(digits)
+
+
+_IDENT = re.compile(r"[A-Za-z_][\w.-]{0,63}")
+
+
+def _pair_list(items: list[Any]) -> bool:
+    """Is `items` a list of `[name, value]` pairs, each name an identifier?"""
+    for v in items:
+        if type(v) is not list or len(v) != 2 or type(name := v[0]) is not str:
+            return False
+        if _IDENT.fullmatch(name) is None:
+            return False
+    return True
 
 
 def _version_value(s: str, path: Path, siblings: dict[str, Any] | None) -> bool:

@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 __all__ = ["MarkupSanitizer"]
 
 _LEAF = re.compile(r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>([^<]{1,65536})</\1\s*>")
+# a leaf whose text is one CDATA section (`<password><![CDATA[...]]></password>`): read and
+# written as it is, no character references in it
+_CDATA_LEAF = re.compile(
+    r"<((?:[\w.-]+:)?([\w.-]+))(\s[^<>]*)?>\s*<!\[CDATA\[((?:[^\]]|\](?!\]>)){1,65536})\]\]>"
+    r"\s*</\1\s*>"
+)
 # `<Name>DB_PASSWORD</Name><Value>...</Value>` (SSM parameters, AWS tags, settings lists)
 _PAIR = re.compile(
     r"<((?:[\w.-]+:)?(?:Name|Key|name|key))>([^<]{1,64})</\1\s*>(\s*)"
@@ -110,6 +116,8 @@ class MarkupSanitizer:
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
         if "Attribute" in text:
             text = _SAML_ATTR.sub(lambda m: self._saml(m, location, out), text)
+        if "<![CDATA[" in text:
+            text = _CDATA_LEAF.sub(lambda m: self._leaf(m, location, out, cdata=True), text)
         return _LEAF.sub(lambda m: self._leaf(m, location, out), text)
 
     def _rpc(self, text: str, location: str, out: list[Redaction]) -> str:
@@ -189,9 +197,11 @@ class MarkupSanitizer:
             return new.replace("</", "<\\/")  # (nothing a rule writes holds `</`; never trust it)
         return unescaped_respelled(raw, new)
 
-    def _leaf(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
-        verdict = self.classify(m.group(2), m.group(4))
-        return self._replace(m, 4, verdict, f"{location}.{m.group(2)}", out)
+    def _leaf(
+        self, m: re.Match[str], location: str, out: list[Redaction], *, cdata: bool = False
+    ) -> str:
+        verdict = self.classify(m.group(2), html.escape(m.group(4)) if cdata else m.group(4))
+        return self._replace(m, 4, verdict, f"{location}.{m.group(2)}", out, cdata=cdata)
 
     def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         name = html.unescape(m.group(2)).strip()
@@ -208,12 +218,15 @@ class MarkupSanitizer:
         verdict: Verdict,
         location: str,
         out: list[Redaction],
+        *,
+        cdata: bool = False,
     ) -> str:
-        """The match with its `group` (a text) replaced by the verdict's result."""
+        """The match with its `group` (a text) replaced by the verdict's result (`cdata`:
+        the text of a CDATA section, without references)."""
         raw = m.group(group)
         if verdict is None and not _json_like(raw):
             return m.group(0)
-        raw_text = group == 4 and m.group(2).lower() in _RAW_TEXT
+        raw_text = cdata or (group == 4 and m.group(2).lower() in _RAW_TEXT)
         new = self._value(raw, verdict, location, out, raw_text=raw_text)
         if new == raw:
             return m.group(0)

@@ -156,12 +156,14 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "secret-key-value", "kv",
-        # `key = value`, `"key": "value"`, `key: value`; the value is captured in a lookahead
+        # `key = value`, `"key": "value"`, `key: value`, and a Ruby, PHP or Perl hash's
+        # `"key" => "value"` (a quoted value only: `token => token.trim()` is JavaScript);
+        # the value is captured in a lookahead
         # so that, when the key is not sensitive, the rules still run inside the value.
         # A quoted key may hold spaces (`"new password": ...`); an unquoted one may not.
         r"(?<![A-Za-z0-9_.\\-])(?P<kv_q>\\?[\"'])?"
         r"(?P<kv_k>[A-Za-z_][A-Za-z0-9_.-]{0,79}+(?(kv_q)(?:[ ][A-Za-z0-9_.-]{1,40}+){0,3}+))"
-        r"(?(kv_q)(?P=kv_q))[ \t]*(?P<kv_s>[:=])[ \t]*(?=(?P<kv_v>"
+        r"(?(kv_q)(?P=kv_q))[ \t]*(?P<kv_s>=>(?=[ \t]*\\?[\"'])|[:=])[ \t]*(?=(?P<kv_v>"
         r"\\?\"(?:[^\"\\\r\n]|\\[^\"\r\n]){0,1024}+(?:\\?\")?"
         r"|'[^'\r\n]{0,1024}+'?"
         r"|(?i:bearer|basic|digest|token|negotiate)[ \t]+[^\s\"'&,;<>]{1,1024}+"

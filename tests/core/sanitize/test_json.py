@@ -377,3 +377,26 @@ def test_an_owner_slash_name_slug_is_not_a_person(sanitizer: Sanitizer) -> None:
     assert b'"name": "acme/billing-api"' in new
     assert b"Mona Lisa" not in new and b"mona@corp.test" not in new
     assert "$.full_name" not in " ".join(r.location for r in out)
+
+
+def test_a_mapping_written_as_its_items_goes_by_its_names(sanitizer: Sanitizer) -> None:
+    """`[["username", "bob"], ["password", "..."]]` (Python's `dict.items()`, `parse_qsl`):
+    each value by its name's key rule; lists of other things are not pairs."""
+    doc = {
+        "form": [["username", "bob"], ["password", "Qz8xk2LmP0"], ["remember", "1"]],
+        "one": [["api_key", "Zx81kLmQ0pRt7YvB2nWc"]],
+        "matrix": [["x", "y"], ["z", "w"]],
+        "numbers": [[1, 2], [3, 4]],
+        "mixed": [["secret", "kept"], ["b"]],  # not all pairs: no pair list
+    }
+    new, out = run(sanitizer, json.dumps(doc).encode(), "application/json")
+    got = json.loads(new)
+    assert got["form"] == [
+        ["username", "bob"],
+        ["password", "[REDACTED:sensitive-key]"],
+        ["remember", "1"],
+    ]
+    assert got["one"] == [["api_key", "[REDACTED:sensitive-key]"]]
+    assert got["matrix"] == doc["matrix"] and got["numbers"] == doc["numbers"]
+    assert got["mixed"] == doc["mixed"]
+    assert sorted(r.location.split("$")[1] for r in out) == [".form[1][1]", ".one[0][1]"]

@@ -160,3 +160,19 @@ def test_json_in_markup_changes_only_its_replaced_values(
     out, reds = run(sanitizer, body % TOKEN, ct)
     assert out == expected
     assert [r.rule for r in reds] == ["sensitive-key"]
+
+
+def test_cdata_leaf_by_its_tag(sanitizer: Sanitizer) -> None:
+    body = (
+        "<config><password><![CDATA[Qz8x&k2]]Lm<P0]]></password>"
+        "<note><![CDATA[keep <me> & ]] this]]></note>"
+        f'<payload><![CDATA[{{"token": "{TOKEN}", "q": "a & b"}}]]></payload></config>'
+    )
+    out, reds = run(sanitizer, body, "application/xml")
+    assert out == (
+        "<config><password><![CDATA[[REDACTED:sensitive-key]]]></password>"
+        "<note><![CDATA[keep <me> & ]] this]]></note>"
+        '<payload><![CDATA[{"token": "[REDACTED:sensitive-key]", "q": "a & b"}]]></payload>'
+        "</config>"
+    )
+    assert [r.rule for r in reds] == ["sensitive-key", "sensitive-key"]

@@ -656,3 +656,29 @@ def test_a_url_password_without_a_user_is_masked() -> None:
 )
 def test_grouped_iban_look_alikes_kept(scanner: ValueScanner, text: str) -> None:
     assert apply(scanner, text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{:password=>"Qz8xk2LmP0"}', '{:password=>"[REDACTED:secret-key-value]"}'),
+        ("array('password' => 'Qz8xk2LmP0')", "array('password' => '[REDACTED:secret-key-value]')"),
+        (
+            'Parameters: {"user"=>"bob", "password"=>"Qz8xk2LmP0"}',
+            'Parameters: {"user"=>"bob", "password"=>"[REDACTED:secret-key-value]"}',
+        ),
+    ],
+)
+def test_hash_rockets_pair_a_key_with_a_quoted_value(
+    scanner: ValueScanner, text: str, expected: str
+) -> None:
+    assert apply(scanner, text)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["items.map(token => token.trim())", "const f = secret => secret", '["token" => $t]']
+)
+def test_arrow_functions_are_not_pairs(scanner: ValueScanner, text: str) -> None:
+    out: list[Redaction] = []
+    assert scanner.apply(text, "t", out, code=True) == text and not out
+    assert apply(scanner, text) == (text, [])
