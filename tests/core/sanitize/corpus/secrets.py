@@ -615,6 +615,9 @@ def _stop25(rng: random.Random) -> list[Planted]:
         iban = _iban(country, bban).lower()
         iban = " ".join(iban[j : j + 4] for j in range(0, len(iban), 4))
         out.append(Planted("iban", iban, ("iban", "account")[i % 2], True))
+    # passwords under other languages' words and under a service's glued variable name
+    for key in ("passwort", "senha", "wachtwoord", "mot_de_passe", "PGPASSWORD", "SAPASSWORD"):
+        out.append(Planted("password", _r(rng, _ALNUM + "!#%*", 14), key, False))
     return out
 
 
