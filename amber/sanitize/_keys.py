@@ -114,6 +114,8 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         # second-factor codes as headers and fields name them (`X-2FA-Code`, `tfa_code`)
         ("2fa", "code"), ("tfa", "code"), ("totp", "code"), ("2fa", "token"), ("mfa", "token"),
         ("otp", "token"),
+        # Laravel's encryption key (`APP_KEY=base64:...`), a mobile SDK's app key
+        ("app", "key"),
     }
 )  # fmt: skip
 

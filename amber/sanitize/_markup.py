@@ -54,6 +54,16 @@ _PAIR = re.compile(
     r"<((?:[\w.-]+:)?(?:Name|Key|name|key))>([^<]{1,64})</\1\s*>(\s*)"
     r"<((?:[\w.-]+:)?(?:Value|value))(\s[^<>]*)?>([^<]{1,65536})</\4\s*>"
 )
+# A row of a two-column table or a definition list, the name in the first cell
+# (`<tr><td>DB_PASSWORD</td><td class="v">...</td>`, `<th>api_key</th><td>`, `<dt>`/`<dd>`):
+# what debug and error pages (phpinfo, framework error pages, admin screens) print
+_CELL_PAIR = re.compile(
+    r"<(t[hd]|dt)(?:\s[^<>]*)?>\s*([^<]{1,128}?)\s*</\1\s*>\s*"
+    r"<(td|dd)(?:\s[^<>]*)?>((?:[^<]|<(?!/?(?:td|dd|tr|th|dt|table)\b)){0,65536}?)</\3\s*>",
+    re.I,
+)
+# the text runs of a cell's content (between its tags)
+_CELL_TEXT = re.compile(r"(?<=>)[^<]*[^<\s][^<]*|^[^<]*[^<\s][^<]*")
 # A SAML assertion's attribute: `<saml:Attribute Name="displayName"><saml:AttributeValue>`
 # (the value judged by the attribute's name; a claim URI by its last segment)
 _SAML_ATTR = re.compile(
@@ -114,6 +124,8 @@ class MarkupSanitizer:
             text = self._rpc(text, location, out)
         text = _TAG.sub(lambda m: self._tag(m, location, out), text)
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
+        if "<td" in text or "<TD" in text or "<dd" in text or "<DD" in text:
+            text = _CELL_PAIR.sub(lambda m: self._cells(m, location, out), text)
         if "Attribute" in text:
             text = _SAML_ATTR.sub(lambda m: self._saml(m, location, out), text)
         if "<![CDATA[" in text:
@@ -202,6 +214,24 @@ class MarkupSanitizer:
     ) -> str:
         verdict = self.classify(m.group(2), html.escape(m.group(4)) if cdata else m.group(4))
         return self._replace(m, 4, verdict, f"{location}.{m.group(2)}", out, cdata=cdata)
+
+    def _cells(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        """A table row's or definition's value cell by the name in the cell before it: each
+        text run of the value cell (inside its `<pre>` or `<code>`, say) replaced by the
+        name's verdict; a name the key rules leave changes nothing."""
+        name = html.unescape(m.group(2)).strip()
+        verdict = self.classify(name)
+        if verdict is None:
+            return m.group(0)
+        content = m.group(4)
+        loc = f"{location}.{name}"
+        new = _CELL_TEXT.sub(lambda t: self._value(t.group(0), verdict, loc, out), content)
+        if new == content:
+            return m.group(0)
+        start, end = m.span(4)
+        base = m.start(0)
+        whole = m.group(0)
+        return whole[: start - base] + new + whole[end - base :]
 
     def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         name = html.unescape(m.group(2)).strip()

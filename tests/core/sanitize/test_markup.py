@@ -176,3 +176,35 @@ def test_cdata_leaf_by_its_tag(sanitizer: Sanitizer) -> None:
         "</config>"
     )
     assert [r.rule for r in reds] == ["sensitive-key", "sensitive-key"]
+
+
+def test_table_rows_and_definitions_by_the_name_in_their_first_cell(sanitizer: Sanitizer) -> None:
+    """Debug and error pages print settings and the environment as two-column tables."""
+    body = (
+        '<table class="req"><tr><td>SECRET_KEY</td><td class="code">'
+        "<pre>&#x27;django-insecure-q8x!z2kLmP0rT7yVb&#x27;</pre></td></tr>"
+        '<tr><td>DEBUG</td><td class="code"><pre>True</pre></td></tr>'
+        '<tr><td class="e">DB_PASSWORD</td><td class="v">Pz7qLk2mXr</td></tr>'
+        "<tr><th>api_key</th><td>Zx81kLmQ0pRt7YvB2nWc</td></tr>"
+        "<tr><td>token</td><td></td></tr></table>"
+        "<dl><dt>Password</dt><dd>Hn4!pQ8zLx</dd><dt>User</dt><dd>bob</dd></dl>"
+    )
+    out, reds = run(sanitizer, body, "text/html")
+    assert out == (
+        '<table class="req"><tr><td>SECRET_KEY</td><td class="code">'
+        "<pre>[REDACTED:sensitive-key]</pre></td></tr>"
+        '<tr><td>DEBUG</td><td class="code"><pre>True</pre></td></tr>'
+        '<tr><td class="e">DB_PASSWORD</td><td class="v">[REDACTED:sensitive-key]</td></tr>'
+        "<tr><th>api_key</th><td>[REDACTED:sensitive-key]</td></tr>"
+        "<tr><td>token</td><td></td></tr></table>"
+        "<dl><dt>Password</dt><dd>[REDACTED:sensitive-key]</dd><dt>User</dt><dd>bob</dd></dl>"
+    )
+    assert len(reds) == 4
+
+
+def test_ordinary_tables_are_byte_identical(sanitizer: Sanitizer) -> None:
+    body = (
+        "<table><tr><th>Name</th><th>Price</th></tr><tr><td>Mug</td><td>3.50</td></tr>"
+        "<tr><td>Tokens used</td><td>1200</td></tr></table>"
+    )
+    assert run(sanitizer, body, "text/html") == (body, [])
