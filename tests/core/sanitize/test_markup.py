@@ -208,3 +208,16 @@ def test_ordinary_tables_are_byte_identical(sanitizer: Sanitizer) -> None:
         "<tr><td>Tokens used</td><td>1200</td></tr></table>"
     )
     assert run(sanitizer, body, "text/html") == (body, [])
+
+
+def test_table_cells_judged_with_their_value(sanitizer: Sanitizer) -> None:
+    """A name whose verdict depends on the value (a bare `sin`, a `code`), and a version
+    under a version-like name, are judged on the cell's text without its printed quotes."""
+    body = (
+        "<table><tr><td>sin</td><td><pre>&#x27;046 454 286&#x27;</pre></td></tr>"
+        "<tr><td>sin</td><td><pre>0.5</pre></td></tr>"
+        "<tr><td>version</td><td><pre>&#x27;2.4.1.0&#x27;</pre></td></tr></table>"
+    )
+    out, reds = run(sanitizer, body, "text/html")
+    assert out == body.replace("&#x27;046 454 286&#x27;", "[REDACTED:sensitive-key]")
+    assert [r.rule for r in reds] == ["sensitive-key"]

@@ -160,6 +160,20 @@ def _html(key: str, value: str) -> Exchange:
     return exchange(method="GET", resp_body=body.encode(), resp_type="text/html; charset=utf-8")
 
 
+def _html_table(key: str, value: str) -> Exchange:
+    """A debug or error page's settings table: the name in one cell, the value (quoted,
+    escaped) in a `<pre>` in the next."""
+    body = (
+        '<!doctype html><html><body><h1>Server Error (500)</h1><table class="req">'
+        '<tr><td>DEBUG</td><td class="code"><pre>True</pre></td></tr>'
+        f'<tr><td>{html.escape(key)}</td><td class="code"><pre>'
+        f"{html.escape(repr(value))}</pre></td></tr></table></body></html>"
+    )
+    return exchange(
+        method="GET", status=500, resp_body=body.encode(), resp_type="text/html; charset=utf-8"
+    )
+
+
 def _csv(key: str, value: str) -> Exchange:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -214,8 +228,8 @@ def _sse(key: str, value: str) -> Exchange:
 KEYED: dict[str, Carrier] = {
     "header": _header, "query": _query, "json": _json, "json-pair": _json_pair,
     "json-in-json": _json_in_json, "aws-tags": _aws_tags, "graphql": _graphql, "form": _form,
-    "multipart": _multipart, "xml": _xml,
-    "html": _html, "csv": _csv, "env": _env, "yaml": _yaml, "ini": _ini, "ndjson": _ndjson,
+    "multipart": _multipart, "xml": _xml, "html": _html, "html-table": _html_table,
+    "csv": _csv, "env": _env, "yaml": _yaml, "ini": _ini, "ndjson": _ndjson,
     "sse": _sse, "sse-split": _sse_split,
 }  # fmt: skip
 """Carriers that place a value under its field name (every class goes through these)."""
