@@ -466,7 +466,7 @@ class JsonWalker:
                     # pseudonymized; under `author` or `owner`, an organization's is kept
                     # (`{"author": {"name": "Rust Project"}}`)
                     verdict, inh = inherited, inherited is not None
-            elif verdict == NAME and type(v) is str and slug_not_name(v):
+            elif verdict == NAME and type(v) is str and "/" in v and slug_not_name(v):
                 # a repository's `owner/name` (GitHub's `"full_name": "octocat/Hello-World"`)
                 # or a path: no person's name
                 verdict, inh = inherited, inherited is not None

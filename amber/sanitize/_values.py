@@ -490,6 +490,8 @@ _RARE_HINTS = (
     "CN=", "cn=",
 )  # fmt: skip
 _HAS_RARE = re.compile(_literals(_RARE_HINTS)).search
+# either gate's hints, in one search (`_clean_plain`: most strings hold neither)
+_HAS_HINT = re.compile(_literals((*_AUTH_HINTS, *_RARE_HINTS))).search
 
 
 def _gate(group: str, s: str) -> bool:
@@ -666,6 +668,14 @@ class ValueScanner:
             gate = _GATES[group]
             gate_bits[gate] = gate_bits.get(gate, 0) | (1 << n)
         self._bounded_gates = tuple(gate_bits.items())
+        # `_clean_plain` tests these gates in line when they are the ones it knows
+        bits_of = dict(self._bounded_gates)
+        self._kv_bits = bits_of.pop(_GATES["kv"], 0)
+        self._digit_bits = bits_of.pop(_HAS_DIGIT, 0)
+        self._random_bits = bits_of.pop(_GATES["random"], 0)
+        self._auth_bits = bits_of.pop(_HAS_AUTH_HINT, 0)
+        self._rare_bits = bits_of.pop(_HAS_RARE, 0)
+        self._unrolled = not bits_of
         self._bounded_sets: dict[int, tuple[_Match, _Search] | None] = {}
 
     # -- public -----------------------------------------------------------------------
@@ -805,7 +815,19 @@ class ValueScanner:
         """True when `apply` is certain to find nothing in `text` (6 to 96 characters, no
         custom rules), known in a few C calls (`_clean_fast`); memoized as `apply` would.
         False: not known (then `apply` decides)."""
-        if not self._clean_fast(text, "%" not in text and "\\" not in text):
+        # (`_clean_fast` inline: this runs for every new string of every body)
+        if _SHORT_PROSE(text) is not None:
+            if not text or any(map(text.__contains__, _PROSE_HINTS)):
+                return False
+        elif _PROSE(text):
+            return False
+        elif _HEX(text):
+            hex_start = self._hex_start
+            if (hex_start is not None and hex_start(text) is not None) or (
+                len(text) >= 12 and not hex_not_text(text)
+            ):
+                return False
+        elif "%" in text or "\\" in text or not self._clean_plain(text):
             return False
         if len(self._memo) >= 200_000:
             self._memo.clear()
@@ -843,10 +865,24 @@ class ValueScanner:
             or (self._tokens_on and len(text) >= 16 and _HAS_TOKEN_HINT(text) is not None)
         ):
             return False
-        mask = 0
-        for gate, bits in self._bounded_gates:
-            if gate(text):
-                mask |= bits
+        if self._unrolled:
+            # the gates of `_GATES` in line (`__init__` checked they are these), the two
+            # hint tries first as one: ids and words hold neither
+            mask = self._kv_bits if "=" in text or ":" in text else 0
+            if _HAS_DIGIT(text) is not None:
+                mask |= self._digit_bits
+            if len(text) >= 40:
+                mask |= self._random_bits
+            if _HAS_HINT(text) is not None:
+                if _HAS_AUTH_HINT(text) is not None:
+                    mask |= self._auth_bits
+                if _HAS_RARE(text) is not None:
+                    mask |= self._rare_bits
+        else:
+            mask = 0
+            for gate, bits in self._bounded_gates:
+                if gate(text):
+                    mask |= bits
         if mask:
             sets = self._bounded_sets
             pair = sets[mask] if mask in sets else self._bounded_for(mask)
