@@ -81,6 +81,13 @@ _form_encode = partial(quote_plus, safe=_QUERY_SAFE, errors="surrogateescape")
 
 
 # Source code, by content type or by what its first 4 KiB look like.
+# What is code in an HTML page: a script's or style's text (to its end if the page is cut)
+# and an event handler's value (`onclick="..."`)
+_HTML_CODE = re.compile(
+    r"<(script|style)\b[^>]*>(.*?)(?:</\1\s*>|\Z)"
+    r"|\son[a-z]{2,30}\s*=\s*(?:\"([^\"]*)\"|'([^']*)')",
+    re.I | re.S,
+)
 _CODE_TYPE = re.compile(r"javascript|ecmascript|typescript|/css|/html|xhtml|jsx")
 _CODE_SHAPE = re.compile(
     rb"\bfunction\s*[A-Za-z_$]*\s*\(|\)\s*=>|\b(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*="
@@ -548,14 +555,18 @@ class BodySanitizer:
         markup: bool,
         table: bool,
         config: bool = False,
+        html: bool = False,
     ) -> str:
         """Markup by its tags and attributes, then the URLs in `text` by the URL rules and
-        all of it by the value rules; a table cell by cell instead."""
+        all of it by the value rules; a table cell by cell instead. `html`: markup that is
+        code by its type or shape, whose scripts, styles and event handlers are code and
+        whose other text is not (`<pre>DB_PASSWORD=...</pre>` on a debug page is a pair)."""
         kept: list[tuple[int, int]] = []
         if markup:
             text = self.markup.apply(text, location, out)
             # the value rules run around `value="2.4.1.0"` under a version name
             kept = self.markup.versions(text)
+            html = code
         elif config and not code:
             # and around what the config rules replaced (`private_key: |` is no pair)
             text, kept = self.config.apply(text, location, out)
@@ -563,15 +574,33 @@ class BodySanitizer:
             pieces: list[str] = []
             pos = 0
             for start, end in kept:
-                pieces.append(self._text(text[pos:start], location, out, code, False, False))
+                pieces.append(
+                    self._text(text[pos:start], location, out, code, False, False, html=html)
+                )
                 pieces.append(text[start:end])
                 pos = end
-            pieces.append(self._text(text[pos:], location, out, code, False, False))
+            pieces.append(self._text(text[pos:], location, out, code, False, False, html=html))
             return "".join(pieces)
         if table:
             cells = self.tabular.apply(text, location, out)
             if cells is not None:
                 return cells
+        if html and code:
+            pieces = []
+            pos = 0
+            for m in _HTML_CODE.finditer(text):
+                start, end = m.span(m.lastindex or 0)
+                pieces.append(self._plain(text[pos:start], location, out, False))
+                pieces.append(self._plain(text[start:end], location, out, True))
+                pos = end
+            pieces.append(self._plain(text[pos:], location, out, False))
+            return "".join(pieces)
+        return self._plain(text, location, out, code)
+
+    def _plain(self, text: str, location: str, out: list[Redaction], code: bool) -> str:
+        """The URL rules, then the value rules (`code`: for source code)."""
+        if not text:
+            return text
         return self.scanner.apply(self.urls.in_text(text, location, out), location, out, code=code)
 
     def binary(self, body: bytes, location: str, out: list[Redaction]) -> bytes:

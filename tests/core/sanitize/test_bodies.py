@@ -274,3 +274,24 @@ def test_a_percent_encoded_url_with_a_plus_in_its_scheme(sanitizer: Sanitizer) -
     body = b"db=mongodb%2Bsrv%3A%2F%2Fsvc%3AB5GgSFM0wASy%40cluster0.mongo.net%2Fprod"
     new, out = run(sanitizer, body, "text/plain")
     assert b"B5GgSFM0wASy" not in new and [r.rule for r in out] == ["url-userinfo"]
+
+
+def test_html_code_is_its_scripts_styles_and_handlers_only(sanitizer: Sanitizer) -> None:
+    """A debug page's `<pre>DB_PASSWORD=...</pre>` is a pair; the page's scripts, styles
+    and event handlers are code, whose expressions are kept."""
+    page = (
+        b"<html><head><style>.token { color: red; }</style></head><body>"
+        b"<pre>DB_PASSWORD=Hq8zLk2mXp\nPGPASSWORD=Wq3zLm8Kp4 psql</pre>"
+        b'<script>var token = sessionStorage.getItem("t");\n'
+        b"if (token == null) { token = refresh(); }\n"
+        b'const apiKey = "Zx81kLmQ0pRt7YvB2nWc";</script>'
+        b'<button onclick="token = getToken()">go</button>'
+        b"<script>let secret = this.props.secret"  # a page cut inside a script
+    )
+    new, out = run(sanitizer, page, "text/html; charset=utf-8")
+    assert new == (
+        page.replace(b"Hq8zLk2mXp", b"[REDACTED:secret-key-value]")
+        .replace(b"Wq3zLm8Kp4", b"[REDACTED:secret-key-value]")
+        .replace(b"Zx81kLmQ0pRt7YvB2nWc", b"[REDACTED:secret-key-value]")
+    )
+    assert len(out) == 3
