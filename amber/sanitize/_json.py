@@ -294,9 +294,13 @@ def _reserialized_python(
     return "".join(seq).encode("ascii") + body[len(core) :]
 
 
-def _encode(value: Any) -> str:
-    """`value` as a JSON token to put in place of another one."""
+def _encode(value: Any, old: str | None = None) -> str:
+    """`value` as a JSON token to put in place of `old`: escaped to ASCII where `old` was
+    ASCII (a body written with `\\u` escapes, as `json.dumps` writes them, keeps that
+    spelling, as the re-serializing editors write it too), raw UTF-8 elsewhere."""
     if type(value) is not str:
+        return json.dumps(value)
+    if old is not None and old.isascii():
         return json.dumps(value)
     text = json.dumps(value, ensure_ascii=False)
     try:
@@ -814,7 +818,7 @@ class Splicer:
         """
         if path in self.edits:
             end: int = SCAN(self.text, i)[1]
-            self.splices.append((i, end, _encode(self.edits[path])))
+            self.splices.append((i, end, _encode(self.edits[path], self.text[i:end])))
             return end
         if self.text[i] in "{[" and (self.full or path in self.hot):
             return -1
@@ -833,7 +837,7 @@ class Splicer:
             kp = (path, key)
             new_key = self.renames.get(kp)
             if new_key is not None:
-                self.splices.append((i, j, _encode(new_key)))
+                self.splices.append((i, j, _encode(new_key, s[i:j])))
             i = ws(s, ws(s, j).end() + 1).end()  # past the colon
             if self.full:
                 end: int = SCAN(s, i)[1]

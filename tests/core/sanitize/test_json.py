@@ -400,3 +400,25 @@ def test_a_mapping_written_as_its_items_goes_by_its_names(sanitizer: Sanitizer) 
     assert got["matrix"] == doc["matrix"] and got["numbers"] == doc["numbers"]
     assert got["mixed"] == doc["mixed"]
     assert sorted(r.location.split("$")[1] for r in out) == [".form[1][1]", ".one[0][1]"]
+
+
+@pytest.mark.parametrize(
+    "dumps",
+    [
+        json.dumps,  # spaced, ASCII with escapes: the re-serializing editor
+        lambda d: json.dumps(d, separators=(",", ":")),  # compact with escapes: the splicer
+        lambda d: json.dumps(d, indent=2),  # indented: the splicer
+        lambda d: " " + json.dumps(d),  # a leading space: the splicer
+    ],
+)
+def test_an_edited_value_keeps_the_bodys_escaping(sanitizer: Sanitizer, dumps: Any) -> None:
+    """A value partly replaced (an email inside a note) is written escaped where the body
+    escapes non-ASCII text, whichever editor writes it; raw where the body is raw."""
+    doc = {"note": "Grüße, schreib an jana.k@corp.test", "x": "ü"}
+    body = dumps(doc).encode()
+    new, _ = run(sanitizer, body, "application/json")
+    assert new.isascii() and b"corp.test" not in new
+    assert json.loads(new)["note"].startswith("Grüße, schreib an ")
+    raw = json.dumps(doc, ensure_ascii=False).encode()
+    new, _ = run(sanitizer, raw, "application/json")
+    assert "Grüße".encode() in new and b"\\u00fc" not in new
