@@ -288,6 +288,8 @@ def _marked(value: str) -> bool:
 
 
 # an auth scheme (letters only, or AWS's): not room for a secret beside the marker
+# A form-encoded body: two `name=value` fields or more joined by `&`, no whitespace.
+_FORM_BODY = re.compile(rb"[\w.%\[\]-]{1,128}=[^&\s]*(?:&[\w.%\[\]-]{1,128}=[^&\s]*)+")
 _SCHEME_ONLY = re.compile(r"\s*(?:[A-Za-z][A-Za-z-]{0,19}|AWS4-HMAC-SHA256)?\s*")
 
 
@@ -539,6 +541,25 @@ class ArtifactScanner:
         for hit in self.exchange(ex, where):
             loc = hit.location.removeprefix("response.body$")
             yield Hit(hit.where, hit.rule, name + loc)
+
+    def form_value(self, data: bytes, where: str) -> Iterator[Hit]:
+        """Findings in a form-encoded body (a literal `b"name=bob&phone=%2B1+415..."`),
+        checked as capture checks one: field names by the key rules, values decoded (`+` a
+        space) by the value rules."""
+        ex = Exchange(
+            id="scan",
+            request=Request(
+                method="POST",
+                scheme="http",
+                host="scan.invalid",
+                port=80,
+                path="/",
+                headers=(("content-type", "application/x-www-form-urlencoded"),),
+                body=data,
+            ),
+        )
+        for hit in self.exchange(ex, where):
+            yield Hit(hit.where, hit.rule, hit.location.replace("request.body.form", "form", 1))
 
     def header(self, name: str, value: str, where: str) -> Iterator[Hit]:
         """Findings in one request header, checked by the header rules."""
@@ -815,6 +836,13 @@ class ArtifactScanner:
                 obj = None
             if obj is not None:
                 yield from self.json_value(obj, where, "literal$")
+                return
+        if _FORM_BODY.fullmatch(stripped) is not None:
+            # a form body: its `+` is a space (`phone=%2B1+415+867+5309`), read as capture
+            # reads forms; the text rules below still run on it as written
+            found = list(self.form_value(stripped, where))
+            yield from found
+            if found:
                 return
         for h in self.text(data, where):
             yield Hit(where, h.rule, "literal")

@@ -458,3 +458,16 @@ def test_a_generated_test_s_credential_placeholders_are_not_findings(env: Path, 
     code, out, _ = amber("scan", str(py))
     assert code == 1, out
     assert {line.split(":")[1] for line in out.splitlines()} == {"5"}, out
+
+
+def test_a_form_body_literal_in_python_is_read_as_a_form(env: Path, amber: Run) -> None:
+    """In a form body `+` is a space: `phone=%2B1+415+867+5309` holds a phone number, as
+    capture reads it; amber's own pseudonyms there are not findings."""
+    py = env / "test_form.py"
+    py.write_text(
+        'RAW = b"city=SF&phone=%2B1+415+867+5309&remember=1"\n'
+        'OWN = b"name=Omar+Ortega&email=harvey.alvarado50%40example.net&phone=%2B1+202+555+0147"\n'
+        'PROSE = "a=1 & b=2 are two settings"\n'
+    )
+    code, out, _ = amber("scan", str(py))
+    assert code == 1 and out == f"{py}:1: form.phone: phone\n", out
