@@ -116,6 +116,9 @@ _MARKER_PAIRS: frozenset[tuple[str, str]] = frozenset(
         ("otp", "token"),
         # Laravel's encryption key (`APP_KEY=base64:...`), a mobile SDK's app key
         ("app", "key"),
+        # lists of them (`"api_keys": [...]`; `tokens` alone stays a count)
+        ("api", "keys"), ("private", "keys"), ("secret", "keys"), ("access", "keys"),
+        ("signing", "keys"), ("encryption", "keys"), ("master", "keys"), ("client", "secrets"),
     }
 )  # fmt: skip
 

@@ -63,6 +63,9 @@ _COMMENT = re.compile(r"[ \t]*(?:#|;|//)")
 _ITEM = re.compile(r"[ \t]*-(?:[ \t]|\r?$)")
 _BLOCK = re.compile(r"[|>][+-]?[0-9]?[ \t]*(?:#.*)?\r?")
 _SNIFF_BYTES = 4096
+# a name/value pair's members (`- name: DB_PASSWORD` / `value: ...`)
+_PAIR_NAMES = frozenset(("name", "Name", "key", "Key", "NAME", "KEY"))
+_PAIR_VALUES = frozenset(("value", "Value", "VALUE"))
 # A plain value that is an expression, not a literal: a call or an index on a (dotted) name
 # (`SECRET_KEY = os.environ["SECRET_KEY"]`, `token: getToken()` in a settings file).
 _EXPRESSION = re.compile(r"[A-Za-z_$][\w$.]*(?:\(.*\)|\[.*\])[;,]?")
@@ -139,6 +142,12 @@ class ConfigTextSanitizer:
             key = next((g for g in m.groups() if g is not None), "")
             rest = body[m.end() :]
             verdict = self.verdict(key, _scalar(rest)[2]) if key else None
+            if verdict is None and m.re is _MAPPING and key in _PAIR_VALUES:
+                # a name/value pair (Kubernetes' `env:` list: `- name: DB_PASSWORD` and
+                # `value: ...`): the value goes by the name beside it
+                named = self._pair_name(lines, i, m)
+                if named:
+                    verdict = self.verdict(named, _scalar(rest)[2])
             if (
                 verdict is None
                 and m.re is _MAPPING
@@ -213,14 +222,21 @@ class ConfigTextSanitizer:
         spans = [(offsets[n] + a, offsets[n] + b) for n, a, b in done]
         return ("".join(lines) if changed else text), spans
 
-    def _about_person(self, lines: list[str], i: int, m: re.Match[str]) -> bool:
-        """Is the YAML mapping that holds line `i` (matched by `m`) about a person: a sibling
-        key says so (`email`, `phone`, `first_name`...), or the key it is under does
-        (`users:`, `customer:`, `author:`)? Its siblings are the keys at the same column,
-        from its list item's `- ` line (or the line after the key it is under) to the next
-        item or a line less indented; deeper lines are their values."""
+    def _pair_name(self, lines: list[str], i: int, m: re.Match[str]) -> str:
+        """The `name:` (or `key:`) beside the `value:` at line `i`, in its mapping, or ""."""
+        for k in self._siblings(lines, i, m)[0]:
+            found = _MAPPING.match(lines[k])
+            if found is not None and _key(found) in _PAIR_NAMES:
+                return _scalar(lines[k][found.end() :].rstrip("\r\n"))[2]
+        return ""
+
+    def _siblings(self, lines: list[str], i: int, m: re.Match[str]) -> tuple[list[int], int]:
+        """The lines of the keys beside line `i` (matched by `m`) in its YAML mapping, and
+        the line of the key that mapping is under (-1 if none): the keys at the same
+        column, from its list item's `- ` line (or the line after the key it is under) to
+        the next item or a line less indented; deeper lines are their values."""
         col = _key_column(m)
-        siblings: list[str] = []
+        siblings: list[int] = []
         j = i - 1
         if _ITEM.match(lines[i]) is None:
             while j >= 0:
@@ -230,7 +246,7 @@ class ConfigTextSanitizer:
                     continue
                 mm = _MAPPING.match(ln)
                 if mm is not None and _key_column(mm) == col:
-                    siblings.append(_key(mm))
+                    siblings.append(j)
                     j -= 1
                     if _ITEM.match(ln) is not None:
                         break  # this item's first line
@@ -239,7 +255,7 @@ class ConfigTextSanitizer:
                     j -= 1
                     continue  # a sibling's value
                 break
-        parent = ""
+        parent = -1
         while j >= 0:
             ln = lines[j]
             j -= 1
@@ -249,9 +265,10 @@ class ConfigTextSanitizer:
             if (_key_column(mm) if mm is not None else _indent(ln)) >= col:
                 continue  # another item of the same list, or its values
             if mm is not None and not ln[mm.end() :].strip():
-                parent = _key(mm)
+                parent = j + 1
             break
-        for ln in lines[i + 1 :]:
+        for k in range(i + 1, len(lines)):
+            ln = lines[k]
             if not ln.strip() or _COMMENT.match(ln):
                 continue
             if _indent(ln) > col:
@@ -259,11 +276,23 @@ class ConfigTextSanitizer:
             mm = _MAPPING.match(ln)
             if _indent(ln) < col or mm is None or _ITEM.match(ln) is not None:
                 break
-            siblings.append(_key(mm))
+            siblings.append(k)
+        return siblings, parent
+
+    def _about_person(self, lines: list[str], i: int, m: re.Match[str]) -> bool:
+        """Is the YAML mapping that holds line `i` (matched by `m`) about a person: a sibling
+        key says so (`email`, `phone`, `first_name`...), or the key it is under does
+        (`users:`, `customer:`, `author:`)?"""
+        siblings, parent = self._siblings(lines, i, m)
         classify = self._classify
-        if any(classify(k) in PERSON_VERDICTS for k in siblings):
-            return True
-        return bool(parent) and self.bodies.person_key(parent)
+        for k in siblings:
+            mm = _MAPPING.match(lines[k])
+            if mm is not None and classify(_key(mm)) in PERSON_VERDICTS:
+                return True
+        if parent < 0:
+            return False
+        mm = _MAPPING.match(lines[parent])
+        return mm is not None and self.bodies.person_key(_key(mm))
 
     def _embedded_json(
         self, rest: str, location: str, out: list[Redaction]

@@ -110,6 +110,7 @@ def test_configured_keys() -> None:
         "pw", "oldPw", "newPw", "login_pw", "db_pass", "smtp_pass", "userPass", "passcode",
         "X-Passcode", "pin_code", "otp_code", "mfa_code", "recoveryCodes", "backup_codes",
         "security_answer", "master_key", "X-2FA-Code", "tfa_code", "totpCode", "mfa_token",
+        "api_keys", "apiKeys", "clientSecrets",
         # glued after a service's name, as its client's variables write it
         "PGPASSWORD", "MYSQLPASSWORD", "SAPASSWORD", "REDISPASS", "ldappassword", "APP_KEY",
         # other languages
@@ -126,7 +127,8 @@ def test_abbreviated_secret_keys_are_masked(key: str) -> None:
     "key",
     ["bypass", "passed", "passenger", "compass", "passes", "pass_through", "pass_rate",
      "pin_color", "pwd_hint", "2fa_enabled", "mfa_required", "otp_length", "sapphire",
-     "pgpool", "mysqldump", "passion", "sassy", "keystore_path", "app_keyboard", "mapKey"],
+     "pgpool", "mysqldump", "passion", "sassy", "keystore_path", "app_keyboard", "mapKey",
+     "api_keys_count", "num_api_keys"],
 )  # fmt: skip
 def test_words_around_those_abbreviations_are_kept(key: str) -> None:
     assert KeyClassifier().classify(key) is None, key

@@ -221,3 +221,23 @@ def test_yaml_name_is_a_person_by_its_mapping(sanitizer: Sanitizer, doc: str, pe
         assert not set(name_lines) & set(changed)
         assert "name" not in [r.rule for r in reds]
     assert type(yaml.safe_load(out)) is type(yaml.safe_load(doc))
+
+
+def test_yaml_name_value_pairs_go_by_the_name(sanitizer: Sanitizer) -> None:
+    """Kubernetes' `env:` list: each `value:` by the `name:` beside it, in either order."""
+    doc = (
+        "env:\n"
+        "  - name: DB_PASSWORD\n"
+        "    value: Zq81kLmQ0pRt7YvB\n"
+        "  - value: 'Wx81kLmQ0pRt7YvC'\n"
+        "    name: API_TOKEN\n"
+        "  - name: LOG_LEVEL\n"
+        "    value: debug\n"
+    )
+    out, reds = run(sanitizer, doc, "application/yaml")
+    assert out == (
+        doc.replace("Zq81kLmQ0pRt7YvB", '"[REDACTED:sensitive-key]"').replace(
+            "Wx81kLmQ0pRt7YvC", "[REDACTED:sensitive-key]"
+        )
+    )
+    assert [r.location for r in reds] == ["response.body:text.value"] * 2
