@@ -226,8 +226,13 @@ class MarkupSanitizer:
     def _cells(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         """A table row's or definition's value cell by the name in the cell before it: each
         text run of the value cell (inside its `<pre>` or `<code>`, say) replaced by the
-        name's verdict; a name the key rules leave changes nothing."""
+        name's verdict; a name the key rules leave, or one of several words, changes
+        nothing."""
         name = html.unescape(m.group(2)).strip()
+        if " " in name:
+            # a label in prose (a pricing table's `API keys | Unlimited`), not a setting's or
+            # a variable's name as debug pages print them (`DB_PASSWORD`, `api_key`)
+            return m.group(0)
         content = m.group(4)
         first = _CELL_TEXT.search(content)
         # the value as the field rules judge it: the first text run, without the quotes a

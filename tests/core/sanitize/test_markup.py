@@ -221,3 +221,12 @@ def test_table_cells_judged_with_their_value(sanitizer: Sanitizer) -> None:
     out, reds = run(sanitizer, body, "text/html")
     assert out == body.replace("&#x27;046 454 286&#x27;", "[REDACTED:sensitive-key]")
     assert [r.rule for r in reds] == ["sensitive-key"]
+
+
+def test_a_pricing_table_s_labels_are_not_settings(sanitizer: Sanitizer) -> None:
+    body = (
+        "<table><tr><td>API keys</td><td>Unlimited</td></tr>"
+        "<tr><td>Access tokens</td><td>5 per user</td></tr>"
+        "<tr><td>Password reset</td><td>Yes</td></tr></table>"
+    )
+    assert run(sanitizer, body, "text/html") == (body, [])
