@@ -52,12 +52,14 @@ from amber import _words
 from amber.errors import KeyMissing
 
 __all__ = [
+    "FOREIGN_MARKER",
     "KEY_ENV",
     "MARKER_RE",
     "MIN_KEY_BYTES",
     "PSEUDONYM_KINDS",
     "PSEUDONYM_VERSION",
     "Pseudonymizer",
+    "is_foreign_marker",
     "is_marker",
     "is_synthetic",
     "load_key",
@@ -109,6 +111,28 @@ def marker(rule: str) -> str:
 def is_marker(value: str) -> bool:
     """True when `value` is exactly one marker (what a redacted secret became)."""
     return value.startswith("[REDACTED:") and MARKER_RE.fullmatch(value) is not None
+
+
+FOREIGN_MARKER = re.compile(
+    r"\[(?:REDACTED|FILTERED|HIDDEN|MASKED|REMOVED|SECRET|SCRUBBED|OMITTED)\]"
+    r"|<(?:REDACTED|FILTERED|HIDDEN|MASKED|REMOVED|SECRET|SCRUBBED|OMITTED)>"
+    r"|\{(?:REDACTED|FILTERED|HIDDEN|MASKED)\}"
+    r"|\*{3,}"
+    r"|(?<![A-Za-z0-9])(?:x{4,}|X{4,})(?![A-Za-z0-9])"
+    r"|(?<![A-Za-z0-9_\[])(?:REDACTED|FILTERED|SCRUBBED)(?![A-Za-z0-9_:])"
+    # a generated test's placeholder for a masked credential (`{{amber:password}}`): the test
+    # identity fills it at run time, from amber.yaml; nothing was kept there
+    r"|\{\{amber:[^{}\s]{1,64}\}\}",
+    re.IGNORECASE,
+)
+"""Other tools' redaction markers (Rails' `[FILTERED]`, `***`, `<redacted>`), and generated
+tests' placeholders: what they stand for is not in the text."""
+
+
+def is_foreign_marker(value: str) -> bool:
+    """True when `value` is exactly another tool's redaction marker or a placeholder (a
+    masked value's stand-in already: a key rule keeps it as it is)."""
+    return len(value) <= 80 and FOREIGN_MARKER.fullmatch(value.strip()) is not None
 
 
 def load_key(env: Mapping[str, str] = os.environ) -> bytes:

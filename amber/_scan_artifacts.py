@@ -60,6 +60,7 @@ from amber._model import Request
 from amber._model import Response
 from amber._model import loads_json
 from amber._model import printable
+from amber._pseudonym import FOREIGN_MARKER
 from amber._pseudonym import MARKER_RE
 from amber._pseudonym import Pseudonymizer
 from amber._pseudonym import is_synthetic
@@ -77,20 +78,6 @@ _HEADER_NAME = re.compile(
 _SCAN_KEY = b"amber-scan-never-stores-these-pseudonyms"
 _MAX_DECODED = 64 * 1024 * 1024
 
-FOREIGN_MARKER = re.compile(
-    r"\[(?:REDACTED|FILTERED|HIDDEN|MASKED|REMOVED|SECRET|SCRUBBED|OMITTED)\]"
-    r"|<(?:REDACTED|FILTERED|HIDDEN|MASKED|REMOVED|SECRET|SCRUBBED|OMITTED)>"
-    r"|\{(?:REDACTED|FILTERED|HIDDEN|MASKED)\}"
-    r"|\*{3,}"
-    r"|(?<![A-Za-z0-9])(?:x{4,}|X{4,})(?![A-Za-z0-9])"
-    r"|(?<![A-Za-z0-9_\[])(?:REDACTED|FILTERED|SCRUBBED)(?![A-Za-z0-9_:])"
-    # a generated test's placeholder for a masked credential (`{{amber:password}}`): the test
-    # identity fills it at run time, from amber.yaml; nothing was kept there
-    r"|\{\{amber:[^{}\s]{1,64}\}\}",
-    re.IGNORECASE,
-)
-"""Other tools' redaction markers, and generated tests' placeholders: what they stand for is
-not in the artifact."""
 _NEUTRAL = "[REDACTED:other-tool]"
 _MARKER_WORDS = ("filtered", "hidden", "masked", "removed", "scrubbed", "omitted")
 

@@ -36,6 +36,7 @@ import orjson
 from amber._decode import looks_textual
 from amber._model import Redaction
 from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_foreign_marker
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -57,6 +58,8 @@ from ._keys import normalize_key
 from ._keys import split_tokens
 from ._keys import version_like
 from ._markup import MarkupSanitizer
+from ._streams import events
+from ._streams import ndjson
 from ._tabular import TabularSanitizer
 from ._text import ConfigTextSanitizer
 from ._text import config_like
@@ -282,60 +285,12 @@ class BodySanitizer:
         return found
 
     def ndjson(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
-        lines = body.split(b"\n")
-        for i, line in enumerate(lines):
-            if not line.strip():
-                continue
-            result = self.json(line, f"{location}[{i}]", out)
-            lines[i] = result if result is not None else self.text(line, location, out)
-        return b"\n".join(lines)
+        """NDJSON: each line a JSON body (`_streams.ndjson`)."""
+        return ndjson(self, body, location, out)
 
     def events(self, body: bytes, location: str, out: list[Redaction]) -> bytes:
-        """Server-sent events: a `data:` line holding JSON is edited like a JSON body, and
-        so is a JSON document split over consecutive `data:` lines (the spec joins them
-        with newlines); every other line gets the text rules."""
-        lines = body.split(b"\n")
-        skip = 0
-        for i, line in enumerate(lines):
-            if skip:
-                skip -= 1
-                continue
-            if not line.strip():
-                continue
-            if line.startswith(b"data:") and i + 1 < len(lines):
-                joined = self._data_lines(lines, i, f"{location}[{i}]", out)
-                if joined:
-                    skip = joined - 1
-                    continue
-            result = None
-            if line.startswith(b"data:"):
-                payload = line[5:]
-                lead = payload[: len(payload) - len(payload.lstrip())]
-                if payload.lstrip()[:1] in (b"{", b"["):
-                    edited = self.json(payload.lstrip(), f"{location}[{i}]", out)
-                    result = None if edited is None else b"data:" + lead + edited
-            lines[i] = result if result is not None else self.text(line, location, out)
-        return b"\n".join(lines)
-
-    def _data_lines(self, lines: list[bytes], i: int, location: str, out: list[Redaction]) -> int:
-        """Edit the JSON document split over the `data:` lines from `i` in place; the number
-        of lines it spans, or 0 when they are one line or do not hold one document."""
-        j = i
-        while j < len(lines) and lines[j].startswith(b"data:"):
-            j += 1
-        if j - i < 2:
-            return 0
-        joined = b"\n".join(ln[5:] for ln in lines[i:j])
-        if joined.lstrip()[:1] not in (b"{", b"["):
-            return 0
-        edited = self.json(joined, location, out)
-        if edited is None:
-            return 0
-        if edited is not joined:
-            # replacements are inside strings, which hold no raw newline: same line count
-            for k, payload in enumerate(edited.split(b"\n")):
-                lines[i + k] = b"data:" + payload
-        return j - i
+        """Server-sent events: JSON `data:` lines as JSON bodies (`_streams.events`)."""
+        return events(self, body, location, out)
 
     # -- form and query ---------------------------------------------------------------
 
@@ -421,7 +376,7 @@ class BodySanitizer:
                 if edited is not None:
                     return edited
             return self.scanner.apply(self.urls.in_text(value, location, out), location, out)
-        if not value or is_marker(value):
+        if not value or is_marker(value) or is_foreign_marker(value):
             return value
         action, what = verdict
         if action == "mask":

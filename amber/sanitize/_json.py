@@ -26,6 +26,7 @@ import orjson
 
 from amber._model import Redaction
 from amber._model import RedactionAction
+from amber._pseudonym import is_foreign_marker
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -691,8 +692,8 @@ class JsonWalker:
             return v
         action, what = verdict
         if action == "mask":
-            if v is None or v == "" or (t is str and is_marker(v)):
-                return v
+            if v is None or v == "" or (t is str and (is_marker(v) or is_foreign_marker(v))):
+                return v  # (another tool's `[FILTERED]` or `***`: masked already)
             self.out.append(_redaction(what, self.loc(path), "mask"))
             return marker(what)
         # pseudonym: names and ids repeat, so the result is cached (None: kept as it is)
@@ -717,7 +718,7 @@ class JsonWalker:
         for an integer)."""
         pseudo = self.owner.pseudo
         if isinstance(v, str):
-            if not v or is_marker(v):
+            if not v or is_marker(v) or is_foreign_marker(v):
                 return None
             # `pseudonym` gives a value of this key's own (`is_own`) back as it is, and
             # only such a value: its output of a tagged kind is always its own

@@ -25,6 +25,7 @@ import re
 from typing import TYPE_CHECKING
 
 from amber._model import Redaction
+from amber._pseudonym import is_foreign_marker
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -62,6 +63,9 @@ _CELL_PAIR = re.compile(
     r"<(td|dd)(?:\s[^<>]*)?>((?:[^<]|<(?!/?(?:td|dd|tr|th|dt|table)\b)){0,65536}?)</\3\s*>",
     re.I,
 )
+# a value that may be a secret under a label of several words: one run of six characters
+# or more, not letters only (`Quartz95!cobalt`, not `Unlimited`, `Yes` or `5 per user`)
+_SECRET_LIKE = re.compile(r"(?=\S*[^A-Za-z\s])\S{6,}")
 # the text runs of a cell's content (between its tags)
 _CELL_TEXT = re.compile(r"(?<=>)[^<]*[^<\s][^<]*|^[^<]*[^<\s][^<]*")
 # A SAML assertion's attribute: `<saml:Attribute Name="displayName"><saml:AttributeValue>`
@@ -208,7 +212,7 @@ class MarkupSanitizer:
         `raw_text`: the text of an HTML `<script>` or `<style>`, where `&amp;` is four
         characters and nothing is escaped."""
         value = raw if raw_text else html.unescape(raw)
-        if not value.strip() or is_marker(value):
+        if not value.strip() or is_marker(value) or is_foreign_marker(value):
             return raw
         new = self.bodies.scalar_by_verdict(value, verdict, location, out)
         if new == value:
@@ -226,13 +230,9 @@ class MarkupSanitizer:
     def _cells(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         """A table row's or definition's value cell by the name in the cell before it: each
         text run of the value cell (inside its `<pre>` or `<code>`, say) replaced by the
-        name's verdict; a name the key rules leave, or one of several words, changes
-        nothing."""
+        name's verdict; a name the key rules leave changes nothing, and so does one of
+        several words (a label) before an ordinary value."""
         name = html.unescape(m.group(2)).strip()
-        if " " in name:
-            # a label in prose (a pricing table's `API keys | Unlimited`), not a setting's or
-            # a variable's name as debug pages print them (`DB_PASSWORD`, `api_key`)
-            return m.group(0)
         content = m.group(4)
         first = _CELL_TEXT.search(content)
         # the value as the field rules judge it: the first text run, without the quotes a
@@ -240,6 +240,11 @@ class MarkupSanitizer:
         shown = html.unescape(first.group(0)).strip() if first is not None else ""
         if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"":
             shown = shown[1:-1]
+        if " " in name and _SECRET_LIKE.fullmatch(shown) is None:
+            # a label in prose with an ordinary value (a pricing table's `API keys |
+            # Unlimited`, `Password reset | Yes`), not a setting's or a variable's name as
+            # debug pages print them (`DB_PASSWORD`, `api_key`)
+            return m.group(0)
         verdict = self.classify(name, html.escape(shown))
         if verdict is None:
             return m.group(0)

@@ -33,6 +33,7 @@ import re
 from typing import TYPE_CHECKING
 
 from amber._model import Redaction
+from amber._pseudonym import is_foreign_marker
 from amber._pseudonym import is_marker
 
 from ._fields import field_verdict
@@ -204,7 +205,7 @@ class ConfigTextSanitizer:
                 done.append((i, cut, cut + len(new)))
                 i += 1
                 continue
-            if value and not is_marker(value):
+            if value and not is_marker(value) and not is_foreign_marker(value):
                 new = self.bodies.scalar_by_verdict(value, verdict, loc, out)
                 if new != value:
                     if start == 0 and new[:1] in "[{" and m.re is not _ASSIGN:

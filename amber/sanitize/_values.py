@@ -37,6 +37,7 @@ from typing import Literal
 from amber._model import Redaction
 from amber._model import RedactionAction
 from amber._pseudonym import Pseudonymizer
+from amber._pseudonym import is_foreign_marker
 from amber._pseudonym import is_marker
 from amber._pseudonym import marker
 
@@ -1012,6 +1013,8 @@ class ValueScanner:
             inner = inner[sm.end() :]
         if not inner or is_marker(inner) or inner.startswith("[REDACTED:"):
             return None
+        if is_foreign_marker(inner):
+            return None  # Rails' `"password"=>"[FILTERED]"`: masked already, by the app
         if inner.strip().rstrip(")").lower() in _NOT_A_SECRET:
             return None  # `password_hash: null`, `token=""`, `secret: false` hold nothing
         return Hit("secret-key-value", start, end, marker("secret-key-value"), "mask")

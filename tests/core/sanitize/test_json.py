@@ -422,3 +422,19 @@ def test_an_edited_value_keeps_the_bodys_escaping(sanitizer: Sanitizer, dumps: A
     raw = json.dumps(doc, ensure_ascii=False).encode()
     new, _ = run(sanitizer, raw, "application/json")
     assert "Grüße".encode() in new and b"\\u00fc" not in new
+
+
+def test_another_tools_markers_under_sensitive_keys_are_kept(sanitizer: Sanitizer) -> None:
+    """A value the app masked already (Rails' `[FILTERED]`, `***`, `<redacted>`) is no
+    secret: kept byte for byte, not replaced by amber's marker; a real one beside it is."""
+    doc = {
+        "password": "[FILTERED]",
+        "token": "********",
+        "api_key": "<redacted>",
+        "secret": "xxxx",
+        "email": "[REDACTED]",
+        "client_secret": "Zx81kLmQ0pRt7YvB2nWc",
+    }
+    new, out = run(sanitizer, json.dumps(doc).encode(), "application/json")
+    assert json.loads(new) == {**doc, "client_secret": "[REDACTED:sensitive-key]"}
+    assert [r.location for r in out] == ["request.body$.client_secret"]

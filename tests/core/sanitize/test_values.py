@@ -682,3 +682,8 @@ def test_arrow_functions_are_not_pairs(scanner: ValueScanner, text: str) -> None
     out: list[Redaction] = []
     assert scanner.apply(text, "t", out, code=True) == text and not out
     assert apply(scanner, text) == (text, [])
+
+
+def test_a_pair_whose_value_another_tool_masked_is_kept(scanner: ValueScanner) -> None:
+    text = 'Parameters: {"user"=>"bob", "password"=>"[FILTERED]"} token=*** secret: <redacted>'
+    assert apply(scanner, text) == (text, [])
