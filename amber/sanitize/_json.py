@@ -543,13 +543,29 @@ class JsonWalker:
             return field_verdict(name, d.get("value", d.get("Value")))
         return None if verdict == NAME else verdict
 
-    def _header_pairs(self, items: list[Any], path: Path) -> frozenset[int] | set[int]:
+    def _header_pairs(
+        self, items: list[Any], path: Path, identity: bool = False
+    ) -> frozenset[int] | set[int]:
         """Headers listed as names and values (`["x-api-key", "..."]`, Node's `rawHeaders`):
         a value whose name the key rules mask is masked (its index returned); the value
-        rules do the rest."""
+        rules do the rest. `identity`: a mapping's item (`["username", "bob"]`), whose
+        name's pseudonym verdict applies too (a bare `name` is nobody's here)."""
         masked: set[int] = set()
         for i in range(0, len(items) - 1, 2):
             verdict = self._classify(items[i])
+            if (
+                identity
+                and verdict is not None
+                and verdict[0] == "pseudonym"
+                and verdict != NAME
+                and type(items[i + 1]) is str
+            ):
+                nv = self._leaf(items[i + 1], verdict, (path, i + 1), inherited=False)
+                masked.add(i + 1)
+                if nv is not items[i + 1]:
+                    self.edits[(path, i + 1)] = nv
+                    self.sets.append((items, i + 1, nv))
+                continue
             if verdict is not None and verdict[0] == "mask" and not is_marker(items[i + 1]):
                 nv = self._leaf(items[i + 1], verdict, (path, i + 1), inherited=False)
                 masked.add(i + 1)
@@ -597,7 +613,7 @@ class JsonWalker:
             (len(items) == 2 and (pair or header_pair(items)))
             or (path is not None and path[1] in HEADER_LISTS and header_list(items))
         ):
-            masked = self._header_pairs(items, path)
+            masked = self._header_pairs(items, path, identity=pair)
         if verdict is None and items and type(items[0]) is list and _pair_list(items):
             # a mapping written as its items (`[["username", "bob"], ["password", ...]]`:
             # Python's `dict.items()`, `parse_qsl`): each pair as a header pair

@@ -381,7 +381,8 @@ def test_an_owner_slash_name_slug_is_not_a_person(sanitizer: Sanitizer) -> None:
 
 def test_a_mapping_written_as_its_items_goes_by_its_names(sanitizer: Sanitizer) -> None:
     """`[["username", "bob"], ["password", "..."]]` (Python's `dict.items()`, `parse_qsl`):
-    each value by its name's key rule; lists of other things are not pairs."""
+    each value by its name's key rule, masked or pseudonymized; lists of other things are
+    not pairs."""
     doc = {
         "form": [["username", "bob"], ["password", "Qz8xk2LmP0"], ["remember", "1"]],
         "one": [["api_key", "Zx81kLmQ0pRt7YvB2nWc"]],
@@ -391,15 +392,16 @@ def test_a_mapping_written_as_its_items_goes_by_its_names(sanitizer: Sanitizer) 
     }
     new, out = run(sanitizer, json.dumps(doc).encode(), "application/json")
     got = json.loads(new)
-    assert got["form"] == [
-        ["username", "bob"],
-        ["password", "[REDACTED:sensitive-key]"],
-        ["remember", "1"],
-    ]
+    assert got["form"][1:] == [["password", "[REDACTED:sensitive-key]"], ["remember", "1"]]
+    assert got["form"][0][0] == "username" and got["form"][0][1] not in ("bob", "")
     assert got["one"] == [["api_key", "[REDACTED:sensitive-key]"]]
     assert got["matrix"] == doc["matrix"] and got["numbers"] == doc["numbers"]
     assert got["mixed"] == doc["mixed"]
-    assert sorted(r.location.split("$")[1] for r in out) == [".form[1][1]", ".one[0][1]"]
+    assert sorted(r.location.split("$")[1] for r in out) == [
+        ".form[0][1]",
+        ".form[1][1]",
+        ".one[0][1]",
+    ]
 
 
 @pytest.mark.parametrize(
