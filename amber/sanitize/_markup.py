@@ -33,6 +33,7 @@ from ._encoded import unescaped_respelled
 from ._fields import field_name
 from ._fields import field_verdict
 from ._json import NAME
+from ._json import PERSON_VERDICTS
 from ._keys import Verdict
 from ._keys import normalize_key
 from ._keys import version_like
@@ -66,6 +67,12 @@ _CELL_PAIR = re.compile(
 # a value that may be a secret under a label of several words: one run of six characters
 # or more, not letters only (`Quartz95!cobalt`, not `Unlimited`, `Yes` or `5 per user`)
 _SECRET_LIKE = re.compile(r"(?=\S*[^A-Za-z\s])\S{6,}")
+# a table, its rows and their cells (the name row first: `<th>` cells)
+_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).){0,1048576}?</table\s*>", re.I | re.S)
+_ROW = re.compile(r"<tr\b[^>]*>((?:(?!</?tr\b|</?table\b).)*)(?:</tr\s*>|(?=<tr\b)|$)", re.I | re.S)
+_CELL = re.compile(
+    r"<(t[hd])\b[^>]*>((?:(?!</?t[hdr]\b).)*)(?:</\1\s*>|(?=<t[hdr]\b)|$)", re.I | re.S
+)
 # the text runs of a cell's content (between its tags)
 _CELL_TEXT = re.compile(r"(?<=>)[^<]*[^<\s][^<]*|^[^<]*[^<\s][^<]*")
 # A SAML assertion's attribute: `<saml:Attribute Name="displayName"><saml:AttributeValue>`
@@ -130,6 +137,8 @@ class MarkupSanitizer:
         text = _PAIR.sub(lambda m: self._pair(m, location, out), text)
         if "<td" in text or "<TD" in text or "<dd" in text or "<DD" in text:
             text = _CELL_PAIR.sub(lambda m: self._cells(m, location, out), text)
+            if "<th" in text or "<TH" in text:
+                text = _TABLE.sub(lambda m: self._table(m, location, out), text)
         if "Attribute" in text:
             text = _SAML_ATTR.sub(lambda m: self._saml(m, location, out), text)
         if "<![CDATA[" in text:
@@ -226,6 +235,56 @@ class MarkupSanitizer:
     ) -> str:
         verdict = self.classify(m.group(2), html.escape(m.group(4)) if cdata else m.group(4))
         return self._replace(m, 4, verdict, f"{location}.{m.group(2)}", out, cdata=cdata)
+
+    def _table(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
+        """A table whose first row names its columns (`<th>`): each later row's cells by
+        their column's name, as a CSV's by its header (a bare `Name` column only beside a
+        person's columns; a label of several words only before a value that looks like a
+        secret). Only the cells' text runs change."""
+        body = m.group(0)
+        rows = list(_ROW.finditer(body))
+        if len(rows) < 2:
+            return body
+        heads = [html.unescape(c.group(2)).strip() for c in _CELL.finditer(rows[0].group(1))]
+        if not heads or not all(
+            h and c.group(1).lower() == "th"
+            for h, c in zip(heads, _CELL.finditer(rows[0].group(1)), strict=True)
+        ):
+            return body
+        person = any(self._classify(h) in PERSON_VERDICTS for h in heads)
+        verdicts: list[Verdict] = []
+        for h in heads:
+            v = self._classify(h)
+            if v == NAME and normalize_key(h) == "name" and not person:
+                v = None
+            verdicts.append(v)
+        if not any(verdicts):
+            return body
+        pieces: list[str] = []
+        pos = 0
+        for row in rows[1:]:
+            for k, cell in enumerate(_CELL.finditer(row.group(1))):
+                if k >= len(verdicts) or verdicts[k] is None:
+                    continue
+                content = cell.group(2)
+                first = _CELL_TEXT.search(content)
+                shown = html.unescape(first.group(0)).strip() if first is not None else ""
+                if " " in heads[k] and _SECRET_LIKE.fullmatch(shown) is None:
+                    continue  # a label's ordinary value (`API keys | 5`)
+                loc = f"{location}.{heads[k]}"
+                new = _CELL_TEXT.sub(
+                    lambda t, v=verdicts[k], loc=loc: self._value(t.group(0), v, loc, out),
+                    content,
+                )
+                if new != content:
+                    start = row.start(1) + cell.start(2)
+                    pieces.append(body[pos:start])
+                    pieces.append(new)
+                    pos = start + len(content)
+        if not pieces:
+            return body
+        pieces.append(body[pos:])
+        return "".join(pieces)
 
     def _cells(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         """A table row's or definition's value cell by the name in the cell before it: each

@@ -230,3 +230,34 @@ def test_a_pricing_table_s_labels_are_not_settings(sanitizer: Sanitizer) -> None
         "<tr><td>Password reset</td><td>Yes</td></tr></table>"
     )
     assert run(sanitizer, body, "text/html") == (body, [])
+
+
+def test_a_table_s_columns_go_by_their_header_cells(sanitizer: Sanitizer) -> None:
+    """An admin page's users table: each cell by its column's `<th>` name, as a CSV's by
+    its header row (a bare `Name` is a person's beside an `Email` column)."""
+    body = (
+        "<table><thead><tr><th>Name</th><th>Email</th><th>API token</th><th>Role</th></tr>"
+        "</thead><tbody><tr><td>Jane Doe</td><td>jane@corp.test</td>"
+        "<td><code>Zx81kLmQ0pRt7YvB2nWc</code></td><td>admin</td></tr>"
+        "<tr><td>Bob Roe</td><td>bob@corp.test</td><td>none</td><td>viewer</td></tr>"
+        "</tbody></table>"
+    )
+    out, reds = run(sanitizer, body, "text/html")
+    for raw in ("Jane Doe", "jane@corp.test", "Zx81kLmQ0pRt7YvB2nWc", "Bob Roe", "bob@corp.test"):
+        assert raw not in out
+    assert "<code>[REDACTED:sensitive-key]</code>" in out
+    assert "<td>none</td>" in out  # under a label of several words, no secret's shape
+    assert "<td>admin</td>" in out and "<td>viewer</td>" in out
+    assert out.count("<td>") == body.count("<td>")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<table><tr><th>Name</th><th>Price</th></tr><tr><td>Mug</td><td>3.50</td></tr></table>",
+        "<table><tr><th>Plan</th><th>API keys</th></tr><tr><td>Free</td><td>5</td></tr></table>",
+        "<table><tr><td>Name</td><td>Mug</td></tr><tr><td>Price</td><td>3</td></tr></table>",
+    ],
+)
+def test_product_and_pricing_tables_are_byte_identical(sanitizer: Sanitizer, body: str) -> None:
+    assert run(sanitizer, body, "text/html") == (body, [])
