@@ -45,6 +45,7 @@ __all__ = [
     "HEADER_LISTS",
     "header_list",
     "header_pair",
+    "shaped_id",
     "token_like",
 ]
 
@@ -214,6 +215,16 @@ def field_verdict(name: str, value: object) -> Verdict:
     if kind == "shaped":
         return _ID_MASK if _sin_ok(value) else None
     return _COOKIE if kind == "cookie" else _MASK
+
+
+def shaped_id(name: str, value: str) -> bool:
+    """Is `value` the national id a short, ambiguous `name` holds only by its value (a
+    bare `sin` and a Social Insurance Number)? For the `key=value` rule in text, which
+    judges a pair by its key alone otherwise."""
+    kind = _kinds.get(name)
+    if kind is None:
+        kind = _kind(name)
+    return kind == "shaped" and _sin_ok(value)
 
 
 def _sin_ok(value: object) -> bool:

@@ -271,11 +271,12 @@ def split_tokens(key: str) -> list[str]:
     for part in re.split(r"[_\-.\s:/\[\]]+", key):
         if part:
             out.extend(t.lower() for t in _CAMEL.findall(part))
-    if "fa" in out:
-        # `2FA` is one word (`X-2FA-Code`, `get2faToken`), not a number and `fa`
+    if "2" in out:
+        # `2FA` is one word (`X-2FA-Code`, `get2faToken`, `X2FACODE` squashed into an
+        # environment variable's name), not a number and `fa`
         for i in range(len(out) - 1, 0, -1):
-            if out[i] == "fa" and out[i - 1] == "2":
-                out[i - 1 : i + 1] = ["2fa"]
+            if out[i - 1] == "2" and out[i].startswith("fa"):
+                out[i - 1 : i + 1] = ["2" + out[i]]
     return out
 
 

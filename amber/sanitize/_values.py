@@ -50,6 +50,7 @@ from ._encoded import percent_words
 from ._encoded import quoted_runs
 from ._encoded import soft_breaks_joined
 from ._encoded import unicode_words
+from ._fields import shaped_id
 from ._ids import card_ok
 from ._ids import iban_ok
 from ._ids import luhn_ok
@@ -990,7 +991,9 @@ class ValueScanner:
 
     def _handle_kv(self, m: re.Match[str], code: bool) -> Hit | None:
         key = m.group("kv_k")
-        if not self._keys.is_sensitive(key):
+        if not self._keys.is_sensitive(key) and not (
+            len(key) <= 3 and shaped_id(key, m.group("kv_v").strip("\\\"'"))
+        ):
             return None
         start, end = m.span("kv_v")
         value = m.group("kv_v")

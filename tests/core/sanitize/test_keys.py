@@ -110,7 +110,7 @@ def test_configured_keys() -> None:
         "pw", "oldPw", "newPw", "login_pw", "db_pass", "smtp_pass", "userPass", "passcode",
         "X-Passcode", "pin_code", "otp_code", "mfa_code", "recoveryCodes", "backup_codes",
         "security_answer", "master_key", "X-2FA-Code", "tfa_code", "totpCode", "mfa_token",
-        "api_keys", "apiKeys", "clientSecrets",
+        "api_keys", "apiKeys", "clientSecrets", "X2FACODE",
         # glued after a service's name, as its client's variables write it
         "PGPASSWORD", "MYSQLPASSWORD", "SAPASSWORD", "REDISPASS", "ldappassword", "APP_KEY",
         # other languages

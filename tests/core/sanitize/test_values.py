@@ -687,3 +687,20 @@ def test_arrow_functions_are_not_pairs(scanner: ValueScanner, text: str) -> None
 def test_a_pair_whose_value_another_tool_masked_is_kept(scanner: ValueScanner) -> None:
     text = 'Parameters: {"user"=>"bob", "password"=>"[FILTERED]"} token=*** secret: <redacted>'
     assert apply(scanner, text) == (text, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('SIN="MjI3MzE1ODUw"', True),  # base64 of a SIN that passes Luhn
+        ('sin: "046 454 286"', True),
+        ("sin=0.5", False),  # the sine
+        ("sin = 227315851", False),  # fails Luhn
+    ],
+)
+def test_a_bare_sin_pair_in_text_by_its_value(
+    scanner: ValueScanner, text: str, masked: bool
+) -> None:
+    out, hits = apply(scanner, text)
+    assert ("[REDACTED:secret-key-value]" in out) is masked
+    assert len(hits) == int(masked)
