@@ -173,7 +173,10 @@ def test_a_slower_candidate_fails_a_latency_term(recorded: Path, amber: Run) -> 
     assert reason.startswith("GET /orders/{id}: candidate p95 ") and "1.3x the baselines'" in reason
     route = next(r for r in report["routes"] if r["route"] == "GET /orders/{id}")
     p95 = {side: route["sides"][side]["latency_ms"]["p95"] for side in route["sides"]}
-    assert p95["candidate"] >= 100 > max(p95["baseline"], p95["baseline2"])
+    # (the baselines' own p95 is whatever the machine gives: a busy one once made a
+    # baseline's 192 ms; what the gate promises is the ratio its reason names)
+    assert p95["candidate"] >= 100
+    assert p95["candidate"] > 1.3 * max(p95["baseline"], p95["baseline2"])
     assert report["verdict"]["fail_on"]["latency"] == ["p95>1.3x"]
 
 
