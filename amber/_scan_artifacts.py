@@ -518,12 +518,8 @@ class ArtifactScanner:
         """Findings in a JSON value, checked as capture checks a JSON body: key rules on
         its keys, value rules on its leaves; locations start with `name`."""
         body = json.dumps(obj, ensure_ascii=False, default=str).encode()
-        ex = Exchange(
-            id="scan",
-            request=Request(method="GET", scheme="http", host="scan.invalid", port=80, path="/"),
-            response=Response(
-                status=200, headers=(("content-type", "application/json"),), body=body
-            ),
+        ex = _probe(
+            response=Response(200, headers=(("content-type", "application/json"),), body=body)
         )
         for hit in self.exchange(ex, where):
             loc = hit.location.removeprefix("response.body$")
@@ -533,35 +529,13 @@ class ArtifactScanner:
         """Findings in a form-encoded body (a literal `b"name=bob&phone=%2B1+415..."`),
         checked as capture checks one: field names by the key rules, values decoded (`+` a
         space) by the value rules."""
-        ex = Exchange(
-            id="scan",
-            request=Request(
-                method="POST",
-                scheme="http",
-                host="scan.invalid",
-                port=80,
-                path="/",
-                headers=(("content-type", "application/x-www-form-urlencoded"),),
-                body=data,
-            ),
-        )
+        ex = _probe("POST", (("content-type", "application/x-www-form-urlencoded"),), data)
         for hit in self.exchange(ex, where):
             yield Hit(hit.where, hit.rule, hit.location.replace("request.body.form", "form", 1))
 
     def header(self, name: str, value: str, where: str) -> Iterator[Hit]:
         """Findings in one request header, checked by the header rules."""
-        ex = Exchange(
-            id="scan",
-            request=Request(
-                method="GET",
-                scheme="http",
-                host="scan.invalid",
-                port=80,
-                path="/",
-                headers=((name, value),),
-            ),
-        )
-        yield from self.exchange(ex, where)
+        yield from self.exchange(_probe(headers=((name, value),)), where)
 
     def text(self, data: bytes, where: str, line_base: int = 0) -> Iterator[Hit]:
         """The value detectors over text, line and column; other tools' markers and
@@ -868,6 +842,26 @@ class ArtifactScanner:
             data = json.dumps([r.path, *paths]).encode()
             for h in self.text(data, where):
                 yield Hit(where, h.rule, "paths")
+
+
+def _probe(
+    method: str = "GET",
+    headers: Headers = (),
+    body: bytes = b"",
+    response: Response | None = None,
+) -> Exchange:
+    """An exchange that carries one value to check (a header, a form or JSON body) through
+    the rules capture applies, to a host that cannot exist."""
+    request = Request(
+        method=method,
+        scheme="http",
+        host="scan.invalid",
+        port=80,
+        path="/",
+        headers=headers,
+        body=body,
+    )
+    return Exchange(id="scan", request=request, response=response)
 
 
 def _amber_entry_lines(fp: Any) -> Iterator[bytes]:
