@@ -68,7 +68,8 @@ _CELL_PAIR = re.compile(
 # or more, not letters only (`Quartz95!cobalt`, not `Unlimited`, `Yes` or `5 per user`)
 _SECRET_LIKE = re.compile(r"(?=\S*[^A-Za-z\s])\S{6,}")
 # a table, its rows and their cells (the name row first: `<th>` cells)
-_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).){0,1048576}?</table\s*>", re.I | re.S)
+# (to the body's end when the body was cut inside it)
+_TABLE = re.compile(r"<table\b[^>]*>(?:(?!</?table\b).){0,1048576}?(?:</table\s*>|\Z)", re.I | re.S)
 _ROW = re.compile(r"<tr\b[^>]*>((?:(?!</?tr\b|</?table\b).)*)(?:</tr\s*>|(?=<tr\b)|$)", re.I | re.S)
 _CELL = re.compile(
     r"<(t[hd])\b[^>]*>((?:(?!</?t[hdr]\b).)*)(?:</\1\s*>|(?=<t[hdr]\b)|$)", re.I | re.S
@@ -245,37 +246,28 @@ class MarkupSanitizer:
         rows = list(_ROW.finditer(body))
         if len(rows) < 2:
             return body
-        heads = [html.unescape(c.group(2)).strip() for c in _CELL.finditer(rows[0].group(1))]
+        cells = list(_CELL.finditer(rows[0].group(1)))
+        heads = [html.unescape(c.group(2)).strip() for c in cells]
         if not heads or not all(
-            h and c.group(1).lower() == "th"
-            for h, c in zip(heads, _CELL.finditer(rows[0].group(1)), strict=True)
+            h and c.group(1).lower() == "th" for h, c in zip(heads, cells, strict=True)
         ):
             return body
-        person = any(self._classify(h) in PERSON_VERDICTS for h in heads)
-        verdicts: list[Verdict] = []
-        for h in heads:
-            v = self._classify(h)
-            if v == NAME and normalize_key(h) == "name" and not person:
-                v = None
-            verdicts.append(v)
-        if not any(verdicts):
+        # a column a rule may decide: by its name, or by its name and each cell's value
+        ruled = [self._classify(h) is not None or field_name(h) for h in heads]
+        if not any(ruled):
             return body
+        person = any(self._classify(h) in PERSON_VERDICTS for h in heads)
         pieces: list[str] = []
         pos = 0
         for row in rows[1:]:
             for k, cell in enumerate(_CELL.finditer(row.group(1))):
-                if k >= len(verdicts) or verdicts[k] is None:
+                if k >= len(heads) or not ruled[k]:
                     continue
                 content = cell.group(2)
-                first = _CELL_TEXT.search(content)
-                shown = html.unescape(first.group(0)).strip() if first is not None else ""
-                if " " in heads[k] and _SECRET_LIKE.fullmatch(shown) is None:
-                    continue  # a label's ordinary value (`API keys | 5`)
-                loc = f"{location}.{heads[k]}"
-                new = _CELL_TEXT.sub(
-                    lambda t, v=verdicts[k], loc=loc: self._value(t.group(0), v, loc, out),
-                    content,
-                )
+                verdict = self._cell_verdict(heads[k], content, person)
+                if verdict is None:
+                    continue
+                new = self._cell_text(content, verdict, f"{location}.{heads[k]}", out)
                 if new != content:
                     start = row.start(1) + cell.start(2)
                     pieces.append(body[pos:start])
@@ -289,32 +281,43 @@ class MarkupSanitizer:
     def _cells(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         """A table row's or definition's value cell by the name in the cell before it: each
         text run of the value cell (inside its `<pre>` or `<code>`, say) replaced by the
-        name's verdict; a name the key rules leave changes nothing, and so does one of
-        several words (a label) before an ordinary value."""
+        name's verdict (`_cell_verdict`)."""
         name = html.unescape(m.group(2)).strip()
         content = m.group(4)
-        first = _CELL_TEXT.search(content)
-        # the value as the field rules judge it: the first text run, without the quotes a
-        # debug page prints around a string (`'...'`)
-        shown = html.unescape(first.group(0)).strip() if first is not None else ""
-        if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"":
-            shown = shown[1:-1]
-        if " " in name and _SECRET_LIKE.fullmatch(shown) is None:
-            # a label in prose with an ordinary value (a pricing table's `API keys |
-            # Unlimited`, `Password reset | Yes`), not a setting's or a variable's name as
-            # debug pages print them (`DB_PASSWORD`, `api_key`)
-            return m.group(0)
-        verdict = self.classify(name, html.escape(shown))
+        verdict = self._cell_verdict(name, content)
         if verdict is None:
             return m.group(0)
-        loc = f"{location}.{name}"
-        new = _CELL_TEXT.sub(lambda t: self._value(t.group(0), verdict, loc, out), content)
+        new = self._cell_text(content, verdict, f"{location}.{name}", out)
         if new == content:
             return m.group(0)
         start, end = m.span(4)
         base = m.start(0)
         whole = m.group(0)
         return whole[: start - base] + new + whole[end - base :]
+
+    def _cell_verdict(self, name: str, content: str, person: bool = False) -> Verdict:
+        """The verdict `name` (a row's first cell, or a column's `<th>`) gives a value cell.
+
+        The field rules judge the cell's first text run, without the quotes a debug page
+        prints around a string (`'...'`). A label of several words (a pricing table's `API
+        keys | Unlimited`, `Password reset | Yes`) decides only a value that looks like a
+        secret: settings and variables (`DB_PASSWORD`, `api_key`) are one word. A bare
+        `name` is a person's only with `person` (the table has a person's column)."""
+        first = _CELL_TEXT.search(content)
+        shown = html.unescape(first.group(0)).strip() if first is not None else ""
+        if len(shown) >= 2 and shown[0] == shown[-1] and shown[0] in "'\"":
+            shown = shown[1:-1]
+        if " " in name and _SECRET_LIKE.fullmatch(shown) is None:
+            return None
+        if person and self._classify(name) == NAME and normalize_key(name) == "name":
+            return NAME
+        return self.classify(name, html.escape(shown))
+
+    def _cell_text(
+        self, content: str, verdict: Verdict, location: str, out: list[Redaction]
+    ) -> str:
+        """A cell's content with each of its text runs replaced by `verdict`'s result."""
+        return _CELL_TEXT.sub(lambda t: self._value(t.group(0), verdict, location, out), content)
 
     def _pair(self, m: re.Match[str], location: str, out: list[Redaction]) -> str:
         name = html.unescape(m.group(2)).strip()

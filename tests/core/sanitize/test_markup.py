@@ -261,3 +261,22 @@ def test_a_table_s_columns_go_by_their_header_cells(sanitizer: Sanitizer) -> Non
 )
 def test_product_and_pricing_tables_are_byte_identical(sanitizer: Sanitizer, body: str) -> None:
     assert run(sanitizer, body, "text/html") == (body, [])
+
+
+def test_table_columns_hostile_shapes(sanitizer: Sanitizer) -> None:
+    """A column judged by each cell's value (a bare `sin`), a row with more cells than
+    names, a table nested in a cell (the innermost tables are read by column), and a page
+    cut inside its table."""
+    body = (
+        "<table><tr><th>id</th><th>sin</th><th>note</th></tr>"
+        "<tr><td>1</td><td>046 454 286</td><td>x</td><td>Zx81kLmQ0pRt7YvB2nWc</td></tr>"
+        "<tr><td>2</td><td>0.5</td><td>y</td></tr></table>"
+        "<div><table><tr><td><table><tr><th>api_key</th></tr>"
+        "<tr><td>Wq81kLmQ0pRt7YvB2nWd</td></tr></table></td></tr></table></div>"
+        "<table><tr><th>User</th><th>Password</th></tr><tr><td>bob</td><td>Hn4!pQ8zLx"
+    )
+    out, reds = run(sanitizer, body, "text/html")
+    assert "046 454 286" not in out and "<td>0.5</td>" in out  # the sine is kept
+    assert "Wq81kLmQ0pRt7YvB2nWd" not in out and "Hn4!pQ8zLx" not in out
+    assert "<td>Zx81kLmQ0pRt7YvB2nWc</td>" in out  # a cell no column names: value rules only
+    assert out.count("<td>") == body.count("<td>") and len(reds) == 3
